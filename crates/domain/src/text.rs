@@ -1,0 +1,84 @@
+//! Text normalisation for look-ups of French names.
+
+/// Folds a French name to a search key: lowercase, accents removed, every run of
+/// non-alphanumeric characters (hyphen, apostrophe, space…) turned into one space,
+/// and "saint"/"sainte" written "st"/"ste", the way people often type them.
+///
+/// `"L'Île-d'Yeu"` → `"l ile d yeu"`, `"Saint-Étienne"` → `"st etienne"`.
+pub fn search_key(input: &str) -> String {
+    let mut folded = String::with_capacity(input.len());
+    for c in input.chars() {
+        fold_char(c, &mut folded);
+    }
+    let mut key = String::with_capacity(folded.len());
+    for word in folded.split(' ').filter(|w| !w.is_empty()) {
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        key.push_str(match word {
+            "saint" => "st",
+            "sainte" => "ste",
+            other => other,
+        });
+    }
+    key
+}
+
+/// Pushes the folded form of one character: ASCII lowercase letters and digits, or a
+/// space for anything that separates words.
+fn fold_char(c: char, out: &mut String) {
+    let folded: &str = match c {
+        'a'..='z' | '0'..='9' => {
+            out.push(c);
+            return;
+        }
+        'A'..='Z' => {
+            out.push(c.to_ascii_lowercase());
+            return;
+        }
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => "a",
+        'æ' | 'Æ' => "ae",
+        'ç' | 'Ç' => "c",
+        'è' | 'é' | 'ê' | 'ë' | 'È' | 'É' | 'Ê' | 'Ë' => "e",
+        'ì' | 'í' | 'î' | 'ï' | 'Ì' | 'Í' | 'Î' | 'Ï' => "i",
+        'ñ' | 'Ñ' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' => "o",
+        'œ' | 'Œ' => "oe",
+        'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => "u",
+        'ý' | 'ÿ' | 'Ý' | 'Ÿ' => "y",
+        c if c.is_alphanumeric() => {
+            // Some lowercase forms carry combining marks: keep only letters and digits.
+            for l in c.to_lowercase() {
+                out.push(if l.is_alphanumeric() { l } else { ' ' });
+            }
+            return;
+        }
+        _ => " ",
+    };
+    out.push_str(folded);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn folds_accents_case_punctuation_and_saint() {
+        assert_eq!(search_key("Saint-Étienne"), "st etienne");
+        assert_eq!(search_key("st etienne"), "st etienne");
+        assert_eq!(search_key("L'Île-d'Yeu"), "l ile d yeu");
+        assert_eq!(search_key("  SAINTE--Foy  lès Lyon "), "ste foy les lyon");
+        assert_eq!(search_key("Œuilly"), "oeuilly");
+        assert_eq!(search_key("Saint"), "st");
+    }
+
+    proptest! {
+        #[test]
+        fn key_is_idempotent_and_clean(s in "\\PC{0,40}") {
+            let k = search_key(&s);
+            prop_assert_eq!(search_key(&k), k.clone());
+            prop_assert!(!k.starts_with(' ') && !k.ends_with(' ') && !k.contains("  "));
+        }
+    }
+}

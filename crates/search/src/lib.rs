@@ -1,0 +1,5 @@
+//! In-memory indexes rebuilt from the store.
+
+pub mod territoires;
+
+pub use territoires::{CommuneMatch, MatchKind, TerritoryIndex};

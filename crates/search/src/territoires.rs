@@ -1,0 +1,234 @@
+//! Look-ups of territories: by code, postal code, name (autocomplete), nearest point, and
+//! the chain commune → EPCI → département → région.
+
+use std::collections::HashMap;
+
+use relais_domain::territoire::{Commune, Departement, Epci, Point, Region, Territoires};
+use relais_domain::text::search_key;
+use rstar::{PointDistance, RTree, RTreeObject, AABB};
+use serde::Serialize;
+
+/// How a name matched a query; the order is the ranking order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MatchKind {
+    /// The whole name (or the name without its article, "Le", "La"…) is the query.
+    Exact,
+    /// The name (or the name without its article) starts with the query.
+    Prefix,
+    /// A later word of the name starts with the query.
+    Word,
+    /// The postal code or INSEE code starts with the query.
+    Code,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CommuneMatch<'a> {
+    pub commune: &'a Commune,
+    pub kind: MatchKind,
+}
+
+/// The parents of a commune.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Chain<'a> {
+    pub commune: &'a Commune,
+    /// For an arrondissement municipal: its commune (Paris, Lyon, Marseille).
+    pub commune_parent: Option<&'a Commune>,
+    pub epci: Option<&'a Epci>,
+    pub departement: Option<&'a Departement>,
+    pub region: Option<&'a Region>,
+}
+
+/// One searchable suffix of a commune's name: the key from a word boundary to the end.
+struct NameEntry {
+    key: Box<str>,
+    commune: u32,
+    /// Whether the suffix starts the name (possibly after a leading article).
+    starts_name: bool,
+}
+
+/// A commune placed on the unit sphere, so that Euclidean distance orders like great-circle distance.
+struct Located {
+    xyz: [f64; 3],
+    commune: u32,
+}
+
+impl RTreeObject for Located {
+    type Envelope = AABB<[f64; 3]>;
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_point(self.xyz)
+    }
+}
+
+impl PointDistance for Located {
+    fn distance_2(&self, p: &[f64; 3]) -> f64 {
+        (0..3).map(|i| (self.xyz[i] - p[i]).powi(2)).sum()
+    }
+}
+
+fn unit_vector(p: Point) -> [f64; 3] {
+    let (lat, lon) = (p.lat.to_radians(), p.lon.to_radians());
+    [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+}
+
+/// The start of a postal or INSEE code: two digits (or 2A, 2B for Corsica), then digits.
+fn looks_like_code(key: &str) -> bool {
+    let b = key.as_bytes();
+    b.len() >= 2
+        && b[0].is_ascii_digit()
+        && (b[1].is_ascii_digit() || (b[0] == b'2' && matches!(b[1], b'a' | b'b')))
+        && b[2..].iter().all(u8::is_ascii_digit)
+}
+
+const ARTICLES: [&str; 4] = ["l", "le", "la", "les"];
+
+pub struct TerritoryIndex {
+    territoires: Territoires,
+    by_code: HashMap<String, u32>,
+    by_postal: HashMap<String, Vec<u32>>,
+    /// Sorted by key: a query's matches are one contiguous range.
+    names: Vec<NameEntry>,
+    /// Postal and INSEE codes, sorted, for numeric queries.
+    codes: Vec<(Box<str>, u32)>,
+    located: RTree<Located>,
+    epci: HashMap<String, u32>,
+    departements: HashMap<String, u32>,
+    regions: HashMap<String, u32>,
+}
+
+impl TerritoryIndex {
+    pub fn build(territoires: Territoires) -> TerritoryIndex {
+        let mut by_code = HashMap::new();
+        let mut by_postal: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut names = Vec::new();
+        let mut codes = Vec::new();
+        let mut located = Vec::new();
+        for (i, c) in territoires.communes.iter().enumerate() {
+            let i = i as u32;
+            by_code.insert(c.code.as_str().to_string(), i);
+            codes.push((c.code.as_str().into(), i));
+            for cp in &c.codes_postaux {
+                by_postal.entry(cp.as_str().to_string()).or_default().push(i);
+                codes.push((cp.as_str().into(), i));
+            }
+            let key = search_key(&c.nom);
+            let after_article = key.split_once(' ').is_some_and(|(first, _)| ARTICLES.contains(&first));
+            // One entry per word boundary, so that "ile d yeu" finds "l ile d yeu".
+            let mut start = 0;
+            for word in 0.. {
+                let starts_name = word == 0 || (word == 1 && after_article);
+                names.push(NameEntry { key: key[start..].into(), commune: i, starts_name });
+                match key[start..].find(' ') {
+                    Some(offset) => start += offset + 1,
+                    None => break,
+                }
+            }
+            if let Some(p) = c.position {
+                located.push(Located { xyz: unit_vector(p), commune: i });
+            }
+        }
+        names.sort_by(|a, b| a.key.cmp(&b.key));
+        codes.sort();
+        codes.dedup();
+        let position = |items: &mut dyn Iterator<Item = String>| {
+            items.enumerate().map(|(i, code)| (code, i as u32)).collect::<HashMap<_, _>>()
+        };
+        let epci = position(&mut territoires.epci.iter().map(|e| e.code.clone()));
+        let departements = position(&mut territoires.departements.iter().map(|d| d.code.clone()));
+        let regions = position(&mut territoires.regions.iter().map(|r| r.code.clone()));
+        TerritoryIndex {
+            by_code,
+            by_postal,
+            names,
+            codes,
+            located: RTree::bulk_load(located),
+            epci,
+            departements,
+            regions,
+            territoires,
+        }
+    }
+
+    pub fn territoires(&self) -> &Territoires {
+        &self.territoires
+    }
+
+    fn at(&self, i: u32) -> &Commune {
+        &self.territoires.communes[i as usize]
+    }
+
+    pub fn commune(&self, code: &str) -> Option<&Commune> {
+        self.by_code.get(&code.to_ascii_uppercase()).map(|i| self.at(*i))
+    }
+
+    /// Communes served by a postal code, most populous first.
+    pub fn by_postal_code(&self, code: &str) -> Vec<&Commune> {
+        let mut out: Vec<&Commune> =
+            self.by_postal.get(code.trim()).into_iter().flatten().map(|i| self.at(*i)).collect();
+        out.sort_by(|a, b| b.population.cmp(&a.population).then(a.code.cmp(&b.code)));
+        out
+    }
+
+    /// Autocomplete: communes whose name (any word of it) starts with the query, ignoring
+    /// accents, case, punctuation and "Saint"/"St"; or, for a numeric query, whose postal
+    /// or INSEE code starts with it. Ranked exact, prefix, later word, then by population.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<CommuneMatch<'_>> {
+        let key = search_key(query);
+        if key.is_empty() || limit == 0 {
+            return Vec::new();
+        }
+        // Best match kind per commune.
+        let mut best: HashMap<u32, MatchKind> = HashMap::new();
+        let mut consider = |i: u32, kind: MatchKind| {
+            best.entry(i).and_modify(|k| *k = (*k).min(kind)).or_insert(kind);
+        };
+        if looks_like_code(&key) {
+            let code = key.to_ascii_uppercase();
+            let start = self.codes.partition_point(|(c, _)| **c < *code);
+            for (_, i) in self.codes[start..].iter().take_while(|(c, _)| c.starts_with(code.as_str())) {
+                consider(*i, MatchKind::Code);
+            }
+        }
+        let start = self.names.partition_point(|e| *e.key < *key);
+        for e in self.names[start..].iter().take_while(|e| e.key.starts_with(key.as_str())) {
+            let kind = match (e.starts_name, e.key.len() == key.len()) {
+                (true, true) => MatchKind::Exact,
+                (true, false) => MatchKind::Prefix,
+                (false, _) => MatchKind::Word,
+            };
+            consider(e.commune, kind);
+        }
+        let mut ranked: Vec<(MatchKind, u32)> = best.into_iter().map(|(i, k)| (k, i)).collect();
+        let cmp = |a: &(MatchKind, u32), b: &(MatchKind, u32)| {
+            let (ca, cb) = (self.at(a.1), self.at(b.1));
+            a.0.cmp(&b.0).then(cb.population.cmp(&ca.population)).then(ca.code.cmp(&cb.code))
+        };
+        if ranked.len() > limit {
+            ranked.select_nth_unstable_by(limit - 1, cmp);
+            ranked.truncate(limit);
+        }
+        ranked.sort_unstable_by(cmp);
+        ranked.into_iter().map(|(kind, i)| CommuneMatch { commune: self.at(i), kind }).collect()
+    }
+
+    /// The commune whose town hall (or centre) is nearest to `point`, with the distance in metres.
+    pub fn nearest(&self, point: Point) -> Option<(&Commune, f64)> {
+        let found = self.located.nearest_neighbor(&unit_vector(point))?;
+        let commune = self.at(found.commune);
+        let distance = commune.position.map(|p| p.distance_m(point)).unwrap_or(f64::INFINITY);
+        Some((commune, distance))
+    }
+
+    pub fn chain(&self, code: &str) -> Option<Chain<'_>> {
+        let commune = self.commune(code)?;
+        let commune_parent = commune.commune_parent.as_ref().and_then(|p| self.commune(p.as_str()));
+        let epci_code = commune.epci.as_ref().or(commune_parent.and_then(|p| p.epci.as_ref()));
+        Some(Chain {
+            commune,
+            commune_parent,
+            epci: epci_code.and_then(|c| self.epci.get(c)).map(|i| &self.territoires.epci[*i as usize]),
+            departement: self.departements.get(&commune.departement).map(|i| &self.territoires.departements[*i as usize]),
+            region: self.regions.get(&commune.region).map(|i| &self.territoires.regions[*i as usize]),
+        })
+    }
+}

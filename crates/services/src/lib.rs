@@ -1,0 +1,3 @@
+//! Use cases of Relais: each reads or changes state through the store.
+
+pub mod territoires;

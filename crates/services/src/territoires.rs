@@ -1,0 +1,168 @@
+//! The territories Relais ships (`data/territoires`, COG 2026) and their loading into the store.
+
+use relais_domain::territoire::{
+    CodeInsee, CodePostal, Commune, CommuneKind, Departement, Epci, Point, Region, Territoires,
+};
+use relais_store::{territoires as repo, Db, StoreError};
+use serde::Deserialize;
+
+const COMMUNES: &str = include_str!("../../../data/territoires/communes.csv");
+const EPCI: &str = include_str!("../../../data/territoires/epci.csv");
+const DEPARTEMENTS: &str = include_str!("../../../data/territoires/departements.csv");
+const REGIONS: &str = include_str!("../../../data/territoires/regions.csv");
+
+#[derive(Debug, thiserror::Error)]
+pub enum TerritoiresError {
+    #[error("{file}, ligne {line} : {reason}")]
+    Row {
+        file: &'static str,
+        line: u64,
+        reason: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What [`ensure_loaded`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadOutcome {
+    AlreadyLoaded,
+    Loaded { communes: usize },
+}
+
+/// A fingerprint of the shipped files: a new release with new data reloads them.
+pub fn shipped_version() -> String {
+    // FNV-1a, enough to tell two data releases apart.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in [COMMUNES, EPCI, DEPARTEMENTS, REGIONS] {
+        for b in file.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("cog2026-{h:016x}")
+}
+
+/// Loads the shipped territories into the store unless this version is there already.
+pub async fn ensure_loaded(db: &Db) -> Result<LoadOutcome, TerritoiresError> {
+    let version = shipped_version();
+    if repo::loaded_version(db).await?.as_deref() == Some(version.as_str()) {
+        return Ok(LoadOutcome::AlreadyLoaded);
+    }
+    let territoires = parse_shipped()?;
+    repo::replace_all(db, &territoires, &version).await?;
+    tracing::info!(communes = territoires.communes.len(), %version, "territoires chargés");
+    Ok(LoadOutcome::Loaded { communes: territoires.communes.len() })
+}
+
+/// Parses the four shipped CSV files.
+pub fn parse_shipped() -> Result<Territoires, TerritoiresError> {
+    Ok(Territoires {
+        regions: parse("regions.csv", REGIONS, |r: RegionRow| Ok(Region { code: r.code, nom: r.nom }))?,
+        departements: parse("departements.csv", DEPARTEMENTS, |r: DepartementRow| {
+            Ok(Departement { code: r.code, nom: r.nom, region: r.region })
+        })?,
+        epci: parse("epci.csv", EPCI, |r: EpciRow| {
+            Ok(Epci { code: r.code, nom: r.nom, kind: r.r#type, population: r.population })
+        })?,
+        communes: parse("communes.csv", COMMUNES, commune)?,
+    })
+}
+
+fn parse<R: for<'de> Deserialize<'de>, T>(
+    file: &'static str,
+    text: &str,
+    convert: impl Fn(R) -> Result<T, String>,
+) -> Result<Vec<T>, TerritoiresError> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for record in reader.deserialize::<R>() {
+        let fail = |line: Option<u64>, reason: String| TerritoiresError::Row {
+            file,
+            line: line.unwrap_or(0),
+            reason,
+        };
+        match record {
+            Ok(row) => out.push(convert(row).map_err(|reason| fail(Some(out.len() as u64 + 2), reason))?),
+            Err(e) => return Err(fail(e.position().map(|p| p.line()), e.to_string())),
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct RegionRow {
+    code: String,
+    nom: String,
+}
+
+#[derive(Deserialize)]
+struct DepartementRow {
+    code: String,
+    nom: String,
+    region: String,
+}
+
+#[derive(Deserialize)]
+struct EpciRow {
+    code: String,
+    nom: String,
+    r#type: String,
+    population: u32,
+}
+
+#[derive(Deserialize)]
+struct CommuneRow {
+    code: String,
+    nom: String,
+    r#type: String,
+    commune_parent: String,
+    departement: String,
+    region: String,
+    epci: String,
+    codes_postaux: String,
+    population: Option<u32>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+}
+
+fn commune(r: CommuneRow) -> Result<Commune, String> {
+    let non_empty = |s: String| (!s.is_empty()).then_some(s);
+    Ok(Commune {
+        code: CodeInsee::parse(&r.code).map_err(|e| format!("champ code : {e}"))?,
+        kind: CommuneKind::parse(&r.r#type).ok_or_else(|| format!("champ type : « {} » inconnu", r.r#type))?,
+        commune_parent: non_empty(r.commune_parent)
+            .map(|p| CodeInsee::parse(&p))
+            .transpose()
+            .map_err(|e| format!("champ commune_parent : {e}"))?,
+        codes_postaux: r
+            .codes_postaux
+            .split_whitespace()
+            .map(CodePostal::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("champ codes_postaux : {e}"))?,
+        position: r.lat.zip(r.lon).map(|(lat, lon)| Point { lat, lon }),
+        nom: r.nom,
+        departement: r.departement,
+        region: r.region,
+        epci: non_empty(r.epci),
+        population: r.population.unwrap_or(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_files_parse() {
+        let t = parse_shipped().unwrap();
+        assert_eq!(t.communes.len(), 35_014);
+        assert_eq!(t.epci.len(), 1_255);
+        assert_eq!(t.departements.len(), 109);
+        assert_eq!(t.regions.len(), 26);
+        let arrondissements = t.communes.iter().filter(|c| c.kind == CommuneKind::ArrondissementMunicipal).count();
+        assert_eq!(arrondissements, 45);
+        assert_eq!(t.communes.iter().filter(|c| c.position.is_none()).count(), 98);
+    }
+}

@@ -1,0 +1,189 @@
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+/// Which database engine a [`Db`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("adresse de base de données non reconnue : « {0} » (attendu : sqlite:… ou postgres://…)")]
+    UnsupportedUrl(String),
+    #[error("le dossier de données {path} n'est pas accessible en écriture : {reason}")]
+    DataDir { path: String, reason: String },
+    #[error("impossible d'ouvrir la base de données {url} : {source}")]
+    Connect { url: String, source: sqlx::Error },
+    #[error("la migration {version} ({name}) a échoué : {source}")]
+    Migration {
+        version: i64,
+        name: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("la base contient la migration {0}, inconnue de cette version de Relais : mettez Relais à jour")]
+    UnknownMigration(i64),
+    #[error("erreur de base de données : {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// A pool of connections to the database, SQLite or PostgreSQL.
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({})", self.backend.name())
+    }
+}
+
+impl Db {
+    /// Opens (creating it if needed) the embedded SQLite database `relais.db` in `data_dir`.
+    pub async fn open_data_dir(data_dir: &Path) -> Result<Db, StoreError> {
+        ensure_writable_dir(data_dir)?;
+        let file = data_dir.join("relais.db");
+        Db::connect(&format!("sqlite://{}?mode=rwc", file.display())).await
+    }
+
+    /// Connects to `sqlite:…` or `postgres://…`. SQLite runs in WAL mode with a busy
+    /// timeout and foreign keys on.
+    pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let options = match backend {
+            Backend::Sqlite => options.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => options.max_connections(16),
+        };
+        let pool = options
+            .connect(url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                url: redact_url(url),
+                source,
+            })?;
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies the migrations this version knows and the database lacks.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        crate::migrations::run(self).await
+    }
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Runs one administrative statement (schema creation in tests and tools).
+    pub async fn execute_admin(&self, sql: &str) -> Result<(), StoreError> {
+        sqlx::raw_sql(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Every (table, column) of the schema, sorted; the migration bookkeeping excluded.
+    /// Used to prove that both backends' migrations describe the same schema.
+    pub async fn schema_columns(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT m.name AS t, p.name AS c FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> 'schema_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name <> 'schema_migrations'"
+            }
+        };
+        let mut cols: Vec<(String, String)> = sqlx::query(sql)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r: &AnyRow| (r.get("t"), r.get("c")))
+            .collect();
+        cols.sort();
+        Ok(cols)
+    }
+}
+
+/// Hides the password of a database URL so it can be shown or logged.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((userinfo, host)) = rest.split_once('@') {
+            if let Some((user, _password)) = userinfo.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    url.to_string()
+}
+
+fn ensure_writable_dir(dir: &Path) -> Result<(), StoreError> {
+    let fail = |reason: String| StoreError::DataDir {
+        path: dir.display().to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    let probe = dir.join(".relais-write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| fail(e.to_string()))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://relais:s3cret@db.example:5432/relais"),
+            "postgres://relais:***@db.example:5432/relais"
+        );
+        assert_eq!(redact_url("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
+        assert_eq!(redact_url("sqlite://relais-data/relais.db"), "sqlite://relais-data/relais.db");
+    }
+}

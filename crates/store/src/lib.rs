@@ -1,0 +1,20 @@
+//! The one storage layer of Relais: a [`Db`] over SQLite (the embedded default) or
+//! PostgreSQL, the migrations of both, and one module of queries per aggregate.
+//! This is the only crate that speaks SQL.
+
+mod db;
+pub mod jobs;
+mod migrations;
+pub mod territoires;
+
+pub use db::{Backend, Db, StoreError};
+pub use migrations::Migration;
+
+/// Milliseconds since the Unix epoch: every time in the database is stored this way so
+/// that both backends read and compare it identically.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

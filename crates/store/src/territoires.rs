@@ -1,0 +1,170 @@
+//! Territories: régions, départements, EPCI and communes.
+
+use relais_domain::territoire::{
+    CodeInsee, CodePostal, Commune, CommuneKind, Departement, Epci, Point, Region, Territoires,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::{now_ms, Db, StoreError};
+
+const DATASET: &str = "territoires";
+/// Rows per multi-row INSERT: well under both backends' limit on bound parameters.
+const BATCH: usize = 300;
+
+/// The version of the territories currently loaded, if any.
+pub async fn loaded_version(db: &Db) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query("SELECT version FROM reference_data WHERE name = $1")
+        .bind(DATASET)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| r.get(0)))
+}
+
+/// Replaces every territory in one transaction and records `version`.
+pub async fn replace_all(db: &Db, t: &Territoires, version: &str) -> Result<(), StoreError> {
+    let mut tx = db.pool().begin().await?;
+    for table in ["communes", "epci", "departements", "regions"] {
+        sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+    }
+    insert_rows(&mut tx, "regions", &["code", "nom"], &t.regions, |q, r| {
+        q.bind(r.code.clone()).bind(r.nom.clone())
+    })
+    .await?;
+    insert_rows(&mut tx, "departements", &["code", "nom", "region"], &t.departements, |q, d| {
+        q.bind(d.code.clone()).bind(d.nom.clone()).bind(d.region.clone())
+    })
+    .await?;
+    insert_rows(&mut tx, "epci", &["code", "nom", "kind", "population"], &t.epci, |q, e| {
+        q.bind(e.code.clone()).bind(e.nom.clone()).bind(e.kind.clone()).bind(i64::from(e.population))
+    })
+    .await?;
+    // Parents first: arrondissements municipaux reference their commune.
+    let (communes, arrondissements): (Vec<&Commune>, Vec<&Commune>) =
+        t.communes.iter().partition(|c| c.commune_parent.is_none());
+    for rows in [communes, arrondissements] {
+        insert_rows(&mut tx, "communes", COMMUNE_COLUMNS, &rows, |q, c| {
+            q.bind(c.code.as_str().to_string())
+                .bind(c.nom.clone())
+                .bind(c.kind.as_str())
+                .bind(c.commune_parent.as_ref().map(|p| p.as_str().to_string()))
+                .bind(c.departement.clone())
+                .bind(c.region.clone())
+                .bind(c.epci.clone())
+                .bind(c.codes_postaux.iter().map(CodePostal::as_str).collect::<Vec<_>>().join(" "))
+                .bind(i64::from(c.population))
+                .bind(c.position.map(|p| p.lat))
+                .bind(c.position.map(|p| p.lon))
+        })
+        .await?;
+    }
+    sqlx::query("DELETE FROM reference_data WHERE name = $1").bind(DATASET).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO reference_data (name, version, loaded_at) VALUES ($1, $2, $3)")
+        .bind(DATASET)
+        .bind(version)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+const COMMUNE_COLUMNS: &[&str] = &[
+    "code", "nom", "kind", "commune_parent", "departement", "region", "epci", "codes_postaux",
+    "population", "lat", "lon",
+];
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Inserts `rows` with multi-row INSERTs of [`BATCH`] rows.
+async fn insert_rows<'a, T>(
+    conn: &mut AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &'a [T],
+    bind: impl for<'q> Fn(AnyQuery<'q>, &'a T) -> AnyQuery<'q>,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(BATCH) {
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut n = 0;
+        for i in 0..chunk.len() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for j in 0..columns.len() {
+                n += 1;
+                sql.push_str(&format!("{}${n}", if j == 0 { "" } else { ", " }));
+            }
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            q = bind(q, row);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Reads every territory back, in code order.
+pub async fn load_all(db: &Db) -> Result<Territoires, StoreError> {
+    let pool = db.pool();
+    let regions = sqlx::query("SELECT code, nom FROM regions ORDER BY code")
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| Region { code: r.get(0), nom: r.get(1) })
+        .collect();
+    let departements = sqlx::query("SELECT code, nom, region FROM departements ORDER BY code")
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| Departement { code: r.get(0), nom: r.get(1), region: r.get(2) })
+        .collect();
+    let epci = sqlx::query("SELECT code, nom, kind, population FROM epci ORDER BY code")
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| Epci {
+            code: r.get(0),
+            nom: r.get(1),
+            kind: r.get(2),
+            population: r.get::<i64, _>(3) as u32,
+        })
+        .collect();
+    let sql = format!("SELECT {} FROM communes ORDER BY code", COMMUNE_COLUMNS.join(", "));
+    let communes = sqlx::query(&sql)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(commune_from_row)
+        .collect::<Result<_, _>>()?;
+    Ok(Territoires { regions, departements, epci, communes })
+}
+
+fn commune_from_row(r: &AnyRow) -> Result<Commune, StoreError> {
+    let corrupt = |what: String| StoreError::Query(sqlx::Error::Decode(what.into()));
+    let code: String = r.get("code");
+    let kind: String = r.get("kind");
+    let parent: Option<String> = r.get("commune_parent");
+    let lat: Option<f64> = r.get("lat");
+    let lon: Option<f64> = r.get("lon");
+    Ok(Commune {
+        code: CodeInsee::parse(&code).map_err(|e| corrupt(e.to_string()))?,
+        nom: r.get("nom"),
+        kind: CommuneKind::parse(&kind).ok_or_else(|| corrupt(format!("type de commune {kind}")))?,
+        commune_parent: parent
+            .map(|p| CodeInsee::parse(&p))
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?,
+        departement: r.get("departement"),
+        region: r.get("region"),
+        epci: r.get("epci"),
+        codes_postaux: r
+            .get::<String, _>("codes_postaux")
+            .split_whitespace()
+            .map(CodePostal::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|e| corrupt(e.to_string()))?,
+        population: r.get::<i64, _>("population") as u32,
+        position: lat.zip(lon).map(|(lat, lon)| Point { lat, lon }),
+    })
+}

@@ -1,0 +1,94 @@
+//! Test databases over both backends.
+//!
+//! Store tests are written once, as `async fn name(db: Db)`, and listed in
+//! [`store_tests!`], which runs each on SQLite and on PostgreSQL (modules `sqlite` and
+//! `postgres`, so the test output counts each backend). PostgreSQL is found at
+//! `RELAIS_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`); when
+//! it cannot be reached the test fails: it never skips.
+
+use relais_store::Db;
+
+pub use relais_store;
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub fn postgres_url() -> String {
+    std::env::var("RELAIS_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string())
+}
+
+/// A migrated, empty database that disappears when the test is over.
+pub struct TestDb {
+    pub db: Db,
+    /// The SQLite file's directory, removed on drop.
+    _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL schema that holds this test's tables.
+    schema: Option<String>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("dossier temporaire");
+        let db = Db::open_data_dir(dir.path()).await.expect("ouverture SQLite");
+        db.migrate().await.expect("migrations SQLite");
+        TestDb { db, _dir: Some(dir), schema: None }
+    }
+
+    /// A fresh schema in the test database, so tests run in parallel without sharing rows.
+    pub async fn postgres() -> TestDb {
+        let url = postgres_url();
+        let admin = Db::connect(&url).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL est injoignable à {url} ({e}) : les tests de stockage exigent PostgreSQL")
+        });
+        let schema = format!(
+            "t_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        );
+        admin.execute_admin(&format!("CREATE SCHEMA {schema}")).await.expect("création du schéma");
+        admin.close().await;
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let db = Db::connect(&format!("{url}{sep}options=-c%20search_path%3D{schema}"))
+            .await
+            .expect("connexion au schéma de test");
+        db.migrate().await.expect("migrations PostgreSQL");
+        TestDb { db, _dir: None, schema: Some(schema) }
+    }
+
+    /// Closes the pool and drops the PostgreSQL schema.
+    pub async fn cleanup(self) {
+        self.db.close().await;
+        if let Some(schema) = &self.schema {
+            if let Ok(admin) = Db::connect(&postgres_url()).await {
+                let _ = admin.execute_admin(&format!("DROP SCHEMA {schema} CASCADE")).await;
+                admin.close().await;
+            }
+        }
+    }
+}
+
+/// Runs each listed `async fn(Db)` on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! store_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let t = $crate::TestDb::sqlite().await;
+                    super::$name(t.db.clone()).await;
+                    t.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let t = $crate::TestDb::postgres().await;
+                    super::$name(t.db.clone()).await;
+                    t.cleanup().await;
+                }
+            )*
+        }
+    };
+}
