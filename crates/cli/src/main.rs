@@ -1,1 +1,76 @@
-fn main(){}
+//! `relais`: the one binary of the platform.
+
+mod bench;
+mod config;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{GlobalArgs, ServeArgs};
+
+/// Relais — plateforme nationale de l'inclusion numérique.
+///
+/// Without configuration, Relais keeps its data in SQLite under ./relais-data.
+/// Settings: defaults, then relais.toml, then RELAIS_* environment variables, then flags.
+#[derive(Parser)]
+#[command(name = "relais", version, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web site and the API (and run background jobs unless --worker false).
+    Serve(ServeArgs),
+    /// Run background jobs only, for deployments with several processes.
+    Worker {
+        /// Number of jobs run at once by this process.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        concurrency: u16,
+    },
+    /// Apply database migrations and load reference data, then exit.
+    Migrate,
+    /// Print the effective configuration (secrets hidden).
+    Config(ServeArgs),
+    /// Measure territory look-ups in process (benchmark; build with --release).
+    BenchTerritoires {
+        /// Look-ups per measured series.
+        #[arg(long, default_value_t = 100_000)]
+        iterations: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(anyhow::anyhow!("démarrage impossible : {e}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(serve) => run::serve(&cli.global, &serve).await,
+            Command::Worker { concurrency } => run::worker(&cli.global, concurrency).await,
+            Command::Migrate => run::migrate(&cli.global).await,
+            Command::Config(serve) => {
+                print!("{}", config::Config::resolve(&cli.global, &serve)?.to_redacted_toml());
+                Ok(())
+            }
+            Command::BenchTerritoires { iterations } => bench::territoires(iterations),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// One line on standard error, no trace: what went wrong and, through the causes, why.
+fn fail(e: anyhow::Error) -> ExitCode {
+    eprintln!("relais : erreur : {e:#}");
+    ExitCode::FAILURE
+}

@@ -1,1 +1,55 @@
+//! The web layer: server-rendered DSFR pages, the JSON API, security headers, static
+//! assets. Handlers are thin: extract, ask the store or an index, render.
 
+mod api;
+mod assets;
+mod error;
+mod pages;
+mod security;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use relais_search::TerritoryIndex;
+use relais_store::Db;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+pub use error::ApiError;
+
+/// Settings of the web layer.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// Send `Strict-Transport-Security`: only when Relais is reached over HTTPS.
+    pub hsts: bool,
+}
+
+/// What every handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub territoires: Arc<TerritoryIndex>,
+    pub config: WebConfig,
+}
+
+pub fn router(state: AppState) -> Router {
+    let hsts = state.config.hsts;
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .route("/healthz", get(api::health::healthz))
+        .route("/readyz", get(api::health::readyz))
+        .route("/static/{version}/{*path}", get(assets::serve))
+        .fallback(error::not_found)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
+        // Outermost last: the id is set first, then the request is logged with it.
+        .layer(PropagateRequestIdLayer::new(security::REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(security::request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(security::REQUEST_ID, security::RandomRequestId))
+}

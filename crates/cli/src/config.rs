@@ -1,0 +1,122 @@
+//! Effective configuration: defaults, then `relais.toml`, then `RELAIS_*` environment
+//! variables, then command-line flags (clap reads both of the last two, flags first).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Options shared by every subcommand.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct GlobalArgs {
+    /// Configuration file (TOML). By default ./relais.toml, if present.
+    #[arg(long, global = true, env = "RELAIS_CONFIG", value_name = "FICHIER")]
+    pub config: Option<PathBuf>,
+    /// Database: sqlite://CHEMIN or postgres://UTILISATEUR@HÔTE/BASE. By default, SQLite in the data directory.
+    #[arg(long, global = true, env = "RELAIS_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Data directory of the embedded SQLite database.
+    #[arg(long, global = true, env = "RELAIS_DATA_DIR", value_name = "DOSSIER")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format on standard error.
+    #[arg(long, global = true, env = "RELAIS_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// Options of `relais serve`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "RELAIS_LISTEN", value_name = "ADRESSE:PORT")]
+    pub listen: Option<SocketAddr>,
+    /// Send Strict-Transport-Security (only behind HTTPS).
+    #[arg(long, env = "RELAIS_HSTS", value_name = "true|false")]
+    pub hsts: Option<bool>,
+    /// Run background jobs in this process (turn off when `relais worker` processes do it).
+    #[arg(long, env = "RELAIS_WORKER", value_name = "true|false")]
+    pub worker: Option<bool>,
+}
+
+/// The settings file: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
+    hsts: Option<bool>,
+    worker: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// `None`: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub log_format: LogFormat,
+    pub hsts: bool,
+    pub worker: bool,
+    /// The file read, if any.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn resolve(global: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
+        let (file, from_file) = match &global.config {
+            Some(path) => (Some(path.clone()), read_file(path)?),
+            None if Path::new("relais.toml").exists() => {
+                (Some(PathBuf::from("relais.toml")), read_file(Path::new("relais.toml"))?)
+            }
+            None => (None, FileConfig::default()),
+        };
+        Ok(Config {
+            database_url: global.database_url.clone().or(from_file.database_url),
+            data_dir: global.data_dir.clone().or(from_file.data_dir).unwrap_or_else(|| PathBuf::from("relais-data")),
+            listen: serve.listen.or(from_file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            log_format: global.log_format.or(from_file.log_format).unwrap_or(LogFormat::Text),
+            hsts: serve.hsts.or(from_file.hsts).unwrap_or(false),
+            worker: serve.worker.or(from_file.worker).unwrap_or(true),
+            file,
+        })
+    }
+
+    /// The configuration as TOML, the database password hidden.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = shown.database_url.as_deref().map(relais_store::redact_url);
+        let mut out = String::new();
+        match &self.file {
+            Some(f) => out.push_str(&format!("# fichier lu : {}\n", f.display())),
+            None => out.push_str("# aucun fichier de configuration lu\n"),
+        }
+        if shown.database_url.is_none() {
+            out.push_str(&format!("# base : SQLite dans {}\n", self.data_dir.join("relais.db").display()));
+        }
+        out.push_str(&toml::to_string(&shown).unwrap_or_default());
+        out
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("fichier de configuration {} illisible", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+        let message = e.message().lines().next().unwrap_or("").to_string();
+        match line {
+            Some(l) => anyhow!("fichier de configuration {}, ligne {l} : {message}", path.display()),
+            None => anyhow!("fichier de configuration {} : {message}", path.display()),
+        }
+    })
+}

@@ -1,0 +1,131 @@
+//! The long-running commands: serve, worker, migrate.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use relais_jobs::{Registry, Worker, WorkerConfig};
+use relais_search::TerritoryIndex;
+use relais_services::territoires::{self, LoadOutcome};
+use relais_store::Db;
+use tokio::sync::watch;
+
+use crate::config::{Config, GlobalArgs, LogFormat, ServeArgs};
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RELAIS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// Opens the database, applies migrations and loads reference data.
+async fn open(config: &Config) -> anyhow::Result<Db> {
+    let db = match &config.database_url {
+        Some(url) => Db::connect(url).await?,
+        None => Db::open_data_dir(&config.data_dir).await?,
+    };
+    let applied = db.migrate().await?;
+    if applied > 0 {
+        tracing::info!(applied, base = db.backend().name(), "schéma à jour");
+    }
+    if let LoadOutcome::Loaded { communes } = territoires::ensure_loaded(&db).await? {
+        tracing::info!(communes, "référentiel des territoires chargé");
+    }
+    Ok(db)
+}
+
+pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
+    let config = Config::resolve(global, &ServeArgs::default())?;
+    init_logs(config.log_format);
+    let db = open(&config).await?;
+    println!("Base {} à jour.", db.backend().name());
+    db.close().await;
+    Ok(())
+}
+
+pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let config = Config::resolve(global, args)?;
+    init_logs(config.log_format);
+    let db = open(&config).await?;
+    let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("impossible d'écouter sur {}", config.listen))?;
+    let (stop, stopped) = watch::channel(false);
+    let worker = config.worker.then(|| {
+        let w = Worker::new(db.clone(), Registry::standard(), WorkerConfig::new(worker_id(0)));
+        tokio::spawn(w.run(stopped.clone()))
+    });
+    let app = relais_web::router(relais_web::AppState {
+        db: db.clone(),
+        territoires: Arc::new(index),
+        config: relais_web::WebConfig { hsts: config.hsts },
+    });
+    tracing::info!(
+        adresse = %format!("http://{}", config.listen),
+        base = db.backend().name(),
+        demarrage_ms = started.elapsed().as_millis() as u64,
+        "Relais est prêt"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("le serveur s'est arrêté")?;
+    let _ = stop.send(true);
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    db.close().await;
+    tracing::info!("arrêt propre terminé");
+    Ok(())
+}
+
+pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()> {
+    let config = Config::resolve(global, &ServeArgs::default())?;
+    init_logs(config.log_format);
+    let db = open(&config).await?;
+    let (stop, stopped) = watch::channel(false);
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|n| {
+            let w = Worker::new(db.clone(), Registry::standard(), WorkerConfig::new(worker_id(n)));
+            tokio::spawn(w.run(stopped.clone()))
+        })
+        .collect();
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    db.close().await;
+    Ok(())
+}
+
+fn worker_id(n: u16) -> String {
+    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    format!("{}-{}-{n}", if host.is_empty() { "relais" } else { &host }, std::process::id())
+}
+
+/// SIGTERM (orchestrators) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("signal d'arrêt reçu : fin des requêtes en cours");
+}

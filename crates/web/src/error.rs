@@ -1,0 +1,104 @@
+//! Errors as responses: `application/problem+json` (RFC 9457) with a stable `code` for the
+//! API, DSFR error pages for people.
+
+use askama::Template;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+
+use crate::pages::{ErrorPage, PageContext};
+
+/// What went wrong with an API request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    NotFound,
+    /// The request is malformed: `code` is stable, `detail` says what to fix, in French.
+    BadRequest { code: &'static str, detail: String },
+    Unavailable { detail: String },
+    Internal,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    code: &'a str,
+    detail: &'a str,
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError::BadRequest { code, detail: detail.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, title, detail) = match &self {
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "introuvable",
+                "Ressource introuvable",
+                "Aucune ressource ne correspond à cette adresse.",
+            ),
+            ApiError::BadRequest { code, detail } => {
+                (StatusCode::BAD_REQUEST, *code, "Requête invalide", detail.as_str())
+            }
+            ApiError::Unavailable { detail } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "indisponible",
+                "Service momentanément indisponible",
+                detail.as_str(),
+            ),
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "erreur_interne",
+                "Erreur interne",
+                "Une erreur inattendue est survenue. Elle a été consignée ; réessayez plus tard.",
+            ),
+        };
+        let body = serde_json::to_vec(&Problem { kind: "about:blank", title, status: status.as_u16(), code, detail })
+            .unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+    }
+}
+
+/// Unknown route: a problem for the API, the DSFR 404 page for people.
+pub async fn not_found(ctx: PageContext, req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        return ApiError::NotFound.into_response();
+    }
+    error_page(
+        &ctx,
+        StatusCode::NOT_FOUND,
+        "Page non trouvée",
+        "La page que vous cherchez est introuvable. L'adresse a peut-être été mal saisie, ou la page a été déplacée.",
+    )
+}
+
+/// The 500 response, also used when a handler panics.
+pub fn internal_error(ctx: &PageContext) -> Response {
+    if ctx.path.starts_with("/api/") {
+        return ApiError::Internal.into_response();
+    }
+    error_page(
+        ctx,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Erreur inattendue",
+        "Désolé, le service rencontre un problème. Il a été consigné et nous y travaillons ; réessayez dans quelques instants.",
+    )
+}
+
+pub fn error_page(ctx: &PageContext, status: StatusCode, title: &str, message: &str) -> Response {
+    let page = ErrorPage { ctx: ctx.clone(), status: status.as_u16(), title: title.into(), message: message.into() };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page d'erreur non rendue");
+            (status, "Erreur").into_response()
+        }
+    }
+}

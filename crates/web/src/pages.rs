@@ -1,0 +1,89 @@
+//! Server-rendered pages (askama templates under `templates/`).
+
+use std::convert::Infallible;
+
+use askama::Template;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::security::CspNonce;
+use crate::AppState;
+
+/// What the base layout needs on every page.
+#[derive(Clone, Debug)]
+pub struct PageContext {
+    pub nonce: String,
+    /// Versioned prefix of static assets.
+    pub assets: String,
+    /// Path of the current page, to mark the current link.
+    pub path: String,
+    pub service_name: String,
+}
+
+impl PageContext {
+    pub fn new(nonce: String, path: &str) -> PageContext {
+        PageContext {
+            nonce,
+            assets: crate::assets::prefix(),
+            path: path.to_string(),
+            service_name: "Relais".to_string(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let nonce = parts.extensions.get::<CspNonce>().map(|n| n.0.clone()).unwrap_or_default();
+        Ok(PageContext::new(nonce, parts.uri.path()))
+    }
+}
+
+macro_rules! static_pages {
+    ($($route:literal => $name:ident, $file:literal;)*) => {
+        $(
+            #[derive(Template)]
+            #[template(path = $file)]
+            pub struct $name {
+                pub ctx: PageContext,
+            }
+        )*
+
+        pub fn routes() -> Router<AppState> {
+            Router::new()
+                $(.route($route, get(|ctx: PageContext| async move { render($name { ctx }) })))*
+        }
+    };
+}
+
+static_pages! {
+    "/" => HomePage, "home.html";
+    "/accessibilite" => AccessibilitePage, "accessibilite.html";
+    "/mentions-legales" => MentionsLegalesPage, "mentions_legales.html";
+    "/donnees-personnelles" => DonneesPersonnellesPage, "donnees_personnelles.html";
+    "/plan-du-site" => PlanDuSitePage, "plan_du_site.html";
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub ctx: PageContext,
+    pub status: u16,
+    pub title: String,
+    pub message: String,
+}
+
+fn render(page: impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page non rendue");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

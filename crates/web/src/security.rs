@@ -1,0 +1,74 @@
+//! Headers every response carries (CSP with a per-request nonce, and the usual hardening),
+//! the request id, request logs, and the conversion of a panic into a 500 page.
+
+use std::panic::AssertUnwindSafe;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use futures::FutureExt;
+use rand::Rng;
+use tower_http::request_id::{MakeRequestId, RequestId};
+
+/// The nonce that allows this response's own `<script>` elements and nothing else.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::rng();
+    (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
+}
+
+pub async fn headers(hsts: bool, mut req: Request, next: Next) -> Response {
+    let nonce = random_hex(16);
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
+    let ctx = crate::pages::PageContext::new(nonce.clone(), req.uri().path());
+    let mut res = match AssertUnwindSafe(next.run(req)).catch_unwind().await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::error!("panique pendant le traitement de la requête");
+            crate::error::internal_error(&ctx)
+        }
+    };
+    let h = res.headers_mut();
+    let csp = format!(
+        "default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; \
+         font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("ascii"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(self), payment=()"),
+    );
+    h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+    if hsts {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    res
+}
+
+/// A random request id, unless the client (a load balancer) sent one.
+#[derive(Clone, Copy)]
+pub struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&random_hex(8)).ok().map(RequestId::new)
+    }
+}
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The log span of a request, carrying its id.
+pub fn request_span(req: &Request) -> tracing::Span {
+    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+    tracing::info_span!("requete", id = %id, method = %req.method(), path = %req.uri().path())
+}

@@ -1,0 +1,94 @@
+// Starts a real `relais serve` on a free loopback port with a fresh data directory,
+// waits until it is ready, and stops it.
+//
+//   RELAIS_BIN                path of the binary (default: ../target/debug/relais, from e2e/)
+//   RELAIS_READY_TIMEOUT_MS   how long to wait for GET /readyz to answer 200 (default 30000)
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const E2E_DIR = resolve(here, '..');
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function startServer() {
+  const bin = resolve(E2E_DIR, process.env.RELAIS_BIN || '../target/debug/relais');
+  if (!existsSync(bin)) {
+    throw new Error(`relais binary not found at ${bin}: build it with 'cargo build -p relais-cli' or set RELAIS_BIN`);
+  }
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'relais-e2e-'));
+  const listen = `127.0.0.1:${port}`;
+  const baseUrl = `http://${listen}`;
+
+  let log = '';
+  const child = spawn(bin, ['serve', '--listen', listen, '--data-dir', dataDir], {
+    cwd: dataDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  let exited = null;
+  const exitPromise = new Promise((r) => child.on('exit', (code, signal) => { exited = { code, signal }; r(exited); }));
+
+  const timeoutMs = Number(process.env.RELAIS_READY_TIMEOUT_MS || 30000);
+  const deadline = Date.now() + timeoutMs;
+  let lastError = 'no answer yet';
+  for (;;) {
+    if (exited) {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw new Error(`relais serve exited early (${JSON.stringify(exited)}); its output:\n${log}`);
+    }
+    try {
+      const res = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) break;
+      lastError = `GET /readyz answered ${res.status}`;
+    } catch (e) {
+      lastError = String(e.cause?.code || e.message);
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+      throw new Error(`relais serve not ready after ${timeoutMs} ms (${lastError}); its output:\n${log}`);
+    }
+    await sleep(200);
+  }
+
+  return {
+    baseUrl,
+    url: (path) => new URL(path, baseUrl).href,
+    log: () => log,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const done = await Promise.race([exitPromise, sleep(5000).then(() => null)]);
+        if (!done) {
+          child.kill('SIGKILL');
+          await exitPromise;
+        }
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+      const artifacts = join(E2E_DIR, 'artifacts');
+      mkdirSync(artifacts, { recursive: true });
+      writeFileSync(join(artifacts, 'server.log'), log);
+    },
+  };
+}
