@@ -136,9 +136,9 @@ impl Worker {
         Ok(())
     }
 
-    /// Enqueues the runs of recurring jobs that are due; returns how many this worker enqueued.
-    pub async fn fire_due_schedules(&self) -> Result<usize, StoreError> {
-        let now = now_ms();
+    /// Enqueues the runs of recurring jobs due at `now` (Unix ms); returns how many this
+    /// worker enqueued.
+    pub async fn fire_due_schedules(&self, now: i64) -> Result<usize, StoreError> {
         let mut fired = 0;
         for (kind, due_at) in repo::due_schedules(&self.db, now).await? {
             let Some((_, schedule)) = self.registry.schedules.iter().find(|(k, _)| *k == kind) else {
@@ -198,7 +198,7 @@ impl Worker {
         }
         tracing::info!(worker = %self.config.id, "file de tâches démarrée");
         while !*shutdown.borrow() {
-            if let Err(e) = self.fire_due_schedules().await {
+            if let Err(e) = self.fire_due_schedules(now_ms()).await {
                 tracing::error!(error = %e, "planifications non traitées");
             }
             let busy = match self.run_one().await {

@@ -19,6 +19,8 @@ pub fn postgres_url() -> String {
 /// A migrated, empty database that disappears when the test is over.
 pub struct TestDb {
     pub db: Db,
+    /// The URL of this database, to open more pools on it (other "processes").
+    pub url: String,
     /// The SQLite file's directory, removed on drop.
     _dir: Option<tempfile::TempDir>,
     /// The PostgreSQL schema that holds this test's tables.
@@ -30,7 +32,8 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("dossier temporaire");
         let db = Db::open_data_dir(dir.path()).await.expect("ouverture SQLite");
         db.migrate().await.expect("migrations SQLite");
-        TestDb { db, _dir: Some(dir), schema: None }
+        let url = format!("sqlite://{}", dir.path().join("relais.db").display());
+        TestDb { db, url, _dir: Some(dir), schema: None }
     }
 
     /// A fresh schema in the test database, so tests run in parallel without sharing rows.
@@ -47,11 +50,10 @@ impl TestDb {
         admin.execute_admin(&format!("CREATE SCHEMA {schema}")).await.expect("création du schéma");
         admin.close().await;
         let sep = if url.contains('?') { '&' } else { '?' };
-        let db = Db::connect(&format!("{url}{sep}options=-c%20search_path%3D{schema}"))
-            .await
-            .expect("connexion au schéma de test");
+        let url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+        let db = Db::connect(&url).await.expect("connexion au schéma de test");
         db.migrate().await.expect("migrations PostgreSQL");
-        TestDb { db, _dir: None, schema: Some(schema) }
+        TestDb { db, url, _dir: None, schema: Some(schema) }
     }
 
     /// Closes the pool and drops the PostgreSQL schema.

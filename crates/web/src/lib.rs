@@ -35,14 +35,20 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     let hsts = state.config.hsts;
-    Router::new()
+    let routes = Router::new()
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
         .route("/static/{version}/{*path}", get(assets::serve))
         .fallback(error::not_found)
-        .with_state(state)
+        .with_state(state);
+    harden(routes, hsts)
+}
+
+/// The layers every route sits behind: security headers and panic handling, request id, logs.
+pub fn harden(routes: Router, hsts: bool) -> Router {
+    routes
         .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
         // Outermost last: the id is set first, then the request is logged with it.
         .layer(PropagateRequestIdLayer::new(security::REQUEST_ID))
