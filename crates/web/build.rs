@@ -13,11 +13,21 @@ fn main() {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a over names and contents
     let mut table = String::from("pub static FILES: &[(&str, &[u8])] = &[\n");
     for file in &files {
-        let name = file.strip_prefix(&root).unwrap().to_str().unwrap().replace('\\', "/");
+        let name = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .replace('\\', "/");
         for b in name.bytes().chain(std::fs::read(file).unwrap()) {
             hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
-        writeln!(table, "    ({name:?}, include_bytes!({:?})),", file.display().to_string()).unwrap();
+        writeln!(
+            table,
+            "    ({name:?}, include_bytes!({:?})),",
+            file.display().to_string()
+        )
+        .unwrap();
     }
     table.push_str("];\n");
     writeln!(table, "pub const VERSION: &str = \"{:08x}\";", hash as u32).unwrap();

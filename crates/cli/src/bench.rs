@@ -22,23 +22,41 @@ pub fn territoires(iterations: usize) -> anyhow::Result<()> {
             chars[..len].iter().collect()
         })
         .collect();
-    let keys: Vec<(String, u32)> = t.communes.iter().map(|c| (search_key(&c.nom), c.population)).collect();
+    let keys: Vec<(String, u32)> = t
+        .communes
+        .iter()
+        .map(|c| (search_key(&c.nom), c.population))
+        .collect();
 
     let indexed = measure(iterations, &queries, |q| index.search(q, 10).len());
     let scan_iterations = (iterations / 100).max(100);
     let scanned = measure(scan_iterations, &queries, |q| {
         let k = search_key(q);
-        let mut hits: Vec<&(String, u32)> = keys.iter().filter(|(name, _)| name.contains(&k)).collect();
+        let mut hits: Vec<&(String, u32)> =
+            keys.iter().filter(|(name, _)| name.contains(&k)).collect();
         hits.sort_by(|a, b| b.1.cmp(&a.1));
         hits.truncate(10);
         hits.len()
     });
-    println!("Recherche de communes par nom — {} communes, {} requêtes distinctes", t.communes.len(), queries.len());
-    println!("construction de l'index : {:.1} ms", build.as_secs_f64() * 1e3);
+    println!(
+        "Recherche de communes par nom — {} communes, {} requêtes distinctes",
+        t.communes.len(),
+        queries.len()
+    );
+    println!(
+        "construction de l'index : {:.1} ms",
+        build.as_secs_f64() * 1e3
+    );
     println!("| méthode | itérations | médiane (µs) | p99 (µs) |");
     println!("|---|---|---|---|");
-    println!("| index trié (Relais) | {iterations} | {:.2} | {:.2} |", indexed.0, indexed.1);
-    println!("| parcours linéaire | {scan_iterations} | {:.2} | {:.2} |", scanned.0, scanned.1);
+    println!(
+        "| index trié (Relais) | {iterations} | {:.2} | {:.2} |",
+        indexed.0, indexed.1
+    );
+    println!(
+        "| parcours linéaire | {scan_iterations} | {:.2} | {:.2} |",
+        scanned.0, scanned.1
+    );
     println!("rapport des médianes : {:.0}×", scanned.0 / indexed.0);
     Ok(())
 }
@@ -54,5 +72,8 @@ fn measure(iterations: usize, queries: &[String], f: impl Fn(&str) -> usize) -> 
         })
         .collect();
     samples.sort_by(f64::total_cmp);
-    (samples[samples.len() / 2], samples[samples.len() * 99 / 100])
+    (
+        samples[samples.len() / 2],
+        samples[samples.len() * 99 / 100],
+    )
 }

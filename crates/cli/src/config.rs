@@ -75,16 +75,27 @@ impl Config {
     pub fn resolve(global: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
         let (file, from_file) = match &global.config {
             Some(path) => (Some(path.clone()), read_file(path)?),
-            None if Path::new("relais.toml").exists() => {
-                (Some(PathBuf::from("relais.toml")), read_file(Path::new("relais.toml"))?)
-            }
+            None if Path::new("relais.toml").exists() => (
+                Some(PathBuf::from("relais.toml")),
+                read_file(Path::new("relais.toml"))?,
+            ),
             None => (None, FileConfig::default()),
         };
         Ok(Config {
             database_url: global.database_url.clone().or(from_file.database_url),
-            data_dir: global.data_dir.clone().or(from_file.data_dir).unwrap_or_else(|| PathBuf::from("relais-data")),
-            listen: serve.listen.or(from_file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            log_format: global.log_format.or(from_file.log_format).unwrap_or(LogFormat::Text),
+            data_dir: global
+                .data_dir
+                .clone()
+                .or(from_file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("relais-data")),
+            listen: serve
+                .listen
+                .or(from_file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            log_format: global
+                .log_format
+                .or(from_file.log_format)
+                .unwrap_or(LogFormat::Text),
             hsts: serve.hsts.or(from_file.hsts).unwrap_or(false),
             worker: serve.worker.or(from_file.worker).unwrap_or(true),
             file,
@@ -101,7 +112,10 @@ impl Config {
             None => out.push_str("# aucun fichier de configuration lu\n"),
         }
         if shown.database_url.is_none() {
-            out.push_str(&format!("# base : SQLite dans {}\n", self.data_dir.join("relais.db").display()));
+            out.push_str(&format!(
+                "# base : SQLite dans {}\n",
+                self.data_dir.join("relais.db").display()
+            ));
         }
         out.push_str(&toml::to_string(&shown).unwrap_or_default());
         out
@@ -115,7 +129,10 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
         let line = e.span().map(|s| text[..s.start].lines().count().max(1));
         let message = e.message().lines().next().unwrap_or("").to_string();
         match line {
-            Some(l) => anyhow!("fichier de configuration {}, ligne {l} : {message}", path.display()),
+            Some(l) => anyhow!(
+                "fichier de configuration {}, ligne {l} : {message}",
+                path.display()
+            ),
             None => anyhow!("fichier de configuration {} : {message}", path.display()),
         }
     })

@@ -47,7 +47,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(anyhow::anyhow!("démarrage impossible : {e}")),
     };
@@ -57,7 +60,10 @@ fn main() -> ExitCode {
             Command::Worker { concurrency } => run::worker(&cli.global, concurrency).await,
             Command::Migrate => run::migrate(&cli.global).await,
             Command::Config(serve) => {
-                print!("{}", config::Config::resolve(&cli.global, &serve)?.to_redacted_toml());
+                print!(
+                    "{}",
+                    config::Config::resolve(&cli.global, &serve)?.to_redacted_toml()
+                );
                 Ok(())
             }
             Command::BenchTerritoires { iterations } => bench::territoires(iterations),

@@ -15,7 +15,9 @@ use crate::config::{Config, GlobalArgs, LogFormat, ServeArgs};
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELAIS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -58,7 +60,11 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         .with_context(|| format!("impossible d'écouter sur {}", config.listen))?;
     let (stop, stopped) = watch::channel(false);
     let worker = config.worker.then(|| {
-        let w = Worker::new(db.clone(), Registry::standard(), WorkerConfig::new(worker_id(0)));
+        let w = Worker::new(
+            db.clone(),
+            Registry::standard(),
+            WorkerConfig::new(worker_id(0)),
+        );
         tokio::spawn(w.run(stopped.clone()))
     });
     let app = relais_web::router(relais_web::AppState {
@@ -92,7 +98,11 @@ pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()>
     let (stop, stopped) = watch::channel(false);
     let tasks: Vec<_> = (0..concurrency)
         .map(|n| {
-            let w = Worker::new(db.clone(), Registry::standard(), WorkerConfig::new(worker_id(n)));
+            let w = Worker::new(
+                db.clone(),
+                Registry::standard(),
+                WorkerConfig::new(worker_id(n)),
+            );
             tokio::spawn(w.run(stopped.clone()))
         })
         .collect();
@@ -106,8 +116,14 @@ pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()>
 }
 
 fn worker_id(n: u16) -> String {
-    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-    format!("{}-{}-{n}", if host.is_empty() { "relais" } else { &host }, std::process::id())
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    format!(
+        "{}-{}-{n}",
+        if host.is_empty() { "relais" } else { &host },
+        std::process::id()
+    )
 }
 
 /// SIGTERM (orchestrators) or Ctrl-C.

@@ -18,8 +18,16 @@ fn relais() -> Command {
 }
 
 fn run(cmd: &mut Command) -> (bool, String, String) {
-    let Output { status, stdout, stderr } = cmd.output().unwrap();
-    (status.success(), String::from_utf8(stdout).unwrap(), String::from_utf8(stderr).unwrap())
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    (
+        status.success(),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
 }
 
 /// A failure is one line on stderr naming the problem, with no panic trace.
@@ -28,15 +36,28 @@ fn assert_one_line_error(cmd: &mut Command, expected: &str) {
     assert!(!ok, "should fail");
     let lines: Vec<&str> = err.lines().filter(|l| l.contains("erreur")).collect();
     assert_eq!(lines.len(), 1, "{err}");
-    assert!(lines[0].starts_with("relais : erreur : ") && lines[0].contains(expected), "{err}");
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+    assert!(
+        lines[0].starts_with("relais : erreur : ") && lines[0].contains(expected),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
 }
 
 #[test]
 fn help_lists_the_commands() {
     let (ok, out, _) = run(relais().arg("--help"));
     assert!(ok);
-    for word in ["serve", "worker", "migrate", "config", "--database-url", "--data-dir"] {
+    for word in [
+        "serve",
+        "worker",
+        "migrate",
+        "config",
+        "--database-url",
+        "--data-dir",
+    ] {
         assert!(out.contains(word), "{word} missing from:\n{out}");
     }
     for sub in ["serve", "worker", "migrate", "config"] {
@@ -63,52 +84,98 @@ fn configuration_layers_file_then_environment_then_flags() {
         out
     };
     let out = config(None, None);
-    assert!(out.contains("listen = \"127.0.0.1:9000\"") && out.contains("hsts = true"), "{out}");
-    assert!(out.contains("postgres://relais:***@db/relais") && !out.contains("tres-secret"), "secret shown:\n{out}");
+    assert!(
+        out.contains("listen = \"127.0.0.1:9000\"") && out.contains("hsts = true"),
+        "{out}"
+    );
+    assert!(
+        out.contains("postgres://relais:***@db/relais") && !out.contains("tres-secret"),
+        "secret shown:\n{out}"
+    );
     assert!(config(Some("127.0.0.1:9001"), None).contains("127.0.0.1:9001"));
     assert!(config(Some("127.0.0.1:9001"), Some("127.0.0.1:9002")).contains("127.0.0.1:9002"));
     // Without a file: the embedded default.
     let (ok, out, _) = run(relais().arg("config").current_dir(dir.path().join("..")));
-    assert!(ok && out.contains("listen = \"127.0.0.1:8080\"") && out.contains("SQLite"), "{out}");
+    assert!(
+        ok && out.contains("listen = \"127.0.0.1:8080\"") && out.contains("SQLite"),
+        "{out}"
+    );
 }
 
 #[test]
 fn bad_configuration_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
-    assert_one_line_error(relais().args(["config", "--config", "/nulle/part/relais.toml"]), "illisible");
+    assert_one_line_error(
+        relais().args(["config", "--config", "/nulle/part/relais.toml"]),
+        "illisible",
+    );
     let broken = dir.path().join("casse.toml");
     std::fs::write(&broken, "listen = \"127.0.0.1:9000\"\n\nhsts = peut-être\n").unwrap();
-    assert_one_line_error(relais().arg("config").arg("--config").arg(&broken), "ligne 3");
+    assert_one_line_error(
+        relais().arg("config").arg("--config").arg(&broken),
+        "ligne 3",
+    );
     std::fs::write(&broken, "ecoute = \"127.0.0.1:9000\"\n").unwrap();
-    assert_one_line_error(relais().arg("config").arg("--config").arg(&broken), "ecoute");
+    assert_one_line_error(
+        relais().arg("config").arg("--config").arg(&broken),
+        "ecoute",
+    );
     std::fs::write(&broken, "listen = \"pas une adresse\"\n").unwrap();
-    assert_one_line_error(relais().arg("config").arg("--config").arg(&broken), "ligne 1");
+    assert_one_line_error(
+        relais().arg("config").arg("--config").arg(&broken),
+        "ligne 1",
+    );
 }
 
 #[test]
 fn unusable_storage_is_one_clear_line() {
-    assert_one_line_error(relais().args(["migrate", "--data-dir", "/dev/null/relais"]), "/dev/null/relais");
     assert_one_line_error(
-        relais().args(["migrate", "--database-url", "postgres://postgres@127.0.0.1:1/absente"]),
+        relais().args(["migrate", "--data-dir", "/dev/null/relais"]),
+        "/dev/null/relais",
+    );
+    assert_one_line_error(
+        relais().args([
+            "migrate",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/absente",
+        ]),
         "postgres://postgres@127.0.0.1:1/absente",
     );
     assert_one_line_error(
-        relais().args(["migrate", "--database-url", "postgres://relais:motdepasse@127.0.0.1:1/x"]),
+        relais().args([
+            "migrate",
+            "--database-url",
+            "postgres://relais:motdepasse@127.0.0.1:1/x",
+        ]),
         "relais:***@",
     );
-    let (_, _, err) = run(relais().args(["migrate", "--database-url", "postgres://relais:motdepasse@127.0.0.1:1/x"]));
+    let (_, _, err) = run(relais().args([
+        "migrate",
+        "--database-url",
+        "postgres://relais:motdepasse@127.0.0.1:1/x",
+    ]));
     assert!(!err.contains("motdepasse"), "password leaked: {err}");
-    assert_one_line_error(relais().args(["migrate", "--database-url", "mysql://root@localhost/x"]), "non reconnue");
+    assert_one_line_error(
+        relais().args(["migrate", "--database-url", "mysql://root@localhost/x"]),
+        "non reconnue",
+    );
 }
 
 fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut raw = String::new();
     s.read_to_string(&mut raw).ok()?;
     let status = raw.split(' ').nth(1)?.parse().ok()?;
@@ -143,9 +210,17 @@ impl Server {
 
     /// Sends SIGTERM and returns (exit success, stderr).
     fn terminate(mut self) -> (bool, String) {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         let mut err = String::new();
-        self.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
         (self.child.wait().unwrap().success(), err)
     }
 }
@@ -157,12 +232,15 @@ fn serves_on_sqlite_then_stops_gracefully_on_sigterm() {
     let (status, body) = http_get(server.addr, "/readyz").unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("SQLite"), "{body}");
-    let (status, body) = http_get(server.addr, "/api/v1/territoires/communes?q=ile%20d%20yeu").unwrap();
+    let (status, body) =
+        http_get(server.addr, "/api/v1/territoires/communes?q=ile%20d%20yeu").unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("85113"), "{body}");
     // The port is taken now: a second server says so in one line.
     assert_one_line_error(
-        relais().args(["serve", "--listen", &server.addr.to_string(), "--data-dir"]).arg(dir.path().join("autre")),
+        relais()
+            .args(["serve", "--listen", &server.addr.to_string(), "--data-dir"])
+            .arg(dir.path().join("autre")),
         &server.addr.to_string(),
     );
     let (ok, err) = server.terminate();
@@ -176,7 +254,11 @@ async fn serves_the_same_code_on_postgres() {
     let (server, _dir) = Server::start(&["--database-url", &t.url]);
     let (status, body) = http_get(server.addr, "/readyz").unwrap();
     assert_eq!((status, body.contains("PostgreSQL")), (200, true), "{body}");
-    let (_, body) = http_get(server.addr, "/api/v1/territoires/communes?q=st-etienne&limit=1").unwrap();
+    let (_, body) = http_get(
+        server.addr,
+        "/api/v1/territoires/communes?q=st-etienne&limit=1",
+    )
+    .unwrap();
     assert!(body.contains("42218"), "{body}");
     let (ok, err) = server.terminate();
     assert!(ok, "{err}");
@@ -188,7 +270,13 @@ fn json_logs_on_request() {
     let (server, _dir) = Server::start(&["--log-format", "json"]);
     http_get(server.addr, "/healthz").unwrap();
     let (_, err) = server.terminate();
-    let request_line = err.lines().find(|l| l.contains("/healthz")).expect("a log line for the request");
+    let request_line = err
+        .lines()
+        .find(|l| l.contains("/healthz"))
+        .expect("a log line for the request");
     let json: serde_json::Value = serde_json::from_str(request_line).expect("JSON log line");
-    assert!(json["span"]["id"].as_str().is_some_and(|id| id.len() == 16), "{request_line}");
+    assert!(
+        json["span"]["id"].as_str().is_some_and(|id| id.len() == 16),
+        "{request_line}"
+    );
 }

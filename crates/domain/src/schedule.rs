@@ -7,7 +7,9 @@ use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
-    #[error("la planification « {0} » doit compter 5 champs : minute heure jour mois jour-de-semaine")]
+    #[error(
+        "la planification « {0} » doit compter 5 champs : minute heure jour mois jour-de-semaine"
+    )]
     FieldCount(String),
     #[error("le champ {field} de la planification contient « {value} », hors de {min}–{max} ou mal formé")]
     Field {
@@ -181,7 +183,10 @@ mod tests {
         assert_eq!(every_minute.next_after(T), Some(T - 30 + 60));
         let nightly = Schedule::parse("30 3 * * *").unwrap();
         // Next 03:30 is on 2026-11-24.
-        assert_eq!(nightly.next_after(T), Some((T / 86_400 + 1) * 86_400 + 3 * 3600 + 1800));
+        assert_eq!(
+            nightly.next_after(T),
+            Some((T / 86_400 + 1) * 86_400 + 3 * 3600 + 1800)
+        );
         let sundays = Schedule::parse("0 0 * * 7").unwrap();
         let next = sundays.next_after(T).unwrap();
         assert_eq!((next / 86_400 + 4) % 7, 0);
@@ -193,7 +198,16 @@ mod tests {
 
     #[test]
     fn bad_schedules_are_refused() {
-        for bad in ["", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "*/0 * * * *", "5-2 * * * *", "a * * * *"] {
+        for bad in [
+            "",
+            "* * * *",
+            "60 * * * *",
+            "* 24 * * *",
+            "* * 0 * *",
+            "*/0 * * * *",
+            "5-2 * * * *",
+            "a * * * *",
+        ] {
             assert!(Schedule::parse(bad).is_err(), "{bad}");
         }
     }

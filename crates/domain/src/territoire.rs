@@ -6,7 +6,9 @@ use std::fmt;
 /// Why a territory code was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {
-    #[error("le code INSEE « {0} » doit compter 5 caractères : 2 chiffres (ou 2A, 2B) puis 3 chiffres")]
+    #[error(
+        "le code INSEE « {0} » doit compter 5 caractères : 2 chiffres (ou 2A, 2B) puis 3 chiffres"
+    )]
     Insee(String),
     #[error("le code postal « {0} » doit compter 5 chiffres")]
     Postal(String),
@@ -180,8 +182,14 @@ mod tests {
 
     #[test]
     fn distance_paris_lyon() {
-        let paris = Point { lat: 48.8566, lon: 2.3522 };
-        let lyon = Point { lat: 45.7640, lon: 4.8357 };
+        let paris = Point {
+            lat: 48.8566,
+            lon: 2.3522,
+        };
+        let lyon = Point {
+            lat: 45.7640,
+            lon: 4.8357,
+        };
         let d = paris.distance_m(lyon);
         assert!((390_000.0..395_000.0).contains(&d), "{d}");
     }

@@ -40,7 +40,8 @@ impl Registry {
             PURGE_JOBS,
             Schedule::parse("30 3 * * *").expect("valid schedule"),
             |db, _| async move {
-                let removed = repo::purge_finished(&db, now_ms() - JOB_RETENTION.as_millis() as i64).await?;
+                let removed =
+                    repo::purge_finished(&db, now_ms() - JOB_RETENTION.as_millis() as i64).await?;
                 tracing::info!(removed, "tâches terminées purgées");
                 Ok(())
             },
@@ -52,7 +53,10 @@ impl Registry {
         F: Fn(Db, String) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), JobError>> + Send + 'static,
     {
-        self.handlers.insert(kind.to_string(), Arc::new(move |db, payload| Box::pin(handler(db, payload))));
+        self.handlers.insert(
+            kind.to_string(),
+            Arc::new(move |db, payload| Box::pin(handler(db, payload))),
+        );
         self
     }
 
@@ -102,7 +106,9 @@ impl WorkerConfig {
 
     fn retry_delay(&self, attempts: i64) -> Duration {
         let doublings = attempts.clamp(1, 20) as u32 - 1;
-        self.backoff.saturating_mul(1 << doublings).min(Duration::from_secs(3600))
+        self.backoff
+            .saturating_mul(1 << doublings)
+            .min(Duration::from_secs(3600))
     }
 }
 
@@ -122,7 +128,11 @@ pub struct Worker {
 
 impl Worker {
     pub fn new(db: Db, registry: Registry, config: WorkerConfig) -> Worker {
-        Worker { db, registry: Arc::new(registry), config }
+        Worker {
+            db,
+            registry: Arc::new(registry),
+            config,
+        }
     }
 
     /// Records each recurring job's schedule (idempotent; safe from several workers).
@@ -141,10 +151,13 @@ impl Worker {
     pub async fn fire_due_schedules(&self, now: i64) -> Result<usize, StoreError> {
         let mut fired = 0;
         for (kind, due_at) in repo::due_schedules(&self.db, now).await? {
-            let Some((_, schedule)) = self.registry.schedules.iter().find(|(k, _)| *k == kind) else {
+            let Some((_, schedule)) = self.registry.schedules.iter().find(|(k, _)| *k == kind)
+            else {
                 continue; // a schedule of another version of Relais
             };
-            let next = schedule.next_after(now / 1000).map_or(i64::MAX, |s| s * 1000);
+            let next = schedule
+                .next_after(now / 1000)
+                .map_or(i64::MAX, |s| s * 1000);
             if repo::fire_schedule(&self.db, &kind, due_at, next, DEFAULT_MAX_ATTEMPTS).await? {
                 fired += 1;
             }
@@ -176,7 +189,10 @@ impl Worker {
                 repo::mark_done(&self.db, job.id, now).await?;
                 Outcome::Done
             }
-            Err(error) if job.attempts < job.max_attempts && self.registry.handlers.contains_key(&job.kind) => {
+            Err(error)
+                if job.attempts < job.max_attempts
+                    && self.registry.handlers.contains_key(&job.kind) =>
+            {
                 let retry_at = now + self.config.retry_delay(job.attempts).as_millis() as i64;
                 repo::mark_failed(&self.db, job.id, &error, Some(retry_at), now).await?;
                 tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, %error, "tâche en échec, nouvel essai prévu");

@@ -19,7 +19,11 @@ store_tests!(
 );
 
 fn quick(id: &str) -> WorkerConfig {
-    WorkerConfig { backoff: Duration::ZERO, poll: Duration::from_millis(20), ..WorkerConfig::new(id) }
+    WorkerConfig {
+        backoff: Duration::ZERO,
+        poll: Duration::from_millis(20),
+        ..WorkerConfig::new(id)
+    }
 }
 
 async fn a_failing_job_is_retried_then_succeeds(db: Db) {
@@ -37,8 +41,24 @@ async fn a_failing_job_is_retried_then_succeeds(db: Db) {
     });
     let worker = Worker::new(db.clone(), registry, quick("w"));
     let id = enqueue(&db, "fragile", "{}").await.unwrap();
-    assert_eq!(worker.run_one().await.unwrap(), Some((id, Outcome::Retry { error: "échec n° 1".into() })));
-    assert_eq!(worker.run_one().await.unwrap(), Some((id, Outcome::Retry { error: "échec n° 2".into() })));
+    assert_eq!(
+        worker.run_one().await.unwrap(),
+        Some((
+            id,
+            Outcome::Retry {
+                error: "échec n° 1".into()
+            }
+        ))
+    );
+    assert_eq!(
+        worker.run_one().await.unwrap(),
+        Some((
+            id,
+            Outcome::Retry {
+                error: "échec n° 2".into()
+            }
+        ))
+    );
     assert_eq!(worker.run_one().await.unwrap(), Some((id, Outcome::Done)));
     assert_eq!(worker.run_one().await.unwrap(), None);
     assert_eq!(jobs::status(&db, id).await.unwrap().unwrap().1, 3);
@@ -49,7 +69,9 @@ async fn failing_and_panicking_jobs_never_stop_the_worker(db: Db) {
     let counter = done.clone();
     let registry = Registry::default()
         .handle("panique", |_, _| async { panic!("boum") })
-        .handle("echec", |_, _| async { Err(JobError::Failed("toujours".into())) })
+        .handle("echec", |_, _| async {
+            Err(JobError::Failed("toujours".into()))
+        })
         .handle("ok", move |_, _| {
             let counter = counter.clone();
             async move {
@@ -63,15 +85,34 @@ async fn failing_and_panicking_jobs_never_stop_the_worker(db: Db) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(Worker::new(db.clone(), registry, quick("w")).run(stopped));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while jobs::counts(&db).await.unwrap() != (jobs::QueueCounts { queued: 0, running: 0, done: 1, failed: 2 }) {
-        assert!(tokio::time::Instant::now() < deadline, "{:?}", jobs::counts(&db).await.unwrap());
+    while jobs::counts(&db).await.unwrap()
+        != (jobs::QueueCounts {
+            queued: 0,
+            running: 0,
+            done: 1,
+            failed: 2,
+        })
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            jobs::counts(&db).await.unwrap()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(done.load(Ordering::SeqCst), 1);
     let (status, attempts, error) = jobs::status(&db, panicking).await.unwrap().unwrap();
     assert_eq!((status.as_str(), attempts), ("failed", 2));
     assert!(error.unwrap().contains("boum"));
-    assert_eq!(jobs::status(&db, failing).await.unwrap().unwrap().2.as_deref(), Some("toujours"));
+    assert_eq!(
+        jobs::status(&db, failing)
+            .await
+            .unwrap()
+            .unwrap()
+            .2
+            .as_deref(),
+        Some("toujours")
+    );
     stop.send(true).unwrap();
     running.await.expect("the worker ends cleanly");
 }
@@ -80,25 +121,43 @@ async fn an_unknown_kind_fails_at_once(db: Db) {
     let id = enqueue(&db, "inconnue", "{}").await.unwrap();
     let worker = Worker::new(db.clone(), Registry::default(), quick("w"));
     match worker.run_one().await.unwrap() {
-        Some((job, Outcome::Failed { error })) => assert!(job == id && error.contains("inconnue"), "{error}"),
+        Some((job, Outcome::Failed { error })) => {
+            assert!(job == id && error.contains("inconnue"), "{error}")
+        }
         other => panic!("{other:?}"),
     }
 }
 
 async fn a_due_schedule_is_enqueued_once(db: Db) {
     let registry = || {
-        Registry::default().recurring("tic", Schedule::parse("*/5 * * * *").unwrap(), |_, _| async { Ok(()) })
+        Registry::default().recurring(
+            "tic",
+            Schedule::parse("*/5 * * * *").unwrap(),
+            |_, _| async { Ok(()) },
+        )
     };
-    let (a, b) = (Worker::new(db.clone(), registry(), quick("a")), Worker::new(db.clone(), registry(), quick("b")));
+    let (a, b) = (
+        Worker::new(db.clone(), registry(), quick("a")),
+        Worker::new(db.clone(), registry(), quick("b")),
+    );
     a.register_schedules().await.unwrap();
     b.register_schedules().await.unwrap();
     let now = now_ms();
     assert_eq!(a.fire_due_schedules(now).await.unwrap(), 0, "not due yet");
     let later = now + 6 * 60_000;
-    assert_eq!(a.fire_due_schedules(later).await.unwrap() + b.fire_due_schedules(later).await.unwrap(), 1);
-    assert_eq!(a.run_one().await.unwrap().map(|(_, o)| o), Some(Outcome::Done));
+    assert_eq!(
+        a.fire_due_schedules(later).await.unwrap() + b.fire_due_schedules(later).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        a.run_one().await.unwrap().map(|(_, o)| o),
+        Some(Outcome::Done)
+    );
     let next = jobs::due_schedules(&db, i64::MAX).await.unwrap()[0].1;
-    assert!(next > now && next % 300_000 == 0, "next run on a 5-minute boundary");
+    assert!(
+        next > now && next % 300_000 == 0,
+        "next run on a 5-minute boundary"
+    );
 }
 
 /// Four workers, each with its own pool (as separate processes would be), drain 300 jobs:
@@ -136,9 +195,16 @@ async fn concurrent_workers_run_each_job_once(t: &TestDb) {
     }
     let seen = seen.lock().unwrap();
     let distinct: HashSet<&String> = seen.iter().collect();
-    assert_eq!((seen.len(), distinct.len()), (JOBS, JOBS), "each job once; per worker: {per_worker:?}");
+    assert_eq!(
+        (seen.len(), distinct.len()),
+        (JOBS, JOBS),
+        "each job once; per worker: {per_worker:?}"
+    );
     assert_eq!(jobs::counts(&t.db).await.unwrap().done, JOBS as i64);
-    assert!(per_worker.iter().filter(|n| **n > 0).count() >= 2, "work was shared: {per_worker:?}");
+    assert!(
+        per_worker.iter().filter(|n| **n > 0).count() >= 2,
+        "work was shared: {per_worker:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -108,30 +108,45 @@ impl TerritoryIndex {
             by_code.insert(c.code.as_str().to_string(), i);
             codes.push((c.code.as_str().into(), i));
             for cp in &c.codes_postaux {
-                by_postal.entry(cp.as_str().to_string()).or_default().push(i);
+                by_postal
+                    .entry(cp.as_str().to_string())
+                    .or_default()
+                    .push(i);
                 codes.push((cp.as_str().into(), i));
             }
             let key = search_key(&c.nom);
-            let after_article = key.split_once(' ').is_some_and(|(first, _)| ARTICLES.contains(&first));
+            let after_article = key
+                .split_once(' ')
+                .is_some_and(|(first, _)| ARTICLES.contains(&first));
             // One entry per word boundary, so that "ile d yeu" finds "l ile d yeu".
             let mut start = 0;
             for word in 0.. {
                 let starts_name = word == 0 || (word == 1 && after_article);
-                names.push(NameEntry { key: key[start..].into(), commune: i, starts_name });
+                names.push(NameEntry {
+                    key: key[start..].into(),
+                    commune: i,
+                    starts_name,
+                });
                 match key[start..].find(' ') {
                     Some(offset) => start += offset + 1,
                     None => break,
                 }
             }
             if let Some(p) = c.position {
-                located.push(Located { xyz: unit_vector(p), commune: i });
+                located.push(Located {
+                    xyz: unit_vector(p),
+                    commune: i,
+                });
             }
         }
         names.sort_by(|a, b| a.key.cmp(&b.key));
         codes.sort();
         codes.dedup();
         let position = |items: &mut dyn Iterator<Item = String>| {
-            items.enumerate().map(|(i, code)| (code, i as u32)).collect::<HashMap<_, _>>()
+            items
+                .enumerate()
+                .map(|(i, code)| (code, i as u32))
+                .collect::<HashMap<_, _>>()
         };
         let epci = position(&mut territoires.epci.iter().map(|e| e.code.clone()));
         let departements = position(&mut territoires.departements.iter().map(|d| d.code.clone()));
@@ -158,13 +173,20 @@ impl TerritoryIndex {
     }
 
     pub fn commune(&self, code: &str) -> Option<&Commune> {
-        self.by_code.get(&code.to_ascii_uppercase()).map(|i| self.at(*i))
+        self.by_code
+            .get(&code.to_ascii_uppercase())
+            .map(|i| self.at(*i))
     }
 
     /// Communes served by a postal code, most populous first.
     pub fn by_postal_code(&self, code: &str) -> Vec<&Commune> {
-        let mut out: Vec<&Commune> =
-            self.by_postal.get(code.trim()).into_iter().flatten().map(|i| self.at(*i)).collect();
+        let mut out: Vec<&Commune> = self
+            .by_postal
+            .get(code.trim())
+            .into_iter()
+            .flatten()
+            .map(|i| self.at(*i))
+            .collect();
         out.sort_by(|a, b| b.population.cmp(&a.population).then(a.code.cmp(&b.code)));
         out
     }
@@ -180,17 +202,25 @@ impl TerritoryIndex {
         // Best match kind per commune.
         let mut best: HashMap<u32, MatchKind> = HashMap::new();
         let mut consider = |i: u32, kind: MatchKind| {
-            best.entry(i).and_modify(|k| *k = (*k).min(kind)).or_insert(kind);
+            best.entry(i)
+                .and_modify(|k| *k = (*k).min(kind))
+                .or_insert(kind);
         };
         if looks_like_code(&key) {
             let code = key.to_ascii_uppercase();
             let start = self.codes.partition_point(|(c, _)| **c < *code);
-            for (_, i) in self.codes[start..].iter().take_while(|(c, _)| c.starts_with(code.as_str())) {
+            for (_, i) in self.codes[start..]
+                .iter()
+                .take_while(|(c, _)| c.starts_with(code.as_str()))
+            {
                 consider(*i, MatchKind::Code);
             }
         }
         let start = self.names.partition_point(|e| *e.key < *key);
-        for e in self.names[start..].iter().take_while(|e| e.key.starts_with(key.as_str())) {
+        for e in self.names[start..]
+            .iter()
+            .take_while(|e| e.key.starts_with(key.as_str()))
+        {
             let kind = match (e.starts_name, e.key.len() == key.len()) {
                 (true, true) => MatchKind::Exact,
                 (true, false) => MatchKind::Prefix,
@@ -201,34 +231,59 @@ impl TerritoryIndex {
         let mut ranked: Vec<(MatchKind, u32)> = best.into_iter().map(|(i, k)| (k, i)).collect();
         let cmp = |a: &(MatchKind, u32), b: &(MatchKind, u32)| {
             let (ca, cb) = (self.at(a.1), self.at(b.1));
-            a.0.cmp(&b.0).then(cb.population.cmp(&ca.population)).then(ca.code.cmp(&cb.code))
+            a.0.cmp(&b.0)
+                .then(cb.population.cmp(&ca.population))
+                .then(ca.code.cmp(&cb.code))
         };
         if ranked.len() > limit {
             ranked.select_nth_unstable_by(limit - 1, cmp);
             ranked.truncate(limit);
         }
         ranked.sort_unstable_by(cmp);
-        ranked.into_iter().map(|(kind, i)| CommuneMatch { commune: self.at(i), kind }).collect()
+        ranked
+            .into_iter()
+            .map(|(kind, i)| CommuneMatch {
+                commune: self.at(i),
+                kind,
+            })
+            .collect()
     }
 
     /// The commune whose town hall (or centre) is nearest to `point`, with the distance in metres.
     pub fn nearest(&self, point: Point) -> Option<(&Commune, f64)> {
         let found = self.located.nearest_neighbor(&unit_vector(point))?;
         let commune = self.at(found.commune);
-        let distance = commune.position.map(|p| p.distance_m(point)).unwrap_or(f64::INFINITY);
+        let distance = commune
+            .position
+            .map(|p| p.distance_m(point))
+            .unwrap_or(f64::INFINITY);
         Some((commune, distance))
     }
 
     pub fn chain(&self, code: &str) -> Option<Chain<'_>> {
         let commune = self.commune(code)?;
-        let commune_parent = commune.commune_parent.as_ref().and_then(|p| self.commune(p.as_str()));
-        let epci_code = commune.epci.as_ref().or(commune_parent.and_then(|p| p.epci.as_ref()));
+        let commune_parent = commune
+            .commune_parent
+            .as_ref()
+            .and_then(|p| self.commune(p.as_str()));
+        let epci_code = commune
+            .epci
+            .as_ref()
+            .or(commune_parent.and_then(|p| p.epci.as_ref()));
         Some(Chain {
             commune,
             commune_parent,
-            epci: epci_code.and_then(|c| self.epci.get(c)).map(|i| &self.territoires.epci[*i as usize]),
-            departement: self.departements.get(&commune.departement).map(|i| &self.territoires.departements[*i as usize]),
-            region: self.regions.get(&commune.region).map(|i| &self.territoires.regions[*i as usize]),
+            epci: epci_code
+                .and_then(|c| self.epci.get(c))
+                .map(|i| &self.territoires.epci[*i as usize]),
+            departement: self
+                .departements
+                .get(&commune.departement)
+                .map(|i| &self.territoires.departements[*i as usize]),
+            region: self
+                .regions
+                .get(&commune.region)
+                .map(|i| &self.territoires.regions[*i as usize]),
         })
     }
 }

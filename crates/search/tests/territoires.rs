@@ -7,11 +7,17 @@ use relais_search::{MatchKind, TerritoryIndex};
 
 fn index() -> &'static TerritoryIndex {
     static INDEX: OnceLock<TerritoryIndex> = OnceLock::new();
-    INDEX.get_or_init(|| TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap()))
+    INDEX.get_or_init(|| {
+        TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap())
+    })
 }
 
 fn codes(q: &str, limit: usize) -> Vec<&'static str> {
-    index().search(q, limit).iter().map(|m| m.commune.code.as_str()).collect()
+    index()
+        .search(q, limit)
+        .iter()
+        .map(|m| m.commune.code.as_str())
+        .collect()
 }
 
 #[test]
@@ -31,7 +37,10 @@ fn ranking_is_exact_then_prefix_then_population() {
     assert!(found[1..].iter().all(|m| m.kind >= MatchKind::Prefix));
     let paris = index().search("pari", 10);
     assert_eq!(paris[0].commune.nom, "Paris");
-    let kinds: Vec<_> = paris.iter().map(|m| (m.kind, std::cmp::Reverse(m.commune.population))).collect();
+    let kinds: Vec<_> = paris
+        .iter()
+        .map(|m| (m.kind, std::cmp::Reverse(m.commune.population)))
+        .collect();
     assert!(kinds.windows(2).all(|w| w[0] <= w[1]), "{kinds:?}");
 }
 
@@ -40,7 +49,9 @@ fn every_commune_is_found_by_its_own_name() {
     for c in &index().territoires().communes {
         let found = index().search(&c.nom, 2_000);
         assert!(
-            found.iter().any(|m| m.commune.code == c.code && m.kind == MatchKind::Exact),
+            found
+                .iter()
+                .any(|m| m.commune.code == c.code && m.kind == MatchKind::Exact),
             "{} ({}) not found",
             c.nom,
             c.code
@@ -50,7 +61,11 @@ fn every_commune_is_found_by_its_own_name() {
 
 #[test]
 fn codes_postal_and_insee() {
-    let st_etienne: Vec<_> = index().by_postal_code("42000").iter().map(|c| c.code.as_str()).collect();
+    let st_etienne: Vec<_> = index()
+        .by_postal_code("42000")
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect();
     assert_eq!(st_etienne, ["42218"]);
     assert!(index().by_postal_code("00000").is_empty());
     // Both Paris and its 1er arrondissement are served by 75001; the commune ranks first.
@@ -61,10 +76,20 @@ fn codes_postal_and_insee() {
 
 #[test]
 fn nearest_commune_to_a_point() {
-    let (c, d) = index().nearest(Point { lat: 48.8584, lon: 2.2945 }).unwrap(); // Tour Eiffel
+    let (c, d) = index()
+        .nearest(Point {
+            lat: 48.8584,
+            lon: 2.2945,
+        })
+        .unwrap(); // Tour Eiffel
     assert_eq!(c.departement, "75");
     assert!(d < 3_000.0, "{d}");
-    let (c, _) = index().nearest(Point { lat: -21.1151, lon: 55.5364 }).unwrap(); // La Réunion
+    let (c, _) = index()
+        .nearest(Point {
+            lat: -21.1151,
+            lon: 55.5364,
+        })
+        .unwrap(); // La Réunion
     assert_eq!(c.departement, "974");
 }
 

@@ -52,18 +52,34 @@ pub async fn ensure_loaded(db: &Db) -> Result<LoadOutcome, TerritoiresError> {
     let territoires = parse_shipped()?;
     repo::replace_all(db, &territoires, &version).await?;
     tracing::info!(communes = territoires.communes.len(), %version, "territoires chargés");
-    Ok(LoadOutcome::Loaded { communes: territoires.communes.len() })
+    Ok(LoadOutcome::Loaded {
+        communes: territoires.communes.len(),
+    })
 }
 
 /// Parses the four shipped CSV files.
 pub fn parse_shipped() -> Result<Territoires, TerritoiresError> {
     Ok(Territoires {
-        regions: parse("regions.csv", REGIONS, |r: RegionRow| Ok(Region { code: r.code, nom: r.nom }))?,
+        regions: parse("regions.csv", REGIONS, |r: RegionRow| {
+            Ok(Region {
+                code: r.code,
+                nom: r.nom,
+            })
+        })?,
         departements: parse("departements.csv", DEPARTEMENTS, |r: DepartementRow| {
-            Ok(Departement { code: r.code, nom: r.nom, region: r.region })
+            Ok(Departement {
+                code: r.code,
+                nom: r.nom,
+                region: r.region,
+            })
         })?,
         epci: parse("epci.csv", EPCI, |r: EpciRow| {
-            Ok(Epci { code: r.code, nom: r.nom, kind: r.r#type, population: r.population })
+            Ok(Epci {
+                code: r.code,
+                nom: r.nom,
+                kind: r.r#type,
+                population: r.population,
+            })
         })?,
         communes: parse("communes.csv", COMMUNES, commune)?,
     })
@@ -83,7 +99,9 @@ fn parse<R: for<'de> Deserialize<'de>, T>(
             reason,
         };
         match record {
-            Ok(row) => out.push(convert(row).map_err(|reason| fail(Some(out.len() as u64 + 2), reason))?),
+            Ok(row) => {
+                out.push(convert(row).map_err(|reason| fail(Some(out.len() as u64 + 2), reason))?)
+            }
             Err(e) => return Err(fail(e.position().map(|p| p.line()), e.to_string())),
         }
     }
@@ -130,7 +148,8 @@ fn commune(r: CommuneRow) -> Result<Commune, String> {
     let non_empty = |s: String| (!s.is_empty()).then_some(s);
     Ok(Commune {
         code: CodeInsee::parse(&r.code).map_err(|e| format!("champ code : {e}"))?,
-        kind: CommuneKind::parse(&r.r#type).ok_or_else(|| format!("champ type : « {} » inconnu", r.r#type))?,
+        kind: CommuneKind::parse(&r.r#type)
+            .ok_or_else(|| format!("champ type : « {} » inconnu", r.r#type))?,
         commune_parent: non_empty(r.commune_parent)
             .map(|p| CodeInsee::parse(&p))
             .transpose()
@@ -161,8 +180,15 @@ mod tests {
         assert_eq!(t.epci.len(), 1_255);
         assert_eq!(t.departements.len(), 109);
         assert_eq!(t.regions.len(), 26);
-        let arrondissements = t.communes.iter().filter(|c| c.kind == CommuneKind::ArrondissementMunicipal).count();
+        let arrondissements = t
+            .communes
+            .iter()
+            .filter(|c| c.kind == CommuneKind::ArrondissementMunicipal)
+            .count();
         assert_eq!(arrondissements, 45);
-        assert_eq!(t.communes.iter().filter(|c| c.position.is_none()).count(), 98);
+        assert_eq!(
+            t.communes.iter().filter(|c| c.position.is_none()).count(),
+            98
+        );
     }
 }

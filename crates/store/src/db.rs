@@ -22,7 +22,9 @@ impl Backend {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("adresse de base de données non reconnue : « {0} » (attendu : sqlite:… ou postgres://…)")]
+    #[error(
+        "adresse de base de données non reconnue : « {0} » (attendu : sqlite:… ou postgres://…)"
+    )]
     UnsupportedUrl(String),
     #[error("le dossier de données {path} n'est pas accessible en écriture : {reason}")]
     DataDir { path: String, reason: String },
@@ -183,7 +185,13 @@ mod tests {
             redact_url("postgres://relais:s3cret@db.example:5432/relais"),
             "postgres://relais:***@db.example:5432/relais"
         );
-        assert_eq!(redact_url("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
-        assert_eq!(redact_url("sqlite://relais-data/relais.db"), "sqlite://relais-data/relais.db");
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(
+            redact_url("sqlite://relais-data/relais.db"),
+            "sqlite://relais-data/relais.db"
+        );
     }
 }

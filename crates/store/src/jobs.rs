@@ -120,10 +120,11 @@ pub async fn mark_failed(
 
 /// Deletes finished jobs (done, or failed for good) last touched before `before`.
 pub async fn purge_finished(db: &Db, before: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated_at < $1")
-        .bind(before)
-        .execute(db.pool())
-        .await?;
+    let done =
+        sqlx::query("DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated_at < $1")
+            .bind(before)
+            .execute(db.pool())
+            .await?;
     Ok(done.rows_affected())
 }
 
@@ -146,15 +147,22 @@ pub async fn counts(db: &Db) -> Result<QueueCounts, StoreError> {
 
 /// The status and last error of one job.
 pub async fn status(db: &Db, id: i64) -> Result<Option<(String, i64, Option<String>)>, StoreError> {
-    Ok(sqlx::query("SELECT status, attempts, last_error FROM jobs WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .map(|r| (r.get(0), r.get(1), r.get(2))))
+    Ok(
+        sqlx::query("SELECT status, attempts, last_error FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?
+            .map(|r| (r.get(0), r.get(1), r.get(2))),
+    )
 }
 
 /// Creates the schedule, or updates its spec (keeping its next run when the spec is unchanged).
-pub async fn upsert_schedule(db: &Db, name: &str, spec: &str, next_run_at: i64) -> Result<(), StoreError> {
+pub async fn upsert_schedule(
+    db: &Db,
+    name: &str,
+    spec: &str,
+    next_run_at: i64,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO job_schedules (name, spec, next_run_at) VALUES ($1, $2, $3) \
          ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, next_run_at = excluded.next_run_at \
@@ -170,13 +178,15 @@ pub async fn upsert_schedule(db: &Db, name: &str, spec: &str, next_run_at: i64) 
 
 /// Schedules due at `now`: (name, next_run_at).
 pub async fn due_schedules(db: &Db, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query("SELECT name, next_run_at FROM job_schedules WHERE next_run_at <= $1 ORDER BY name")
-        .bind(now)
-        .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect())
+    Ok(sqlx::query(
+        "SELECT name, next_run_at FROM job_schedules WHERE next_run_at <= $1 ORDER BY name",
+    )
+    .bind(now)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect())
 }
 
 /// Moves a due schedule to its next run and enqueues this run, atomically; only the
@@ -189,13 +199,15 @@ pub async fn fire_schedule(
     max_attempts: i64,
 ) -> Result<bool, StoreError> {
     let mut tx = db.pool().begin().await?;
-    let moved = sqlx::query("UPDATE job_schedules SET next_run_at = $3 WHERE name = $1 AND next_run_at = $2")
-        .bind(name)
-        .bind(due_at)
-        .bind(next_run_at)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let moved = sqlx::query(
+        "UPDATE job_schedules SET next_run_at = $3 WHERE name = $1 AND next_run_at = $2",
+    )
+    .bind(name)
+    .bind(due_at)
+    .bind(next_run_at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if moved == 1 {
         let now = crate::now_ms();
         sqlx::query(

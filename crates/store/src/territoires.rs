@@ -14,30 +14,51 @@ const BATCH: usize = 300;
 
 /// The version of the territories currently loaded, if any.
 pub async fn loaded_version(db: &Db) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query("SELECT version FROM reference_data WHERE name = $1")
-        .bind(DATASET)
-        .fetch_optional(db.pool())
-        .await?
-        .map(|r| r.get(0)))
+    Ok(
+        sqlx::query("SELECT version FROM reference_data WHERE name = $1")
+            .bind(DATASET)
+            .fetch_optional(db.pool())
+            .await?
+            .map(|r| r.get(0)),
+    )
 }
 
 /// Replaces every territory in one transaction and records `version`.
 pub async fn replace_all(db: &Db, t: &Territoires, version: &str) -> Result<(), StoreError> {
     let mut tx = db.pool().begin().await?;
     for table in ["communes", "epci", "departements", "regions"] {
-        sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&mut *tx)
+            .await?;
     }
     insert_rows(&mut tx, "regions", &["code", "nom"], &t.regions, |q, r| {
         q.bind(r.code.clone()).bind(r.nom.clone())
     })
     .await?;
-    insert_rows(&mut tx, "departements", &["code", "nom", "region"], &t.departements, |q, d| {
-        q.bind(d.code.clone()).bind(d.nom.clone()).bind(d.region.clone())
-    })
+    insert_rows(
+        &mut tx,
+        "departements",
+        &["code", "nom", "region"],
+        &t.departements,
+        |q, d| {
+            q.bind(d.code.clone())
+                .bind(d.nom.clone())
+                .bind(d.region.clone())
+        },
+    )
     .await?;
-    insert_rows(&mut tx, "epci", &["code", "nom", "kind", "population"], &t.epci, |q, e| {
-        q.bind(e.code.clone()).bind(e.nom.clone()).bind(e.kind.clone()).bind(i64::from(e.population))
-    })
+    insert_rows(
+        &mut tx,
+        "epci",
+        &["code", "nom", "kind", "population"],
+        &t.epci,
+        |q, e| {
+            q.bind(e.code.clone())
+                .bind(e.nom.clone())
+                .bind(e.kind.clone())
+                .bind(i64::from(e.population))
+        },
+    )
     .await?;
     // Parents first: arrondissements municipaux reference their commune.
     let (communes, arrondissements): (Vec<&Commune>, Vec<&Commune>) =
@@ -51,14 +72,23 @@ pub async fn replace_all(db: &Db, t: &Territoires, version: &str) -> Result<(), 
                 .bind(c.departement.clone())
                 .bind(c.region.clone())
                 .bind(c.epci.clone())
-                .bind(c.codes_postaux.iter().map(CodePostal::as_str).collect::<Vec<_>>().join(" "))
+                .bind(
+                    c.codes_postaux
+                        .iter()
+                        .map(CodePostal::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
                 .bind(i64::from(c.population))
                 .bind(c.position.map(|p| p.lat))
                 .bind(c.position.map(|p| p.lon))
         })
         .await?;
     }
-    sqlx::query("DELETE FROM reference_data WHERE name = $1").bind(DATASET).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM reference_data WHERE name = $1")
+        .bind(DATASET)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("INSERT INTO reference_data (name, version, loaded_at) VALUES ($1, $2, $3)")
         .bind(DATASET)
         .bind(version)
@@ -70,8 +100,17 @@ pub async fn replace_all(db: &Db, t: &Territoires, version: &str) -> Result<(), 
 }
 
 const COMMUNE_COLUMNS: &[&str] = &[
-    "code", "nom", "kind", "commune_parent", "departement", "region", "epci", "codes_postaux",
-    "population", "lat", "lon",
+    "code",
+    "nom",
+    "kind",
+    "commune_parent",
+    "departement",
+    "region",
+    "epci",
+    "codes_postaux",
+    "population",
+    "lat",
+    "lon",
 ];
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -111,13 +150,20 @@ pub async fn load_all(db: &Db) -> Result<Territoires, StoreError> {
         .fetch_all(pool)
         .await?
         .iter()
-        .map(|r| Region { code: r.get(0), nom: r.get(1) })
+        .map(|r| Region {
+            code: r.get(0),
+            nom: r.get(1),
+        })
         .collect();
     let departements = sqlx::query("SELECT code, nom, region FROM departements ORDER BY code")
         .fetch_all(pool)
         .await?
         .iter()
-        .map(|r| Departement { code: r.get(0), nom: r.get(1), region: r.get(2) })
+        .map(|r| Departement {
+            code: r.get(0),
+            nom: r.get(1),
+            region: r.get(2),
+        })
         .collect();
     let epci = sqlx::query("SELECT code, nom, kind, population FROM epci ORDER BY code")
         .fetch_all(pool)
@@ -130,14 +176,22 @@ pub async fn load_all(db: &Db) -> Result<Territoires, StoreError> {
             population: r.get::<i64, _>(3) as u32,
         })
         .collect();
-    let sql = format!("SELECT {} FROM communes ORDER BY code", COMMUNE_COLUMNS.join(", "));
+    let sql = format!(
+        "SELECT {} FROM communes ORDER BY code",
+        COMMUNE_COLUMNS.join(", ")
+    );
     let communes = sqlx::query(&sql)
         .fetch_all(pool)
         .await?
         .iter()
         .map(commune_from_row)
         .collect::<Result<_, _>>()?;
-    Ok(Territoires { regions, departements, epci, communes })
+    Ok(Territoires {
+        regions,
+        departements,
+        epci,
+        communes,
+    })
 }
 
 fn commune_from_row(r: &AnyRow) -> Result<Commune, StoreError> {
@@ -150,7 +204,8 @@ fn commune_from_row(r: &AnyRow) -> Result<Commune, StoreError> {
     Ok(Commune {
         code: CodeInsee::parse(&code).map_err(|e| corrupt(e.to_string()))?,
         nom: r.get("nom"),
-        kind: CommuneKind::parse(&kind).ok_or_else(|| corrupt(format!("type de commune {kind}")))?,
+        kind: CommuneKind::parse(&kind)
+            .ok_or_else(|| corrupt(format!("type de commune {kind}")))?,
         commune_parent: parent
             .map(|p| CodeInsee::parse(&p))
             .transpose()

@@ -18,26 +18,55 @@ fn fixture() -> Territoires {
     let commune = |code: &str, nom: &str, parent: Option<&str>| Commune {
         code: CodeInsee::parse(code).unwrap(),
         nom: nom.into(),
-        kind: if parent.is_some() { CommuneKind::ArrondissementMunicipal } else { CommuneKind::CommuneActuelle },
+        kind: if parent.is_some() {
+            CommuneKind::ArrondissementMunicipal
+        } else {
+            CommuneKind::CommuneActuelle
+        },
         commune_parent: parent.map(|p| CodeInsee::parse(p).unwrap()),
         departement: "69".into(),
         region: "84".into(),
         epci: parent.is_none().then(|| "200046977".to_string()),
-        codes_postaux: vec![CodePostal::parse("69001").unwrap(), CodePostal::parse("69002").unwrap()],
+        codes_postaux: vec![
+            CodePostal::parse("69001").unwrap(),
+            CodePostal::parse("69002").unwrap(),
+        ],
         population: 520_774,
-        position: Some(Point { lat: 45.7676, lon: 4.8351 }),
+        position: Some(Point {
+            lat: 45.7676,
+            lon: 4.8351,
+        }),
     };
     Territoires {
-        regions: vec![Region { code: "84".into(), nom: "Auvergne-Rhône-Alpes".into() }],
-        departements: vec![Departement { code: "69".into(), nom: "Rhône".into(), region: "84".into() }],
-        epci: vec![Epci { code: "200046977".into(), nom: "Métropole de Lyon".into(), kind: "MET69".into(), population: 1_400_000 }],
+        regions: vec![Region {
+            code: "84".into(),
+            nom: "Auvergne-Rhône-Alpes".into(),
+        }],
+        departements: vec![Departement {
+            code: "69".into(),
+            nom: "Rhône".into(),
+            region: "84".into(),
+        }],
+        epci: vec![Epci {
+            code: "200046977".into(),
+            nom: "Métropole de Lyon".into(),
+            kind: "MET69".into(),
+            population: 1_400_000,
+        }],
         // The arrondissement comes first: the store must still insert its parent before it.
-        communes: vec![commune("69381", "Lyon 1er Arrondissement", Some("69123")), commune("69123", "Lyon", None)],
+        communes: vec![
+            commune("69381", "Lyon 1er Arrondissement", Some("69123")),
+            commune("69123", "Lyon", None),
+        ],
     }
 }
 
 async fn migrations_are_idempotent(db: Db) {
-    assert_eq!(db.migrate().await.unwrap(), 0, "a second run applies nothing");
+    assert_eq!(
+        db.migrate().await.unwrap(),
+        0,
+        "a second run applies nothing"
+    );
     db.ping().await.unwrap();
 }
 
@@ -50,41 +79,91 @@ async fn territories_round_trip(db: Db) {
     expected.communes.sort_by(|a, b| a.code.cmp(&b.code));
     assert_eq!(back, expected);
     territoires::replace_all(&db, &t, "v2").await.unwrap();
-    assert_eq!(territoires::loaded_version(&db).await.unwrap().as_deref(), Some("v2"));
+    assert_eq!(
+        territoires::loaded_version(&db).await.unwrap().as_deref(),
+        Some("v2")
+    );
     assert_eq!(territoires::load_all(&db).await.unwrap().communes.len(), 2);
 }
 
 async fn failed_replace_keeps_previous_territories(db: Db) {
-    territoires::replace_all(&db, &fixture(), "v1").await.unwrap();
+    territoires::replace_all(&db, &fixture(), "v1")
+        .await
+        .unwrap();
     let mut broken = fixture();
     broken.communes[1].departement = "99".into(); // no such département: foreign key refuses
     assert!(territoires::replace_all(&db, &broken, "v2").await.is_err());
-    assert_eq!(territoires::loaded_version(&db).await.unwrap().as_deref(), Some("v1"));
+    assert_eq!(
+        territoires::loaded_version(&db).await.unwrap().as_deref(),
+        Some("v1")
+    );
     assert_eq!(territoires::load_all(&db).await.unwrap().communes.len(), 2);
 }
 
 async fn job_lifecycle(db: Db) {
     let now = 1_000_000;
-    let due = jobs::enqueue(&db, "exemple", "{\"n\":1}", now - 10, 3).await.unwrap();
-    let later = jobs::enqueue(&db, "exemple", "{}", now + 60_000, 3).await.unwrap();
-    let job = jobs::claim(&db, "w1", now, now - 300_000).await.unwrap().expect("a due job");
-    assert_eq!((job.id, job.kind.as_str(), job.payload.as_str(), job.attempts), (due, "exemple", "{\"n\":1}", 1));
-    assert_eq!(jobs::claim(&db, "w2", now, now - 300_000).await.unwrap(), None, "the other job is not due");
+    let due = jobs::enqueue(&db, "exemple", "{\"n\":1}", now - 10, 3)
+        .await
+        .unwrap();
+    let later = jobs::enqueue(&db, "exemple", "{}", now + 60_000, 3)
+        .await
+        .unwrap();
+    let job = jobs::claim(&db, "w1", now, now - 300_000)
+        .await
+        .unwrap()
+        .expect("a due job");
+    assert_eq!(
+        (
+            job.id,
+            job.kind.as_str(),
+            job.payload.as_str(),
+            job.attempts
+        ),
+        (due, "exemple", "{\"n\":1}", 1)
+    );
+    assert_eq!(
+        jobs::claim(&db, "w2", now, now - 300_000).await.unwrap(),
+        None,
+        "the other job is not due"
+    );
 
-    jobs::mark_failed(&db, due, "échec passager", Some(now + 1_000), now).await.unwrap();
-    assert_eq!(jobs::claim(&db, "w2", now + 500, now - 300_000).await.unwrap(), None);
-    let again = jobs::claim(&db, "w2", now + 1_000, now - 300_000).await.unwrap().unwrap();
+    jobs::mark_failed(&db, due, "échec passager", Some(now + 1_000), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs::claim(&db, "w2", now + 500, now - 300_000)
+            .await
+            .unwrap(),
+        None
+    );
+    let again = jobs::claim(&db, "w2", now + 1_000, now - 300_000)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((again.id, again.attempts), (due, 2));
     jobs::mark_done(&db, due, now + 1_001).await.unwrap();
 
-    let last = jobs::claim(&db, "w1", now + 60_000, now).await.unwrap().unwrap();
+    let last = jobs::claim(&db, "w1", now + 60_000, now)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(last.id, later);
-    jobs::mark_failed(&db, later, "échec définitif", None, now + 60_001).await.unwrap();
+    jobs::mark_failed(&db, later, "échec définitif", None, now + 60_001)
+        .await
+        .unwrap();
     let (status, attempts, error) = jobs::status(&db, later).await.unwrap().unwrap();
-    assert_eq!((status.as_str(), attempts, error.as_deref()), ("failed", 1, Some("échec définitif")));
+    assert_eq!(
+        (status.as_str(), attempts, error.as_deref()),
+        ("failed", 1, Some("échec définitif"))
+    );
     assert_eq!(
         jobs::counts(&db).await.unwrap(),
-        jobs::QueueCounts { queued: 0, running: 0, done: 1, failed: 1 }
+        jobs::QueueCounts {
+            queued: 0,
+            running: 0,
+            done: 1,
+            failed: 1
+        }
     );
 }
 
@@ -94,22 +173,44 @@ async fn stale_job_is_reclaimed(db: Db) {
     // Still held by a live worker: not claimable.
     assert_eq!(jobs::claim(&db, "w2", 2_000, 500).await.unwrap(), None);
     // Its worker vanished: past the lease, another worker takes it over.
-    let job = jobs::claim(&db, "w2", 400_000, 100_000).await.unwrap().unwrap();
+    let job = jobs::claim(&db, "w2", 400_000, 100_000)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((job.id, job.attempts), (id, 2));
 }
 
 async fn schedule_fires_once_per_due_time(db: Db) {
-    jobs::upsert_schedule(&db, "purge", "0 3 * * *", 5_000).await.unwrap();
+    jobs::upsert_schedule(&db, "purge", "0 3 * * *", 5_000)
+        .await
+        .unwrap();
     // Re-registering the same spec keeps the planned run.
-    jobs::upsert_schedule(&db, "purge", "0 3 * * *", 9_999).await.unwrap();
+    jobs::upsert_schedule(&db, "purge", "0 3 * * *", 9_999)
+        .await
+        .unwrap();
     assert_eq!(jobs::due_schedules(&db, 4_999).await.unwrap(), vec![]);
-    assert_eq!(jobs::due_schedules(&db, 6_000).await.unwrap(), vec![("purge".to_string(), 5_000)]);
-    assert!(jobs::fire_schedule(&db, "purge", 5_000, 90_000, 3).await.unwrap());
-    assert!(!jobs::fire_schedule(&db, "purge", 5_000, 90_000, 3).await.unwrap(), "the second worker loses");
+    assert_eq!(
+        jobs::due_schedules(&db, 6_000).await.unwrap(),
+        vec![("purge".to_string(), 5_000)]
+    );
+    assert!(jobs::fire_schedule(&db, "purge", 5_000, 90_000, 3)
+        .await
+        .unwrap());
+    assert!(
+        !jobs::fire_schedule(&db, "purge", 5_000, 90_000, 3)
+            .await
+            .unwrap(),
+        "the second worker loses"
+    );
     assert_eq!(jobs::counts(&db).await.unwrap().queued, 1);
     // A changed spec replaces the planned run.
-    jobs::upsert_schedule(&db, "purge", "0 4 * * *", 7_000).await.unwrap();
-    assert_eq!(jobs::due_schedules(&db, 8_000).await.unwrap(), vec![("purge".to_string(), 7_000)]);
+    jobs::upsert_schedule(&db, "purge", "0 4 * * *", 7_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs::due_schedules(&db, 8_000).await.unwrap(),
+        vec![("purge".to_string(), 7_000)]
+    );
 }
 
 async fn finished_jobs_are_purged(db: Db) {
@@ -122,14 +223,21 @@ async fn finished_jobs_are_purged(db: Db) {
     jobs::mark_failed(&db, b, "x", None, 100).await.unwrap();
     assert_eq!(jobs::purge_finished(&db, 50).await.unwrap(), 0);
     assert_eq!(jobs::purge_finished(&db, 101).await.unwrap(), 2);
-    assert_eq!(jobs::counts(&db).await.unwrap().queued, 1, "queued jobs are kept");
+    assert_eq!(
+        jobs::counts(&db).await.unwrap().queued,
+        1,
+        "queued jobs are kept"
+    );
 }
 
 /// Both migration trees describe the same tables and columns.
 #[tokio::test]
 async fn sqlite_and_postgres_schemas_match() {
     let (lite, pg) = (TestDb::sqlite().await, TestDb::postgres().await);
-    let (a, b) = (lite.db.schema_columns().await.unwrap(), pg.db.schema_columns().await.unwrap());
+    let (a, b) = (
+        lite.db.schema_columns().await.unwrap(),
+        pg.db.schema_columns().await.unwrap(),
+    );
     assert!(a.len() > 20, "{a:?}");
     assert_eq!(a, b);
     lite.cleanup().await;

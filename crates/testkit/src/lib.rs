@@ -30,10 +30,17 @@ pub struct TestDb {
 impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("dossier temporaire");
-        let db = Db::open_data_dir(dir.path()).await.expect("ouverture SQLite");
+        let db = Db::open_data_dir(dir.path())
+            .await
+            .expect("ouverture SQLite");
         db.migrate().await.expect("migrations SQLite");
         let url = format!("sqlite://{}", dir.path().join("relais.db").display());
-        TestDb { db, url, _dir: Some(dir), schema: None }
+        TestDb {
+            db,
+            url,
+            _dir: Some(dir),
+            schema: None,
+        }
     }
 
     /// A fresh schema in the test database, so tests run in parallel without sharing rows.
@@ -45,15 +52,28 @@ impl TestDb {
         let schema = format!(
             "t_{}_{}",
             std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
         );
-        admin.execute_admin(&format!("CREATE SCHEMA {schema}")).await.expect("création du schéma");
+        admin
+            .execute_admin(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .expect("création du schéma");
         admin.close().await;
         let sep = if url.contains('?') { '&' } else { '?' };
         let url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-        let db = Db::connect(&url).await.expect("connexion au schéma de test");
+        let db = Db::connect(&url)
+            .await
+            .expect("connexion au schéma de test");
         db.migrate().await.expect("migrations PostgreSQL");
-        TestDb { db, url, _dir: None, schema: Some(schema) }
+        TestDb {
+            db,
+            url,
+            _dir: None,
+            schema: Some(schema),
+        }
     }
 
     /// Closes the pool and drops the PostgreSQL schema.
@@ -61,7 +81,9 @@ impl TestDb {
         self.db.close().await;
         if let Some(schema) = &self.schema {
             if let Ok(admin) = Db::connect(&postgres_url()).await {
-                let _ = admin.execute_admin(&format!("DROP SCHEMA {schema} CASCADE")).await;
+                let _ = admin
+                    .execute_admin(&format!("DROP SCHEMA {schema} CASCADE"))
+                    .await;
                 admin.close().await;
             }
         }

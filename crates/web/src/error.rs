@@ -14,8 +14,13 @@ use crate::pages::{ErrorPage, PageContext};
 pub enum ApiError {
     NotFound,
     /// The request is malformed: `code` is stable, `detail` says what to fix, in French.
-    BadRequest { code: &'static str, detail: String },
-    Unavailable { detail: String },
+    BadRequest {
+        code: &'static str,
+        detail: String,
+    },
+    Unavailable {
+        detail: String,
+    },
     Internal,
 }
 
@@ -31,7 +36,10 @@ struct Problem<'a> {
 
 impl ApiError {
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError::BadRequest { code, detail: detail.into() }
+        ApiError::BadRequest {
+            code,
+            detail: detail.into(),
+        }
     }
 }
 
@@ -44,9 +52,12 @@ impl IntoResponse for ApiError {
                 "Ressource introuvable",
                 "Aucune ressource ne correspond à cette adresse.",
             ),
-            ApiError::BadRequest { code, detail } => {
-                (StatusCode::BAD_REQUEST, *code, "Requête invalide", detail.as_str())
-            }
+            ApiError::BadRequest { code, detail } => (
+                StatusCode::BAD_REQUEST,
+                *code,
+                "Requête invalide",
+                detail.as_str(),
+            ),
             ApiError::Unavailable { detail } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "indisponible",
@@ -60,9 +71,20 @@ impl IntoResponse for ApiError {
                 "Une erreur inattendue est survenue. Elle a été consignée ; réessayez plus tard.",
             ),
         };
-        let body = serde_json::to_vec(&Problem { kind: "about:blank", title, status: status.as_u16(), code, detail })
-            .unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        let body = serde_json::to_vec(&Problem {
+            kind: "about:blank",
+            title,
+            status: status.as_u16(),
+            code,
+            detail,
+        })
+        .unwrap_or_default();
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
     }
 }
 
@@ -93,7 +115,12 @@ pub fn internal_error(ctx: &PageContext) -> Response {
 }
 
 pub fn error_page(ctx: &PageContext, status: StatusCode, title: &str, message: &str) -> Response {
-    let page = ErrorPage { ctx: ctx.clone(), status: status.as_u16(), title: title.into(), message: message.into() };
+    let page = ErrorPage {
+        ctx: ctx.clone(),
+        status: status.as_u16(),
+        title: title.into(),
+        message: message.into(),
+    };
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {

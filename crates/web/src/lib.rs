@@ -49,7 +49,9 @@ pub fn router(state: AppState) -> Router {
 /// The layers every route sits behind: security headers and panic handling, request id, logs.
 pub fn harden(routes: Router, hsts: bool) -> Router {
     routes
-        .layer(axum::middleware::from_fn(move |req, next| security::headers(hsts, req, next)))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            security::headers(hsts, req, next)
+        }))
         // Outermost last: the id is set first, then the request is logged with it.
         .layer(PropagateRequestIdLayer::new(security::REQUEST_ID))
         .layer(
@@ -57,5 +59,8 @@ pub fn harden(routes: Router, hsts: bool) -> Router {
                 .make_span_with(security::request_span)
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
-        .layer(SetRequestIdLayer::new(security::REQUEST_ID, security::RandomRequestId))
+        .layer(SetRequestIdLayer::new(
+            security::REQUEST_ID,
+            security::RandomRequestId,
+        ))
 }

@@ -39,7 +39,11 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let nonce = parts.extensions.get::<CspNonce>().map(|n| n.0.clone()).unwrap_or_default();
+        let nonce = parts
+            .extensions
+            .get::<CspNonce>()
+            .map(|n| n.0.clone())
+            .unwrap_or_default();
         Ok(PageContext::new(nonce, parts.uri.path()))
     }
 }

@@ -16,18 +16,29 @@ use tower::ServiceExt;
 fn index() -> Arc<TerritoryIndex> {
     static INDEX: OnceLock<Arc<TerritoryIndex>> = OnceLock::new();
     INDEX
-        .get_or_init(|| Arc::new(TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap())))
+        .get_or_init(|| {
+            Arc::new(TerritoryIndex::build(
+                relais_services::territoires::parse_shipped().unwrap(),
+            ))
+        })
         .clone()
 }
 
 async fn app_with(hsts: bool) -> (Router, TestDb) {
     let t = TestDb::sqlite().await;
-    let app = router(AppState { db: t.db.clone(), territoires: index(), config: WebConfig { hsts } });
+    let app = router(AppState {
+        db: t.db.clone(),
+        territoires: index(),
+        config: WebConfig { hsts },
+    });
     (app, t)
 }
 
 async fn get_path(app: &Router, path: &str) -> Response {
-    app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap()
+    app.clone()
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap()
 }
 
 async fn body_text(res: Response) -> String {
@@ -37,69 +48,127 @@ async fn body_text(res: Response) -> String {
 async fn problem(app: &Router, path: &str) -> (StatusCode, String) {
     let res = get_path(app, path).await;
     let status = res.status();
-    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/problem+json", "{path}");
+    assert_eq!(
+        res.headers()[header::CONTENT_TYPE],
+        "application/problem+json",
+        "{path}"
+    );
     let json: Value = serde_json::from_str(&body_text(res).await).unwrap();
     assert_eq!(json["status"], status.as_u16());
     (status, json["code"].as_str().unwrap().to_string())
 }
 
 fn header<'a>(res: &'a Response, name: &str) -> &'a str {
-    res.headers().get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
+    res.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("")
 }
 
 #[tokio::test]
 async fn every_page_renders_with_strict_headers_and_a_matching_nonce() {
     let (app, _t) = app_with(false).await;
-    for path in ["/", "/accessibilite", "/mentions-legales", "/donnees-personnelles", "/plan-du-site"] {
+    for path in [
+        "/",
+        "/accessibilite",
+        "/mentions-legales",
+        "/donnees-personnelles",
+        "/plan-du-site",
+    ] {
         let res = get_path(&app, path).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         let csp = header(&res, "content-security-policy").to_string();
-        assert!(!csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
         assert_eq!(header(&res, "x-content-type-options"), "nosniff");
         assert!(!header(&res, "referrer-policy").is_empty());
-        assert!(header(&res, "strict-transport-security").is_empty(), "no HSTS unless configured");
-        let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_string();
+        assert!(
+            header(&res, "strict-transport-security").is_empty(),
+            "no HSTS unless configured"
+        );
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .unwrap()
+            .split('\'')
+            .next()
+            .unwrap()
+            .to_string();
         let html = body_text(res).await;
         assert!(html.contains("<html lang=\"fr\""), "{path}");
-        assert!(html.contains("République") && html.contains("Relais"), "{path}");
+        assert!(
+            html.contains("République") && html.contains("Relais"),
+            "{path}"
+        );
         let scripts = html.matches("<script").count();
-        assert!(scripts > 0 && html.matches(&format!("nonce=\"{nonce}\"")).count() == scripts, "{path}: every script carries the nonce");
+        assert!(
+            scripts > 0 && html.matches(&format!("nonce=\"{nonce}\"")).count() == scripts,
+            "{path}: every script carries the nonce"
+        );
     }
 }
 
 #[tokio::test]
 async fn hsts_when_configured() {
     let (app, _t) = app_with(true).await;
-    assert!(header(&get_path(&app, "/").await, "strict-transport-security").starts_with("max-age="));
+    assert!(
+        header(&get_path(&app, "/").await, "strict-transport-security").starts_with("max-age=")
+    );
 }
 
 #[tokio::test]
 async fn each_response_has_its_own_nonce_and_request_id() {
     let (app, _t) = app_with(false).await;
     let (a, b) = (get_path(&app, "/").await, get_path(&app, "/").await);
-    assert_ne!(header(&a, "content-security-policy"), header(&b, "content-security-policy"));
+    assert_ne!(
+        header(&a, "content-security-policy"),
+        header(&b, "content-security-policy")
+    );
     assert_ne!(header(&a, "x-request-id"), header(&b, "x-request-id"));
     let res = app
         .clone()
-        .oneshot(Request::get("/healthz").header("x-request-id", "lb-42").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/healthz")
+                .header("x-request-id", "lb-42")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
-    assert_eq!(header(&res, "x-request-id"), "lb-42", "an id from the load balancer is kept");
+    assert_eq!(
+        header(&res, "x-request-id"),
+        "lb-42",
+        "an id from the load balancer is kept"
+    );
 }
 
 #[tokio::test]
 async fn static_assets_are_versioned_and_cached() {
     let (app, _t) = app_with(false).await;
     let html = body_text(get_path(&app, "/").await).await;
-    let css = html.split('"').find(|s| s.starts_with("/static/") && s.ends_with("dsfr.min.css")).unwrap().to_string();
+    let css = html
+        .split('"')
+        .find(|s| s.starts_with("/static/") && s.ends_with("dsfr.min.css"))
+        .unwrap()
+        .to_string();
     let res = get_path(&app, &css).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header(&res, "content-type"), "text/css; charset=utf-8");
     assert!(header(&res, "cache-control").contains("immutable"));
     let old = get_path(&app, "/static/00000000/dsfr/dsfr.min.css").await;
     assert_eq!(old.status(), StatusCode::OK);
-    assert!(!header(&old, "cache-control").contains("immutable"), "an old version is not cached for long");
-    assert_eq!(get_path(&app, &css.replace("dsfr.min.css", "absent.css")).await.status(), StatusCode::NOT_FOUND);
+    assert!(
+        !header(&old, "cache-control").contains("immutable"),
+        "an old version is not cached for long"
+    );
+    assert_eq!(
+        get_path(&app, &css.replace("dsfr.min.css", "absent.css"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -109,7 +178,10 @@ async fn unknown_routes_get_a_page_or_a_problem() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(header(&res, "content-type").starts_with("text/html"));
     assert!(body_text(res).await.contains("Page non trouvée"));
-    assert_eq!(problem(&app, "/api/v1/nulle-part").await, (StatusCode::NOT_FOUND, "introuvable".into()));
+    assert_eq!(
+        problem(&app, "/api/v1/nulle-part").await,
+        (StatusCode::NOT_FOUND, "introuvable".into())
+    );
 }
 
 #[tokio::test]
@@ -124,12 +196,20 @@ async fn commune_autocomplete() {
     assert_eq!(communes[0]["code"], "42218");
     assert_eq!(communes[0]["correspondance"], "exact");
     assert_eq!(communes[0]["codes_postaux"][0], "42000");
-    let json: Value =
-        serde_json::from_str(&body_text(get_path(&app, "/api/v1/territoires/communes?q=ile+d+yeu").await).await).unwrap();
+    let json: Value = serde_json::from_str(
+        &body_text(get_path(&app, "/api/v1/territoires/communes?q=ile+d+yeu").await).await,
+    )
+    .unwrap();
     assert_eq!(json["communes"][0]["nom"], "L'Île-d'Yeu");
-    let json: Value =
-        serde_json::from_str(&body_text(get_path(&app, "/api/v1/territoires/communes?q=zzzzzz").await).await).unwrap();
-    assert_eq!(json["communes"].as_array().unwrap().len(), 0, "no match is an empty list, not an error");
+    let json: Value = serde_json::from_str(
+        &body_text(get_path(&app, "/api/v1/territoires/communes?q=zzzzzz").await).await,
+    )
+    .unwrap();
+    assert_eq!(
+        json["communes"].as_array().unwrap().len(),
+        0,
+        "no match is an empty list, not an error"
+    );
 }
 
 #[tokio::test]
@@ -139,32 +219,72 @@ async fn malformed_queries_get_a_400_with_a_stable_code() {
     for (path, code) in [
         ("/api/v1/territoires/communes", "q_manquant"),
         ("/api/v1/territoires/communes?q=%20%20", "q_manquant"),
-        (&format!("/api/v1/territoires/communes?q={long}") as &str, "q_trop_long"),
-        ("/api/v1/territoires/communes?q=lyon&limit=0", "limit_invalide"),
-        ("/api/v1/territoires/communes?q=lyon&limit=51", "limit_invalide"),
-        ("/api/v1/territoires/communes?q=lyon&limit=dix", "limit_invalide"),
-        ("/api/v1/territoires/communes?q=lyon&q=paris", "requete_mal_formee"),
+        (
+            &format!("/api/v1/territoires/communes?q={long}") as &str,
+            "q_trop_long",
+        ),
+        (
+            "/api/v1/territoires/communes?q=lyon&limit=0",
+            "limit_invalide",
+        ),
+        (
+            "/api/v1/territoires/communes?q=lyon&limit=51",
+            "limit_invalide",
+        ),
+        (
+            "/api/v1/territoires/communes?q=lyon&limit=dix",
+            "limit_invalide",
+        ),
+        (
+            "/api/v1/territoires/communes?q=lyon&q=paris",
+            "requete_mal_formee",
+        ),
         ("/api/v1/territoires/communes/7505", "code_insee_invalide"),
-        ("/api/v1/territoires/communes/proche?lat=91&lon=2", "coordonnees_invalides"),
-        ("/api/v1/territoires/communes/proche?lat=48.8", "coordonnees_invalides"),
-        ("/api/v1/territoires/communes/proche?lat=NaN&lon=2", "coordonnees_invalides"),
+        (
+            "/api/v1/territoires/communes/proche?lat=91&lon=2",
+            "coordonnees_invalides",
+        ),
+        (
+            "/api/v1/territoires/communes/proche?lat=48.8",
+            "coordonnees_invalides",
+        ),
+        (
+            "/api/v1/territoires/communes/proche?lat=NaN&lon=2",
+            "coordonnees_invalides",
+        ),
     ] {
-        assert_eq!(problem(&app, path).await, (StatusCode::BAD_REQUEST, code.to_string()), "{path}");
+        assert_eq!(
+            problem(&app, path).await,
+            (StatusCode::BAD_REQUEST, code.to_string()),
+            "{path}"
+        );
     }
-    assert_eq!(problem(&app, "/api/v1/territoires/communes/99999").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        problem(&app, "/api/v1/territoires/communes/99999").await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn commune_with_its_parents_and_nearest_commune() {
     let (app, _t) = app_with(false).await;
-    let json: Value =
-        serde_json::from_str(&body_text(get_path(&app, "/api/v1/territoires/communes/69381").await).await).unwrap();
+    let json: Value = serde_json::from_str(
+        &body_text(get_path(&app, "/api/v1/territoires/communes/69381").await).await,
+    )
+    .unwrap();
     assert_eq!(json["parents"]["commune"]["nom"], "Lyon");
     assert_eq!(json["parents"]["epci"]["code"], "200046977");
     assert_eq!(json["parents"]["departement"]["nom"], "Rhône");
     assert_eq!(json["parents"]["region"]["nom"], "Auvergne-Rhône-Alpes");
     let json: Value = serde_json::from_str(
-        &body_text(get_path(&app, "/api/v1/territoires/communes/proche?lat=45.4397&lon=4.3872").await).await,
+        &body_text(
+            get_path(
+                &app,
+                "/api/v1/territoires/communes/proche?lat=45.4397&lon=4.3872",
+            )
+            .await,
+        )
+        .await,
     )
     .unwrap();
     assert_eq!(json["code"], "42218");
@@ -177,20 +297,36 @@ async fn health_and_readiness() {
     assert_eq!(body_text(get_path(&app, "/healthz").await).await, "ok");
     assert_eq!(get_path(&app, "/readyz").await.status(), StatusCode::OK);
     t.db.close().await;
-    assert_eq!(problem(&app, "/readyz").await, (StatusCode::SERVICE_UNAVAILABLE, "indisponible".into()));
-    assert_eq!(get_path(&app, "/healthz").await.status(), StatusCode::OK, "the process still answers");
+    assert_eq!(
+        problem(&app, "/readyz").await,
+        (StatusCode::SERVICE_UNAVAILABLE, "indisponible".into())
+    );
+    assert_eq!(
+        get_path(&app, "/healthz").await.status(),
+        StatusCode::OK,
+        "the process still answers"
+    );
 }
 
 #[tokio::test]
 async fn a_panic_becomes_a_500_page_or_problem() {
     let routes = Router::new()
         .route("/boum", get(|| async { panic!("exprès") as &'static str }))
-        .route("/api/v1/boum", get(|| async { panic!("exprès") as &'static str }));
+        .route(
+            "/api/v1/boum",
+            get(|| async { panic!("exprès") as &'static str }),
+        );
     let app = relais_web::harden(routes, false);
     let res = get_path(&app, "/boum").await;
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!header(&res, "content-security-policy").is_empty());
     let html = body_text(res).await;
-    assert!(html.contains("Erreur inattendue") && !html.contains("exprès"), "no internal detail shown");
-    assert_eq!(problem(&app, "/api/v1/boum").await, (StatusCode::INTERNAL_SERVER_ERROR, "erreur_interne".into()));
+    assert!(
+        html.contains("Erreur inattendue") && !html.contains("exprès"),
+        "no internal detail shown"
+    );
+    assert_eq!(
+        problem(&app, "/api/v1/boum").await,
+        (StatusCode::INTERNAL_SERVER_ERROR, "erreur_interne".into())
+    );
 }

@@ -14,11 +14,17 @@ pub async fn healthz() -> &'static str {
 
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({ "statut": "pret", "base": state.db.backend().name() }))),
+        Ok(Ok(())) => Ok(Json(
+            json!({ "statut": "pret", "base": state.db.backend().name() }),
+        )),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "base de données injoignable");
-            Err(ApiError::Unavailable { detail: "La base de données ne répond pas.".into() })
+            Err(ApiError::Unavailable {
+                detail: "La base de données ne répond pas.".into(),
+            })
         }
-        Err(_) => Err(ApiError::Unavailable { detail: "La base de données ne répond pas à temps.".into() }),
+        Err(_) => Err(ApiError::Unavailable {
+            detail: "La base de données ne répond pas à temps.".into(),
+        }),
     }
 }

@@ -27,7 +27,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
-            Err(e) => Err(ApiError::bad_request("requete_mal_formee", format!("paramètres illisibles : {}", e.body_text()))),
+            Err(e) => Err(ApiError::bad_request(
+                "requete_mal_formee",
+                format!("paramètres illisibles : {}", e.body_text()),
+            )),
         }
     }
 }

@@ -65,13 +65,22 @@ pub struct SearchOut<'a> {
     communes: Vec<Found<'a>>,
 }
 
-pub async fn search(State(state): State<AppState>, ApiQuery(p): ApiQuery<SearchParams>) -> Result<Response, ApiError> {
+pub async fn search(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<SearchParams>,
+) -> Result<Response, ApiError> {
     let q = p.q.as_deref().map(str::trim).unwrap_or("");
     if q.is_empty() {
-        return Err(ApiError::bad_request("q_manquant", "Le paramètre q (nom, code postal ou code INSEE) est obligatoire."));
+        return Err(ApiError::bad_request(
+            "q_manquant",
+            "Le paramètre q (nom, code postal ou code INSEE) est obligatoire.",
+        ));
     }
     if q.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::bad_request("q_trop_long", format!("Le paramètre q ne doit pas dépasser {MAX_QUERY_CHARS} caractères.")));
+        return Err(ApiError::bad_request(
+            "q_trop_long",
+            format!("Le paramètre q ne doit pas dépasser {MAX_QUERY_CHARS} caractères."),
+        ));
     }
     let limit = match p.limit.as_deref() {
         None | Some("") => DEFAULT_LIMIT,
@@ -83,7 +92,10 @@ pub async fn search(State(state): State<AppState>, ApiQuery(p): ApiQuery<SearchP
         .territoires
         .search(q, limit)
         .into_iter()
-        .map(|m| Found { commune: m.commune.into(), correspondance: m.kind })
+        .map(|m| Found {
+            commune: m.commune.into(),
+            correspondance: m.kind,
+        })
         .collect();
     to_json(&SearchOut { communes })
 }
@@ -109,17 +121,41 @@ struct Named<'a> {
     nom: &'a str,
 }
 
-pub async fn commune(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, ApiError> {
-    let code = CodeInsee::parse(&code).map_err(|e| ApiError::bad_request("code_insee_invalide", e.to_string()))?;
-    let Chain { commune, commune_parent, epci, departement, region } =
-        state.territoires.chain(code.as_str()).ok_or(ApiError::NotFound)?;
+pub async fn commune(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let code = CodeInsee::parse(&code)
+        .map_err(|e| ApiError::bad_request("code_insee_invalide", e.to_string()))?;
+    let Chain {
+        commune,
+        commune_parent,
+        epci,
+        departement,
+        region,
+    } = state
+        .territoires
+        .chain(code.as_str())
+        .ok_or(ApiError::NotFound)?;
     to_json(&ChainOut {
         commune: commune.into(),
         parents: Parents {
-            commune: commune_parent.map(|c| Named { code: c.code.as_str(), nom: &c.nom }),
-            epci: epci.map(|e| Named { code: &e.code, nom: &e.nom }),
-            departement: departement.map(|d| Named { code: &d.code, nom: &d.nom }),
-            region: region.map(|r| Named { code: &r.code, nom: &r.nom }),
+            commune: commune_parent.map(|c| Named {
+                code: c.code.as_str(),
+                nom: &c.nom,
+            }),
+            epci: epci.map(|e| Named {
+                code: &e.code,
+                nom: &e.nom,
+            }),
+            departement: departement.map(|d| Named {
+                code: &d.code,
+                nom: &d.nom,
+            }),
+            region: region.map(|r| Named {
+                code: &r.code,
+                nom: &r.nom,
+            }),
         },
     })
 }
@@ -137,15 +173,31 @@ pub struct NearestOut<'a> {
     distance_m: f64,
 }
 
-pub async fn nearest(State(state): State<AppState>, ApiQuery(p): ApiQuery<PointParams>) -> Result<Response, ApiError> {
+pub async fn nearest(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<PointParams>,
+) -> Result<Response, ApiError> {
     let coordinate = |name: &str, raw: Option<&str>, max: f64| -> Result<f64, ApiError> {
         raw.and_then(|r| r.trim().parse::<f64>().ok())
             .filter(|v| v.is_finite() && v.abs() <= max)
-            .ok_or_else(|| ApiError::bad_request("coordonnees_invalides", format!("Le paramètre {name} doit être un nombre décimal entre -{max} et {max}.")))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "coordonnees_invalides",
+                    format!(
+                        "Le paramètre {name} doit être un nombre décimal entre -{max} et {max}."
+                    ),
+                )
+            })
     };
-    let point = Point { lat: coordinate("lat", p.lat.as_deref(), 90.0)?, lon: coordinate("lon", p.lon.as_deref(), 180.0)? };
+    let point = Point {
+        lat: coordinate("lat", p.lat.as_deref(), 90.0)?,
+        lon: coordinate("lon", p.lon.as_deref(), 180.0)?,
+    };
     let (commune, distance) = state.territoires.nearest(point).ok_or(ApiError::NotFound)?;
-    to_json(&NearestOut { commune: commune.into(), distance_m: distance.round() })
+    to_json(&NearestOut {
+        commune: commune.into(),
+        distance_m: distance.round(),
+    })
 }
 
 /// Serialises straight to the body: the results borrow from the index, no copy.
