@@ -1,6 +1,7 @@
 //! Look-ups of territories: by code, postal code, name (autocomplete), nearest point, and
 //! the chain commune → EPCI → département → région.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use relais_domain::territoire::{Commune, Departement, Epci, Point, Region, Territoires};
@@ -42,6 +43,8 @@ pub struct Chain<'a> {
 /// One searchable suffix of a commune's name: the key from a word boundary to the end.
 struct NameEntry {
     key: Box<str>,
+    key_len: u16,
+    population: u32,
     commune: u32,
     /// Whether the suffix starts the name (possibly after a leading article).
     starts_name: bool,
@@ -78,6 +81,40 @@ fn looks_like_code(key: &str) -> bool {
         && b[0].is_ascii_digit()
         && (b[1].is_ascii_digit() || (b[0] == b'2' && matches!(b[1], b'a' | b'b')))
         && b[2..].iter().all(u8::is_ascii_digit)
+}
+
+/// A possible answer: how it matched, its population (for ranking), its commune.
+type Candidate = (MatchKind, Reverse<u32>, u32);
+
+/// The `limit` best candidates, one per commune (its best match), in ranking order.
+fn best_distinct(mut all: Vec<Candidate>, limit: usize) -> Vec<Candidate> {
+    // A commune rarely appears more than twice: select a margin of the best, then
+    // remove repeats; sort everything only if repeats ate the margin.
+    let margin = limit * 4;
+    if all.len() > margin {
+        all.select_nth_unstable(margin - 1);
+        let mut head = all[..margin].to_vec();
+        head.sort_unstable();
+        let head = dedup_communes(head);
+        if head.len() >= limit {
+            return head.into_iter().take(limit).collect();
+        }
+    }
+    all.sort_unstable();
+    dedup_communes(all).into_iter().take(limit).collect()
+}
+
+/// Keeps the first (best) candidate of each commune, in order.
+fn dedup_communes(sorted: Vec<Candidate>) -> Vec<Candidate> {
+    let mut seen = std::collections::HashSet::with_capacity(sorted.len());
+    sorted.into_iter().filter(|c| seen.insert(c.2)).collect()
+}
+
+/// The key with its last word, an unfinished "saint" ("sai", "sain"), written "st".
+fn saint_being_typed(key: &str) -> Option<String> {
+    let (head, last) = key.rsplit_once(' ').map_or(("", key), |(h, l)| (h, l));
+    (last.len() >= 3 && last.len() < 5 && "saint".starts_with(last))
+        .then(|| if head.is_empty() { "st".to_string() } else { format!("{head} st") })
 }
 
 const ARTICLES: [&str; 4] = ["l", "le", "la", "les"];
@@ -122,8 +159,11 @@ impl TerritoryIndex {
             let mut start = 0;
             for word in 0.. {
                 let starts_name = word == 0 || (word == 1 && after_article);
+                let suffix = &key[start..];
                 names.push(NameEntry {
-                    key: key[start..].into(),
+                    key: suffix.into(),
+                    key_len: suffix.len().min(u16::MAX as usize) as u16,
+                    population: c.population,
                     commune: i,
                     starts_name,
                 });
@@ -199,54 +239,40 @@ impl TerritoryIndex {
         if key.is_empty() || limit == 0 {
             return Vec::new();
         }
-        // Best match kind per commune.
-        let mut best: HashMap<u32, MatchKind> = HashMap::new();
-        let mut consider = |i: u32, kind: MatchKind| {
-            best.entry(i)
-                .and_modify(|k| *k = (*k).min(kind))
-                .or_insert(kind);
-        };
+        let mut candidates: Vec<Candidate> = Vec::new();
         if looks_like_code(&key) {
             let code = key.to_ascii_uppercase();
             let start = self.codes.partition_point(|(c, _)| **c < *code);
-            for (_, i) in self.codes[start..]
-                .iter()
-                .take_while(|(c, _)| c.starts_with(code.as_str()))
-            {
-                consider(*i, MatchKind::Code);
+            for (_, i) in self.codes[start..].iter().take_while(|(c, _)| c.starts_with(code.as_str())) {
+                candidates.push((MatchKind::Code, Reverse(self.at(*i).population), *i));
             }
         }
+        self.match_names(&key, false, &mut candidates);
+        // "Sai", "Sain" are "Saint" being typed: the names hold "st", so look there too.
+        if let Some(alt) = saint_being_typed(&key) {
+            self.match_names(&alt, true, &mut candidates);
+        }
+        best_distinct(candidates, limit)
+            .into_iter()
+            .map(|(kind, _, i)| CommuneMatch { commune: self.at(i), kind })
+            .collect()
+    }
+
+    /// Name entries starting with `key`, classified. A `partial` key stands for a word
+    /// still being typed, so it can only be a prefix, never exact.
+    fn match_names(&self, key: &str, partial: bool, out: &mut Vec<Candidate>) {
         let start = self.names.partition_point(|e| *e.key < *key);
-        for e in self.names[start..]
-            .iter()
-            .take_while(|e| e.key.starts_with(key.as_str()))
-        {
-            let kind = match (e.starts_name, e.key.len() == key.len()) {
+        // Entries sharing the prefix are contiguous: find the end by bisection too, so
+        // the scan below reads only the entries, never their strings.
+        let end = start + self.names[start..].partition_point(|e| e.key.starts_with(key));
+        out.extend(self.names[start..end].iter().map(|e| {
+            let kind = match (e.starts_name, e.key_len as usize == key.len() && !partial) {
                 (true, true) => MatchKind::Exact,
                 (true, false) => MatchKind::Prefix,
                 (false, _) => MatchKind::Word,
             };
-            consider(e.commune, kind);
-        }
-        let mut ranked: Vec<(MatchKind, u32)> = best.into_iter().map(|(i, k)| (k, i)).collect();
-        let cmp = |a: &(MatchKind, u32), b: &(MatchKind, u32)| {
-            let (ca, cb) = (self.at(a.1), self.at(b.1));
-            a.0.cmp(&b.0)
-                .then(cb.population.cmp(&ca.population))
-                .then(ca.code.cmp(&cb.code))
-        };
-        if ranked.len() > limit {
-            ranked.select_nth_unstable_by(limit - 1, cmp);
-            ranked.truncate(limit);
-        }
-        ranked.sort_unstable_by(cmp);
-        ranked
-            .into_iter()
-            .map(|(kind, i)| CommuneMatch {
-                commune: self.at(i),
-                kind,
-            })
-            .collect()
+            (kind, Reverse(e.population), e.commune)
+        }));
     }
 
     /// The commune whose town hall (or centre) is nearest to `point`, with the distance in metres.

@@ -30,6 +30,15 @@ fn saint_abbreviations_accents_and_articles_are_ignored() {
 }
 
 #[test]
+fn saint_being_typed_keeps_the_saints() {
+    for typed in ["sai", "Sain", "Saint", "Saint-", "Saint-Éti", "st e"] {
+        let found = codes(typed, 50);
+        assert!(found.contains(&"42218"), "{typed}: Saint-Étienne missing from {found:?}");
+    }
+    assert_eq!(codes("saintes", 1), ["17415"], "Saintes is not a saint");
+}
+
+#[test]
 fn ranking_is_exact_then_prefix_then_population() {
     let found = index().search("lyon", 5);
     assert_eq!(found[0].commune.code.as_str(), "69123");
