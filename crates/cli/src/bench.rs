@@ -34,7 +34,7 @@ pub fn territoires(iterations: usize) -> anyhow::Result<()> {
         let k = search_key(q);
         let mut hits: Vec<&(String, u32)> =
             keys.iter().filter(|(name, _)| name.contains(&k)).collect();
-        hits.sort_by(|a, b| b.1.cmp(&a.1));
+        hits.sort_by_key(|h| std::cmp::Reverse(h.1));
         hits.truncate(10);
         hits.len()
     });

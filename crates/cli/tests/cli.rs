@@ -229,7 +229,10 @@ impl Server {
 fn serves_on_sqlite_then_stops_gracefully_on_sigterm() {
     let (server, dir) = Server::start(&[]);
     assert!(dir.path().join("donnees/relais.db").exists());
-    assert!(dir.path().join("donnees/relais.db-wal").exists(), "SQLite runs in WAL mode");
+    assert!(
+        dir.path().join("donnees/relais.db-wal").exists(),
+        "SQLite runs in WAL mode"
+    );
     let (status, body) = http_get(server.addr, "/readyz").unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("SQLite"), "{body}");

@@ -190,7 +190,7 @@ mod tests {
         let sundays = Schedule::parse("0 0 * * 7").unwrap();
         let next = sundays.next_after(T).unwrap();
         assert_eq!((next / 86_400 + 4) % 7, 0);
-        assert_eq!(next - T < 7 * 86_400, true);
+        assert!(next - T < 7 * 86_400);
         let quarter = Schedule::parse("*/15 8-18 * * 1-5").unwrap();
         assert_eq!(quarter.next_after(T), Some(T - 30 - 120 + 15 * 60));
         assert_eq!(Schedule::parse("0 0 31 2 *").unwrap().next_after(T), None);

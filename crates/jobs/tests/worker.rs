@@ -193,7 +193,7 @@ async fn concurrent_workers_run_each_job_once(t: &TestDb) {
     for task in tasks {
         per_worker.push(task.await.unwrap());
     }
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     let distinct: HashSet<&String> = seen.iter().collect();
     assert_eq!(
         (seen.len(), distinct.len()),

@@ -113,8 +113,13 @@ fn dedup_communes(sorted: Vec<Candidate>) -> Vec<Candidate> {
 /// The key with its last word, an unfinished "saint" ("sai", "sain"), written "st".
 fn saint_being_typed(key: &str) -> Option<String> {
     let (head, last) = key.rsplit_once(' ').map_or(("", key), |(h, l)| (h, l));
-    (last.len() >= 3 && last.len() < 5 && "saint".starts_with(last))
-        .then(|| if head.is_empty() { "st".to_string() } else { format!("{head} st") })
+    (last.len() >= 3 && last.len() < 5 && "saint".starts_with(last)).then(|| {
+        if head.is_empty() {
+            "st".to_string()
+        } else {
+            format!("{head} st")
+        }
+    })
 }
 
 const ARTICLES: [&str; 4] = ["l", "le", "la", "les"];
@@ -243,7 +248,10 @@ impl TerritoryIndex {
         if looks_like_code(&key) {
             let code = key.to_ascii_uppercase();
             let start = self.codes.partition_point(|(c, _)| **c < *code);
-            for (_, i) in self.codes[start..].iter().take_while(|(c, _)| c.starts_with(code.as_str())) {
+            for (_, i) in self.codes[start..]
+                .iter()
+                .take_while(|(c, _)| c.starts_with(code.as_str()))
+            {
                 candidates.push((MatchKind::Code, Reverse(self.at(*i).population), *i));
             }
         }
@@ -254,7 +262,10 @@ impl TerritoryIndex {
         }
         best_distinct(candidates, limit)
             .into_iter()
-            .map(|(kind, _, i)| CommuneMatch { commune: self.at(i), kind })
+            .map(|(kind, _, i)| CommuneMatch {
+                commune: self.at(i),
+                kind,
+            })
             .collect()
     }
 

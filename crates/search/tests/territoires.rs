@@ -33,7 +33,10 @@ fn saint_abbreviations_accents_and_articles_are_ignored() {
 fn saint_being_typed_keeps_the_saints() {
     for typed in ["sai", "Sain", "Saint", "Saint-", "Saint-Éti", "st e"] {
         let found = codes(typed, 50);
-        assert!(found.contains(&"42218"), "{typed}: Saint-Étienne missing from {found:?}");
+        assert!(
+            found.contains(&"42218"),
+            "{typed}: Saint-Étienne missing from {found:?}"
+        );
     }
     assert_eq!(codes("saintes", 1), ["17415"], "Saintes is not a saint");
 }
