@@ -105,10 +105,6 @@ impl Point {
         let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
         2.0 * 6_371_000.0 * h.sqrt().min(1.0).asin()
     }
-
-    pub fn is_valid(self) -> bool {
-        (-90.0..=90.0).contains(&self.lat) && (-180.0..=180.0).contains(&self.lon)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -5,11 +5,11 @@ use sqlx::Row;
 
 use crate::{now_ms, Backend, Db, StoreError};
 
-pub struct Migration {
-    pub version: i64,
-    pub name: &'static str,
-    pub sqlite: &'static str,
-    pub postgres: &'static str,
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
 }
 
 macro_rules! migration {
@@ -23,7 +23,7 @@ macro_rules! migration {
     };
 }
 
-pub const MIGRATIONS: &[Migration] = &[
+const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_territoires"),
     migration!(2, "0002_jobs"),
 ];

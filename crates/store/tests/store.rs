@@ -6,6 +6,7 @@ use relais_testkit::{store_tests, TestDb};
 
 store_tests!(
     migrations_are_idempotent,
+    a_newer_schema_is_refused,
     territories_round_trip,
     failed_replace_keeps_previous_territories,
     job_lifecycle,
@@ -68,6 +69,20 @@ async fn migrations_are_idempotent(db: Db) {
         "a second run applies nothing"
     );
     db.ping().await.unwrap();
+}
+
+async fn a_newer_schema_is_refused(db: Db) {
+    db.execute_admin(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)",
+    )
+    .await
+    .unwrap();
+    let err = db.migrate().await.unwrap_err();
+    assert!(
+        matches!(err, relais_store::StoreError::UnknownMigration(999)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("mettez Relais à jour"));
 }
 
 async fn territories_round_trip(db: Db) {

@@ -8,8 +8,6 @@
 
 use relais_store::Db;
 
-pub use relais_store;
-
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 pub fn postgres_url() -> String {
