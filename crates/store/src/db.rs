@@ -42,6 +42,10 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
+/// A database transaction: a use case that changes state and writes its journal entry
+/// does both through one `Tx`, then commits.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
 /// A pool of connections to the database, SQLite or PostgreSQL.
 #[derive(Clone)]
 pub struct Db {
@@ -100,6 +104,10 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(self.pool.begin().await?)
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

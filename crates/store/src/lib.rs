@@ -7,7 +7,7 @@ pub mod jobs;
 mod migrations;
 pub mod territoires;
 
-pub use db::{redact_url, Backend, Db, StoreError};
+pub use db::{redact_url, Backend, Db, StoreError, Tx};
 
 /// Milliseconds since the Unix epoch: every time in the database is stored this way so
 /// that both backends read and compare it identically.
