@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod journal;
 mod run;
 
 use std::process::ExitCode;
@@ -43,6 +44,11 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         iterations: usize,
     },
+    /// The audit trail: check its integrity.
+    Journal {
+        #[command(subcommand)]
+        command: journal::JournalCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -67,6 +73,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::BenchTerritoires { iterations } => bench::territoires(iterations),
+            Command::Journal { command } => journal::run(&cli.global, &command).await,
         }
     });
     match result {

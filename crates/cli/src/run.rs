@@ -25,7 +25,7 @@ fn init_logs(format: LogFormat) {
 }
 
 /// Opens the database, applies migrations and loads reference data.
-async fn open(config: &Config) -> anyhow::Result<Db> {
+pub(crate) async fn open(config: &Config) -> anyhow::Result<Db> {
     let db = match &config.database_url {
         Some(url) => Db::connect(url).await?,
         None => Db::open_data_dir(&config.data_dir).await?,

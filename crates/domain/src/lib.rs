@@ -1,5 +1,8 @@
 //! Pure types and rules of Relais: no I/O, no database, no HTTP.
 
+pub mod comptes;
+pub mod journal;
 pub mod schedule;
 pub mod territoire;
 pub mod text;
+pub mod totp;

@@ -1,3 +1,4 @@
 //! Use cases of Relais: each reads or changes state through the store.
 
+pub mod comptes;
 pub mod territoires;

@@ -38,6 +38,9 @@ pub enum StoreError {
     },
     #[error("la base contient la migration {0}, inconnue de cette version de Relais : mettez Relais à jour")]
     UnknownMigration(i64),
+    /// A unique constraint refused the row: the value of `field` is taken.
+    #[error("la valeur du champ {0} est déjà utilisée")]
+    Duplicate(&'static str),
     #[error("erreur de base de données : {0}")]
     Query(#[from] sqlx::Error),
 }
@@ -156,6 +159,14 @@ impl Db {
             .collect();
         cols.sort();
         Ok(cols)
+    }
+}
+
+/// Turns a unique-constraint violation into [`StoreError::Duplicate`] naming `field`.
+pub(crate) fn duplicate_as(field: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate(field),
+        _ => StoreError::Query(e),
     }
 }
 

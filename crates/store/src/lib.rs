@@ -2,12 +2,20 @@
 //! PostgreSQL, the migrations of both, and one module of queries per aggregate.
 //! This is the only crate that speaks SQL.
 
+pub mod comptes;
 mod db;
 pub mod jobs;
+pub mod journal;
 mod migrations;
+pub mod sessions;
 pub mod territoires;
 
 pub use db::{redact_url, Backend, Db, StoreError, Tx};
+
+/// Commits a use case's transaction.
+pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+    Ok(tx.commit().await?)
+}
 
 /// Milliseconds since the Unix epoch: every time in the database is stored this way so
 /// that both backends read and compare it identically.

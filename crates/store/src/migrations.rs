@@ -26,6 +26,8 @@ macro_rules! migration {
 const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_territoires"),
     migration!(2, "0002_jobs"),
+    migration!(3, "0003_journal"),
+    migration!(4, "0004_comptes"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

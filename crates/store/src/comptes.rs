@@ -1,0 +1,467 @@
+//! Structures, people, their roles, second-factor state and recovery codes.
+
+use relais_domain::comptes::{GlobalRole, Role, StructureKind};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::db::duplicate_as;
+use crate::{Db, StoreError, Tx};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStructure {
+    pub siret: String,
+    pub nom: String,
+    pub kind: StructureKind,
+    pub adresse: String,
+    pub commune: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Structure {
+    pub id: i64,
+    pub siret: String,
+    pub nom: String,
+    pub kind: StructureKind,
+    pub adresse: String,
+    pub commune: String,
+    pub deactivated_at: Option<i64>,
+}
+
+/// A person as the login needs them: credentials and lock state included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: i64,
+    pub email: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub password_hash: Option<String>,
+    pub totp_secret: Option<String>,
+    pub totp_enrolled_at: Option<i64>,
+    pub proconnect_sub: Option<String>,
+    pub failed_logins: i64,
+    pub locked_until: Option<i64>,
+    pub deactivated_at: Option<i64>,
+}
+
+/// A live role of a person in a structure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub structure_id: i64,
+    pub structure_nom: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalGrant {
+    pub role: GlobalRole,
+    pub scope: String,
+}
+
+/// A member of a structure's team and their live roles there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamMember {
+    pub person_id: i64,
+    pub email: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub roles: Vec<Role>,
+    pub deactivated_at: Option<i64>,
+}
+
+const STRUCTURE_COLUMNS: &str = "id, siret, nom, kind, adresse, commune, deactivated_at";
+const PERSON_COLUMNS: &str = "id, email, given_name, family_name, password_hash, totp_secret, \
+     totp_enrolled_at, proconnect_sub, failed_logins, locked_until, deactivated_at";
+
+fn structure_from(r: &AnyRow) -> Structure {
+    Structure {
+        id: r.get(0),
+        siret: r.get(1),
+        nom: r.get(2),
+        kind: StructureKind::parse(r.get::<&str, _>(3)).unwrap_or(StructureKind::Autre),
+        adresse: r.get(4),
+        commune: r.get(5),
+        deactivated_at: r.get(6),
+    }
+}
+
+fn person_from(r: &AnyRow) -> Person {
+    Person {
+        id: r.get(0),
+        email: r.get(1),
+        given_name: r.get(2),
+        family_name: r.get(3),
+        password_hash: r.get(4),
+        totp_secret: r.get(5),
+        totp_enrolled_at: r.get(6),
+        proconnect_sub: r.get(7),
+        failed_logins: r.get(8),
+        locked_until: r.get(9),
+        deactivated_at: r.get(10),
+    }
+}
+
+pub async fn create_structure(tx: &mut Tx, s: &NewStructure, now: i64) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO structures (siret, nom, kind, adresse, commune, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(&s.siret)
+    .bind(&s.nom)
+    .bind(s.kind.as_str())
+    .bind(&s.adresse)
+    .bind(&s.commune)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(duplicate_as("siret"))?;
+    Ok(row.get(0))
+}
+
+pub async fn structure(db: &Db, id: i64) -> Result<Option<Structure>, StoreError> {
+    let sql = format!("SELECT {STRUCTURE_COLUMNS} FROM structures WHERE id = $1");
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(structure_from))
+}
+
+pub async fn create_person(
+    tx: &mut Tx,
+    email: &str,
+    given_name: &str,
+    family_name: &str,
+    password_hash: Option<&str>,
+    now: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO persons (email, given_name, family_name, password_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(email)
+    .bind(given_name)
+    .bind(family_name)
+    .bind(password_hash)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(duplicate_as("email"))?;
+    Ok(row.get(0))
+}
+
+pub async fn person(db: &Db, id: i64) -> Result<Option<Person>, StoreError> {
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id = $1");
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(person_from))
+}
+
+pub async fn person_by_email(db: &Db, email: &str) -> Result<Option<Person>, StoreError> {
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE email = $1");
+    Ok(sqlx::query(&sql)
+        .bind(email)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(person_from))
+}
+
+pub async fn set_password(tx: &mut Tx, person: i64, hash: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE persons SET password_hash = $2 WHERE id = $1")
+        .bind(person)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Keeps the secret shown in the enrolment QR code until the first code confirms it.
+pub async fn set_pending_totp(db: &Db, person: i64, secret_hex: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE persons SET totp_secret = $2 WHERE id = $1 AND totp_enrolled_at IS NULL")
+        .bind(person)
+        .bind(secret_hex)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Stores the enrolled second factor and its recovery codes (replacing older ones).
+pub async fn enroll_totp(
+    tx: &mut Tx,
+    person: i64,
+    secret_hex: &str,
+    first_step: i64,
+    recovery_hashes: &[String],
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE persons SET totp_secret = $2, totp_enrolled_at = $3, totp_last_step = $4 WHERE id = $1")
+        .bind(person)
+        .bind(secret_hex)
+        .bind(now)
+        .bind(first_step)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE person_id = $1")
+        .bind(person)
+        .execute(&mut **tx)
+        .await?;
+    for hash in recovery_hashes {
+        sqlx::query("INSERT INTO recovery_codes (person_id, code_hash) VALUES ($1, $2)")
+            .bind(person)
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records `step` as the last code used, unless it is not newer than the recorded one:
+/// false means a replay (two requests racing with one code cannot both win).
+pub async fn use_totp_step(db: &Db, person: i64, step: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE persons SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+    )
+    .bind(person)
+    .bind(step)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn totp_last_step(db: &Db, person: i64) -> Result<Option<i64>, StoreError> {
+    Ok(
+        sqlx::query("SELECT totp_last_step FROM persons WHERE id = $1")
+            .bind(person)
+            .fetch_optional(db.pool())
+            .await?
+            .and_then(|r| r.get(0)),
+    )
+}
+
+/// Marks a recovery code used; false if it is unknown or already used.
+pub async fn use_recovery_code(
+    db: &Db,
+    person: i64,
+    code_hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE recovery_codes SET used_at = $3 WHERE person_id = $1 AND code_hash = $2 AND used_at IS NULL",
+    )
+    .bind(person)
+    .bind(code_hash)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn unused_recovery_codes(db: &Db, person: i64) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE person_id = $1 AND used_at IS NULL")
+            .bind(person)
+            .fetch_one(db.pool())
+            .await?
+            .get(0),
+    )
+}
+
+/// Counts a failed login; from `threshold` failures on, locks the account until `lock_until`.
+/// Returns the failure count.
+pub async fn record_failed_login(
+    tx: &mut Tx,
+    person: i64,
+    threshold: i64,
+    lock_until: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "UPDATE persons SET failed_logins = failed_logins + 1, \
+         locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
+         WHERE id = $1 RETURNING failed_logins",
+    )
+    .bind(person)
+    .bind(threshold)
+    .bind(lock_until)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.get(0))
+}
+
+/// After a successful login or an unlock: no failures, no lock.
+pub async fn clear_failed_logins(tx: &mut Tx, person: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE persons SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+        .bind(person)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Deactivates a person who left: roles revoked (kept as history), sessions closed.
+pub async fn deactivate_person(
+    tx: &mut Tx,
+    person: i64,
+    by: Option<i64>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE persons SET deactivated_at = $2 WHERE id = $1 AND deactivated_at IS NULL")
+        .bind(person)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    for table in ["memberships", "global_roles"] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET revoked_at = $2, revoked_by = $3 WHERE person_id = $1 AND revoked_at IS NULL"
+        ))
+        .bind(person)
+        .bind(now)
+        .bind(by)
+        .execute(&mut **tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+        .bind(person)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn grant_role(
+    tx: &mut Tx,
+    person: i64,
+    structure: i64,
+    role: Role,
+    by: Option<i64>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO memberships (person_id, structure_id, role, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(person)
+    .bind(structure)
+    .bind(role.as_str())
+    .bind(now)
+    .bind(by)
+    .execute(&mut **tx)
+    .await
+    .map_err(duplicate_as("role"))?;
+    Ok(())
+}
+
+/// Revokes a live role; false if the person did not hold it.
+pub async fn revoke_role(
+    tx: &mut Tx,
+    person: i64,
+    structure: i64,
+    role: Role,
+    by: Option<i64>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE memberships SET revoked_at = $4, revoked_by = $5 \
+         WHERE person_id = $1 AND structure_id = $2 AND role = $3 AND revoked_at IS NULL",
+    )
+    .bind(person)
+    .bind(structure)
+    .bind(role.as_str())
+    .bind(now)
+    .bind(by)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn grant_global_role(
+    tx: &mut Tx,
+    person: i64,
+    role: GlobalRole,
+    scope: &str,
+    by: Option<i64>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO global_roles (person_id, role, scope, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(person)
+    .bind(role.as_str())
+    .bind(scope)
+    .bind(now)
+    .bind(by)
+    .execute(&mut **tx)
+    .await
+    .map_err(duplicate_as("role"))?;
+    Ok(())
+}
+
+/// Live roles of a person in active structures, by structure name.
+pub async fn memberships_of(db: &Db, person: i64) -> Result<Vec<Membership>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT m.structure_id, s.nom, m.role FROM memberships m JOIN structures s ON s.id = m.structure_id \
+         WHERE m.person_id = $1 AND m.revoked_at IS NULL AND s.deactivated_at IS NULL ORDER BY s.nom, m.role",
+    )
+    .bind(person)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            Role::parse(r.get::<&str, _>(2)).map(|role| Membership {
+                structure_id: r.get(0),
+                structure_nom: r.get(1),
+                role,
+            })
+        })
+        .collect())
+}
+
+pub async fn global_roles_of(db: &Db, person: i64) -> Result<Vec<GlobalGrant>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT role, scope FROM global_roles WHERE person_id = $1 AND revoked_at IS NULL ORDER BY role, scope",
+    )
+    .bind(person)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            GlobalRole::parse(r.get::<&str, _>(0)).map(|role| GlobalGrant {
+                role,
+                scope: r.get(1),
+            })
+        })
+        .collect())
+}
+
+/// Everyone who holds or held a role in the structure, with their live roles there.
+pub async fn team(db: &Db, structure: i64) -> Result<Vec<TeamMember>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.email, p.given_name, p.family_name, p.deactivated_at, m.role, m.revoked_at \
+         FROM memberships m JOIN persons p ON p.id = m.person_id \
+         WHERE m.structure_id = $1 ORDER BY p.family_name, p.given_name, p.id, m.role",
+    )
+    .bind(structure)
+    .fetch_all(db.pool())
+    .await?;
+    let mut team: Vec<TeamMember> = Vec::new();
+    for r in &rows {
+        let id: i64 = r.get(0);
+        if team.last().map(|m| m.person_id) != Some(id) {
+            team.push(TeamMember {
+                person_id: id,
+                email: r.get(1),
+                given_name: r.get(2),
+                family_name: r.get(3),
+                deactivated_at: r.get(4),
+                roles: Vec::new(),
+            });
+        }
+        let revoked: Option<i64> = r.get(6);
+        if let (None, Some(role)) = (revoked, Role::parse(r.get::<&str, _>(5))) {
+            team.last_mut().expect("pushed above").roles.push(role);
+        }
+    }
+    Ok(team)
+}

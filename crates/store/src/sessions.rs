@@ -1,0 +1,216 @@
+//! Server-side sessions and rate-limit counters: in the database, so that any instance
+//! can serve any request.
+
+use sqlx::Row;
+
+use crate::{Db, StoreError, Tx};
+
+/// How far a session has got through the login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Password checked; the second-factor code is awaited.
+    SecondFactor,
+    /// Password checked; the second factor must be set up first.
+    Enrolment,
+    Active,
+}
+
+impl Stage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stage::SecondFactor => "second_facteur",
+            Stage::Enrolment => "enrolement",
+            Stage::Active => "active",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Stage> {
+        match s {
+            "second_facteur" => Some(Stage::SecondFactor),
+            "enrolement" => Some(Stage::Enrolment),
+            "active" => Some(Stage::Active),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub person_id: i64,
+    pub stage: Stage,
+    pub acting_structure: Option<i64>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub fresh_until: i64,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+pub async fn create(db: &Db, s: &Session) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, person_id, stage, acting_structure, created_at, last_seen_at, fresh_until, ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&s.token_hash)
+    .bind(s.person_id)
+    .bind(s.stage.as_str())
+    .bind(s.acting_structure)
+    .bind(s.created_at)
+    .bind(s.last_seen_at)
+    .bind(s.fresh_until)
+    .bind(&s.ip)
+    .bind(&s.user_agent)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+pub async fn find(db: &Db, token_hash: &str) -> Result<Option<Session>, StoreError> {
+    let row = sqlx::query(
+        "SELECT token_hash, person_id, stage, acting_structure, created_at, last_seen_at, fresh_until, ip, user_agent \
+         FROM sessions WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.and_then(|r| {
+        Some(Session {
+            token_hash: r.get(0),
+            person_id: r.get(1),
+            stage: Stage::parse(r.get::<&str, _>(2))?,
+            acting_structure: r.get(3),
+            created_at: r.get(4),
+            last_seen_at: r.get(5),
+            fresh_until: r.get(6),
+            ip: r.get(7),
+            user_agent: r.get(8),
+        })
+    }))
+}
+
+/// Records activity; `fresh_until` slides only while the second factor is still fresh.
+pub async fn touch(
+    db: &Db,
+    token_hash: &str,
+    now: i64,
+    fresh_until: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $2, fresh_until = $3 WHERE token_hash = $1")
+        .bind(token_hash)
+        .bind(now)
+        .bind(fresh_until)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// In the transaction that journals the login step.
+pub async fn set_stage(
+    tx: &mut Tx,
+    token_hash: &str,
+    stage: Stage,
+    fresh_until: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET stage = $2, fresh_until = $3 WHERE token_hash = $1")
+        .bind(token_hash)
+        .bind(stage.as_str())
+        .bind(fresh_until)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_acting_structure(
+    db: &Db,
+    token_hash: &str,
+    structure: Option<i64>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET acting_structure = $2 WHERE token_hash = $1")
+        .bind(token_hash)
+        .bind(structure)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// An expired session, closed without a journal entry.
+pub async fn delete(db: &Db, token_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Logout, in the transaction that journals it.
+pub async fn close(tx: &mut Tx, token_hash: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Logout everywhere, in the transaction that journals it.
+pub async fn close_all_of(tx: &mut Tx, person: i64) -> Result<u64, StoreError> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+        .bind(person)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+}
+
+/// Removes sessions idle since `idle_before` or created before `created_before`.
+pub async fn purge_expired(
+    db: &Db,
+    idle_before: i64,
+    created_before: i64,
+) -> Result<u64, StoreError> {
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
+            .bind(idle_before)
+            .bind(created_before)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Counts one hit in `bucket`'s fixed window of `window_ms` and returns the hits in the
+/// current window, this one included. One statement: concurrent hits are all counted.
+pub async fn hit(db: &Db, bucket: &str, now: i64, window_ms: i64) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (bucket) DO UPDATE SET \
+           hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END, \
+           window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
+         RETURNING hits",
+    )
+    .bind(bucket)
+    .bind(now)
+    .bind(now - window_ms)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(row.get(0))
+}
+
+/// Hits in the current window, without counting one.
+pub async fn hits(db: &Db, bucket: &str, now: i64, window_ms: i64) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query("SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start > $2")
+            .bind(bucket)
+            .bind(now - window_ms)
+            .fetch_optional(db.pool())
+            .await?
+            .map_or(0, |r| r.get(0)),
+    )
+}
+
+pub async fn clear(db: &Db, bucket: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM rate_limits WHERE bucket = $1")
+        .bind(bucket)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

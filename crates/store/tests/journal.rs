@@ -1,0 +1,470 @@
+//! The journal on both backends: the hash chain, appends that commit or roll back with
+//! their change, the database refusing changes, forgeries found by `verify`, and
+//! concurrent appenders.
+
+use relais_domain::journal::{
+    BreakKind, Entry, JournalAction, NewEntry, Verification, GENESIS_HASH,
+};
+use relais_store::journal::{self, JournalFilter};
+use relais_store::{Backend, Db};
+use relais_testkit::{store_tests, TestDb};
+
+store_tests!(
+    appended_entries_chain_and_verify,
+    entries_are_listed_by_scope_newest_first,
+    a_rolled_back_change_leaves_no_entry,
+    the_database_refuses_to_change_entries,
+    an_altered_entry_is_found,
+    a_removed_entry_is_found,
+    reordered_entries_are_found,
+    a_removed_last_entry_is_found,
+    a_forged_head_is_found,
+    an_unknown_action_is_found,
+    verify_reads_page_after_page,
+);
+
+/// A varied entry: `n` picks the action, actor, structure and subject.
+fn entry(n: i64) -> NewEntry {
+    let action = JournalAction::ALL[n as usize % JournalAction::ALL.len()];
+    let e = NewEntry::new(action, "personne", format!("{}", n % 3));
+    match n % 4 {
+        0 => e,
+        1 => e.by(11, Some(100)).in_structure(100),
+        2 => e
+            .by(10, None)
+            .in_structure(200)
+            .with_details(r#"{"motif":"« Accès refusé » — ça arrive","n":2}"#),
+        _ => e.by(11, Some(200)).with_details(format!(r#"{{"n":{n}}}"#)),
+    }
+}
+
+/// Appends `entry(1..=n)`, one transaction each.
+async fn append_n(db: &Db, n: i64) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for i in 1..=n {
+        let mut tx = db.begin().await.unwrap();
+        out.push(journal::append(&mut tx, &entry(i)).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+    out
+}
+
+/// What a forger with the database's owner rights would do first.
+async fn drop_append_only_triggers(db: &Db) {
+    db.execute_admin(match db.backend() {
+        Backend::Sqlite => {
+            "DROP TRIGGER journal_append_only_update; DROP TRIGGER journal_append_only_delete;"
+        }
+        Backend::Postgres => {
+            "DROP TRIGGER journal_append_only_row ON journal; \
+             DROP TRIGGER journal_append_only_truncate ON journal;"
+        }
+    })
+    .await
+    .unwrap();
+}
+
+async fn broken(db: &Db) -> (i64, BreakKind) {
+    match journal::verify(db).await.unwrap() {
+        Verification::Broken { seq, reason } => (seq, reason),
+        v => panic!("expected a broken journal: {v}"),
+    }
+}
+
+async fn appended_entries_chain_and_verify(db: Db) {
+    assert_eq!(
+        journal::verify(&db).await.unwrap(),
+        Verification::Intact { entries: 0 }
+    );
+    assert_eq!(
+        journal::head(&db).await.unwrap(),
+        (0, GENESIS_HASH.to_string())
+    );
+    let mut entries = append_n(&db, 4).await;
+    // Two entries in one transaction.
+    let mut tx = db.begin().await.unwrap();
+    entries.push(journal::append(&mut tx, &entry(5)).await.unwrap());
+    entries.push(journal::append(&mut tx, &entry(6)).await.unwrap());
+    tx.commit().await.unwrap();
+
+    let mut prev = GENESIS_HASH.to_string();
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(e.seq, i as i64 + 1);
+        assert_eq!(e.prev_hash, prev);
+        assert_eq!(e.hash, e.computed_hash());
+        assert!(e.at > 1_700_000_000_000, "Unix milliseconds: {}", e.at);
+        prev.clone_from(&e.hash);
+    }
+    assert_eq!(journal::head(&db).await.unwrap(), (6, prev));
+    // What is read back is exactly what was written (NULLs, accents, JSON text).
+    let mut back = journal::list(&db, &JournalFilter::default(), 100)
+        .await
+        .unwrap();
+    back.reverse();
+    assert_eq!(back, entries);
+    let v = journal::verify(&db).await.unwrap();
+    assert_eq!(v, Verification::Intact { entries: 6 });
+    assert_eq!(v.to_string(), "Journal intègre : 6 entrées vérifiées.");
+}
+
+async fn entries_are_listed_by_scope_newest_first(db: Db) {
+    append_n(&db, 12).await;
+    let seqs = |filter: JournalFilter, limit| {
+        let db = db.clone();
+        async move {
+            journal::list(&db, &filter, limit)
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        seqs(JournalFilter::default(), 3).await,
+        vec![12, 11, 10],
+        "newest first"
+    );
+    assert_eq!(
+        seqs(
+            JournalFilter {
+                before_seq: Some(10),
+                ..Default::default()
+            },
+            3
+        )
+        .await,
+        vec![9, 8, 7],
+        "the next page"
+    );
+    assert_eq!(
+        seqs(
+            JournalFilter {
+                structure: Some(100),
+                ..Default::default()
+            },
+            100
+        )
+        .await,
+        vec![9, 5, 1]
+    );
+    assert_eq!(
+        seqs(
+            JournalFilter {
+                actor: Some(10),
+                ..Default::default()
+            },
+            100
+        )
+        .await,
+        vec![10, 6, 2]
+    );
+    assert_eq!(
+        seqs(
+            JournalFilter {
+                subject: Some(("personne".into(), "2".into())),
+                ..Default::default()
+            },
+            100
+        )
+        .await,
+        vec![11, 8, 5, 2]
+    );
+    assert_eq!(
+        seqs(
+            JournalFilter {
+                subject: Some(("structure".into(), "2".into())),
+                ..Default::default()
+            },
+            100
+        )
+        .await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        seqs(
+            JournalFilter {
+                action: Some(entry(3).action),
+                ..Default::default()
+            },
+            100
+        )
+        .await,
+        vec![3]
+    );
+    // Every criterion must hold.
+    assert_eq!(
+        seqs(
+            JournalFilter {
+                structure: Some(200),
+                actor: Some(10),
+                subject: Some(("personne".into(), "0".into())),
+                before_seq: Some(12),
+                action: None,
+            },
+            100
+        )
+        .await,
+        vec![6]
+    );
+}
+
+async fn a_rolled_back_change_leaves_no_entry(db: Db) {
+    let before = append_n(&db, 2).await;
+    let head = journal::head(&db).await.unwrap();
+
+    let mut tx = db.begin().await.unwrap();
+    let lost = journal::append(&mut tx, &entry(3)).await.unwrap();
+    assert_eq!(lost.seq, 3);
+    sqlx::query(
+        "INSERT INTO job_schedules (name, spec, next_run_at) VALUES ('essai', '* * * * *', 0)",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    journal::append(&mut tx, &entry(4)).await.unwrap();
+    tx.rollback().await.unwrap();
+
+    // Dropped without commit: rolled back too.
+    let mut tx = db.begin().await.unwrap();
+    journal::append(&mut tx, &entry(5)).await.unwrap();
+    drop(tx);
+
+    assert_eq!(journal::head(&db).await.unwrap(), head);
+    assert_eq!(
+        journal::list(&db, &JournalFilter::default(), 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(relais_store::jobs::due_schedules(&db, 1)
+        .await
+        .unwrap()
+        .is_empty());
+    // The next entry takes the number the rolled-back one had, after the last committed.
+    let mut tx = db.begin().await.unwrap();
+    let next = journal::append(&mut tx, &entry(6)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((next.seq, next.prev_hash), (3, before[1].hash.clone()));
+    assert_eq!(
+        journal::verify(&db).await.unwrap(),
+        Verification::Intact { entries: 3 }
+    );
+}
+
+async fn the_database_refuses_to_change_entries(db: Db) {
+    append_n(&db, 3).await;
+    let mut refused = vec![
+        "UPDATE journal SET details = '{}' WHERE seq = 2",
+        "UPDATE journal SET hash = hash",
+        "DELETE FROM journal WHERE seq = 3",
+        "DELETE FROM journal",
+        "DELETE FROM journal_head",
+        "UPDATE journal_head SET seq = 2, hash = 'x' WHERE id = 1",
+    ];
+    if db.backend() == Backend::Postgres {
+        refused.extend(["TRUNCATE journal", "TRUNCATE journal_head"]);
+    }
+    for sql in refused {
+        let err = db.execute_admin(sql).await.expect_err(sql);
+        assert!(err.to_string().contains("ajout seul"), "{sql}: {err}");
+    }
+    assert_eq!(
+        journal::verify(&db).await.unwrap(),
+        Verification::Intact { entries: 3 }
+    );
+}
+
+async fn an_altered_entry_is_found(db: Db) {
+    append_n(&db, 5).await;
+    drop_append_only_triggers(&db).await;
+    db.execute_admin(r#"UPDATE journal SET details = '{"role":"administrateur"}' WHERE seq = 3"#)
+        .await
+        .unwrap();
+    assert_eq!(broken(&db).await, (3, BreakKind::HashMismatch));
+    let message = journal::verify(&db).await.unwrap().to_string();
+    assert!(
+        message.contains("n° 3") && message.contains("modifiée"),
+        "{message}"
+    );
+}
+
+async fn a_removed_entry_is_found(db: Db) {
+    append_n(&db, 5).await;
+    drop_append_only_triggers(&db).await;
+    db.execute_admin("DELETE FROM journal WHERE seq = 3")
+        .await
+        .unwrap();
+    assert_eq!(broken(&db).await, (3, BreakKind::Gap { next: 4 }));
+    // Hiding the gap by renumbering breaks the chain instead.
+    db.execute_admin("UPDATE journal SET seq = seq - 1 WHERE seq = 4")
+        .await
+        .unwrap();
+    assert_eq!(broken(&db).await, (3, BreakKind::PrevHashMismatch));
+}
+
+async fn reordered_entries_are_found(db: Db) {
+    append_n(&db, 5).await;
+    drop_append_only_triggers(&db).await;
+    db.execute_admin(
+        "UPDATE journal SET seq = -2 WHERE seq = 2; \
+         UPDATE journal SET seq = 2 WHERE seq = 3; \
+         UPDATE journal SET seq = 3 WHERE seq = -2;",
+    )
+    .await
+    .unwrap();
+    assert_eq!(broken(&db).await, (2, BreakKind::PrevHashMismatch));
+}
+
+async fn a_removed_last_entry_is_found(db: Db) {
+    append_n(&db, 5).await;
+    drop_append_only_triggers(&db).await;
+    db.execute_admin("DELETE FROM journal WHERE seq = 5")
+        .await
+        .unwrap();
+    assert_eq!(
+        broken(&db).await,
+        (
+            5,
+            BreakKind::HeadMismatch {
+                head_seq: 5,
+                last_seq: 4
+            }
+        )
+    );
+}
+
+async fn a_forged_head_is_found(db: Db) {
+    append_n(&db, 3).await;
+    // Moving the head forward is allowed (appends do it), so no trigger stands in the way.
+    db.execute_admin(&format!(
+        "UPDATE journal_head SET hash = '{}' WHERE id = 1",
+        "f".repeat(64)
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        broken(&db).await,
+        (
+            3,
+            BreakKind::HeadMismatch {
+                head_seq: 3,
+                last_seq: 3
+            }
+        )
+    );
+    db.execute_admin("UPDATE journal_head SET seq = 7 WHERE id = 1")
+        .await
+        .unwrap();
+    assert_eq!(
+        broken(&db).await,
+        (
+            4,
+            BreakKind::HeadMismatch {
+                head_seq: 7,
+                last_seq: 3
+            }
+        )
+    );
+}
+
+async fn an_unknown_action_is_found(db: Db) {
+    append_n(&db, 3).await;
+    drop_append_only_triggers(&db).await;
+    db.execute_admin("UPDATE journal SET action = 'effacement' WHERE seq = 2")
+        .await
+        .unwrap();
+    assert_eq!(
+        broken(&db).await,
+        (2, BreakKind::UnknownAction("effacement".into()))
+    );
+    let err = journal::list(&db, &JournalFilter::default(), 10)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("effacement"), "{err}");
+}
+
+async fn verify_reads_page_after_page(db: Db) {
+    let mut tx = db.begin().await.unwrap();
+    for i in 1..=1_001 {
+        journal::append(&mut tx, &entry(i)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(
+        journal::verify(&db).await.unwrap(),
+        Verification::Intact { entries: 1_001 }
+    );
+    drop_append_only_triggers(&db).await;
+    db.execute_admin("UPDATE journal SET subject_id = 'autre' WHERE seq = 1001")
+        .await
+        .unwrap();
+    assert_eq!(broken(&db).await, (1_001, BreakKind::HashMismatch));
+}
+
+/// 4 appenders, each with its own pool (as separate processes would), 50 appends each,
+/// while a fifth verifies again and again: numbers stay contiguous, the chain intact,
+/// and no verification mistakes an append in progress for a break.
+async fn concurrent_appends(t: TestDb) {
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let url = t.url.clone();
+            tokio::spawn(async move {
+                let db = Db::connect(&url).await.unwrap();
+                for i in 0..50 {
+                    let mut tx = db.begin().await.unwrap();
+                    let e = entry(i).by(1_000 + w, None);
+                    journal::append(&mut tx, &e).await.unwrap();
+                    tx.commit().await.unwrap();
+                }
+                db.close().await;
+            })
+        })
+        .collect();
+    let (done, mut finished) = tokio::sync::watch::channel(false);
+    let url = t.url.clone();
+    let verifier = tokio::spawn(async move {
+        let db = Db::connect(&url).await.unwrap();
+        let mut runs = 0;
+        while !*finished.borrow_and_update() {
+            match journal::verify(&db).await.unwrap() {
+                Verification::Intact { .. } => runs += 1,
+                broken => panic!("{broken}"),
+            }
+        }
+        db.close().await;
+        runs
+    });
+    for w in writers {
+        w.await.unwrap();
+    }
+    done.send(true).unwrap();
+    assert!(verifier.await.unwrap() > 0);
+
+    assert_eq!(
+        journal::verify(&t.db).await.unwrap(),
+        Verification::Intact { entries: 200 }
+    );
+    let all = journal::list(&t.db, &JournalFilter::default(), 1_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=200).rev().collect::<Vec<_>>()
+    );
+    for w in 0..4 {
+        let by = all.iter().filter(|e| e.actor == Some(1_000 + w)).count();
+        assert_eq!(by, 50, "writer {w}");
+    }
+    t.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_stay_contiguous_on_postgres() {
+    concurrent_appends(TestDb::postgres().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_stay_contiguous_on_sqlite() {
+    concurrent_appends(TestDb::sqlite().await).await;
+}
