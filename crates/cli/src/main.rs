@@ -1,5 +1,6 @@
 //! `relais`: the one binary of the platform.
 
+mod admin;
 mod bench;
 mod config;
 mod journal;
@@ -44,6 +45,11 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         iterations: usize,
     },
+    /// Accounts, structures and roles, for operators.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
     /// The audit trail: check its integrity.
     Journal {
         #[command(subcommand)]
@@ -73,6 +79,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::BenchTerritoires { iterations } => bench::territoires(iterations),
+            Command::Admin { command } => admin::run(&cli.global, &command).await,
             Command::Journal { command } => journal::run(&cli.global, &command).await,
         }
     });

@@ -69,6 +69,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     });
     let app = relais_web::router(relais_web::AppState {
         db: db.clone(),
+        policy: relais_services::comptes::Policy::default(),
         territoires: Arc::new(index),
         config: relais_web::WebConfig { hsts: config.hsts },
     });
@@ -78,7 +79,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         demarrage_ms = started.elapsed().as_millis() as u64,
         "Relais est prêt"
     );
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("le serveur s'est arrêté")?;

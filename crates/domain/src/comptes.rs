@@ -33,7 +33,7 @@ impl Siret {
             return Err(CompteError::SiretFormat);
         }
         let valid = if digits.starts_with(LA_POSTE_SIREN) && digits != "35600000000048" {
-            digits.bytes().map(|b| u32::from(b - b'0')).sum::<u32>() % 5 == 0
+            digits.bytes().map(|b| u32::from(b - b'0')).sum::<u32>().is_multiple_of(5)
         } else {
             luhn(&digits)
         };
@@ -78,7 +78,7 @@ fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// An e-mail address, trimmed and lowercased: the login of a local account.

@@ -11,7 +11,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use rand::Rng;
-use relais_domain::comptes::{check_password, CompteError, Email};
+use relais_domain::authz::Actor;
+use relais_domain::comptes::{check_password, CompteError, Email, GlobalRole, Role};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::totp::{self, TotpError};
 use relais_store::comptes::{self as repo, Person};
@@ -567,4 +568,121 @@ pub async fn logout_everywhere(db: &Db, session: &Session) -> Result<u64, StoreE
     let closed = sessions::close_all_of(&mut tx, session.person_id).await?;
     relais_store::commit(tx).await?;
     Ok(closed)
+}
+
+/// The person behind a complete session, with their live roles.
+pub async fn actor(db: &Db, session: &Session) -> Result<Actor, StoreError> {
+    let memberships = repo::memberships_of(db, session.person_id).await?;
+    let global_roles = repo::global_roles_of(db, session.person_id).await?;
+    Ok(Actor {
+        person_id: session.person_id,
+        memberships: memberships.iter().map(|m| (m.structure_id, m.role)).collect(),
+        global_roles: global_roles.into_iter().map(|g| (g.role, g.scope)).collect(),
+        // A structure the person no longer belongs to is forgotten.
+        acting_structure: session.acting_structure.filter(|s| memberships.iter().any(|m| m.structure_id == *s)),
+    })
+}
+
+/// Chooses the structure the person acts as (shown in the header).
+pub async fn act_as(db: &Db, session: &Session, actor: &Actor, structure: i64) -> Result<bool, StoreError> {
+    if !actor.may_act_as(structure) {
+        return Ok(false);
+    }
+    sessions::set_acting_structure(db, &session.token_hash, Some(structure)).await?;
+    Ok(true)
+}
+
+/// The whole journal, for a national administrator only (the proof is the parameter).
+pub async fn journal_for_admin(
+    db: &Db,
+    _admin: &relais_domain::authz::AdminAccess,
+    filter: &journal::JournalFilter,
+    limit: u32,
+) -> Result<Vec<relais_domain::journal::Entry>, StoreError> {
+    journal::list(db, filter, limit).await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StructureError {
+    #[error(transparent)]
+    Invalid(#[from] CompteError),
+    #[error("la commune « {0} » est inconnue (code INSEE attendu)")]
+    UnknownCommune(String),
+    #[error("une structure avec ce SIRET existe déjà")]
+    SiretTaken,
+    #[error("le nom de la structure est obligatoire")]
+    MissingName,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for StructureError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate("siret") => StructureError::SiretTaken,
+            e => StructureError::Store(e),
+        }
+    }
+}
+
+/// Registers a structure (SIRET checked, commune known), journaled.
+pub async fn create_structure(
+    db: &Db,
+    siret: &str,
+    nom: &str,
+    kind: relais_domain::comptes::StructureKind,
+    adresse: &str,
+    commune: &str,
+    by: Option<i64>,
+) -> Result<i64, StructureError> {
+    let siret = relais_domain::comptes::Siret::parse(siret)?;
+    if nom.trim().is_empty() {
+        return Err(StructureError::MissingName);
+    }
+    if !relais_store::territoires::commune_exists(db, commune).await? {
+        return Err(StructureError::UnknownCommune(commune.to_string()));
+    }
+    let mut tx = db.begin().await?;
+    let new = repo::NewStructure {
+        siret: siret.as_str().to_string(),
+        nom: nom.trim().to_string(),
+        kind,
+        adresse: adresse.trim().to_string(),
+        commune: commune.to_string(),
+    };
+    let id = repo::create_structure(&mut tx, &new, relais_store::now_ms()).await?;
+    let mut entry = NewEntry::new(JournalAction::StructureCreated, "structure", id.to_string()).in_structure(id);
+    if let Some(by) = by {
+        entry = entry.by(by, None);
+    }
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(id)
+}
+
+/// Grants a role in a structure, journaled (readable by the structure's référents).
+pub async fn grant_role(db: &Db, person: i64, structure: i64, role: Role, by: Option<i64>) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    repo::grant_role(&mut tx, person, structure, role, by, relais_store::now_ms()).await?;
+    let mut entry = NewEntry::new(JournalAction::RoleGranted, "personne", person.to_string())
+        .in_structure(structure)
+        .with_details(format!("{{\"role\":\"{}\"}}", role.as_str()));
+    if let Some(by) = by {
+        entry = entry.by(by, None);
+    }
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await
+}
+
+/// Grants a national or territorial role, journaled.
+pub async fn grant_global_role(db: &Db, person: i64, role: GlobalRole, scope: &str, by: Option<i64>) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    repo::grant_global_role(&mut tx, person, role, scope, by, relais_store::now_ms()).await?;
+    let mut entry = NewEntry::new(JournalAction::RoleGranted, "personne", person.to_string())
+        .with_details(format!("{{\"role\":\"{}\"}}", role.as_str()));
+    if let Some(by) = by {
+        entry = entry.by(by, None);
+    }
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await
 }

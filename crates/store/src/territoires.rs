@@ -143,6 +143,10 @@ async fn insert_rows<'a, T>(
     Ok(())
 }
 
+pub async fn commune_exists(db: &Db, code: &str) -> Result<bool, StoreError> {
+    Ok(sqlx::query("SELECT 1 FROM communes WHERE code = $1").bind(code).fetch_optional(db.pool()).await?.is_some())
+}
+
 /// Reads every territory back, in code order.
 pub async fn load_all(db: &Db) -> Result<Territoires, StoreError> {
     let pool = db.pool();

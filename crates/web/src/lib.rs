@@ -2,6 +2,8 @@
 //! assets. Handlers are thin: extract, ask the store or an index, render.
 
 mod api;
+mod auth;
+mod comptes;
 mod assets;
 mod error;
 mod pages;
@@ -9,7 +11,7 @@ mod security;
 
 use std::sync::Arc;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use relais_search::TerritoryIndex;
 use relais_store::Db;
@@ -29,6 +31,7 @@ pub struct WebConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    pub policy: relais_services::comptes::Policy,
     pub territoires: Arc<TerritoryIndex>,
     pub config: WebConfig,
 }
@@ -37,6 +40,15 @@ pub fn router(state: AppState) -> Router {
     let hsts = state.config.hsts;
     let routes = Router::new()
         .merge(pages::routes())
+        .route("/connexion", get(comptes::login_form).post(comptes::login))
+        .route("/connexion/second-facteur", get(comptes::second_factor_form).post(comptes::second_factor))
+        .route("/connexion/activation", get(comptes::enrolment_form).post(comptes::enrolment))
+        .route("/deconnexion", post(comptes::logout))
+        .route("/deconnexion/partout", post(comptes::logout_everywhere))
+        .route("/compte", get(comptes::account))
+        .route("/compte/structure", post(comptes::act_as))
+        .route("/structures/{id}/equipe", get(comptes::team))
+        .route("/admin/journal", get(comptes::journal))
         .nest("/api/v1", api::routes())
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))

@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::auth::CsrfToken;
 use crate::security::CspNonce;
 use crate::AppState;
 
@@ -22,15 +23,28 @@ pub struct PageContext {
     /// Path of the current page, to mark the current link.
     pub path: String,
     pub service_name: String,
+    /// This visitor's CSRF token, for the hidden field of every form.
+    pub csrf: String,
+    /// The logged-in person, shown in the header (set by pages behind a login).
+    pub account: Option<AccountBadge>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AccountBadge {
+    pub name: String,
+    /// The structure the person acts as.
+    pub structure: Option<String>,
 }
 
 impl PageContext {
-    pub fn new(nonce: String, path: &str) -> PageContext {
+    pub fn new(nonce: String, path: &str, csrf: String) -> PageContext {
         PageContext {
             nonce,
             assets: crate::assets::prefix(),
             path: path.to_string(),
             service_name: "Relais".to_string(),
+            csrf,
+            account: None,
         }
     }
 }
@@ -44,7 +58,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             .get::<CspNonce>()
             .map(|n| n.0.clone())
             .unwrap_or_default();
-        Ok(PageContext::new(nonce, parts.uri.path()))
+        let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+        Ok(PageContext::new(nonce, parts.uri.path(), csrf))
     }
 }
 
@@ -82,7 +97,7 @@ pub struct ErrorPage {
     pub message: String,
 }
 
-fn render(page: impl Template) -> Response {
+pub fn render(page: impl Template) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {

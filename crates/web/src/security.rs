@@ -8,6 +8,8 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use futures::FutureExt;
+
+use crate::auth::{cookie, set_cookie, CsrfToken, CSRF_COOKIE};
 use rand::Rng;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
@@ -25,7 +27,10 @@ fn random_hex(bytes: usize) -> String {
 pub async fn headers(hsts: bool, mut req: Request, next: Next) -> Response {
     let nonce = random_hex(16);
     req.extensions_mut().insert(CspNonce(nonce.clone()));
-    let ctx = crate::pages::PageContext::new(nonce.clone(), req.uri().path());
+    let existing_csrf = cookie(req.headers(), CSRF_COOKIE).filter(|c| c.len() == 32);
+    let csrf = existing_csrf.clone().unwrap_or_else(|| random_hex(16));
+    req.extensions_mut().insert(CsrfToken(csrf.clone()));
+    let ctx = crate::pages::PageContext::new(nonce.clone(), req.uri().path(), csrf.clone());
     let mut res = match AssertUnwindSafe(next.run(req)).catch_unwind().await {
         Ok(res) => res,
         Err(_) => {
@@ -60,6 +65,10 @@ pub async fn headers(hsts: bool, mut req: Request, next: Next) -> Response {
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
     );
+    let is_page = h.get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if existing_csrf.is_none() && is_page {
+        h.append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, &csrf, None, hsts));
+    }
     if hsts {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,

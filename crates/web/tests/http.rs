@@ -28,6 +28,7 @@ async fn app_with(hsts: bool) -> (Router, TestDb) {
     let t = TestDb::sqlite().await;
     let app = router(AppState {
         db: t.db.clone(),
+        policy: relais_services::comptes::Policy::default(),
         territoires: index(),
         config: WebConfig { hsts },
     });

@@ -1,0 +1,128 @@
+//! Authorization as types. A handler reaches a structure's data only through a
+//! [`StructureAccess`], and national administration only through an [`AdminAccess`]; both
+//! can only be made here, from the actor's live roles.
+
+use crate::comptes::{GlobalRole, Role};
+
+/// Who is acting: a logged-in person with their live roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub person_id: i64,
+    /// (structure, role) pairs.
+    pub memberships: Vec<(i64, Role)>,
+    /// (role, scope) pairs.
+    pub global_roles: Vec<(GlobalRole, String)>,
+    /// The structure the person chose to act as, one of theirs.
+    pub acting_structure: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("vous ne faites pas partie de cette structure")]
+    NotMember,
+    #[error("votre rôle dans cette structure ne permet pas cette action")]
+    MissingRole,
+    #[error("cette page est réservée aux administrateurs nationaux")]
+    NotAdmin,
+}
+
+/// Proof that the actor holds one of the required roles in `structure`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StructureAccess {
+    structure: i64,
+    person: i64,
+    roles: Vec<Role>,
+}
+
+impl StructureAccess {
+    pub fn structure(&self) -> i64 {
+        self.structure
+    }
+
+    pub fn person(&self) -> i64 {
+        self.person
+    }
+
+    /// The actor's roles in the structure (at least one of those required).
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+}
+
+/// Proof that the actor is a national administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminAccess {
+    person: i64,
+}
+
+impl AdminAccess {
+    pub fn person(&self) -> i64 {
+        self.person
+    }
+}
+
+impl Actor {
+    pub fn roles_in(&self, structure: i64) -> Vec<Role> {
+        self.memberships.iter().filter(|(s, _)| *s == structure).map(|(_, r)| *r).collect()
+    }
+
+    /// Access to `structure` for a holder of any of `required`.
+    pub fn structure(&self, structure: i64, required: &[Role]) -> Result<StructureAccess, Denied> {
+        let roles = self.roles_in(structure);
+        if roles.is_empty() {
+            Err(Denied::NotMember)
+        } else if !roles.iter().any(|r| required.contains(r)) {
+            Err(Denied::MissingRole)
+        } else {
+            Ok(StructureAccess { structure, person: self.person_id, roles })
+        }
+    }
+
+    pub fn admin(&self) -> Result<AdminAccess, Denied> {
+        if self.global_roles.iter().any(|(r, _)| *r == GlobalRole::Administrateur) {
+            Ok(AdminAccess { person: self.person_id })
+        } else {
+            Err(Denied::NotAdmin)
+        }
+    }
+
+    /// Whether `structure` may be chosen as the one the person acts as.
+    pub fn may_act_as(&self, structure: i64) -> bool {
+        self.memberships.iter().any(|(s, _)| *s == structure)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actor() -> Actor {
+        Actor {
+            person_id: 7,
+            memberships: vec![(1, Role::Referent), (1, Role::Aidant), (2, Role::Mediateur)],
+            global_roles: vec![],
+            acting_structure: Some(1),
+        }
+    }
+
+    #[test]
+    fn structure_access_needs_a_role_there() {
+        let a = actor();
+        let access = a.structure(1, &[Role::Referent]).unwrap();
+        assert_eq!((access.structure(), access.person()), (1, 7));
+        assert_eq!(access.roles(), [Role::Referent, Role::Aidant]);
+        assert_eq!(a.structure(2, &[Role::Referent]), Err(Denied::MissingRole));
+        assert_eq!(a.structure(3, &[Role::Mediateur]), Err(Denied::NotMember));
+        assert!(a.may_act_as(2) && !a.may_act_as(3));
+    }
+
+    #[test]
+    fn admin_access_needs_the_global_role() {
+        let mut a = actor();
+        assert_eq!(a.admin(), Err(Denied::NotAdmin));
+        a.global_roles.push((GlobalRole::Financeur, "CAF".into()));
+        assert_eq!(a.admin(), Err(Denied::NotAdmin));
+        a.global_roles.push((GlobalRole::Administrateur, String::new()));
+        assert_eq!(a.admin().unwrap().person(), 7);
+    }
+}

@@ -1,0 +1,234 @@
+//! Sessions, CSRF and authorization guards as extractors: a handler that takes a guard
+//! cannot run unless the guard could be built for this request.
+
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::authz::{Actor, AdminAccess, StructureAccess};
+use relais_domain::comptes::Role;
+use relais_services::comptes as svc;
+use relais_store::sessions::{Session, Stage};
+use serde::de::DeserializeOwned;
+
+use crate::error::error_page;
+use crate::pages::PageContext;
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "relais_session";
+pub const CSRF_COOKIE: &str = "relais_csrf";
+
+/// The value of cookie `name` in the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, whole site; `Secure` behind HTTPS.
+/// `max_age` 0 deletes the cookie; `None` keeps it for the browser session.
+pub fn set_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).expect("cookie values are ASCII")
+}
+
+/// The CSRF token of this visitor (from the cookie, or new: the security middleware then
+/// sets the cookie). Every form carries it in a hidden field named `csrf`.
+#[derive(Clone, Debug)]
+pub struct CsrfToken(pub String);
+
+/// A form whose CSRF token matches the visitor's cookie, and whose `Origin`, when sent,
+/// is this site. Anything else is refused before the handler runs.
+pub struct CsrfForm<T>(pub T);
+
+#[derive(serde::Deserialize)]
+struct CsrfField {
+    csrf: Option<String>,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let ctx = PageContext::from_request_parts(&mut parts, state).await.unwrap_or_else(|e| match e {});
+        let refuse = || {
+            error_page(
+                &ctx,
+                StatusCode::FORBIDDEN,
+                "Formulaire expiré",
+                "Ce formulaire n'a pas pu être vérifié (il a peut-être été ouvert il y a longtemps, ou depuis un autre site). Revenez en arrière, rechargez la page et renvoyez-le.",
+            )
+        };
+        if let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+            let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+            let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
+            if origin_host != host {
+                return Err(refuse());
+            }
+        }
+        let expected = cookie(&parts.headers, CSRF_COOKIE);
+        let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| refuse())?;
+        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| refuse())?;
+        match (expected, field.csrf) {
+            (Some(a), Some(b)) if !a.is_empty() && constant_time_eq(a.as_bytes(), b.as_bytes()) => {}
+            _ => return Err(refuse()),
+        }
+        let value = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            error_page(&ctx, StatusCode::BAD_REQUEST, "Formulaire illisible", &format!("Le formulaire reçu est incomplet ou mal formé : {e}."))
+        })?;
+        Ok(CsrfForm(value))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The session behind the request's cookie, at any stage of the login, if alive.
+pub struct MaybeSession(pub Option<Session>);
+
+impl FromRequestParts<AppState> for MaybeSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(found) = parts.extensions.get::<ResolvedSession>() {
+            return Ok(MaybeSession(found.0.clone()));
+        }
+        let session = match cookie(&parts.headers, SESSION_COOKIE) {
+            None => None,
+            Some(token) => svc::resolve_session(&state.db, &state.policy, &token).await.map_err(|e| {
+                tracing::error!(error = %e, "session illisible");
+                crate::error::ApiError::Internal.into_response()
+            })?,
+        };
+        parts.extensions.insert(ResolvedSession(session.clone()));
+        Ok(MaybeSession(session))
+    }
+}
+
+/// Resolved once per request, whatever the number of extractors asking.
+#[derive(Clone)]
+struct ResolvedSession(Option<Session>);
+
+/// Where a visitor who must log in is sent, coming back here afterwards.
+fn to_login(parts: &Parts) -> Response {
+    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    Redirect::to(&format!("/connexion?suite={}", urlencode(path))).into_response()
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A login waiting for its second factor, or for its enrolment.
+pub struct PendingLogin(pub Session);
+
+impl FromRequestParts<AppState> for PendingLogin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match MaybeSession::from_request_parts(parts, state).await?.0 {
+            Some(s) if s.stage != Stage::Active => Ok(PendingLogin(s)),
+            Some(_) => Err(Redirect::to("/compte").into_response()),
+            None => Err(Redirect::to("/connexion").into_response()),
+        }
+    }
+}
+
+/// A complete login, with the person's live roles.
+pub struct Authenticated {
+    pub session: Session,
+    pub actor: Actor,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match MaybeSession::from_request_parts(parts, state).await?.0 {
+            Some(session) if session.stage == Stage::Active => {
+                let actor = svc::actor(&state.db, &session).await.map_err(|e| {
+                    tracing::error!(error = %e, "rôles illisibles");
+                    crate::error::ApiError::Internal.into_response()
+                })?;
+                Ok(Authenticated { session, actor })
+            }
+            _ => Err(to_login(parts)),
+        }
+    }
+}
+
+async fn forbidden(parts: &mut Parts, state: &AppState, why: &str) -> Response {
+    let ctx = PageContext::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});
+    error_page(&ctx, StatusCode::FORBIDDEN, "Accès refusé", why)
+}
+
+/// The roles a [`InStructure`] guard requires.
+pub trait RequiredRoles: Send + Sync {
+    const ROLES: &'static [Role];
+}
+
+/// Référents only.
+pub struct Referents;
+impl RequiredRoles for Referents {
+    const ROLES: &'static [Role] = &[Role::Referent];
+}
+
+/// Proof that the actor holds one of `R::ROLES` in the structure of the path's `{id}`.
+pub struct InStructure<R: RequiredRoles> {
+    pub access: StructureAccess,
+    pub auth: Authenticated,
+    _roles: PhantomData<R>,
+}
+
+impl<R: RequiredRoles> FromRequestParts<AppState> for InStructure<R> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let auth = Authenticated::from_request_parts(parts, state).await?;
+        let Ok(Path(id)) = Path::<i64>::from_request_parts(parts, state).await else {
+            return Err(crate::error::not_found_page(parts, state).await);
+        };
+        match auth.actor.structure(id, R::ROLES) {
+            Ok(access) => Ok(InStructure { access, auth, _roles: PhantomData }),
+            Err(denied) => Err(forbidden(parts, state, &format!("Vous ne pouvez pas ouvrir cette page : {denied}.")).await),
+        }
+    }
+}
+
+/// Proof that the actor is a national administrator.
+pub struct Admin {
+    pub access: AdminAccess,
+    pub auth: Authenticated,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let auth = Authenticated::from_request_parts(parts, state).await?;
+        match auth.actor.admin() {
+            Ok(access) => Ok(Admin { access, auth }),
+            Err(denied) => Err(forbidden(parts, state, &format!("Vous ne pouvez pas ouvrir cette page : {denied}.")).await),
+        }
+    }
+}

@@ -1,0 +1,431 @@
+//! Login (password, then second factor or its enrolment), logout, my account, team.
+
+use askama::Template;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::comptes::Role;
+use relais_domain::totp;
+use relais_services::comptes::{self as svc, Client, LoginError};
+use relais_store::comptes as repo;
+use relais_store::sessions::Stage;
+use serde::Deserialize;
+
+use crate::auth::{set_cookie, Authenticated, CsrfForm, InStructure, MaybeSession, PendingLogin, Referents, SESSION_COOKIE};
+use crate::error::ApiError;
+use crate::pages::{render, AccountBadge, PageContext};
+use crate::AppState;
+
+/// Where to go after the login: a path of this site only, never another host.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("://") => p.to_string(),
+        _ => "/compte".to_string(),
+    }
+}
+
+/// The address and browser of the visitor, for rate limits and the journal.
+pub struct ClientInfo(pub Client);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "inconnue".to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        Ok(ClientInfo(Client { ip, user_agent }))
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "erreur pendant la connexion");
+    ApiError::Internal.into_response()
+}
+
+#[derive(Template)]
+#[template(path = "connexion.html")]
+pub struct LoginPage {
+    pub ctx: PageContext,
+    pub email: String,
+    pub next: String,
+    pub error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NextParam {
+    suite: Option<String>,
+}
+
+pub async fn login_form(ctx: PageContext, MaybeSession(session): MaybeSession, Query(q): Query<NextParam>) -> Response {
+    let next = safe_next(q.suite.as_deref());
+    if session.is_some_and(|s| s.stage == Stage::Active) {
+        return Redirect::to(&next).into_response();
+    }
+    render(LoginPage { ctx, email: String::new(), next, error: None })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    suite: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ClientInfo(client): ClientInfo,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Response {
+    let next = safe_next(form.suite.as_deref());
+    match svc::login_with_password(&state.db, &state.policy, &form.email, &form.password, &client).await {
+        Ok(opened) => {
+            let step = match opened.stage {
+                Stage::Enrolment => "/connexion/activation",
+                _ => "/connexion/second-facteur",
+            };
+            let cookie = set_cookie(SESSION_COOKIE, &opened.token, None, state.config.hsts);
+            (
+                [(header::SET_COOKIE, cookie)],
+                Redirect::to(&format!("{step}?suite={}", crate::auth::urlencode(&next))),
+            )
+                .into_response()
+        }
+        Err(LoginError::Store(e)) => internal(e),
+        Err(e) => {
+            let status = match e {
+                LoginError::TooManyFromAddress => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::OK,
+            };
+            let page = LoginPage { ctx, email: form.email.trim().to_string(), next, error: Some(capitalize(&e.to_string())) };
+            (status, render(page)).into_response()
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "second_facteur.html")]
+pub struct SecondFactorPage {
+    pub ctx: PageContext,
+    pub next: String,
+    pub error: Option<String>,
+}
+
+pub async fn second_factor_form(ctx: PageContext, PendingLogin(session): PendingLogin, Query(q): Query<NextParam>) -> Response {
+    if session.stage == Stage::Enrolment {
+        return Redirect::to("/connexion/activation").into_response();
+    }
+    render(SecondFactorPage { ctx, next: safe_next(q.suite.as_deref()), error: None })
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+    suite: Option<String>,
+}
+
+pub async fn second_factor(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    PendingLogin(session): PendingLogin,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Response {
+    let next = safe_next(form.suite.as_deref());
+    match svc::verify_second_factor(&state.db, &state.policy, &session, &form.code).await {
+        Ok(()) => Redirect::to(&next).into_response(),
+        Err(svc::SecondFactorError::Store(e)) => internal(e),
+        Err(e) => render(SecondFactorPage { ctx, next, error: Some(capitalize(&e.to_string())) }),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "activation.html")]
+pub struct EnrolmentPage {
+    pub ctx: PageContext,
+    pub qr_svg: String,
+    pub secret: String,
+    pub next: String,
+    pub error: Option<String>,
+}
+
+async fn enrolment_page(state: &AppState, ctx: PageContext, session: &relais_store::sessions::Session, next: String, error: Option<String>) -> Response {
+    let (secret, email) = match svc::begin_enrolment(&state.db, session).await {
+        Ok(found) => found,
+        Err(e) => return internal(e),
+    };
+    let uri = totp::provisioning_uri(&secret, &email, "Relais");
+    let spaced: Vec<String> = data_encoding::BASE32_NOPAD
+        .encode(&secret)
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    render(EnrolmentPage { ctx, qr_svg: qr_svg(&uri), secret: spaced.join(" "), next, error })
+}
+
+pub async fn enrolment_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    PendingLogin(session): PendingLogin,
+    Query(q): Query<NextParam>,
+) -> Response {
+    if session.stage != Stage::Enrolment {
+        return Redirect::to("/connexion/second-facteur").into_response();
+    }
+    enrolment_page(&state, ctx, &session, safe_next(q.suite.as_deref()), None).await
+}
+
+#[derive(Template)]
+#[template(path = "codes_secours.html")]
+pub struct RecoveryCodesPage {
+    pub ctx: PageContext,
+    pub codes: Vec<String>,
+    pub next: String,
+}
+
+pub async fn enrolment(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    PendingLogin(session): PendingLogin,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Response {
+    let next = safe_next(form.suite.as_deref());
+    if session.stage != Stage::Enrolment {
+        return Redirect::to("/connexion/second-facteur").into_response();
+    }
+    match svc::confirm_enrolment(&state.db, &state.policy, &session, &form.code).await {
+        Ok(codes) => render(RecoveryCodesPage { ctx, codes, next }),
+        Err(svc::SecondFactorError::Store(e)) => internal(e),
+        Err(e) => enrolment_page(&state, ctx, &session, next, Some(capitalize(&e.to_string()))).await,
+    }
+}
+
+/// The QR code as inline SVG paths (no style attribute: the CSP forbids inline styles).
+fn qr_svg(data: &str) -> String {
+    let Ok(code) = qrcode::QrCode::new(data.as_bytes()) else {
+        return String::new();
+    };
+    let width = code.width();
+    let quiet = 4;
+    let size = width + 2 * quiet;
+    let mut path = String::new();
+    for (i, color) in code.to_colors().iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            path.push_str(&format!("M{} {}h1v1h-1z", i % width + quiet, i / width + quiet));
+        }
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" width=\"240\" height=\"240\" role=\"img\" \
+         aria-label=\"QR code à scanner avec votre application d'authentification\" shape-rendering=\"crispEdges\">\
+         <rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/><path fill=\"#000\" d=\"{path}\"/></svg>"
+    )
+}
+
+pub async fn logout(State(state): State<AppState>, auth: Authenticated, CsrfForm(_): CsrfForm<Empty>) -> Response {
+    if let Err(e) = svc::logout(&state.db, &auth.session).await {
+        return internal(e);
+    }
+    ([(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0), state.config.hsts))], Redirect::to("/")).into_response()
+}
+
+pub async fn logout_everywhere(State(state): State<AppState>, auth: Authenticated, CsrfForm(_): CsrfForm<Empty>) -> Response {
+    if let Err(e) = svc::logout_everywhere(&state.db, &auth.session).await {
+        return internal(e);
+    }
+    ([(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0), state.config.hsts))], Redirect::to("/")).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+/// One line of "my structures".
+pub struct MyStructure {
+    pub id: i64,
+    pub nom: String,
+    pub roles: String,
+    pub acting: bool,
+    pub referent: bool,
+}
+
+#[derive(Template)]
+#[template(path = "compte.html")]
+pub struct AccountPage {
+    pub ctx: PageContext,
+    pub name: String,
+    pub email: String,
+    pub structures: Vec<MyStructure>,
+    pub global_roles: Vec<String>,
+}
+
+/// The header badge of a logged-in person.
+async fn badge(state: &AppState, auth: &Authenticated) -> Result<(AccountBadge, repo::Person, Vec<repo::Membership>), Response> {
+    let person = repo::person(&state.db, auth.actor.person_id).await.map_err(internal)?.ok_or_else(|| internal("personne absente"))?;
+    let memberships = repo::memberships_of(&state.db, person.id).await.map_err(internal)?;
+    let acting = auth.actor.acting_structure.and_then(|s| memberships.iter().find(|m| m.structure_id == s)).map(|m| m.structure_nom.clone());
+    let name = format!("{} {}", person.given_name, person.family_name);
+    Ok((AccountBadge { name, structure: acting }, person, memberships))
+}
+
+pub async fn account(State(state): State<AppState>, mut ctx: PageContext, auth: Authenticated) -> Response {
+    let (badge, person, memberships) = match badge(&state, &auth).await {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let mut structures: Vec<MyStructure> = Vec::new();
+    for m in &memberships {
+        match structures.iter_mut().find(|s| s.id == m.structure_id) {
+            Some(s) => {
+                s.roles.push_str(", ");
+                s.roles.push_str(m.role.label());
+                s.referent |= m.role == Role::Referent;
+            }
+            None => structures.push(MyStructure {
+                id: m.structure_id,
+                nom: m.structure_nom.clone(),
+                roles: m.role.label().to_string(),
+                acting: auth.actor.acting_structure == Some(m.structure_id),
+                referent: m.role == Role::Referent,
+            }),
+        }
+    }
+    let global_roles = auth.actor.global_roles.iter().map(|(r, scope)| {
+        if scope.is_empty() { r.label().to_string() } else { format!("{} ({scope})", r.label()) }
+    }).collect();
+    ctx.account = Some(badge.clone());
+    render(AccountPage { ctx, name: badge.name, email: person.email, structures, global_roles })
+}
+
+#[derive(Deserialize)]
+pub struct ActAsForm {
+    structure: i64,
+}
+
+pub async fn act_as(State(state): State<AppState>, auth: Authenticated, CsrfForm(form): CsrfForm<ActAsForm>) -> Response {
+    match svc::act_as(&state.db, &auth.session, &auth.actor, form.structure).await {
+        Ok(true) => Redirect::to("/compte").into_response(),
+        Ok(false) => (StatusCode::FORBIDDEN, "Vous ne faites pas partie de cette structure.").into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+pub struct TeamRow {
+    pub name: String,
+    pub email: String,
+    pub roles: String,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "equipe.html")]
+pub struct TeamPage {
+    pub ctx: PageContext,
+    pub structure: String,
+    pub members: Vec<TeamRow>,
+}
+
+pub async fn team(State(state): State<AppState>, mut ctx: PageContext, guard: InStructure<Referents>) -> Response {
+    let structure = match repo::structure(&state.db, guard.access.structure()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return ApiError::NotFound.into_response(),
+        Err(e) => return internal(e),
+    };
+    let members = match repo::team(&state.db, guard.access.structure()).await {
+        Ok(m) => m,
+        Err(e) => return internal(e),
+    };
+    if let Ok((badge, _, _)) = badge(&state, &guard.auth).await {
+        ctx.account = Some(badge);
+    }
+    let members = members
+        .into_iter()
+        .map(|m| TeamRow {
+            name: format!("{} {}", m.given_name, m.family_name),
+            email: m.email,
+            roles: m.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", "),
+            active: m.deactivated_at.is_none() && !m.roles.is_empty(),
+        })
+        .collect();
+    render(TeamPage { ctx, structure: structure.nom, members })
+}
+
+pub struct JournalRow {
+    pub seq: i64,
+    pub at: String,
+    pub action: &'static str,
+    pub actor: String,
+    pub subject: String,
+}
+
+#[derive(Template)]
+#[template(path = "journal.html")]
+pub struct JournalPage {
+    pub ctx: PageContext,
+    pub rows: Vec<JournalRow>,
+    pub actions: Vec<(&'static str, &'static str, bool)>,
+    pub more: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct JournalQuery {
+    action: Option<String>,
+    avant: Option<i64>,
+}
+
+/// The whole journal, newest first, for national administrators.
+pub async fn journal(
+    State(state): State<AppState>,
+    mut ctx: PageContext,
+    admin: crate::auth::Admin,
+    Query(q): Query<JournalQuery>,
+) -> Response {
+    use relais_domain::journal::JournalAction;
+    const PAGE: u32 = 50;
+    let action = q.action.as_deref().and_then(JournalAction::parse);
+    let filter = relais_store::journal::JournalFilter { action, before_seq: q.avant, ..Default::default() };
+    let entries = match svc::journal_for_admin(&state.db, &admin.access, &filter, PAGE).await {
+        Ok(e) => e,
+        Err(e) => return internal(e),
+    };
+    if let Ok((badge, _, _)) = badge(&state, &admin.auth).await {
+        ctx.account = Some(badge);
+    }
+    let more = (entries.len() == PAGE as usize).then(|| entries.last().map(|e| e.seq)).flatten();
+    let rows = entries
+        .iter()
+        .map(|e| JournalRow {
+            seq: e.seq,
+            at: format_utc(e.at),
+            action: e.action.label(),
+            actor: e.actor.map_or("système".to_string(), |a| format!("personne n° {a}")),
+            subject: format!("{} {}", e.subject_kind, e.subject_id),
+        })
+        .collect();
+    let actions = JournalAction::ALL.iter().map(|a| (a.as_str(), a.label(), Some(*a) == action)).collect();
+    render(JournalPage { ctx, rows, actions, more })
+}
+
+/// "2026-11-23 10:17 UTC".
+fn format_utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, m, d) = relais_domain::schedule::civil_from_days(secs.div_euclid(86_400));
+    let t = secs.rem_euclid(86_400);
+    format!("{y}-{m:02}-{d:02} {:02}:{:02} UTC", t / 3600, (t % 3600) / 60)
+}
