@@ -61,23 +61,38 @@ pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> anyhow::Result<
 
 async fn execute(db: &Db, command: &AdminCommand) -> anyhow::Result<()> {
     match command {
-        AdminCommand::CreateAccount { email, given_name, family_name, admin } => {
+        AdminCommand::CreateAccount {
+            email,
+            given_name,
+            family_name,
+            admin,
+        } => {
             let password = match std::env::var("RELAIS_NEW_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => {
                     let mut line = String::new();
-                    std::io::stdin().read_line(&mut line).context("lecture du mot de passe")?;
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("lecture du mot de passe")?;
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let id = svc::create_account(db, email, given_name, family_name, &password, None).await?;
+            let id =
+                svc::create_account(db, email, given_name, family_name, &password, None).await?;
             if *admin {
                 svc::grant_global_role(db, id, GlobalRole::Administrateur, "", None).await?;
             }
             println!("Compte n° {id} créé pour {email}.");
         }
-        AdminCommand::CreateStructure { siret, nom, kind, adresse, commune } => {
-            let kind = StructureKind::parse(kind).ok_or_else(|| anyhow!("type de structure « {kind} » inconnu"))?;
+        AdminCommand::CreateStructure {
+            siret,
+            nom,
+            kind,
+            adresse,
+            commune,
+        } => {
+            let kind = StructureKind::parse(kind)
+                .ok_or_else(|| anyhow!("type de structure « {kind} » inconnu"))?;
             let id = svc::create_structure(db, siret, nom, kind, adresse, commune, None).await?;
             println!("Structure n° {id} créée : {nom}.");
         }
@@ -90,7 +105,11 @@ async fn execute(db: &Db, command: &AdminCommand) -> anyhow::Result<()> {
                 .await?
                 .ok_or_else(|| anyhow!("aucune structure de SIRET {siret}"))?;
             svc::grant_role(db, person.id, structure.id, role, None).await?;
-            println!("{email} est désormais {} de {}.", role.label(), structure.nom);
+            println!(
+                "{email} est désormais {} de {}.",
+                role.label(),
+                structure.nom
+            );
         }
     }
     Ok(())

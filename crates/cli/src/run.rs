@@ -79,10 +79,13 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         demarrage_ms = started.elapsed().as_millis() as u64,
         "Relais est prêt"
     );
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("le serveur s'est arrêté")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("le serveur s'est arrêté")?;
     let _ = stop.send(true);
     if let Some(w) = worker {
         let _ = w.await;

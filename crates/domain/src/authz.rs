@@ -63,7 +63,11 @@ impl AdminAccess {
 
 impl Actor {
     pub fn roles_in(&self, structure: i64) -> Vec<Role> {
-        self.memberships.iter().filter(|(s, _)| *s == structure).map(|(_, r)| *r).collect()
+        self.memberships
+            .iter()
+            .filter(|(s, _)| *s == structure)
+            .map(|(_, r)| *r)
+            .collect()
     }
 
     /// Access to `structure` for a holder of any of `required`.
@@ -74,13 +78,23 @@ impl Actor {
         } else if !roles.iter().any(|r| required.contains(r)) {
             Err(Denied::MissingRole)
         } else {
-            Ok(StructureAccess { structure, person: self.person_id, roles })
+            Ok(StructureAccess {
+                structure,
+                person: self.person_id,
+                roles,
+            })
         }
     }
 
     pub fn admin(&self) -> Result<AdminAccess, Denied> {
-        if self.global_roles.iter().any(|(r, _)| *r == GlobalRole::Administrateur) {
-            Ok(AdminAccess { person: self.person_id })
+        if self
+            .global_roles
+            .iter()
+            .any(|(r, _)| *r == GlobalRole::Administrateur)
+        {
+            Ok(AdminAccess {
+                person: self.person_id,
+            })
         } else {
             Err(Denied::NotAdmin)
         }
@@ -122,7 +136,8 @@ mod tests {
         assert_eq!(a.admin(), Err(Denied::NotAdmin));
         a.global_roles.push((GlobalRole::Financeur, "CAF".into()));
         assert_eq!(a.admin(), Err(Denied::NotAdmin));
-        a.global_roles.push((GlobalRole::Administrateur, String::new()));
+        a.global_roles
+            .push((GlobalRole::Administrateur, String::new()));
         assert_eq!(a.admin().unwrap().person(), 7);
     }
 }

@@ -33,7 +33,11 @@ impl Siret {
             return Err(CompteError::SiretFormat);
         }
         let valid = if digits.starts_with(LA_POSTE_SIREN) && digits != "35600000000048" {
-            digits.bytes().map(|b| u32::from(b - b'0')).sum::<u32>().is_multiple_of(5)
+            digits
+                .bytes()
+                .map(|b| u32::from(b - b'0'))
+                .sum::<u32>()
+                .is_multiple_of(5)
         } else {
             luhn(&digits)
         };

@@ -576,15 +576,28 @@ pub async fn actor(db: &Db, session: &Session) -> Result<Actor, StoreError> {
     let global_roles = repo::global_roles_of(db, session.person_id).await?;
     Ok(Actor {
         person_id: session.person_id,
-        memberships: memberships.iter().map(|m| (m.structure_id, m.role)).collect(),
-        global_roles: global_roles.into_iter().map(|g| (g.role, g.scope)).collect(),
+        memberships: memberships
+            .iter()
+            .map(|m| (m.structure_id, m.role))
+            .collect(),
+        global_roles: global_roles
+            .into_iter()
+            .map(|g| (g.role, g.scope))
+            .collect(),
         // A structure the person no longer belongs to is forgotten.
-        acting_structure: session.acting_structure.filter(|s| memberships.iter().any(|m| m.structure_id == *s)),
+        acting_structure: session
+            .acting_structure
+            .filter(|s| memberships.iter().any(|m| m.structure_id == *s)),
     })
 }
 
 /// Chooses the structure the person acts as (shown in the header).
-pub async fn act_as(db: &Db, session: &Session, actor: &Actor, structure: i64) -> Result<bool, StoreError> {
+pub async fn act_as(
+    db: &Db,
+    session: &Session,
+    actor: &Actor,
+    structure: i64,
+) -> Result<bool, StoreError> {
     if !actor.may_act_as(structure) {
         return Ok(false);
     }
@@ -651,7 +664,8 @@ pub async fn create_structure(
         commune: commune.to_string(),
     };
     let id = repo::create_structure(&mut tx, &new, relais_store::now_ms()).await?;
-    let mut entry = NewEntry::new(JournalAction::StructureCreated, "structure", id.to_string()).in_structure(id);
+    let mut entry = NewEntry::new(JournalAction::StructureCreated, "structure", id.to_string())
+        .in_structure(id);
     if let Some(by) = by {
         entry = entry.by(by, None);
     }
@@ -661,7 +675,13 @@ pub async fn create_structure(
 }
 
 /// Grants a role in a structure, journaled (readable by the structure's référents).
-pub async fn grant_role(db: &Db, person: i64, structure: i64, role: Role, by: Option<i64>) -> Result<(), StoreError> {
+pub async fn grant_role(
+    db: &Db,
+    person: i64,
+    structure: i64,
+    role: Role,
+    by: Option<i64>,
+) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     repo::grant_role(&mut tx, person, structure, role, by, relais_store::now_ms()).await?;
     let mut entry = NewEntry::new(JournalAction::RoleGranted, "personne", person.to_string())
@@ -675,7 +695,13 @@ pub async fn grant_role(db: &Db, person: i64, structure: i64, role: Role, by: Op
 }
 
 /// Grants a national or territorial role, journaled.
-pub async fn grant_global_role(db: &Db, person: i64, role: GlobalRole, scope: &str, by: Option<i64>) -> Result<(), StoreError> {
+pub async fn grant_global_role(
+    db: &Db,
+    person: i64,
+    role: GlobalRole,
+    scope: &str,
+    by: Option<i64>,
+) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     repo::grant_global_role(&mut tx, person, role, scope, by, relais_store::now_ms()).await?;
     let mut entry = NewEntry::new(JournalAction::RoleGranted, "personne", person.to_string())

@@ -129,7 +129,12 @@ pub async fn structure(db: &Db, id: i64) -> Result<Option<Structure>, StoreError
 
 pub async fn structure_by_siret(db: &Db, siret: &str) -> Result<Option<Structure>, StoreError> {
     let sql = format!("SELECT {STRUCTURE_COLUMNS} FROM structures WHERE siret = $1");
-    Ok(sqlx::query(&sql).bind(siret).fetch_optional(db.pool()).await?.as_ref().map(structure_from))
+    Ok(sqlx::query(&sql)
+        .bind(siret)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(structure_from))
 }
 
 pub async fn create_person(

@@ -144,7 +144,11 @@ async fn insert_rows<'a, T>(
 }
 
 pub async fn commune_exists(db: &Db, code: &str) -> Result<bool, StoreError> {
-    Ok(sqlx::query("SELECT 1 FROM communes WHERE code = $1").bind(code).fetch_optional(db.pool()).await?.is_some())
+    Ok(sqlx::query("SELECT 1 FROM communes WHERE code = $1")
+        .bind(code)
+        .fetch_optional(db.pool())
+        .await?
+        .is_some())
 }
 
 /// Reads every territory back, in code order.

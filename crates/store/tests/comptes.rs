@@ -54,7 +54,7 @@ async fn structures_people_and_roles(db: Db) {
     let a = comptes::create_structure(&mut tx, &structure("13002526500013"), 1)
         .await
         .unwrap();
-    let b = comptes::create_structure(&mut tx, &structure("21420218600016"), 1)
+    let b = comptes::create_structure(&mut tx, &structure("21420218600018"), 1)
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -64,7 +64,9 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        let ctx = PageContext::from_request_parts(&mut parts, state).await.unwrap_or_else(|e| match e {});
+        let ctx = PageContext::from_request_parts(&mut parts, state)
+            .await
+            .unwrap_or_else(|e| match e {});
         let refuse = || {
             error_page(
                 &ctx,
@@ -73,22 +75,38 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
                 "Ce formulaire n'a pas pu être vérifié (il a peut-être été ouvert il y a longtemps, ou depuis un autre site). Revenez en arrière, rechargez la page et renvoyez-le.",
             )
         };
-        if let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-            let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        if let Some(origin) = parts
+            .headers
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+        {
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("");
             let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
             if origin_host != host {
                 return Err(refuse());
             }
         }
         let expected = cookie(&parts.headers, CSRF_COOKIE);
-        let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| refuse())?;
+        let bytes = axum::body::to_bytes(body, 64 * 1024)
+            .await
+            .map_err(|_| refuse())?;
         let field: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| refuse())?;
         match (expected, field.csrf) {
-            (Some(a), Some(b)) if !a.is_empty() && constant_time_eq(a.as_bytes(), b.as_bytes()) => {}
+            (Some(a), Some(b)) if !a.is_empty() && constant_time_eq(a.as_bytes(), b.as_bytes()) => {
+            }
             _ => return Err(refuse()),
         }
         let value = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
-            error_page(&ctx, StatusCode::BAD_REQUEST, "Formulaire illisible", &format!("Le formulaire reçu est incomplet ou mal formé : {e}."))
+            error_page(
+                &ctx,
+                StatusCode::BAD_REQUEST,
+                "Formulaire illisible",
+                &format!("Le formulaire reçu est incomplet ou mal formé : {e}."),
+            )
         })?;
         Ok(CsrfForm(value))
     }
@@ -104,16 +122,21 @@ pub struct MaybeSession(pub Option<Session>);
 impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(found) = parts.extensions.get::<ResolvedSession>() {
             return Ok(MaybeSession(found.0.clone()));
         }
         let session = match cookie(&parts.headers, SESSION_COOKIE) {
             None => None,
-            Some(token) => svc::resolve_session(&state.db, &state.policy, &token).await.map_err(|e| {
-                tracing::error!(error = %e, "session illisible");
-                crate::error::ApiError::Internal.into_response()
-            })?,
+            Some(token) => svc::resolve_session(&state.db, &state.policy, &token)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "session illisible");
+                    crate::error::ApiError::Internal.into_response()
+                })?,
         };
         parts.extensions.insert(ResolvedSession(session.clone()));
         Ok(MaybeSession(session))
@@ -126,14 +149,20 @@ struct ResolvedSession(Option<Session>);
 
 /// Where a visitor who must log in is sent, coming back here afterwards.
 fn to_login(parts: &Parts) -> Response {
-    let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     Redirect::to(&format!("/connexion?suite={}", urlencode(path))).into_response()
 }
 
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -145,7 +174,10 @@ pub struct PendingLogin(pub Session);
 impl FromRequestParts<AppState> for PendingLogin {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match MaybeSession::from_request_parts(parts, state).await?.0 {
             Some(s) if s.stage != Stage::Active => Ok(PendingLogin(s)),
             Some(_) => Err(Redirect::to("/compte").into_response()),
@@ -163,7 +195,10 @@ pub struct Authenticated {
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match MaybeSession::from_request_parts(parts, state).await?.0 {
             Some(session) if session.stage == Stage::Active => {
                 let actor = svc::actor(&state.db, &session).await.map_err(|e| {
@@ -178,7 +213,9 @@ impl FromRequestParts<AppState> for Authenticated {
 }
 
 async fn forbidden(parts: &mut Parts, state: &AppState, why: &str) -> Response {
-    let ctx = PageContext::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});
+    let ctx = PageContext::from_request_parts(parts, state)
+        .await
+        .unwrap_or_else(|e| match e {});
     error_page(&ctx, StatusCode::FORBIDDEN, "Accès refusé", why)
 }
 
@@ -203,14 +240,26 @@ pub struct InStructure<R: RequiredRoles> {
 impl<R: RequiredRoles> FromRequestParts<AppState> for InStructure<R> {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let auth = Authenticated::from_request_parts(parts, state).await?;
         let Ok(Path(id)) = Path::<i64>::from_request_parts(parts, state).await else {
             return Err(crate::error::not_found_page(parts, state).await);
         };
         match auth.actor.structure(id, R::ROLES) {
-            Ok(access) => Ok(InStructure { access, auth, _roles: PhantomData }),
-            Err(denied) => Err(forbidden(parts, state, &format!("Vous ne pouvez pas ouvrir cette page : {denied}.")).await),
+            Ok(access) => Ok(InStructure {
+                access,
+                auth,
+                _roles: PhantomData,
+            }),
+            Err(denied) => Err(forbidden(
+                parts,
+                state,
+                &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
+            )
+            .await),
         }
     }
 }
@@ -224,11 +273,19 @@ pub struct Admin {
 impl FromRequestParts<AppState> for Admin {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let auth = Authenticated::from_request_parts(parts, state).await?;
         match auth.actor.admin() {
             Ok(access) => Ok(Admin { access, auth }),
-            Err(denied) => Err(forbidden(parts, state, &format!("Vous ne pouvez pas ouvrir cette page : {denied}.")).await),
+            Err(denied) => Err(forbidden(
+                parts,
+                state,
+                &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
+            )
+            .await),
         }
     }
 }

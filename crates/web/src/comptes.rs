@@ -12,7 +12,10 @@ use relais_store::comptes as repo;
 use relais_store::sessions::Stage;
 use serde::Deserialize;
 
-use crate::auth::{set_cookie, Authenticated, CsrfForm, InStructure, MaybeSession, PendingLogin, Referents, SESSION_COOKIE};
+use crate::auth::{
+    set_cookie, Authenticated, CsrfForm, InStructure, MaybeSession, PendingLogin, Referents,
+    SESSION_COOKIE,
+};
 use crate::error::ApiError;
 use crate::pages::{render, AccountBadge, PageContext};
 use crate::AppState;
@@ -20,7 +23,14 @@ use crate::AppState;
 /// Where to go after the login: a path of this site only, never another host.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.contains("://") => p.to_string(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.contains('\\')
+                && !p.contains("://") =>
+        {
+            p.to_string()
+        }
         _ => "/compte".to_string(),
     }
 }
@@ -66,12 +76,21 @@ pub struct NextParam {
     suite: Option<String>,
 }
 
-pub async fn login_form(ctx: PageContext, MaybeSession(session): MaybeSession, Query(q): Query<NextParam>) -> Response {
+pub async fn login_form(
+    ctx: PageContext,
+    MaybeSession(session): MaybeSession,
+    Query(q): Query<NextParam>,
+) -> Response {
     let next = safe_next(q.suite.as_deref());
     if session.is_some_and(|s| s.stage == Stage::Active) {
         return Redirect::to(&next).into_response();
     }
-    render(LoginPage { ctx, email: String::new(), next, error: None })
+    render(LoginPage {
+        ctx,
+        email: String::new(),
+        next,
+        error: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -90,7 +109,15 @@ pub async fn login(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Response {
     let next = safe_next(form.suite.as_deref());
-    match svc::login_with_password(&state.db, &state.policy, &form.email, &form.password, &client).await {
+    match svc::login_with_password(
+        &state.db,
+        &state.policy,
+        &form.email,
+        &form.password,
+        &client,
+    )
+    .await
+    {
         Ok(opened) => {
             let step = match opened.stage {
                 Stage::Enrolment => "/connexion/activation",
@@ -109,7 +136,12 @@ pub async fn login(
                 LoginError::TooManyFromAddress => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::OK,
             };
-            let page = LoginPage { ctx, email: form.email.trim().to_string(), next, error: Some(capitalize(&e.to_string())) };
+            let page = LoginPage {
+                ctx,
+                email: form.email.trim().to_string(),
+                next,
+                error: Some(capitalize(&e.to_string())),
+            };
             (status, render(page)).into_response()
         }
     }
@@ -117,7 +149,9 @@ pub async fn login(
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 #[derive(Template)]
@@ -128,11 +162,19 @@ pub struct SecondFactorPage {
     pub error: Option<String>,
 }
 
-pub async fn second_factor_form(ctx: PageContext, PendingLogin(session): PendingLogin, Query(q): Query<NextParam>) -> Response {
+pub async fn second_factor_form(
+    ctx: PageContext,
+    PendingLogin(session): PendingLogin,
+    Query(q): Query<NextParam>,
+) -> Response {
     if session.stage == Stage::Enrolment {
         return Redirect::to("/connexion/activation").into_response();
     }
-    render(SecondFactorPage { ctx, next: safe_next(q.suite.as_deref()), error: None })
+    render(SecondFactorPage {
+        ctx,
+        next: safe_next(q.suite.as_deref()),
+        error: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -152,7 +194,11 @@ pub async fn second_factor(
     match svc::verify_second_factor(&state.db, &state.policy, &session, &form.code).await {
         Ok(()) => Redirect::to(&next).into_response(),
         Err(svc::SecondFactorError::Store(e)) => internal(e),
-        Err(e) => render(SecondFactorPage { ctx, next, error: Some(capitalize(&e.to_string())) }),
+        Err(e) => render(SecondFactorPage {
+            ctx,
+            next,
+            error: Some(capitalize(&e.to_string())),
+        }),
     }
 }
 
@@ -166,7 +212,13 @@ pub struct EnrolmentPage {
     pub error: Option<String>,
 }
 
-async fn enrolment_page(state: &AppState, ctx: PageContext, session: &relais_store::sessions::Session, next: String, error: Option<String>) -> Response {
+async fn enrolment_page(
+    state: &AppState,
+    ctx: PageContext,
+    session: &relais_store::sessions::Session,
+    next: String,
+    error: Option<String>,
+) -> Response {
     let (secret, email) = match svc::begin_enrolment(&state.db, session).await {
         Ok(found) => found,
         Err(e) => return internal(e),
@@ -178,7 +230,13 @@ async fn enrolment_page(state: &AppState, ctx: PageContext, session: &relais_sto
         .chunks(4)
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect();
-    render(EnrolmentPage { ctx, qr_svg: qr_svg(&uri), secret: spaced.join(" "), next, error })
+    render(EnrolmentPage {
+        ctx,
+        qr_svg: qr_svg(&uri),
+        secret: spaced.join(" "),
+        next,
+        error,
+    })
 }
 
 pub async fn enrolment_form(
@@ -214,7 +272,16 @@ pub async fn enrolment(
     match svc::confirm_enrolment(&state.db, &state.policy, &session, &form.code).await {
         Ok(codes) => render(RecoveryCodesPage { ctx, codes, next }),
         Err(svc::SecondFactorError::Store(e)) => internal(e),
-        Err(e) => enrolment_page(&state, ctx, &session, next, Some(capitalize(&e.to_string()))).await,
+        Err(e) => {
+            enrolment_page(
+                &state,
+                ctx,
+                &session,
+                next,
+                Some(capitalize(&e.to_string())),
+            )
+            .await
+        }
     }
 }
 
@@ -229,7 +296,11 @@ fn qr_svg(data: &str) -> String {
     let mut path = String::new();
     for (i, color) in code.to_colors().iter().enumerate() {
         if *color == qrcode::Color::Dark {
-            path.push_str(&format!("M{} {}h1v1h-1z", i % width + quiet, i / width + quiet));
+            path.push_str(&format!(
+                "M{} {}h1v1h-1z",
+                i % width + quiet,
+                i / width + quiet
+            ));
         }
     }
     format!(
@@ -239,18 +310,40 @@ fn qr_svg(data: &str) -> String {
     )
 }
 
-pub async fn logout(State(state): State<AppState>, auth: Authenticated, CsrfForm(_): CsrfForm<Empty>) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
     if let Err(e) = svc::logout(&state.db, &auth.session).await {
         return internal(e);
     }
-    ([(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0), state.config.hsts))], Redirect::to("/")).into_response()
+    (
+        [(
+            header::SET_COOKIE,
+            set_cookie(SESSION_COOKIE, "", Some(0), state.config.hsts),
+        )],
+        Redirect::to("/"),
+    )
+        .into_response()
 }
 
-pub async fn logout_everywhere(State(state): State<AppState>, auth: Authenticated, CsrfForm(_): CsrfForm<Empty>) -> Response {
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
     if let Err(e) = svc::logout_everywhere(&state.db, &auth.session).await {
         return internal(e);
     }
-    ([(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0), state.config.hsts))], Redirect::to("/")).into_response()
+    (
+        [(
+            header::SET_COOKIE,
+            set_cookie(SESSION_COOKIE, "", Some(0), state.config.hsts),
+        )],
+        Redirect::to("/"),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -276,15 +369,38 @@ pub struct AccountPage {
 }
 
 /// The header badge of a logged-in person.
-async fn badge(state: &AppState, auth: &Authenticated) -> Result<(AccountBadge, repo::Person, Vec<repo::Membership>), Response> {
-    let person = repo::person(&state.db, auth.actor.person_id).await.map_err(internal)?.ok_or_else(|| internal("personne absente"))?;
-    let memberships = repo::memberships_of(&state.db, person.id).await.map_err(internal)?;
-    let acting = auth.actor.acting_structure.and_then(|s| memberships.iter().find(|m| m.structure_id == s)).map(|m| m.structure_nom.clone());
+async fn badge(
+    state: &AppState,
+    auth: &Authenticated,
+) -> Result<(AccountBadge, repo::Person, Vec<repo::Membership>), Response> {
+    let person = repo::person(&state.db, auth.actor.person_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| internal("personne absente"))?;
+    let memberships = repo::memberships_of(&state.db, person.id)
+        .await
+        .map_err(internal)?;
+    let acting = auth
+        .actor
+        .acting_structure
+        .and_then(|s| memberships.iter().find(|m| m.structure_id == s))
+        .map(|m| m.structure_nom.clone());
     let name = format!("{} {}", person.given_name, person.family_name);
-    Ok((AccountBadge { name, structure: acting }, person, memberships))
+    Ok((
+        AccountBadge {
+            name,
+            structure: acting,
+        },
+        person,
+        memberships,
+    ))
 }
 
-pub async fn account(State(state): State<AppState>, mut ctx: PageContext, auth: Authenticated) -> Response {
+pub async fn account(
+    State(state): State<AppState>,
+    mut ctx: PageContext,
+    auth: Authenticated,
+) -> Response {
     let (badge, person, memberships) = match badge(&state, &auth).await {
         Ok(found) => found,
         Err(r) => return r,
@@ -306,11 +422,26 @@ pub async fn account(State(state): State<AppState>, mut ctx: PageContext, auth: 
             }),
         }
     }
-    let global_roles = auth.actor.global_roles.iter().map(|(r, scope)| {
-        if scope.is_empty() { r.label().to_string() } else { format!("{} ({scope})", r.label()) }
-    }).collect();
+    let global_roles = auth
+        .actor
+        .global_roles
+        .iter()
+        .map(|(r, scope)| {
+            if scope.is_empty() {
+                r.label().to_string()
+            } else {
+                format!("{} ({scope})", r.label())
+            }
+        })
+        .collect();
     ctx.account = Some(badge.clone());
-    render(AccountPage { ctx, name: badge.name, email: person.email, structures, global_roles })
+    render(AccountPage {
+        ctx,
+        name: badge.name,
+        email: person.email,
+        structures,
+        global_roles,
+    })
 }
 
 #[derive(Deserialize)]
@@ -318,10 +449,20 @@ pub struct ActAsForm {
     structure: i64,
 }
 
-pub async fn act_as(State(state): State<AppState>, auth: Authenticated, CsrfForm(form): CsrfForm<ActAsForm>) -> Response {
+pub async fn act_as(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    auth: Authenticated,
+    CsrfForm(form): CsrfForm<ActAsForm>,
+) -> Response {
     match svc::act_as(&state.db, &auth.session, &auth.actor, form.structure).await {
         Ok(true) => Redirect::to("/compte").into_response(),
-        Ok(false) => (StatusCode::FORBIDDEN, "Vous ne faites pas partie de cette structure.").into_response(),
+        Ok(false) => crate::error::error_page(
+            &ctx,
+            StatusCode::FORBIDDEN,
+            "Accès refusé",
+            "Vous ne faites pas partie de cette structure : vous ne pouvez pas agir pour elle.",
+        ),
         Err(e) => internal(e),
     }
 }
@@ -341,7 +482,11 @@ pub struct TeamPage {
     pub members: Vec<TeamRow>,
 }
 
-pub async fn team(State(state): State<AppState>, mut ctx: PageContext, guard: InStructure<Referents>) -> Response {
+pub async fn team(
+    State(state): State<AppState>,
+    mut ctx: PageContext,
+    guard: InStructure<Referents>,
+) -> Response {
     let structure = match repo::structure(&state.db, guard.access.structure()).await {
         Ok(Some(s)) => s,
         Ok(None) => return ApiError::NotFound.into_response(),
@@ -359,11 +504,20 @@ pub async fn team(State(state): State<AppState>, mut ctx: PageContext, guard: In
         .map(|m| TeamRow {
             name: format!("{} {}", m.given_name, m.family_name),
             email: m.email,
-            roles: m.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", "),
+            roles: m
+                .roles
+                .iter()
+                .map(|r| r.label())
+                .collect::<Vec<_>>()
+                .join(", "),
             active: m.deactivated_at.is_none() && !m.roles.is_empty(),
         })
         .collect();
-    render(TeamPage { ctx, structure: structure.nom, members })
+    render(TeamPage {
+        ctx,
+        structure: structure.nom,
+        members,
+    })
 }
 
 pub struct JournalRow {
@@ -399,7 +553,11 @@ pub async fn journal(
     use relais_domain::journal::JournalAction;
     const PAGE: u32 = 50;
     let action = q.action.as_deref().and_then(JournalAction::parse);
-    let filter = relais_store::journal::JournalFilter { action, before_seq: q.avant, ..Default::default() };
+    let filter = relais_store::journal::JournalFilter {
+        action,
+        before_seq: q.avant,
+        ..Default::default()
+    };
     let entries = match svc::journal_for_admin(&state.db, &admin.access, &filter, PAGE).await {
         Ok(e) => e,
         Err(e) => return internal(e),
@@ -407,19 +565,31 @@ pub async fn journal(
     if let Ok((badge, _, _)) = badge(&state, &admin.auth).await {
         ctx.account = Some(badge);
     }
-    let more = (entries.len() == PAGE as usize).then(|| entries.last().map(|e| e.seq)).flatten();
+    let more = (entries.len() == PAGE as usize)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
     let rows = entries
         .iter()
         .map(|e| JournalRow {
             seq: e.seq,
             at: format_utc(e.at),
             action: e.action.label(),
-            actor: e.actor.map_or("système".to_string(), |a| format!("personne n° {a}")),
+            actor: e
+                .actor
+                .map_or("système".to_string(), |a| format!("personne n° {a}")),
             subject: format!("{} {}", e.subject_kind, e.subject_id),
         })
         .collect();
-    let actions = JournalAction::ALL.iter().map(|a| (a.as_str(), a.label(), Some(*a) == action)).collect();
-    render(JournalPage { ctx, rows, actions, more })
+    let actions = JournalAction::ALL
+        .iter()
+        .map(|a| (a.as_str(), a.label(), Some(*a) == action))
+        .collect();
+    render(JournalPage {
+        ctx,
+        rows,
+        actions,
+        more,
+    })
 }
 
 /// "2026-11-23 10:17 UTC".
@@ -427,5 +597,9 @@ fn format_utc(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (y, m, d) = relais_domain::schedule::civil_from_days(secs.div_euclid(86_400));
     let t = secs.rem_euclid(86_400);
-    format!("{y}-{m:02}-{d:02} {:02}:{:02} UTC", t / 3600, (t % 3600) / 60)
+    format!(
+        "{y}-{m:02}-{d:02} {:02}:{:02} UTC",
+        t / 3600,
+        (t % 3600) / 60
+    )
 }

@@ -102,10 +102,20 @@ pub async fn not_found(ctx: PageContext, req: Request) -> Response {
 }
 
 /// The 404 page, from an extractor that found no such resource.
-pub async fn not_found_page(parts: &mut axum::http::request::Parts, state: &crate::AppState) -> Response {
+pub async fn not_found_page(
+    parts: &mut axum::http::request::Parts,
+    state: &crate::AppState,
+) -> Response {
     use axum::extract::FromRequestParts;
-    let ctx = PageContext::from_request_parts(parts, state).await.unwrap_or_else(|e| match e {});
-    error_page(&ctx, StatusCode::NOT_FOUND, "Page non trouvée", "Cette page n'existe pas, ou plus.")
+    let ctx = PageContext::from_request_parts(parts, state)
+        .await
+        .unwrap_or_else(|e| match e {});
+    error_page(
+        &ctx,
+        StatusCode::NOT_FOUND,
+        "Page non trouvée",
+        "Cette page n'existe pas, ou plus.",
+    )
 }
 
 /// The 500 response, also used when a handler panics.

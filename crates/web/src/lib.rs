@@ -2,9 +2,9 @@
 //! assets. Handlers are thin: extract, ask the store or an index, render.
 
 mod api;
+mod assets;
 mod auth;
 mod comptes;
-mod assets;
 mod error;
 mod pages;
 mod security;
@@ -36,26 +36,50 @@ pub struct AppState {
     pub config: WebConfig,
 }
 
+/// Declares every route once: it builds the router and lists the routes in [`ROUTES`],
+/// which the authorization matrix test must cover entirely.
+macro_rules! routes {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Every (method, path) the site answers.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn routes() -> Router<AppState> {
+            Router::new()$(.route($path, routes!(@ $method $handler)))*
+        }
+    };
+    (@ GET $handler:path) => { get($handler) };
+    (@ POST $handler:path) => { post($handler) };
+}
+
+routes! {
+    GET "/" => pages::home;
+    GET "/accessibilite" => pages::accessibilite;
+    GET "/mentions-legales" => pages::mentions_legales;
+    GET "/donnees-personnelles" => pages::donnees_personnelles;
+    GET "/plan-du-site" => pages::plan_du_site;
+    GET "/connexion" => comptes::login_form;
+    POST "/connexion" => comptes::login;
+    GET "/connexion/second-facteur" => comptes::second_factor_form;
+    POST "/connexion/second-facteur" => comptes::second_factor;
+    GET "/connexion/activation" => comptes::enrolment_form;
+    POST "/connexion/activation" => comptes::enrolment;
+    POST "/deconnexion" => comptes::logout;
+    POST "/deconnexion/partout" => comptes::logout_everywhere;
+    GET "/compte" => comptes::account;
+    POST "/compte/structure" => comptes::act_as;
+    GET "/structures/{id}/equipe" => comptes::team;
+    GET "/admin/journal" => comptes::journal;
+    GET "/api/v1/territoires/communes" => api::territoires::search;
+    GET "/api/v1/territoires/communes/proche" => api::territoires::nearest;
+    GET "/api/v1/territoires/communes/{code}" => api::territoires::commune;
+    GET "/healthz" => api::health::healthz;
+    GET "/readyz" => api::health::readyz;
+    GET "/static/{version}/{*path}" => assets::serve;
+}
+
 pub fn router(state: AppState) -> Router {
     let hsts = state.config.hsts;
-    let routes = Router::new()
-        .merge(pages::routes())
-        .route("/connexion", get(comptes::login_form).post(comptes::login))
-        .route("/connexion/second-facteur", get(comptes::second_factor_form).post(comptes::second_factor))
-        .route("/connexion/activation", get(comptes::enrolment_form).post(comptes::enrolment))
-        .route("/deconnexion", post(comptes::logout))
-        .route("/deconnexion/partout", post(comptes::logout_everywhere))
-        .route("/compte", get(comptes::account))
-        .route("/compte/structure", post(comptes::act_as))
-        .route("/structures/{id}/equipe", get(comptes::team))
-        .route("/admin/journal", get(comptes::journal))
-        .nest("/api/v1", api::routes())
-        .route("/healthz", get(api::health::healthz))
-        .route("/readyz", get(api::health::readyz))
-        .route("/static/{version}/{*path}", get(assets::serve))
-        .fallback(error::not_found)
-        .with_state(state);
-    harden(routes, hsts)
+    harden(routes().fallback(error::not_found).with_state(state), hsts)
 }
 
 /// The layers every route sits behind: security headers and panic handling, request id, logs.

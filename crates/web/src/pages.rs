@@ -7,12 +7,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 
 use crate::auth::CsrfToken;
 use crate::security::CspNonce;
-use crate::AppState;
 
 /// What the base layout needs on every page.
 #[derive(Clone, Debug)]
@@ -58,34 +55,38 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             .get::<CspNonce>()
             .map(|n| n.0.clone())
             .unwrap_or_default();
-        let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
         Ok(PageContext::new(nonce, parts.uri.path(), csrf))
     }
 }
 
+/// Pages with no data of their own: a template and its handler each.
 macro_rules! static_pages {
-    ($($route:literal => $name:ident, $file:literal;)*) => {
+    ($($handler:ident => $name:ident, $file:literal;)*) => {
         $(
             #[derive(Template)]
             #[template(path = $file)]
             pub struct $name {
                 pub ctx: PageContext,
             }
-        )*
 
-        pub fn routes() -> Router<AppState> {
-            Router::new()
-                $(.route($route, get(|ctx: PageContext| async move { render($name { ctx }) })))*
-        }
+            pub async fn $handler(ctx: PageContext) -> Response {
+                render($name { ctx })
+            }
+        )*
     };
 }
 
 static_pages! {
-    "/" => HomePage, "home.html";
-    "/accessibilite" => AccessibilitePage, "accessibilite.html";
-    "/mentions-legales" => MentionsLegalesPage, "mentions_legales.html";
-    "/donnees-personnelles" => DonneesPersonnellesPage, "donnees_personnelles.html";
-    "/plan-du-site" => PlanDuSitePage, "plan_du_site.html";
+    home => HomePage, "home.html";
+    accessibilite => AccessibilitePage, "accessibilite.html";
+    mentions_legales => MentionsLegalesPage, "mentions_legales.html";
+    donnees_personnelles => DonneesPersonnellesPage, "donnees_personnelles.html";
+    plan_du_site => PlanDuSitePage, "plan_du_site.html";
 }
 
 #[derive(Template)]

@@ -65,9 +65,14 @@ pub async fn headers(hsts: bool, mut req: Request, next: Next) -> Response {
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
     );
-    let is_page = h.get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    let is_page = h
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
     if existing_csrf.is_none() && is_page {
-        h.append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, &csrf, None, hsts));
+        h.append(
+            header::SET_COOKIE,
+            set_cookie(CSRF_COOKIE, &csrf, None, hsts),
+        );
     }
     if hsts {
         h.insert(

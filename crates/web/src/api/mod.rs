@@ -1,22 +1,13 @@
 //! The JSON API under `/api/v1`.
 
 pub mod health;
-mod territoires;
+pub mod territoires;
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use axum::routing::get;
-use axum::Router;
 use serde::de::DeserializeOwned;
 
-use crate::{ApiError, AppState};
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/territoires/communes", get(territoires::search))
-        .route("/territoires/communes/proche", get(territoires::nearest))
-        .route("/territoires/communes/{code}", get(territoires::commune))
-}
+use crate::ApiError;
 
 /// Query parameters whose malformation is a 400 problem with a stable code.
 pub struct ApiQuery<T>(pub T);

@@ -1,0 +1,498 @@
+//! Who may open what: every route × every role × own/other structure, through the real
+//! router; and the login flow with its refusals (CSRF, open redirect, wrong codes).
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, Request, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use relais_domain::comptes::{GlobalRole, Role, StructureKind};
+use relais_domain::territoire::Territoires;
+use relais_domain::totp;
+use relais_search::TerritoryIndex;
+use relais_services::comptes as svc;
+use relais_store::sessions::{self, Session, Stage};
+use relais_store::Db;
+use relais_testkit::TestDb;
+use relais_web::{router, AppState, WebConfig, ROUTES};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "une longue phrase de passe";
+const CSRF: &str = "0123456789abcdef0123456789abcdef";
+
+async fn app() -> (Router, TestDb) {
+    let t = TestDb::sqlite().await;
+    for sql in [
+        "INSERT INTO regions (code, nom) VALUES ('84', 'Auvergne-Rhône-Alpes')",
+        "INSERT INTO departements (code, nom, region) VALUES ('42', 'Loire', '84')",
+        "INSERT INTO communes (code, nom, kind, departement, region, codes_postaux, population) \
+         VALUES ('42218', 'Saint-Étienne', 'commune-actuelle', '42', '84', '42000', 173136)",
+    ] {
+        t.db.execute_admin(sql).await.unwrap();
+    }
+    let app = router(AppState {
+        db: t.db.clone(),
+        policy: svc::Policy::default(),
+        territoires: Arc::new(TerritoryIndex::build(Territoires::default())),
+        config: WebConfig::default(),
+    });
+    (app, t)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Anonymous,
+    /// Password given, second factor awaited.
+    Pending,
+    Mediateur,
+    Aidant,
+    /// Référent of the first structure.
+    Referent,
+    /// Référent of the other structure.
+    OtherReferent,
+    Admin,
+}
+
+const EVERYONE: [Who; 7] = [
+    Who::Anonymous,
+    Who::Pending,
+    Who::Mediateur,
+    Who::Aidant,
+    Who::Referent,
+    Who::OtherReferent,
+    Who::Admin,
+];
+
+/// What a route lets each visitor do.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Access {
+    Public,
+    /// The steps of a login under way.
+    PendingLogin,
+    LoggedIn,
+    /// Référents of the structure in the path.
+    ReferentOf,
+    /// Members of the structure named in the form (the first one).
+    MemberOfFormStructure,
+    Admin,
+}
+
+/// The matrix: every route must be here.
+fn access(method: &str, path: &str) -> Access {
+    match (method, path) {
+        (
+            "GET",
+            "/"
+            | "/accessibilite"
+            | "/mentions-legales"
+            | "/donnees-personnelles"
+            | "/plan-du-site",
+        ) => Access::Public,
+        ("GET" | "POST", "/connexion") => Access::Public,
+        (
+            "GET",
+            "/api/v1/territoires/communes"
+            | "/api/v1/territoires/communes/proche"
+            | "/api/v1/territoires/communes/{code}",
+        ) => Access::Public,
+        ("GET", "/healthz" | "/readyz" | "/static/{version}/{*path}") => Access::Public,
+        ("GET" | "POST", "/connexion/second-facteur" | "/connexion/activation") => {
+            Access::PendingLogin
+        }
+        ("POST", "/deconnexion" | "/deconnexion/partout") | ("GET", "/compte") => Access::LoggedIn,
+        ("POST", "/compte/structure") => Access::MemberOfFormStructure,
+        ("GET", "/structures/{id}/equipe") => Access::ReferentOf,
+        ("GET", "/admin/journal") => Access::Admin,
+        _ => panic!("route {method} {path} is missing from the authorization matrix"),
+    }
+}
+
+struct World {
+    structures: [i64; 2],
+    people: Vec<(Who, i64)>,
+}
+
+async fn person(db: &Db, email: &str) -> i64 {
+    svc::create_account(db, email, "Camille", "Martin", PASSWORD, None)
+        .await
+        .unwrap()
+}
+
+async fn world(db: &Db) -> World {
+    let kind = StructureKind::Collectivite;
+    let a = svc::create_structure(
+        db,
+        "13002526500013",
+        "Médiathèque A",
+        kind,
+        "1 rue A",
+        "42218",
+        None,
+    )
+    .await
+    .unwrap();
+    let b = svc::create_structure(
+        db,
+        "21420218600018",
+        "Mairie B",
+        kind,
+        "1 rue B",
+        "42218",
+        None,
+    )
+    .await
+    .unwrap();
+    let mut people = Vec::new();
+    for (who, email, grant) in [
+        (Who::Pending, "attente@exemple.fr", None),
+        (
+            Who::Mediateur,
+            "mediateur@exemple.fr",
+            Some((a, Role::Mediateur)),
+        ),
+        (Who::Aidant, "aidant@exemple.fr", Some((a, Role::Aidant))),
+        (
+            Who::Referent,
+            "referent@exemple.fr",
+            Some((a, Role::Referent)),
+        ),
+        (
+            Who::OtherReferent,
+            "autre@exemple.fr",
+            Some((b, Role::Referent)),
+        ),
+        (Who::Admin, "admin@exemple.fr", None),
+    ] {
+        let id = person(db, email).await;
+        if let Some((s, role)) = grant {
+            svc::grant_role(db, id, s, role, None).await.unwrap();
+        }
+        if who == Who::Admin {
+            svc::grant_global_role(db, id, GlobalRole::Administrateur, "", None)
+                .await
+                .unwrap();
+        }
+        people.push((who, id));
+    }
+    World {
+        structures: [a, b],
+        people,
+    }
+}
+
+/// A fresh session for `who` (a logout in one case must not end the next).
+async fn cookie_for(db: &Db, world: &World, who: Who, n: usize) -> String {
+    let Some((_, id)) = world.people.iter().find(|(w, _)| *w == who) else {
+        return format!("relais_csrf={CSRF}");
+    };
+    let token = format!("jeton-{n}-{id}");
+    let now = relais_store::now_ms();
+    sessions::create(
+        db,
+        &Session {
+            token_hash: svc::sha256_hex(&token),
+            person_id: *id,
+            stage: if who == Who::Pending {
+                Stage::SecondFactor
+            } else {
+                Stage::Active
+            },
+            acting_structure: None,
+            created_at: now,
+            last_seen_at: now,
+            fresh_until: now + 60_000,
+            ip: "test".into(),
+            user_agent: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    format!("relais_csrf={CSRF}; relais_session={token}")
+}
+
+async fn send(app: &Router, method: &str, path: &str, cookie: &str, form: &str) -> Response {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::COOKIE, cookie);
+    if method == "POST" {
+        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    app.clone()
+        .oneshot(req.body(Body::from(form.to_string())).unwrap())
+        .await
+        .unwrap()
+}
+
+fn location(res: &Response) -> &str {
+    res.headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or("")
+}
+
+/// Whether the response let the visitor in (anything but a bounce to the login or a 403).
+fn let_in(res: &Response) -> bool {
+    res.status() != StatusCode::FORBIDDEN && !location(res).starts_with("/connexion")
+}
+
+#[tokio::test]
+async fn every_route_for_every_role_and_structure() {
+    let (app, t) = app().await;
+    let w = world(&t.db).await;
+    let mut n = 0;
+    let mut checked = 0;
+    for (method, route) in ROUTES {
+        let rule = access(method, route);
+        let ids: Vec<i64> = if route.contains("{id}") {
+            w.structures.to_vec()
+        } else {
+            vec![0]
+        };
+        for id in ids {
+            let path = route
+                .replace("{id}", &id.to_string())
+                .replace("{code}", "42218")
+                .replace("{version}", "0")
+                .replace("{*path}", "relais.css");
+            let path = if path == "/api/v1/territoires/communes" {
+                format!("{path}?q=saint")
+            } else {
+                path
+            };
+            let path = if path.ends_with("/proche") {
+                format!("{path}?lat=45.4&lon=4.4")
+            } else {
+                path
+            };
+            for who in EVERYONE {
+                n += 1;
+                let cookie = cookie_for(&t.db, &w, who, n).await;
+                let form = format!("csrf={CSRF}&structure={}", w.structures[0]);
+                let res = send(&app, method, &path, &cookie, &form).await;
+                let expected = match rule {
+                    Access::Public => true,
+                    Access::PendingLogin => who == Who::Pending,
+                    Access::LoggedIn => !matches!(who, Who::Anonymous | Who::Pending),
+                    Access::ReferentOf => {
+                        (who == Who::Referent && id == w.structures[0])
+                            || (who == Who::OtherReferent && id == w.structures[1])
+                    }
+                    Access::MemberOfFormStructure => {
+                        matches!(who, Who::Mediateur | Who::Aidant | Who::Referent)
+                    }
+                    Access::Admin => who == Who::Admin,
+                };
+                let allowed = match rule {
+                    // Outside a login under way, its steps send to the login or the account;
+                    // within it, at most to the other step.
+                    Access::PendingLogin => {
+                        let to = location(&res);
+                        res.status() != StatusCode::FORBIDDEN
+                            && to != "/compte"
+                            && to != "/connexion"
+                            && !to.starts_with("/connexion?")
+                    }
+                    _ => let_in(&res),
+                };
+                assert_eq!(
+                    allowed,
+                    expected,
+                    "{method} {path} as {who:?}: {} {}",
+                    res.status(),
+                    location(&res)
+                );
+                if !expected
+                    && matches!(who, Who::Anonymous | Who::Pending)
+                    && rule != Access::PendingLogin
+                {
+                    assert!(
+                        location(&res).starts_with("/connexion?suite="),
+                        "{method} {path} as {who:?}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= ROUTES.len() * EVERYONE.len());
+}
+
+async fn body(res: Response) -> String {
+    String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap()
+}
+
+fn set_cookie_value(res: &Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.strip_prefix(&format!("{name}="))
+                .map(|rest| rest.split(';').next().unwrap().to_string())
+        })
+}
+
+#[tokio::test]
+async fn login_enrolment_and_refusals_over_http() {
+    let (app, t) = app().await;
+    person(&t.db, "camille@exemple.fr").await;
+
+    // The form hands out a CSRF cookie; a form without it, or with another token, is refused.
+    let res = send(&app, "GET", "/connexion", "", "").await;
+    let csrf = set_cookie_value(&res, "relais_csrf").expect("a CSRF cookie");
+    assert!(body(res)
+        .await
+        .contains(&format!("name=\"csrf\" value=\"{csrf}\"")));
+    let form = format!(
+        "email=camille%40exemple.fr&password={}",
+        PASSWORD.replace(' ', "+")
+    );
+    assert_eq!(
+        send(
+            &app,
+            "POST",
+            "/connexion",
+            "",
+            &format!("{form}&csrf={csrf}")
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    let cookie = format!("relais_csrf={csrf}");
+    assert_eq!(
+        send(&app, "POST", "/connexion", &cookie, &form)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(
+            &app,
+            "POST",
+            "/connexion",
+            &cookie,
+            &format!("{form}&csrf={CSRF}")
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    let cross_site = app
+        .clone()
+        .oneshot(
+            Request::post("/connexion")
+                .header(header::COOKIE, &cookie)
+                .header(header::HOST, "relais.example")
+                .header(header::ORIGIN, "https://ailleurs.example")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("{form}&csrf={csrf}")))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        cross_site.status(),
+        StatusCode::FORBIDDEN,
+        "another site's form"
+    );
+
+    // A wrong password: the same generic message, the address kept, no session.
+    let res = send(
+        &app,
+        "POST",
+        "/connexion",
+        &cookie,
+        &format!("email=camille%40exemple.fr&password=faux&csrf={csrf}"),
+    )
+    .await;
+    assert!(set_cookie_value(&res, "relais_session").is_none());
+    let html = body(res).await;
+    assert!(
+        html.contains("Adresse électronique ou mot de passe incorrect")
+            && html.contains("value=\"camille@exemple.fr\"")
+    );
+
+    // The right password, with a `suite` pointing to another site: it is ignored.
+    let res = send(
+        &app,
+        "POST",
+        "/connexion",
+        &cookie,
+        &format!("{form}&csrf={csrf}&suite=https%3A%2F%2Fevil.example%2F"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/connexion/activation?suite=/compte");
+    let session = set_cookie_value(&res, "relais_session").unwrap();
+    let cookie = format!("relais_csrf={csrf}; relais_session={session}");
+    assert!(let_in(
+        &send(&app, "GET", "/connexion/activation", &cookie, "").await
+    ));
+    assert!(
+        !let_in(&send(&app, "GET", "/compte", &cookie, "").await),
+        "not logged in before the second factor"
+    );
+
+    // Enrolment: the page shows the key; a wrong code re-renders, the right one gives recovery codes.
+    let html = body(send(&app, "GET", "/connexion/activation", &cookie, "").await).await;
+    assert!(html.contains("<svg") && html.contains("QR code"));
+    let key: String = html
+        .split("<code id=\"cle\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .replace(' ', "");
+    let secret = data_encoding::BASE32_NOPAD.decode(key.as_bytes()).unwrap();
+    let step = totp::step_of(relais_store::now_ms() / 1000);
+    let accepted: Vec<u32> = (step - 1..=step + 1)
+        .map(|s| totp::code_at_step(&secret, s))
+        .collect();
+    let wrong = (0..1_000_000u32).find(|c| !accepted.contains(c)).unwrap();
+    let html = body(
+        send(
+            &app,
+            "POST",
+            "/connexion/activation",
+            &cookie,
+            &format!("csrf={csrf}&code={wrong:06}"),
+        )
+        .await,
+    )
+    .await;
+    assert!(html.contains("fr-error-text") && html.contains("code-erreur"));
+    let code = totp::code_at_step(&secret, step);
+    let html = body(
+        send(
+            &app,
+            "POST",
+            "/connexion/activation",
+            &cookie,
+            &format!("csrf={csrf}&code={code:06}&suite=%2Fcompte"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(html.matches("<li><code>").count(), 10, "ten recovery codes");
+
+    // Logged in: the account page names the person; logout ends the session.
+    let html = body(send(&app, "GET", "/compte", &cookie, "").await).await;
+    assert!(html.contains("Camille Martin") && html.contains("camille@exemple.fr"));
+    let res = send(
+        &app,
+        "POST",
+        "/deconnexion",
+        &cookie,
+        &format!("csrf={csrf}"),
+    )
+    .await;
+    assert_eq!(location(&res), "/");
+    assert!(
+        !let_in(&send(&app, "GET", "/compte", &cookie, "").await),
+        "the old cookie no longer opens anything"
+    );
+}
