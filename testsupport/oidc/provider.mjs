@@ -16,7 +16,6 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 
-import Provider from 'oidc-provider';
 import { CompactSign, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 
 // --- stdout hygiene ------------------------------------------------------------------------
@@ -84,10 +83,12 @@ let mode = 'normal';
 const accounts = new Map([[currentUser.sub, { ...currentUser }]]);
 
 // --- keys ----------------------------------------------------------------------------------
+// The key is generated (on libuv's thread pool) while oidc-provider loads: faster start.
 const KID = `test-${randomBytes(6).toString('hex')}`;
-const { privateKey: signingKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
-// Same kid, different key: what "bad_signature" signs with.
-const { privateKey: rogueKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+const newRsaKey = async () => (await generateKeyPair('RS256', { modulusLength: 2048, extractable: true })).privateKey;
+const [{ default: Provider }, signingKey] = await Promise.all([import('oidc-provider'), newRsaKey()]);
+// Same kid, different key: what "bad_signature" signs with (made on first use).
+let rogueKey;
 const signingJwk = { ...(await exportJWK(signingKey)), kid: KID, alg: 'RS256', use: 'sig' };
 
 // --- server ------------------------------------------------------------------------------
@@ -252,6 +253,7 @@ async function tamperIdToken(idToken) {
       payload.exp = now - 3600;
       break;
     case 'bad_signature':
+      rogueKey ??= await newRsaKey();
       key = rogueKey; // header (and its kid) unchanged
       break;
     case 'wrong_audience':
