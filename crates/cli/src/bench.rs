@@ -77,3 +77,28 @@ fn measure(iterations: usize, queries: &[String], f: impl Fn(&str) -> usize) -> 
         samples[samples.len() * 99 / 100],
     )
 }
+
+/// `relais bench-password`: the cost of one Argon2id password hash with the parameters
+/// Relais uses (a login verifies one hash, so this is its CPU cost).
+pub async fn password(iterations: usize) -> anyhow::Result<()> {
+    let mut samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let start = Instant::now();
+        black_box(relais_services::comptes::hash_password("une longue phrase de passe").await?);
+        samples.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    samples.sort_by(f64::total_cmp);
+    println!(
+        "Argon2id, m = {} MiB, t = {}, p = 1 — {iterations} hachages, un à la fois",
+        relais_services::comptes::ARGON2_MEMORY_KIB / 1024,
+        relais_services::comptes::ARGON2_PASSES
+    );
+    println!(
+        "médiane {:.1} ms, min {:.1} ms, max {:.1} ms ; au plus {:.0} connexions par seconde et par cœur",
+        samples[samples.len() / 2],
+        samples[0],
+        samples[samples.len() - 1],
+        1e3 / samples[samples.len() / 2]
+    );
+    Ok(())
+}

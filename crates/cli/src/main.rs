@@ -45,6 +45,11 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         iterations: usize,
     },
+    /// Measure the cost of a password hash (benchmark; build with --release).
+    BenchPassword {
+        #[arg(long, default_value_t = 30)]
+        iterations: usize,
+    },
     /// Accounts, structures and roles, for operators.
     Admin {
         #[command(subcommand)]
@@ -79,6 +84,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::BenchTerritoires { iterations } => bench::territoires(iterations),
+            Command::BenchPassword { iterations } => bench::password(iterations).await,
             Command::Admin { command } => admin::run(&cli.global, &command).await,
             Command::Journal { command } => journal::run(&cli.global, &command).await,
         }
