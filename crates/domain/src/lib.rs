@@ -2,6 +2,7 @@
 
 pub mod authz;
 pub mod comptes;
+pub mod habilitation;
 pub mod journal;
 pub mod schedule;
 pub mod territoire;

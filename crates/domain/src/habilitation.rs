@@ -1,0 +1,191 @@
+//! Habilitation of aidants: a structure asks that some of its professionals may act on
+//! people's behalf; a national administrator decides; each aidant becomes active only once
+//! trained, tested and protected by a second factor.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RequestStatus {
+    /// Submitted, awaiting the administrator.
+    Submitted,
+    /// The administrator asked for changes; the structure edits and submits again.
+    ChangesRequested,
+    Accepted,
+    Refused,
+}
+
+impl RequestStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "soumise",
+            Self::ChangesRequested => "modifications_demandees",
+            Self::Accepted => "acceptee",
+            Self::Refused => "refusee",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Submitted, Self::ChangesRequested, Self::Accepted, Self::Refused].into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Submitted => "En attente de décision",
+            Self::ChangesRequested => "Modifications demandées",
+            Self::Accepted => "Acceptée",
+            Self::Refused => "Refusée",
+        }
+    }
+}
+
+/// What the administrator decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Accept,
+    Refuse,
+    AskChanges,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HabilitationError {
+    #[error("la demande est « {} » : elle ne peut plus être décidée", .0.label())]
+    AlreadyDecided(RequestStatus),
+    #[error("la demande attend une décision : elle ne peut pas être renvoyée")]
+    NotAwaitingChanges,
+    #[error("tous les engagements doivent être acceptés ; manque : {0}")]
+    MissingCommitment(&'static str),
+    #[error("la demande doit compter au moins un aidant")]
+    NoCandidate,
+    #[error("une formation dure 7 h ou 14 h (reçu : {0} h)")]
+    TrainingHours(u32),
+    #[error("l'organisme de formation est obligatoire")]
+    TrainingOrganisation,
+    #[error("un message vide ne peut pas être envoyé")]
+    EmptyMessage,
+}
+
+/// Status after a decision on a request in `status`.
+pub fn decide(status: RequestStatus, decision: Decision) -> Result<RequestStatus, HabilitationError> {
+    if status != RequestStatus::Submitted {
+        return Err(HabilitationError::AlreadyDecided(status));
+    }
+    Ok(match decision {
+        Decision::Accept => RequestStatus::Accepted,
+        Decision::Refuse => RequestStatus::Refused,
+        Decision::AskChanges => RequestStatus::ChangesRequested,
+    })
+}
+
+/// Status after the structure submits its edited request again.
+pub fn resubmit(status: RequestStatus) -> Result<RequestStatus, HabilitationError> {
+    match status {
+        RequestStatus::ChangesRequested => Ok(RequestStatus::Submitted),
+        _ => Err(HabilitationError::NotAwaitingChanges),
+    }
+}
+
+/// The commitments a structure accepts with its request, each required.
+pub const COMMITMENTS: [(&str, &str); 5] = [
+    ("conditions", "La structure accepte les conditions d'utilisation du service."),
+    ("professionnels", "Seuls des professionnels salariés ou agents publics seront habilités (ni bénévoles, ni stagiaires, ni volontaires en service civique)."),
+    ("elus", "Aucun élu n'utilisera le service."),
+    ("formation_gratuite", "La formation des aidants ne leur est pas facturée."),
+    ("dpo", "Le délégué à la protection des données de la structure est informé."),
+];
+
+pub fn check_commitments(accepted: &[&str]) -> Result<(), HabilitationError> {
+    match COMMITMENTS.iter().find(|(code, _)| !accepted.contains(code)) {
+        Some((code, _)) => Err(HabilitationError::MissingCommitment(code)),
+        None => Ok(()),
+    }
+}
+
+/// A training session followed by a candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Training {
+    pub hours: u32,
+    /// Unix ms of the session.
+    pub date: i64,
+    pub organisation: String,
+}
+
+impl Training {
+    pub fn new(hours: u32, date: i64, organisation: &str) -> Result<Training, HabilitationError> {
+        if hours != 7 && hours != 14 {
+            return Err(HabilitationError::TrainingHours(hours));
+        }
+        if organisation.trim().is_empty() {
+            return Err(HabilitationError::TrainingOrganisation);
+        }
+        Ok(Training { hours, date, organisation: organisation.trim().to_string() })
+    }
+}
+
+/// What an accepted candidate still lacks before acting as an aidant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Missing {
+    /// The request is not accepted (yet).
+    Decision,
+    Training,
+    SkillsTest,
+    SecondFactor,
+}
+
+impl Missing {
+    pub fn label(self) -> &'static str {
+        match self {
+            Missing::Decision => "demande pas encore acceptée",
+            Missing::Training => "formation à suivre",
+            Missing::SkillsTest => "test de compétences à réussir",
+            Missing::SecondFactor => "double authentification à activer",
+        }
+    }
+}
+
+/// The steps left for a candidate of an accepted request; empty means ready to activate.
+pub fn missing_steps(trained: bool, tested: bool, second_factor: bool) -> Vec<Missing> {
+    let mut out = Vec::new();
+    if !trained {
+        out.push(Missing::Training);
+    }
+    if !tested {
+        out.push(Missing::SkillsTest);
+    }
+    if !second_factor {
+        out.push(Missing::SecondFactor);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_follow_the_workflow() {
+        use RequestStatus::*;
+        assert_eq!(decide(Submitted, Decision::Accept), Ok(Accepted));
+        assert_eq!(decide(Submitted, Decision::Refuse), Ok(Refused));
+        assert_eq!(decide(Submitted, Decision::AskChanges), Ok(ChangesRequested));
+        for done in [Accepted, Refused, ChangesRequested] {
+            assert_eq!(decide(done, Decision::Accept), Err(HabilitationError::AlreadyDecided(done)));
+        }
+        assert_eq!(resubmit(ChangesRequested), Ok(Submitted));
+        assert_eq!(resubmit(Submitted), Err(HabilitationError::NotAwaitingChanges));
+        for s in [Submitted, ChangesRequested, Accepted, Refused] {
+            assert_eq!(RequestStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn commitments_and_training() {
+        let all: Vec<&str> = COMMITMENTS.iter().map(|(c, _)| *c).collect();
+        assert_eq!(check_commitments(&all), Ok(()));
+        assert_eq!(check_commitments(&all[1..]), Err(HabilitationError::MissingCommitment("conditions")));
+        assert!(Training::new(7, 0, "Organisme").is_ok());
+        assert_eq!(Training::new(10, 0, "Organisme"), Err(HabilitationError::TrainingHours(10)));
+        assert_eq!(Training::new(14, 0, "  "), Err(HabilitationError::TrainingOrganisation));
+        assert_eq!(missing_steps(true, true, true), vec![]);
+        assert_eq!(missing_steps(false, true, false), vec![Missing::Training, Missing::SecondFactor]);
+    }
+}

@@ -1,0 +1,193 @@
+//! The habilitation workflow: a référent asks, a national administrator decides, each
+//! candidate is trained and tested, and becomes an aidant once their second factor is set.
+
+use relais_domain::authz::{AdminAccess, StructureAccess};
+use relais_domain::comptes::Role;
+use relais_domain::habilitation::{self as rules, Decision, HabilitationError, Missing, RequestStatus, Training};
+use relais_domain::journal::{JournalAction, NewEntry};
+use relais_store::comptes as people;
+use relais_store::habilitations as repo;
+use relais_store::{journal, now_ms, Db, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error(transparent)]
+    Rule(#[from] HabilitationError),
+    #[error("cette demande d'habilitation n'existe pas")]
+    UnknownRequest,
+    #[error("cette demande concerne une autre structure")]
+    OtherStructure,
+    #[error("aucun compte Relais pour {0} : invitez d'abord cette personne")]
+    UnknownPerson(String),
+    #[error("la demande a été décidée entre-temps : rechargez la page")]
+    Conflict,
+    #[error("{0} n'est pas prêt : {1}")]
+    NotReady(String, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A référent asks to habilitate `emails` (people with a Relais account) as aidants.
+pub async fn submit(
+    db: &Db,
+    referent: &StructureAccess,
+    emails: &[&str],
+    commitments: &[&str],
+) -> Result<i64, WorkflowError> {
+    rules::check_commitments(commitments)?;
+    if emails.is_empty() {
+        return Err(HabilitationError::NoCandidate.into());
+    }
+    let mut persons = Vec::new();
+    for email in emails {
+        let person = people::person_by_email(db, &email.trim().to_lowercase())
+            .await?
+            .ok_or_else(|| WorkflowError::UnknownPerson(email.trim().to_string()))?;
+        persons.push(person.id);
+    }
+    let mut tx = db.begin().await?;
+    let id = repo::create_request(&mut tx, referent.structure(), referent.person(), &commitments.join(" "), now_ms()).await?;
+    for person in persons {
+        repo::add_candidate(&mut tx, id, person).await?;
+    }
+    let entry = NewEntry::new(JournalAction::HabilitationRequested, "habilitation", id.to_string())
+        .by(referent.person(), Some(referent.structure()))
+        .in_structure(referent.structure());
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(id)
+}
+
+/// The administrator's decision, with an optional message to the structure.
+pub async fn decide(
+    db: &Db,
+    admin: &AdminAccess,
+    request: i64,
+    decision: Decision,
+    message: Option<&str>,
+) -> Result<RequestStatus, WorkflowError> {
+    let found = repo::request(db, request).await?.ok_or(WorkflowError::UnknownRequest)?;
+    let next = rules::decide(found.status, decision)?;
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    if !repo::set_status(&mut tx, request, found.status, next, admin.person(), now).await? {
+        return Err(WorkflowError::Conflict);
+    }
+    if let Some(body) = message.map(str::trim).filter(|b| !b.is_empty()) {
+        repo::add_message(&mut tx, request, admin.person(), body, now).await?;
+    }
+    let entry = NewEntry::new(JournalAction::HabilitationDecided, "habilitation", request.to_string())
+        .by(admin.person(), None)
+        .in_structure(found.structure_id)
+        .with_details(format!("{{\"statut\":\"{}\"}}", next.as_str()));
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(next)
+}
+
+/// The structure answers a request for changes: a message, and the request goes back to the administrator.
+pub async fn resubmit(db: &Db, referent: &StructureAccess, request: i64, message: &str) -> Result<(), WorkflowError> {
+    let found = own_request(db, referent, request).await?;
+    let next = rules::resubmit(found.status)?;
+    if message.trim().is_empty() {
+        return Err(HabilitationError::EmptyMessage.into());
+    }
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    if !repo::set_status(&mut tx, request, found.status, next, referent.person(), now).await? {
+        return Err(WorkflowError::Conflict);
+    }
+    repo::add_message(&mut tx, request, referent.person(), message.trim(), now).await?;
+    let entry = NewEntry::new(JournalAction::HabilitationRequested, "habilitation", request.to_string())
+        .by(referent.person(), Some(referent.structure()))
+        .in_structure(referent.structure())
+        .with_details("{\"renvoi\":true}");
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(())
+}
+
+async fn own_request(db: &Db, referent: &StructureAccess, request: i64) -> Result<repo::Request, WorkflowError> {
+    let found = repo::request(db, request).await?.ok_or(WorkflowError::UnknownRequest)?;
+    if found.structure_id != referent.structure() {
+        return Err(WorkflowError::OtherStructure);
+    }
+    Ok(found)
+}
+
+async fn candidate_of(db: &Db, referent: &StructureAccess, request: i64, person: i64) -> Result<repo::Candidate, WorkflowError> {
+    own_request(db, referent, request).await?;
+    repo::candidates(db, request)
+        .await?
+        .into_iter()
+        .find(|c| c.person_id == person)
+        .ok_or_else(|| WorkflowError::UnknownPerson(format!("la personne n° {person}")))
+}
+
+/// Records a candidate's training (7 h or 14 h, date, organisation).
+pub async fn record_training(
+    db: &Db,
+    referent: &StructureAccess,
+    request: i64,
+    person: i64,
+    training: &Training,
+) -> Result<(), WorkflowError> {
+    let candidate = candidate_of(db, referent, request, person).await?;
+    let mut tx = db.begin().await?;
+    repo::record_training(&mut tx, candidate.id, i64::from(training.hours), training.date, &training.organisation).await?;
+    relais_store::commit(tx).await?;
+    Ok(())
+}
+
+/// Records a candidate's passed skills test.
+pub async fn record_skills_test(
+    db: &Db,
+    referent: &StructureAccess,
+    request: i64,
+    person: i64,
+    score: Option<i64>,
+) -> Result<(), WorkflowError> {
+    let candidate = candidate_of(db, referent, request, person).await?;
+    let mut tx = db.begin().await?;
+    repo::record_skills_test(&mut tx, candidate.id, now_ms(), score).await?;
+    relais_store::commit(tx).await?;
+    Ok(())
+}
+
+/// What a candidate still lacks (empty: ready).
+pub async fn missing(db: &Db, request: i64, person: i64) -> Result<Vec<Missing>, WorkflowError> {
+    let found = repo::request(db, request).await?.ok_or(WorkflowError::UnknownRequest)?;
+    let candidate = repo::candidates(db, request)
+        .await?
+        .into_iter()
+        .find(|c| c.person_id == person)
+        .ok_or_else(|| WorkflowError::UnknownPerson(format!("la personne n° {person}")))?;
+    let enrolled = people::person(db, person).await?.is_some_and(|p| p.totp_enrolled_at.is_some());
+    let mut steps = rules::missing_steps(candidate.training_hours.is_some(), candidate.skills_test_at.is_some(), enrolled);
+    if found.status != RequestStatus::Accepted {
+        steps.insert(0, Missing::Decision);
+    }
+    Ok(steps)
+}
+
+/// Makes a ready candidate an aidant of the structure (role granted, journaled).
+pub async fn activate(db: &Db, referent: &StructureAccess, request: i64, person: i64) -> Result<(), WorkflowError> {
+    let candidate = candidate_of(db, referent, request, person).await?;
+    let steps = missing(db, request, person).await?;
+    if !steps.is_empty() {
+        let who = people::person(db, person).await?.map(|p| p.email).unwrap_or_default();
+        let labels: Vec<&str> = steps.iter().map(|m| m.label()).collect();
+        return Err(WorkflowError::NotReady(who, labels.join(", ")));
+    }
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    people::grant_role(&mut tx, person, referent.structure(), Role::Aidant, Some(referent.person()), now).await?;
+    repo::mark_activated(&mut tx, candidate.id, now).await?;
+    let entry = NewEntry::new(JournalAction::RoleGranted, "personne", person.to_string())
+        .by(referent.person(), Some(referent.structure()))
+        .in_structure(referent.structure())
+        .with_details(format!("{{\"role\":\"aidant\",\"habilitation\":{request}}}"));
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(())
+}
