@@ -36,12 +36,21 @@ export async function newWatchedPage(browser, { viewport = { width: 1280, height
   const context = await browser.newContext({ viewport, locale: 'fr-FR', reducedMotion: 'reduce' });
   const page = await context.newPage();
   const problems = [];
+  // Status of the last document loaded in the page (a page may navigate to an error page
+  // on purpose, e.g. a 403 in the middle of a flow).
+  let lastDocumentStatus = documentStatus;
+  page.on('response', (res) => {
+    if (res.request().isNavigationRequest() && res.frame() === page.mainFrame()) {
+      lastDocumentStatus = res.status();
+    }
+  });
   page.on('console', (msg) => {
     if (msg.type() !== 'error') return;
     const where = msg.location().url || '';
     // An error page is served with its error status on purpose: Chromium logs that
     // status for the document itself, which is not a problem of the page.
-    if (documentStatus >= 400 && where === page.url() && /status of \d+/.test(msg.text())) return;
+    const expected = Math.max(documentStatus, lastDocumentStatus);
+    if (expected >= 400 && where === page.url() && /status of \d+/.test(msg.text())) return;
     problems.push(`console error: ${msg.text()} (${where || 'no url'})`);
   });
   page.on('pageerror', (err) => problems.push(`uncaught error: ${err.message}`));

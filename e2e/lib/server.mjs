@@ -3,8 +3,12 @@
 //
 //   RELAIS_BIN                path of the binary (default: ../target/debug/relais, from e2e/)
 //   RELAIS_READY_TIMEOUT_MS   how long to wait for GET /readyz to answer 200 (default 30000)
+//
+// startServer({ seed, logName }): `seed(relais)` runs before the server starts, with
+// `relais(args, env)` running the same binary on the same --data-dir (e.g. `relais admin …`);
+// the server's output goes to artifacts/<logName> (default server.log).
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,13 +32,41 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-export async function startServer() {
+export function relaisBin() {
   const bin = resolve(E2E_DIR, process.env.RELAIS_BIN || '../target/debug/relais');
   if (!existsSync(bin)) {
     throw new Error(`relais binary not found at ${bin}: build it with 'cargo build -p relais-cli' or set RELAIS_BIN`);
   }
-  const port = await freePort();
+  return bin;
+}
+
+// Runs `relais --data-dir <dataDir> <args…>` to completion; rejects with its output if it fails.
+export function runRelais(dataDir, args, env = {}) {
+  const bin = relaisBin();
+  return new Promise((ok, fail) => {
+    execFile(bin, ['--data-dir', dataDir, ...args], {
+      cwd: dataDir,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      timeout: 120000,
+    }, (err, stdout, stderr) => {
+      if (err) fail(new Error(`relais ${args.join(' ')} failed (${err.code ?? err.signal}):\n${stdout}${stderr}`));
+      else ok({ stdout, stderr });
+    });
+  });
+}
+
+export async function startServer({ seed, logName = 'server.log' } = {}) {
+  const bin = relaisBin();
   const dataDir = mkdtempSync(join(tmpdir(), 'relais-e2e-'));
+  if (seed) {
+    try {
+      await seed((args, env) => runRelais(dataDir, args, env));
+    } catch (e) {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+  const port = await freePort();
   const listen = `127.0.0.1:${port}`;
   const baseUrl = `http://${listen}`;
 
@@ -88,7 +120,7 @@ export async function startServer() {
       rmSync(dataDir, { recursive: true, force: true });
       const artifacts = join(E2E_DIR, 'artifacts');
       mkdirSync(artifacts, { recursive: true });
-      writeFileSync(join(artifacts, 'server.log'), log);
+      writeFileSync(join(artifacts, logName), log);
     },
   };
 }

@@ -43,6 +43,23 @@ pub struct ServeArgs {
     /// Run background jobs in this process (turn off when `relais worker` processes do it).
     #[arg(long, env = "RELAIS_WORKER", value_name = "true|false")]
     pub worker: Option<bool>,
+    /// Address at which people reach this instance (the ProConnect return URL is built on it).
+    #[arg(long, env = "RELAIS_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// ProConnect issuer (OpenID Connect discovery is read from it). Unset: no ProConnect.
+    #[arg(long, env = "RELAIS_PROCONNECT_ISSUER", value_name = "URL")]
+    pub proconnect_issuer: Option<String>,
+    /// Client id given by ProConnect to this instance.
+    #[arg(long, env = "RELAIS_PROCONNECT_CLIENT_ID", value_name = "ID")]
+    pub proconnect_client_id: Option<String>,
+    /// Client secret given by ProConnect (prefer the environment or the file to a flag).
+    #[arg(
+        long,
+        env = "RELAIS_PROCONNECT_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub proconnect_client_secret: Option<String>,
 }
 
 /// The settings file: every key optional.
@@ -55,6 +72,10 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     hsts: Option<bool>,
     worker: Option<bool>,
+    public_url: Option<String>,
+    proconnect_issuer: Option<String>,
+    proconnect_client_id: Option<String>,
+    proconnect_client_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +87,11 @@ pub struct Config {
     pub log_format: LogFormat,
     pub hsts: bool,
     pub worker: bool,
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub proconnect_issuer: Option<String>,
+    pub proconnect_client_id: Option<String>,
+    pub proconnect_client_secret: Option<String>,
     /// The file read, if any.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -98,6 +124,28 @@ impl Config {
                 .unwrap_or(LogFormat::Text),
             hsts: serve.hsts.or(from_file.hsts).unwrap_or(false),
             worker: serve.worker.or(from_file.worker).unwrap_or(true),
+            public_url: serve
+                .public_url
+                .clone()
+                .or(from_file.public_url)
+                .unwrap_or_else(|| "http://127.0.0.1:8080".to_string())
+                .trim_end_matches('/')
+                .to_string(),
+            proconnect_issuer: serve
+                .proconnect_issuer
+                .clone()
+                .or(from_file.proconnect_issuer)
+                .filter(|s| !s.is_empty()),
+            proconnect_client_id: serve
+                .proconnect_client_id
+                .clone()
+                .or(from_file.proconnect_client_id)
+                .filter(|s| !s.is_empty()),
+            proconnect_client_secret: serve
+                .proconnect_client_secret
+                .clone()
+                .or(from_file.proconnect_client_secret)
+                .filter(|s| !s.is_empty()),
             file,
         })
     }
@@ -106,6 +154,9 @@ impl Config {
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = shown.database_url.as_deref().map(relais_store::redact_url);
+        if shown.proconnect_client_secret.is_some() {
+            shown.proconnect_client_secret = Some("***".to_string());
+        }
         let mut out = String::new();
         match &self.file {
             Some(f) => out.push_str(&format!("# fichier lu : {}\n", f.display())),
@@ -119,6 +170,32 @@ impl Config {
         }
         out.push_str(&toml::to_string(&shown).unwrap_or_default());
         out
+    }
+}
+
+impl Config {
+    /// The ProConnect client settings: all three keys, or none (ProConnect off).
+    pub fn proconnect(
+        &self,
+    ) -> anyhow::Result<Option<relais_services::proconnect::ProConnectConfig>> {
+        match (
+            &self.proconnect_issuer,
+            &self.proconnect_client_id,
+            &self.proconnect_client_secret,
+        ) {
+            (None, None, None) => Ok(None),
+            (Some(issuer), Some(client_id), Some(client_secret)) => Ok(Some(
+                relais_services::proconnect::ProConnectConfig {
+                    issuer: issuer.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                    redirect_uri: format!("{}/auth/proconnect/callback", self.public_url),
+                },
+            )),
+            _ => Err(anyhow!(
+                "ProConnect à moitié configuré : proconnect_issuer, proconnect_client_id et proconnect_client_secret vont ensemble"
+            )),
+        }
     }
 }
 

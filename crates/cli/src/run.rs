@@ -67,11 +67,21 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         );
         tokio::spawn(w.run(stopped.clone()))
     });
+    let proconnect = match config.proconnect()? {
+        Some(pc) => {
+            tracing::info!(fournisseur = %pc.issuer, "connexion ProConnect active");
+            Some(Arc::new(
+                relais_services::proconnect::ProConnect::new(pc).map_err(|e| anyhow::anyhow!(e))?,
+            ))
+        }
+        None => None,
+    };
     let app = relais_web::router(relais_web::AppState {
         db: db.clone(),
         policy: relais_services::comptes::Policy::default(),
         territoires: Arc::new(index),
         config: relais_web::WebConfig { hsts: config.hsts },
+        proconnect,
     });
     tracing::info!(
         adresse = %format!("http://{}", config.listen),

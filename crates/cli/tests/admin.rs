@@ -13,11 +13,18 @@ fn relais(data: &std::path::Path) -> Command {
 
 fn run(cmd: &mut Command) -> (bool, String, String) {
     let out = cmd.output().unwrap();
-    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 fn one_line_error(err: &str) -> &str {
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("relais : erreur : ")).collect();
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("relais : erreur : "))
+        .collect();
     assert_eq!(lines.len(), 1, "{err}");
     assert!(!err.contains("panicked"), "{err}");
     lines[0]
@@ -29,8 +36,17 @@ fn prepare_an_instance_and_refuse_bad_input() {
     let data = dir.path();
     let account = |email: &str, password: &str, admin: bool| {
         let mut cmd = relais(data);
-        cmd.args(["admin", "create-account", "--email", email, "--given-name", "Camille", "--family-name", "Martin"])
-            .env("RELAIS_NEW_PASSWORD", password);
+        cmd.args([
+            "admin",
+            "create-account",
+            "--email",
+            email,
+            "--given-name",
+            "Camille",
+            "--family-name",
+            "Martin",
+        ])
+        .env("RELAIS_NEW_PASSWORD", password);
         if admin {
             cmd.arg("--admin");
         }
@@ -40,34 +56,73 @@ fn prepare_an_instance_and_refuse_bad_input() {
     assert!(ok, "{err}");
     assert!(out.contains("créé pour Admin@Exemple.fr"), "{out}");
     let (ok, _, err) = account("admin@exemple.fr", "une longue phrase de passe", false);
-    assert!(!ok && one_line_error(&err).contains("déjà un compte"), "{err}");
+    assert!(
+        !ok && one_line_error(&err).contains("déjà un compte"),
+        "{err}"
+    );
     let (ok, _, err) = account("court@exemple.fr", "court", false);
-    assert!(!ok && one_line_error(&err).contains("au moins 12 caractères"), "{err}");
+    assert!(
+        !ok && one_line_error(&err).contains("au moins 12 caractères"),
+        "{err}"
+    );
 
     let structure = |siret: &str, commune: &str| {
         run(relais(data).args([
-            "admin", "create-structure", "--siret", siret, "--nom", "Médiathèque", "--kind", "collectivite", "--commune", commune,
+            "admin",
+            "create-structure",
+            "--siret",
+            siret,
+            "--nom",
+            "Médiathèque",
+            "--kind",
+            "collectivite",
+            "--commune",
+            commune,
         ]))
     };
     let (ok, _, err) = structure("13002526500014", "42218");
-    assert!(!ok && one_line_error(&err).contains("clé de contrôle"), "{err}");
+    assert!(
+        !ok && one_line_error(&err).contains("clé de contrôle"),
+        "{err}"
+    );
     let (ok, _, err) = structure("13002526500013", "99999");
-    assert!(!ok && one_line_error(&err).contains("commune « 99999 » est inconnue"), "{err}");
+    assert!(
+        !ok && one_line_error(&err).contains("commune « 99999 » est inconnue"),
+        "{err}"
+    );
     let (ok, out, err) = structure("130 025 265 00013", "42218");
     assert!(ok && out.contains("Structure n°"), "{err}");
     let (ok, _, err) = structure("13002526500013", "42218");
     assert!(!ok && one_line_error(&err).contains("existe déjà"), "{err}");
 
     let grant = |role: &str| {
-        run(relais(data).args(["admin", "grant-role", "--email", "admin@exemple.fr", "--siret", "13002526500013", "--role", role]))
+        run(relais(data).args([
+            "admin",
+            "grant-role",
+            "--email",
+            "admin@exemple.fr",
+            "--siret",
+            "13002526500013",
+            "--role",
+            role,
+        ]))
     };
     let (ok, _, err) = grant("chef");
-    assert!(!ok && one_line_error(&err).contains("rôle « chef » inconnu"), "{err}");
+    assert!(
+        !ok && one_line_error(&err).contains("rôle « chef » inconnu"),
+        "{err}"
+    );
     let (ok, out, err) = grant("referent");
-    assert!(ok && out.contains("Référent de structure de Médiathèque"), "{out}{err}");
+    assert!(
+        ok && out.contains("Référent de structure de Médiathèque"),
+        "{out}{err}"
+    );
 
     // Every change is in the journal, and the chain holds.
     let (ok, out, err) = run(relais(data).args(["journal", "verify"]));
     assert!(ok, "{err}");
-    assert!(out.contains("Journal intègre : 4 entrées vérifiées."), "{out}");
+    assert!(
+        out.contains("Journal intègre : 4 entrées vérifiées."),
+        "{out}"
+    );
 }

@@ -25,7 +25,14 @@ impl RequestStatus {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Submitted, Self::ChangesRequested, Self::Accepted, Self::Refused].into_iter().find(|x| x.as_str() == s)
+        [
+            Self::Submitted,
+            Self::ChangesRequested,
+            Self::Accepted,
+            Self::Refused,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
     }
 
     pub fn label(self) -> &'static str {
@@ -65,7 +72,10 @@ pub enum HabilitationError {
 }
 
 /// Status after a decision on a request in `status`.
-pub fn decide(status: RequestStatus, decision: Decision) -> Result<RequestStatus, HabilitationError> {
+pub fn decide(
+    status: RequestStatus,
+    decision: Decision,
+) -> Result<RequestStatus, HabilitationError> {
     if status != RequestStatus::Submitted {
         return Err(HabilitationError::AlreadyDecided(status));
     }
@@ -94,7 +104,10 @@ pub const COMMITMENTS: [(&str, &str); 5] = [
 ];
 
 pub fn check_commitments(accepted: &[&str]) -> Result<(), HabilitationError> {
-    match COMMITMENTS.iter().find(|(code, _)| !accepted.contains(code)) {
+    match COMMITMENTS
+        .iter()
+        .find(|(code, _)| !accepted.contains(code))
+    {
         Some((code, _)) => Err(HabilitationError::MissingCommitment(code)),
         None => Ok(()),
     }
@@ -117,7 +130,11 @@ impl Training {
         if organisation.trim().is_empty() {
             return Err(HabilitationError::TrainingOrganisation);
         }
-        Ok(Training { hours, date, organisation: organisation.trim().to_string() })
+        Ok(Training {
+            hours,
+            date,
+            organisation: organisation.trim().to_string(),
+        })
     }
 }
 
@@ -166,12 +183,21 @@ mod tests {
         use RequestStatus::*;
         assert_eq!(decide(Submitted, Decision::Accept), Ok(Accepted));
         assert_eq!(decide(Submitted, Decision::Refuse), Ok(Refused));
-        assert_eq!(decide(Submitted, Decision::AskChanges), Ok(ChangesRequested));
+        assert_eq!(
+            decide(Submitted, Decision::AskChanges),
+            Ok(ChangesRequested)
+        );
         for done in [Accepted, Refused, ChangesRequested] {
-            assert_eq!(decide(done, Decision::Accept), Err(HabilitationError::AlreadyDecided(done)));
+            assert_eq!(
+                decide(done, Decision::Accept),
+                Err(HabilitationError::AlreadyDecided(done))
+            );
         }
         assert_eq!(resubmit(ChangesRequested), Ok(Submitted));
-        assert_eq!(resubmit(Submitted), Err(HabilitationError::NotAwaitingChanges));
+        assert_eq!(
+            resubmit(Submitted),
+            Err(HabilitationError::NotAwaitingChanges)
+        );
         for s in [Submitted, ChangesRequested, Accepted, Refused] {
             assert_eq!(RequestStatus::parse(s.as_str()), Some(s));
         }
@@ -181,11 +207,23 @@ mod tests {
     fn commitments_and_training() {
         let all: Vec<&str> = COMMITMENTS.iter().map(|(c, _)| *c).collect();
         assert_eq!(check_commitments(&all), Ok(()));
-        assert_eq!(check_commitments(&all[1..]), Err(HabilitationError::MissingCommitment("conditions")));
+        assert_eq!(
+            check_commitments(&all[1..]),
+            Err(HabilitationError::MissingCommitment("conditions"))
+        );
         assert!(Training::new(7, 0, "Organisme").is_ok());
-        assert_eq!(Training::new(10, 0, "Organisme"), Err(HabilitationError::TrainingHours(10)));
-        assert_eq!(Training::new(14, 0, "  "), Err(HabilitationError::TrainingOrganisation));
+        assert_eq!(
+            Training::new(10, 0, "Organisme"),
+            Err(HabilitationError::TrainingHours(10))
+        );
+        assert_eq!(
+            Training::new(14, 0, "  "),
+            Err(HabilitationError::TrainingOrganisation)
+        );
         assert_eq!(missing_steps(true, true, true), vec![]);
-        assert_eq!(missing_steps(false, true, false), vec![Missing::Training, Missing::SecondFactor]);
+        assert_eq!(
+            missing_steps(false, true, false),
+            vec![Missing::Training, Missing::SecondFactor]
+        );
     }
 }

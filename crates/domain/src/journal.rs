@@ -34,10 +34,11 @@ pub enum JournalAction {
     PersonInvited,
     PersonDeactivated,
     StructureCreated,
+    ProConnectLinked,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 14] = [
+    pub const ALL: [JournalAction; 15] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -52,6 +53,7 @@ impl JournalAction {
         Self::PersonInvited,
         Self::PersonDeactivated,
         Self::StructureCreated,
+        Self::ProConnectLinked,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -71,6 +73,7 @@ impl JournalAction {
             Self::PersonInvited => "personne_invitee",
             Self::PersonDeactivated => "personne_desactivee",
             Self::StructureCreated => "structure_creee",
+            Self::ProConnectLinked => "proconnect_associe",
         }
     }
 
@@ -95,6 +98,7 @@ impl JournalAction {
             Self::PersonInvited => "Personne invitée",
             Self::PersonDeactivated => "Personne désactivée",
             Self::StructureCreated => "Structure créée",
+            Self::ProConnectLinked => "Compte ProConnect associé",
         }
     }
 }

@@ -3,7 +3,9 @@
 
 use relais_domain::authz::{AdminAccess, StructureAccess};
 use relais_domain::comptes::Role;
-use relais_domain::habilitation::{self as rules, Decision, HabilitationError, Missing, RequestStatus, Training};
+use relais_domain::habilitation::{
+    self as rules, Decision, HabilitationError, Missing, RequestStatus, Training,
+};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes as people;
 use relais_store::habilitations as repo;
@@ -46,13 +48,24 @@ pub async fn submit(
         persons.push(person.id);
     }
     let mut tx = db.begin().await?;
-    let id = repo::create_request(&mut tx, referent.structure(), referent.person(), &commitments.join(" "), now_ms()).await?;
+    let id = repo::create_request(
+        &mut tx,
+        referent.structure(),
+        referent.person(),
+        &commitments.join(" "),
+        now_ms(),
+    )
+    .await?;
     for person in persons {
         repo::add_candidate(&mut tx, id, person).await?;
     }
-    let entry = NewEntry::new(JournalAction::HabilitationRequested, "habilitation", id.to_string())
-        .by(referent.person(), Some(referent.structure()))
-        .in_structure(referent.structure());
+    let entry = NewEntry::new(
+        JournalAction::HabilitationRequested,
+        "habilitation",
+        id.to_string(),
+    )
+    .by(referent.person(), Some(referent.structure()))
+    .in_structure(referent.structure());
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(id)
@@ -66,7 +79,9 @@ pub async fn decide(
     decision: Decision,
     message: Option<&str>,
 ) -> Result<RequestStatus, WorkflowError> {
-    let found = repo::request(db, request).await?.ok_or(WorkflowError::UnknownRequest)?;
+    let found = repo::request(db, request)
+        .await?
+        .ok_or(WorkflowError::UnknownRequest)?;
     let next = rules::decide(found.status, decision)?;
     let now = now_ms();
     let mut tx = db.begin().await?;
@@ -76,17 +91,26 @@ pub async fn decide(
     if let Some(body) = message.map(str::trim).filter(|b| !b.is_empty()) {
         repo::add_message(&mut tx, request, admin.person(), body, now).await?;
     }
-    let entry = NewEntry::new(JournalAction::HabilitationDecided, "habilitation", request.to_string())
-        .by(admin.person(), None)
-        .in_structure(found.structure_id)
-        .with_details(format!("{{\"statut\":\"{}\"}}", next.as_str()));
+    let entry = NewEntry::new(
+        JournalAction::HabilitationDecided,
+        "habilitation",
+        request.to_string(),
+    )
+    .by(admin.person(), None)
+    .in_structure(found.structure_id)
+    .with_details(format!("{{\"statut\":\"{}\"}}", next.as_str()));
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(next)
 }
 
 /// The structure answers a request for changes: a message, and the request goes back to the administrator.
-pub async fn resubmit(db: &Db, referent: &StructureAccess, request: i64, message: &str) -> Result<(), WorkflowError> {
+pub async fn resubmit(
+    db: &Db,
+    referent: &StructureAccess,
+    request: i64,
+    message: &str,
+) -> Result<(), WorkflowError> {
     let found = own_request(db, referent, request).await?;
     let next = rules::resubmit(found.status)?;
     if message.trim().is_empty() {
@@ -98,24 +122,39 @@ pub async fn resubmit(db: &Db, referent: &StructureAccess, request: i64, message
         return Err(WorkflowError::Conflict);
     }
     repo::add_message(&mut tx, request, referent.person(), message.trim(), now).await?;
-    let entry = NewEntry::new(JournalAction::HabilitationRequested, "habilitation", request.to_string())
-        .by(referent.person(), Some(referent.structure()))
-        .in_structure(referent.structure())
-        .with_details("{\"renvoi\":true}");
+    let entry = NewEntry::new(
+        JournalAction::HabilitationRequested,
+        "habilitation",
+        request.to_string(),
+    )
+    .by(referent.person(), Some(referent.structure()))
+    .in_structure(referent.structure())
+    .with_details("{\"renvoi\":true}");
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(())
 }
 
-async fn own_request(db: &Db, referent: &StructureAccess, request: i64) -> Result<repo::Request, WorkflowError> {
-    let found = repo::request(db, request).await?.ok_or(WorkflowError::UnknownRequest)?;
+async fn own_request(
+    db: &Db,
+    referent: &StructureAccess,
+    request: i64,
+) -> Result<repo::Request, WorkflowError> {
+    let found = repo::request(db, request)
+        .await?
+        .ok_or(WorkflowError::UnknownRequest)?;
     if found.structure_id != referent.structure() {
         return Err(WorkflowError::OtherStructure);
     }
     Ok(found)
 }
 
-async fn candidate_of(db: &Db, referent: &StructureAccess, request: i64, person: i64) -> Result<repo::Candidate, WorkflowError> {
+async fn candidate_of(
+    db: &Db,
+    referent: &StructureAccess,
+    request: i64,
+    person: i64,
+) -> Result<repo::Candidate, WorkflowError> {
     own_request(db, referent, request).await?;
     repo::candidates(db, request)
         .await?
@@ -134,7 +173,14 @@ pub async fn record_training(
 ) -> Result<(), WorkflowError> {
     let candidate = candidate_of(db, referent, request, person).await?;
     let mut tx = db.begin().await?;
-    repo::record_training(&mut tx, candidate.id, i64::from(training.hours), training.date, &training.organisation).await?;
+    repo::record_training(
+        &mut tx,
+        candidate.id,
+        i64::from(training.hours),
+        training.date,
+        &training.organisation,
+    )
+    .await?;
     relais_store::commit(tx).await?;
     Ok(())
 }
@@ -156,14 +202,22 @@ pub async fn record_skills_test(
 
 /// What a candidate still lacks (empty: ready).
 pub async fn missing(db: &Db, request: i64, person: i64) -> Result<Vec<Missing>, WorkflowError> {
-    let found = repo::request(db, request).await?.ok_or(WorkflowError::UnknownRequest)?;
+    let found = repo::request(db, request)
+        .await?
+        .ok_or(WorkflowError::UnknownRequest)?;
     let candidate = repo::candidates(db, request)
         .await?
         .into_iter()
         .find(|c| c.person_id == person)
         .ok_or_else(|| WorkflowError::UnknownPerson(format!("la personne n° {person}")))?;
-    let enrolled = people::person(db, person).await?.is_some_and(|p| p.totp_enrolled_at.is_some());
-    let mut steps = rules::missing_steps(candidate.training_hours.is_some(), candidate.skills_test_at.is_some(), enrolled);
+    let enrolled = people::person(db, person)
+        .await?
+        .is_some_and(|p| p.totp_enrolled_at.is_some());
+    let mut steps = rules::missing_steps(
+        candidate.training_hours.is_some(),
+        candidate.skills_test_at.is_some(),
+        enrolled,
+    );
     if found.status != RequestStatus::Accepted {
         steps.insert(0, Missing::Decision);
     }
@@ -171,22 +225,40 @@ pub async fn missing(db: &Db, request: i64, person: i64) -> Result<Vec<Missing>,
 }
 
 /// Makes a ready candidate an aidant of the structure (role granted, journaled).
-pub async fn activate(db: &Db, referent: &StructureAccess, request: i64, person: i64) -> Result<(), WorkflowError> {
+pub async fn activate(
+    db: &Db,
+    referent: &StructureAccess,
+    request: i64,
+    person: i64,
+) -> Result<(), WorkflowError> {
     let candidate = candidate_of(db, referent, request, person).await?;
     let steps = missing(db, request, person).await?;
     if !steps.is_empty() {
-        let who = people::person(db, person).await?.map(|p| p.email).unwrap_or_default();
+        let who = people::person(db, person)
+            .await?
+            .map(|p| p.email)
+            .unwrap_or_default();
         let labels: Vec<&str> = steps.iter().map(|m| m.label()).collect();
         return Err(WorkflowError::NotReady(who, labels.join(", ")));
     }
     let now = now_ms();
     let mut tx = db.begin().await?;
-    people::grant_role(&mut tx, person, referent.structure(), Role::Aidant, Some(referent.person()), now).await?;
+    people::grant_role(
+        &mut tx,
+        person,
+        referent.structure(),
+        Role::Aidant,
+        Some(referent.person()),
+        now,
+    )
+    .await?;
     repo::mark_activated(&mut tx, candidate.id, now).await?;
     let entry = NewEntry::new(JournalAction::RoleGranted, "personne", person.to_string())
         .by(referent.person(), Some(referent.structure()))
         .in_structure(referent.structure())
-        .with_details(format!("{{\"role\":\"aidant\",\"habilitation\":{request}}}"));
+        .with_details(format!(
+            "{{\"role\":\"aidant\",\"habilitation\":{request}}}"
+        ));
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(())

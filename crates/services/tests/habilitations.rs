@@ -2,7 +2,9 @@
 
 use relais_domain::authz::Actor;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
-use relais_domain::habilitation::{Decision, HabilitationError, Missing, RequestStatus, Training, COMMITMENTS};
+use relais_domain::habilitation::{
+    Decision, HabilitationError, Missing, RequestStatus, Training, COMMITMENTS,
+};
 use relais_domain::journal::JournalAction;
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
@@ -11,7 +13,10 @@ use relais_store::journal::{self, JournalFilter};
 use relais_store::{comptes, Db};
 use relais_testkit::store_tests;
 
-store_tests!(from_request_to_active_aidant, requests_stay_within_their_structure);
+store_tests!(
+    from_request_to_active_aidant,
+    requests_stay_within_their_structure
+);
 
 const PASSWORD: &str = "une longue phrase de passe";
 
@@ -25,18 +30,55 @@ async fn setup(db: &Db) -> (i64, i64, Actor, Actor) {
         db.execute_admin(sql).await.unwrap();
     }
     let kind = StructureKind::Association;
-    let a = svc::create_structure(db, "13002526500013", "Association A", kind, "", "42218", None).await.unwrap();
-    let b = svc::create_structure(db, "21420218600018", "Association B", kind, "", "42218", None).await.unwrap();
-    let referent = svc::create_account(db, "referent@exemple.fr", "R", "A", PASSWORD, None).await.unwrap();
-    svc::grant_role(db, referent, a, Role::Referent, None).await.unwrap();
-    let admin = svc::create_account(db, "admin@exemple.fr", "A", "N", PASSWORD, None).await.unwrap();
-    svc::grant_global_role(db, admin, GlobalRole::Administrateur, "", None).await.unwrap();
-    let actor = |person, memberships, global_roles| Actor { person_id: person, memberships, global_roles, acting_structure: None };
+    let a = svc::create_structure(
+        db,
+        "13002526500013",
+        "Association A",
+        kind,
+        "",
+        "42218",
+        None,
+    )
+    .await
+    .unwrap();
+    let b = svc::create_structure(
+        db,
+        "21420218600018",
+        "Association B",
+        kind,
+        "",
+        "42218",
+        None,
+    )
+    .await
+    .unwrap();
+    let referent = svc::create_account(db, "referent@exemple.fr", "R", "A", PASSWORD, None)
+        .await
+        .unwrap();
+    svc::grant_role(db, referent, a, Role::Referent, None)
+        .await
+        .unwrap();
+    let admin = svc::create_account(db, "admin@exemple.fr", "A", "N", PASSWORD, None)
+        .await
+        .unwrap();
+    svc::grant_global_role(db, admin, GlobalRole::Administrateur, "", None)
+        .await
+        .unwrap();
+    let actor = |person, memberships, global_roles| Actor {
+        person_id: person,
+        memberships,
+        global_roles,
+        acting_structure: None,
+    };
     (
         a,
         b,
         actor(referent, vec![(a, Role::Referent)], vec![]),
-        actor(admin, vec![], vec![(GlobalRole::Administrateur, String::new())]),
+        actor(
+            admin,
+            vec![],
+            vec![(GlobalRole::Administrateur, String::new())],
+        ),
     )
 }
 
@@ -48,56 +90,150 @@ async fn from_request_to_active_aidant(db: Db) {
     let (a, _, referent, admin) = setup(&db).await;
     let access = referent.structure(a, &[Role::Referent]).unwrap();
     let admin = admin.admin().unwrap();
-    let candidate = svc::create_account(&db, "aidant@exemple.fr", "Alex", "Durand", PASSWORD, None).await.unwrap();
+    let candidate = svc::create_account(&db, "aidant@exemple.fr", "Alex", "Durand", PASSWORD, None)
+        .await
+        .unwrap();
 
-    let err = workflow::submit(&db, &access, &["aidant@exemple.fr"], &all_commitments()[1..]).await.unwrap_err();
-    assert!(matches!(err, WorkflowError::Rule(HabilitationError::MissingCommitment("conditions"))), "{err}");
-    let err = workflow::submit(&db, &access, &["inconnu@exemple.fr"], &all_commitments()).await.unwrap_err();
+    let err = workflow::submit(
+        &db,
+        &access,
+        &["aidant@exemple.fr"],
+        &all_commitments()[1..],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WorkflowError::Rule(HabilitationError::MissingCommitment("conditions"))
+        ),
+        "{err}"
+    );
+    let err = workflow::submit(&db, &access, &["inconnu@exemple.fr"], &all_commitments())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("inconnu@exemple.fr"), "{err}");
-    let request = workflow::submit(&db, &access, &["Aidant@Exemple.fr"], &all_commitments()).await.unwrap();
+    let request = workflow::submit(&db, &access, &["Aidant@Exemple.fr"], &all_commitments())
+        .await
+        .unwrap();
 
     // A thread: changes asked, answered, then accepted.
-    let status = workflow::decide(&db, &admin, request, Decision::AskChanges, Some("Précisez la date de formation.")).await.unwrap();
+    let status = workflow::decide(
+        &db,
+        &admin,
+        request,
+        Decision::AskChanges,
+        Some("Précisez la date de formation."),
+    )
+    .await
+    .unwrap();
     assert_eq!(status, RequestStatus::ChangesRequested);
-    let err = workflow::decide(&db, &admin, request, Decision::Accept, None).await.unwrap_err();
-    assert!(matches!(err, WorkflowError::Rule(HabilitationError::AlreadyDecided(_))), "{err}");
-    workflow::resubmit(&db, &access, request, "Formation prévue le 3 décembre.").await.unwrap();
-    assert_eq!(workflow::decide(&db, &admin, request, Decision::Accept, None).await.unwrap(), RequestStatus::Accepted);
-    let thread = relais_store::habilitations::messages(&db, request).await.unwrap();
-    assert_eq!(thread.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["Précisez la date de formation.", "Formation prévue le 3 décembre."]);
+    let err = workflow::decide(&db, &admin, request, Decision::Accept, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            WorkflowError::Rule(HabilitationError::AlreadyDecided(_))
+        ),
+        "{err}"
+    );
+    workflow::resubmit(&db, &access, request, "Formation prévue le 3 décembre.")
+        .await
+        .unwrap();
+    assert_eq!(
+        workflow::decide(&db, &admin, request, Decision::Accept, None)
+            .await
+            .unwrap(),
+        RequestStatus::Accepted
+    );
+    let thread = relais_store::habilitations::messages(&db, request)
+        .await
+        .unwrap();
+    assert_eq!(
+        thread.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        [
+            "Précisez la date de formation.",
+            "Formation prévue le 3 décembre."
+        ]
+    );
 
     // Not an aidant until trained, tested and protected by a second factor.
     assert_eq!(
         workflow::missing(&db, request, candidate).await.unwrap(),
-        [Missing::Training, Missing::SkillsTest, Missing::SecondFactor]
+        [
+            Missing::Training,
+            Missing::SkillsTest,
+            Missing::SecondFactor
+        ]
     );
-    let err = workflow::activate(&db, &access, request, candidate).await.unwrap_err();
+    let err = workflow::activate(&db, &access, request, candidate)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("formation à suivre"), "{err}");
     assert!(Training::new(10, 0, "Organisme").is_err());
-    workflow::record_training(&db, &access, request, candidate, &Training::new(14, 1_790_000_000_000, "Organisme de formation").unwrap())
+    workflow::record_training(
+        &db,
+        &access,
+        request,
+        candidate,
+        &Training::new(14, 1_790_000_000_000, "Organisme de formation").unwrap(),
+    )
+    .await
+    .unwrap();
+    workflow::record_skills_test(&db, &access, request, candidate, Some(42))
         .await
         .unwrap();
-    workflow::record_skills_test(&db, &access, request, candidate, Some(42)).await.unwrap();
-    assert_eq!(workflow::missing(&db, request, candidate).await.unwrap(), [Missing::SecondFactor]);
+    assert_eq!(
+        workflow::missing(&db, request, candidate).await.unwrap(),
+        [Missing::SecondFactor]
+    );
 
     let policy = Policy::default();
-    let client = Client { ip: "192.0.2.9".into(), user_agent: "test".into() };
-    let opened = svc::login_with_password(&db, &policy, "aidant@exemple.fr", PASSWORD, &client).await.unwrap();
-    let session = svc::resolve_session(&db, &policy, &opened.token).await.unwrap().unwrap();
+    let client = Client {
+        ip: "192.0.2.9".into(),
+        user_agent: "test".into(),
+    };
+    let opened = svc::login_with_password(&db, &policy, "aidant@exemple.fr", PASSWORD, &client)
+        .await
+        .unwrap();
+    let session = svc::resolve_session(&db, &policy, &opened.token)
+        .await
+        .unwrap()
+        .unwrap();
     let (secret, _) = svc::begin_enrolment(&db, &session).await.unwrap();
-    let code = format!("{:06}", totp::code_at_step(&secret, totp::step_of(relais_store::now_ms() / 1000)));
-    svc::confirm_enrolment(&db, &policy, &session, &code).await.unwrap();
+    let code = format!(
+        "{:06}",
+        totp::code_at_step(&secret, totp::step_of(relais_store::now_ms() / 1000))
+    );
+    svc::confirm_enrolment(&db, &policy, &session, &code)
+        .await
+        .unwrap();
 
-    workflow::activate(&db, &access, request, candidate).await.unwrap();
-    let roles: Vec<Role> = comptes::memberships_of(&db, candidate).await.unwrap().iter().map(|m| m.role).collect();
-    assert_eq!(roles, [Role::Aidant]);
-    let actions: Vec<JournalAction> = journal::list(&db, &JournalFilter { structure: Some(a), ..Default::default() }, 50)
+    workflow::activate(&db, &access, request, candidate)
+        .await
+        .unwrap();
+    let roles: Vec<Role> = comptes::memberships_of(&db, candidate)
         .await
         .unwrap()
         .iter()
-        .rev()
-        .map(|e| e.action)
+        .map(|m| m.role)
         .collect();
+    assert_eq!(roles, [Role::Aidant]);
+    let actions: Vec<JournalAction> = journal::list(
+        &db,
+        &JournalFilter {
+            structure: Some(a),
+            ..Default::default()
+        },
+        50,
+    )
+    .await
+    .unwrap()
+    .iter()
+    .rev()
+    .map(|e| e.action)
+    .collect();
     assert_eq!(
         actions,
         [
@@ -115,14 +251,50 @@ async fn from_request_to_active_aidant(db: Db) {
 
 async fn requests_stay_within_their_structure(db: Db) {
     let (a, b, referent, admin) = setup(&db).await;
-    svc::create_account(&db, "aidant@exemple.fr", "Alex", "Durand", PASSWORD, None).await.unwrap();
-    let request =
-        workflow::submit(&db, &referent.structure(a, &[Role::Referent]).unwrap(), &["aidant@exemple.fr"], &all_commitments()).await.unwrap();
-    workflow::decide(&db, &admin.admin().unwrap(), request, Decision::AskChanges, None).await.unwrap();
-    let other = Actor { memberships: vec![(b, Role::Referent)], ..referent.clone() };
-    let err = workflow::resubmit(&db, &other.structure(b, &[Role::Referent]).unwrap(), request, "Réponse").await.unwrap_err();
+    svc::create_account(&db, "aidant@exemple.fr", "Alex", "Durand", PASSWORD, None)
+        .await
+        .unwrap();
+    let request = workflow::submit(
+        &db,
+        &referent.structure(a, &[Role::Referent]).unwrap(),
+        &["aidant@exemple.fr"],
+        &all_commitments(),
+    )
+    .await
+    .unwrap();
+    workflow::decide(
+        &db,
+        &admin.admin().unwrap(),
+        request,
+        Decision::AskChanges,
+        None,
+    )
+    .await
+    .unwrap();
+    let other = Actor {
+        memberships: vec![(b, Role::Referent)],
+        ..referent.clone()
+    };
+    let err = workflow::resubmit(
+        &db,
+        &other.structure(b, &[Role::Referent]).unwrap(),
+        request,
+        "Réponse",
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, WorkflowError::OtherStructure), "{err}");
-    let err = workflow::resubmit(&db, &referent.structure(a, &[Role::Referent]).unwrap(), request, "  ").await.unwrap_err();
-    assert!(matches!(err, WorkflowError::Rule(HabilitationError::EmptyMessage)), "{err}");
+    let err = workflow::resubmit(
+        &db,
+        &referent.structure(a, &[Role::Referent]).unwrap(),
+        request,
+        "  ",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, WorkflowError::Rule(HabilitationError::EmptyMessage)),
+        "{err}"
+    );
     assert!(referent.admin().is_err(), "a référent cannot decide");
 }

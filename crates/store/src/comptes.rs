@@ -69,7 +69,8 @@ pub struct TeamMember {
 }
 
 const STRUCTURE_COLUMNS: &str = "id, siret, nom, kind, adresse, commune, deactivated_at";
-const PERSON_COLUMNS: &str = "id, email, given_name, family_name, password_hash, totp_secret, \
+pub(crate) const PERSON_COLUMNS: &str =
+    "id, email, given_name, family_name, password_hash, totp_secret, \
      totp_enrolled_at, proconnect_sub, failed_logins, locked_until, deactivated_at";
 
 fn structure_from(r: &AnyRow) -> Structure {
@@ -84,7 +85,7 @@ fn structure_from(r: &AnyRow) -> Structure {
     }
 }
 
-fn person_from(r: &AnyRow) -> Person {
+pub(crate) fn person_from(r: &AnyRow) -> Person {
     Person {
         id: r.get(0),
         email: r.get(1),

@@ -54,12 +54,14 @@ pub async fn create_request(
 }
 
 pub async fn add_candidate(tx: &mut Tx, request: i64, person: i64) -> Result<i64, StoreError> {
-    let row = sqlx::query("INSERT INTO habilitation_candidates (request_id, person_id) VALUES ($1, $2) RETURNING id")
-        .bind(request)
-        .bind(person)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(crate::db::duplicate_as("aidant"))?;
+    let row = sqlx::query(
+        "INSERT INTO habilitation_candidates (request_id, person_id) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(request)
+    .bind(person)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(crate::db::duplicate_as("aidant"))?;
     Ok(row.get(0))
 }
 
@@ -144,7 +146,12 @@ pub async fn record_training(
     Ok(())
 }
 
-pub async fn record_skills_test(tx: &mut Tx, candidate: i64, at: i64, score: Option<i64>) -> Result<(), StoreError> {
+pub async fn record_skills_test(
+    tx: &mut Tx,
+    candidate: i64,
+    at: i64,
+    score: Option<i64>,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE habilitation_candidates SET skills_test_at = $2, skills_test_score = $3 WHERE id = $1")
         .bind(candidate)
         .bind(at)
@@ -163,7 +170,13 @@ pub async fn mark_activated(tx: &mut Tx, candidate: i64, now: i64) -> Result<(),
     Ok(())
 }
 
-pub async fn add_message(tx: &mut Tx, request: i64, author: i64, body: &str, now: i64) -> Result<(), StoreError> {
+pub async fn add_message(
+    tx: &mut Tx,
+    request: i64,
+    author: i64,
+    body: &str,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO habilitation_messages (request_id, author_id, body, created_at) VALUES ($1, $2, $3, $4)")
         .bind(request)
         .bind(author)
@@ -181,5 +194,12 @@ pub async fn messages(db: &Db, request: i64) -> Result<Vec<Message>, StoreError>
     .bind(request)
     .fetch_all(db.pool())
     .await?;
-    Ok(rows.iter().map(|r| Message { author_id: r.get(0), body: r.get(1), created_at: r.get(2) }).collect())
+    Ok(rows
+        .iter()
+        .map(|r| Message {
+            author_id: r.get(0),
+            body: r.get(1),
+            created_at: r.get(2),
+        })
+        .collect())
 }

@@ -4,9 +4,11 @@
 
 pub mod comptes;
 mod db;
+pub mod habilitations;
 pub mod jobs;
 pub mod journal;
 mod migrations;
+pub mod oidc;
 pub mod sessions;
 pub mod territoires;
 

@@ -28,6 +28,8 @@ const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_jobs"),
     migration!(3, "0003_journal"),
     migration!(4, "0004_comptes"),
+    migration!(5, "0005_oidc"),
+    migration!(6, "0006_habilitations"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

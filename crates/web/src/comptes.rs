@@ -21,7 +21,7 @@ use crate::pages::{render, AccountBadge, PageContext};
 use crate::AppState;
 
 /// Where to go after the login: a path of this site only, never another host.
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(p)
             if p.starts_with('/')
@@ -69,6 +69,8 @@ pub struct LoginPage {
     pub email: String,
     pub next: String,
     pub error: Option<String>,
+    /// Show the ProConnect button (ProConnect is configured on this instance).
+    pub proconnect: bool,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +79,7 @@ pub struct NextParam {
 }
 
 pub async fn login_form(
+    State(state): State<AppState>,
     ctx: PageContext,
     MaybeSession(session): MaybeSession,
     Query(q): Query<NextParam>,
@@ -90,6 +93,7 @@ pub async fn login_form(
         email: String::new(),
         next,
         error: None,
+        proconnect: state.proconnect.is_some(),
     })
 }
 
@@ -141,6 +145,7 @@ pub async fn login(
                 email: form.email.trim().to_string(),
                 next,
                 error: Some(capitalize(&e.to_string())),
+                proconnect: state.proconnect.is_some(),
             };
             (status, render(page)).into_response()
         }

@@ -7,6 +7,7 @@ mod auth;
 mod comptes;
 mod error;
 mod pages;
+mod proconnect;
 mod security;
 
 use std::sync::Arc;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub policy: relais_services::comptes::Policy,
     pub territoires: Arc<TerritoryIndex>,
     pub config: WebConfig,
+    /// The ProConnect client; `None`: ProConnect is not configured on this instance.
+    pub proconnect: Option<Arc<relais_services::proconnect::ProConnect>>,
 }
 
 /// Declares every route once: it builds the router and lists the routes in [`ROUTES`],
@@ -61,6 +64,8 @@ routes! {
     POST "/connexion" => comptes::login;
     GET "/connexion/second-facteur" => comptes::second_factor_form;
     POST "/connexion/second-facteur" => comptes::second_factor;
+    GET "/auth/proconnect" => proconnect::start;
+    GET "/auth/proconnect/callback" => proconnect::callback;
     GET "/connexion/activation" => comptes::enrolment_form;
     POST "/connexion/activation" => comptes::enrolment;
     POST "/deconnexion" => comptes::logout;

@@ -36,6 +36,7 @@ async fn app() -> (Router, TestDb) {
         policy: svc::Policy::default(),
         territoires: Arc::new(TerritoryIndex::build(Territoires::default())),
         config: WebConfig::default(),
+        proconnect: None,
     });
     (app, t)
 }
@@ -90,6 +91,7 @@ fn access(method: &str, path: &str) -> Access {
             | "/plan-du-site",
         ) => Access::Public,
         ("GET" | "POST", "/connexion") => Access::Public,
+        ("GET", "/auth/proconnect" | "/auth/proconnect/callback") => Access::Public,
         (
             "GET",
             "/api/v1/territoires/communes"

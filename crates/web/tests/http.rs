@@ -31,6 +31,7 @@ async fn app_with(hsts: bool) -> (Router, TestDb) {
         policy: relais_services::comptes::Policy::default(),
         territoires: index(),
         config: WebConfig { hsts },
+        proconnect: None,
     });
     (app, t)
 }

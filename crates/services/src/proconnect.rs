@@ -1,0 +1,408 @@
+//! ProConnect login: Relais as an OpenID Connect client (authorization code with PKCE S256).
+//!
+//! The login under way is kept in the database (keyed by the SHA-256 of `state`), so that any
+//! instance can serve the callback; it is single use and lives 10 minutes. The callback checks
+//! the `iss` parameter (RFC 9207), exchanges the code, verifies the ID token (signature with
+//! the provider's keys, issuer, audience, expiry, issue time, nonce; 60 s of clock leeway at
+//! most), reads userinfo and requires the same subject, then opens a session as the local
+//! login does: aidants and administrators still give their second factor.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::Utc;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreUserInfoClaims,
+};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RequestTokenError, Scope, TokenResponse,
+};
+use relais_domain::comptes::{GlobalRole, Role};
+use relais_domain::journal::{JournalAction, NewEntry};
+use relais_store::comptes::{self as repo, Person};
+use relais_store::oidc::{self, PendingLogin};
+use relais_store::sessions::Stage;
+use relais_store::{journal, Db, StoreError};
+
+use crate::comptes::{open_session, sha256_hex, Client, Opened};
+
+/// How long a login sent to the provider may take to come back.
+pub const LOGIN_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// The most the provider's clock and ours may disagree on `exp` and `iat`.
+pub const CLOCK_LEEWAY: Duration = Duration::from_secs(60);
+/// What Relais asks ProConnect for.
+pub const SCOPES: [&str; 5] = ["email", "given_name", "usual_name", "siret", "uid"];
+
+/// Settings of the ProConnect client. The secret is never shown by `Debug`.
+#[derive(Clone)]
+pub struct ProConnectConfig {
+    /// The provider's issuer, e.g. `https://auth.agentconnect.gouv.fr/api/v2`.
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// `{public_url}/auth/proconnect/callback`, as registered with the provider.
+    pub redirect_uri: String,
+}
+
+impl fmt::Debug for ProConnectConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProConnectConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("redirect_uri", &self.redirect_uri)
+            .finish()
+    }
+}
+
+/// The ProConnect client: settings and an HTTP client that follows no redirect.
+#[derive(Debug, Clone)]
+pub struct ProConnect {
+    config: ProConnectConfig,
+    http: openidconnect::reqwest::Client,
+}
+
+type Oidc = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// Why a ProConnect login was refused. The messages are shown to people as they are.
+#[derive(Debug, thiserror::Error)]
+pub enum ProConnectError {
+    #[error("Cette demande de connexion est inconnue, a déjà servi ou a expiré (elle vaut 10 minutes). Recommencez la connexion avec ProConnect.")]
+    UnknownState,
+    #[error("ProConnect n'a pas autorisé la connexion (la demande a peut-être été annulée). Recommencez la connexion avec ProConnect.")]
+    Denied,
+    #[error("La réponse de connexion ne vient pas du fournisseur d'identité attendu : par sécurité, la connexion est refusée.")]
+    WrongIssuer,
+    #[error("ProConnect est injoignable ou a répondu de façon inattendue. Réessayez dans quelques minutes.")]
+    Unavailable,
+    #[error("ProConnect a refusé le code de connexion (il a peut-être déjà servi ou expiré). Recommencez la connexion avec ProConnect.")]
+    CodeRejected,
+    #[error("L'identité transmise par ProConnect n'a pas pu être vérifiée (signature, émetteur, destinataire, date de validité ou jeton à usage unique incorrects) : par sécurité, la connexion est refusée.")]
+    InvalidIdToken,
+    #[error("Les informations transmises par ProConnect ne concernent pas la personne authentifiée : par sécurité, la connexion est refusée.")]
+    SubjectMismatch,
+    #[error("ProConnect n'a pas transmis d'adresse électronique : la connexion est impossible.")]
+    NoEmail,
+    #[error("Aucun compte Relais n'est associé à cette adresse : demandez une invitation au référent de votre structure.")]
+    NoAccount,
+    #[error("Ce compte Relais est désactivé : adressez-vous au référent de votre structure.")]
+    Deactivated,
+    #[error("Ce compte est verrouillé pendant quelques minutes après trop d'essais. Réessayez plus tard, ou demandez à votre référent de le déverrouiller.")]
+    Locked,
+    #[error("Ce compte Relais est déjà associé à une autre identité ProConnect : adressez-vous au référent de votre structure.")]
+    OtherIdentity,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the provider sent back to the callback.
+#[derive(Debug, Clone, Default)]
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A ProConnect login that opened a session.
+#[derive(Debug, Clone)]
+pub struct Completed {
+    pub opened: Opened,
+    /// The path of this site to go to once logged in.
+    pub next: String,
+}
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+impl ProConnect {
+    pub fn new(config: ProConnectConfig) -> Result<ProConnect, String> {
+        IssuerUrl::new(config.issuer.clone())
+            .map_err(|e| format!("proconnect_issuer n'est pas une URL valide : {e}"))?;
+        RedirectUrl::new(config.redirect_uri.clone())
+            .map_err(|e| format!("public_url ne donne pas une URL de retour valide : {e}"))?;
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            // No redirect: a provider must answer itself (SSRF).
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("client HTTP : {e}"))?;
+        Ok(ProConnect { config, http })
+    }
+
+    pub fn config(&self) -> &ProConnectConfig {
+        &self.config
+    }
+
+    /// Discovery (metadata and keys) then the client. Done for each login, so that the
+    /// provider's key rotation is followed without restart.
+    async fn client(&self) -> Result<Oidc, ProConnectError> {
+        let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|e| {
+            tracing::error!(error = %e, "proconnect_issuer invalide");
+            ProConnectError::Unavailable
+        })?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "découverte ProConnect impossible");
+                ProConnectError::Unavailable
+            })?;
+        let redirect = RedirectUrl::new(self.config.redirect_uri.clone()).map_err(|e| {
+            tracing::error!(error = %e, "URL de retour ProConnect invalide");
+            ProConnectError::Unavailable
+        })?;
+        Ok(CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.config.client_id.clone()),
+            Some(ClientSecret::new(self.config.client_secret.clone())),
+        )
+        .set_redirect_uri(redirect))
+    }
+}
+
+/// Starts a login: records it and returns the provider's authorization URL.
+pub async fn begin(db: &Db, pc: &ProConnect, next: &str) -> Result<String, ProConnectError> {
+    let client = pc.client().await?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client.authorize_url(
+        CoreAuthenticationFlow::AuthorizationCode,
+        CsrfToken::new_random,
+        Nonce::new_random,
+    );
+    for scope in SCOPES {
+        request = request.add_scope(Scope::new(scope.to_string()));
+    }
+    let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
+    let now = relais_store::now_ms();
+    oidc::purge_expired(db, now - ms(LOGIN_LIFETIME)).await?;
+    oidc::create_login(
+        db,
+        &PendingLogin {
+            state_hash: sha256_hex(state.secret()),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+            next_path: next.to_string(),
+            created_at: now,
+        },
+    )
+    .await?;
+    Ok(url.to_string())
+}
+
+/// Completes a login from the provider's callback.
+pub async fn complete(
+    db: &Db,
+    pc: &ProConnect,
+    callback: &Callback,
+    client_info: &Client,
+) -> Result<Completed, ProConnectError> {
+    let state = callback
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(ProConnectError::UnknownState)?;
+    let now = relais_store::now_ms();
+    let login = oidc::take_login(db, &sha256_hex(state), now - ms(LOGIN_LIFETIME))
+        .await?
+        .ok_or(ProConnectError::UnknownState)?;
+    if callback.error.is_some() {
+        return Err(ProConnectError::Denied);
+    }
+    if callback.iss.as_deref() != Some(pc.config.issuer.as_str()) {
+        return Err(ProConnectError::WrongIssuer);
+    }
+    let code = callback
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or(ProConnectError::Denied)?;
+
+    let client = pc.client().await?;
+    let token = client
+        .exchange_code(AuthorizationCode::new(code.to_string()))
+        .map_err(|e| {
+            tracing::error!(error = %e, "ProConnect sans point d'accès jeton");
+            ProConnectError::Unavailable
+        })?
+        .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier.clone()))
+        .request_async(&pc.http)
+        .await
+        .map_err(|e| match e {
+            RequestTokenError::ServerResponse(r) => {
+                tracing::warn!(error = %r.error(), "code ProConnect refusé");
+                ProConnectError::CodeRejected
+            }
+            e => {
+                tracing::warn!(error = %e, "échange du code ProConnect impossible");
+                ProConnectError::Unavailable
+            }
+        })?;
+
+    let id_token = token.id_token().ok_or(ProConnectError::InvalidIdToken)?;
+    let leeway = chrono::Duration::from_std(CLOCK_LEEWAY).expect("small duration");
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs([
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        ])
+        // `exp` may be passed by the leeway at most.
+        .set_time_fn(move || Utc::now() - leeway)
+        // `iat` may be ahead of our clock by the leeway at most.
+        .set_issue_time_verifier_fn(move |iat| {
+            if iat > Utc::now() + leeway {
+                Err(format!("iat {iat} dans le futur"))
+            } else {
+                Ok(())
+            }
+        });
+    let claims = id_token
+        .claims(&verifier, &Nonce::new(login.nonce.clone()))
+        .map_err(|e| {
+            tracing::warn!(error = %e, "jeton d'identité ProConnect refusé");
+            ProConnectError::InvalidIdToken
+        })?;
+    let sub = claims.subject().clone();
+
+    let userinfo: CoreUserInfoClaims = client
+        .user_info(token.access_token().clone(), Some(sub.clone()))
+        .map_err(|e| {
+            tracing::error!(error = %e, "ProConnect sans point d'accès userinfo");
+            ProConnectError::Unavailable
+        })?
+        .request_async(&pc.http)
+        .await
+        .map_err(|e| match e {
+            openidconnect::UserInfoError::ClaimsVerification(e) => {
+                tracing::warn!(error = %e, "userinfo ProConnect refusé");
+                ProConnectError::SubjectMismatch
+            }
+            e => {
+                tracing::warn!(error = %e, "userinfo ProConnect illisible");
+                ProConnectError::Unavailable
+            }
+        })?;
+    if userinfo.subject() != &sub {
+        return Err(ProConnectError::SubjectMismatch);
+    }
+    let email = userinfo
+        .email()
+        .map(|e| e.as_str().trim().to_lowercase())
+        .filter(|e| !e.is_empty())
+        .ok_or(ProConnectError::NoEmail)?;
+
+    let person = find_person(db, sub.as_str(), &email).await?;
+    let refuse = |e: ProConnectError| async {
+        journal_failure(db, person.id).await?;
+        Err::<Completed, _>(e)
+    };
+    if person.deactivated_at.is_some() {
+        return refuse(ProConnectError::Deactivated).await;
+    }
+    if person.locked_until.is_some_and(|until| until > now) {
+        return refuse(ProConnectError::Locked).await;
+    }
+    match person.proconnect_sub.as_deref() {
+        Some(known) if known == sub.as_str() => {}
+        Some(_) => return refuse(ProConnectError::OtherIdentity).await,
+        None => link(db, person.id, sub.as_str()).await?,
+    }
+
+    let stage = if needs_second_factor(db, &person).await? {
+        if person.totp_enrolled_at.is_some() {
+            Stage::SecondFactor
+        } else {
+            Stage::Enrolment
+        }
+    } else {
+        Stage::Active
+    };
+    let opened = open_session(db, person.id, stage, client_info).await?;
+    if stage == Stage::Active {
+        let mut tx = db.begin().await?;
+        journal::append(
+            &mut tx,
+            &NewEntry::new(
+                JournalAction::LoginSucceeded,
+                "personne",
+                person.id.to_string(),
+            )
+            .by(person.id, None)
+            .with_details("{\"via\":\"proconnect\"}"),
+        )
+        .await?;
+        relais_store::commit(tx).await?;
+    }
+    Ok(Completed {
+        opened,
+        next: login.next_path,
+    })
+}
+
+/// By subject first; else by address (the account is linked at its first ProConnect login).
+async fn find_person(db: &Db, sub: &str, email: &str) -> Result<Person, ProConnectError> {
+    if let Some(p) = oidc::person_by_proconnect_sub(db, sub).await? {
+        return Ok(p);
+    }
+    repo::person_by_email(db, email)
+        .await?
+        .ok_or(ProConnectError::NoAccount)
+}
+
+async fn link(db: &Db, person: i64, sub: &str) -> Result<(), ProConnectError> {
+    let mut tx = db.begin().await?;
+    oidc::link_proconnect(&mut tx, person, sub)
+        .await
+        .map_err(|e| match e {
+            StoreError::Duplicate(_) => ProConnectError::OtherIdentity,
+            e => e.into(),
+        })?;
+    journal::append(
+        &mut tx,
+        &NewEntry::new(
+            JournalAction::ProConnectLinked,
+            "personne",
+            person.to_string(),
+        )
+        .by(person, None),
+    )
+    .await?;
+    relais_store::commit(tx).await?;
+    Ok(())
+}
+
+async fn journal_failure(db: &Db, person: i64) -> Result<(), ProConnectError> {
+    let mut tx = db.begin().await?;
+    journal::append(
+        &mut tx,
+        &NewEntry::new(JournalAction::LoginFailed, "personne", person.to_string())
+            .with_details("{\"via\":\"proconnect\"}"),
+    )
+    .await?;
+    relais_store::commit(tx).await?;
+    Ok(())
+}
+
+/// Aidants and national administrators give their second factor whatever the login.
+async fn needs_second_factor(db: &Db, person: &Person) -> Result<bool, StoreError> {
+    let aidant = repo::memberships_of(db, person.id)
+        .await?
+        .iter()
+        .any(|m| m.role == Role::Aidant);
+    let admin = repo::global_roles_of(db, person.id)
+        .await?
+        .iter()
+        .any(|g| g.role == GlobalRole::Administrateur);
+    Ok(aidant || admin)
+}

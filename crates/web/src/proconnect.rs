@@ -1,0 +1,102 @@
+//! ProConnect login: the start (redirect to the provider) and the callback. The checks are
+//! in `relais_services::proconnect`; refusals are DSFR pages that say what happened.
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_services::proconnect::{self as svc, Callback, ProConnectError};
+use relais_store::sessions::Stage;
+use serde::Deserialize;
+
+use crate::auth::{set_cookie, urlencode, SESSION_COOKIE};
+use crate::comptes::{safe_next, ClientInfo};
+use crate::error::{error_page, ApiError};
+use crate::pages::PageContext;
+use crate::AppState;
+
+fn not_configured(ctx: &PageContext) -> Response {
+    error_page(
+        ctx,
+        StatusCode::NOT_FOUND,
+        "ProConnect n'est pas disponible ici",
+        "La connexion avec ProConnect n'est pas configurée sur cette instance de Relais. Connectez-vous avec votre adresse électronique et votre mot de passe Relais.",
+    )
+}
+
+fn refusal(ctx: &PageContext, e: ProConnectError) -> Response {
+    let (status, title) = match &e {
+        ProConnectError::Store(err) => {
+            tracing::error!(error = %err, "erreur pendant la connexion ProConnect");
+            return ApiError::Internal.into_response();
+        }
+        ProConnectError::Unavailable => (StatusCode::BAD_GATEWAY, "ProConnect indisponible"),
+        ProConnectError::UnknownState
+        | ProConnectError::Denied
+        | ProConnectError::WrongIssuer
+        | ProConnectError::CodeRejected => (StatusCode::BAD_REQUEST, "Connexion interrompue"),
+        _ => (StatusCode::FORBIDDEN, "Connexion refusée"),
+    };
+    error_page(ctx, status, title, &e.to_string())
+}
+
+#[derive(Deserialize)]
+pub struct StartParams {
+    suite: Option<String>,
+}
+
+/// Starts the login: records it, then sends the browser to ProConnect.
+pub async fn start(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Query(q): Query<StartParams>,
+) -> Response {
+    let Some(pc) = &state.proconnect else {
+        return not_configured(&ctx);
+    };
+    let next = safe_next(q.suite.as_deref());
+    match svc::begin(&state.db, pc, &next).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(e) => refusal(&ctx, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+/// The provider's answer: opens a session, then the second factor when the person needs it.
+pub async fn callback(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ClientInfo(client): ClientInfo,
+    Query(q): Query<CallbackParams>,
+) -> Response {
+    let Some(pc) = &state.proconnect else {
+        return not_configured(&ctx);
+    };
+    let callback = Callback {
+        code: q.code,
+        state: q.state,
+        iss: q.iss,
+        error: q.error,
+    };
+    match svc::complete(&state.db, pc, &callback, &client).await {
+        Ok(done) => {
+            let next = safe_next(Some(&done.next));
+            let to = match done.opened.stage {
+                Stage::Active => next,
+                Stage::SecondFactor => {
+                    format!("/connexion/second-facteur?suite={}", urlencode(&next))
+                }
+                Stage::Enrolment => format!("/connexion/activation?suite={}", urlencode(&next)),
+            };
+            let cookie = set_cookie(SESSION_COOKIE, &done.opened.token, None, state.config.hsts);
+            ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
+        }
+        Err(e) => refusal(&ctx, e),
+    }
+}
