@@ -510,11 +510,7 @@ describe('a référent de structure, keyboard only', () => {
     assert.match(await page.locator('main').innerText(), /réservée aux administrateurs nationaux/);
   });
 
-  // Known gap of the Rust side (see the report): only /compte, the team page and the journal
-  // fill the header with the logged-in person; the others show "Se connecter".
-  step('the header names the logged-in person on every page', {
-    todo: 'PageContext.account is only set by /compte, /structures/{id}/equipe and /admin/journal',
-  }, async () => {
+  step('the header names the logged-in person on every page', async () => {
     const { page } = s;
     const missing = [];
     if (headerOnCodesPage === null) missing.push('recovery codes page (/connexion/activation after the code)');

@@ -450,7 +450,7 @@ async fn check_code(
         .filter(|c| c.is_ascii_alphanumeric())
         .collect::<String>()
         .to_uppercase();
-    if compact.len() == RECOVERY_CODE_LEN && compact.chars().any(|c| c.is_ascii_alphabetic()) {
+    if compact.len() == RECOVERY_CODE_LEN {
         return if repo::use_recovery_code(db, person.id, &sha256_hex(&compact), now).await? {
             Ok(())
         } else {
@@ -585,6 +585,19 @@ pub async fn logout_everywhere(db: &Db, session: &Session) -> Result<u64, StoreE
     Ok(closed)
 }
 
+/// The structure a session acts as: the one chosen if the person still belongs to it,
+/// else their only structure if they have just one.
+fn acting_structure(session: &Session, memberships: &[repo::Membership]) -> Option<i64> {
+    let chosen = session
+        .acting_structure
+        .filter(|s| memberships.iter().any(|m| m.structure_id == *s));
+    let only = memberships
+        .first()
+        .map(|m| m.structure_id)
+        .filter(|first| memberships.iter().all(|m| m.structure_id == *first));
+    chosen.or(only)
+}
+
 /// The person behind a complete session, with their live roles.
 pub async fn actor(db: &Db, session: &Session) -> Result<Actor, StoreError> {
     let memberships = repo::memberships_of(db, session.person_id).await?;
@@ -599,11 +612,26 @@ pub async fn actor(db: &Db, session: &Session) -> Result<Actor, StoreError> {
             .into_iter()
             .map(|g| (g.role, g.scope))
             .collect(),
-        // A structure the person no longer belongs to is forgotten.
-        acting_structure: session
-            .acting_structure
-            .filter(|s| memberships.iter().any(|m| m.structure_id == *s)),
+        acting_structure: acting_structure(session, &memberships),
     })
+}
+
+/// Who is logged in, for the page header: their name and the structure they act as.
+pub async fn header_badge(
+    db: &Db,
+    session: &Session,
+) -> Result<Option<(String, Option<String>)>, StoreError> {
+    let Some(person) = repo::person(db, session.person_id).await? else {
+        return Ok(None);
+    };
+    let memberships = repo::memberships_of(db, person.id).await?;
+    let structure = acting_structure(session, &memberships)
+        .and_then(|s| memberships.iter().find(|m| m.structure_id == s))
+        .map(|m| m.structure_nom.clone());
+    Ok(Some((
+        format!("{} {}", person.given_name, person.family_name),
+        structure,
+    )))
 }
 
 /// Chooses the structure the person acts as (shown in the header).

@@ -233,7 +233,6 @@ impl RequiredRoles for Referents {
 /// Proof that the actor holds one of `R::ROLES` in the structure of the path's `{id}`.
 pub struct InStructure<R: RequiredRoles> {
     pub access: StructureAccess,
-    pub auth: Authenticated,
     _roles: PhantomData<R>,
 }
 
@@ -251,7 +250,6 @@ impl<R: RequiredRoles> FromRequestParts<AppState> for InStructure<R> {
         match auth.actor.structure(id, R::ROLES) {
             Ok(access) => Ok(InStructure {
                 access,
-                auth,
                 _roles: PhantomData,
             }),
             Err(denied) => Err(forbidden(
@@ -267,7 +265,6 @@ impl<R: RequiredRoles> FromRequestParts<AppState> for InStructure<R> {
 /// Proof that the actor is a national administrator.
 pub struct Admin {
     pub access: AdminAccess,
-    pub auth: Authenticated,
 }
 
 impl FromRequestParts<AppState> for Admin {
@@ -279,7 +276,7 @@ impl FromRequestParts<AppState> for Admin {
     ) -> Result<Self, Self::Rejection> {
         let auth = Authenticated::from_request_parts(parts, state).await?;
         match auth.actor.admin() {
-            Ok(access) => Ok(Admin { access, auth }),
+            Ok(access) => Ok(Admin { access }),
             Err(denied) => Err(forbidden(
                 parts,
                 state,

@@ -17,7 +17,7 @@ use crate::auth::{
     SESSION_COOKIE,
 };
 use crate::error::ApiError;
-use crate::pages::{render, AccountBadge, PageContext};
+use crate::pages::{render, PageContext};
 use crate::AppState;
 
 /// Where to go after the login: a path of this site only, never another host.
@@ -275,7 +275,14 @@ pub async fn enrolment(
         return Redirect::to("/connexion/second-facteur").into_response();
     }
     match svc::confirm_enrolment(&state.db, &state.policy, &session, &form.code).await {
-        Ok(codes) => render(RecoveryCodesPage { ctx, codes, next }),
+        Ok(codes) => {
+            // The page was started before the login completed: name the person now.
+            let mut ctx = ctx;
+            if let Ok(Some((name, structure))) = svc::header_badge(&state.db, &session).await {
+                ctx.account = Some(crate::pages::AccountBadge { name, structure });
+            }
+            render(RecoveryCodesPage { ctx, codes, next })
+        }
         Err(svc::SecondFactorError::Store(e)) => internal(e),
         Err(e) => {
             enrolment_page(
@@ -310,7 +317,7 @@ fn qr_svg(data: &str) -> String {
     }
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" width=\"240\" height=\"240\" role=\"img\" \
-         aria-label=\"QR code à scanner avec votre application d'authentification\" shape-rendering=\"crispEdges\">\
+         aria-label=\"QR code à scanner avec votre application d’authentification\" shape-rendering=\"crispEdges\">\
          <rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/><path fill=\"#000\" d=\"{path}\"/></svg>"
     )
 }
@@ -373,42 +380,19 @@ pub struct AccountPage {
     pub global_roles: Vec<String>,
 }
 
-/// The header badge of a logged-in person.
-async fn badge(
-    state: &AppState,
-    auth: &Authenticated,
-) -> Result<(AccountBadge, repo::Person, Vec<repo::Membership>), Response> {
-    let person = repo::person(&state.db, auth.actor.person_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| internal("personne absente"))?;
-    let memberships = repo::memberships_of(&state.db, person.id)
-        .await
-        .map_err(internal)?;
-    let acting = auth
-        .actor
-        .acting_structure
-        .and_then(|s| memberships.iter().find(|m| m.structure_id == s))
-        .map(|m| m.structure_nom.clone());
-    let name = format!("{} {}", person.given_name, person.family_name);
-    Ok((
-        AccountBadge {
-            name,
-            structure: acting,
-        },
-        person,
-        memberships,
-    ))
-}
-
 pub async fn account(
     State(state): State<AppState>,
-    mut ctx: PageContext,
+    ctx: PageContext,
     auth: Authenticated,
 ) -> Response {
-    let (badge, person, memberships) = match badge(&state, &auth).await {
-        Ok(found) => found,
-        Err(r) => return r,
+    let person = match repo::person(&state.db, auth.actor.person_id).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return internal("personne absente"),
+        Err(e) => return internal(e),
+    };
+    let memberships = match repo::memberships_of(&state.db, person.id).await {
+        Ok(m) => m,
+        Err(e) => return internal(e),
     };
     let mut structures: Vec<MyStructure> = Vec::new();
     for m in &memberships {
@@ -439,10 +423,9 @@ pub async fn account(
             }
         })
         .collect();
-    ctx.account = Some(badge.clone());
     render(AccountPage {
         ctx,
-        name: badge.name,
+        name: format!("{} {}", person.given_name, person.family_name),
         email: person.email,
         structures,
         global_roles,
@@ -489,7 +472,7 @@ pub struct TeamPage {
 
 pub async fn team(
     State(state): State<AppState>,
-    mut ctx: PageContext,
+    ctx: PageContext,
     guard: InStructure<Referents>,
 ) -> Response {
     let structure = match repo::structure(&state.db, guard.access.structure()).await {
@@ -501,9 +484,6 @@ pub async fn team(
         Ok(m) => m,
         Err(e) => return internal(e),
     };
-    if let Ok((badge, _, _)) = badge(&state, &guard.auth).await {
-        ctx.account = Some(badge);
-    }
     let members = members
         .into_iter()
         .map(|m| TeamRow {
@@ -551,7 +531,7 @@ pub struct JournalQuery {
 /// The whole journal, newest first, for national administrators.
 pub async fn journal(
     State(state): State<AppState>,
-    mut ctx: PageContext,
+    ctx: PageContext,
     admin: crate::auth::Admin,
     Query(q): Query<JournalQuery>,
 ) -> Response {
@@ -567,9 +547,6 @@ pub async fn journal(
         Ok(e) => e,
         Err(e) => return internal(e),
     };
-    if let Ok((badge, _, _)) = badge(&state, &admin.auth).await {
-        ctx.account = Some(badge);
-    }
     let more = (entries.len() == PAGE as usize)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();

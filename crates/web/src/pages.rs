@@ -8,8 +8,10 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::auth::CsrfToken;
+use crate::auth::{CsrfToken, MaybeSession};
 use crate::security::CspNonce;
+use crate::AppState;
+use relais_store::sessions::Stage;
 
 /// What the base layout needs on every page.
 #[derive(Clone, Debug)]
@@ -46,10 +48,13 @@ impl PageContext {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageContext {
+impl FromRequestParts<AppState> for PageContext {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let nonce = parts
             .extensions
             .get::<CspNonce>()
@@ -60,11 +65,31 @@ impl<S: Send + Sync> FromRequestParts<S> for PageContext {
             .get::<CsrfToken>()
             .map(|t| t.0.clone())
             .unwrap_or_default();
-        Ok(PageContext::new(nonce, parts.uri.path(), csrf))
+        let mut ctx = PageContext::new(nonce, parts.uri.path(), csrf);
+        ctx.account = account_badge(parts, state).await;
+        Ok(ctx)
     }
 }
 
 /// Pages with no data of their own: a template and its handler each.
+/// The logged-in person shown in the header, if the request has a complete session.
+async fn account_badge(parts: &mut Parts, state: &AppState) -> Option<AccountBadge> {
+    let session = MaybeSession::from_request_parts(parts, state)
+        .await
+        .ok()?
+        .0?;
+    if session.stage != Stage::Active {
+        return None;
+    }
+    match relais_services::comptes::header_badge(&state.db, &session).await {
+        Ok(found) => found.map(|(name, structure)| AccountBadge { name, structure }),
+        Err(e) => {
+            tracing::warn!(error = %e, "en-tête sans le nom de la personne");
+            None
+        }
+    }
+}
+
 macro_rules! static_pages {
     ($($handler:ident => $name:ident, $file:literal;)*) => {
         $(
