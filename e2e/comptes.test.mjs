@@ -574,7 +574,7 @@ describe('an administrator, keyboard only', () => {
   step('/admin/journal lists the entries, newest first', async () => {
     const { page } = s;
     await goto(s, '/admin/journal');
-    await checkPage(s, 'journal', { title: 'Journal' });
+    await checkPage(s, 'journal', { title: 'Journal des actions' });
     const rows = await page.locator('main table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
     assert.ok(rows.length > 0, 'entries are listed');
     const actions = rows.map((r) => r[2]);
@@ -600,7 +600,7 @@ describe('an administrator, keyboard only', () => {
     await tabTo(page, 'main button[type="submit"]', { text: /^Filtrer$/, max: 5 });
     await pressAndLoad(page);
     assert.equal(pathOf(page), '/admin/journal?action=connexion');
-    await checkPage(s, 'journal-filtre', { title: 'Journal' });
+    await checkPage(s, 'journal-filtre', { title: 'Journal des actions' });
     assert.equal(await page.inputValue('#action'), 'connexion', 'the filter stays selected');
     const actions = await page.locator('main table tbody tr td:nth-child(3)').allInnerTexts();
     const logins = referentJourney.failed() ? 1 : 4;

@@ -658,6 +658,20 @@ pub async fn journal_for_admin(
     journal::list(db, filter, limit).await
 }
 
+/// A structure's journal, for its référents: the filter is narrowed to that structure.
+pub async fn journal_for_structure(
+    db: &Db,
+    access: &relais_domain::authz::StructureAccess,
+    filter: &journal::JournalFilter,
+    limit: u32,
+) -> Result<Vec<relais_domain::journal::Entry>, StoreError> {
+    let filter = journal::JournalFilter {
+        structure: Some(access.structure()),
+        ..filter.clone()
+    };
+    journal::list(db, &filter, limit).await
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StructureError {
     #[error(transparent)]

@@ -517,6 +517,9 @@ pub struct JournalRow {
 #[template(path = "journal.html")]
 pub struct JournalPage {
     pub ctx: PageContext,
+    pub title: String,
+    /// The page's own path, for the filter form and the next page.
+    pub base: String,
     pub rows: Vec<JournalRow>,
     pub actions: Vec<(&'static str, &'static str, bool)>,
     pub more: Option<i64>,
@@ -528,6 +531,19 @@ pub struct JournalQuery {
     avant: Option<i64>,
 }
 
+const JOURNAL_PAGE: u32 = 50;
+
+fn journal_filter(q: &JournalQuery) -> relais_store::journal::JournalFilter {
+    relais_store::journal::JournalFilter {
+        action: q
+            .action
+            .as_deref()
+            .and_then(relais_domain::journal::JournalAction::parse),
+        before_seq: q.avant,
+        ..Default::default()
+    }
+}
+
 /// The whole journal, newest first, for national administrators.
 pub async fn journal(
     State(state): State<AppState>,
@@ -535,19 +551,56 @@ pub async fn journal(
     admin: crate::auth::Admin,
     Query(q): Query<JournalQuery>,
 ) -> Response {
-    use relais_domain::journal::JournalAction;
-    const PAGE: u32 = 50;
-    let action = q.action.as_deref().and_then(JournalAction::parse);
-    let filter = relais_store::journal::JournalFilter {
-        action,
-        before_seq: q.avant,
-        ..Default::default()
-    };
-    let entries = match svc::journal_for_admin(&state.db, &admin.access, &filter, PAGE).await {
-        Ok(e) => e,
+    let filter = journal_filter(&q);
+    match svc::journal_for_admin(&state.db, &admin.access, &filter, JOURNAL_PAGE).await {
+        Ok(entries) => journal_page(
+            ctx,
+            "Journal des actions".into(),
+            "/admin/journal".into(),
+            &filter,
+            entries,
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+/// A structure's journal, newest first, for its référents.
+pub async fn structure_journal(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+    Query(q): Query<JournalQuery>,
+) -> Response {
+    let filter = journal_filter(&q);
+    let structure = match repo::structure(&state.db, guard.access.structure()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return ApiError::NotFound.into_response(),
         Err(e) => return internal(e),
     };
-    let more = (entries.len() == PAGE as usize)
+    match svc::journal_for_structure(&state.db, &guard.access, &filter, JOURNAL_PAGE).await {
+        Ok(entries) => {
+            let base = format!("/structures/{}/journal", structure.id);
+            journal_page(
+                ctx,
+                format!("Journal de {}", structure.nom),
+                base,
+                &filter,
+                entries,
+            )
+        }
+        Err(e) => internal(e),
+    }
+}
+
+fn journal_page(
+    ctx: PageContext,
+    title: String,
+    base: String,
+    filter: &relais_store::journal::JournalFilter,
+    entries: Vec<relais_domain::journal::Entry>,
+) -> Response {
+    use relais_domain::journal::JournalAction;
+    let more = (entries.len() == JOURNAL_PAGE as usize)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();
     let rows = entries
@@ -564,10 +617,12 @@ pub async fn journal(
         .collect();
     let actions = JournalAction::ALL
         .iter()
-        .map(|a| (a.as_str(), a.label(), Some(*a) == action))
+        .map(|a| (a.as_str(), a.label(), Some(*a) == filter.action))
         .collect();
     render(JournalPage {
         ctx,
+        title,
+        base,
         rows,
         actions,
         more,

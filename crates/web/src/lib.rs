@@ -73,6 +73,7 @@ routes! {
     GET "/compte" => comptes::account;
     POST "/compte/structure" => comptes::act_as;
     GET "/structures/{id}/equipe" => comptes::team;
+    GET "/structures/{id}/journal" => comptes::structure_journal;
     GET "/admin/journal" => comptes::journal;
     GET "/api/v1/territoires/communes" => api::territoires::search;
     GET "/api/v1/territoires/communes/proche" => api::territoires::nearest;

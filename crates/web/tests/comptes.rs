@@ -104,7 +104,7 @@ fn access(method: &str, path: &str) -> Access {
         }
         ("POST", "/deconnexion" | "/deconnexion/partout") | ("GET", "/compte") => Access::LoggedIn,
         ("POST", "/compte/structure") => Access::MemberOfFormStructure,
-        ("GET", "/structures/{id}/equipe") => Access::ReferentOf,
+        ("GET", "/structures/{id}/equipe" | "/structures/{id}/journal") => Access::ReferentOf,
         ("GET", "/admin/journal") => Access::Admin,
         _ => panic!("route {method} {path} is missing from the authorization matrix"),
     }
@@ -319,6 +319,34 @@ async fn every_route_for_every_role_and_structure() {
         }
     }
     assert!(checked >= ROUTES.len() * EVERYONE.len());
+}
+
+#[tokio::test]
+async fn a_referent_reads_only_their_structure_journal() {
+    let (app, t) = app().await;
+    let w = world(&t.db).await;
+    let cookie = cookie_for(&t.db, &w, Who::Referent, 1).await;
+    let html = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{}/journal", w.structures[0]),
+            &cookie,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert!(html.contains("Journal de Médiathèque A"), "{html}");
+    assert!(
+        html.contains(&format!("structure {}", w.structures[0])),
+        "its own creation is listed"
+    );
+    assert!(
+        !html.contains(&format!("structure {}", w.structures[1])),
+        "not the other structure's"
+    );
+    assert!(html.contains("Rôle attribué"));
 }
 
 async fn body(res: Response) -> String {
