@@ -330,14 +330,7 @@ pub async fn logout(
     if let Err(e) = svc::logout(&state.db, &auth.session).await {
         return internal(e);
     }
-    (
-        [(
-            header::SET_COOKIE,
-            set_cookie(SESSION_COOKIE, "", Some(0), state.config.hsts),
-        )],
-        Redirect::to("/"),
-    )
-        .into_response()
+    signed_out(&state)
 }
 
 pub async fn logout_everywhere(
@@ -348,14 +341,13 @@ pub async fn logout_everywhere(
     if let Err(e) = svc::logout_everywhere(&state.db, &auth.session).await {
         return internal(e);
     }
-    (
-        [(
-            header::SET_COOKIE,
-            set_cookie(SESSION_COOKIE, "", Some(0), state.config.hsts),
-        )],
-        Redirect::to("/"),
-    )
-        .into_response()
+    signed_out(&state)
+}
+
+/// After a logout: the session cookie removed, back to the home page.
+fn signed_out(state: &AppState) -> Response {
+    let cookie = set_cookie(SESSION_COOKIE, "", Some(0), state.config.hsts);
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
 }
 
 #[derive(Deserialize)]
