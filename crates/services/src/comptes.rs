@@ -186,7 +186,7 @@ pub async fn create_account(
         now,
     )
     .await?;
-    let mut entry = NewEntry::new(JournalAction::PersonInvited, "personne", id.to_string());
+    let mut entry = about_person(JournalAction::PersonInvited, id);
     if let Some(by) = by {
         entry = entry.by(by, None);
     }
@@ -207,6 +207,11 @@ pub struct Opened {
 pub struct Client {
     pub ip: String,
     pub user_agent: String,
+}
+
+/// A journal entry about a person (identified by their Relais id).
+fn about_person(action: JournalAction, person: impl ToString) -> NewEntry {
+    NewEntry::new(action, "personne", person.to_string())
 }
 
 fn account_bucket(email: &str) -> String {
@@ -315,21 +320,13 @@ async fn failed_password(
         .await?;
         journal::append(
             &mut tx,
-            &NewEntry::new(
-                JournalAction::LoginFailed,
-                "personne",
-                person.id.to_string(),
-            ),
+            &about_person(JournalAction::LoginFailed, person.id),
         )
         .await?;
         if count == policy.account_attempts {
             journal::append(
                 &mut tx,
-                &NewEntry::new(
-                    JournalAction::AccountLocked,
-                    "personne",
-                    person.id.to_string(),
-                ),
+                &about_person(JournalAction::AccountLocked, person.id),
             )
             .await?;
         }
@@ -399,7 +396,7 @@ pub async fn verify_second_factor(
     if sessions::hits(db, &bucket, now, ms(policy.window)).await? >= policy.code_attempts {
         return Err(SecondFactorError::Locked);
     }
-    let entry = |action| NewEntry::new(action, "personne", person.id.to_string());
+    let entry = |action| about_person(action, person.id);
     match check_code(db, &person, &secret, code, now).await {
         Ok(()) => {
             sessions::clear(db, &bucket).await?;
@@ -524,19 +521,13 @@ pub async fn confirm_enrolment(
         now + ms(policy.step_up),
     )
     .await?;
-    let person = session.person_id.to_string();
-    journal::append(
-        &mut tx,
-        &NewEntry::new(JournalAction::SecondFactorEnrolled, "personne", &person)
-            .by(session.person_id, None),
-    )
-    .await?;
-    journal::append(
-        &mut tx,
-        &NewEntry::new(JournalAction::LoginSucceeded, "personne", &person)
-            .by(session.person_id, None),
-    )
-    .await?;
+    for action in [
+        JournalAction::SecondFactorEnrolled,
+        JournalAction::LoginSucceeded,
+    ] {
+        let entry = about_person(action, session.person_id).by(session.person_id, None);
+        journal::append(&mut tx, &entry).await?;
+    }
     relais_store::commit(tx).await?;
     Ok(codes)
 }
@@ -556,12 +547,7 @@ pub async fn logout(db: &Db, session: &Session) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     journal::append(
         &mut tx,
-        &NewEntry::new(
-            JournalAction::Logout,
-            "personne",
-            session.person_id.to_string(),
-        )
-        .by(session.person_id, None),
+        &about_person(JournalAction::Logout, session.person_id).by(session.person_id, None),
     )
     .await?;
     sessions::close(&mut tx, &session.token_hash).await?;
@@ -572,13 +558,9 @@ pub async fn logout(db: &Db, session: &Session) -> Result<(), StoreError> {
 /// Ends every session of the person (lost device, suspicion).
 pub async fn logout_everywhere(db: &Db, session: &Session) -> Result<u64, StoreError> {
     let mut tx = db.begin().await?;
-    let entry = NewEntry::new(
-        JournalAction::Logout,
-        "personne",
-        session.person_id.to_string(),
-    )
-    .by(session.person_id, None)
-    .with_details("{\"partout\":true}");
+    let entry = about_person(JournalAction::Logout, session.person_id)
+        .by(session.person_id, None)
+        .with_details("{\"partout\":true}");
     journal::append(&mut tx, &entry).await?;
     let closed = sessions::close_all_of(&mut tx, session.person_id).await?;
     relais_store::commit(tx).await?;
@@ -741,7 +723,7 @@ pub async fn grant_role(
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     repo::grant_role(&mut tx, person, structure, role, by, relais_store::now_ms()).await?;
-    let mut entry = NewEntry::new(JournalAction::RoleGranted, "personne", person.to_string())
+    let mut entry = about_person(JournalAction::RoleGranted, person)
         .in_structure(structure)
         .with_details(format!("{{\"role\":\"{}\"}}", role.as_str()));
     if let Some(by) = by {
@@ -761,7 +743,7 @@ pub async fn grant_global_role(
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     repo::grant_global_role(&mut tx, person, role, scope, by, relais_store::now_ms()).await?;
-    let mut entry = NewEntry::new(JournalAction::RoleGranted, "personne", person.to_string())
+    let mut entry = about_person(JournalAction::RoleGranted, person)
         .with_details(format!("{{\"role\":\"{}\"}}", role.as_str()));
     if let Some(by) = by {
         entry = entry.by(by, None);
