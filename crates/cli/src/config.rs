@@ -29,6 +29,19 @@ pub struct GlobalArgs {
     /// Log format on standard error.
     #[arg(long, global = true, env = "RELAIS_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// SMTP server for e-mail: smtp://HÔTE:PORT, smtps://…, or smtp://…?tls=required.
+    /// Unset: e-mails are written as .eml files in the data directory's `courriels` folder.
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+    /// Sender of e-mails, e.g. "Relais <ne-pas-repondre@exemple.gouv.fr>".
+    #[arg(long, global = true, env = "RELAIS_MAIL_FROM", value_name = "ADRESSE")]
+    pub mail_from: Option<String>,
 }
 
 /// Options of `relais serve`.
@@ -60,6 +73,9 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub proconnect_client_secret: Option<String>,
+    /// Login attempts allowed from one IP address per 15 minutes (password and ProConnect).
+    #[arg(long, env = "RELAIS_LOGIN_IP_ATTEMPTS", value_name = "NOMBRE")]
+    pub login_ip_attempts: Option<i64>,
 }
 
 /// The settings file: every key optional.
@@ -76,6 +92,9 @@ struct FileConfig {
     proconnect_issuer: Option<String>,
     proconnect_client_id: Option<String>,
     proconnect_client_secret: Option<String>,
+    login_ip_attempts: Option<i64>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,6 +111,12 @@ pub struct Config {
     pub proconnect_issuer: Option<String>,
     pub proconnect_client_id: Option<String>,
     pub proconnect_client_secret: Option<String>,
+    /// Login attempts from one IP address within the rate-limit window
+    /// (`relais_services::comptes::Policy::ip_attempts`).
+    pub login_ip_attempts: i64,
+    /// `None`: e-mails go to `data_dir/courriels`.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
     /// The file read, if any.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -146,6 +171,25 @@ impl Config {
                 .clone()
                 .or(from_file.proconnect_client_secret)
                 .filter(|s| !s.is_empty()),
+            login_ip_attempts: match serve.login_ip_attempts.or(from_file.login_ip_attempts) {
+                Some(n) if n < 1 => {
+                    return Err(anyhow!(
+                        "login_ip_attempts doit valoir au moins 1 (reçu : {n})"
+                    ))
+                }
+                Some(n) => n,
+                None => relais_services::comptes::Policy::default().ip_attempts,
+            },
+            smtp_url: global
+                .smtp_url
+                .clone()
+                .or(from_file.smtp_url)
+                .filter(|s| !s.is_empty()),
+            mail_from: global
+                .mail_from
+                .clone()
+                .or(from_file.mail_from)
+                .unwrap_or_else(|| "Relais <ne-pas-repondre@relais.localhost>".to_string()),
             file,
         })
     }
@@ -154,6 +198,7 @@ impl Config {
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = shown.database_url.as_deref().map(relais_store::redact_url);
+        shown.smtp_url = shown.smtp_url.as_deref().map(relais_store::redact_url);
         if shown.proconnect_client_secret.is_some() {
             shown.proconnect_client_secret = Some("***".to_string());
         }
@@ -174,6 +219,24 @@ impl Config {
 }
 
 impl Config {
+    /// The login limits: the defaults, with the settings' per-IP limit.
+    pub fn policy(&self) -> relais_services::comptes::Policy {
+        relais_services::comptes::Policy {
+            ip_attempts: self.login_ip_attempts,
+            ..Default::default()
+        }
+    }
+
+    /// Where e-mails go: the SMTP server, or a folder of `.eml` files.
+    pub fn mailer(&self) -> anyhow::Result<relais_services::courriel::Mailer> {
+        use relais_services::courriel::Mailer;
+        match &self.smtp_url {
+            Some(url) => Mailer::smtp(url, &self.mail_from),
+            None => Mailer::folder(self.data_dir.join("courriels"), &self.mail_from),
+        }
+        .map_err(|e| anyhow!("courriel : {e}"))
+    }
+
     /// The ProConnect client settings: all three keys, or none (ProConnect off).
     pub fn proconnect(
         &self,

@@ -59,12 +59,9 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         .await
         .with_context(|| format!("impossible d'écouter sur {}", config.listen))?;
     let (stop, stopped) = watch::channel(false);
+    let jobs = registry(&config)?;
     let worker = config.worker.then(|| {
-        let w = Worker::new(
-            db.clone(),
-            Registry::standard(),
-            WorkerConfig::new(worker_id(0)),
-        );
+        let w = Worker::new(db.clone(), jobs, WorkerConfig::new(worker_id(0)));
         tokio::spawn(w.run(stopped.clone()))
     });
     let proconnect = match config.proconnect()? {
@@ -78,9 +75,12 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     };
     let app = relais_web::router(relais_web::AppState {
         db: db.clone(),
-        policy: relais_services::comptes::Policy::default(),
+        policy: config.policy(),
         territoires: Arc::new(index),
-        config: relais_web::WebConfig { hsts: config.hsts },
+        config: relais_web::WebConfig {
+            hsts: config.hsts,
+            public_url: config.public_url.clone(),
+        },
         proconnect,
     });
     tracing::info!(
@@ -110,13 +110,10 @@ pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()>
     init_logs(config.log_format);
     let db = open(&config).await?;
     let (stop, stopped) = watch::channel(false);
+    let jobs = registry(&config)?;
     let tasks: Vec<_> = (0..concurrency)
         .map(|n| {
-            let w = Worker::new(
-                db.clone(),
-                Registry::standard(),
-                WorkerConfig::new(worker_id(n)),
-            );
+            let w = Worker::new(db.clone(), jobs.clone(), WorkerConfig::new(worker_id(n)));
             tokio::spawn(w.run(stopped.clone()))
         })
         .collect();
@@ -127,6 +124,23 @@ pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()>
     }
     db.close().await;
     Ok(())
+}
+
+/// Every job kind this instance runs: the standard ones and sending e-mail.
+fn registry(config: &Config) -> anyhow::Result<Registry> {
+    let mailer = std::sync::Arc::new(config.mailer()?);
+    tracing::info!(vers = %mailer.describe(), "envoi des courriels");
+    Ok(
+        Registry::standard().handle(relais_services::courriel::JOB, move |_db, payload| {
+            let mailer = mailer.clone();
+            async move {
+                mailer
+                    .send_queued(&payload)
+                    .await
+                    .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
+            }
+        }),
+    )
 }
 
 fn worker_id(n: u16) -> String {

@@ -35,10 +35,12 @@ pub enum JournalAction {
     PersonDeactivated,
     StructureCreated,
     ProConnectLinked,
+    InvitationAccepted,
+    PasswordReset,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 15] = [
+    pub const ALL: [JournalAction; 17] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -54,6 +56,8 @@ impl JournalAction {
         Self::PersonDeactivated,
         Self::StructureCreated,
         Self::ProConnectLinked,
+        Self::InvitationAccepted,
+        Self::PasswordReset,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -74,6 +78,8 @@ impl JournalAction {
             Self::PersonDeactivated => "personne_desactivee",
             Self::StructureCreated => "structure_creee",
             Self::ProConnectLinked => "proconnect_associe",
+            Self::InvitationAccepted => "invitation_acceptee",
+            Self::PasswordReset => "mot_de_passe_reinitialise",
         }
     }
 
@@ -99,6 +105,8 @@ impl JournalAction {
             Self::PersonDeactivated => "Personne désactivée",
             Self::StructureCreated => "Structure créée",
             Self::ProConnectLinked => "Compte ProConnect associé",
+            Self::InvitationAccepted => "Invitation acceptée",
+            Self::PasswordReset => "Mot de passe réinitialisé",
         }
     }
 }

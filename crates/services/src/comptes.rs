@@ -115,11 +115,35 @@ fn argon2() -> Argon2<'static> {
     )
 }
 
+/// Argon2id runs allowed at once: one per core, less one left to the request workers.
+///
+/// Unbounded, 32 logins at once ran 32 hashes of 24 MiB on Tokio's blocking pool: on 2
+/// cores they starved the async workers (`/healthz` p99 ×20) and, thrashing the caches,
+/// even lowered the logins per second (docs/BENCHMARKS.md, "Connexions par seconde").
+/// A login waits for a permit; the permit moves into the blocking task, so it is held
+/// exactly as long as the hash runs, even if the request is dropped meanwhile.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
+    })
+}
+
+async fn hashing_permit() -> tokio::sync::SemaphorePermit<'static> {
+    hashing_permits()
+        .acquire()
+        .await
+        .expect("the hashing semaphore is never closed")
+}
+
 /// Hashes a password off the async runtime (it takes tens of milliseconds of CPU).
 pub async fn hash_password(password: &str) -> Result<String, CompteError> {
     check_password(password)?;
     let password = password.to_string();
+    let permit = hashing_permit().await;
     let hash = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let salt =
             SaltString::encode_b64(&rand::rng().random::<[u8; 16]>()).expect("16 bytes of salt");
         argon2()
@@ -135,7 +159,9 @@ pub async fn hash_password(password: &str) -> Result<String, CompteError> {
 /// Verifies off the async runtime; an absent hash costs the same as a present one.
 async fn verify_password(hash: Option<String>, password: &str) -> bool {
     let password = password.to_string();
+    let permit = hashing_permit().await;
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
         let matches = PasswordHash::new(&hash)
@@ -210,11 +236,11 @@ pub struct Client {
 }
 
 /// A journal entry about a person (identified by their Relais id).
-fn about_person(action: JournalAction, person: impl ToString) -> NewEntry {
+pub(crate) fn about_person(action: JournalAction, person: impl ToString) -> NewEntry {
     NewEntry::new(action, "personne", person.to_string())
 }
 
-fn account_bucket(email: &str) -> String {
+pub(crate) fn account_bucket(email: &str) -> String {
     format!("connexion:{}", sha256_hex(email))
 }
 
@@ -222,7 +248,7 @@ fn ip_bucket(ip: &str) -> String {
     format!("ip:{ip}")
 }
 
-fn code_bucket(person: i64) -> String {
+pub(crate) fn code_bucket(person: i64) -> String {
     format!("code:{person}")
 }
 
@@ -274,7 +300,7 @@ pub async fn login_with_password(
 
 /// Opens a session at `stage` for the person; the cookie value is returned, only its hash
 /// is stored. The second factor is not fresh yet (sensitive actions will ask for it).
-pub(crate) async fn open_session(
+pub async fn open_session(
     db: &Db,
     person_id: i64,
     stage: Stage,

@@ -1,6 +1,10 @@
 //! Use cases of Relais: each reads or changes state through the store.
 
 pub mod comptes;
+pub mod courriel;
+pub mod equipe;
 pub mod habilitations;
+pub mod invitations;
+pub mod password_reset;
 pub mod proconnect;
 pub mod territoires;

@@ -6,33 +6,42 @@
 //! the provider's keys, issuer, audience, expiry, issue time, nonce; 60 s of clock leeway at
 //! most), reads userinfo and requires the same subject, then opens a session as the local
 //! login does: aidants and administrators still give their second factor.
+//!
+//! The provider's metadata (discovery document and signing keys) is kept for
+//! `METADATA_LIFETIME`, and fetched again at once when an ID token is signed by a key it does
+//! not hold (the provider rotated its keys). Starting a login is limited per IP address, as
+//! the password login is: each start writes a row.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
-    CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, RequestTokenError, Scope, TokenResponse,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    SignatureVerificationError, TokenResponse,
 };
 use relais_domain::comptes::{GlobalRole, Role};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes::{self as repo, Person};
 use relais_store::oidc::{self, PendingLogin};
-use relais_store::sessions::Stage;
+use relais_store::sessions::{self, Stage};
 use relais_store::{journal, Db, StoreError};
 
-use crate::comptes::{open_session, sha256_hex, Client, Opened};
+use crate::comptes::{open_session, sha256_hex, Client, Opened, Policy};
 
 /// How long a login sent to the provider may take to come back.
 pub const LOGIN_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// The most the provider's clock and ours may disagree on `exp` and `iat`.
 pub const CLOCK_LEEWAY: Duration = Duration::from_secs(60);
+/// How long the provider's discovery document and keys are reused before being fetched again.
+pub const METADATA_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// What Relais asks ProConnect for.
 pub const SCOPES: [&str; 5] = ["email", "given_name", "usual_name", "siret", "uid"];
 
@@ -58,11 +67,20 @@ impl fmt::Debug for ProConnectConfig {
     }
 }
 
-/// The ProConnect client: settings and an HTTP client that follows no redirect.
+/// The ProConnect client: settings, an HTTP client that follows no redirect, and the
+/// provider's metadata while it is fresh (shared by the clones).
 #[derive(Debug, Clone)]
 pub struct ProConnect {
     config: ProConnectConfig,
     http: openidconnect::reqwest::Client,
+    metadata: Arc<tokio::sync::Mutex<Option<Fetched>>>,
+}
+
+/// The provider's metadata and keys, and when they were fetched.
+#[derive(Debug, Clone)]
+struct Fetched {
+    metadata: CoreProviderMetadata,
+    at: Instant,
 }
 
 type Oidc = CoreClient<
@@ -101,6 +119,8 @@ pub enum ProConnectError {
     Locked,
     #[error("Ce compte Relais est déjà associé à une autre identité ProConnect : adressez-vous au référent de votre structure.")]
     OtherIdentity,
+    #[error("Trop de tentatives de connexion depuis votre réseau : réessayez dans 15 minutes.")]
+    TooManyFromAddress,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -138,26 +158,55 @@ impl ProConnect {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| format!("client HTTP : {e}"))?;
-        Ok(ProConnect { config, http })
+        Ok(ProConnect {
+            config,
+            http,
+            metadata: Arc::default(),
+        })
     }
 
     pub fn config(&self) -> &ProConnectConfig {
         &self.config
     }
 
-    /// Discovery (metadata and keys) then the client. Done for each login, so that the
-    /// provider's key rotation is followed without restart.
-    async fn client(&self) -> Result<Oidc, ProConnectError> {
+    /// The client, from the provider's metadata: the cached copy while younger than
+    /// `METADATA_LIFETIME` and not older than `stale` (the copy that did not know a key),
+    /// else a fresh discovery. Also returns when that metadata was fetched.
+    async fn client(&self, stale: Option<Instant>) -> Result<(Oidc, Instant), ProConnectError> {
+        // Held during the discovery, so that concurrent logins wait for one fetch.
+        let mut cached = self.metadata.lock().await;
+        let fetched = match cached.as_ref() {
+            Some(f) if f.at.elapsed() < METADATA_LIFETIME && stale.is_none_or(|s| f.at > s) => {
+                f.clone()
+            }
+            _ => {
+                let fetched = Fetched {
+                    metadata: self.discover().await?,
+                    at: Instant::now(),
+                };
+                *cached = Some(fetched.clone());
+                fetched
+            }
+        };
+        drop(cached);
+        Ok((self.client_from(fetched.metadata)?, fetched.at))
+    }
+
+    /// Discovery: the metadata, then the keys (`jwks_uri`).
+    async fn discover(&self) -> Result<CoreProviderMetadata, ProConnectError> {
         let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|e| {
             tracing::error!(error = %e, "proconnect_issuer invalide");
             ProConnectError::Unavailable
         })?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+        CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "découverte ProConnect impossible");
                 ProConnectError::Unavailable
-            })?;
+            })
+    }
+
+    fn client_from(&self, metadata: CoreProviderMetadata) -> Result<Oidc, ProConnectError> {
         let redirect = RedirectUrl::new(self.config.redirect_uri.clone()).map_err(|e| {
             tracing::error!(error = %e, "URL de retour ProConnect invalide");
             ProConnectError::Unavailable
@@ -171,9 +220,27 @@ impl ProConnect {
     }
 }
 
-/// Starts a login: records it and returns the provider's authorization URL.
-pub async fn begin(db: &Db, pc: &ProConnect, next: &str) -> Result<String, ProConnectError> {
-    let client = pc.client().await?;
+fn ip_bucket(ip: &str) -> String {
+    format!("proconnect-ip:{ip}")
+}
+
+/// Starts a login: records it and returns the provider's authorization URL. At most
+/// `policy.ip_attempts` starts per IP address within `policy.window`.
+pub async fn begin(
+    db: &Db,
+    pc: &ProConnect,
+    policy: &Policy,
+    client_info: &Client,
+    next: &str,
+) -> Result<String, ProConnectError> {
+    let now = relais_store::now_ms();
+    let window = ms(policy.window);
+    let bucket = ip_bucket(&client_info.ip);
+    if sessions::hits(db, &bucket, now, window).await? >= policy.ip_attempts {
+        return Err(ProConnectError::TooManyFromAddress);
+    }
+    sessions::hit(db, &bucket, now, window).await?;
+    let (client, _) = pc.client(None).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client.authorize_url(
         CoreAuthenticationFlow::AuthorizationCode,
@@ -184,7 +251,6 @@ pub async fn begin(db: &Db, pc: &ProConnect, next: &str) -> Result<String, ProCo
         request = request.add_scope(Scope::new(scope.to_string()));
     }
     let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
-    let now = relais_store::now_ms();
     oidc::purge_expired(db, now - ms(LOGIN_LIFETIME)).await?;
     oidc::create_login(
         db,
@@ -228,7 +294,7 @@ pub async fn complete(
         .filter(|c| !c.is_empty())
         .ok_or(ProConnectError::Denied)?;
 
-    let client = pc.client().await?;
+    let (mut client, fetched_at) = pc.client(None).await?;
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| {
@@ -250,29 +316,25 @@ pub async fn complete(
         })?;
 
     let id_token = token.id_token().ok_or(ProConnectError::InvalidIdToken)?;
-    let leeway = chrono::Duration::from_std(CLOCK_LEEWAY).expect("small duration");
-    let verifier = client
-        .id_token_verifier()
-        .set_allowed_algs([
-            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-        ])
-        // `exp` may be passed by the leeway at most.
-        .set_time_fn(move || Utc::now() - leeway)
-        // `iat` may be ahead of our clock by the leeway at most.
-        .set_issue_time_verifier_fn(move |iat| {
-            if iat > Utc::now() + leeway {
-                Err(format!("iat {iat} dans le futur"))
-            } else {
-                Ok(())
-            }
-        });
-    let claims = id_token
-        .claims(&verifier, &Nonce::new(login.nonce.clone()))
-        .map_err(|e| {
-            tracing::warn!(error = %e, "jeton d'identité ProConnect refusé");
-            ProConnectError::InvalidIdToken
-        })?;
+    let nonce = Nonce::new(login.nonce.clone());
+    let first = id_token.claims(&id_token_verifier(&client), &nonce);
+    let claims = match first {
+        // A key we do not hold: the provider may have rotated its keys since our copy, so
+        // fetch them again, once. (The token comes from the provider's token endpoint, not
+        // from the browser, so nobody else can make us fetch.)
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        )) => {
+            tracing::info!("clé de signature ProConnect inconnue : nouvelle découverte");
+            (client, _) = pc.client(Some(fetched_at)).await?;
+            id_token.claims(&id_token_verifier(&client), &nonce)
+        }
+        other => other,
+    }
+    .map_err(|e| {
+        tracing::warn!(error = %e, "jeton d'identité ProConnect refusé");
+        ProConnectError::InvalidIdToken
+    })?;
     let sub = claims.subject().clone();
 
     let userinfo: CoreUserInfoClaims = client
@@ -405,4 +467,26 @@ async fn needs_second_factor(db: &Db, person: &Person) -> Result<bool, StoreErro
         .iter()
         .any(|g| g.role == GlobalRole::Administrateur);
     Ok(aidant || admin)
+}
+
+/// Checks of the ID token: signature (RS256 or ES256) with the provider's keys, issuer,
+/// audience, nonce, and `exp` and `iat` within `CLOCK_LEEWAY` of our clock.
+fn id_token_verifier(client: &Oidc) -> CoreIdTokenVerifier<'_> {
+    let leeway = chrono::Duration::from_std(CLOCK_LEEWAY).expect("small duration");
+    client
+        .id_token_verifier()
+        .set_allowed_algs([
+            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        ])
+        // `exp` may be passed by the leeway at most.
+        .set_time_fn(move || Utc::now() - leeway)
+        // `iat` may be ahead of our clock by the leeway at most.
+        .set_issue_time_verifier_fn(move |iat| {
+            if iat > Utc::now() + leeway {
+                Err(format!("iat {iat} dans le futur"))
+            } else {
+                Ok(())
+            }
+        })
 }

@@ -65,6 +65,7 @@ pub struct TeamMember {
     pub given_name: String,
     pub family_name: String,
     pub roles: Vec<Role>,
+    pub locked_until: Option<i64>,
     pub deactivated_at: Option<i64>,
 }
 
@@ -449,7 +450,7 @@ pub async fn global_roles_of(db: &Db, person: i64) -> Result<Vec<GlobalGrant>, S
 /// Everyone who holds or held a role in the structure, with their live roles there.
 pub async fn team(db: &Db, structure: i64) -> Result<Vec<TeamMember>, StoreError> {
     let rows = sqlx::query(
-        "SELECT p.id, p.email, p.given_name, p.family_name, p.deactivated_at, m.role, m.revoked_at \
+        "SELECT p.id, p.email, p.given_name, p.family_name, p.deactivated_at, m.role, m.revoked_at, p.locked_until \
          FROM memberships m JOIN persons p ON p.id = m.person_id \
          WHERE m.structure_id = $1 ORDER BY p.family_name, p.given_name, p.id, m.role",
     )
@@ -466,6 +467,7 @@ pub async fn team(db: &Db, structure: i64) -> Result<Vec<TeamMember>, StoreError
                 given_name: r.get(2),
                 family_name: r.get(3),
                 deactivated_at: r.get(4),
+                locked_until: r.get(7),
                 roles: Vec::new(),
             });
         }
@@ -475,4 +477,49 @@ pub async fn team(db: &Db, structure: i64) -> Result<Vec<TeamMember>, StoreError
         }
     }
     Ok(team)
+}
+
+/// Revokes every live role of the person in the structure (kept as history); returns how many.
+pub async fn revoke_all_in(
+    tx: &mut Tx,
+    person: i64,
+    structure: i64,
+    by: Option<i64>,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE memberships SET revoked_at = $3, revoked_by = $4 \
+         WHERE person_id = $1 AND structure_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(person)
+    .bind(structure)
+    .bind(now)
+    .bind(by)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// How many people hold `role` in the structure now (read in the transaction that changes it).
+pub async fn live_role_count(tx: &mut Tx, structure: i64, role: Role) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
+        "SELECT COUNT(*) FROM memberships WHERE structure_id = $1 AND role = $2 AND revoked_at IS NULL",
+    )
+    .bind(structure)
+    .bind(role.as_str())
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0))
+}
+
+/// Live roles of the person anywhere: memberships and global roles.
+pub async fn live_role_total(tx: &mut Tx, person: i64) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM memberships WHERE person_id = $1 AND revoked_at IS NULL) \
+         + (SELECT COUNT(*) FROM global_roles WHERE person_id = $1 AND revoked_at IS NULL)",
+    )
+    .bind(person)
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0))
 }

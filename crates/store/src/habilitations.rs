@@ -203,3 +203,151 @@ pub async fn messages(db: &Db, request: i64) -> Result<Vec<Message>, StoreError>
         })
         .collect())
 }
+
+/// One request as listed and shown: with its structure's name and its number of candidates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLine {
+    pub id: i64,
+    pub structure_id: i64,
+    pub structure_nom: String,
+    pub status: RequestStatus,
+    /// The accepted commitments' codes, space-separated.
+    pub commitments: String,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+    pub candidates: i64,
+}
+
+const REQUEST_LINE: &str =
+    "SELECT r.id, r.structure_id, s.nom, r.status, r.commitments, r.created_at, r.decided_at, \
+     (SELECT COUNT(*) FROM habilitation_candidates c WHERE c.request_id = r.id) \
+     FROM habilitation_requests r JOIN structures s ON s.id = r.structure_id";
+
+fn request_line(r: &sqlx::any::AnyRow) -> Option<RequestLine> {
+    Some(RequestLine {
+        id: r.get(0),
+        structure_id: r.get(1),
+        structure_nom: r.get(2),
+        status: RequestStatus::parse(r.get::<&str, _>(3))?,
+        commitments: r.get(4),
+        created_at: r.get(5),
+        decided_at: r.get(6),
+        candidates: r.get(7),
+    })
+}
+
+/// A structure's requests, newest first.
+pub async fn requests_of_structure(
+    db: &Db,
+    structure: i64,
+) -> Result<Vec<RequestLine>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "{REQUEST_LINE} WHERE r.structure_id = $1 ORDER BY r.created_at DESC, r.id DESC"
+    ))
+    .bind(structure)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.iter().filter_map(request_line).collect())
+}
+
+/// Every request, or those in `status`, oldest first (the order they wait to be decided in).
+pub async fn requests_by_status(
+    db: &Db,
+    status: Option<RequestStatus>,
+) -> Result<Vec<RequestLine>, StoreError> {
+    let rows = match status {
+        Some(status) => {
+            sqlx::query(&format!(
+                "{REQUEST_LINE} WHERE r.status = $1 ORDER BY r.created_at, r.id"
+            ))
+            .bind(status.as_str())
+            .fetch_all(db.pool())
+            .await?
+        }
+        None => {
+            sqlx::query(&format!("{REQUEST_LINE} ORDER BY r.created_at, r.id"))
+                .fetch_all(db.pool())
+                .await?
+        }
+    };
+    Ok(rows.iter().filter_map(request_line).collect())
+}
+
+pub async fn request_with_structure(db: &Db, id: i64) -> Result<Option<RequestLine>, StoreError> {
+    let row = sqlx::query(&format!("{REQUEST_LINE} WHERE r.id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.as_ref().and_then(request_line))
+}
+
+/// A candidate with their name and everything recorded about their habilitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateLine {
+    pub person_id: i64,
+    pub email: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub training_hours: Option<i64>,
+    pub training_date: Option<i64>,
+    pub training_organisation: Option<String>,
+    pub skills_test_at: Option<i64>,
+    pub skills_test_score: Option<i64>,
+    pub activated_at: Option<i64>,
+}
+
+pub async fn candidate_lines(db: &Db, request: i64) -> Result<Vec<CandidateLine>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT c.person_id, p.email, p.given_name, p.family_name, c.training_hours, c.training_date, \
+         c.training_organisation, c.skills_test_at, c.skills_test_score, c.activated_at \
+         FROM habilitation_candidates c JOIN persons p ON p.id = c.person_id \
+         WHERE c.request_id = $1 ORDER BY c.id",
+    )
+    .bind(request)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| CandidateLine {
+            person_id: r.get(0),
+            email: r.get(1),
+            given_name: r.get(2),
+            family_name: r.get(3),
+            training_hours: r.get(4),
+            training_date: r.get(5),
+            training_organisation: r.get(6),
+            skills_test_at: r.get(7),
+            skills_test_score: r.get(8),
+            activated_at: r.get(9),
+        })
+        .collect())
+}
+
+/// A message of the thread, with its author's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadMessage {
+    pub author_id: i64,
+    pub author: String,
+    pub body: String,
+    pub created_at: i64,
+}
+
+pub async fn thread(db: &Db, request: i64) -> Result<Vec<ThreadMessage>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT m.author_id, p.given_name, p.family_name, m.body, m.created_at \
+         FROM habilitation_messages m JOIN persons p ON p.id = m.author_id \
+         WHERE m.request_id = $1 ORDER BY m.created_at, m.id",
+    )
+    .bind(request)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ThreadMessage {
+            author_id: r.get(0),
+            author: format!("{} {}", r.get::<String, _>(1), r.get::<String, _>(2)),
+            body: r.get(3),
+            created_at: r.get(4),
+        })
+        .collect())
+}

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::{Backend, Db, StoreError};
+use crate::{Backend, Db, StoreError, Tx};
 
 /// A job a worker has claimed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,21 @@ pub async fn enqueue(
     run_at: i64,
     max_attempts: i64,
 ) -> Result<i64, StoreError> {
+    let mut tx = db.begin().await?;
+    let id = enqueue_in(&mut tx, kind, payload, run_at, max_attempts).await?;
+    crate::commit(tx).await?;
+    Ok(id)
+}
+
+/// Puts a job in the queue within a use case's transaction: the job exists if and only if
+/// the change that asked for it was committed.
+pub async fn enqueue_in(
+    tx: &mut Tx,
+    kind: &str,
+    payload: &str,
+    run_at: i64,
+    max_attempts: i64,
+) -> Result<i64, StoreError> {
     let now = crate::now_ms();
     let row = sqlx::query(
         "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
@@ -41,7 +56,7 @@ pub async fn enqueue(
     .bind(max_attempts)
     .bind(run_at)
     .bind(now)
-    .fetch_one(db.pool())
+    .fetch_one(&mut **tx)
     .await?;
     Ok(row.get(0))
 }

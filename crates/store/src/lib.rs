@@ -5,6 +5,7 @@
 pub mod comptes;
 mod db;
 pub mod habilitations;
+pub mod invitations;
 pub mod jobs;
 pub mod journal;
 mod migrations;

@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_comptes"),
     migration!(5, "0005_oidc"),
     migration!(6, "0006_habilitations"),
+    migration!(7, "0007_invitations"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

@@ -244,7 +244,12 @@ impl<R: RequiredRoles> FromRequestParts<AppState> for InStructure<R> {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let auth = Authenticated::from_request_parts(parts, state).await?;
-        let Ok(Path(id)) = Path::<i64>::from_request_parts(parts, state).await else {
+        let id =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .ok()
+                .and_then(|Path(params)| params.get("id")?.parse::<i64>().ok());
+        let Some(id) = id else {
             return Err(crate::error::not_found_page(parts, state).await);
         };
         match auth.actor.structure(id, R::ROLES) {
@@ -285,4 +290,44 @@ impl FromRequestParts<AppState> for Admin {
             .await),
         }
     }
+}
+
+/// Proof that the actor confirmed their second factor recently: sensitive actions (granting
+/// a role, inviting, deactivating) take it. Past the step-up delay, the person is sent to
+/// confirm it, then back to the page they came from.
+pub struct Fresh(());
+
+impl FromRequestParts<AppState> for Fresh {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = Authenticated::from_request_parts(parts, state).await?;
+        if svc::is_fresh(&auth.session) {
+            return Ok(Fresh(()));
+        }
+        // A form's data cannot survive the detour: come back to the page that showed it.
+        let back = if parts.method == axum::http::Method::GET {
+            parts.uri.path_and_query().map(|p| p.to_string())
+        } else {
+            same_site_referer(parts)
+        };
+        let back = crate::comptes::safe_next(back.as_deref());
+        Err(Redirect::to(&format!(
+            "/connexion/confirmation?suite={}",
+            urlencode(&back)
+        ))
+        .into_response())
+    }
+}
+
+/// The path of the `Referer`, when it is a page of this site.
+fn same_site_referer(parts: &Parts) -> Option<String> {
+    let referer = parts.headers.get(header::REFERER)?.to_str().ok()?;
+    let host = parts.headers.get(header::HOST)?.to_str().ok()?;
+    let rest = referer.split_once("://")?.1;
+    let (referer_host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    (referer_host == host && !path.is_empty()).then(|| path.to_string())
 }

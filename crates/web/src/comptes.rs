@@ -152,7 +152,7 @@ pub async fn login(
     }
 }
 
-fn capitalize(s: &str) -> String {
+pub(crate) fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
@@ -165,6 +165,8 @@ pub struct SecondFactorPage {
     pub ctx: PageContext,
     pub next: String,
     pub error: Option<String>,
+    /// Confirming the second factor before a sensitive action, not completing a login.
+    pub confirming: bool,
 }
 
 pub async fn second_factor_form(
@@ -179,6 +181,7 @@ pub async fn second_factor_form(
         ctx,
         next: safe_next(q.suite.as_deref()),
         error: None,
+        confirming: false,
     })
 }
 
@@ -195,14 +198,48 @@ pub async fn second_factor(
     PendingLogin(session): PendingLogin,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Response {
+    check_code(&state, ctx, &session, form, false).await
+}
+
+/// Asks the second factor again before a sensitive action (see [`crate::auth::Fresh`]).
+pub async fn confirmation_form(
+    ctx: PageContext,
+    _auth: Authenticated,
+    Query(q): Query<NextParam>,
+) -> Response {
+    render(SecondFactorPage {
+        ctx,
+        next: safe_next(q.suite.as_deref()),
+        error: None,
+        confirming: true,
+    })
+}
+
+pub async fn confirmation(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    auth: Authenticated,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Response {
+    check_code(&state, ctx, &auth.session, form, true).await
+}
+
+async fn check_code(
+    state: &AppState,
+    ctx: PageContext,
+    session: &relais_store::sessions::Session,
+    form: CodeForm,
+    confirming: bool,
+) -> Response {
     let next = safe_next(form.suite.as_deref());
-    match svc::verify_second_factor(&state.db, &state.policy, &session, &form.code).await {
+    match svc::verify_second_factor(&state.db, &state.policy, session, &form.code).await {
         Ok(()) => Redirect::to(&next).into_response(),
         Err(svc::SecondFactorError::Store(e)) => internal(e),
         Err(e) => render(SecondFactorPage {
             ctx,
             next,
             error: Some(capitalize(&e.to_string())),
+            confirming,
         }),
     }
 }
@@ -445,56 +482,6 @@ pub async fn act_as(
         ),
         Err(e) => internal(e),
     }
-}
-
-pub struct TeamRow {
-    pub name: String,
-    pub email: String,
-    pub roles: String,
-    pub active: bool,
-}
-
-#[derive(Template)]
-#[template(path = "equipe.html")]
-pub struct TeamPage {
-    pub ctx: PageContext,
-    pub structure: String,
-    pub members: Vec<TeamRow>,
-}
-
-pub async fn team(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    guard: InStructure<Referents>,
-) -> Response {
-    let structure = match repo::structure(&state.db, guard.access.structure()).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return ApiError::NotFound.into_response(),
-        Err(e) => return internal(e),
-    };
-    let members = match repo::team(&state.db, guard.access.structure()).await {
-        Ok(m) => m,
-        Err(e) => return internal(e),
-    };
-    let members = members
-        .into_iter()
-        .map(|m| TeamRow {
-            name: format!("{} {}", m.given_name, m.family_name),
-            email: m.email,
-            roles: m
-                .roles
-                .iter()
-                .map(|r| r.label())
-                .collect::<Vec<_>>()
-                .join(", "),
-            active: m.deactivated_at.is_none() && !m.roles.is_empty(),
-        })
-        .collect();
-    render(TeamPage {
-        ctx,
-        structure: structure.nom,
-        members,
-    })
 }
 
 pub struct JournalRow {

@@ -5,8 +5,12 @@ mod api;
 mod assets;
 mod auth;
 mod comptes;
+mod equipe;
 mod error;
+mod habilitations;
+mod invitations;
 mod pages;
+mod password_reset;
 mod proconnect;
 mod security;
 
@@ -26,6 +30,9 @@ pub use error::ApiError;
 pub struct WebConfig {
     /// Send `Strict-Transport-Security`: only when Relais is reached over HTTPS.
     pub hsts: bool,
+    /// Address at which people reach this instance, without a trailing slash: links in
+    /// e-mails start with it.
+    pub public_url: String,
 }
 
 /// What every handler may use.
@@ -64,6 +71,14 @@ routes! {
     POST "/connexion" => comptes::login;
     GET "/connexion/second-facteur" => comptes::second_factor_form;
     POST "/connexion/second-facteur" => comptes::second_factor;
+    GET "/connexion/confirmation" => comptes::confirmation_form;
+    POST "/connexion/confirmation" => comptes::confirmation;
+    GET "/connexion/mot-de-passe-oublie" => password_reset::forgotten_form;
+    POST "/connexion/mot-de-passe-oublie" => password_reset::forgotten;
+    GET "/connexion/nouveau-mot-de-passe" => password_reset::new_form;
+    POST "/connexion/nouveau-mot-de-passe" => password_reset::new_password;
+    GET "/invitation/{jeton}" => invitations::show;
+    POST "/invitation/{jeton}" => invitations::accept;
     GET "/auth/proconnect" => proconnect::start;
     GET "/auth/proconnect/callback" => proconnect::callback;
     GET "/connexion/activation" => comptes::enrolment_form;
@@ -72,9 +87,25 @@ routes! {
     POST "/deconnexion/partout" => comptes::logout_everywhere;
     GET "/compte" => comptes::account;
     POST "/compte/structure" => comptes::act_as;
-    GET "/structures/{id}/equipe" => comptes::team;
+    GET "/structures/{id}/equipe" => equipe::team;
+    POST "/structures/{id}/equipe/invitations" => equipe::invite;
+    POST "/structures/{id}/equipe/invitations/{invitation}/retrait" => equipe::withdraw;
+    POST "/structures/{id}/equipe/{personne}/roles" => equipe::roles;
+    POST "/structures/{id}/equipe/{personne}/depart" => equipe::remove;
+    POST "/structures/{id}/equipe/{personne}/deverrouillage" => equipe::unlock;
     GET "/structures/{id}/journal" => comptes::structure_journal;
     GET "/admin/journal" => comptes::journal;
+    GET "/structures/{id}/habilitations" => habilitations::list;
+    GET "/structures/{id}/habilitations/nouvelle" => habilitations::new_form;
+    POST "/structures/{id}/habilitations/nouvelle" => habilitations::submit;
+    GET "/structures/{id}/habilitations/{demande}" => habilitations::show;
+    POST "/structures/{id}/habilitations/{demande}/reponse" => habilitations::answer;
+    POST "/structures/{id}/habilitations/{demande}/formation" => habilitations::training;
+    POST "/structures/{id}/habilitations/{demande}/test" => habilitations::skills_test;
+    POST "/structures/{id}/habilitations/{demande}/activation" => habilitations::activate;
+    GET "/admin/habilitations" => habilitations::admin_list;
+    GET "/admin/habilitations/{demande}" => habilitations::admin_show;
+    POST "/admin/habilitations/{demande}/decision" => habilitations::decide;
     GET "/api/v1/territoires/communes" => api::territoires::search;
     GET "/api/v1/territoires/communes/proche" => api::territoires::nearest;
     GET "/api/v1/territoires/communes/{code}" => api::territoires::commune;

@@ -30,6 +30,17 @@ fn refusal(ctx: &PageContext, e: ProConnectError) -> Response {
             return ApiError::Internal.into_response();
         }
         ProConnectError::Unavailable => (StatusCode::BAD_GATEWAY, "ProConnect indisponible"),
+        ProConnectError::TooManyFromAddress => {
+            let mut page = error_page(
+                ctx,
+                StatusCode::TOO_MANY_REQUESTS,
+                "Trop de tentatives de connexion",
+                &e.to_string(),
+            );
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("900"));
+            return page;
+        }
         ProConnectError::UnknownState
         | ProConnectError::Denied
         | ProConnectError::WrongIssuer
@@ -44,17 +55,19 @@ pub struct StartParams {
     suite: Option<String>,
 }
 
-/// Starts the login: records it, then sends the browser to ProConnect.
+/// Starts the login: records it, then sends the browser to ProConnect. Limited per IP
+/// address (`Policy::ip_attempts`), as the password login is.
 pub async fn start(
     State(state): State<AppState>,
     ctx: PageContext,
+    ClientInfo(client): ClientInfo,
     Query(q): Query<StartParams>,
 ) -> Response {
     let Some(pc) = &state.proconnect else {
         return not_configured(&ctx);
     };
     let next = safe_next(q.suite.as_deref());
-    match svc::begin(&state.db, pc, &next).await {
+    match svc::begin(&state.db, pc, &state.policy, &client, &next).await {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(e) => refusal(&ctx, e),
     }

@@ -104,5 +104,10 @@ pub fn request_span(req: &Request) -> tracing::Span {
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("requete", id = %id, method = %req.method(), path = %req.uri().path())
+    // The route's pattern, not the path: paths may hold secrets (invitation and reset links).
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(aucune route)", |m| m.as_str());
+    tracing::info_span!("requete", id = %id, method = %req.method(), route = %route)
 }

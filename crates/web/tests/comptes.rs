@@ -90,7 +90,13 @@ fn access(method: &str, path: &str) -> Access {
             | "/donnees-personnelles"
             | "/plan-du-site",
         ) => Access::Public,
-        ("GET" | "POST", "/connexion") => Access::Public,
+        (
+            "GET" | "POST",
+            "/connexion"
+            | "/connexion/mot-de-passe-oublie"
+            | "/connexion/nouveau-mot-de-passe"
+            | "/invitation/{jeton}",
+        ) => Access::Public,
         ("GET", "/auth/proconnect" | "/auth/proconnect/callback") => Access::Public,
         (
             "GET",
@@ -102,10 +108,36 @@ fn access(method: &str, path: &str) -> Access {
         ("GET" | "POST", "/connexion/second-facteur" | "/connexion/activation") => {
             Access::PendingLogin
         }
-        ("POST", "/deconnexion" | "/deconnexion/partout") | ("GET", "/compte") => Access::LoggedIn,
+        ("POST", "/deconnexion" | "/deconnexion/partout")
+        | ("GET", "/compte")
+        | ("GET" | "POST", "/connexion/confirmation") => Access::LoggedIn,
         ("POST", "/compte/structure") => Access::MemberOfFormStructure,
         ("GET", "/structures/{id}/equipe" | "/structures/{id}/journal") => Access::ReferentOf,
+        (
+            "POST",
+            "/structures/{id}/equipe/invitations"
+            | "/structures/{id}/equipe/invitations/{invitation}/retrait"
+            | "/structures/{id}/equipe/{personne}/roles"
+            | "/structures/{id}/equipe/{personne}/depart"
+            | "/structures/{id}/equipe/{personne}/deverrouillage",
+        ) => Access::ReferentOf,
         ("GET", "/admin/journal") => Access::Admin,
+        (
+            "GET",
+            "/structures/{id}/habilitations"
+            | "/structures/{id}/habilitations/nouvelle"
+            | "/structures/{id}/habilitations/{demande}",
+        ) => Access::ReferentOf,
+        (
+            "POST",
+            "/structures/{id}/habilitations/nouvelle"
+            | "/structures/{id}/habilitations/{demande}/reponse"
+            | "/structures/{id}/habilitations/{demande}/formation"
+            | "/structures/{id}/habilitations/{demande}/test"
+            | "/structures/{id}/habilitations/{demande}/activation",
+        ) => Access::ReferentOf,
+        ("GET", "/admin/habilitations" | "/admin/habilitations/{demande}")
+        | ("POST", "/admin/habilitations/{demande}/decision") => Access::Admin,
         _ => panic!("route {method} {path} is missing from the authorization matrix"),
     }
 }
@@ -256,6 +288,10 @@ async fn every_route_for_every_role_and_structure() {
             let path = route
                 .replace("{id}", &id.to_string())
                 .replace("{code}", "42218")
+                .replace("{demande}", "1")
+                .replace("{invitation}", "1")
+                .replace("{personne}", &w.people[1].1.to_string())
+                .replace("{jeton}", "lien-inconnu")
                 .replace("{version}", "0")
                 .replace("{*path}", "relais.css");
             let path = if path == "/api/v1/territoires/communes" {

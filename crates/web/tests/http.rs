@@ -30,7 +30,10 @@ async fn app_with(hsts: bool) -> (Router, TestDb) {
         db: t.db.clone(),
         policy: relais_services::comptes::Policy::default(),
         territoires: index(),
-        config: WebConfig { hsts },
+        config: WebConfig {
+            hsts,
+            ..WebConfig::default()
+        },
         proconnect: None,
     });
     (app, t)

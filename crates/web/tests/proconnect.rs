@@ -46,6 +46,11 @@ fn harness_dir() -> PathBuf {
 
 impl Provider {
     fn start(extra: &[&str]) -> Provider {
+        Provider::start_on(0, extra)
+    }
+
+    /// On this port (0: one the system chooses).
+    fn start_on(port: u16, extra: &[&str]) -> Provider {
         let dir = harness_dir();
         assert!(
             dir.join("node_modules/oidc-provider").is_dir(),
@@ -55,7 +60,7 @@ impl Provider {
         );
         let mut child = Command::new("node")
             .arg(dir.join("provider.mjs"))
-            .args(["--port", "0", "--client-id", CLIENT_ID])
+            .args(["--port", &port.to_string(), "--client-id", CLIENT_ID])
             .args([
                 "--client-secret",
                 CLIENT_SECRET,
@@ -101,7 +106,10 @@ async fn harness() -> Harness {
 }
 
 async fn harness_with(provider_args: &[&str]) -> Harness {
-    let provider = Provider::start(provider_args);
+    harness_on(Provider::start(provider_args), svc::Policy::default()).await
+}
+
+async fn harness_on(provider: Provider, policy: svc::Policy) -> Harness {
     let t = TestDb::sqlite().await;
     for sql in [
         "INSERT INTO regions (code, nom) VALUES ('84', 'Auvergne-Rhône-Alpes')",
@@ -131,7 +139,7 @@ async fn harness_with(provider_args: &[&str]) -> Harness {
     .unwrap();
     let app = router(AppState {
         db: t.db.clone(),
-        policy: svc::Policy::default(),
+        policy,
         territoires: Arc::new(TerritoryIndex::build(Territoires::default())),
         config: WebConfig::default(),
         proconnect: Some(Arc::new(pc)),
@@ -612,4 +620,77 @@ async fn without_configuration_there_is_no_proconnect() {
         .await
         .unwrap();
     assert!(!body(res).await.contains("/auth/proconnect"));
+}
+
+#[tokio::test]
+async fn starting_logins_is_limited_per_address() {
+    let policy = svc::Policy {
+        ip_attempts: 3,
+        ..svc::Policy::default()
+    };
+    let h = harness_on(Provider::start(&[]), policy).await;
+    for _ in 0..3 {
+        let res = h.get("/auth/proconnect?suite=/compte").await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+    let res = h.get("/auth/proconnect?suite=/compte").await;
+    assert_eq!(res.headers()[header::RETRY_AFTER], "900");
+    assert_refused(
+        res,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Trop de tentatives de connexion depuis votre réseau : réessayez dans 15 minutes.",
+    )
+    .await;
+    // Refused before anything is recorded: three logins under way, not four.
+    let pending = relais_store::oidc::purge_expired(&h.t.db, relais_store::now_ms() + 1)
+        .await
+        .unwrap();
+    assert_eq!(pending, 3);
+}
+
+#[tokio::test]
+async fn provider_metadata_is_reused_between_logins() {
+    let mut h = harness().await;
+    h.account("mediateur@exemple.fr", Some(Role::Mediateur))
+        .await;
+    h.user("sub-mediateur", "mediateur@exemple.fr").await;
+    let res = h.login().await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let callback = h.authorize("/compte").await;
+    h.provider.child.kill().unwrap();
+    h.provider.child.wait().unwrap();
+    // The provider gone, a login still starts: the authorization endpoint comes from the
+    // copy of the discovery document, not from a new fetch.
+    let res = h.get("/auth/proconnect?suite=/compte").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert!(location(&res).starts_with(&h.provider.issuer));
+    // It is really gone: the code exchange, which needs it, fails.
+    let res = h.get(&callback).await;
+    assert_refused(res, StatusCode::BAD_GATEWAY, "ProConnect est injoignable").await;
+}
+
+#[tokio::test]
+async fn new_signing_key_is_fetched_once_unknown() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut h = harness_on(Provider::start_on(port, &[]), svc::Policy::default()).await;
+    h.account("mediateur@exemple.fr", Some(Role::Mediateur))
+        .await;
+    h.user("sub-mediateur", "mediateur@exemple.fr").await;
+    assert_eq!(h.login().await.status(), StatusCode::SEE_OTHER);
+    // The provider restarts on the same address with a new key (new kid): the cached keys
+    // do not know it, so they are fetched again and the login goes through.
+    h.provider.child.kill().unwrap();
+    h.provider.child.wait().unwrap();
+    h.provider = Provider::start_on(port, &[]);
+    // Let the pooled connections to the old process see it closed.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    h.user("sub-mediateur", "mediateur@exemple.fr").await;
+    let res = h.login().await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", location(&res));
+    assert_eq!(location(&res), "/compte");
+    assert!(session_token(&res).is_some());
 }

@@ -1,0 +1,199 @@
+//! Invitations of team members, and password reset links: both are single-use tokens sent
+//! by e-mail, of which only the SHA-256 is stored.
+
+use relais_domain::comptes::Role;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{Db, StoreError, Tx};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvitation {
+    pub structure_id: i64,
+    pub email: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub role: Role,
+    pub invited_by: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: i64,
+    pub structure_id: i64,
+    pub structure_nom: String,
+    pub email: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub role: Role,
+    pub invited_by: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub accepted_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+const COLUMNS: &str = "i.id, i.structure_id, s.nom, i.email, i.given_name, i.family_name, i.role, \
+     i.invited_by, i.created_at, i.expires_at, i.accepted_at, i.revoked_at";
+
+fn invitation_from(r: &AnyRow) -> Invitation {
+    Invitation {
+        id: r.get(0),
+        structure_id: r.get(1),
+        structure_nom: r.get(2),
+        email: r.get(3),
+        given_name: r.get(4),
+        family_name: r.get(5),
+        role: Role::parse(r.get::<&str, _>(6)).unwrap_or(Role::Mediateur),
+        invited_by: r.get(7),
+        created_at: r.get(8),
+        expires_at: r.get(9),
+        accepted_at: r.get(10),
+        revoked_at: r.get(11),
+    }
+}
+
+pub async fn create(
+    tx: &mut Tx,
+    new: &NewInvitation,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO invitations (token_hash, structure_id, email, given_name, family_name, role, \
+         invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(token_hash)
+    .bind(new.structure_id)
+    .bind(&new.email)
+    .bind(&new.given_name)
+    .bind(&new.family_name)
+    .bind(new.role.as_str())
+    .bind(new.invited_by)
+    .bind(now)
+    .bind(expires_at)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.get(0))
+}
+
+pub async fn by_token(db: &Db, token_hash: &str) -> Result<Option<Invitation>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM invitations i JOIN structures s ON s.id = i.structure_id \
+         WHERE i.token_hash = $1"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(token_hash)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(invitation_from))
+}
+
+/// The structure's invitations neither accepted nor withdrawn (expired ones included), newest first.
+pub async fn open_for(db: &Db, structure: i64) -> Result<Vec<Invitation>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM invitations i JOIN structures s ON s.id = i.structure_id \
+         WHERE i.structure_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL \
+         ORDER BY i.created_at DESC, i.id DESC"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(structure)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(invitation_from)
+        .collect())
+}
+
+/// Marks the invitation accepted if it still may be (open and not expired at `now`):
+/// false when another request got there first.
+pub async fn accept(tx: &mut Tx, id: i64, person: i64, now: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE invitations SET accepted_at = $3, accepted_by = $2 \
+         WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(id)
+    .bind(person)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Withdraws an open invitation of the structure; false if there was none.
+pub async fn revoke(tx: &mut Tx, id: i64, structure: i64, now: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE invitations SET revoked_at = $3 \
+         WHERE id = $1 AND structure_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .bind(structure)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn create_password_reset(
+    tx: &mut Tx,
+    person: i64,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO password_resets (token_hash, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(person)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The person a reset link is for, if the link is unused and not expired at `now`.
+pub async fn password_reset_person(
+    db: &Db,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT person_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| r.get(0)))
+}
+
+/// Uses a reset link, and every other open link of the same person: false if it was no longer valid.
+pub async fn use_password_reset(
+    tx: &mut Tx,
+    token_hash: &str,
+    person: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE password_resets SET used_at = $3 \
+         WHERE token_hash = $1 AND person_id = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(token_hash)
+    .bind(person)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE password_resets SET used_at = $2 WHERE person_id = $1 AND used_at IS NULL")
+        .bind(person)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
+}

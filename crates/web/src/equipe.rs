@@ -1,0 +1,306 @@
+//! The team page of a structure, for its référents: members and their roles, invitations,
+//! people who leave, locked accounts. Every change asks a recent second factor ([`Fresh`]).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::authz::StructureAccess;
+use relais_domain::comptes::Role;
+use relais_services::equipe::{self as svc, TeamError};
+use relais_services::invitations::{self, InvitationError, InvitationForm};
+use relais_store::comptes as repo;
+use serde::Deserialize;
+
+use crate::auth::{CsrfForm, Fresh, InStructure, Referents};
+use crate::error::ApiError;
+use crate::pages::{render, PageContext};
+use crate::AppState;
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "erreur sur la page équipe");
+    ApiError::Internal.into_response()
+}
+
+pub struct MemberRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    /// (value, label) of each live role.
+    pub roles: Vec<(&'static str, &'static str)>,
+    /// Roles the référent may still grant them.
+    pub grantable: Vec<(&'static str, &'static str)>,
+    pub active: bool,
+    pub locked: bool,
+}
+
+pub struct InvitationRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub expires: String,
+    pub expired: bool,
+}
+
+#[derive(Template)]
+#[template(path = "equipe.html")]
+pub struct TeamPage {
+    pub ctx: PageContext,
+    pub id: i64,
+    pub structure: String,
+    pub members: Vec<MemberRow>,
+    pub invitations: Vec<InvitationRow>,
+    /// Roles an invitation may carry.
+    pub invitable: Vec<(&'static str, &'static str)>,
+    pub form: InvitationForm,
+    /// The invitation form's error, shown on the form.
+    pub form_error: Option<String>,
+    /// An action on a member that was refused.
+    pub error: Option<String>,
+    pub notice: Option<&'static str>,
+}
+
+/// Roles a référent hands out themselves; aidants come through habilitation.
+const GRANTABLE: [Role; 3] = [Role::Mediateur, Role::Prescripteur, Role::Referent];
+
+async fn page(
+    state: &AppState,
+    ctx: PageContext,
+    access: &StructureAccess,
+    form: InvitationForm,
+    form_error: Option<String>,
+    error: Option<String>,
+    notice: Option<&'static str>,
+) -> Response {
+    let structure = match repo::structure(&state.db, access.structure()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return ApiError::NotFound.into_response(),
+        Err(e) => return internal(e),
+    };
+    let (team, open) = match (
+        svc::team(&state.db, access).await,
+        invitations::open_invitations(&state.db, access).await,
+    ) {
+        (Ok(t), Ok(i)) => (t, i),
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+    };
+    let now = relais_store::now_ms();
+    let members = team
+        .into_iter()
+        .map(|m| {
+            let active = m.deactivated_at.is_none() && !m.roles.is_empty();
+            MemberRow {
+                id: m.person_id,
+                name: format!("{} {}", m.given_name, m.family_name),
+                email: m.email,
+                grantable: GRANTABLE
+                    .iter()
+                    .filter(|r| active && !m.roles.contains(r))
+                    .map(|r| (r.as_str(), r.label()))
+                    .collect(),
+                roles: m.roles.iter().map(|r| (r.as_str(), r.label())).collect(),
+                locked: active && m.locked_until.is_some_and(|t| t > now),
+                active,
+            }
+        })
+        .collect();
+    let invitations = open
+        .into_iter()
+        .map(|i| InvitationRow {
+            id: i.id,
+            name: format!("{} {}", i.given_name, i.family_name),
+            email: i.email,
+            role: i.role.label(),
+            expires: invitations::french_date(i.expires_at),
+            expired: i.expires_at <= now,
+        })
+        .collect();
+    let status = if form_error.is_some() || error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = TeamPage {
+        ctx,
+        id: structure.id,
+        structure: structure.nom,
+        members,
+        invitations,
+        invitable: GRANTABLE.iter().map(|r| (r.as_str(), r.label())).collect(),
+        form,
+        form_error,
+        error,
+        notice,
+    };
+    (status, render(page)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct DoneParam {
+    fait: Option<String>,
+}
+
+pub async fn team(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+    Query(q): Query<DoneParam>,
+) -> Response {
+    let notice = match q.fait.as_deref() {
+        Some("invitation") => {
+            Some("L’invitation est envoyée : la personne a 7 jours pour l’accepter.")
+        }
+        Some("retrait") => Some("L’invitation est retirée : son lien ne fonctionne plus."),
+        Some("role") => Some("Les rôles sont mis à jour."),
+        Some("depart") => {
+            Some("La personne ne fait plus partie de l’équipe ; son historique est conservé.")
+        }
+        Some("deverrouillage") => {
+            Some("Le compte est déverrouillé : la personne peut se reconnecter.")
+        }
+        _ => None,
+    };
+    page(
+        &state,
+        ctx,
+        &guard.access,
+        InvitationForm::default(),
+        None,
+        None,
+        notice,
+    )
+    .await
+}
+
+/// Back to the team page, with a message saying what was done.
+fn done(access: &StructureAccess, what: &str) -> Response {
+    Redirect::to(&format!(
+        "/structures/{}/equipe?fait={what}",
+        access.structure()
+    ))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    prenom: String,
+    #[serde(default)]
+    nom: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn invite(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+    _fresh: Fresh,
+    CsrfForm(f): CsrfForm<InviteForm>,
+) -> Response {
+    let form = InvitationForm {
+        email: f.email,
+        given_name: f.prenom,
+        family_name: f.nom,
+        role: f.role,
+    };
+    match invitations::invite(&state.db, &guard.access, &form, &state.config.public_url).await {
+        Ok(_) => done(&guard.access, "invitation"),
+        Err(InvitationError::Store(e)) => internal(e),
+        Err(e) => {
+            let why = crate::comptes::capitalize(&e.to_string());
+            page(&state, ctx, &guard.access, form, Some(why), None, None).await
+        }
+    }
+}
+
+pub async fn withdraw(
+    State(state): State<AppState>,
+    guard: InStructure<Referents>,
+    _fresh: Fresh,
+    Path((_, invitation)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<crate::comptes::Empty>,
+) -> Response {
+    match invitations::withdraw(&state.db, &guard.access, invitation).await {
+        Ok(_) => done(&guard.access, "retrait"),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: String,
+    /// "ajouter" or "retirer".
+    #[serde(default)]
+    action: String,
+}
+
+pub async fn roles(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+    _fresh: Fresh,
+    Path((_, person)): Path<(i64, i64)>,
+    CsrfForm(f): CsrfForm<RoleForm>,
+) -> Response {
+    let result = if f.action == "retirer" {
+        svc::revoke(&state.db, &guard.access, person, &f.role).await
+    } else {
+        svc::grant(&state.db, &guard.access, person, &f.role).await
+    };
+    answer(&state, ctx, &guard.access, result, "role").await
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+    _fresh: Fresh,
+    Path((_, person)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<crate::comptes::Empty>,
+) -> Response {
+    let result = svc::remove(&state.db, &guard.access, person).await;
+    answer(&state, ctx, &guard.access, result, "depart").await
+}
+
+pub async fn unlock(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+    _fresh: Fresh,
+    Path((_, person)): Path<(i64, i64)>,
+    CsrfForm(_): CsrfForm<crate::comptes::Empty>,
+) -> Response {
+    let result = svc::unlock(&state.db, &guard.access, person).await;
+    answer(&state, ctx, &guard.access, result, "deverrouillage").await
+}
+
+async fn answer(
+    state: &AppState,
+    ctx: PageContext,
+    access: &StructureAccess,
+    result: Result<(), TeamError>,
+    what: &str,
+) -> Response {
+    match result {
+        Ok(()) => done(access, what),
+        Err(TeamError::Store(e)) => internal(e),
+        Err(e) => {
+            let why = crate::comptes::capitalize(&e.to_string());
+            page(
+                state,
+                ctx,
+                access,
+                InvitationForm::default(),
+                None,
+                Some(why),
+                None,
+            )
+            .await
+        }
+    }
+}

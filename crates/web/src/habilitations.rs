@@ -1,0 +1,979 @@
+//! Habilitation pages: a structure's référents ask that some of their professionals become
+//! aidants and follow each one until activation; national administrators decide.
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::authz::StructureAccess;
+use relais_domain::habilitation::{
+    Decision, HabilitationError, RequestStatus, Training, COMMITMENTS,
+};
+use relais_services::habilitations::{self as svc, WorkflowError};
+use relais_store::comptes as people;
+use relais_store::habilitations::{self as repo, CandidateLine, RequestLine};
+use serde::Deserialize;
+
+use crate::auth::{Admin, Authenticated, CsrfForm, Fresh, InStructure, Referents, RequiredRoles};
+use crate::error::{error_page, ApiError};
+use crate::pages::{render, PageContext};
+use crate::AppState;
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "erreur sur les habilitations");
+    ApiError::Internal.into_response()
+}
+
+fn not_found(ctx: &PageContext) -> Response {
+    error_page(
+        ctx,
+        StatusCode::NOT_FOUND,
+        "Page non trouvée",
+        "Cette demande d’habilitation n’existe pas, ou plus.",
+    )
+}
+
+/// A message for people: capital first letter (unless it opens an e-mail address),
+/// typographic apostrophes, final period.
+fn sentence(s: &str) -> String {
+    let s = typo(s.trim());
+    let mut out = if s.split_whitespace().next().is_some_and(|w| w.contains('@')) {
+        s
+    } else {
+        let mut c = s.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// Typographic apostrophes.
+fn typo(s: &str) -> String {
+    s.replace('\'', "’")
+}
+
+/// "23/11/2026" (UTC) from Unix milliseconds.
+fn date_fr(ms: i64) -> String {
+    let (y, m, d) = relais_domain::schedule::civil_from_days(ms.div_euclid(86_400_000));
+    format!("{d:02}/{m:02}/{y}")
+}
+
+/// Unix milliseconds at midnight UTC of a `YYYY-MM-DD` date (the value of an `<input type="date">`).
+fn parse_date(s: &str) -> Option<i64> {
+    let mut parts = s.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    let shifted = if m <= 2 { y - 1 } else { y };
+    let era = shifted.div_euclid(400);
+    let yoe = shifted - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    // Round trip: rejects 31/02 and other impossible dates.
+    (relais_domain::schedule::civil_from_days(days) == (y, m, d)).then_some(days * 86_400_000)
+}
+
+fn badge(status: RequestStatus) -> &'static str {
+    match status {
+        RequestStatus::Submitted => "fr-badge--new",
+        RequestStatus::ChangesRequested => "fr-badge--warning",
+        RequestStatus::Accepted => "fr-badge--success",
+        RequestStatus::Refused => "fr-badge--error",
+    }
+}
+
+/// What a notice of `?fait=…` says after a successful action.
+fn notice(done: Option<&str>) -> Option<&'static str> {
+    Some(match done? {
+        "envoi" => {
+            "Votre demande d’habilitation est envoyée. Un administrateur national va l’examiner."
+        }
+        "reponse" => {
+            "Votre réponse est envoyée et la demande est de nouveau en attente de décision."
+        }
+        "formation" => "La formation est enregistrée.",
+        "test" => "Le test de compétences est enregistré.",
+        "activation" => "La personne est maintenant aidant habilité de la structure.",
+        "decision" => "Votre décision est enregistrée et la structure en est informée.",
+        _ => return None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct DoneParam {
+    fait: Option<String>,
+}
+
+/// One request in a list.
+pub struct RequestRow {
+    pub id: i64,
+    pub structure: String,
+    pub created: String,
+    pub candidates: i64,
+    pub status: &'static str,
+    pub badge: &'static str,
+}
+
+impl From<&RequestLine> for RequestRow {
+    fn from(r: &RequestLine) -> RequestRow {
+        RequestRow {
+            id: r.id,
+            structure: r.structure_nom.clone(),
+            created: date_fr(r.created_at),
+            candidates: r.candidates,
+            status: r.status.label(),
+            badge: badge(r.status),
+        }
+    }
+}
+
+/// One message of a request's thread.
+pub struct MessageView {
+    pub author: String,
+    pub at: String,
+    pub body: String,
+}
+
+async fn thread(state: &AppState, request: i64) -> Result<Vec<MessageView>, Response> {
+    let messages = repo::thread(&state.db, request).await.map_err(internal)?;
+    Ok(messages
+        .into_iter()
+        .map(|m| MessageView {
+            author: m.author,
+            at: date_fr(m.created_at),
+            body: m.body,
+        })
+        .collect())
+}
+
+/// The commitments' texts, and whether the request accepted each.
+fn commitments_of(request: &RequestLine) -> Vec<(String, bool)> {
+    let accepted: Vec<&str> = request.commitments.split_whitespace().collect();
+    COMMITMENTS
+        .iter()
+        .map(|(code, text)| (typo(text), accepted.contains(code)))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Référent side.
+
+/// Proof that the actor is a référent of the structure in the path's first segment, for
+/// paths `/structures/{id}/habilitations/{demande}…` (the same check as
+/// [`InStructure<Referents>`], which reads a path with a single parameter).
+pub struct RequestOfStructure {
+    pub access: StructureAccess,
+    pub request: i64,
+}
+
+impl FromRequestParts<AppState> for RequestOfStructure {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = Authenticated::from_request_parts(parts, state).await?;
+        let Ok(Path((id, request))) = Path::<(i64, i64)>::from_request_parts(parts, state).await
+        else {
+            return Err(crate::error::not_found_page(parts, state).await);
+        };
+        match auth.actor.structure(id, Referents::ROLES) {
+            Ok(access) => Ok(RequestOfStructure { access, request }),
+            Err(denied) => {
+                let ctx = PageContext::from_request_parts(parts, state)
+                    .await
+                    .unwrap_or_else(|e| match e {});
+                Err(error_page(
+                    &ctx,
+                    StatusCode::FORBIDDEN,
+                    "Accès refusé",
+                    &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
+                ))
+            }
+        }
+    }
+}
+
+async fn structure_name(state: &AppState, id: i64) -> Result<String, Response> {
+    match people::structure(&state.db, id).await {
+        Ok(Some(s)) => Ok(s.nom),
+        Ok(None) => Err(ApiError::NotFound.into_response()),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "habilitations.html")]
+pub struct ListPage {
+    pub ctx: PageContext,
+    pub structure_id: i64,
+    pub structure: String,
+    pub requests: Vec<RequestRow>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+) -> Response {
+    let id = guard.access.structure();
+    let structure = match structure_name(&state, id).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match repo::requests_of_structure(&state.db, id).await {
+        Ok(lines) => render(ListPage {
+            ctx,
+            structure_id: id,
+            structure,
+            requests: lines.iter().map(RequestRow::from).collect(),
+        }),
+        Err(e) => internal(e),
+    }
+}
+
+/// One commitment's checkbox.
+pub struct CommitmentBox {
+    pub code: &'static str,
+    pub text: String,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "habilitation_nouvelle.html")]
+pub struct NewRequestPage {
+    pub ctx: PageContext,
+    pub structure_id: i64,
+    pub structure: String,
+    pub emails: String,
+    pub commitments: Vec<CommitmentBox>,
+    pub emails_error: Option<String>,
+    pub commitments_error: Option<String>,
+}
+
+impl NewRequestPage {
+    fn has_error(&self) -> bool {
+        self.emails_error.is_some() || self.commitments_error.is_some()
+    }
+}
+
+fn commitment_boxes(checked: &[&str]) -> Vec<CommitmentBox> {
+    COMMITMENTS
+        .iter()
+        .map(|(code, text)| CommitmentBox {
+            code,
+            text: typo(text),
+            checked: checked.contains(code),
+        })
+        .collect()
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+) -> Response {
+    let id = guard.access.structure();
+    match structure_name(&state, id).await {
+        Ok(structure) => render(NewRequestPage {
+            ctx,
+            structure_id: id,
+            structure,
+            emails: String::new(),
+            commitments: commitment_boxes(&[]),
+            emails_error: None,
+            commitments_error: None,
+        }),
+        Err(r) => r,
+    }
+}
+
+/// The request form: `emails` (one a line) and one `engagement` per ticked commitment
+/// (a repeated field, hence pairs).
+pub async fn submit(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let id = guard.access.structure();
+    let emails_text = form
+        .iter()
+        .find(|(k, _)| k == "emails")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    let ticked: Vec<&str> = form
+        .iter()
+        .filter(|(k, _)| k == "engagement")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let mut emails: Vec<String> = Vec::new();
+    for line in emails_text.lines().map(|l| l.trim().to_lowercase()) {
+        if !line.is_empty() && !emails.contains(&line) {
+            emails.push(line);
+        }
+    }
+    let emails_ref: Vec<&str> = emails.iter().map(String::as_str).collect();
+    let (emails_error, commitments_error) =
+        match svc::submit(&state.db, &guard.access, &emails_ref, &ticked).await {
+            Ok(request) => {
+                return Redirect::to(&format!(
+                    "/structures/{id}/habilitations/{request}?fait=envoi"
+                ))
+                .into_response()
+            }
+            Err(WorkflowError::Rule(HabilitationError::MissingCommitment(code))) => {
+                let text = COMMITMENTS
+                    .iter()
+                    .find(|(c, _)| *c == code)
+                    .map_or(code, |(_, t)| t);
+                (
+                    None,
+                    Some(format!(
+                        "Cochez les cinq engagements : il manque « {} »",
+                        typo(text.trim_end_matches('.'))
+                    )),
+                )
+            }
+            Err(WorkflowError::Rule(HabilitationError::NoCandidate)) => (
+                Some("Indiquez l’adresse électronique d’au moins une personne à habiliter.".into()),
+                None,
+            ),
+            Err(e @ WorkflowError::UnknownPerson(_)) => (Some(sentence(&e.to_string())), None),
+            Err(e) => return internal(e),
+        };
+    let structure = match structure_name(&state, id).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    render(NewRequestPage {
+        ctx,
+        structure_id: id,
+        structure,
+        emails: emails_text,
+        commitments: commitment_boxes(&ticked),
+        emails_error,
+        commitments_error,
+    })
+}
+
+/// A candidate as shown on a request's page, with its forms' values and errors.
+pub struct CandidateView {
+    pub person_id: i64,
+    pub name: String,
+    pub email: String,
+    /// "Formation de 7 h le 12/11/2026 (organisme)".
+    pub training: Option<String>,
+    /// "Réussi le 12/11/2026 (score : 350)".
+    pub skills_test: Option<String>,
+    pub missing: Vec<&'static str>,
+    pub activated: Option<String>,
+    pub hours: String,
+    pub date: String,
+    pub organisation: String,
+    pub score: String,
+    pub hours_error: Option<String>,
+    pub date_error: Option<String>,
+    pub organisation_error: Option<String>,
+    pub score_error: Option<String>,
+    pub activation_error: Option<String>,
+}
+
+impl CandidateView {
+    pub fn ready(&self) -> bool {
+        self.missing.is_empty() && self.activated.is_none()
+    }
+}
+
+async fn candidate_views(state: &AppState, request: i64) -> Result<Vec<CandidateView>, Response> {
+    let lines = repo::candidate_lines(&state.db, request)
+        .await
+        .map_err(internal)?;
+    let mut out = Vec::new();
+    for c in lines {
+        let missing = svc::missing(&state.db, request, c.person_id)
+            .await
+            .map_err(internal)?;
+        out.push(candidate_view(
+            c,
+            missing.iter().map(|m| m.label()).collect(),
+        ));
+    }
+    Ok(out)
+}
+
+fn candidate_view(c: CandidateLine, missing: Vec<&'static str>) -> CandidateView {
+    let training = c.training_hours.map(|h| {
+        let mut t = format!("Formation de {h} h");
+        if let Some(d) = c.training_date {
+            t.push_str(&format!(" le {}", date_fr(d)));
+        }
+        if let Some(o) = &c.training_organisation {
+            t.push_str(&format!(" ({o})"));
+        }
+        t
+    });
+    let skills_test = c.skills_test_at.map(|at| match c.skills_test_score {
+        Some(s) => format!("Réussi le {} (score : {s})", date_fr(at)),
+        None => format!("Réussi le {}", date_fr(at)),
+    });
+    CandidateView {
+        person_id: c.person_id,
+        name: format!("{} {}", c.given_name, c.family_name),
+        email: c.email,
+        training,
+        skills_test,
+        missing,
+        activated: c.activated_at.map(date_fr),
+        hours: String::new(),
+        date: String::new(),
+        organisation: String::new(),
+        score: String::new(),
+        hours_error: None,
+        date_error: None,
+        organisation_error: None,
+        score_error: None,
+        activation_error: None,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "habilitation.html")]
+pub struct RequestPage {
+    pub ctx: PageContext,
+    pub structure_id: i64,
+    pub request: RequestRow,
+    pub accepted: bool,
+    pub changes_requested: bool,
+    pub commitments: Vec<(String, bool)>,
+    pub thread: Vec<MessageView>,
+    pub candidates: Vec<CandidateView>,
+    pub answer: String,
+    pub answer_error: Option<String>,
+    /// An error that belongs to no field.
+    pub alert: Option<String>,
+    pub notice: Option<&'static str>,
+}
+
+impl RequestPage {
+    fn has_error(&self) -> bool {
+        self.alert.is_some()
+            || self.answer_error.is_some()
+            || self.candidates.iter().any(|c| {
+                c.hours_error.is_some()
+                    || c.date_error.is_some()
+                    || c.organisation_error.is_some()
+                    || c.score_error.is_some()
+                    || c.activation_error.is_some()
+            })
+    }
+}
+
+/// The request's page for its structure; `adjust` puts a form's input and errors back.
+async fn request_page(
+    state: &AppState,
+    ctx: PageContext,
+    guard: &RequestOfStructure,
+    notice: Option<&'static str>,
+    adjust: impl FnOnce(&mut RequestPage),
+) -> Response {
+    let line = match repo::request_with_structure(&state.db, guard.request).await {
+        Ok(Some(l)) if l.structure_id == guard.access.structure() => l,
+        Ok(_) => return not_found(&ctx),
+        Err(e) => return internal(e),
+    };
+    let thread = match thread(state, line.id).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let candidates = match candidate_views(state, line.id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut page = RequestPage {
+        ctx,
+        structure_id: line.structure_id,
+        accepted: line.status == RequestStatus::Accepted,
+        changes_requested: line.status == RequestStatus::ChangesRequested,
+        commitments: commitments_of(&line),
+        request: RequestRow::from(&line),
+        thread,
+        candidates,
+        answer: String::new(),
+        answer_error: None,
+        alert: None,
+        notice,
+    };
+    adjust(&mut page);
+    render(page)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: RequestOfStructure,
+    Query(q): Query<DoneParam>,
+) -> Response {
+    request_page(&state, ctx, &guard, notice(q.fait.as_deref()), |_| {}).await
+}
+
+fn back_to(guard: &RequestOfStructure, done: &str) -> Response {
+    Redirect::to(&format!(
+        "/structures/{}/habilitations/{}?fait={done}",
+        guard.access.structure(),
+        guard.request
+    ))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    #[serde(default)]
+    message: String,
+}
+
+/// The structure answers a request for changes, which sends the request back to the administrator.
+pub async fn answer(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: RequestOfStructure,
+    CsrfForm(form): CsrfForm<AnswerForm>,
+) -> Response {
+    let error = match svc::resubmit(&state.db, &guard.access, guard.request, &form.message).await {
+        Ok(()) => return back_to(&guard, "reponse"),
+        Err(WorkflowError::UnknownRequest | WorkflowError::OtherStructure) => {
+            return not_found(&ctx)
+        }
+        Err(WorkflowError::Store(e)) => return internal(e),
+        Err(e) => e,
+    };
+    request_page(&state, ctx, &guard, None, |page| {
+        match error {
+            WorkflowError::Rule(HabilitationError::EmptyMessage) => {
+                page.answer_error =
+                    Some("Écrivez votre réponse à l’administrateur avant de l’envoyer.".into());
+            }
+            other => page.alert = Some(sentence(&other.to_string())),
+        }
+        page.answer = form.message;
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct TrainingForm {
+    #[serde(default)]
+    personne: String,
+    #[serde(default)]
+    heures: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    organisme: String,
+}
+
+/// Records a candidate's training.
+pub async fn training(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: RequestOfStructure,
+    CsrfForm(form): CsrfForm<TrainingForm>,
+) -> Response {
+    let person: i64 = form.personne.trim().parse().unwrap_or(0);
+    let mut hours_error = None;
+    let mut date_error = None;
+    let mut organisation_error = None;
+    let mut alert = None;
+    let hours: u32 = match form.heures.trim().parse() {
+        Ok(h @ (7 | 14)) => h,
+        _ => {
+            hours_error = Some("Choisissez la durée de la formation : 7 h ou 14 h.".to_string());
+            0
+        }
+    };
+    let date = match parse_date(&form.date) {
+        Some(d) if d <= relais_store::now_ms() => d,
+        Some(_) => {
+            date_error = Some(
+                "La formation doit avoir eu lieu : la date ne peut pas être dans le futur."
+                    .to_string(),
+            );
+            0
+        }
+        None => {
+            date_error =
+                Some("Indiquez la date de la formation, au format jj/mm/aaaa.".to_string());
+            0
+        }
+    };
+    if form.organisme.trim().is_empty() {
+        organisation_error = Some("Indiquez l’organisme qui a donné la formation.".to_string());
+    }
+    if hours_error.is_none() && date_error.is_none() && organisation_error.is_none() {
+        let recorded = match Training::new(hours, date, &form.organisme) {
+            Ok(t) => {
+                svc::record_training(&state.db, &guard.access, guard.request, person, &t).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        match recorded {
+            Ok(()) => return back_to(&guard, "formation"),
+            Err(WorkflowError::UnknownRequest | WorkflowError::OtherStructure) => {
+                return not_found(&ctx)
+            }
+            Err(WorkflowError::Store(e)) => return internal(e),
+            Err(e) => alert = Some(sentence(&e.to_string())),
+        }
+    }
+    request_page(&state, ctx, &guard, None, |page| {
+        page.alert = alert;
+        if let Some(c) = page.candidates.iter_mut().find(|c| c.person_id == person) {
+            c.hours = form.heures;
+            c.date = form.date;
+            c.organisation = form.organisme;
+            c.hours_error = hours_error;
+            c.date_error = date_error;
+            c.organisation_error = organisation_error;
+        } else if page.alert.is_none() {
+            page.alert = Some("Cette personne ne fait pas partie de la demande.".into());
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct SkillsTestForm {
+    #[serde(default)]
+    personne: String,
+    #[serde(default)]
+    score: String,
+}
+
+/// Records a candidate's passed skills test, with its score if known.
+pub async fn skills_test(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: RequestOfStructure,
+    CsrfForm(form): CsrfForm<SkillsTestForm>,
+) -> Response {
+    let person: i64 = form.personne.trim().parse().unwrap_or(0);
+    let score = match form.score.trim() {
+        "" => Ok(None),
+        s => s.parse::<i64>().ok().filter(|n| *n >= 0).map(Some).ok_or(
+            "Le score est un nombre entier positif, par exemple 350 ; laissez le champ vide s’il n’est pas connu.",
+        ),
+    };
+    let (score_error, alert) = match score {
+        Err(message) => (Some(message.to_string()), None),
+        Ok(score) => {
+            match svc::record_skills_test(&state.db, &guard.access, guard.request, person, score)
+                .await
+            {
+                Ok(()) => return back_to(&guard, "test"),
+                Err(WorkflowError::UnknownRequest | WorkflowError::OtherStructure) => {
+                    return not_found(&ctx)
+                }
+                Err(WorkflowError::Store(e)) => return internal(e),
+                Err(e) => (None, Some(sentence(&e.to_string()))),
+            }
+        }
+    };
+    request_page(&state, ctx, &guard, None, |page| {
+        page.alert = alert;
+        if let Some(c) = page.candidates.iter_mut().find(|c| c.person_id == person) {
+            c.score = form.score;
+            c.score_error = score_error;
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct PersonForm {
+    #[serde(default)]
+    personne: String,
+}
+
+/// Makes a ready candidate an aidant of the structure: a role granted, so the second
+/// factor must have been confirmed recently.
+pub async fn activate(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: RequestOfStructure,
+    _fresh: Fresh,
+    CsrfForm(form): CsrfForm<PersonForm>,
+) -> Response {
+    let person: i64 = form.personne.trim().parse().unwrap_or(0);
+    let error = match svc::activate(&state.db, &guard.access, guard.request, person).await {
+        Ok(()) => return back_to(&guard, "activation"),
+        Err(WorkflowError::UnknownRequest | WorkflowError::OtherStructure) => {
+            return not_found(&ctx)
+        }
+        Err(WorkflowError::Store(e)) => return internal(e),
+        Err(e) => sentence(&e.to_string()),
+    };
+    request_page(&state, ctx, &guard, None, |page| {
+        match page.candidates.iter_mut().find(|c| c.person_id == person) {
+            Some(c) => c.activation_error = Some(error),
+            None => page.alert = Some(error),
+        }
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Administrator side.
+
+#[derive(Template)]
+#[template(path = "habilitations_admin.html")]
+pub struct AdminListPage {
+    pub ctx: PageContext,
+    pub requests: Vec<RequestRow>,
+    /// (wire value, label, selected) of each status.
+    pub statuses: Vec<(&'static str, &'static str, bool)>,
+    /// The label of the status filtered on.
+    pub filtered: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    statut: Option<String>,
+}
+
+const STATUSES: [RequestStatus; 4] = [
+    RequestStatus::Submitted,
+    RequestStatus::ChangesRequested,
+    RequestStatus::Accepted,
+    RequestStatus::Refused,
+];
+
+pub async fn admin_list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    _admin: Admin,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    let status = q.statut.as_deref().and_then(RequestStatus::parse);
+    match repo::requests_by_status(&state.db, status).await {
+        Ok(lines) => render(AdminListPage {
+            ctx,
+            requests: lines.iter().map(RequestRow::from).collect(),
+            statuses: STATUSES
+                .iter()
+                .map(|s| (s.as_str(), s.label(), Some(*s) == status))
+                .collect(),
+            filtered: status.map(RequestStatus::label),
+        }),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "habilitation_admin.html")]
+pub struct AdminRequestPage {
+    pub ctx: PageContext,
+    pub request: RequestRow,
+    pub siret: String,
+    pub requested_by: String,
+    pub commitments: Vec<(String, bool)>,
+    pub thread: Vec<MessageView>,
+    pub candidates: Vec<CandidateView>,
+    /// The decision form is shown (the request awaits it, or a decision failed).
+    pub decidable: bool,
+    pub decision: String,
+    pub message: String,
+    pub decision_error: Option<String>,
+    pub message_error: Option<String>,
+    pub alert: Option<String>,
+    pub notice: Option<&'static str>,
+}
+
+impl AdminRequestPage {
+    fn has_error(&self) -> bool {
+        self.alert.is_some() || self.decision_error.is_some() || self.message_error.is_some()
+    }
+
+    fn decisions(&self) -> &'static [(&'static str, &'static str)] {
+        &DECISIONS
+    }
+}
+
+const DECISIONS: [(&str, &str); 3] = [
+    ("accepter", "Accepter la demande"),
+    ("modifications", "Demander des modifications à la structure"),
+    ("refuser", "Refuser la demande"),
+];
+
+async fn admin_page(
+    state: &AppState,
+    ctx: PageContext,
+    request: i64,
+    notice: Option<&'static str>,
+    adjust: impl FnOnce(&mut AdminRequestPage),
+) -> Response {
+    let line = match repo::request_with_structure(&state.db, request).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return not_found(&ctx),
+        Err(e) => return internal(e),
+    };
+    let (siret, requested_by) = match (
+        people::structure(&state.db, line.structure_id).await,
+        repo::request(&state.db, request).await,
+    ) {
+        (Ok(s), Ok(Some(r))) => {
+            let by = match people::person(&state.db, r.requested_by).await {
+                Ok(Some(p)) => format!("{} {} ({})", p.given_name, p.family_name, p.email),
+                Ok(None) => String::new(),
+                Err(e) => return internal(e),
+            };
+            (s.map(|s| s.siret).unwrap_or_default(), by)
+        }
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+        (_, Ok(None)) => return not_found(&ctx),
+    };
+    let thread = match thread(state, line.id).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let candidates = match candidate_views(state, line.id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut page = AdminRequestPage {
+        ctx,
+        decidable: line.status == RequestStatus::Submitted,
+        commitments: commitments_of(&line),
+        request: RequestRow::from(&line),
+        siret,
+        requested_by,
+        thread,
+        candidates,
+        decision: String::new(),
+        message: String::new(),
+        decision_error: None,
+        message_error: None,
+        alert: None,
+        notice,
+    };
+    adjust(&mut page);
+    render(page)
+}
+
+/// The `{demande}` of an administrator's path; `None`: not a number.
+fn request_id(raw: &str) -> Option<i64> {
+    raw.parse().ok()
+}
+
+pub async fn admin_show(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    _admin: Admin,
+    Path(raw): Path<String>,
+    Query(q): Query<DoneParam>,
+) -> Response {
+    match request_id(&raw) {
+        Some(id) => admin_page(&state, ctx, id, notice(q.fait.as_deref()), |_| {}).await,
+        None => not_found(&ctx),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    message: String,
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    admin: Admin,
+    Path(raw): Path<String>,
+    CsrfForm(form): CsrfForm<DecisionForm>,
+) -> Response {
+    let Some(request) = request_id(&raw) else {
+        return not_found(&ctx);
+    };
+    let decision = match form.decision.as_str() {
+        "accepter" => Some(Decision::Accept),
+        "refuser" => Some(Decision::Refuse),
+        "modifications" => Some(Decision::AskChanges),
+        _ => None,
+    };
+    let message = form.message.trim();
+    let (decision_error, message_error, alert) = match decision {
+        None => (
+            Some(
+                "Choisissez une décision : accepter, demander des modifications ou refuser."
+                    .to_string(),
+            ),
+            None,
+            None,
+        ),
+        Some(Decision::AskChanges) if message.is_empty() => (
+            None,
+            Some("Dites à la structure ce qu’elle doit modifier.".to_string()),
+            None,
+        ),
+        Some(Decision::Refuse) if message.is_empty() => (
+            None,
+            Some("Expliquez à la structure pourquoi sa demande est refusée.".to_string()),
+            None,
+        ),
+        Some(decision) => {
+            match svc::decide(&state.db, &admin.access, request, decision, Some(message)).await {
+                Ok(_) => {
+                    return Redirect::to(&format!("/admin/habilitations/{request}?fait=decision"))
+                        .into_response()
+                }
+                Err(WorkflowError::UnknownRequest) => return not_found(&ctx),
+                Err(WorkflowError::Store(e)) => return internal(e),
+                Err(e) => (None, None, Some(sentence(&e.to_string()))),
+            }
+        }
+    };
+    admin_page(&state, ctx, request, None, |page| {
+        page.decidable = true;
+        page.decision = form.decision;
+        page.message = form.message;
+        page.decision_error = decision_error;
+        page.message_error = message_error;
+        page.alert = alert;
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        let ms = parse_date("2026-11-12").unwrap();
+        assert_eq!(date_fr(ms), "12/11/2026");
+        assert_eq!(date_fr(parse_date("2024-02-29").unwrap()), "29/02/2024");
+        assert_eq!(parse_date("2026-02-30"), None);
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("12/11/2026"), None);
+        assert_eq!(parse_date(""), None);
+    }
+
+    #[test]
+    fn messages_for_people() {
+        assert_eq!(
+            sentence("aucun compte Relais pour x : invitez d'abord cette personne"),
+            "Aucun compte Relais pour x : invitez d’abord cette personne."
+        );
+        assert_eq!(sentence("Déjà fini."), "Déjà fini.");
+        assert_eq!(sentence("a@b.fr n'est pas prêt"), "a@b.fr n’est pas prêt.");
+    }
+}
