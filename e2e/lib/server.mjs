@@ -6,7 +6,9 @@
 //
 // startServer({ seed, logName }): `seed(relais)` runs before the server starts, with
 // `relais(args, env)` running the same binary on the same --data-dir (e.g. `relais admin …`);
-// the server's output goes to artifacts/<logName> (default server.log).
+// the server's output goes to artifacts/<logName> (default server.log). With
+// `selfPublicUrl: true`, the server is started with `--public-url` set to its own address
+// (the links in its e-mails then lead to it). The returned `dataDir` is removed by stop().
 
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -55,7 +57,7 @@ export function runRelais(dataDir, args, env = {}) {
   });
 }
 
-export async function startServer({ seed, logName = 'server.log' } = {}) {
+export async function startServer({ seed, logName = 'server.log', selfPublicUrl = false } = {}) {
   const bin = relaisBin();
   const dataDir = mkdtempSync(join(tmpdir(), 'relais-e2e-'));
   if (seed) {
@@ -71,7 +73,9 @@ export async function startServer({ seed, logName = 'server.log' } = {}) {
   const baseUrl = `http://${listen}`;
 
   let log = '';
-  const child = spawn(bin, ['serve', '--listen', listen, '--data-dir', dataDir], {
+  const serveArgs = ['serve', '--listen', listen, '--data-dir', dataDir];
+  if (selfPublicUrl) serveArgs.push('--public-url', baseUrl);
+  const child = spawn(bin, serveArgs, {
     cwd: dataDir,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
@@ -106,6 +110,7 @@ export async function startServer({ seed, logName = 'server.log' } = {}) {
 
   return {
     baseUrl,
+    dataDir,
     url: (path) => new URL(path, baseUrl).href,
     log: () => log,
     async stop() {

@@ -49,6 +49,11 @@ pub enum AdminCommand {
         #[arg(long)]
         role: String,
     },
+    /// Lift the lock of an account (after too many wrong passwords or codes).
+    Unlock {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> anyhow::Result<()> {
@@ -110,6 +115,13 @@ async fn execute(db: &Db, command: &AdminCommand) -> anyhow::Result<()> {
                 role.label(),
                 structure.nom
             );
+        }
+        AdminCommand::Unlock { email } => {
+            let person = repo::person_by_email(db, &email.trim().to_lowercase())
+                .await?
+                .ok_or_else(|| anyhow!("aucun compte pour {email}"))?;
+            svc::unlock_by_operator(db, &person).await?;
+            println!("Le compte de {email} est déverrouillé.");
         }
     }
     Ok(())

@@ -126,3 +126,45 @@ fn prepare_an_instance_and_refuse_bad_input() {
         "{out}"
     );
 }
+
+/// An operator lifts the lock of an account locked by wrong passwords.
+#[tokio::test]
+async fn unlock_an_account() {
+    use relais_services::comptes::{self as svc, Client, LoginError, Policy};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let password = "une longue phrase de passe";
+    let (ok, _, err) = run(relais(data)
+        .args(["admin", "create-account", "--email", "camille@exemple.fr"])
+        .args(["--given-name", "Camille", "--family-name", "Martin"])
+        .env("RELAIS_NEW_PASSWORD", password));
+    assert!(ok, "{err}");
+    let db = relais_store::Db::open_data_dir(data).await.unwrap();
+    let (policy, client) = (
+        Policy::default(),
+        Client {
+            ip: "test".into(),
+            user_agent: "test".into(),
+        },
+    );
+    for _ in 0..policy.account_attempts {
+        let _ = svc::login_with_password(&db, &policy, "camille@exemple.fr", "faux", &client).await;
+    }
+    let err = svc::login_with_password(&db, &policy, "camille@exemple.fr", password, &client)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LoginError::Locked), "{err}");
+
+    let (ok, _, err) = run(relais(data).args(["admin", "unlock", "--email", "inconnu@exemple.fr"]));
+    assert!(
+        !ok && one_line_error(&err).contains("aucun compte"),
+        "{err}"
+    );
+    let (ok, out, err) =
+        run(relais(data).args(["admin", "unlock", "--email", "camille@exemple.fr"]));
+    assert!(ok && out.contains("déverrouillé"), "{out} {err}");
+    svc::login_with_password(&db, &policy, "camille@exemple.fr", password, &client)
+        .await
+        .unwrap();
+    db.close().await;
+}

@@ -739,6 +739,27 @@ pub async fn create_structure(
     Ok(id)
 }
 
+/// Lifts a lock (wrong passwords or codes): failures forgotten and rate-limit buckets of the
+/// account emptied; `entry` (an [`JournalAction::AccountUnlocked`]) says who did it.
+pub async fn unlock(db: &Db, person: &Person, entry: &NewEntry) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    repo::clear_failed_logins(&mut tx, person.id).await?;
+    journal::append(&mut tx, entry).await?;
+    relais_store::commit(tx).await?;
+    sessions::clear(db, &account_bucket(&person.email)).await?;
+    sessions::clear(db, &code_bucket(person.id)).await
+}
+
+/// Unlock by an operator (`relais admin unlock`).
+pub async fn unlock_by_operator(db: &Db, person: &Person) -> Result<(), StoreError> {
+    unlock(
+        db,
+        person,
+        &about_person(JournalAction::AccountUnlocked, person.id),
+    )
+    .await
+}
+
 /// Grants a role in a structure, journaled (readable by the structure's référents).
 pub async fn grant_role(
     db: &Db,

@@ -6,9 +6,9 @@ use relais_domain::authz::StructureAccess;
 use relais_domain::comptes::Role;
 use relais_domain::journal::JournalAction;
 use relais_store::comptes::{self as repo, TeamMember};
-use relais_store::{journal, now_ms, sessions, Db, StoreError, Tx};
+use relais_store::{journal, now_ms, Db, StoreError, Tx};
 
-use crate::comptes::{about_person, account_bucket, code_bucket};
+use crate::comptes::about_person;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TeamError {
@@ -155,16 +155,11 @@ async fn keep_a_referent(tx: &mut Tx, access: &StructureAccess) -> Result<(), Te
 
 /// Lifts a lock (wrong passwords or codes) on a member's account.
 pub async fn unlock(db: &Db, access: &StructureAccess, person: i64) -> Result<(), TeamError> {
-    let m = member(db, access, person).await?;
-    let mut tx = db.begin().await?;
-    repo::clear_failed_logins(&mut tx, person).await?;
-    journal::append(
-        &mut tx,
-        &entry(access, JournalAction::AccountUnlocked, person),
-    )
-    .await?;
-    relais_store::commit(tx).await?;
-    sessions::clear(db, &account_bucket(&m.email)).await?;
-    sessions::clear(db, &code_bucket(person)).await?;
+    member(db, access, person).await?;
+    let person = repo::person(db, person)
+        .await?
+        .ok_or(TeamError::NotInTeam)?;
+    let e = entry(access, JournalAction::AccountUnlocked, person.id);
+    crate::comptes::unlock(db, &person, &e).await?;
     Ok(())
 }
