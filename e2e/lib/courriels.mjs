@@ -2,7 +2,7 @@
 // `<data dir>/courriels/` (its background worker sends the queued messages, so a file
 // appears shortly after the action that queued it).
 //
-//   readMails(dataDir)                       every message, oldest file name first
+//   readMails(dataDir)                       every message, oldest first
 //   waitForMail(dataDir, match, { timeoutMs, after })
 //                                            polls until a message matches `match(mail)`
 //                                            and is not in `after` (a list of file names)
@@ -11,7 +11,7 @@
 // A message is { file, headers (lower-case names), subject, to, body }, its body decoded from
 // quoted-printable and its Subject from RFC 2047 encoded words.
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -73,7 +73,12 @@ export function mailDir(dataDir) {
 export function mailFiles(dataDir) {
   const dir = mailDir(dataDir);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
+  // lettre names the files with random ids: oldest first by modification time.
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.eml'))
+    .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
+    .sort((a, b) => a.t - b.t || a.f.localeCompare(b.f))
+    .map(({ f }) => f);
 }
 
 export function readMails(dataDir) {

@@ -39,14 +39,7 @@ fn client() -> Client {
 
 /// A structure with a référent; returns the référent's proof.
 async fn setup(db: &Db) -> (StructureAccess, i64) {
-    for sql in [
-        "INSERT INTO regions (code, nom) VALUES ('84', 'Auvergne-Rhône-Alpes')",
-        "INSERT INTO departements (code, nom, region) VALUES ('42', 'Loire', '84')",
-        "INSERT INTO communes (code, nom, kind, departement, region, codes_postaux, population) \
-         VALUES ('42218', 'Saint-Étienne', 'commune-actuelle', '42', '84', '42000', 173136)",
-    ] {
-        db.execute_admin(sql).await.unwrap();
-    }
+    relais_testkit::seed_commune(db).await;
     let s = svc::create_structure(
         db,
         "13002526500013",

@@ -21,14 +21,7 @@ store_tests!(
 const PASSWORD: &str = "une longue phrase de passe";
 
 async fn setup(db: &Db) -> (i64, i64, Actor, Actor) {
-    for sql in [
-        "INSERT INTO regions (code, nom) VALUES ('84', 'Auvergne-Rhône-Alpes')",
-        "INSERT INTO departements (code, nom, region) VALUES ('42', 'Loire', '84')",
-        "INSERT INTO communes (code, nom, kind, departement, region, codes_postaux, population) \
-         VALUES ('42218', 'Saint-Étienne', 'commune-actuelle', '42', '84', '42000', 173136)",
-    ] {
-        db.execute_admin(sql).await.unwrap();
-    }
+    relais_testkit::seed_commune(db).await;
     let kind = StructureKind::Association;
     let a = svc::create_structure(
         db,

@@ -114,3 +114,15 @@ macro_rules! store_tests {
         }
     };
 }
+
+/// The commune most tests need (Saint-Étienne, 42218), with its département and région.
+pub async fn seed_commune(db: &Db) {
+    for sql in [
+        "INSERT INTO regions (code, nom) VALUES ('84', 'Auvergne-Rhône-Alpes')",
+        "INSERT INTO departements (code, nom, region) VALUES ('42', 'Loire', '84')",
+        "INSERT INTO communes (code, nom, kind, departement, region, codes_postaux, population) \
+         VALUES ('42218', 'Saint-Étienne', 'commune-actuelle', '42', '84', '42000', 173136)",
+    ] {
+        db.execute_admin(sql).await.expect("commune de test");
+    }
+}

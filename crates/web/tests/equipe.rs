@@ -24,14 +24,7 @@ const CSRF: &str = "0123456789abcdef0123456789abcdef";
 
 async fn app() -> (Router, TestDb) {
     let t = TestDb::sqlite().await;
-    for sql in [
-        "INSERT INTO regions (code, nom) VALUES ('84', 'Auvergne-Rhône-Alpes')",
-        "INSERT INTO departements (code, nom, region) VALUES ('42', 'Loire', '84')",
-        "INSERT INTO communes (code, nom, kind, departement, region, codes_postaux, population) \
-         VALUES ('42218', 'Saint-Étienne', 'commune-actuelle', '42', '84', '42000', 173136)",
-    ] {
-        t.db.execute_admin(sql).await.unwrap();
-    }
+    relais_testkit::seed_commune(&t.db).await;
     let app = router(AppState {
         db: t.db.clone(),
         policy: Policy::default(),
