@@ -83,13 +83,20 @@ pub async fn decide(
         .await?
         .ok_or(WorkflowError::UnknownRequest)?;
     let next = rules::decide(found.status, decision)?;
+    let referent = people::person(db, found.requested_by).await?;
+    let structure = people::structure(db, found.structure_id).await?;
     let now = now_ms();
     let mut tx = db.begin().await?;
     if !repo::set_status(&mut tx, request, found.status, next, admin.person(), now).await? {
         return Err(WorkflowError::Conflict);
     }
-    if let Some(body) = message.map(str::trim).filter(|b| !b.is_empty()) {
+    let message = message.map(str::trim).filter(|b| !b.is_empty());
+    if let Some(body) = message {
         repo::add_message(&mut tx, request, admin.person(), body, now).await?;
+    }
+    if let (Some(referent), Some(structure)) = (referent, structure) {
+        let mail = decision_mail(&referent, &structure.nom, request, next, message);
+        crate::courriel::queue(&mut tx, &mail).await?;
     }
     let entry = NewEntry::new(
         JournalAction::HabilitationDecided,
@@ -102,6 +109,35 @@ pub async fn decide(
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(next)
+}
+
+/// Tells the référent who asked what was decided (the thread is on their habilitation page).
+fn decision_mail(
+    referent: &people::Person,
+    structure: &str,
+    request: i64,
+    status: RequestStatus,
+    message: Option<&str>,
+) -> crate::courriel::Courriel {
+    let what = match status {
+        RequestStatus::Accepted => "est acceptée : vos candidats peuvent désormais suivre la formation et le test, puis être activés comme aidants",
+        RequestStatus::Refused => "est refusée",
+        RequestStatus::ChangesRequested => "demande des modifications : répondez dans Relais, puis soumettez-la de nouveau",
+        RequestStatus::Submitted => "est en attente de décision",
+    };
+    let message = message
+        .map(|m| format!("\n\nMessage de l’administration :\n{m}"))
+        .unwrap_or_default();
+    crate::courriel::Courriel {
+        to: referent.email.clone(),
+        subject: format!("Demande d’habilitation n° {request} : {}", status.label().to_lowercase()),
+        body: format!(
+            "Bonjour {},\n\nLa demande d’habilitation n° {request} de {structure} {what}.{message}\n\n\
+             Retrouvez-la dans Relais, page « Habilitations » de votre structure.\n\n\
+             Relais, la plateforme de l’inclusion numérique\n",
+            referent.given_name
+        ),
+    }
 }
 
 /// The structure answers a request for changes: a message, and the request goes back to the administrator.

@@ -140,6 +140,17 @@ async fn from_request_to_active_aidant(db: Db) {
             .unwrap(),
         RequestStatus::Accepted
     );
+    // Each decision was told to the référent by e-mail, the administration's message included.
+    let mut mails = Vec::new();
+    while let Some(job) = relais_store::jobs::claim(&db, "test", relais_store::now_ms(), 0)
+        .await
+        .unwrap()
+    {
+        mails.push(job.payload);
+    }
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(mails[0].contains("referent@exemple.fr") && mails[0].contains("Précisez la date"));
+    assert!(mails[1].contains("est acceptée"), "{}", mails[1]);
     let thread = relais_store::habilitations::messages(&db, request)
         .await
         .unwrap();
