@@ -326,6 +326,23 @@ pub async fn open_session(
     Ok(Opened { token, stage })
 }
 
+/// Tells the owner of an account that it was locked, and how to open it again (someone
+/// else may be trying their password).
+fn lock_notice(person: &Person) -> crate::courriel::Courriel {
+    crate::courriel::Courriel {
+        to: person.email.clone(),
+        subject: "Votre compte Relais est verrouillé".to_string(),
+        body: format!(
+            "Bonjour {},\n\n\
+             Après plusieurs essais erronés (mot de passe ou code de vérification), votre compte Relais est verrouillé pour 15 minutes.\n\n\
+             Si c’était vous, attendez 15 minutes, ou choisissez un nouveau mot de passe avec le lien « Mot de passe oublié ou compte verrouillé ? » de la page de connexion : il déverrouille aussi le compte. Le référent de votre structure peut aussi le déverrouiller.\n\n\
+             Si ce n’était pas vous, quelqu’un essaie peut-être d’entrer dans votre compte : choisissez un nouveau mot de passe dès que possible.\n\n\
+             Relais, la plateforme de l’inclusion numérique\n",
+            person.given_name
+        ),
+    }
+}
+
 /// Counts a wrong password; the address's bucket locks it whether or not it has an account.
 async fn failed_password(
     db: &Db,
@@ -355,6 +372,7 @@ async fn failed_password(
                 &about_person(JournalAction::AccountLocked, person.id),
             )
             .await?;
+            crate::courriel::queue(&mut tx, &lock_notice(&person)).await?;
         }
         relais_store::commit(tx).await?;
     }
@@ -453,6 +471,7 @@ pub async fn verify_second_factor(
                 repo::record_failed_login(&mut tx, person.id, 1, now + ms(policy.window)).await?;
                 journal::append(&mut tx, &entry(JournalAction::AccountLocked)).await?;
                 sessions::close_all_of(&mut tx, person.id).await?;
+                crate::courriel::queue(&mut tx, &lock_notice(&person)).await?;
             }
             relais_store::commit(tx).await?;
             Err(if locked { SecondFactorError::Locked } else { e })

@@ -443,6 +443,14 @@ async fn a_referent_unlocks_a_member(db: Db) {
     assert!(team
         .iter()
         .any(|m| m.person_id == karim && m.locked_until.is_some()));
+    // The owner is told, once.
+    let dir = tempfile::tempdir().unwrap();
+    let mails = deliver(&db, dir.path()).await;
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("To: karim@exemple.fr")
+            && mails[0].contains("est verrouillé pour 15 minutes")
+    );
 
     equipe::unlock(&db, &access, karim).await.unwrap();
     svc::login_with_password(&db, &policy, "karim@exemple.fr", PASSWORD, &client())
@@ -476,8 +484,12 @@ async fn a_reset_link_sets_the_password_and_unlocks(db: Db) {
         .await
         .unwrap();
     let mails = deliver(&db, dir.path()).await;
-    assert_eq!(mails.len(), 1);
-    let token = token_after(&mails[0], "nouveau-mot-de-passe?jeton=");
+    assert_eq!(mails.len(), 2, "the lock notice, then the link");
+    assert!(mails
+        .iter()
+        .any(|m| m.contains("est verrouillé pour 15 minutes")));
+    let mail = mails.iter().find(|m| m.contains("jeton=")).unwrap();
+    let token = token_after(mail, "nouveau-mot-de-passe?jeton=");
     password_reset::check(&db, &token).await.unwrap();
     let err = password_reset::reset(&db, &token, "nouvelle phrase assez longue", "autre")
         .await
