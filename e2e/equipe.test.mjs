@@ -540,13 +540,24 @@ describe('a référent manages the team, an invited person joins, keyboard only'
     await checkPage(referent, 'depart', { title: `Équipe — ${STRUCTURE.nom}`, reflowBug: true });
     await checkNotice(page, /ne fait plus partie de l’équipe ; son historique est conservé/);
     const row = (await members(page)).find((m) => m.email === INVITEE.email);
-    if (row) {
-      assert.equal(row.state, 'Parti', 'listed as gone');
-      assert.deepEqual(row.roles, [], 'no role left');
-      assert.equal(await page.locator(`form[action$="/equipe/${inviteeId}/depart"]`).count(), 0, 'no "Retirer de l’équipe" any more');
-    }
+    assert.ok(row, 'still listed (the history is kept)');
+    assert.deepEqual({ roles: row.roles, state: row.state }, { roles: [], state: 'Parti' }, 'listed as gone, without a role');
+    assert.equal(await page.locator(`form[action*="/equipe/${inviteeId}/"]`).count(), 0, 'no action on them any more');
     const me = (await members(page)).find((m) => m.email === REFERENT.email);
     assert.deepEqual({ roles: me.roles, state: me.state }, { roles: ['Référent de structure'], state: 'Actif' }, 'the référent is unchanged');
+  });
+
+  step('the last référent cannot remove their own role: the error is shown on the page', async () => {
+    const { page } = referent;
+    const me = (await members(page)).find((m) => m.email === REFERENT.email);
+    await tabTo(page, `form[action$="/equipe/${me.id}/roles"] button[type="submit"]`,
+      { text: new RegExp(`^Retirer le rôle Référent de structure de ${escape(fullName(REFERENT))}$`) });
+    await pressAndLoad(page);
+    assert.equal(pathOf(page), `/structures/${teamPath.split('/')[2]}/equipe/${me.id}/roles`);
+    await checkPage(referent, 'dernier-referent', { status: 422, title: `Erreur : Équipe — ${STRUCTURE.nom}`, reflowBug: true });
+    assert.match(await errorAlert(page), /La structure doit garder au moins un référent/);
+    const after = (await members(page)).find((m) => m.email === REFERENT.email);
+    assert.deepEqual(after.roles, ['Référent de structure'], 'the role is kept');
   });
 
   step('the step-up page "Confirmez votre identité" renders (opened directly while logged in)', async () => {

@@ -118,8 +118,9 @@ fn argon2() -> Argon2<'static> {
 /// Argon2id runs allowed at once: one per core, less one left to the request workers.
 ///
 /// Unbounded, 32 logins at once ran 32 hashes of 24 MiB on Tokio's blocking pool: on 2
-/// cores they starved the async workers (`/healthz` p99 ×20) and, thrashing the caches,
-/// even lowered the logins per second (docs/BENCHMARKS.md, "Connexions par seconde").
+/// cores they starved the async workers (`/healthz` fell to 5 % of its rate, p99 ×11),
+/// took 4 GB of memory, and even lowered the logins per second (docs/BENCHMARKS.md,
+/// "Connexions par seconde").
 /// A login waits for a permit; the permit moves into the blocking task, so it is held
 /// exactly as long as the hash runs, even if the request is dropped meanwhile.
 fn hashing_permits() -> &'static tokio::sync::Semaphore {

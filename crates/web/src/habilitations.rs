@@ -15,7 +15,7 @@ use relais_store::comptes as people;
 use relais_store::habilitations::{self as repo, CandidateLine, RequestLine};
 use serde::Deserialize;
 
-use crate::auth::{Admin, Authenticated, CsrfForm, Fresh, InStructure, Referents, RequiredRoles};
+use crate::auth::{Admin, CsrfForm, Fresh, InStructure, Referents};
 use crate::error::{error_page, ApiError};
 use crate::pages::{render, PageContext};
 use crate::AppState;
@@ -164,9 +164,7 @@ fn commitments_of(request: &RequestLine) -> Vec<(String, bool)> {
 // ---------------------------------------------------------------------------------------
 // Référent side.
 
-/// Proof that the actor is a référent of the structure in the path's first segment, for
-/// paths `/structures/{id}/habilitations/{demande}…` (the same check as
-/// [`InStructure<Referents>`], which reads a path with a single parameter).
+/// A request of the structure in the path, for its référents: `/structures/{id}/habilitations/{demande}…`.
 pub struct RequestOfStructure {
     pub access: StructureAccess,
     pub request: i64,
@@ -179,25 +177,15 @@ impl FromRequestParts<AppState> for RequestOfStructure {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let auth = Authenticated::from_request_parts(parts, state).await?;
-        let Ok(Path((id, request))) = Path::<(i64, i64)>::from_request_parts(parts, state).await
+        let guard = InStructure::<Referents>::from_request_parts(parts, state).await?;
+        let Ok(Path((_, request))) = Path::<(i64, i64)>::from_request_parts(parts, state).await
         else {
             return Err(crate::error::not_found_page(parts, state).await);
         };
-        match auth.actor.structure(id, Referents::ROLES) {
-            Ok(access) => Ok(RequestOfStructure { access, request }),
-            Err(denied) => {
-                let ctx = PageContext::from_request_parts(parts, state)
-                    .await
-                    .unwrap_or_else(|e| match e {});
-                Err(error_page(
-                    &ctx,
-                    StatusCode::FORBIDDEN,
-                    "Accès refusé",
-                    &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
-                ))
-            }
-        }
+        Ok(RequestOfStructure {
+            access: guard.access,
+            request,
+        })
     }
 }
 
