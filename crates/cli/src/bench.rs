@@ -44,7 +44,7 @@ pub fn territoires(iterations: usize) -> anyhow::Result<()> {
         queries.len()
     );
     println!(
-        "construction de l'index : {:.1} ms",
+        "construction de l’index : {:.1} ms",
         build.as_secs_f64() * 1e3
     );
     println!("| méthode | itérations | médiane (µs) | p99 (µs) |");

@@ -57,7 +57,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("impossible d'écouter sur {}", config.listen))?;
+        .with_context(|| format!("impossible d’écouter sur {}", config.listen))?;
     let (stop, stopped) = watch::channel(false);
     let jobs = registry(&config)?;
     let worker = config.worker.then(|| {
@@ -95,7 +95,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
-    .context("le serveur s'est arrêté")?;
+    .context("le serveur s’est arrêté")?;
     let _ = stop.send(true);
     if let Some(w) = worker {
         let _ = w.await;
@@ -171,5 +171,5 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term => {}
     }
-    tracing::info!("signal d'arrêt reçu : fin des requêtes en cours");
+    tracing::info!("signal d’arrêt reçu : fin des requêtes en cours");
 }

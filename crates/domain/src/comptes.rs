@@ -7,9 +7,9 @@ use std::fmt;
 pub enum CompteError {
     #[error("le SIRET doit compter 14 chiffres")]
     SiretFormat,
-    #[error("ce SIRET n'existe pas : sa clé de contrôle est fausse (vérifiez chaque chiffre)")]
+    #[error("ce SIRET n’existe pas : sa clé de contrôle est fausse (vérifiez chaque chiffre)")]
     SiretKey,
-    #[error("l'adresse électronique « {0} » n'est pas valide")]
+    #[error("l’adresse électronique « {0} » n’est pas valide")]
     Email(String),
     #[error("le mot de passe doit compter au moins {MIN_PASSWORD_CHARS} caractères")]
     PasswordTooShort,
@@ -180,7 +180,7 @@ vocabulary! {
     /// The legal kind of a structure.
     StructureKind {
         Collectivite => "collectivite", "Collectivité territoriale";
-        Administration => "administration", "Administration ou opérateur de l'État";
+        Administration => "administration", "Administration ou opérateur de l’État";
         Association => "association", "Association";
         Entreprise => "entreprise", "Entreprise";
         Autre => "autre", "Autre";

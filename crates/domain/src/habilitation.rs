@@ -65,7 +65,7 @@ pub enum HabilitationError {
     NoCandidate,
     #[error("une formation dure 7 h ou 14 h (reçu : {0} h)")]
     TrainingHours(u32),
-    #[error("l'organisme de formation est obligatoire")]
+    #[error("l’organisme de formation est obligatoire")]
     TrainingOrganisation,
     #[error("un message vide ne peut pas être envoyé")]
     EmptyMessage,
@@ -96,9 +96,9 @@ pub fn resubmit(status: RequestStatus) -> Result<RequestStatus, HabilitationErro
 
 /// The commitments a structure accepts with its request, each required.
 pub const COMMITMENTS: [(&str, &str); 5] = [
-    ("conditions", "La structure accepte les conditions d'utilisation du service."),
+    ("conditions", "La structure accepte les conditions d’utilisation du service."),
     ("professionnels", "Seuls des professionnels salariés ou agents publics seront habilités (ni bénévoles, ni stagiaires, ni volontaires en service civique)."),
-    ("elus", "Aucun élu n'utilisera le service."),
+    ("elus", "Aucun élu n’utilisera le service."),
     ("formation_gratuite", "La formation des aidants ne leur est pas facturée."),
     ("dpo", "Le délégué à la protection des données de la structure est informé."),
 ];

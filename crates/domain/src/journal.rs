@@ -355,35 +355,35 @@ impl fmt::Display for Verification {
         match reason {
             BreakKind::Gap { next } => write!(
                 f,
-                "l'entrée n° {seq} manque (l'entrée suivante est la n° {next}) : des entrées ont été supprimées."
+                "l’entrée n° {seq} manque (l’entrée suivante est la n° {next}) : des entrées ont été supprimées."
             ),
             BreakKind::PrevHashMismatch => write!(
                 f,
-                "l'entrée n° {seq} ne porte pas l'empreinte de l'entrée précédente : des entrées ont été supprimées ou déplacées."
+                "l’entrée n° {seq} ne porte pas l’empreinte de l’entrée précédente : des entrées ont été supprimées ou déplacées."
             ),
             BreakKind::HashMismatch => write!(
                 f,
-                "le contenu de l'entrée n° {seq} ne correspond pas à son empreinte : l'entrée a été modifiée."
+                "le contenu de l’entrée n° {seq} ne correspond pas à son empreinte : l’entrée a été modifiée."
             ),
             BreakKind::UnknownAction(action) => write!(
                 f,
-                "l'entrée n° {seq} porte une action inconnue « {action} » : l'entrée a été modifiée, ou écrite par une version plus récente de Relais."
+                "l’entrée n° {seq} porte une action inconnue « {action} » : l’entrée a été modifiée, ou écrite par une version plus récente de Relais."
             ),
             BreakKind::HeadMismatch { head_seq, last_seq } if head_seq > last_seq => write!(
                 f,
-                "l'en-tête du journal compte {head_seq} entrées mais la dernière est la n° {last_seq} : l'entrée n° {seq} et les suivantes ont été supprimées."
+                "l’en-tête du journal compte {head_seq} entrées mais la dernière est la n° {last_seq} : l’entrée n° {seq} et les suivantes ont été supprimées."
             ),
             BreakKind::HeadMismatch { head_seq, last_seq } if head_seq < last_seq => write!(
                 f,
-                "l'entrée n° {seq} est absente de l'en-tête du journal, qui n'en compte que {head_seq} : entrée ajoutée hors de Relais, ou en-tête falsifié."
+                "l’entrée n° {seq} est absente de l’en-tête du journal, qui n’en compte que {head_seq} : entrée ajoutée hors de Relais, ou en-tête falsifié."
             ),
             BreakKind::HeadMismatch { .. } => write!(
                 f,
-                "l'en-tête du journal ne porte pas l'empreinte de l'entrée n° {seq} : en-tête falsifié."
+                "l’en-tête du journal ne porte pas l’empreinte de l’entrée n° {seq} : en-tête falsifié."
             ),
             BreakKind::HeadMissing => write!(
                 f,
-                "l'en-tête du journal a été supprimé (dernière entrée : n° {seq})."
+                "l’en-tête du journal a été supprimé (dernière entrée : n° {seq})."
             ),
         }
     }

@@ -48,8 +48,14 @@ fn fold_char(c: char, out: &mut String) {
         'ý' | 'ÿ' | 'Ý' | 'Ÿ' => "y",
         c if c.is_alphanumeric() => {
             // Some lowercase forms carry combining marks: keep only letters and digits.
+            // A lowercase form may be a letter folded above (the Ångström sign gives "å").
             for l in c.to_lowercase() {
-                out.push(if l.is_alphanumeric() { l } else { ' ' });
+                match l {
+                    l if l == c || !l.is_alphanumeric() => {
+                        out.push(if l.is_alphanumeric() { l } else { ' ' })
+                    }
+                    l => fold_char(l, out),
+                }
             }
             return;
         }
@@ -68,6 +74,7 @@ mod tests {
         assert_eq!(search_key("Saint-Étienne"), "st etienne");
         assert_eq!(search_key("st etienne"), "st etienne");
         assert_eq!(search_key("L'Île-d'Yeu"), "l ile d yeu");
+        assert_eq!(search_key("\u{212B}ngström"), "angstrom");
         assert_eq!(search_key("  SAINTE--Foy  lès Lyon "), "ste foy les lyon");
         assert_eq!(search_key("Œuilly"), "oeuilly");
         assert_eq!(search_key("Saint"), "st");

@@ -13,7 +13,7 @@ const DRIFT_STEPS: i64 = 1;
 pub enum TotpError {
     #[error("le code doit compter 6 chiffres")]
     Malformed,
-    #[error("ce code n'est pas valide : vérifiez l'heure de votre téléphone et saisissez le code affiché")]
+    #[error("ce code n’est pas valide : vérifiez l’heure de votre téléphone et saisissez le code affiché")]
     Wrong,
     #[error("ce code a déjà été utilisé : attendez le suivant")]
     Replayed,

@@ -60,7 +60,7 @@ fn ms(d: Duration) -> i64 {
 pub enum LoginError {
     #[error("adresse électronique ou mot de passe incorrect")]
     Invalid,
-    #[error("trop d'essais pour ce compte : il est verrouillé pendant 15 minutes. Vous pouvez aussi réinitialiser votre mot de passe, ou demander à votre référent de le déverrouiller.")]
+    #[error("trop d’essais pour ce compte : il est verrouillé pendant 15 minutes. Vous pouvez aussi réinitialiser votre mot de passe, ou demander à votre référent de le déverrouiller.")]
     Locked,
     #[error("trop de tentatives de connexion depuis votre réseau : réessayez dans 15 minutes")]
     TooManyFromAddress,
@@ -72,13 +72,13 @@ pub enum LoginError {
 pub enum SecondFactorError {
     #[error("{0}")]
     Code(#[from] TotpError),
-    #[error("ce code de secours n'est pas valide ou a déjà servi")]
+    #[error("ce code de secours n’est pas valide ou a déjà servi")]
     RecoveryCode,
     #[error(
         "trop de codes erronés : par sécurité, votre compte est verrouillé pendant 15 minutes"
     )]
     Locked,
-    #[error("la deuxième étape de connexion n'est pas commencée : reconnectez-vous")]
+    #[error("la deuxième étape de connexion n’est pas commencée : reconnectez-vous")]
     NoPendingLogin,
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -15,15 +15,15 @@ use relais_store::{journal, now_ms, Db, StoreError};
 pub enum WorkflowError {
     #[error(transparent)]
     Rule(#[from] HabilitationError),
-    #[error("cette demande d'habilitation n'existe pas")]
+    #[error("cette demande d’habilitation n’existe pas")]
     UnknownRequest,
     #[error("cette demande concerne une autre structure")]
     OtherStructure,
-    #[error("aucun compte Relais pour {0} : invitez d'abord cette personne")]
+    #[error("aucun compte Relais pour {0} : invitez d’abord cette personne")]
     UnknownPerson(String),
     #[error("la demande a été décidée entre-temps : rechargez la page")]
     Conflict,
-    #[error("{0} n'est pas prêt : {1}")]
+    #[error("{0} n’est pas prêt : {1}")]
     NotReady(String, String),
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -97,25 +97,25 @@ type Oidc = CoreClient<
 pub enum ProConnectError {
     #[error("Cette demande de connexion est inconnue, a déjà servi ou a expiré (elle vaut 10 minutes). Recommencez la connexion avec ProConnect.")]
     UnknownState,
-    #[error("ProConnect n'a pas autorisé la connexion (la demande a peut-être été annulée). Recommencez la connexion avec ProConnect.")]
+    #[error("ProConnect n’a pas autorisé la connexion (la demande a peut-être été annulée). Recommencez la connexion avec ProConnect.")]
     Denied,
-    #[error("La réponse de connexion ne vient pas du fournisseur d'identité attendu : par sécurité, la connexion est refusée.")]
+    #[error("La réponse de connexion ne vient pas du fournisseur d’identité attendu : par sécurité, la connexion est refusée.")]
     WrongIssuer,
     #[error("ProConnect est injoignable ou a répondu de façon inattendue. Réessayez dans quelques minutes.")]
     Unavailable,
     #[error("ProConnect a refusé le code de connexion (il a peut-être déjà servi ou expiré). Recommencez la connexion avec ProConnect.")]
     CodeRejected,
-    #[error("L'identité transmise par ProConnect n'a pas pu être vérifiée (signature, émetteur, destinataire, date de validité ou jeton à usage unique incorrects) : par sécurité, la connexion est refusée.")]
+    #[error("L’identité transmise par ProConnect n’a pas pu être vérifiée (signature, émetteur, destinataire, date de validité ou jeton à usage unique incorrects) : par sécurité, la connexion est refusée.")]
     InvalidIdToken,
     #[error("Les informations transmises par ProConnect ne concernent pas la personne authentifiée : par sécurité, la connexion est refusée.")]
     SubjectMismatch,
-    #[error("ProConnect n'a pas transmis d'adresse électronique : la connexion est impossible.")]
+    #[error("ProConnect n’a pas transmis d’adresse électronique : la connexion est impossible.")]
     NoEmail,
-    #[error("Aucun compte Relais n'est associé à cette adresse : demandez une invitation au référent de votre structure.")]
+    #[error("Aucun compte Relais n’est associé à cette adresse : demandez une invitation au référent de votre structure.")]
     NoAccount,
     #[error("Ce compte Relais est désactivé : adressez-vous au référent de votre structure.")]
     Deactivated,
-    #[error("Ce compte est verrouillé pendant quelques minutes après trop d'essais. Réessayez plus tard, ou demandez à votre référent de le déverrouiller.")]
+    #[error("Ce compte est verrouillé pendant quelques minutes après trop d’essais. Réessayez plus tard, ou demandez à votre référent de le déverrouiller.")]
     Locked,
     #[error("Ce compte Relais est déjà associé à une autre identité ProConnect : adressez-vous au référent de votre structure.")]
     OtherIdentity,
@@ -149,7 +149,7 @@ fn ms(d: Duration) -> i64 {
 impl ProConnect {
     pub fn new(config: ProConnectConfig) -> Result<ProConnect, String> {
         IssuerUrl::new(config.issuer.clone())
-            .map_err(|e| format!("proconnect_issuer n'est pas une URL valide : {e}"))?;
+            .map_err(|e| format!("proconnect_issuer n’est pas une URL valide : {e}"))?;
         RedirectUrl::new(config.redirect_uri.clone())
             .map_err(|e| format!("public_url ne donne pas une URL de retour valide : {e}"))?;
         let http = openidconnect::reqwest::ClientBuilder::new()
@@ -298,7 +298,7 @@ pub async fn complete(
     let token = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| {
-            tracing::error!(error = %e, "ProConnect sans point d'accès jeton");
+            tracing::error!(error = %e, "ProConnect sans point d’accès jeton");
             ProConnectError::Unavailable
         })?
         .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier.clone()))
@@ -332,7 +332,7 @@ pub async fn complete(
         other => other,
     }
     .map_err(|e| {
-        tracing::warn!(error = %e, "jeton d'identité ProConnect refusé");
+        tracing::warn!(error = %e, "jeton d’identité ProConnect refusé");
         ProConnectError::InvalidIdToken
     })?;
     let sub = claims.subject().clone();
@@ -340,7 +340,7 @@ pub async fn complete(
     let userinfo: CoreUserInfoClaims = client
         .user_info(token.access_token().clone(), Some(sub.clone()))
         .map_err(|e| {
-            tracing::error!(error = %e, "ProConnect sans point d'accès userinfo");
+            tracing::error!(error = %e, "ProConnect sans point d’accès userinfo");
             ProConnectError::Unavailable
         })?
         .request_async(&pc.http)

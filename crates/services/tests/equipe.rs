@@ -156,7 +156,7 @@ async fn an_invitation_creates_the_account_once(db: Db) {
     let (access, _) = setup(&db).await;
     let dir = tempfile::tempdir().unwrap();
     for (f, expected) in [
-        (form("pas-une-adresse", "mediateur"), "n'est pas valide"),
+        (form("pas-une-adresse", "mediateur"), "n’est pas valide"),
         (form("karim@exemple.fr", "aidant"), "habilitation"),
         (form("karim@exemple.fr", "chef"), "rôle"),
         (

@@ -26,9 +26,9 @@ pub enum StoreError {
         "adresse de base de données non reconnue : « {0} » (attendu : sqlite:… ou postgres://…)"
     )]
     UnsupportedUrl(String),
-    #[error("le dossier de données {path} n'est pas accessible en écriture : {reason}")]
+    #[error("le dossier de données {path} n’est pas accessible en écriture : {reason}")]
     DataDir { path: String, reason: String },
-    #[error("impossible d'ouvrir la base de données {url} : {source}")]
+    #[error("impossible d’ouvrir la base de données {url} : {source}")]
     Connect { url: String, source: sqlx::Error },
     #[error("la migration {version} ({name}) a échoué : {source}")]
     Migration {

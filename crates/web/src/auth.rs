@@ -72,7 +72,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
                 &ctx,
                 StatusCode::FORBIDDEN,
                 "Formulaire expiré",
-                "Ce formulaire n'a pas pu être vérifié (il a peut-être été ouvert il y a longtemps, ou depuis un autre site). Revenez en arrière, rechargez la page et renvoyez-le.",
+                "Ce formulaire n’a pas pu être vérifié (il a peut-être été ouvert il y a longtemps, ou depuis un autre site). Revenez en arrière, rechargez la page et renvoyez-le.",
             )
         };
         if let Some(origin) = parts

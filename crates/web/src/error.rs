@@ -97,7 +97,7 @@ pub async fn not_found(ctx: PageContext, req: Request) -> Response {
         &ctx,
         StatusCode::NOT_FOUND,
         "Page non trouvée",
-        "La page que vous cherchez est introuvable. L'adresse a peut-être été mal saisie, ou la page a été déplacée.",
+        "La page que vous cherchez est introuvable. L’adresse a peut-être été mal saisie, ou la page a été déplacée.",
     )
 }
 
@@ -114,7 +114,7 @@ pub async fn not_found_page(
         &ctx,
         StatusCode::NOT_FOUND,
         "Page non trouvée",
-        "Cette page n'existe pas, ou plus.",
+        "Cette page n’existe pas, ou plus.",
     )
 }
 
@@ -141,7 +141,7 @@ pub fn error_page(ctx: &PageContext, status: StatusCode, title: &str, message: &
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "page d'erreur non rendue");
+            tracing::error!(error = %e, "page d’erreur non rendue");
             (status, "Erreur").into_response()
         }
     }

@@ -958,10 +958,10 @@ mod tests {
     #[test]
     fn messages_for_people() {
         assert_eq!(
-            sentence("aucun compte Relais pour x : invitez d'abord cette personne"),
+            sentence("aucun compte Relais pour x : invitez d’abord cette personne"),
             "Aucun compte Relais pour x : invitez d’abord cette personne."
         );
         assert_eq!(sentence("Déjà fini."), "Déjà fini.");
-        assert_eq!(sentence("a@b.fr n'est pas prêt"), "a@b.fr n’est pas prêt.");
+        assert_eq!(sentence("a@b.fr n’est pas prêt"), "a@b.fr n’est pas prêt.");
     }
 }

@@ -18,8 +18,8 @@ fn not_configured(ctx: &PageContext) -> Response {
     error_page(
         ctx,
         StatusCode::NOT_FOUND,
-        "ProConnect n'est pas disponible ici",
-        "La connexion avec ProConnect n'est pas configurée sur cette instance de Relais. Connectez-vous avec votre adresse électronique et votre mot de passe Relais.",
+        "ProConnect n’est pas disponible ici",
+        "La connexion avec ProConnect n’est pas configurée sur cette instance de Relais. Connectez-vous avec votre adresse électronique et votre mot de passe Relais.",
     )
 }
 

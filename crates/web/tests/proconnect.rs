@@ -452,7 +452,7 @@ async fn tampered(mode: &str) {
     assert_refused(
         res,
         StatusCode::FORBIDDEN,
-        "L'identité transmise par ProConnect n'a pas pu être vérifiée",
+        "L’identité transmise par ProConnect n’a pas pu être vérifiée",
     )
     .await;
     assert!(h.journal(JournalAction::LoginSucceeded).await.is_empty());
@@ -501,7 +501,7 @@ async fn iss_parameter_of_another_issuer_is_refused() {
     assert_refused(
         res,
         StatusCode::BAD_REQUEST,
-        "ne vient pas du fournisseur d'identité attendu",
+        "ne vient pas du fournisseur d’identité attendu",
     )
     .await;
 }
@@ -546,7 +546,7 @@ async fn no_account_for_that_address_is_refused() {
     assert_refused(
         res,
         StatusCode::FORBIDDEN,
-        "Aucun compte Relais n'est associé à cette adresse : demandez une invitation au référent de votre structure.",
+        "Aucun compte Relais n’est associé à cette adresse : demandez une invitation au référent de votre structure.",
     )
     .await;
 }
@@ -611,7 +611,7 @@ async fn without_configuration_there_is_no_proconnect() {
         assert_refused(
             res,
             StatusCode::NOT_FOUND,
-            "ProConnect n'est pas configurée sur cette instance",
+            "ProConnect n’est pas configurée sur cette instance",
         )
         .await;
     }
