@@ -250,9 +250,7 @@ async function members(page) {
       name: cells[0].textContent.trim(),
       email: cells[1].textContent.trim(),
       // The role names, without the words of the buttons and the select.
-      roles: [...cells[2].querySelectorAll('form')]
-        .filter((f) => f.querySelector('input[name="action"][value="retirer"]'))
-        .map((f) => [...f.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('').trim()),
+      roles: [...cells[2].querySelectorAll('.relais-role')].map((r) => r.textContent.trim()),
       state: cells[3].textContent.trim(),
       // The person's id, from the action of their forms.
       id: Number((tr.querySelector('form[action*="/equipe/"]')?.getAttribute('action') || '').match(/\/equipe\/(\d+)\//)?.[1] ?? NaN),
@@ -379,15 +377,15 @@ describe('a référent manages the team, an invited person joins, keyboard only'
       { name: rows[0].name, email: rows[0].email, roles: rows[0].roles, state: rows[0].state },
       { name: fullName(REFERENT), email: REFERENT.email, roles: ['Référent de structure'], state: 'Actif' },
     );
-    // Per member: a "Retirer" button per role, named for who and what; a select of the roles
-    // still to grant, with its label; "Retirer de l’équipe".
+    // Per member: a select of the roles still to grant, with its label.
     const me = rows[0].id;
     assert.ok(Number.isInteger(me), 'the forms name the person');
-    assert.match(await page.locator(`form[action$="/equipe/${me}/roles"] button`, { hasText: 'Retirer' }).textContent(),
-      new RegExp(`Retirer le rôle Référent de structure de ${escape(fullName(REFERENT))}`));
+    // Alone, the référent cannot give up the role nor leave: not offered, and said why.
+    assert.equal(await page.locator(`form[action$="/equipe/${me}/roles"] button`, { hasText: /^Retirer le rôle/ }).count(), 0);
+    assert.match(await page.locator('main table tbody tr').first().innerText(), /seul référent : nommez-en un autre/);
     assert.deepEqual(await page.locator(`#role-${me} option`).evaluateAll((os) => os.map((o) => o.value)), ['mediateur', 'prescripteur']);
     assert.match(await page.locator(`label[for="role-${me}"]`).textContent(), new RegExp(`Rôle à ajouter à ${escape(fullName(REFERENT))}`));
-    assert.match(await page.locator(`form[action$="/equipe/${me}/depart"] button`).textContent(), /Retirer de l’équipe/);
+    assert.equal(await page.locator(`form[action$="/equipe/${me}/depart"]`).count(), 0);
     assert.match(await page.locator('main').innerText(), /Aucune invitation en attente/);
 
     // The invitation form: labelled fields.
@@ -413,6 +411,8 @@ describe('a référent manages the team, an invited person joins, keyboard only'
     assert.notEqual(pathOf(page), '/connexion/confirmation', 'no confirmation right after login');
     await checkPage(referent, 'invitation-erreur', { status: 422, title: `Erreur : Équipe — ${STRUCTURE.nom}` });
     assert.match(await errorAlert(page), new RegExp(`adresse électronique « ${escape(bad)} » n.est pas valide`, 'i'));
+    assert.equal(await page.locator('#invitation-email').getAttribute('aria-describedby'), 'invitation-erreur', 'the error is tied to its field');
+    assert.equal(await page.locator('#invitation-email').getAttribute('aria-invalid'), 'true');
     assert.equal(await page.inputValue('#invitation-prenom'), INVITEE.givenName, 'the first name is kept');
     assert.equal(await page.inputValue('#invitation-nom'), INVITEE.familyName, 'the name is kept');
     assert.equal(await page.inputValue('#invitation-email'), bad, 'the address is kept');
@@ -466,6 +466,7 @@ describe('a référent manages the team, an invited person joins, keyboard only'
     assert.equal(pathOf(page), invitationLink);
     await checkPage(invitee, 'invitation-erreur', { status: 422, title: `Erreur : Invitation — ${STRUCTURE.nom}` });
     assert.match(await errorAlert(page), /Les deux mots de passe ne sont pas identiques/);
+    assert.equal(await page.locator('#password').getAttribute('aria-describedby'), 'mot-de-passe-erreur', 'the error is tied to its field');
   });
 
   step('same password twice: account created, second factor enrolled, /compte lists the structure as Médiateur', async () => {
@@ -540,17 +541,13 @@ describe('a référent manages the team, an invited person joins, keyboard only'
     assert.deepEqual({ roles: me.roles, state: me.state }, { roles: ['Référent de structure'], state: 'Actif' }, 'the référent is unchanged');
   });
 
-  step('the last référent cannot remove their own role: the error is shown on the page', async () => {
+  step('the last référent is not offered to remove their own role nor to leave, and is told why', async () => {
     const { page } = referent;
     const me = (await members(page)).find((m) => m.email === REFERENT.email);
-    await tabTo(page, `form[action$="/equipe/${me.id}/roles"] button[type="submit"]`,
-      { text: new RegExp(`^Retirer le rôle Référent de structure de ${escape(fullName(REFERENT))}$`) });
-    await pressAndLoad(page);
-    assert.equal(pathOf(page), `/structures/${teamPath.split('/')[2]}/equipe/${me.id}/roles`);
-    await checkPage(referent, 'dernier-referent', { status: 422, title: `Erreur : Équipe — ${STRUCTURE.nom}` });
-    assert.match(await errorAlert(page), /La structure doit garder au moins un référent/);
-    const after = (await members(page)).find((m) => m.email === REFERENT.email);
-    assert.deepEqual(after.roles, ['Référent de structure'], 'the role is kept');
+    assert.deepEqual(me.roles, ['Référent de structure']);
+    assert.equal(await page.locator(`form[action$="/equipe/${me.id}/roles"] input[name="action"][value="retirer"]`).count(), 0, 'no "Retirer" on the role');
+    assert.equal(await page.locator(`form[action$="/equipe/${me.id}/depart"]`).count(), 0, 'no "Retirer de l’équipe"');
+    assert.match(await page.locator('main table tbody tr', { hasText: REFERENT.email }).innerText(), /seul référent : nommez-en un autre/);
   });
 
   step('the step-up page "Confirmez votre identité" renders (opened directly while logged in)', async () => {

@@ -32,6 +32,8 @@ pub struct MemberRow {
     pub grantable: Vec<(&'static str, &'static str)>,
     pub active: bool,
     pub locked: bool,
+    /// The structure's only référent: cannot leave nor lose that role (not offered).
+    pub last_referent: bool,
 }
 
 pub struct InvitationRow {
@@ -56,6 +58,8 @@ pub struct TeamPage {
     pub form: InvitationForm,
     /// The invitation form's error, shown on the form.
     pub form_error: Option<String>,
+    /// The field the error is about: `email`, `nom` or `role`.
+    pub error_field: &'static str,
     /// An action on a member that was refused.
     pub error: Option<String>,
     pub notice: Option<&'static str>,
@@ -69,7 +73,7 @@ async fn page(
     ctx: PageContext,
     access: &StructureAccess,
     form: InvitationForm,
-    form_error: Option<String>,
+    form_error: Option<(&'static str, String)>,
     error: Option<String>,
     notice: Option<&'static str>,
 ) -> Response {
@@ -86,6 +90,10 @@ async fn page(
         (Err(e), _) | (_, Err(e)) => return internal(e),
     };
     let now = relais_store::now_ms();
+    let referents = team
+        .iter()
+        .filter(|m| m.roles.contains(&Role::Referent))
+        .count();
     let members = team
         .into_iter()
         .map(|m| {
@@ -101,6 +109,7 @@ async fn page(
                     .collect(),
                 roles: m.roles.iter().map(|r| (r.as_str(), r.label())).collect(),
                 locked: active && m.locked_until.is_some_and(|t| t > now),
+                last_referent: referents == 1 && m.roles.contains(&Role::Referent),
                 active,
             }
         })
@@ -121,6 +130,10 @@ async fn page(
     } else {
         StatusCode::OK
     };
+    let (error_field, form_error) = match form_error {
+        Some((field, why)) => (field, Some(why)),
+        None => ("", None),
+    };
     let page = TeamPage {
         ctx,
         id: structure.id,
@@ -128,6 +141,7 @@ async fn page(
         members,
         invitations,
         invitable: GRANTABLE.iter().map(|r| (r.as_str(), r.label())).collect(),
+        error_field,
         form,
         form_error,
         error,
@@ -211,8 +225,13 @@ pub async fn invite(
         Ok(_) => done(&guard.access, "invitation"),
         Err(InvitationError::Store(e)) => internal(e),
         Err(e) => {
+            let field = match e {
+                InvitationError::MissingName => "nom",
+                InvitationError::UnknownRole | InvitationError::AidantNeedsHabilitation => "role",
+                _ => "email",
+            };
             let why = crate::comptes::capitalize(&e.to_string());
-            page(&state, ctx, &guard.access, form, Some(why), None, None).await
+            page(&state, ctx, &guard.access, form, Some((field, why)), None, None).await
         }
     }
 }
