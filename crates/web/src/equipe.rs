@@ -231,7 +231,16 @@ pub async fn invite(
                 _ => "email",
             };
             let why = crate::comptes::capitalize(&e.to_string());
-            page(&state, ctx, &guard.access, form, Some((field, why)), None, None).await
+            page(
+                &state,
+                ctx,
+                &guard.access,
+                form,
+                Some((field, why)),
+                None,
+                None,
+            )
+            .await
         }
     }
 }
