@@ -1,45 +1,20 @@
 //! Who may open what: every route × every role × own/other structure, through the real
 //! router; and the login flow with its refusals (CSRF, open redirect, wrong codes).
 
-use std::sync::Arc;
+mod common;
+use common::*;
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
-use axum::Router;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
-use relais_domain::territoire::Territoires;
 use relais_domain::totp;
-use relais_search::TerritoryIndex;
 use relais_services::comptes as svc;
 use relais_store::sessions::{self, Session, Stage};
 use relais_store::Db;
 use relais_testkit::TestDb;
-use relais_web::{router, AppState, WebConfig, ROUTES};
+use relais_web::ROUTES;
 use tower::ServiceExt;
-
-const PASSWORD: &str = "une longue phrase de passe";
-const CSRF: &str = "0123456789abcdef0123456789abcdef";
-
-async fn app() -> (Router, TestDb) {
-    let t = TestDb::sqlite().await;
-    for sql in [
-        "INSERT INTO regions (code, nom) VALUES ('84', 'Auvergne-Rhône-Alpes')",
-        "INSERT INTO departements (code, nom, region) VALUES ('42', 'Loire', '84')",
-        "INSERT INTO communes (code, nom, kind, departement, region, codes_postaux, population) \
-         VALUES ('42218', 'Saint-Étienne', 'commune-actuelle', '42', '84', '42000', 173136)",
-    ] {
-        t.db.execute_admin(sql).await.unwrap();
-    }
-    let app = router(AppState {
-        db: t.db.clone(),
-        policy: svc::Policy::default(),
-        territoires: Arc::new(TerritoryIndex::build(Territoires::default())),
-        config: WebConfig::default(),
-        proconnect: None,
-    });
-    (app, t)
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Who {
@@ -245,27 +220,6 @@ async fn cookie_for(db: &Db, world: &World, who: Who, n: usize) -> String {
     format!("relais_csrf={CSRF}; relais_session={token}")
 }
 
-async fn send(app: &Router, method: &str, path: &str, cookie: &str, form: &str) -> Response {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::COOKIE, cookie);
-    if method == "POST" {
-        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    }
-    app.clone()
-        .oneshot(req.body(Body::from(form.to_string())).unwrap())
-        .await
-        .unwrap()
-}
-
-fn location(res: &Response) -> &str {
-    res.headers()
-        .get(header::LOCATION)
-        .map(|v| v.to_str().unwrap())
-        .unwrap_or("")
-}
-
 /// Whether the response let the visitor in (anything but a bounce to the login or a 403).
 fn let_in(res: &Response) -> bool {
     res.status() != StatusCode::FORBIDDEN && !location(res).starts_with("/connexion")
@@ -273,7 +227,8 @@ fn let_in(res: &Response) -> bool {
 
 #[tokio::test]
 async fn every_route_for_every_role_and_structure() {
-    let (app, t) = app().await;
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
     let w = world(&t.db).await;
     let mut n = 0;
     let mut checked = 0;
@@ -359,7 +314,8 @@ async fn every_route_for_every_role_and_structure() {
 
 #[tokio::test]
 async fn a_referent_reads_only_their_structure_journal() {
-    let (app, t) = app().await;
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
     let w = world(&t.db).await;
     let cookie = cookie_for(&t.db, &w, Who::Referent, 1).await;
     let html = body(
@@ -385,10 +341,6 @@ async fn a_referent_reads_only_their_structure_journal() {
     assert!(html.contains("Rôle attribué"));
 }
 
-async fn body(res: Response) -> String {
-    String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap()
-}
-
 fn set_cookie_value(res: &Response, name: &str) -> Option<String> {
     res.headers()
         .get_all(header::SET_COOKIE)
@@ -402,7 +354,8 @@ fn set_cookie_value(res: &Response, name: &str) -> Option<String> {
 
 #[tokio::test]
 async fn login_enrolment_and_refusals_over_http() {
-    let (app, t) = app().await;
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
     person(&t.db, "camille@exemple.fr").await;
 
     // The form hands out a CSRF cookie; a form without it, or with another token, is refused.

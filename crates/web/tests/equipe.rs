@@ -2,75 +2,21 @@
 //! invitation sent, accepted or refused (expired, bad password, no CSRF), and the password
 //! reset link.
 
-use std::sync::Arc;
+mod common;
+use common::*;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, Request, StatusCode};
-use axum::response::Response;
-use axum::Router;
+use axum::http::{header, StatusCode};
 use relais_domain::comptes::{Role, StructureKind};
-use relais_domain::territoire::Territoires;
 use relais_domain::totp;
-use relais_search::TerritoryIndex;
 use relais_services::comptes::{self as svc, Client, Policy};
 use relais_store::sessions::Stage;
 use relais_store::Db;
 use relais_testkit::TestDb;
-use relais_web::{router, AppState, WebConfig};
-use tower::ServiceExt;
-
-const PASSWORD: &str = "une longue phrase de passe";
-const CSRF: &str = "0123456789abcdef0123456789abcdef";
-
-async fn app() -> (Router, TestDb) {
-    let t = TestDb::sqlite().await;
-    relais_testkit::seed_commune(&t.db).await;
-    let app = router(AppState {
-        db: t.db.clone(),
-        policy: Policy::default(),
-        territoires: Arc::new(TerritoryIndex::build(Territoires::default())),
-        config: WebConfig {
-            public_url: "https://relais.exemple.fr".into(),
-            ..WebConfig::default()
-        },
-        proconnect: None,
-    });
-    (app, t)
-}
-
-async fn send(app: &Router, method: &str, path: &str, cookie: &str, form: &str) -> Response {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::COOKIE, cookie)
-        .header(header::HOST, "relais.exemple.fr")
-        .header(
-            header::REFERER,
-            "https://relais.exemple.fr/structures/1/equipe",
-        );
-    if method == "POST" {
-        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    }
-    app.clone()
-        .oneshot(req.body(Body::from(form.to_string())).unwrap())
-        .await
-        .unwrap()
-}
-
-async fn body(res: Response) -> String {
-    String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap()
-}
 
 /// The page's own content (the rest holds per-request nonces).
 fn main_of(html: &str) -> &str {
     let start = html.find("<main").unwrap();
     &html[start..html.find("</main>").unwrap()]
-}
-
-fn location(res: &Response) -> &str {
-    res.headers()
-        .get(header::LOCATION)
-        .map_or("", |v| v.to_str().unwrap())
 }
 
 /// A référent with an enrolled second factor and a logged-in session: (structure, cookie, secret).
@@ -131,7 +77,8 @@ const INVITE: &str = "prenom=Karim&nom=Benali&email=karim%40exemple.fr&role=medi
 
 #[tokio::test]
 async fn team_changes_ask_the_second_factor_again_after_inactivity() {
-    let (app, t) = app().await;
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
     let (s, cookie, secret) = referent(&t.db).await;
     let team = format!("/structures/{s}/equipe");
     let invite = format!("{team}/invitations");
@@ -207,7 +154,8 @@ async fn team_changes_ask_the_second_factor_again_after_inactivity() {
 
 #[tokio::test]
 async fn an_invitation_link_creates_the_account_or_says_why_not() {
-    let (app, t) = app().await;
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
     let (s, cookie, _) = referent(&t.db).await;
     let invite = format!("/structures/{s}/equipe/invitations");
 
@@ -310,7 +258,8 @@ async fn an_invitation_link_creates_the_account_or_says_why_not() {
 
 #[tokio::test]
 async fn a_forgotten_password_is_replaced_through_the_link() {
-    let (app, t) = app().await;
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
     referent(&t.db).await;
     let anonymous = format!("relais_csrf={CSRF}");
     let ask = |email: &'static str| {

@@ -3,44 +3,18 @@
 //! référent records training and test and activates the aidant; every bad input re-renders
 //! its form with a French message and what was typed, and saves nothing.
 
-use std::sync::Arc;
+mod common;
+use common::*;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, Request, StatusCode};
-use axum::response::Response;
+use axum::http::StatusCode;
 use axum::Router;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::habilitation::COMMITMENTS;
-use relais_domain::territoire::Territoires;
 use relais_domain::totp;
-use relais_search::TerritoryIndex;
 use relais_services::comptes::{self as svc, Client, Policy};
 use relais_store::sessions::{self, Session, Stage};
 use relais_store::Db;
 use relais_testkit::TestDb;
-use relais_web::{router, AppState, WebConfig};
-use tower::ServiceExt;
-
-const PASSWORD: &str = "une longue phrase de passe";
-const CSRF: &str = "0123456789abcdef0123456789abcdef";
-
-async fn app(t: &TestDb) -> Router {
-    for sql in [
-        "INSERT INTO regions (code, nom) VALUES ('84', 'Auvergne-Rhône-Alpes')",
-        "INSERT INTO departements (code, nom, region) VALUES ('42', 'Loire', '84')",
-        "INSERT INTO communes (code, nom, kind, departement, region, codes_postaux, population) \
-         VALUES ('42218', 'Saint-Étienne', 'commune-actuelle', '42', '84', '42000', 173136)",
-    ] {
-        t.db.execute_admin(sql).await.unwrap();
-    }
-    router(AppState {
-        db: t.db.clone(),
-        policy: Policy::default(),
-        territoires: Arc::new(TerritoryIndex::build(Territoires::default())),
-        config: WebConfig::default(),
-        proconnect: None,
-    })
-}
 
 struct World {
     a: i64,
@@ -155,38 +129,6 @@ async fn cookie_for(db: &Db, person: i64, fresh: bool) -> String {
     .await
     .unwrap();
     format!("relais_csrf={CSRF}; relais_session={token}")
-}
-
-async fn send(app: &Router, method: &str, path: &str, cookie: &str, form: &str) -> Response {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::COOKIE, cookie);
-    if method == "POST" {
-        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    }
-    app.clone()
-        .oneshot(req.body(Body::from(form.to_string())).unwrap())
-        .await
-        .unwrap()
-}
-
-/// A form's body with the CSRF token.
-fn form(fields: &[(&str, &str)]) -> String {
-    let mut all = vec![("csrf", CSRF)];
-    all.extend_from_slice(fields);
-    serde_urlencoded::to_string(&all).unwrap()
-}
-
-fn location(res: &Response) -> String {
-    res.headers()
-        .get(header::LOCATION)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
-}
-
-async fn body(res: Response) -> String {
-    String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap()
 }
 
 /// GET, expecting 200; the page's HTML.

@@ -1,0 +1,74 @@
+//! What the HTTP tests share: the router on a test database, requests sent with a
+//! visitor's cookies, answers read back.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::http::{header, Request};
+use axum::response::Response;
+use axum::Router;
+use relais_domain::territoire::Territoires;
+use relais_search::TerritoryIndex;
+use relais_services::comptes::Policy;
+use relais_testkit::TestDb;
+use relais_web::{router, AppState, WebConfig};
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "une longue phrase de passe";
+pub const CSRF: &str = "0123456789abcdef0123456789abcdef";
+/// The host the requests are sent to, and the instance's public address.
+pub const HOST: &str = "relais.exemple.fr";
+
+/// The site on a test database that knows Saint-Étienne (42218).
+pub async fn app(t: &TestDb) -> Router {
+    relais_testkit::seed_commune(&t.db).await;
+    router(AppState {
+        db: t.db.clone(),
+        policy: Policy::default(),
+        territoires: Arc::new(TerritoryIndex::build(Territoires::default())),
+        config: WebConfig {
+            public_url: format!("https://{HOST}"),
+            ..WebConfig::default()
+        },
+        proconnect: None,
+    })
+}
+
+/// A request as a browser sends it from a page of the structure's team.
+pub async fn send(app: &Router, method: &str, path: &str, cookie: &str, form: &str) -> Response {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::COOKIE, cookie)
+        .header(header::HOST, HOST)
+        .header(
+            header::REFERER,
+            format!("https://{HOST}/structures/1/equipe"),
+        );
+    if method == "POST" {
+        req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    }
+    app.clone()
+        .oneshot(req.body(Body::from(form.to_string())).unwrap())
+        .await
+        .unwrap()
+}
+
+/// A form's body with the CSRF token.
+pub fn form(fields: &[(&str, &str)]) -> String {
+    let mut all = vec![("csrf", CSRF)];
+    all.extend_from_slice(fields);
+    serde_urlencoded::to_string(&all).unwrap()
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+pub async fn body(res: Response) -> String {
+    String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap()
+}
