@@ -12,14 +12,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 
-import { E2E_DIR, startServer } from './lib/server.mjs';
-import { cspViolations, formatViolations, launchBrowser, newWatchedPage, runAxe } from './lib/browser.mjs';
-import { base32Decode, codeAtStep, currentStep, msLeftInStep, stepOf, wrongCode } from './lib/totp.mjs';
-
-const SCREENSHOTS = join(E2E_DIR, 'screenshots');
+import { createAccount, createStructure, startServer } from './lib/server.mjs';
+import { launchBrowser } from './lib/browser.mjs';
+import { base32Decode, codeAtStep, currentStep, stepOf, wrongCode } from './lib/totp.mjs';
+import { checkPage, fullName, goto, journey, members, openSession, pathOf, pressAndLoad, tabTo, typeInto } from './lib/page.mjs';
+import { enrol, headerAccountText, headerHasLoginLink, loginWithPassword, readKey, submitCode, waitForStepMargin } from './lib/login.mjs';
 
 const STRUCTURE = {
   siret: '13002526500013',
@@ -51,29 +49,15 @@ const ADMIN = {
   admin: true,
 };
 
-const fullName = (p) => `${p.givenName} ${p.familyName}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 let server;
 let browser;
 
 before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
   server = await startServer({
     logName: 'server-comptes.log',
     async seed(relais) {
-      for (const p of [REFERENT, MEDIATEUR, ADMIN]) {
-        await relais([
-          'admin', 'create-account',
-          '--email', p.email, '--given-name', p.givenName, '--family-name', p.familyName,
-          ...(p.admin ? ['--admin'] : []),
-        ], { RELAIS_NEW_PASSWORD: p.password });
-      }
-      await relais([
-        'admin', 'create-structure',
-        '--siret', STRUCTURE.siret, '--nom', STRUCTURE.nom, '--kind', STRUCTURE.kind,
-        '--adresse', STRUCTURE.adresse, '--commune', STRUCTURE.commune,
-      ]);
+      for (const p of [REFERENT, MEDIATEUR, ADMIN]) await createAccount(relais, p);
+      await createStructure(relais, STRUCTURE);
       for (const p of [REFERENT, MEDIATEUR]) {
         await relais(['admin', 'grant-role', '--email', p.email, '--siret', STRUCTURE.siret, '--role', p.role]);
       }
@@ -86,133 +70,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-// ---------------------------------------------------------------------------------------
-// A browser tab that follows one person through several pages.
-
-async function openSession() {
-  const watched = await newWatchedPage(browser);
-  const { page } = watched;
-  const session = { ...watched, lastDocument: null };
-  page.on('response', (res) => {
-    if (res.request().isNavigationRequest() && res.frame() === page.mainFrame()) session.lastDocument = res;
-  });
-  return session;
-}
-
-async function settle(page) {
-  await page.waitForLoadState('networkidle');
-  await page.evaluate(() => document.fonts.ready.then(() => undefined));
-}
-
-// Navigates by typing an address (the only way to reach pages no link leads to).
-async function goto(s, path) {
-  await s.page.goto(server.url(path), { waitUntil: 'networkidle' });
-  await settle(s.page);
-}
-
-async function describeFocus(page) {
-  return page.evaluate(() => {
-    const el = document.activeElement;
-    if (!el || el === document.body) return '(body)';
-    const text = (el.textContent || el.value || '').trim().replace(/\s+/g, ' ').slice(0, 40);
-    return `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}[${el.getAttribute('href') || el.getAttribute('name') || el.getAttribute('type') || ''}] “${text}”`;
-  });
-}
-
-// Presses Tab until the focused element matches `selector` (and, if given, its text matches
-// `text`); fails with the list of elements the focus went through.
-async function tabTo(page, selector, { text = null, max = 80 } = {}) {
-  const seen = [];
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab');
-    const hit = await page.evaluate(({ selector, text }) => {
-      const el = document.activeElement;
-      if (!el || !el.matches(selector)) return false;
-      return text === null || new RegExp(text).test(el.textContent.trim().replace(/\s+/g, ' '));
-    }, { selector, text: text && text.source });
-    if (hit) return;
-    seen.push(await describeFocus(page));
-  }
-  assert.fail(`Tab never reached ${selector}${text ? ' ' + text : ''} on ${page.url()}; the focus went through:\n${seen.join('\n')}`);
-}
-
-// Focuses a text field with Tab and replaces its content by typing.
-async function fill(page, selector, value) {
-  await tabTo(page, selector);
-  await page.keyboard.press('Control+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.type(value);
-  assert.equal(await page.evaluate(() => document.activeElement.value), value, `typed into ${selector}`);
-}
-
-// Presses a key that leads to another document (a link, a form submission) and waits for it.
-async function pressAndLoad(page, key = 'Enter') {
-  const loaded = page.waitForEvent('load', { timeout: 15000 });
-  await page.keyboard.press(key);
-  await loaded;
-  await settle(page);
-}
-
-function pathOf(page) {
-  const u = new URL(page.url());
-  return u.pathname + u.search;
-}
-
-// The checks every page passes; the screenshot comes first, to help when a check fails.
-async function checkPage(s, name, { status = 200, title }) {
-  const { page } = s;
-  await page.screenshot({ path: join(SCREENSHOTS, `comptes-${name}.png`), fullPage: true });
-
-  assert.ok(s.lastDocument, `${name}: no document loaded`);
-  assert.equal(s.lastDocument.status(), status, `${name}: status of ${page.url()}`);
-  const html = await s.lastDocument.text();
-  assert.doesNotMatch(html, /<style[\s>]/i, `${name}: no <style> element`);
-  assert.doesNotMatch(html, /\sstyle\s*=/i, `${name}: no style attribute`);
-  for (const tag of html.match(/<script\b[^>]*>/gi) || []) {
-    assert.match(tag, /\snonce="[^"]+"/, `${name}: script without nonce: ${tag}`);
-    assert.match(tag, /\ssrc="[^"]+"/, `${name}: inline script: ${tag}`);
-  }
-
-  assert.equal(await page.getAttribute('html', 'lang'), 'fr', `${name}: lang`);
-  assert.equal(await page.title(), `${title} — Relais`, `${name}: title`);
-  assert.equal(await page.locator('h1').count(), 1, `${name}: exactly one h1`);
-  assert.equal(await page.locator('main#contenu').count(), 1, `${name}: main#contenu`);
-  assert.equal(await page.getAttribute('html', 'data-fr-js'), 'true', `${name}: the DSFR JavaScript ran`);
-
-  const violations = await runAxe(page);
-  assert.equal(violations.length, 0, `${name}: axe-core violations on ${page.url()}:\n${formatViolations(violations)}`);
-
-  const csp = await cspViolations(page);
-  assert.deepEqual(csp, [], `${name}: CSP violations on ${page.url()}:\n${csp.join('\n')}`);
-  const problems = s.problems.splice(0);
-  assert.deepEqual(problems, [], `${name}: problems on ${page.url()}:\n${problems.join('\n')}`);
-
-  // Reflow (WCAG 1.4.10): at 320 CSS pixels wide, nothing makes the page scroll sideways
-  // (a table may scroll inside its own container).
-  const viewport = page.viewportSize();
-  await page.setViewportSize({ width: 320, height: 640 });
-  try {
-    await page.waitForTimeout(100);
-    await page.screenshot({ path: join(SCREENSHOTS, `comptes-${name}-320px.png`), fullPage: true });
-    const overflow = await page.evaluate(() => {
-      const width = document.documentElement.clientWidth;
-      const wide = [...document.querySelectorAll('body *')]
-        .filter((el) => {
-          const r = el.getBoundingClientRect();
-          return r.width > 0 && r.right > width + 1 && !el.closest('.fr-table table');
-        })
-        .map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')} (right ${Math.round(el.getBoundingClientRect().right)})`);
-      return { scrollWidth: document.documentElement.scrollWidth, width, wide: wide.slice(0, 10) };
-    });
-    assert.ok(overflow.scrollWidth <= overflow.width,
-      `${name}: the page scrolls sideways at 320 px (${overflow.scrollWidth} > ${overflow.width}):\n${overflow.wide.join('\n')}`);
-    const narrow = await runAxe(page);
-    assert.equal(narrow.length, 0, `${name}: axe-core violations at 320 px on ${page.url()}:\n${formatViolations(narrow)}`);
-  } finally {
-    await page.setViewportSize(viewport);
-  }
-}
 
 // The field #code is in error: DSFR error classes, message linked by aria-describedby, and
 // exposed as the accessible description of the field.
@@ -246,77 +103,6 @@ async function checkCodeError(s, name, message) {
   }
 }
 
-async function headerAccountText(page) {
-  const link = page.locator('header .fr-header__tools-links a[href="/compte"]');
-  if ((await link.count()) === 0) return null;
-  return (await link.first().innerText()).trim();
-}
-
-async function headerHasLoginLink(page) {
-  const link = page.locator('header .fr-header__tools-links a[href="/connexion"]');
-  return (await link.count()) === 1 && (await link.innerText()).trim() === 'Se connecter';
-}
-
-// From the home page: "Se connecter" in the header, then the password form.
-async function loginWithPassword(s, person, { screenshot = null } = {}) {
-  const { page } = s;
-  await goto(s, '/');
-  assert.ok(await headerHasLoginLink(page), 'the header of / shows "Se connecter"');
-  await tabTo(page, 'header a[href="/connexion"]', { text: /^Se connecter$/ });
-  await pressAndLoad(page);
-  assert.equal(pathOf(page), '/connexion');
-  if (screenshot) await checkPage(s, screenshot, { title: 'Se connecter' });
-  else s.problems.splice(0);
-  await fill(page, '#email', person.email);
-  await fill(page, '#password', person.password);
-  await pressAndLoad(page);
-}
-
-// Enrolment page: reads the key shown to the person.
-async function readKey(page) {
-  const shown = (await page.locator('#cle').innerText()).trim();
-  assert.match(shown, /^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/, 'the key is base32, in groups of 4');
-  const secret = base32Decode(shown);
-  assert.ok(secret.length >= 16, `the secret has at least 128 bits (${secret.length * 8})`);
-  return { shown, secret };
-}
-
-// Waits until at least `ms` are left in the current time step, so that a code computed now
-// is still the code of the current step when the server checks it (and stays usable as
-// "the last code used" for the next `ms` milliseconds).
-async function waitForStepMargin(ms) {
-  const left = msLeftInStep();
-  if (left < ms) await sleep(left + 200);
-}
-
-async function submitCode(page, code) {
-  await fill(page, '#code', code);
-  await pressAndLoad(page);
-}
-
-// The steps of one person's journey depend on each other: after a failed step, the
-// following ones are skipped rather than failing for the same reason.
-function journey() {
-  let failed = null;
-  const step = (name, options, fn) => {
-    if (typeof options === 'function') { fn = options; options = {}; }
-    test(name, options, async (t) => {
-      if (failed && !options.todo) {
-        t.skip(`an earlier step failed: ${failed}`);
-        return;
-      }
-      try {
-        await fn(t);
-      } catch (e) {
-        if (!options.todo) failed = name;
-        throw e;
-      }
-    });
-  };
-  step.failed = () => failed;
-  return step;
-}
-
 // ---------------------------------------------------------------------------------------
 
 describe('TOTP computed by the tests', () => {
@@ -342,7 +128,7 @@ describe('a référent de structure, keyboard only', () => {
   let recoveryCodes;
   let headerOnCodesPage;
 
-  before(async () => { s = await openSession(); });
+  before(async () => { s = await openSession(browser, server, { screenshots: 'comptes' }); });
   after(async () => { await s?.context.close(); });
 
   step('/ → "Se connecter" → /connexion; a wrong password gives the generic error and keeps the address', async () => {
@@ -361,8 +147,8 @@ describe('a référent de structure, keyboard only', () => {
 
   step('the right password leads to the enrolment of the second factor', async () => {
     const { page } = s;
-    await fill(page, '#email', REFERENT.email);
-    await fill(page, '#password', REFERENT.password);
+    await typeInto(page, '#email', REFERENT.email);
+    await typeInto(page, '#password', REFERENT.password);
     await pressAndLoad(page);
     assert.equal(pathOf(page), '/connexion/activation?suite=/compte');
     await checkPage(s, 'activation', { title: 'Activer la double authentification' });
@@ -377,7 +163,7 @@ describe('a référent de structure, keyboard only', () => {
     const viewBox = (await qr.getAttribute('viewBox')).split(/\s+/).map(Number);
     assert.equal(viewBox[2], viewBox[3], 'square viewBox');
 
-    secret = (await readKey(page)).secret;
+    secret = await readKey(page);
   });
 
   step('a wrong code is refused, its error linked to the field; the key stays the same', async () => {
@@ -387,7 +173,7 @@ describe('a référent de structure, keyboard only', () => {
     await checkPage(s, 'activation-erreur', { title: 'Erreur : Activer la double authentification' });
     await checkCodeError(s, 'activation-erreur', /n.est pas valide/);
     const again = await readKey(page);
-    assert.deepEqual([...again.secret], [...secret], 'the same key after an error (the person may have scanned it already)');
+    assert.deepEqual([...again], [...secret], 'the same key after an error (the person may have scanned it already)');
   });
 
   step('the right code gives ten recovery codes, then the account page', async () => {
@@ -435,12 +221,12 @@ describe('a référent de structure, keyboard only', () => {
       (await table.locator('thead th').allInnerTexts()).map((t) => t.trim()),
       ['Nom', 'Adresse électronique', 'Rôles', 'État', 'Actions'],
     );
-    const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
-    const byName = Object.fromEntries(rows.map((r) => [r[0], r]));
-    // Name, address, state; the roles cell also holds the forms that change them.
-    const summary = (r) => [r[0], r[1], r[2].split('\n')[0], r[3]];
-    assert.deepEqual(summary(byName[fullName(REFERENT)]), [fullName(REFERENT), REFERENT.email, 'Référent de structure', 'Actif']);
-    assert.deepEqual(summary(byName[fullName(MEDIATEUR)]), [fullName(MEDIATEUR), MEDIATEUR.email, 'Médiateur numérique', 'Actif']);
+    const byName = Object.fromEntries((await members(page)).map((m) => [m.name, m]));
+    // Name, address, roles (the role names only: the cell also holds the forms that change
+    // them and, for the last référent, why the role cannot be removed), state.
+    const summary = (m) => [m.name, m.email, m.roles, m.state];
+    assert.deepEqual(summary(byName[fullName(REFERENT)]), [fullName(REFERENT), REFERENT.email, ['Référent de structure'], 'Actif']);
+    assert.deepEqual(summary(byName[fullName(MEDIATEUR)]), [fullName(MEDIATEUR), MEDIATEUR.email, ['Médiateur numérique'], 'Actif']);
     assert.match(await headerAccountText(page) || '', new RegExp(`^${fullName(REFERENT)}`), 'the header names the person');
 
     // On a narrow screen the table scrolls inside its container: the keyboard reaches that
@@ -552,22 +338,13 @@ describe('an administrator, keyboard only', () => {
   const step = journey();
   let s;
 
-  before(async () => { s = await openSession(); });
+  before(async () => { s = await openSession(browser, server, { screenshots: 'comptes' }); });
   after(async () => { await s?.context.close(); });
 
   step('enrolment, recovery codes, account page', async () => {
     const { page } = s;
     await loginWithPassword(s, ADMIN);
-    assert.equal(pathOf(page), '/connexion/activation?suite=/compte');
-    s.problems.splice(0);
-    const { secret } = await readKey(page);
-    await waitForStepMargin(5000);
-    await submitCode(page, codeAtStep(secret, currentStep()));
-    assert.equal(await page.locator('#codes-secours li').count(), 10);
-    s.problems.splice(0);
-    await tabTo(page, 'main a[href="/compte"]', { text: /continuer/ });
-    await pressAndLoad(page);
-    assert.equal(pathOf(page), '/compte');
+    await enrol(s);
     await checkPage(s, 'compte-admin', { title: 'Mon compte' });
     assert.match(await page.locator('main').innerText(), /Administrateur/);
     assert.match(await headerAccountText(page) || '', new RegExp(`^${fullName(ADMIN)}`));

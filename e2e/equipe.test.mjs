@@ -16,15 +16,16 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 
-import { E2E_DIR, startServer } from './lib/server.mjs';
-import { cspViolations, formatViolations, launchBrowser, newWatchedPage, runAxe } from './lib/browser.mjs';
-import { base32Decode, codeAtStep, currentStep, msLeftInStep } from './lib/totp.mjs';
+import { createAccount, createStructure, startServer } from './lib/server.mjs';
+import { launchBrowser } from './lib/browser.mjs';
+import { codeAtStep, currentStep, msLeftInStep } from './lib/totp.mjs';
 import { linkIn, mailFiles, readMails, waitForMail } from './lib/courriels.mjs';
-
-const SCREENSHOTS = join(E2E_DIR, 'screenshots');
+import {
+  checkNotice, checkPage, errorAlert, escape, fullName, goto, journey, members, openSession, pathOf, pressAndLoad, sleep, tabTo,
+  typeInto,
+} from './lib/page.mjs';
+import { enrol, headerAccountText, loginWithPassword, submitCode } from './lib/login.mjs';
 
 // E-mails must land in <data dir>/courriels, whatever the environment of the test run says.
 delete process.env.RELAIS_SMTP_URL;
@@ -52,28 +53,16 @@ const INVITEE = {
   password: 'la-phrase-de-passe-de-lea-5',
 };
 
-const fullName = (p) => `${p.givenName} ${p.familyName}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 let server;
 let browser;
 
 before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
   server = await startServer({
     logName: 'server-equipe.log',
     selfPublicUrl: true,
     async seed(relais) {
-      await relais([
-        'admin', 'create-account',
-        '--email', REFERENT.email, '--given-name', REFERENT.givenName, '--family-name', REFERENT.familyName,
-      ], { RELAIS_NEW_PASSWORD: REFERENT.password });
-      await relais([
-        'admin', 'create-structure',
-        '--siret', STRUCTURE.siret, '--nom', STRUCTURE.nom, '--kind', STRUCTURE.kind,
-        '--adresse', STRUCTURE.adresse, '--commune', STRUCTURE.commune,
-      ]);
+      await createAccount(relais, REFERENT);
+      await createStructure(relais, STRUCTURE);
       await relais(['admin', 'grant-role', '--email', REFERENT.email, '--siret', STRUCTURE.siret, '--role', REFERENT.role]);
     },
   });
@@ -84,65 +73,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-// ---------------------------------------------------------------------------------------
-// A browser tab that follows one person through several pages (as in comptes.test.mjs).
-
-async function openSession() {
-  const watched = await newWatchedPage(browser);
-  const { page } = watched;
-  const session = { ...watched, lastDocument: null };
-  page.on('response', (res) => {
-    if (res.request().isNavigationRequest() && res.frame() === page.mainFrame()) session.lastDocument = res;
-  });
-  return session;
-}
-
-async function settle(page) {
-  await page.waitForLoadState('networkidle');
-  await page.evaluate(() => document.fonts.ready.then(() => undefined));
-}
-
-// Navigates by typing an address (or following the link of an e-mail).
-async function goto(s, path) {
-  await s.page.goto(server.url(path), { waitUntil: 'networkidle' });
-  await settle(s.page);
-}
-
-async function describeFocus(page) {
-  return page.evaluate(() => {
-    const el = document.activeElement;
-    if (!el || el === document.body) return '(body)';
-    const text = (el.textContent || el.value || '').trim().replace(/\s+/g, ' ').slice(0, 60);
-    return `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}[${el.getAttribute('href') || el.getAttribute('name') || el.getAttribute('type') || ''}] “${text}”`;
-  });
-}
-
-// Presses Tab until the focused element matches `selector` (and, if given, its text matches
-// `text`); fails with the list of elements the focus went through.
-async function tabTo(page, selector, { text = null, max = 100 } = {}) {
-  const seen = [];
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab');
-    const hit = await page.evaluate(({ selector, text }) => {
-      const el = document.activeElement;
-      if (!el || !el.matches(selector)) return false;
-      return text === null || new RegExp(text).test(el.textContent.trim().replace(/\s+/g, ' '));
-    }, { selector, text: text && text.source });
-    if (hit) return;
-    seen.push(await describeFocus(page));
-  }
-  assert.fail(`Tab never reached ${selector}${text ? ' ' + text : ''} on ${page.url()}; the focus went through:\n${seen.join('\n')}`);
-}
-
-// Focuses a text field with Tab and replaces its content by typing.
-async function fill(page, selector, value) {
-  await tabTo(page, selector);
-  await page.keyboard.press('Control+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.type(value);
-  assert.equal(await page.evaluate(() => document.activeElement.value), value, `typed into ${selector}`);
-}
 
 // Focuses a closed <select> with Tab and changes its value with the arrow keys.
 async function choose(page, selector, value) {
@@ -156,184 +86,6 @@ async function choose(page, selector, value) {
   assert.equal(await page.inputValue(selector), value, `the arrow keys choose ${value} in ${selector}`);
 }
 
-// Presses a key that leads to another document (a link, a form submission) and waits for it.
-async function pressAndLoad(page, key = 'Enter') {
-  const loaded = page.waitForEvent('load', { timeout: 15000 });
-  await page.keyboard.press(key);
-  await loaded;
-  await settle(page);
-}
-
-function pathOf(page) {
-  const u = new URL(page.url());
-  return u.pathname + u.search;
-}
-
-// The checks every page passes; the screenshot comes first, to help when a check fails.
-async function checkPage(s, name, { status = 200, title }) {
-  const { page } = s;
-  await page.screenshot({ path: join(SCREENSHOTS, `equipe-${name}.png`), fullPage: true });
-
-  assert.ok(s.lastDocument, `${name}: no document loaded`);
-  assert.equal(s.lastDocument.status(), status, `${name}: status of ${page.url()}`);
-  const html = await s.lastDocument.text();
-  assert.doesNotMatch(html, /<style[\s>]/i, `${name}: no <style> element`);
-  assert.doesNotMatch(html, /\sstyle\s*=/i, `${name}: no style attribute`);
-  for (const tag of html.match(/<script\b[^>]*>/gi) || []) {
-    assert.match(tag, /\snonce="[^"]+"/, `${name}: script without nonce: ${tag}`);
-    assert.match(tag, /\ssrc="[^"]+"/, `${name}: inline script: ${tag}`);
-  }
-
-  assert.equal(await page.getAttribute('html', 'lang'), 'fr', `${name}: lang`);
-  assert.equal(await page.title(), `${title} — Relais`, `${name}: title`);
-  assert.equal(await page.locator('h1').count(), 1, `${name}: exactly one h1`);
-  assert.equal(await page.locator('main#contenu').count(), 1, `${name}: main#contenu`);
-  assert.equal(await page.getAttribute('html', 'data-fr-js'), 'true', `${name}: the DSFR JavaScript ran`);
-
-  const violations = await runAxe(page);
-  assert.equal(violations.length, 0, `${name}: axe-core violations on ${page.url()}:\n${formatViolations(violations)}`);
-
-  const csp = await cspViolations(page);
-  assert.deepEqual(csp, [], `${name}: CSP violations on ${page.url()}:\n${csp.join('\n')}`);
-  const problems = s.problems.splice(0);
-  assert.deepEqual(problems, [], `${name}: problems on ${page.url()}:\n${problems.join('\n')}`);
-
-  // Reflow (WCAG 1.4.10): at 320 CSS pixels wide, nothing makes the page scroll sideways
-  // (a table may scroll inside its own container).
-  const viewport = page.viewportSize();
-  await page.setViewportSize({ width: 320, height: 640 });
-  try {
-    await page.waitForTimeout(100);
-    await page.screenshot({ path: join(SCREENSHOTS, `equipe-${name}-320px.png`), fullPage: true });
-    const overflow = await page.evaluate(() => {
-      const width = document.documentElement.clientWidth;
-      const wide = [...document.querySelectorAll('body *')]
-        .filter((el) => {
-          const r = el.getBoundingClientRect();
-          // Inside a table, only what escapes its scrolling container: absolutely positioned
-          // elements whose containing block is outside it.
-          return r.width > 0 && r.right > width + 1
-            && (!el.closest('.fr-table table') || getComputedStyle(el).position === 'absolute');
-        })
-        .map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')} (right ${Math.round(el.getBoundingClientRect().right)})`);
-      return { scrollWidth: document.documentElement.scrollWidth, width, wide: wide.slice(0, 10) };
-    });
-    assert.ok(overflow.scrollWidth <= overflow.width,
-      `${name}: the page scrolls sideways at 320 px (${overflow.scrollWidth} > ${overflow.width}):\n${overflow.wide.join('\n')}`);
-    const narrow = await runAxe(page);
-    assert.equal(narrow.length, 0, `${name}: axe-core violations at 320 px on ${page.url()}:\n${formatViolations(narrow)}`);
-  } finally {
-    await page.setViewportSize(viewport);
-  }
-}
-
-// The success message of the team page (role="status"), after a change.
-async function checkNotice(page, message) {
-  const notice = page.locator('main .fr-alert--success');
-  assert.equal(await notice.count(), 1, `one success message on ${page.url()}`);
-  assert.equal(await notice.getAttribute('role'), 'status');
-  assert.match(await notice.innerText(), message);
-}
-
-async function errorAlert(page) {
-  const alert = page.locator('main .fr-alert--error');
-  assert.equal(await alert.count(), 1, `one error message on ${page.url()}`);
-  assert.equal(await alert.getAttribute('role'), 'alert');
-  return (await alert.innerText()).trim();
-}
-
-// The members table of the team page: one object per row.
-async function members(page) {
-  return page.locator('main table tbody tr').evaluateAll((trs) => trs.map((tr) => {
-    const cells = [...tr.cells];
-    return {
-      name: cells[0].textContent.trim(),
-      email: cells[1].textContent.trim(),
-      // The role names, without the words of the buttons and the select.
-      roles: [...cells[2].querySelectorAll('.relais-role')].map((r) => r.textContent.trim()),
-      state: cells[3].textContent.trim(),
-      // The person's id, from the action of their forms.
-      id: Number((tr.querySelector('form[action*="/equipe/"]')?.getAttribute('action') || '').match(/\/equipe\/(\d+)\//)?.[1] ?? NaN),
-    };
-  }));
-}
-
-async function headerAccountText(page) {
-  const link = page.locator('header .fr-header__tools-links a[href="/compte"]');
-  if ((await link.count()) === 0) return null;
-  return (await link.first().innerText()).trim();
-}
-
-// From the home page: "Se connecter" in the header, then the password form.
-async function loginWithPassword(s, email, password, { screenshot = null } = {}) {
-  const { page } = s;
-  await goto(s, '/');
-  await tabTo(page, 'header a[href="/connexion"]', { text: /^Se connecter$/ });
-  await pressAndLoad(page);
-  assert.equal(pathOf(page), '/connexion');
-  if (screenshot) await checkPage(s, screenshot, { title: 'Se connecter' });
-  else s.problems.splice(0);
-  await fill(page, '#email', email);
-  await fill(page, '#password', password);
-  await pressAndLoad(page);
-}
-
-// Enrolment page: reads the key shown to the person.
-async function readKey(page) {
-  const shown = (await page.locator('#cle').innerText()).trim();
-  assert.match(shown, /^[A-Z2-7]{4}( [A-Z2-7]{1,4})+$/, 'the key is base32, in groups of 4');
-  return base32Decode(shown);
-}
-
-// Waits until at least `ms` are left in the current time step.
-async function waitForStepMargin(ms) {
-  const left = msLeftInStep();
-  if (left < ms) await sleep(left + 200);
-}
-
-async function submitCode(page, code) {
-  await fill(page, '#code', code);
-  await pressAndLoad(page);
-}
-
-// Enrolment page → recovery codes → "continuer" → /compte; returns the step of the code used.
-async function enrol(s, name) {
-  const { page } = s;
-  assert.equal(pathOf(page), '/connexion/activation?suite=/compte');
-  await checkPage(s, `${name}-activation`, { title: 'Activer la double authentification' });
-  const secret = await readKey(page);
-  await waitForStepMargin(5000);
-  const step = currentStep();
-  await submitCode(page, codeAtStep(secret, step));
-  await checkPage(s, `${name}-codes-secours`, { title: 'Vos codes de secours' });
-  assert.equal(await page.locator('#codes-secours li').count(), 10, 'ten recovery codes');
-  await tabTo(page, 'main a[href="/compte"]', { text: /continuer/ });
-  await pressAndLoad(page);
-  assert.equal(pathOf(page), '/compte');
-  return { secret, step };
-}
-
-// The steps of one journey depend on each other: after a failed step, the following ones
-// are skipped rather than failing for the same reason.
-function journey() {
-  let failed = null;
-  const step = (name, fn) => {
-    test(name, async (t) => {
-      if (failed) {
-        t.skip(`an earlier step failed: ${failed}`);
-        return;
-      }
-      try {
-        await fn(t);
-      } catch (e) {
-        failed = name;
-        throw e;
-      }
-    });
-  };
-  return step;
-}
-
 // ---------------------------------------------------------------------------------------
 
 describe('a référent manages the team, an invited person joins, keyboard only', () => {
@@ -345,7 +97,7 @@ describe('a référent manages the team, an invited person joins, keyboard only'
   let invitationLink;
   let inviteeId;
 
-  before(async () => { referent = await openSession(); });
+  before(async () => { referent = await openSession(browser, server, { screenshots: 'equipe' }); });
   after(async () => {
     await referent?.context.close();
     await invitee?.context.close();
@@ -353,8 +105,8 @@ describe('a référent manages the team, an invited person joins, keyboard only'
 
   step('the référent logs in, enrols the second factor and opens the team page from /compte', async () => {
     const { page } = referent;
-    await loginWithPassword(referent, REFERENT.email, REFERENT.password, { screenshot: 'connexion' });
-    referentTotp = await enrol(referent, 'referent');
+    await loginWithPassword(referent, REFERENT, { screenshot: 'connexion' });
+    referentTotp = await enrol(referent, { screenshots: 'referent' });
     await checkPage(referent, 'referent-compte', { title: 'Mon compte' });
 
     await tabTo(page, 'main a[href^="/structures/"]', { text: new RegExp(escape(STRUCTURE.nom)) });
@@ -401,9 +153,9 @@ describe('a référent manages the team, an invited person joins, keyboard only'
     const { page } = referent;
     // Valid for the browser (type="email"), not for Relais: no dot in the domain.
     const bad = 'lea.rousseau@exemple';
-    await fill(page, '#invitation-prenom', INVITEE.givenName);
-    await fill(page, '#invitation-nom', INVITEE.familyName);
-    await fill(page, '#invitation-email', bad);
+    await typeInto(page, '#invitation-prenom', INVITEE.givenName);
+    await typeInto(page, '#invitation-nom', INVITEE.familyName);
+    await typeInto(page, '#invitation-email', bad);
     await choose(page, '#invitation-role', 'prescripteur');
     await tabTo(page, 'main button[type="submit"]', { text: /^Envoyer l’invitation$/, max: 3 });
     await pressAndLoad(page);
@@ -423,7 +175,7 @@ describe('a référent manages the team, an invited person joins, keyboard only'
 
   step('a valid invitation is sent: success message, listed as pending', async () => {
     const { page } = referent;
-    await fill(page, '#invitation-email', INVITEE.email);
+    await typeInto(page, '#invitation-email', INVITEE.email);
     await choose(page, '#invitation-role', 'mediateur');
     await tabTo(page, 'main button[type="submit"]', { text: /^Envoyer l’invitation$/, max: 3 });
     await pressAndLoad(page);
@@ -448,7 +200,7 @@ describe('a référent manages the team, an invited person joins, keyboard only'
   });
 
   step('the invited person opens the link (not logged in): "Rejoindre …", different passwords refused', async () => {
-    invitee = await openSession();
+    invitee = await openSession(browser, server, { screenshots: 'equipe' });
     const { page } = invitee;
     await goto(invitee, invitationLink);
     await checkPage(invitee, 'invitation', { title: `Invitation — ${STRUCTURE.nom}` });
@@ -459,8 +211,8 @@ describe('a référent manages the team, an invited person joins, keyboard only'
     assert.match(main, new RegExp(escape(INVITEE.email)));
     assert.equal(await headerAccountText(page), null, 'not logged in');
 
-    await fill(page, '#password', INVITEE.password);
-    await fill(page, '#confirmation', `${INVITEE.password}x`);
+    await typeInto(page, '#password', INVITEE.password);
+    await typeInto(page, '#confirmation', `${INVITEE.password}x`);
     await tabTo(page, 'main button[type="submit"]', { text: /^Créer mon compte$/, max: 3 });
     await pressAndLoad(page);
     assert.equal(pathOf(page), invitationLink);
@@ -471,10 +223,10 @@ describe('a référent manages the team, an invited person joins, keyboard only'
 
   step('same password twice: account created, second factor enrolled, /compte lists the structure as Médiateur', async () => {
     const { page } = invitee;
-    await fill(page, '#password', INVITEE.password);
-    await fill(page, '#confirmation', INVITEE.password);
+    await typeInto(page, '#password', INVITEE.password);
+    await typeInto(page, '#confirmation', INVITEE.password);
     await pressAndLoad(page);
-    await enrol(invitee, 'invite');
+    await enrol(invitee, { screenshots: 'invite' });
     await checkPage(invitee, 'invite-compte', { title: 'Mon compte' });
     const row = page.locator('main table tbody tr', { hasText: STRUCTURE.nom });
     assert.equal(await row.count(), 1, 'the structure is listed');
@@ -568,7 +320,7 @@ describe('a référent manages the team, an invited person joins, keyboard only'
     let resetLink;
     let notice;
 
-    before(async () => { s = await openSession(); });
+    before(async () => { s = await openSession(browser, server, { screenshots: 'equipe' }); });
     after(async () => { await s?.context.close(); });
 
     step('/connexion → "Mot de passe oublié ou compte verrouillé ?" → an unknown address gets the usual message', async () => {
@@ -579,7 +331,7 @@ describe('a référent manages the team, an invited person joins, keyboard only'
       await pressAndLoad(page);
       assert.equal(pathOf(page), '/connexion/mot-de-passe-oublie');
       await checkPage(s, 'mot-de-passe-oublie', { title: 'Mot de passe oublié' });
-      await fill(page, '#email', 'personne.inconnue@exemple.fr');
+      await typeInto(page, '#email', 'personne.inconnue@exemple.fr');
       await pressAndLoad(page);
       await checkPage(s, 'mot-de-passe-oublie-inconnu', { title: 'Mot de passe oublié' });
       const alert = page.locator('main .fr-alert--success');
@@ -593,7 +345,7 @@ describe('a référent manages the team, an invited person joins, keyboard only'
       const before = mailFiles(server.dataDir);
       await goto(s, '/connexion/mot-de-passe-oublie');
       s.problems.splice(0);
-      await fill(page, '#email', REFERENT.email);
+      await typeInto(page, '#email', REFERENT.email);
       await tabTo(page, 'main button[type="submit"]', { text: /^Recevoir un lien$/, max: 3 });
       await pressAndLoad(page);
       await checkPage(s, 'mot-de-passe-oublie-envoye', { title: 'Mot de passe oublié' });
@@ -614,8 +366,8 @@ describe('a référent manages the team, an invited person joins, keyboard only'
       const { page } = s;
       await goto(s, resetLink);
       await checkPage(s, 'nouveau-mot-de-passe', { title: 'Nouveau mot de passe' });
-      await fill(page, '#password', REFERENT.newPassword);
-      await fill(page, '#confirmation', REFERENT.newPassword);
+      await typeInto(page, '#password', REFERENT.newPassword);
+      await typeInto(page, '#confirmation', REFERENT.newPassword);
       await tabTo(page, 'main button[type="submit"]', { text: /^Enregistrer le mot de passe$/, max: 3 });
       await pressAndLoad(page);
       assert.equal(pathOf(page), '/connexion/nouveau-mot-de-passe');
@@ -633,13 +385,13 @@ describe('a référent manages the team, an invited person joins, keyboard only'
 
     step('login: the old password is refused, the new one leads to the second factor, then /compte', async () => {
       const { page } = s;
-      await loginWithPassword(s, REFERENT.email, REFERENT.password);
+      await loginWithPassword(s, REFERENT);
       assert.equal(pathOf(page), '/connexion');
       assert.match(await errorAlert(page), /Adresse électronique ou mot de passe incorrect/);
       s.problems.splice(0);
 
-      await fill(page, '#email', REFERENT.email);
-      await fill(page, '#password', REFERENT.newPassword);
+      await typeInto(page, '#email', REFERENT.email);
+      await typeInto(page, '#password', REFERENT.newPassword);
       await pressAndLoad(page);
       assert.equal(pathOf(page), '/connexion/second-facteur?suite=/compte');
       await checkPage(s, 'second-facteur', { title: 'Code de vérification' });
@@ -660,7 +412,7 @@ describe('a référent manages the team, an invited person joins, keyboard only'
 
 describe('an unknown invitation link', () => {
   let s;
-  before(async () => { s = await openSession(); });
+  before(async () => { s = await openSession(browser, server, { screenshots: 'equipe' }); });
   after(async () => { await s?.context.close(); });
 
   test('/invitation/inconnu: a clear error page', async () => {

@@ -9,16 +9,14 @@
 // 320 px, has no CSP violation, no console error, no failed sub-request, and gets a
 // full-page screenshot in e2e/screenshots/habilitations-*.png.
 
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 
-import { E2E_DIR, startServer } from './lib/server.mjs';
-import { cspViolations, formatViolations, launchBrowser, newWatchedPage, runAxe } from './lib/browser.mjs';
-import { base32Decode, codeAtStep, currentStep, msLeftInStep } from './lib/totp.mjs';
-
-const SCREENSHOTS = join(E2E_DIR, 'screenshots');
+import { createAccount, createStructure, startServer } from './lib/server.mjs';
+import { launchBrowser } from './lib/browser.mjs';
+import { codeAtStep, currentStep, msLeftInStep } from './lib/totp.mjs';
+import { checkNotice, checkPage, escape, fullName, goto, journey, openSession, pathOf, pressAndLoad, sleep, tabTo, typeInto } from './lib/page.mjs';
+import { enrol, loginWithPassword, submitCode } from './lib/login.mjs';
 
 const STRUCTURE = {
   siret: '13002526500013',
@@ -49,30 +47,15 @@ const CANDIDATE = {
   password: 'phrase-de-passe-du-candidat-3',
 };
 
-const fullName = (p) => `${p.givenName} ${p.familyName}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 let server;
 let browser;
 
 before(async () => {
-  mkdirSync(SCREENSHOTS, { recursive: true });
   server = await startServer({
     logName: 'server-habilitations.log',
     async seed(relais) {
-      for (const p of [REFERENT, ADMIN, CANDIDATE]) {
-        await relais([
-          'admin', 'create-account',
-          '--email', p.email, '--given-name', p.givenName, '--family-name', p.familyName,
-          ...(p.admin ? ['--admin'] : []),
-        ], { RELAIS_NEW_PASSWORD: p.password });
-      }
-      await relais([
-        'admin', 'create-structure',
-        '--siret', STRUCTURE.siret, '--nom', STRUCTURE.nom, '--kind', STRUCTURE.kind,
-        '--adresse', STRUCTURE.adresse, '--commune', STRUCTURE.commune,
-      ]);
+      for (const p of [REFERENT, ADMIN, CANDIDATE]) await createAccount(relais, p);
+      await createStructure(relais, STRUCTURE);
       await relais(['admin', 'grant-role', '--email', REFERENT.email, '--siret', STRUCTURE.siret, '--role', REFERENT.role]);
     },
   });
@@ -84,134 +67,14 @@ after(async () => {
   await server?.stop();
 });
 
-// ---------------------------------------------------------------------------------------
-// A browser tab that follows one person through several pages (as in comptes.test.mjs).
-
-async function openSession() {
-  const watched = await newWatchedPage(browser);
-  const { page } = watched;
-  const session = { ...watched, lastDocument: null };
-  page.on('response', (res) => {
-    if (res.request().isNavigationRequest() && res.frame() === page.mainFrame()) session.lastDocument = res;
-  });
-  return session;
-}
-
-async function settle(page) {
-  await page.waitForLoadState('networkidle');
-  await page.evaluate(() => document.fonts.ready.then(() => undefined));
-}
-
-// Navigates by typing an address (to come back to a page another person changed).
-async function goto(s, path) {
-  await s.page.goto(server.url(path), { waitUntil: 'networkidle' });
-  await settle(s.page);
-}
-
-async function describeFocus(page) {
-  return page.evaluate(() => {
-    const el = document.activeElement;
-    if (!el || el === document.body) return '(body)';
-    const text = (el.textContent || el.value || '').trim().replace(/\s+/g, ' ').slice(0, 40);
-    return `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}[${el.getAttribute('href') || el.getAttribute('name') || el.getAttribute('type') || ''}] “${text}”`;
-  });
-}
-
-// Presses Tab until the focused element matches `selector` (and, if given, its text matches
-// `text`); fails with the list of elements the focus went through.
-async function tabTo(page, selector, { text = null, max = 120 } = {}) {
-  const seen = [];
-  for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab');
-    const hit = await page.evaluate(({ selector, text }) => {
-      const el = document.activeElement;
-      if (!el || !el.matches(selector)) return false;
-      return text === null || new RegExp(text).test(el.textContent.trim().replace(/\s+/g, ' '));
-    }, { selector, text: text && text.source });
-    if (hit) return;
-    seen.push(await describeFocus(page));
-  }
-  assert.fail(`Tab never reached ${selector}${text ? ' ' + text : ''} on ${page.url()}; the focus went through:\n${seen.join('\n')}`);
-}
-
-// Focuses a text field with Tab and replaces its content by typing.
-async function fill(page, selector, value) {
-  await tabTo(page, selector);
-  await page.keyboard.press('Control+A');
-  await page.keyboard.press('Delete');
-  await page.keyboard.type(value);
-  assert.equal(await page.evaluate(() => document.activeElement.value), value, `typed into ${selector}`);
-}
-
-// Presses a key that leads to another document (a link, a form submission) and waits for it.
-async function pressAndLoad(page, key = 'Enter') {
-  const loaded = page.waitForEvent('load', { timeout: 15000 });
-  await page.keyboard.press(key);
-  await loaded;
-  await settle(page);
-}
-
-function pathOf(page) {
-  const u = new URL(page.url());
-  return u.pathname + u.search;
-}
-
-// The checks every page passes; the screenshot comes first, to help when a check fails.
-async function checkPage(s, name, { status = 200, title }) {
-  const { page } = s;
-  await page.screenshot({ path: join(SCREENSHOTS, `habilitations-${name}.png`), fullPage: true });
-
-  assert.ok(s.lastDocument, `${name}: no document loaded`);
-  assert.equal(s.lastDocument.status(), status, `${name}: status of ${page.url()}`);
-  const html = await s.lastDocument.text();
-  assert.doesNotMatch(html, /<style[\s>]/i, `${name}: no <style> element`);
-  assert.doesNotMatch(html, /\sstyle\s*=/i, `${name}: no style attribute`);
-  for (const tag of html.match(/<script\b[^>]*>/gi) || []) {
-    assert.match(tag, /\snonce="[^"]+"/, `${name}: script without nonce: ${tag}`);
-    assert.match(tag, /\ssrc="[^"]+"/, `${name}: inline script: ${tag}`);
-  }
-
-  assert.equal(await page.getAttribute('html', 'lang'), 'fr', `${name}: lang`);
-  assert.equal(await page.title(), `${title} — Relais`, `${name}: title`);
-  assert.equal(await page.locator('h1').count(), 1, `${name}: exactly one h1`);
-  assert.equal(await page.locator('main#contenu').count(), 1, `${name}: main#contenu`);
-  assert.equal(await page.getAttribute('html', 'data-fr-js'), 'true', `${name}: the DSFR JavaScript ran`);
-  // Headings in order: no level skipped.
-  const levels = await page.locator('main :is(h1, h2, h3, h4, h5, h6)').evaluateAll((hs) => hs.map((h) => Number(h.tagName[1])));
-  levels.forEach((l, i) => assert.ok(i === 0 ? l === 1 : l <= levels[i - 1] + 1, `${name}: heading levels ${levels.join(', ')}`));
-
-  const violations = await runAxe(page);
-  assert.equal(violations.length, 0, `${name}: axe-core violations on ${page.url()}:\n${formatViolations(violations)}`);
-
-  const csp = await cspViolations(page);
-  assert.deepEqual(csp, [], `${name}: CSP violations on ${page.url()}:\n${csp.join('\n')}`);
-  const problems = s.problems.splice(0);
-  assert.deepEqual(problems, [], `${name}: problems on ${page.url()}:\n${problems.join('\n')}`);
-
-  // Reflow (WCAG 1.4.10): at 320 CSS pixels wide, nothing makes the page scroll sideways
-  // (a table may scroll inside its own container).
-  const viewport = page.viewportSize();
-  await page.setViewportSize({ width: 320, height: 640 });
-  try {
-    await page.waitForTimeout(100);
-    await page.screenshot({ path: join(SCREENSHOTS, `habilitations-${name}-320px.png`), fullPage: true });
-    const overflow = await page.evaluate(() => {
-      const width = document.documentElement.clientWidth;
-      const wide = [...document.querySelectorAll('body *')]
-        .filter((el) => {
-          const r = el.getBoundingClientRect();
-          return r.width > 0 && r.right > width + 1 && !el.closest('.fr-table table');
-        })
-        .map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')} (right ${Math.round(el.getBoundingClientRect().right)})`);
-      return { scrollWidth: document.documentElement.scrollWidth, width, wide: wide.slice(0, 10) };
-    });
-    assert.ok(overflow.scrollWidth <= overflow.width,
-      `${name}: the page scrolls sideways at 320 px (${overflow.scrollWidth} > ${overflow.width}):\n${overflow.wide.join('\n')}`);
-    const narrow = await runAxe(page);
-    assert.equal(narrow.length, 0, `${name}: axe-core violations at 320 px on ${page.url()}:\n${formatViolations(narrow)}`);
-  } finally {
-    await page.setViewportSize(viewport);
-  }
+// From the home page to /compte: the password, the enrolment of the second factor and the
+// recovery codes, none of them checked here (comptes.test.mjs does). Returns the secret and
+// the step of the code used.
+async function loginAndEnrol(s, person) {
+  await loginWithPassword(s, person);
+  const totp = await enrol(s);
+  s.problems.splice(0);
+  return totp;
 }
 
 // The field `selector` is in error: its message, linked by aria-describedby, matches `message`.
@@ -223,60 +86,6 @@ async function checkFieldError(page, selector, message) {
   }, selector);
   assert.ok(found.length > 0 && found.every((d) => d !== null), `${selector} is described by existing messages (${found})`);
   assert.match(found.join(' '), message, `${selector}: error message`);
-}
-
-async function successNotice(page) {
-  const notice = page.locator('main .fr-alert--success');
-  return (await notice.count()) === 1 ? (await notice.innerText()).trim() : null;
-}
-
-// From the home page: "Se connecter", the password, then the enrolment of the second factor
-// (its code computed here) and the recovery codes. Returns the secret and the step used.
-async function loginAndEnrol(s, person) {
-  const { page } = s;
-  await goto(s, '/');
-  await tabTo(page, 'header a[href="/connexion"]', { text: /^Se connecter$/ });
-  await pressAndLoad(page);
-  await fill(page, '#email', person.email);
-  await fill(page, '#password', person.password);
-  await pressAndLoad(page);
-  assert.equal(pathOf(page), '/connexion/activation?suite=/compte');
-  const secret = base32Decode((await page.locator('#cle').innerText()).trim());
-  if (msLeftInStep() < 5000) await sleep(msLeftInStep() + 200);
-  const step = currentStep();
-  await fill(page, '#code', codeAtStep(secret, step));
-  await pressAndLoad(page);
-  assert.equal(await page.locator('#codes-secours li').count(), 10, 'recovery codes shown');
-  s.problems.splice(0);
-  return { secret, step };
-}
-
-async function toAccount(s) {
-  const { page } = s;
-  await tabTo(page, 'main a[href="/compte"]', { text: /continuer/ });
-  await pressAndLoad(page);
-  assert.equal(pathOf(page), '/compte');
-  s.problems.splice(0);
-}
-
-// The steps of the journey depend on each other: after a failed step, the following ones
-// are skipped rather than failing for the same reason.
-function journey() {
-  let failed = null;
-  return (name, fn) => {
-    test(name, async (t) => {
-      if (failed) {
-        t.skip(`an earlier step failed: ${failed}`);
-        return;
-      }
-      try {
-        await fn(t);
-      } catch (e) {
-        failed = name;
-        throw e;
-      }
-    });
-  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -292,9 +101,9 @@ describe('a habilitation, from the request to the active aidant, keyboard only',
   let requestId;
 
   before(async () => {
-    referent = await openSession();
-    admin = await openSession();
-    candidate = await openSession();
+    referent = await openSession(browser, server, { screenshots: 'habilitations' });
+    admin = await openSession(browser, server, { screenshots: 'habilitations' });
+    candidate = await openSession(browser, server, { screenshots: 'habilitations' });
   });
   after(async () => {
     for (const s of [referent, admin, candidate]) await s?.context.close();
@@ -303,7 +112,6 @@ describe('a habilitation, from the request to the active aidant, keyboard only',
   step('the référent goes from /compte to the structure’s habilitations, then to the request form', async () => {
     const { page } = referent;
     referentTotp = await loginAndEnrol(referent, REFERENT);
-    await toAccount(referent);
     await tabTo(page, 'main a[href$="/habilitations"]', { text: new RegExp(`Habilitations de ${escape(STRUCTURE.nom)}`) });
     await pressAndLoad(page);
     assert.match(pathOf(page), /^\/structures\/\d+\/habilitations$/);
@@ -322,7 +130,7 @@ describe('a habilitation, from the request to the active aidant, keyboard only',
 
   step('a commitment left unticked: the error on the group, the address and the other ticks kept', async () => {
     const { page } = referent;
-    await fill(page, '#emails', CANDIDATE.email);
+    await typeInto(page, '#emails', CANDIDATE.email);
     for (const code of ['conditions', 'professionnels', 'formation_gratuite', 'dpo']) {
       await tabTo(page, `#engagement-${code}`);
       await page.keyboard.press('Space');
@@ -346,7 +154,7 @@ describe('a habilitation, from the request to the active aidant, keyboard only',
     assert.ok(match, `the request's page: ${pathOf(page)}`);
     [, requestPath, requestId] = match;
     await checkPage(referent, 'demande-envoyee', { title: `Demande d’habilitation n° ${requestId}` });
-    assert.match(await successNotice(page) || '', /est envoyée/);
+    await checkNotice(page, /est envoyée/);
     const main = await page.locator('main').innerText();
     assert.match(main, /En attente de décision/i);
     assert.match(main, new RegExp(fullName(CANDIDATE)));
@@ -356,7 +164,6 @@ describe('a habilitation, from the request to the active aidant, keyboard only',
   step('the administrator finds the request from /compte and asks for changes', async () => {
     const { page } = admin;
     await loginAndEnrol(admin, ADMIN);
-    await toAccount(admin);
     await tabTo(page, 'main a[href="/admin/habilitations"]');
     await pressAndLoad(page);
     assert.equal(pathOf(page), '/admin/habilitations');
@@ -388,7 +195,7 @@ describe('a habilitation, from the request to the active aidant, keyboard only',
     await tabTo(page, '#decision-accepter');
     await page.keyboard.press('ArrowDown');
     assert.ok(await page.isChecked('#decision-modifications'), 'the arrow chose "modifications"');
-    await fill(page, '#message', 'Précisez la fonction d’Alex dans la structure.');
+    await typeInto(page, '#message', 'Précisez la fonction d’Alex dans la structure.');
     await tabTo(page, 'main button[type="submit"]', { text: /Enregistrer la décision/ });
     await pressAndLoad(page);
     assert.equal(pathOf(page), `${adminRequestPath}?fait=decision`);
@@ -401,7 +208,7 @@ describe('a habilitation, from the request to the active aidant, keyboard only',
     await goto(referent, requestPath);
     await checkPage(referent, 'demande-modifications', { title: `Demande d’habilitation n° ${requestId}` });
     assert.match(await page.locator('main').innerText(), /Précisez la fonction d’Alex dans la structure\./);
-    await fill(page, '#reponse', 'Alex est conseiller numérique, salarié de la médiathèque.');
+    await typeInto(page, '#reponse', 'Alex est conseiller numérique, salarié de la médiathèque.');
     await tabTo(page, 'main button[type="submit"]', { text: /Répondre et soumettre de nouveau/ });
     await pressAndLoad(page);
     assert.equal(pathOf(page), `${requestPath}?fait=reponse`);
@@ -448,14 +255,14 @@ describe('a habilitation, from the request to the active aidant, keyboard only',
     assert.ok(await page.isChecked(`#formation-${person}-7`), 'the duration is kept');
     assert.equal(await page.inputValue(`#formation-${person}-date`), '2026-03-03', 'the date is kept');
 
-    await fill(page, `#formation-${person}-organisme`, 'Les Assembleurs');
+    await typeInto(page, `#formation-${person}-organisme`, 'Les Assembleurs');
     await tabTo(page, 'main button[type="submit"]', { text: /Enregistrer la formation/ });
     await pressAndLoad(page);
     assert.equal(pathOf(page), `${requestPath}?fait=formation`);
     await checkPage(referent, 'formation-enregistree', { title: `Demande d’habilitation n° ${requestId}` });
     assert.match(await page.locator('main').innerText(), /Formation de 7 h le 03\/03\/2026 \(Les Assembleurs\)/);
 
-    await fill(page, `#test-${person}-score`, '350');
+    await typeInto(page, `#test-${person}-score`, '350');
     await tabTo(page, 'main button[type="submit"]', { text: /Enregistrer le test/ });
     await pressAndLoad(page);
     assert.equal(pathOf(page), `${requestPath}?fait=test`);
@@ -480,8 +287,7 @@ describe('a habilitation, from the request to the active aidant, keyboard only',
     if (pathOf(page).startsWith('/connexion/confirmation')) {
       // The second factor is asked again: a code of a step not used yet.
       while (currentStep() <= referentTotp.step || msLeftInStep() < 3000) await sleep(1000);
-      await fill(page, '#code', codeAtStep(referentTotp.secret, currentStep()));
-      await pressAndLoad(page);
+      await submitCode(page, codeAtStep(referentTotp.secret, currentStep()));
       assert.equal(pathOf(page), requestPath, 'back to the request after the confirmation');
       referent.problems.splice(0);
       await tabTo(page, 'main form[action$="/activation"] button[type="submit"]');
@@ -489,7 +295,7 @@ describe('a habilitation, from the request to the active aidant, keyboard only',
     }
     assert.equal(pathOf(page), `${requestPath}?fait=activation`);
     await checkPage(referent, 'active', { title: `Demande d’habilitation n° ${requestId}` });
-    assert.match(await successNotice(page) || '', /aidant habilité/);
+    await checkNotice(page, /aidant habilité/);
     assert.match(await page.locator('main').innerText(), /Aidant habilité depuis le \d\d\/\d\d\/\d{4}/i);
 
     // The team now lists the candidate as an aidant.

@@ -9,6 +9,10 @@
 // the server's output goes to artifacts/<logName> (default server.log). With
 // `selfPublicUrl: true`, the server is started with `--public-url` set to its own address
 // (the links in its e-mails then lead to it). The returned `dataDir` is removed by stop().
+//
+// createAccount(relais, person) and createStructure(relais, structure), for `seed`, give the
+// `relais admin …` commands the fixtures of the tests ({ email, givenName, familyName,
+// password, admin } and { siret, nom, kind, adresse, commune }).
 
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -128,4 +132,21 @@ export async function startServer({ seed, logName = 'server.log', selfPublicUrl 
       writeFileSync(join(artifacts, logName), log);
     },
   };
+}
+
+// An account, with its password passed as `relais admin create-account` reads it.
+export function createAccount(relais, p) {
+  return relais([
+    'admin', 'create-account',
+    '--email', p.email, '--given-name', p.givenName, '--family-name', p.familyName,
+    ...(p.admin ? ['--admin'] : []),
+  ], { RELAIS_NEW_PASSWORD: p.password });
+}
+
+export function createStructure(relais, s) {
+  return relais([
+    'admin', 'create-structure',
+    '--siret', s.siret, '--nom', s.nom, '--kind', s.kind,
+    '--adresse', s.adresse, '--commune', s.commune,
+  ]);
 }

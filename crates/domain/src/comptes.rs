@@ -131,10 +131,13 @@ pub fn check_password(password: &str) -> Result<(), CompteError> {
     }
 }
 
+/// A closed list of values: an enum with its stable value (stored and exchanged), its
+/// French label (the value itself when none is given), its index in `ALL` (for bitsets)
+/// and its parser. Shared with the other modules of the crate (`lieux` uses it).
 macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal, $label:literal;)* }) => {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal $(, $label:literal)?;)* }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
         pub enum $name { $($variant),* }
 
         impl $name {
@@ -147,7 +150,12 @@ macro_rules! vocabulary {
 
             /// The French label shown to people.
             pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),* }
+                match self { $($name::$variant => $crate::comptes::vocabulary!(@label $wire $(, $label)?)),* }
+            }
+
+            /// The position of this value in `ALL`: a stable bit number for bitsets.
+            pub fn index(self) -> usize {
+                self as usize
             }
 
             pub fn parse(s: &str) -> Option<$name> {
@@ -155,7 +163,10 @@ macro_rules! vocabulary {
             }
         }
     };
+    (@label $wire:literal) => { $wire };
+    (@label $wire:literal, $label:literal) => { $label };
 }
+pub(crate) use vocabulary;
 
 vocabulary! {
     /// A role within one structure.

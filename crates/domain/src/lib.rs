@@ -4,6 +4,7 @@ pub mod authz;
 pub mod comptes;
 pub mod habilitation;
 pub mod journal;
+pub mod lieux;
 pub mod schedule;
 pub mod territoire;
 pub mod text;
