@@ -3,6 +3,7 @@
 pub mod authz;
 pub mod comptes;
 pub mod habilitation;
+pub mod horaires;
 pub mod journal;
 pub mod lieux;
 pub mod schedule;

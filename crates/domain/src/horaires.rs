@@ -1,0 +1,1621 @@
+//! Opening hours of a lieu, in the OSM `opening_hours` format (the `horaires` field of the
+//! national schema), parsed once into a weekly table evaluated in Europe/Paris time.
+//!
+//! Supported: rules separated by `;` (a later rule replaces what earlier rules said about the
+//! days it names) or `,` (an additional rule, added to earlier ones); weekdays `Mo`…`Su`,
+//! ranges `Mo-Fr`, wrapping ranges `Fr-Mo`, lists `Mo,We`; time ranges `09:00-12:00,14:00-18:30`,
+//! ranges past midnight `22:00-02:00` (the part after midnight belongs to the next day),
+//! `24:00`; `off`/`closed`/`open`/`unknown`; `24/7`; a rule without days applies every day,
+//! a rule without times applies all day. Public and school holidays (`PH`, `SH`) are
+//! accepted and ignored with a note, since we do not know their dates; comments in quotes are
+//! kept as notes. Tolerated deviations: `9:00`, `9h`, `9h30`, `9H30`, spaces around `-`,
+//! lower case or three-letter days (`mon`, `Sun`), a space instead of a comma between two
+//! time ranges, an en dash, `Mo-Fr: 09:00-12:00`.
+//!
+//! Refused with a reason: year, month, date and week selectors (`2024 Dec 25`, `Jan-Mar`,
+//! `week 1-53/2`), `Mo[1]`, open ends `18:00+`, variable times (`sunset`), fallback rules
+//! `||` other than a bare comment, and free French text (`Du lundi au vendredi…`).
+//!
+//! Times are minutes; an `off` rule with times closes only those times.
+//!
+//! Producers that write French prose (`Du lundi au vendredi de 9h à 12h`) are served by
+//! [`french_text_to_osm`], which converts the regular cases to OSM and leaves the rest.
+
+use std::fmt;
+
+use crate::schedule::civil_from_days;
+
+mod prose;
+
+pub use prose::french_text_to_osm;
+
+const DAY: u16 = 1440;
+
+/// A day of the week, Monday first (as in France and in OSM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Weekday {
+    Mo,
+    Tu,
+    We,
+    Th,
+    Fr,
+    Sa,
+    Su,
+}
+
+impl Weekday {
+    pub const ALL: [Weekday; 7] = [
+        Weekday::Mo,
+        Weekday::Tu,
+        Weekday::We,
+        Weekday::Th,
+        Weekday::Fr,
+        Weekday::Sa,
+        Weekday::Su,
+    ];
+
+    /// 0 for Monday … 6 for Sunday.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn osm(self) -> &'static str {
+        ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"][self.index()]
+    }
+
+    pub fn french(self) -> &'static str {
+        [
+            "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+        ][self.index()]
+    }
+}
+
+/// An opening interval within one local day, in minutes since midnight: `start < end ≤ 1440`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub start: u16,
+    pub end: u16,
+}
+
+/// Something the weekly table cannot express, kept for people to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// A comment written in quotes, e.g. `"sur rendez-vous"`.
+    Comment(String),
+    /// A rule about public (`PH`) or school (`SH`) holidays, ignored by the evaluation.
+    Holidays {
+        school: bool,
+        closed: bool,
+        rule: String,
+    },
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::Comment(text) => write!(f, "remarque : {text}"),
+            Note::Holidays {
+                school: false,
+                closed: true,
+                ..
+            } => f.write_str("fermé les jours fériés"),
+            Note::Holidays {
+                school: true,
+                closed: true,
+                ..
+            } => f.write_str("fermé pendant les vacances scolaires"),
+            Note::Holidays {
+                school: false,
+                rule,
+                ..
+            } => write!(f, "horaires particuliers les jours fériés (« {rule} »)"),
+            Note::Holidays {
+                school: true, rule, ..
+            } => write!(
+                f,
+                "horaires particuliers pendant les vacances scolaires (« {rule} »)"
+            ),
+        }
+    }
+}
+
+/// What is wrong in a `horaires` string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HorairesErrorKind {
+    /// Nothing but spaces.
+    Empty,
+    /// `9x`, `14`, `9:5`: not a time.
+    BadTime(String),
+    /// `25:00`, `09:75`, or a range ending after 48:00.
+    TimeOutOfRange(String),
+    /// A start time with no end: `09:00`.
+    MissingEnd(String),
+    /// French prose rather than OSM, e.g. `Du lundi au vendredi de 9h à 12h`.
+    FreeText(String),
+    /// A word that is neither a day, a state nor a known selector.
+    UnknownWord(String),
+    /// A character that has no place in the format (`<`, `[`, `/`…).
+    UnexpectedChar(String),
+    /// A valid OSM construct that this subset does not evaluate.
+    Unsupported { what: Unsupported, piece: String },
+    /// A piece in the wrong place; `expected` says what could come there.
+    Unexpected {
+        piece: String,
+        expected: &'static str,
+    },
+    /// A `"` with no closing `"`.
+    UnclosedComment,
+}
+
+/// OSM constructs refused on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsupported {
+    Year,
+    Month,
+    Week,
+    NthWeekday,
+    OpenEnd,
+    VariableTime,
+    Easter,
+    Fallback,
+}
+
+impl Unsupported {
+    fn describe(self) -> &'static str {
+        match self {
+            Unsupported::Year => "sélecteur d’année",
+            Unsupported::Month => "sélecteur de mois ou de date",
+            Unsupported::Week => "sélecteur de semaine",
+            Unsupported::NthWeekday => "sélecteur de n-ième jour du mois",
+            Unsupported::OpenEnd => "horaire sans fin (« + »)",
+            Unsupported::VariableTime => "horaire lié au soleil",
+            Unsupported::Easter => "date de Pâques",
+            Unsupported::Fallback => "règle de repli « || » autre qu’un commentaire",
+        }
+    }
+}
+
+impl fmt::Display for HorairesErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use HorairesErrorKind::*;
+        let clip = |piece: &str| shorten(piece, 40);
+        match self {
+            Empty => f.write_str("aucune règle"),
+            BadTime(p) => write!(f, "heure « {} » illisible (format attendu 09:00)", clip(p)),
+            TimeOutOfRange(p) => write!(f, "heure « {} » hors de 00:00–24:00", clip(p)),
+            MissingEnd(p) => write!(
+                f,
+                "plage « {} » sans heure de fin (format attendu 09:00-12:00)",
+                clip(p)
+            ),
+            FreeText(p) => write!(
+                f,
+                "« {} » : texte libre, pas au format OSM (exemple attendu : Mo-Fr 09:00-12:00)",
+                clip(p)
+            ),
+            UnknownWord(p) => write!(
+                f,
+                "mot « {} » inconnu (jours attendus : Mo, Tu, We, Th, Fr, Sa, Su)",
+                clip(p)
+            ),
+            UnexpectedChar(p) => write!(f, "caractère « {p} » inattendu"),
+            Unsupported { what, piece } => write!(
+                f,
+                "{} « {} » non pris en charge (seuls les jours de la semaine et les heures le sont)",
+                what.describe(),
+                clip(piece)
+            ),
+            Unexpected { piece, expected } => {
+                write!(f, "« {} » inattendu ici ; attendu : {expected}", clip(piece))
+            }
+            UnclosedComment => f.write_str("commentaire sans guillemet fermant"),
+        }
+    }
+}
+
+/// A `horaires` string that could not be read: the string (shortened if long), the position
+/// (in characters, from 0) of the faulty piece, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HorairesError {
+    pub input: String,
+    pub position: usize,
+    pub kind: HorairesErrorKind,
+}
+
+impl fmt::Display for HorairesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "horaires « {} » : {}", self.input, self.kind)
+    }
+}
+
+impl std::error::Error for HorairesError {}
+
+/// Opening hours as a weekly table: for each weekday, sorted, disjoint, non-adjacent spans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Horaires {
+    /// The spans of every day, Monday first.
+    spans: Vec<Span>,
+    /// The spans of day `d` are `spans[day_start[d]..day_start[d + 1]]`.
+    day_start: [u16; 8],
+    notes: Vec<Note>,
+}
+
+impl Horaires {
+    /// Parses an OSM `opening_hours` string (see the module documentation for the subset).
+    pub fn parse(input: &str) -> Result<Horaires, HorairesError> {
+        let fail = |start: usize, kind| HorairesError {
+            input: shorten(input, 80),
+            position: input[..start].chars().count(),
+            kind,
+        };
+        let tokens = tokenize(input).map_err(|(start, kind)| fail(start, kind))?;
+        let rules = Parser {
+            input,
+            tokens: &tokens,
+            next: 0,
+        }
+        .rules()
+        .map_err(|(start, kind)| fail(start, kind))?;
+        if rules.is_empty() {
+            return Err(fail(0, HorairesErrorKind::Empty));
+        }
+        Ok(evaluate(&rules))
+    }
+
+    /// The spans of one weekday, sorted.
+    pub fn day(&self, day: Weekday) -> &[Span] {
+        let d = day.index();
+        &self.spans[self.day_start[d] as usize..self.day_start[d + 1] as usize]
+    }
+
+    /// Comments and ignored holiday rules, in the order written.
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
+    }
+
+    /// Whether the lieu is open at this instant (Unix milliseconds), in Europe/Paris time.
+    pub fn is_open_at(&self, unix_ms: i64) -> bool {
+        self.is_open(LocalTime::paris(unix_ms))
+    }
+
+    /// Whether the lieu is open at this local time: to test many lieux at one instant,
+    /// compute the `LocalTime` once.
+    pub fn is_open(&self, at: LocalTime) -> bool {
+        self.day(at.day)
+            .iter()
+            .any(|s| s.start <= at.minute && at.minute < s.end)
+    }
+
+    /// Whether the lieu opens at some time on Saturday or Sunday.
+    pub fn open_on_weekend(&self) -> bool {
+        !self.day(Weekday::Sa).is_empty() || !self.day(Weekday::Su).is_empty()
+    }
+
+    /// The first instant after `unix_ms` (Unix milliseconds) at which the lieu opens or
+    /// closes; `None` if that never happens (always open or never open).
+    pub fn next_change_after(&self, unix_ms: i64) -> Option<i64> {
+        if self.spans.is_empty() || Weekday::ALL.iter().all(|&d| self.day(d) == [FULL_DAY]) {
+            return None;
+        }
+        let open = self.is_open_at(unix_ms);
+        let mut t = unix_ms;
+        // A week holds at most 2 × 7 × 720 boundaries; two weeks are always enough.
+        let limit = unix_ms.checked_add(15 * 86_400_000)?;
+        while t < limit {
+            let local = LocalTime::paris(t);
+            let now = local.day.index() as i64 * DAY as i64 + local.minute as i64;
+            let boundary = self.next_boundary(now);
+            let minute_start = t.div_euclid(60_000) * 60_000;
+            let mut candidate = minute_start.checked_add((boundary - now) * 60_000)?;
+            let dst = next_dst_change(t);
+            if dst < candidate {
+                candidate = dst;
+            }
+            if self.is_open_at(candidate) != open {
+                return Some(candidate);
+            }
+            t = candidate;
+        }
+        None
+    }
+
+    /// The next start or end of a span strictly after minute-of-week `now`, possibly in the
+    /// following week (then larger than 7 × 1440).
+    fn next_boundary(&self, now: i64) -> i64 {
+        let mut best = i64::MAX;
+        for day in Weekday::ALL {
+            let base = day.index() as i64 * DAY as i64;
+            for s in self.day(day) {
+                for edge in [s.start, s.end] {
+                    let mut at = base + edge as i64;
+                    if at <= now {
+                        at += 7 * DAY as i64;
+                    }
+                    best = best.min(at);
+                }
+            }
+        }
+        best
+    }
+
+    /// A French description for people: one line per day or group of consecutive days with
+    /// the same hours, then one line per note.
+    /// E.g. `du lundi au vendredi : 9 h – 12 h et 14 h – 18 h 30`, `samedi : fermé`.
+    pub fn in_words(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (first, last) in self.groups() {
+            let days = if first == 0 && last == 6 {
+                "tous les jours".to_string()
+            } else if first == last {
+                Weekday::ALL[first].french().to_string()
+            } else if last == first + 1 {
+                format!(
+                    "{} et {}",
+                    Weekday::ALL[first].french(),
+                    Weekday::ALL[last].french()
+                )
+            } else {
+                format!(
+                    "du {} au {}",
+                    Weekday::ALL[first].french(),
+                    Weekday::ALL[last].french()
+                )
+            };
+            lines.push(format!(
+                "{days} : {}",
+                spans_in_words(self.day(Weekday::ALL[first]))
+            ));
+        }
+        let mut seen = Vec::new();
+        for note in &self.notes {
+            let line = note.to_string();
+            if !seen.contains(&line) {
+                seen.push(line.clone());
+                lines.push(line);
+            }
+        }
+        lines
+    }
+
+    /// The weekly table written back in OSM, e.g. `Mo-Fr 09:00-12:00,14:00-18:30; Sa 09:00-12:00`,
+    /// `Mo,We 10:00-12:00; Tu 14:00-16:00`
+    /// (`off` if never open, `24/7` if always). Notes are not written.
+    pub fn to_osm(&self) -> String {
+        if self.spans.is_empty() {
+            return "off".to_string();
+        }
+        if Weekday::ALL.iter().all(|&d| self.day(d) == [FULL_DAY]) {
+            return "24/7".to_string();
+        }
+        // One rule per distinct set of spans, its days written as runs: `Mo-Tu,Th-Fr`.
+        let mut rules = Vec::new();
+        let mut done = [false; 7];
+        for first in 0..7 {
+            let spans = self.day(Weekday::ALL[first]);
+            if done[first] || spans.is_empty() {
+                continue;
+            }
+            let same: Vec<usize> = (first..7)
+                .filter(|&d| self.day(Weekday::ALL[d]) == spans)
+                .collect();
+            let mut runs: Vec<(usize, usize)> = Vec::new();
+            for &d in &same {
+                done[d] = true;
+                match runs.last_mut() {
+                    Some((_, last)) if *last + 1 == d => *last = d,
+                    _ => runs.push((d, d)),
+                }
+            }
+            let days: Vec<String> = runs
+                .iter()
+                .map(|&(a, b)| match a == b {
+                    true => Weekday::ALL[a].osm().to_string(),
+                    false => format!("{}-{}", Weekday::ALL[a].osm(), Weekday::ALL[b].osm()),
+                })
+                .collect();
+            let times: Vec<String> = spans
+                .iter()
+                .map(|s| format!("{}-{}", hhmm(s.start), hhmm(s.end)))
+                .collect();
+            rules.push(format!("{} {}", days.join(","), times.join(",")));
+        }
+        rules.join("; ")
+    }
+
+    /// Runs of consecutive days (Monday to Sunday, no wrap) with the same spans, as
+    /// (first, last) day indexes.
+    fn groups(&self) -> Vec<(usize, usize)> {
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        for d in 0..7 {
+            match groups.last_mut() {
+                Some((first, last))
+                    if self.day(Weekday::ALL[*first]) == self.day(Weekday::ALL[d]) =>
+                {
+                    *last = d
+                }
+                _ => groups.push((d, d)),
+            }
+        }
+        groups
+    }
+}
+
+const FULL_DAY: Span = Span { start: 0, end: DAY };
+
+fn hhmm(minutes: u16) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+fn time_in_words(minutes: u16) -> String {
+    match minutes % 60 {
+        0 => format!("{} h", minutes / 60),
+        m => format!("{} h {m:02}", minutes / 60),
+    }
+}
+
+fn spans_in_words(spans: &[Span]) -> String {
+    if spans.is_empty() {
+        return "fermé".to_string();
+    }
+    if spans == [FULL_DAY] {
+        return "24 h sur 24".to_string();
+    }
+    let parts: Vec<String> = spans
+        .iter()
+        .map(|s| format!("{} – {}", time_in_words(s.start), time_in_words(s.end)))
+        .collect();
+    match parts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} et {last}", rest.join(", ")),
+        _ => parts.join(""),
+    }
+}
+
+/// Text as shown in error messages: at most `max` characters, on one line.
+fn shorten(input: &str, max: usize) -> String {
+    let one_line: String = input
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let one_line = one_line.trim();
+    if one_line.chars().count() > max {
+        let cut: String = one_line.chars().take(max - 1).collect();
+        format!("{cut}…")
+    } else {
+        one_line.to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Europe/Paris time.
+
+/// The offset of Europe/Paris from UTC at this instant, in minutes: 60 in winter, 120 from
+/// the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC (EU rule).
+pub fn paris_utc_offset_minutes(unix_ms: i64) -> i32 {
+    let secs = unix_ms.div_euclid(1000);
+    let (year, _, _) = civil_from_days(secs.div_euclid(86_400));
+    let (summer_start, summer_end) = summer_time(year);
+    if summer_start <= secs && secs < summer_end {
+        120
+    } else {
+        60
+    }
+}
+
+/// Start and end (Unix seconds) of summer time in `year`.
+fn summer_time(year: i64) -> (i64, i64) {
+    (
+        last_sunday(year, 3) * 86_400 + 3600,
+        last_sunday(year, 10) * 86_400 + 3600,
+    )
+}
+
+/// The next change of offset strictly after `unix_ms`, in Unix milliseconds.
+fn next_dst_change(unix_ms: i64) -> i64 {
+    let secs = unix_ms.div_euclid(1000);
+    let (year, _, _) = civil_from_days(secs.div_euclid(86_400));
+    let (start, end) = summer_time(year);
+    let next = if secs < start {
+        start
+    } else if secs < end {
+        end
+    } else {
+        summer_time(year + 1).0
+    };
+    next.saturating_mul(1000)
+}
+
+/// Days since 1970-01-01 of the last Sunday of a month with 31 days (March, October).
+fn last_sunday(year: i64, month: u32) -> i64 {
+    let day31 = days_from_civil(year, month, 31);
+    // 1970-01-01 was a Thursday: (days + 4) mod 7 is 0 on Sundays.
+    day31 - (day31 + 4).rem_euclid(7)
+}
+
+/// Days since 1970-01-01 of a civil date (H. Hinnant's days-from-civil algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = month as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A weekday and a minute of the day (0–1439), in local time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTime {
+    pub day: Weekday,
+    pub minute: u16,
+}
+
+impl LocalTime {
+    /// The local time in Europe/Paris at this instant (Unix milliseconds).
+    pub fn paris(unix_ms: i64) -> LocalTime {
+        let local = unix_ms.div_euclid(60_000) + paris_utc_offset_minutes(unix_ms) as i64;
+        let days = local.div_euclid(DAY as i64);
+        LocalTime {
+            // 1970-01-01 was a Thursday (index 3).
+            day: Weekday::ALL[(days + 3).rem_euclid(7) as usize],
+            minute: local.rem_euclid(DAY as i64) as u16,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Tokens.
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Day(Weekday),
+    Holiday {
+        school: bool,
+    },
+    /// Minutes, up to 48:00.
+    Time(u16),
+    Dash,
+    Comma,
+    Semicolon,
+    Colon,
+    Fallback,
+    Plus,
+    AllWeek,
+    Open,
+    Closed,
+    Unknown,
+    Comment(String),
+}
+
+/// A token with the byte range of its text.
+#[derive(Debug, Clone)]
+struct Token {
+    tok: Tok,
+    start: usize,
+    end: usize,
+}
+
+type Failure = (usize, HorairesErrorKind);
+
+fn tokenize(input: &str) -> Result<Vec<Token>, Failure> {
+    let mut tokens = Vec::new();
+    let mut chars = input.char_indices().peekable();
+    while let Some(&(start, c)) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let tok = if c.is_ascii_digit() {
+            let end = run_end(input, start, |c| {
+                c.is_alphanumeric() || c == ':' || c == '/'
+            });
+            while chars.peek().is_some_and(|&(i, _)| i < end) {
+                chars.next();
+            }
+            number(&input[start..end]).map_err(|kind| (start, kind))?
+        } else if c.is_alphabetic() {
+            let end = run_end(input, start, char::is_alphabetic);
+            while chars.peek().is_some_and(|&(i, _)| i < end) {
+                chars.next();
+            }
+            word(&input[start..end]).map_err(|kind| (start, kind))?
+        } else if c == '"' {
+            chars.next();
+            let mut text = String::new();
+            loop {
+                match chars.next() {
+                    Some((_, '"')) => break,
+                    Some((_, c)) => text.push(c),
+                    None => return Err((start, HorairesErrorKind::UnclosedComment)),
+                }
+            }
+            let end = chars.peek().map_or(input.len(), |&(i, _)| i);
+            tokens.push(Token {
+                tok: Tok::Comment(text.trim().to_string()),
+                start,
+                end,
+            });
+            continue;
+        } else {
+            chars.next();
+            let tok = match c {
+                '-' | '–' => Tok::Dash,
+                ',' => Tok::Comma,
+                ';' => Tok::Semicolon,
+                ':' => Tok::Colon,
+                '+' => Tok::Plus,
+                '|' if chars.peek().is_some_and(|&(_, c)| c == '|') => {
+                    chars.next();
+                    Tok::Fallback
+                }
+                '[' => {
+                    return Err((
+                        start,
+                        HorairesErrorKind::Unsupported {
+                            what: Unsupported::NthWeekday,
+                            piece: bracket_piece(input, start),
+                        },
+                    ))
+                }
+                _ => return Err((start, HorairesErrorKind::UnexpectedChar(c.to_string()))),
+            };
+            tok
+        };
+        let end = chars.peek().map_or(input.len(), |&(i, _)| i);
+        tokens.push(Token { tok, start, end });
+    }
+    Ok(tokens)
+}
+
+/// The byte index where a run of characters satisfying `keep` starting at `start` ends.
+fn run_end(input: &str, start: usize, keep: impl Fn(char) -> bool) -> usize {
+    input[start..]
+        .char_indices()
+        .find(|&(_, c)| !keep(c))
+        .map_or(input.len(), |(i, _)| start + i)
+}
+
+fn bracket_piece(input: &str, start: usize) -> String {
+    let rest = &input[start..];
+    match rest.find(']') {
+        Some(i) => rest[..=i].to_string(),
+        None => rest.chars().take(10).collect(),
+    }
+}
+
+/// A run starting with a digit: `09:00`, `9h30`, `14H`, `24/7`, or a year.
+fn number(piece: &str) -> Result<Tok, HorairesErrorKind> {
+    if piece == "24/7" {
+        return Ok(Tok::AllWeek);
+    }
+    let bad = || HorairesErrorKind::BadTime(piece.to_string());
+    let digits = piece.chars().take_while(char::is_ascii_digit).count();
+    if digits == 4 && piece.len() == 4 {
+        return Err(HorairesErrorKind::Unsupported {
+            what: Unsupported::Year,
+            piece: piece.to_string(),
+        });
+    }
+    if digits > 2 {
+        return Err(bad());
+    }
+    let hours: u16 = piece[..digits].parse().map_err(|_| bad())?;
+    let rest = &piece[digits..];
+    let minutes = if let Some(m) = rest.strip_prefix(':') {
+        m
+    } else if let Some(m) = rest.strip_prefix(['h', 'H']) {
+        if m.is_empty() {
+            "00"
+        } else {
+            m
+        }
+    } else {
+        return Err(bad());
+    };
+    if minutes.len() != 2 || !minutes.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let minutes: u16 = minutes.parse().map_err(|_| bad())?;
+    if minutes >= 60 || hours > 48 || (hours == 48 && minutes > 0) {
+        return Err(HorairesErrorKind::TimeOutOfRange(piece.to_string()));
+    }
+    Ok(Tok::Time(hours * 60 + minutes))
+}
+
+const FRENCH_WORDS: [&str; 22] = [
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "lundis",
+    "mardis",
+    "mercredis",
+    "jeudis",
+    "vendredis",
+    "samedis",
+    "dimanches",
+    "du",
+    "de",
+    "au",
+    "et",
+    "le",
+    "les",
+    "matin",
+    "fermé",
+];
+
+fn word(piece: &str) -> Result<Tok, HorairesErrorKind> {
+    let lower = piece.to_lowercase();
+    let day = |d| Ok(Tok::Day(d));
+    match lower.as_str() {
+        "mo" | "mon" => day(Weekday::Mo),
+        "tu" | "tue" => day(Weekday::Tu),
+        "we" | "wed" => day(Weekday::We),
+        "th" | "thu" => day(Weekday::Th),
+        "fr" | "fri" => day(Weekday::Fr),
+        "sa" | "sat" => day(Weekday::Sa),
+        "su" | "sun" => day(Weekday::Su),
+        "ph" => Ok(Tok::Holiday { school: false }),
+        "sh" => Ok(Tok::Holiday { school: true }),
+        "open" => Ok(Tok::Open),
+        "off" | "closed" => Ok(Tok::Closed),
+        "unknown" => Ok(Tok::Unknown),
+        "jan" | "feb" | "mar" | "apr" | "may" | "jun" | "jul" | "aug" | "sep" | "oct" | "nov"
+        | "dec" => Err(HorairesErrorKind::Unsupported {
+            what: Unsupported::Month,
+            piece: piece.to_string(),
+        }),
+        "week" => Err(HorairesErrorKind::Unsupported {
+            what: Unsupported::Week,
+            piece: piece.to_string(),
+        }),
+        "easter" => Err(HorairesErrorKind::Unsupported {
+            what: Unsupported::Easter,
+            piece: piece.to_string(),
+        }),
+        "sunrise" | "sunset" | "dawn" | "dusk" => Err(HorairesErrorKind::Unsupported {
+            what: Unsupported::VariableTime,
+            piece: piece.to_string(),
+        }),
+        w if FRENCH_WORDS.contains(&w) || w == "à" => {
+            Err(HorairesErrorKind::FreeText(piece.to_string()))
+        }
+        _ => Err(HorairesErrorKind::UnknownWord(piece.to_string())),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rules.
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Separator {
+    /// `;`: replaces what earlier rules said about the named days.
+    Normal,
+    /// `,`: adds to earlier rules.
+    Additional,
+    /// `||`: applies where nothing else does.
+    Fallback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    Open,
+    Closed,
+    Unknown,
+}
+
+#[derive(Debug)]
+struct Rule {
+    text: String,
+    separator: Separator,
+    /// Bit d set for weekday d; `None` when the rule names no weekday.
+    days: Option<u8>,
+    /// `PH`/`SH` named among the days (`Sa,PH`): the weekdays apply, the holidays are noted.
+    holidays_in_list: Option<bool>,
+    /// The rule applies only on holidays (`PH off`, `SH Mo-Fr 10:00-12:00`): ignored.
+    holidays_only: Option<bool>,
+    /// Minutes from the start of the day; `end` may pass 1440 (next day).
+    times: Vec<(u16, u16)>,
+    all_week: bool,
+    state: Option<State>,
+    comment: Option<String>,
+}
+
+impl Rule {
+    /// A rule made of a comment only: `"sur rendez-vous"`.
+    fn is_bare_comment(&self) -> bool {
+        !self.all_week
+            && self.days.is_none()
+            && self.holidays_only.is_none()
+            && self.times.is_empty()
+            && self.state.is_none()
+    }
+}
+
+struct Parser<'a> {
+    input: &'a str,
+    tokens: &'a [Token],
+    next: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.tokens.get(self.next).map(|t| &t.tok)
+    }
+
+    fn peek_at(&self, ahead: usize) -> Option<&Tok> {
+        self.tokens.get(self.next + ahead).map(|t| &t.tok)
+    }
+
+    /// The byte offset of the next token (or the end of the input).
+    fn position(&self) -> usize {
+        self.tokens
+            .get(self.next)
+            .map_or(self.input.len(), |t| t.start)
+    }
+
+    fn unexpected(&self, expected: &'static str) -> Failure {
+        let piece = match self.tokens.get(self.next) {
+            Some(t) => self.input[t.start..t.end].to_string(),
+            None => "fin du texte".to_string(),
+        };
+        (
+            self.position(),
+            HorairesErrorKind::Unexpected { piece, expected },
+        )
+    }
+
+    fn rules(mut self) -> Result<Vec<Rule>, Failure> {
+        let mut rules = Vec::new();
+        let mut separator = Separator::Normal;
+        loop {
+            let start = self.position();
+            if let Some(mut rule) = self.rule(separator)? {
+                let end = self
+                    .tokens
+                    .get(self.next.wrapping_sub(1))
+                    .map_or(start, |t| t.end);
+                rule.text = self.input[start..end.max(start)].to_string();
+                if separator == Separator::Fallback && !rule.is_bare_comment() {
+                    return Err((
+                        start,
+                        HorairesErrorKind::Unsupported {
+                            what: Unsupported::Fallback,
+                            piece: rule.text,
+                        },
+                    ));
+                }
+                rules.push(rule);
+            }
+            separator = match self.peek() {
+                None => return Ok(rules),
+                Some(Tok::Semicolon) => Separator::Normal,
+                Some(Tok::Comma) => Separator::Additional,
+                Some(Tok::Fallback) => Separator::Fallback,
+                Some(_) => return Err(self.unexpected("« ; » entre deux règles")),
+            };
+            self.next += 1;
+        }
+    }
+
+    /// One rule, or `None` for an empty one (`;;`, a trailing `;`).
+    fn rule(&mut self, separator: Separator) -> Result<Option<Rule>, Failure> {
+        let mut rule = Rule {
+            text: String::new(),
+            separator,
+            days: None,
+            holidays_in_list: None,
+            holidays_only: None,
+            times: Vec::new(),
+            all_week: false,
+            state: None,
+            comment: None,
+        };
+        let first = self.next;
+        if self.peek() == Some(&Tok::AllWeek) {
+            self.next += 1;
+            rule.all_week = true;
+        } else {
+            if self.starts_day_list() {
+                let (days, holiday) = self.day_list()?;
+                if self.starts_day_list() {
+                    // Two selectors in a row, e.g. `SH Mo-Fr`: the first restricts the second.
+                    match (days, holiday) {
+                        (0, Some(school)) => {
+                            let (days, _) = self.day_list()?;
+                            rule.days = Some(days);
+                            rule.holidays_only = Some(school);
+                        }
+                        _ => return Err(self.unexpected("une heure, « off » ou « ; »")),
+                    }
+                } else if days == 0 {
+                    rule.holidays_only = holiday;
+                } else {
+                    rule.days = Some(days);
+                    rule.holidays_in_list = holiday;
+                }
+                if self.peek() == Some(&Tok::Colon) {
+                    self.next += 1;
+                }
+            }
+            if matches!(self.peek(), Some(Tok::Time(_))) {
+                rule.times = self.time_list()?;
+            }
+        }
+        match self.peek() {
+            Some(Tok::Open) => rule.state = Some(State::Open),
+            Some(Tok::Closed) => rule.state = Some(State::Closed),
+            Some(Tok::Unknown) => rule.state = Some(State::Unknown),
+            _ => {}
+        }
+        if rule.state.is_some() {
+            self.next += 1;
+        }
+        if let Some(Tok::Comment(text)) = self.peek() {
+            rule.comment = Some(text.clone());
+            self.next += 1;
+        }
+        if self.next == first {
+            return match self.peek() {
+                None | Some(Tok::Semicolon) | Some(Tok::Comma) | Some(Tok::Fallback) => Ok(None),
+                Some(Tok::Time(_)) | Some(Tok::Dash) => {
+                    Err(self.unexpected("un jour ou une heure"))
+                }
+                _ => Err(self.unexpected("un jour (Mo…Su), une heure, « off » ou un commentaire")),
+            };
+        }
+        Ok(Some(rule))
+    }
+
+    fn starts_day_list(&self) -> bool {
+        matches!(self.peek(), Some(Tok::Day(_)) | Some(Tok::Holiday { .. }))
+    }
+
+    /// `Mo-Fr,Su,PH`: the weekdays as a bit set, and whether (and which) holidays were named.
+    fn day_list(&mut self) -> Result<(u8, Option<bool>), Failure> {
+        let mut days = 0u8;
+        let mut holiday = None;
+        loop {
+            match self.peek() {
+                Some(&Tok::Day(from)) => {
+                    self.next += 1;
+                    if self.peek() == Some(&Tok::Dash) {
+                        self.next += 1;
+                        let Some(&Tok::Day(to)) = self.peek() else {
+                            return Err(self.unexpected("un jour après « - »"));
+                        };
+                        self.next += 1;
+                        let mut d = from.index();
+                        loop {
+                            days |= 1 << d;
+                            if d == to.index() {
+                                break;
+                            }
+                            d = (d + 1) % 7;
+                        }
+                    } else {
+                        days |= 1 << from.index();
+                    }
+                }
+                Some(&Tok::Holiday { school }) => {
+                    self.next += 1;
+                    holiday = Some(school);
+                }
+                _ => return Err(self.unexpected("un jour (Mo…Su)")),
+            }
+            let continues = self.peek() == Some(&Tok::Comma)
+                && matches!(
+                    self.peek_at(1),
+                    Some(Tok::Day(_)) | Some(Tok::Holiday { .. })
+                );
+            if !continues {
+                return Ok((days, holiday));
+            }
+            self.next += 1;
+        }
+    }
+
+    /// `09:00-12:00,14:00-18:30` (a space instead of the comma is tolerated).
+    fn time_list(&mut self) -> Result<Vec<(u16, u16)>, Failure> {
+        let mut times = Vec::new();
+        loop {
+            let start_token = self.next;
+            let Some(&Tok::Time(start)) = self.peek() else {
+                return Err(self.unexpected("une heure"));
+            };
+            self.next += 1;
+            match self.peek() {
+                Some(Tok::Dash) => self.next += 1,
+                Some(Tok::Plus) => {
+                    let t = &self.tokens[start_token];
+                    return Err((
+                        t.start,
+                        HorairesErrorKind::Unsupported {
+                            what: Unsupported::OpenEnd,
+                            piece: self.input[t.start..self.tokens[self.next].end].to_string(),
+                        },
+                    ));
+                }
+                _ => {
+                    let t = &self.tokens[start_token];
+                    return Err((
+                        t.start,
+                        HorairesErrorKind::MissingEnd(self.input[t.start..t.end].to_string()),
+                    ));
+                }
+            }
+            let Some(&Tok::Time(end)) = self.peek() else {
+                return Err(self.unexpected("une heure de fin"));
+            };
+            self.next += 1;
+            let piece = || {
+                let (a, b) = (&self.tokens[start_token], &self.tokens[self.next - 1]);
+                (a.start, self.input[a.start..b.end].to_string())
+            };
+            if start >= DAY {
+                let (at, piece) = piece();
+                return Err((at, HorairesErrorKind::TimeOutOfRange(piece)));
+            }
+            // An end at or before the start runs into the next day (`22:00-02:00`,
+            // `00:00-00:00` is a whole day).
+            let end = if end <= start { end + DAY } else { end };
+            if end > 2 * DAY {
+                let (at, piece) = piece();
+                return Err((at, HorairesErrorKind::TimeOutOfRange(piece)));
+            }
+            times.push((start, end));
+            if self.peek() == Some(&Tok::Plus) {
+                let (at, piece) = piece();
+                return Err((
+                    at,
+                    HorairesErrorKind::Unsupported {
+                        what: Unsupported::OpenEnd,
+                        piece: format!("{piece}+"),
+                    },
+                ));
+            }
+            match self.peek() {
+                Some(Tok::Comma) if matches!(self.peek_at(1), Some(Tok::Time(_))) => self.next += 1,
+                Some(Tok::Time(_)) => {}
+                _ => return Ok(times),
+            }
+        }
+    }
+}
+
+/// Applies the rules in order to a table of (start, end) per day, ends up to 2880, then folds
+/// the parts past midnight into the next day.
+fn evaluate(rules: &[Rule]) -> Horaires {
+    let mut table: [Vec<(u16, u16)>; 7] = Default::default();
+    let mut notes = Vec::new();
+    for rule in rules {
+        if let Some(comment) = rule.comment.as_ref().filter(|c| !c.is_empty()) {
+            notes.push(Note::Comment(comment.clone()));
+        }
+        if rule.is_bare_comment() {
+            // `"sur rendez-vous"`, `|| "sur rendez-vous"`: a note only. (The parser refuses
+            // any other fallback rule.)
+            continue;
+        }
+        if let Some(school) = rule.holidays_only {
+            notes.push(Note::Holidays {
+                school,
+                closed: rule.state == Some(State::Closed) && rule.times.is_empty(),
+                rule: rule.text.clone(),
+            });
+            continue;
+        }
+        if let Some(school) = rule.holidays_in_list {
+            notes.push(Note::Holidays {
+                school,
+                closed: rule.state == Some(State::Closed) && rule.times.is_empty(),
+                rule: rule.text.clone(),
+            });
+        }
+        let days = if rule.all_week {
+            0x7f
+        } else {
+            rule.days.unwrap_or(0x7f)
+        };
+        let times = if rule.times.is_empty() {
+            vec![(0, DAY)]
+        } else {
+            rule.times.clone()
+        };
+        // Days named with only a comment (`Mo-Fr "sur rendez-vous"`) are not known to be open.
+        let state = match rule.state {
+            Some(state) => state,
+            None if rule.times.is_empty() && !rule.all_week && rule.comment.is_some() => {
+                State::Unknown
+            }
+            None => State::Open,
+        };
+        for (d, day) in table.iter_mut().enumerate() {
+            if days & (1 << d) == 0 {
+                continue;
+            }
+            match state {
+                State::Open => {
+                    if rule.separator == Separator::Normal {
+                        day.clear();
+                    }
+                    day.extend_from_slice(&times);
+                }
+                State::Closed | State::Unknown if rule.times.is_empty() => day.clear(),
+                State::Closed | State::Unknown => {
+                    for &cut in &times {
+                        *day = subtract(day, cut);
+                    }
+                }
+            }
+        }
+    }
+    let mut week: [Vec<Span>; 7] = Default::default();
+    for (d, day) in table.iter().enumerate() {
+        for &(start, end) in day {
+            if start < DAY {
+                week[d].push(Span {
+                    start,
+                    end: end.min(DAY),
+                });
+            }
+            if end > DAY {
+                week[(d + 1) % 7].push(Span {
+                    start: start.max(DAY) - DAY,
+                    end: end - DAY,
+                });
+            }
+        }
+    }
+    let mut spans: Vec<Span> = Vec::new();
+    let mut day_start = [0u16; 8];
+    for (d, day) in week.iter_mut().enumerate() {
+        day.sort();
+        for &span in day.iter() {
+            match spans[day_start[d] as usize..].last_mut() {
+                Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+                _ => spans.push(span),
+            }
+        }
+        day_start[d + 1] = spans.len() as u16;
+    }
+    Horaires {
+        spans,
+        day_start,
+        notes,
+    }
+}
+
+/// `intervals` minus `cut`.
+fn subtract(intervals: &[(u16, u16)], cut: (u16, u16)) -> Vec<(u16, u16)> {
+    let mut out = Vec::new();
+    for &(start, end) in intervals {
+        if end <= cut.0 || cut.1 <= start {
+            out.push((start, end));
+            continue;
+        }
+        if start < cut.0 {
+            out.push((start, cut.0));
+        }
+        if cut.1 < end {
+            out.push((cut.1, end));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(s: &str) -> Horaires {
+        Horaires::parse(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The week as OSM-like text, e.g. `Mo 09:00-12:00 | Tu - | …`, to compare in tests.
+    fn week(h: &Horaires) -> Vec<String> {
+        Weekday::ALL
+            .iter()
+            .map(|&d| {
+                let spans: Vec<String> = h
+                    .day(d)
+                    .iter()
+                    .map(|s| format!("{}-{}", hhmm(s.start), hhmm(s.end)))
+                    .collect();
+                format!("{} {}", d.osm(), spans.join(","))
+            })
+            .collect()
+    }
+
+    fn error(s: &str) -> String {
+        Horaires::parse(s).unwrap_err().to_string()
+    }
+
+    /// Unix milliseconds of a UTC date and time.
+    fn utc(year: i64, month: u32, day: u32, hour: i64, minute: i64) -> i64 {
+        (days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60) * 1000
+    }
+
+    #[test]
+    fn days_and_times() {
+        let h = parse("Mo-Fr 09:00-12:00,14:00-18:30; Sa 08:30-12:00");
+        assert_eq!(
+            week(&h),
+            [
+                "Mo 09:00-12:00,14:00-18:30",
+                "Tu 09:00-12:00,14:00-18:30",
+                "We 09:00-12:00,14:00-18:30",
+                "Th 09:00-12:00,14:00-18:30",
+                "Fr 09:00-12:00,14:00-18:30",
+                "Sa 08:30-12:00",
+                "Su ",
+            ]
+        );
+        assert_eq!(h.to_osm(), "Mo-Fr 09:00-12:00,14:00-18:30; Sa 08:30-12:00");
+        assert!(h.notes().is_empty());
+    }
+
+    #[test]
+    fn day_lists_and_wrapping_ranges() {
+        assert_eq!(
+            parse("Mo,We,Fr 10:00-11:00").to_osm(),
+            "Mo,We,Fr 10:00-11:00"
+        );
+        assert_eq!(parse("Fr-Mo 10:00-11:00").to_osm(), "Mo,Fr-Su 10:00-11:00");
+        assert_eq!(parse("Sa-Sa 10:00-11:00").to_osm(), "Sa 10:00-11:00");
+    }
+
+    #[test]
+    fn later_rules_replace_earlier_ones_for_their_days() {
+        let h = parse("Mo-Fr 09:00-18:00; We 14:00-16:00; Fr off");
+        assert_eq!(h.to_osm(), "Mo-Tu,Th 09:00-18:00; We 14:00-16:00");
+        // Additional rules (`,`) add instead.
+        let h = parse("Mo-Fr 09:00-12:00, We 14:00-16:00");
+        assert_eq!(h.day(Weekday::We).len(), 2);
+        // An `off` rule with times closes only those times.
+        let h = parse("Mo 09:00-18:00; Mo 12:00-14:00 off");
+        assert_eq!(h.to_osm(), "Mo 09:00-12:00,14:00-18:00");
+        // A rule without days applies every day, and later rules still replace it.
+        let h = parse("08:30-11:30; Th 08:30-11:30,14:00-16:30");
+        assert_eq!(
+            h.to_osm(),
+            "Mo-We,Fr-Su 08:30-11:30; Th 08:30-11:30,14:00-16:30"
+        );
+    }
+
+    #[test]
+    fn past_midnight_and_whole_days() {
+        let h = parse("Fr 22:00-02:00");
+        assert_eq!(
+            h.day(Weekday::Fr),
+            [Span {
+                start: 1320,
+                end: 1440
+            }]
+        );
+        assert_eq!(h.day(Weekday::Sa), [Span { start: 0, end: 120 }]);
+        let h = parse("Su 20:00-26:00");
+        assert_eq!(h.day(Weekday::Mo), [Span { start: 0, end: 120 }]);
+        assert_eq!(
+            parse("Mo 18:00-24:00").day(Weekday::Mo),
+            [Span {
+                start: 1080,
+                end: 1440
+            }]
+        );
+        assert_eq!(parse("Mo").day(Weekday::Mo), [FULL_DAY]);
+        assert_eq!(parse("Mo 00:00-00:00").day(Weekday::Mo), [FULL_DAY]);
+        assert_eq!(parse("24/7").to_osm(), "24/7");
+        assert_eq!(parse("Mo-Su 00:00-24:00").to_osm(), "24/7");
+        assert_eq!(parse("off").to_osm(), "off");
+        assert_eq!(parse("closed").to_osm(), "off");
+        assert_eq!(parse("24/7; Su off").to_osm(), "Mo-Sa 00:00-24:00");
+        // Closing inside the part after midnight.
+        assert_eq!(
+            parse("Mo 20:00-04:00; Mo 23:00-02:00 off").to_osm(),
+            "Mo 20:00-23:00; Tu 02:00-04:00"
+        );
+    }
+
+    #[test]
+    fn holidays_and_comments_become_notes() {
+        let h = parse("Mo-Fr 09:00-12:00; PH off");
+        assert_eq!(h.to_osm(), "Mo-Fr 09:00-12:00");
+        assert_eq!(h.notes()[0].to_string(), "fermé les jours fériés");
+        let h = parse("Mo-Fr 09:00-12:00; SH Mo-Fr 10:00-11:00");
+        assert_eq!(h.to_osm(), "Mo-Fr 09:00-12:00");
+        assert_eq!(
+            h.notes()[0].to_string(),
+            "horaires particuliers pendant les vacances scolaires (« SH Mo-Fr 10:00-11:00 »)"
+        );
+        let h = parse("Sa,PH 10:00-12:00");
+        assert_eq!(h.to_osm(), "Sa 10:00-12:00");
+        assert_eq!(h.notes().len(), 1);
+        let h = parse(r#"Tu 14:00-17:00 "sur rendez-vous""#);
+        assert_eq!(h.to_osm(), "Tu 14:00-17:00");
+        assert_eq!(h.notes(), [Note::Comment("sur rendez-vous".into())]);
+        let h = parse(r#"Mo-Fr 09:00-12:00 || "sur rendez-vous""#);
+        assert_eq!(h.notes(), [Note::Comment("sur rendez-vous".into())]);
+        // Days with only a comment are not known to be open.
+        let h = parse(r#"Mo 09:00-12:00; We "sur rendez-vous""#);
+        assert_eq!(h.to_osm(), "Mo 09:00-12:00");
+        let h = parse(r#""sur rendez-vous""#);
+        assert_eq!(h.to_osm(), "off");
+    }
+
+    #[test]
+    fn french_deviations_are_tolerated() {
+        let expected = "Mo-Fr 09:00-12:00,14:00-18:30";
+        for s in [
+            "Mo-Fr 9:00-12:00,14:00-18:30",
+            "Mo-Fr 9h-12h,14h-18h30",
+            "Mo-Fr 9H00-12H00, 14H00-18H30",
+            "Mo - Fr 09:00 -12:00 , 14:00- 18:30",
+            "mo-fr 09:00-12:00 14:00-18:30",
+            "Mon-Fri 09:00–12:00,14:00–18:30",
+            "Mo-Fr: 09:00-12:00,14:00-18:30;",
+            "  Mo-Fr\u{a0}09:00-12:00,14:00-18:30 ",
+        ] {
+            assert_eq!(parse(s).to_osm(), expected, "{s}");
+        }
+    }
+
+    #[test]
+    fn errors_say_what_and_where() {
+        assert_eq!(
+            error("Mo-Fr 9x-12h"),
+            "horaires « Mo-Fr 9x-12h » : heure « 9x » illisible (format attendu 09:00)"
+        );
+        assert_eq!(error("   "), "horaires «  » : aucune règle");
+        assert_eq!(
+            error("Mo 25:00-26:00"),
+            "horaires « Mo 25:00-26:00 » : heure « 25:00-26:00 » hors de 00:00–24:00"
+        );
+        assert_eq!(
+            error("Mo 09:00"),
+            "horaires « Mo 09:00 » : plage « 09:00 » sans heure de fin (format attendu 09:00-12:00)"
+        );
+        assert_eq!(
+            error("Du lundi au vendredi de 9h à 12h"),
+            "horaires « Du lundi au vendredi de 9h à 12h » : « Du » : texte libre, pas au format OSM (exemple attendu : Mo-Fr 09:00-12:00)"
+        );
+        assert_eq!(
+            error("Jan-Mar Mo 10:00-12:00"),
+            "horaires « Jan-Mar Mo 10:00-12:00 » : sélecteur de mois ou de date « Jan » non pris en charge (seuls les jours de la semaine et les heures le sont)"
+        );
+        assert_eq!(
+            error("Mo 10:00-12:00 \"rdv"),
+            "horaires « Mo 10:00-12:00 \"rdv » : commentaire sans guillemet fermant"
+        );
+        let e = Horaires::parse("Mo 10:00-12:00 Tu").unwrap_err();
+        assert_eq!(e.position, 15);
+        assert_eq!(
+            e.kind,
+            HorairesErrorKind::Unexpected {
+                piece: "Tu".into(),
+                expected: "« ; » entre deux règles"
+            }
+        );
+        let unsupported = |s: &str| match Horaires::parse(s).unwrap_err().kind {
+            HorairesErrorKind::Unsupported { what, .. } => what,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(unsupported("2024 Dec 25 off"), Unsupported::Year);
+        assert_eq!(unsupported("week 1-53/2 Mo 10:00-12:00"), Unsupported::Week);
+        assert_eq!(unsupported("Mo[1] 10:00-12:00"), Unsupported::NthWeekday);
+        assert_eq!(unsupported("Mo 18:00+"), Unsupported::OpenEnd);
+        assert_eq!(unsupported("Mo 10:00-sunset"), Unsupported::VariableTime);
+        assert_eq!(
+            unsupported("Mo 10:00-12:00 || Tu 10:00-12:00"),
+            Unsupported::Fallback
+        );
+        for bad in [
+            "Mo-",
+            "Mo 10:00-",
+            "-",
+            "Mo Tu",
+            "10:00-12:00 off off",
+            "<ul>",
+            "Mo 9:5-10:00",
+            "Xy 10:00-12:00",
+        ] {
+            assert!(Horaires::parse(bad).is_err(), "{bad}");
+        }
+        // A long input is shortened in the message.
+        let long = format!("Mo 10:00-12:00; {}", "x".repeat(200));
+        assert!(error(&long).chars().count() < 200);
+    }
+
+    #[test]
+    fn paris_offset_follows_the_eu_rule() {
+        // 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC.
+        assert_eq!(last_sunday(2026, 3), days_from_civil(2026, 3, 29));
+        assert_eq!(last_sunday(2026, 10), days_from_civil(2026, 10, 25));
+        assert_eq!(last_sunday(2024, 3), days_from_civil(2024, 3, 31));
+        let start = utc(2026, 3, 29, 1, 0);
+        assert_eq!(paris_utc_offset_minutes(start - 1), 60);
+        assert_eq!(paris_utc_offset_minutes(start), 120);
+        let end = utc(2026, 10, 25, 1, 0);
+        assert_eq!(paris_utc_offset_minutes(end - 1), 120);
+        assert_eq!(paris_utc_offset_minutes(end), 60);
+        assert_eq!(paris_utc_offset_minutes(utc(2026, 1, 15, 12, 0)), 60);
+        assert_eq!(paris_utc_offset_minutes(utc(2026, 7, 14, 12, 0)), 120);
+        for (y, m, d) in [(1970, 1, 1), (2000, 2, 29), (2026, 11, 23)] {
+            assert_eq!(civil_from_days(days_from_civil(y, m, d)), (y, m, d));
+        }
+    }
+
+    #[test]
+    fn open_at_across_dst_changes() {
+        // Sunday 29 March 2026: local 01:59:59 CET, then 03:00 CEST.
+        let h = parse("Su 01:00-02:00");
+        let start = utc(2026, 3, 29, 1, 0);
+        assert!(h.is_open_at(start - 1));
+        assert!(!h.is_open_at(start));
+        let h = parse("Su 03:00-04:00");
+        assert!(!h.is_open_at(start - 1));
+        assert!(h.is_open_at(start));
+        // Sunday 25 October 2026: local 02:59:59 CEST, then 02:00 CET again.
+        let h = parse("Su 02:00-03:00");
+        let end = utc(2026, 10, 25, 1, 0);
+        assert!(h.is_open_at(end - 1));
+        assert!(h.is_open_at(end));
+        assert!(h.is_open_at(end + 59 * 60_000));
+        assert!(!h.is_open_at(end + 60 * 60_000));
+    }
+
+    #[test]
+    fn open_now_and_on_weekends() {
+        // Monday 23 November 2026, 10:17 in Paris (09:17 UTC).
+        let monday = utc(2026, 11, 23, 9, 17);
+        let h = parse("Mo-Fr 09:00-12:00,14:00-18:30; Sa 08:30-12:00");
+        assert!(h.is_open_at(monday));
+        assert!(!h.is_open_at(monday + 3 * 3_600_000)); // 13:17
+        assert!(h.open_on_weekend());
+        assert!(!parse("Mo-Fr 09:00-12:00").open_on_weekend());
+        assert!(parse("Fr 22:00-01:00").open_on_weekend());
+        // Summer: 10:17 in Paris is 08:17 UTC.
+        let july = utc(2026, 7, 13, 8, 17);
+        assert!(h.is_open_at(july));
+        assert!(!h.is_open_at(july - 90 * 60_000)); // 08:47
+    }
+
+    #[test]
+    fn next_change() {
+        let h = parse("Mo-Fr 09:00-12:00,14:00-18:30");
+        let monday = utc(2026, 11, 23, 9, 17); // 10:17 Paris
+        assert_eq!(h.next_change_after(monday), Some(utc(2026, 11, 23, 11, 0)));
+        assert_eq!(
+            h.next_change_after(utc(2026, 11, 23, 11, 0)),
+            Some(utc(2026, 11, 23, 13, 0))
+        );
+        // Friday 18:30 → Monday 09:00.
+        assert_eq!(
+            h.next_change_after(utc(2026, 11, 27, 17, 30)),
+            Some(utc(2026, 11, 30, 8, 0))
+        );
+        // Across the spring change: Saturday 28 March 2026 → Monday 30 March 09:00 CEST.
+        assert_eq!(
+            h.next_change_after(utc(2026, 3, 28, 12, 0)),
+            Some(utc(2026, 3, 30, 7, 0))
+        );
+        // Spans that meet at midnight are one opening.
+        let h = parse("Fr 22:00-24:00; Sa 00:00-02:00");
+        assert_eq!(
+            h.next_change_after(utc(2026, 11, 27, 21, 30)),
+            Some(utc(2026, 11, 28, 1, 0))
+        );
+        assert_eq!(parse("24/7").next_change_after(monday), None);
+        assert_eq!(parse("off").next_change_after(monday), None);
+    }
+
+    #[test]
+    fn in_words_for_the_lieu_page() {
+        let h = parse(
+            r#"Mo-Fr 09:00-12:00,14:00-18:30; Sa 08:30-12:00; PH off; "sur rendez-vous le samedi""#,
+        );
+        assert_eq!(
+            h.in_words(),
+            [
+                "du lundi au vendredi : 9 h – 12 h et 14 h – 18 h 30",
+                "samedi : 8 h 30 – 12 h",
+                "dimanche : fermé",
+                "fermé les jours fériés",
+                "remarque : sur rendez-vous le samedi",
+            ]
+        );
+        assert_eq!(
+            parse("Mo,Tu 08:00-09:00,10:00-11:00,14:00-15:00").in_words(),
+            [
+                "lundi et mardi : 8 h – 9 h, 10 h – 11 h et 14 h – 15 h",
+                "du mercredi au dimanche : fermé",
+            ]
+        );
+        assert_eq!(parse("24/7").in_words(), ["tous les jours : 24 h sur 24"]);
+        assert_eq!(parse("off").in_words(), ["tous les jours : fermé"]);
+    }
+
+    /// A rule of the supported subset, as OSM text.
+    fn osm_rule() -> impl Strategy<Value = String> {
+        let day = prop::sample::select(vec!["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]);
+        let days = prop_oneof![
+            Just(String::new()),
+            day.clone().prop_map(str::to_string),
+            (day.clone(), day.clone()).prop_map(|(a, b)| format!("{a}-{b}")),
+            (day.clone(), day).prop_map(|(a, b)| format!("{a},{b}")),
+        ];
+        let time = (0u16..=48 * 60).prop_map(|m| hhmm(m - m % 5));
+        let span = (time.clone(), time).prop_map(|(a, b)| format!("{a}-{b}"));
+        let times = prop::collection::vec(span, 0..4).prop_map(|v| v.join(","));
+        let modifier = prop::sample::select(vec!["", " off", " open", " \"rdv\""]);
+        (days, times, modifier).prop_map(|(d, t, m)| format!("{d} {t}{m}"))
+    }
+
+    proptest! {
+        #[test]
+        fn weekly_table_round_trips_through_osm(
+            rules in prop::collection::vec(osm_rule(), 1..5),
+            additional in any::<bool>(),
+        ) {
+            let text = rules.join(if additional { ", " } else { "; " });
+            // Some generated rules are invalid (a start at 24:00 or later, an empty rule
+            // after `,`); those must be refused, not panic.
+            if let Ok(h) = Horaires::parse(&text) {
+                let again = Horaires::parse(&h.to_osm()).unwrap();
+                prop_assert_eq!(week(&again), week(&h), "{} → {}", text, h.to_osm());
+            }
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,60}") {
+            let _ = Horaires::parse(&text);
+        }
+
+        #[test]
+        fn osm_like_text_never_panics(
+            text in "[MoTuWeFrSaSuPHoffh0-9:;, \"|+\\-/\\[\\]]{0,40}",
+            at in any::<i64>(),
+        ) {
+            if let Ok(h) = Horaires::parse(&text) {
+                for d in Weekday::ALL {
+                    let spans = h.day(d);
+                    prop_assert!(spans.iter().all(|s| s.start < s.end && s.end <= DAY));
+                    prop_assert!(spans.windows(2).all(|w| w[0].end < w[1].start));
+                }
+                let _ = h.is_open_at(at);
+                let _ = h.next_change_after(at);
+                let _ = h.in_words();
+            }
+        }
+
+        #[test]
+        fn next_change_is_the_first_change(
+            rules in prop::collection::vec(osm_rule(), 1..4),
+            at in 1_700_000_000_000i64..1_900_000_000_000,
+        ) {
+            if let Ok(h) = Horaires::parse(&rules.join("; ")) {
+                let open = h.is_open_at(at);
+                match h.next_change_after(at) {
+                    Some(next) => {
+                        prop_assert!(next > at);
+                        prop_assert_ne!(h.is_open_at(next), open);
+                        // No change in between, checked minute by minute from the next minute.
+                        let mut t = at.div_euclid(60_000) * 60_000 + 60_000;
+                        while t < next {
+                            prop_assert_eq!(h.is_open_at(t), open, "at {}", t);
+                            t += 60_000;
+                        }
+                    }
+                    None => {
+                        for k in 0..7 * 24 * 4 {
+                            prop_assert_eq!(h.is_open_at(at + k * 900_000), open);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
