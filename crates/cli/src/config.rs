@@ -73,6 +73,9 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub proconnect_client_secret: Option<String>,
+    /// Load demonstration lieux into an empty base (default: yes on the embedded SQLite).
+    #[arg(long, env = "RELAIS_DEMO", value_name = "true|false")]
+    pub demo: Option<bool>,
     /// Login attempts allowed from one IP address per 15 minutes (password and ProConnect).
     #[arg(long, env = "RELAIS_LOGIN_IP_ATTEMPTS", value_name = "NOMBRE")]
     pub login_ip_attempts: Option<i64>,
@@ -93,6 +96,7 @@ struct FileConfig {
     proconnect_client_id: Option<String>,
     proconnect_client_secret: Option<String>,
     login_ip_attempts: Option<i64>,
+    demo: Option<bool>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
 }
@@ -114,6 +118,8 @@ pub struct Config {
     /// Login attempts from one IP address within the rate-limit window
     /// (`relais_services::comptes::Policy::ip_attempts`).
     pub login_ip_attempts: i64,
+    /// Load demonstration lieux into an empty base.
+    pub demo: bool,
     /// `None`: e-mails go to `data_dir/courriels`.
     pub smtp_url: Option<String>,
     pub mail_from: String,
@@ -132,8 +138,13 @@ impl Config {
             ),
             None => (None, FileConfig::default()),
         };
+        let database_url = global.database_url.clone().or(from_file.database_url);
         Ok(Config {
-            database_url: global.database_url.clone().or(from_file.database_url),
+            demo: serve
+                .demo
+                .or(from_file.demo)
+                .unwrap_or(database_url.is_none()),
+            database_url,
             data_dir: global
                 .data_dir
                 .clone()

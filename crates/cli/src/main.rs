@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod config;
+mod import;
 mod journal;
 mod run;
 
@@ -55,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Import data files.
+    Import {
+        #[command(subcommand)]
+        command: import::ImportCommand,
+    },
     /// The audit trail: check its integrity.
     Journal {
         #[command(subcommand)]
@@ -87,6 +93,7 @@ fn main() -> ExitCode {
             Command::BenchPassword { iterations } => bench::password(iterations).await,
             Command::Admin { command } => admin::run(&cli.global, &command).await,
             Command::Journal { command } => journal::run(&cli.global, &command).await,
+            Command::Import { command } => import::run(&cli.global, &command).await,
         }
     });
     match result {

@@ -55,6 +55,14 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     init_logs(config.log_format);
     let db = open(&config).await?;
     let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
+    if config.demo {
+        if let Some(report) = relais_services::lieux::demo::ensure_loaded(&db, &index)
+            .await
+            .context("lieux de démonstration")?
+        {
+            tracing::info!(lieux = report.kept(), "lieux de démonstration chargés");
+        }
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("impossible d’écouter sur {}", config.listen))?;

@@ -8,6 +8,7 @@ pub mod habilitations;
 pub mod invitations;
 pub mod jobs;
 pub mod journal;
+pub mod lieux;
 mod migrations;
 pub mod oidc;
 pub mod sessions;

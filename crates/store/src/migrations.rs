@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_oidc"),
     migration!(6, "0006_habilitations"),
     migration!(7, "0007_invitations"),
+    migration!(8, "0008_lieux"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

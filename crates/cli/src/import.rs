@@ -1,0 +1,111 @@
+//! `relais import lieux FICHIER…`: producers' files of lieux, with a progress line and a
+//! report of every rejected row.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+use relais_search::TerritoryIndex;
+use relais_services::lieux::import::{import_bytes, ImportReport};
+
+use crate::config::{Config, GlobalArgs, ServeArgs};
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Import lieux de médiation numérique: the national schema's CSV or JSON, v1 or v0.1.
+    /// Importing the same file again changes nothing.
+    Lieux {
+        /// Files to import, one source each.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Name of the source (the producer); by default the file name without extension.
+        #[arg(long)]
+        source: Option<String>,
+    },
+}
+
+/// Rejected rows printed in full; the count says the rest.
+const SHOWN: usize = 100;
+
+pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result<()> {
+    let ImportCommand::Lieux { files, source } = command;
+    let config = Config::resolve(global, &ServeArgs::default())?;
+    let db = crate::run::open(&config).await?;
+    let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
+    let mut failed = 0;
+    for path in files {
+        let name = source.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map_or("source".into(), |s| s.to_string_lossy().into_owned())
+        });
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("lecture de {} impossible", path.display()))?;
+        let tty = std::io::stderr().is_terminal();
+        let mut progress = |done: usize, total: usize| {
+            if tty {
+                eprint!("\r{name} : {done}/{total} lieux enregistrés");
+                let _ = std::io::stderr().flush();
+            }
+        };
+        match import_bytes(&db, &index, &name, &bytes, &mut progress).await {
+            Ok(report) => {
+                if tty {
+                    eprintln!();
+                }
+                print!("{}", describe(&path.display().to_string(), &report));
+            }
+            Err(e) => {
+                failed += 1;
+                println!("{} : fichier refusé : {e}", path.display());
+            }
+        }
+    }
+    db.close().await;
+    if failed > 0 {
+        anyhow::bail!("{failed} fichier(s) refusé(s)");
+    }
+    Ok(())
+}
+
+/// The report in French: counts, notes, every rejected row (up to [`SHOWN`]), warnings counted.
+pub fn describe(file: &str, r: &ImportReport) -> String {
+    let version = match r.version {
+        Some(relais_domain::lieux::SchemaVersion::V0_1) => "schéma v0.1, converti en v1",
+        _ => "schéma v1",
+    };
+    let mut out = format!(
+        "{file} (source « {} », {version}) : {} ligne(s) lue(s), {} gardée(s) ({} nouvelle(s), {} modifiée(s), {} inchangée(s)), {} rejetée(s), {} avertissement(s), {} placée(s) à la mairie faute de coordonnées\n",
+        r.source,
+        r.read,
+        r.kept(),
+        r.created,
+        r.updated,
+        r.unchanged,
+        r.rejected.len(),
+        r.warnings.len(),
+        r.approximate
+    );
+    for note in &r.notes {
+        out.push_str(&format!("  note : {note}\n"));
+    }
+    for (line, why) in r.rejected.iter().take(SHOWN) {
+        out.push_str(&format!("  ligne {line} rejetée : {}\n", why.join(" ; ")));
+    }
+    if r.rejected.len() > SHOWN {
+        out.push_str(&format!(
+            "  … et {} autre(s) ligne(s) rejetée(s)\n",
+            r.rejected.len() - SHOWN
+        ));
+    }
+    for (line, what) in r.warnings.iter().take(SHOWN) {
+        out.push_str(&format!("  ligne {line} : {what}\n"));
+    }
+    if r.warnings.len() > SHOWN {
+        out.push_str(&format!(
+            "  … et {} autre(s) avertissement(s)\n",
+            r.warnings.len() - SHOWN
+        ));
+    }
+    out
+}

@@ -1,0 +1,51 @@
+//! `relais import lieux` as an operator runs it: a real file, again, and a broken one.
+
+use std::process::{Command, Stdio};
+
+fn relais(data: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("RELAIS_")) {
+        cmd.env_remove(key);
+    }
+    cmd.arg("--data-dir").arg(data).stdin(Stdio::null());
+    cmd
+}
+
+#[test]
+fn import_a_real_file_twice_and_refuse_a_broken_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/lieux/hinaura-2022-v0.json"
+    );
+    let run = |args: &[&str]| {
+        let out = relais(dir.path()).args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (ok, out, err) = run(&["import", "lieux", file]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("687 ligne(s) lue(s), 687 gardée(s) (687 nouvelle(s)"),
+        "{out}"
+    );
+    assert!(out.contains("schéma v0.1, converti en v1"), "{out}");
+    let (ok, out, _) = run(&["import", "lieux", "--source", "hinaura-2022-v0", file]);
+    assert!(ok && out.contains("687 inchangée(s)"), "{out}");
+
+    let broken = dir.path().join("cassé.json");
+    std::fs::write(&broken, "{\"id\": \"1\"}").unwrap();
+    let (ok, out, err) = run(&["import", "lieux", broken.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        out.contains("fichier refusé : le JSON doit être un tableau d’objets"),
+        "{out}"
+    );
+    assert!(
+        err.contains("1 fichier(s) refusé(s)") && !err.contains("panicked"),
+        "{err}"
+    );
+}

@@ -1,0 +1,6 @@
+//! Lieux de médiation numérique: producers' files read (`fichier`) and imported
+//! (`import`) into sources' records and published lieux.
+
+pub mod demo;
+pub mod fichier;
+pub mod import;

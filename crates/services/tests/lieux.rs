@@ -1,0 +1,238 @@
+//! Importing lieux on both backends: a real regional file, re-imported without change;
+//! careless and hostile files reported row by row, good rows kept.
+
+use std::sync::OnceLock;
+
+use relais_search::TerritoryIndex;
+use relais_services::lieux::fichier::FileError;
+use relais_services::lieux::import::{import_bytes, lieu_id, ImportError, ImportReport};
+use relais_store::{lieux, Db};
+use relais_testkit::store_tests;
+
+store_tests!(
+    a_real_file_imports_and_reimports_without_change,
+    bad_rows_are_reported_and_good_ones_kept,
+    a_changed_row_updates_its_lieu
+);
+
+fn index() -> &'static TerritoryIndex {
+    static INDEX: OnceLock<TerritoryIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap())
+    })
+}
+
+fn data(path: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../data/lieux/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+async fn run(db: &Db, source: &str, bytes: &[u8]) -> Result<ImportReport, ImportError> {
+    let mut calls = 0;
+    let report = import_bytes(db, index(), source, bytes, &mut |_, _| calls += 1).await;
+    if let Ok(r) = &report {
+        assert!(calls > 0 || r.kept() == 0, "progress is reported");
+    }
+    report
+}
+
+async fn a_real_file_imports_and_reimports_without_change(db: Db) {
+    let bytes = data("hinaura-2022-v0.json");
+    let first = run(&db, "hinaura", &bytes).await.unwrap();
+    assert_eq!(first.read, 687);
+    assert_eq!(
+        (first.created, first.rejected.len()),
+        (687, 0),
+        "{:?}",
+        first.rejected.first()
+    );
+    assert_eq!(lieux::count(&db).await.unwrap(), 687);
+    let all = lieux::all(&db).await.unwrap();
+    let resolved = all.iter().filter(|l| l.code_insee.is_some()).count();
+    assert!(
+        resolved > 650,
+        "communes resolved from postal code and name: {resolved}"
+    );
+    assert!(all.iter().all(|l| l.latitude.is_some()));
+
+    let again = run(&db, "hinaura", &bytes).await.unwrap();
+    assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 687));
+    assert_eq!(lieux::count(&db).await.unwrap(), 687);
+    let after = lieux::all(&db).await.unwrap();
+    assert_eq!(
+        all.iter().map(|l| (&l.id, &l.data)).collect::<Vec<_>>(),
+        after.iter().map(|l| (&l.id, &l.data)).collect::<Vec<_>>(),
+        "same ids, same data"
+    );
+}
+
+const HEADER: &str = "id,pivot,nom,commune,code_postal,code_insee,adresse,complement_adresse,latitude,longitude,typologie,telephone,courriels,site_web,horaires,presentation_resume,presentation_detail,source,itinerance,structure_parente,date_maj,services,publics_specifiquement_adresses,prise_en_charge_specifique,frais_a_charge,dispositif_programmes_nationaux,formations_labels,autres_formations_labels,modalites_acces,modalites_accompagnement,fiche_acces_libre,prise_rdv";
+
+/// A v1 row with the given values over a valid default.
+fn row(changes: &[(&str, &str)]) -> String {
+    let mut values: Vec<(String, String)> = HEADER
+        .split(',')
+        .map(|c| (c.to_string(), String::new()))
+        .collect();
+    for (k, v) in [
+        ("id", "1"),
+        ("nom", "Médiathèque Tarentaize"),
+        ("commune", "Saint-Étienne"),
+        ("code_postal", "42000"),
+        ("adresse", "20 rue Jo Gouttebarge"),
+        ("latitude", "45.4400"),
+        ("longitude", "4.3870"),
+        ("date_maj", "2024-06-01"),
+        (
+            "services",
+            "Aide aux démarches administratives|Maîtrise des outils numériques du quotidien",
+        ),
+        ("horaires", "Tu-Sa 10:00-18:00"),
+    ]
+    .into_iter()
+    .chain(changes.iter().copied())
+    {
+        values.iter_mut().find(|(c, _)| c == k).unwrap().1 = v.to_string();
+    }
+    values
+        .iter()
+        .map(|(_, v)| {
+            if v.contains(',') || v.contains('"') {
+                format!("\"{}\"", v.replace('"', "\"\""))
+            } else {
+                v.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+async fn bad_rows_are_reported_and_good_ones_kept(db: Db) {
+    let csv = [
+        HEADER.to_string(),
+        row(&[]),                                                          // line 2: good
+        row(&[("id", "2"), ("code_postal", "4200")]),                      // 3: postal code
+        row(&[("id", "3"), ("nom", "")]),                                  // 4: no name
+        row(&[("id", "1")]),                                               // 5: id already used
+        row(&[("id", "4"), ("horaires", "Mo-Fr 9x-12h")]), // 6: kept, hours not read
+        row(&[("id", "5"), ("latitude", ""), ("longitude", "")]), // 7: kept, approximate
+        row(&[("id", "6"), ("telephone", "12")]),          // 8: kept, phone dropped
+        format!("{},en trop", row(&[("id", "7")])),        // 9: one field too many
+        row(&[("id", "8"), ("latitude", "48.85"), ("longitude", "2.35")]), // 10: far away
+    ]
+    .join("\n");
+    let report = run(&db, "essai", csv.as_bytes()).await.unwrap();
+    assert_eq!(report.read, 9);
+    assert_eq!(report.created, 5, "{report:#?}");
+    let lines: Vec<usize> = report.rejected.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, vec![3, 4, 5, 9]);
+    let why = |line| {
+        report
+            .rejected
+            .iter()
+            .find(|(l, _)| *l == line)
+            .unwrap()
+            .1
+            .join(" ; ")
+    };
+    assert!(why(3).contains("code_postal « 4200 »"), "{}", why(3));
+    assert!(why(4).contains("nom"), "{}", why(4));
+    assert!(why(5).contains("déjà utilisé ligne 2"), "{}", why(5));
+    assert!(why(9).contains("33 champs au lieu de 32"), "{}", why(9));
+    let warned = |line: usize, what: &str| {
+        report
+            .warnings
+            .iter()
+            .any(|(l, w)| *l == line && w.contains(what))
+    };
+    assert!(warned(6, "9x"), "{:?}", report.warnings);
+    assert!(warned(8, "telephone"), "{:?}", report.warnings);
+    assert!(
+        warned(10, "km de la mairie de Saint-Étienne"),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(report.approximate, 1);
+    let approximate = lieux::lieu(&db, &lieu_id("essai", "5"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(approximate.approximate && approximate.latitude.is_some());
+    assert_eq!(approximate.code_insee.as_deref(), Some("42218"));
+
+    // Whole-file problems: said, and nothing stored.
+    for (bytes, expected) in [
+        (b"{\"id\": \"1\"}".to_vec(), "tableau"),
+        (
+            b"id,nom\n1,A\n".to_vec(),
+            "colonne(s) obligatoire(s) absente(s) : commune",
+        ),
+        (b"".to_vec(), "vide"),
+    ] {
+        let err = run(&db, "autre", &bytes).await.unwrap_err();
+        assert!(matches!(err, ImportError::File(_)), "{err}");
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+    assert!(matches!(
+        run(&db, "autre", b"[1").await.unwrap_err(),
+        ImportError::File(FileError::Json(_))
+    ));
+    assert_eq!(lieux::count(&db).await.unwrap(), 5);
+
+    // A spreadsheet saved in Latin-1 with a BOM-less header: converted and said.
+    let latin1: Vec<u8> = [HEADER.to_string(), row(&[("id", "9")])]
+        .join("\n")
+        .chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect();
+    let report = run(&db, "latin", &latin1).await.unwrap();
+    assert_eq!(report.created, 1);
+    assert!(report.notes[0].contains("Windows-1252"));
+    let stored = lieux::lieu(&db, &lieu_id("latin", "9"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.data.contains("Médiathèque Tarentaize"),
+        "{}",
+        stored.data
+    );
+}
+
+async fn a_changed_row_updates_its_lieu(db: Db) {
+    let file = |nom: &str| {
+        [
+            HEADER.to_string(),
+            row(&[("nom", nom)]),
+            row(&[("id", "2")]),
+        ]
+        .join("\n")
+    };
+    run(&db, "essai", file("Médiathèque").as_bytes())
+        .await
+        .unwrap();
+    let report = run(
+        &db,
+        "essai",
+        file("Médiathèque Tarentaize (rénovée)").as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (report.created, report.updated, report.unchanged),
+        (0, 1, 1)
+    );
+    let lieu = lieux::lieu(&db, &lieu_id("essai", "1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(lieu.data.contains("(rénovée)"));
+    assert!(
+        lieu.provenance.contains("\"nom\":\"essai\""),
+        "{}",
+        lieu.provenance
+    );
+}
