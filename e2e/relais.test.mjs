@@ -6,9 +6,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 
 import { E2E_DIR, startServer } from './lib/server.mjs';
 import { cspViolations, formatViolations, launchBrowser, newWatchedPage, runAxe } from './lib/browser.mjs';
+
+function demoLieuId(source, id) {
+  return createHash('sha256').update(`${source}\u001f${id}`).digest('hex').slice(0, 16);
+}
 
 const PAGES = [
   { name: 'accueil', path: '/', status: 200, title: 'Accueil — Relais' },
@@ -17,6 +22,8 @@ const PAGES = [
   { name: 'donnees-personnelles', path: '/donnees-personnelles', status: 200, title: 'Données personnelles — Relais' },
   { name: 'plan-du-site', path: '/plan-du-site', status: 200, title: 'Plan du site — Relais' },
   { name: 'erreur-404', path: '/cette-page-n-existe-pas', status: 404, title: null },
+  // A demo lieu (loaded into the empty embedded base): its id derives from source and row id.
+  { name: 'lieu', path: `/lieux/${demoLieuId('hinaura-2022', '0')}`, status: 200, title: "MAISON DE SERVICES AU PUBLIC D'ABONDANCE — Relais" },
 ];
 
 const FOOTER_LINKS = [

@@ -43,6 +43,9 @@ pub enum StoreError {
     Duplicate(&'static str),
     #[error("erreur de base de données : {0}")]
     Query(#[from] sqlx::Error),
+    /// A stored value this version cannot read back.
+    #[error("donnée illisible en base : {0}")]
+    Corrupt(String),
 }
 
 /// A database transaction: a use case that changes state and writes its journal entry

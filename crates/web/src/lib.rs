@@ -9,6 +9,7 @@ mod equipe;
 mod error;
 mod habilitations;
 mod invitations;
+mod lieux;
 mod pages;
 mod password_reset;
 mod proconnect;
@@ -106,6 +107,8 @@ routes! {
     GET "/admin/habilitations" => habilitations::admin_list;
     GET "/admin/habilitations/{demande}" => habilitations::admin_show;
     POST "/admin/habilitations/{demande}/decision" => habilitations::decide;
+    GET "/lieux/{lieu}" => lieux::page;
+    GET "/api/v1/lieux/{lieu}" => lieux::json;
     GET "/api/v1/territoires/communes" => api::territoires::search;
     GET "/api/v1/territoires/communes/proche" => api::territoires::nearest;
     GET "/api/v1/territoires/communes/{code}" => api::territoires::commune;

@@ -80,6 +80,7 @@ fn access(method: &str, path: &str) -> Access {
             | "/api/v1/territoires/communes/{code}",
         ) => Access::Public,
         ("GET", "/healthz" | "/readyz" | "/static/{version}/{*path}") => Access::Public,
+        ("GET", "/lieux/{lieu}" | "/api/v1/lieux/{lieu}") => Access::Public,
         ("GET" | "POST", "/connexion/second-facteur" | "/connexion/activation") => {
             Access::PendingLogin
         }
@@ -247,6 +248,7 @@ async fn every_route_for_every_role_and_structure() {
                 .replace("{invitation}", "1")
                 .replace("{personne}", &w.people[1].1.to_string())
                 .replace("{jeton}", "lien-inconnu")
+                .replace("{lieu}", "inconnu")
                 .replace("{version}", "0")
                 .replace("{*path}", "relais.css");
             let path = if path == "/api/v1/territoires/communes" {

@@ -2,5 +2,6 @@
 //! (`import`) into sources' records and published lieux.
 
 pub mod demo;
+pub mod fiche;
 pub mod fichier;
 pub mod import;

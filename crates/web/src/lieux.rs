@@ -1,0 +1,139 @@
+//! A lieu's page and its JSON: what it offers, when it is open, how to get there and get help.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use relais_domain::horaires::LocalTime;
+use relais_domain::lieux::Vocabulary;
+use relais_services::lieux::fiche::{fiche, Fiche};
+
+use crate::error::ApiError;
+use crate::pages::{render, PageContext};
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "lieu.html")]
+pub struct LieuPage {
+    pub ctx: PageContext,
+    pub nom: String,
+    pub adresse: Vec<String>,
+    pub resume: Option<String>,
+    pub detail: Option<String>,
+    /// (title, values) of each list that is not empty.
+    pub listes: Vec<(&'static str, Vec<&'static str>)>,
+    pub horaires: Vec<String>,
+    /// Hours given but unreadable, shown as given.
+    pub horaires_bruts: Option<String>,
+    pub ouvert: Option<bool>,
+    pub telephone: Option<String>,
+    pub courriels: Vec<String>,
+    pub sites: Vec<String>,
+    pub prise_rdv: Option<String>,
+    pub acces_libre: Option<String>,
+    pub approximate: bool,
+    pub date_maj: String,
+    pub sources: String,
+}
+
+fn labels<T: Vocabulary>(values: &[T]) -> Vec<&'static str> {
+    values.iter().map(|v| v.as_str()).collect()
+}
+
+async fn find(state: &AppState, id: &str) -> Result<Fiche, Response> {
+    match fiche(&state.db, id).await {
+        Ok(Some(f)) => Ok(f),
+        Ok(None) => Err(ApiError::NotFound.into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, "lieu illisible");
+            Err(ApiError::Internal.into_response())
+        }
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Path(id): Path<String>,
+) -> Response {
+    let f = match find(&state, &id).await {
+        Ok(f) => f,
+        Err(_) => {
+            return crate::error::error_page(
+                &ctx,
+                StatusCode::NOT_FOUND,
+                "Lieu introuvable",
+                "Ce lieu n’existe pas, ou plus. Cherchez un autre lieu près de chez vous.",
+            )
+        }
+    };
+    let l = &f.lieu;
+    let a = &l.adresse;
+    let mut adresse = vec![a.adresse.clone()];
+    adresse.extend(a.complement.clone());
+    adresse.push(format!("{} {}", a.code_postal.as_str(), a.commune));
+    let listes = [
+        ("Services", labels(&l.services)),
+        ("Publics accueillis en particulier", labels(&l.publics)),
+        ("Prise en charge spécifique", labels(&l.prise_en_charge)),
+        ("Frais", labels(&l.frais)),
+        ("Comment y accéder", labels(&l.modalites_acces)),
+        ("Accompagnement", labels(&l.modalites_accompagnement)),
+        (
+            "Dispositifs et programmes nationaux",
+            labels(&l.dispositifs),
+        ),
+        ("Formations et labels", labels(&l.formations_labels)),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect();
+    let now = LocalTime::paris(relais_store::now_ms());
+    let (horaires, horaires_bruts, ouvert) = match &f.horaires {
+        Some(Ok(h)) => (h.in_words(), None, Some(h.is_open(now))),
+        Some(Err(_)) => (Vec::new(), l.horaires.clone(), None),
+        None => (Vec::new(), None, None),
+    };
+    let mut sources: Vec<&str> = f.provenance.values().map(String::as_str).collect();
+    sources.sort_unstable();
+    sources.dedup();
+    render(LieuPage {
+        ctx,
+        nom: l.nom.clone(),
+        adresse,
+        resume: l.presentation_resume.clone(),
+        detail: l.presentation_detail.clone(),
+        listes,
+        horaires,
+        horaires_bruts,
+        ouvert,
+        telephone: l.telephone.as_ref().map(ToString::to_string),
+        courriels: l.courriels.iter().map(|e| e.as_str().to_string()).collect(),
+        sites: l.sites_web.clone(),
+        prise_rdv: l.prise_rdv.clone(),
+        acces_libre: l.fiche_acces_libre.clone(),
+        approximate: f.stored.approximate,
+        date_maj: l.date_maj.to_string(),
+        sources: sources.join(", "),
+    })
+}
+
+/// The lieu as a schema v1.0.1 row, with Relais' id, position and sources.
+pub async fn json(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let f = match find(&state, &id).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let row: serde_json::Value = serde_json::from_str(&f.stored.data).unwrap_or_default();
+    Json(serde_json::json!({
+        "id": f.stored.id,
+        "lieu": row,
+        "position": f.stored.latitude.zip(f.stored.longitude).map(|(lat, lon)| {
+            serde_json::json!({ "latitude": lat, "longitude": lon, "approximative": f.stored.approximate })
+        }),
+        "code_insee": f.stored.code_insee,
+        "provenance": f.provenance,
+    }))
+    .into_response()
+}
