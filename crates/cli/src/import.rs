@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 use relais_search::TerritoryIndex;
-use relais_services::lieux::import::{import_bytes, ImportReport};
+use relais_services::lieux::fichier;
+use relais_services::lieux::import::{import, import_bytes, ImportReport};
+use relais_services::lieux::mapping::Mapping;
 
 use crate::config::{Config, GlobalArgs, ServeArgs};
 
@@ -22,6 +24,10 @@ pub enum ImportCommand {
         /// Name of the source (the producer); by default the file name without extension.
         #[arg(long)]
         source: Option<String>,
+        /// A producer's own CSV or JSON: the mapping (TOML) of its columns to the schema's
+        /// fields (see data/lieux/mappings/ and docs/DATA.md).
+        #[arg(long, value_name = "FICHIER.toml")]
+        mapping: Option<PathBuf>,
     },
 }
 
@@ -29,7 +35,19 @@ pub enum ImportCommand {
 const SHOWN: usize = 100;
 
 pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result<()> {
-    let ImportCommand::Lieux { files, source } = command;
+    let ImportCommand::Lieux {
+        files,
+        source,
+        mapping,
+    } = command;
+    let mapping = match mapping {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("lecture de {} impossible", path.display()))?;
+            Some(Mapping::parse(&text).with_context(|| path.display().to_string())?)
+        }
+        None => None,
+    };
     let config = Config::resolve(global, &ServeArgs::default())?;
     let db = crate::run::open(&config).await?;
     let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
@@ -48,7 +66,21 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
                 let _ = std::io::stderr().flush();
             }
         };
-        match import_bytes(&db, &index, &name, &bytes, &mut progress).await {
+        let result = match &mapping {
+            None => import_bytes(&db, &index, &name, &bytes, &mut progress)
+                .await
+                .map_err(|e| e.to_string()),
+            Some(m) => match fichier::read(&bytes, false)
+                .map_err(|e| e.to_string())
+                .and_then(|raw| m.apply(&raw, &name).map_err(|e| e.to_string()))
+            {
+                Ok(mapped) => import(&db, &index, &name, &mapped, &mut progress)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            },
+        };
+        match result {
             Ok(report) => {
                 if tty {
                     eprintln!();

@@ -5,3 +5,4 @@ pub mod demo;
 pub mod fiche;
 pub mod fichier;
 pub mod import;
+pub mod mapping;
