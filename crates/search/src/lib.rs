@@ -1,5 +1,6 @@
 //! In-memory indexes rebuilt from the store.
 
+pub mod lieux;
 pub mod territoires;
 
 pub use territoires::{CommuneMatch, MatchKind, TerritoryIndex};
