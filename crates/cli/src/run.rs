@@ -72,6 +72,10 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         let w = Worker::new(db.clone(), jobs, WorkerConfig::new(worker_id(0)));
         tokio::spawn(w.run(stopped.clone()))
     });
+    let lieux = relais_services::lieux::recherche::build(&db, &index)
+        .await
+        .context("index des lieux")?;
+    tracing::info!(lieux = lieux.index.len(), "index des lieux construit");
     let proconnect = match config.proconnect()? {
         Some(pc) => {
             tracing::info!(fournisseur = %pc.issuer, "connexion ProConnect active");
@@ -85,6 +89,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         db: db.clone(),
         policy: config.policy(),
         territoires: Arc::new(index),
+        lieux: Arc::new(lieux),
         config: relais_web::WebConfig {
             hsts: config.hsts,
             public_url: config.public_url.clone(),

@@ -43,6 +43,8 @@ pub struct AppState {
     pub policy: relais_services::comptes::Policy,
     pub territoires: Arc<TerritoryIndex>,
     pub config: WebConfig,
+    /// The search over lieux, built at start from the store.
+    pub lieux: Arc<relais_services::lieux::recherche::Recherche>,
     /// The ProConnect client; `None`: ProConnect is not configured on this instance.
     pub proconnect: Option<Arc<relais_services::proconnect::ProConnect>>,
 }
@@ -108,6 +110,7 @@ routes! {
     GET "/admin/habilitations/{demande}" => habilitations::admin_show;
     POST "/admin/habilitations/{demande}/decision" => habilitations::decide;
     GET "/lieux/{lieu}" => lieux::page;
+    GET "/api/v1/lieux" => api::lieux::search;
     GET "/api/v1/lieux/{lieu}" => lieux::json;
     GET "/api/v1/territoires/communes" => api::territoires::search;
     GET "/api/v1/territoires/communes/proche" => api::territoires::nearest;

@@ -80,7 +80,7 @@ fn access(method: &str, path: &str) -> Access {
             | "/api/v1/territoires/communes/{code}",
         ) => Access::Public,
         ("GET", "/healthz" | "/readyz" | "/static/{version}/{*path}") => Access::Public,
-        ("GET", "/lieux/{lieu}" | "/api/v1/lieux/{lieu}") => Access::Public,
+        ("GET", "/lieux/{lieu}" | "/api/v1/lieux" | "/api/v1/lieux/{lieu}") => Access::Public,
         ("GET" | "POST", "/connexion/second-facteur" | "/connexion/activation") => {
             Access::PendingLogin
         }

@@ -34,6 +34,7 @@ async fn app_with(hsts: bool) -> (Router, TestDb) {
             hsts,
             ..WebConfig::default()
         },
+        lieux: Arc::new(relais_services::lieux::recherche::Recherche::empty()),
         proconnect: None,
     });
     (app, t)

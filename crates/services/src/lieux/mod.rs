@@ -6,3 +6,4 @@ pub mod fiche;
 pub mod fichier;
 pub mod import;
 pub mod mapping;
+pub mod recherche;

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`.
 
 pub mod health;
+pub mod lieux;
 pub mod territoires;
 
 use axum::extract::{FromRequestParts, Query};

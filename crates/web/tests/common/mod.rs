@@ -11,6 +11,7 @@ use axum::Router;
 use relais_domain::territoire::Territoires;
 use relais_search::TerritoryIndex;
 use relais_services::comptes::Policy;
+use relais_services::lieux::recherche::Recherche;
 use relais_testkit::TestDb;
 use relais_web::{router, AppState, WebConfig};
 use tower::ServiceExt;
@@ -22,6 +23,11 @@ pub const HOST: &str = "relais.exemple.fr";
 
 /// The site on a test database that knows Saint-Étienne (42218).
 pub async fn app(t: &TestDb) -> Router {
+    app_with(t, Recherche::empty()).await
+}
+
+/// The same, searching `lieux`.
+pub async fn app_with(t: &TestDb, lieux: Recherche) -> Router {
     relais_testkit::seed_commune(&t.db).await;
     router(AppState {
         db: t.db.clone(),
@@ -31,6 +37,7 @@ pub async fn app(t: &TestDb) -> Router {
             public_url: format!("https://{HOST}"),
             ..WebConfig::default()
         },
+        lieux: Arc::new(lieux),
         proconnect: None,
     })
 }
