@@ -12,7 +12,7 @@ use relais_store::comptes as people;
 use relais_store::invitations::{self as repo, Invitation, NewInvitation};
 use relais_store::{journal, now_ms, Db, StoreError};
 
-use crate::comptes::{about_person, hash_password, sha256_hex, AccountError};
+use crate::comptes::{about_person, hash_password, sha256_hex};
 use crate::courriel::{self, Courriel};
 
 pub const LIFETIME: Duration = Duration::from_secs(7 * 86_400);
@@ -45,16 +45,6 @@ pub enum InvitationError {
     PasswordsDiffer,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<AccountError> for InvitationError {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::Invalid(e) => InvitationError::Invalid(e),
-            AccountError::EmailTaken => InvitationError::HasAccount(String::new()),
-            AccountError::Store(e) => InvitationError::Store(e),
-        }
-    }
 }
 
 /// What a référent types in the invitation form.
