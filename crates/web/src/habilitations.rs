@@ -34,10 +34,9 @@ fn not_found(ctx: &PageContext) -> Response {
     )
 }
 
-/// A message for people: capital first letter (unless it opens an e-mail address),
-/// typographic apostrophes, final period.
+/// A message for people: capital first letter (unless it opens an e-mail address), final period.
 fn sentence(s: &str) -> String {
-    let s = typo(s.trim());
+    let s = s.trim().to_string();
     let mut out = if s.split_whitespace().next().is_some_and(|w| w.contains('@')) {
         s
     } else {
@@ -50,11 +49,6 @@ fn sentence(s: &str) -> String {
         out.push('.');
     }
     out
-}
-
-/// Typographic apostrophes.
-fn typo(s: &str) -> String {
-    s.replace('\'', "’")
 }
 
 /// "23/11/2026" (UTC) from Unix milliseconds.
@@ -157,7 +151,7 @@ fn commitments_of(request: &RequestLine) -> Vec<(String, bool)> {
     let accepted: Vec<&str> = request.commitments.split_whitespace().collect();
     COMMITMENTS
         .iter()
-        .map(|(code, text)| (typo(text), accepted.contains(code)))
+        .map(|(code, text)| (text.to_string(), accepted.contains(code)))
         .collect()
 }
 
@@ -257,7 +251,7 @@ fn commitment_boxes(checked: &[&str]) -> Vec<CommitmentBox> {
         .iter()
         .map(|(code, text)| CommitmentBox {
             code,
-            text: typo(text),
+            text: text.to_string(),
             checked: checked.contains(code),
         })
         .collect()
@@ -326,7 +320,7 @@ pub async fn submit(
                     None,
                     Some(format!(
                         "Cochez les cinq engagements : il manque « {} »",
-                        typo(text.trim_end_matches('.'))
+                        text.trim_end_matches('.')
                     )),
                 )
             }
@@ -512,6 +506,22 @@ pub async fn show(
     request_page(&state, ctx, &guard, notice(q.fait.as_deref()), |_| {}).await
 }
 
+/// The answer to a step of the workflow: done, back to the request with its notice; a
+/// request not of this structure, 404; the database, 500; otherwise the refusal, for the form.
+fn settle(
+    ctx: &PageContext,
+    guard: &RequestOfStructure,
+    result: Result<(), WorkflowError>,
+    done: &str,
+) -> Result<Response, WorkflowError> {
+    match result {
+        Ok(()) => Ok(back_to(guard, done)),
+        Err(WorkflowError::UnknownRequest | WorkflowError::OtherStructure) => Ok(not_found(ctx)),
+        Err(WorkflowError::Store(e)) => Ok(internal(e)),
+        Err(e) => Err(e),
+    }
+}
+
 fn back_to(guard: &RequestOfStructure, done: &str) -> Response {
     Redirect::to(&format!(
         "/structures/{}/habilitations/{}?fait={done}",
@@ -534,12 +544,9 @@ pub async fn answer(
     guard: RequestOfStructure,
     CsrfForm(form): CsrfForm<AnswerForm>,
 ) -> Response {
-    let error = match svc::resubmit(&state.db, &guard.access, guard.request, &form.message).await {
-        Ok(()) => return back_to(&guard, "reponse"),
-        Err(WorkflowError::UnknownRequest | WorkflowError::OtherStructure) => {
-            return not_found(&ctx)
-        }
-        Err(WorkflowError::Store(e)) => return internal(e),
+    let result = svc::resubmit(&state.db, &guard.access, guard.request, &form.message).await;
+    let error = match settle(&ctx, &guard, result, "reponse") {
+        Ok(answer) => return answer,
         Err(e) => e,
     };
     request_page(&state, ctx, &guard, None, |page| {
@@ -611,12 +618,8 @@ pub async fn training(
             }
             Err(e) => Err(e.into()),
         };
-        match recorded {
-            Ok(()) => return back_to(&guard, "formation"),
-            Err(WorkflowError::UnknownRequest | WorkflowError::OtherStructure) => {
-                return not_found(&ctx)
-            }
-            Err(WorkflowError::Store(e)) => return internal(e),
+        match settle(&ctx, &guard, recorded, "formation") {
+            Ok(answer) => return answer,
             Err(e) => alert = Some(sentence(&e.to_string())),
         }
     }
@@ -661,14 +664,11 @@ pub async fn skills_test(
     let (score_error, alert) = match score {
         Err(message) => (Some(message.to_string()), None),
         Ok(score) => {
-            match svc::record_skills_test(&state.db, &guard.access, guard.request, person, score)
-                .await
-            {
-                Ok(()) => return back_to(&guard, "test"),
-                Err(WorkflowError::UnknownRequest | WorkflowError::OtherStructure) => {
-                    return not_found(&ctx)
-                }
-                Err(WorkflowError::Store(e)) => return internal(e),
+            let result =
+                svc::record_skills_test(&state.db, &guard.access, guard.request, person, score)
+                    .await;
+            match settle(&ctx, &guard, result, "test") {
+                Ok(answer) => return answer,
                 Err(e) => (None, Some(sentence(&e.to_string()))),
             }
         }
@@ -699,12 +699,9 @@ pub async fn activate(
     CsrfForm(form): CsrfForm<PersonForm>,
 ) -> Response {
     let person: i64 = form.personne.trim().parse().unwrap_or(0);
-    let error = match svc::activate(&state.db, &guard.access, guard.request, person).await {
-        Ok(()) => return back_to(&guard, "activation"),
-        Err(WorkflowError::UnknownRequest | WorkflowError::OtherStructure) => {
-            return not_found(&ctx)
-        }
-        Err(WorkflowError::Store(e)) => return internal(e),
+    let result = svc::activate(&state.db, &guard.access, guard.request, person).await;
+    let error = match settle(&ctx, &guard, result, "activation") {
+        Ok(answer) => return answer,
         Err(e) => sentence(&e.to_string()),
     };
     request_page(&state, ctx, &guard, None, |page| {
