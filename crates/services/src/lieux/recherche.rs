@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use relais_domain::lieux::{read_row, SchemaVersion};
-use relais_domain::territoire::Point;
+use relais_domain::territoire::{CodeInsee, Point};
 use relais_search::lieux::{IndexedLieu, LieuIndex};
 use relais_search::TerritoryIndex;
 use relais_store::{Db, StoreError};
@@ -44,7 +44,11 @@ pub async fn build(db: &Db, territoires: &TerritoryIndex) -> Result<Recherche, S
             tracing::warn!(lieu = %stored.id, "lieu illisible, absent de la recherche");
             continue;
         };
-        let lieu = reading.lieu;
+        let mut lieu = reading.lieu;
+        // The commune the import resolved: found again at once, and the same one.
+        if let Some(code) = stored.code_insee.as_deref() {
+            lieu.adresse.code_insee = CodeInsee::parse(code).ok();
+        }
         let mut entry = IndexedLieu::from_lieu(&lieu, territoires);
         entry.id = stored.id.clone();
         if let (Some(lat), Some(lon)) = (stored.latitude, stored.longitude) {
