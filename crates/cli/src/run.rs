@@ -89,7 +89,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         db: db.clone(),
         policy: config.policy(),
         territoires: Arc::new(index),
-        lieux: Arc::new(lieux),
+        lieux: Arc::new(relais_services::lieux::recherche::Lieux::new(lieux)),
         config: relais_web::WebConfig {
             hsts: config.hsts,
             public_url: config.public_url.clone(),

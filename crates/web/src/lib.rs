@@ -43,8 +43,8 @@ pub struct AppState {
     pub policy: relais_services::comptes::Policy,
     pub territoires: Arc<TerritoryIndex>,
     pub config: WebConfig,
-    /// The search over lieux, built at start from the store.
-    pub lieux: Arc<relais_services::lieux::recherche::Recherche>,
+    /// The search over lieux, built at start from the store and replaced when they change.
+    pub lieux: Arc<relais_services::lieux::recherche::Lieux>,
     /// The ProConnect client; `None`: ProConnect is not configured on this instance.
     pub proconnect: Option<Arc<relais_services::proconnect::ProConnect>>,
 }

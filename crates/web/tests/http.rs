@@ -34,7 +34,9 @@ async fn app_with(hsts: bool) -> (Router, TestDb) {
             hsts,
             ..WebConfig::default()
         },
-        lieux: Arc::new(relais_services::lieux::recherche::Recherche::empty()),
+        lieux: Arc::new(relais_services::lieux::recherche::Lieux::new(
+            relais_services::lieux::recherche::Recherche::empty(),
+        )),
         proconnect: None,
     });
     (app, t)

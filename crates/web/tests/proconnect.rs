@@ -142,7 +142,9 @@ async fn harness_on(provider: Provider, policy: svc::Policy) -> Harness {
         policy,
         territoires: Arc::new(TerritoryIndex::build(Territoires::default())),
         config: WebConfig::default(),
-        lieux: Arc::new(relais_services::lieux::recherche::Recherche::empty()),
+        lieux: Arc::new(relais_services::lieux::recherche::Lieux::new(
+            relais_services::lieux::recherche::Recherche::empty(),
+        )),
         proconnect: Some(Arc::new(pc)),
     });
     let http = reqwest::Client::builder()
@@ -598,7 +600,9 @@ async fn without_configuration_there_is_no_proconnect() {
         policy: svc::Policy::default(),
         territoires: Arc::new(TerritoryIndex::build(Territoires::default())),
         config: WebConfig::default(),
-        lieux: Arc::new(relais_services::lieux::recherche::Recherche::empty()),
+        lieux: Arc::new(relais_services::lieux::recherche::Lieux::new(
+            relais_services::lieux::recherche::Recherche::empty(),
+        )),
         proconnect: None,
     });
     for uri in [

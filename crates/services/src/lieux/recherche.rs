@@ -2,6 +2,7 @@
 //! shows beside it (the index itself keeps only folded keys and bitsets).
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use relais_domain::lieux::{read_row, SchemaVersion};
 use relais_domain::territoire::{CodeInsee, Point};
@@ -29,6 +30,31 @@ impl Recherche {
             index: LieuIndex::build(Vec::new()),
             summaries: Vec::new(),
         }
+    }
+}
+
+/// The search in use, replaced whole when the lieux change: a request keeps the version it
+/// started with while a new one is built beside it.
+pub struct Lieux {
+    current: RwLock<Arc<Recherche>>,
+}
+
+impl Lieux {
+    pub fn new(recherche: Recherche) -> Lieux {
+        Lieux {
+            current: RwLock::new(Arc::new(recherche)),
+        }
+    }
+
+    pub fn get(&self) -> Arc<Recherche> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn replace(&self, recherche: Recherche) {
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(recherche);
     }
 }
 

@@ -93,7 +93,7 @@ pub async fn search(
         text: p.q.filter(|q| !q.trim().is_empty()),
         ..Filter::default()
     };
-    let r = &state.lieux;
+    let r = state.lieux.get();
     let (hits, next): (Vec<(usize, Option<f64>)>, _) =
         match (p.lat, p.lon, &p.commune, &p.departement) {
             (Some(lat), Some(lon), None, None) => {

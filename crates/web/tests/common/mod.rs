@@ -11,7 +11,7 @@ use axum::Router;
 use relais_domain::territoire::Territoires;
 use relais_search::TerritoryIndex;
 use relais_services::comptes::Policy;
-use relais_services::lieux::recherche::Recherche;
+use relais_services::lieux::recherche::{Lieux, Recherche};
 use relais_testkit::TestDb;
 use relais_web::{router, AppState, WebConfig};
 use tower::ServiceExt;
@@ -37,7 +37,7 @@ pub async fn app_with(t: &TestDb, lieux: Recherche) -> Router {
             public_url: format!("https://{HOST}"),
             ..WebConfig::default()
         },
-        lieux: Arc::new(lieux),
+        lieux: Arc::new(Lieux::new(lieux)),
         proconnect: None,
     })
 }
