@@ -79,6 +79,10 @@ pub struct ServeArgs {
     /// Login attempts allowed from one IP address per 15 minutes (password and ProConnect).
     #[arg(long, env = "RELAIS_LOGIN_IP_ATTEMPTS", value_name = "NOMBRE")]
     pub login_ip_attempts: Option<i64>,
+    /// Seconds between two checks of the stored lieux (the search is rebuilt when they
+    /// changed, e.g. after `relais import` in another process); 0: never. Default 30.
+    #[arg(long, env = "RELAIS_LIEUX_REFRESH_SECS", value_name = "SECONDES")]
+    pub lieux_refresh_secs: Option<u64>,
 }
 
 /// The settings file: every key optional.
@@ -96,6 +100,7 @@ struct FileConfig {
     proconnect_client_id: Option<String>,
     proconnect_client_secret: Option<String>,
     login_ip_attempts: Option<i64>,
+    lieux_refresh_secs: Option<u64>,
     demo: Option<bool>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
@@ -118,6 +123,8 @@ pub struct Config {
     /// Login attempts from one IP address within the rate-limit window
     /// (`relais_services::comptes::Policy::ip_attempts`).
     pub login_ip_attempts: i64,
+    /// Seconds between two checks of the stored lieux by `serve`; 0: never.
+    pub lieux_refresh_secs: u64,
     /// Load demonstration lieux into an empty base.
     pub demo: bool,
     /// `None`: e-mails go to `data_dir/courriels`.
@@ -191,6 +198,10 @@ impl Config {
                 Some(n) => n,
                 None => relais_services::comptes::Policy::default().ip_attempts,
             },
+            lieux_refresh_secs: serve
+                .lieux_refresh_secs
+                .or(from_file.lieux_refresh_secs)
+                .unwrap_or(30),
             smtp_url: global
                 .smtp_url
                 .clone()

@@ -2,24 +2,28 @@
 //! report of every rejected row.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
 use relais_search::TerritoryIndex;
-use relais_services::lieux::fichier;
 use relais_services::lieux::import::{import, import_bytes, ImportReport};
 use relais_services::lieux::mapping::Mapping;
+use relais_services::lieux::{data_inclusion, fichier};
 
 use crate::config::{Config, GlobalArgs, ServeArgs};
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
-    /// Import lieux de médiation numérique: the national schema's CSV or JSON, v1 or v0.1.
-    /// Importing the same file again changes nothing.
+    /// Import lieux de médiation numérique: the national schema's CSV or JSON, v1 or v0.1,
+    /// or data·inclusion v1 structures and services. Importing the same file again
+    /// changes nothing.
     Lieux {
         /// Files to import, one source each.
-        #[arg(required = true)]
+        #[arg(
+            required_unless_present = "data_inclusion",
+            conflicts_with = "data_inclusion"
+        )]
         files: Vec<PathBuf>,
         /// Name of the source (the producer); by default the file name without extension.
         #[arg(long)]
@@ -28,6 +32,15 @@ pub enum ImportCommand {
         /// fields (see data/lieux/mappings/ and docs/DATA.md).
         #[arg(long, value_name = "FICHIER.toml")]
         mapping: Option<PathBuf>,
+        /// data·inclusion v1: the structures file and the services file (JSON arrays); one
+        /// lieu per structure. Source « data-inclusion » unless --source.
+        #[arg(
+            long,
+            num_args = 2,
+            value_names = ["STRUCTURES.json", "SERVICES.json"],
+            conflicts_with = "mapping"
+        )]
+        data_inclusion: Option<Vec<PathBuf>>,
     },
 }
 
@@ -39,7 +52,11 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
         files,
         source,
         mapping,
+        data_inclusion,
     } = command;
+    if let Some(paths) = data_inclusion {
+        return import_data_inclusion(global, &paths[0], &paths[1], source.as_deref()).await;
+    }
     let mapping = match mapping {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -97,6 +114,51 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
     if failed > 0 {
         anyhow::bail!("{failed} fichier(s) refusé(s)");
     }
+    Ok(())
+}
+
+async fn import_data_inclusion(
+    global: &GlobalArgs,
+    structures: &Path,
+    services: &Path,
+    source: Option<&str>,
+) -> anyhow::Result<()> {
+    let read = |path: &Path| {
+        std::fs::read(path).with_context(|| format!("lecture de {} impossible", path.display()))
+    };
+    let (structures_bytes, services_bytes) = (read(structures)?, read(services)?);
+    let config = Config::resolve(global, &ServeArgs::default())?;
+    let db = crate::run::open(&config).await?;
+    let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
+    let name = source.unwrap_or("data-inclusion");
+    let tty = std::io::stderr().is_terminal();
+    let mut progress = |done: usize, total: usize| {
+        if tty {
+            eprint!("\r{name} : {done}/{total} lieux enregistrés");
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let result = data_inclusion::import_files(
+        &db,
+        &index,
+        name,
+        &structures_bytes,
+        &services_bytes,
+        &mut progress,
+    )
+    .await;
+    db.close().await;
+    let report = result?;
+    if tty {
+        eprintln!();
+    }
+    print!(
+        "{}",
+        describe(
+            &format!("{} + {}", structures.display(), services.display()),
+            &report
+        )
+    );
     Ok(())
 }
 

@@ -3,6 +3,8 @@
 mod admin;
 mod bench;
 mod config;
+mod export;
+mod fusion;
 mod import;
 mod journal;
 mod run;
@@ -46,6 +48,19 @@ enum Command {
         #[arg(long, default_value_t = 100_000)]
         iterations: usize,
     },
+    /// Measure the nearest lieux with two filters in process, against a full scan
+    /// (benchmark; build with --release).
+    BenchLieux {
+        /// Numbers of synthetic lieux, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [25_000usize, 1_000_000])]
+        sizes: Vec<usize>,
+        /// Query points per filter pair.
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
+        /// Also write the lieux and queries as CSV (for scripts/bench/lieux-postgis).
+        #[arg(long, value_name = "FICHIER")]
+        dump: Option<std::path::PathBuf>,
+    },
     /// Measure the cost of a password hash (benchmark; build with --release).
     BenchPassword {
         #[arg(long, default_value_t = 30)]
@@ -60,6 +75,16 @@ enum Command {
     Import {
         #[command(subcommand)]
         command: import::ImportCommand,
+    },
+    /// Export data files (open data).
+    Export {
+        #[command(subcommand)]
+        command: export::ExportCommand,
+    },
+    /// Lieux: the cross-source merge, its review list and decisions.
+    Lieux {
+        #[command(subcommand)]
+        command: fusion::LieuxCommand,
     },
     /// The audit trail: check its integrity.
     Journal {
@@ -91,9 +116,16 @@ fn main() -> ExitCode {
             }
             Command::BenchTerritoires { iterations } => bench::territoires(iterations),
             Command::BenchPassword { iterations } => bench::password(iterations).await,
+            Command::BenchLieux {
+                sizes,
+                queries,
+                dump,
+            } => bench::lieux(&sizes, queries, dump.as_deref()),
             Command::Admin { command } => admin::run(&cli.global, &command).await,
             Command::Journal { command } => journal::run(&cli.global, &command).await,
             Command::Import { command } => import::run(&cli.global, &command).await,
+            Command::Export { command } => export::run(&cli.global, &command).await,
+            Command::Lieux { command } => fusion::run(&cli.global, &command).await,
         }
     });
     match result {

@@ -72,10 +72,23 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         let w = Worker::new(db.clone(), jobs, WorkerConfig::new(worker_id(0)));
         tokio::spawn(w.run(stopped.clone()))
     });
-    let lieux = relais_services::lieux::recherche::build(&db, &index)
-        .await
-        .context("index des lieux")?;
-    tracing::info!(lieux = lieux.index.len(), "index des lieux construit");
+    let lieux = Arc::new(
+        relais_services::lieux::recherche::Lieux::load(&db, &index)
+            .await
+            .context("index des lieux")?,
+    );
+    tracing::info!(lieux = lieux.get().index.len(), "index des lieux construit");
+    let index = Arc::new(index);
+    // Imports run in other processes: the store is checked now and then.
+    let watch_lieux = (config.lieux_refresh_secs > 0).then(|| {
+        tokio::spawn(relais_services::lieux::recherche::watch(
+            db.clone(),
+            index.clone(),
+            lieux.clone(),
+            std::time::Duration::from_secs(config.lieux_refresh_secs),
+            stopped.clone(),
+        ))
+    });
     let proconnect = match config.proconnect()? {
         Some(pc) => {
             tracing::info!(fournisseur = %pc.issuer, "connexion ProConnect active");
@@ -88,11 +101,12 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     let app = relais_web::router(relais_web::AppState {
         db: db.clone(),
         policy: config.policy(),
-        territoires: Arc::new(index),
-        lieux: Arc::new(relais_services::lieux::recherche::Lieux::new(lieux)),
+        territoires: index,
+        lieux,
         config: relais_web::WebConfig {
             hsts: config.hsts,
             public_url: config.public_url.clone(),
+            tile_url: None,
         },
         proconnect,
     });
@@ -111,6 +125,9 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     .context("le serveur s’est arrêté")?;
     let _ = stop.send(true);
     if let Some(w) = worker {
+        let _ = w.await;
+    }
+    if let Some(w) = watch_lieux {
         let _ = w.await;
     }
     db.close().await;

@@ -57,7 +57,8 @@ const _: () = assert!(
 /// Lieux per kd-tree leaf.
 const LEAF: usize = 16;
 
-/// Plan choice for `nearest`: when the rarest constraint (one kind's wanted values, or
+/// Plan choice for `nearest` (when the rarest kind has value trees, they are walked
+/// instead, see `VALUE_TREE_BUDGET`): when the rarest constraint (one kind's wanted values, or
 /// the text) holds at most this many positioned lieux, scan those candidates (slot
 /// order) and select the nearest; otherwise walk the tree nearest-first with summary
 /// pruning. Measured (release, 2 busy cores, synthetic data, the ignored `timing` test in
@@ -66,6 +67,21 @@ const LEAF: usize = 16;
 /// 25k but 11–30 µs for rare ones (0.3–0.05%), where a scan of 250 candidates takes 2–4 µs.
 /// At 1M the walk wins for anything but tiny candidate sets.
 const SCAN_MAX: usize = 2_048;
+
+/// Values get kd-trees of their own (their lieux only, positions and masks copied),
+/// rarest value first, while the copies stay within `VALUE_TREE_BUDGET` + the number of
+/// positioned lieux, and only for values held by at most half of them. A filter then
+/// walks its value's tree nearest-first, pruned by the other filters' summaries, instead
+/// of scanning all its candidates or walking the whole tree: at 1M lieux a value held by
+/// 0.5% has 5,000 candidates (a 100 µs scan), and the pair "that value + another" is
+/// too rare for the main tree's summaries to prune well. A common value helps too: a
+/// 3% pair of two 30% values looks at ~60 lieux in the first one's tree, ~700 in the
+/// main one. Cost: ≈ 60 bytes a copy; at 25k every value under 50% fits (≈ 5 copies a
+/// lieu, 7 MB), at 1M about one copy a lieu (the values under ~10%).
+const VALUE_TREE_BUDGET: usize = 100_000;
+
+/// Under this many candidates a scan beats any walk (no queue, no node boxes).
+const SCAN_SMALL: usize = 256;
 
 /// What search needs of a lieu.
 #[derive(Debug, Clone, PartialEq)]
@@ -221,6 +237,9 @@ pub enum Plan {
     Scan,
     /// Walk the tree nearest-first.
     Walk,
+    /// Walk the trees of the rarest kind's wanted values (the main tree when one of them
+    /// has none).
+    Values,
 }
 
 /// A territory to list the lieux of.
@@ -306,6 +325,24 @@ fn box_dist2(lo: &[f64; 3], hi: &[f64; 3], q: &[f64; 3]) -> f64 {
     d
 }
 
+/// The kd-tree of the lieux having one rare value: copies of their positions and masks,
+/// in this tree's order, and their slots in the main tree.
+struct ValueTree {
+    nodes: Vec<Node>,
+    xyz: Vec<[f64; 3]>,
+    masks: Vec<[u16; KINDS]>,
+    slots: Vec<u32>,
+}
+
+/// A tree to walk: the main one (`slots: None`, entry = slot) or a value's.
+#[derive(Clone, Copy)]
+struct TreeRef<'a> {
+    nodes: &'a [Node],
+    xyz: &'a [[f64; 3]],
+    masks: &'a [[u16; KINDS]],
+    slots: Option<&'a [u32]>,
+}
+
 pub struct LieuIndex {
     lieux: Vec<IndexedLieu>,
     masks: Vec<[u16; KINDS]>,
@@ -326,6 +363,12 @@ pub struct LieuIndex {
     /// Lieu → slot, `u32::MAX` without position.
     lieu_slot: Vec<u32>,
     nodes: Vec<Node>,
+    /// Per kind, per bit: the tree of a rare value (see `VALUE_TREE_BUDGET`).
+    value_trees: Vec<Vec<Option<ValueTree>>>,
+    /// Lieu indices by id: the order of bounding-box pages.
+    id_order: Vec<u32>,
+    /// Lieu → its position in `id_order`.
+    id_rank: Vec<u32>,
 }
 
 impl LieuIndex {
@@ -387,15 +430,53 @@ impl LieuIndex {
                 }
             }
         }
+        let slot_masks: Vec<[u16; KINDS]> = items.iter().map(|(_, l)| masks[*l as usize]).collect();
+        let slot_xyz: Vec<[f64; 3]> = items.iter().map(|(x, _)| *x).collect();
+        let mut values: Vec<(usize, usize, usize)> = slot_postings
+            .iter()
+            .enumerate()
+            .flat_map(|(k, per_bit)| {
+                per_bit
+                    .iter()
+                    .enumerate()
+                    .map(move |(b, slots)| (slots.len(), k, b))
+            })
+            .filter(|&(n, _, _)| n > 0 && n <= items.len() / 2)
+            .collect();
+        values.sort_unstable();
+        let mut value_trees: Vec<Vec<Option<ValueTree>>> = (0..KINDS)
+            .map(|_| (0..16).map(|_| None).collect())
+            .collect();
+        let mut copies = 0;
+        for (n, k, b) in values {
+            copies += n;
+            if copies > VALUE_TREE_BUDGET + items.len() {
+                break;
+            }
+            value_trees[k][b] = Some(ValueTree::build(
+                &slot_postings[k][b],
+                &slot_xyz,
+                &slot_masks,
+            ));
+        }
+        let mut id_order: Vec<u32> = (0..lieux.len() as u32).collect();
+        id_order.sort_by(|&a, &b| lieux[a as usize].id.cmp(&lieux[b as usize].id));
+        let mut id_rank = vec![0; lieux.len()];
+        for (r, &l) in id_order.iter().enumerate() {
+            id_rank[l as usize] = r as u32;
+        }
         LieuIndex {
+            value_trees,
+            id_order,
+            id_rank,
             slot_postings,
             slot_lieu: items.iter().map(|(_, l)| *l).collect(),
             slot_point: items
                 .iter()
                 .map(|(_, l)| lieux[*l as usize].position.unwrap())
                 .collect(),
-            slot_xyz: items.iter().map(|(x, _)| *x).collect(),
-            slot_masks: items.iter().map(|(_, l)| masks[*l as usize]).collect(),
+            slot_xyz,
+            slot_masks,
             lieu_slot,
             nodes,
             lieux,
@@ -530,15 +611,22 @@ impl LieuIndex {
         let c = self.compile(filter);
         let q = unit_vector(point);
         let rarest = self.rarest(&c);
-        let scan = match plan {
-            Plan::Auto => rarest.is_some_and(|n| n <= SCAN_MAX),
-            Plan::Scan => rarest.is_some(),
-            Plan::Walk => false,
+        let value_kind = self.value_kind(&c);
+        let text_rarest = c.text.as_ref().is_some_and(|t| rarest == Some(t.len()));
+        let plan = match plan {
+            Plan::Auto => match rarest {
+                Some(n) if n <= SCAN_SMALL || (text_rarest && n <= SCAN_MAX) => Plan::Scan,
+                _ if value_kind.is_some() => Plan::Values,
+                Some(n) if n <= SCAN_MAX => Plan::Scan,
+                _ => Plan::Walk,
+            },
+            Plan::Scan if rarest.is_none() => Plan::Walk,
+            p => p,
         };
-        let found = if scan {
-            self.nearest_scan(&c, &q, k)
-        } else {
-            self.nearest_walk(&c, &q, k)
+        let found = match (plan, value_kind) {
+            (Plan::Scan, _) => self.nearest_scan(&c, &q, k),
+            (Plan::Values, Some(kind)) => self.nearest_values(&c, &q, k, kind),
+            _ => self.nearest_walk(&c, &q, k),
         };
         let mut out: Vec<(usize, f64)> = found
             .into_iter()
@@ -615,30 +703,127 @@ impl LieuIndex {
         hits.into_iter().map(|(_, s)| s).collect()
     }
 
+    /// The rarest active kind, if every one of its wanted values has a tree.
+    fn value_kind(&self, c: &Compiled) -> Option<usize> {
+        let k = c
+            .active
+            .iter()
+            .copied()
+            .min_by_key(|&k| self.kind_count(c, k))?;
+        (0..16)
+            .filter(|b| c.want[k] & (1 << b) != 0)
+            .all(|b| self.value_trees[k][b].is_some())
+            .then_some(k)
+    }
+
+    fn main_tree(&self) -> TreeRef<'_> {
+        TreeRef {
+            nodes: &self.nodes,
+            xyz: &self.slot_xyz,
+            masks: &self.slot_masks,
+            slots: None,
+        }
+    }
+
     /// Best-first walk of the tree, skipping subtrees whose summary cannot match.
     fn nearest_walk(&self, c: &Compiled, q: &[f64; 3], k: usize) -> Vec<u32> {
-        let mut best: BinaryHeap<(Dist, u32)> = BinaryHeap::with_capacity(k + 1);
+        let mut best = BinaryHeap::with_capacity(k + 1);
+        self.walk(self.main_tree(), c, q, k, (0, 0), &mut best);
+        best.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// The trees of the wanted values of `kind`, one after the other, sharing the best
+    /// so far (each later walk starts with a tighter bound). A lieu with several wanted
+    /// values is taken in the tree of the first one only.
+    fn nearest_values(&self, c: &Compiled, q: &[f64; 3], k: usize, kind: usize) -> Vec<u32> {
+        let mut best = BinaryHeap::with_capacity(k + 1);
+        for b in (0..16).filter(|b| c.want[kind] & (1 << b) != 0) {
+            let Some(t) = &self.value_trees[kind][b] else {
+                continue;
+            };
+            let tree = TreeRef {
+                nodes: &t.nodes,
+                xyz: &t.xyz,
+                masks: &t.masks,
+                slots: Some(&t.slots),
+            };
+            let earlier = c.want[kind] & ((1u16 << b) - 1);
+            self.walk(tree, c, q, k, (kind, earlier), &mut best);
+        }
+        best.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// Adds to `best` (at most `k`, farthest on top) the nearest entries of `t` passing
+    /// the filter, leaving out those having a bit of `skip.1` in kind `skip.0`.
+    fn walk(
+        &self,
+        t: TreeRef<'_>,
+        c: &Compiled,
+        q: &[f64; 3],
+        k: usize,
+        skip: (usize, u16),
+        best: &mut BinaryHeap<(Dist, u32)>,
+    ) {
         let mut queue: BinaryHeap<Reverse<(Dist, u32)>> = BinaryHeap::with_capacity(64);
-        let root = &self.nodes[0];
+        let root = &t.nodes[0];
         if c.masks_pass(&root.summary) {
             queue.push(Reverse((Dist(box_dist2(&root.lo, &root.hi, q)), 0)));
         }
-        while let Some(Reverse((Dist(d), n))) = queue.pop() {
+        while let Some(Reverse((Dist(d), mut n))) = queue.pop() {
             if best.len() == k && d > best.peek().unwrap().0 .0 {
                 break;
             }
-            let node = &self.nodes[n as usize];
-            if node.left == u32::MAX {
-                for s in node.start..node.end {
-                    let su = s as usize;
-                    if !c.masks_pass(&self.slot_masks[su]) {
+            // Down to a leaf through the nearer child, the farther one queued: half the
+            // queue operations of queuing both.
+            let mut node = &t.nodes[n as usize];
+            while node.left != u32::MAX {
+                let bound = if best.len() == k {
+                    best.peek().unwrap().0 .0
+                } else {
+                    f64::INFINITY
+                };
+                let mut near: Option<(f64, u32)> = None;
+                for child in [node.left, node.right] {
+                    let ch = &t.nodes[child as usize];
+                    if !c.masks_pass(&ch.summary) {
                         continue;
                     }
-                    let d2 = dist2(&self.slot_xyz[su], q);
+                    let bd = box_dist2(&ch.lo, &ch.hi, q);
+                    if bd > bound {
+                        continue;
+                    }
+                    match near {
+                        Some((nd, nc)) if nd <= bd => {
+                            queue.push(Reverse((Dist(bd), child)));
+                            near = Some((nd, nc));
+                        }
+                        Some((nd, nc)) => {
+                            queue.push(Reverse((Dist(nd), nc)));
+                            near = Some((bd, child));
+                        }
+                        None => near = Some((bd, child)),
+                    }
+                }
+                match near {
+                    Some((_, child)) => {
+                        n = child;
+                        node = &t.nodes[n as usize];
+                    }
+                    None => break,
+                }
+            }
+            if node.left == u32::MAX {
+                for e in node.start as usize..node.end as usize {
+                    let m = &t.masks[e];
+                    if m[skip.0] & skip.1 != 0 || !c.masks_pass(m) {
+                        continue;
+                    }
+                    let d2 = dist2(&t.xyz[e], q);
                     if best.len() == k && d2 >= best.peek().unwrap().0 .0 {
                         continue;
                     }
-                    if !self.rest_pass(c, self.slot_lieu[su]) {
+                    let s = t.slots.map_or(e as u32, |slots| slots[e]);
+                    if !self.rest_pass(c, self.slot_lieu[s as usize]) {
                         continue;
                     }
                     if best.len() == k {
@@ -646,20 +831,8 @@ impl LieuIndex {
                     }
                     best.push((Dist(d2), s));
                 }
-            } else {
-                for child in [node.left, node.right] {
-                    let ch = &self.nodes[child as usize];
-                    if !c.masks_pass(&ch.summary) {
-                        continue;
-                    }
-                    let bd = box_dist2(&ch.lo, &ch.hi, q);
-                    if best.len() < k || bd <= best.peek().unwrap().0 .0 {
-                        queue.push(Reverse((Dist(bd), child)));
-                    }
-                }
             }
         }
-        best.into_iter().map(|(_, s)| s).collect()
     }
 
     /// Lieux of a territory passing the filter, ordered by name key then id, at most
@@ -713,25 +886,79 @@ impl LieuIndex {
     ) -> Vec<usize> {
         let c = self.compile(filter);
         let mut out = Vec::new();
-        if min_lon > max_lon {
-            self.bbox_walk(&c, [min_lat, min_lon, max_lat, 180.0], limit, &mut out);
-            self.bbox_walk(&c, [min_lat, -180.0, max_lat, max_lon], limit, &mut out);
-        } else {
-            self.bbox_walk(&c, [min_lat, min_lon, max_lat, max_lon], limit, &mut out);
+        if limit == 0 {
+            return out;
         }
+        self.bbox_visit(&c, [min_lat, min_lon, max_lat, max_lon], &mut |l| {
+            out.push(l as usize);
+            out.len() < limit
+        });
         out
     }
 
-    fn bbox_walk(&self, c: &Compiled, b: [f64; 4], limit: usize, out: &mut Vec<usize>) {
+    /// Positioned lieux passing the filter inside the box, ordered by id, at most
+    /// `limit`, after the `cursor` (an id: the `next` of the previous page). The order
+    /// does not depend on the tree, so a page follows the previous one even when the
+    /// index was rebuilt in between.
+    /// `bbox`: `[min_lat, min_lon, max_lat, max_lon]` in degrees, as `in_bbox`.
+    pub fn in_bbox_page(
+        &self,
+        bbox: [f64; 4],
+        filter: &Filter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Page {
+        let c = self.compile(filter);
+        let after = cursor.map_or(0, |id| {
+            self.id_order
+                .partition_point(|&l| self.lieux[l as usize].id.as_str() <= id)
+        }) as u32;
+        // The `limit + 1` smallest ranks, to know whether a next page exists.
+        let mut kept: BinaryHeap<u32> = BinaryHeap::with_capacity(limit.min(1024) + 2);
+        self.bbox_visit(&c, bbox, &mut |l| {
+            let r = self.id_rank[l as usize];
+            if r >= after && (kept.len() <= limit || r < *kept.peek().unwrap()) {
+                kept.push(r);
+                if kept.len() > limit + 1 {
+                    kept.pop();
+                }
+            }
+            true
+        });
+        let mut ranks = kept.into_sorted_vec();
+        let more = ranks.len() > limit;
+        ranks.truncate(limit);
+        let items: Vec<usize> = ranks
+            .into_iter()
+            .map(|r| self.id_order[r as usize] as usize)
+            .collect();
+        let next = match items.last() {
+            Some(&last) if more => Some(self.lieux[last].id.clone()),
+            _ => None,
+        };
+        Page { items, next }
+    }
+
+    /// Calls `f` with each lieu passing the filter inside the box (`min_lon > max_lon`
+    /// crosses the antimeridian), in slot order, until it returns `false`.
+    fn bbox_visit(&self, c: &Compiled, b: [f64; 4], f: &mut dyn FnMut(u32) -> bool) {
+        if b[1] > b[3] {
+            if self.bbox_walk(c, [b[0], b[1], b[2], 180.0], f) {
+                self.bbox_walk(c, [b[0], -180.0, b[2], b[3]], f);
+            }
+        } else {
+            self.bbox_walk(c, b, f);
+        }
+    }
+
+    /// `false` when `f` asked to stop.
+    fn bbox_walk(&self, c: &Compiled, b: [f64; 4], f: &mut dyn FnMut(u32) -> bool) -> bool {
         if self.nodes.is_empty() || b[0] > b[2] {
-            return;
+            return true;
         }
         let (lo, hi) = xyz_bounds(b);
         let mut stack = vec![0u32];
         while let Some(n) = stack.pop() {
-            if out.len() >= limit {
-                return;
-            }
             let node = &self.nodes[n as usize];
             if !c.masks_pass(&node.summary)
                 || (0..3).any(|i| node.hi[i] < lo[i] || node.lo[i] > hi[i])
@@ -752,13 +979,27 @@ impl LieuIndex {
                     && p.lon <= b[3]
                     && c.masks_pass(&self.slot_masks[s])
                     && self.rest_pass(c, self.slot_lieu[s])
+                    && !f(self.slot_lieu[s])
                 {
-                    out.push(self.slot_lieu[s] as usize);
-                    if out.len() >= limit {
-                        return;
-                    }
+                    return false;
                 }
             }
+        }
+        true
+    }
+}
+
+impl ValueTree {
+    /// The tree of the lieux at these main-tree slots.
+    fn build(slots: &[u32], xyz: &[[f64; 3]], masks: &[[u16; KINDS]]) -> ValueTree {
+        let mut items: Vec<([f64; 3], u32)> = slots.iter().map(|&s| (xyz[s as usize], s)).collect();
+        let mut nodes = Vec::new();
+        build_tree(&mut items, 0, masks, &mut nodes);
+        ValueTree {
+            nodes,
+            xyz: items.iter().map(|(x, _)| *x).collect(),
+            masks: items.iter().map(|(_, s)| masks[*s as usize]).collect(),
+            slots: items.iter().map(|(_, s)| *s).collect(),
         }
     }
 }
@@ -905,9 +1146,31 @@ const NAMES: [&str; 8] = [
 ];
 
 /// `n` lieux drawn around real communes (chosen with weight √population, within ~3 km
-/// of the town hall), with attribute shares like the real data's; 5% have no position
-/// and 30% no opening hours. Deterministic for a seed.
+/// of the town hall), with attribute shares set by hand (`P_SERVICES`…: independent
+/// bits, guessed, not measured); 5% have no position and 30% no opening hours.
+/// Deterministic for a seed. See `synthetic_like` for real distributions.
 pub fn synthetic(n: usize, seed: u64, territoires: &TerritoryIndex) -> Vec<IndexedLieu> {
+    generate(n, seed, territoires, None)
+}
+
+/// `n` lieux placed like `synthetic`'s, each with the attributes (the eight vocabularies
+/// and the opening hours) of a lieu of `sample` drawn uniformly: the joint distribution
+/// of the real values, correlations included. Deterministic for a seed and a sample.
+pub fn synthetic_like(
+    n: usize,
+    seed: u64,
+    territoires: &TerritoryIndex,
+    sample: &[IndexedLieu],
+) -> Vec<IndexedLieu> {
+    generate(n, seed, territoires, (!sample.is_empty()).then_some(sample))
+}
+
+fn generate(
+    n: usize,
+    seed: u64,
+    territoires: &TerritoryIndex,
+    sample: Option<&[IndexedLieu]>,
+) -> Vec<IndexedLieu> {
     let communes: Vec<_> = territoires
         .territoires()
         .communes
@@ -949,7 +1212,7 @@ pub fn synthetic(n: usize, seed: u64, territoires: &TerritoryIndex) -> Vec<Index
                 x if x < 0.90 => 2,
                 _ => 4,
             };
-            IndexedLieu {
+            let mut l = IndexedLieu {
                 id: format!("synth-{seed}-{i}"),
                 position,
                 approximate: false,
@@ -969,7 +1232,20 @@ pub fn synthetic(n: usize, seed: u64, territoires: &TerritoryIndex) -> Vec<Index
                 formations_labels: rng.bits(&P_LABELS),
                 horaires: (!rng.chance(0.30))
                     .then(|| horaires[(rng.next() % HORAIRES.len() as u64) as usize].clone()),
+            };
+            if let Some(sample) = sample {
+                let real = &sample[(rng.next() % sample.len() as u64) as usize];
+                l.services = real.services;
+                l.publics = real.publics;
+                l.prise_en_charge = real.prise_en_charge;
+                l.frais = real.frais;
+                l.modalites_acces = real.modalites_acces;
+                l.modalites_accompagnement = real.modalites_accompagnement;
+                l.dispositifs = real.dispositifs;
+                l.formations_labels = real.formations_labels;
+                l.horaires = real.horaires.clone();
             }
+            l
         })
         .collect()
 }

@@ -144,7 +144,7 @@ proptest! {
         let index = LieuIndex::build(lieux);
         let p = Point { lat, lon };
         let expected = brute(&index, p, k, &filter);
-        for plan in [Plan::Auto, Plan::Scan, Plan::Walk] {
+        for plan in [Plan::Auto, Plan::Scan, Plan::Walk, Plan::Values] {
             let found = index.nearest_planned(p, k, &filter, plan);
             same(&found, &expected)?;
             for (i, _) in &found {
@@ -173,6 +173,17 @@ fn nearest_exact_on_synthetic_data_with_both_plans() {
             open_weekend: true,
             ..Filter::default()
         },
+        // Rare values with trees of their own, two of a kind (any of).
+        Filter {
+            formations_labels: vec![FormationLabel::Ordi3, FormationLabel::Duplex],
+            publics: vec![Public::Seniors],
+            ..Filter::default()
+        },
+        Filter {
+            prise_en_charge: vec![PriseEnCharge::Surdite],
+            dispositifs: vec![Dispositif::ConseillersNumeriques],
+            ..Filter::default()
+        },
     ];
     for (n, (lat, lon)) in [(45.76, 4.83), (48.85, 2.35), (-21.1, 55.5), (43.3, 5.4)]
         .into_iter()
@@ -181,7 +192,7 @@ fn nearest_exact_on_synthetic_data_with_both_plans() {
         let p = Point { lat, lon };
         for f in &filters {
             let expected = brute(&index, p, 20, f);
-            for plan in [Plan::Auto, Plan::Scan, Plan::Walk] {
+            for plan in [Plan::Auto, Plan::Scan, Plan::Walk, Plan::Values] {
                 let found = index.nearest_planned(p, 20, f, plan);
                 assert_eq!(found, expected, "point {n}, {plan:?}, {f:?}");
             }
@@ -476,6 +487,49 @@ fn bbox_matches_brute_force_on_synthetic_data() {
 }
 
 #[test]
+fn bbox_pages_follow_ids_without_gaps() {
+    let index = LieuIndex::build(synthetic(20_000, 5, territoires()));
+    let f = Filter {
+        frais: vec![Frais::Gratuit],
+        ..Filter::default()
+    };
+    // Lyon and around; then a box across the antimeridian (nothing there but no error).
+    let b = (45.5, 4.6, 46.0, 5.1);
+    let mut expected: Vec<&str> = index
+        .in_bbox(b.0, b.1, b.2, b.3, &f, usize::MAX)
+        .into_iter()
+        .map(|i| index.lieu(i).id.as_str())
+        .collect();
+    expected.sort_unstable();
+    assert!(expected.len() > 50, "{}", expected.len());
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = index.in_bbox_page([b.0, b.1, b.2, b.3], &f, cursor.as_deref(), 17);
+        assert!(page.items.len() <= 17);
+        paged.extend(page.items.iter().map(|&i| index.lieu(i).id.as_str()));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, expected);
+    // A cursor from another build of the index (an id) still works.
+    let rebuilt = LieuIndex::build(synthetic(20_000, 5, territoires()));
+    let page = rebuilt.in_bbox_page([b.0, b.1, b.2, b.3], &f, Some(expected[9]), 5);
+    let ids: Vec<&str> = page
+        .items
+        .iter()
+        .map(|&i| rebuilt.lieu(i).id.as_str())
+        .collect();
+    assert_eq!(ids, &expected[10..15]);
+    assert!(index
+        .in_bbox_page([-10.0, 170.0, 10.0, -170.0], &f, None, 10)
+        .items
+        .is_empty());
+}
+
+#[test]
 fn cursor_pagination_has_no_duplicates_nor_gaps() {
     let lieux = synthetic(25_000, 11, territoires());
     let index = LieuIndex::build(lieux);
@@ -575,7 +629,7 @@ fn timing() {
             .filter_map(|l| l.position)
             .collect();
         for (name, f) in &point_filters {
-            for plan in [Plan::Auto, Plan::Walk, Plan::Scan] {
+            for plan in [Plan::Auto, Plan::Walk, Plan::Scan, Plan::Values] {
                 let mut times = Vec::with_capacity(points.len());
                 let mut total = 0;
                 for &p in &points {

@@ -8,4 +8,5 @@ pub mod invitations;
 pub mod lieux;
 pub mod password_reset;
 pub mod proconnect;
+pub mod signalements;
 pub mod territoires;

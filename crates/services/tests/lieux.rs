@@ -191,7 +191,8 @@ async fn bad_rows_are_reported_and_good_ones_kept(db: Db) {
     let report = run(&db, "latin", &latin1).await.unwrap();
     assert_eq!(report.created, 1);
     assert!(report.notes[0].contains("Windows-1252"));
-    let stored = lieux::lieu(&db, &lieu_id("latin", "9"))
+    // The same médiathèque as source « essai »: merged, its own id answers (alias).
+    let stored = lieux::lieu_or_alias(&db, &lieu_id("latin", "9"))
         .await
         .unwrap()
         .unwrap();

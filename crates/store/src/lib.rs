@@ -12,6 +12,7 @@ pub mod lieux;
 mod migrations;
 pub mod oidc;
 pub mod sessions;
+pub mod signalements;
 pub mod territoires;
 
 pub use db::{redact_url, Backend, Db, StoreError, Tx};

@@ -58,20 +58,33 @@ pub async fn source_id(tx: &mut Tx, nom: &str, now: i64) -> Result<i64, StoreErr
     Ok(row.get(0))
 }
 
-/// What is stored of a source's row: the lieu it belongs to and the row's fingerprint.
+/// What is stored of a source's row: the lieu it belongs to, the row's fingerprint, and
+/// the commune the import resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordState {
+    pub lieu_id: String,
+    pub fingerprint: String,
+    pub code_insee: Option<String>,
+}
+
 pub async fn record(
     tx: &mut Tx,
     source: i64,
     external_id: &str,
-) -> Result<Option<(String, String)>, StoreError> {
+) -> Result<Option<RecordState>, StoreError> {
     Ok(sqlx::query(
-        "SELECT lieu_id, fingerprint FROM lieu_records WHERE source_id = $1 AND external_id = $2",
+        "SELECT lieu_id, fingerprint, code_insee FROM lieu_records \
+         WHERE source_id = $1 AND external_id = $2",
     )
     .bind(source)
     .bind(external_id)
     .fetch_optional(&mut **tx)
     .await?
-    .map(|r| (r.get(0), r.get(1))))
+    .map(|r| RecordState {
+        lieu_id: r.get(0),
+        fingerprint: r.get(1),
+        code_insee: r.get(2),
+    }))
 }
 
 /// A source's row, as it is now.
@@ -81,14 +94,21 @@ pub struct NewRecord<'a> {
     pub lieu_id: &'a str,
     pub data: &'a str,
     pub fingerprint: &'a str,
+    pub code_insee: Option<&'a str>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub approximate: bool,
 }
 
 pub async fn put_record(tx: &mut Tx, r: &NewRecord<'_>, now: i64) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO lieu_records (source_id, external_id, lieu_id, data, fingerprint, imported_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
+        "INSERT INTO lieu_records (source_id, external_id, lieu_id, data, fingerprint, imported_at, \
+         code_insee, latitude, longitude, approximate) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (source_id, external_id) DO UPDATE SET lieu_id = excluded.lieu_id, \
-         data = excluded.data, fingerprint = excluded.fingerprint, imported_at = excluded.imported_at",
+         data = excluded.data, fingerprint = excluded.fingerprint, imported_at = excluded.imported_at, \
+         code_insee = excluded.code_insee, latitude = excluded.latitude, \
+         longitude = excluded.longitude, approximate = excluded.approximate",
     )
     .bind(r.source)
     .bind(r.external_id)
@@ -96,6 +116,10 @@ pub async fn put_record(tx: &mut Tx, r: &NewRecord<'_>, now: i64) -> Result<(), 
     .bind(r.data)
     .bind(r.fingerprint)
     .bind(now)
+    .bind(r.code_insee)
+    .bind(r.latitude)
+    .bind(r.longitude)
+    .bind(i64::from(r.approximate))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -201,4 +225,484 @@ pub async fn lineage(db: &Db, ids: &[String]) -> Result<Vec<Lineage>, StoreError
             imported_at: r.get(3),
         })
         .collect())
+}
+
+// ---- Cross-source merge -------------------------------------------------------------
+
+/// A record as the merge sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeRecord {
+    pub source_id: i64,
+    pub source: String,
+    pub external_id: String,
+    pub lieu_id: String,
+    pub data: String,
+    pub code_insee: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub approximate: bool,
+    /// When the lieu it is attached to was created (its age decides the merged id).
+    pub lieu_created_at: i64,
+}
+
+const MERGE_COLUMNS: &str = "r.source_id, s.nom, r.external_id, r.lieu_id, r.data, r.code_insee, \
+     r.latitude, r.longitude, r.approximate, l.created_at";
+
+fn merge_record_from(r: &AnyRow) -> MergeRecord {
+    MergeRecord {
+        source_id: r.get(0),
+        source: r.get(1),
+        external_id: r.get(2),
+        lieu_id: r.get(3),
+        data: r.get(4),
+        code_insee: r.get(5),
+        latitude: r.get(6),
+        longitude: r.get(7),
+        approximate: r.get::<i64, _>(8) != 0,
+        lieu_created_at: r.get(9),
+    }
+}
+
+/// The records of a commune, by source name and row id.
+pub async fn commune_records(
+    tx: &mut Tx,
+    code_insee: &str,
+) -> Result<Vec<MergeRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
+         JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee = $1 ORDER BY s.nom, r.external_id"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(code_insee)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(merge_record_from)
+        .collect())
+}
+
+/// One record.
+pub async fn merge_record(
+    tx: &mut Tx,
+    source: i64,
+    external_id: &str,
+) -> Result<Option<MergeRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
+         JOIN lieux l ON l.id = r.lieu_id WHERE r.source_id = $1 AND r.external_id = $2"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(source)
+        .bind(external_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .as_ref()
+        .map(merge_record_from))
+}
+
+/// The records a lieu is made of: (source id, row id, commune).
+pub async fn lieu_records(
+    db: &Db,
+    lieu_id: &str,
+) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT source_id, external_id, code_insee FROM lieu_records WHERE lieu_id = $1 \
+         ORDER BY source_id, external_id",
+    )
+    .bind(lieu_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect())
+}
+
+/// A lieu read inside a transaction, with its origins (JSON) if the merge wrote them.
+pub async fn lieu_for_update(
+    tx: &mut Tx,
+    id: &str,
+) -> Result<Option<(StoredLieu, Option<String>)>, StoreError> {
+    let sql = format!("SELECT {COLUMNS}, origines FROM lieux WHERE id = $1");
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| (lieu_from(&r), r.get(9))))
+}
+
+/// Creates or replaces a merged lieu with the origins of its values.
+pub async fn put_merged_lieu(
+    tx: &mut Tx,
+    l: &StoredLieu,
+    origines: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    put_lieu(tx, l, now).await?;
+    sqlx::query("UPDATE lieux SET origines = $2 WHERE id = $1")
+        .bind(&l.id)
+        .bind(origines)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Field name → the sources (and their dates) that gave its value, as JSON.
+pub async fn origines(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query("SELECT origines FROM lieux WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .and_then(|r| r.get(0)))
+}
+
+pub async fn set_record_lieu(
+    tx: &mut Tx,
+    source: i64,
+    external_id: &str,
+    lieu_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE lieu_records SET lieu_id = $3 WHERE source_id = $1 AND external_id = $2")
+        .bind(source)
+        .bind(external_id)
+        .bind(lieu_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the lieu if no record is attached to it any more; whether it did.
+pub async fn delete_lieu_if_orphan(tx: &mut Tx, id: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM lieux WHERE id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM lieu_records r WHERE r.lieu_id = $1)",
+    )
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// `old_id` (a lieu absorbed by a merge) now answers with `lieu_id`; aliases that pointed
+/// to `old_id` follow.
+pub async fn put_alias(
+    tx: &mut Tx,
+    old_id: &str,
+    lieu_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO lieu_alias (old_id, lieu_id, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (old_id) DO UPDATE SET lieu_id = excluded.lieu_id",
+    )
+    .bind(old_id)
+    .bind(lieu_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE lieu_alias SET lieu_id = $2 WHERE lieu_id = $1")
+        .bind(old_id)
+        .bind(lieu_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// `id` is a lieu again (a merge was undone): it is no one's alias.
+pub async fn delete_alias(tx: &mut Tx, id: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM lieu_alias WHERE old_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The current id of the lieu known as `id`: itself, or the merged lieu that absorbed it.
+pub async fn resolve_id(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
+    if let Some(r) = sqlx::query("SELECT id FROM lieux WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+    {
+        return Ok(Some(r.get(0)));
+    }
+    Ok(sqlx::query(
+        "SELECT a.lieu_id FROM lieu_alias a JOIN lieux l ON l.id = a.lieu_id WHERE a.old_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| r.get(0)))
+}
+
+/// The lieu known as `id`, following aliases of merged lieux.
+pub async fn lieu_or_alias(db: &Db, id: &str) -> Result<Option<StoredLieu>, StoreError> {
+    match resolve_id(db, id).await? {
+        Some(current) => lieu(db, &current).await,
+        None => Ok(None),
+    }
+}
+
+/// How many records of `source` are merged with another record.
+pub async fn merged_records(db: &Db, source: &str) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
+        "SELECT COUNT(*) FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
+         WHERE s.nom = $1 AND EXISTS (SELECT 1 FROM lieu_records o WHERE o.lieu_id = r.lieu_id \
+         AND (o.source_id <> r.source_id OR o.external_id <> r.external_id))",
+    )
+    .bind(source)
+    .fetch_one(db.pool())
+    .await?
+    .get(0))
+}
+
+/// A record by its source and row id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordKey {
+    pub source_id: i64,
+    pub external_id: String,
+}
+
+/// What a person decided about two records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairDecision {
+    pub a: RecordKey,
+    pub b: RecordKey,
+    /// `distinct` or `same`.
+    pub decision: String,
+}
+
+/// The decisions taken on records of a commune.
+pub async fn decisions(tx: &mut Tx, code_insee: &str) -> Result<Vec<PairDecision>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT source_a, external_a, source_b, external_b, decision FROM fusion_decisions \
+         WHERE code_insee = $1",
+    )
+    .bind(code_insee)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| PairDecision {
+        a: RecordKey {
+            source_id: r.get(0),
+            external_id: r.get(1),
+        },
+        b: RecordKey {
+            source_id: r.get(2),
+            external_id: r.get(3),
+        },
+        decision: r.get(4),
+    })
+    .collect())
+}
+
+/// Records (or replaces) a decision on a pair, `a` before `b`; the pair leaves the review.
+pub async fn put_decision(
+    tx: &mut Tx,
+    d: &PairDecision,
+    code_insee: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO fusion_decisions (source_a, external_a, source_b, external_b, code_insee, decision, decided_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (source_a, external_a, source_b, external_b) DO UPDATE SET \
+         decision = excluded.decision, code_insee = excluded.code_insee, decided_at = excluded.decided_at",
+    )
+    .bind(d.a.source_id)
+    .bind(&d.a.external_id)
+    .bind(d.b.source_id)
+    .bind(&d.b.external_id)
+    .bind(code_insee)
+    .bind(&d.decision)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A pair the rules could not decide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewPair {
+    pub a: RecordKey,
+    pub b: RecordKey,
+    pub score: f64,
+    pub details: String,
+}
+
+pub async fn review_of_commune(
+    tx: &mut Tx,
+    code_insee: &str,
+) -> Result<Vec<ReviewPair>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT source_a, external_a, source_b, external_b, score, details FROM fusion_revue \
+         WHERE code_insee = $1 ORDER BY source_a, external_a, source_b, external_b",
+    )
+    .bind(code_insee)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| ReviewPair {
+        a: RecordKey {
+            source_id: r.get(0),
+            external_id: r.get(1),
+        },
+        b: RecordKey {
+            source_id: r.get(2),
+            external_id: r.get(3),
+        },
+        score: r.get(4),
+        details: r.get(5),
+    })
+    .collect())
+}
+
+/// The review list of a commune becomes `pairs`.
+pub async fn replace_review(
+    tx: &mut Tx,
+    code_insee: &str,
+    pairs: &[ReviewPair],
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM fusion_revue WHERE code_insee = $1")
+        .bind(code_insee)
+        .execute(&mut **tx)
+        .await?;
+    for p in pairs {
+        sqlx::query(
+            "INSERT INTO fusion_revue (source_a, external_a, source_b, external_b, code_insee, score, details, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(p.a.source_id)
+        .bind(&p.a.external_id)
+        .bind(p.b.source_id)
+        .bind(&p.b.external_id)
+        .bind(code_insee)
+        .bind(p.score)
+        .bind(&p.details)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A pair to review as a person reads it: both lieux, their names and sources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewItem {
+    pub code_insee: String,
+    pub score: f64,
+    pub details: String,
+    pub lieu_a: String,
+    pub source_a: String,
+    pub external_a: String,
+    pub data_a: String,
+    pub lieu_b: String,
+    pub source_b: String,
+    pub external_b: String,
+    pub data_b: String,
+}
+
+/// Every pair to review, highest score first.
+pub async fn review(db: &Db) -> Result<Vec<ReviewItem>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT v.code_insee, v.score, v.details, ra.lieu_id, sa.nom, ra.external_id, ra.data, \
+         rb.lieu_id, sb.nom, rb.external_id, rb.data \
+         FROM fusion_revue v \
+         JOIN lieu_records ra ON ra.source_id = v.source_a AND ra.external_id = v.external_a \
+         JOIN lieu_sources sa ON sa.id = v.source_a \
+         JOIN lieu_records rb ON rb.source_id = v.source_b AND rb.external_id = v.external_b \
+         JOIN lieu_sources sb ON sb.id = v.source_b \
+         ORDER BY v.score DESC, v.code_insee, ra.lieu_id, rb.lieu_id",
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| ReviewItem {
+        code_insee: r.get(0),
+        score: r.get(1),
+        details: r.get(2),
+        lieu_a: r.get(3),
+        source_a: r.get(4),
+        external_a: r.get(5),
+        data_a: r.get(6),
+        lieu_b: r.get(7),
+        source_b: r.get(8),
+        external_b: r.get(9),
+        data_b: r.get(10),
+    })
+    .collect())
+}
+
+/// The communes that have records, and the records without a commune.
+pub async fn merge_blocks(db: &Db) -> Result<(Vec<String>, Vec<RecordKey>), StoreError> {
+    let communes = sqlx::query(
+        "SELECT DISTINCT code_insee FROM lieu_records WHERE code_insee IS NOT NULL ORDER BY code_insee",
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    let alone = sqlx::query(
+        "SELECT source_id, external_id FROM lieu_records WHERE code_insee IS NULL \
+         ORDER BY source_id, external_id",
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| RecordKey {
+        source_id: r.get(0),
+        external_id: r.get(1),
+    })
+    .collect();
+    Ok((communes, alone))
+}
+
+/// Every source: (id, name).
+pub async fn source_names(db: &Db) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(sqlx::query("SELECT id, nom FROM lieu_sources ORDER BY id")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// A cheap signature of the lieux table: (count, latest `updated_at`). The search index
+/// is rebuilt when it changes (an import in another process, an edit, a merge); a
+/// deletion changes the count, any write the latest time.
+pub async fn signature(db: &Db) -> Result<(i64, Option<i64>), StoreError> {
+    let row = sqlx::query("SELECT COUNT(*), MAX(updated_at) FROM lieux")
+        .fetch_one(db.pool())
+        .await?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// How many records each lieu of a commune's records has, whatever their commune: a lieu
+/// that also holds records of elsewhere is not the commune's to rebuild.
+pub async fn lieu_sizes_of_commune(
+    tx: &mut Tx,
+    code_insee: &str,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT lieu_id, COUNT(*) FROM lieu_records WHERE lieu_id IN \
+         (SELECT lieu_id FROM lieu_records WHERE code_insee = $1) GROUP BY lieu_id",
+    )
+    .bind(code_insee)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect())
+}
+
+/// How many records the lieu `id` has.
+pub async fn lieu_size(tx: &mut Tx, id: &str) -> Result<i64, StoreError> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) FROM lieu_records WHERE lieu_id = $1")
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?
+            .get(0),
+    )
 }

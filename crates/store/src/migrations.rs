@@ -32,6 +32,8 @@ const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_habilitations"),
     migration!(7, "0007_invitations"),
     migration!(8, "0008_lieux"),
+    migration!(9, "0009_fusion"),
+    migration!(10, "0010_signalements"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

@@ -4,6 +4,7 @@
 mod api;
 mod assets;
 mod auth;
+mod carte;
 mod comptes;
 mod equipe;
 mod error;
@@ -34,6 +35,9 @@ pub struct WebConfig {
     /// Address at which people reach this instance, without a trailing slash: links in
     /// e-mails start with it.
     pub public_url: String,
+    /// URL template of the map's tile server (`https://{s}.tile.example.fr/{z}/{x}/{y}.png`);
+    /// `None`: the map of `/lieux` draws the départements' contours only.
+    pub tile_url: Option<String>,
 }
 
 /// What every handler may use.
@@ -109,9 +113,19 @@ routes! {
     GET "/admin/habilitations" => habilitations::admin_list;
     GET "/admin/habilitations/{demande}" => habilitations::admin_show;
     POST "/admin/habilitations/{demande}/decision" => habilitations::decide;
+    GET "/lieux" => carte::search_page;
+    GET "/lieux/widget" => carte::widget;
+    GET "/lieux/carte/departements.geojson" => carte::contours;
     GET "/lieux/{lieu}" => lieux::page;
+    GET "/lieux/{lieu}/signalement" => carte::report_form;
+    POST "/lieux/{lieu}/signalement" => carte::report;
+    GET "/admin/lieux/signalements" => carte::admin_list;
     GET "/api/v1/lieux" => api::lieux::search;
+    GET "/api/v1/lieux/export.csv" => api::export::csv;
+    GET "/api/v1/lieux/export.json" => api::export::json;
+    GET "/api/v1/lieux/export.geojson" => api::export::geojson;
     GET "/api/v1/lieux/{lieu}" => lieux::json;
+    GET "/api/v1/openapi.json" => api::lieux::openapi;
     GET "/api/v1/territoires/communes" => api::territoires::search;
     GET "/api/v1/territoires/communes/proche" => api::territoires::nearest;
     GET "/api/v1/territoires/communes/{code}" => api::territoires::commune;
@@ -122,14 +136,29 @@ routes! {
 
 pub fn router(state: AppState) -> Router {
     let hsts = state.config.hsts;
-    harden(routes().fallback(error::not_found).with_state(state), hsts)
+    let tiles = state
+        .config
+        .tile_url
+        .as_deref()
+        .and_then(security::tile_source);
+    harden_with(
+        routes().fallback(error::not_found).with_state(state),
+        hsts,
+        tiles,
+    )
 }
 
 /// The layers every route sits behind: security headers and panic handling, request id, logs.
 pub fn harden(routes: Router, hsts: bool) -> Router {
+    harden_with(routes, hsts, None)
+}
+
+/// The same, letting pages show images from the map's tile server (`tiles`: a CSP source).
+fn harden_with(routes: Router, hsts: bool, tiles: Option<String>) -> Router {
+    let tiles: std::sync::Arc<str> = tiles.unwrap_or_default().into();
     routes
         .layer(axum::middleware::from_fn(move |req, next| {
-            security::headers(hsts, req, next)
+            security::headers(hsts, tiles.clone(), req, next)
         }))
         // Outermost last: the id is set first, then the request is logged with it.
         .layer(PropagateRequestIdLayer::new(security::REQUEST_ID))

@@ -17,6 +17,7 @@ use crate::AppState;
 #[template(path = "lieu.html")]
 pub struct LieuPage {
     pub ctx: PageContext,
+    pub id: String,
     pub nom: String,
     pub adresse: Vec<String>,
     pub resume: Option<String>,
@@ -100,6 +101,7 @@ pub async fn page(
     sources.dedup();
     render(LieuPage {
         ctx,
+        id: f.stored.id.clone(),
         nom: l.nom.clone(),
         adresse,
         resume: l.presentation_resume.clone(),

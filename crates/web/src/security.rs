@@ -24,7 +24,28 @@ fn random_hex(bytes: usize) -> String {
         .collect()
 }
 
-pub async fn headers(hsts: bool, mut req: Request, next: Next) -> Response {
+/// The widget of lieux: the one page other sites may show in a frame.
+const FRAMEABLE: &str = "/lieux/widget";
+
+/// The CSP source of a tile server's URL template (`https://{s}.tile.osm.org/{z}/{x}/{y}.png`
+/// gives `https://*.tile.osm.org`); `None` if it is not a plain http(s) host.
+pub fn tile_source(template: &str) -> Option<String> {
+    let (scheme, rest) = template.split_once("://")?;
+    let host = rest.split('/').next()?.replace("{s}", "*");
+    let plain = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-.:*".contains(&b));
+    ((scheme == "https" || scheme == "http") && !host.is_empty() && plain)
+        .then(|| format!("{scheme}://{host}"))
+}
+
+pub async fn headers(
+    hsts: bool,
+    tiles: std::sync::Arc<str>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let frameable = req.uri().path() == FRAMEABLE;
     let nonce = random_hex(16);
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let existing_csrf = cookie(req.headers(), CSRF_COOKIE).filter(|c| c.len() == 32);
@@ -39,10 +60,16 @@ pub async fn headers(hsts: bool, mut req: Request, next: Next) -> Response {
         }
     };
     let h = res.headers_mut();
+    let ancestors = if frameable { "*" } else { "'none'" };
+    let tiles = if tiles.is_empty() {
+        String::new()
+    } else {
+        format!(" {tiles}")
+    };
     let csp = format!(
-        "default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; \
+        "default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:{tiles}; \
          font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; \
-         form-action 'self'; frame-ancestors 'none'"
+         form-action 'self'; frame-ancestors {ancestors}"
     );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -56,7 +83,9 @@ pub async fn headers(hsts: bool, mut req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !frameable {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     h.insert(
         HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(self), payment=()"),

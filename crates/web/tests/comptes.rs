@@ -81,6 +81,16 @@ fn access(method: &str, path: &str) -> Access {
         ) => Access::Public,
         ("GET", "/healthz" | "/readyz" | "/static/{version}/{*path}") => Access::Public,
         ("GET", "/lieux/{lieu}" | "/api/v1/lieux" | "/api/v1/lieux/{lieu}") => Access::Public,
+        ("GET", "/api/v1/openapi.json") => Access::Public,
+        ("GET", "/lieux" | "/lieux/widget" | "/lieux/carte/departements.geojson") => Access::Public,
+        ("GET" | "POST", "/lieux/{lieu}/signalement") => Access::Public,
+        ("GET", "/admin/lieux/signalements") => Access::Admin,
+        (
+            "GET",
+            "/api/v1/lieux/export.csv"
+            | "/api/v1/lieux/export.json"
+            | "/api/v1/lieux/export.geojson",
+        ) => Access::Public,
         ("GET" | "POST", "/connexion/second-facteur" | "/connexion/activation") => {
             Access::PendingLogin
         }

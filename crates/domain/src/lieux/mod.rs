@@ -8,6 +8,7 @@
 //!   make it unusable; a `Lieu` → a v1.0.1 row.
 //! - `v0`: legacy v0.1 values and what they become in v1.
 
+pub mod fusion;
 pub mod schema;
 pub mod v0;
 pub mod valeurs;

@@ -17,10 +17,11 @@ pub struct Fiche {
     pub provenance: BTreeMap<String, String>,
 }
 
-/// The lieu `id`, if it exists. A stored row that no longer reads (it was written by
+/// The lieu `id`, if it exists; the id of a lieu absorbed by a merge gives the merged
+/// lieu (`stored.id` says which). A stored row that no longer reads (it was written by
 /// this version) is an internal error, not a missing lieu.
 pub async fn fiche(db: &Db, id: &str) -> Result<Option<Fiche>, StoreError> {
-    let Some(stored) = repo::lieu(db, id).await? else {
+    let Some(stored) = repo::lieu_or_alias(db, id).await? else {
         return Ok(None);
     };
     let row: BTreeMap<String, String> = serde_json::from_str(&stored.data)

@@ -1,19 +1,22 @@
 //! Importing a producer's file of lieux: each row read with the national schema, its
 //! commune resolved from the territories, then stored as the source's record and as a
 //! lieu. Good rows are kept whatever the bad ones; re-importing the same file changes
-//! nothing. Cross-source merging comes on top of these records.
+//! nothing. Each import ends with the cross-source merge of the communes it touched
+//! (`fusion`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use relais_domain::horaires::Horaires;
 use relais_domain::lieux::{read_row, write_row, Lieu, SchemaVersion};
 use relais_domain::territoire::{Commune, Point};
 use relais_domain::text::search_key;
 use relais_search::TerritoryIndex;
-use relais_store::lieux::{self as repo, NewRecord, StoredLieu};
+use relais_store::lieux::{self as repo, NewRecord, RecordKey, StoredLieu};
 use relais_store::{now_ms, Db, StoreError};
 
 use super::fichier::{self, FileError, RawFile};
+use super::fusion::{self, Block};
 use crate::comptes::sha256_hex;
 
 /// Coordinates farther than this from their commune's town hall are flagged.
@@ -38,6 +41,11 @@ pub struct ImportReport {
     pub warnings: Vec<(usize, String)>,
     /// Lieux placed at their commune's town hall for want of coordinates.
     pub approximate: usize,
+    /// Rows of this source merged with another source's into one lieu (after the import).
+    pub merged: usize,
+    /// Pairs of records the merge left to a person (`relais lieux revue`), in the
+    /// communes this import touched.
+    pub review: usize,
 }
 
 impl ImportReport {
@@ -94,8 +102,16 @@ pub async fn import(
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut ready = Vec::new();
+    let mut towns: Option<Towns> = None;
     for row in &file.rows {
-        match read_row(&row.fields, version) {
+        let fields = match deduce_postal_code(index, file, &mut towns, &row.fields) {
+            Some((fields, note)) => {
+                report.warnings.push((row.line, note));
+                Cow::Owned(fields)
+            }
+            None => Cow::Borrowed(&row.fields),
+        };
+        match read_row(fields.as_ref(), version) {
             Err(rejection) => report.rejected.push((
                 row.line,
                 rejection.errors.iter().map(ToString::to_string).collect(),
@@ -125,8 +141,92 @@ pub async fn import(
         }
     }
     report.rejected.sort_by_key(|(line, _)| *line);
-    store(db, source, &ready, &mut report, progress).await?;
+    let blocks = store(db, source, &ready, &mut report, progress).await?;
+    let outcome = fusion::refresh(db, &blocks).await?;
+    report.review = outcome.review_pairs;
+    report.merged = repo::merged_records(db, source).await? as usize;
     Ok(report)
+}
+
+/// Communes by département and folded name: where a row without postal code finds its own.
+type Towns<'a> = HashMap<(String, String), Vec<&'a Commune>>;
+
+/// The départements of a file: those of its rows' postal codes.
+fn file_departements(file: &RawFile) -> BTreeSet<String> {
+    file.rows
+        .iter()
+        .filter_map(|r| r.fields.get("code_postal"))
+        .map(|c| c.trim())
+        .filter(|c| c.len() == 5 && c.bytes().all(|b| b.is_ascii_digit()))
+        .map(|c| match &c[..2] {
+            "20" => "2A".to_string(), // Corse: both départements below
+            "97" => c[..3].to_string(),
+            d => d.to_string(),
+        })
+        .flat_map(|d| {
+            if d == "2A" {
+                vec![d, "2B".to_string()]
+            } else {
+                vec![d]
+            }
+        })
+        .collect()
+}
+
+/// A row without postal code but with a commune whose name is unambiguous in the
+/// départements of the file, and that has one postal code: the row with that code and the
+/// commune's INSEE code, and the warning that says so. `None` otherwise (the row is read as
+/// it is, and rejected for its missing postal code).
+fn deduce_postal_code<'a>(
+    index: &'a TerritoryIndex,
+    file: &RawFile,
+    towns: &mut Option<Towns<'a>>,
+    fields: &BTreeMap<String, String>,
+) -> Option<(BTreeMap<String, String>, String)> {
+    let missing = fields
+        .get("code_postal")
+        .is_none_or(|c| c.trim().is_empty());
+    let commune = fields.get("commune").map(|c| c.trim()).unwrap_or("");
+    if !missing || commune.is_empty() {
+        return None;
+    }
+    let towns = towns.get_or_insert_with(|| {
+        let deps = file_departements(file);
+        let mut map: Towns<'a> = HashMap::new();
+        for c in &index.territoires().communes {
+            if deps.contains(&c.departement) {
+                map.entry((c.departement.clone(), search_key(&c.nom)))
+                    .or_default()
+                    .push(c);
+            }
+        }
+        map
+    });
+    let key = search_key(commune);
+    let found: Vec<&Commune> = towns
+        .iter()
+        .filter(|((_, k), _)| *k == key)
+        .flat_map(|(_, v)| v.iter().copied())
+        .collect();
+    let [one] = found.as_slice() else {
+        return None;
+    };
+    let [postal] = one.codes_postaux.as_slice() else {
+        return None;
+    };
+    let mut out = fields.clone();
+    out.insert("code_postal".to_string(), postal.as_str().to_string());
+    if out.get("code_insee").is_none_or(|c| c.trim().is_empty()) {
+        out.insert("code_insee".to_string(), one.code.as_str().to_string());
+    }
+    Some((
+        out,
+        format!(
+            "code_postal : absent, déduit de la commune « {commune} » ({}, {})",
+            postal.as_str(),
+            one.code.as_str()
+        ),
+    ))
 }
 
 /// The row as the source's record, and the lieu it makes: commune resolved, coordinates
@@ -244,9 +344,12 @@ async fn store(
     ready: &[Prepared],
     report: &mut ImportReport,
     progress: &mut dyn FnMut(usize, usize),
-) -> Result<(), StoreError> {
+) -> Result<BTreeSet<Block>, StoreError> {
     let now = now_ms();
     let mut done = 0;
+    // What the merge must look at again: the communes of created and changed records
+    // (before and after), and the records without commune.
+    let mut blocks = BTreeSet::new();
     for batch in ready.chunks(BATCH) {
         let mut tx = db.begin().await?;
         let source_id = repo::source_id(&mut tx, source, now).await?;
@@ -254,20 +357,34 @@ async fn store(
             let fingerprint = sha256_hex(&p.record);
             let existing = repo::record(&mut tx, source_id, &p.external_id).await?;
             match &existing {
-                Some((_, f)) if *f == fingerprint => {
+                Some(r) if r.fingerprint == fingerprint => {
                     report.unchanged += 1;
                     continue;
                 }
                 Some(_) => report.updated += 1,
                 None => report.created += 1,
             }
-            // A record keeps the lieu it was attached to (a merge may have chosen another).
-            let lieu_id = existing.map_or_else(|| p.lieu.id.clone(), |(id, _)| id);
-            let lieu = StoredLieu {
-                id: lieu_id.clone(),
-                ..p.lieu.clone()
+            // A record keeps the lieu it was attached to (a merge may have chosen another,
+            // and rebuilds it below); a new record starts as a lieu of its own.
+            let lieu_id = match &existing {
+                Some(r) => {
+                    if let Some(code) = &r.code_insee {
+                        blocks.insert(Block::Commune(code.clone()));
+                    }
+                    r.lieu_id.clone()
+                }
+                None => {
+                    repo::put_lieu(&mut tx, &p.lieu, now).await?;
+                    p.lieu.id.clone()
+                }
             };
-            repo::put_lieu(&mut tx, &lieu, now).await?;
+            blocks.insert(match &p.lieu.code_insee {
+                Some(code) => Block::Commune(code.clone()),
+                None => Block::Record(RecordKey {
+                    source_id,
+                    external_id: p.external_id.clone(),
+                }),
+            });
             repo::put_record(
                 &mut tx,
                 &NewRecord {
@@ -276,6 +393,10 @@ async fn store(
                     lieu_id: &lieu_id,
                     data: &p.record,
                     fingerprint: &fingerprint,
+                    code_insee: p.lieu.code_insee.as_deref(),
+                    latitude: p.lieu.latitude,
+                    longitude: p.lieu.longitude,
+                    approximate: p.lieu.approximate,
                 },
                 now,
             )
@@ -285,5 +406,5 @@ async fn store(
         done += batch.len();
         progress(done, ready.len());
     }
-    Ok(())
+    Ok(blocks)
 }

@@ -1,9 +1,12 @@
 //! Lieux de médiation numérique: producers' files read (`fichier`) and imported
 //! (`import`) into sources' records and published lieux.
 
+pub mod data_inclusion;
 pub mod demo;
+pub mod export;
 pub mod fiche;
 pub mod fichier;
+pub mod fusion;
 pub mod import;
 pub mod mapping;
 pub mod recherche;

@@ -1,11 +1,16 @@
-//! `GET /api/v1/lieux`: the lieux nearest a point, or those of a territory page by page,
-//! with the schema's filters.
+//! `GET /api/v1/lieux`: the lieux nearest a point, those of a territory or of a bounding
+//! box (map tiles) page by page, with the schema's filters; in JSON or GeoJSON. Described
+//! in `openapi.json`, served at `GET /api/v1/openapi.json`.
 
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use relais_domain::horaires::LocalTime;
-use relais_domain::lieux::{Frais, Public, Service, Vocabulary};
+use relais_domain::lieux::{
+    Dispositif, FormationLabel, Frais, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
+    Public, Service, Vocabulary,
+};
 use relais_domain::territoire::Point;
 use relais_search::lieux::{Filter, Territory};
 use serde::{Deserialize, Serialize};
@@ -13,21 +18,33 @@ use serde::{Deserialize, Serialize};
 use super::ApiQuery;
 use crate::{ApiError, AppState};
 
+/// The query string. Every field must be in `openapi.json` (a test checks).
 #[derive(Deserialize)]
 pub struct Params {
     lat: Option<f64>,
     lon: Option<f64>,
     commune: Option<String>,
+    epci: Option<String>,
     departement: Option<String>,
+    /// `minlon,minlat,maxlon,maxlat` (degrees, WGS 84).
+    bbox: Option<String>,
     /// Values of the schema separated by `|`.
     services: Option<String>,
     publics: Option<String>,
+    prise_en_charge: Option<String>,
     frais: Option<String>,
+    modalites_acces: Option<String>,
+    modalites_accompagnement: Option<String>,
+    dispositifs: Option<String>,
+    /// The schema's `formations_labels`.
+    labels: Option<String>,
     ouvert_maintenant: Option<bool>,
     ouvert_week_end: Option<bool>,
     q: Option<String>,
     limite: Option<usize>,
     curseur: Option<String>,
+    /// `json` (default) or `geojson`.
+    format: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -47,12 +64,14 @@ pub struct Found<'a> {
 #[derive(Serialize)]
 pub struct Out<'a> {
     lieux: Vec<Found<'a>>,
-    /// To pass as `curseur` for the next page (territory listing only).
+    /// To pass as `curseur` for the next page.
     #[serde(skip_serializing_if = "Option::is_none")]
     suivant: Option<String>,
 }
 
 const MAX: usize = 100;
+/// Nearest-first pages go this deep at most: a page costs a search of offset + limit.
+const MAX_NEAREST_DEPTH: usize = 1_000;
 
 fn values<T: Vocabulary>(name: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError> {
     raw.unwrap_or("")
@@ -70,6 +89,53 @@ fn values<T: Vocabulary>(name: &str, raw: Option<&str>) -> Result<Vec<T>, ApiErr
         .collect()
 }
 
+/// `minlon,minlat,maxlon,maxlat` as `[min_lat, min_lon, max_lat, max_lon]`.
+fn bbox(raw: &str) -> Result<[f64; 4], ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "bbox_invalide",
+            "bbox s’écrit minlon,minlat,maxlon,maxlat en degrés (lon entre -180 et 180, lat entre -90 et 90, minlat ≤ maxlat).",
+        )
+    };
+    let v: Vec<f64> = raw
+        .split(',')
+        .map(|x| x.trim().parse::<f64>().map_err(|_| invalid()))
+        .collect::<Result<_, _>>()?;
+    let [min_lon, min_lat, max_lon, max_lat] = v[..] else {
+        return Err(invalid());
+    };
+    let lat_ok = |x: f64| x.abs() <= 90.0;
+    let lon_ok = |x: f64| x.abs() <= 180.0;
+    if !(lat_ok(min_lat) && lat_ok(max_lat) && lon_ok(min_lon) && lon_ok(max_lon))
+        || min_lat > max_lat
+    {
+        return Err(invalid());
+    }
+    Ok([min_lat, min_lon, max_lat, max_lon])
+}
+
+fn filter(p: &Params) -> Result<Filter, ApiError> {
+    Ok(Filter {
+        services: values::<Service>("services", p.services.as_deref())?,
+        publics: values::<Public>("publics", p.publics.as_deref())?,
+        prise_en_charge: values::<PriseEnCharge>("prise_en_charge", p.prise_en_charge.as_deref())?,
+        frais: values::<Frais>("frais", p.frais.as_deref())?,
+        modalites_acces: values::<ModaliteAcces>("modalites_acces", p.modalites_acces.as_deref())?,
+        modalites_accompagnement: values::<ModaliteAccompagnement>(
+            "modalites_accompagnement",
+            p.modalites_accompagnement.as_deref(),
+        )?,
+        dispositifs: values::<Dispositif>("dispositifs", p.dispositifs.as_deref())?,
+        formations_labels: values::<FormationLabel>("labels", p.labels.as_deref())?,
+        open_now: p
+            .ouvert_maintenant
+            .unwrap_or(false)
+            .then(|| LocalTime::paris(relais_store::now_ms())),
+        open_weekend: p.ouvert_week_end.unwrap_or(false),
+        text: p.q.clone().filter(|q| !q.trim().is_empty()),
+    })
+}
+
 pub async fn search(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<Params>,
@@ -81,43 +147,75 @@ pub async fn search(
             format!("limite doit être entre 1 et {MAX}."),
         ));
     }
-    let filter = Filter {
-        services: values::<Service>("services", p.services.as_deref())?,
-        publics: values::<Public>("publics", p.publics.as_deref())?,
-        frais: values::<Frais>("frais", p.frais.as_deref())?,
-        open_now: p
-            .ouvert_maintenant
-            .unwrap_or(false)
-            .then(|| LocalTime::paris(relais_store::now_ms())),
-        open_weekend: p.ouvert_week_end.unwrap_or(false),
-        text: p.q.filter(|q| !q.trim().is_empty()),
-        ..Filter::default()
+    let geojson = match p.format.as_deref() {
+        None | Some("json") => false,
+        Some("geojson") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "format_inconnu",
+                format!("format : « {other} » inconnu ; json ou geojson."),
+            ))
+        }
     };
+    let filter = filter(&p)?;
+    // One zone only: a point, a territory or a box.
+    let point = p.lat.is_some() || p.lon.is_some();
+    let zones = [
+        point,
+        p.commune.is_some(),
+        p.epci.is_some(),
+        p.departement.is_some(),
+        p.bbox.is_some(),
+    ];
+    let territory = match (&p.commune, &p.epci, &p.departement) {
+        (Some(c), _, _) => Some(Territory::Commune(c.clone())),
+        (_, Some(c), _) => Some(Territory::Epci(c.clone())),
+        (_, _, Some(c)) => Some(Territory::Departement(c.clone())),
+        _ => None,
+    };
+    let one_zone = zones.iter().filter(|z| **z).count() == 1;
     let r = state.lieux.get();
     let (hits, next): (Vec<(usize, Option<f64>)>, _) =
-        match (p.lat, p.lon, &p.commune, &p.departement) {
-            (Some(lat), Some(lon), None, None) => {
+        match (p.lat, p.lon, territory, &p.bbox, one_zone) {
+            (Some(lat), Some(lon), None, None, true) => {
                 if !(lat.abs() <= 90.0 && lon.abs() <= 180.0) {
                     return Err(ApiError::bad_request(
                         "coordonnees_invalides",
                         "lat doit être entre -90 et 90, lon entre -180 et 180.",
                     ));
                 }
-                let found = r.index.nearest(Point { lat, lon }, limit, &filter);
-                (
-                    found
-                        .into_iter()
-                        .map(|(i, d)| (i, Some(d.round())))
-                        .collect(),
-                    None,
-                )
-            }
-            (None, None, Some(code), None) | (None, None, None, Some(code)) => {
-                let territory = if p.commune.is_some() {
-                    Territory::Commune(code.clone())
-                } else {
-                    Territory::Departement(code.clone())
+                // Nearest first has no stable key to resume after: the cursor is the
+                // number of lieux already given.
+                let offset = match p.curseur.as_deref() {
+                    None => 0,
+                    Some(c) => c.parse::<usize>().map_err(|_| {
+                        ApiError::bad_request(
+                            "curseur_invalide",
+                            "curseur : donnez la valeur de « suivant » de la page précédente.",
+                        )
+                    })?,
                 };
+                if offset + limit > MAX_NEAREST_DEPTH {
+                    return Err(ApiError::bad_request(
+                        "curseur_invalide",
+                        format!(
+                            "Autour d’un point, la recherche s’arrête aux {MAX_NEAREST_DEPTH} lieux les plus proches."
+                        ),
+                    ));
+                }
+                let found = r
+                    .index
+                    .nearest(Point { lat, lon }, offset + limit + 1, &filter);
+                let more = found.len() > offset + limit;
+                let hits = found
+                    .into_iter()
+                    .skip(offset)
+                    .take(limit)
+                    .map(|(i, d)| (i, Some(d.round())))
+                    .collect();
+                (hits, more.then(|| (offset + limit).to_string()))
+            }
+            (None, None, Some(territory), None, true) => {
                 let page = r
                     .index
                     .in_territory(&territory, &filter, p.curseur.as_deref(), limit);
@@ -126,14 +224,23 @@ pub async fn search(
                     page.next,
                 )
             }
+            (None, None, None, Some(b), true) => {
+                let page =
+                    r.index
+                        .in_bbox_page(bbox(b)?, &filter, p.curseur.as_deref(), limit);
+                (
+                    page.items.into_iter().map(|i| (i, None)).collect(),
+                    page.next,
+                )
+            }
             _ => {
                 return Err(ApiError::bad_request(
                     "recherche_incomplete",
-                    "Donnez soit lat et lon, soit commune (code INSEE), soit departement.",
+                    "Donnez une seule zone : lat et lon, ou commune (code INSEE), ou epci (SIREN), ou departement, ou bbox.",
                 ))
             }
         };
-    let lieux = hits
+    let lieux: Vec<Found> = hits
         .into_iter()
         .map(|(i, distance_m)| {
             let l = r.index.lieu(i);
@@ -151,9 +258,139 @@ pub async fn search(
             }
         })
         .collect();
+    if geojson {
+        return Ok(geo_json(lieux, next));
+    }
     Ok(Json(Out {
         lieux,
         suivant: next,
     })
     .into_response())
+}
+
+/// `GET /api/v1/openapi.json`: the hand-written OpenAPI 3.1 description of the API.
+pub async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../../openapi.json"),
+    )
+        .into_response()
+}
+
+/// A GeoJSON (RFC 7946) feature collection; `suivant` is a foreign member.
+fn geo_json(lieux: Vec<Found>, next: Option<String>) -> Response {
+    #[derive(Serialize)]
+    struct Geometry {
+        r#type: &'static str,
+        coordinates: [f64; 2],
+    }
+    #[derive(Serialize)]
+    struct Feature<'a> {
+        r#type: &'static str,
+        id: &'a str,
+        geometry: Option<Geometry>,
+        properties: Found<'a>,
+    }
+    #[derive(Serialize)]
+    struct Collection<'a> {
+        r#type: &'static str,
+        features: Vec<Feature<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        suivant: Option<String>,
+    }
+    let features = lieux
+        .into_iter()
+        .map(|f| Feature {
+            r#type: "Feature",
+            id: f.id,
+            geometry: f.longitude.zip(f.latitude).map(|(lon, lat)| Geometry {
+                r#type: "Point",
+                coordinates: [lon, lat],
+            }),
+            properties: f,
+        })
+        .collect();
+    let body = serde_json::to_vec(&Collection {
+        r#type: "FeatureCollection",
+        features,
+        suivant: next,
+    })
+    .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/geo+json")], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::de::{self, Deserializer, Visitor};
+
+    /// The field names a `Deserialize` struct accepts, as serde derives them.
+    fn fields<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+        struct Spy(Option<&'static [&'static str]>);
+        #[derive(Debug)]
+        struct Stop;
+        impl std::fmt::Display for Stop {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("stop")
+            }
+        }
+        impl std::error::Error for Stop {}
+        impl de::Error for Stop {
+            fn custom<M: std::fmt::Display>(_: M) -> Self {
+                Stop
+            }
+        }
+        impl<'de> Deserializer<'de> for &mut Spy {
+            type Error = Stop;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+                Err(Stop)
+            }
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Stop> {
+                self.0 = Some(fields);
+                Err(Stop)
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+                bytes byte_buf option unit unit_struct newtype_struct seq tuple
+                tuple_struct map enum identifier ignored_any
+            }
+        }
+        let mut spy = Spy(None);
+        let _ = T::deserialize(&mut spy);
+        spy.0.expect("a struct")
+    }
+
+    #[test]
+    fn every_search_parameter_is_documented() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../openapi.json")).unwrap();
+        let op = &doc["paths"]["/api/v1/lieux"]["get"];
+        let documented: Vec<&str> = op["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .map(|p| {
+                // A parameter is inline or a `$ref` to components/parameters.
+                match p["$ref"].as_str() {
+                    Some(r) => doc["components"]["parameters"]
+                        [r.trim_start_matches("#/components/parameters/")]["name"]
+                        .as_str()
+                        .expect("a named parameter"),
+                    None => p["name"].as_str().expect("a named parameter"),
+                }
+            })
+            .collect();
+        let accepted = fields::<super::Params>();
+        assert!(accepted.len() >= 20, "{accepted:?}");
+        for f in accepted {
+            assert!(documented.contains(f), "{f} absent de openapi.json");
+        }
+        for d in &documented {
+            assert!(accepted.contains(d), "{d} documenté mais ignoré");
+        }
+    }
 }

@@ -1,0 +1,974 @@
+//! The cross-source merge of lieux: are two records of the same commune the same place
+//! (`compare`), and what the merged lieu says (`merge`).
+//!
+//! A comparison adds up evidence: each signal gives points for or against, the sum
+//! gives the decision. Weights and thresholds were measured on `data/lieux/carto-2020/`
+//! (France Services overlaps the regional hubs; see docs/DATA.md, « Fusion »). Missing
+//! or approximate coordinates are never evidence: the national pipeline scored them as a
+//! perfect match (reference §3.2), Relais gives them no weight at all.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::valeurs::PIVOT_UNKNOWN;
+use crate::territoire::Point;
+use crate::text::search_key;
+
+/// Words of a name that say nothing about which place it is: articles, and the words of
+/// the 2020 names found in every kind of lieu (measured: the most frequent tokens of
+/// carto-2020's 1,889 names). Words that say what kind of place it is (médiathèque,
+/// mairie, mission locale…) are kept: they tell two neighbours apart.
+const GENERIC_NAME_WORDS: &[&str] = &[
+    "a",
+    "au",
+    "aux",
+    "d",
+    "de",
+    "des",
+    "du",
+    "en",
+    "et",
+    "l",
+    "la",
+    "le",
+    "les",
+    "sur",
+    "sous",
+    "lès",
+    "les",
+    "maison",
+    "maisons",
+    "msap",
+    "mfs",
+    "espace",
+    "espaces",
+    "numerique",
+    "numeriques",
+    "point",
+    "public",
+    "publique",
+    "service",
+    "services",
+    "france",
+    "multimedia",
+    "cyber",
+    "epn",
+    "antenne",
+    "accueil",
+    "informatique",
+    "salle",
+    "site",
+    "lieu",
+    "ur",
+];
+
+/// Words of a street that are its kind, not its name (`rue`, `avenue`…), and articles.
+const GENERIC_STREET_WORDS: &[&str] = &[
+    "a",
+    "au",
+    "aux",
+    "d",
+    "de",
+    "des",
+    "du",
+    "en",
+    "et",
+    "l",
+    "la",
+    "le",
+    "les",
+    "rue",
+    "r",
+    "avenue",
+    "av",
+    "ave",
+    "boulevard",
+    "bd",
+    "bld",
+    "place",
+    "pl",
+    "chemin",
+    "ch",
+    "route",
+    "rte",
+    "allee",
+    "allees",
+    "all",
+    "impasse",
+    "imp",
+    "quai",
+    "cours",
+    "square",
+    "sq",
+    "rond",
+    "point",
+    "esplanade",
+    "parvis",
+    "passage",
+    "che",
+    "prom",
+    "promenade",
+    "bis",
+    "ter",
+    "quater",
+    "b",
+    "t",
+];
+
+/// Words of a name that say what kind of place it is: shared alone, they make two names
+/// close, not the same (« Médiathèque » and « Médiathèque Louise Michel »).
+const KIND_WORDS: &[&str] = &[
+    "mediatheque",
+    "bibliotheque",
+    "centre",
+    "social",
+    "sociale",
+    "mairie",
+    "ccas",
+    "mission",
+    "locale",
+    "mjc",
+    "pimms",
+    "association",
+    "agence",
+    "pole",
+    "emploi",
+    "communaute",
+    "commune",
+    "cc",
+    "jeunesse",
+    "jeune",
+    "information",
+    "pij",
+    "fablab",
+    "cyberbase",
+    "base",
+    "tiers",
+    "poste",
+    "caf",
+    "msa",
+    "cpam",
+    "relai",
+    "relais",
+    "pays",
+];
+
+/// Words that say the lieu is a France Services (or its ancestors, MSAP / MFS).
+const FRANCE_SERVICES_WORDS: &[&str] = &["msap", "mfs", "rfs"];
+
+/// Mail and web hosts shared by unrelated lieux: the same one says nothing.
+const SHARED_HOSTS: &[&str] = &[
+    "gmail.com",
+    "orange.fr",
+    "wanadoo.fr",
+    "free.fr",
+    "laposte.net",
+    "laposte.fr",
+    "pimms.org",
+    "hotmail.fr",
+    "hotmail.com",
+    "yahoo.fr",
+    "yahoo.com",
+    "outlook.fr",
+    "outlook.com",
+    "sfr.fr",
+    "neuf.fr",
+    "live.fr",
+    "facebook.com",
+    "fr-fr.facebook.com",
+    "m.facebook.com",
+    "twitter.com",
+    "instagram.com",
+    "linkedin.com",
+    "google.com",
+    "sites.google.com",
+    "wixsite.com",
+    "jimdo.com",
+    "franceservices.gouv.fr",
+    "lannuaire.service-public.fr",
+    "service-public.fr",
+    "anct.gouv.fr",
+    "cartographie.societenumerique.gouv.fr",
+];
+
+/// Points of evidence (see `Comparaison::score`).
+pub mod poids {
+    /// Same SIRET (same establishment).
+    pub const SIRET: f64 = 4.0;
+    /// Same SIREN, different establishment: same organisation, maybe another place.
+    pub const SIREN: f64 = 1.0;
+    /// Both SIREN known and different.
+    pub const SIREN_AUTRE: f64 = -1.5;
+    pub const TELEPHONE: f64 = 3.0;
+    pub const COURRIEL: f64 = 3.0;
+    /// Same mail domain (not a shared one such as orange.fr).
+    pub const DOMAINE: f64 = 1.0;
+    pub const SITE: f64 = 2.0;
+    /// Distinctive words of the names: all of the shorter name in the longer one.
+    pub const NOM_INCLUS: f64 = 3.0;
+    /// Half of them at least.
+    pub const NOM_PROCHE: f64 = 1.5;
+    /// Both names have distinctive words, none shared.
+    pub const NOM_AUTRE: f64 = -2.5;
+    /// Both say France Services (MSAP, MFS).
+    pub const FRANCE_SERVICES: f64 = 1.5;
+    /// Same number and street.
+    pub const MEME_ADRESSE: f64 = 3.0;
+    /// Same street, one number missing.
+    pub const MEME_RUE: f64 = 1.5;
+    /// Same street, other number.
+    pub const AUTRE_NUMERO: f64 = -1.5;
+    /// Streets without a word in common.
+    pub const AUTRE_RUE: f64 = -1.5;
+    /// Distance between exact positions.
+    pub const DISTANCE_30: f64 = 2.0;
+    pub const DISTANCE_100: f64 = 1.0;
+    pub const DISTANCE_1000: f64 = -1.5;
+    pub const DISTANCE_LOIN: f64 = -3.0;
+}
+
+/// At or above: the same place (when `Comparaison::decision`'s other conditions hold).
+pub const SEUIL_MEME: f64 = 5.0;
+/// At or above (and below `SEUIL_MEME`): a human looks.
+pub const SEUIL_REVUE: f64 = 3.0;
+
+/// What a record says that a comparison needs, computed once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fiche {
+    pub nom: String,
+    /// Distinctive words of the name (without generic words nor the commune's name).
+    pub mots_nom: BTreeSet<String>,
+    pub numero: Option<String>,
+    pub mots_rue: BTreeSet<String>,
+    /// Only exact positions: `None` when missing or approximate.
+    pub position: Option<Point>,
+    pub siret: Option<String>,
+    pub telephone: Option<String>,
+    pub courriels: BTreeSet<String>,
+    pub domaines: BTreeSet<String>,
+    pub sites: BTreeSet<String>,
+    pub france_services: bool,
+}
+
+impl Fiche {
+    /// From a schema v1.0.1 row, its position, and whether that position is only the
+    /// commune's.
+    pub fn new<R: super::Row + ?Sized>(
+        row: &R,
+        position: Option<Point>,
+        approximate: bool,
+    ) -> Fiche {
+        let get = |f: &str| row.get(f).unwrap_or("").trim();
+        let commune: BTreeSet<String> = search_key(get("commune"))
+            .split(' ')
+            .map(str::to_string)
+            .collect();
+        let nom_key = search_key(get("nom"));
+        let mots_nom = nom_key
+            .split(' ')
+            .filter(|w| !w.is_empty() && !GENERIC_NAME_WORDS.contains(w) && !commune.contains(*w))
+            .filter(|w| !(w.len() == 1 && w.bytes().all(|b| b.is_ascii_alphabetic())))
+            .map(plural)
+            .collect();
+        let (numero, mots_rue) = address(get("adresse"));
+        let siret = Some(get("pivot"))
+            .filter(|p| {
+                p.len() == 14 && *p != PIVOT_UNKNOWN && p.bytes().all(|b| b.is_ascii_digit())
+            })
+            .map(str::to_string);
+        let list = |f: &str| -> Vec<String> {
+            get(f)
+                .split('|')
+                .map(|v| v.trim().to_ascii_lowercase())
+                .filter(|v| !v.is_empty())
+                .collect()
+        };
+        let courriels: BTreeSet<String> = list("courriels").into_iter().collect();
+        let domaines = courriels
+            .iter()
+            .filter_map(|c| c.rsplit_once('@').map(|(_, d)| d.to_string()))
+            .filter(|d| !SHARED_HOSTS.contains(&d.as_str()))
+            .collect();
+        let sites = list("site_web")
+            .iter()
+            .filter_map(|u| host(u))
+            .filter(|h| !SHARED_HOSTS.contains(&h.as_str()))
+            .collect();
+        let typologie = get("typologie");
+        let france_services = get("dispositif_programmes_nationaux").contains("France Services")
+            || typologie.split('|').any(|t| t == "RFS" || t == "MSAP")
+            || nom_key
+                .split(' ')
+                .any(|w| FRANCE_SERVICES_WORDS.contains(&w))
+            || nom_key.contains("france services")
+            || nom_key.contains("maison de services au public")
+            || nom_key.contains("maison des services au public");
+        Fiche {
+            nom: get("nom").to_string(),
+            mots_nom,
+            numero,
+            mots_rue,
+            position: position.filter(|_| !approximate),
+            siret,
+            telephone: Some(get("telephone"))
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+            courriels,
+            domaines,
+            sites,
+            france_services,
+        }
+    }
+}
+
+/// `mediatheques` and `mediatheque` are one word.
+fn plural(w: &str) -> String {
+    match w.strip_suffix('s') {
+        Some(stem) if stem.len() >= 4 => stem.to_string(),
+        _ => w.to_string(),
+    }
+}
+
+/// The house number (with `bis`, `ter`… folded into it) and the distinctive words of a
+/// street line (`12 bis Rue Jean Jaurès` → `12bis`, {jean, jaures}).
+fn address(line: &str) -> (Option<String>, BTreeSet<String>) {
+    let key = search_key(line);
+    let words: Vec<&str> = key.split(' ').filter(|w| !w.is_empty()).collect();
+    let mut numero = None;
+    let mut rue = BTreeSet::new();
+    for (i, w) in words.iter().enumerate() {
+        let digits = w.bytes().take_while(u8::is_ascii_digit).count();
+        // A number in the street's name (`Place du 8 Mai 1945`) is not a house number.
+        if i == 0 && digits > 0 && digits <= 4 {
+            let suffix = match (&w[digits..], words.get(i + 1)) {
+                ("", Some(&s)) if matches!(s, "bis" | "ter" | "quater" | "b" | "t") => s,
+                (s, _) => s,
+            };
+            numero = Some(format!("{}{suffix}", &w[..digits]));
+            continue;
+        }
+        // `5-9 rue…`: the second number of a range.
+        if i == 1 && numero.is_some() && w.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        if !GENERIC_STREET_WORDS.contains(w) {
+            rue.insert(plural(w));
+        }
+    }
+    (numero, rue)
+}
+
+/// The host of a web address, without `www.`.
+fn host(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    let h = rest
+        .split(['/', '?', '#'])
+        .next()?
+        .trim_start_matches("www.");
+    (h.contains('.')).then(|| h.to_string())
+}
+
+/// Shared words over the words of the shorter set; `None` when either is empty.
+fn containment(a: &BTreeSet<String>, b: &BTreeSet<String>) -> Option<f64> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let shared = a.intersection(b).count();
+    Some(shared as f64 / a.len().min(b.len()) as f64)
+}
+
+/// How the two addresses compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccordAdresse {
+    MemeAdresse,
+    MemeRue,
+    AutreNumero,
+    AutreRue,
+    /// One street unknown, or streets half alike.
+    Inconnu,
+}
+
+/// How the two names compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccordNom {
+    Inclus,
+    Proche,
+    Autre,
+    /// One name has no distinctive word (e.g. France Services named after the commune).
+    Inconnu,
+}
+
+/// What is the same and what differs between two records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparaison {
+    pub nom: AccordNom,
+    /// Shared distinctive words of the names over the shorter one's.
+    pub nom_score: Option<f64>,
+    pub adresse: AccordAdresse,
+    /// Metres between exact positions; `None` when either is missing or approximate.
+    pub distance_m: Option<f64>,
+    pub siret: bool,
+    pub siren: Option<bool>,
+    pub telephone: bool,
+    pub courriel: bool,
+    pub domaine: bool,
+    pub site: bool,
+    pub france_services: bool,
+    pub score: f64,
+}
+
+/// What to do with a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Decision {
+    Same,
+    Review,
+    Different,
+}
+
+impl Comparaison {
+    /// Something says it is the same organisation or place, beyond being at the same spot:
+    /// two lieux in one building (a médiathèque and a mairie) share an address only.
+    pub fn identity(&self) -> bool {
+        matches!(self.nom, AccordNom::Inclus | AccordNom::Proche)
+            || self.siret
+            || self.telephone
+            || self.courriel
+            || self.site
+            || self.france_services
+    }
+
+    /// Nothing says they are in different places.
+    pub fn colocated(&self) -> bool {
+        let near = self.distance_m.is_none_or(|d| d <= 300.0);
+        near && !matches!(
+            self.adresse,
+            AccordAdresse::AutreRue | AccordAdresse::AutreNumero
+        )
+    }
+
+    pub fn decision(&self) -> Decision {
+        if self.score >= SEUIL_MEME && self.identity() && self.colocated() {
+            Decision::Same
+        } else if self.score >= SEUIL_REVUE {
+            Decision::Review
+        } else {
+            Decision::Different
+        }
+    }
+}
+
+/// Compares two records of the same commune. Symmetric.
+pub fn compare(a: &Fiche, b: &Fiche) -> Comparaison {
+    use poids::*;
+    let mut score = 0.0;
+    let nom_score = containment(&a.mots_nom, &b.mots_nom);
+    let only_kinds = a
+        .mots_nom
+        .intersection(&b.mots_nom)
+        .all(|w| KIND_WORDS.contains(&w.as_str()));
+    let nom = match nom_score {
+        None => AccordNom::Inconnu,
+        Some(s) if s >= 0.999 && !only_kinds => AccordNom::Inclus,
+        Some(s) if s >= 0.5 => AccordNom::Proche,
+        Some(s) if s > 0.0 => AccordNom::Inconnu,
+        Some(_) => AccordNom::Autre,
+    };
+    score += match nom {
+        AccordNom::Inclus => NOM_INCLUS,
+        AccordNom::Proche => NOM_PROCHE,
+        AccordNom::Autre => NOM_AUTRE,
+        AccordNom::Inconnu => 0.0,
+    };
+    let rue = containment(&a.mots_rue, &b.mots_rue);
+    let adresse = match (rue, &a.numero, &b.numero) {
+        (Some(r), Some(x), Some(y)) if r >= 0.8 && x == y => AccordAdresse::MemeAdresse,
+        (Some(r), Some(_), Some(_)) if r >= 0.8 => AccordAdresse::AutreNumero,
+        (Some(r), _, _) if r >= 0.8 => AccordAdresse::MemeRue,
+        (Some(0.0), _, _) => AccordAdresse::AutreRue,
+        _ => AccordAdresse::Inconnu,
+    };
+    score += match adresse {
+        AccordAdresse::MemeAdresse => MEME_ADRESSE,
+        AccordAdresse::MemeRue => MEME_RUE,
+        AccordAdresse::AutreNumero => AUTRE_NUMERO,
+        AccordAdresse::AutreRue => AUTRE_RUE,
+        AccordAdresse::Inconnu => 0.0,
+    };
+    let distance_m = match (a.position, b.position) {
+        (Some(p), Some(q)) => Some(p.distance_m(q)),
+        _ => None,
+    };
+    score += match distance_m {
+        None => 0.0,
+        Some(d) if d <= 30.0 => DISTANCE_30,
+        Some(d) if d <= 100.0 => DISTANCE_100,
+        Some(d) if d <= 300.0 => 0.0,
+        Some(d) if d <= 1000.0 => DISTANCE_1000,
+        Some(_) => DISTANCE_LOIN,
+    };
+    let siret = matches!((&a.siret, &b.siret), (Some(x), Some(y)) if x == y);
+    let siren = match (&a.siret, &b.siret) {
+        (Some(x), Some(y)) => Some(x[..9] == y[..9]),
+        _ => None,
+    };
+    score += match (siret, siren) {
+        (true, _) => SIRET,
+        (false, Some(true)) => SIREN,
+        (false, Some(false)) => SIREN_AUTRE,
+        (false, None) => 0.0,
+    };
+    let telephone = matches!((&a.telephone, &b.telephone), (Some(x), Some(y)) if x == y);
+    if telephone {
+        score += TELEPHONE;
+    }
+    let courriel = !a.courriels.is_disjoint(&b.courriels);
+    let domaine = !courriel && !a.domaines.is_disjoint(&b.domaines);
+    if courriel {
+        score += COURRIEL;
+    } else if domaine {
+        score += DOMAINE;
+    }
+    let site = !a.sites.is_disjoint(&b.sites);
+    if site {
+        score += SITE;
+    }
+    let france_services = a.france_services && b.france_services;
+    if france_services {
+        score += FRANCE_SERVICES;
+    }
+    Comparaison {
+        nom,
+        nom_score,
+        adresse,
+        distance_m,
+        siret,
+        siren,
+        telephone,
+        courriel,
+        domaine,
+        site,
+        france_services,
+        score,
+    }
+}
+
+/// Fields whose value is a list (`|`): merged lists are the union of all records'.
+pub const LIST_FIELDS: [&str; 13] = [
+    "typologie",
+    "courriels",
+    "site_web",
+    "itinerance",
+    "services",
+    "publics_specifiquement_adresses",
+    "prise_en_charge_specifique",
+    "frais_a_charge",
+    "dispositif_programmes_nationaux",
+    "formations_labels",
+    "autres_formations_labels",
+    "modalites_acces",
+    "modalites_accompagnement",
+];
+
+/// One record going into a merge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Membre<'a> {
+    pub source: &'a str,
+    /// Schema v1.0.1 row (empty values absent or empty).
+    pub row: &'a BTreeMap<String, String>,
+    /// Whether its coordinates are its own (not the commune's).
+    pub exact: bool,
+}
+
+/// Which source gave a field's value, and the date of that source's record.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct Origine {
+    pub source: String,
+    pub date_maj: String,
+}
+
+/// The merged row and, for each field, where its value comes from (the first origin is
+/// the one that gave a scalar, or the freshest of a list's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fusion {
+    pub row: BTreeMap<String, String>,
+    pub provenance: BTreeMap<String, Vec<Origine>>,
+    /// The member whose position the merged lieu takes.
+    pub position_de: usize,
+}
+
+fn value<'a>(row: &'a BTreeMap<String, String>, field: &str) -> &'a str {
+    let v = row.get(field).map_or("", |v| v.trim());
+    if field == "pivot" && v == PIVOT_UNKNOWN {
+        ""
+    } else {
+        v
+    }
+}
+
+/// Merges records of one place. Freshest `date_maj` first (on a tie, the earlier
+/// member): a scalar takes the freshest non-empty value (a value beats an empty one),
+/// lists are united (freshest values first, without duplicates), latitude and longitude
+/// go together and come from the freshest member with exact ones.
+pub fn merge(membres: &[Membre<'_>]) -> Fusion {
+    let mut order: Vec<usize> = (0..membres.len()).collect();
+    // Stable sort: equal dates keep the caller's order.
+    order
+        .sort_by(|&i, &j| value(membres[j].row, "date_maj").cmp(value(membres[i].row, "date_maj")));
+    let origine = |i: usize| Origine {
+        source: membres[i].source.to_string(),
+        date_maj: value(membres[i].row, "date_maj").to_string(),
+    };
+    let mut row = BTreeMap::new();
+    let mut provenance = BTreeMap::new();
+    let fields: BTreeSet<&str> = membres
+        .iter()
+        .flat_map(|m| m.row.keys().map(String::as_str))
+        .filter(|f| *f != "latitude" && *f != "longitude")
+        .collect();
+    for field in fields {
+        if LIST_FIELDS.contains(&field) {
+            let mut values: Vec<&str> = Vec::new();
+            let mut from = Vec::new();
+            for &i in &order {
+                let mut gave = false;
+                for v in value(membres[i].row, field).split('|').map(str::trim) {
+                    if !v.is_empty() && !values.contains(&v) {
+                        values.push(v);
+                        gave = true;
+                    }
+                }
+                if gave {
+                    from.push(origine(i));
+                }
+            }
+            if !values.is_empty() {
+                row.insert(field.to_string(), values.join("|"));
+                provenance.insert(field.to_string(), from);
+            }
+        } else if let Some(&i) = order
+            .iter()
+            .find(|&&i| !value(membres[i].row, field).is_empty())
+        {
+            row.insert(field.to_string(), value(membres[i].row, field).to_string());
+            provenance.insert(field.to_string(), vec![origine(i)]);
+        }
+    }
+    let has_position = |i: usize| {
+        !value(membres[i].row, "latitude").is_empty()
+            && !value(membres[i].row, "longitude").is_empty()
+    };
+    let position_de = order
+        .iter()
+        .copied()
+        .find(|&i| membres[i].exact && has_position(i))
+        .or_else(|| order.iter().copied().find(|&i| has_position(i)))
+        .unwrap_or(order.first().copied().unwrap_or(0));
+    if has_position(position_de) {
+        for f in ["latitude", "longitude"] {
+            row.insert(
+                f.to_string(),
+                value(membres[position_de].row, f).to_string(),
+            );
+            provenance.insert(f.to_string(), vec![origine(position_de)]);
+        }
+    }
+    Fusion {
+        row,
+        provenance,
+        position_de,
+    }
+}
+
+/// Union-find over `n` items: the clusters of pairs judged the same.
+#[derive(Debug, Clone)]
+pub struct Partition {
+    parent: Vec<usize>,
+}
+
+impl Partition {
+    pub fn new(n: usize) -> Partition {
+        Partition {
+            parent: (0..n).collect(),
+        }
+    }
+
+    pub fn find(&mut self, i: usize) -> usize {
+        let mut r = i;
+        while self.parent[r] != r {
+            r = self.parent[r];
+        }
+        let mut j = i;
+        while self.parent[j] != r {
+            let next = self.parent[j];
+            self.parent[j] = r;
+            j = next;
+        }
+        r
+    }
+
+    /// Joins the clusters of `a` and `b`; the smaller root stays the root, so that the
+    /// result does not depend on the order of the unions.
+    pub fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            let (lo, hi) = (ra.min(rb), ra.max(rb));
+            self.parent[hi] = lo;
+        }
+    }
+
+    /// The clusters, each sorted, by their first item.
+    pub fn clusters(&mut self) -> Vec<Vec<usize>> {
+        let mut by: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for i in 0..self.parent.len() {
+            let r = self.find(i);
+            by.entry(r).or_default().push(i);
+        }
+        by.into_values().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn row(fields: &[(&str, &str)]) -> BTreeMap<String, String> {
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn fiche(fields: &[(&str, &str)], position: Option<(f64, f64)>) -> Fiche {
+        let mut all = vec![("commune", "Semur-en-Auxois")];
+        all.extend_from_slice(fields);
+        Fiche::new(
+            &row(&all),
+            position.map(|(lat, lon)| Point { lat, lon }),
+            false,
+        )
+    }
+
+    #[test]
+    fn names_lose_generic_words_and_the_commune() {
+        let f = fiche(&[("nom", "MSAP de Semur-en-Auxois")], None);
+        assert!(f.mots_nom.is_empty());
+        assert!(f.france_services);
+        let f = fiche(&[("nom", "Médiathèques Jean-Paul Sartre")], None);
+        assert_eq!(
+            f.mots_nom.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["jean", "mediatheque", "paul", "sartre"]
+        );
+    }
+
+    #[test]
+    fn addresses_split_number_and_street() {
+        let (n, r) = address("12 bis Rue Jean Jaurès");
+        assert_eq!(n.as_deref(), Some("12bis"));
+        assert_eq!(r.into_iter().collect::<Vec<_>>(), ["jaure", "jean"]);
+        let (n, r) = address("Place du 8 Mai 1945");
+        assert_eq!(n, None);
+        assert!(r.contains("8") && r.contains("mai"));
+        let (n, _) = address("3B avenue Pasteur");
+        assert_eq!(n.as_deref(), Some("3b"));
+    }
+
+    #[test]
+    fn same_place_two_sources() {
+        let a = fiche(
+            &[
+                ("nom", "MSAP Semur-en-Auxois"),
+                ("adresse", "1 Avenue Pasteur"),
+            ],
+            Some((47.4905, 4.3340)),
+        );
+        let b = fiche(
+            &[
+                ("nom", "Semur-en-Auxois"),
+                ("adresse", "1 avenue pasteur"),
+                ("dispositif_programmes_nationaux", "France Services"),
+                ("telephone", "+33662270101"),
+            ],
+            Some((47.4906, 4.3341)),
+        );
+        let c = compare(&a, &b);
+        assert_eq!(c.adresse, AccordAdresse::MemeAdresse);
+        assert!(c.france_services);
+        assert_eq!(c.decision(), Decision::Same, "{c:?}");
+    }
+
+    #[test]
+    fn neighbours_in_one_building_are_not_merged_without_identity() {
+        let a = fiche(
+            &[("nom", "Médiathèque"), ("adresse", "1 Avenue Pasteur")],
+            Some((47.4905, 4.3340)),
+        );
+        let b = fiche(
+            &[("nom", "Mairie"), ("adresse", "1 Avenue Pasteur")],
+            Some((47.4905, 4.3340)),
+        );
+        assert_ne!(compare(&a, &b).decision(), Decision::Same);
+    }
+
+    #[test]
+    fn missing_or_approximate_positions_are_no_evidence() {
+        let with = |p: Option<(f64, f64)>, approx: bool| {
+            Fiche::new(
+                &row(&[("nom", "Cyber-base"), ("commune", "X"), ("adresse", "")]),
+                p.map(|(lat, lon)| Point { lat, lon }),
+                approx,
+            )
+        };
+        let a = with(None, false);
+        let b = with(Some((45.0, 4.0)), false);
+        let c = compare(&a, &b);
+        assert_eq!(c.distance_m, None);
+        let town_hall = with(Some((45.0, 4.0)), true);
+        assert_eq!(compare(&town_hall, &b).distance_m, None);
+        // Same name only: not enough.
+        assert_ne!(c.decision(), Decision::Same);
+    }
+
+    #[test]
+    fn far_apart_is_never_the_same() {
+        let a = fiche(
+            &[
+                ("nom", "Onlineformapro"),
+                ("telephone", "+33384769083"),
+                ("adresse", "Rue Pablo Picasso"),
+            ],
+            Some((47.22, 5.94)),
+        );
+        let b = fiche(
+            &[
+                ("nom", "Onlineformapro"),
+                ("telephone", "+33384769083"),
+                ("adresse", "Chemin de Palente"),
+            ],
+            Some((47.26, 6.04)),
+        );
+        assert_ne!(compare(&a, &b).decision(), Decision::Same);
+    }
+
+    #[test]
+    fn merge_takes_freshest_value_fills_empty_and_unites_lists() {
+        let old = row(&[
+            ("nom", "EPN"),
+            ("telephone", "+33380000000"),
+            ("services", "Aide aux démarches administratives"),
+            ("date_maj", "2020-12-31"),
+            ("latitude", "47.1"),
+            ("longitude", "4.1"),
+            ("pivot", "12345678900011"),
+        ]);
+        let new = row(&[
+            ("nom", "Espace numérique"),
+            ("services", "Maîtrise des outils numériques du quotidien"),
+            ("date_maj", "2024-01-01"),
+            ("latitude", "47.2"),
+            ("longitude", "4.2"),
+            ("pivot", PIVOT_UNKNOWN),
+        ]);
+        let f = merge(&[
+            Membre {
+                source: "a",
+                row: &old,
+                exact: true,
+            },
+            Membre {
+                source: "b",
+                row: &new,
+                exact: false,
+            },
+        ]);
+        assert_eq!(f.row["nom"], "Espace numérique");
+        assert_eq!(f.provenance["nom"][0].source, "b");
+        assert_eq!(f.row["telephone"], "+33380000000");
+        assert_eq!(f.provenance["telephone"][0].date_maj, "2020-12-31");
+        assert_eq!(f.row["pivot"], "12345678900011", "unknown pivot is empty");
+        assert_eq!(
+            f.row["services"],
+            "Maîtrise des outils numériques du quotidien|Aide aux démarches administratives"
+        );
+        assert_eq!(f.provenance["services"].len(), 2);
+        assert_eq!(f.row["date_maj"], "2024-01-01");
+        // The fresher one's position is only its commune's: the exact one wins.
+        assert_eq!((f.row["latitude"].as_str(), f.position_de), ("47.1", 0));
+    }
+
+    #[test]
+    fn partition_clusters() {
+        let mut p = Partition::new(5);
+        p.union(3, 1);
+        p.union(4, 3);
+        assert_eq!(p.clusters(), vec![vec![0], vec![1, 3, 4], vec![2]]);
+    }
+
+    fn arb_row() -> impl Strategy<Value = BTreeMap<String, String>> {
+        let field = prop::sample::select(vec![
+            "nom",
+            "telephone",
+            "services",
+            "courriels",
+            "adresse",
+            "date_maj",
+            "horaires",
+        ]);
+        prop::collection::btree_map(
+            field.prop_map(str::to_string),
+            "[a-c]{0,2}(\\|[a-c]{1,2}){0,2}",
+            0..7,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn merge_loses_no_value(a in arb_row(), b in arb_row()) {
+            let f = merge(&[
+                Membre { source: "a", row: &a, exact: true },
+                Membre { source: "b", row: &b, exact: true },
+            ]);
+            for r in [&a, &b] {
+                for (k, v) in r {
+                    for part in v.split('|').filter(|p| !p.trim().is_empty()) {
+                        let got = f.row.get(k).map(String::as_str).unwrap_or("");
+                        if LIST_FIELDS.contains(&k.as_str()) {
+                            prop_assert!(got.split('|').any(|g| g == part.trim()), "{k}: {part} ∉ {got}");
+                        } else {
+                            prop_assert!(!got.is_empty(), "{k}: a value beats an empty one");
+                        }
+                    }
+                }
+            }
+            // Each value has its origin.
+            prop_assert_eq!(f.row.keys().collect::<Vec<_>>(), f.provenance.keys().collect::<Vec<_>>());
+            // Merging a record with itself gives the record (empty values dropped).
+            let alone = merge(&[Membre { source: "a", row: &a, exact: true }]);
+            let kept = |k: &str, v: &str| if LIST_FIELDS.contains(&k) {
+                v.split('|').any(|p| !p.trim().is_empty())
+            } else {
+                !v.trim().is_empty()
+            };
+            let cleaned: BTreeMap<String, String> = a.iter()
+                .filter(|(k, v)| kept(k, v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            prop_assert_eq!(alone.row.keys().collect::<Vec<_>>(), cleaned.keys().collect::<Vec<_>>());
+        }
+
+        #[test]
+        fn comparison_is_symmetric(
+            n1 in "[A-Ca-c ]{0,12}", n2 in "[A-Ca-c ]{0,12}",
+            a1 in "[0-9]{0,2} [a-c]{0,6}", a2 in "[0-9]{0,2} [a-c]{0,6}",
+            d in 0.0f64..0.02, t in any::<bool>(),
+        ) {
+            let x = fiche(&[("nom", &n1), ("adresse", &a1), ("telephone", if t { "+33100000000" } else { "" })], Some((45.0, 4.0)));
+            let y = fiche(&[("nom", &n2), ("adresse", &a2), ("telephone", "+33100000000")], Some((45.0 + d, 4.0)));
+            let (p, q) = (compare(&x, &y), compare(&y, &x));
+            prop_assert_eq!(p.score, q.score);
+            prop_assert_eq!(p.decision(), q.decision());
+        }
+    }
+}

@@ -1,0 +1,675 @@
+//! The cross-source merge of lieux, after each import: records of one commune from
+//! different sources are compared (`relais_domain::lieux::fusion`), pairs judged the same
+//! are clustered, each cluster is one lieu, stored under a stable id; uncertain pairs go
+//! to a review list; a person's decision (« distincts », « identiques ») always wins.
+//!
+//! A commune is rebuilt from its records alone, so running the merge again on the same
+//! records writes nothing (idempotent), and the order of imports does not change the
+//! clusters (only which id they keep, the oldest).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use relais_domain::lieux::fusion::{
+    compare, merge, Comparaison, Decision, Fiche, Membre, Partition,
+};
+use relais_domain::lieux::{read_row, write_row, SchemaVersion};
+use relais_domain::territoire::Point;
+use relais_store::lieux::{
+    self as repo, MergeRecord, PairDecision, RecordKey, ReviewPair, StoredLieu,
+};
+use relais_store::{now_ms, Db, StoreError, Tx};
+
+use super::import::lieu_id;
+
+/// What the merge looks at: a commune, or a record that has none (alone by definition).
+/// Records come first: one that left its commune leaves its lieu before the commune is
+/// rebuilt, so that the commune's lieu keeps its id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Block {
+    Record(RecordKey),
+    Commune(String),
+}
+
+/// What a merge run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Pairs of records from different sources judged the same (and not refused).
+    pub same_pairs: usize,
+    /// Pairs sent to review.
+    pub review_pairs: usize,
+    /// Lieux made of more than one record.
+    pub merged_lieux: usize,
+    /// Lieux written (created or changed).
+    pub written: usize,
+    /// Lieux deleted because their records went to another.
+    pub absorbed: usize,
+}
+
+impl Outcome {
+    fn add(&mut self, o: &Outcome) {
+        self.same_pairs += o.same_pairs;
+        self.review_pairs += o.review_pairs;
+        self.merged_lieux += o.merged_lieux;
+        self.written += o.written;
+        self.absorbed += o.absorbed;
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FusionError {
+    #[error("aucun lieu n’a l’identifiant « {0} »")]
+    UnknownLieu(String),
+    #[error("« {0} » et « {1} » désignent le même lieu")]
+    SameLieu(String, String),
+    #[error(
+        "« {0} » et « {1} » ne sont pas dans la même commune : ils ne seront jamais fusionnés"
+    )]
+    OtherCommune(String, String),
+    #[error("le lieu « {0} » n’a pas de commune : il n’est comparé à aucun autre")]
+    NoCommune(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A record read for the merge.
+struct Rec {
+    stored: MergeRecord,
+    row: BTreeMap<String, String>,
+    fiche: Fiche,
+}
+
+impl Rec {
+    fn key(&self) -> RecordKey {
+        RecordKey {
+            source_id: self.stored.source_id,
+            external_id: self.stored.external_id.clone(),
+        }
+    }
+
+    fn position(&self) -> Option<Point> {
+        Some(Point {
+            lat: self.stored.latitude?,
+            lon: self.stored.longitude?,
+        })
+    }
+}
+
+fn read(stored: MergeRecord) -> Rec {
+    let row: BTreeMap<String, String> = serde_json::from_str(&stored.data).unwrap_or_default();
+    let position = stored
+        .latitude
+        .zip(stored.longitude)
+        .map(|(lat, lon)| Point { lat, lon });
+    let fiche = Fiche::new(&row, position, stored.approximate);
+    Rec { stored, row, fiche }
+}
+
+/// A compared pair of records (indices into the block's records).
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub a: usize,
+    pub b: usize,
+    pub comparaison: Comparaison,
+}
+
+/// What the rules and the decisions make of a block's records.
+struct Plan {
+    clusters: Vec<Vec<usize>>,
+    same: Vec<Pair>,
+    review: Vec<Pair>,
+}
+
+/// The plan of a block: pairs of different sources compared; the human decisions first,
+/// then pairs judged the same by score; a union that would put two records of one source
+/// or two records decided distinct in one lieu is refused and the pair is reviewed.
+fn plan(recs: &[Rec], decisions: &[PairDecision]) -> Plan {
+    let index: HashMap<RecordKey, usize> =
+        recs.iter().enumerate().map(|(i, r)| (r.key(), i)).collect();
+    let mut decided: HashMap<(usize, usize), bool> = HashMap::new();
+    for d in decisions {
+        if let (Some(&a), Some(&b)) = (index.get(&d.a), index.get(&d.b)) {
+            decided.insert((a.min(b), a.max(b)), d.decision == "same");
+        }
+    }
+    let mut same = Vec::new();
+    let mut review = Vec::new();
+    for a in 0..recs.len() {
+        for b in a + 1..recs.len() {
+            if decided.contains_key(&(a, b)) || recs[a].stored.source_id == recs[b].stored.source_id
+            {
+                continue;
+            }
+            let c = compare(&recs[a].fiche, &recs[b].fiche);
+            match c.decision() {
+                Decision::Same => same.push(Pair {
+                    a,
+                    b,
+                    comparaison: c,
+                }),
+                Decision::Review => review.push(Pair {
+                    a,
+                    b,
+                    comparaison: c,
+                }),
+                Decision::Different => {}
+            }
+        }
+    }
+    same.sort_by(|p, q| {
+        q.comparaison
+            .score
+            .total_cmp(&p.comparaison.score)
+            .then((p.a, p.b).cmp(&(q.a, q.b)))
+    });
+    let cannot = |x: usize, y: usize| match decided.get(&(x.min(y), x.max(y))) {
+        Some(same) => !same,
+        None => recs[x].stored.source_id == recs[y].stored.source_id,
+    };
+    let mut partition = Partition::new(recs.len());
+    let mut members: Vec<Vec<usize>> = (0..recs.len()).map(|i| vec![i]).collect();
+    let mut join = |partition: &mut Partition, a: usize, b: usize, check: bool| -> bool {
+        let (ra, rb) = (partition.find(a), partition.find(b));
+        if ra == rb {
+            return true;
+        }
+        if check
+            && members[ra]
+                .iter()
+                .any(|&x| members[rb].iter().any(|&y| cannot(x, y)))
+        {
+            return false;
+        }
+        partition.union(a, b);
+        let root = partition.find(a);
+        let moved = std::mem::take(&mut members[if root == ra { rb } else { ra }]);
+        members[root].extend(moved);
+        true
+    };
+    let mut human: Vec<(usize, usize)> = decided
+        .iter()
+        .filter(|(_, s)| **s)
+        .map(|(k, _)| *k)
+        .collect();
+    human.sort();
+    for (a, b) in human {
+        join(&mut partition, a, b, false);
+    }
+    let mut kept = Vec::new();
+    for p in same {
+        if join(&mut partition, p.a, p.b, true) {
+            kept.push(p);
+        } else {
+            review.push(p);
+        }
+    }
+    review.sort_by_key(|p| (p.a, p.b));
+    Plan {
+        clusters: partition.clusters(),
+        same: kept,
+        review,
+    }
+}
+
+/// What a pair's comparison found, in French, for the review list.
+pub fn details(c: &Comparaison) -> String {
+    use relais_domain::lieux::fusion::{AccordAdresse, AccordNom};
+    let mut out = vec![
+        format!(
+            "nom : {}",
+            match c.nom {
+                AccordNom::Inclus => "même nom",
+                AccordNom::Proche => "nom proche",
+                AccordNom::Autre => "autre nom",
+                AccordNom::Inconnu => "non comparable",
+            }
+        ),
+        format!(
+            "adresse : {}",
+            match c.adresse {
+                AccordAdresse::MemeAdresse => "même adresse",
+                AccordAdresse::MemeRue => "même rue",
+                AccordAdresse::AutreNumero => "même rue, autre numéro",
+                AccordAdresse::AutreRue => "autre rue",
+                AccordAdresse::Inconnu => "non comparable",
+            }
+        ),
+        match c.distance_m {
+            Some(d) => format!("distance : {d:.0} m"),
+            None => "distance : inconnue".to_string(),
+        },
+    ];
+    for (yes, what) in [
+        (c.siret, "même SIRET"),
+        (c.siren == Some(true) && !c.siret, "même SIREN"),
+        (c.siren == Some(false), "autre SIREN"),
+        (c.telephone, "même téléphone"),
+        (c.courriel, "même courriel"),
+        (c.domaine, "même domaine de courriel"),
+        (c.site, "même site web"),
+        (c.france_services, "France Services des deux côtés"),
+    ] {
+        if yes {
+            out.push(what.to_string());
+        }
+    }
+    out.join(" ; ")
+}
+
+/// Reads a block's records (sorted by source name and row id) and its decisions.
+async fn load(tx: &mut Tx, block: &Block) -> Result<(Vec<Rec>, Vec<PairDecision>), StoreError> {
+    match block {
+        Block::Commune(code) => {
+            let recs = repo::commune_records(tx, code)
+                .await?
+                .into_iter()
+                .map(read)
+                .collect();
+            Ok((recs, repo::decisions(tx, code).await?))
+        }
+        Block::Record(k) => Ok((
+            repo::merge_record(tx, k.source_id, &k.external_id)
+                .await?
+                .into_iter()
+                .map(read)
+                .collect(),
+            Vec::new(),
+        )),
+    }
+}
+
+/// Blocks rebuilt per transaction: one commit per commune would cost more than the work.
+const BLOCKS_PER_TX: usize = 200;
+
+/// Rebuilds the lieux of `blocks` (a block is never split between transactions).
+pub async fn refresh(db: &Db, blocks: &BTreeSet<Block>) -> Result<Outcome, StoreError> {
+    let mut total = Outcome::default();
+    let blocks: Vec<&Block> = blocks.iter().collect();
+    for chunk in blocks.chunks(BLOCKS_PER_TX) {
+        let mut tx = db.begin().await?;
+        for block in chunk {
+            let o = refresh_block(&mut tx, block).await?;
+            total.add(&o);
+        }
+        relais_store::commit(tx).await?;
+    }
+    Ok(total)
+}
+
+/// Rebuilds every lieu from its records.
+pub async fn refresh_all(db: &Db) -> Result<Outcome, StoreError> {
+    let (communes, alone) = repo::merge_blocks(db).await?;
+    let blocks: BTreeSet<Block> = communes
+        .into_iter()
+        .map(Block::Commune)
+        .chain(alone.into_iter().map(Block::Record))
+        .collect();
+    refresh(db, &blocks).await
+}
+
+/// A possible id for a cluster: (creation time of that lieu, whether the id was made from
+/// another cluster's record, id); the smallest wins.
+type Candidate = (i64, bool, String);
+
+async fn refresh_block(tx: &mut Tx, block: &Block) -> Result<Outcome, StoreError> {
+    let now = now_ms();
+    let (recs, decisions) = load(tx, block).await?;
+    if recs.is_empty() {
+        return Ok(Outcome::default());
+    }
+    let plan = plan(&recs, &decisions);
+    // A lieu that also holds records outside this block (one moved to another commune)
+    // keeps its id only for the cluster holding the record it was made from.
+    let mut inside: HashMap<&str, i64> = HashMap::new();
+    for r in &recs {
+        *inside.entry(r.stored.lieu_id.as_str()).or_default() += 1;
+    }
+    let sizes: Vec<(String, i64)> = match block {
+        Block::Commune(code) => repo::lieu_sizes_of_commune(tx, code).await?,
+        Block::Record(_) => {
+            let id = &recs[0].stored.lieu_id;
+            vec![(id.clone(), repo::lieu_size(tx, id).await?)]
+        }
+    };
+    let shared: HashSet<String> = sizes
+        .into_iter()
+        .filter(|(id, n)| inside.get(id.as_str()).is_some_and(|k| n > k))
+        .map(|(id, _)| id)
+        .collect();
+    let mut outcome = Outcome {
+        same_pairs: plan.same.len(),
+        review_pairs: plan.review.len(),
+        ..Outcome::default()
+    };
+
+    // Stable ids: each cluster keeps the oldest lieu one of its records was attached to
+    // (then its records' own ids); a lieu id goes to one cluster only.
+    let mut ordered: Vec<(Vec<Candidate>, Vec<usize>)> = plan
+        .clusters
+        .iter()
+        .map(|c| {
+            let mut members = c.clone();
+            // The earliest record first: it wins ties between equal dates.
+            members.sort_by(|&x, &y| {
+                (recs[x].stored.lieu_created_at, &recs[x].stored.lieu_id, x).cmp(&(
+                    recs[y].stored.lieu_created_at,
+                    &recs[y].stored.lieu_id,
+                    y,
+                ))
+            });
+            let own: Vec<String> = members
+                .iter()
+                .map(|&i| lieu_id(&recs[i].stored.source, &recs[i].stored.external_id))
+                .collect();
+            // Between two clusters that were one lieu, the one holding the record the id
+            // was made from keeps it.
+            let mut candidates: Vec<Candidate> = members
+                .iter()
+                .map(|&i| {
+                    let id = &recs[i].stored.lieu_id;
+                    (
+                        recs[i].stored.lieu_created_at,
+                        !own.contains(id),
+                        id.clone(),
+                    )
+                })
+                .collect();
+            candidates.sort();
+            candidates.extend(own.into_iter().map(|id| (i64::MAX, false, id)));
+            (candidates, members)
+        })
+        .collect();
+    ordered.sort_by(|a, b| a.0[0].cmp(&b.0[0]));
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut assigned: Vec<(String, Vec<usize>)> = Vec::new();
+    for (candidates, members) in ordered {
+        let id = candidates
+            .iter()
+            .find(|(_, foreign, id)| {
+                let elsewhere = *foreign && shared.contains(id);
+                !taken.contains(id) && !elsewhere
+            })
+            .map(|(_, _, id)| id.clone())
+            .unwrap_or_else(|| {
+                let keys: Vec<String> = members
+                    .iter()
+                    .map(|&i| {
+                        format!(
+                            "{}\u{1f}{}",
+                            recs[i].stored.source, recs[i].stored.external_id
+                        )
+                    })
+                    .collect();
+                lieu_id("fusion", &keys.join("\u{1e}"))
+            });
+        taken.insert(id.clone());
+        assigned.push((id, members));
+    }
+
+    let mut previous: BTreeMap<String, String> = BTreeMap::new();
+    for (id, members) in &assigned {
+        if members.len() > 1 {
+            outcome.merged_lieux += 1;
+        }
+        let lieu = build(id, members, &recs);
+        let (stored, origines) = lieu;
+        let existing = repo::lieu_for_update(tx, id).await?;
+        let same = existing.as_ref().is_some_and(|(l, o)| {
+            StoredLieu {
+                updated_at: 0,
+                ..l.clone()
+            } == stored
+                && o.as_deref() == Some(origines.as_str())
+        });
+        if !same {
+            repo::put_merged_lieu(tx, &stored, &origines, now).await?;
+            outcome.written += 1;
+            if existing.is_none() {
+                repo::delete_alias(tx, id).await?;
+            }
+        }
+        for &i in members {
+            let r = &recs[i].stored;
+            if r.lieu_id != *id {
+                previous
+                    .entry(r.lieu_id.clone())
+                    .or_insert_with(|| id.clone());
+                repo::set_record_lieu(tx, r.source_id, &r.external_id, id).await?;
+            }
+        }
+    }
+    let chosen: HashSet<&str> = assigned.iter().map(|(id, _)| id.as_str()).collect();
+    for (old, new) in &previous {
+        if !chosen.contains(old.as_str()) && repo::delete_lieu_if_orphan(tx, old).await? {
+            repo::put_alias(tx, old, new, now).await?;
+            outcome.absorbed += 1;
+        }
+    }
+
+    if let Block::Commune(code) = block {
+        let mut pairs: Vec<ReviewPair> = plan
+            .review
+            .iter()
+            .map(|p| ReviewPair {
+                a: recs[p.a].key(),
+                b: recs[p.b].key(),
+                score: p.comparaison.score,
+                details: details(&p.comparaison),
+            })
+            .collect();
+        pairs.sort_by(|x, y| (&x.a, &x.b).cmp(&(&y.a, &y.b)));
+        if repo::review_of_commune(tx, code).await? != pairs {
+            repo::replace_review(tx, code, &pairs, now).await?;
+        }
+    }
+    Ok(outcome)
+}
+
+/// The lieu a cluster makes: its records merged, the merged row read back through the
+/// schema (lists in the vocabularies' order), and the origins of each field.
+fn build(id: &str, members: &[usize], recs: &[Rec]) -> (StoredLieu, String) {
+    let membres: Vec<Membre<'_>> = members
+        .iter()
+        .map(|&i| Membre {
+            source: &recs[i].stored.source,
+            row: &recs[i].row,
+            exact: !recs[i].stored.approximate,
+        })
+        .collect();
+    let fusion = merge(&membres);
+    let row: BTreeMap<String, String> = match read_row(&fusion.row, SchemaVersion::V1) {
+        Ok(reading) => write_row(&reading.lieu)
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        // Every record was read by the schema, so their merge reads too; if not, as merged.
+        Err(_) => fusion.row.clone(),
+    };
+    let provenance: BTreeMap<&str, &str> = row
+        .keys()
+        .filter_map(|k| {
+            Some((
+                k.as_str(),
+                fusion.provenance.get(k)?.first()?.source.as_str(),
+            ))
+        })
+        .collect();
+    let origines: BTreeMap<&str, _> = row
+        .keys()
+        .filter_map(|k| Some((k.as_str(), fusion.provenance.get(k)?)))
+        .collect();
+    let placed = &recs[members[fusion.position_de]];
+    let position = placed.position();
+    let stored = StoredLieu {
+        id: id.to_string(),
+        data: serde_json::to_string(&row).expect("a row serializes"),
+        provenance: serde_json::to_string(&provenance).expect("serializes"),
+        code_insee: placed.stored.code_insee.clone(),
+        latitude: position.map(|p| p.lat),
+        longitude: position.map(|p| p.lon),
+        approximate: placed.stored.approximate,
+        date_maj: row.get("date_maj").cloned().unwrap_or_default(),
+        updated_at: 0,
+    };
+    (
+        stored,
+        serde_json::to_string(&origines).expect("serializes"),
+    )
+}
+
+/// A person's decision on two lieux.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not the same place: never merged.
+    Distinct,
+    /// The same place, whatever the scores.
+    Same,
+}
+
+/// The records an id designates: the record whose own id it is (a lieu absorbed by a
+/// merge), else every record of the lieu.
+async fn designated(db: &Db, id: &str) -> Result<Vec<(RecordKey, Option<String>)>, FusionError> {
+    let current = repo::resolve_id(db, id)
+        .await?
+        .ok_or_else(|| FusionError::UnknownLieu(id.to_string()))?;
+    let records = repo::lieu_records(db, &current).await?;
+    let names: BTreeMap<i64, String> = repo::source_names(db).await?.into_iter().collect();
+    let own: Vec<_> = records
+        .iter()
+        .filter(|(s, e, _)| names.get(s).is_some_and(|n| lieu_id(n, e) == id))
+        .cloned()
+        .collect();
+    let chosen = if own.is_empty() { records } else { own };
+    Ok(chosen
+        .into_iter()
+        .map(|(source_id, external_id, code)| {
+            (
+                RecordKey {
+                    source_id,
+                    external_id,
+                },
+                code,
+            )
+        })
+        .collect())
+}
+
+/// Records a decision on the lieux `a` and `b` (ids or former ids) and merges their
+/// commune again.
+pub async fn decide(db: &Db, a: &str, b: &str, verdict: Verdict) -> Result<Outcome, FusionError> {
+    let (ra, rb) = (designated(db, a).await?, designated(db, b).await?);
+    if ra.iter().any(|x| rb.iter().any(|y| x.0 == y.0)) {
+        return Err(FusionError::SameLieu(a.to_string(), b.to_string()));
+    }
+    let mut communes = BTreeSet::new();
+    let mut tx = db.begin().await?;
+    let now = now_ms();
+    for (x, cx) in &ra {
+        for (y, cy) in &rb {
+            let code = match (cx, cy) {
+                (Some(p), Some(q)) if p == q => p.clone(),
+                (None, _) => return Err(FusionError::NoCommune(a.to_string())),
+                (_, None) => return Err(FusionError::NoCommune(b.to_string())),
+                _ => return Err(FusionError::OtherCommune(a.to_string(), b.to_string())),
+            };
+            let (first, second) = if x < y { (x, y) } else { (y, x) };
+            repo::put_decision(
+                &mut tx,
+                &PairDecision {
+                    a: first.clone(),
+                    b: second.clone(),
+                    decision: match verdict {
+                        Verdict::Distinct => "distinct",
+                        Verdict::Same => "same",
+                    }
+                    .to_string(),
+                },
+                &code,
+                now,
+            )
+            .await?;
+            communes.insert(Block::Commune(code));
+        }
+    }
+    relais_store::commit(tx).await?;
+    Ok(refresh(db, &communes).await?)
+}
+
+/// A record in one line for a person: `nom — adresse, code postal commune`.
+pub fn summary(data: &str) -> String {
+    let row: BTreeMap<String, String> = serde_json::from_str(data).unwrap_or_default();
+    let get = |f: &str| row.get(f).map_or("", String::as_str);
+    format!(
+        "{} — {}, {} {}",
+        get("nom"),
+        get("adresse"),
+        get("code_postal"),
+        get("commune")
+    )
+}
+
+/// The pairs a person should look at, highest score first.
+pub async fn review(db: &Db) -> Result<Vec<repo::ReviewItem>, StoreError> {
+    repo::review(db).await
+}
+
+/// One compared pair, for measuring the rules.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub code_insee: String,
+    pub a: (String, BTreeMap<String, String>),
+    pub b: (String, BTreeMap<String, String>),
+    pub comparaison: Comparaison,
+    /// Judged the same and merged.
+    pub merged: bool,
+    /// What the rules alone say (a pair judged the same can still be refused: two
+    /// records of one source, or a person's « distincts »).
+    pub decision: Decision,
+}
+
+/// Every pair the merge judged the same or sent to review (`all`: and those judged
+/// different), commune by commune, without writing anything: what `docs/DATA.md` measures.
+pub async fn measure(db: &Db, all: bool) -> Result<Vec<Measured>, StoreError> {
+    let (communes, _) = repo::merge_blocks(db).await?;
+    let mut out = Vec::new();
+    for code in communes {
+        let mut tx = db.begin().await?;
+        let (recs, decisions) = load(&mut tx, &Block::Commune(code.clone())).await?;
+        relais_store::commit(tx).await?;
+        let plan = plan(&recs, &decisions);
+        let side = |i: usize| (recs[i].stored.source.clone(), recs[i].row.clone());
+        for (pairs, merged) in [(&plan.same, true), (&plan.review, false)] {
+            for p in pairs {
+                out.push(Measured {
+                    code_insee: code.clone(),
+                    a: side(p.a),
+                    b: side(p.b),
+                    comparaison: p.comparaison.clone(),
+                    merged,
+                    decision: p.comparaison.decision(),
+                });
+            }
+        }
+        if all {
+            for a in 0..recs.len() {
+                for b in a + 1..recs.len() {
+                    if recs[a].stored.source_id == recs[b].stored.source_id {
+                        continue;
+                    }
+                    let c = compare(&recs[a].fiche, &recs[b].fiche);
+                    if c.decision() == Decision::Different {
+                        out.push(Measured {
+                            code_insee: code.clone(),
+                            a: side(a),
+                            b: side(b),
+                            comparaison: c,
+                            merged: false,
+                            decision: Decision::Different,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,60 @@
+//! Errors reported by visitors on a lieu's page.
+
+use sqlx::Row;
+
+use crate::{Db, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSignalement {
+    pub lieu_id: String,
+    pub motif: String,
+    pub message: String,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signalement {
+    pub id: i64,
+    pub lieu_id: String,
+    pub motif: String,
+    pub message: String,
+    pub email: Option<String>,
+    pub created_at: i64,
+}
+
+pub async fn create(db: &Db, new: &NewSignalement, now: i64) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "INSERT INTO signalements (lieu_id, motif, message, email, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(&new.lieu_id)
+    .bind(&new.motif)
+    .bind(&new.message)
+    .bind(new.email.as_deref())
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(row.get(0))
+}
+
+/// The latest reports first, at most `limit`.
+pub async fn latest(db: &Db, limit: i64) -> Result<Vec<Signalement>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id, lieu_id, motif, message, email, created_at FROM signalements \
+         ORDER BY created_at DESC, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Signalement {
+            id: r.get(0),
+            lieu_id: r.get(1),
+            motif: r.get(2),
+            message: r.get(3),
+            email: r.get(4),
+            created_at: r.get(5),
+        })
+        .collect())
+}

@@ -1,0 +1,787 @@
+//! The public pages of the lieux map: the search (a server-rendered list that works
+//! without JavaScript, a map above it as an enhancement), the widget other sites embed,
+//! and the reports of errors on a lieu.
+
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use relais_domain::horaires::LocalTime;
+use relais_domain::lieux::{Frais, Public, Service, Vocabulary};
+use relais_domain::territoire::{Commune, Point};
+use relais_search::lieux::{Filter, LieuIndex, Territory};
+use relais_services::lieux::recherche::Recherche;
+use relais_services::signalements::{self as svc, SignalementError, MOTIFS};
+
+use crate::auth::{urlencode, Admin, CsrfForm};
+use crate::comptes::ClientInfo;
+use crate::error::ApiError;
+use crate::pages::{render, PageContext};
+use crate::AppState;
+
+/// Results per page of the list.
+const PAGE: usize = 20;
+/// Pages of "autour de moi" (the nearest lieux have no cursor: each page asks for more).
+const NEAREST_PAGES: usize = 10;
+/// Lieux per page of the widget.
+const WIDGET_PAGE: usize = 50;
+
+/// What the search form sent.
+#[derive(Debug, Default, Clone)]
+pub struct Criteres {
+    q: String,
+    commune: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    services: Vec<Service>,
+    publics: Vec<Public>,
+    frais: Vec<Frais>,
+    ouvert_maintenant: bool,
+    ouvert_week_end: bool,
+    curseur: Option<String>,
+    page: usize,
+}
+
+fn push_value<T: Vocabulary>(list: &mut Vec<T>, raw: &str) {
+    // A value that is not the schema's comes from an edited URL: ignored.
+    if let Some(v) = T::parse(raw) {
+        if !list.contains(&v) {
+            list.push(v);
+        }
+    }
+}
+
+impl Criteres {
+    /// Reads a query string where a checkbox may repeat its name.
+    fn parse(raw: Option<&str>) -> Criteres {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+        let mut c = Criteres {
+            page: 1,
+            ..Criteres::default()
+        };
+        for (k, v) in pairs {
+            let v = v.trim();
+            match k.as_str() {
+                "q" => c.q = v.chars().take(100).collect(),
+                "commune" if !v.is_empty() => c.commune = Some(v.to_string()),
+                "lat" => c.lat = v.parse().ok().filter(|x: &f64| x.abs() <= 90.0),
+                "lon" => c.lon = v.parse().ok().filter(|x: &f64| x.abs() <= 180.0),
+                "services" => push_value(&mut c.services, v),
+                "publics" => push_value(&mut c.publics, v),
+                "frais" => push_value(&mut c.frais, v),
+                "ouvert_maintenant" => c.ouvert_maintenant = !v.is_empty(),
+                "ouvert_week_end" => c.ouvert_week_end = !v.is_empty(),
+                "curseur" if !v.is_empty() => c.curseur = Some(v.to_string()),
+                "page" => c.page = v.parse().unwrap_or(1).clamp(1, NEAREST_PAGES),
+                _ => {}
+            }
+        }
+        c
+    }
+
+    fn filter(&self, now_ms: i64) -> Filter {
+        Filter {
+            services: self.services.clone(),
+            publics: self.publics.clone(),
+            frais: self.frais.clone(),
+            open_now: self.ouvert_maintenant.then(|| LocalTime::paris(now_ms)),
+            open_weekend: self.ouvert_week_end,
+            ..Filter::default()
+        }
+    }
+
+    fn has_filters(&self) -> bool {
+        !self.services.is_empty()
+            || !self.publics.is_empty()
+            || !self.frais.is_empty()
+            || self.ouvert_maintenant
+            || self.ouvert_week_end
+    }
+
+    /// The filters as a query string (`&services=…`), to carry them in links.
+    fn filters_query(&self) -> String {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        pairs.extend(self.services.iter().map(|v| ("services", v.as_str())));
+        pairs.extend(self.publics.iter().map(|v| ("publics", v.as_str())));
+        pairs.extend(self.frais.iter().map(|v| ("frais", v.as_str())));
+        if self.ouvert_maintenant {
+            pairs.push(("ouvert_maintenant", "1"));
+        }
+        if self.ouvert_week_end {
+            pairs.push(("ouvert_week_end", "1"));
+        }
+        pairs
+            .into_iter()
+            .map(|(k, v)| format!("&{k}={}", urlencode(v)))
+            .collect()
+    }
+}
+
+/// One checkbox of a filter.
+pub struct Case {
+    pub id: String,
+    pub name: &'static str,
+    pub value: &'static str,
+    pub checked: bool,
+}
+
+pub struct Groupe {
+    pub id: &'static str,
+    pub legende: &'static str,
+    pub cases: Vec<Case>,
+}
+
+fn groupe<T: Vocabulary>(id: &'static str, legende: &'static str, chosen: &[T]) -> Groupe {
+    Groupe {
+        id,
+        legende,
+        cases: T::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Case {
+                id: format!("{id}-{i}"),
+                name: id,
+                value: v.as_str(),
+                checked: chosen.contains(v),
+            })
+            .collect(),
+    }
+}
+
+/// A result of the list.
+pub struct Item {
+    pub id: String,
+    pub nom: String,
+    pub adresse: String,
+    pub ville: String,
+    pub distance: Option<String>,
+    pub ouvert: Option<bool>,
+    /// For the map, as the JavaScript reads them (decimal point).
+    pub lat: Option<String>,
+    pub lon: Option<String>,
+}
+
+/// A commune to choose when the name was ambiguous.
+pub struct Choix {
+    pub nom: String,
+    pub precision: String,
+    pub href: String,
+}
+
+pub struct Resultats {
+    /// "à Saint-Étienne (42)", "autour de votre position"…
+    pub lieu_recherche: String,
+    pub items: Vec<Item>,
+    /// "12 lieux correspondent à votre recherche." (territory listing only).
+    pub compte: Option<String>,
+    pub suivant: Option<String>,
+    pub debut: Option<String>,
+    /// None in the commune: these are the nearest lieux around it.
+    pub proches: bool,
+    /// The commune searched, for the widget code: (INSEE code, name).
+    pub commune: Option<(String, String)>,
+}
+
+pub enum Issue {
+    /// Nothing asked yet.
+    Formulaire,
+    /// Unknown commune or postal code: the message is tied to the field.
+    Inconnue(String),
+    Choisir(Vec<Choix>),
+    Resultats(Resultats),
+}
+
+#[derive(Template)]
+#[template(path = "lieux.html")]
+pub struct LieuxPage {
+    pub ctx: PageContext,
+    pub q: String,
+    pub groupes: Vec<Groupe>,
+    pub ouvert_maintenant: bool,
+    pub ouvert_week_end: bool,
+    pub filtres_ouverts: bool,
+    pub issue: Issue,
+    pub tuiles: Option<String>,
+    pub public_url: String,
+}
+
+impl LieuxPage {
+    fn title(&self) -> String {
+        match &self.issue {
+            Issue::Inconnue(_) => "Erreur : trouver un lieu de médiation numérique".to_string(),
+            Issue::Resultats(r) => format!("Lieux de médiation numérique {}", r.lieu_recherche),
+            Issue::Choisir(_) => "Choisir une commune — trouver un lieu".to_string(),
+            Issue::Formulaire => "Trouver un lieu de médiation numérique".to_string(),
+        }
+    }
+
+    fn erreur(&self) -> Option<&str> {
+        match &self.issue {
+            Issue::Inconnue(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// A distance in French: "850 m", "1,4 km", "12 km".
+pub fn distance_fr(metres: f64) -> String {
+    if metres < 1000.0 {
+        format!("{} m", ((metres / 10.0).round() * 10.0) as i64)
+    } else if metres < 10_000.0 {
+        format!("{:.1} km", metres / 1000.0).replace('.', ",")
+    } else {
+        format!("{} km", (metres / 1000.0).round() as i64)
+    }
+}
+
+fn item(r: &Recherche, i: usize, from: Option<Point>, now: LocalTime) -> Item {
+    let l = r.index.lieu(i);
+    let s = &r.summaries[i];
+    Item {
+        id: l.id.clone(),
+        nom: s.nom.clone(),
+        adresse: s.adresse.clone(),
+        ville: format!("{} {}", s.code_postal, s.commune),
+        distance: from
+            .zip(l.position)
+            .map(|(a, b)| distance_fr(a.distance_m(b))),
+        ouvert: l.horaires.as_ref().map(|h| h.is_open(now)),
+        lat: l.position.map(|p| format!("{:.5}", p.lat)),
+        lon: l.position.map(|p| format!("{:.5}", p.lon)),
+    }
+}
+
+fn commune_label(c: &Commune) -> String {
+    format!("{} ({})", c.nom, c.departement)
+}
+
+/// The communes a query names: by postal code, INSEE code or name.
+fn communes<'a>(state: &'a AppState, q: &str) -> Vec<&'a Commune> {
+    let t = &state.territoires;
+    let q = q.trim();
+    if q.len() == 5 && q.bytes().all(|b| b.is_ascii_digit()) {
+        let found = t.by_postal_code(q);
+        if !found.is_empty() {
+            return found;
+        }
+        return t.commune(q).into_iter().collect();
+    }
+    let found = t.search(q, 20);
+    let exact: Vec<&Commune> = found
+        .iter()
+        .filter(|m| m.kind == relais_search::territoires::MatchKind::Exact)
+        .map(|m| m.commune)
+        .collect();
+    if exact.is_empty() {
+        found.into_iter().map(|m| m.commune).collect()
+    } else {
+        exact
+    }
+}
+
+/// Lieux nearest to `point`, page `page` of the list.
+fn nearest(r: &Recherche, point: Point, filter: &Filter, page: usize) -> (Vec<usize>, bool) {
+    let found = r.index.nearest(point, page * PAGE + 1, filter);
+    let more = found.len() > page * PAGE && page < NEAREST_PAGES;
+    let items = found
+        .into_iter()
+        .skip((page - 1) * PAGE)
+        .take(PAGE)
+        .map(|(i, _)| i)
+        .collect();
+    (items, more)
+}
+
+fn in_commune(
+    index: &LieuIndex,
+    code: &str,
+    filter: &Filter,
+    cursor: Option<&str>,
+) -> (Vec<usize>, Option<String>, usize) {
+    let territory = Territory::Commune(code.to_string());
+    let page = index.in_territory(&territory, filter, cursor, PAGE);
+    // The count walks the commune's list again: a few hundred bitset tests at most.
+    let total = index
+        .in_territory(&territory, filter, None, usize::MAX)
+        .items
+        .len();
+    (page.items, page.next, total)
+}
+
+fn search(state: &AppState, c: &Criteres) -> Issue {
+    let r = state.lieux.get();
+    let now_ms = relais_store::now_ms();
+    let now = LocalTime::paris(now_ms);
+    let filter = c.filter(now_ms);
+    let filters = c.filters_query();
+    if let (Some(lat), Some(lon)) = (c.lat, c.lon) {
+        let point = Point { lat, lon };
+        let (items, more) = nearest(&r, point, &filter, c.page);
+        let base = format!("/lieux?lat={lat:.5}&lon={lon:.5}{filters}");
+        let pres = state
+            .territoires
+            .nearest(point)
+            .map(|(commune, _)| format!(" (près de {})", commune.nom))
+            .unwrap_or_default();
+        return Issue::Resultats(Resultats {
+            lieu_recherche: format!("autour de votre position{pres}"),
+            items: items
+                .into_iter()
+                .map(|i| item(&r, i, Some(point), now))
+                .collect(),
+            compte: None,
+            suivant: more.then(|| format!("{base}&page={}#resultats", c.page + 1)),
+            debut: (c.page > 1).then(|| format!("{base}#resultats")),
+            proches: false,
+            commune: None,
+        });
+    }
+    let commune = match &c.commune {
+        Some(code) => match state.territoires.commune(code) {
+            Some(commune) => commune,
+            None => return Issue::Inconnue(format!("Aucune commune n’a le code INSEE « {code} ». Indiquez le nom de votre commune ou son code postal.")),
+        },
+        None if c.q.trim().is_empty() => return Issue::Formulaire,
+        None => {
+            let found = communes(state, &c.q);
+            match found.as_slice() {
+                [] => {
+                    let q = c.q.trim();
+                    return Issue::Inconnue(if q.bytes().all(|b| b.is_ascii_digit()) {
+                        format!("Aucune commune n’a le code postal « {q} ». Vérifiez-le (5 chiffres, par exemple 42000) ou indiquez le nom de la commune.")
+                    } else {
+                        format!("Aucune commune ne s’appelle « {q} ». Vérifiez l’orthographe ou indiquez le code postal (5 chiffres, par exemple 42000).")
+                    });
+                }
+                [one] => *one,
+                several => {
+                    return Issue::Choisir(
+                        several
+                            .iter()
+                            .map(|commune| Choix {
+                                nom: commune.nom.clone(),
+                                precision: format!(
+                                    "{}{}",
+                                    state
+                                        .territoires
+                                        .chain(commune.code.as_str())
+                                        .and_then(|ch| ch.departement)
+                                        .map_or_else(
+                                            || commune.departement.clone(),
+                                            |d| format!("{} ({})", d.nom, d.code)
+                                        ),
+                                    commune
+                                        .codes_postaux
+                                        .first()
+                                        .map(|p| format!(", {}", p.as_str()))
+                                        .unwrap_or_default()
+                                ),
+                                href: format!(
+                                    "/lieux?commune={}&q={}{filters}#resultats",
+                                    commune.code.as_str(),
+                                    urlencode(&commune.nom)
+                                ),
+                            })
+                            .collect(),
+                    )
+                }
+            }
+        }
+    };
+    let code = commune.code.as_str();
+    let base = format!(
+        "/lieux?commune={code}&q={}{filters}",
+        urlencode(&commune.nom)
+    );
+    let (items, next, total) = in_commune(&r.index, code, &filter, c.curseur.as_deref());
+    let centre = commune.position;
+    let mut res = Resultats {
+        lieu_recherche: format!("à {}", commune_label(commune)),
+        items: items
+            .into_iter()
+            .map(|i| item(&r, i, centre, now))
+            .collect(),
+        compte: Some(match total {
+            0 => "Aucun lieu ne correspond à votre recherche.".to_string(),
+            1 => "1 lieu correspond à votre recherche.".to_string(),
+            n => format!("{n} lieux correspondent à votre recherche."),
+        }),
+        suivant: next.map(|n| format!("{base}&curseur={}#resultats", urlencode(&n))),
+        debut: c.curseur.is_some().then(|| format!("{base}#resultats")),
+        proches: false,
+        commune: Some((code.to_string(), commune.nom.clone())),
+    };
+    // Nothing in the commune: the nearest lieux around its town hall are the useful answer.
+    if total == 0 {
+        if let Some(point) = centre {
+            let (items, _) = nearest(&r, point, &filter, 1);
+            res.items = items
+                .into_iter()
+                .map(|i| item(&r, i, Some(point), now))
+                .collect();
+            res.proches = true;
+        }
+    }
+    Issue::Resultats(res)
+}
+
+/// `GET /lieux`: the search form and, when asked, the list.
+pub async fn search_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let c = Criteres::parse(raw.as_deref());
+    let issue = search(&state, &c);
+    let q = match (&issue, &c.commune) {
+        (Issue::Resultats(r), _) if c.q.is_empty() => r
+            .commune
+            .as_ref()
+            .map(|(_, nom)| nom.clone())
+            .unwrap_or_default(),
+        _ => c.q.clone(),
+    };
+    let status = match issue {
+        Issue::Inconnue(_) => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
+    };
+    let page = LieuxPage {
+        ctx,
+        q,
+        groupes: vec![
+            groupe("services", "Services", &c.services),
+            groupe("publics", "Publics accueillis en particulier", &c.publics),
+            groupe("frais", "Frais", &c.frais),
+        ],
+        ouvert_maintenant: c.ouvert_maintenant,
+        ouvert_week_end: c.ouvert_week_end,
+        filtres_ouverts: c.has_filters(),
+        issue,
+        tuiles: state.config.tile_url.clone(),
+        public_url: state.config.public_url.clone(),
+    };
+    (status, render(page)).into_response()
+}
+
+/// The contours of the départements, drawn by the map when no tile server is configured.
+pub async fn contours() -> Response {
+    static GEOJSON: &[u8] = include_bytes!("../../../data/territoires/departements.geojson");
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/geo+json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        GEOJSON,
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "widget.html")]
+pub struct WidgetPage {
+    pub ctx: PageContext,
+    pub territoire: Option<String>,
+    pub items: Vec<Item>,
+    pub suivant: Option<String>,
+}
+
+/// `GET /lieux/widget?commune=CODE` (or `departement=`): the lieux of a territory, for an
+/// iframe on a local website.
+pub async fn widget(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let t = &state.territoires;
+    let found = match (get("commune"), get("departement")) {
+        (Some(code), _) => t.commune(&code).map(|c| {
+            (
+                Territory::Commune(c.code.as_str().to_string()),
+                format!("commune={}", c.code.as_str()),
+                format!("à {}", c.nom),
+            )
+        }),
+        (None, Some(code)) => t
+            .territoires()
+            .departements
+            .iter()
+            .find(|d| d.code.eq_ignore_ascii_case(&code))
+            .map(|d| {
+                (
+                    Territory::Departement(d.code.clone()),
+                    format!("departement={}", d.code),
+                    format!("dans le département {} ({})", d.nom, d.code),
+                )
+            }),
+        (None, None) => None,
+    };
+    let Some((territory, param, label)) = found else {
+        let page = WidgetPage {
+            ctx,
+            territoire: None,
+            items: Vec::new(),
+            suivant: None,
+        };
+        return (StatusCode::NOT_FOUND, render(page)).into_response();
+    };
+    let r = state.lieux.get();
+    let now = LocalTime::paris(relais_store::now_ms());
+    let page = r.index.in_territory(
+        &territory,
+        &Filter::default(),
+        get("curseur").as_deref(),
+        WIDGET_PAGE,
+    );
+    render(WidgetPage {
+        ctx,
+        territoire: Some(label),
+        items: page
+            .items
+            .into_iter()
+            .map(|i| item(&r, i, None, now))
+            .collect(),
+        suivant: page
+            .next
+            .map(|n| format!("/lieux/widget?{param}&curseur={}", urlencode(&n))),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "signalement.html")]
+pub struct SignalementPage {
+    pub ctx: PageContext,
+    pub lieu_id: String,
+    pub nom: String,
+    pub motifs: &'static [(&'static str, &'static str)],
+    pub motif: String,
+    pub message: String,
+    pub email: String,
+    /// (field, message) of each field that is not right.
+    pub erreurs: Vec<(&'static str, String)>,
+    /// Refused as a whole (too many reports).
+    pub refus: Option<String>,
+    pub envoye: bool,
+    pub message_max: usize,
+}
+
+impl SignalementPage {
+    fn selected(&self, value: &str) -> bool {
+        self.motif == value
+    }
+
+    fn erreur(&self, field: &str) -> Option<&str> {
+        self.erreurs
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// The name of a lieu of the search.
+fn lieu_nom(state: &AppState, id: &str) -> Option<String> {
+    let r = state.lieux.get();
+    r.index.get(id).map(|(i, _)| r.summaries[i].nom.clone())
+}
+
+fn lieu_inconnu(ctx: &PageContext) -> Response {
+    crate::error::error_page(
+        ctx,
+        StatusCode::NOT_FOUND,
+        "Lieu introuvable",
+        "Ce lieu n’existe pas, ou plus. Cherchez un autre lieu près de chez vous.",
+    )
+}
+
+fn signalement_page(ctx: PageContext, lieu_id: String, nom: String) -> SignalementPage {
+    SignalementPage {
+        ctx,
+        lieu_id,
+        nom,
+        motifs: MOTIFS,
+        motif: String::new(),
+        message: String::new(),
+        email: String::new(),
+        erreurs: Vec::new(),
+        refus: None,
+        envoye: false,
+        message_max: svc::MESSAGE_MAX,
+    }
+}
+
+/// `GET /lieux/{lieu}/signalement`
+pub async fn report_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Path(id): Path<String>,
+) -> Response {
+    match lieu_nom(&state, &id) {
+        Some(nom) => render(signalement_page(ctx, id, nom)),
+        None => lieu_inconnu(&ctx),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ReportForm {
+    #[serde(default)]
+    motif: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /lieux/{lieu}/signalement`
+pub async fn report(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ClientInfo(client): ClientInfo,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<ReportForm>,
+) -> Response {
+    let Some(nom) = lieu_nom(&state, &id) else {
+        return lieu_inconnu(&ctx);
+    };
+    let sent = svc::Report {
+        motif: form.motif,
+        message: form.message,
+        email: form.email,
+    };
+    let outcome = svc::report(&state.db, &id, &sent, &client).await;
+    let mut page = signalement_page(ctx, id, nom);
+    let status = match outcome {
+        Ok(_) => {
+            page.envoye = true;
+            return render(page);
+        }
+        Err(SignalementError::Invalid(errors)) => {
+            page.erreurs = errors.iter().map(|e| (e.field(), e.message())).collect();
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(e @ SignalementError::TooMany) => {
+            page.refus = Some(crate::comptes::capitalize(&e.to_string()) + ".");
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        Err(SignalementError::Store(e)) => {
+            tracing::error!(error = %e, "signalement non enregistré");
+            return ApiError::Internal.into_response();
+        }
+    };
+    page.motif = sent.motif;
+    page.message = sent.message;
+    page.email = sent.email;
+    (status, render(page)).into_response()
+}
+
+pub struct Ligne {
+    pub date: String,
+    pub lieu_id: String,
+    pub lieu_nom: String,
+    pub motif: String,
+    pub message: String,
+    pub email: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "signalements_admin.html")]
+pub struct SignalementsAdminPage {
+    pub ctx: PageContext,
+    pub lignes: Vec<Ligne>,
+}
+
+/// `GET /admin/lieux/signalements`: the latest reports, newest first.
+pub async fn admin_list(State(state): State<AppState>, ctx: PageContext, admin: Admin) -> Response {
+    let found = match svc::latest(&state.db, &admin.access).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "signalements illisibles");
+            return ApiError::Internal.into_response();
+        }
+    };
+    let r = state.lieux.get();
+    let lignes = found
+        .into_iter()
+        .map(|s| Ligne {
+            date: date_fr(s.created_at),
+            lieu_nom: r
+                .index
+                .get(&s.lieu_id)
+                .map_or_else(|| s.lieu_id.clone(), |(i, _)| r.summaries[i].nom.clone()),
+            lieu_id: s.lieu_id,
+            motif: svc::motif_label(&s.motif).to_string(),
+            message: s.message,
+            email: s.email,
+        })
+        .collect();
+    render(SignalementsAdminPage { ctx, lignes })
+}
+
+/// "23/11/2026 à 14 h 05", Paris time.
+fn date_fr(unix_ms: i64) -> String {
+    let offset = relais_domain::horaires::paris_utc_offset_minutes(unix_ms) as i64;
+    let local = unix_ms / 1000 + offset * 60;
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{d:02}/{m:02}/{y} à {} h {:02}",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances_are_written_in_french() {
+        assert_eq!(distance_fr(847.0), "850 m");
+        assert_eq!(distance_fr(1_449.0), "1,4 km");
+        assert_eq!(distance_fr(12_600.0), "13 km");
+    }
+
+    #[test]
+    fn dates_are_paris_time() {
+        // 2026-11-23 11:07:00 UTC is 12 h 07 in Paris (winter).
+        assert_eq!(date_fr(1_795_432_020_000), "23/11/2026 à 12 h 07");
+    }
+
+    #[test]
+    fn repeated_checkboxes_are_all_read() {
+        let c = Criteres::parse(Some(
+            "q=Lyon&frais=Gratuit&frais=Payant&frais=inconnu&ouvert_maintenant=1&page=99",
+        ));
+        assert_eq!(c.q, "Lyon");
+        assert_eq!(c.frais, vec![Frais::Gratuit, Frais::Payant]);
+        assert!(c.ouvert_maintenant && !c.ouvert_week_end);
+        assert_eq!(c.page, NEAREST_PAGES);
+        assert_eq!(
+            c.filters_query(),
+            "&frais=Gratuit&frais=Payant&ouvert_maintenant=1"
+        );
+    }
+}

@@ -1,0 +1,331 @@
+//! The public pages of the lieux map on the 687 demo lieux: the search and its list, the
+//! widget, and "signaler une erreur".
+
+mod common;
+use common::*;
+
+use std::sync::Arc;
+
+use axum::http::{header, StatusCode};
+use axum::Router;
+use relais_domain::comptes::GlobalRole;
+use relais_search::TerritoryIndex;
+use relais_services::comptes::{self as svc, Policy};
+use relais_services::lieux::import::import_bytes;
+use relais_services::lieux::recherche::{build, Lieux};
+use relais_store::sessions::{self, Session, Stage};
+use relais_testkit::TestDb;
+use relais_web::{router, AppState, WebConfig};
+
+async fn demo(t: &TestDb, tile_url: Option<&str>) -> Router {
+    let index = TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap());
+    let demo = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/lieux/hinaura-2022-v0.json"
+    ))
+    .unwrap();
+    import_bytes(&t.db, &index, "hinaura", &demo, &mut |_, _| {})
+        .await
+        .unwrap();
+    let recherche = build(&t.db, &index).await.unwrap();
+    router(AppState {
+        db: t.db.clone(),
+        policy: Policy::default(),
+        territoires: Arc::new(index),
+        config: WebConfig {
+            public_url: format!("https://{HOST}"),
+            tile_url: tile_url.map(str::to_string),
+            ..WebConfig::default()
+        },
+        lieux: Arc::new(Lieux::new(recherche)),
+        proconnect: None,
+    })
+}
+
+async fn get(app: &Router, path: &str) -> (StatusCode, String) {
+    let res = send(app, "GET", path, "", "").await;
+    (res.status(), body(res).await)
+}
+
+/// Ids of the lieux of a result page, in order.
+fn listed(html: &str) -> Vec<String> {
+    html.split("<h3 class=\"fr-h6 fr-mb-1v\"><a href=\"/lieux/")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+/// The `href` of the link whose text is `text`.
+fn link(html: &str, text: &str) -> String {
+    let end = html.find(&format!("\">{text}</a>")).expect(text);
+    let start = html[..end].rfind("href=\"").unwrap() + 6;
+    // As a browser reads it: entities decoded, the fragment left to the browser.
+    let href = html[start..end].replace("&#38;", "&").replace("&amp;", "&");
+    href.split('#').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_commune_is_found_by_name_or_postal_code_and_its_lieux_listed_page_by_page() {
+    let t = TestDb::sqlite().await;
+    let app = demo(&t, None).await;
+
+    let (status, html) = get(&app, "/lieux").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<h1>Trouver un lieu de médiation numérique</h1>"));
+    assert!(html.contains("id=\"autour-de-moi\" hidden"));
+    assert!(listed(&html).is_empty());
+
+    let (status, by_name) = get(&app, "/lieux?q=saint-etienne").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(by_name.contains("Lieux à Saint-Étienne (42)"), "{by_name}");
+    let first = listed(&by_name);
+    assert_eq!(first.len(), 20);
+    assert!(by_name.contains(" km</span>") || by_name.contains(" m</span>"));
+    assert!(by_name.contains("Ouvert maintenant") || by_name.contains("Fermé maintenant"));
+    // The map shows the list's lieux; the widget's code is there to copy.
+    assert!(by_name.contains("data-lat=\"45."));
+    assert!(by_name.contains("/lieux/widget?commune=42218"));
+
+    let (_, by_code) = get(&app, "/lieux?q=42000").await;
+    assert!(by_code.contains("Lieux à Saint-Étienne (42)"));
+    assert_eq!(listed(&by_code), first);
+
+    // Next page: other lieux, and a way back.
+    let next = link(&by_name, "Lieux suivants");
+    assert!(next.contains("curseur="), "{next}");
+    let (status, page2) = get(&app, &next).await;
+    assert_eq!(status, StatusCode::OK);
+    let second = listed(&page2);
+    assert!(!second.is_empty());
+    assert!(
+        second.iter().all(|id| !first.contains(id)),
+        "{next}\n{first:?}\n{second:?}"
+    );
+    assert!(page2.contains("Revenir aux premiers lieux"));
+}
+
+#[tokio::test]
+async fn an_ambiguous_name_lists_the_communes_and_an_unknown_one_says_so() {
+    let t = TestDb::sqlite().await;
+    let app = demo(&t, None).await;
+
+    let (status, html) = get(&app, "/lieux?q=Sainte-Colombe").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Plusieurs communes correspondent"), "{html}");
+    let choice = link(&html, "Sainte-Colombe");
+    assert!(choice.starts_with("/lieux?commune="), "{choice}");
+    let (status, chosen) = get(&app, &choice).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(chosen.contains("Lieux à Sainte-Colombe"));
+
+    let (status, html) = get(&app, "/lieux?q=Xyzzyville").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("<title>Erreur : "));
+    assert!(html.contains("Aucune commune ne s’appelle « Xyzzyville »"));
+    assert!(html.contains("aria-invalid=\"true\" aria-describedby=\"q-erreur\""));
+
+    let (status, html) = get(&app, "/lieux?q=99999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("Aucune commune n’a le code postal « 99999 »"));
+}
+
+#[tokio::test]
+async fn filters_narrow_the_list_and_a_position_lists_the_nearest() {
+    let t = TestDb::sqlite().await;
+    let app = demo(&t, None).await;
+    let count = |html: &str| -> usize {
+        if html.contains("Aucun lieu ne correspond") {
+            return 0;
+        }
+        let end = html
+            .find(" lieux correspondent")
+            .or_else(|| html.find(" lieu correspond"));
+        let end = end.expect("un compte");
+        let start = html[..end].rfind('>').unwrap() + 1;
+        html[start..end].parse().unwrap()
+    };
+    let (_, all) = get(&app, "/lieux?commune=74010").await;
+    let (_, payant) = get(&app, "/lieux?commune=74010&frais=Payant").await;
+    let (_, week_end) = get(&app, "/lieux?commune=74010&ouvert_week_end=1").await;
+    let (_, two) = get(
+        &app,
+        "/lieux?commune=74010&frais=Payant&frais=Gratuit&services=Aide+aux+d%C3%A9marches+administratives",
+    )
+    .await;
+    let all = count(&all);
+    assert!(all > 10, "{all}");
+    assert!(count(&payant) < all);
+    assert!(count(&week_end) < all);
+    assert!(count(&two) <= all);
+    // The checked boxes stay checked, and the filters follow the pages.
+    assert!(two.contains("value=\"Payant\" checked"));
+    if two.contains("Lieux suivants") {
+        assert!(link(&two, "Lieux suivants").contains("frais=Payant&frais=Gratuit"));
+    }
+
+    let (status, near) = get(&app, "/lieux?lat=45.4397&lon=4.3872").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        near.contains("autour de votre position (près de Saint-Étienne)"),
+        "{near}"
+    );
+    assert_eq!(listed(&near).len(), 20);
+    let (_, page2) = get(&app, &link(&near, "Lieux suivants")).await;
+    assert!(listed(&page2).iter().all(|id| !listed(&near).contains(id)));
+}
+
+#[tokio::test]
+async fn the_widget_may_be_framed_by_other_sites_and_nothing_else_may() {
+    let t = TestDb::sqlite().await;
+    let app = demo(&t, Some("https://{s}.tuiles.exemple.fr/{z}/{x}/{y}.png")).await;
+
+    let res = send(&app, "GET", "/lieux/widget?commune=42218", "", "").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("frame-ancestors *"), "{csp}");
+    assert!(res.headers().get(header::X_FRAME_OPTIONS).is_none());
+    let html = body(res).await;
+    assert!(!html.contains("fr-header") && !html.contains("fr-footer"));
+    assert!(html.contains("target=\"_blank\" rel=\"noopener\""));
+    assert!(html.contains("Les liens s’ouvrent dans un nouvel onglet"));
+
+    let (status, dep) = get(&app, "/lieux/widget?departement=74").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(dep.contains("dans le département Haute-Savoie (74)"));
+    assert!(dep.contains("Lieux suivants"));
+    let (status, _) = get(&app, "/lieux/widget?commune=00000").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Every other page keeps its frame protection; the tile server is allowed for images.
+    let res = send(&app, "GET", "/lieux?q=42000", "", "").await;
+    let csp = res.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert!(
+        csp.contains("img-src 'self' data: https://*.tuiles.exemple.fr;"),
+        "{csp}"
+    );
+    assert_eq!(res.headers()[header::X_FRAME_OPTIONS], "DENY");
+    assert!(body(res)
+        .await
+        .contains("data-tuiles=\"https://{s}.tuiles.exemple.fr/{z}/{x}/{y}.png\""));
+
+    let res = send(&app, "GET", "/lieux/carte/departements.geojson", "", "").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/geo+json");
+    let geojson: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
+    assert_eq!(geojson["features"].as_array().unwrap().len(), 101);
+}
+
+async fn admin_cookie(t: &TestDb) -> String {
+    let id = svc::create_account(
+        &t.db,
+        "admin@exemple.fr",
+        "Camille",
+        "Martin",
+        PASSWORD,
+        None,
+    )
+    .await
+    .unwrap();
+    svc::grant_global_role(&t.db, id, GlobalRole::Administrateur, "", None)
+        .await
+        .unwrap();
+    let now = relais_store::now_ms();
+    sessions::create(
+        &t.db,
+        &Session {
+            token_hash: svc::sha256_hex("jeton-admin"),
+            person_id: id,
+            stage: Stage::Active,
+            acting_structure: None,
+            created_at: now,
+            last_seen_at: now,
+            fresh_until: now + 60_000,
+            ip: "test".into(),
+            user_agent: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    format!("relais_csrf={CSRF}; relais_session=jeton-admin")
+}
+
+#[tokio::test]
+async fn an_error_is_reported_with_the_form_and_read_by_administrators() {
+    let t = TestDb::sqlite().await;
+    let app = demo(&t, None).await;
+    let (_, list) = get(&app, "/lieux?q=42000").await;
+    let id = listed(&list)[0].clone();
+    let cookie = format!("relais_csrf={CSRF}");
+
+    let (_, lieu) = get(&app, &format!("/lieux/{id}")).await;
+    assert!(lieu.contains(&format!("href=\"/lieux/{id}/signalement\"")));
+    let (status, html) = get(&app, &format!("/lieux/{id}/signalement")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<h1>Signaler une erreur</h1>"));
+    assert!(html.contains("name=\"csrf\""));
+    let path = format!("/lieux/{id}/signalement");
+
+    // Without the CSRF token: refused.
+    let no_csrf = "motif=horaires&message=Ferm%C3%A9+le+lundi";
+    let res = send(&app, "POST", &path, &cookie, no_csrf).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Errors tied to their fields, what was typed kept.
+    let bad = form(&[
+        ("motif", "n-importe"),
+        ("message", " "),
+        ("email", "pas-une-adresse"),
+    ]);
+    let res = send(&app, "POST", &path, &cookie, &bad).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(res).await;
+    for field in ["motif", "message", "email"] {
+        assert!(
+            html.contains(&format!(
+                "aria-invalid=\"true\" aria-describedby=\"{field}-erreur\""
+            )),
+            "{field}"
+        );
+    }
+    assert!(html.contains("value=\"pas-une-adresse\""));
+
+    let good = form(&[
+        ("motif", "horaires"),
+        ("message", "Fermé le lundi matin depuis septembre."),
+        ("email", "Camille@Exemple.fr"),
+    ]);
+    let res = send(&app, "POST", &path, &cookie, &good).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(body(res)
+        .await
+        .contains("Merci, votre signalement est envoyé"));
+
+    let res = send(&app, "POST", "/lieux/inconnu/signalement", &cookie, &good).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // Anonymous visitors are sent to the login; administrators read the report.
+    let res = send(&app, "GET", "/admin/lieux/signalements", "", "").await;
+    assert!(location(&res).starts_with("/connexion?suite="));
+    let admin = admin_cookie(&t).await;
+    let res = send(&app, "GET", "/admin/lieux/signalements", &admin, "").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body(res).await;
+    assert!(html.contains("Les horaires sont faux"));
+    assert!(html.contains("Fermé le lundi matin depuis septembre."));
+    assert!(html.contains("mailto:camille@exemple.fr"));
+    assert!(html.contains(&format!("href=\"/lieux/{id}\"")));
+
+    // A flood from one address stops at the limit.
+    let mut last = StatusCode::OK;
+    for _ in 0..10 {
+        last = send(&app, "POST", &path, &cookie, &good).await.status();
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
