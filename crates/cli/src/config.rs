@@ -83,6 +83,10 @@ pub struct ServeArgs {
     /// changed, e.g. after `relais import` in another process); 0: never. Default 30.
     #[arg(long, env = "RELAIS_LIEUX_REFRESH_SECS", value_name = "SECONDES")]
     pub lieux_refresh_secs: Option<u64>,
+    /// Map tiles, as a URL template (`https://{s}.tile.example.fr/{z}/{x}/{y}.png`); none:
+    /// the map draws the départements' contours.
+    #[arg(long, env = "RELAIS_CARTE_TUILES", value_name = "URL")]
+    pub carte_tuiles: Option<String>,
 }
 
 /// The settings file: every key optional.
@@ -101,6 +105,7 @@ struct FileConfig {
     proconnect_client_secret: Option<String>,
     login_ip_attempts: Option<i64>,
     lieux_refresh_secs: Option<u64>,
+    carte_tuiles: Option<String>,
     demo: Option<bool>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
@@ -125,6 +130,8 @@ pub struct Config {
     pub login_ip_attempts: i64,
     /// Seconds between two checks of the stored lieux by `serve`; 0: never.
     pub lieux_refresh_secs: u64,
+    /// Map tiles URL template; `None`: départements' contours.
+    pub carte_tuiles: Option<String>,
     /// Load demonstration lieux into an empty base.
     pub demo: bool,
     /// `None`: e-mails go to `data_dir/courriels`.
@@ -202,6 +209,11 @@ impl Config {
                 .lieux_refresh_secs
                 .or(from_file.lieux_refresh_secs)
                 .unwrap_or(30),
+            carte_tuiles: serve
+                .carte_tuiles
+                .clone()
+                .or(from_file.carte_tuiles)
+                .filter(|s| !s.is_empty()),
             smtp_url: global
                 .smtp_url
                 .clone()

@@ -169,7 +169,7 @@ pub fn describe(file: &str, r: &ImportReport) -> String {
         _ => "schéma v1",
     };
     let mut out = format!(
-        "{file} (source « {} », {version}) : {} ligne(s) lue(s), {} gardée(s) ({} nouvelle(s), {} modifiée(s), {} inchangée(s)), {} rejetée(s), {} avertissement(s), {} placée(s) à la mairie faute de coordonnées\n",
+        "{file} (source « {} », {version}) : {} ligne(s) lue(s), {} gardée(s) ({} nouvelle(s), {} modifiée(s), {} inchangée(s)), {} rejetée(s), {} avertissement(s), {} placée(s) à la mairie faute de coordonnées ; {} fusionnée(s) avec une autre source, {} paire(s) à revoir (relais lieux revue)\n",
         r.source,
         r.read,
         r.kept(),
@@ -178,7 +178,9 @@ pub fn describe(file: &str, r: &ImportReport) -> String {
         r.unchanged,
         r.rejected.len(),
         r.warnings.len(),
-        r.approximate
+        r.approximate,
+        r.merged,
+        r.review
     );
     for note in &r.notes {
         out.push_str(&format!("  note : {note}\n"));

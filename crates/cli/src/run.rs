@@ -106,7 +106,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         config: relais_web::WebConfig {
             hsts: config.hsts,
             public_url: config.public_url.clone(),
-            tile_url: None,
+            tile_url: config.carte_tuiles.clone(),
         },
         proconnect,
     });
