@@ -135,8 +135,7 @@ test('the widget: compact, links to new tabs, framed by another site', async () 
     await checkBare(page, 'widget');
 
     // A page frames it: `X-Frame-Options: DENY` or `frame-ancestors 'none'` would block
-    // even a page of the same origin. (Another origin on loopback — localhost — is blocked
-    // by this headless Chromium whatever the headers; the Rust tests check the headers.)
+    // even a page of the same origin. (widget.test.mjs frames it from another origin.)
     const mairie = server.url('/mairie.html');
     await context.route(mairie, (route) => route.fulfill({
       contentType: 'text/html; charset=utf-8',

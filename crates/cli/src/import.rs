@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Subcommand;
 use relais_search::TerritoryIndex;
-use relais_services::lieux::import::{import, import_bytes, ImportReport};
+use relais_services::lieux::import::{import, import_path, ImportReport};
 use relais_services::lieux::mapping::Mapping;
 use relais_services::lieux::{data_inclusion, fichier};
 
@@ -74,20 +74,24 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
             path.file_stem()
                 .map_or("source".into(), |s| s.to_string_lossy().into_owned())
         });
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("lecture de {} impossible", path.display()))?;
         let tty = std::io::stderr().is_terminal();
-        let mut progress = |done: usize, total: usize| {
+        // The file is streamed: the count of rows read grows with the stored one.
+        let mut progress = |done: usize, read: usize| {
             if tty {
-                eprint!("\r{name} : {done}/{total} lieux enregistrés");
+                eprint!("\r{name} : {done}/{read} lieux enregistrés");
                 let _ = std::io::stderr().flush();
             }
         };
         let result = match &mapping {
-            None => import_bytes(&db, &index, &name, &bytes, &mut progress)
+            // Streamed: a file of any size in bounded memory.
+            None => import_path(&db, &index, &name, path, &mut progress)
                 .await
                 .map_err(|e| e.to_string()),
-            Some(m) => match fichier::read(&bytes, false)
+            // A producer's own file is mapped whole (such files are small).
+            Some(m) => match std::fs::read(path)
+                .with_context(|| format!("lecture de {} impossible", path.display()))
+                .map_err(|e| format!("{e:#}"))
+                .and_then(|bytes| fichier::read(&bytes, false).map_err(|e| e.to_string()))
                 .map_err(|e| e.to_string())
                 .and_then(|raw| m.apply(&raw, &name).map_err(|e| e.to_string()))
             {

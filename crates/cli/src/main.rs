@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_import;
 mod config;
 mod export;
 mod fusion;
@@ -60,7 +61,14 @@ enum Command {
         /// Also write the lieux and queries as CSV (for scripts/bench/lieux-postgis).
         #[arg(long, value_name = "FICHIER")]
         dump: Option<std::path::PathBuf>,
+        /// Only write the first size's lieux (real attributes) as a schema v1.0.1 CSV,
+        /// for `relais import lieux` (scripts/bench/lieux-api); no measurement.
+        #[arg(long, value_name = "FICHIER")]
+        schema_csv: Option<std::path::PathBuf>,
     },
+    /// Measure import + merge of synthetic lieux files from several sources, with the
+    /// peak memory (benchmark; build with --release).
+    BenchImportLieux(bench_import::Args),
     /// Measure the cost of a password hash (benchmark; build with --release).
     BenchPassword {
         #[arg(long, default_value_t = 30)]
@@ -116,11 +124,16 @@ fn main() -> ExitCode {
             }
             Command::BenchTerritoires { iterations } => bench::territoires(iterations),
             Command::BenchPassword { iterations } => bench::password(iterations).await,
+            Command::BenchImportLieux(args) => bench_import::run(&args).await,
             Command::BenchLieux {
                 sizes,
                 queries,
                 dump,
-            } => bench::lieux(&sizes, queries, dump.as_deref()),
+                schema_csv,
+            } => match schema_csv {
+                Some(path) => bench::schema_csv(sizes.first().copied().unwrap_or(25_000), &path),
+                None => bench::lieux(&sizes, queries, dump.as_deref()),
+            },
             Command::Admin { command } => admin::run(&cli.global, &command).await,
             Command::Journal { command } => journal::run(&cli.global, &command).await,
             Command::Import { command } => import::run(&cli.global, &command).await,

@@ -37,10 +37,13 @@ pub enum JournalAction {
     ProConnectLinked,
     InvitationAccepted,
     PasswordReset,
+    LieuxImported,
+    LieuEdited,
+    FusionDecided,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 17] = [
+    pub const ALL: [JournalAction; 20] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -58,6 +61,9 @@ impl JournalAction {
         Self::ProConnectLinked,
         Self::InvitationAccepted,
         Self::PasswordReset,
+        Self::LieuxImported,
+        Self::LieuEdited,
+        Self::FusionDecided,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -80,6 +86,9 @@ impl JournalAction {
             Self::ProConnectLinked => "proconnect_associe",
             Self::InvitationAccepted => "invitation_acceptee",
             Self::PasswordReset => "mot_de_passe_reinitialise",
+            Self::LieuxImported => "lieux_importes",
+            Self::LieuEdited => "lieu_modifie",
+            Self::FusionDecided => "fusion_decidee",
         }
     }
 
@@ -107,6 +116,9 @@ impl JournalAction {
             Self::ProConnectLinked => "Compte ProConnect associé",
             Self::InvitationAccepted => "Invitation acceptée",
             Self::PasswordReset => "Mot de passe réinitialisé",
+            Self::LieuxImported => "Lieux importés",
+            Self::LieuEdited => "Lieu modifié",
+            Self::FusionDecided => "Décision sur deux lieux à fusionner",
         }
     }
 }

@@ -264,7 +264,14 @@ pub struct Page {
 /// A filter made ready for one query.
 struct Compiled {
     want: [u16; KINDS],
+    /// `masks_pass` without branches: a mask passes when, for every kind,
+    /// `(mask | open) & test != 0`; an inactive kind has both all ones, an active one
+    /// `open` 0 and `test` its wanted values.
+    open: [u16; KINDS],
+    test: [u16; KINDS],
     active: Vec<usize>,
+    /// Text or opening hours to check after the masks (`rest_pass`).
+    rest: bool,
     open_now: Option<LocalTime>,
     /// Sorted lieu indices matching the text, when there is one.
     text: Option<Vec<u32>>,
@@ -273,27 +280,67 @@ struct Compiled {
 impl Compiled {
     #[inline]
     fn masks_pass(&self, m: &[u16; KINDS]) -> bool {
-        self.active.iter().all(|&k| m[k] & self.want[k] != 0)
+        let mut pass = true;
+        for ((m, open), test) in m.iter().zip(&self.open).zip(&self.test) {
+            pass &= (m | open) & test != 0;
+        }
+        pass
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Dist(f64);
-impl Eq for Dist {}
-impl PartialOrd for Dist {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
+/// A squared distance as an integer of the same order (the bits of a non-negative
+/// float order like it; `+ 0.0` turns a −0 into +0): cheaper to compare in heaps.
+#[inline]
+fn key(d2: f64) -> u64 {
+    (d2 + 0.0).to_bits()
 }
-impl Ord for Dist {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0)
+
+/// The `k` nearest so far, sorted by (key, slot): the farthest is the last, and the
+/// answer comes out sorted. For small `k` a shift beats a heap's pop and push.
+struct Best {
+    k: usize,
+    items: Vec<(u64, u32)>,
+}
+
+impl Best {
+    fn new(k: usize) -> Best {
+        Best {
+            k,
+            items: Vec::with_capacity(k + 1),
+        }
+    }
+
+    /// Entries farther than this cannot enter.
+    #[inline]
+    fn bound(&self) -> u64 {
+        if self.items.len() == self.k {
+            self.items[self.k - 1].0
+        } else {
+            u64::MAX
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, d: u64, slot: u32) {
+        let at = self.items.partition_point(|&e| e < (d, slot));
+        self.items.insert(at, (d, slot));
+        self.items.truncate(self.k);
+    }
+
+    fn into_found(self) -> Vec<(f64, u32)> {
+        self.items
+            .into_iter()
+            .map(|(d, s)| (f64::from_bits(d), s))
+            .collect()
     }
 }
 
+/// One cache line: the box in `f32`, rounded outwards (a bound, never nearer than the
+/// truth: order stays exact), since a walk is bound by reading nodes.
+#[repr(C, align(64))]
 struct Node {
-    lo: [f64; 3],
-    hi: [f64; 3],
+    lo: [f32; 3],
+    hi: [f32; 3],
     /// OR of the masks of the lieux below.
     summary: [u16; KINDS],
     /// Slots `start..end` lie below this node.
@@ -316,10 +363,10 @@ fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
 }
 
 #[inline]
-fn box_dist2(lo: &[f64; 3], hi: &[f64; 3], q: &[f64; 3]) -> f64 {
+fn box_dist2(lo: &[f32; 3], hi: &[f32; 3], q: &[f64; 3]) -> f64 {
     let mut d = 0.0;
     for i in 0..3 {
-        let e = (lo[i] - q[i]).max(q[i] - hi[i]).max(0.0);
+        let e = (lo[i] as f64 - q[i]).max(q[i] - hi[i] as f64).max(0.0);
         d += e * e;
     }
     d
@@ -536,8 +583,11 @@ impl LieuIndex {
             .map(|q| self.text_matches(&q));
         Compiled {
             active: (0..KINDS).filter(|&k| want[k] != 0).collect(),
+            open: want.map(|w| if w == 0 { u16::MAX } else { 0 }),
+            test: want.map(|w| if w == 0 { u16::MAX } else { w }),
             want,
             open_now: f.open_now,
+            rest: text.is_some() || f.open_now.is_some(),
             text,
         }
     }
@@ -568,6 +618,9 @@ impl LieuIndex {
     /// Everything but the masks (checked first, by the caller).
     #[inline]
     fn rest_pass(&self, c: &Compiled, lieu: u32) -> bool {
+        if !c.rest {
+            return true;
+        }
         if let Some(t) = &c.text {
             if t.binary_search(&lieu).is_err() {
                 return false;
@@ -630,7 +683,7 @@ impl LieuIndex {
         };
         let mut out: Vec<(usize, f64)> = found
             .into_iter()
-            .map(|s| {
+            .map(|(_, s)| {
                 let s = s as usize;
                 (
                     self.slot_lieu[s] as usize,
@@ -638,7 +691,7 @@ impl LieuIndex {
                 )
             })
             .collect();
-        out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        out.sort_unstable_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         out
     }
 
@@ -657,7 +710,7 @@ impl LieuIndex {
     }
 
     /// Candidates of the rarest constraint, checked, the `k` nearest selected.
-    fn nearest_scan(&self, c: &Compiled, q: &[f64; 3], k: usize) -> Vec<u32> {
+    fn nearest_scan(&self, c: &Compiled, q: &[f64; 3], k: usize) -> Vec<(f64, u32)> {
         let mut hits: Vec<(f64, u32)> = Vec::new();
         let mut consider = |lieu: u32| {
             let slot = self.lieu_slot[lieu as usize];
@@ -700,7 +753,7 @@ impl LieuIndex {
             hits.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
             hits.truncate(k);
         }
-        hits.into_iter().map(|(_, s)| s).collect()
+        hits
     }
 
     /// The rarest active kind, if every one of its wanted values has a tree.
@@ -726,17 +779,17 @@ impl LieuIndex {
     }
 
     /// Best-first walk of the tree, skipping subtrees whose summary cannot match.
-    fn nearest_walk(&self, c: &Compiled, q: &[f64; 3], k: usize) -> Vec<u32> {
-        let mut best = BinaryHeap::with_capacity(k + 1);
-        self.walk(self.main_tree(), c, q, k, (0, 0), &mut best);
-        best.into_iter().map(|(_, s)| s).collect()
+    fn nearest_walk(&self, c: &Compiled, q: &[f64; 3], k: usize) -> Vec<(f64, u32)> {
+        let mut best = Best::new(k);
+        self.walk(self.main_tree(), c, q, (0, 0), &mut best);
+        best.into_found()
     }
 
     /// The trees of the wanted values of `kind`, one after the other, sharing the best
     /// so far (each later walk starts with a tighter bound). A lieu with several wanted
     /// values is taken in the tree of the first one only.
-    fn nearest_values(&self, c: &Compiled, q: &[f64; 3], k: usize, kind: usize) -> Vec<u32> {
-        let mut best = BinaryHeap::with_capacity(k + 1);
+    fn nearest_values(&self, c: &Compiled, q: &[f64; 3], k: usize, kind: usize) -> Vec<(f64, u32)> {
+        let mut best = Best::new(k);
         for b in (0..16).filter(|b| c.want[kind] & (1 << b) != 0) {
             let Some(t) = &self.value_trees[kind][b] else {
                 continue;
@@ -748,57 +801,49 @@ impl LieuIndex {
                 slots: Some(&t.slots),
             };
             let earlier = c.want[kind] & ((1u16 << b) - 1);
-            self.walk(tree, c, q, k, (kind, earlier), &mut best);
+            self.walk(tree, c, q, (kind, earlier), &mut best);
         }
-        best.into_iter().map(|(_, s)| s).collect()
+        best.into_found()
     }
 
-    /// Adds to `best` (at most `k`, farthest on top) the nearest entries of `t` passing
-    /// the filter, leaving out those having a bit of `skip.1` in kind `skip.0`.
+    /// Adds to `best` the nearest entries of `t` passing the filter, leaving out those
+    /// having a bit of `skip.1` in kind `skip.0`.
     fn walk(
         &self,
         t: TreeRef<'_>,
         c: &Compiled,
         q: &[f64; 3],
-        k: usize,
         skip: (usize, u16),
-        best: &mut BinaryHeap<(Dist, u32)>,
+        best: &mut Best,
     ) {
-        let mut queue: BinaryHeap<Reverse<(Dist, u32)>> = BinaryHeap::with_capacity(64);
+        let mut queue: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::with_capacity(64);
         let root = &t.nodes[0];
         if c.masks_pass(&root.summary) {
-            queue.push(Reverse((Dist(box_dist2(&root.lo, &root.hi, q)), 0)));
+            queue.push(Reverse((key(box_dist2(&root.lo, &root.hi, q)), 0)));
         }
-        while let Some(Reverse((Dist(d), mut n))) = queue.pop() {
-            if best.len() == k && d > best.peek().unwrap().0 .0 {
+        while let Some(Reverse((d, mut n))) = queue.pop() {
+            if d > best.bound() {
                 break;
             }
             // Down to a leaf through the nearer child, the farther one queued: half the
             // queue operations of queuing both.
             let mut node = &t.nodes[n as usize];
             while node.left != u32::MAX {
-                let bound = if best.len() == k {
-                    best.peek().unwrap().0 .0
-                } else {
-                    f64::INFINITY
-                };
-                let mut near: Option<(f64, u32)> = None;
+                let bound = best.bound();
+                let mut near: Option<(u64, u32)> = None;
                 for child in [node.left, node.right] {
                     let ch = &t.nodes[child as usize];
                     if !c.masks_pass(&ch.summary) {
                         continue;
                     }
-                    let bd = box_dist2(&ch.lo, &ch.hi, q);
+                    let bd = key(box_dist2(&ch.lo, &ch.hi, q));
                     if bd > bound {
                         continue;
                     }
                     match near {
-                        Some((nd, nc)) if nd <= bd => {
-                            queue.push(Reverse((Dist(bd), child)));
-                            near = Some((nd, nc));
-                        }
-                        Some((nd, nc)) => {
-                            queue.push(Reverse((Dist(nd), nc)));
+                        Some((nd, _)) if nd <= bd => queue.push(Reverse((bd, child))),
+                        Some(other) => {
+                            queue.push(Reverse(other));
                             near = Some((bd, child));
                         }
                         None => near = Some((bd, child)),
@@ -818,18 +863,15 @@ impl LieuIndex {
                     if m[skip.0] & skip.1 != 0 || !c.masks_pass(m) {
                         continue;
                     }
-                    let d2 = dist2(&t.xyz[e], q);
-                    if best.len() == k && d2 >= best.peek().unwrap().0 .0 {
+                    let d2 = key(dist2(&t.xyz[e], q));
+                    if d2 >= best.bound() {
                         continue;
                     }
                     let s = t.slots.map_or(e as u32, |slots| slots[e]);
-                    if !self.rest_pass(c, self.slot_lieu[s as usize]) {
+                    if c.rest && !self.rest_pass(c, self.slot_lieu[s as usize]) {
                         continue;
                     }
-                    if best.len() == k {
-                        best.pop();
-                    }
-                    best.push((Dist(d2), s));
+                    best.insert(d2, s);
                 }
             }
         }
@@ -961,7 +1003,7 @@ impl LieuIndex {
         while let Some(n) = stack.pop() {
             let node = &self.nodes[n as usize];
             if !c.masks_pass(&node.summary)
-                || (0..3).any(|i| node.hi[i] < lo[i] || node.lo[i] > hi[i])
+                || (0..3).any(|i| (node.hi[i] as f64) < lo[i] || node.lo[i] as f64 > hi[i])
             {
                 continue;
             }
@@ -1037,6 +1079,26 @@ fn xyz_bounds(b: [f64; 4]) -> ([f64; 3], [f64; 3]) {
     ([x0 - e, y0 - e, z0 - e], [x1 + e, y1 + e, z1 + e])
 }
 
+/// The largest `f32` at most `x`.
+fn f32_below(x: f64) -> f32 {
+    let f = x as f32;
+    if f as f64 > x {
+        f.next_down()
+    } else {
+        f
+    }
+}
+
+/// The smallest `f32` at least `x`.
+fn f32_above(x: f64) -> f32 {
+    let f = x as f32;
+    if (f as f64) < x {
+        f.next_up()
+    } else {
+        f
+    }
+}
+
 /// Builds the subtree over `items` (slots `offset..offset + items.len()`), returns its node.
 fn build_tree(
     items: &mut [([f64; 3], u32)],
@@ -1058,8 +1120,8 @@ fn build_tree(
     }
     let id = nodes.len() as u32;
     nodes.push(Node {
-        lo,
-        hi,
+        lo: lo.map(f32_below),
+        hi: hi.map(f32_above),
         summary,
         start: offset as u32,
         end: (offset + items.len()) as u32,
@@ -1248,4 +1310,34 @@ fn generate(
             l
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_boxes_round_outwards() {
+        let mut rng = Rng(3);
+        for _ in 0..100_000 {
+            let x = rng.unit() * 2.0 - 1.0;
+            let (lo, hi) = (f32_below(x), f32_above(x));
+            assert!((lo as f64) <= x && x <= hi as f64, "{x}");
+            assert!(lo == hi || lo.next_up() == hi, "{x}: {lo} {hi}");
+        }
+        assert_eq!((f32_below(0.5), f32_above(0.5)), (0.5, 0.5));
+    }
+
+    #[test]
+    fn best_keeps_the_k_nearest_in_order() {
+        let mut best = Best::new(3);
+        for (d, s) in [(5.0, 1), (1.0, 2), (3.0, 3), (1.0, 0), (4.0, 4), (0.0, 5)] {
+            if key(d) < best.bound() {
+                best.insert(key(d), s);
+            }
+        }
+        assert_eq!(best.into_found(), vec![(0.0, 5), (1.0, 0), (1.0, 2)]);
+        assert_eq!(key(-0.0), key(0.0));
+        assert!(key(1e-300) < key(1e-299) && key(2.0) < key(3.0));
+    }
 }

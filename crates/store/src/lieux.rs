@@ -706,3 +706,467 @@ pub async fn lieu_size(tx: &mut Tx, id: &str) -> Result<i64, StoreError> {
             .get(0),
     )
 }
+
+// Owners of sources (structures, hubs) and their lieux.
+
+/// Records who owns the source `source_id`: a structure, or a hub (its coordinator's
+/// scope). A source keeps its first owner.
+pub async fn set_source_owner(
+    tx: &mut Tx,
+    source_id: i64,
+    structure: Option<i64>,
+    hub: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO lieu_source_owners (source_id, structure_id, hub, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (source_id) DO NOTHING",
+    )
+    .bind(source_id)
+    .bind(structure)
+    .bind(hub)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The lieux holding a record of a source that `structure` owns, by id.
+pub async fn structure_lieux(db: &Db, structure: i64) -> Result<Vec<StoredLieu>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM lieux WHERE id IN (SELECT r.lieu_id FROM lieu_records r \
+         JOIN lieu_source_owners o ON o.source_id = r.source_id WHERE o.structure_id = $1) \
+         ORDER BY id"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(structure)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(lieu_from)
+        .collect())
+}
+
+/// A record of a source owned by a structure, as the edit of its lieu needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedRecord {
+    pub source_id: i64,
+    pub source: String,
+    pub external_id: String,
+    pub lieu_id: String,
+    pub data: String,
+    pub code_insee: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub approximate: bool,
+}
+
+/// The record that `structure`'s sources give the lieu `lieu_id` (the first by source and
+/// row id when there are several), read in the caller's transaction.
+pub async fn structure_record(
+    tx: &mut Tx,
+    structure: i64,
+    lieu_id: &str,
+) -> Result<Option<OwnedRecord>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT r.source_id, s.nom, r.external_id, r.lieu_id, r.data, r.code_insee, \
+         r.latitude, r.longitude, r.approximate FROM lieu_records r \
+         JOIN lieu_source_owners o ON o.source_id = r.source_id \
+         JOIN lieu_sources s ON s.id = r.source_id \
+         WHERE o.structure_id = $1 AND r.lieu_id = $2 \
+         ORDER BY r.source_id, r.external_id LIMIT 1",
+    )
+    .bind(structure)
+    .bind(lieu_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|r| OwnedRecord {
+        source_id: r.get(0),
+        source: r.get(1),
+        external_id: r.get(2),
+        lieu_id: r.get(3),
+        data: r.get(4),
+        code_insee: r.get(5),
+        latitude: r.get(6),
+        longitude: r.get(7),
+        approximate: r.get::<i64, _>(8) != 0,
+    }))
+}
+
+/// The stored rows of a source among `external_ids`, by external id: one query for a
+/// batch of an import instead of one per row.
+pub async fn records(
+    tx: &mut Tx,
+    source: i64,
+    external_ids: &[&str],
+) -> Result<std::collections::HashMap<String, RecordState>, StoreError> {
+    if external_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let sql = format!(
+        "SELECT external_id, lieu_id, fingerprint, code_insee FROM lieu_records \
+         WHERE source_id = {} AND external_id IN ({})",
+        marks(tx, 1, 1),
+        marks(tx, 2, external_ids.len())
+    );
+    let mut query = sqlx::query(&sql).bind(source);
+    for id in external_ids {
+        query = query.bind(*id);
+    }
+    Ok(query
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                RecordState {
+                    lieu_id: r.get(1),
+                    fingerprint: r.get(2),
+                    code_insee: r.get(3),
+                },
+            )
+        })
+        .collect())
+}
+
+// ---- The merge by batches: many communes per query, many lieux per statement ---------
+
+/// Communes (or ids) per `IN (…)` list: far below SQLite's limit on bound parameters.
+const IN_LIST: usize = 500;
+/// Rows per multi-row upsert (10 or 11 parameters each).
+const UPSERT_ROWS: usize = 200;
+
+/// `n` parameters numbered from `from`: `$from, $from+1, …`, except on SQLite where they
+/// are `?, ?, …`: SQLite looks up each named parameter by walking the list of names, so a
+/// statement of thousands of `$n` costs their square.
+fn marks(tx: &Tx, from: usize, n: usize) -> String {
+    let sqlite = tx.backend_name() == "SQLite";
+    (from..from + n)
+        .map(|i| {
+            if sqlite {
+                "?".to_string()
+            } else {
+                format!("${i}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The records of `codes`, by commune, source name and row id.
+pub async fn records_of_communes(
+    tx: &mut Tx,
+    codes: &[String],
+) -> Result<Vec<MergeRecord>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(IN_LIST) {
+        let sql = format!(
+            "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
+             JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee IN ({}) \
+             ORDER BY r.code_insee, s.nom, r.external_id",
+            marks(tx, 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            q = q.bind(c);
+        }
+        out.extend(q.fetch_all(&mut **tx).await?.iter().map(merge_record_from));
+    }
+    Ok(out)
+}
+
+/// The decisions taken on records of `codes`: (commune, decision).
+pub async fn decisions_of_communes(
+    tx: &mut Tx,
+    codes: &[String],
+) -> Result<Vec<(String, PairDecision)>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(IN_LIST) {
+        let sql = format!(
+            "SELECT code_insee, source_a, external_a, source_b, external_b, decision \
+             FROM fusion_decisions WHERE code_insee IN ({})",
+            marks(tx, 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            q = q.bind(c);
+        }
+        out.extend(q.fetch_all(&mut **tx).await?.iter().map(|r| {
+            (
+                r.get(0),
+                PairDecision {
+                    a: RecordKey {
+                        source_id: r.get(1),
+                        external_id: r.get(2),
+                    },
+                    b: RecordKey {
+                        source_id: r.get(3),
+                        external_id: r.get(4),
+                    },
+                    decision: r.get(5),
+                },
+            )
+        }));
+    }
+    Ok(out)
+}
+
+/// How many records each of the lieux `ids` has (those that have some).
+pub async fn lieu_sizes(tx: &mut Tx, ids: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_LIST) {
+        let sql = format!(
+            "SELECT lieu_id, COUNT(*) FROM lieu_records WHERE lieu_id IN ({}) GROUP BY lieu_id",
+            marks(tx, 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        out.extend(
+            q.fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1))),
+        );
+    }
+    Ok(out)
+}
+
+/// The review lists of `codes`: (commune, pair), by commune then pair.
+pub async fn review_of_communes(
+    tx: &mut Tx,
+    codes: &[String],
+) -> Result<Vec<(String, ReviewPair)>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in codes.chunks(IN_LIST) {
+        let sql = format!(
+            "SELECT code_insee, source_a, external_a, source_b, external_b, score, details \
+             FROM fusion_revue WHERE code_insee IN ({}) \
+             ORDER BY code_insee, source_a, external_a, source_b, external_b",
+            marks(tx, 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            q = q.bind(c);
+        }
+        out.extend(q.fetch_all(&mut **tx).await?.iter().map(|r| {
+            (
+                r.get(0),
+                ReviewPair {
+                    a: RecordKey {
+                        source_id: r.get(1),
+                        external_id: r.get(2),
+                    },
+                    b: RecordKey {
+                        source_id: r.get(3),
+                        external_id: r.get(4),
+                    },
+                    score: r.get(5),
+                    details: r.get(6),
+                },
+            )
+        }));
+    }
+    Ok(out)
+}
+
+/// The lieux among `ids` that exist, with their origins, read inside a transaction.
+pub async fn lieux_for_update(
+    tx: &mut Tx,
+    ids: &[String],
+) -> Result<Vec<(StoredLieu, Option<String>)>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IN_LIST) {
+        let sql = format!(
+            "SELECT {COLUMNS}, origines FROM lieux WHERE id IN ({})",
+            marks(tx, 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        out.extend(
+            q.fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| (lieu_from(r), r.get(9))),
+        );
+    }
+    Ok(out)
+}
+
+/// Creates or replaces merged lieux with the origins of their values, many per statement
+/// (their creation time is kept); each id at most once.
+pub async fn put_merged_lieux(
+    tx: &mut Tx,
+    lieux: &[(StoredLieu, String)],
+    now: i64,
+) -> Result<(), StoreError> {
+    for chunk in lieux.chunks(UPSERT_ROWS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", marks(tx, i * 11 + 1, 11)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO lieux (id, data, provenance, code_insee, latitude, longitude, approximate, \
+             date_maj, created_at, origines, updated_at) VALUES {} \
+             ON CONFLICT (id) DO UPDATE SET data = excluded.data, provenance = excluded.provenance, \
+             code_insee = excluded.code_insee, latitude = excluded.latitude, \
+             longitude = excluded.longitude, approximate = excluded.approximate, \
+             date_maj = excluded.date_maj, updated_at = excluded.updated_at, \
+             origines = excluded.origines",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (l, origines) in chunk {
+            q = q
+                .bind(&l.id)
+                .bind(&l.data)
+                .bind(&l.provenance)
+                .bind(&l.code_insee)
+                .bind(l.latitude)
+                .bind(l.longitude)
+                .bind(i64::from(l.approximate))
+                .bind(&l.date_maj)
+                .bind(now)
+                .bind(origines)
+                .bind(now);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Creates or replaces records (an import's batch), many per statement; each
+/// (source, row id) at most once.
+pub async fn put_records(
+    tx: &mut Tx,
+    records: &[NewRecord<'_>],
+    now: i64,
+) -> Result<(), StoreError> {
+    for chunk in records.chunks(UPSERT_ROWS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", marks(tx, i * 10 + 1, 10)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO lieu_records (source_id, external_id, lieu_id, data, fingerprint, \
+             imported_at, code_insee, latitude, longitude, approximate) VALUES {} \
+             ON CONFLICT (source_id, external_id) DO UPDATE SET lieu_id = excluded.lieu_id, \
+             data = excluded.data, fingerprint = excluded.fingerprint, \
+             imported_at = excluded.imported_at, code_insee = excluded.code_insee, \
+             latitude = excluded.latitude, longitude = excluded.longitude, \
+             approximate = excluded.approximate",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.source)
+                .bind(r.external_id)
+                .bind(r.lieu_id)
+                .bind(r.data)
+                .bind(r.fingerprint)
+                .bind(now)
+                .bind(r.code_insee)
+                .bind(r.latitude)
+                .bind(r.longitude)
+                .bind(i64::from(r.approximate));
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Attaches records to other lieux: (source id, row id, lieu id), each record once.
+pub async fn set_records_lieux(tx: &mut Tx, moves: &[(i64, &str, &str)]) -> Result<(), StoreError> {
+    for chunk in moves.chunks(IN_LIST / 5) {
+        let mut cases = String::new();
+        let mut keys = Vec::new();
+        for i in 0..chunk.len() {
+            let m = marks(tx, i * 3 + 1, 3);
+            let m: Vec<&str> = m.split(", ").collect();
+            cases.push_str(&format!(
+                " WHEN source_id = {} AND external_id = {} THEN {}",
+                m[0], m[1], m[2]
+            ));
+        }
+        let from = chunk.len() * 3 + 1;
+        for i in 0..chunk.len() {
+            let m = marks(tx, from + i * 2, 2);
+            let m: Vec<&str> = m.split(", ").collect();
+            keys.push(format!("(source_id = {} AND external_id = {})", m[0], m[1]));
+        }
+        let sql = format!(
+            "UPDATE lieu_records SET lieu_id = CASE{cases} END WHERE {}",
+            keys.join(" OR ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (source, external_id, lieu_id) in chunk {
+            q = q.bind(*source).bind(*external_id).bind(*lieu_id);
+        }
+        for (source, external_id, _) in chunk {
+            q = q.bind(*source).bind(*external_id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Deletes lieux left without records (the caller knows they are).
+pub async fn delete_lieux(tx: &mut Tx, ids: &[&str]) -> Result<(), StoreError> {
+    for chunk in ids.chunks(IN_LIST) {
+        let sql = format!(
+            "DELETE FROM lieux WHERE id IN ({})",
+            marks(tx, 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// [`put_alias`] for many: each (old id, lieu id) with no lieu id among the old ids.
+pub async fn put_aliases(
+    tx: &mut Tx,
+    aliases: &[(&str, &str)],
+    now: i64,
+) -> Result<(), StoreError> {
+    for chunk in aliases.chunks(IN_LIST / 5) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", marks(tx, i * 3 + 1, 3)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO lieu_alias (old_id, lieu_id, created_at) VALUES {} \
+             ON CONFLICT (old_id) DO UPDATE SET lieu_id = excluded.lieu_id",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (old, new) in chunk {
+            q = q.bind(*old).bind(*new).bind(now);
+        }
+        q.execute(&mut **tx).await?;
+        let mut cases = String::new();
+        for i in 0..chunk.len() {
+            let m = marks(tx, i * 2 + 1, 2);
+            let m: Vec<&str> = m.split(", ").collect();
+            cases.push_str(&format!(" WHEN {} THEN {}", m[0], m[1]));
+        }
+        let sql = format!(
+            "UPDATE lieu_alias SET lieu_id = CASE lieu_id{cases} END WHERE lieu_id IN ({})",
+            marks(tx, chunk.len() * 2 + 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for (old, new) in chunk {
+            q = q.bind(*old).bind(*new);
+        }
+        for (old, _) in chunk {
+            q = q.bind(*old);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}

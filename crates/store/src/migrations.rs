@@ -34,6 +34,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_lieux"),
     migration!(9, "0009_fusion"),
     migration!(10, "0010_signalements"),
+    migration!(11, "0011_lieux_structures"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

@@ -731,7 +731,7 @@ pub async fn admin_list(State(state): State<AppState>, ctx: PageContext, admin: 
 }
 
 /// "23/11/2026 à 14 h 05", Paris time.
-fn date_fr(unix_ms: i64) -> String {
+pub(crate) fn date_fr(unix_ms: i64) -> String {
     let offset = relais_domain::horaires::paris_utc_offset_minutes(unix_ms) as i64;
     let local = unix_ms / 1000 + offset * 60;
     let days = local.div_euclid(86_400);

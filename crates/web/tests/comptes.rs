@@ -28,9 +28,11 @@ enum Who {
     /// Référent of the other structure.
     OtherReferent,
     Admin,
+    /// Coordinator of a hub (a territorial role, no structure).
+    Hub,
 }
 
-const EVERYONE: [Who; 7] = [
+const EVERYONE: [Who; 8] = [
     Who::Anonymous,
     Who::Pending,
     Who::Mediateur,
@@ -38,6 +40,7 @@ const EVERYONE: [Who; 7] = [
     Who::Referent,
     Who::OtherReferent,
     Who::Admin,
+    Who::Hub,
 ];
 
 /// What a route lets each visitor do.
@@ -52,6 +55,8 @@ enum Access {
     /// Members of the structure named in the form (the first one).
     MemberOfFormStructure,
     Admin,
+    /// Hub coordinators.
+    HubCoordinator,
 }
 
 /// The matrix: every route must be here.
@@ -85,6 +90,15 @@ fn access(method: &str, path: &str) -> Access {
         ("GET", "/lieux" | "/lieux/widget" | "/lieux/carte/departements.geojson") => Access::Public,
         ("GET" | "POST", "/lieux/{lieu}/signalement") => Access::Public,
         ("GET", "/admin/lieux/signalements") => Access::Admin,
+        (
+            "GET" | "POST",
+            "/structures/{id}/lieux/import" | "/structures/{id}/lieux/{lieu}/modifier",
+        )
+        | ("GET", "/structures/{id}/lieux") => Access::ReferentOf,
+        ("GET" | "POST", "/hub/lieux/import") => Access::HubCoordinator,
+        ("GET", "/admin/lieux/fusions") | ("POST", "/admin/lieux/fusions/decision") => {
+            Access::Admin
+        }
         (
             "GET",
             "/api/v1/lieux/export.csv"
@@ -183,6 +197,7 @@ async fn world(db: &Db) -> World {
             Some((b, Role::Referent)),
         ),
         (Who::Admin, "admin@exemple.fr", None),
+        (Who::Hub, "hub@exemple.fr", None),
     ] {
         let id = person(db, email).await;
         if let Some((s, role)) = grant {
@@ -190,6 +205,11 @@ async fn world(db: &Db) -> World {
         }
         if who == Who::Admin {
             svc::grant_global_role(db, id, GlobalRole::Administrateur, "", None)
+                .await
+                .unwrap();
+        }
+        if who == Who::Hub {
+            svc::grant_global_role(db, id, GlobalRole::CoordinateurHub, "84", None)
                 .await
                 .unwrap();
         }
@@ -288,6 +308,7 @@ async fn every_route_for_every_role_and_structure() {
                         matches!(who, Who::Mediateur | Who::Aidant | Who::Referent)
                     }
                     Access::Admin => who == Who::Admin,
+                    Access::HubCoordinator => who == Who::Hub,
                 };
                 let allowed = match rule {
                     // Outside a login under way, its steps send to the login or the account;

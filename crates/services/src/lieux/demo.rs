@@ -7,7 +7,8 @@ use relais_store::Db;
 use super::import::{import_bytes, ImportError, ImportReport};
 
 pub const SOURCE: &str = "hinaura-2022";
-const FILE: &[u8] = include_bytes!("../../../../data/lieux/hinaura-2022-v0.json");
+/// The file itself (JSON, schema v0.1); `relais bench-lieux` copies its lieux' attributes.
+pub const FILE: &[u8] = include_bytes!("../../../../data/lieux/hinaura-2022-v0.json");
 
 /// Imports the demonstration lieux if the base has no lieu yet.
 pub async fn ensure_loaded(

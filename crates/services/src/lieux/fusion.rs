@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::fusion::{
     compare, merge, Comparaison, Decision, Fiche, Membre, Partition,
 };
@@ -277,6 +278,46 @@ async fn load(tx: &mut Tx, block: &Block) -> Result<(Vec<Rec>, Vec<PairDecision>
     }
 }
 
+/// A block's records, decisions and the sizes of its records' lieux: from the batch
+/// when no earlier block changed them, else read again.
+async fn load_in(
+    tx: &mut Tx,
+    block: &Block,
+    batch: &mut Batch,
+) -> Result<(Vec<Rec>, Vec<PairDecision>, Vec<(String, i64)>), StoreError> {
+    if let Block::Commune(code) = block {
+        let fresh = batch.records.get(code).is_none_or(|rs| {
+            rs.iter()
+                .all(|r| !batch.touched.contains(r.lieu_id.as_str()))
+        });
+        if fresh {
+            let stored = batch.records.remove(code).unwrap_or_default();
+            let sizes = stored
+                .iter()
+                .filter_map(|r| Some((r.lieu_id.clone(), *batch.sizes.get(&r.lieu_id)?)))
+                .collect();
+            return Ok((
+                stored.into_iter().map(read).collect(),
+                batch.decisions.remove(code).unwrap_or_default(),
+                sizes,
+            ));
+        }
+    }
+    batch.flush(tx).await?;
+    let (recs, decisions) = load(tx, block).await?;
+    let sizes = match block {
+        Block::Commune(code) => repo::lieu_sizes_of_commune(tx, code).await?,
+        Block::Record(_) => match recs.first() {
+            Some(r) => {
+                let id = &r.stored.lieu_id;
+                vec![(id.clone(), repo::lieu_size(tx, id).await?)]
+            }
+            None => Vec::new(),
+        },
+    };
+    Ok((recs, decisions, sizes))
+}
+
 /// Blocks rebuilt per transaction: one commit per commune would cost more than the work.
 const BLOCKS_PER_TX: usize = 200;
 
@@ -286,13 +327,116 @@ pub async fn refresh(db: &Db, blocks: &BTreeSet<Block>) -> Result<Outcome, Store
     let blocks: Vec<&Block> = blocks.iter().collect();
     for chunk in blocks.chunks(BLOCKS_PER_TX) {
         let mut tx = db.begin().await?;
+        let mut batch = Batch::load(&mut tx, chunk).await?;
         for block in chunk {
-            let o = refresh_block(&mut tx, block).await?;
+            let o = refresh_block(&mut tx, block, &mut batch).await?;
             total.add(&o);
         }
+        batch.flush(&mut tx).await?;
         relais_store::commit(tx).await?;
     }
     Ok(total)
+}
+
+/// What the blocks of one transaction read, in a few queries for all their communes, and
+/// the lieux they write, held to be written many per statement. A block reads the
+/// database itself when an earlier block of the batch changed what it would read (a lieu
+/// of its records, or one it writes), so each block sees what it would alone.
+#[derive(Default)]
+struct Batch {
+    records: HashMap<String, Vec<MergeRecord>>,
+    decisions: HashMap<String, Vec<PairDecision>>,
+    sizes: HashMap<String, i64>,
+    review: HashMap<String, Vec<ReviewPair>>,
+    /// Lieux read ahead: those of the records and those their own ids name (absent: `None`).
+    lieux: HashMap<String, Option<(StoredLieu, Option<String>)>>,
+    /// Lieux written, deleted, or whose records changed, since the batch was read.
+    touched: HashSet<String>,
+    /// Lieux to write (ids in `pending_ids`).
+    pending: Vec<(StoredLieu, String)>,
+    pending_ids: HashSet<String>,
+}
+
+impl Batch {
+    async fn load(tx: &mut Tx, blocks: &[&Block]) -> Result<Batch, StoreError> {
+        let codes: Vec<String> = blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Commune(code) => Some(code.clone()),
+                Block::Record(_) => None,
+            })
+            .collect();
+        let mut batch = Batch::default();
+        if codes.is_empty() {
+            return Ok(batch);
+        }
+        let mut ids: HashSet<String> = HashSet::new();
+        let mut of_records: BTreeSet<String> = BTreeSet::new();
+        for r in repo::records_of_communes(tx, &codes).await? {
+            of_records.insert(r.lieu_id.clone());
+            ids.insert(r.lieu_id.clone());
+            ids.insert(lieu_id(&r.source, &r.external_id));
+            let code = r.code_insee.clone().unwrap_or_default();
+            batch.records.entry(code).or_default().push(r);
+        }
+        for (code, d) in repo::decisions_of_communes(tx, &codes).await? {
+            batch.decisions.entry(code).or_default().push(d);
+        }
+        let of_records: Vec<String> = of_records.into_iter().collect();
+        batch.sizes = repo::lieu_sizes(tx, &of_records)
+            .await?
+            .into_iter()
+            .collect();
+        for (code, p) in repo::review_of_communes(tx, &codes).await? {
+            batch.review.entry(code).or_default().push(p);
+        }
+        let ids: Vec<String> = ids.into_iter().collect();
+        batch.lieux = ids.iter().map(|id| (id.clone(), None)).collect();
+        for (l, o) in repo::lieux_for_update(tx, &ids).await? {
+            batch.lieux.insert(l.id.clone(), Some((l, o)));
+        }
+        Ok(batch)
+    }
+
+    /// Writes the lieux held: before any other write or read of the database.
+    async fn flush(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
+        if !self.pending.is_empty() {
+            repo::put_merged_lieux(tx, &self.pending, now_ms()).await?;
+            self.pending.clear();
+            self.pending_ids.clear();
+        }
+        Ok(())
+    }
+
+    /// The lieu `id` as it is now in the database.
+    async fn lieu(
+        &mut self,
+        tx: &mut Tx,
+        id: &str,
+    ) -> Result<Option<(StoredLieu, Option<String>)>, StoreError> {
+        match self.lieux.get(id) {
+            Some(l) if !self.touched.contains(id) => Ok(l.clone()),
+            _ => {
+                self.flush(tx).await?;
+                repo::lieu_for_update(tx, id).await
+            }
+        }
+    }
+
+    async fn put(
+        &mut self,
+        tx: &mut Tx,
+        lieu: StoredLieu,
+        origines: String,
+    ) -> Result<(), StoreError> {
+        if self.pending_ids.contains(&lieu.id) {
+            self.flush(tx).await?;
+        }
+        self.touched.insert(lieu.id.clone());
+        self.pending_ids.insert(lieu.id.clone());
+        self.pending.push((lieu, origines));
+        Ok(())
+    }
 }
 
 /// Rebuilds every lieu from its records.
@@ -310,9 +454,13 @@ pub async fn refresh_all(db: &Db) -> Result<Outcome, StoreError> {
 /// another cluster's record, id); the smallest wins.
 type Candidate = (i64, bool, String);
 
-async fn refresh_block(tx: &mut Tx, block: &Block) -> Result<Outcome, StoreError> {
+async fn refresh_block(
+    tx: &mut Tx,
+    block: &Block,
+    batch: &mut Batch,
+) -> Result<Outcome, StoreError> {
     let now = now_ms();
-    let (recs, decisions) = load(tx, block).await?;
+    let (recs, decisions, sizes) = load_in(tx, block, batch).await?;
     if recs.is_empty() {
         return Ok(Outcome::default());
     }
@@ -323,17 +471,11 @@ async fn refresh_block(tx: &mut Tx, block: &Block) -> Result<Outcome, StoreError
     for r in &recs {
         *inside.entry(r.stored.lieu_id.as_str()).or_default() += 1;
     }
-    let sizes: Vec<(String, i64)> = match block {
-        Block::Commune(code) => repo::lieu_sizes_of_commune(tx, code).await?,
-        Block::Record(_) => {
-            let id = &recs[0].stored.lieu_id;
-            vec![(id.clone(), repo::lieu_size(tx, id).await?)]
-        }
-    };
+    let sizes: HashMap<String, i64> = sizes.into_iter().collect();
     let shared: HashSet<String> = sizes
-        .into_iter()
-        .filter(|(id, n)| inside.get(id.as_str()).is_some_and(|k| n > k))
-        .map(|(id, _)| id)
+        .iter()
+        .filter(|(id, n)| inside.get(id.as_str()).is_some_and(|k| *n > k))
+        .map(|(id, _)| id.clone())
         .collect();
     let mut outcome = Outcome {
         same_pairs: plan.same.len(),
@@ -412,7 +554,7 @@ async fn refresh_block(tx: &mut Tx, block: &Block) -> Result<Outcome, StoreError
         }
         let lieu = build(id, members, &recs);
         let (stored, origines) = lieu;
-        let existing = repo::lieu_for_update(tx, id).await?;
+        let existing = batch.lieu(tx, id).await?;
         let same = existing.as_ref().is_some_and(|(l, o)| {
             StoredLieu {
                 updated_at: 0,
@@ -421,28 +563,49 @@ async fn refresh_block(tx: &mut Tx, block: &Block) -> Result<Outcome, StoreError
                 && o.as_deref() == Some(origines.as_str())
         });
         if !same {
-            repo::put_merged_lieu(tx, &stored, &origines, now).await?;
+            batch.put(tx, stored, origines).await?;
             outcome.written += 1;
             if existing.is_none() {
                 repo::delete_alias(tx, id).await?;
             }
         }
+    }
+    // Records change lieu once the lieux they go to are written.
+    let mut moves: Vec<(i64, &str, &str)> = Vec::new();
+    let mut moved_from: HashMap<&str, i64> = HashMap::new();
+    for (id, members) in &assigned {
         for &i in members {
             let r = &recs[i].stored;
             if r.lieu_id != *id {
+                batch.touched.insert(r.lieu_id.clone());
+                batch.touched.insert(id.clone());
                 previous
                     .entry(r.lieu_id.clone())
                     .or_insert_with(|| id.clone());
-                repo::set_record_lieu(tx, r.source_id, &r.external_id, id).await?;
+                moves.push((r.source_id, &r.external_id, id));
+                *moved_from.entry(r.lieu_id.as_str()).or_default() += 1;
             }
         }
     }
+    if !moves.is_empty() {
+        batch.flush(tx).await?;
+        repo::set_records_lieux(tx, &moves).await?;
+    }
+    // A lieu all of whose records left is deleted, and answers with the lieu they went to.
     let chosen: HashSet<&str> = assigned.iter().map(|(id, _)| id.as_str()).collect();
-    for (old, new) in &previous {
-        if !chosen.contains(old.as_str()) && repo::delete_lieu_if_orphan(tx, old).await? {
-            repo::put_alias(tx, old, new, now).await?;
-            outcome.absorbed += 1;
-        }
+    let absorbed: Vec<(&str, &str)> = previous
+        .iter()
+        .filter(|(old, _)| {
+            !chosen.contains(old.as_str())
+                && sizes.get(old.as_str()) == moved_from.get(old.as_str())
+        })
+        .map(|(old, new)| (old.as_str(), new.as_str()))
+        .collect();
+    if !absorbed.is_empty() {
+        let olds: Vec<&str> = absorbed.iter().map(|(old, _)| *old).collect();
+        repo::delete_lieux(tx, &olds).await?;
+        repo::put_aliases(tx, &absorbed, now).await?;
+        outcome.absorbed += absorbed.len();
     }
 
     if let Block::Commune(code) = block {
@@ -457,11 +620,35 @@ async fn refresh_block(tx: &mut Tx, block: &Block) -> Result<Outcome, StoreError
             })
             .collect();
         pairs.sort_by(|x, y| (&x.a, &x.b).cmp(&(&y.a, &y.b)));
-        if repo::review_of_commune(tx, code).await? != pairs {
+        // Read ahead with the batch's communes; only this block writes it.
+        if batch.review.remove(code).unwrap_or_default() != pairs {
             repo::replace_review(tx, code, &pairs, now).await?;
         }
     }
     Ok(outcome)
+}
+
+/// The lieu a new record makes alone, as the merge would write it: the import stores it
+/// so, and the merge, finding it unchanged, does not write it again.
+pub(super) fn alone(
+    source: &str,
+    external_id: &str,
+    record: &str,
+    lieu: &StoredLieu,
+) -> (StoredLieu, String) {
+    let rec = read(MergeRecord {
+        source_id: 0,
+        source: source.to_string(),
+        external_id: external_id.to_string(),
+        lieu_id: lieu.id.clone(),
+        data: record.to_string(),
+        code_insee: lieu.code_insee.clone(),
+        latitude: lieu.latitude,
+        longitude: lieu.longitude,
+        approximate: lieu.approximate,
+        lieu_created_at: 0,
+    });
+    build(&lieu.id, &[0], &[rec])
 }
 
 /// The lieu a cluster makes: its records merged, the merged row read back through the
@@ -526,6 +713,16 @@ pub enum Verdict {
     Same,
 }
 
+impl Verdict {
+    /// The stored value (`fusion_decisions.decision`, the journal's details).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Distinct => "distinct",
+            Verdict::Same => "same",
+        }
+    }
+}
+
 /// The records an id designates: the record whose own id it is (a lieu absorbed by a
 /// merge), else every record of the lieu.
 async fn designated(db: &Db, id: &str) -> Result<Vec<(RecordKey, Option<String>)>, FusionError> {
@@ -555,8 +752,29 @@ async fn designated(db: &Db, id: &str) -> Result<Vec<(RecordKey, Option<String>)
 }
 
 /// Records a decision on the lieux `a` and `b` (ids or former ids) and merges their
-/// commune again.
+/// commune again; the journal names no person (an operator's command).
 pub async fn decide(db: &Db, a: &str, b: &str, verdict: Verdict) -> Result<Outcome, FusionError> {
+    record(db, None, a, b, verdict).await
+}
+
+/// The same, taken by an administrator, whom the journal names.
+pub async fn decide_as(
+    db: &Db,
+    admin: &relais_domain::authz::AdminAccess,
+    a: &str,
+    b: &str,
+    verdict: Verdict,
+) -> Result<Outcome, FusionError> {
+    record(db, Some(admin.person()), a, b, verdict).await
+}
+
+async fn record(
+    db: &Db,
+    actor: Option<i64>,
+    a: &str,
+    b: &str,
+    verdict: Verdict,
+) -> Result<Outcome, FusionError> {
     let (ra, rb) = (designated(db, a).await?, designated(db, b).await?);
     if ra.iter().any(|x| rb.iter().any(|y| x.0 == y.0)) {
         return Err(FusionError::SameLieu(a.to_string(), b.to_string()));
@@ -578,11 +796,7 @@ pub async fn decide(db: &Db, a: &str, b: &str, verdict: Verdict) -> Result<Outco
                 &PairDecision {
                     a: first.clone(),
                     b: second.clone(),
-                    decision: match verdict {
-                        Verdict::Distinct => "distinct",
-                        Verdict::Same => "same",
-                    }
-                    .to_string(),
+                    decision: verdict.as_str().to_string(),
                 },
                 &code,
                 now,
@@ -591,6 +805,13 @@ pub async fn decide(db: &Db, a: &str, b: &str, verdict: Verdict) -> Result<Outco
             communes.insert(Block::Commune(code));
         }
     }
+    let mut entry = NewEntry::new(JournalAction::FusionDecided, "lieu", a).with_details(
+        serde_json::json!({ "a": a, "b": b, "verdict": verdict.as_str() }).to_string(),
+    );
+    if let Some(person) = actor {
+        entry = entry.by(person, None);
+    }
+    relais_store::journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(refresh(db, &communes).await?)
 }

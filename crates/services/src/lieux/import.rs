@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::path::Path;
 
 use relais_domain::horaires::Horaires;
 use relais_domain::lieux::{read_row, write_row, Lieu, SchemaVersion};
@@ -15,7 +17,7 @@ use relais_search::TerritoryIndex;
 use relais_store::lieux::{self as repo, NewRecord, RecordKey, StoredLieu};
 use relais_store::{now_ms, Db, StoreError};
 
-use super::fichier::{self, FileError, RawFile};
+use super::fichier::{self, FileError, RawFile, RawRow, Rows};
 use super::fusion::{self, Block};
 use crate::comptes::sha256_hex;
 
@@ -46,6 +48,8 @@ pub struct ImportReport {
     /// Pairs of records the merge left to a person (`relais lieux revue`), in the
     /// communes this import touched.
     pub review: usize,
+    /// Time spent in the merge at the end of the import (benchmarks).
+    pub merge_time: std::time::Duration,
 }
 
 impl ImportReport {
@@ -63,16 +67,59 @@ pub enum ImportError {
 }
 
 /// Reads `bytes` (the schema's CSV or JSON, v1 or v0.1) and imports it as `source`.
-/// `progress(done, total)` is called as rows are stored.
+/// `progress(stored, read)` is called as rows are stored.
 pub async fn import_bytes(
     db: &Db,
     index: &TerritoryIndex,
     source: &str,
     bytes: &[u8],
-    progress: &mut dyn FnMut(usize, usize),
+    progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportReport, ImportError> {
-    let file = fichier::read(bytes, true)?;
-    Ok(import(db, index, source, &file, progress).await?)
+    let rows = fichier::open(std::io::Cursor::new(bytes), true)?;
+    import_rows(db, index, source, rows, progress).await
+}
+
+/// Imports the file at `path` as [`import_bytes`] does, streamed: memory holds one chunk
+/// of rows at a time, whatever the size of the file.
+pub async fn import_path(
+    db: &Db,
+    index: &TerritoryIndex,
+    source: &str,
+    path: &Path,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<ImportReport, ImportError> {
+    let file = std::fs::File::open(path).map_err(FileError::from)?;
+    let rows = fichier::open(file, true)?;
+    import_rows(db, index, source, rows, progress).await
+}
+
+/// Imports a file being read, chunk by chunk: each chunk is read, checked and stored
+/// before the next is read. A file that cannot be read past some row (a JSON cut
+/// mid-way) keeps the rows before it, and the report says where reading stopped.
+pub async fn import_rows<R: Read>(
+    db: &Db,
+    index: &TerritoryIndex,
+    source: &str,
+    mut rows: Rows<R>,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<ImportReport, ImportError> {
+    // The first chunk is read: its columns (a JSON's keys so far) tell the version.
+    let version = SchemaVersion::detect(rows.columns.iter().map(String::as_str));
+    let mut run = Run::new(source, version, rows.notes.clone());
+    while let Some(chunk) = rows.next_chunk() {
+        run.feed(db, index, &chunk.rows, &chunk.broken, progress)
+            .await?;
+        if let Some(e) = &chunk.error {
+            run.report.read += 1;
+            run.report.rejected.push((
+                chunk.next_line(),
+                vec![format!(
+                    "{e} : lecture arrêtée, la suite du fichier n’a pas été lue"
+                )],
+            ));
+        }
+    }
+    Ok(run.finish(db).await?)
 }
 
 /// One row ready to store.
@@ -82,6 +129,7 @@ struct Prepared {
     record: String,
 }
 
+/// Imports a file already split into rows (a mapped producer's file, data·inclusion).
 pub async fn import(
     db: &Db,
     index: &TerritoryIndex,
@@ -90,71 +138,136 @@ pub async fn import(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ImportReport, StoreError> {
     let version = SchemaVersion::detect(file.columns.iter().map(String::as_str));
-    let mut report = ImportReport {
-        source: source.to_string(),
-        version: Some(version),
-        notes: file.notes.clone(),
-        read: file.rows.len() + file.broken.len(),
-        ..ImportReport::default()
-    };
-    for (line, why) in &file.broken {
-        report.rejected.push((*line, vec![why.clone()]));
-    }
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut ready = Vec::new();
-    let mut towns: Option<Towns> = None;
-    for row in &file.rows {
-        let fields = match deduce_postal_code(index, file, &mut towns, &row.fields) {
-            Some((fields, note)) => {
-                report.warnings.push((row.line, note));
-                Cow::Owned(fields)
-            }
-            None => Cow::Borrowed(&row.fields),
-        };
-        match read_row(fields.as_ref(), version) {
-            Err(rejection) => report.rejected.push((
-                row.line,
-                rejection.errors.iter().map(ToString::to_string).collect(),
-            )),
-            Ok(reading) => {
-                if let Some(first) = seen.get(&reading.lieu.id) {
-                    report.rejected.push((
-                        row.line,
-                        vec![format!(
-                            "id « {} » : déjà utilisé ligne {first} du même fichier",
-                            reading.lieu.id
-                        )],
-                    ));
-                    continue;
-                }
-                seen.insert(reading.lieu.id.clone(), row.line);
-                for w in &reading.warnings {
-                    report.warnings.push((row.line, w.to_string()));
-                }
-                let (prepared, warnings) = prepare(source, index, reading.lieu);
-                report.approximate += usize::from(prepared.lieu.approximate);
-                for w in warnings {
-                    report.warnings.push((row.line, w));
-                }
-                ready.push(prepared);
-            }
-        }
-    }
-    report.rejected.sort_by_key(|(line, _)| *line);
-    let blocks = store(db, source, &ready, &mut report, progress).await?;
-    let outcome = fusion::refresh(db, &blocks).await?;
-    report.review = outcome.review_pairs;
-    report.merged = repo::merged_records(db, source).await? as usize;
-    Ok(report)
+    let mut run = Run::new(source, version, file.notes.clone());
+    run.feed(db, index, &file.rows, &file.broken, progress)
+        .await?;
+    run.finish(db).await
 }
 
-/// Communes by département and folded name: where a row without postal code finds its own.
-type Towns<'a> = HashMap<(String, String), Vec<&'a Commune>>;
+/// An import under way: what was seen and stored so far.
+struct Run<'a> {
+    source: &'a str,
+    version: SchemaVersion,
+    report: ImportReport,
+    /// External id → its first line: an id used twice in one file is refused.
+    seen: HashMap<String, usize>,
+    /// Départements of the postal codes read so far, and the communes of those.
+    departements: BTreeSet<String>,
+    towns: Option<(usize, Towns)>,
+    /// What the merge must look at again.
+    blocks: BTreeSet<Block>,
+    stored: usize,
+    now: i64,
+}
 
-/// The départements of a file: those of its rows' postal codes.
-fn file_departements(file: &RawFile) -> BTreeSet<String> {
-    file.rows
-        .iter()
+impl<'a> Run<'a> {
+    fn new(source: &'a str, version: SchemaVersion, notes: Vec<String>) -> Self {
+        Run {
+            source,
+            version,
+            report: ImportReport {
+                source: source.to_string(),
+                version: Some(version),
+                notes,
+                ..ImportReport::default()
+            },
+            seen: HashMap::new(),
+            departements: BTreeSet::new(),
+            towns: None,
+            blocks: BTreeSet::new(),
+            stored: 0,
+            now: now_ms(),
+        }
+    }
+
+    /// Reads, checks and stores some rows of the file.
+    async fn feed<P: FnMut(usize, usize) + ?Sized>(
+        &mut self,
+        db: &Db,
+        index: &TerritoryIndex,
+        rows: &[RawRow],
+        broken: &[(usize, String)],
+        progress: &mut P,
+    ) -> Result<(), StoreError> {
+        let report = &mut self.report;
+        report.read += rows.len() + broken.len();
+        for (line, why) in broken {
+            report.rejected.push((*line, vec![why.clone()]));
+        }
+        self.departements.extend(file_departements(rows));
+        let mut ready = Vec::new();
+        for row in rows {
+            let fields =
+                match deduce_postal_code(index, &self.departements, &mut self.towns, &row.fields) {
+                    Some((fields, note)) => {
+                        report.warnings.push((row.line, note));
+                        Cow::Owned(fields)
+                    }
+                    None => Cow::Borrowed(&row.fields),
+                };
+            match read_row(fields.as_ref(), self.version) {
+                Err(rejection) => report.rejected.push((
+                    row.line,
+                    rejection.errors.iter().map(ToString::to_string).collect(),
+                )),
+                Ok(reading) => {
+                    if let Some(first) = self.seen.get(&reading.lieu.id) {
+                        report.rejected.push((
+                            row.line,
+                            vec![format!(
+                                "id « {} » : déjà utilisé ligne {first} du même fichier",
+                                reading.lieu.id
+                            )],
+                        ));
+                        continue;
+                    }
+                    self.seen.insert(reading.lieu.id.clone(), row.line);
+                    for w in &reading.warnings {
+                        report.warnings.push((row.line, w.to_string()));
+                    }
+                    let (prepared, warnings) = prepare(self.source, index, reading.lieu);
+                    report.approximate += usize::from(prepared.lieu.approximate);
+                    for w in warnings {
+                        report.warnings.push((row.line, w));
+                    }
+                    ready.push(prepared);
+                }
+            }
+        }
+        let (stored, read) = (self.stored, self.report.kept() + ready.len());
+        store(
+            db,
+            self.source,
+            self.now,
+            &ready,
+            &mut self.report,
+            &mut self.blocks,
+            &mut |done| progress(stored + done, read),
+        )
+        .await?;
+        self.stored += ready.len();
+        Ok(())
+    }
+
+    /// Ends the import with the merge of what it touched.
+    async fn finish(mut self, db: &Db) -> Result<ImportReport, StoreError> {
+        self.report.rejected.sort_by_key(|(line, _)| *line);
+        let started = std::time::Instant::now();
+        let outcome = fusion::refresh(db, &self.blocks).await?;
+        self.report.merge_time = started.elapsed();
+        self.report.review = outcome.review_pairs;
+        self.report.merged = repo::merged_records(db, self.source).await? as usize;
+        Ok(self.report)
+    }
+}
+
+/// Communes by département and folded name (as indices in the territories): where a row
+/// without postal code finds its own.
+type Towns = HashMap<(String, String), Vec<usize>>;
+
+/// The départements of rows: those of their postal codes.
+fn file_departements(rows: &[RawRow]) -> BTreeSet<String> {
+    rows.iter()
         .filter_map(|r| r.fields.get("code_postal"))
         .map(|c| c.trim())
         .filter(|c| c.len() == 5 && c.bytes().all(|b| b.is_ascii_digit()))
@@ -175,12 +288,13 @@ fn file_departements(file: &RawFile) -> BTreeSet<String> {
 
 /// A row without postal code but with a commune whose name is unambiguous in the
 /// départements of the file, and that has one postal code: the row with that code and the
-/// commune's INSEE code, and the warning that says so. `None` otherwise (the row is read as
+/// commune's INSEE code, and the warning that says so. The départements are those of the
+/// rows read so far (of the whole file when it fits in one chunk). `None` otherwise (the row is read as
 /// it is, and rejected for its missing postal code).
-fn deduce_postal_code<'a>(
-    index: &'a TerritoryIndex,
-    file: &RawFile,
-    towns: &mut Option<Towns<'a>>,
+fn deduce_postal_code(
+    index: &TerritoryIndex,
+    deps: &BTreeSet<String>,
+    towns: &mut Option<(usize, Towns)>,
     fields: &BTreeMap<String, String>,
 ) -> Option<(BTreeMap<String, String>, String)> {
     let missing = fields
@@ -190,23 +304,25 @@ fn deduce_postal_code<'a>(
     if !missing || commune.is_empty() {
         return None;
     }
-    let towns = towns.get_or_insert_with(|| {
-        let deps = file_departements(file);
-        let mut map: Towns<'a> = HashMap::new();
-        for c in &index.territoires().communes {
+    // Départements only grow: their count tells whether the map is still right.
+    if towns.as_ref().is_none_or(|(n, _)| *n != deps.len()) {
+        let mut map: Towns = HashMap::new();
+        for (i, c) in index.territoires().communes.iter().enumerate() {
             if deps.contains(&c.departement) {
                 map.entry((c.departement.clone(), search_key(&c.nom)))
                     .or_default()
-                    .push(c);
+                    .push(i);
             }
         }
-        map
-    });
+        *towns = Some((deps.len(), map));
+    }
+    let (_, towns) = towns.as_ref().expect("built above");
+    let communes = &index.territoires().communes;
     let key = search_key(commune);
     let found: Vec<&Commune> = towns
         .iter()
         .filter(|((_, k), _)| *k == key)
-        .flat_map(|(_, v)| v.iter().copied())
+        .flat_map(|(_, v)| v.iter().map(|&i| &communes[i]))
         .collect();
     let [one] = found.as_slice() else {
         return None;
@@ -338,24 +454,29 @@ pub fn lieu_id(source: &str, external_id: &str) -> String {
     sha256_hex(&format!("{source}\u{1f}{external_id}"))[..16].to_string()
 }
 
-async fn store(
+async fn store<P: FnMut(usize) + ?Sized>(
     db: &Db,
     source: &str,
+    now: i64,
     ready: &[Prepared],
     report: &mut ImportReport,
-    progress: &mut dyn FnMut(usize, usize),
-) -> Result<BTreeSet<Block>, StoreError> {
-    let now = now_ms();
+    blocks: &mut BTreeSet<Block>,
+    progress: &mut P,
+) -> Result<(), StoreError> {
     let mut done = 0;
     // What the merge must look at again: the communes of created and changed records
     // (before and after), and the records without commune.
-    let mut blocks = BTreeSet::new();
     for batch in ready.chunks(BATCH) {
         let mut tx = db.begin().await?;
         let source_id = repo::source_id(&mut tx, source, now).await?;
+        let ids: Vec<&str> = batch.iter().map(|p| p.external_id.as_str()).collect();
+        let mut stored = repo::records(&mut tx, source_id, &ids).await?;
+        // Written after the loop, many rows per statement: lieux first (records point to them).
+        let mut lieux: Vec<(StoredLieu, String)> = Vec::new();
+        let mut records: Vec<(&Prepared, String, String)> = Vec::new();
         for p in batch {
             let fingerprint = sha256_hex(&p.record);
-            let existing = repo::record(&mut tx, source_id, &p.external_id).await?;
+            let existing = stored.remove(&p.external_id);
             match &existing {
                 Some(r) if r.fingerprint == fingerprint => {
                     report.unchanged += 1;
@@ -374,7 +495,7 @@ async fn store(
                     r.lieu_id.clone()
                 }
                 None => {
-                    repo::put_lieu(&mut tx, &p.lieu, now).await?;
+                    lieux.push(fusion::alone(source, &p.external_id, &p.record, &p.lieu));
                     p.lieu.id.clone()
                 }
             };
@@ -385,26 +506,27 @@ async fn store(
                     external_id: p.external_id.clone(),
                 }),
             });
-            repo::put_record(
-                &mut tx,
-                &NewRecord {
-                    source: source_id,
-                    external_id: &p.external_id,
-                    lieu_id: &lieu_id,
-                    data: &p.record,
-                    fingerprint: &fingerprint,
-                    code_insee: p.lieu.code_insee.as_deref(),
-                    latitude: p.lieu.latitude,
-                    longitude: p.lieu.longitude,
-                    approximate: p.lieu.approximate,
-                },
-                now,
-            )
-            .await?;
+            records.push((p, lieu_id, fingerprint));
         }
+        repo::put_merged_lieux(&mut tx, &lieux, now).await?;
+        let records: Vec<NewRecord<'_>> = records
+            .iter()
+            .map(|(p, lieu_id, fingerprint)| NewRecord {
+                source: source_id,
+                external_id: &p.external_id,
+                lieu_id,
+                data: &p.record,
+                fingerprint,
+                code_insee: p.lieu.code_insee.as_deref(),
+                latitude: p.lieu.latitude,
+                longitude: p.lieu.longitude,
+                approximate: p.lieu.approximate,
+            })
+            .collect();
+        repo::put_records(&mut tx, &records, now).await?;
         relais_store::commit(tx).await?;
         done += batch.len();
-        progress(done, ready.len());
+        progress(done);
     }
-    Ok(blocks)
+    Ok(())
 }

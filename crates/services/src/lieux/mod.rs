@@ -3,6 +3,7 @@
 
 pub mod data_inclusion;
 pub mod demo;
+pub mod edition;
 pub mod export;
 pub mod fiche;
 pub mod fichier;

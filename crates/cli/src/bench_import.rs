@@ -1,0 +1,560 @@
+//! `relais bench-import-lieux`: import + merge of synthetic producers' files, timed, with
+//! the process' peak memory.
+//!
+//! The files are drawn from real data: lieux placed in real communes (weighted by
+//! population^0.6, so that big towns hold more lieux but not in proportion, as on the
+//! national map), at a few hundred metres from their town hall, with the attributes of a
+//! real lieu of the demo file (services, publics, horaires…). A share of the lieux is
+//! published by 2 or 3 sources, each with its own spelling of the name, the address and
+//! the phone, and coordinates a few metres apart: the merge has real work.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use relais_domain::lieux::{read_row, write_row, SchemaVersion, COLUMNS};
+use relais_domain::territoire::Commune;
+use relais_search::TerritoryIndex;
+use relais_services::lieux::fichier;
+use relais_services::lieux::import::{import, import_path, ImportReport};
+use relais_store::Db;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Rows in all, spread over the sources.
+    #[arg(long, default_value_t = 100_000)]
+    rows: usize,
+    /// Number of sources (files).
+    #[arg(long, default_value_t = 5)]
+    sources: usize,
+    /// Instead: one file of about this many megabytes, imported alone.
+    #[arg(long, value_name = "MO")]
+    big_file: Option<u64>,
+    /// With --big-file: read the whole file into memory and split it all before storing
+    /// (the way of imports before streaming), for the comparison.
+    #[arg(long, requires = "big_file")]
+    in_memory: bool,
+    /// Where files and the SQLite database are written (a new temporary folder by default;
+    /// emptied unless --keep).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Keep the files and the database after the run.
+    #[arg(long)]
+    keep: bool,
+    /// Import into this PostgreSQL database (it must hold no lieux) instead of SQLite.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+pub async fn run(args: &Args) -> anyhow::Result<()> {
+    let dir = args.dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("relais-bench-import-{}", std::process::id()))
+    });
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    let result = measure(args, &dir).await;
+    if !args.keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+async fn measure(args: &Args, dir: &Path) -> anyhow::Result<()> {
+    let territoires = TerritoryIndex::build(relais_services::territoires::parse_shipped()?);
+    let started = Instant::now();
+    let mut gen = Generator::new(&territoires)?;
+    let files = match args.big_file {
+        Some(mb) => vec![gen.big_file(dir, mb * 1_000_000)?],
+        None => gen.sources(dir, args.rows, args.sources.max(1))?,
+    };
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
+        .sum();
+    println!(
+        "génération : {} fichier(s), {} lignes, {:.1} Mo, {} lieux réels distincts ({:.1} s)",
+        files.len(),
+        files.iter().map(|f| f.rows).sum::<usize>(),
+        bytes as f64 / 1e6,
+        gen.unique,
+        started.elapsed().as_secs_f64()
+    );
+    drop(gen);
+
+    let db = match &args.database_url {
+        Some(url) => Db::connect(url).await?,
+        None => Db::open_data_dir(&dir.join("base")).await?,
+    };
+    db.migrate().await?;
+    relais_services::territoires::ensure_loaded(&db).await?;
+    let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
+    let before = relais_store::lieux::count(&db).await?;
+    anyhow::ensure!(before == 0, "la base contient déjà {before} lieux");
+    let rss_ready = vm("VmRSS");
+
+    let total = Instant::now();
+    let mut rows = 0;
+    let mut merge = Duration::ZERO;
+    for (i, f) in files.iter().enumerate() {
+        let source = format!("source-{}", i + 1);
+        let t = Instant::now();
+        let report = if args.in_memory {
+            let bytes = std::fs::read(&f.path)?;
+            let raw = fichier::read(&bytes, true)?;
+            import(&db, &index, &source, &raw, &mut |_, _| {}).await?
+        } else {
+            import_path(&db, &index, &source, &f.path, &mut |_, _| {}).await?
+        };
+        let spent = t.elapsed();
+        rows += report.read;
+        merge += report.merge_time;
+        print_file(&source, f, &report, spent);
+    }
+    let spent = total.elapsed();
+    let lieux = relais_store::lieux::count(&db).await?;
+    db.close().await;
+    println!(
+        "total : {rows} lignes en {:.2} s ({:.0} lignes/s), dont fusion {:.2} s ; {lieux} lieux après fusion",
+        spent.as_secs_f64(),
+        rows as f64 / spent.as_secs_f64(),
+        merge.as_secs_f64()
+    );
+    println!(
+        "mémoire : pic {} (VmHWM du processus), {} avant l’import (territoires chargés){}",
+        mb(vm("VmHWM")),
+        mb(rss_ready),
+        if args.in_memory {
+            " ; mode --in-memory : fichier lu en entier"
+        } else {
+            " ; lecture en flux"
+        }
+    );
+    Ok(())
+}
+
+fn print_file(source: &str, f: &Generated, r: &ImportReport, spent: Duration) {
+    println!(
+        "{source} ({}) : {} lues, {} gardées, {} rejetées, {} avertissements, {} fusionnées, {} paires à revoir ; {:.2} s dont fusion {:.2} s ({:.0} lignes/s)",
+        f.format,
+        r.read,
+        r.kept(),
+        r.rejected.len(),
+        r.warnings.len(),
+        r.merged,
+        r.review,
+        spent.as_secs_f64(),
+        r.merge_time.as_secs_f64(),
+        r.read as f64 / spent.as_secs_f64()
+    );
+}
+
+fn mb(kb: Option<u64>) -> String {
+    kb.map_or("inconnu".into(), |kb| {
+        format!("{:.0} Mo", kb as f64 / 1024.0)
+    })
+}
+
+/// A field of `/proc/self/status`, in kB (`VmHWM`: the peak resident memory).
+fn vm(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+struct Generated {
+    path: PathBuf,
+    rows: usize,
+    format: &'static str,
+}
+
+/// SplitMix64: reproducible draws without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const KINDS: [&str; 12] = [
+    "Médiathèque",
+    "France Services",
+    "Centre social",
+    "Espace public numérique",
+    "Maison de quartier",
+    "Bibliothèque municipale",
+    "Point numérique",
+    "Maison des solidarités",
+    "Tiers-lieu",
+    "Centre communal d’action sociale",
+    "Association Numérique pour tous",
+    "Espace de vie sociale",
+];
+const STREETS: [&str; 16] = [
+    "Jean Jaurès",
+    "Victor Hugo",
+    "de la République",
+    "Pasteur",
+    "de la Gare",
+    "Jean Moulin",
+    "du Général de Gaulle",
+    "Gambetta",
+    "de la Mairie",
+    "des Écoles",
+    "Jules Ferry",
+    "de l’Église",
+    "Voltaire",
+    "du Stade",
+    "Louise Michel",
+    "Aristide Briand",
+];
+const WAYS: [(&str, &str); 6] = [
+    ("rue", "r."),
+    ("avenue", "av."),
+    ("place", "pl."),
+    ("boulevard", "bd"),
+    ("allée", "all."),
+    ("chemin", "ch."),
+];
+
+/// One lieu as it is in the world, before a source writes it down.
+struct Truth<'a> {
+    commune: &'a Commune,
+    template: usize,
+    kind: &'static str,
+    street: &'static str,
+    way: usize,
+    number: u32,
+    lat: f64,
+    lon: f64,
+    phone: String,
+    siret: Option<String>,
+}
+
+struct Generator<'a> {
+    rng: Rng,
+    communes: Vec<&'a Commune>,
+    /// Cumulated weights of `communes`.
+    weights: Vec<f64>,
+    /// Real lieux as rows of schema v1.0.1: the attributes the synthetic ones copy.
+    templates: Vec<Vec<(&'static str, String)>>,
+    unique: usize,
+}
+
+impl<'a> Generator<'a> {
+    fn new(territoires: &'a TerritoryIndex) -> anyhow::Result<Self> {
+        let all = &territoires.territoires().communes;
+        // Paris, Lyon, Marseille: their lieux are in their arrondissements.
+        let parents: std::collections::HashSet<&str> = all
+            .iter()
+            .filter_map(|a| a.commune_parent.as_ref().map(|c| c.as_str()))
+            .collect();
+        let communes: Vec<&Commune> = all
+            .iter()
+            .filter(|c| c.position.is_some() && !c.codes_postaux.is_empty() && c.population > 0)
+            .filter(|c| !parents.contains(c.code.as_str()))
+            .collect();
+        let mut sum = 0.0;
+        let weights = communes
+            .iter()
+            .map(|c| {
+                sum += f64::from(c.population).powf(0.6);
+                sum
+            })
+            .collect();
+        let demo = fichier::read(relais_services::lieux::demo::FILE, true)?;
+        let version = SchemaVersion::detect(demo.columns.iter().map(String::as_str));
+        let templates: Vec<_> = demo
+            .rows
+            .iter()
+            .filter_map(|r| read_row(&r.fields, version).ok())
+            .map(|reading| write_row(&reading.lieu))
+            .collect();
+        anyhow::ensure!(!templates.is_empty(), "lieux réels illisibles");
+        Ok(Generator {
+            rng: Rng(20_261_123),
+            communes,
+            weights,
+            templates,
+            unique: 0,
+        })
+    }
+
+    fn commune(&mut self) -> &'a Commune {
+        let total = *self.weights.last().expect("communes");
+        let x = self.rng.unit() * total;
+        let i = self.weights.partition_point(|&w| w < x);
+        self.communes[i.min(self.communes.len() - 1)]
+    }
+
+    fn truth(&mut self) -> Truth<'a> {
+        self.unique += 1;
+        let commune = self.commune();
+        let hall = commune.position.expect("filtered");
+        // Within about 1.5 km of the town hall.
+        let (dlat, dlon) = (
+            (self.rng.unit() - 0.5) * 0.027,
+            (self.rng.unit() - 0.5) * 0.04,
+        );
+        let area = match commune.departement.as_str() {
+            d if d.starts_with("97") => 6,
+            d => match d.parse::<u32>().unwrap_or(1) {
+                75 | 77 | 78 | 91..=95 => 1,
+                _ => 2 + self.rng.below(4),
+            },
+        };
+        let phone = format!("0{area}{:08}", self.rng.below(100_000_000));
+        let siret = (self.rng.below(2) == 0).then(|| siret(&mut self.rng));
+        Truth {
+            commune,
+            template: self.rng.below(self.templates.len()),
+            kind: KINDS[self.rng.below(KINDS.len())],
+            street: STREETS[self.rng.below(STREETS.len())],
+            way: self.rng.below(WAYS.len()),
+            number: 1 + self.rng.below(120) as u32,
+            lat: hall.lat + dlat,
+            lon: hall.lon + dlon,
+            phone,
+            siret,
+        }
+    }
+
+    /// The lieu as source `variant` (0: the first that publishes it) writes it.
+    fn row(&mut self, t: &Truth, id: &str, variant: usize) -> Vec<(&'static str, String)> {
+        let mut row = self.templates[t.template].clone();
+        let way = if variant == 1 {
+            WAYS[t.way].1
+        } else {
+            WAYS[t.way].0
+        };
+        let name = format!("{} {}", t.kind, t.street);
+        let (nom, adresse) = match variant {
+            0 => (name, format!("{} {way} {}", t.number, t.street)),
+            1 => (
+                fold_upper(&name),
+                format!("{}, {way} {}", t.number, t.street),
+            ),
+            _ => (
+                format!("{name} de {}", t.commune.nom),
+                format!("{} {way} {}", t.number, fold_upper(t.street)),
+            ),
+        };
+        let telephone = match variant {
+            0 => t.phone.clone(),
+            1 => format!("+33{}", &t.phone[1..]),
+            _ => t.phone.clone(),
+        };
+        // A few metres apart from one source to another.
+        let jitter = |r: &mut Rng| (r.unit() - 0.5) * 0.0004;
+        let (lat, lon) = (t.lat + jitter(&mut self.rng), t.lon + jitter(&mut self.rng));
+        let day = 1 + self.rng.below(28);
+        let month = 1 + self.rng.below(12);
+        for (k, v) in &mut row {
+            *v = match *k {
+                "id" => id.to_string(),
+                "pivot" => t.siret.clone().unwrap_or_else(|| "00000000000000".into()),
+                "nom" => nom.clone(),
+                "commune" => t.commune.nom.clone(),
+                "code_postal" => t.commune.codes_postaux[0].as_str().to_string(),
+                "code_insee" if variant == 1 => String::new(),
+                "code_insee" => t.commune.code.as_str().to_string(),
+                "adresse" => adresse.clone(),
+                "latitude" => format!("{lat:.6}"),
+                "longitude" => format!("{lon:.6}"),
+                "telephone" => telephone.clone(),
+                "courriels" | "site_web" | "structure_parente" | "fiche_acces_libre"
+                | "prise_rdv" => String::new(),
+                "source" => format!("Producteur {}", variant + 1),
+                "date_maj" => format!("2025-{month:02}-{day:02}"),
+                _ => std::mem::take(v),
+            };
+        }
+        row
+    }
+
+    /// `rows` rows over `n` sources: 60 % of the lieux in one source, 30 % in two, 10 %
+    /// in three; 0.5 % of the rows with a postal code in a wrong format (rejected).
+    fn sources(&mut self, dir: &Path, rows: usize, n: usize) -> anyhow::Result<Vec<Generated>> {
+        let formats: [&'static str; 3] = ["csv ,", "json", "csv ;"];
+        let mut writers = (0..n)
+            .map(|i| Writer::create(dir, i, formats[i % 3]))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut written = 0;
+        while written < rows {
+            let t = self.truth();
+            let copies = match self.rng.below(10) {
+                0..=5 => 1,
+                6..=8 => 2,
+                _ => 3,
+            }
+            .min(n)
+            .min(rows - written);
+            let first = self.rng.below(n);
+            for variant in 0..copies {
+                let s = (first + variant) % n;
+                let id = format!("{}-{}", s + 1, self.unique);
+                let mut row = self.row(&t, &id, variant);
+                if self.rng.below(200) == 0 {
+                    row[4].1 = "750 01".to_string();
+                }
+                writers[s].write(&row)?;
+                written += 1;
+            }
+        }
+        writers.into_iter().map(Writer::finish).collect()
+    }
+
+    /// One CSV of about `bytes` bytes, every lieu distinct.
+    fn big_file(&mut self, dir: &Path, bytes: u64) -> anyhow::Result<Generated> {
+        let mut w = Writer::create(dir, 0, "csv ,")?;
+        while w.bytes < bytes {
+            let t = self.truth();
+            let id = format!("gros-{}", self.unique);
+            let row = self.row(&t, &id, 0);
+            w.write(&row)?;
+        }
+        w.finish()
+    }
+}
+
+/// A valid SIRET (Luhn key) of 14 digits.
+fn siret(rng: &mut Rng) -> String {
+    loop {
+        let digits: String = (0..14)
+            .map(|_| char::from(b'0' + rng.below(10) as u8))
+            .collect();
+        let sum: u32 = digits
+            .bytes()
+            .rev()
+            .enumerate()
+            .map(|(i, b)| {
+                let d = u32::from(b - b'0');
+                if i % 2 == 1 {
+                    let d = d * 2;
+                    if d > 9 {
+                        d - 9
+                    } else {
+                        d
+                    }
+                } else {
+                    d
+                }
+            })
+            .sum();
+        if sum.is_multiple_of(10) && !digits.starts_with('0') {
+            return digits;
+        }
+    }
+}
+
+/// Upper case without accents, as some producers write names.
+fn fold_upper(s: &str) -> String {
+    relais_domain::text::search_key(s).to_uppercase()
+}
+
+struct Writer {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    format: &'static str,
+    rows: usize,
+    bytes: u64,
+}
+
+impl Writer {
+    fn create(dir: &Path, i: usize, format: &'static str) -> anyhow::Result<Self> {
+        let ext = if format == "json" { "json" } else { "csv" };
+        let path = dir.join(format!("source-{}.{ext}", i + 1));
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        let header = match format {
+            "json" => "[".to_string(),
+            "csv ;" => COLUMNS.join(";") + "\n",
+            _ => COLUMNS.join(",") + "\n",
+        };
+        out.write_all(header.as_bytes())?;
+        Ok(Writer {
+            path,
+            out,
+            format,
+            rows: 0,
+            bytes: header.len() as u64,
+        })
+    }
+
+    fn write(&mut self, row: &[(&'static str, String)]) -> anyhow::Result<()> {
+        let line = match self.format {
+            "json" => {
+                let fields: Vec<String> = row
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| format!("\"{k}\":{}", json_string(v)))
+                    .collect();
+                let sep = if self.rows == 0 { "\n" } else { ",\n" };
+                format!("{sep}{{{}}}", fields.join(","))
+            }
+            f => {
+                let sep = if f == "csv ;" { ";" } else { "," };
+                let fields: Vec<String> = row
+                    .iter()
+                    .map(|(_, v)| {
+                        if v.contains([',', ';', '"', '\n', '\r']) {
+                            format!("\"{}\"", v.replace('"', "\"\""))
+                        } else {
+                            v.clone()
+                        }
+                    })
+                    .collect();
+                fields.join(sep) + "\n"
+            }
+        };
+        self.out.write_all(line.as_bytes())?;
+        self.bytes += line.len() as u64;
+        self.rows += 1;
+        Ok(())
+    }
+
+    fn finish(mut self) -> anyhow::Result<Generated> {
+        if self.format == "json" {
+            self.out.write_all(b"\n]\n")?;
+        }
+        self.out.flush()?;
+        Ok(Generated {
+            path: self.path,
+            rows: self.rows,
+            format: self.format,
+        })
+    }
+}
+
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

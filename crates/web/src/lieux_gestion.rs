@@ -1,0 +1,835 @@
+//! A structure's lieux, for its référents: the upload of a file of lieux (imported as the
+//! structure's own source, with the import's report), the list of its lieux and the edit
+//! of one; and the same upload for a hub's coordinator.
+
+use askama::Template;
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Query, Request, State,
+};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::authz::StructureAccess;
+use relais_domain::comptes::GlobalRole;
+use relais_domain::lieux::{
+    Frais, ModaliteAcces, ModaliteAccompagnement, Public, Service, Vocabulary,
+};
+use relais_services::lieux::edition::{self as svc, EditError, Edition, FieldError};
+use relais_services::lieux::import::{ImportError, ImportReport};
+use relais_store::comptes as comptes_repo;
+use serde::Deserialize;
+use tower::{Layer, ServiceExt};
+
+use crate::auth::{cookie, Authenticated, CsrfForm, InStructure, Referents, CSRF_COOKIE};
+use crate::error::{error_page, ApiError};
+use crate::pages::{render, PageContext};
+use crate::AppState;
+
+/// The largest file a person may upload: bigger ones go through `relais import lieux`.
+pub const MAX_UPLOAD: usize = 50 * 1024 * 1024;
+/// Rejections listed on the report page; the count says how many there are in all.
+const REJECTIONS_SHOWN: usize = 1000;
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "erreur sur les lieux d’une structure");
+    ApiError::Internal.into_response()
+}
+
+/// Proof that the actor coordinates a hub: holds the scope of their first hub.
+pub struct HubCoordinator {
+    person: i64,
+    scope: String,
+}
+
+impl FromRequestParts<AppState> for HubCoordinator {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = Authenticated::from_request_parts(parts, state).await?;
+        let mut scopes: Vec<&String> = auth
+            .actor
+            .global_roles
+            .iter()
+            .filter(|(r, _)| *r == GlobalRole::CoordinateurHub)
+            .map(|(_, s)| s)
+            .collect();
+        scopes.sort();
+        match scopes.first() {
+            Some(scope) => Ok(HubCoordinator {
+                person: auth.actor.person_id,
+                scope: scope.to_string(),
+            }),
+            None => {
+                let ctx = PageContext::from_request_parts(parts, state)
+                    .await
+                    .unwrap_or_else(|e| match e {});
+                Err(error_page(
+                    &ctx,
+                    StatusCode::FORBIDDEN,
+                    "Accès refusé",
+                    "Vous ne pouvez pas ouvrir cette page : elle est réservée aux coordinateurs de hub.",
+                ))
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Upload and report.
+
+/// One rejected row of the report.
+pub struct Rejet {
+    pub ligne: usize,
+    pub champ: String,
+    pub valeur: String,
+    pub raison: String,
+}
+
+/// The import's report as the page shows it.
+pub struct Rapport {
+    pub fichier: String,
+    pub lus: usize,
+    pub gardes: usize,
+    pub crees: usize,
+    pub modifies: usize,
+    pub inchanges: usize,
+    pub fusionnes: usize,
+    pub a_revoir: usize,
+    pub approximatifs: usize,
+    pub notes: Vec<String>,
+    pub rejets: Vec<Rejet>,
+    /// Rejections beyond those listed.
+    pub rejets_caches: usize,
+    pub rejetes: usize,
+    pub avertissements: Vec<(usize, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "lieux_import.html")]
+pub struct ImportPage {
+    pub ctx: PageContext,
+    /// `Lieux de <structure>` or `Lieux du hub <scope>`.
+    pub titre: String,
+    pub action: String,
+    /// Where the owner's lieux are listed (structures only).
+    pub liste: Option<String>,
+    pub erreur: Option<String>,
+    pub rapport: Option<Rapport>,
+    pub max_mo: usize,
+}
+
+/// Splits `champ « valeur » : raison` (how the import writes a problem) into its parts.
+fn split_issue(text: &str) -> (String, String, String) {
+    if let Some((field, rest)) = text.split_once(' ') {
+        let is_field = !field.is_empty()
+            && field
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if is_field {
+            if let Some(reason) = rest.strip_prefix(": ") {
+                return (field.into(), String::new(), reason.into());
+            }
+            if let Some((value, reason)) =
+                rest.strip_prefix("« ").and_then(|r| r.split_once(" » : "))
+            {
+                return (field.into(), value.into(), reason.into());
+            }
+        }
+    }
+    (String::new(), String::new(), text.into())
+}
+
+fn rapport(fichier: String, r: &ImportReport) -> Rapport {
+    let mut rejets = Vec::new();
+    let mut total = 0;
+    for (ligne, reasons) in &r.rejected {
+        for reason in reasons {
+            total += 1;
+            if rejets.len() < REJECTIONS_SHOWN {
+                let (champ, valeur, raison) = split_issue(reason);
+                rejets.push(Rejet {
+                    ligne: *ligne,
+                    champ,
+                    valeur,
+                    raison,
+                });
+            }
+        }
+    }
+    Rapport {
+        fichier,
+        lus: r.read,
+        gardes: r.kept(),
+        crees: r.created,
+        modifies: r.updated,
+        inchanges: r.unchanged,
+        fusionnes: r.merged,
+        a_revoir: r.review,
+        approximatifs: r.approximate,
+        notes: r.notes.clone(),
+        rejets_caches: total - rejets.len(),
+        rejets,
+        rejetes: r.rejected.len(),
+        avertissements: r.warnings.iter().take(REJECTIONS_SHOWN).cloned().collect(),
+    }
+}
+
+/// Who the file is imported for.
+enum Owner<'a> {
+    Structure(&'a StructureAccess),
+    Hub(&'a HubCoordinator),
+}
+
+impl Owner<'_> {
+    async fn page(&self, state: &AppState, ctx: PageContext) -> Result<ImportPage, Response> {
+        let (titre, action, liste) = match self {
+            Owner::Structure(access) => {
+                let id = access.structure();
+                let nom = match comptes_repo::structure(&state.db, id).await {
+                    Ok(Some(s)) => s.nom,
+                    Ok(None) => return Err(ApiError::NotFound.into_response()),
+                    Err(e) => return Err(internal(e)),
+                };
+                (
+                    format!("Lieux de {nom}"),
+                    format!("/structures/{id}/lieux/import"),
+                    Some(format!("/structures/{id}/lieux")),
+                )
+            }
+            Owner::Hub(hub) => (
+                format!("Lieux du hub {}", hub.scope),
+                "/hub/lieux/import".to_string(),
+                None,
+            ),
+        };
+        Ok(ImportPage {
+            ctx,
+            titre,
+            action,
+            liste,
+            erreur: None,
+            rapport: None,
+            max_mo: MAX_UPLOAD / (1024 * 1024),
+        })
+    }
+}
+
+/// `GET /structures/{id}/lieux/import`
+pub async fn import_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+) -> Response {
+    match Owner::Structure(&guard.access).page(&state, ctx).await {
+        Ok(page) => render(page),
+        Err(r) => r,
+    }
+}
+
+/// `POST /structures/{id}/lieux/import`
+pub async fn import(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+    req: Request,
+) -> Response {
+    run_import(&state, ctx, Owner::Structure(&guard.access), req).await
+}
+
+/// `GET /hub/lieux/import`
+pub async fn hub_import_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    hub: HubCoordinator,
+) -> Response {
+    match Owner::Hub(&hub).page(&state, ctx).await {
+        Ok(page) => render(page),
+        Err(r) => r,
+    }
+}
+
+/// `POST /hub/lieux/import`
+pub async fn hub_import(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    hub: HubCoordinator,
+    req: Request,
+) -> Response {
+    run_import(&state, ctx, Owner::Hub(&hub), req).await
+}
+
+fn too_big(ctx: &PageContext) -> Response {
+    error_page(
+        ctx,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Fichier trop volumineux",
+        &format!(
+            "Le fichier dépasse {} Mo. Découpez-le en plusieurs fichiers (par département, par exemple), ou demandez à l’équipe de Relais de l’importer pour vous.",
+            MAX_UPLOAD / (1024 * 1024)
+        ),
+    )
+}
+
+fn expired(ctx: &PageContext) -> Response {
+    error_page(
+        ctx,
+        StatusCode::FORBIDDEN,
+        "Formulaire expiré",
+        "Ce formulaire n’a pas pu être vérifié (il a peut-être été ouvert il y a longtemps, ou depuis un autre site). Revenez en arrière, rechargez la page et renvoyez-le.",
+    )
+}
+
+/// The same checks as [`CsrfForm`], for a multipart form: the `Origin`, when sent, is
+/// this site, and the `csrf` field matches the cookie.
+fn csrf_ok(headers: &HeaderMap, token: Option<&str>) -> bool {
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        if origin.split_once("://").map_or(origin, |(_, h)| h) != host {
+            return false;
+        }
+    }
+    match (cookie(headers, CSRF_COOKIE), token) {
+        (Some(a), Some(b)) if !a.is_empty() && a.len() == b.len() => {
+            a.bytes()
+                .zip(b.bytes())
+                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                == 0
+        }
+        _ => false,
+    }
+}
+
+/// The multipart form, read within [`MAX_UPLOAD`] rather than the router's default limit.
+async fn multipart(
+    req: Request,
+) -> Result<Multipart, axum::extract::multipart::MultipartRejection> {
+    let read = tower::service_fn(|req: Request| async move {
+        Ok::<_, std::convert::Infallible>(Multipart::from_request(req, &()).await)
+    });
+    DefaultBodyLimit::max(MAX_UPLOAD + 64 * 1024)
+        .layer(read)
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| match e {})
+}
+
+async fn run_import(
+    state: &AppState,
+    ctx: PageContext,
+    owner: Owner<'_>,
+    req: Request,
+) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_UPLOAD + 64 * 1024) {
+        return too_big(&ctx);
+    }
+    let headers = req.headers().clone();
+    let Ok(mut form) = multipart(req).await else {
+        return error_page(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "Formulaire illisible",
+            "Le fichier n’a pas été reçu : envoyez-le depuis le formulaire d’import.",
+        );
+    };
+    let (mut token, mut name, mut bytes) = (None, String::new(), Vec::new());
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => match field.name() {
+                Some("csrf") => token = field.text().await.ok(),
+                Some("fichier") => {
+                    name = field.file_name().unwrap_or("").to_string();
+                    match field.bytes().await {
+                        Ok(b) => bytes = b.to_vec(),
+                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                            return too_big(&ctx)
+                        }
+                        Err(_) => return expired(&ctx),
+                    }
+                }
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_big(&ctx),
+            Err(_) => return expired(&ctx),
+        }
+    }
+    if !csrf_ok(&headers, token.as_deref()) {
+        return expired(&ctx);
+    }
+    let mut page = match owner.page(state, ctx).await {
+        Ok(page) => page,
+        Err(r) => return r,
+    };
+    if bytes.is_empty() {
+        page.erreur = Some("Choisissez un fichier CSV ou JSON à importer.".into());
+        return (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response();
+    }
+    let result = match &owner {
+        Owner::Structure(access) => {
+            svc::import_for_structure(&state.db, &state.territoires, access, &bytes).await
+        }
+        Owner::Hub(hub) => {
+            svc::import_for_hub(
+                &state.db,
+                &state.territoires,
+                hub.person,
+                &hub.scope,
+                &bytes,
+            )
+            .await
+        }
+    };
+    match result {
+        Ok(report) => {
+            page.rapport = Some(rapport(name, &report));
+            render(page)
+        }
+        Err(ImportError::File(e)) => {
+            page.erreur = Some(format!(
+                "Le fichier « {name} » n’a pas pu être lu : {e}. Aucun lieu n’a été importé."
+            ));
+            (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response()
+        }
+        Err(ImportError::Store(e)) => internal(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The structure's lieux.
+
+#[derive(Template)]
+#[template(path = "lieux_structure.html")]
+pub struct ListePage {
+    pub ctx: PageContext,
+    pub id: i64,
+    pub structure: String,
+    pub lieux: Vec<svc::LieuDeStructure>,
+    /// After an edit: (lieu id, message).
+    pub notice: Option<(String, &'static str)>,
+}
+
+#[derive(Deserialize)]
+pub struct FaitParam {
+    fait: Option<String>,
+    lieu: Option<String>,
+}
+
+/// `GET /structures/{id}/lieux`
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+    Query(q): Query<FaitParam>,
+) -> Response {
+    let id = guard.access.structure();
+    let structure = match comptes_repo::structure(&state.db, id).await {
+        Ok(Some(s)) => s.nom,
+        Ok(None) => return ApiError::NotFound.into_response(),
+        Err(e) => return internal(e),
+    };
+    let lieux = match svc::lieux_of(&state.db, &guard.access).await {
+        Ok(l) => l,
+        Err(e) => return internal(e),
+    };
+    let notice = match (q.fait.as_deref(), q.lieu) {
+        (Some("modifie"), Some(lieu)) => Some((
+            lieu,
+            "Le lieu est mis à jour, et sa date de mise à jour est celle d’aujourd’hui. La modification est inscrite au journal de la structure.",
+        )),
+        (Some("inchange"), Some(lieu)) => Some((lieu, "Aucune valeur n’a changé : rien n’a été enregistré.")),
+        _ => None,
+    };
+    render(ListePage {
+        ctx,
+        id,
+        structure,
+        lieux,
+        notice,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Editing a lieu.
+
+/// A text field of the form.
+pub struct Champ {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub value: String,
+    pub erreur: Option<String>,
+    pub required: bool,
+    pub multiline: bool,
+    pub input_type: &'static str,
+    pub autocomplete: &'static str,
+    pub maxlength: usize,
+}
+
+/// One checkbox.
+pub struct Case {
+    pub id: String,
+    pub value: &'static str,
+    pub checked: bool,
+}
+
+/// A list field of the schema, as checkboxes.
+pub struct Groupe {
+    pub name: &'static str,
+    pub legende: &'static str,
+    pub cases: Vec<Case>,
+    pub erreur: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "lieu_modifier.html")]
+pub struct EditPage {
+    pub ctx: PageContext,
+    pub id: i64,
+    pub lieu_id: String,
+    pub nom: String,
+    pub champs: Vec<Champ>,
+    pub groupes: Vec<Groupe>,
+    /// How many fields are refused.
+    pub erreurs: usize,
+}
+
+/// (name, label, hint, required, multiline, input type, autocomplete, maxlength)
+type Spec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    bool,
+    &'static str,
+    &'static str,
+    usize,
+);
+
+const TEXTES: [Spec; 10] = [
+    (
+        "nom",
+        "Nom du lieu",
+        "",
+        true,
+        false,
+        "text",
+        "organization",
+        300,
+    ),
+    (
+        "adresse",
+        "Adresse",
+        "Numéro et voie, par exemple : 20 rue Jo Gouttebarge",
+        true,
+        false,
+        "text",
+        "street-address",
+        300,
+    ),
+    (
+        "code_postal",
+        "Code postal",
+        "5 chiffres, par exemple : 42000",
+        true,
+        false,
+        "text",
+        "postal-code",
+        10,
+    ),
+    (
+        "commune",
+        "Commune",
+        "",
+        true,
+        false,
+        "text",
+        "address-level2",
+        200,
+    ),
+    (
+        "telephone",
+        "Téléphone (facultatif)",
+        "10 chiffres, par exemple : 04 77 00 00 00, ou +33 suivi de 9 chiffres",
+        false,
+        false,
+        "tel",
+        "tel",
+        30,
+    ),
+    (
+        "courriels",
+        "Adresses électroniques (facultatif)",
+        "Format attendu : nom@domaine.fr ; séparez plusieurs adresses par des virgules",
+        false,
+        false,
+        "text",
+        "email",
+        1000,
+    ),
+    (
+        "site_web",
+        "Sites web (facultatif)",
+        "Adresse commençant par https:// ; séparez plusieurs adresses par des espaces",
+        false,
+        false,
+        "text",
+        "url",
+        1000,
+    ),
+    (
+        "horaires",
+        "Horaires d’ouverture (facultatif)",
+        "Au format OpenStreetMap, par exemple : Mo-Fr 09:00-12:00,14:00-17:00; Sa 09:00-12:00",
+        false,
+        false,
+        "text",
+        "off",
+        1000,
+    ),
+    (
+        "presentation_resume",
+        "Présentation en une phrase (facultatif)",
+        "280 caractères au plus",
+        false,
+        true,
+        "",
+        "off",
+        280,
+    ),
+    (
+        "presentation_detail",
+        "Présentation détaillée (facultatif)",
+        "",
+        false,
+        true,
+        "",
+        "off",
+        10_000,
+    ),
+];
+
+fn vocabulary<T: Vocabulary>(
+    name: &'static str,
+    legende: &'static str,
+    edition: &Edition,
+) -> Groupe {
+    let chosen: Vec<&str> = edition
+        .get(name)
+        .map(|v| v.split('|').collect())
+        .unwrap_or_default();
+    Groupe {
+        name,
+        legende,
+        cases: T::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Case {
+                id: format!("{name}-{i}"),
+                value: v.as_str(),
+                checked: chosen.contains(&v.as_str()),
+            })
+            .collect(),
+        erreur: None,
+    }
+}
+
+fn edit_page(
+    ctx: PageContext,
+    access: &StructureAccess,
+    lieu_id: String,
+    nom: String,
+    edition: &Edition,
+    errors: &[FieldError],
+) -> EditPage {
+    let erreur = |name: &str| {
+        errors
+            .iter()
+            .find(|e| e.field == name)
+            .map(|e| e.message.clone())
+    };
+    let shown = |name: &str| {
+        let v = edition.get(name).map_or("", String::as_str);
+        match name {
+            "courriels" => v.replace('|', ", "),
+            "site_web" => v.replace('|', " "),
+            _ => v.to_string(),
+        }
+    };
+    let champs = TEXTES
+        .iter()
+        .map(
+            |&(name, label, hint, required, multiline, input_type, autocomplete, maxlength)| {
+                Champ {
+                    name,
+                    label,
+                    hint,
+                    value: shown(name),
+                    erreur: erreur(name),
+                    required,
+                    multiline,
+                    input_type,
+                    autocomplete,
+                    maxlength,
+                }
+            },
+        )
+        .collect();
+    let mut groupes = vec![
+        vocabulary::<Service>("services", "Services proposés", edition),
+        vocabulary::<Public>(
+            "publics_specifiquement_adresses",
+            "Publics accueillis en particulier",
+            edition,
+        ),
+        vocabulary::<Frais>("frais_a_charge", "Frais à la charge du public", edition),
+        vocabulary::<ModaliteAcces>("modalites_acces", "Modalités d’accès", edition),
+        vocabulary::<ModaliteAccompagnement>(
+            "modalites_accompagnement",
+            "Modalités d’accompagnement",
+            edition,
+        ),
+    ];
+    for g in &mut groupes {
+        g.erreur = erreur(g.name);
+    }
+    EditPage {
+        ctx,
+        id: access.structure(),
+        lieu_id,
+        nom,
+        champs,
+        groupes,
+        erreurs: errors.len(),
+    }
+}
+
+fn not_yours(ctx: &PageContext) -> Response {
+    error_page(
+        ctx,
+        StatusCode::NOT_FOUND,
+        "Lieu introuvable",
+        "Ce lieu n’existe pas, ou il n’est pas décrit par votre structure : vous ne pouvez pas le modifier. Importez d’abord le fichier de vos lieux.",
+    )
+}
+
+/// `GET /structures/{id}/lieux/{lieu}/modifier`
+pub async fn edit_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+    Path((_, lieu)): Path<(i64, String)>,
+) -> Response {
+    match svc::editable(&state.db, &guard.access, &lieu).await {
+        Ok(e) => {
+            let nom = e.edition.get("nom").cloned().unwrap_or_default();
+            render(edit_page(
+                ctx,
+                &guard.access,
+                e.lieu_id,
+                nom,
+                &e.edition,
+                &[],
+            ))
+        }
+        Err(EditError::NotOwned) => not_yours(&ctx),
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /structures/{id}/lieux/{lieu}/modifier`: checkboxes repeat their name, so the
+/// form is read as pairs.
+pub async fn edit(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    guard: InStructure<Referents>,
+    Path((_, lieu)): Path<(i64, String)>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let current = match svc::editable(&state.db, &guard.access, &lieu).await {
+        Ok(e) => e,
+        Err(EditError::NotOwned) => return not_yours(&ctx),
+        Err(e) => return internal(e),
+    };
+    let mut edition = Edition::new();
+    for (k, v) in pairs {
+        if let Some(field) = svc::FIELDS.iter().find(|f| **f == k) {
+            edition
+                .entry(field.to_string())
+                .and_modify(|all: &mut String| {
+                    all.push('|');
+                    all.push_str(&v);
+                })
+                .or_insert(v);
+        }
+    }
+    match svc::edit(
+        &state.db,
+        &state.territoires,
+        &guard.access,
+        &current.lieu_id,
+        &edition,
+    )
+    .await
+    {
+        Ok(done) => {
+            let fait = if done.changed.is_empty() {
+                "inchange"
+            } else {
+                "modifie"
+            };
+            Redirect::to(&format!(
+                "/structures/{}/lieux?fait={fait}&lieu={}",
+                guard.access.structure(),
+                crate::auth::urlencode(&done.lieu_id)
+            ))
+            .into_response()
+        }
+        Err(EditError::Invalid(errors)) => {
+            let nom = current.edition.get("nom").cloned().unwrap_or_default();
+            let page = edit_page(ctx, &guard.access, current.lieu_id, nom, &edition, &errors);
+            (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response()
+        }
+        Err(EditError::NotOwned) => not_yours(&ctx),
+        Err(EditError::Store(e)) => internal(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_problems_split_into_field_value_and_reason() {
+        assert_eq!(
+            split_issue("code_postal « 4200 » : 5 chiffres attendus"),
+            (
+                "code_postal".into(),
+                "4200".into(),
+                "5 chiffres attendus".into()
+            )
+        );
+        assert_eq!(
+            split_issue("nom : champ obligatoire vide"),
+            ("nom".into(), String::new(), "champ obligatoire vide".into())
+        );
+        assert_eq!(
+            split_issue("ligne illisible : 33 champs au lieu de 32"),
+            (
+                String::new(),
+                String::new(),
+                "ligne illisible : 33 champs au lieu de 32".into()
+            )
+        );
+    }
+}

@@ -1,0 +1,424 @@
+//! A structure's lieux over HTTP: the upload page and its report, the list, the edit form
+//! with its field errors, and who may open them.
+
+mod common;
+use common::*;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use relais_domain::comptes::{GlobalRole, Role, StructureKind};
+use relais_services::comptes as svc;
+use relais_store::sessions::{self, Session, Stage};
+use relais_store::Db;
+use relais_testkit::TestDb;
+use tower::ServiceExt;
+
+const BOUNDARY: &str = "----relais-essai";
+
+const HEADER: &str =
+    "id,nom,commune,code_postal,adresse,latitude,longitude,telephone,horaires,date_maj";
+
+fn csv() -> String {
+    [
+        HEADER,
+        "1,Médiathèque Tarentaize,Saint-Étienne,42000,20 rue Jo Gouttebarge,45.44,4.387,04 77 00 00 01,Tu-Sa 10:00-18:00,2024-06-01",
+        "2,Espace numérique,Saint-Étienne,4200,1 place Jean Jaurès,45.43,4.39,,,2024-06-01",
+        "3,Tiers-lieu du Crêt,Saint-Étienne,42000,3 rue du Crêt,45.45,4.38,,,2024-06-01",
+    ]
+    .join("\n")
+}
+
+/// A multipart body with the CSRF field (when given) and the file.
+fn multipart(csrf: Option<&str>, file: &str) -> String {
+    let mut body = String::new();
+    if let Some(token) = csrf {
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"lieux.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n--{BOUNDARY}--\r\n"
+    ));
+    body
+}
+
+async fn upload(app: &Router, path: &str, cookie: &str, body: String) -> Response {
+    let req = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::COOKIE, cookie)
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, format!("https://{HOST}"))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(Body::from(body))
+        .unwrap();
+    app.clone().oneshot(req).await.unwrap()
+}
+
+struct World {
+    a: i64,
+    b: i64,
+    /// Cookies of A's référent, B's référent, a médiateur of A, a hub coordinator.
+    referent_a: String,
+    referent_b: String,
+    mediateur_a: String,
+    hub: String,
+}
+
+async fn login(db: &Db, email: &str) -> (i64, String) {
+    let id = svc::create_account(db, email, "Camille", "Martin", PASSWORD, None)
+        .await
+        .unwrap();
+    let token = format!("jeton-{id}");
+    let now = relais_store::now_ms();
+    sessions::create(
+        db,
+        &Session {
+            token_hash: svc::sha256_hex(&token),
+            person_id: id,
+            stage: Stage::Active,
+            acting_structure: None,
+            created_at: now,
+            last_seen_at: now,
+            fresh_until: now + 60_000,
+            ip: "test".into(),
+            user_agent: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    (id, format!("relais_csrf={CSRF}; relais_session={token}"))
+}
+
+async fn world(db: &Db) -> World {
+    let mut ids = Vec::new();
+    for (siret, nom) in [
+        ("13002526500013", "Médiathèque A"),
+        ("21420218600018", "Mairie B"),
+    ] {
+        ids.push(
+            svc::create_structure(
+                db,
+                siret,
+                nom,
+                StructureKind::Collectivite,
+                "1 rue A",
+                "42218",
+                None,
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let (a, b) = (ids[0], ids[1]);
+    let mut cookies = Vec::new();
+    for (email, structure, role) in [
+        ("a@exemple.fr", a, Role::Referent),
+        ("b@exemple.fr", b, Role::Referent),
+        ("m@exemple.fr", a, Role::Mediateur),
+    ] {
+        let (id, cookie) = login(db, email).await;
+        svc::grant_role(db, id, structure, role, None)
+            .await
+            .unwrap();
+        cookies.push(cookie);
+    }
+    let (hub_id, hub) = login(db, "hub@exemple.fr").await;
+    svc::grant_global_role(db, hub_id, GlobalRole::CoordinateurHub, "84", None)
+        .await
+        .unwrap();
+    World {
+        a,
+        b,
+        referent_a: cookies[0].clone(),
+        referent_b: cookies[1].clone(),
+        mediateur_a: cookies[2].clone(),
+        hub,
+    }
+}
+
+/// Imports the CSV as A and gives the id of its first lieu.
+async fn imported(app: &Router, w: &World) -> String {
+    let res = upload(
+        app,
+        &format!("/structures/{}/lieux/import", w.a),
+        &w.referent_a,
+        multipart(Some(CSRF), &csv()),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let list = body(
+        send(
+            app,
+            "GET",
+            &format!("/structures/{}/lieux", w.a),
+            &w.referent_a,
+            "",
+        )
+        .await,
+    )
+    .await;
+    let start = list.find("/modifier\"").expect("an edit link");
+    let before = &list[..start];
+    before[before.rfind("/lieux/").unwrap() + "/lieux/".len()..].to_string()
+}
+
+#[tokio::test]
+async fn an_upload_reports_good_and_bad_rows() {
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
+    let w = world(&t.db).await;
+    let path = format!("/structures/{}/lieux/import", w.a);
+
+    let form = body(send(&app, "GET", &path, &w.referent_a, "").await).await;
+    assert!(form.contains("enctype=\"multipart/form-data\""));
+    assert!(form.contains(&format!("name=\"csrf\" value=\"{CSRF}\"")));
+
+    let res = upload(&app, &path, &w.referent_a, multipart(Some(CSRF), &csv())).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = body(res).await;
+    assert!(
+        page.contains("3 lignes lues, 2 gardées, 1 rejetée."),
+        "{page}"
+    );
+    assert!(page.contains("<caption id=\"rejets-titre\">"));
+    assert!(
+        page.contains(
+            "<tr><td>3</td><td>code_postal</td><td>4200</td><td>5 chiffres attendus</td></tr>"
+        ),
+        "{page}"
+    );
+
+    // The list shows the two good rows; the same file again changes nothing.
+    let list = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{}/lieux", w.a),
+            &w.referent_a,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert!(list.contains("Médiathèque Tarentaize") && list.contains("Tiers-lieu du Crêt"));
+    assert!(!list.contains("Espace numérique"));
+    let again = body(upload(&app, &path, &w.referent_a, multipart(Some(CSRF), &csv())).await).await;
+    assert!(
+        again.contains("<tr><th scope=\"row\">dont inchangées</th><td>2</td></tr>"),
+        "{again}"
+    );
+
+    // A file that is not one: said on the form, nothing imported.
+    let res = upload(&app, &path, &w.referent_a, multipart(Some(CSRF), "")).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = body(res).await;
+    assert!(page.contains("aria-describedby=\"fichier-erreur\""));
+    assert!(page.contains("Choisissez un fichier CSV ou JSON"));
+}
+
+#[tokio::test]
+async fn uploads_without_csrf_or_too_big_are_refused() {
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
+    let w = world(&t.db).await;
+    let path = format!("/structures/{}/lieux/import", w.a);
+    let res = upload(&app, &path, &w.referent_a, multipart(None, &csv())).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(body(res).await.contains("Formulaire expiré"));
+    let res = upload(
+        &app,
+        &path,
+        &w.referent_a,
+        multipart(Some("autre-jeton-de-même-taille-000000"), &csv()),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let list = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{}/lieux", w.a),
+            &w.referent_a,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert!(list.contains("aucun lieu"), "nothing imported");
+
+    // A body declared bigger than the limit is refused before it is read.
+    let req = Request::builder()
+        .method("POST")
+        .uri(&path)
+        .header(header::COOKIE, &w.referent_a)
+        .header(header::HOST, HOST)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header(header::CONTENT_LENGTH, 60 * 1024 * 1024)
+        .body(Body::empty())
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body(res).await.contains("50 Mo"));
+
+    // A body bigger than the limit without a declared length is cut where it passes it.
+    let big = format!("{HEADER}\n{}", "x".repeat(51 * 1024 * 1024));
+    let body_text = multipart(Some(CSRF), &big);
+    let req = Request::builder()
+        .method("POST")
+        .uri(&path)
+        .header(header::COOKIE, &w.referent_a)
+        .header(header::HOST, HOST)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Body::from(body_text))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn only_the_structures_referents_reach_its_lieux() {
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
+    let w = world(&t.db).await;
+    let lieu = imported(&app, &w).await;
+    let list = format!("/structures/{}/lieux", w.a);
+    let edit = format!("/structures/{}/lieux/{lieu}/modifier", w.a);
+
+    let res = send(&app, "GET", &list, &format!("relais_csrf={CSRF}"), "").await;
+    assert!(location(&res).starts_with("/connexion?suite="));
+    for cookie in [&w.referent_b, &w.mediateur_a, &w.hub] {
+        assert_eq!(
+            send(&app, "GET", &list, cookie, "").await.status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            send(&app, "GET", &edit, cookie, "").await.status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    // B's référent on B's pages, with A's lieu: not theirs.
+    let theirs = format!("/structures/{}/lieux/{lieu}/modifier", w.b);
+    let res = send(&app, "GET", &theirs, &w.referent_b, "").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(body(res).await.contains("pas décrit par votre structure"));
+    let res = send(
+        &app,
+        "POST",
+        &theirs,
+        &w.referent_b,
+        &form(&[("nom", "Pris par B")]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // The hub's page is its coordinators'.
+    assert_eq!(
+        send(&app, "GET", "/hub/lieux/import", &w.referent_a, "")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let res = upload(
+        &app,
+        "/hub/lieux/import",
+        &w.hub,
+        multipart(Some(CSRF), &csv()),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(body(res).await.contains("Lieux du hub 84"));
+}
+
+#[tokio::test]
+async fn an_edit_shows_field_errors_then_saves() {
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
+    let w = world(&t.db).await;
+    let lieu = imported(&app, &w).await;
+    let path = format!("/structures/{}/lieux/{lieu}/modifier", w.a);
+
+    let page = body(send(&app, "GET", &path, &w.referent_a, "").await).await;
+    assert!(page.contains("value=\"Médiathèque Tarentaize\""));
+    assert!(page.contains("value=\"Tu-Sa 10:00-18:00\""));
+
+    let fields = |horaires: &'static str| {
+        vec![
+            ("nom", "Médiathèque Tarentaize"),
+            ("adresse", "20 rue Jo Gouttebarge"),
+            ("code_postal", "42000"),
+            ("commune", "Saint-Étienne"),
+            ("telephone", "04 77 12 34 56"),
+            ("horaires", horaires),
+            ("services", "Aide aux démarches administratives"),
+            ("services", "Maîtrise des outils numériques du quotidien"),
+        ]
+    };
+    // Without the CSRF token: refused before anything.
+    let no_csrf = serde_urlencoded::to_string(fields("Mo-Fr 09:00-12:00")).unwrap();
+    let res = send(&app, "POST", &path, &w.referent_a, &no_csrf).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let res = send(
+        &app,
+        "POST",
+        &path,
+        &w.referent_a,
+        &form(&fields("du lundi au vendredi")),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = body(res).await;
+    assert!(page.contains("<title>Erreur : "));
+    assert!(
+        page.contains("aria-invalid=\"true\" aria-describedby=\"horaires-erreur\""),
+        "{page}"
+    );
+    assert!(page.contains("<p class=\"fr-error-text\" id=\"horaires-erreur\">Horaires illisibles"));
+    assert!(
+        page.contains("value=\"04 77 12 34 56\""),
+        "what was typed is kept"
+    );
+    let public = body(send(&app, "GET", &format!("/lieux/{lieu}"), "", "").await).await;
+    assert!(!public.contains("+33477123456"));
+
+    let res = send(
+        &app,
+        "POST",
+        &path,
+        &w.referent_a,
+        &form(&fields("Mo-Fr 09:00-12:00")),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&res),
+        format!("/structures/{}/lieux?fait=modifie&lieu={lieu}", w.a)
+    );
+    let public = body(send(&app, "GET", &format!("/lieux/{lieu}"), "", "").await).await;
+    assert!(public.contains("tel:+33477123456"), "{public}");
+    assert!(public.contains("Maîtrise des outils numériques du quotidien"));
+    let journal = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{}/journal", w.a),
+            &w.referent_a,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert!(journal.contains("Lieu modifié"), "{journal}");
+}
