@@ -20,7 +20,7 @@ use relais_store::lieux::{self as repo, NewRecord, RecordKey};
 use relais_store::{journal, now_ms, Db, StoreError};
 
 use super::fusion::{self, Block};
-use super::import::{import_bytes, ImportError, ImportReport};
+use super::import::{import_bytes, resolve_commune, ImportError, ImportReport};
 use crate::comptes::sha256_hex;
 
 /// The source of a structure's uploads.
@@ -426,24 +426,6 @@ fn message(reason: &Reason) -> String {
                 .unwrap_or_default()
         }
     }
-}
-
-/// The commune of a moved lieu: among its postal code's communes, the one of its name,
-/// else the only one.
-fn resolve_commune<'a>(
-    index: &'a TerritoryIndex,
-    lieu: &Lieu,
-) -> Option<&'a relais_domain::territoire::Commune> {
-    let candidates = index.by_postal_code(lieu.adresse.code_postal.as_str());
-    let wanted = search_key(&lieu.adresse.commune);
-    candidates
-        .iter()
-        .copied()
-        .find(|c| search_key(&c.nom) == wanted)
-        .or(match candidates.as_slice() {
-            [one] => Some(*one),
-            _ => None,
-        })
 }
 
 #[cfg(test)]

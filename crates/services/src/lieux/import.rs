@@ -424,7 +424,7 @@ fn prepare(source: &str, index: &TerritoryIndex, lieu: Lieu) -> (Prepared, Vec<S
 
 /// The commune of a lieu without INSEE code: among the communes of its postal code, the
 /// one of the same name, else the nearest to its coordinates, else the only one.
-fn resolve_commune<'a>(index: &'a TerritoryIndex, lieu: &Lieu) -> Option<&'a Commune> {
+pub(crate) fn resolve_commune<'a>(index: &'a TerritoryIndex, lieu: &Lieu) -> Option<&'a Commune> {
     let candidates = index.by_postal_code(lieu.adresse.code_postal.as_str());
     let wanted = search_key(&lieu.adresse.commune);
     let named: Vec<&Commune> = candidates
