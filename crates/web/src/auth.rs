@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::{Actor, AdminAccess, StructureAccess};
-use relais_domain::comptes::Role;
+use relais_domain::comptes::{GlobalRole, Role};
 use relais_services::comptes as svc;
 use relais_store::sessions::{Session, Stage};
 use serde::de::DeserializeOwned;
@@ -261,6 +261,42 @@ impl<R: RequiredRoles> FromRequestParts<AppState> for InStructure<R> {
                 parts,
                 state,
                 &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
+            )
+            .await),
+        }
+    }
+}
+
+/// A hub's coordinator, with the scope of their first hub (by name).
+pub struct HubCoordinator {
+    pub person: i64,
+    pub scope: String,
+}
+
+impl FromRequestParts<AppState> for HubCoordinator {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = Authenticated::from_request_parts(parts, state).await?;
+        let scope = auth
+            .actor
+            .global_roles
+            .iter()
+            .filter(|(r, _)| *r == GlobalRole::CoordinateurHub)
+            .map(|(_, s)| s)
+            .min();
+        match scope {
+            Some(scope) => Ok(HubCoordinator {
+                person: auth.actor.person_id,
+                scope: scope.clone(),
+            }),
+            None => Err(forbidden(
+                parts,
+                state,
+                "Vous ne pouvez pas ouvrir cette page : elle est réservée aux coordinateurs de hub.",
             )
             .await),
         }

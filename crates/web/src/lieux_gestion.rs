@@ -3,14 +3,10 @@
 //! of one; and the same upload for a hub's coordinator.
 
 use askama::Template;
-use axum::extract::{
-    DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, Query, Request, State,
-};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
-use relais_domain::comptes::GlobalRole;
 use relais_domain::lieux::{
     Frais, ModaliteAcces, ModaliteAccompagnement, Public, Service, Vocabulary,
 };
@@ -20,7 +16,7 @@ use relais_store::comptes as comptes_repo;
 use serde::Deserialize;
 use tower::{Layer, ServiceExt};
 
-use crate::auth::{cookie, Authenticated, CsrfForm, InStructure, Referents, CSRF_COOKIE};
+use crate::auth::{cookie, CsrfForm, HubCoordinator, InStructure, Referents, CSRF_COOKIE};
 use crate::error::{error_page, ApiError};
 use crate::pages::{render, PageContext};
 use crate::AppState;
@@ -33,48 +29,6 @@ const REJECTIONS_SHOWN: usize = 1000;
 fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "erreur sur les lieux d’une structure");
     ApiError::Internal.into_response()
-}
-
-/// Proof that the actor coordinates a hub: holds the scope of their first hub.
-pub struct HubCoordinator {
-    person: i64,
-    scope: String,
-}
-
-impl FromRequestParts<AppState> for HubCoordinator {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let auth = Authenticated::from_request_parts(parts, state).await?;
-        let mut scopes: Vec<&String> = auth
-            .actor
-            .global_roles
-            .iter()
-            .filter(|(r, _)| *r == GlobalRole::CoordinateurHub)
-            .map(|(_, s)| s)
-            .collect();
-        scopes.sort();
-        match scopes.first() {
-            Some(scope) => Ok(HubCoordinator {
-                person: auth.actor.person_id,
-                scope: scope.to_string(),
-            }),
-            None => {
-                let ctx = PageContext::from_request_parts(parts, state)
-                    .await
-                    .unwrap_or_else(|e| match e {});
-                Err(error_page(
-                    &ctx,
-                    StatusCode::FORBIDDEN,
-                    "Accès refusé",
-                    "Vous ne pouvez pas ouvrir cette page : elle est réservée aux coordinateurs de hub.",
-                ))
-            }
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
