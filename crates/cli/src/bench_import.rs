@@ -17,7 +17,7 @@ use relais_domain::lieux::{read_row, write_row, SchemaVersion, COLUMNS};
 use relais_domain::territoire::Commune;
 use relais_search::TerritoryIndex;
 use relais_services::lieux::fichier;
-use relais_services::lieux::import::{import, import_path, ImportReport};
+use relais_services::lieux::import::{store_file, store_path, ImportReport, ToMerge};
 use relais_store::Db;
 
 #[derive(clap::Args)]
@@ -39,6 +39,10 @@ pub struct Args {
     /// emptied unless --keep).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Merge after each file (as uploads do) instead of once after all files (as
+    /// `relais import lieux` does with several files).
+    #[arg(long)]
+    fusion_par_fichier: bool,
     /// Keep the files and the database after the run.
     #[arg(long)]
     keep: bool,
@@ -95,20 +99,47 @@ async fn measure(args: &Args, dir: &Path) -> anyhow::Result<()> {
     let total = Instant::now();
     let mut rows = 0;
     let mut merge = Duration::ZERO;
+    let mut to_merge = ToMerge::default();
+    let mut reports = Vec::new();
     for (i, f) in files.iter().enumerate() {
         let source = format!("source-{}", i + 1);
         let t = Instant::now();
-        let report = if args.in_memory {
+        let (report, pending) = if args.in_memory {
             let bytes = std::fs::read(&f.path)?;
             let raw = fichier::read(&bytes, true)?;
-            import(&db, &index, &source, &raw, &mut |_, _| {}).await?
+            store_file(&db, &index, &source, &raw, &mut |_, _| {}).await?
         } else {
-            import_path(&db, &index, &source, &f.path, &mut |_, _| {}).await?
+            store_path(&db, &index, &source, &f.path, &mut |_, _| {}).await?
         };
-        let spent = t.elapsed();
+        let stored = t.elapsed();
         rows += report.read;
-        merge += report.merge_time;
-        print_file(&source, f, &report, spent);
+        to_merge.add(pending);
+        let mut merged = None;
+        if args.fusion_par_fichier {
+            let t = Instant::now();
+            std::mem::take(&mut to_merge).merge(&db, Vec::new()).await?;
+            merged = Some(t.elapsed());
+            merge += t.elapsed();
+        }
+        print_file(&source, f, &report, stored, merged);
+        reports.push(report);
+    }
+    if !args.fusion_par_fichier {
+        let t = Instant::now();
+        to_merge.merge(&db, Vec::new()).await?;
+        merge = t.elapsed();
+        println!(
+            "fusion des {} fichiers : {:.2} s",
+            files.len(),
+            merge.as_secs_f64()
+        );
+    }
+    let reports = ToMerge::default().merge(&db, reports).await?;
+    for r in &reports {
+        println!(
+            "{} : {} lignes fusionnées avec une autre source, {} paires à revoir",
+            r.source, r.merged, r.review
+        );
     }
     let spent = total.elapsed();
     let lieux = relais_store::lieux::count(&db).await?;
@@ -132,19 +163,23 @@ async fn measure(args: &Args, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_file(source: &str, f: &Generated, r: &ImportReport, spent: Duration) {
+fn print_file(
+    source: &str,
+    f: &Generated,
+    r: &ImportReport,
+    stored: Duration,
+    merge: Option<Duration>,
+) {
     println!(
-        "{source} ({}) : {} lues, {} gardées, {} rejetées, {} avertissements, {} fusionnées, {} paires à revoir ; {:.2} s dont fusion {:.2} s ({:.0} lignes/s)",
+        "{source} ({}) : {} lues, {} gardées, {} rejetées, {} avertissements ; enregistrées en {:.2} s ({:.0} lignes/s){}",
         f.format,
         r.read,
         r.kept(),
         r.rejected.len(),
         r.warnings.len(),
-        r.merged,
-        r.review,
-        spent.as_secs_f64(),
-        r.merge_time.as_secs_f64(),
-        r.read as f64 / spent.as_secs_f64()
+        stored.as_secs_f64(),
+        r.read as f64 / stored.as_secs_f64(),
+        merge.map_or(String::new(), |m| format!(", fusion {:.2} s", m.as_secs_f64()))
     );
 }
 

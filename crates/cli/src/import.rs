@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Subcommand;
 use relais_search::TerritoryIndex;
-use relais_services::lieux::import::{import, import_path, ImportReport};
+use relais_services::lieux::import::{store_file, store_path, ImportReport, ToMerge};
 use relais_services::lieux::mapping::Mapping;
 use relais_services::lieux::{data_inclusion, fichier};
 
@@ -68,13 +68,17 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
     let config = Config::resolve(global, &ServeArgs::default())?;
     let db = crate::run::open(&config).await?;
     let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
+    // Every file is stored, then merged once: a merge per file would compare again the
+    // communes of the files before it.
     let mut failed = 0;
+    let mut to_merge = ToMerge::default();
+    let mut stored: Vec<(String, ImportReport)> = Vec::new();
+    let tty = std::io::stderr().is_terminal();
     for path in files {
         let name = source.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map_or("source".into(), |s| s.to_string_lossy().into_owned())
         });
-        let tty = std::io::stderr().is_terminal();
         // The file is streamed: the count of rows read grows with the stored one.
         let mut progress = |done: usize, read: usize| {
             if tty {
@@ -84,7 +88,7 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
         };
         let result = match &mapping {
             // Streamed: a file of any size in bounded memory.
-            None => import_path(&db, &index, &name, path, &mut progress)
+            None => store_path(&db, &index, &name, path, &mut progress)
                 .await
                 .map_err(|e| e.to_string()),
             // A producer's own file is mapped whole (such files are small).
@@ -92,21 +96,21 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
                 .with_context(|| format!("lecture de {} impossible", path.display()))
                 .map_err(|e| format!("{e:#}"))
                 .and_then(|bytes| fichier::read(&bytes, false).map_err(|e| e.to_string()))
-                .map_err(|e| e.to_string())
                 .and_then(|raw| m.apply(&raw, &name).map_err(|e| e.to_string()))
             {
-                Ok(mapped) => import(&db, &index, &name, &mapped, &mut progress)
+                Ok(mapped) => store_file(&db, &index, &name, &mapped, &mut progress)
                     .await
                     .map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             },
         };
+        if tty {
+            eprintln!();
+        }
         match result {
-            Ok(report) => {
-                if tty {
-                    eprintln!();
-                }
-                print!("{}", describe(&path.display().to_string(), &report));
+            Ok((report, pending)) => {
+                to_merge.add(pending);
+                stored.push((path.display().to_string(), report));
             }
             Err(e) => {
                 failed += 1;
@@ -114,7 +118,15 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
             }
         }
     }
+    if tty {
+        eprintln!("fusion des lieux des {} fichier(s)…", stored.len());
+    }
+    let (paths, reports): (Vec<String>, Vec<ImportReport>) = stored.into_iter().unzip();
+    let reports = to_merge.merge(&db, reports).await;
     db.close().await;
+    for (path, report) in paths.iter().zip(reports?) {
+        print!("{}", describe(path, &report));
+    }
     if failed > 0 {
         anyhow::bail!("{failed} fichier(s) refusé(s)");
     }

@@ -74,7 +74,9 @@ impl Db {
     }
 
     /// Connects to `sqlite:…` or `postgres://…`. SQLite runs in WAL mode with a busy
-    /// timeout and foreign keys on.
+    /// timeout and foreign keys on; a page cache of 64 MB per connection (the default 2 MB
+    /// rereads the lieux' pages from disk) and a checkpoint every 64 MB of log instead of
+    /// 4 MB (big imports: docs/BENCHMARKS.md).
     pub async fn connect(url: &str) -> Result<Db, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -90,7 +92,8 @@ impl Db {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                         PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
                     )
                     .await?;
                     Ok(())

@@ -407,15 +407,6 @@ pub async fn put_alias(
     Ok(())
 }
 
-/// `id` is a lieu again (a merge was undone): it is no one's alias.
-pub async fn delete_alias(tx: &mut Tx, id: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM lieu_alias WHERE old_id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// The current id of the lieu known as `id`: itself, or the merged lieu that absorbed it.
 pub async fn resolve_id(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
     if let Some(r) = sqlx::query("SELECT id FROM lieux WHERE id = $1")
@@ -448,6 +439,18 @@ pub async fn merged_records(db: &Db, source: &str) -> Result<i64, StoreError> {
         "SELECT COUNT(*) FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
          WHERE s.nom = $1 AND EXISTS (SELECT 1 FROM lieu_records o WHERE o.lieu_id = r.lieu_id \
          AND (o.source_id <> r.source_id OR o.external_id <> r.external_id))",
+    )
+    .bind(source)
+    .fetch_one(db.pool())
+    .await?
+    .get(0))
+}
+
+/// Pairs to review with a record of `source` on one side.
+pub async fn review_count(db: &Db, source: &str) -> Result<i64, StoreError> {
+    Ok(sqlx::query(
+        "SELECT COUNT(*) FROM fusion_revue f JOIN lieu_sources s ON s.nom = $1 \
+         WHERE f.source_a = s.id OR f.source_b = s.id",
     )
     .bind(source)
     .fetch_one(db.pool())
@@ -1118,6 +1121,22 @@ pub async fn delete_lieux(tx: &mut Tx, ids: &[&str]) -> Result<(), StoreError> {
     for chunk in ids.chunks(IN_LIST) {
         let sql = format!(
             "DELETE FROM lieux WHERE id IN ({})",
+            marks(tx, 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Forgets `ids` as former ids (lieux about to be written under them).
+pub async fn delete_aliases(tx: &mut Tx, ids: &[&str]) -> Result<(), StoreError> {
+    for chunk in ids.chunks(IN_LIST) {
+        let sql = format!(
+            "DELETE FROM lieu_alias WHERE old_id IN ({})",
             marks(tx, 1, chunk.len())
         );
         let mut q = sqlx::query(&sql);

@@ -8,7 +8,7 @@
 //! provenance names the structure's source); re-uploading the file later brings the
 //! file's values back, as any fresher import would.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use relais_domain::authz::StructureAccess;
 use relais_domain::horaires::{paris_utc_offset_minutes, Horaires};
@@ -19,7 +19,7 @@ use relais_search::TerritoryIndex;
 use relais_store::lieux::{self as repo, NewRecord, RecordKey};
 use relais_store::{journal, now_ms, Db, StoreError};
 
-use super::fusion::{self, Block};
+use super::fusion::{self, Block, Scope};
 use super::import::{import_bytes, resolve_commune, ImportError, ImportReport};
 use crate::comptes::sha256_hex;
 
@@ -315,7 +315,8 @@ pub async fn edit(
             external_id: record.external_id.clone(),
         }));
     }
-    fusion::refresh(db, &blocks).await?;
+    let stale = HashSet::from([record.lieu_id.clone()]);
+    fusion::refresh(db, &blocks, Scope::Changed(&stale)).await?;
     Ok(Edited {
         lieu_id: repo::resolve_id(db, &lieu_id).await?.unwrap_or(lieu_id),
         changed,

@@ -2,10 +2,10 @@
 //! commune resolved from the territories, then stored as the source's record and as a
 //! lieu. Good rows are kept whatever the bad ones; re-importing the same file changes
 //! nothing. Each import ends with the cross-source merge of the communes it touched
-//! (`fusion`).
+//! (`fusion`); files imported together are stored first and merged once (`ToMerge`).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -18,7 +18,7 @@ use relais_store::lieux::{self as repo, NewRecord, RecordKey, StoredLieu};
 use relais_store::{now_ms, Db, StoreError};
 
 use super::fichier::{self, FileError, RawFile, RawRow, Rows};
-use super::fusion::{self, Block};
+use super::fusion::{self, Block, Scope};
 use crate::comptes::sha256_hex;
 
 /// Coordinates farther than this from their commune's town hall are flagged.
@@ -43,13 +43,11 @@ pub struct ImportReport {
     pub warnings: Vec<(usize, String)>,
     /// Lieux placed at their commune's town hall for want of coordinates.
     pub approximate: usize,
-    /// Rows of this source merged with another source's into one lieu (after the import).
+    /// Rows of this source merged with another source's into one lieu (after the merge).
     pub merged: usize,
-    /// Pairs of records the merge left to a person (`relais lieux revue`), in the
-    /// communes this import touched.
+    /// Pairs of records of this source and another that the merge left to a person
+    /// (`relais lieux revue`).
     pub review: usize,
-    /// Time spent in the merge at the end of the import (benchmarks).
-    pub merge_time: std::time::Duration,
 }
 
 impl ImportReport {
@@ -88,9 +86,22 @@ pub async fn import_path(
     path: &Path,
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportReport, ImportError> {
+    let (report, to_merge) = store_path(db, index, source, path, progress).await?;
+    Ok(to_merge.merge(db, vec![report]).await?.remove(0))
+}
+
+/// Stores the file at `path` as the source's records without merging: what
+/// [`ToMerge::merge`] does next, once for several files.
+pub async fn store_path(
+    db: &Db,
+    index: &TerritoryIndex,
+    source: &str,
+    path: &Path,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<(ImportReport, ToMerge), ImportError> {
     let file = std::fs::File::open(path).map_err(FileError::from)?;
     let rows = fichier::open(file, true)?;
-    import_rows(db, index, source, rows, progress).await
+    store_rows(db, index, source, rows, progress).await
 }
 
 /// Imports a file being read, chunk by chunk: each chunk is read, checked and stored
@@ -100,9 +111,20 @@ pub async fn import_rows<R: Read>(
     db: &Db,
     index: &TerritoryIndex,
     source: &str,
-    mut rows: Rows<R>,
+    rows: Rows<R>,
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportReport, ImportError> {
+    let (report, to_merge) = store_rows(db, index, source, rows, progress).await?;
+    Ok(to_merge.merge(db, vec![report]).await?.remove(0))
+}
+
+async fn store_rows<R: Read>(
+    db: &Db,
+    index: &TerritoryIndex,
+    source: &str,
+    mut rows: Rows<R>,
+    progress: &mut (dyn FnMut(usize, usize) + Send),
+) -> Result<(ImportReport, ToMerge), ImportError> {
     // The first chunk is read: its columns (a JSON's keys so far) tell the version.
     let version = SchemaVersion::detect(rows.columns.iter().map(String::as_str));
     let mut run = Run::new(source, version, rows.notes.clone());
@@ -119,13 +141,15 @@ pub async fn import_rows<R: Read>(
             ));
         }
     }
-    Ok(run.finish(db).await?)
+    Ok(run.end())
 }
 
-/// One row ready to store.
+/// One row ready to store: the source's record, and the lieu it makes alone (with the
+/// origins of its values).
 struct Prepared {
     external_id: String,
     lieu: StoredLieu,
+    origines: String,
     record: String,
 }
 
@@ -137,11 +161,53 @@ pub async fn import(
     file: &RawFile,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ImportReport, StoreError> {
+    let (report, to_merge) = store_file(db, index, source, file, progress).await?;
+    Ok(to_merge.merge(db, vec![report]).await?.remove(0))
+}
+
+/// Stores a file already split into rows without merging (see [`store_path`]).
+pub async fn store_file(
+    db: &Db,
+    index: &TerritoryIndex,
+    source: &str,
+    file: &RawFile,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(ImportReport, ToMerge), StoreError> {
     let version = SchemaVersion::detect(file.columns.iter().map(String::as_str));
     let mut run = Run::new(source, version, file.notes.clone());
     run.feed(db, index, &file.rows, &file.broken, progress)
         .await?;
-    run.finish(db).await
+    Ok(run.end())
+}
+
+/// What stored files leave to the merge: the blocks to look at again and the lieux whose
+/// records changed values. Several files merged once cost one merge: each file's would
+/// compare again the communes of the ones before.
+#[derive(Debug, Default)]
+pub struct ToMerge {
+    blocks: BTreeSet<Block>,
+    stale: HashSet<String>,
+}
+
+impl ToMerge {
+    pub fn add(&mut self, other: ToMerge) {
+        self.blocks.extend(other.blocks);
+        self.stale.extend(other.stale);
+    }
+
+    /// Merges, and completes the files' reports with what the merge made of their rows.
+    pub async fn merge(
+        self,
+        db: &Db,
+        mut reports: Vec<ImportReport>,
+    ) -> Result<Vec<ImportReport>, StoreError> {
+        fusion::refresh(db, &self.blocks, Scope::Changed(&self.stale)).await?;
+        for r in &mut reports {
+            r.merged = repo::merged_records(db, &r.source).await? as usize;
+            r.review = repo::review_count(db, &r.source).await? as usize;
+        }
+        Ok(reports)
+    }
 }
 
 /// An import under way: what was seen and stored so far.
@@ -154,8 +220,7 @@ struct Run<'a> {
     /// Départements of the postal codes read so far, and the communes of those.
     departements: BTreeSet<String>,
     towns: Option<(usize, Towns)>,
-    /// What the merge must look at again.
-    blocks: BTreeSet<Block>,
+    to_merge: ToMerge,
     stored: usize,
     now: i64,
 }
@@ -174,7 +239,7 @@ impl<'a> Run<'a> {
             seen: HashMap::new(),
             departements: BTreeSet::new(),
             towns: None,
-            blocks: BTreeSet::new(),
+            to_merge: ToMerge::default(),
             stored: 0,
             now: now_ms(),
         }
@@ -241,7 +306,7 @@ impl<'a> Run<'a> {
             self.now,
             &ready,
             &mut self.report,
-            &mut self.blocks,
+            &mut self.to_merge,
             &mut |done| progress(stored + done, read),
         )
         .await?;
@@ -249,15 +314,10 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Ends the import with the merge of what it touched.
-    async fn finish(mut self, db: &Db) -> Result<ImportReport, StoreError> {
+    /// Ends the reading: the report, and what the merge must do.
+    fn end(mut self) -> (ImportReport, ToMerge) {
         self.report.rejected.sort_by_key(|(line, _)| *line);
-        let started = std::time::Instant::now();
-        let outcome = fusion::refresh(db, &self.blocks).await?;
-        self.report.merge_time = started.elapsed();
-        self.report.review = outcome.review_pairs;
-        self.report.merged = repo::merged_records(db, self.source).await? as usize;
-        Ok(self.report)
+        (self.report, self.to_merge)
     }
 }
 
@@ -399,23 +459,24 @@ fn prepare(source: &str, index: &TerritoryIndex, lieu: Lieu) -> (Prepared, Vec<S
         .filter(|(_, v)| !v.is_empty())
         .collect();
     let data = serde_json::to_string(&row).expect("a row serializes");
-    let provenance: BTreeMap<&str, &str> = row.keys().map(|k| (*k, source)).collect();
     let external_id = lieu.id.clone();
-    let stored = StoredLieu {
+    let lieu = StoredLieu {
         id: lieu_id(source, &external_id),
-        provenance: serde_json::to_string(&provenance).expect("serializes"),
+        data: data.clone(),
+        provenance: String::new(),
         code_insee: commune.map(|c| c.code.as_str().to_string()),
         latitude: position.map(|p: Point| p.lat),
         longitude: position.map(|p: Point| p.lon),
         approximate,
         date_maj: lieu.date_maj.to_string(),
         updated_at: 0,
-        data: data.clone(),
     };
+    let (lieu, origines) = fusion::alone(source, row.iter().map(|(k, v)| (*k, v.as_str())), lieu);
     (
         Prepared {
             external_id,
-            lieu: stored,
+            lieu,
+            origines,
             record: data,
         },
         warnings,
@@ -460,7 +521,7 @@ async fn store<P: FnMut(usize) + ?Sized>(
     now: i64,
     ready: &[Prepared],
     report: &mut ImportReport,
-    blocks: &mut BTreeSet<Block>,
+    to_merge: &mut ToMerge,
     progress: &mut P,
 ) -> Result<(), StoreError> {
     let mut done = 0;
@@ -490,16 +551,17 @@ async fn store<P: FnMut(usize) + ?Sized>(
             let lieu_id = match &existing {
                 Some(r) => {
                     if let Some(code) = &r.code_insee {
-                        blocks.insert(Block::Commune(code.clone()));
+                        to_merge.blocks.insert(Block::Commune(code.clone()));
                     }
+                    to_merge.stale.insert(r.lieu_id.clone());
                     r.lieu_id.clone()
                 }
                 None => {
-                    lieux.push(fusion::alone(source, &p.external_id, &p.record, &p.lieu));
+                    lieux.push((p.lieu.clone(), p.origines.clone()));
                     p.lieu.id.clone()
                 }
             };
-            blocks.insert(match &p.lieu.code_insee {
+            to_merge.blocks.insert(match &p.lieu.code_insee {
                 Some(code) => Block::Commune(code.clone()),
                 None => Block::Record(RecordKey {
                     source_id,
