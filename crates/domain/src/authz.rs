@@ -1,6 +1,7 @@
 //! Authorization as types. A handler reaches a structure's data only through a
-//! [`StructureAccess`], and national administration only through an [`AdminAccess`]; both
-//! can only be made here, from the actor's live roles.
+//! [`StructureAccess`], national administration only through an [`AdminAccess`], a hub's
+//! lieux only through a [`HubAccess`]; all can only be made here, from the actor's live
+//! roles.
 
 use crate::comptes::{GlobalRole, Role};
 
@@ -24,6 +25,8 @@ pub enum Denied {
     MissingRole,
     #[error("cette page est réservée aux administrateurs nationaux")]
     NotAdmin,
+    #[error("cette page est réservée aux coordinateurs de hub")]
+    NotHubCoordinator,
 }
 
 /// Proof that the actor holds one of the required roles in `structure`.
@@ -58,6 +61,24 @@ pub struct AdminAccess {
 impl AdminAccess {
     pub fn person(&self) -> i64 {
         self.person
+    }
+}
+
+/// Proof that the actor coordinates the hub `scope`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubAccess {
+    person: i64,
+    scope: String,
+}
+
+impl HubAccess {
+    pub fn person(&self) -> i64 {
+        self.person
+    }
+
+    /// The hub's scope, as the role names it (a département, a region…).
+    pub fn scope(&self) -> &str {
+        &self.scope
     }
 }
 
@@ -100,6 +121,21 @@ impl Actor {
         }
     }
 
+    /// Access to the hub the actor coordinates; of several, the first by scope (a person
+    /// coordinates one hub in practice).
+    pub fn hub(&self) -> Result<HubAccess, Denied> {
+        self.global_roles
+            .iter()
+            .filter(|(r, _)| *r == GlobalRole::CoordinateurHub)
+            .map(|(_, scope)| scope)
+            .min()
+            .map(|scope| HubAccess {
+                person: self.person_id,
+                scope: scope.clone(),
+            })
+            .ok_or(Denied::NotHubCoordinator)
+    }
+
     /// Whether `structure` may be chosen as the one the person acts as.
     pub fn may_act_as(&self, structure: i64) -> bool {
         self.memberships.iter().any(|(s, _)| *s == structure)
@@ -139,5 +175,20 @@ mod tests {
         a.global_roles
             .push((GlobalRole::Administrateur, String::new()));
         assert_eq!(a.admin().unwrap().person(), 7);
+    }
+
+    #[test]
+    fn hub_access_needs_the_coordinator_role() {
+        let mut a = actor();
+        assert_eq!(a.hub(), Err(Denied::NotHubCoordinator));
+        a.global_roles
+            .push((GlobalRole::Administrateur, String::new()));
+        assert_eq!(a.hub(), Err(Denied::NotHubCoordinator));
+        a.global_roles
+            .push((GlobalRole::CoordinateurHub, "Rhône".into()));
+        a.global_roles
+            .push((GlobalRole::CoordinateurHub, "Loire".into()));
+        let hub = a.hub().unwrap();
+        assert_eq!((hub.person(), hub.scope()), (7, "Loire"));
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use relais_domain::authz::{Actor, StructureAccess};
-use relais_domain::comptes::{Role, StructureKind};
+use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::journal::JournalAction;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as accounts;
@@ -349,12 +349,20 @@ async fn a_hub_uploads_as_its_own_source(db: Db) {
     )
     .await
     .unwrap();
+    let hub = Actor {
+        person_id: p,
+        memberships: vec![],
+        global_roles: vec![(GlobalRole::CoordinateurHub, "84".into())],
+        acting_structure: None,
+    }
+    .hub()
+    .unwrap();
     let file = csv(&[row("h-1", "Fabrique du Crêt", "", "2024-06-01", "42000")]);
-    let report = svc::import_for_hub(&db, index(), p, "84", &file)
+    let report = svc::import_for_hub(&db, index(), &hub, &file)
         .await
         .unwrap();
     assert_eq!((report.source.as_str(), report.created), ("hub-84", 1));
-    let again = svc::import_for_hub(&db, index(), p, "84", &file)
+    let again = svc::import_for_hub(&db, index(), &hub, &file)
         .await
         .unwrap();
     assert_eq!((again.created, again.unchanged), (0, 1));

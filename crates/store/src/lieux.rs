@@ -857,26 +857,42 @@ fn marks(tx: &Tx, from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// `sql(marks)` run for `keys` by lists of [`IN_LIST`] (`marks`: as many parameters as
+/// keys, for an `IN (…)`), the rows of every list together.
+async fn fetch_in<K: AsRef<str>>(
+    tx: &mut Tx,
+    sql: impl Fn(&str) -> String,
+    keys: &[K],
+) -> Result<Vec<AnyRow>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(IN_LIST) {
+        let sql = sql(&marks(tx, 1, chunk.len()));
+        let mut q = sqlx::query(&sql);
+        for k in chunk {
+            q = q.bind(k.as_ref());
+        }
+        out.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
+}
+
 /// The records of `codes`, by commune, source name and row id.
 pub async fn records_of_communes(
     tx: &mut Tx,
     codes: &[String],
 ) -> Result<Vec<MergeRecord>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in codes.chunks(IN_LIST) {
-        let sql = format!(
+    let sql = |marks: &str| {
+        format!(
             "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
-             JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee IN ({}) \
-             ORDER BY r.code_insee, s.nom, r.external_id",
-            marks(tx, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for c in chunk {
-            q = q.bind(c);
-        }
-        out.extend(q.fetch_all(&mut **tx).await?.iter().map(merge_record_from));
-    }
-    Ok(out)
+             JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee IN ({marks}) \
+             ORDER BY r.code_insee, s.nom, r.external_id"
+        )
+    };
+    Ok(fetch_in(tx, sql, codes)
+        .await?
+        .iter()
+        .map(merge_record_from)
+        .collect())
 }
 
 /// The decisions taken on records of `codes`: (commune, decision).
@@ -884,18 +900,16 @@ pub async fn decisions_of_communes(
     tx: &mut Tx,
     codes: &[String],
 ) -> Result<Vec<(String, PairDecision)>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in codes.chunks(IN_LIST) {
-        let sql = format!(
+    let sql = |marks: &str| {
+        format!(
             "SELECT code_insee, source_a, external_a, source_b, external_b, decision \
-             FROM fusion_decisions WHERE code_insee IN ({})",
-            marks(tx, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for c in chunk {
-            q = q.bind(c);
-        }
-        out.extend(q.fetch_all(&mut **tx).await?.iter().map(|r| {
+             FROM fusion_decisions WHERE code_insee IN ({marks})"
+        )
+    };
+    Ok(fetch_in(tx, sql, codes)
+        .await?
+        .iter()
+        .map(|r| {
             (
                 r.get(0),
                 PairDecision {
@@ -910,31 +924,22 @@ pub async fn decisions_of_communes(
                     decision: r.get(5),
                 },
             )
-        }));
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// How many records each of the lieux `ids` has (those that have some).
 pub async fn lieu_sizes(tx: &mut Tx, ids: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(IN_LIST) {
-        let sql = format!(
-            "SELECT lieu_id, COUNT(*) FROM lieu_records WHERE lieu_id IN ({}) GROUP BY lieu_id",
-            marks(tx, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id);
-        }
-        out.extend(
-            q.fetch_all(&mut **tx)
-                .await?
-                .iter()
-                .map(|r| (r.get(0), r.get(1))),
-        );
-    }
-    Ok(out)
+    let sql = |marks: &str| {
+        format!(
+            "SELECT lieu_id, COUNT(*) FROM lieu_records WHERE lieu_id IN ({marks}) GROUP BY lieu_id"
+        )
+    };
+    Ok(fetch_in(tx, sql, ids)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
 }
 
 /// The review lists of `codes`: (commune, pair), by commune then pair.
@@ -942,19 +947,17 @@ pub async fn review_of_communes(
     tx: &mut Tx,
     codes: &[String],
 ) -> Result<Vec<(String, ReviewPair)>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in codes.chunks(IN_LIST) {
-        let sql = format!(
+    let sql = |marks: &str| {
+        format!(
             "SELECT code_insee, source_a, external_a, source_b, external_b, score, details \
-             FROM fusion_revue WHERE code_insee IN ({}) \
-             ORDER BY code_insee, source_a, external_a, source_b, external_b",
-            marks(tx, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for c in chunk {
-            q = q.bind(c);
-        }
-        out.extend(q.fetch_all(&mut **tx).await?.iter().map(|r| {
+             FROM fusion_revue WHERE code_insee IN ({marks}) \
+             ORDER BY code_insee, source_a, external_a, source_b, external_b"
+        )
+    };
+    Ok(fetch_in(tx, sql, codes)
+        .await?
+        .iter()
+        .map(|r| {
             (
                 r.get(0),
                 ReviewPair {
@@ -970,9 +973,8 @@ pub async fn review_of_communes(
                     details: r.get(6),
                 },
             )
-        }));
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 /// The lieux among `ids` that exist, with their origins, read inside a transaction.
@@ -980,24 +982,12 @@ pub async fn lieux_for_update(
     tx: &mut Tx,
     ids: &[String],
 ) -> Result<Vec<(StoredLieu, Option<String>)>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(IN_LIST) {
-        let sql = format!(
-            "SELECT {COLUMNS}, origines FROM lieux WHERE id IN ({})",
-            marks(tx, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id);
-        }
-        out.extend(
-            q.fetch_all(&mut **tx)
-                .await?
-                .iter()
-                .map(|r| (lieu_from(r), r.get(9))),
-        );
-    }
-    Ok(out)
+    let sql = |marks: &str| format!("SELECT {COLUMNS}, origines FROM lieux WHERE id IN ({marks})");
+    Ok(fetch_in(tx, sql, ids)
+        .await?
+        .iter()
+        .map(|r| (lieu_from(r), r.get(9)))
+        .collect())
 }
 
 /// Creates or replaces merged lieux with the origins of their values, many per statement
@@ -1118,33 +1108,19 @@ pub async fn set_records_lieux(tx: &mut Tx, moves: &[(i64, &str, &str)]) -> Resu
 
 /// Deletes lieux left without records (the caller knows they are).
 pub async fn delete_lieux(tx: &mut Tx, ids: &[&str]) -> Result<(), StoreError> {
-    for chunk in ids.chunks(IN_LIST) {
-        let sql = format!(
-            "DELETE FROM lieux WHERE id IN ({})",
-            marks(tx, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        q.execute(&mut **tx).await?;
-    }
+    fetch_in(
+        tx,
+        |marks| format!("DELETE FROM lieux WHERE id IN ({marks})"),
+        ids,
+    )
+    .await?;
     Ok(())
 }
 
 /// Forgets `ids` as former ids (lieux about to be written under them).
 pub async fn delete_aliases(tx: &mut Tx, ids: &[&str]) -> Result<(), StoreError> {
-    for chunk in ids.chunks(IN_LIST) {
-        let sql = format!(
-            "DELETE FROM lieu_alias WHERE old_id IN ({})",
-            marks(tx, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        q.execute(&mut **tx).await?;
-    }
+    let sql = |marks: &str| format!("DELETE FROM lieu_alias WHERE old_id IN ({marks})");
+    fetch_in(tx, sql, ids).await?;
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_domain::authz::{Actor, AdminAccess, StructureAccess};
-use relais_domain::comptes::{GlobalRole, Role};
+use relais_domain::authz::{Actor, AdminAccess, HubAccess, StructureAccess};
+use relais_domain::comptes::Role;
 use relais_services::comptes as svc;
 use relais_store::sessions::{Session, Stage};
 use serde::de::DeserializeOwned;
@@ -267,10 +267,9 @@ impl<R: RequiredRoles> FromRequestParts<AppState> for InStructure<R> {
     }
 }
 
-/// A hub's coordinator, with the scope of their first hub (by name).
+/// A hub's coordinator (see [`Actor::hub`]).
 pub struct HubCoordinator {
-    pub person: i64,
-    pub scope: String,
+    pub access: HubAccess,
 }
 
 impl FromRequestParts<AppState> for HubCoordinator {
@@ -281,22 +280,12 @@ impl FromRequestParts<AppState> for HubCoordinator {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let auth = Authenticated::from_request_parts(parts, state).await?;
-        let scope = auth
-            .actor
-            .global_roles
-            .iter()
-            .filter(|(r, _)| *r == GlobalRole::CoordinateurHub)
-            .map(|(_, s)| s)
-            .min();
-        match scope {
-            Some(scope) => Ok(HubCoordinator {
-                person: auth.actor.person_id,
-                scope: scope.clone(),
-            }),
-            None => Err(forbidden(
+        match auth.actor.hub() {
+            Ok(access) => Ok(HubCoordinator { access }),
+            Err(denied) => Err(forbidden(
                 parts,
                 state,
-                "Vous ne pouvez pas ouvrir cette page : elle est réservée aux coordinateurs de hub.",
+                &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
             )
             .await),
         }

@@ -154,7 +154,7 @@ impl Owner<'_> {
                 )
             }
             Owner::Hub(hub) => (
-                format!("Lieux du hub {}", hub.scope),
+                format!("Lieux du hub {}", hub.access.scope()),
                 "/hub/lieux/import".to_string(),
                 None,
             ),
@@ -334,14 +334,7 @@ async fn run_import(
             svc::import_for_structure(&state.db, &state.territoires, access, &bytes).await
         }
         Owner::Hub(hub) => {
-            svc::import_for_hub(
-                &state.db,
-                &state.territoires,
-                hub.person,
-                &hub.scope,
-                &bytes,
-            )
-            .await
+            svc::import_for_hub(&state.db, &state.territoires, &hub.access, &bytes).await
         }
     };
     match result {

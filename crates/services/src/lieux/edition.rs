@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use relais_domain::authz::StructureAccess;
+use relais_domain::authz::{HubAccess, StructureAccess};
 use relais_domain::horaires::{paris_utc_offset_minutes, Horaires};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::{read_row, write_row, Date, Issue, Lieu, Reason, SchemaVersion};
@@ -50,18 +50,17 @@ pub async fn import_for_structure(
     Ok(report)
 }
 
-/// Imports a file uploaded by the coordinator `person` of the hub `scope`, and journals it.
+/// Imports a file uploaded by a hub's coordinator as the hub's source, and journals it.
 pub async fn import_for_hub(
     db: &Db,
     index: &TerritoryIndex,
-    person: i64,
-    scope: &str,
+    access: &HubAccess,
     bytes: &[u8],
 ) -> Result<ImportReport, ImportError> {
-    let source = hub_source(scope);
-    own(db, &source, None, Some(scope)).await?;
+    let source = hub_source(access.scope());
+    own(db, &source, None, Some(access.scope())).await?;
     let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
-    append(db, &imported(&report).by(person, None)).await?;
+    append(db, &imported(&report).by(access.person(), None)).await?;
     Ok(report)
 }
 
