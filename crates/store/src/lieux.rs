@@ -330,22 +330,6 @@ pub async fn lieu_for_update(
         .map(|r| (lieu_from(&r), r.get(9))))
 }
 
-/// Creates or replaces a merged lieu with the origins of its values.
-pub async fn put_merged_lieu(
-    tx: &mut Tx,
-    l: &StoredLieu,
-    origines: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    put_lieu(tx, l, now).await?;
-    sqlx::query("UPDATE lieux SET origines = $2 WHERE id = $1")
-        .bind(&l.id)
-        .bind(origines)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// Field name → the sources (and their dates) that gave its value, as JSON.
 pub async fn origines(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
     Ok(sqlx::query("SELECT origines FROM lieux WHERE id = $1")
@@ -353,58 +337,6 @@ pub async fn origines(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
         .fetch_optional(db.pool())
         .await?
         .and_then(|r| r.get(0)))
-}
-
-pub async fn set_record_lieu(
-    tx: &mut Tx,
-    source: i64,
-    external_id: &str,
-    lieu_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE lieu_records SET lieu_id = $3 WHERE source_id = $1 AND external_id = $2")
-        .bind(source)
-        .bind(external_id)
-        .bind(lieu_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Deletes the lieu if no record is attached to it any more; whether it did.
-pub async fn delete_lieu_if_orphan(tx: &mut Tx, id: &str) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "DELETE FROM lieux WHERE id = $1 \
-         AND NOT EXISTS (SELECT 1 FROM lieu_records r WHERE r.lieu_id = $1)",
-    )
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() > 0)
-}
-
-/// `old_id` (a lieu absorbed by a merge) now answers with `lieu_id`; aliases that pointed
-/// to `old_id` follow.
-pub async fn put_alias(
-    tx: &mut Tx,
-    old_id: &str,
-    lieu_id: &str,
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO lieu_alias (old_id, lieu_id, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (old_id) DO UPDATE SET lieu_id = excluded.lieu_id",
-    )
-    .bind(old_id)
-    .bind(lieu_id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE lieu_alias SET lieu_id = $2 WHERE lieu_id = $1")
-        .bind(old_id)
-        .bind(lieu_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// The current id of the lieu known as `id`: itself, or the merged lieu that absorbed it.
@@ -530,33 +462,6 @@ pub struct ReviewPair {
     pub b: RecordKey,
     pub score: f64,
     pub details: String,
-}
-
-pub async fn review_of_commune(
-    tx: &mut Tx,
-    code_insee: &str,
-) -> Result<Vec<ReviewPair>, StoreError> {
-    Ok(sqlx::query(
-        "SELECT source_a, external_a, source_b, external_b, score, details FROM fusion_revue \
-         WHERE code_insee = $1 ORDER BY source_a, external_a, source_b, external_b",
-    )
-    .bind(code_insee)
-    .fetch_all(&mut **tx)
-    .await?
-    .iter()
-    .map(|r| ReviewPair {
-        a: RecordKey {
-            source_id: r.get(0),
-            external_id: r.get(1),
-        },
-        b: RecordKey {
-            source_id: r.get(2),
-            external_id: r.get(3),
-        },
-        score: r.get(4),
-        details: r.get(5),
-    })
-    .collect())
 }
 
 /// The review list of a commune becomes `pairs`.
@@ -1124,7 +1029,8 @@ pub async fn delete_aliases(tx: &mut Tx, ids: &[&str]) -> Result<(), StoreError>
     Ok(())
 }
 
-/// [`put_alias`] for many: each (old id, lieu id) with no lieu id among the old ids.
+/// Makes each old id answer with its lieu: (old id, lieu id), no lieu id among the old
+/// ids; aliases that pointed to an old id now point to its lieu.
 pub async fn put_aliases(
     tx: &mut Tx,
     aliases: &[(&str, &str)],
