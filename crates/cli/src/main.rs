@@ -16,6 +16,11 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{GlobalArgs, ServeArgs};
 
+// Imports and merges allocate and free many small strings: glibc's allocator spent a fifth
+// of the 100,000-row import in them (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Relais — plateforme nationale de l'inclusion numérique.
 ///
 /// Without configuration, Relais keeps its data in SQLite under ./relais-data.

@@ -169,6 +169,23 @@ impl Db {
 }
 
 /// Turns a unique-constraint violation into [`StoreError::Duplicate`] naming `field`.
+/// `n` parameters numbered from `from`: `$from, $from+1, …`, except on SQLite where they
+/// are `?, ?, …`: SQLite looks up each named parameter by walking the list of names, so a
+/// statement of thousands of `$n` costs their square.
+pub(crate) fn marks(conn: &sqlx::AnyConnection, from: usize, n: usize) -> String {
+    let sqlite = conn.backend_name() == "SQLite";
+    (from..from + n)
+        .map(|i| {
+            if sqlite {
+                "?".to_string()
+            } else {
+                format!("${i}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) fn duplicate_as(field: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate(field),

@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::db::marks;
 use crate::{Db, StoreError, Tx};
 
 /// A lieu as stored: its row, where each field came from, and what the search needs.
@@ -65,26 +66,8 @@ pub struct RecordState {
     pub lieu_id: String,
     pub fingerprint: String,
     pub code_insee: Option<String>,
-}
-
-pub async fn record(
-    tx: &mut Tx,
-    source: i64,
-    external_id: &str,
-) -> Result<Option<RecordState>, StoreError> {
-    Ok(sqlx::query(
-        "SELECT lieu_id, fingerprint, code_insee FROM lieu_records \
-         WHERE source_id = $1 AND external_id = $2",
-    )
-    .bind(source)
-    .bind(external_id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .map(|r| RecordState {
-        lieu_id: r.get(0),
-        fingerprint: r.get(1),
-        code_insee: r.get(2),
-    }))
+    /// Whether its lieu is written (the merge writes a new record's lieu).
+    pub lieu_written: bool,
 }
 
 /// A source's row, as it is now.
@@ -120,29 +103,6 @@ pub async fn put_record(tx: &mut Tx, r: &NewRecord<'_>, now: i64) -> Result<(), 
     .bind(r.latitude)
     .bind(r.longitude)
     .bind(i64::from(r.approximate))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Creates or replaces a lieu (its creation time is kept).
-pub async fn put_lieu(tx: &mut Tx, l: &StoredLieu, now: i64) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO lieux (id, data, provenance, code_insee, latitude, longitude, approximate, date_maj, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
-         ON CONFLICT (id) DO UPDATE SET data = excluded.data, provenance = excluded.provenance, \
-         code_insee = excluded.code_insee, latitude = excluded.latitude, longitude = excluded.longitude, \
-         approximate = excluded.approximate, date_maj = excluded.date_maj, updated_at = excluded.updated_at",
-    )
-    .bind(&l.id)
-    .bind(&l.data)
-    .bind(&l.provenance)
-    .bind(&l.code_insee)
-    .bind(l.latitude)
-    .bind(l.longitude)
-    .bind(i64::from(l.approximate))
-    .bind(&l.date_maj)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -241,12 +201,17 @@ pub struct MergeRecord {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub approximate: bool,
-    /// When the lieu it is attached to was created (its age decides the merged id).
+    /// When the lieu it is attached to was created (its age decides the merged id); for a
+    /// lieu not written yet, when the record was imported.
     pub lieu_created_at: i64,
+    /// Whether that lieu is written (a new record names the lieu it will make alone, which
+    /// the merge writes).
+    pub lieu_written: bool,
 }
 
 const MERGE_COLUMNS: &str = "r.source_id, s.nom, r.external_id, r.lieu_id, r.data, r.code_insee, \
-     r.latitude, r.longitude, r.approximate, l.created_at";
+     r.latitude, r.longitude, r.approximate, COALESCE(l.created_at, r.imported_at), \
+     CAST(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END AS BIGINT)";
 
 fn merge_record_from(r: &AnyRow) -> MergeRecord {
     MergeRecord {
@@ -260,6 +225,7 @@ fn merge_record_from(r: &AnyRow) -> MergeRecord {
         longitude: r.get(7),
         approximate: r.get::<i64, _>(8) != 0,
         lieu_created_at: r.get(9),
+        lieu_written: r.get::<i64, _>(10) != 0,
     }
 }
 
@@ -270,7 +236,7 @@ pub async fn commune_records(
 ) -> Result<Vec<MergeRecord>, StoreError> {
     let sql = format!(
         "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
-         JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee = $1 ORDER BY s.nom, r.external_id"
+         LEFT JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee = $1 ORDER BY s.nom, r.external_id"
     );
     Ok(sqlx::query(&sql)
         .bind(code_insee)
@@ -289,7 +255,7 @@ pub async fn merge_record(
 ) -> Result<Option<MergeRecord>, StoreError> {
     let sql = format!(
         "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
-         JOIN lieux l ON l.id = r.lieu_id WHERE r.source_id = $1 AND r.external_id = $2"
+         LEFT JOIN lieux l ON l.id = r.lieu_id WHERE r.source_id = $1 AND r.external_id = $2"
     );
     Ok(sqlx::query(&sql)
         .bind(source)
@@ -712,8 +678,10 @@ pub async fn records(
         return Ok(std::collections::HashMap::new());
     }
     let sql = format!(
-        "SELECT external_id, lieu_id, fingerprint, code_insee FROM lieu_records \
-         WHERE source_id = {} AND external_id IN ({})",
+        "SELECT r.external_id, r.lieu_id, r.fingerprint, r.code_insee, \
+         CAST(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END AS BIGINT) \
+         FROM lieu_records r LEFT JOIN lieux l ON l.id = r.lieu_id \
+         WHERE r.source_id = {} AND r.external_id IN ({})",
         marks(tx, 1, 1),
         marks(tx, 2, external_ids.len())
     );
@@ -732,6 +700,7 @@ pub async fn records(
                     lieu_id: r.get(1),
                     fingerprint: r.get(2),
                     code_insee: r.get(3),
+                    lieu_written: r.get::<i64, _>(4) != 0,
                 },
             )
         })
@@ -744,23 +713,6 @@ pub async fn records(
 const IN_LIST: usize = 500;
 /// Rows per multi-row upsert (10 or 11 parameters each).
 const UPSERT_ROWS: usize = 200;
-
-/// `n` parameters numbered from `from`: `$from, $from+1, …`, except on SQLite where they
-/// are `?, ?, …`: SQLite looks up each named parameter by walking the list of names, so a
-/// statement of thousands of `$n` costs their square.
-fn marks(tx: &Tx, from: usize, n: usize) -> String {
-    let sqlite = tx.backend_name() == "SQLite";
-    (from..from + n)
-        .map(|i| {
-            if sqlite {
-                "?".to_string()
-            } else {
-                format!("${i}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// `sql(marks)` run for `keys` by lists of [`IN_LIST`] (`marks`: as many parameters as
 /// keys, for an `IN (…)`), the rows of every list together.
@@ -789,7 +741,7 @@ pub async fn records_of_communes(
     let sql = |marks: &str| {
         format!(
             "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
-             JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee IN ({marks}) \
+             LEFT JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee IN ({marks}) \
              ORDER BY r.code_insee, s.nom, r.external_id"
         )
     };

@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_fusion"),
     migration!(10, "0010_signalements"),
     migration!(11, "0011_lieux_structures"),
+    migration!(12, "0012_records_before_merge"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

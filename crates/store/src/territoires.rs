@@ -6,6 +6,7 @@ use relais_domain::territoire::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::db::marks;
 use crate::{now_ms, Db, StoreError};
 
 const DATASET: &str = "territoires";
@@ -124,16 +125,14 @@ async fn insert_rows<'a, T>(
     bind: impl for<'q> Fn(AnyQuery<'q>, &'a T) -> AnyQuery<'q>,
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(BATCH) {
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        let mut n = 0;
-        for i in 0..chunk.len() {
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            for j in 0..columns.len() {
-                n += 1;
-                sql.push_str(&format!("{}${n}", if j == 0 { "" } else { ", " }));
-            }
-            sql.push(')');
-        }
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", marks(conn, i * columns.len() + 1, columns.len())))
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            columns.join(", "),
+            rows.join(", ")
+        );
         let mut q = sqlx::query(&sql);
         for row in chunk {
             q = bind(q, row);

@@ -347,7 +347,9 @@ impl Scope<'_> {
             Scope::Changed(stale) => {
                 !stale.contains(id)
                     && sizes.get(id) == Some(&(members.len() as i64))
-                    && members.iter().all(|&i| recs[i].stored.lieu_id == id)
+                    && members
+                        .iter()
+                        .all(|&i| recs[i].stored.lieu_id == id && recs[i].stored.lieu_written)
             }
         }
     }
@@ -665,6 +667,7 @@ async fn refresh_block(
         }
     }
     let chosen: HashSet<&str> = assigned.iter().map(|(id, _)| id.as_str()).collect();
+    // A new record's own id, never written, answers too: a record is named by it.
     let absorbed: Vec<(String, String)> = previous
         .iter()
         .filter(|(old, _)| !chosen.contains(*old) && sizes.get(**old) == moved_from.get(*old))
@@ -697,10 +700,9 @@ async fn refresh_block(
 
 /// The lieu one record makes alone: `lieu` (its row as stored, written through the schema
 /// by the import, with its commune and position) and the source of each of its `fields`
-/// but an unknown pivot (no value). What [`build`] makes of the record through the merge
-/// (a test checks it on real files) without reading it again: the import stores it so,
-/// and the merge, finding it unchanged, does not write it again.
-pub(super) fn alone<'a>(
+/// but an unknown pivot (no value). What [`build_merged`] makes of the record (a test
+/// checks it on real files) without reading the row again through the schema.
+fn alone<'a>(
     source: &str,
     fields: impl Iterator<Item = (&'a str, &'a str)>,
     mut lieu: StoredLieu,
@@ -1035,6 +1037,7 @@ mod tests {
                     longitude: Some(4.85),
                     approximate: false,
                     lieu_created_at: 0,
+                    lieu_written: true,
                 });
                 let recs = [rec];
                 assert_eq!(

@@ -14,7 +14,7 @@ use relais_domain::lieux::{read_row, write_row, Lieu, SchemaVersion};
 use relais_domain::territoire::{Commune, Point};
 use relais_domain::text::search_key;
 use relais_search::TerritoryIndex;
-use relais_store::lieux::{self as repo, NewRecord, RecordKey, StoredLieu};
+use relais_store::lieux::{self as repo, NewRecord, RecordKey};
 use relais_store::{now_ms, Db, StoreError};
 
 use super::fichier::{self, FileError, RawFile, RawRow, Rows};
@@ -127,30 +127,46 @@ async fn store_rows<R: Read>(
 ) -> Result<(ImportReport, ToMerge), ImportError> {
     // The first chunk is read: its columns (a JSON's keys so far) tell the version.
     let version = SchemaVersion::detect(rows.columns.iter().map(String::as_str));
-    let mut run = Run::new(source, version, rows.notes.clone());
-    while let Some(chunk) = rows.next_chunk() {
-        run.feed(db, index, &chunk.rows, &chunk.broken, progress)
-            .await?;
-        if let Some(e) = &chunk.error {
-            run.report.read += 1;
-            run.report.rejected.push((
-                chunk.next_line(),
-                vec![format!(
-                    "{e} : lecture arrêtée, la suite du fichier n’a pas été lue"
-                )],
-            ));
-        }
+    let mut reading = Reading::new(source, version, rows.notes.clone());
+    let mut storing = Storing::new(source);
+    // A chunk is read and checked while the one before it is written: the database works
+    // on its own thread (SQLite's) or server, so both go at once.
+    let mut ready = Vec::new();
+    let mut more = true;
+    while more || !ready.is_empty() {
+        let total = storing.stored + ready.len();
+        let mut told = |done| progress(done, total);
+        let writing = storing.store(db, &ready, &mut told);
+        let next = async {
+            let chunk = rows.next_chunk()?;
+            let prepared = reading.prepare(index, &chunk.rows, &chunk.broken).await;
+            if let Some(e) = &chunk.error {
+                reading.report.read += 1;
+                reading.report.rejected.push((
+                    chunk.next_line(),
+                    vec![format!(
+                        "{e} : lecture arrêtée, la suite du fichier n’a pas été lue"
+                    )],
+                ));
+            }
+            Some(prepared)
+        };
+        let (written, next) = tokio::join!(writing, next);
+        written?;
+        more = next.is_some();
+        ready = next.unwrap_or_default();
     }
-    Ok(run.end())
+    Ok(end(reading, storing))
 }
 
-/// One row ready to store: the source's record, and the lieu it makes alone (with the
-/// origins of its values).
+/// One row ready to store as the source's record: its row (JSON), and its commune and
+/// position as the import resolved them.
 struct Prepared {
     external_id: String,
-    lieu: StoredLieu,
-    origines: String,
     record: String,
+    code_insee: Option<String>,
+    position: Option<Point>,
+    approximate: bool,
 }
 
 /// Imports a file already split into rows (a mapped producer's file, data·inclusion).
@@ -174,10 +190,14 @@ pub async fn store_file(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(ImportReport, ToMerge), StoreError> {
     let version = SchemaVersion::detect(file.columns.iter().map(String::as_str));
-    let mut run = Run::new(source, version, file.notes.clone());
-    run.feed(db, index, &file.rows, &file.broken, progress)
+    let mut reading = Reading::new(source, version, file.notes.clone());
+    let mut storing = Storing::new(source);
+    let ready = reading.prepare(index, &file.rows, &file.broken).await;
+    let total = ready.len();
+    storing
+        .store(db, &ready, &mut |done| progress(done, total))
         .await?;
-    Ok(run.end())
+    Ok(end(reading, storing))
 }
 
 /// What stored files leave to the merge: the blocks to look at again and the lieux whose
@@ -210,9 +230,8 @@ impl ToMerge {
     }
 }
 
-/// An import under way: what was seen and stored so far.
-struct Run<'a> {
-    source: &'a str,
+/// What an import read and checked so far.
+struct Reading {
     version: SchemaVersion,
     report: ImportReport,
     /// External id → its first line: an id used twice in one file is refused.
@@ -220,15 +239,14 @@ struct Run<'a> {
     /// Départements of the postal codes read so far, and the communes of those.
     departements: BTreeSet<String>,
     towns: Option<(usize, Towns)>,
-    to_merge: ToMerge,
-    stored: usize,
-    now: i64,
 }
 
-impl<'a> Run<'a> {
-    fn new(source: &'a str, version: SchemaVersion, notes: Vec<String>) -> Self {
-        Run {
-            source,
+/// Rows checked between two turns given to the writing of the rows before them.
+const YIELD_EVERY: usize = 50;
+
+impl Reading {
+    fn new(source: &str, version: SchemaVersion, notes: Vec<String>) -> Self {
+        Reading {
             version,
             report: ImportReport {
                 source: source.to_string(),
@@ -239,21 +257,16 @@ impl<'a> Run<'a> {
             seen: HashMap::new(),
             departements: BTreeSet::new(),
             towns: None,
-            to_merge: ToMerge::default(),
-            stored: 0,
-            now: now_ms(),
         }
     }
 
-    /// Reads, checks and stores some rows of the file.
-    async fn feed<P: FnMut(usize, usize) + ?Sized>(
+    /// Reads and checks some rows of the file: those to store, the others in the report.
+    async fn prepare(
         &mut self,
-        db: &Db,
         index: &TerritoryIndex,
         rows: &[RawRow],
         broken: &[(usize, String)],
-        progress: &mut P,
-    ) -> Result<(), StoreError> {
+    ) -> Vec<Prepared> {
         let report = &mut self.report;
         report.read += rows.len() + broken.len();
         for (line, why) in broken {
@@ -261,7 +274,10 @@ impl<'a> Run<'a> {
         }
         self.departements.extend(file_departements(rows));
         let mut ready = Vec::new();
-        for row in rows {
+        for (i, row) in rows.iter().enumerate() {
+            if i % YIELD_EVERY == YIELD_EVERY - 1 {
+                tokio::task::yield_now().await;
+            }
             let fields =
                 match deduce_postal_code(index, &self.departements, &mut self.towns, &row.fields) {
                     Some((fields, note)) => {
@@ -290,8 +306,8 @@ impl<'a> Run<'a> {
                     for w in &reading.warnings {
                         report.warnings.push((row.line, w.to_string()));
                     }
-                    let (prepared, warnings) = prepare(self.source, index, reading.lieu);
-                    report.approximate += usize::from(prepared.lieu.approximate);
+                    let (prepared, warnings) = prepare(index, reading.lieu);
+                    report.approximate += usize::from(prepared.approximate);
                     for w in warnings {
                         report.warnings.push((row.line, w));
                     }
@@ -299,26 +315,29 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        let (stored, read) = (self.stored, self.report.kept() + ready.len());
-        store(
-            db,
-            self.source,
-            self.now,
-            &ready,
-            &mut self.report,
-            &mut self.to_merge,
-            &mut |done| progress(stored + done, read),
-        )
-        .await?;
-        self.stored += ready.len();
-        Ok(())
+        ready
     }
+}
 
-    /// Ends the reading: the report, and what the merge must do.
-    fn end(mut self) -> (ImportReport, ToMerge) {
-        self.report.rejected.sort_by_key(|(line, _)| *line);
-        (self.report, self.to_merge)
-    }
+/// What an import stored so far.
+struct Storing<'a> {
+    source: &'a str,
+    now: i64,
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+    to_merge: ToMerge,
+    stored: usize,
+}
+
+/// The report of a file read and stored, and what the merge must do.
+fn end(reading: Reading, storing: Storing<'_>) -> (ImportReport, ToMerge) {
+    let mut report = reading.report;
+    report.rejected.sort_by_key(|(line, _)| *line);
+    report.created = storing.created;
+    report.updated = storing.updated;
+    report.unchanged = storing.unchanged;
+    (report, storing.to_merge)
 }
 
 /// Communes by département and folded name (as indices in the territories): where a row
@@ -407,7 +426,7 @@ fn deduce_postal_code(
 
 /// The row as the source's record, and the lieu it makes: commune resolved, coordinates
 /// checked against it, or taken from it (approximate) when the row has none.
-fn prepare(source: &str, index: &TerritoryIndex, lieu: Lieu) -> (Prepared, Vec<String>) {
+fn prepare(index: &TerritoryIndex, lieu: Lieu) -> (Prepared, Vec<String>) {
     let mut warnings = Vec::new();
     let commune = match &lieu.adresse.code_insee {
         Some(code) => {
@@ -458,26 +477,13 @@ fn prepare(source: &str, index: &TerritoryIndex, lieu: Lieu) -> (Prepared, Vec<S
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .collect();
-    let data = serde_json::to_string(&row).expect("a row serializes");
-    let external_id = lieu.id.clone();
-    let lieu = StoredLieu {
-        id: lieu_id(source, &external_id),
-        data: data.clone(),
-        provenance: String::new(),
-        code_insee: commune.map(|c| c.code.as_str().to_string()),
-        latitude: position.map(|p: Point| p.lat),
-        longitude: position.map(|p: Point| p.lon),
-        approximate,
-        date_maj: lieu.date_maj.to_string(),
-        updated_at: 0,
-    };
-    let (lieu, origines) = fusion::alone(source, row.iter().map(|(k, v)| (*k, v.as_str())), lieu);
     (
         Prepared {
-            external_id,
-            lieu,
-            origines,
-            record: data,
+            external_id: lieu.id.clone(),
+            record: serde_json::to_string(&row).expect("a row serializes"),
+            code_insee: commune.map(|c| c.code.as_str().to_string()),
+            position,
+            approximate,
         },
         warnings,
     )
@@ -515,80 +521,91 @@ pub fn lieu_id(source: &str, external_id: &str) -> String {
     sha256_hex(&format!("{source}\u{1f}{external_id}"))[..16].to_string()
 }
 
-async fn store<P: FnMut(usize) + ?Sized>(
-    db: &Db,
-    source: &str,
-    now: i64,
-    ready: &[Prepared],
-    report: &mut ImportReport,
-    to_merge: &mut ToMerge,
-    progress: &mut P,
-) -> Result<(), StoreError> {
-    let mut done = 0;
-    // What the merge must look at again: the communes of created and changed records
-    // (before and after), and the records without commune.
-    for batch in ready.chunks(BATCH) {
-        let mut tx = db.begin().await?;
-        let source_id = repo::source_id(&mut tx, source, now).await?;
-        let ids: Vec<&str> = batch.iter().map(|p| p.external_id.as_str()).collect();
-        let mut stored = repo::records(&mut tx, source_id, &ids).await?;
-        // Written after the loop, many rows per statement: lieux first (records point to them).
-        let mut lieux: Vec<(StoredLieu, String)> = Vec::new();
-        let mut records: Vec<(&Prepared, String, String)> = Vec::new();
-        for p in batch {
-            let fingerprint = sha256_hex(&p.record);
-            let existing = stored.remove(&p.external_id);
-            match &existing {
-                Some(r) if r.fingerprint == fingerprint => {
-                    report.unchanged += 1;
-                    continue;
-                }
-                Some(_) => report.updated += 1,
-                None => report.created += 1,
-            }
-            // A record keeps the lieu it was attached to (a merge may have chosen another,
-            // and rebuilds it below); a new record starts as a lieu of its own.
-            let lieu_id = match &existing {
-                Some(r) => {
-                    if let Some(code) = &r.code_insee {
-                        to_merge.blocks.insert(Block::Commune(code.clone()));
-                    }
-                    to_merge.stale.insert(r.lieu_id.clone());
-                    r.lieu_id.clone()
-                }
-                None => {
-                    lieux.push((p.lieu.clone(), p.origines.clone()));
-                    p.lieu.id.clone()
-                }
-            };
-            to_merge.blocks.insert(match &p.lieu.code_insee {
-                Some(code) => Block::Commune(code.clone()),
-                None => Block::Record(RecordKey {
-                    source_id,
-                    external_id: p.external_id.clone(),
-                }),
-            });
-            records.push((p, lieu_id, fingerprint));
+impl<'a> Storing<'a> {
+    fn new(source: &'a str) -> Self {
+        Storing {
+            source,
+            now: now_ms(),
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            to_merge: ToMerge::default(),
+            stored: 0,
         }
-        repo::put_merged_lieux(&mut tx, &lieux, now).await?;
-        let records: Vec<NewRecord<'_>> = records
-            .iter()
-            .map(|(p, lieu_id, fingerprint)| NewRecord {
-                source: source_id,
-                external_id: &p.external_id,
-                lieu_id,
-                data: &p.record,
-                fingerprint,
-                code_insee: p.lieu.code_insee.as_deref(),
-                latitude: p.lieu.latitude,
-                longitude: p.lieu.longitude,
-                approximate: p.lieu.approximate,
-            })
-            .collect();
-        repo::put_records(&mut tx, &records, now).await?;
-        relais_store::commit(tx).await?;
-        done += batch.len();
-        progress(done);
     }
-    Ok(())
+
+    /// Stores rows read and checked; `progress(rows stored in all)` after each batch.
+    async fn store<P: FnMut(usize) + ?Sized>(
+        &mut self,
+        db: &Db,
+        ready: &[Prepared],
+        progress: &mut P,
+    ) -> Result<(), StoreError> {
+        let (source, now) = (self.source, self.now);
+        // What the merge must look at again: the communes of created and changed records
+        // (before and after), and the records without commune.
+        let to_merge = &mut self.to_merge;
+        for batch in ready.chunks(BATCH) {
+            let mut tx = db.begin().await?;
+            let source_id = repo::source_id(&mut tx, source, now).await?;
+            let ids: Vec<&str> = batch.iter().map(|p| p.external_id.as_str()).collect();
+            let mut stored = repo::records(&mut tx, source_id, &ids).await?;
+            let mut records: Vec<(&Prepared, String, String)> = Vec::new();
+            for p in batch {
+                let fingerprint = sha256_hex(&p.record);
+                let existing = stored.remove(&p.external_id);
+                match &existing {
+                    Some(r) if r.fingerprint == fingerprint => {
+                        self.unchanged += 1;
+                        // Its lieu not written: an import stopped before its merge.
+                        if r.lieu_written {
+                            continue;
+                        }
+                    }
+                    Some(_) => self.updated += 1,
+                    None => self.created += 1,
+                }
+                // A record keeps the lieu it was attached to (a merge may have chosen
+                // another, and rebuilds it); a new record names the lieu it makes alone,
+                // which the merge writes unless the record joins another.
+                let lieu_id = match &existing {
+                    Some(r) => {
+                        if let Some(code) = &r.code_insee {
+                            to_merge.blocks.insert(Block::Commune(code.clone()));
+                        }
+                        to_merge.stale.insert(r.lieu_id.clone());
+                        r.lieu_id.clone()
+                    }
+                    None => lieu_id(source, &p.external_id),
+                };
+                to_merge.blocks.insert(match &p.code_insee {
+                    Some(code) => Block::Commune(code.clone()),
+                    None => Block::Record(RecordKey {
+                        source_id,
+                        external_id: p.external_id.clone(),
+                    }),
+                });
+                records.push((p, lieu_id, fingerprint));
+            }
+            let records: Vec<NewRecord<'_>> = records
+                .iter()
+                .map(|(p, lieu_id, fingerprint)| NewRecord {
+                    source: source_id,
+                    external_id: &p.external_id,
+                    lieu_id,
+                    data: &p.record,
+                    fingerprint,
+                    code_insee: p.code_insee.as_deref(),
+                    latitude: p.position.map(|p| p.lat),
+                    longitude: p.position.map(|p| p.lon),
+                    approximate: p.approximate,
+                })
+                .collect();
+            repo::put_records(&mut tx, &records, now).await?;
+            relais_store::commit(tx).await?;
+            self.stored += batch.len();
+            progress(self.stored);
+        }
+        Ok(())
+    }
 }
