@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use relais_domain::lieux::fusion::Decision;
+use relais_domain::lieux::fusion::{Decision, Origines};
 use relais_search::TerritoryIndex;
 use relais_services::lieux::fichier;
 use relais_services::lieux::fusion::{self, Verdict};
@@ -136,10 +136,11 @@ async fn two_sources_of_one_place_merge_with_provenance(db: Db) {
     let provenance: BTreeMap<String, String> = serde_json::from_str(&lieu.provenance).unwrap();
     assert_eq!(provenance["nom"], "reseau");
     assert_eq!(provenance["horaires"], "ville");
-    let origines: BTreeMap<String, Vec<BTreeMap<String, String>>> =
+    let origines: Origines =
         serde_json::from_str(&lieux::origines(&db, &lieu.id).await.unwrap().unwrap()).unwrap();
-    assert_eq!(origines["horaires"][0]["date_maj"], "2023-01-15");
-    assert_eq!(origines["services"].len(), 2);
+    assert_eq!(origines.of("horaires")[0].date_maj, "2023-01-15");
+    assert_eq!(origines.of("services").len(), 2);
+    assert_eq!(origines.sources.len(), 2, "each origin once");
     // The absorbed lieu's id answers with the merged one.
     let absorbed = lieu_id("reseau", "R-7");
     assert_eq!(

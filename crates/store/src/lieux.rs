@@ -229,14 +229,14 @@ fn merge_record_from(r: &AnyRow) -> MergeRecord {
     }
 }
 
-/// The records of a commune, by source name and row id.
+/// The records of a commune, in no order.
 pub async fn commune_records(
     tx: &mut Tx,
     code_insee: &str,
 ) -> Result<Vec<MergeRecord>, StoreError> {
     let sql = format!(
         "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
-         LEFT JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee = $1 ORDER BY s.nom, r.external_id"
+         LEFT JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee = $1"
     );
     Ok(sqlx::query(&sql)
         .bind(code_insee)
@@ -733,7 +733,8 @@ async fn fetch_in<K: AsRef<str>>(
     Ok(out)
 }
 
-/// The records of `codes`, by commune, source name and row id.
+/// The records of `codes`, in no order (sorting a thousand wide rows in SQLite costs more
+/// than sorting them after).
 pub async fn records_of_communes(
     tx: &mut Tx,
     codes: &[String],
@@ -741,8 +742,7 @@ pub async fn records_of_communes(
     let sql = |marks: &str| {
         format!(
             "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
-             LEFT JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee IN ({marks}) \
-             ORDER BY r.code_insee, s.nom, r.external_id"
+             LEFT JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee IN ({marks})"
         )
     };
     Ok(fetch_in(tx, sql, codes)

@@ -588,6 +588,43 @@ pub struct Origine {
     pub date_maj: String,
 }
 
+/// The origins of a lieu's fields as stored: each origin once, and for each field the
+/// places of its origins in that list (a lieu of one record named the same source and
+/// date for each of its thirty fields: half of the lieu's stored size).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Origines {
+    pub sources: Vec<Origine>,
+    pub champs: BTreeMap<String, Vec<usize>>,
+}
+
+impl Origines {
+    pub fn new<'a>(fields: impl IntoIterator<Item = (&'a str, &'a [Origine])>) -> Self {
+        let mut out = Origines::default();
+        for (field, origines) in fields {
+            let places = origines
+                .iter()
+                .map(|o| match out.sources.iter().position(|s| s == o) {
+                    Some(i) => i,
+                    None => {
+                        out.sources.push(o.clone());
+                        out.sources.len() - 1
+                    }
+                })
+                .collect();
+            out.champs.insert(field.to_string(), places);
+        }
+        out
+    }
+
+    /// The origins of `field`, the first one first.
+    pub fn of(&self, field: &str) -> Vec<&Origine> {
+        self.champs
+            .get(field)
+            .map(|places| places.iter().filter_map(|&i| self.sources.get(i)).collect())
+            .unwrap_or_default()
+    }
+}
+
 /// The merged row and, for each field, where its value comes from (the first origin is
 /// the one that gave a scalar, or the freshest of a list's).
 #[derive(Debug, Clone, PartialEq)]
@@ -749,6 +786,28 @@ mod tests {
             position.map(|(lat, lon)| Point { lat, lon }),
             false,
         )
+    }
+
+    #[test]
+    fn origins_are_stored_once_and_read_back_per_field() {
+        let ville = Origine {
+            source: "ville".into(),
+            date_maj: "2024-01-02".into(),
+        };
+        let reseau = Origine {
+            source: "reseau".into(),
+            date_maj: "2025-03-04".into(),
+        };
+        let both = [reseau.clone(), ville.clone()];
+        let o = Origines::new([
+            ("nom", &both[..1]),
+            ("services", &both[..]),
+            ("horaires", std::slice::from_ref(&ville)),
+        ]);
+        assert_eq!(o.sources, [reseau.clone(), ville.clone()]);
+        assert_eq!(o.of("services"), [&reseau, &ville]);
+        assert_eq!(o.of("horaires"), [&ville]);
+        assert!(o.of("adresse").is_empty());
     }
 
     #[test]
