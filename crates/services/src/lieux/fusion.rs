@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::fusion::{
-    compare, merge, Comparaison, Decision, Fiche, Membre, Partition,
+    compare, merge, Comparaison, Decision, Fiche, Membre, Origine, Origines, Partition,
 };
 use relais_domain::lieux::{read_row, write_row, SchemaVersion};
 use relais_domain::territoire::Point;
@@ -542,9 +542,18 @@ pub async fn refresh_all(db: &Db) -> Result<Outcome, StoreError> {
     refresh(db, &blocks, Scope::All).await
 }
 
-/// A possible id for a cluster: (creation time of that lieu, whether the id was made from
-/// another cluster's record, id); the smallest wins.
-type Candidate = (i64, bool, String);
+/// A possible id for a cluster: (age of that lieu, whether the id was made from another
+/// cluster's record, id); the smallest wins.
+type Candidate = (Age, bool, String);
+
+/// How old a record's lieu is, the oldest smallest: (not written yet, creation time). A
+/// lieu written is older than any not written (a new record's, whose import may fall in
+/// the same millisecond as the merge that wrote the other).
+type Age = (bool, i64);
+
+fn age(r: &MergeRecord) -> Age {
+    (!r.lieu_written, r.lieu_created_at)
+}
 
 async fn refresh_block(
     tx: &mut Tx,
@@ -585,8 +594,8 @@ async fn refresh_block(
             let mut members = c.clone();
             // The earliest record first: it wins ties between equal dates.
             members.sort_by(|&x, &y| {
-                (recs[x].stored.lieu_created_at, &recs[x].stored.lieu_id, x).cmp(&(
-                    recs[y].stored.lieu_created_at,
+                (age(&recs[x].stored), &recs[x].stored.lieu_id, x).cmp(&(
+                    age(&recs[y].stored),
                     &recs[y].stored.lieu_id,
                     y,
                 ))
@@ -601,15 +610,11 @@ async fn refresh_block(
                 .iter()
                 .map(|&i| {
                     let id = &recs[i].stored.lieu_id;
-                    (
-                        recs[i].stored.lieu_created_at,
-                        !own.contains(id),
-                        id.clone(),
-                    )
+                    (age(&recs[i].stored), !own.contains(id), id.clone())
                 })
                 .collect();
             candidates.sort();
-            candidates.extend(own.into_iter().map(|id| (i64::MAX, false, id)));
+            candidates.extend(own.into_iter().map(|id| ((true, i64::MAX), false, id)));
             (candidates, members)
         })
         .collect();
@@ -718,7 +723,6 @@ fn alone<'a>(
     fields: impl Iterator<Item = (&'a str, &'a str)>,
     mut lieu: StoredLieu,
 ) -> (StoredLieu, String) {
-    use relais_domain::lieux::fusion::{Origine, Origines};
     use relais_domain::lieux::valeurs::PIVOT_UNKNOWN;
     let given: Vec<&str> = fields
         .filter(|(k, v)| !(*k == "pivot" && *v == PIVOT_UNKNOWN))
@@ -785,7 +789,7 @@ fn build_merged(id: &str, members: &[usize], recs: &[Rec]) -> (StoredLieu, Strin
             ))
         })
         .collect();
-    let origines = relais_domain::lieux::fusion::Origines::new(
+    let origines = Origines::new(
         row.keys()
             .filter_map(|k| Some((k.as_str(), fusion.provenance.get(k)?.as_slice()))),
     );

@@ -1,6 +1,6 @@
 //! Importing a producer's file of lieux: each row read with the national schema, its
-//! commune resolved from the territories, then stored as the source's record and as a
-//! lieu. Good rows are kept whatever the bad ones; re-importing the same file changes
+//! commune resolved from the territories, then stored as the source's record (the merge
+//! writes the lieux, a new record's alone under its own id). Good rows are kept whatever the bad ones; re-importing the same file changes
 //! nothing. Each import ends with the cross-source merge of the communes it touched
 //! (`fusion`); files imported together are stored first and merged once (`ToMerge`).
 
@@ -87,7 +87,7 @@ pub async fn import_path(
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportReport, ImportError> {
     let (report, to_merge) = store_path(db, index, source, path, progress).await?;
-    Ok(to_merge.merge(db, vec![report]).await?.remove(0))
+    Ok(to_merge.merge_one(db, report).await?)
 }
 
 /// Stores the file at `path` as the source's records without merging: what
@@ -115,7 +115,7 @@ pub async fn import_rows<R: Read>(
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportReport, ImportError> {
     let (report, to_merge) = store_rows(db, index, source, rows, progress).await?;
-    Ok(to_merge.merge(db, vec![report]).await?.remove(0))
+    Ok(to_merge.merge_one(db, report).await?)
 }
 
 async fn store_rows<R: Read>(
@@ -139,7 +139,7 @@ async fn store_rows<R: Read>(
         let writing = storing.store(db, &ready, &mut told);
         let next = async {
             let chunk = rows.next_chunk()?;
-            let prepared = reading.prepare(index, &chunk.rows, &chunk.broken).await;
+            let prepared = reading.check(index, &chunk.rows, &chunk.broken).await;
             if let Some(e) = &chunk.error {
                 reading.report.read += 1;
                 reading.report.rejected.push((
@@ -178,7 +178,7 @@ pub async fn import(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ImportReport, StoreError> {
     let (report, to_merge) = store_file(db, index, source, file, progress).await?;
-    Ok(to_merge.merge(db, vec![report]).await?.remove(0))
+    to_merge.merge_one(db, report).await
 }
 
 /// Stores a file already split into rows without merging (see [`store_path`]).
@@ -192,7 +192,7 @@ pub async fn store_file(
     let version = SchemaVersion::detect(file.columns.iter().map(String::as_str));
     let mut reading = Reading::new(source, version, file.notes.clone());
     let mut storing = Storing::new(source);
-    let ready = reading.prepare(index, &file.rows, &file.broken).await;
+    let ready = reading.check(index, &file.rows, &file.broken).await;
     let total = ready.len();
     storing
         .store(db, &ready, &mut |done| progress(done, total))
@@ -213,6 +213,16 @@ impl ToMerge {
     pub fn add(&mut self, other: ToMerge) {
         self.blocks.extend(other.blocks);
         self.stale.extend(other.stale);
+    }
+
+    /// Merges one file's rows, and completes its report.
+    pub async fn merge_one(
+        self,
+        db: &Db,
+        report: ImportReport,
+    ) -> Result<ImportReport, StoreError> {
+        let mut reports = self.merge(db, vec![report]).await?;
+        Ok(reports.remove(0))
     }
 
     /// Merges, and completes the files' reports with what the merge made of their rows.
@@ -261,7 +271,7 @@ impl Reading {
     }
 
     /// Reads and checks some rows of the file: those to store, the others in the report.
-    async fn prepare(
+    async fn check(
         &mut self,
         index: &TerritoryIndex,
         rows: &[RawRow],
@@ -424,8 +434,8 @@ fn deduce_postal_code(
     ))
 }
 
-/// The row as the source's record, and the lieu it makes: commune resolved, coordinates
-/// checked against it, or taken from it (approximate) when the row has none.
+/// The row as the source's record: commune resolved, coordinates checked against it, or
+/// taken from it (approximate) when the row has none.
 fn prepare(index: &TerritoryIndex, lieu: Lieu) -> (Prepared, Vec<String>) {
     let mut warnings = Vec::new();
     let commune = match &lieu.adresse.code_insee {
