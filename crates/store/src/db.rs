@@ -46,6 +46,9 @@ pub enum StoreError {
     /// A stored value this version cannot read back.
     #[error("donnée illisible en base : {0}")]
     Corrupt(String),
+    /// The PostgreSQL runtime role cannot be made least-privileged (store/src/roles.rs).
+    #[error("rôle d’exécution PostgreSQL : {0}")]
+    Role(String),
 }
 
 /// A database transaction: a use case that changes state and writes its journal entry
@@ -126,6 +129,12 @@ impl Db {
     /// Applies the migrations this version knows and the database lacks.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         crate::migrations::run(self).await
+    }
+
+    /// The versions of the migrations this version knows and the database lacks, without
+    /// changing anything (a role that may not create tables can ask).
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        crate::migrations::pending(self).await
     }
 
     /// A round trip to the database, for readiness checks.

@@ -11,6 +11,7 @@ pub mod journal;
 pub mod lieux;
 mod migrations;
 pub mod oidc;
+pub mod roles;
 pub mod sessions;
 pub mod signalements;
 pub mod territoires;

@@ -39,10 +39,14 @@ const MIGRATIONS: &[Migration] = &[
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators
-/// (several instances starting at once).
-const LOCK_KEY: i64 = 0x5245_4c41_4953;
+/// (several instances starting at once) and the runtime role's grants (roles.rs).
+pub(crate) const LOCK_KEY: i64 = 0x5245_4c41_4953;
 
 pub(crate) async fn run(db: &Db) -> Result<usize, StoreError> {
+    // Up to date: no DDL at all, so the PostgreSQL runtime role (no CREATE) gets here too.
+    if pending(db).await?.is_empty() {
+        return Ok(0);
+    }
     let mut conn = db.pool().acquire().await?;
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations \
@@ -66,7 +70,32 @@ pub(crate) async fn run(db: &Db) -> Result<usize, StoreError> {
     result
 }
 
-async fn apply_missing(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<usize, StoreError> {
+/// The known migrations missing from the database, read without writing anything.
+pub(crate) async fn pending(db: &Db) -> Result<Vec<i64>, StoreError> {
+    let exists_sql = match db.backend() {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        }
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM pg_class WHERE oid = to_regclass('schema_migrations')"
+        }
+    };
+    let mut conn = db.pool().acquire().await?;
+    let exists: i64 = sqlx::query(exists_sql).fetch_one(&mut *conn).await?.get(0);
+    let applied = if exists > 0 {
+        applied(&mut conn).await?
+    } else {
+        Vec::new()
+    };
+    Ok(MIGRATIONS
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .collect())
+}
+
+/// The versions recorded in `schema_migrations`; one this release does not know is an error.
+async fn applied(conn: &mut sqlx::AnyConnection) -> Result<Vec<i64>, StoreError> {
     let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
         .fetch_all(&mut *conn)
         .await?
@@ -79,6 +108,11 @@ async fn apply_missing(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<usize,
     {
         return Err(StoreError::UnknownMigration(*unknown));
     }
+    Ok(applied)
+}
+
+async fn apply_missing(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<usize, StoreError> {
+    let applied = applied(conn).await?;
     let mut count = 0;
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         let sql = match db.backend() {

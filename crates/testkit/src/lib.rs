@@ -74,6 +74,13 @@ impl TestDb {
         }
     }
 
+    /// This database's URL (same schema) for another PostgreSQL role: the runtime role.
+    pub fn url_as(&self, user: &str, password: &str) -> String {
+        let (scheme, rest) = self.url.split_once("://").expect("adresse postgres://");
+        let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+        format!("{scheme}://{user}:{password}@{host}")
+    }
+
     /// Closes the pool and drops the PostgreSQL schema.
     pub async fn cleanup(self) {
         self.db.close().await;
@@ -85,6 +92,30 @@ impl TestDb {
                 admin.close().await;
             }
         }
+    }
+}
+
+/// A PostgreSQL role name no other test uses at the same time (roles are cluster-wide).
+pub fn unique_role(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// Removes a role made by a test: its grants in the test database, then the role.
+pub async fn drop_role(role: &str) {
+    if let Ok(admin) = Db::connect(&postgres_url()).await {
+        let _ = admin
+            .execute_admin(&format!("DROP OWNED BY {role}; DROP ROLE IF EXISTS {role}"))
+            .await;
+        admin.close().await;
     }
 }
 
