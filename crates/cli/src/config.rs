@@ -42,6 +42,22 @@ pub struct GlobalArgs {
     /// Sender of e-mails, e.g. "Relais <ne-pas-repondre@exemple.gouv.fr>".
     #[arg(long, global = true, env = "RELAIS_MAIL_FROM", value_name = "ADRESSE")]
     pub mail_from: Option<String>,
+    /// PostgreSQL: the role `relais migrate` creates or checks for `serve` and `worker`
+    /// (on the journal: SELECT and INSERT only). Its password: RELAIS_RUNTIME_PASSWORD.
+    #[arg(long, global = true, env = "RELAIS_RUNTIME_ROLE", value_name = "RÔLE")]
+    pub runtime_role: Option<String>,
+    /// PostgreSQL: let `serve` and `worker` run as a superuser or an owner of the schema
+    /// (they could rewrite the journal); a warning is logged.
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_ALLOW_SUPERUSER",
+        value_name = "true|false",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub allow_superuser: Option<bool>,
 }
 
 /// Options of `relais serve`.
@@ -109,6 +125,8 @@ struct FileConfig {
     demo: Option<bool>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    runtime_role: Option<String>,
+    allow_superuser: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,6 +155,10 @@ pub struct Config {
     /// `None`: e-mails go to `data_dir/courriels`.
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// PostgreSQL role of `serve` and `worker`, made by `relais migrate`.
+    pub runtime_role: String,
+    /// `serve` and `worker` may run as a superuser or an owner (with a warning).
+    pub allow_superuser: bool,
     /// The file read, if any.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -224,6 +246,16 @@ impl Config {
                 .clone()
                 .or(from_file.mail_from)
                 .unwrap_or_else(|| "Relais <ne-pas-repondre@relais.localhost>".to_string()),
+            runtime_role: global
+                .runtime_role
+                .clone()
+                .or(from_file.runtime_role)
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "relais_app".to_string()),
+            allow_superuser: global
+                .allow_superuser
+                .or(from_file.allow_superuser)
+                .unwrap_or(false),
             file,
         })
     }

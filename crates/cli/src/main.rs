@@ -8,6 +8,7 @@ mod export;
 mod fusion;
 mod import;
 mod journal;
+mod roles;
 mod run;
 
 use std::process::ExitCode;

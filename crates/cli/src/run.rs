@@ -26,10 +26,29 @@ fn init_logs(format: LogFormat) {
 
 /// Opens the database, applies migrations and loads reference data.
 pub(crate) async fn open(config: &Config) -> anyhow::Result<Db> {
-    let db = match &config.database_url {
+    prepare(connect(config).await?).await
+}
+
+/// `open` for `serve` and `worker`: on PostgreSQL, not as a role that could rewrite the
+/// journal (unless allowed), and the runtime role only on an up-to-date schema.
+async fn open_runtime(config: &Config) -> anyhow::Result<Db> {
+    let db = connect(config).await?;
+    if let Err(e) = crate::roles::check_runtime(&db, config).await {
+        db.close().await;
+        return Err(e);
+    }
+    prepare(db).await
+}
+
+async fn connect(config: &Config) -> anyhow::Result<Db> {
+    Ok(match &config.database_url {
         Some(url) => Db::connect(url).await?,
         None => Db::open_data_dir(&config.data_dir).await?,
-    };
+    })
+}
+
+/// Applies missing migrations (none needed: no DDL) and loads reference data.
+async fn prepare(db: Db) -> anyhow::Result<Db> {
     let applied = db.migrate().await?;
     if applied > 0 {
         tracing::info!(applied, base = db.backend().name(), "schéma à jour");
@@ -44,6 +63,7 @@ pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
     let config = Config::resolve(global, &ServeArgs::default())?;
     init_logs(config.log_format);
     let db = open(&config).await?;
+    crate::roles::ensure_runtime(&db, &config).await?;
     println!("Base {} à jour.", db.backend().name());
     db.close().await;
     Ok(())
@@ -53,7 +73,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     let started = Instant::now();
     let config = Config::resolve(global, args)?;
     init_logs(config.log_format);
-    let db = open(&config).await?;
+    let db = open_runtime(&config).await?;
     let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
     if config.demo {
         if let Some(report) = relais_services::lieux::demo::ensure_loaded(&db, &index)
@@ -138,7 +158,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
 pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()> {
     let config = Config::resolve(global, &ServeArgs::default())?;
     init_logs(config.log_format);
-    let db = open(&config).await?;
+    let db = open_runtime(&config).await?;
     let (stop, stopped) = watch::channel(false);
     let jobs = registry(&config)?;
     let tasks: Vec<_> = (0..concurrency)

@@ -255,7 +255,8 @@ fn serves_on_sqlite_then_stops_gracefully_on_sigterm() {
 #[tokio::test]
 async fn serves_the_same_code_on_postgres() {
     let t = TestDb::postgres().await;
-    let (server, _dir) = Server::start(&["--database-url", &t.url]);
+    // As the `postgres` superuser; the runtime role is tested in tests/roles.rs.
+    let (server, _dir) = Server::start(&["--database-url", &t.url, "--allow-superuser"]);
     let (status, body) = http_get(server.addr, "/readyz").unwrap();
     assert_eq!((status, body.contains("PostgreSQL")), (200, true), "{body}");
     let (_, body) = http_get(

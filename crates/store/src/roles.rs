@@ -216,13 +216,12 @@ async fn apply(
         let kind = if p.kind == "S" { "SEQUENCE" } else { "TABLE" };
         let object = format!("{kind} {schema_id}.{}", ident(&p.relation));
         if p.wanted && !p.effective {
-            sqlx::raw_sql(&format!(
-                "GRANT {} ON {object} TO {role_id}",
-                p.privilege
-            ))
-            .execute(&mut *tx)
-            .await?;
-            report.granted.push(format!("{} {}", p.relation, p.privilege));
+            sqlx::raw_sql(&format!("GRANT {} ON {object} TO {role_id}", p.privilege))
+                .execute(&mut *tx)
+                .await?;
+            report
+                .granted
+                .push(format!("{} {}", p.relation, p.privilege));
         } else if !p.wanted && p.direct {
             // On a table, this takes back the column grants of that privilege as well.
             sqlx::raw_sql(&format!(
@@ -231,7 +230,9 @@ async fn apply(
             ))
             .execute(&mut *tx)
             .await?;
-            report.revoked.push(format!("{} {}", p.relation, p.privilege));
+            report
+                .revoked
+                .push(format!("{} {}", p.relation, p.privilege));
         }
     }
     // What is still held, through PUBLIC or another role, cannot be revoked from this role.
@@ -249,11 +250,12 @@ async fn apply(
             ));
         }
     }
-    let create: bool = sqlx::query("SELECT has_schema_privilege($1::name, current_schema(), 'CREATE')")
-        .bind(name)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
+    let create: bool =
+        sqlx::query("SELECT has_schema_privilege($1::name, current_schema(), 'CREATE')")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
     if create {
         report.warnings.push(format!(
             "« {name} » peut encore créer des tables dans le schéma {schema} (droit donné à PUBLIC) : REVOKE CREATE ON SCHEMA {schema_id} FROM PUBLIC"
@@ -384,7 +386,10 @@ fn count_kind(privileges: &[Privilege], kind: &str) -> usize {
     names.len()
 }
 
-async fn privileges(conn: &mut sqlx::AnyConnection, name: &str) -> Result<Vec<Privilege>, StoreError> {
+async fn privileges(
+    conn: &mut sqlx::AnyConnection,
+    name: &str,
+) -> Result<Vec<Privilege>, StoreError> {
     let table = TABLE_PRIVILEGES
         .iter()
         .map(|p| format!("('r', '{p}')"))
@@ -440,7 +445,10 @@ mod tests {
     #[test]
     fn append_only_tables_get_select_and_insert_only() {
         assert_eq!(table_privileges("journal"), ["SELECT", "INSERT"]);
-        assert_eq!(table_privileges("journal_checkpoints"), ["SELECT", "INSERT"]);
+        assert_eq!(
+            table_privileges("journal_checkpoints"),
+            ["SELECT", "INSERT"]
+        );
         assert_eq!(table_privileges("journal_head"), ["SELECT", "UPDATE"]);
         assert_eq!(
             table_privileges("sessions"),

@@ -63,7 +63,10 @@ async fn runtime_role_cannot_rewrite_the_journal() {
     append(&t.db, "1").await.unwrap();
 
     let who = roles::connected(&runtime).await.unwrap().unwrap();
-    assert_eq!((who.name.as_str(), who.privileged()), (role.as_str(), false));
+    assert_eq!(
+        (who.name.as_str(), who.privileged()),
+        (role.as_str(), false)
+    );
     assert!(roles::connected(&t.db).await.unwrap().unwrap().superuser);
 
     // Refused for want of privilege (42501), not by the triggers: they could be dropped.
@@ -93,16 +96,19 @@ async fn runtime_role_cannot_rewrite_the_journal() {
 
     // The application's own work goes on: the journal grows, accounts and sessions live.
     append(&runtime, "2").await.unwrap();
-    let entries = journal::list(&runtime, &Default::default(), 10).await.unwrap();
+    let entries = journal::list(&runtime, &Default::default(), 10)
+        .await
+        .unwrap();
     assert_eq!(entries.len(), 2);
     assert_eq!(
         journal::verify(&runtime).await.unwrap(),
         Verification::Intact { entries: 2 }
     );
     let mut tx = runtime.begin().await.unwrap();
-    let person = comptes::create_person(&mut tx, "camille@exemple.fr", "Camille", "Martin", None, 1)
-        .await
-        .unwrap();
+    let person =
+        comptes::create_person(&mut tx, "camille@exemple.fr", "Camille", "Martin", None, 1)
+            .await
+            .unwrap();
     tx.commit().await.unwrap();
     let session = Session {
         token_hash: "jeton".into(),
@@ -119,7 +125,10 @@ async fn runtime_role_cannot_rewrite_the_journal() {
     sessions::delete(&runtime, "jeton").await.unwrap();
     assert!(sessions::find(&runtime, "jeton").await.unwrap().is_none());
     // Up to date: the runtime role's migrate changes nothing and needs no DDL.
-    assert_eq!(runtime.pending_migrations().await.unwrap(), Vec::<i64>::new());
+    assert_eq!(
+        runtime.pending_migrations().await.unwrap(),
+        Vec::<i64>::new()
+    );
     assert_eq!(runtime.migrate().await.unwrap(), 0);
 
     teardown(t, role, runtime).await;
@@ -140,7 +149,9 @@ async fn migrate_again_revokes_extra_grants_and_attributes() {
     .await
     .unwrap();
 
-    let report = roles::ensure_runtime_role(&t.db, &role, None).await.unwrap();
+    let report = roles::ensure_runtime_role(&t.db, &role, None)
+        .await
+        .unwrap();
     assert!(!report.created && !report.password_set, "{report:?}");
     assert_eq!(
         report.attributes_fixed,
@@ -175,7 +186,9 @@ async fn migrate_again_revokes_extra_grants_and_attributes() {
         .unwrap();
 
     // A third run finds nothing to change.
-    let again = roles::ensure_runtime_role(&t.db, &role, None).await.unwrap();
+    let again = roles::ensure_runtime_role(&t.db, &role, None)
+        .await
+        .unwrap();
     assert!(
         again.granted.is_empty() && again.revoked.is_empty() && again.attributes_fixed.is_empty(),
         "{again:?}"
@@ -191,9 +204,13 @@ async fn checkpoints_table_is_append_only_when_present() {
     t.db.execute_admin("CREATE TABLE IF NOT EXISTS journal_checkpoints (seq BIGINT)")
         .await
         .unwrap();
-    let report = roles::ensure_runtime_role(&t.db, &role, None).await.unwrap();
+    let report = roles::ensure_runtime_role(&t.db, &role, None)
+        .await
+        .unwrap();
     assert!(
-        report.granted.contains(&"journal_checkpoints SELECT".to_string())
+        report
+            .granted
+            .contains(&"journal_checkpoints SELECT".to_string())
             || report.granted.is_empty(),
         "{report:?}"
     );
@@ -218,7 +235,11 @@ async fn a_role_tied_to_the_owner_is_refused() {
     t.db.execute_admin(&format!("GRANT postgres TO {role}"))
         .await
         .unwrap();
-    assert!(roles::connected(&runtime).await.unwrap().unwrap().privileged());
+    assert!(roles::connected(&runtime)
+        .await
+        .unwrap()
+        .unwrap()
+        .privileged());
     let err = roles::ensure_runtime_role(&t.db, &role, None)
         .await
         .unwrap_err()
