@@ -252,6 +252,10 @@ pub enum Territory {
     Departement(String),
 }
 
+/// A cursor that no page gave: edited, truncated or from another kind of listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadCursor;
+
 /// A page of a territory listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -878,25 +882,32 @@ impl LieuIndex {
     }
 
     /// Lieux of a territory passing the filter, ordered by name key then id, at most
-    /// `limit`, starting after the `cursor` of the previous page.
+    /// `limit`, starting after the `cursor` of the previous page. A cursor that is not
+    /// the `next` of a page (name key, tab, id) is refused rather than read as the start.
     pub fn in_territory(
         &self,
         territory: &Territory,
         filter: &Filter,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Page {
+    ) -> Result<Page, BadCursor> {
         let list: &[u32] = match territory {
             Territory::Commune(code) => self.communes.get(&code.to_ascii_uppercase()),
             Territory::Epci(code) => self.epci.get(code),
             Territory::Departement(code) => self.departements.get(&code.to_ascii_uppercase()),
         }
         .map_or(&[], Vec::as_slice);
-        let start = match cursor.and_then(|c| c.split_once('\t')) {
-            Some((name_key, id)) => list.partition_point(|&i| {
-                let l = &self.lieux[i as usize];
-                (l.name_key.as_str(), l.id.as_str()) <= (name_key, id)
-            }),
+        let start = match cursor {
+            Some(c) => {
+                let (name_key, id) = c
+                    .split_once('\t')
+                    .filter(|(_, id)| !id.is_empty())
+                    .ok_or(BadCursor)?;
+                list.partition_point(|&i| {
+                    let l = &self.lieux[i as usize];
+                    (l.name_key.as_str(), l.id.as_str()) <= (name_key, id)
+                })
+            }
             None => 0,
         };
         let c = self.compile(filter);
@@ -912,7 +923,7 @@ impl LieuIndex {
             }
             _ => None,
         };
-        Page { items, next }
+        Ok(Page { items, next })
     }
 
     /// At most `limit` positioned lieux passing the filter inside the box (degrees;
