@@ -491,3 +491,125 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_bucket(t: &TestDb) {
     assert_eq!(hits(&t.db, "ip:198.51.100.21").await, 1);
     assert_eq!(hits(&t.db, "ip:10.0.0.2").await, 0, "not the balancer's");
 }
+
+/// The demo lieux (687, around Lyon), searchable.
+async fn demo_site(t: &TestDb) -> Router {
+    let index = TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap());
+    let demo = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/lieux/hinaura-2022-v0.json"
+    ))
+    .unwrap();
+    relais_services::lieux::import::import_bytes(&t.db, &index, "hinaura", &demo, &mut |_, _| {})
+        .await
+        .unwrap();
+    let recherche = relais_services::lieux::recherche::build(&t.db, &index)
+        .await
+        .unwrap();
+    router(AppState {
+        db: t.db.clone(),
+        policy: Policy::default(),
+        territoires: Arc::new(index),
+        config: WebConfig::default(),
+        lieux: Arc::new(Lieux::new(recherche)),
+        proconnect: None,
+    })
+}
+
+async fn json(app: &Router, path: &str) -> (StatusCode, Option<String>, serde_json::Value) {
+    let res = send(app, "GET", path, "", "").await;
+    let status = res.status();
+    let kind = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, kind, serde_json::from_str(&body(res).await).unwrap())
+}
+
+#[tokio::test]
+async fn search_cursors_never_wrap_around() {
+    let t = TestDb::sqlite().await;
+    let app = demo_site(&t).await;
+    let near = "/api/v1/lieux?lat=45.7676&lon=4.8357";
+
+    // A cursor that is a page's `suivant` goes on; the last allowed page says so.
+    let (status, _, page) = json(&app, &format!("{near}&limite=20&curseur=20")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["suivant"], "40");
+    let (status, _, page) = json(&app, &format!("{near}&limite=20&curseur=980")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["lieux"].as_array().unwrap().len(), 0, "687 lieux only");
+
+    let max = u64::MAX.to_string();
+    let huge = format!("{}0", u64::MAX);
+    for cursor in [
+        "18446744073709551596",
+        "18446744073709551615",
+        max.as_str(),
+        "18446744073709551616",
+        huge.as_str(),
+        "999999999999999999999999999999999999",
+        "-1",
+        "-20",
+        "1e3",
+        "",
+        "%20",
+        "981",
+    ] {
+        let (status, kind, problem) =
+            json(&app, &format!("{near}&limite=20&curseur={cursor}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{cursor}: {problem}");
+        assert_eq!(kind.as_deref(), Some("application/problem+json"), "{cursor}");
+        assert_eq!(problem["code"], "curseur_invalide", "{cursor}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("curseur"),
+            "{cursor}: {problem}"
+        );
+    }
+
+    // A territory's or a box's cursor that no page gave is refused, not page one again.
+    for path in [
+        "/api/v1/lieux?commune=69123&curseur=18446744073709551615",
+        "/api/v1/lieux?commune=69123&curseur=",
+        "/api/v1/lieux?departement=69&curseur=abc",
+        "/api/v1/lieux?bbox=4.7,45.7,4.9,45.8&curseur=",
+    ] {
+        let (status, kind, problem) = json(&app, path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {problem}");
+        assert_eq!(kind.as_deref(), Some("application/problem+json"), "{path}");
+        assert_eq!(problem["code"], "curseur_invalide", "{path}");
+    }
+    let (status, _, first) = json(&app, "/api/v1/lieux?commune=69123&limite=2").await;
+    assert_eq!(status, StatusCode::OK);
+    let next = serde_urlencoded::to_string([("curseur", first["suivant"].as_str().unwrap())])
+        .unwrap();
+    let (status, _, second) =
+        json(&app, &format!("/api/v1/lieux?commune=69123&limite=2&{next}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(first["lieux"][0]["id"], second["lieux"][0]["id"]);
+
+    // The pages say it in French, with a 400, rather than showing page one.
+    for path in [
+        "/lieux?commune=69123&curseur=18446744073709551615",
+        "/lieux/widget?commune=69123&curseur=abc",
+    ] {
+        let res = send(&app, "GET", path, "", "").await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert!(
+            body(res).await.contains("Page de résultats introuvable"),
+            "{path}"
+        );
+    }
+    // The pages of "autour de moi" stay within their bounds whatever `page` says.
+    for page in ["18446744073709551615", "-1", "0", "99"] {
+        let res = send(
+            &app,
+            "GET",
+            &format!("/lieux?lat=45.7676&lon=4.8357&page={page}"),
+            "",
+            "",
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::OK, "page={page}");
+    }
+}
