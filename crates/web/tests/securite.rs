@@ -523,7 +523,11 @@ async fn json(app: &Router, path: &str) -> (StatusCode, Option<String>, serde_js
         .headers()
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap().to_string());
-    (status, kind, serde_json::from_str(&body(res).await).unwrap())
+    (
+        status,
+        kind,
+        serde_json::from_str(&body(res).await).unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -559,7 +563,11 @@ async fn search_cursors_never_wrap_around() {
         let (status, kind, problem) =
             json(&app, &format!("{near}&limite=20&curseur={cursor}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{cursor}: {problem}");
-        assert_eq!(kind.as_deref(), Some("application/problem+json"), "{cursor}");
+        assert_eq!(
+            kind.as_deref(),
+            Some("application/problem+json"),
+            "{cursor}"
+        );
         assert_eq!(problem["code"], "curseur_invalide", "{cursor}");
         assert!(
             problem["detail"].as_str().unwrap().contains("curseur"),
@@ -581,10 +589,13 @@ async fn search_cursors_never_wrap_around() {
     }
     let (status, _, first) = json(&app, "/api/v1/lieux?commune=69123&limite=2").await;
     assert_eq!(status, StatusCode::OK);
-    let next = serde_urlencoded::to_string([("curseur", first["suivant"].as_str().unwrap())])
-        .unwrap();
-    let (status, _, second) =
-        json(&app, &format!("/api/v1/lieux?commune=69123&limite=2&{next}")).await;
+    let next =
+        serde_urlencoded::to_string([("curseur", first["suivant"].as_str().unwrap())]).unwrap();
+    let (status, _, second) = json(
+        &app,
+        &format!("/api/v1/lieux?commune=69123&limite=2&{next}"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_ne!(first["lieux"][0]["id"], second["lieux"][0]["id"]);
 
