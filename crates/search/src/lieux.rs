@@ -665,6 +665,8 @@ impl LieuIndex {
         if k == 0 || self.nodes.is_empty() {
             return Vec::new();
         }
+        // Never more than there are lieux: a caller's huge `k` must not size a buffer.
+        let k = k.min(self.lieux.len());
         let c = self.compile(filter);
         let q = unit_vector(point);
         let rarest = self.rarest(&c);
@@ -972,7 +974,7 @@ impl LieuIndex {
             let r = self.id_rank[l as usize];
             if r >= after && (kept.len() <= limit || r < *kept.peek().unwrap()) {
                 kept.push(r);
-                if kept.len() > limit + 1 {
+                if kept.len() > limit.saturating_add(1) {
                     kept.pop();
                 }
             }

@@ -527,6 +527,19 @@ fn bbox_pages_follow_ids_without_gaps() {
         .in_bbox_page([-10.0, 170.0, 10.0, -170.0], &f, None, 10)
         .items
         .is_empty());
+    // Huge limits (a caller's arithmetic gone wrong) neither overflow nor size a buffer.
+    let all = index.in_bbox_page([b.0, b.1, b.2, b.3], &f, None, usize::MAX);
+    assert_eq!(all.items.len(), expected.len());
+    assert!(all.next.is_none());
+    let nearest = index.nearest(
+        Point {
+            lat: 45.0,
+            lon: 4.0,
+        },
+        usize::MAX,
+        &Filter::default(),
+    );
+    assert!(!nearest.is_empty() && nearest.len() <= index.len());
 }
 
 #[test]
