@@ -103,6 +103,15 @@ pub struct ServeArgs {
     /// the map draws the départements' contours.
     #[arg(long, env = "RELAIS_CARTE_TUILES", value_name = "URL")]
     pub carte_tuiles: Option<String>,
+    /// Load balancers (CIDR blocks or addresses, comma-separated) whose X-Forwarded-For /
+    /// Forwarded give the client's address; none: the socket's address is the client's.
+    #[arg(
+        long,
+        env = "RELAIS_TRUSTED_PROXIES",
+        value_name = "CIDR,…",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// The settings file: every key optional.
@@ -122,6 +131,7 @@ struct FileConfig {
     login_ip_attempts: Option<i64>,
     lieux_refresh_secs: Option<u64>,
     carte_tuiles: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
     demo: Option<bool>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
@@ -150,6 +160,8 @@ pub struct Config {
     pub lieux_refresh_secs: u64,
     /// Map tiles URL template; `None`: départements' contours.
     pub carte_tuiles: Option<String>,
+    /// CIDR blocks of the load balancers trusted for the client's address.
+    pub trusted_proxies: Vec<String>,
     /// Load demonstration lieux into an empty base.
     pub demo: bool,
     /// `None`: e-mails go to `data_dir/courriels`.
@@ -236,6 +248,18 @@ impl Config {
                 .clone()
                 .or(from_file.carte_tuiles)
                 .filter(|s| !s.is_empty()),
+            trusted_proxies: {
+                let list = serve
+                    .trusted_proxies
+                    .clone()
+                    .or(from_file.trusted_proxies)
+                    .unwrap_or_default();
+                relais_web::TrustedProxies::parse(&list).map_err(|e| anyhow!(e))?;
+                list.into_iter()
+                    .map(|e| e.trim().to_string())
+                    .filter(|e| !e.is_empty())
+                    .collect()
+            },
             smtp_url: global
                 .smtp_url
                 .clone()
@@ -285,6 +309,11 @@ impl Config {
 }
 
 impl Config {
+    /// The load balancers trusted for the client's address (checked by `resolve`).
+    pub fn trusted_proxies(&self) -> relais_web::TrustedProxies {
+        relais_web::TrustedProxies::parse(&self.trusted_proxies).unwrap_or_default()
+    }
+
     /// The login limits: the defaults, with the settings' per-IP limit.
     pub fn policy(&self) -> relais_services::comptes::Policy {
         relais_services::comptes::Policy {

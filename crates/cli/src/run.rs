@@ -127,6 +127,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
             hsts: config.hsts,
             public_url: config.public_url.clone(),
             tile_url: config.carte_tuiles.clone(),
+            trusted_proxies: config.trusted_proxies(),
         },
         proconnect,
     });

@@ -285,3 +285,28 @@ fn json_logs_on_request() {
         "{request_line}"
     );
 }
+
+#[test]
+fn trusted_proxies_are_read_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run(relais()
+        .arg("config")
+        .current_dir(dir.path())
+        .env("RELAIS_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7"));
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\"]"),
+        "{out}"
+    );
+    let file = dir.path().join("relais.toml");
+    std::fs::write(&file, "trusted_proxies = [\"2001:db8::/32\"]\n").unwrap();
+    let (ok, out, err) = run(relais().arg("config").current_dir(dir.path()));
+    assert!(ok && out.contains("2001:db8::/32"), "{out}{err}");
+    assert_one_line_error(
+        relais()
+            .arg("config")
+            .current_dir(dir.path())
+            .args(["--trusted-proxies", "10.0.0.0/8,proxy.interne"]),
+        "« proxy.interne »",
+    );
+}

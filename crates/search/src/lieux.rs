@@ -252,6 +252,10 @@ pub enum Territory {
     Departement(String),
 }
 
+/// A cursor that no page gave: edited, truncated or from another kind of listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadCursor;
+
 /// A page of a territory listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
@@ -661,6 +665,8 @@ impl LieuIndex {
         if k == 0 || self.nodes.is_empty() {
             return Vec::new();
         }
+        // Never more than there are lieux: a caller's huge `k` must not size a buffer.
+        let k = k.min(self.lieux.len());
         let c = self.compile(filter);
         let q = unit_vector(point);
         let rarest = self.rarest(&c);
@@ -878,25 +884,32 @@ impl LieuIndex {
     }
 
     /// Lieux of a territory passing the filter, ordered by name key then id, at most
-    /// `limit`, starting after the `cursor` of the previous page.
+    /// `limit`, starting after the `cursor` of the previous page. A cursor that is not
+    /// the `next` of a page (name key, tab, id) is refused rather than read as the start.
     pub fn in_territory(
         &self,
         territory: &Territory,
         filter: &Filter,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Page {
+    ) -> Result<Page, BadCursor> {
         let list: &[u32] = match territory {
             Territory::Commune(code) => self.communes.get(&code.to_ascii_uppercase()),
             Territory::Epci(code) => self.epci.get(code),
             Territory::Departement(code) => self.departements.get(&code.to_ascii_uppercase()),
         }
         .map_or(&[], Vec::as_slice);
-        let start = match cursor.and_then(|c| c.split_once('\t')) {
-            Some((name_key, id)) => list.partition_point(|&i| {
-                let l = &self.lieux[i as usize];
-                (l.name_key.as_str(), l.id.as_str()) <= (name_key, id)
-            }),
+        let start = match cursor {
+            Some(c) => {
+                let (name_key, id) = c
+                    .split_once('\t')
+                    .filter(|(_, id)| !id.is_empty())
+                    .ok_or(BadCursor)?;
+                list.partition_point(|&i| {
+                    let l = &self.lieux[i as usize];
+                    (l.name_key.as_str(), l.id.as_str()) <= (name_key, id)
+                })
+            }
             None => 0,
         };
         let c = self.compile(filter);
@@ -912,7 +925,7 @@ impl LieuIndex {
             }
             _ => None,
         };
-        Page { items, next }
+        Ok(Page { items, next })
     }
 
     /// At most `limit` positioned lieux passing the filter inside the box (degrees;
@@ -961,7 +974,7 @@ impl LieuIndex {
             let r = self.id_rank[l as usize];
             if r >= after && (kept.len() <= limit || r < *kept.peek().unwrap()) {
                 kept.push(r);
-                if kept.len() > limit + 1 {
+                if kept.len() > limit.saturating_add(1) {
                     kept.pop();
                 }
             }

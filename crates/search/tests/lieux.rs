@@ -13,7 +13,7 @@ use relais_domain::lieux::{
 };
 use relais_domain::territoire::Point;
 use relais_domain::text::search_key;
-use relais_search::lieux::{synthetic, Filter, IndexedLieu, LieuIndex, Plan, Territory};
+use relais_search::lieux::{synthetic, BadCursor, Filter, IndexedLieu, LieuIndex, Plan, Territory};
 use relais_search::TerritoryIndex;
 
 fn territoires() -> &'static TerritoryIndex {
@@ -422,7 +422,7 @@ fn open_now_at_a_fixed_instant() {
 fn territory_bbox_and_unpositioned_lieux() {
     let x = small_index();
     let all = Filter::default();
-    let list = |t: Territory, f: &Filter| ids(&x, x.in_territory(&t, f, None, 10).items);
+    let list = |t: Territory, f: &Filter| ids(&x, x.in_territory(&t, f, None, 10).unwrap().items);
     // Ordered by name key: bus, espace, france, mediatheque.
     assert_eq!(
         list(Territory::Departement("69".into()), &all),
@@ -527,6 +527,19 @@ fn bbox_pages_follow_ids_without_gaps() {
         .in_bbox_page([-10.0, 170.0, 10.0, -170.0], &f, None, 10)
         .items
         .is_empty());
+    // Huge limits (a caller's arithmetic gone wrong) neither overflow nor size a buffer.
+    let all = index.in_bbox_page([b.0, b.1, b.2, b.3], &f, None, usize::MAX);
+    assert_eq!(all.items.len(), expected.len());
+    assert!(all.next.is_none());
+    let nearest = index.nearest(
+        Point {
+            lat: 45.0,
+            lon: 4.0,
+        },
+        usize::MAX,
+        &Filter::default(),
+    );
+    assert!(!nearest.is_empty() && nearest.len() <= index.len());
 }
 
 #[test]
@@ -543,12 +556,12 @@ fn cursor_pagination_has_no_duplicates_nor_gaps() {
         Territory::Commune("75056".into()),
         Territory::Epci("200046977".into()),
     ] {
-        let all = index.in_territory(&t, &f, None, usize::MAX).items;
+        let all = index.in_territory(&t, &f, None, usize::MAX).unwrap().items;
         assert!(all.len() > 30, "{t:?}: {}", all.len());
         let mut paged = Vec::new();
         let mut cursor = None;
         loop {
-            let page = index.in_territory(&t, &f, cursor.as_deref(), 24);
+            let page = index.in_territory(&t, &f, cursor.as_deref(), 24).unwrap();
             assert!(page.items.len() <= 24);
             paged.extend(page.items);
             match page.next {
@@ -563,6 +576,14 @@ fn cursor_pagination_has_no_duplicates_nor_gaps() {
             .map(|&i| (&index.lieu(i).name_key, &index.lieu(i).id))
             .collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        // A cursor no page gave is refused, not read as the first page.
+        for bad in ["", "sans tabulation", "18446744073709551615", "nom\t"] {
+            assert_eq!(
+                index.in_territory(&t, &f, Some(bad), 24),
+                Err(BadCursor),
+                "{bad:?}"
+            );
+        }
     }
 }
 

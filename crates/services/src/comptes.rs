@@ -307,12 +307,12 @@ pub async fn open_session(
     stage: Stage,
     client: &Client,
 ) -> Result<Opened, StoreError> {
-    let token = BASE64URL_NOPAD.encode(&rand::rng().random::<[u8; 32]>());
+    let (token, token_hash) = new_token();
     let now = relais_store::now_ms();
     sessions::create(
         db,
         &Session {
-            token_hash: sha256_hex(&token),
+            token_hash,
             person_id,
             stage,
             acting_structure: None,
@@ -325,6 +325,13 @@ pub async fn open_session(
     )
     .await?;
     Ok(Opened { token, stage })
+}
+
+/// A new session token (the cookie's value) and its hash (the table's key).
+fn new_token() -> (String, String) {
+    let token = BASE64URL_NOPAD.encode(&rand::rng().random::<[u8; 32]>());
+    let hash = sha256_hex(&token);
+    (token, hash)
 }
 
 /// Tells the owner of an account that it was locked, and how to open it again (someone
@@ -416,13 +423,14 @@ pub fn is_fresh(session: &Session) -> bool {
 }
 
 /// Checks a second-factor code (or a recovery code) for the session's person: completes a
-/// login, or refreshes the session before a sensitive action.
+/// login, or refreshes the session before a sensitive action. Either way the session gets a
+/// new token, returned (the new cookie value): the previous one opens nothing any more.
 pub async fn verify_second_factor(
     db: &Db,
     policy: &Policy,
     session: &Session,
     code: &str,
-) -> Result<(), SecondFactorError> {
+) -> Result<String, SecondFactorError> {
     if session.stage == Stage::Enrolment {
         return Err(SecondFactorError::NoPendingLogin);
     }
@@ -445,14 +453,19 @@ pub async fn verify_second_factor(
     match check_code(db, &person, &secret, code, now).await {
         Ok(()) => {
             sessions::clear(db, &bucket).await?;
+            let (token, token_hash) = new_token();
             let mut tx = db.begin().await?;
-            sessions::set_stage(
+            if !sessions::promote(
                 &mut tx,
                 &session.token_hash,
+                &token_hash,
                 Stage::Active,
                 now + ms(policy.step_up),
             )
-            .await?;
+            .await?
+            {
+                return Err(SecondFactorError::NoPendingLogin);
+            }
             if session.stage == Stage::SecondFactor {
                 journal::append(
                     &mut tx,
@@ -461,7 +474,7 @@ pub async fn verify_second_factor(
                 .await?;
             }
             relais_store::commit(tx).await?;
-            Ok(())
+            Ok(token)
         }
         Err(e) => {
             let locked =
@@ -535,13 +548,22 @@ pub async fn begin_enrolment(
     Ok((secret, person.email))
 }
 
-/// Confirms the enrolment with a first code; returns the recovery codes, shown once.
+/// An enrolment confirmed.
+#[derive(Debug)]
+pub struct Enrolled {
+    /// The recovery codes, shown once.
+    pub codes: Vec<String>,
+    /// The session's new token (the new cookie value): the previous one opens nothing.
+    pub token: String,
+}
+
+/// Confirms the enrolment with a first code, which completes the login.
 pub async fn confirm_enrolment(
     db: &Db,
     policy: &Policy,
     session: &Session,
     code: &str,
-) -> Result<Vec<String>, SecondFactorError> {
+) -> Result<Enrolled, SecondFactorError> {
     let now = relais_store::now_ms();
     let (secret, _) = begin_enrolment(db, session).await?;
     let step = totp::verify(&secret, code, now / 1000, None)?;
@@ -550,6 +572,7 @@ pub async fn confirm_enrolment(
         .iter()
         .map(|c| sha256_hex(&c.replace('-', "")))
         .collect();
+    let (token, token_hash) = new_token();
     let mut tx = db.begin().await?;
     repo::enroll_totp(
         &mut tx,
@@ -560,13 +583,17 @@ pub async fn confirm_enrolment(
         now,
     )
     .await?;
-    sessions::set_stage(
+    if !sessions::promote(
         &mut tx,
         &session.token_hash,
+        &token_hash,
         Stage::Active,
         now + ms(policy.step_up),
     )
-    .await?;
+    .await?
+    {
+        return Err(SecondFactorError::NoPendingLogin);
+    }
     for action in [
         JournalAction::SecondFactorEnrolled,
         JournalAction::LoginSucceeded,
@@ -575,7 +602,7 @@ pub async fn confirm_enrolment(
         journal::append(&mut tx, &entry).await?;
     }
     relais_store::commit(tx).await?;
-    Ok(codes)
+    Ok(Enrolled { codes, token })
 }
 
 /// Ten characters without look-alikes (no 0/O, 1/I/L), shown as XXXXX-XXXXX.
@@ -662,18 +689,23 @@ pub async fn header_badge(
     )))
 }
 
-/// Chooses the structure the person acts as (shown in the header).
+/// Chooses the structure the person acts as (shown in the header). A change of privileges:
+/// the session gets a new token, returned (the new cookie value); `None` when the person
+/// may not act for it (or the session is gone).
 pub async fn act_as(
     db: &Db,
     session: &Session,
     actor: &Actor,
     structure: i64,
-) -> Result<bool, StoreError> {
+) -> Result<Option<String>, StoreError> {
     if !actor.may_act_as(structure) {
-        return Ok(false);
+        return Ok(None);
     }
-    sessions::set_acting_structure(db, &session.token_hash, Some(structure)).await?;
-    Ok(true)
+    let (token, token_hash) = new_token();
+    let moved =
+        sessions::set_acting_structure(db, &session.token_hash, &token_hash, Some(structure))
+            .await?;
+    Ok(moved.then_some(token))
 }
 
 /// The whole journal, for a national administrator only (the proof is the parameter).

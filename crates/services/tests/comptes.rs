@@ -90,7 +90,8 @@ async fn enrolled(db: &Db, policy: &Policy, email: &str) -> (Vec<u8>, Vec<String
     let (secret, _) = svc::begin_enrolment(db, &s).await.unwrap();
     let codes = svc::confirm_enrolment(db, policy, &s, &code(&secret))
         .await
-        .unwrap();
+        .unwrap()
+        .codes;
     (secret, codes)
 }
 
@@ -129,9 +130,10 @@ async fn enrolment_then_login_with_a_code(db: Db) {
         matches!(err, SecondFactorError::Code(TotpError::Wrong)),
         "{err}"
     );
-    let codes = svc::confirm_enrolment(&db, &policy, &s, &code(&secret))
+    let enrolled = svc::confirm_enrolment(&db, &policy, &s, &code(&secret))
         .await
         .unwrap();
+    let codes = enrolled.codes;
     assert_eq!(codes.len(), 10);
     assert!(
         codes
@@ -140,8 +142,15 @@ async fn enrolment_then_login_with_a_code(db: Db) {
         "{codes:?}"
     );
     assert_eq!(
-        session(&db, &policy, &opened.token).await.stage,
+        session(&db, &policy, &enrolled.token).await.stage,
         Stage::Active
+    );
+    assert!(
+        svc::resolve_session(&db, &policy, &opened.token)
+            .await
+            .unwrap()
+            .is_none(),
+        "the token before the enrolment opens nothing any more"
     );
 
     let again = svc::login_with_password(&db, &policy, "camille@exemple.fr", PASSWORD, &client())
@@ -149,12 +158,16 @@ async fn enrolment_then_login_with_a_code(db: Db) {
         .unwrap();
     assert_eq!(again.stage, Stage::SecondFactor);
     let s = session(&db, &policy, &again.token).await;
-    svc::verify_second_factor(&db, &policy, &s, &next_code(&secret))
+    let token = svc::verify_second_factor(&db, &policy, &s, &next_code(&secret))
         .await
         .unwrap();
-    assert_eq!(
-        session(&db, &policy, &again.token).await.stage,
-        Stage::Active
+    assert_eq!(session(&db, &policy, &token).await.stage, Stage::Active);
+    assert!(
+        svc::resolve_session(&db, &policy, &again.token)
+            .await
+            .unwrap()
+            .is_none(),
+        "the token before the second factor opens nothing any more"
     );
     let log = actions(&db).await;
     assert_eq!(
@@ -338,7 +351,7 @@ async fn sensitive_actions_ask_again_after_a_pause(db: Db) {
     let opened = svc::login_with_password(&db, &policy, "sensible@exemple.fr", PASSWORD, &client())
         .await
         .unwrap();
-    svc::verify_second_factor(
+    let token = svc::verify_second_factor(
         &db,
         &policy,
         &session(&db, &policy, &opened.token).await,
@@ -346,23 +359,30 @@ async fn sensitive_actions_ask_again_after_a_pause(db: Db) {
     )
     .await
     .unwrap();
-    assert!(svc::is_fresh(&session(&db, &policy, &opened.token).await));
+    assert!(svc::is_fresh(&session(&db, &policy, &token).await));
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(
-            svc::is_fresh(&session(&db, &policy, &opened.token).await),
+            svc::is_fresh(&session(&db, &policy, &token).await),
             "activity keeps it fresh"
         );
     }
     tokio::time::sleep(Duration::from_millis(1_300)).await;
-    let s = session(&db, &policy, &opened.token).await;
+    let s = session(&db, &policy, &token).await;
     assert!(!svc::is_fresh(&s), "a pause ends it");
-    svc::verify_second_factor(&db, &policy, &s, &recovery[0])
+    let refreshed = svc::verify_second_factor(&db, &policy, &s, &recovery[0])
         .await
         .unwrap();
     assert!(
-        svc::is_fresh(&session(&db, &policy, &opened.token).await),
+        svc::is_fresh(&session(&db, &policy, &refreshed).await),
         "fresh again after the second factor"
+    );
+    assert!(
+        svc::resolve_session(&db, &policy, &token)
+            .await
+            .unwrap()
+            .is_none(),
+        "a new token after the confirmation too"
     );
 }
 

@@ -105,33 +105,45 @@ pub async fn touch(
     Ok(())
 }
 
-/// In the transaction that journals the login step.
-pub async fn set_stage(
+/// Moves the login to `stage` under a new token hash, in the transaction that journals the
+/// step: the cookie issued before (which an attacker may have planted) opens nothing any
+/// more. `false` when the session is gone (closed meanwhile).
+pub async fn promote(
     tx: &mut Tx,
     token_hash: &str,
+    new_token_hash: &str,
     stage: Stage,
     fresh_until: i64,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE sessions SET stage = $2, fresh_until = $3 WHERE token_hash = $1")
-        .bind(token_hash)
-        .bind(stage.as_str())
-        .bind(fresh_until)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE sessions SET token_hash = $2, stage = $3, fresh_until = $4 WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .bind(new_token_hash)
+    .bind(stage.as_str())
+    .bind(fresh_until)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
+/// Changes the structure the session acts as, under a new token hash (a change of
+/// privileges: the previous cookie opens nothing any more). `false` when the session is gone.
 pub async fn set_acting_structure(
     db: &Db,
     token_hash: &str,
+    new_token_hash: &str,
     structure: Option<i64>,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE sessions SET acting_structure = $2 WHERE token_hash = $1")
-        .bind(token_hash)
-        .bind(structure)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE sessions SET token_hash = $2, acting_structure = $3 WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .bind(new_token_hash)
+    .bind(structure)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// An expired session, closed without a journal entry.

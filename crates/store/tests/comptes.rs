@@ -242,12 +242,22 @@ fn session(token: &str, person: i64, now: i64) -> Session {
 
 async fn sessions_live_and_die(db: Db) {
     let p = person(&db, "session@exemple.fr").await;
-    sessions::create(&db, &session("a", p, 100)).await.unwrap();
+    sessions::create(&db, &session("a0", p, 100)).await.unwrap();
     sessions::create(&db, &session("b", p, 100)).await.unwrap();
     let mut tx = db.begin().await.unwrap();
-    sessions::set_stage(&mut tx, "a", Stage::Active, 500)
+    assert!(sessions::promote(&mut tx, "a0", "a", Stage::Active, 500)
         .await
-        .unwrap();
+        .unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(
+        sessions::find(&db, "a0").await.unwrap(),
+        None,
+        "the token before the second factor opens nothing"
+    );
+    let mut tx = db.begin().await.unwrap();
+    assert!(!sessions::promote(&mut tx, "a0", "x", Stage::Active, 500)
+        .await
+        .unwrap());
     tx.commit().await.unwrap();
     sessions::touch(&db, "a", 200, 600).await.unwrap();
     let a = sessions::find(&db, "a").await.unwrap().unwrap();

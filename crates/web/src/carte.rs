@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use relais_domain::horaires::LocalTime;
 use relais_domain::lieux::{Frais, Public, Service, Vocabulary};
 use relais_domain::territoire::{Commune, Point};
-use relais_search::lieux::{Filter, LieuIndex, Territory};
+use relais_search::lieux::{BadCursor, Filter, LieuIndex, Territory};
 use relais_services::lieux::recherche::Recherche;
 use relais_services::signalements::{self as svc, SignalementError, MOTIFS};
 
@@ -298,18 +298,27 @@ fn in_commune(
     code: &str,
     filter: &Filter,
     cursor: Option<&str>,
-) -> (Vec<usize>, Option<String>, usize) {
+) -> Result<(Vec<usize>, Option<String>, usize), BadCursor> {
     let territory = Territory::Commune(code.to_string());
-    let page = index.in_territory(&territory, filter, cursor, PAGE);
+    let page = index.in_territory(&territory, filter, cursor, PAGE)?;
     // The count walks the commune's list again: a few hundred bitset tests at most.
     let total = index
         .in_territory(&territory, filter, None, usize::MAX)
-        .items
-        .len();
-    (page.items, page.next, total)
+        .map_or(0, |all| all.items.len());
+    Ok((page.items, page.next, total))
 }
 
-fn search(state: &AppState, c: &Criteres) -> Issue {
+/// An edited `curseur` in the address of a page of results.
+fn bad_cursor_page(ctx: &PageContext) -> Response {
+    crate::error::error_page(
+        ctx,
+        StatusCode::BAD_REQUEST,
+        "Page de résultats introuvable",
+        "Le lien vers cette page de résultats est incomplet ou a été modifié. Revenez à la première page de la recherche.",
+    )
+}
+
+fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
     let r = state.lieux.get();
     let now_ms = relais_store::now_ms();
     let now = LocalTime::paris(now_ms);
@@ -324,7 +333,7 @@ fn search(state: &AppState, c: &Criteres) -> Issue {
             .nearest(point)
             .map(|(commune, _)| format!(" (près de {})", commune.nom))
             .unwrap_or_default();
-        return Issue::Resultats(Resultats {
+        return Ok(Issue::Resultats(Resultats {
             lieu_recherche: format!("autour de votre position{pres}"),
             items: items
                 .into_iter()
@@ -335,28 +344,28 @@ fn search(state: &AppState, c: &Criteres) -> Issue {
             debut: (c.page > 1).then(|| format!("{base}#resultats")),
             proches: false,
             commune: None,
-        });
+        }));
     }
     let commune = match &c.commune {
         Some(code) => match state.territoires.commune(code) {
             Some(commune) => commune,
-            None => return Issue::Inconnue(format!("Aucune commune n’a le code INSEE « {code} ». Indiquez le nom de votre commune ou son code postal.")),
+            None => return Ok(Issue::Inconnue(format!("Aucune commune n’a le code INSEE « {code} ». Indiquez le nom de votre commune ou son code postal."))),
         },
-        None if c.q.trim().is_empty() => return Issue::Formulaire,
+        None if c.q.trim().is_empty() => return Ok(Issue::Formulaire),
         None => {
             let found = communes(state, &c.q);
             match found.as_slice() {
                 [] => {
                     let q = c.q.trim();
-                    return Issue::Inconnue(if q.bytes().all(|b| b.is_ascii_digit()) {
+                    return Ok(Issue::Inconnue(if q.bytes().all(|b| b.is_ascii_digit()) {
                         format!("Aucune commune n’a le code postal « {q} ». Vérifiez-le (5 chiffres, par exemple 42000) ou indiquez le nom de la commune.")
                     } else {
                         format!("Aucune commune ne s’appelle « {q} ». Vérifiez l’orthographe ou indiquez le code postal (5 chiffres, par exemple 42000).")
-                    });
+                    }));
                 }
                 [one] => *one,
                 several => {
-                    return Issue::Choisir(
+                    return Ok(Issue::Choisir(
                         several
                             .iter()
                             .map(|commune| Choix {
@@ -384,7 +393,7 @@ fn search(state: &AppState, c: &Criteres) -> Issue {
                                 ),
                             })
                             .collect(),
-                    )
+                    ))
                 }
             }
         }
@@ -394,7 +403,7 @@ fn search(state: &AppState, c: &Criteres) -> Issue {
         "/lieux?commune={code}&q={}{filters}",
         urlencode(&commune.nom)
     );
-    let (items, next, total) = in_commune(&r.index, code, &filter, c.curseur.as_deref());
+    let (items, next, total) = in_commune(&r.index, code, &filter, c.curseur.as_deref())?;
     let centre = commune.position;
     let mut res = Resultats {
         lieu_recherche: format!("à {}", commune_label(commune)),
@@ -423,7 +432,7 @@ fn search(state: &AppState, c: &Criteres) -> Issue {
             res.proches = true;
         }
     }
-    Issue::Resultats(res)
+    Ok(Issue::Resultats(res))
 }
 
 /// `GET /lieux`: the search form and, when asked, the list.
@@ -433,7 +442,9 @@ pub async fn search_page(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let c = Criteres::parse(raw.as_deref());
-    let issue = search(&state, &c);
+    let Ok(issue) = search(&state, &c) else {
+        return bad_cursor_page(&ctx);
+    };
     let q = match (&issue, &c.commune) {
         (Issue::Resultats(r), _) if c.q.is_empty() => r
             .commune
@@ -541,12 +552,14 @@ pub async fn widget(
     };
     let r = state.lieux.get();
     let now = LocalTime::paris(relais_store::now_ms());
-    let page = r.index.in_territory(
+    let Ok(page) = r.index.in_territory(
         &territory,
         &Filter::default(),
         get("curseur").as_deref(),
         WIDGET_PAGE,
-    );
+    ) else {
+        return bad_cursor_page(&ctx);
+    };
     render(WidgetPage {
         ctx,
         territoire: Some(label),

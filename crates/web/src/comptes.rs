@@ -1,7 +1,7 @@
 //! Login (password, then second factor or its enrolment), logout, my account, team.
 
 use askama::Template;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,33 +20,45 @@ use crate::error::ApiError;
 use crate::pages::{render, PageContext};
 use crate::AppState;
 
-/// Where to go after the login: a path of this site only, never another host.
+/// Where to go after the login: a path of this site only, never another host. Anything
+/// that is not a plain relative reference starting with a single `/` (a control character
+/// could be dropped by the browser and turn `/\t/evil.com` into `//evil.com`; it would
+/// also make the `Location` header unbuildable) gives the account page.
 pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(p)
-            if p.starts_with('/')
-                && !p.starts_with("//")
-                && !p.contains('\\')
-                && !p.contains("://") =>
-        {
-            p.to_string()
-        }
+        Some(p) if is_local_path(p) => p.to_string(),
         _ => "/compte".to_string(),
     }
 }
 
-/// The address and browser of the visitor, for rate limits and the journal.
+fn is_local_path(p: &str) -> bool {
+    let b = p.as_bytes();
+    b.first() == Some(&b'/')
+        && !matches!(b.get(1), Some(b'/' | b'\\'))
+        // Visible ASCII only: no control character (C0, DEL, C1), no space, no backslash.
+        && b.iter().all(|c| (0x21..0x7f).contains(c) && *c != b'\\')
+        && !p.contains("://")
+        && p.parse::<axum::http::uri::PathAndQuery>().is_ok()
+        && axum::http::HeaderValue::from_str(p).is_ok()
+}
+
+/// The address and browser of the visitor, for rate limits and the journal. The address
+/// is the socket peer's, or the one a trusted proxy forwards ([`crate::client`]).
 pub struct ClientInfo(pub Client);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "inconnue".to_string());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = crate::client::client_ip(
+            &parts.extensions,
+            &parts.headers,
+            &state.config.trusted_proxies,
+        )
+        .map_or_else(|| "inconnue".to_string(), |ip| ip.to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -233,7 +245,12 @@ async fn check_code(
 ) -> Response {
     let next = safe_next(form.suite.as_deref());
     match svc::verify_second_factor(&state.db, &state.policy, session, &form.code).await {
-        Ok(()) => Redirect::to(&next).into_response(),
+        // A new session id: the cookie from before the code opens nothing any more.
+        Ok(token) => (
+            [(header::SET_COOKIE, session_cookie(state, &token))],
+            Redirect::to(&next),
+        )
+            .into_response(),
         Err(svc::SecondFactorError::Store(e)) => internal(e),
         Err(e) => render(SecondFactorPage {
             ctx,
@@ -312,13 +329,22 @@ pub async fn enrolment(
         return Redirect::to("/connexion/second-facteur").into_response();
     }
     match svc::confirm_enrolment(&state.db, &state.policy, &session, &form.code).await {
-        Ok(codes) => {
+        Ok(enrolled) => {
             // The page was started before the login completed: name the person now.
             let mut ctx = ctx;
             if let Ok(Some((name, structure))) = svc::header_badge(&state.db, &session).await {
                 ctx.account = Some(crate::pages::AccountBadge { name, structure });
             }
-            render(RecoveryCodesPage { ctx, codes, next })
+            let page = render(RecoveryCodesPage {
+                ctx,
+                codes: enrolled.codes,
+                next,
+            });
+            (
+                [(header::SET_COOKIE, session_cookie(&state, &enrolled.token))],
+                page,
+            )
+                .into_response()
         }
         Err(svc::SecondFactorError::Store(e)) => internal(e),
         Err(e) => {
@@ -379,6 +405,11 @@ pub async fn logout_everywhere(
         return internal(e);
     }
     signed_out(&state)
+}
+
+/// The session cookie for a new token.
+fn session_cookie(state: &AppState, token: &str) -> axum::http::HeaderValue {
+    set_cookie(SESSION_COOKIE, token, None, state.config.hsts)
 }
 
 /// After a logout: the session cookie removed, back to the home page.
@@ -473,8 +504,12 @@ pub async fn act_as(
     CsrfForm(form): CsrfForm<ActAsForm>,
 ) -> Response {
     match svc::act_as(&state.db, &auth.session, &auth.actor, form.structure).await {
-        Ok(true) => Redirect::to("/compte").into_response(),
-        Ok(false) => crate::error::error_page(
+        Ok(Some(token)) => (
+            [(header::SET_COOKIE, session_cookie(&state, &token))],
+            Redirect::to("/compte"),
+        )
+            .into_response(),
+        Ok(None) => crate::error::error_page(
             &ctx,
             StatusCode::FORBIDDEN,
             "Accès refusé",
@@ -618,4 +653,58 @@ fn format_utc(ms: i64) -> String {
         t / 3600,
         (t % 3600) / 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+    use proptest::prelude::*;
+
+    #[test]
+    fn next_is_a_path_of_this_site() {
+        for ok in [
+            "/compte",
+            "/structures/1/equipe?fait=invitation",
+            "/lieux?q=a%20b#r",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "/\t/evil.com",
+            "/\n",
+            "/\r\n",
+            "/\0",
+            "//evil.com",
+            "/\\evil.com",
+            "/a\\b",
+            "https://evil.com",
+            "evil.com",
+            "/a b",
+            "/\u{7f}",
+            "/\u{85}",
+            "/\u{202e}",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/compte", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/compte");
+    }
+
+    proptest! {
+        #[test]
+        fn any_next_gives_a_header_value_on_this_site(s in any::<String>()) {
+            let next = safe_next(Some(&s));
+            prop_assert!(axum::http::HeaderValue::from_str(&next).is_ok());
+            prop_assert!(next.starts_with('/'));
+            prop_assert!(!next.starts_with("//") && !next.starts_with("/\\"));
+        }
+
+        #[test]
+        fn any_slash_prefixed_next_gives_a_header_value(s in "/[\\x00-\\x7f\\u{80}-\\u{ffff}]{0,12}") {
+            let next = safe_next(Some(&s));
+            prop_assert!(axum::http::HeaderValue::from_str(&next).is_ok());
+            prop_assert!(next.starts_with('/'));
+            prop_assert!(!next.starts_with("//") && !next.starts_with("/\\"));
+        }
+    }
 }

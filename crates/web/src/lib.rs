@@ -5,6 +5,7 @@ mod api;
 mod assets;
 mod auth;
 mod carte;
+mod client;
 mod comptes;
 mod equipe;
 mod error;
@@ -27,6 +28,7 @@ use relais_store::Db;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+pub use client::TrustedProxies;
 pub use error::ApiError;
 
 /// Settings of the web layer.
@@ -40,6 +42,8 @@ pub struct WebConfig {
     /// URL template of the map's tile server (`https://{s}.tile.example.fr/{z}/{x}/{y}.png`);
     /// `None`: the map of `/lieux` draws the départements' contours only.
     pub tile_url: Option<String>,
+    /// Load balancers whose `X-Forwarded-For` / `Forwarded` give the client's address.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// What every handler may use.

@@ -518,18 +518,23 @@ async fn login_enrolment_and_refusals_over_http() {
     .await;
     assert!(html.contains("fr-error-text") && html.contains("code-erreur"));
     let code = totp::code_at_step(&secret, step);
-    let html = body(
-        send(
-            &app,
-            "POST",
-            "/connexion/activation",
-            &cookie,
-            &format!("csrf={csrf}&code={code:06}&suite=%2Fcompte"),
-        )
-        .await,
+    let res = send(
+        &app,
+        "POST",
+        "/connexion/activation",
+        &cookie,
+        &format!("csrf={csrf}&code={code:06}&suite=%2Fcompte"),
     )
     .await;
+    let renewed = set_cookie_value(&res, "relais_session").expect("a new session id");
+    assert_ne!(renewed, session);
+    let html = body(res).await;
     assert_eq!(html.matches("<li><code>").count(), 10, "ten recovery codes");
+    assert!(
+        !let_in(&send(&app, "GET", "/compte", &cookie, "").await),
+        "the cookie from before the second factor opens nothing"
+    );
+    let cookie = format!("relais_csrf={csrf}; relais_session={renewed}");
 
     // Logged in: the account page names the person; logout ends the session.
     let html = body(send(&app, "GET", "/compte", &cookie, "").await).await;

@@ -51,10 +51,10 @@ async fn referent(db: &Db) -> (i64, String, Vec<u8>) {
         .unwrap();
     let (secret, _) = svc::begin_enrolment(db, &session).await.unwrap();
     let code = totp::code_at_step(&secret, totp::step_of(relais_store::now_ms() / 1000));
-    svc::confirm_enrolment(db, &Policy::default(), &session, &format!("{code:06}"))
+    let enrolled = svc::confirm_enrolment(db, &Policy::default(), &session, &format!("{code:06}"))
         .await
         .unwrap();
-    let cookie = format!("relais_csrf={CSRF}; relais_session={}", opened.token);
+    let cookie = format!("relais_csrf={CSRF}; relais_session={}", enrolled.token);
     (s, cookie, secret)
 }
 
@@ -141,6 +141,13 @@ async fn team_changes_ask_the_second_factor_again_after_inactivity() {
     )
     .await;
     assert_eq!(location(&res), team);
+    // The confirmation gave the session a new id: the old cookie opens nothing.
+    let renewed = session_cookie(&res);
+    assert!(!send(&app, "GET", &team, &cookie, "")
+        .await
+        .status()
+        .is_success());
+    let cookie = format!("relais_csrf={CSRF}; relais_session={renewed}");
     let res = send(
         &app,
         "POST",

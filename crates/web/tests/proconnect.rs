@@ -362,6 +362,37 @@ async fn aidant_and_admin_must_still_give_their_second_factor() {
     assert_eq!(session.stage, Stage::SecondFactor);
     // Not logged in yet: the success is journaled by the second factor.
     assert!(h.journal(JournalAction::LoginSucceeded).await.is_empty());
+    // The code completes the login under a new session id: the callback's cookie is dead.
+    let csrf = "0123456789abcdef0123456789abcdef";
+    let step = relais_domain::totp::step_of(relais_store::now_ms() / 1000);
+    let code = relais_domain::totp::code_at_step(&[0x00, 0x11, 0x22, 0x33], step);
+    let res = h
+        .app
+        .clone()
+        .oneshot(
+            Request::post("/connexion/second-facteur")
+                .header(
+                    header::COOKIE,
+                    format!("relais_csrf={csrf}; relais_session={token}"),
+                )
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("csrf={csrf}&code={code:06}")))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/compte");
+    let renewed = session_token(&res).expect("a new session id");
+    assert_ne!(renewed, token);
+    assert!(sessions::find(&h.t.db, &svc::sha256_hex(&token))
+        .await
+        .unwrap()
+        .is_none());
+    let session = sessions::find(&h.t.db, &svc::sha256_hex(&renewed))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.stage, Stage::Active);
 
     // An administrator who has not set up the second factor yet: enrolment first.
     let admin = h.account("admin@exemple.fr", None).await;

@@ -73,6 +73,13 @@ const MAX: usize = 100;
 /// Nearest-first pages go this deep at most: a page costs a search of offset + limit.
 const MAX_NEAREST_DEPTH: usize = 1_000;
 
+fn bad_cursor() -> ApiError {
+    ApiError::bad_request(
+        "curseur_invalide",
+        "curseur : donnez la valeur de « suivant » de la page précédente, telle quelle.",
+    )
+}
+
 fn values<T: Vocabulary>(name: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError> {
     raw.unwrap_or("")
         .split('|')
@@ -188,43 +195,45 @@ pub async fn search(
                 // number of lieux already given.
                 let offset = match p.curseur.as_deref() {
                     None => 0,
-                    Some(c) => c.parse::<usize>().map_err(|_| {
+                    Some(c) => c.parse::<usize>().map_err(|_| bad_cursor())?,
+                };
+                // Checked: a huge cursor must not wrap around to the first page.
+                let end = offset
+                    .checked_add(limit)
+                    .filter(|end| *end <= MAX_NEAREST_DEPTH)
+                    .ok_or_else(|| {
                         ApiError::bad_request(
                             "curseur_invalide",
-                            "curseur : donnez la valeur de « suivant » de la page précédente.",
+                            format!(
+                                "Autour d’un point, la recherche s’arrête aux {MAX_NEAREST_DEPTH} lieux les plus proches : curseur et limite vont jusqu’à {MAX_NEAREST_DEPTH} ensemble."
+                            ),
                         )
-                    })?,
-                };
-                if offset + limit > MAX_NEAREST_DEPTH {
-                    return Err(ApiError::bad_request(
-                        "curseur_invalide",
-                        format!(
-                            "Autour d’un point, la recherche s’arrête aux {MAX_NEAREST_DEPTH} lieux les plus proches."
-                        ),
-                    ));
-                }
-                let found = r
-                    .index
-                    .nearest(Point { lat, lon }, offset + limit + 1, &filter);
-                let more = found.len() > offset + limit;
+                    })?;
+                let found = r.index.nearest(Point { lat, lon }, end + 1, &filter);
+                let more = found.len() > end;
                 let hits = found
                     .into_iter()
                     .skip(offset)
                     .take(limit)
                     .map(|(i, d)| (i, Some(d.round())))
                     .collect();
-                (hits, more.then(|| (offset + limit).to_string()))
+                (hits, more.then(|| end.to_string()))
             }
             (None, None, Some(territory), None, true) => {
                 let page = r
                     .index
-                    .in_territory(&territory, &filter, p.curseur.as_deref(), limit);
+                    .in_territory(&territory, &filter, p.curseur.as_deref(), limit)
+                    .map_err(|_| bad_cursor())?;
                 (
                     page.items.into_iter().map(|i| (i, None)).collect(),
                     page.next,
                 )
             }
             (None, None, None, Some(b), true) => {
+                // The cursor is the id of the last lieu given: never empty.
+                if p.curseur.as_deref().is_some_and(str::is_empty) {
+                    return Err(bad_cursor());
+                }
                 let page =
                     r.index
                         .in_bbox_page(bbox(b)?, &filter, p.curseur.as_deref(), limit);

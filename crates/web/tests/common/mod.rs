@@ -79,3 +79,16 @@ pub fn location(res: &Response) -> String {
 pub async fn body(res: Response) -> String {
     String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap()
 }
+
+/// The value of the session cookie a response sets (a new session id).
+pub fn session_cookie(res: &Response) -> String {
+    res.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.strip_prefix("relais_session=")
+                .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+        })
+        .expect("a session cookie")
+}
