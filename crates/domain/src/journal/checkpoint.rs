@@ -118,6 +118,12 @@ impl SigningKey {
         Self::from_pkcs8(&der)
     }
 
+    /// The key of a 32-byte seed.
+    pub fn from_seed(seed: &[u8; 32]) -> SigningKey {
+        let pair = Ed25519KeyPair::from_seed_unchecked(seed).expect("32 bytes make a seed");
+        SigningKey { pair }
+    }
+
     pub fn public_key(&self) -> PublicKey {
         let mut key = [0u8; 32];
         key.copy_from_slice(self.pair.public_key().as_ref());
