@@ -44,7 +44,12 @@ pub struct GlobalArgs {
     pub mail_from: Option<String>,
     /// Private key signing the journal's checkpoints (`relais journal init-key`), kept
     /// outside the database. RELAIS_JOURNAL_KEY may hold the key itself instead.
-    #[arg(long, global = true, env = "RELAIS_JOURNAL_KEY_FILE", value_name = "FICHIER")]
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_JOURNAL_KEY_FILE",
+        value_name = "FICHIER"
+    )]
     pub journal_key_file: Option<PathBuf>,
     /// Seconds between two signed checkpoints of the journal, where jobs run; 0: never.
     /// Default 3600.

@@ -100,7 +100,10 @@ async fn verify(
             println!("{intact}");
             if valid > 0 {
                 let s = if valid > 1 { "s" } else { "" };
-                println!("{valid} point{s} de contrôle signé{s} concorde{}.", if valid > 1 { "nt" } else { "" });
+                println!(
+                    "{valid} point{s} de contrôle signé{s} concorde{}.",
+                    if valid > 1 { "nt" } else { "" }
+                );
             }
             Ok(())
         }
@@ -172,7 +175,10 @@ fn init_key(global: &GlobalArgs, out: Option<&Path>) -> anyhow::Result<()> {
         .and_then(|()| file.sync_all())
         .with_context(|| format!("impossible d’écrire {}", path.display()))?;
     let public = key.public_key();
-    println!("Clé du journal écrite dans {} (lisible par son seul propriétaire).", path.display());
+    println!(
+        "Clé du journal écrite dans {} (lisible par son seul propriétaire).",
+        path.display()
+    );
     println!("Clé publique : {}", public.to_base64());
     println!("Identifiant : {}", public.key_id());
     println!("Gardez la clé privée hors de la base et de ses sauvegardes ; donnez la clé publique à qui garde une copie des points de contrôle.");

@@ -97,7 +97,10 @@ async fn verify_on_postgres() {
 
 fn journal_cmd(data_dir: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = relais();
-    cmd.arg("journal").arg("--data-dir").arg(data_dir).args(args);
+    cmd.arg("journal")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args);
     cmd
 }
 
@@ -105,9 +108,7 @@ fn journal_cmd(data_dir: &std::path::Path, args: &[&str]) -> Command {
 fn init_key_writes_a_private_file_and_shows_only_the_public_key() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("journal.pem");
-    let (ok, out, err) = run(relais()
-        .args(["journal", "init-key", "--out"])
-        .arg(&key));
+    let (ok, out, err) = run(relais().args(["journal", "init-key", "--out"]).arg(&key));
     assert!(ok, "{err}");
     let text = std::fs::read_to_string(&key).unwrap();
     assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{text}");
@@ -122,9 +123,7 @@ fn init_key_writes_a_private_file_and_shows_only_the_public_key() {
         .unwrap()
         .to_string();
     // Never overwritten.
-    let (ok, _, err) = run(relais()
-        .args(["journal", "init-key", "--out"])
-        .arg(&key));
+    let (ok, _, err) = run(relais().args(["journal", "init-key", "--out"]).arg(&key));
     assert!(!ok && err.contains("existe déjà"), "{err}");
     assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
     // The configured key's public half, from the file or from the environment.
@@ -150,7 +149,10 @@ fn init_key_writes_a_private_file_and_shows_only_the_public_key() {
     let (ok, _, err) = run(relais()
         .args(["journal", "public-key"])
         .env("RELAIS_JOURNAL_KEY", "pas une clé"));
-    assert!(!ok && err.contains("clé privée du journal illisible"), "{err}");
+    assert!(
+        !ok && err.contains("clé privée du journal illisible"),
+        "{err}"
+    );
 }
 
 /// Rewrites entry 2 and every later hash, and the head, and removes the checkpoints:
@@ -173,8 +175,8 @@ async fn rewrite_whole_chain(db: &Db) {
     let mut prev = entries[0].hash.clone();
     let mut sql = String::from("DELETE FROM journal_checkpoints;");
     for e in &entries[1..] {
-        let mut content = NewEntry::new(e.action, e.subject_kind.clone(), "99")
-            .with_details(e.details.clone());
+        let mut content =
+            NewEntry::new(e.action, e.subject_kind.clone(), "99").with_details(e.details.clone());
         (content.actor, content.actor_structure, content.structure) =
             (e.actor, e.actor_structure, e.structure);
         if e.seq != 2 {
@@ -187,7 +189,9 @@ async fn rewrite_whole_chain(db: &Db) {
         ));
         prev = forged.hash;
     }
-    sql.push_str(&format!("UPDATE journal_head SET hash = '{prev}' WHERE id = 1;"));
+    sql.push_str(&format!(
+        "UPDATE journal_head SET hash = '{prev}' WHERE id = 1;"
+    ));
     db.execute_admin(&sql).await.unwrap();
 }
 
@@ -217,7 +221,10 @@ async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
     append(&db, 3).await;
     let (ok, out, err) = keyed(&["checkpoint"]);
     assert!(ok, "{err}");
-    assert!(out.starts_with("Point de contrôle signé : entrée n° 3,"), "{out}");
+    assert!(
+        out.starts_with("Point de contrôle signé : entrée n° 3,"),
+        "{out}"
+    );
     assert!(keyed(&["checkpoint"]).1.starts_with("Rien à signer"));
     let export = || run(journal_cmd(&data, &["export-checkpoints", "--out"]).arg(&copies));
     let (ok, out, err) = export();
@@ -228,9 +235,15 @@ async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
     assert!(keyed(&["checkpoint"]).1.contains("entrée n° 5"));
     let (ok, out, err) = export();
     assert!(ok, "{err}");
-    assert!(out.starts_with("1 point de contrôle ajouté") && out.contains("2 en tout"), "{out}");
+    assert!(
+        out.starts_with("1 point de contrôle ajouté") && out.contains("2 en tout"),
+        "{out}"
+    );
     let both = std::fs::read_to_string(&copies).unwrap();
-    assert!(both.starts_with(&first_line) && both.lines().count() == 2, "{both}");
+    assert!(
+        both.starts_with(&first_line) && both.lines().count() == 2,
+        "{both}"
+    );
     assert!(export().1.starts_with("0 point de contrôle ajouté"));
 
     let (ok, out, err) = keyed(&["verify"]);
@@ -240,19 +253,24 @@ async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
         "Journal intègre : 5 entrées vérifiées.\n2 points de contrôle signés concordent.\n"
     );
     let verify_with_copies = || {
-        run(journal_cmd(&data, &["verify", "--public-key", &public, "--checkpoints"])
-            .arg(&copies))
+        run(journal_cmd(&data, &["verify", "--public-key", &public, "--checkpoints"]).arg(&copies))
     };
     let (ok, _, err) = verify_with_copies();
     assert!(ok, "{err}");
     // Without any reference key, the signatures prove nothing: said so.
     let (ok, _, err) = run(&mut journal_cmd(&data, &["verify"]));
-    assert!(ok && err.contains("aucune clé publique de référence"), "{err}");
+    assert!(
+        ok && err.contains("aucune clé publique de référence"),
+        "{err}"
+    );
 
     rewrite_whole_chain(&db).await;
     db.close().await;
     // The database alone looks intact now…
-    let (ok, out, err) = run(&mut journal_cmd(&data, &["verify", "--public-key", &public]));
+    let (ok, out, err) = run(&mut journal_cmd(
+        &data,
+        &["verify", "--public-key", &public],
+    ));
     assert!(ok, "{err}");
     assert_eq!(out, "Journal intègre : 5 entrées vérifiées.\n");
     // …but not against the copies kept elsewhere.
@@ -269,7 +287,10 @@ async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
     // A file that is not checkpoints is a clear error.
     std::fs::write(&copies, "{}\n").unwrap();
     let (ok, _, err) = verify_with_copies();
-    assert!(!ok && err.contains("ligne 1 : point de contrôle illisible"), "{err}");
+    assert!(
+        !ok && err.contains("ligne 1 : point de contrôle illisible"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -294,7 +315,13 @@ async fn checkpoints_on_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let copies = dir.path().join("points.jsonl");
     let (ok, _, err) = run(relais()
-        .args(["journal", "export-checkpoints", "--database-url", &t.url, "--out"])
+        .args([
+            "journal",
+            "export-checkpoints",
+            "--database-url",
+            &t.url,
+            "--out",
+        ])
         .arg(&copies));
     assert!(ok, "{err}");
     rewrite_whole_chain(&t.db).await;

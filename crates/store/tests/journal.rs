@@ -531,10 +531,17 @@ async fn the_database_refuses_to_change_checkpoints(db: Db) {
 
 async fn checkpoints_are_signed_when_the_head_moves(db: Db) {
     let k = key(1);
-    assert_eq!(journal::checkpoint(&db, &k, 10).await.unwrap(), None, "empty");
+    assert_eq!(
+        journal::checkpoint(&db, &k, 10).await.unwrap(),
+        None,
+        "empty"
+    );
     let entries = append_n(&db, 3).await;
     let first = journal::checkpoint(&db, &k, 20).await.unwrap().unwrap();
-    assert_eq!((first.seq, &first.hash, first.at), (3, &entries[2].hash, 20));
+    assert_eq!(
+        (first.seq, &first.hash, first.at),
+        (3, &entries[2].hash, 20)
+    );
     assert!(first.signature_valid());
     assert_eq!(
         journal::checkpoint(&db, &k, 30).await.unwrap(),

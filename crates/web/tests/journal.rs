@@ -63,7 +63,14 @@ async fn checkpoints_are_published(t: &TestDb) {
         "curseur=99999999999999999999",
         "limite=x",
     ] {
-        let res = send(&app, "GET", &format!("/api/v1/journal/checkpoints?{bad}"), "", "").await;
+        let res = send(
+            &app,
+            "GET",
+            &format!("/api/v1/journal/checkpoints?{bad}"),
+            "",
+            "",
+        )
+        .await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(
             res.headers()["content-type"],

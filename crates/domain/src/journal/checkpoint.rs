@@ -349,10 +349,9 @@ mod tests {
     #[test]
     fn keys_are_read_in_every_documented_form_and_never_shown() {
         let k = key();
-        let pair_doc = ring::signature::Ed25519KeyPair::generate_pkcs8(
-            &ring::rand::SystemRandom::new(),
-        )
-        .unwrap();
+        let pair_doc =
+            ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
+                .unwrap();
         let pem = pkcs8_pem(pair_doc.as_ref());
         let from_pem = SigningKey::parse(&pem).unwrap();
         let from_b64 = SigningKey::parse(&BASE64.encode(pair_doc.as_ref())).unwrap();
@@ -391,7 +390,10 @@ mod tests {
         let trusted = [k.public_key()];
         let a = audit(&checkpoints, &[], &trusted);
         assert_eq!((a.valid, &a.fault), (2, &None));
-        assert_eq!(check(&honest, a.clone()), Verification::Intact { entries: 6 });
+        assert_eq!(
+            check(&honest, a.clone()),
+            Verification::Intact { entries: 6 }
+        );
         // Entry 3 rewritten, every later hash recomputed: consistent, but not signed.
         let mut rewritten = chain(2, "{}");
         let tail = {
@@ -418,7 +420,11 @@ mod tests {
                 reason: BreakKind::CheckpointMismatch { since: 3 }
             }
         );
-        assert!(v.to_string().contains("entre l’entrée n° 3 et l’entrée n° 5"), "{v}");
+        assert!(
+            v.to_string()
+                .contains("entre l’entrée n° 3 et l’entrée n° 5"),
+            "{v}"
+        );
         // Entries removed after the last checkpoint's entry, and the head with them.
         assert_eq!(
             check(&honest[..4], a),
