@@ -340,3 +340,85 @@ async fn checkpoints_on_postgres() {
     assert!(!ok && err.contains("l’entrée n° 2 ne porte plus"), "{err}");
     t.cleanup().await;
 }
+
+fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let timeout = std::time::Duration::from_millis(200);
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let status = raw.split(' ').nth(1)?.parse().ok()?;
+    Some((status, raw.split_once("\r\n\r\n")?.1.to_string()))
+}
+
+/// `serve` signs the head at start and every `journal_checkpoint_secs`, publishes it,
+/// and logs the key's id only.
+#[tokio::test]
+async fn serve_signs_checkpoints_now_and_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = dir.path().join("journal.pem");
+    assert!(run(relais().args(["journal", "init-key", "--out"]).arg(&key)).0);
+    let db = Db::open_data_dir(&data).await.unwrap();
+    db.migrate().await.unwrap();
+    append(&db, 2).await;
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut child = relais()
+        .args(["serve", "--demo", "false", "--listen", &addr.to_string()])
+        .args(["--journal-checkpoint-secs", "1", "--data-dir"])
+        .arg(&data)
+        .env("RELAIS_JOURNAL_KEY_FILE", &key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let points = |addr| {
+        http_get(addr, "/api/v1/journal/checkpoints")
+            .filter(|(status, _)| *status == 200)
+            .map(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).unwrap())
+            .and_then(|v| v["points"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while points(addr).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint in 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(points(addr)[0]["numero"], 2);
+    append(&db, 1).await;
+    while points(addr).len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no second checkpoint");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    db.close().await;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "{err}");
+    assert!(err.contains("point de contrôle du journal signé"), "{err}");
+    let text = std::fs::read_to_string(&key).unwrap();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!err.contains(&body[..24]), "{err}");
+}
