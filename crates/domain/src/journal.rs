@@ -781,6 +781,25 @@ mod tests {
                 "n° 7",
             ),
             (BreakKind::HeadMissing, 7, "n° 7"),
+            (
+                BreakKind::CheckpointMismatch { since: 3 },
+                7,
+                "n° 3 et l’entrée n° 7",
+            ),
+            (
+                BreakKind::CheckpointBeyondEnd { checkpoint_seq: 9 },
+                7,
+                "n° 7",
+            ),
+            (BreakKind::CheckpointSignatureInvalid, 7, "n° 7"),
+            (
+                BreakKind::CheckpointUnknownKey {
+                    key_id: "0123456789abcdef".into(),
+                },
+                7,
+                "n° 7",
+            ),
+            (BreakKind::CheckpointNotInDatabase, 7, "n° 7"),
         ];
         for (reason, seq, expected) in cases {
             let text = Verification::Broken { seq, reason }.to_string();
