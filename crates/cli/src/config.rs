@@ -58,6 +58,24 @@ pub struct GlobalArgs {
         default_missing_value = "true"
     )]
     pub allow_superuser: Option<bool>,
+    /// Private key signing the journal's checkpoints (`relais journal init-key`), kept
+    /// outside the database. RELAIS_JOURNAL_KEY may hold the key itself instead.
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_JOURNAL_KEY_FILE",
+        value_name = "FICHIER"
+    )]
+    pub journal_key_file: Option<PathBuf>,
+    /// Seconds between two signed checkpoints of the journal, where jobs run; 0: never.
+    /// Default 3600.
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_JOURNAL_CHECKPOINT_SECS",
+        value_name = "SECONDES"
+    )]
+    pub journal_checkpoint_secs: Option<u64>,
 }
 
 /// Options of `relais serve`.
@@ -137,6 +155,8 @@ struct FileConfig {
     mail_from: Option<String>,
     runtime_role: Option<String>,
     allow_superuser: Option<bool>,
+    journal_key_file: Option<PathBuf>,
+    journal_checkpoint_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -171,6 +191,12 @@ pub struct Config {
     pub runtime_role: String,
     /// `serve` and `worker` may run as a superuser or an owner (with a warning).
     pub allow_superuser: bool,
+    /// The journal's signing key, in a file.
+    pub journal_key_file: Option<PathBuf>,
+    /// The journal's signing key itself (RELAIS_JOURNAL_KEY): never shown.
+    pub journal_key: Option<Secret>,
+    /// Seconds between two signed checkpoints; 0: never.
+    pub journal_checkpoint_secs: u64,
     /// The file read, if any.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -280,6 +306,19 @@ impl Config {
                 .allow_superuser
                 .or(from_file.allow_superuser)
                 .unwrap_or(false),
+            journal_key_file: global
+                .journal_key_file
+                .clone()
+                .or(from_file.journal_key_file)
+                .filter(|p| !p.as_os_str().is_empty()),
+            journal_key: std::env::var("RELAIS_JOURNAL_KEY")
+                .ok()
+                .filter(|k| !k.trim().is_empty())
+                .map(Secret),
+            journal_checkpoint_secs: global
+                .journal_checkpoint_secs
+                .or(from_file.journal_checkpoint_secs)
+                .unwrap_or(3600),
             file,
         })
     }
@@ -354,6 +393,58 @@ impl Config {
                 "ProConnect à moitié configuré : proconnect_issuer, proconnect_client_id et proconnect_client_secret vont ensemble"
             )),
         }
+    }
+}
+
+/// A secret setting: shown and debugged as `***`, never as itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+impl Config {
+    /// The key that signs the journal's checkpoints: RELAIS_JOURNAL_KEY, else the
+    /// `journal_key_file`; `None` when neither is set.
+    pub fn journal_key(
+        &self,
+    ) -> anyhow::Result<Option<relais_domain::journal::checkpoint::SigningKey>> {
+        use relais_domain::journal::checkpoint::SigningKey;
+        if let Some(Secret(text)) = &self.journal_key {
+            return SigningKey::parse(text)
+                .map(Some)
+                .map_err(|e| anyhow!("RELAIS_JOURNAL_KEY : {e}"));
+        }
+        let Some(path) = &self.journal_key_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!("fichier de la clé du journal {} illisible", path.display())
+        })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(path) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(
+                        fichier = %path.display(),
+                        "la clé du journal est lisible par d’autres que son propriétaire (chmod 600)"
+                    );
+                }
+            }
+        }
+        SigningKey::parse(&text)
+            .map(Some)
+            .map_err(|e| anyhow!("{} : {e}", path.display()))
     }
 }
 

@@ -100,7 +100,7 @@ enum Command {
         #[command(subcommand)]
         command: fusion::LieuxCommand,
     },
-    /// The audit trail: check its integrity.
+    /// The audit trail: check its integrity, sign and export its checkpoints.
     Journal {
         #[command(subcommand)]
         command: journal::JournalCommand,

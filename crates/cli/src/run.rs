@@ -92,6 +92,11 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         let w = Worker::new(db.clone(), jobs, WorkerConfig::new(worker_id(0)));
         tokio::spawn(w.run(stopped.clone()))
     });
+    let checkpoints = if config.worker {
+        spawn_checkpoints(&config, &db, &stopped)?
+    } else {
+        None
+    };
     let lieux = Arc::new(
         relais_services::lieux::recherche::Lieux::load(&db, &index)
             .await
@@ -151,6 +156,9 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     if let Some(w) = watch_lieux {
         let _ = w.await;
     }
+    if let Some(c) = checkpoints {
+        let _ = c.await;
+    }
     db.close().await;
     tracing::info!("arrêt propre terminé");
     Ok(())
@@ -168,9 +176,10 @@ pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()>
             tokio::spawn(w.run(stopped.clone()))
         })
         .collect();
+    let checkpoints = spawn_checkpoints(&config, &db, &stopped)?;
     shutdown_signal().await;
     let _ = stop.send(true);
-    for t in tasks {
+    for t in tasks.into_iter().chain(checkpoints) {
         let _ = t.await;
     }
     db.close().await;
@@ -192,6 +201,36 @@ fn registry(config: &Config) -> anyhow::Result<Registry> {
             }
         }),
     )
+}
+
+/// Signs the journal's head now and then, where jobs run, if a key is configured.
+fn spawn_checkpoints(
+    config: &Config,
+    db: &Db,
+    stopped: &watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(key) = config.journal_key()? else {
+        tracing::warn!(
+            "aucune clé de journal (journal_key_file ou RELAIS_JOURNAL_KEY) : pas de point de contrôle signé"
+        );
+        return Ok(None);
+    };
+    if config.journal_checkpoint_secs == 0 {
+        return Ok(None);
+    }
+    tracing::info!(
+        cle = %key.public_key().key_id(),
+        intervalle_s = config.journal_checkpoint_secs,
+        "points de contrôle du journal signés"
+    );
+    Ok(Some(tokio::spawn(
+        relais_services::journal::checkpoint_loop(
+            db.clone(),
+            Arc::new(key),
+            std::time::Duration::from_secs(config.journal_checkpoint_secs),
+            stopped.clone(),
+        ),
+    )))
 }
 
 fn worker_id(n: u16) -> String {

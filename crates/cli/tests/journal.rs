@@ -2,8 +2,8 @@
 
 use std::process::{Command, Stdio};
 
-use relais_domain::journal::{JournalAction, NewEntry};
-use relais_store::{journal, Db};
+use relais_domain::journal::{Entry, JournalAction, NewEntry};
+use relais_store::{journal, Backend, Db};
 use relais_testkit::TestDb;
 
 fn relais() -> Command {
@@ -93,4 +93,332 @@ async fn verify_on_postgres() {
     assert!(ok, "{err}");
     assert_eq!(out, "Journal intègre : 2 entrées vérifiées.\n");
     t.cleanup().await;
+}
+
+fn journal_cmd(data_dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = relais();
+    cmd.arg("journal")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args);
+    cmd
+}
+
+#[test]
+fn init_key_writes_a_private_file_and_shows_only_the_public_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("journal.pem");
+    let (ok, out, err) = run(relais().args(["journal", "init-key", "--out"]).arg(&key));
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&key).unwrap();
+    assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!out.contains(&body) && !err.contains(&body), "{out}{err}");
+    let public = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Clé publique : "))
+        .unwrap()
+        .to_string();
+    // Never overwritten.
+    let (ok, _, err) = run(relais().args(["journal", "init-key", "--out"]).arg(&key));
+    assert!(!ok && err.contains("existe déjà"), "{err}");
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
+    // The configured key's public half, from the file or from the environment.
+    let (ok, out, err) = run(relais()
+        .args(["journal", "public-key", "--journal-key-file"])
+        .arg(&key));
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), public);
+    let (ok, out, err) = run(relais()
+        .args(["journal", "public-key"])
+        .env("RELAIS_JOURNAL_KEY", &text));
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), public);
+    // `relais config` masks it.
+    let (ok, out, err) = run(relais()
+        .arg("config")
+        .env("RELAIS_JOURNAL_KEY", &text)
+        .env("RELAIS_JOURNAL_KEY_FILE", &key));
+    assert!(ok, "{err}");
+    assert!(out.contains("journal_key = \"***\""), "{out}");
+    assert!(!out.contains(&body[..20]), "{out}");
+    // A bad key is a clear error.
+    let (ok, _, err) = run(relais()
+        .args(["journal", "public-key"])
+        .env("RELAIS_JOURNAL_KEY", "pas une clé"));
+    assert!(
+        !ok && err.contains("clé privée du journal illisible"),
+        "{err}"
+    );
+}
+
+/// Rewrites entry 2 and every later hash, and the head, and removes the checkpoints:
+/// what a hostile operator with the database file would do.
+async fn rewrite_whole_chain(db: &Db) {
+    db.execute_admin(match db.backend() {
+        Backend::Sqlite => {
+            "DROP TRIGGER journal_append_only_update; \
+             DROP TRIGGER journal_checkpoints_append_only_delete;"
+        }
+        Backend::Postgres => {
+            "DROP TRIGGER journal_append_only_row ON journal; \
+             DROP TRIGGER journal_checkpoints_append_only_row ON journal_checkpoints;"
+        }
+    })
+    .await
+    .unwrap();
+    let mut entries = journal::list(db, &Default::default(), 100).await.unwrap();
+    entries.reverse();
+    let mut prev = entries[0].hash.clone();
+    let mut sql = String::from("DELETE FROM journal_checkpoints;");
+    for e in &entries[1..] {
+        let mut content =
+            NewEntry::new(e.action, e.subject_kind.clone(), "99").with_details(e.details.clone());
+        (content.actor, content.actor_structure, content.structure) =
+            (e.actor, e.actor_structure, e.structure);
+        if e.seq != 2 {
+            content.subject_id.clone_from(&e.subject_id);
+        }
+        let forged = Entry::seal(content, e.seq, e.at, &prev);
+        sql.push_str(&format!(
+            "UPDATE journal SET subject_id = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
+            forged.subject_id, forged.prev_hash, forged.hash, forged.seq
+        ));
+        prev = forged.hash;
+    }
+    sql.push_str(&format!(
+        "UPDATE journal_head SET hash = '{prev}' WHERE id = 1;"
+    ));
+    db.execute_admin(&sql).await.unwrap();
+}
+
+#[tokio::test]
+async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = dir.path().join("journal.pem");
+    let copies = dir.path().join("points.jsonl");
+    let (ok, out, err) = run(relais().args(["journal", "init-key", "--out"]).arg(&key));
+    assert!(ok, "{err}");
+    let public = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Clé publique : "))
+        .unwrap()
+        .to_string();
+    let keyed = |args: &[&str]| {
+        let mut cmd = journal_cmd(&data, args);
+        cmd.env("RELAIS_JOURNAL_KEY_FILE", &key);
+        run(&mut cmd)
+    };
+    let (ok, out, err) = keyed(&["checkpoint"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("Rien à signer"), "{out}");
+
+    let db = Db::open_data_dir(&data).await.unwrap();
+    append(&db, 3).await;
+    let (ok, out, err) = keyed(&["checkpoint"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("Point de contrôle signé : entrée n° 3,"),
+        "{out}"
+    );
+    assert!(keyed(&["checkpoint"]).1.starts_with("Rien à signer"));
+    let export = || run(journal_cmd(&data, &["export-checkpoints", "--out"]).arg(&copies));
+    let (ok, out, err) = export();
+    assert!(ok, "{err}");
+    assert!(out.starts_with("1 point de contrôle ajouté"), "{out}");
+    let first_line = std::fs::read_to_string(&copies).unwrap();
+    append(&db, 2).await;
+    assert!(keyed(&["checkpoint"]).1.contains("entrée n° 5"));
+    let (ok, out, err) = export();
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("1 point de contrôle ajouté") && out.contains("2 en tout"),
+        "{out}"
+    );
+    let both = std::fs::read_to_string(&copies).unwrap();
+    assert!(
+        both.starts_with(&first_line) && both.lines().count() == 2,
+        "{both}"
+    );
+    assert!(export().1.starts_with("0 point de contrôle ajouté"));
+
+    let (ok, out, err) = keyed(&["verify"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "Journal intègre : 5 entrées vérifiées.\n2 points de contrôle signés concordent.\n"
+    );
+    let verify_with_copies = || {
+        run(journal_cmd(&data, &["verify", "--public-key", &public, "--checkpoints"]).arg(&copies))
+    };
+    let (ok, _, err) = verify_with_copies();
+    assert!(ok, "{err}");
+    // Without any reference key, the signatures prove nothing: said so.
+    let (ok, _, err) = run(&mut journal_cmd(&data, &["verify"]));
+    assert!(
+        ok && err.contains("aucune clé publique de référence"),
+        "{err}"
+    );
+
+    rewrite_whole_chain(&db).await;
+    db.close().await;
+    // The database alone looks intact now…
+    let (ok, out, err) = run(&mut journal_cmd(
+        &data,
+        &["verify", "--public-key", &public],
+    ));
+    assert!(ok, "{err}");
+    assert_eq!(out, "Journal intègre : 5 entrées vérifiées.\n");
+    // …but not against the copies kept elsewhere.
+    let (ok, out, err) = verify_with_copies();
+    assert!(!ok, "{out}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("relais : erreur : Journal rompu : ")
+            && lines[0].contains("l’entrée n° 3 ne porte plus")
+            && lines[0].contains("réécrit entre l’entrée n° 1 et l’entrée n° 3"),
+        "{err}"
+    );
+    // A file that is not checkpoints is a clear error.
+    std::fs::write(&copies, "{}\n").unwrap();
+    let (ok, _, err) = verify_with_copies();
+    assert!(
+        !ok && err.contains("ligne 1 : point de contrôle illisible"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn checkpoints_on_postgres() {
+    let t = TestDb::postgres().await;
+    append(&t.db, 2).await;
+    // The key in the environment: base64 of a 32-byte seed.
+    let key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+    let (ok, out, err) = run(relais()
+        .args(["journal", "checkpoint", "--database-url", &t.url])
+        .env("RELAIS_JOURNAL_KEY", key));
+    assert!(ok, "{err}");
+    assert!(out.contains("entrée n° 2"), "{out}");
+    let (ok, out, err) = run(relais()
+        .args(["journal", "verify", "--database-url", &t.url])
+        .env("RELAIS_JOURNAL_KEY", key));
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "Journal intègre : 2 entrées vérifiées.\n1 point de contrôle signé concorde.\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let copies = dir.path().join("points.jsonl");
+    let (ok, _, err) = run(relais()
+        .args([
+            "journal",
+            "export-checkpoints",
+            "--database-url",
+            &t.url,
+            "--out",
+        ])
+        .arg(&copies));
+    assert!(ok, "{err}");
+    rewrite_whole_chain(&t.db).await;
+    let verify = |copies: Option<&std::path::Path>| {
+        let mut cmd = relais();
+        cmd.args(["journal", "verify", "--database-url", &t.url])
+            .env("RELAIS_JOURNAL_KEY", key);
+        if let Some(c) = copies {
+            cmd.arg("--checkpoints").arg(c);
+        }
+        run(&mut cmd)
+    };
+    let (ok, _, err) = verify(None);
+    assert!(ok, "{err}");
+    let (ok, _, err) = verify(Some(&copies));
+    assert!(!ok && err.contains("l’entrée n° 2 ne porte plus"), "{err}");
+    t.cleanup().await;
+}
+
+fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let timeout = std::time::Duration::from_millis(200);
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let status = raw.split(' ').nth(1)?.parse().ok()?;
+    Some((status, raw.split_once("\r\n\r\n")?.1.to_string()))
+}
+
+/// `serve` signs the head at start and every `journal_checkpoint_secs`, publishes it,
+/// and logs the key's id only.
+#[tokio::test]
+async fn serve_signs_checkpoints_now_and_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = dir.path().join("journal.pem");
+    assert!(run(relais().args(["journal", "init-key", "--out"]).arg(&key)).0);
+    let db = Db::open_data_dir(&data).await.unwrap();
+    db.migrate().await.unwrap();
+    append(&db, 2).await;
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut child = relais()
+        .args(["serve", "--demo", "false", "--listen", &addr.to_string()])
+        .args(["--journal-checkpoint-secs", "1", "--data-dir"])
+        .arg(&data)
+        .env("RELAIS_JOURNAL_KEY_FILE", &key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let points = |addr| {
+        http_get(addr, "/api/v1/journal/checkpoints")
+            .filter(|(status, _)| *status == 200)
+            .map(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).unwrap())
+            .and_then(|v| v["points"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while points(addr).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint in 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(points(addr)[0]["numero"], 2);
+    append(&db, 1).await;
+    while points(addr).len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no second checkpoint");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    db.close().await;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "{err}");
+    assert!(err.contains("point de contrôle du journal signé"), "{err}");
+    let text = std::fs::read_to_string(&key).unwrap();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!err.contains(&body[..24]), "{err}");
 }

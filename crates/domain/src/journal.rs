@@ -8,6 +8,9 @@
 //! The store keeps a head (last number and hash) beside the entries, updated in the same
 //! transaction, so that removing entries at the end is detected too.
 
+pub mod checkpoint;
+
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -352,6 +355,20 @@ pub enum BreakKind {
     HeadMismatch { head_seq: i64, last_seq: i64 },
     /// The head itself was removed.
     HeadMissing,
+    /// The entry no longer carries the hash a valid signed checkpoint gave it: the chain
+    /// was rewritten (hashes recomputed) somewhere from entry `since` to this one.
+    CheckpointMismatch { since: i64 },
+    /// A valid signed checkpoint covers the journal up to `checkpoint_seq`, but the
+    /// entries stop before: entries (and the head) removed at the end.
+    CheckpointBeyondEnd { checkpoint_seq: i64 },
+    /// The checkpoint of this entry does not carry a valid signature: forged.
+    CheckpointSignatureInvalid,
+    /// The checkpoint of this entry is signed by a key that is not trusted (neither the
+    /// configured key nor one given to verify): forged, or a key missing.
+    CheckpointUnknownKey { key_id: String },
+    /// The checkpoint of this entry, in the external copy, is missing from the database
+    /// or differs there: checkpoints removed or replaced.
+    CheckpointNotInDatabase,
 }
 
 impl fmt::Display for Verification {
@@ -397,6 +414,26 @@ impl fmt::Display for Verification {
                 f,
                 "l’en-tête du journal a été supprimé (dernière entrée : n° {seq})."
             ),
+            BreakKind::CheckpointMismatch { since } => write!(
+                f,
+                "l’entrée n° {seq} ne porte plus l’empreinte signée par son point de contrôle : le journal a été réécrit entre l’entrée n° {since} et l’entrée n° {seq}."
+            ),
+            BreakKind::CheckpointBeyondEnd { checkpoint_seq } => write!(
+                f,
+                "l’entrée n° {seq} manque alors qu’un point de contrôle signé couvre le journal jusqu’à l’entrée n° {checkpoint_seq} : des entrées ont été supprimées à la fin."
+            ),
+            BreakKind::CheckpointSignatureInvalid => write!(
+                f,
+                "le point de contrôle de l’entrée n° {seq} porte une signature invalide : point de contrôle falsifié."
+            ),
+            BreakKind::CheckpointUnknownKey { key_id } => write!(
+                f,
+                "le point de contrôle de l’entrée n° {seq} est signé par une clé inconnue ({key_id}) : point de contrôle falsifié, ou clé publique de vérification manquante (--public-key)."
+            ),
+            BreakKind::CheckpointNotInDatabase => write!(
+                f,
+                "le point de contrôle de l’entrée n° {seq}, présent dans la copie externe, manque dans la base ou y diffère : des points de contrôle ont été supprimés ou remplacés."
+            ),
         }
     }
 }
@@ -408,6 +445,12 @@ pub struct ChainCheck {
     next_seq: i64,
     prev_hash: String,
     broken: Option<(i64, BreakKind)>,
+    /// The hash each valid signed checkpoint gives its entry.
+    expected: BTreeMap<i64, String>,
+    /// The last entry found equal to its checkpoint (0: none yet).
+    last_checkpoint: i64,
+    /// The first fault found in the checkpoints themselves.
+    fault: Option<(i64, BreakKind)>,
 }
 
 impl Default for ChainCheck {
@@ -422,7 +465,18 @@ impl ChainCheck {
             next_seq: 1,
             prev_hash: GENESIS_HASH.to_string(),
             broken: None,
+            expected: BTreeMap::new(),
+            last_checkpoint: 0,
+            fault: None,
         }
+    }
+
+    /// Also checks each entry against the checkpoints found valid by `audit`, and
+    /// reports its first fault if nothing breaks before it.
+    pub fn with_checkpoints(mut self, audit: checkpoint::Audit) -> Self {
+        self.expected = audit.expected;
+        self.fault = audit.fault;
+        self
     }
 
     /// Checks the next entry; `false` once the chain is broken (stop reading then).
@@ -434,6 +488,15 @@ impl ChainCheck {
             self.broken = Some((entry.seq, BreakKind::PrevHashMismatch));
         } else if entry.computed_hash() != entry.hash {
             self.broken = Some((entry.seq, BreakKind::HashMismatch));
+        } else if let Some(signed) = self.expected.get(&entry.seq) {
+            if *signed != entry.hash {
+                let since = self.last_checkpoint + 1;
+                self.broken = Some((entry.seq, BreakKind::CheckpointMismatch { since }));
+            } else {
+                self.last_checkpoint = entry.seq;
+                self.next_seq += 1;
+                self.prev_hash.clone_from(&entry.hash);
+            }
         } else {
             self.next_seq += 1;
             self.prev_hash.clone_from(&entry.hash);
@@ -463,7 +526,21 @@ impl ChainCheck {
 
     /// The verdict, given the head as read with the entries: `(seq, hash)`, or `None`
     /// if it was removed.
-    pub fn finish(self, head: Option<(i64, &str)>) -> Verification {
+    pub fn finish(mut self, head: Option<(i64, &str)>) -> Verification {
+        let fault = self.fault.take();
+        let chain = self.finish_chain(head);
+        match (fault, &chain) {
+            (Some((seq, reason)), Verification::Intact { .. }) => {
+                Verification::Broken { seq, reason }
+            }
+            (Some((seq, reason)), Verification::Broken { seq: at, .. }) if seq < *at => {
+                Verification::Broken { seq, reason }
+            }
+            _ => chain,
+        }
+    }
+
+    fn finish_chain(self, head: Option<(i64, &str)>) -> Verification {
         if let Some((seq, reason)) = self.broken {
             return Verification::Broken { seq, reason };
         }
@@ -474,7 +551,13 @@ impl ChainCheck {
                 reason: BreakKind::HeadMissing,
             },
             Some((head_seq, head_hash)) if head_seq == last_seq && head_hash == self.prev_hash => {
-                Verification::Intact { entries: last_seq }
+                match self.expected.keys().next_back() {
+                    Some(&checkpoint_seq) if checkpoint_seq > last_seq => Verification::Broken {
+                        seq: last_seq + 1,
+                        reason: BreakKind::CheckpointBeyondEnd { checkpoint_seq },
+                    },
+                    _ => Verification::Intact { entries: last_seq },
+                }
             }
             Some((head_seq, _)) => Verification::Broken {
                 // The first entry the head and the entries disagree on.
@@ -698,6 +781,25 @@ mod tests {
                 "n° 7",
             ),
             (BreakKind::HeadMissing, 7, "n° 7"),
+            (
+                BreakKind::CheckpointMismatch { since: 3 },
+                7,
+                "n° 3 et l’entrée n° 7",
+            ),
+            (
+                BreakKind::CheckpointBeyondEnd { checkpoint_seq: 9 },
+                7,
+                "n° 7",
+            ),
+            (BreakKind::CheckpointSignatureInvalid, 7, "n° 7"),
+            (
+                BreakKind::CheckpointUnknownKey {
+                    key_id: "0123456789abcdef".into(),
+                },
+                7,
+                "n° 7",
+            ),
+            (BreakKind::CheckpointNotInDatabase, 7, "n° 7"),
         ];
         for (reason, seq, expected) in cases {
             let text = Verification::Broken { seq, reason }.to_string();

@@ -5,6 +5,7 @@ pub mod courriel;
 pub mod equipe;
 pub mod habilitations;
 pub mod invitations;
+pub mod journal;
 pub mod lieux;
 pub mod password_reset;
 pub mod proconnect;

@@ -6,7 +6,10 @@
 //! moving it, which queues concurrent appenders (a row lock on PostgreSQL, the write lock
 //! on SQLite) until the appending transaction ends, so numbers stay contiguous and a
 //! rolled-back transaction leaves neither entry nor gap.
+//!
+//! `journal_checkpoints` (migration 0013, append-only too) holds the signed heads.
 
+use relais_domain::journal::checkpoint::{self, Checkpoint, PublicKey, SigningKey};
 use relais_domain::journal::{ChainCheck, Entry, JournalAction, NewEntry, Verification};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -138,6 +141,17 @@ pub async fn head(db: &Db) -> Result<(i64, String), StoreError> {
 /// that appends running meanwhile are not mistaken for breaks), and finds the first
 /// broken entry if any.
 pub async fn verify(db: &Db) -> Result<Verification, StoreError> {
+    Ok(verify_with(db, &[], &[]).await?.0)
+}
+
+/// [`verify`], also checking every stored checkpoint and the `external` copies (see
+/// [`checkpoint::audit`]; `trusted` empty: any valid signature is taken). Returns the
+/// verdict and the number of valid checkpoints the entries were checked against.
+pub async fn verify_with(
+    db: &Db,
+    external: &[Checkpoint],
+    trusted: &[PublicKey],
+) -> Result<(Verification, usize), StoreError> {
     let mut tx = db.begin().await?;
     if db.backend() == Backend::Postgres {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -150,8 +164,18 @@ pub async fn verify(db: &Db) -> Result<Verification, StoreError> {
             .fetch_optional(&mut *tx)
             .await?
             .map(|r| (r.get(0), r.get(1)));
+    let stored = sqlx::query(&format!(
+        "SELECT {CHECKPOINT_COLUMNS} FROM journal_checkpoints ORDER BY seq"
+    ))
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(read_checkpoint)
+    .collect::<Vec<_>>();
+    let audit = checkpoint::audit(&stored, external, trusted);
+    let valid = audit.valid;
     let sql = format!("SELECT {COLUMNS} FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2");
-    let mut check = ChainCheck::new();
+    let mut check = ChainCheck::new().with_checkpoints(audit);
     let mut after = i64::MIN;
     'pages: loop {
         let rows = sqlx::query(&sql)
@@ -174,7 +198,73 @@ pub async fn verify(db: &Db) -> Result<Verification, StoreError> {
         }
     }
     tx.rollback().await?;
-    Ok(check.finish(head.as_ref().map(|(seq, hash)| (*seq, hash.as_str()))))
+    let verdict = check.finish(head.as_ref().map(|(seq, hash)| (*seq, hash.as_str())));
+    Ok((verdict, valid))
+}
+
+const CHECKPOINT_COLUMNS: &str = "seq, at, hash, public_key, signature";
+
+/// Signs the head with `key` at `at` and stores it, unless the journal is empty or the
+/// head has not moved since the last checkpoint (then `None`). Holds the head meanwhile,
+/// so that concurrent callers (several workers) sign it once.
+pub async fn checkpoint(
+    db: &Db,
+    key: &SigningKey,
+    at: i64,
+) -> Result<Option<Checkpoint>, StoreError> {
+    let mut tx = db.begin().await?;
+    // A write that changes nothing, to take the head's lock (as appenders do).
+    let head = sqlx::query("UPDATE journal_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(&mut *tx)
+        .await?;
+    let (seq, hash): (i64, String) = (head.get(0), head.get(1));
+    let last: Option<i64> = sqlx::query("SELECT MAX(seq) FROM journal_checkpoints")
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+    if seq == 0 || last.is_some_and(|last| last >= seq) {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let signed = key.sign(seq, &hash, at);
+    sqlx::query(&format!(
+        "INSERT INTO journal_checkpoints ({CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
+    ))
+    .bind(signed.seq)
+    .bind(signed.at)
+    .bind(signed.hash.as_str())
+    .bind(signed.public_key.as_str())
+    .bind(signed.signature.as_str())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(signed))
+}
+
+/// Up to `limit` checkpoints of entries after `after_seq`, oldest first.
+pub async fn checkpoints(
+    db: &Db,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<Checkpoint>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {CHECKPOINT_COLUMNS} FROM journal_checkpoints WHERE seq > $1 ORDER BY seq LIMIT $2"
+    ))
+    .bind(after_seq)
+    .bind(i64::from(limit))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.iter().map(read_checkpoint).collect())
+}
+
+fn read_checkpoint(r: &AnyRow) -> Checkpoint {
+    Checkpoint {
+        seq: r.get("seq"),
+        at: r.get("at"),
+        hash: r.get("hash"),
+        public_key: r.get("public_key"),
+        signature: r.get("signature"),
+    }
 }
 
 /// An entry, or the action it holds if this version does not know it.

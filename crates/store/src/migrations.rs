@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_signalements"),
     migration!(11, "0011_lieux_structures"),
     migration!(12, "0012_records_before_merge"),
+    migration!(13, "0013_journal_checkpoints"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

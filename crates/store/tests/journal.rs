@@ -2,6 +2,7 @@
 //! their change, the database refusing changes, forgeries found by `verify`, and
 //! concurrent appenders.
 
+use relais_domain::journal::checkpoint::{Checkpoint, SigningKey};
 use relais_domain::journal::{
     BreakKind, Entry, JournalAction, NewEntry, Verification, GENESIS_HASH,
 };
@@ -21,6 +22,11 @@ store_tests!(
     a_forged_head_is_found,
     an_unknown_action_is_found,
     verify_reads_page_after_page,
+    an_insert_never_replaces_an_entry,
+    the_database_refuses_to_change_checkpoints,
+    checkpoints_are_signed_when_the_head_moves,
+    a_whole_chain_rewrite_is_found_at_its_checkpoint,
+    forged_or_removed_checkpoints_are_found,
 );
 
 /// A varied entry: `n` picks the action, actor, structure and subject.
@@ -400,6 +406,282 @@ async fn verify_reads_page_after_page(db: Db) {
         .await
         .unwrap();
     assert_eq!(broken(&db).await, (1_001, BreakKind::HashMismatch));
+}
+
+/// The refusal of the database, whatever the statement's dialect.
+async fn refused(db: &Db, sql: &str) {
+    let err = db.execute_admin(sql).await.expect_err(sql);
+    assert!(err.to_string().contains("ajout seul"), "{sql}: {err}");
+}
+
+/// SQLite's REPLACE deletes the row in its way without firing the DELETE trigger: a
+/// forged entry could be put in, then the original put back without trace. PostgreSQL's
+/// upsert is an UPDATE, and fires its trigger.
+async fn an_insert_never_replaces_an_entry(db: Db) {
+    let entries = append_n(&db, 3).await;
+    let copy = |verb: &str, details: &str, tail: &str| {
+        format!(
+            "{verb} journal ({COLS}) SELECT seq, at, action, actor, actor_structure, structure, \
+             subject_kind, subject_id, '{details}', prev_hash, hash FROM journal WHERE seq = 2 {tail}",
+            COLS = "seq, at, action, actor, actor_structure, structure, subject_kind, \
+                    subject_id, details, prev_hash, hash"
+        )
+    };
+    let forged = r#"{"role":"administrateur"}"#;
+    let mut statements = vec![
+        copy(
+            "INSERT INTO",
+            forged,
+            "ON CONFLICT (seq) DO UPDATE SET details = excluded.details",
+        ),
+        "INSERT INTO journal_head (id, seq, hash) VALUES (1, 0, 'x') \
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
+            .to_string(),
+    ];
+    if db.backend() == Backend::Sqlite {
+        statements.extend([
+            copy("INSERT OR REPLACE INTO", forged, ""),
+            copy("REPLACE INTO", forged, ""),
+            // The forgery and the restoration, in one go: refused at the first step.
+            format!(
+                "{}; {};",
+                copy("REPLACE INTO", forged, ""),
+                copy("REPLACE INTO", &entries[1].details, "")
+            ),
+            "INSERT OR REPLACE INTO journal_head (id, seq, hash) VALUES (1, 0, 'x')".to_string(),
+            "REPLACE INTO journal_head (id, seq, hash) VALUES (1, 3, 'x')".to_string(),
+        ]);
+    }
+    for sql in &statements {
+        refused(&db, sql).await;
+    }
+    // Ignoring the conflict changes nothing, which is fine; a plain duplicate is refused.
+    let ignore = match db.backend() {
+        Backend::Sqlite => copy("INSERT OR IGNORE INTO", forged, ""),
+        Backend::Postgres => copy("INSERT INTO", forged, "ON CONFLICT DO NOTHING"),
+    };
+    let _ = db.execute_admin(&ignore).await;
+    assert!(db
+        .execute_admin(&copy("INSERT INTO", forged, ""))
+        .await
+        .is_err());
+    let back = journal::list(&db, &JournalFilter::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(back.len(), 3);
+    assert_eq!(back[1], entries[1]);
+    assert_eq!(
+        journal::verify(&db).await.unwrap(),
+        Verification::Intact { entries: 3 }
+    );
+}
+
+/// A fixed test key (`n` picks it).
+fn key(n: u8) -> SigningKey {
+    SigningKey::from_seed(&[n; 32])
+}
+
+async fn drop_checkpoint_triggers(db: &Db) {
+    db.execute_admin(match db.backend() {
+        Backend::Sqlite => {
+            "DROP TRIGGER journal_checkpoints_append_only_update; \
+             DROP TRIGGER journal_checkpoints_append_only_delete;"
+        }
+        Backend::Postgres => {
+            "DROP TRIGGER journal_checkpoints_append_only_row ON journal_checkpoints;"
+        }
+    })
+    .await
+    .unwrap();
+}
+
+async fn insert_checkpoint(db: &Db, c: &Checkpoint) {
+    db.execute_admin(&format!(
+        "INSERT INTO journal_checkpoints (seq, at, hash, public_key, signature) \
+         VALUES ({}, {}, '{}', '{}', '{}')",
+        c.seq, c.at, c.hash, c.public_key, c.signature
+    ))
+    .await
+    .unwrap();
+}
+
+async fn the_database_refuses_to_change_checkpoints(db: Db) {
+    append_n(&db, 2).await;
+    journal::checkpoint(&db, &key(1), 1).await.unwrap().unwrap();
+    let mut statements = vec![
+        "UPDATE journal_checkpoints SET hash = 'x'".to_string(),
+        "DELETE FROM journal_checkpoints".to_string(),
+        "INSERT INTO journal_checkpoints (seq, at, hash, public_key, signature) \
+         VALUES (2, 0, 'x', 'y', 'z') ON CONFLICT (seq) DO UPDATE SET hash = excluded.hash"
+            .to_string(),
+    ];
+    match db.backend() {
+        Backend::Sqlite => statements.push(
+            "REPLACE INTO journal_checkpoints (seq, at, hash, public_key, signature) \
+             VALUES (2, 0, 'x', 'y', 'z')"
+                .to_string(),
+        ),
+        Backend::Postgres => statements.push("TRUNCATE journal_checkpoints".to_string()),
+    }
+    for sql in &statements {
+        refused(&db, sql).await;
+    }
+    assert_eq!(journal::checkpoints(&db, 0, 10).await.unwrap().len(), 1);
+}
+
+async fn checkpoints_are_signed_when_the_head_moves(db: Db) {
+    let k = key(1);
+    assert_eq!(
+        journal::checkpoint(&db, &k, 10).await.unwrap(),
+        None,
+        "empty"
+    );
+    let entries = append_n(&db, 3).await;
+    let first = journal::checkpoint(&db, &k, 20).await.unwrap().unwrap();
+    assert_eq!(
+        (first.seq, &first.hash, first.at),
+        (3, &entries[2].hash, 20)
+    );
+    assert!(first.signature_valid());
+    assert_eq!(
+        journal::checkpoint(&db, &k, 30).await.unwrap(),
+        None,
+        "the head has not moved"
+    );
+    append_n(&db, 1).await;
+    let second = journal::checkpoint(&db, &k, 40).await.unwrap().unwrap();
+    assert_eq!(second.seq, 4);
+    assert_eq!(
+        journal::checkpoints(&db, 0, 10).await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    assert_eq!(
+        journal::checkpoints(&db, 3, 10).await.unwrap(),
+        vec![second.clone()]
+    );
+    let trusted = [k.public_key()];
+    assert_eq!(
+        journal::verify_with(&db, &[first, second], &trusted)
+            .await
+            .unwrap(),
+        (Verification::Intact { entries: 4 }, 2)
+    );
+}
+
+/// Whoever can write the database rewrites entry 2 and every later hash, and the head:
+/// the chain alone is consistent again, the signed checkpoint of entry 3 is not.
+async fn a_whole_chain_rewrite_is_found_at_its_checkpoint(db: Db) {
+    let k = key(1);
+    append_n(&db, 3).await;
+    let signed = journal::checkpoint(&db, &k, 1).await.unwrap().unwrap();
+    append_n(&db, 2).await;
+    drop_append_only_triggers(&db).await;
+    let mut entries = journal::list(&db, &JournalFilter::default(), 10)
+        .await
+        .unwrap();
+    entries.reverse();
+    let mut prev = entries[0].hash.clone();
+    let mut sql = String::new();
+    for e in &entries[1..] {
+        let mut content = NewEntry::new(e.action, e.subject_kind.clone(), e.subject_id.clone());
+        (content.actor, content.actor_structure, content.structure) =
+            (e.actor, e.actor_structure, e.structure);
+        content.details = if e.seq == 2 {
+            r#"{"role":"administrateur"}"#.into()
+        } else {
+            e.details.clone()
+        };
+        let forged = Entry::seal(content, e.seq, e.at, &prev);
+        sql.push_str(&format!(
+            "UPDATE journal SET details = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
+            forged.details, forged.prev_hash, forged.hash, forged.seq
+        ));
+        prev = forged.hash;
+    }
+    sql.push_str(&format!(
+        "UPDATE journal_head SET hash = '{prev}' WHERE id = 1;"
+    ));
+    db.execute_admin(&sql).await.unwrap();
+
+    let expected = (3, BreakKind::CheckpointMismatch { since: 1 });
+    assert_eq!(broken(&db).await, expected);
+    let trusted = [k.public_key()];
+    let (v, _) = journal::verify_with(&db, &[], &trusted).await.unwrap();
+    assert!(v.to_string().contains("l’entrée n° 3 ne porte plus"), "{v}");
+    // Removing the checkpoint from the database too: the chain looks intact, until the
+    // copy kept elsewhere is given.
+    drop_checkpoint_triggers(&db).await;
+    db.execute_admin("DELETE FROM journal_checkpoints")
+        .await
+        .unwrap();
+    assert_eq!(
+        journal::verify(&db).await.unwrap(),
+        Verification::Intact { entries: 5 }
+    );
+    let (v, _) = journal::verify_with(&db, &[signed], &trusted)
+        .await
+        .unwrap();
+    assert_eq!(
+        v,
+        Verification::Broken {
+            seq: expected.0,
+            reason: expected.1
+        }
+    );
+}
+
+async fn forged_or_removed_checkpoints_are_found(db: Db) {
+    let k = key(1);
+    append_n(&db, 2).await;
+    let first = journal::checkpoint(&db, &k, 1).await.unwrap().unwrap();
+    append_n(&db, 2).await;
+    let second = journal::checkpoint(&db, &k, 2).await.unwrap().unwrap();
+    append_n(&db, 1).await;
+    let trusted = [k.public_key()];
+    // A checkpoint signed with another key (the forger's own).
+    let (_, head_hash) = journal::head(&db).await.unwrap();
+    insert_checkpoint(&db, &key(2).sign(5, &head_hash, 3)).await;
+    let v = journal::verify_with(&db, &[], &trusted).await.unwrap().0;
+    assert!(
+        matches!(
+            v,
+            Verification::Broken {
+                seq: 5,
+                reason: BreakKind::CheckpointUnknownKey { .. }
+            }
+        ),
+        "{v}"
+    );
+    // A row whose signature does not match: found first, being the earliest.
+    let mut bad = k.sign(1, &head_hash, 3);
+    bad.hash = "0".repeat(64);
+    insert_checkpoint(&db, &bad).await;
+    assert_eq!(
+        journal::verify(&db).await.unwrap(),
+        Verification::Broken {
+            seq: 1,
+            reason: BreakKind::CheckpointSignatureInvalid
+        }
+    );
+    // A removed row: caught with the copy kept elsewhere.
+    drop_checkpoint_triggers(&db).await;
+    db.execute_admin("DELETE FROM journal_checkpoints WHERE seq <> 2")
+        .await
+        .unwrap();
+    assert_eq!(
+        journal::verify_with(&db, &[], &trusted).await.unwrap(),
+        (Verification::Intact { entries: 5 }, 1)
+    );
+    assert_eq!(
+        journal::verify_with(&db, &[first, second], &trusted)
+            .await
+            .unwrap()
+            .0,
+        Verification::Broken {
+            seq: 4,
+            reason: BreakKind::CheckpointNotInDatabase
+        }
+    );
 }
 
 /// 4 appenders, each with its own pool (as separate processes would), 50 appends each,

@@ -140,6 +140,7 @@ routes! {
     GET "/api/v1/lieux/export.json" => api::export::json;
     GET "/api/v1/lieux/export.geojson" => api::export::geojson;
     GET "/api/v1/lieux/{lieu}" => lieux::json;
+    GET "/api/v1/journal/checkpoints" => api::journal::checkpoints;
     GET "/api/v1/openapi.json" => api::lieux::openapi;
     GET "/api/v1/territoires/communes" => api::territoires::search;
     GET "/api/v1/territoires/communes/proche" => api::territoires::nearest;

@@ -2,6 +2,7 @@
 
 pub mod export;
 pub mod health;
+pub mod journal;
 pub mod lieux;
 pub mod territoires;
 

@@ -1,0 +1,46 @@
+//! Signed checkpoints of the journal: now (`relais journal checkpoint`), and now and
+//! then wherever background jobs run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use relais_domain::journal::checkpoint::{Checkpoint, SigningKey};
+use relais_store::{journal, now_ms, Db, StoreError};
+
+/// Signs the head now, unless it has not moved since the last checkpoint.
+pub async fn checkpoint(db: &Db, key: &SigningKey) -> Result<Option<Checkpoint>, StoreError> {
+    journal::checkpoint(db, key, now_ms()).await
+}
+
+/// Signs the head every `every` until `stop`: the first time right away, so that a
+/// restart leaves no long unsigned stretch. Concurrent instances sign a head once.
+pub async fn checkpoint_loop(
+    db: Db,
+    key: Arc<SigningKey>,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+        match checkpoint(&db, &key).await {
+            Ok(Some(c)) => tracing::info!(
+                entree = c.seq,
+                cle = %c.key_id(),
+                "point de contrôle du journal signé"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(
+                error = %e,
+                "point de contrôle du journal impossible, nouvel essai au prochain tour"
+            ),
+        }
+    }
+}
