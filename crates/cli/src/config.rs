@@ -14,6 +14,26 @@ pub enum LogFormat {
     Json,
 }
 
+/// Level of the access log (one line per request): `info`, `debug` (hidden unless
+/// `RELAIS_LOG` shows debug) or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLog {
+    Info,
+    Debug,
+    Off,
+}
+
+impl From<AccessLog> for relais_web::AccessLog {
+    fn from(level: AccessLog) -> Self {
+        match level {
+            AccessLog::Info => relais_web::AccessLog::Info,
+            AccessLog::Debug => relais_web::AccessLog::Debug,
+            AccessLog::Off => relais_web::AccessLog::Off,
+        }
+    }
+}
+
 /// Options shared by every subcommand.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct GlobalArgs {
@@ -87,6 +107,9 @@ pub struct ServeArgs {
     /// the map draws the départements' contours.
     #[arg(long, env = "RELAIS_CARTE_TUILES", value_name = "URL")]
     pub carte_tuiles: Option<String>,
+    /// Access log: one line per request at `info` (default), at `debug`, or `off`.
+    #[arg(long, env = "RELAIS_ACCESS_LOG", value_name = "NIVEAU")]
+    pub access_log: Option<AccessLog>,
 }
 
 /// The settings file: every key optional.
@@ -109,6 +132,7 @@ struct FileConfig {
     demo: Option<bool>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    access_log: Option<AccessLog>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,6 +161,8 @@ pub struct Config {
     /// `None`: e-mails go to `data_dir/courriels`.
     pub smtp_url: Option<String>,
     pub mail_from: String,
+    /// Level of the one line logged per request.
+    pub access_log: AccessLog,
     /// The file read, if any.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -224,6 +250,10 @@ impl Config {
                 .clone()
                 .or(from_file.mail_from)
                 .unwrap_or_else(|| "Relais <ne-pas-repondre@relais.localhost>".to_string()),
+            access_log: serve
+                .access_log
+                .or(from_file.access_log)
+                .unwrap_or(AccessLog::Info),
             file,
         })
     }

@@ -13,10 +13,13 @@ use tokio::sync::watch;
 use crate::config::{Config, GlobalArgs, LogFormat, ServeArgs};
 
 fn init_logs(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELAIS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Colour codes only for a person at a terminal: in a file or journald they are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -26,9 +29,20 @@ fn init_logs(format: LogFormat) {
 
 /// Opens the database, applies migrations and loads reference data.
 pub(crate) async fn open(config: &Config) -> anyhow::Result<Db> {
-    let db = match &config.database_url {
-        Some(url) => Db::connect(url).await?,
-        None => Db::open_data_dir(&config.data_dir).await?,
+    open_with(config, false).await
+}
+
+/// The same for imports and merges: on SQLite, a big page cache per connection.
+pub(crate) async fn open_bulk(config: &Config) -> anyhow::Result<Db> {
+    open_with(config, true).await
+}
+
+async fn open_with(config: &Config, bulk: bool) -> anyhow::Result<Db> {
+    let db = match (&config.database_url, bulk) {
+        (Some(url), false) => Db::connect(url).await?,
+        (Some(url), true) => Db::connect_bulk(url).await?,
+        (None, false) => Db::open_data_dir(&config.data_dir).await?,
+        (None, true) => Db::open_data_dir_bulk(&config.data_dir).await?,
     };
     let applied = db.migrate().await?;
     if applied > 0 {
@@ -51,6 +65,7 @@ pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    no_huge_pages();
     let config = Config::resolve(global, args)?;
     init_logs(config.log_format);
     let db = open(&config).await?;
@@ -107,6 +122,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
             hsts: config.hsts,
             public_url: config.public_url.clone(),
             tile_url: config.carte_tuiles.clone(),
+            access_log: config.access_log.into(),
         },
         proconnect,
     });
@@ -136,6 +152,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
 }
 
 pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()> {
+    no_huge_pages();
     let config = Config::resolve(global, &ServeArgs::default())?;
     init_logs(config.log_format);
     let db = open(&config).await?;
@@ -154,6 +171,15 @@ pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()>
     }
     db.close().await;
     Ok(())
+}
+
+/// Long-running processes do without transparent huge pages: mimalloc asks the kernel for
+/// them on its arenas, and a 2 MB page holding a few live objects then stays whole in
+/// memory (idle RSS −20 MB, docs/BENCHMARKS.md). Imports keep them.
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag of this process; no pointer is passed.
+    let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
 }
 
 /// Every job kind this instance runs: the standard ones and sending e-mail.
