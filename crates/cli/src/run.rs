@@ -126,6 +126,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         },
         proconnect,
     });
+    crate::release_free_memory();
     tracing::info!(
         adresse = %format!("http://{}", config.listen),
         base = db.backend().name(),
