@@ -65,7 +65,6 @@ pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    no_huge_pages();
     let config = Config::resolve(global, args)?;
     init_logs(config.log_format);
     let db = open(&config).await?;
@@ -153,7 +152,6 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
 }
 
 pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()> {
-    no_huge_pages();
     let config = Config::resolve(global, &ServeArgs::default())?;
     init_logs(config.log_format);
     let db = open(&config).await?;
@@ -172,15 +170,6 @@ pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()>
     }
     db.close().await;
     Ok(())
-}
-
-/// Long-running processes do without transparent huge pages: mimalloc asks the kernel for
-/// them on its arenas, and a 2 MB page holding a few live objects then stays whole in
-/// memory (idle RSS −20 MB, docs/BENCHMARKS.md). Imports keep them.
-fn no_huge_pages() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: PR_SET_THP_DISABLE only sets a flag of this process; no pointer is passed.
-    let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
 }
 
 /// Every job kind this instance runs: the standard ones and sending e-mail.
