@@ -86,8 +86,8 @@ async fn measure(args: &Args, dir: &Path) -> anyhow::Result<()> {
     drop(gen);
 
     let db = match &args.database_url {
-        Some(url) => Db::connect(url).await?,
-        None => Db::open_data_dir(&dir.join("base")).await?,
+        Some(url) => Db::connect_bulk(url).await?,
+        None => Db::open_data_dir_bulk(&dir.join("base")).await?,
     };
     db.migrate().await?;
     relais_services::territoires::ensure_loaded(&db).await?;

@@ -14,6 +14,26 @@ pub enum LogFormat {
     Json,
 }
 
+/// Level of the access log (one line per request): `info`, `debug` (hidden unless
+/// `RELAIS_LOG` shows debug) or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLog {
+    Info,
+    Debug,
+    Off,
+}
+
+impl From<AccessLog> for relais_web::AccessLog {
+    fn from(level: AccessLog) -> Self {
+        match level {
+            AccessLog::Info => relais_web::AccessLog::Info,
+            AccessLog::Debug => relais_web::AccessLog::Debug,
+            AccessLog::Off => relais_web::AccessLog::Off,
+        }
+    }
+}
+
 /// Options shared by every subcommand.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct GlobalArgs {
@@ -130,6 +150,9 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Option<Vec<String>>,
+    /// Access log: one line per request at `info` (default), at `debug`, or `off`.
+    #[arg(long, env = "RELAIS_ACCESS_LOG", value_name = "NIVEAU")]
+    pub access_log: Option<AccessLog>,
 }
 
 /// The settings file: every key optional.
@@ -157,6 +180,7 @@ struct FileConfig {
     allow_superuser: Option<bool>,
     journal_key_file: Option<PathBuf>,
     journal_checkpoint_secs: Option<u64>,
+    access_log: Option<AccessLog>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -197,6 +221,8 @@ pub struct Config {
     pub journal_key: Option<Secret>,
     /// Seconds between two signed checkpoints; 0: never.
     pub journal_checkpoint_secs: u64,
+    /// Level of the one line logged per request.
+    pub access_log: AccessLog,
     /// The file read, if any.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -319,6 +345,10 @@ impl Config {
                 .journal_checkpoint_secs
                 .or(from_file.journal_checkpoint_secs)
                 .unwrap_or(3600),
+            access_log: serve
+                .access_log
+                .or(from_file.access_log)
+                .unwrap_or(AccessLog::Info),
             file,
         })
     }

@@ -28,7 +28,7 @@ pub enum LieuxCommand {
 
 pub async fn run(global: &GlobalArgs, command: &LieuxCommand) -> anyhow::Result<()> {
     let config = Config::resolve(global, &ServeArgs::default())?;
-    let db = crate::run::open(&config).await?;
+    let db = crate::run::open_bulk(&config).await?;
     let result = match command {
         LieuxCommand::Revue => revue(&db).await,
         LieuxCommand::Distincts { a, b } => decide(&db, a, b, Verdict::Distinct).await,

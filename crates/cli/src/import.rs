@@ -66,7 +66,7 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
         None => None,
     };
     let config = Config::resolve(global, &ServeArgs::default())?;
-    let db = crate::run::open(&config).await?;
+    let db = crate::run::open_bulk(&config).await?;
     let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
     // Every file is stored, then merged once: a merge per file would compare again the
     // communes of the files before it.
@@ -144,7 +144,7 @@ async fn import_data_inclusion(
     };
     let (structures_bytes, services_bytes) = (read(structures)?, read(services)?);
     let config = Config::resolve(global, &ServeArgs::default())?;
-    let db = crate::run::open(&config).await?;
+    let db = crate::run::open_bulk(&config).await?;
     let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
     let name = source.unwrap_or("data-inclusion");
     let tty = std::io::stderr().is_terminal();

@@ -22,6 +22,14 @@ use crate::config::{GlobalArgs, ServeArgs};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Gives back to the system the memory freed so far by this thread. mimalloc returns freed
+/// pages only when it is called again, so a server that goes idle after its start would keep
+/// what loading the territories and the lieux left behind (docs/BENCHMARKS.md).
+fn release_free_memory() {
+    // SAFETY: `mi_collect` only walks mimalloc's own heap of the calling thread.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
 /// Relais — plateforme nationale de l'inclusion numérique.
 ///
 /// Without configuration, Relais keeps its data in SQLite under ./relais-data.

@@ -13,10 +13,13 @@ use tokio::sync::watch;
 use crate::config::{Config, GlobalArgs, LogFormat, ServeArgs};
 
 fn init_logs(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_env("RELAIS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Colour codes only for a person at a terminal: in a file or journald they are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -26,13 +29,18 @@ fn init_logs(format: LogFormat) {
 
 /// Opens the database, applies migrations and loads reference data.
 pub(crate) async fn open(config: &Config) -> anyhow::Result<Db> {
-    prepare(connect(config).await?).await
+    prepare(connect(config, false).await?).await
+}
+
+/// The same for imports and merges: on SQLite, a big page cache per connection.
+pub(crate) async fn open_bulk(config: &Config) -> anyhow::Result<Db> {
+    prepare(connect(config, true).await?).await
 }
 
 /// `open` for `serve` and `worker`: on PostgreSQL, not as a role that could rewrite the
 /// journal (unless allowed), and the runtime role only on an up-to-date schema.
 async fn open_runtime(config: &Config) -> anyhow::Result<Db> {
-    let db = connect(config).await?;
+    let db = connect(config, false).await?;
     if let Err(e) = crate::roles::check_runtime(&db, config).await {
         db.close().await;
         return Err(e);
@@ -40,10 +48,12 @@ async fn open_runtime(config: &Config) -> anyhow::Result<Db> {
     prepare(db).await
 }
 
-async fn connect(config: &Config) -> anyhow::Result<Db> {
-    Ok(match &config.database_url {
-        Some(url) => Db::connect(url).await?,
-        None => Db::open_data_dir(&config.data_dir).await?,
+async fn connect(config: &Config, bulk: bool) -> anyhow::Result<Db> {
+    Ok(match (&config.database_url, bulk) {
+        (Some(url), false) => Db::connect(url).await?,
+        (Some(url), true) => Db::connect_bulk(url).await?,
+        (None, false) => Db::open_data_dir(&config.data_dir).await?,
+        (None, true) => Db::open_data_dir_bulk(&config.data_dir).await?,
     })
 }
 
@@ -133,9 +143,11 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
             public_url: config.public_url.clone(),
             tile_url: config.carte_tuiles.clone(),
             trusted_proxies: config.trusted_proxies(),
+            access_log: config.access_log.into(),
         },
         proconnect,
     });
+    crate::release_free_memory();
     tracing::info!(
         adresse = %format!("http://{}", config.listen),
         base = db.backend().name(),

@@ -235,7 +235,7 @@ fn serves_on_sqlite_then_stops_gracefully_on_sigterm() {
     );
     let (status, body) = http_get(server.addr, "/readyz").unwrap();
     assert_eq!(status, 200);
-    assert!(body.contains("SQLite"), "{body}");
+    assert!(body.contains(r#""base":"sqlite""#), "{body}");
     let (status, body) =
         http_get(server.addr, "/api/v1/territoires/communes?q=ile%20d%20yeu").unwrap();
     assert_eq!(status, 200);
@@ -258,7 +258,11 @@ async fn serves_the_same_code_on_postgres() {
     // As the `postgres` superuser; the runtime role is tested in tests/roles.rs.
     let (server, _dir) = Server::start(&["--database-url", &t.url, "--allow-superuser"]);
     let (status, body) = http_get(server.addr, "/readyz").unwrap();
-    assert_eq!((status, body.contains("PostgreSQL")), (200, true), "{body}");
+    assert_eq!(
+        (status, body.contains(r#""base":"postgres""#)),
+        (200, true),
+        "{body}"
+    );
     let (_, body) = http_get(
         server.addr,
         "/api/v1/territoires/communes?q=st-etienne&limit=1",
@@ -309,4 +313,58 @@ fn trusted_proxies_are_read_and_checked() {
             .args(["--trusted-proxies", "10.0.0.0/8,proxy.interne"]),
         "« proxy.interne »",
     );
+}
+
+/// Off a terminal, no colour codes; each request one short line in its span, whose level
+/// the `access_log` setting chooses.
+#[test]
+fn access_log_is_one_plain_line_per_request_and_can_be_turned_off() {
+    let (server, _dir) = Server::start(&[]);
+    http_get(server.addr, "/healthz").unwrap();
+    http_get(server.addr, "/api/v1/territoires/communes?q=lyon").unwrap();
+    let (_, err) = server.terminate();
+    assert!(!err.contains('\x1b'), "ANSI codes in a file: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("acces:")).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("route=/healthz") && l.contains("statut=200")),
+        "{err}"
+    );
+    // The route's pattern and the status, not the query (it may hold what people typed).
+    let search = lines
+        .iter()
+        .find(|l| l.contains("route=/api/v1/territoires/communes"))
+        .expect("a line for the search");
+    assert!(!search.contains("lyon"), "{search}");
+    assert!(search.contains("duree_ms="), "{search}");
+
+    let (server, _dir) = Server::start(&["--access-log", "off"]);
+    http_get(server.addr, "/healthz").unwrap();
+    let (_, err) = server.terminate();
+    assert!(!err.contains("acces:"), "{err}");
+    assert!(err.contains("Relais est prêt"), "other logs remain: {err}");
+}
+
+#[test]
+fn access_log_level_from_file_environment_or_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("relais.toml");
+    std::fs::write(&file, "access_log = \"debug\"\n").unwrap();
+    let shown = |env: Option<&str>, flag: &[&str]| {
+        let mut cmd = relais();
+        cmd.arg("config").arg("--config").arg(&file).args(flag);
+        if let Some(v) = env {
+            cmd.env("RELAIS_ACCESS_LOG", v);
+        }
+        let (ok, out, err) = run(&mut cmd);
+        assert!(ok, "{err}");
+        out
+    };
+    assert!(shown(None, &[]).contains("access_log = \"debug\""));
+    assert!(shown(Some("off"), &[]).contains("access_log = \"off\""));
+    assert!(shown(Some("off"), &["--access-log", "info"]).contains("access_log = \"info\""));
+    std::fs::write(&file, "access_log = \"bavard\"\n").unwrap();
+    let (ok, _, err) = run(relais().arg("config").arg("--config").arg(&file));
+    assert!(!ok && err.contains("ligne 1"), "{err}");
 }

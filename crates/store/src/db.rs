@@ -68,19 +68,38 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// SQLite's page cache per connection, in KiB, for serving: SQLite's default. Each of the
+/// pool's connections has its own, so a big one costs up to eight times its size in a
+/// process that mostly waits (idle memory: docs/BENCHMARKS.md).
+const CACHE_KIB: u32 = 2_048;
+/// For imports and merges, which reread the lieux' pages: 2 MB sends them back to disk.
+const BULK_CACHE_KIB: u32 = 65_536;
+
 impl Db {
     /// Opens (creating it if needed) the embedded SQLite database `relais.db` in `data_dir`.
     pub async fn open_data_dir(data_dir: &Path) -> Result<Db, StoreError> {
-        ensure_writable_dir(data_dir)?;
-        let file = data_dir.join("relais.db");
-        Db::connect(&format!("sqlite://{}?mode=rwc", file.display())).await
+        Db::connect(&data_dir_url(data_dir)?).await
     }
 
-    /// Connects to `sqlite:…` or `postgres://…`. SQLite runs in WAL mode with a busy
-    /// timeout and foreign keys on; a page cache of 64 MB per connection (the default 2 MB
-    /// rereads the lieux' pages from disk) and a checkpoint every 64 MB of log instead of
-    /// 4 MB (big imports: docs/BENCHMARKS.md).
+    /// The same, for imports and merges: a page cache of 64 MB per connection.
+    pub async fn open_data_dir_bulk(data_dir: &Path) -> Result<Db, StoreError> {
+        Db::connect_bulk(&data_dir_url(data_dir)?).await
+    }
+
+    /// Connects to `sqlite:…` or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        Db::connect_with(url, CACHE_KIB).await
+    }
+
+    /// The same, for imports and merges: on SQLite, a page cache of 64 MB per connection.
+    pub async fn connect_bulk(url: &str) -> Result<Db, StoreError> {
+        Db::connect_with(url, BULK_CACHE_KIB).await
+    }
+
+    /// SQLite runs in WAL mode with a busy timeout and foreign keys on, a page cache of
+    /// `cache_kib` per connection, and a checkpoint every 64 MB of log instead of 4 MB
+    /// (big imports: docs/BENCHMARKS.md).
+    async fn connect_with(url: &str, cache_kib: u32) -> Result<Db, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -91,14 +110,14 @@ impl Db {
         };
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let options = match backend {
-            Backend::Sqlite => options.max_connections(8).after_connect(|conn, _| {
+            Backend::Sqlite => options.max_connections(8).after_connect(move |conn, _| {
+                let pragmas = format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                     PRAGMA cache_size = -{cache_kib}; PRAGMA wal_autocheckpoint = 16384;"
+                );
                 Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
-                         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                         PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
-                    )
-                    .await?;
+                    conn.execute(pragmas.as_str()).await?;
                     Ok(())
                 })
             }),
@@ -175,6 +194,13 @@ impl Db {
         cols.sort();
         Ok(cols)
     }
+}
+
+/// The URL of `relais.db` in `data_dir`, created if needed.
+fn data_dir_url(data_dir: &Path) -> Result<String, StoreError> {
+    ensure_writable_dir(data_dir)?;
+    let file = data_dir.join("relais.db");
+    Ok(format!("sqlite://{}?mode=rwc", file.display()))
 }
 
 /// Turns a unique-constraint violation into [`StoreError::Duplicate`] naming `field`.

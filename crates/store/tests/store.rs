@@ -258,3 +258,26 @@ async fn sqlite_and_postgres_schemas_match() {
     lite.cleanup().await;
     pg.cleanup().await;
 }
+
+/// A server keeps SQLite's 2 MB page cache per connection; imports ask for 64 MB (idle
+/// memory: docs/BENCHMARKS.md).
+#[tokio::test]
+async fn sqlite_page_cache_is_small_unless_for_bulk_work() {
+    let dir = std::env::temp_dir().join(format!("relais-cache-{}", std::process::id()));
+    let cache = |db: Db| async move {
+        let mut tx = db.begin().await.unwrap();
+        let kib: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        drop(tx);
+        db.close().await;
+        kib
+    };
+    assert_eq!(cache(Db::open_data_dir(&dir).await.unwrap()).await, -2_048);
+    assert_eq!(
+        cache(Db::open_data_dir_bulk(&dir).await.unwrap()).await,
+        -65_536
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

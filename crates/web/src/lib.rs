@@ -1,6 +1,7 @@
 //! The web layer: server-rendered DSFR pages, the JSON API, security headers, static
 //! assets. Handlers are thin: extract, ask the store or an index, render.
 
+mod access_log;
 mod api;
 mod assets;
 mod auth;
@@ -26,9 +27,10 @@ use axum::Router;
 use relais_search::TerritoryIndex;
 use relais_store::Db;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 
 pub use client::TrustedProxies;
+pub use access_log::AccessLog;
 pub use error::ApiError;
 
 /// Settings of the web layer.
@@ -44,6 +46,8 @@ pub struct WebConfig {
     pub tile_url: Option<String>,
     /// Load balancers whose `X-Forwarded-For` / `Forwarded` give the client's address.
     pub trusted_proxies: TrustedProxies,
+    /// Level of the one line logged per request.
+    pub access_log: AccessLog,
 }
 
 /// What every handler may use.
@@ -152,6 +156,7 @@ routes! {
 
 pub fn router(state: AppState) -> Router {
     let hsts = state.config.hsts;
+    let access_log = state.config.access_log;
     let tiles = state
         .config
         .tile_url
@@ -161,16 +166,17 @@ pub fn router(state: AppState) -> Router {
         routes().fallback(error::not_found).with_state(state),
         hsts,
         tiles,
+        access_log,
     )
 }
 
 /// The layers every route sits behind: security headers and panic handling, request id, logs.
 pub fn harden(routes: Router, hsts: bool) -> Router {
-    harden_with(routes, hsts, None)
+    harden_with(routes, hsts, None, AccessLog::default())
 }
 
 /// The same, letting pages show images from the map's tile server (`tiles`: a CSP source).
-fn harden_with(routes: Router, hsts: bool, tiles: Option<String>) -> Router {
+fn harden_with(routes: Router, hsts: bool, tiles: Option<String>, access_log: AccessLog) -> Router {
     let tiles: std::sync::Arc<str> = tiles.unwrap_or_default().into();
     routes
         .layer(axum::middleware::from_fn(move |req, next| {
@@ -181,7 +187,8 @@ fn harden_with(routes: Router, hsts: bool, tiles: Option<String>) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(security::request_span)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_request(())
+                .on_response(access_log::OnResponse(access_log)),
         )
         .layer(SetRequestIdLayer::new(
             security::REQUEST_ID,

@@ -226,7 +226,15 @@ async fn malformed_queries_get_a_400_with_a_stable_code() {
     let long = "a".repeat(101);
     for (path, code) in [
         ("/api/v1/territoires/communes", "q_manquant"),
-        ("/api/v1/territoires/communes?q=%20%20", "q_manquant"),
+        ("/api/v1/territoires/communes?q=", "q_manquant"),
+        (
+            "/api/v1/territoires/communes?q=lyon&limit=",
+            "limit_invalide",
+        ),
+        (
+            "/api/v1/territoires/communes/%2069123",
+            "code_insee_invalide",
+        ),
         (
             &format!("/api/v1/territoires/communes?q={long}") as &str,
             "q_trop_long",
@@ -271,6 +279,10 @@ async fn malformed_queries_get_a_400_with_a_stable_code() {
         problem(&app, "/api/v1/territoires/communes/99999").await.0,
         StatusCode::NOT_FOUND
     );
+    // openapi.json allows blanks (1 to 100 characters): they find nothing, they are no error.
+    let res = get_path(&app, "/api/v1/territoires/communes?q=%20%20").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_text(res).await, r#"{"communes":[]}"#);
 }
 
 #[tokio::test]
@@ -303,7 +315,14 @@ async fn commune_with_its_parents_and_nearest_commune() {
 async fn health_and_readiness() {
     let (app, t) = app_with(false).await;
     assert_eq!(body_text(get_path(&app, "/healthz").await).await, "ok");
-    assert_eq!(get_path(&app, "/readyz").await.status(), StatusCode::OK);
+    let ready = get_path(&app, "/readyz").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    // The engine's code as openapi.json lists it (`sqlite|postgres`), not its display name.
+    let ready: serde_json::Value = serde_json::from_str(&body_text(ready).await).unwrap();
+    assert_eq!(
+        (&ready["statut"], &ready["base"]),
+        (&"pret".into(), &"sqlite".into())
+    );
     t.db.close().await;
     assert_eq!(
         problem(&app, "/readyz").await,

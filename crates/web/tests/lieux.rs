@@ -277,19 +277,57 @@ async fn lieux_are_found_near_a_point_or_in_a_commune() {
         ),
         ("/api/v1/lieux?lat=abc&lon=4", "requete_mal_formee"),
         ("/api/v1/lieux?bbox=4,45,5", "bbox_invalide"),
-        ("/api/v1/lieux?bbox=4,46,5,45", "bbox_invalide"),
         ("/api/v1/lieux?bbox=a,45,5,46", "bbox_invalide"),
+        ("/api/v1/lieux?bbox=4,45,5,1e1", "bbox_invalide"),
+        ("/api/v1/lieux?bbox=4,45,5,%2046", "bbox_invalide"),
         ("/api/v1/lieux?lat=45&lon=4&curseur=abc", "curseur_invalide"),
+        ("/api/v1/lieux?lat=45&lon=4&curseur=", "curseur_invalide"),
         (
-            "/api/v1/lieux?lat=45&lon=4&curseur=990&limite=20",
+            "/api/v1/lieux?lat=45&lon=4&curseur=%2B5",
+            "curseur_invalide",
+        ),
+        (
+            "/api/v1/lieux?lat=45&lon=4&curseur=1001",
+            "curseur_invalide",
+        ),
+        (
+            "/api/v1/lieux?lat=45&lon=4&curseur=18446744073709551615",
             "curseur_invalide",
         ),
         ("/api/v1/lieux?lat=45&lon=4&format=kml", "format_inconnu"),
+        // The document lists every parameter: another one is refused.
+        ("/api/v1/lieux?lat=45&lon=4&limit=5", "requete_mal_formee"),
+        // Exact values only, as the document's enum says.
+        (
+            "/api/v1/lieux?lat=45&lon=4&frais=%20Gratuit",
+            "valeur_inconnue",
+        ),
     ] {
         let (status, json) = get(path.into()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
         assert_eq!(json["code"], code, "{path}: {json}");
     }
+
+    // What openapi.json calls valid is answered (schemathesis found these refused).
+    for path in [
+        // Latitudes in either order: the same band.
+        "/api/v1/lieux?bbox=4.77,45.81,4.90,45.70",
+        // Empty filter values are ignored.
+        "/api/v1/lieux?lat=45&lon=4&frais=&services=%7C",
+        "/api/v1/lieux?lat=45&lon=4&curseur=0000999",
+    ] {
+        let (status, json) = get(path.into()).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {json}");
+    }
+    let (_, swapped) = get("/api/v1/lieux?bbox=4.77,45.81,4.90,45.70&limite=100".into()).await;
+    let (_, ordered) = get("/api/v1/lieux?bbox=4.77,45.70,4.90,45.81&limite=100".into()).await;
+    assert_eq!(swapped, ordered);
+    // The last page around a point stops at the depth, without a next page.
+    let (status, json) =
+        get("/api/v1/lieux?lat=45.7676&lon=4.8357&curseur=990&limite=20".into()).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert!(json["lieux"].as_array().unwrap().len() <= 10, "{json}");
+    assert!(json.get("suivant").is_none(), "{json}");
 }
 
 fn names<T: Vocabulary>() -> Vec<&'static str> {

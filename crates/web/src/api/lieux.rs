@@ -18,8 +18,10 @@ use serde::{Deserialize, Serialize};
 use super::ApiQuery;
 use crate::{ApiError, AppState};
 
-/// The query string. Every field must be in `openapi.json` (a test checks).
+/// The query string. Every field must be in `openapi.json` (a test checks). An unknown
+/// parameter is refused, as the document says: a misspelt filter must not widen the search.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Params {
     lat: Option<f64>,
     lon: Option<f64>,
@@ -80,10 +82,11 @@ fn bad_cursor() -> ApiError {
     )
 }
 
+/// The exact values of the schema between `|` (`openapi.json`: an array of the
+/// vocabulary, `pipeDelimited`); empty values are ignored.
 fn values<T: Vocabulary>(name: &str, raw: Option<&str>) -> Result<Vec<T>, ApiError> {
     raw.unwrap_or("")
         .split('|')
-        .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(|v| {
             T::parse(v).ok_or_else(|| {
@@ -96,29 +99,64 @@ fn values<T: Vocabulary>(name: &str, raw: Option<&str>) -> Result<Vec<T>, ApiErr
         .collect()
 }
 
-/// `minlon,minlat,maxlon,maxlat` as `[min_lat, min_lon, max_lat, max_lon]`.
+/// `minlon,minlat,maxlon,maxlat` as `[min_lat, min_lon, max_lat, max_lon]`. The numbers
+/// are plain decimals (`-4.5`, the pattern of `openapi.json`); the latitudes may come in
+/// either order (a box has one band of latitudes, unlike longitudes and the antimeridian).
 fn bbox(raw: &str) -> Result<[f64; 4], ApiError> {
     let invalid = || {
         ApiError::bad_request(
             "bbox_invalide",
-            "bbox s’écrit minlon,minlat,maxlon,maxlat en degrés (lon entre -180 et 180, lat entre -90 et 90, minlat ≤ maxlat).",
+            "bbox s’écrit minlon,minlat,maxlon,maxlat en degrés décimaux (lon entre -180 et 180, lat entre -90 et 90).",
         )
     };
     let v: Vec<f64> = raw
         .split(',')
-        .map(|x| x.trim().parse::<f64>().map_err(|_| invalid()))
+        .map(|x| decimal(x).ok_or_else(invalid))
         .collect::<Result<_, _>>()?;
-    let [min_lon, min_lat, max_lon, max_lat] = v[..] else {
+    let [min_lon, lat_a, max_lon, lat_b] = v[..] else {
         return Err(invalid());
     };
     let lat_ok = |x: f64| x.abs() <= 90.0;
     let lon_ok = |x: f64| x.abs() <= 180.0;
-    if !(lat_ok(min_lat) && lat_ok(max_lat) && lon_ok(min_lon) && lon_ok(max_lon))
-        || min_lat > max_lat
-    {
+    if !(lat_ok(lat_a) && lat_ok(lat_b) && lon_ok(min_lon) && lon_ok(max_lon)) {
         return Err(invalid());
     }
-    Ok([min_lat, min_lon, max_lat, max_lon])
+    Ok([lat_a.min(lat_b), min_lon, lat_a.max(lat_b), max_lon])
+}
+
+/// `-?[0-9]+(\.[0-9]+)?` as a number; anything else (exponents, `inf`, spaces) is `None`.
+fn decimal(x: &str) -> Option<f64> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = x.strip_prefix('-').unwrap_or(x);
+    let plain = match unsigned.split_once('.') {
+        Some((int, frac)) => digits(int) && digits(frac),
+        None => digits(unsigned),
+    };
+    plain.then(|| x.parse().ok()).flatten()
+}
+
+/// The cursor of a search around a point: the number of lieux already given, at most
+/// the depth of the search (`openapi.json`: `^0*(?:1000|[0-9]{1,3})$`).
+fn nearest_offset(raw: Option<&str>) -> Result<usize, ApiError> {
+    let Some(raw) = raw else { return Ok(0) };
+    let valid = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+    // Leading zeros aside, at most 4 digits: no overflow whatever the length.
+    let digits = raw.trim_start_matches('0');
+    let offset = match (valid, digits.len()) {
+        (true, 0) => Some(0),
+        (true, 1..=4) => digits.parse::<usize>().ok(),
+        _ => None,
+    };
+    offset
+        .filter(|o| *o <= MAX_NEAREST_DEPTH)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "curseur_invalide",
+                format!(
+                    "curseur : donnez la valeur de « suivant » de la page précédente (autour d’un point, un nombre de 0 à {MAX_NEAREST_DEPTH})."
+                ),
+            )
+        })
 }
 
 fn filter(p: &Params) -> Result<Filter, ApiError> {
@@ -192,29 +230,15 @@ pub async fn search(
                     ));
                 }
                 // Nearest first has no stable key to resume after: the cursor is the
-                // number of lieux already given.
-                let offset = match p.curseur.as_deref() {
-                    None => 0,
-                    Some(c) => c.parse::<usize>().map_err(|_| bad_cursor())?,
-                };
-                // Checked: a huge cursor must not wrap around to the first page.
-                let end = offset
-                    .checked_add(limit)
-                    .filter(|end| *end <= MAX_NEAREST_DEPTH)
-                    .ok_or_else(|| {
-                        ApiError::bad_request(
-                            "curseur_invalide",
-                            format!(
-                                "Autour d’un point, la recherche s’arrête aux {MAX_NEAREST_DEPTH} lieux les plus proches : curseur et limite vont jusqu’à {MAX_NEAREST_DEPTH} ensemble."
-                            ),
-                        )
-                    })?;
+                // number of lieux already given. The last page stops at the depth.
+                let offset = nearest_offset(p.curseur.as_deref())?;
+                let end = (offset + limit).min(MAX_NEAREST_DEPTH);
                 let found = r.index.nearest(Point { lat, lon }, end + 1, &filter);
-                let more = found.len() > end;
+                let more = found.len() > end && end < MAX_NEAREST_DEPTH;
                 let hits = found
                     .into_iter()
                     .skip(offset)
-                    .take(limit)
+                    .take(end - offset)
                     .map(|(i, d)| (i, Some(d.round())))
                     .collect();
                 (hits, more.then(|| end.to_string()))
@@ -378,21 +402,31 @@ mod tests {
         let doc: serde_json::Value =
             serde_json::from_str(include_str!("../../openapi.json")).unwrap();
         let op = &doc["paths"]["/api/v1/lieux"]["get"];
-        let documented: Vec<&str> = op["parameters"]
-            .as_array()
-            .expect("parameters")
-            .iter()
-            .map(|p| {
-                // A parameter is inline or a `$ref` to components/parameters.
-                match p["$ref"].as_str() {
-                    Some(r) => doc["components"]["parameters"]
-                        [r.trim_start_matches("#/components/parameters/")]["name"]
-                        .as_str()
-                        .expect("a named parameter"),
-                    None => p["name"].as_str().expect("a named parameter"),
+        let mut documented: Vec<&str> = Vec::new();
+        for p in op["parameters"].as_array().expect("parameters") {
+            // A parameter is inline or a `$ref` to components/parameters.
+            let p = match p["$ref"].as_str() {
+                Some(r) => {
+                    &doc["components"]["parameters"]
+                        [r.trim_start_matches("#/components/parameters/")]
                 }
-            })
-            .collect();
+                None => p,
+            };
+            // `zone`: an exploded object, whose fields are the query's parameters.
+            match p["schema"]["oneOf"].as_array() {
+                Some(branches) => {
+                    assert_eq!(p["explode"], true, "{p}");
+                    for b in branches {
+                        for name in b["properties"].as_object().expect("properties").keys() {
+                            if !documented.contains(&name.as_str()) {
+                                documented.push(name);
+                            }
+                        }
+                    }
+                }
+                None => documented.push(p["name"].as_str().expect("a named parameter")),
+            }
+        }
         let accepted = fields::<super::Params>();
         assert!(accepted.len() >= 20, "{accepted:?}");
         for f in accepted {
@@ -400,6 +434,45 @@ mod tests {
         }
         for d in &documented {
             assert!(accepted.contains(d), "{d} documenté mais ignoré");
+        }
+    }
+
+    /// Each filter's values in `openapi.json` are the vocabulary's (and the empty value).
+    #[test]
+    fn filter_values_are_the_vocabularies() {
+        use relais_domain::lieux::*;
+        fn names<T: Vocabulary>() -> Vec<String> {
+            T::ALL.iter().map(|v| v.as_str().to_string()).collect()
+        }
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../openapi.json")).unwrap();
+        let op = &doc["paths"]["/api/v1/lieux"]["get"];
+        for (param, mut expected) in [
+            ("services", names::<Service>()),
+            ("publics", names::<Public>()),
+            ("prise_en_charge", names::<PriseEnCharge>()),
+            ("frais", names::<Frais>()),
+            ("modalites_acces", names::<ModaliteAcces>()),
+            (
+                "modalites_accompagnement",
+                names::<ModaliteAccompagnement>(),
+            ),
+            ("dispositifs", names::<Dispositif>()),
+            ("labels", names::<FormationLabel>()),
+        ] {
+            let p = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == param)
+                .unwrap_or_else(|| panic!("{param}"));
+            assert_eq!(p["style"], "pipeDelimited", "{param}");
+            let mut documented: Vec<String> =
+                serde_json::from_value(p["schema"]["items"]["enum"].clone()).unwrap();
+            expected.push(String::new());
+            documented.sort();
+            expected.sort();
+            assert_eq!(documented, expected, "{param}");
         }
     }
 }

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use relais_domain::territoire::{CodeInsee, Commune, Point};
+use relais_domain::territoire::{CodeError, CodeInsee, Commune, Point};
 use relais_search::territoires::Chain;
 use relais_search::MatchKind;
 use serde::{Deserialize, Serialize};
@@ -69,7 +69,8 @@ pub async fn search(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<Response, ApiError> {
-    let q = p.q.as_deref().map(str::trim).unwrap_or("");
+    // As `openapi.json` says: present, 1 to 100 characters; blanks only find nothing.
+    let q = p.q.as_deref().unwrap_or("");
     if q.is_empty() {
         return Err(ApiError::bad_request(
             "q_manquant",
@@ -83,11 +84,17 @@ pub async fn search(
         ));
     }
     let limit = match p.limit.as_deref() {
-        None | Some("") => DEFAULT_LIMIT,
+        None => DEFAULT_LIMIT,
         Some(raw) => raw.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
             ApiError::bad_request("limit_invalide", format!("Le paramètre limit doit être un entier de 1 à {MAX_LIMIT} (reçu : « {raw} »)."))
         })?,
     };
+    let q = q.trim();
+    if q.is_empty() {
+        return to_json(&SearchOut {
+            communes: Vec::new(),
+        });
+    }
     let communes = state
         .territoires
         .search(q, limit)
@@ -125,8 +132,13 @@ pub async fn commune(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
-    let code = CodeInsee::parse(&code)
-        .map_err(|e| ApiError::bad_request("code_insee_invalide", e.to_string()))?;
+    // The path holds the code alone (`openapi.json`'s pattern): no blanks around it.
+    let code = if code.trim() == code {
+        CodeInsee::parse(&code)
+    } else {
+        Err(CodeError::Insee(code))
+    }
+    .map_err(|e| ApiError::bad_request("code_insee_invalide", e.to_string()))?;
     let Chain {
         commune,
         commune_parent,
