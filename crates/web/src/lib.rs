@@ -29,8 +29,8 @@ use relais_store::Db;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use client::TrustedProxies;
 pub use access_log::AccessLog;
+pub use client::TrustedProxies;
 pub use error::ApiError;
 
 /// Settings of the web layer.
