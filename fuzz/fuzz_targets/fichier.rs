@@ -1,0 +1,21 @@
+//! A producer's file (CSV or JSON, any encoding) split into rows: never a panic, and
+//! rows said in the order of the file, with lines from 1.
+#![no_main]
+
+use relais_domain::lieux::fichier;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    for check_required in [false, true] {
+        let Ok(file) = fichier::read(data, check_required) else {
+            continue;
+        };
+        let lines: Vec<usize> = file.rows.iter().map(|r| r.line).collect();
+        assert!(lines.iter().all(|&l| l >= 1), "{lines:?}");
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+        let broken: Vec<usize> = file.broken.iter().map(|b| b.0).collect();
+        assert!(broken.windows(2).all(|w| w[0] <= w[1]), "{broken:?}");
+        for row in &file.rows {
+            assert!(row.fields.keys().all(|k| file.columns.contains(k)));
+        }
+    }
+});
