@@ -15,11 +15,13 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 continue;
             };
             let lieu = reading.lieu;
-            for text in [&lieu.id, &lieu.nom, &lieu.adresse.commune, &lieu.adresse.adresse] {
-                assert!(
-                    schema::visible_text(text, false).is_none(),
-                    "{text:?}"
-                );
+            for text in [
+                &lieu.id,
+                &lieu.nom,
+                &lieu.adresse.commune,
+                &lieu.adresse.adresse,
+            ] {
+                assert!(schema::visible_text(text, false).is_none(), "{text:?}");
             }
             let written = write_row(&lieu);
             let again = read_row(written.as_slice(), SchemaVersion::V1)

@@ -19,6 +19,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(mapped) = mapping.apply(&raw, "fuzz") {
-        assert_eq!(mapped.rows.len() + mapped.broken.len(), raw.rows.len() + raw.broken.len());
+        assert_eq!(
+            mapped.rows.len() + mapped.broken.len(),
+            raw.rows.len() + raw.broken.len()
+        );
     }
 });

@@ -60,8 +60,9 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
     let mapping = match mapping {
         Some(path) => {
             let bytes = fichier::read_path(path, fichier::MAX_UPLOAD)?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| anyhow::anyhow!("{} : le mapping doit être en UTF-8", path.display()))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                anyhow::anyhow!("{} : le mapping doit être en UTF-8", path.display())
+            })?;
             Some(Mapping::parse(&text).with_context(|| path.display().to_string())?)
         }
         None => None,

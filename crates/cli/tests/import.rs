@@ -72,12 +72,18 @@ fn a_device_is_refused_at_once_in_french() {
     );
     assert!(stderr.contains("1 fichier(s) refusé(s)"), "{stderr}");
     // With a mapping, the file is read whole: capped the same way.
-    let mapping = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/lieux/mappings/angers.toml");
+    let mapping = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/lieux/mappings/angers.toml"
+    );
     let out = relais(dir.path())
         .args(["import", "lieux", "--mapping", mapping, "/dev/zero"])
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(!out.status.success());
-    assert!(stdout.contains("n’est pas un fichier ordinaire"), "{stdout}");
+    assert!(
+        stdout.contains("n’est pas un fichier ordinaire"),
+        "{stdout}"
+    );
 }

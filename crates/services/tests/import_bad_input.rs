@@ -396,7 +396,11 @@ async fn a_file_path_is_imported_streamed(db: Db) {
         err.to_string().starts_with("lecture du fichier impossible"),
         "{err}"
     );
-    assert!(err.to_string().ends_with("absent.csv : fichier introuvable"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("absent.csv : fichier introuvable"),
+        "{err}"
+    );
 }
 
 async fn a_crlf_file_reports_the_right_line(db: Db) {
@@ -447,11 +451,17 @@ async fn one_bad_json_number_rejects_its_item_only_in_french(db: Db) {
     );
     assert!(stored(&db, "nombre", "3").await.is_some());
     // Not JSON at all: one clear French error, nothing of serde's English.
-    let err = run(&db, "texte", b"[ceci n'est pas du JSON").await.unwrap_err();
+    let err = run(&db, "texte", b"[ceci n'est pas du JSON")
+        .await
+        .unwrap_err();
     assert!(err.to_string().starts_with("JSON illisible"), "{err}");
     let json = format!("[{}, ceci, n'est, pas]", json_item(1));
     let report = run(&db, "texte2", json.as_bytes()).await.unwrap();
-    assert_eq!((report.kept(), report.rejected.len()), (1, 3), "{report:#?}");
+    assert_eq!(
+        (report.kept(), report.rejected.len()),
+        (1, 3),
+        "{report:#?}"
+    );
     for (_, why) in &report.rejected {
         assert!(why[0].ends_with("syntaxe JSON invalide"), "{why:?}");
     }
@@ -504,7 +514,10 @@ async fn a_device_or_oversized_file_is_refused(db: Db) {
     let err = import_path(&db, index(), "dossier", dir.path(), &mut |_, _| {})
         .await
         .unwrap_err();
-    assert!(matches!(err, ImportError::File(FileError::NotAFile(_))), "{err:?}");
+    assert!(
+        matches!(err, ImportError::File(FileError::NotAFile(_))),
+        "{err:?}"
+    );
     // A sparse file: as big as said, nothing written.
     let big = dir.path().join("gros.csv");
     let f = std::fs::File::create(&big).unwrap();
@@ -514,9 +527,15 @@ async fn a_device_or_oversized_file_is_refused(db: Db) {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("« {} » fait 1025 Mo, plus que la limite de 1024 Mo", big.display())
+        format!(
+            "« {} » fait 1025 Mo, plus que la limite de 1024 Mo",
+            big.display()
+        )
     );
     let bytes = fichier::read_path(&big, fichier::MAX_UPLOAD).unwrap_err();
-    assert!(bytes.to_string().ends_with("plus que la limite de 50 Mo"), "{bytes}");
+    assert!(
+        bytes.to_string().ends_with("plus que la limite de 50 Mo"),
+        "{bytes}"
+    );
     assert_eq!(lieux::count(&db).await.unwrap(), 0);
 }

@@ -446,12 +446,27 @@ fn json_reason(e: &serde_json::Error, n: usize, start_line: usize) -> String {
             "control character",
             "caractère de contrôle dans une chaîne (à écrire \\u00XX)",
         ),
-        ("invalid escape", "échappement « \\ » invalide dans une chaîne"),
-        ("invalid unicode", "échappement « \\u » invalide dans une chaîne"),
-        ("lone leading surrogate", "échappement « \\u » invalide dans une chaîne"),
-        ("unexpected end of hex", "échappement « \\u » invalide dans une chaîne"),
+        (
+            "invalid escape",
+            "échappement « \\ » invalide dans une chaîne",
+        ),
+        (
+            "invalid unicode",
+            "échappement « \\u » invalide dans une chaîne",
+        ),
+        (
+            "lone leading surrogate",
+            "échappement « \\u » invalide dans une chaîne",
+        ),
+        (
+            "unexpected end of hex",
+            "échappement « \\u » invalide dans une chaîne",
+        ),
         ("recursion limit", "imbrication trop profonde"),
-        ("key must be a string", "clé d’objet qui n’est pas une chaîne"),
+        (
+            "key must be a string",
+            "clé d’objet qui n’est pas une chaîne",
+        ),
         ("trailing comma", "virgule en trop"),
     ]
     .iter()
@@ -539,8 +554,8 @@ impl<R: BufRead> JsonItems<R> {
             b'"' => self.string()?,
             _ => self.scalar()?,
         }
-        let value = serde_json::from_slice(&self.item)
-            .map_err(|e| json_reason(&e, self.n, start_line));
+        let value =
+            serde_json::from_slice(&self.item).map_err(|e| json_reason(&e, self.n, start_line));
         Ok(Some((self.n, value)))
     }
 
@@ -644,12 +659,19 @@ impl<R: BufRead> JsonItems<R> {
 /// The line where a record just read starts. csv's own start position is wrong after
 /// CRLF (the record before it stops at `\r`, so its `\n` is counted in this one) and
 /// after blank lines: it is computed from the record's end instead, less the line breaks
-/// inside its quoted fields.
+/// of the record (inside its quoted fields, and its own `\n` unless the file ended it).
 fn record_line<R: Read>(reader: &mut csv::Reader<Lines<R>>, record: &csv::StringRecord) -> usize {
     let end = reader.position().byte();
     let inside: usize = record.iter().map(|f| f.matches('\n').count()).sum();
-    let before = reader.get_mut().newlines_before(end.saturating_sub(1));
-    (before as usize + 1).saturating_sub(inside)
+    let lines = reader.get_mut();
+    let last = end.saturating_sub(1);
+    let before = lines.newlines_before(last) as usize;
+    let last_is_newline = lines.newline_at(last);
+    let at_end_of_file = lines.eof && end == lines.read;
+    // A `\n` last is the record's end, or (a quote left open to the end of the file)
+    // inside its last field, and then counted in `inside`.
+    let terminator = usize::from(last_is_newline && !at_end_of_file);
+    (before + usize::from(last_is_newline) + 1).saturating_sub(inside + terminator)
 }
 
 /// A reader that notes where its line breaks are, so that a byte offset read later can be
@@ -657,6 +679,8 @@ fn record_line<R: Read>(reader: &mut csv::Reader<Lines<R>>, record: &csv::String
 pub struct Lines<R> {
     inner: R,
     read: u64,
+    /// The inner reader said it has nothing more.
+    eof: bool,
     ahead: VecDeque<u64>,
     passed: u64,
 }
@@ -666,6 +690,7 @@ impl<R> Lines<R> {
         Lines {
             inner,
             read: 0,
+            eof: false,
             ahead: VecDeque::new(),
             passed: 0,
         }
@@ -679,11 +704,17 @@ impl<R> Lines<R> {
         }
         self.passed
     }
+
+    /// Whether byte `at` is a line break (after [`Lines::newlines_before`] of `at`).
+    fn newline_at(&self, at: u64) -> bool {
+        self.ahead.front() == Some(&at)
+    }
 }
 
 impl<R: Read> Read for Lines<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.eof |= n == 0 && !buf.is_empty();
         for (i, _) in buf[..n].iter().enumerate().filter(|(_, &b)| b == b'\n') {
             self.ahead.push_back(self.read + i as u64);
         }
@@ -828,7 +859,11 @@ mod tests {
         ];
         for end in ["\n", "\r\n"] {
             let text = rows.join(end) + end;
-            assert_eq!(lines(&read(text.as_bytes(), true).unwrap()), want, "{end:?}");
+            assert_eq!(
+                lines(&read(text.as_bytes(), true).unwrap()),
+                want,
+                "{end:?}"
+            );
             let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
             assert_eq!(lines(&read(&bom, true).unwrap()), want, "BOM {end:?}");
             // Blank lines before the header, and no line break at the end.
@@ -841,8 +876,19 @@ mod tests {
                 .collect();
             assert_eq!(got, vec![4, 5, 8, 9, 11], "{end:?}");
         }
+        // A quote left open to the end of the file (found by fuzzing: said on line 2).
+        let text = [HEAD, "a,A,B,69001,r,2024-01-01", "b,\"B\n"].join("\n");
+        let file = read(text.as_bytes(), false).unwrap();
+        assert_eq!(file.broken[0].0, 3, "{file:?}");
+        let text = [HEAD, "a,A,B,69001,r,2024-01-01", "b,B,B,69001,r,\"2024\n\n"].join("\n");
+        assert_eq!(lines(&read(text.as_bytes(), false).unwrap())[1].1, 3);
         // A broken row is said on its own line too.
-        let text = [HEAD, "a,A,B,69001,r,2024-01-01", "b,B,B,69001,r,2024-01-01,x"].join("\r\n");
+        let text = [
+            HEAD,
+            "a,A,B,69001,r,2024-01-01",
+            "b,B,B,69001,r,2024-01-01,x",
+        ]
+        .join("\r\n");
         assert_eq!(read(text.as_bytes(), true).unwrap().broken[0].0, 3);
     }
 

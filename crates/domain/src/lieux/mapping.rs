@@ -30,8 +30,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::horaires::french_text_to_osm;
 use super::COLUMNS;
+use crate::horaires::french_text_to_osm;
 use crate::text::search_key;
 use toml::Spanned;
 

@@ -1008,7 +1008,10 @@ mod invisible_tests {
     #[test]
     fn control_and_bidi_characters_are_removed_with_a_warning() {
         let reading = read_row(
-            &row("Espace\u{0}\u{7} \u{202E}numérique\u{2066}\u{85}", "Ligne 1\r\nLigne 2\u{1b}"),
+            &row(
+                "Espace\u{0}\u{7} \u{202E}numérique\u{2066}\u{85}",
+                "Ligne 1\r\nLigne 2\u{1b}",
+            ),
             SchemaVersion::V1,
         )
         .unwrap();
@@ -1029,10 +1032,12 @@ mod invisible_tests {
         let reading = read_row(&row("Deux\r\nlignes\tici", ""), SchemaVersion::V1).unwrap();
         assert_eq!(reading.lieu.nom, "Deux lignes ici");
         assert_eq!(reading.warnings.len(), 1);
-        assert!(read_row(&row("Médiathèque — « Été »", "Un\ndeux"), SchemaVersion::V1)
-            .unwrap()
-            .warnings
-            .is_empty());
+        assert!(
+            read_row(&row("Médiathèque — « Été »", "Un\ndeux"), SchemaVersion::V1)
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
     }
 
     #[test]
