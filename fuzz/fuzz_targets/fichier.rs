@@ -1,5 +1,6 @@
 //! A producer's file (CSV or JSON, any encoding) split into rows: never a panic, and
-//! rows said in the order of the file, with lines from 1.
+//! rows said in the order of the file, with lines from 1 (found: a row put on the line
+//! before, when a quote was left open to the end of the file).
 #![no_main]
 
 use relais_domain::lieux::fichier;
@@ -13,7 +14,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     let lines: Vec<usize> = file.rows.iter().map(|r| r.line).collect();
     assert!(lines.iter().all(|&l| l >= 1), "{lines:?}");
-    assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+    // Non-decreasing only: a lone `\r` (old Mac files) ends a record, not a line.
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
     let broken: Vec<usize> = file.broken.iter().map(|b| b.0).collect();
     assert!(broken.windows(2).all(|w| w[0] <= w[1]), "{broken:?}");
     for row in &file.rows {
