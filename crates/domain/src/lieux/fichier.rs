@@ -437,8 +437,35 @@ struct JsonItems<R> {
 /// An item that could not be parsed: why, in French (serde's text is English), and on
 /// which line of the file.
 fn json_reason(e: &serde_json::Error, n: usize, start_line: usize) -> String {
+    let line = start_line + e.line().saturating_sub(1);
+    format!(
+        "élément {n} illisible, ligne {line} du fichier : {}",
+        json_error(e)
+    )
+}
+
+/// What a serde_json error says, in French: its category, and the field or value it
+/// names (its line is the caller's to say).
+pub fn json_error(e: &serde_json::Error) -> String {
     let message = e.to_string();
-    let what = [
+    // The name between the first pair of backquotes: `missing field `id``.
+    let quoted = || {
+        message
+            .split('`')
+            .nth(1)
+            .map(|s| s.chars().take(80).collect::<String>())
+            .unwrap_or_default()
+    };
+    if message.starts_with("missing field") {
+        return format!("champ « {} » absent", quoted());
+    }
+    if message.starts_with("duplicate field") {
+        return format!("champ « {} » en double", quoted());
+    }
+    if message.starts_with("unknown variant") {
+        return format!("valeur « {} » inconnue", quoted());
+    }
+    [
         ("number out of range", "nombre hors limites"),
         ("invalid number", "nombre mal écrit"),
         ("EOF while parsing", "élément incomplet"),
@@ -468,12 +495,22 @@ fn json_reason(e: &serde_json::Error, n: usize, start_line: usize) -> String {
             "clé d’objet qui n’est pas une chaîne",
         ),
         ("trailing comma", "virgule en trop"),
+        ("trailing characters", "texte après la fin du JSON"),
+        ("invalid type", "valeur d’un type inattendu"),
+        ("invalid value", "valeur non valable"),
+        ("invalid length", "nombre d’éléments inattendu"),
     ]
     .iter()
     .find(|(en, _)| message.starts_with(en))
-    .map_or("syntaxe JSON invalide", |(_, fr)| fr);
-    let line = start_line + e.line().saturating_sub(1);
-    format!("élément {n} illisible, ligne {line} du fichier : {what}")
+    .map_or(
+        if e.is_data() {
+            "valeur non conforme"
+        } else {
+            "syntaxe JSON invalide"
+        },
+        |(_, fr)| fr,
+    )
+    .to_string()
 }
 
 impl<R: BufRead> JsonItems<R> {
