@@ -881,7 +881,7 @@ impl<'r, R: Row + ?Sized> Reader<'r, R> {
     fn courriels(&mut self, field: &'static str) -> Vec<Email> {
         let mut emails: Vec<Email> = Vec::new();
         for item in self.items(field, &['|', ';', ',', ' ']) {
-            let item = item.strip_prefix("mailto:").unwrap_or(item);
+            let item = without_mailto(item);
             match Email::parse(item) {
                 Ok(e) if !emails.contains(&e) => emails.push(e),
                 Ok(_) => {}
@@ -965,6 +965,19 @@ impl<'r, R: Row + ?Sized> Reader<'r, R> {
     }
 }
 
+/// An address without its `mailto:` (any case, any number of times): found by fuzzing,
+/// `MAILTO:a@b.fr` or `mailto:mailto:@b.fr` were kept with a `mailto:` that the next
+/// reading removed, so that a lieu written back did not read the same.
+fn without_mailto(mut item: &str) -> &str {
+    while item
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("mailto:"))
+    {
+        item = &item[7..];
+    }
+    item
+}
+
 /// `JJ/MM/AAAA`.
 fn french_date(s: &str) -> Option<Date> {
     let mut parts = s.split('/');
@@ -987,7 +1000,7 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 #[cfg(test)]
-mod invisible_tests {
+mod reading_tests {
     use super::*;
 
     fn row(nom: &str, detail: &str) -> BTreeMap<&'static str, String> {
@@ -1046,5 +1059,20 @@ mod invisible_tests {
         assert_eq!(rejection.errors[0].field, "nom");
         assert_eq!(rejection.errors[0].reason, Reason::Missing);
         assert_eq!(rejection.warnings[0].field, "nom");
+    }
+
+    #[test]
+    fn mailto_is_removed_whatever_its_case_and_count() {
+        let mut r = row("Lieu", "");
+        r.insert(
+            "courriels",
+            "MAILTO:A@b.fr|mailto:mailto:@x.tl|mailto:c@d.fr".into(),
+        );
+        let reading = read_row(&r, SchemaVersion::V1).unwrap();
+        let courriels: Vec<&str> = reading.lieu.courriels.iter().map(|e| e.as_str()).collect();
+        assert_eq!(courriels, ["a@b.fr", "c@d.fr"]);
+        assert_eq!(reading.warnings[0].value, "@x.tl");
+        let again = read_row(write_row(&reading.lieu).as_slice(), SchemaVersion::V1).unwrap();
+        assert_eq!(again.lieu, reading.lieu);
     }
 }
