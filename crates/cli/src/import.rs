@@ -59,8 +59,10 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
     }
     let mapping = match mapping {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("lecture de {} impossible", path.display()))?;
+            let bytes = fichier::read_path(path, fichier::MAX_UPLOAD)?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                anyhow::anyhow!("{} : le mapping doit être en UTF-8", path.display())
+            })?;
             Some(Mapping::parse(&text).with_context(|| path.display().to_string())?)
         }
         None => None,
@@ -92,10 +94,10 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
                 .await
                 .map_err(|e| e.to_string()),
             // A producer's own file is mapped whole (such files are small).
-            Some(m) => match std::fs::read(path)
-                .with_context(|| format!("lecture de {} impossible", path.display()))
-                .map_err(|e| format!("{e:#}"))
-                .and_then(|bytes| fichier::read(&bytes, false).map_err(|e| e.to_string()))
+            // Mapped whole in memory: capped as an upload is.
+            Some(m) => match fichier::read_path(path, fichier::MAX_UPLOAD)
+                .and_then(|bytes| fichier::read(&bytes, false))
+                .map_err(|e| e.to_string())
                 .and_then(|raw| m.apply(&raw, &name).map_err(|e| e.to_string()))
             {
                 Ok(mapped) => store_file(&db, &index, &name, &mapped, &mut progress)
@@ -139,9 +141,8 @@ async fn import_data_inclusion(
     services: &Path,
     source: Option<&str>,
 ) -> anyhow::Result<()> {
-    let read = |path: &Path| {
-        std::fs::read(path).with_context(|| format!("lecture de {} impossible", path.display()))
-    };
+    // Read whole in memory: capped as an upload is.
+    let read = |path: &Path| fichier::read_path(path, fichier::MAX_UPLOAD);
     let (structures_bytes, services_bytes) = (read(structures)?, read(services)?);
     let config = Config::resolve(global, &ServeArgs::default())?;
     let db = crate::run::open_bulk(&config).await?;

@@ -49,3 +49,41 @@ fn import_a_real_file_twice_and_refuse_a_broken_one() {
         "{err}"
     );
 }
+
+#[test]
+fn a_device_is_refused_at_once_in_french() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    let out = relais(dir.path())
+        .args(["import", "lieux", "/dev/zero"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert!(!out.status.success());
+    assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
+    assert!(
+        stdout.contains(
+            "/dev/zero : fichier refusé : « /dev/zero » n’est pas un fichier ordinaire (dossier, périphérique ou tube) : refusé"
+        ),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 fichier(s) refusé(s)"), "{stderr}");
+    // With a mapping, the file is read whole: capped the same way.
+    let mapping = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/lieux/mappings/angers.toml"
+    );
+    let out = relais(dir.path())
+        .args(["import", "lieux", "--mapping", mapping, "/dev/zero"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("n’est pas un fichier ordinaire"),
+        "{stdout}"
+    );
+}

@@ -22,7 +22,11 @@ store_tests!(
     json_that_is_not_an_array_of_objects_is_said,
     a_json_cut_mid_way_keeps_the_rows_before,
     rows_are_stored_before_the_file_is_read_through,
-    a_file_path_is_imported_streamed
+    a_file_path_is_imported_streamed,
+    a_crlf_file_reports_the_right_line,
+    one_bad_json_number_rejects_its_item_only_in_french,
+    invisible_characters_are_stripped_with_a_warning,
+    a_device_or_oversized_file_is_refused
 );
 
 fn index() -> &'static TerritoryIndex {
@@ -392,4 +396,146 @@ async fn a_file_path_is_imported_streamed(db: Db) {
         err.to_string().starts_with("lecture du fichier impossible"),
         "{err}"
     );
+    assert!(
+        err.to_string()
+            .ends_with("absent.csv : fichier introuvable"),
+        "{err}"
+    );
+}
+
+async fn a_crlf_file_reports_the_right_line(db: Db) {
+    // Every Excel export ends its lines with CRLF; a quoted field holds a line break.
+    let file = [
+        HEADER.to_string(),
+        row(1, &[("nom", "\"Deux\r\nlignes\"")]), // lines 2-3
+        row(2, &[("latitude", "nord")]),          // line 4: rejected
+        row(3, &[]),                              // line 5
+    ]
+    .join("\r\n")
+        + "\r\n";
+    let bom = [b"\xEF\xBB\xBF".as_slice(), file.as_bytes()].concat();
+    for (source, bytes) in [("crlf", file.as_bytes()), ("crlf-bom", bom.as_slice())] {
+        let report = run(&db, source, bytes).await.unwrap();
+        assert_eq!(report.kept(), 2, "{report:#?}");
+        assert_eq!(report.rejected.len(), 1, "{report:#?}");
+        let (line, why) = &report.rejected[0];
+        assert_eq!(*line, 4, "{why:?}");
+        assert!(why[0].starts_with("latitude « nord »"), "{why:?}");
+        // The line break of the name is a space, said on the row's first line.
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|(l, w)| *l == 2 && w.starts_with("nom « Deux lignes »")),
+            "{:?}",
+            report.warnings
+        );
+    }
+}
+
+async fn one_bad_json_number_rejects_its_item_only_in_french(db: Db) {
+    let json = format!(
+        "[{},\n{},\n{}]",
+        json_item(1),
+        json_item(2).replace("45.44", "1e400"),
+        json_item(3)
+    );
+    let report = run(&db, "nombre", json.as_bytes()).await.unwrap();
+    assert_eq!((report.read, report.kept()), (3, 2), "{report:#?}");
+    assert_eq!(
+        report.rejected,
+        vec![(
+            2,
+            vec!["élément 2 illisible, ligne 2 du fichier : nombre hors limites".to_string()]
+        )]
+    );
+    assert!(stored(&db, "nombre", "3").await.is_some());
+    // Not JSON at all: one clear French error, nothing of serde's English.
+    let err = run(&db, "texte", b"[ceci n'est pas du JSON")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().starts_with("JSON illisible"), "{err}");
+    let json = format!("[{}, ceci, n'est, pas]", json_item(1));
+    let report = run(&db, "texte2", json.as_bytes()).await.unwrap();
+    assert_eq!(
+        (report.kept(), report.rejected.len()),
+        (1, 3),
+        "{report:#?}"
+    );
+    for (_, why) in &report.rejected {
+        assert!(why[0].ends_with("syntaxe JSON invalide"), "{why:?}");
+    }
+}
+
+async fn invisible_characters_are_stripped_with_a_warning(db: Db) {
+    let file = [
+        HEADER.to_string(),
+        row(1, &[("nom", "Espace\u{0} \u{7}\u{202E}numérique\u{2069}")]),
+        row(2, &[]),
+    ]
+    .join("\n");
+    let report = run(&db, "controle", file.as_bytes()).await.unwrap();
+    assert_eq!(report.kept(), 2, "{report:#?}");
+    let warnings: Vec<&(usize, String)> = report
+        .warnings
+        .iter()
+        .filter(|(_, w)| w.contains("invisible"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:?}", report.warnings);
+    assert_eq!(warnings[0].0, 2);
+    assert_eq!(
+        warnings[0].1,
+        "nom « Espace numérique » : caractère(s) de contrôle ou de direction invisible(s) retiré(s) : U+0000, U+0007, U+202E, U+2069"
+    );
+    let data = stored(&db, "controle", "1").await.unwrap();
+    assert!(data.contains("\"Espace numérique\""), "{data}");
+    // The published lieu holds none of them either.
+    assert!(
+        !data.contains("\\u0000") && !data.contains('\u{202E}'),
+        "{data}"
+    );
+}
+
+async fn a_device_or_oversized_file_is_refused(db: Db) {
+    let err = import_path(
+        &db,
+        index(),
+        "zero",
+        std::path::Path::new("/dev/zero"),
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "« /dev/zero » n’est pas un fichier ordinaire (dossier, périphérique ou tube) : refusé"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let err = import_path(&db, index(), "dossier", dir.path(), &mut |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ImportError::File(FileError::NotAFile(_))),
+        "{err:?}"
+    );
+    // A sparse file: as big as said, nothing written.
+    let big = dir.path().join("gros.csv");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(fichier::MAX_STREAMED + 1).unwrap();
+    let err = import_path(&db, index(), "gros", &big, &mut |_, _| {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "« {} » fait 1025 Mo, plus que la limite de 1024 Mo",
+            big.display()
+        )
+    );
+    let bytes = fichier::read_path(&big, fichier::MAX_UPLOAD).unwrap_err();
+    assert!(
+        bytes.to_string().ends_with("plus que la limite de 50 Mo"),
+        "{bytes}"
+    );
+    assert_eq!(lieux::count(&db).await.unwrap(), 0);
 }

@@ -21,7 +21,8 @@ store_tests!(
     an_edit_is_journaled_dated_today_and_wins_the_merge,
     another_structures_lieu_cannot_be_edited,
     invalid_values_are_refused_in_french_and_nothing_changes,
-    a_hub_uploads_as_its_own_source
+    a_hub_uploads_as_its_own_source,
+    invisible_characters_typed_in_the_form_are_not_stored
 );
 
 fn index() -> &'static TerritoryIndex {
@@ -372,4 +373,28 @@ async fn a_hub_uploads_as_its_own_source(db: Db) {
         ..JournalFilter::default()
     };
     assert_eq!(journal::list(&db, &filter, 10).await.unwrap().len(), 2);
+}
+
+async fn invisible_characters_typed_in_the_form_are_not_stored(db: Db) {
+    let (a, _) = two_structures(&db).await;
+    let mine = csv(&[row(
+        "1",
+        "Médiathèque",
+        "04 77 00 00 01",
+        "2023-01-01",
+        "42000",
+    )]);
+    svc::import_for_structure(&db, index(), &a, &mine)
+        .await
+        .unwrap();
+    let id = svc::lieux_of(&db, &a).await.unwrap()[0].id.clone();
+    let mut edition = current(&db, &a, &id).await;
+    edition.insert(
+        "nom".into(),
+        "\u{202E}Médiathèque\u{7} Tarentaize\u{0}".into(),
+    );
+    let done = svc::edit(&db, index(), &a, &id, &edition).await.unwrap();
+    assert_eq!(done.changed, ["nom"]);
+    let after = fiche(&db, &id).await.unwrap().unwrap();
+    assert_eq!(after.lieu.nom, "Médiathèque Tarentaize");
 }

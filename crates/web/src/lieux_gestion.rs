@@ -22,7 +22,7 @@ use crate::pages::{render, PageContext};
 use crate::AppState;
 
 /// The largest file a person may upload: bigger ones go through `relais import lieux`.
-pub const MAX_UPLOAD: usize = 50 * 1024 * 1024;
+pub const MAX_UPLOAD: usize = relais_services::lieux::fichier::MAX_UPLOAD as usize;
 /// Rejections listed on the report page; the count says how many there are in all.
 const REJECTIONS_SHOWN: usize = 1000;
 

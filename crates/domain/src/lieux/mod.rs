@@ -7,8 +7,12 @@
 //! - `schema`: a row (field name → text) → `Lieu` plus warnings, or the errors that
 //!   make it unusable; a `Lieu` → a v1.0.1 row.
 //! - `v0`: legacy v0.1 values and what they become in v1.
+//! - `fichier`: a producer's CSV or JSON file as rows of text (encoding guessed, streamed).
+//! - `mapping`: a producer's own format mapped to the schema by a TOML file.
 
+pub mod fichier;
 pub mod fusion;
+pub mod mapping;
 pub mod schema;
 pub mod v0;
 pub mod valeurs;

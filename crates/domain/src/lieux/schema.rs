@@ -185,6 +185,9 @@ pub enum Reason {
     ResumeMoved(usize),
     #[error("{0} caractères, au plus 280 : raccourci")]
     ResumeCut(usize),
+    /// What was removed or replaced, in words (see [`visible_text`]).
+    #[error("{0}")]
+    Invisible(String),
 }
 
 impl fmt::Display for Issue {
@@ -221,7 +224,116 @@ pub struct Rejection {
 /// `conditions_acces` to frais, `labels_nationaux` to dispositifs and formations,
 /// `labels_autres` to autres_formations_labels, `courriel` to courriels,
 /// `accessibilite` to fiche_acces_libre, the old modalités to the new ones.
+///
+/// Control characters (C0 but tab and line breaks, DEL, C1) and the invisible marks of
+/// text direction (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069, U+061C) and U+FEFF are
+/// removed from every field first, with a warning naming the field: a name holding
+/// U+202E shows reversed on every page that publishes it. Line breaks and tabs become a
+/// space but in the two presentations, where they are text.
 pub fn read_row<R: Row + ?Sized>(row: &R, version: SchemaVersion) -> Result<Reading, Rejection> {
+    let mut cleaned: Vec<(&'static str, String)> = Vec::new();
+    let mut warnings = Vec::new();
+    for field in COLUMNS.iter().chain(V0_ONLY.iter()) {
+        let Some(value) = row.get(field) else {
+            continue;
+        };
+        let multiline = matches!(*field, "presentation_resume" | "presentation_detail");
+        if let Some((clean, removed)) = visible_text(value, multiline) {
+            warnings.push(Issue {
+                field,
+                value: clean.clone(),
+                reason: Reason::Invisible(removed),
+            });
+            cleaned.push((field, clean));
+        }
+    }
+    let result = if cleaned.is_empty() {
+        read_clean(row, version)
+    } else {
+        read_clean(&Cleaned { row, cleaned }, version)
+    };
+    match result {
+        Ok(mut reading) => {
+            warnings.append(&mut reading.warnings);
+            reading.warnings = warnings;
+            Ok(reading)
+        }
+        Err(mut rejection) => {
+            warnings.append(&mut rejection.warnings);
+            rejection.warnings = warnings;
+            Err(rejection)
+        }
+    }
+}
+
+/// Whether a character is removed from a field's text (see [`read_row`]).
+pub fn is_invisible(c: char, multiline: bool) -> bool {
+    match c {
+        '\t' | '\n' | '\r' => !multiline,
+        '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}' => true,
+        '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => true,
+        '\u{061C}' | '\u{FEFF}' => true,
+        _ => false,
+    }
+}
+
+/// The text without its invisible characters, and those removed (as `U+XXXX`, each
+/// once), or `None` when there is none. Tabs and line breaks of a one-line field become
+/// one space.
+pub fn visible_text(value: &str, multiline: bool) -> Option<(String, String)> {
+    if !value.chars().any(|c| is_invisible(c, multiline)) {
+        return None;
+    }
+    let mut clean = String::with_capacity(value.len());
+    let mut removed: Vec<char> = Vec::new();
+    let mut spaced = false;
+    for c in value.chars() {
+        if !is_invisible(c, multiline) {
+            clean.push(c);
+            continue;
+        }
+        if matches!(c, '\t' | '\n' | '\r') {
+            spaced = true;
+            if !clean.ends_with(' ') {
+                clean.push(' ');
+            }
+        } else if !removed.contains(&c) {
+            removed.push(c);
+        }
+    }
+    let mut said = Vec::new();
+    if !removed.is_empty() {
+        let codes: Vec<String> = removed
+            .iter()
+            .map(|c| format!("U+{:04X}", u32::from(*c)))
+            .collect();
+        said.push(format!(
+            "caractère(s) de contrôle ou de direction invisible(s) retiré(s) : {}",
+            codes.join(", ")
+        ));
+    }
+    if spaced {
+        said.push("retour(s) à la ligne ou tabulation(s) remplacé(s) par une espace".to_string());
+    }
+    Some((clean, said.join(" ; ")))
+}
+
+/// A row seen with some fields replaced by their cleaned text.
+struct Cleaned<'a, R: ?Sized> {
+    row: &'a R,
+    cleaned: Vec<(&'static str, String)>,
+}
+
+impl<R: Row + ?Sized> Row for Cleaned<'_, R> {
+    fn get(&self, field: &str) -> Option<&str> {
+        match self.cleaned.iter().find(|(k, _)| *k == field) {
+            Some((_, v)) => Some(v),
+            None => self.row.get(field),
+        }
+    }
+}
+
+fn read_clean<R: Row + ?Sized>(row: &R, version: SchemaVersion) -> Result<Reading, Rejection> {
     let mut r = Reader {
         row,
         version,
@@ -769,7 +881,7 @@ impl<'r, R: Row + ?Sized> Reader<'r, R> {
     fn courriels(&mut self, field: &'static str) -> Vec<Email> {
         let mut emails: Vec<Email> = Vec::new();
         for item in self.items(field, &['|', ';', ',', ' ']) {
-            let item = item.strip_prefix("mailto:").unwrap_or(item);
+            let item = without_mailto(item);
             match Email::parse(item) {
                 Ok(e) if !emails.contains(&e) => emails.push(e),
                 Ok(_) => {}
@@ -853,6 +965,19 @@ impl<'r, R: Row + ?Sized> Reader<'r, R> {
     }
 }
 
+/// An address without its `mailto:` (any case, any number of times): found by fuzzing,
+/// `MAILTO:a@b.fr` or `mailto:mailto:@b.fr` were kept with a `mailto:` that the next
+/// reading removed, so that a lieu written back did not read the same.
+fn without_mailto(mut item: &str) -> &str {
+    while item
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("mailto:"))
+    {
+        item = &item[7..];
+    }
+    item
+}
+
 /// `JJ/MM/AAAA`.
 fn french_date(s: &str) -> Option<Date> {
     let mut parts = s.split('/');
@@ -872,4 +997,82 @@ fn shorten(text: &str, max: usize) -> String {
         _ => head.as_str(),
     };
     format!("{}…", cut.trim_end())
+}
+
+#[cfg(test)]
+mod reading_tests {
+    use super::*;
+
+    fn row(nom: &str, detail: &str) -> BTreeMap<&'static str, String> {
+        [
+            ("id", "1"),
+            ("nom", nom),
+            ("commune", "Lyon"),
+            ("code_postal", "69001"),
+            ("adresse", "1 rue A"),
+            ("date_maj", "2024-01-01"),
+            ("presentation_detail", detail),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn control_and_bidi_characters_are_removed_with_a_warning() {
+        let reading = read_row(
+            &row(
+                "Espace\u{0}\u{7} \u{202E}numérique\u{2066}\u{85}",
+                "Ligne 1\r\nLigne 2\u{1b}",
+            ),
+            SchemaVersion::V1,
+        )
+        .unwrap();
+        assert_eq!(reading.lieu.nom, "Espace numérique");
+        assert_eq!(
+            reading.lieu.presentation_detail.as_deref(),
+            Some("Ligne 1\r\nLigne 2")
+        );
+        let said: Vec<String> = reading.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "nom « Espace numérique » : caractère(s) de contrôle ou de direction invisible(s) retiré(s) : U+0000, U+0007, U+202E, U+2066, U+0085",
+                "presentation_detail « Ligne 1\r\nLigne 2 » : caractère(s) de contrôle ou de direction invisible(s) retiré(s) : U+001B",
+            ]
+        );
+        // A line break in a one-line field is a space; a clean row has no warning.
+        let reading = read_row(&row("Deux\r\nlignes\tici", ""), SchemaVersion::V1).unwrap();
+        assert_eq!(reading.lieu.nom, "Deux lignes ici");
+        assert_eq!(reading.warnings.len(), 1);
+        assert!(
+            read_row(&row("Médiathèque — « Été »", "Un\ndeux"), SchemaVersion::V1)
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_field_made_only_of_invisible_characters_is_empty() {
+        let rejection = read_row(&row("\u{202E}\u{0}", ""), SchemaVersion::V1).unwrap_err();
+        assert_eq!(rejection.errors[0].field, "nom");
+        assert_eq!(rejection.errors[0].reason, Reason::Missing);
+        assert_eq!(rejection.warnings[0].field, "nom");
+    }
+
+    #[test]
+    fn mailto_is_removed_whatever_its_case_and_count() {
+        let mut r = row("Lieu", "");
+        r.insert(
+            "courriels",
+            "MAILTO:A@b.fr|mailto:mailto:@x.tl|mailto:c@d.fr".into(),
+        );
+        let reading = read_row(&r, SchemaVersion::V1).unwrap();
+        let courriels: Vec<&str> = reading.lieu.courriels.iter().map(|e| e.as_str()).collect();
+        assert_eq!(courriels, ["a@b.fr", "c@d.fr"]);
+        assert_eq!(reading.warnings[0].value, "@x.tl");
+        let again = read_row(write_row(&reading.lieu).as_slice(), SchemaVersion::V1).unwrap();
+        assert_eq!(again.lieu, reading.lieu);
+    }
 }

@@ -22,7 +22,7 @@ use relais_store::{Db, StoreError};
 use serde::{Deserialize, Serialize};
 
 use super::export::Published;
-use super::fichier::{RawFile, RawRow};
+use super::fichier::{self, RawFile, RawRow};
 use super::import::{import, ImportReport};
 
 /// data·inclusion's `source` of what Relais publishes.
@@ -674,7 +674,7 @@ fn array(bytes: &[u8], file: &'static str) -> Result<Vec<serde_json::Value>, Dat
         Ok(_) => Err(DataInclusionError::NotAnArray { file }),
         Err(e) => Err(DataInclusionError::Json {
             file,
-            why: e.to_string(),
+            why: format!("ligne {} : {}", e.line(), fichier::json_error(&e)),
         }),
     }
 }
@@ -697,7 +697,11 @@ pub fn read(structures: &[u8], services: &[u8]) -> Result<RawFile, DataInclusion
                 .entry(s.structure_id.clone())
                 .or_default()
                 .push(s),
-            Err(e) => bad_services.push(format!("service n° {} : {e}", n + 1)),
+            Err(e) => bad_services.push(format!(
+                "service n° {} : {}",
+                n + 1,
+                fichier::json_error(&e)
+            )),
         }
     }
     let mut known = std::collections::BTreeSet::new();
@@ -713,7 +717,10 @@ pub fn read(structures: &[u8], services: &[u8]) -> Result<RawFile, DataInclusion
             }
             Err(e) => file.broken.push((
                 line,
-                format!("structure non conforme à data·inclusion : {e}"),
+                format!(
+                    "structure non conforme à data·inclusion : {}",
+                    fichier::json_error(&e)
+                ),
             )),
         }
     }
@@ -788,6 +795,10 @@ mod tests {
         assert_eq!(file.broken.len(), 1);
         assert_eq!(file.broken[0].0, 2);
         assert!(file.broken[0].1.contains("structure non conforme"));
+        assert_eq!(
+            file.broken[0].1, "structure non conforme à data·inclusion : champ « nom » absent",
+            "serde's English text is translated"
+        );
         assert!(file.notes[0].starts_with("1 service(s) rattaché(s) à une structure absente"));
         let lieu = read_row(row, SchemaVersion::V1).unwrap().lieu;
         assert_eq!(lieu.nom, "Centre social Les Tilleuls");
@@ -796,6 +807,11 @@ mod tests {
     #[test]
     fn not_an_array_is_said() {
         let err = read(b"{}", b"[]").unwrap_err();
+        let syntax = read(b"[\n{\"id\": 1e400}]", b"[]").unwrap_err();
+        assert_eq!(
+            syntax.to_string(),
+            "structures : JSON illisible : ligne 2 : nombre hors limites"
+        );
         assert_eq!(
             err.to_string(),
             "structures : le JSON doit être un tableau d’objets"

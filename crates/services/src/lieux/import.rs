@@ -99,7 +99,7 @@ pub async fn store_path(
     path: &Path,
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<(ImportReport, ToMerge), ImportError> {
-    let file = std::fs::File::open(path).map_err(FileError::from)?;
+    let file = fichier::open_path(path, fichier::MAX_STREAMED)?;
     let rows = fichier::open(file, true)?;
     store_rows(db, index, source, rows, progress).await
 }
