@@ -214,7 +214,11 @@ async fn migrate_as_owner_then_serve_as_the_runtime_role() {
     let runtime_url = t.url_as(&role, "ex%C3%A9cution-secr%C3%A8te");
     let (child, addr) = serve(&runtime_url, &[]);
     let (status, body) = http_get(addr, "/readyz").unwrap();
-    assert_eq!((status, body.contains("PostgreSQL")), (200, true), "{body}");
+    assert_eq!(
+        (status, body.contains(r#""base":"postgres""#)),
+        (200, true),
+        "{body}"
+    );
     let (_, body) = http_get(addr, "/api/v1/territoires/communes?q=st-etienne&limit=1").unwrap();
     assert!(body.contains("42218"), "{body}");
     let (ok, err) = stop(child);

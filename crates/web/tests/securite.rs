@@ -558,7 +558,7 @@ async fn search_cursors_never_wrap_around() {
         "1e3",
         "",
         "%20",
-        "981",
+        "1001",
     ] {
         let (status, kind, problem) =
             json(&app, &format!("{near}&limite=20&curseur={cursor}")).await;
