@@ -221,15 +221,15 @@ fn spawn_checkpoints(
     db: &Db,
     stopped: &watch::Receiver<bool>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    if config.journal_checkpoint_secs == 0 {
+        return Ok(None);
+    }
     let Some(key) = config.journal_key()? else {
         tracing::warn!(
             "aucune clé de journal (journal_key_file ou RELAIS_JOURNAL_KEY) : pas de point de contrôle signé"
         );
         return Ok(None);
     };
-    if config.journal_checkpoint_secs == 0 {
-        return Ok(None);
-    }
     tracing::info!(
         cle = %key.public_key().key_id(),
         intervalle_s = config.journal_checkpoint_secs,
