@@ -2,31 +2,15 @@
 //! scan (it fails otherwise), and the synthetic lieux it writes for the API benchmark
 //! import through the real import with no rejection.
 
-use std::process::{Command, Stdio};
+mod common;
 
-fn relais(data: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("RELAIS_")) {
-        cmd.env_remove(key);
-    }
-    cmd.arg("--data-dir").arg(data).stdin(Stdio::null());
-    cmd
-}
-
-fn run(cmd: &mut Command) -> (bool, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::{relais_in, run};
 
 #[test]
 fn measures_small_sizes_against_the_full_scan() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out, err) =
-        run(relais(dir.path()).args(["bench-lieux", "--sizes", "3000", "--queries", "30"]));
+        run(relais_in(dir.path()).args(["bench-lieux", "--sizes", "3000", "--queries", "30"]));
     assert!(ok, "{err}");
     // Both distributions, each with its summary line.
     assert_eq!(out.matches("RESULT n=3000 median_us=").count(), 2, "{out}");
@@ -37,7 +21,7 @@ fn measures_small_sizes_against_the_full_scan() {
 fn synthetic_lieux_import_with_no_rejection() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("synthese.csv");
-    let (ok, out, err) = run(relais(dir.path())
+    let (ok, out, err) = run(relais_in(dir.path())
         .args(["bench-lieux", "--sizes", "500"])
         .arg("--schema-csv")
         .arg(&csv));
@@ -46,7 +30,7 @@ fn synthetic_lieux_import_with_no_rejection() {
     let header = std::fs::read_to_string(&csv).unwrap();
     assert!(header.starts_with("id,pivot,nom,commune,code_postal,code_insee,adresse,"));
 
-    let (ok, out, err) = run(relais(&dir.path().join("data"))
+    let (ok, out, err) = run(relais_in(&dir.path().join("data"))
         .args(["import", "lieux", "--source", "synthese"])
         .arg(&csv));
     assert!(ok, "{err}");

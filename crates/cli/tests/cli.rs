@@ -1,50 +1,11 @@
 //! The `relais` binary as an operator runs it: help, configuration layers, clear one-line
 //! errors, serving on SQLite and PostgreSQL, graceful shutdown.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
 use relais_testkit::TestDb;
 
-fn relais() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("RELAIS_")) {
-        cmd.env_remove(key);
-    }
-    cmd.stdin(Stdio::null());
-    cmd
-}
+mod common;
 
-fn run(cmd: &mut Command) -> (bool, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    (
-        status.success(),
-        String::from_utf8(stdout).unwrap(),
-        String::from_utf8(stderr).unwrap(),
-    )
-}
-
-/// A failure is one line on stderr naming the problem, with no panic trace.
-fn assert_one_line_error(cmd: &mut Command, expected: &str) {
-    let (ok, _, err) = run(cmd);
-    assert!(!ok, "should fail");
-    let lines: Vec<&str> = err.lines().filter(|l| l.contains("erreur")).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(
-        lines[0].starts_with("relais : erreur : ") && lines[0].contains(expected),
-        "{err}"
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-        "{err}"
-    );
-}
+use common::{assert_one_line_error, http_get, relais, run, Server};
 
 #[test]
 fn help_lists_the_commands() {
@@ -161,73 +122,21 @@ fn unusable_storage_is_one_clear_line() {
     );
 }
 
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let status = raw.split(' ').nth(1)?.parse().ok()?;
-    Some((status, raw.split_once("\r\n\r\n")?.1.to_string()))
-}
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(extra: &[&str]) -> (Server, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let addr = free_addr();
-        let child = relais()
-            .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
+/// `relais serve` on SQLite in a new temporary directory (`donnees/`), plus `extra`.
+fn serve(extra: &[&str]) -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        relais()
+            .args(["serve", "--data-dir"])
             .arg(dir.path().join("donnees"))
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let server = Server { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while http_get(addr, "/readyz").map(|r| r.0) != Some(200) {
-            assert!(Instant::now() < deadline, "not ready in 60 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        (server, dir)
-    }
-
-    /// Sends SIGTERM and returns (exit success, stderr).
-    fn terminate(mut self) -> (bool, String) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        (self.child.wait().unwrap().success(), err)
-    }
+            .args(extra),
+    );
+    (server, dir)
 }
 
 #[test]
 fn serves_on_sqlite_then_stops_gracefully_on_sigterm() {
-    let (server, dir) = Server::start(&[]);
+    let (server, dir) = serve(&[]);
     assert!(dir.path().join("donnees/relais.db").exists());
     assert!(
         dir.path().join("donnees/relais.db-wal").exists(),
@@ -256,7 +165,7 @@ fn serves_on_sqlite_then_stops_gracefully_on_sigterm() {
 async fn serves_the_same_code_on_postgres() {
     let t = TestDb::postgres().await;
     // As the `postgres` superuser; the runtime role is tested in tests/roles.rs.
-    let (server, _dir) = Server::start(&["--database-url", &t.url, "--allow-superuser"]);
+    let (server, _dir) = serve(&["--database-url", &t.url, "--allow-superuser"]);
     let (status, body) = http_get(server.addr, "/readyz").unwrap();
     assert_eq!(
         (status, body.contains(r#""base":"postgres""#)),
@@ -276,7 +185,7 @@ async fn serves_the_same_code_on_postgres() {
 
 #[test]
 fn json_logs_on_request() {
-    let (server, _dir) = Server::start(&["--log-format", "json"]);
+    let (server, _dir) = serve(&["--log-format", "json"]);
     http_get(server.addr, "/healthz").unwrap();
     let (_, err) = server.terminate();
     let request_line = err
@@ -319,7 +228,7 @@ fn trusted_proxies_are_read_and_checked() {
 /// the `access_log` setting chooses.
 #[test]
 fn access_log_is_one_plain_line_per_request_and_can_be_turned_off() {
-    let (server, _dir) = Server::start(&[]);
+    let (server, _dir) = serve(&[]);
     http_get(server.addr, "/healthz").unwrap();
     http_get(server.addr, "/api/v1/territoires/communes?q=lyon").unwrap();
     let (_, err) = server.terminate();
@@ -339,7 +248,7 @@ fn access_log_is_one_plain_line_per_request_and_can_be_turned_off() {
     assert!(!search.contains("lyon"), "{search}");
     assert!(search.contains("duree_ms="), "{search}");
 
-    let (server, _dir) = Server::start(&["--access-log", "off"]);
+    let (server, _dir) = serve(&["--access-log", "off"]);
     http_get(server.addr, "/healthz").unwrap();
     let (_, err) = server.terminate();
     assert!(!err.contains("acces:"), "{err}");

@@ -1,15 +1,8 @@
 //! `relais import lieux` as an operator runs it: a real file, again, and a broken one.
 
-use std::process::{Command, Stdio};
+mod common;
 
-fn relais(data: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("RELAIS_")) {
-        cmd.env_remove(key);
-    }
-    cmd.arg("--data-dir").arg(data).stdin(Stdio::null());
-    cmd
-}
+use common::{relais_in, run};
 
 #[test]
 fn import_a_real_file_twice_and_refuse_a_broken_one() {
@@ -18,14 +11,7 @@ fn import_a_real_file_twice_and_refuse_a_broken_one() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../data/lieux/hinaura-2022-v0.json"
     );
-    let run = |args: &[&str]| {
-        let out = relais(dir.path()).args(args).output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    };
+    let run = |args: &[&str]| run(relais_in(dir.path()).args(args));
     let (ok, out, err) = run(&["import", "lieux", file]);
     assert!(ok, "{err}");
     assert!(
@@ -54,15 +40,8 @@ fn import_a_real_file_twice_and_refuse_a_broken_one() {
 fn a_device_is_refused_at_once_in_french() {
     let dir = tempfile::tempdir().unwrap();
     let start = std::time::Instant::now();
-    let out = relais(dir.path())
-        .args(["import", "lieux", "/dev/zero"])
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    );
-    assert!(!out.status.success());
+    let (ok, stdout, stderr) = run(relais_in(dir.path()).args(["import", "lieux", "/dev/zero"]));
+    assert!(!ok);
     assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
     assert!(
         stdout.contains(
@@ -76,12 +55,9 @@ fn a_device_is_refused_at_once_in_french() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../data/lieux/mappings/angers.toml"
     );
-    let out = relais(dir.path())
-        .args(["import", "lieux", "--mapping", mapping, "/dev/zero"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(!out.status.success());
+    let (ok, stdout, _) =
+        run(relais_in(dir.path()).args(["import", "lieux", "--mapping", mapping, "/dev/zero"]));
+    assert!(!ok);
     assert!(
         stdout.contains("n’est pas un fichier ordinaire"),
         "{stdout}"

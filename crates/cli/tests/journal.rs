@@ -1,29 +1,14 @@
 //! `relais journal verify` as an operator runs it.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use relais_domain::journal::{Entry, JournalAction, NewEntry};
 use relais_store::{journal, Backend, Db};
 use relais_testkit::TestDb;
 
-fn relais() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("RELAIS_")) {
-        cmd.env_remove(key);
-    }
-    cmd.stdin(Stdio::null());
-    cmd
-}
+mod common;
 
-/// (success, stdout, stderr)
-fn run(cmd: &mut Command) -> (bool, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::{http_get, relais, run, Server};
 
 async fn append(db: &Db, n: usize) {
     for i in 0..n {
@@ -341,23 +326,6 @@ async fn checkpoints_on_postgres() {
     t.cleanup().await;
 }
 
-fn http_get(addr: std::net::SocketAddr, path: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let timeout = std::time::Duration::from_millis(200);
-    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).ok()?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
-        .ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).ok()?;
-    let status = raw.split(' ').nth(1)?.parse().ok()?;
-    Some((status, raw.split_once("\r\n\r\n")?.1.to_string()))
-}
-
 /// `serve` signs the head at start and every `journal_checkpoint_secs`, publishes it,
 /// and logs the key's id only.
 #[tokio::test]
@@ -369,19 +337,14 @@ async fn serve_signs_checkpoints_now_and_then() {
     let db = Db::open_data_dir(&data).await.unwrap();
     db.migrate().await.unwrap();
     append(&db, 2).await;
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let mut child = relais()
-        .args(["serve", "--demo", "false", "--listen", &addr.to_string()])
-        .args(["--journal-checkpoint-secs", "1", "--data-dir"])
-        .arg(&data)
-        .env("RELAIS_JOURNAL_KEY_FILE", &key)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let server = Server::start(
+        relais()
+            .args(["serve", "--demo", "false"])
+            .args(["--journal-checkpoint-secs", "1", "--data-dir"])
+            .arg(&data)
+            .env("RELAIS_JOURNAL_KEY_FILE", &key),
+    );
+    let addr = server.addr;
     let points = |addr| {
         http_get(addr, "/api/v1/journal/checkpoints")
             .filter(|(status, _)| *status == 200)
@@ -404,19 +367,8 @@ async fn serve_signs_checkpoints_now_and_then() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     db.close().await;
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let mut err = String::new();
-    use std::io::Read;
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(child.wait().unwrap().success(), "{err}");
+    let (ok, err) = server.terminate();
+    assert!(ok, "{err}");
     assert!(err.contains("point de contrôle du journal signé"), "{err}");
     let text = std::fs::read_to_string(&key).unwrap();
     let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();

@@ -1,15 +1,8 @@
 //! ProConnect settings: layered like the others, the client secret never shown.
 
-use std::process::{Command, Stdio};
+mod common;
 
-fn relais() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relais"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("RELAIS_")) {
-        cmd.env_remove(key);
-    }
-    cmd.stdin(Stdio::null());
-    cmd
-}
+use common::{relais, run};
 
 #[test]
 fn proconnect_keys_are_layered_and_the_secret_is_redacted() {
@@ -23,7 +16,7 @@ fn proconnect_keys_are_layered_and_the_secret_is_redacted() {
          proconnect_client_secret = \"secret-du-fichier\"\n",
     )
     .unwrap();
-    let out = relais()
+    let (ok, out, _) = run(relais()
         .arg("config")
         .arg("--config")
         .arg(&file)
@@ -31,11 +24,8 @@ fn proconnect_keys_are_layered_and_the_secret_is_redacted() {
             "RELAIS_PROCONNECT_CLIENT_SECRET",
             "secret-de-l-environnement",
         )
-        .args(["--proconnect-client-id", "relais-option"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let out = String::from_utf8(out.stdout).unwrap();
+        .args(["--proconnect-client-id", "relais-option"]));
+    assert!(ok);
     assert!(
         out.contains("public_url = \"https://relais.exemple.gouv.fr\"")
             && out.contains("proconnect_issuer = \"https://proconnect.exemple/api/v2\"")
@@ -46,12 +36,7 @@ fn proconnect_keys_are_layered_and_the_secret_is_redacted() {
     assert!(!out.contains("secret-du-fichier") && !out.contains("secret-de-l-environnement"));
 
     // Without ProConnect keys: the default public URL and no ProConnect.
-    let out = relais()
-        .arg("config")
-        .current_dir(dir.path().join(".."))
-        .output()
-        .unwrap();
-    let out = String::from_utf8(out.stdout).unwrap();
+    let (_, out, _) = run(relais().arg("config").current_dir(dir.path().join("..")));
     assert!(
         out.contains("public_url = \"http://127.0.0.1:8080\""),
         "{out}"
