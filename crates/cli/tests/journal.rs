@@ -2,9 +2,9 @@
 
 use std::process::Command;
 
-use relais_domain::journal::{Entry, JournalAction, NewEntry};
-use relais_store::{journal, Backend, Db};
-use relais_testkit::TestDb;
+use relais_domain::journal::{JournalAction, NewEntry};
+use relais_store::{journal, Db};
+use relais_testkit::{hostile, TestDb};
 
 mod common;
 
@@ -143,41 +143,12 @@ fn init_key_writes_a_private_file_and_shows_only_the_public_key() {
 /// Rewrites entry 2 and every later hash, and the head, and removes the checkpoints:
 /// what a hostile operator with the database file would do.
 async fn rewrite_whole_chain(db: &Db) {
-    db.execute_admin(match db.backend() {
-        Backend::Sqlite => {
-            "DROP TRIGGER journal_append_only_update; \
-             DROP TRIGGER journal_checkpoints_append_only_delete;"
-        }
-        Backend::Postgres => {
-            "DROP TRIGGER journal_append_only_row ON journal; \
-             DROP TRIGGER journal_checkpoints_append_only_row ON journal_checkpoints;"
-        }
-    })
-    .await
-    .unwrap();
-    let mut entries = journal::list(db, &Default::default(), 100).await.unwrap();
-    entries.reverse();
-    let mut prev = entries[0].hash.clone();
-    let mut sql = String::from("DELETE FROM journal_checkpoints;");
-    for e in &entries[1..] {
-        let mut content =
-            NewEntry::new(e.action, e.subject_kind.clone(), "99").with_details(e.details.clone());
-        (content.actor, content.actor_structure, content.structure) =
-            (e.actor, e.actor_structure, e.structure);
-        if e.seq != 2 {
-            content.subject_id.clone_from(&e.subject_id);
-        }
-        let forged = Entry::seal(content, e.seq, e.at, &prev);
-        sql.push_str(&format!(
-            "UPDATE journal SET subject_id = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
-            forged.subject_id, forged.prev_hash, forged.hash, forged.seq
-        ));
-        prev = forged.hash;
-    }
-    sql.push_str(&format!(
-        "UPDATE journal_head SET hash = '{prev}' WHERE id = 1;"
-    ));
-    db.execute_admin(&sql).await.unwrap();
+    hostile::drop_journal_triggers(db).await;
+    hostile::drop_checkpoint_triggers(db).await;
+    hostile::rewrite_chain(db, 2, |c| c.subject_id = "99".into()).await;
+    db.execute_admin("DELETE FROM journal_checkpoints")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

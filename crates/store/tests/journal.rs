@@ -8,7 +8,7 @@ use relais_domain::journal::{
 };
 use relais_store::journal::{self, JournalFilter};
 use relais_store::{Backend, Db};
-use relais_testkit::{store_tests, TestDb};
+use relais_testkit::{hostile, store_tests, TestDb};
 
 store_tests!(
     appended_entries_chain_and_verify,
@@ -56,20 +56,6 @@ async fn append_n(db: &Db, n: i64) -> Vec<Entry> {
 }
 
 /// What a forger with the database's owner rights would do first.
-async fn drop_append_only_triggers(db: &Db) {
-    db.execute_admin(match db.backend() {
-        Backend::Sqlite => {
-            "DROP TRIGGER journal_append_only_update; DROP TRIGGER journal_append_only_delete;"
-        }
-        Backend::Postgres => {
-            "DROP TRIGGER journal_append_only_row ON journal; \
-             DROP TRIGGER journal_append_only_truncate ON journal;"
-        }
-    })
-    .await
-    .unwrap();
-}
-
 async fn broken(db: &Db) -> (i64, BreakKind) {
     match journal::verify(db).await.unwrap() {
         Verification::Broken { seq, reason } => (seq, reason),
@@ -284,7 +270,7 @@ async fn the_database_refuses_to_change_entries(db: Db) {
 
 async fn an_altered_entry_is_found(db: Db) {
     append_n(&db, 5).await;
-    drop_append_only_triggers(&db).await;
+    hostile::drop_journal_triggers(&db).await;
     db.execute_admin(r#"UPDATE journal SET details = '{"role":"administrateur"}' WHERE seq = 3"#)
         .await
         .unwrap();
@@ -298,7 +284,7 @@ async fn an_altered_entry_is_found(db: Db) {
 
 async fn a_removed_entry_is_found(db: Db) {
     append_n(&db, 5).await;
-    drop_append_only_triggers(&db).await;
+    hostile::drop_journal_triggers(&db).await;
     db.execute_admin("DELETE FROM journal WHERE seq = 3")
         .await
         .unwrap();
@@ -312,7 +298,7 @@ async fn a_removed_entry_is_found(db: Db) {
 
 async fn reordered_entries_are_found(db: Db) {
     append_n(&db, 5).await;
-    drop_append_only_triggers(&db).await;
+    hostile::drop_journal_triggers(&db).await;
     db.execute_admin(
         "UPDATE journal SET seq = -2 WHERE seq = 2; \
          UPDATE journal SET seq = 2 WHERE seq = 3; \
@@ -325,7 +311,7 @@ async fn reordered_entries_are_found(db: Db) {
 
 async fn a_removed_last_entry_is_found(db: Db) {
     append_n(&db, 5).await;
-    drop_append_only_triggers(&db).await;
+    hostile::drop_journal_triggers(&db).await;
     db.execute_admin("DELETE FROM journal WHERE seq = 5")
         .await
         .unwrap();
@@ -377,7 +363,7 @@ async fn a_forged_head_is_found(db: Db) {
 
 async fn an_unknown_action_is_found(db: Db) {
     append_n(&db, 3).await;
-    drop_append_only_triggers(&db).await;
+    hostile::drop_journal_triggers(&db).await;
     db.execute_admin("UPDATE journal SET action = 'effacement' WHERE seq = 2")
         .await
         .unwrap();
@@ -401,7 +387,7 @@ async fn verify_reads_page_after_page(db: Db) {
         journal::verify(&db).await.unwrap(),
         Verification::Intact { entries: 1_001 }
     );
-    drop_append_only_triggers(&db).await;
+    hostile::drop_journal_triggers(&db).await;
     db.execute_admin("UPDATE journal SET subject_id = 'autre' WHERE seq = 1001")
         .await
         .unwrap();
@@ -479,20 +465,6 @@ async fn an_insert_never_replaces_an_entry(db: Db) {
 /// A fixed test key (`n` picks it).
 fn key(n: u8) -> SigningKey {
     SigningKey::from_seed(&[n; 32])
-}
-
-async fn drop_checkpoint_triggers(db: &Db) {
-    db.execute_admin(match db.backend() {
-        Backend::Sqlite => {
-            "DROP TRIGGER journal_checkpoints_append_only_update; \
-             DROP TRIGGER journal_checkpoints_append_only_delete;"
-        }
-        Backend::Postgres => {
-            "DROP TRIGGER journal_checkpoints_append_only_row ON journal_checkpoints;"
-        }
-    })
-    .await
-    .unwrap();
 }
 
 async fn insert_checkpoint(db: &Db, c: &Checkpoint) {
@@ -575,33 +547,11 @@ async fn a_whole_chain_rewrite_is_found_at_its_checkpoint(db: Db) {
     append_n(&db, 3).await;
     let signed = journal::checkpoint(&db, &k, 1).await.unwrap().unwrap();
     append_n(&db, 2).await;
-    drop_append_only_triggers(&db).await;
-    let mut entries = journal::list(&db, &JournalFilter::default(), 10)
-        .await
-        .unwrap();
-    entries.reverse();
-    let mut prev = entries[0].hash.clone();
-    let mut sql = String::new();
-    for e in &entries[1..] {
-        let mut content = NewEntry::new(e.action, e.subject_kind.clone(), e.subject_id.clone());
-        (content.actor, content.actor_structure, content.structure) =
-            (e.actor, e.actor_structure, e.structure);
-        content.details = if e.seq == 2 {
-            r#"{"role":"administrateur"}"#.into()
-        } else {
-            e.details.clone()
-        };
-        let forged = Entry::seal(content, e.seq, e.at, &prev);
-        sql.push_str(&format!(
-            "UPDATE journal SET details = '{}', prev_hash = '{}', hash = '{}' WHERE seq = {};",
-            forged.details, forged.prev_hash, forged.hash, forged.seq
-        ));
-        prev = forged.hash;
-    }
-    sql.push_str(&format!(
-        "UPDATE journal_head SET hash = '{prev}' WHERE id = 1;"
-    ));
-    db.execute_admin(&sql).await.unwrap();
+    hostile::drop_journal_triggers(&db).await;
+    hostile::rewrite_chain(&db, 2, |c| {
+        c.details = r#"{"role":"administrateur"}"#.into()
+    })
+    .await;
 
     let expected = (3, BreakKind::CheckpointMismatch { since: 1 });
     assert_eq!(broken(&db).await, expected);
@@ -610,7 +560,7 @@ async fn a_whole_chain_rewrite_is_found_at_its_checkpoint(db: Db) {
     assert!(v.to_string().contains("l’entrée n° 3 ne porte plus"), "{v}");
     // Removing the checkpoint from the database too: the chain looks intact, until the
     // copy kept elsewhere is given.
-    drop_checkpoint_triggers(&db).await;
+    hostile::drop_checkpoint_triggers(&db).await;
     db.execute_admin("DELETE FROM journal_checkpoints")
         .await
         .unwrap();
@@ -664,7 +614,7 @@ async fn forged_or_removed_checkpoints_are_found(db: Db) {
         }
     );
     // A removed row: caught with the copy kept elsewhere.
-    drop_checkpoint_triggers(&db).await;
+    hostile::drop_checkpoint_triggers(&db).await;
     db.execute_admin("DELETE FROM journal_checkpoints WHERE seq <> 2")
         .await
         .unwrap();

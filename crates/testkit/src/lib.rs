@@ -8,6 +8,8 @@
 
 use relais_store::Db;
 
+pub mod hostile;
+
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 pub fn postgres_url() -> String {
@@ -139,6 +141,34 @@ macro_rules! store_tests {
                 async fn $name() {
                     let t = $crate::TestDb::postgres().await;
                     super::$name(t.db.clone()).await;
+                    t.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+/// Like [`store_tests!`], for tests that need the whole [`TestDb`] (its URL, its pool):
+/// `async fn name(t: &TestDb)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let t = $crate::TestDb::sqlite().await;
+                    super::$name(&t).await;
+                    t.cleanup().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let t = $crate::TestDb::postgres().await;
+                    super::$name(&t).await;
                     t.cleanup().await;
                 }
             )*

@@ -20,32 +20,7 @@ use relais_store::lieux;
 use relais_store::sessions::{self, Session, Stage};
 use relais_testkit::TestDb;
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let t = relais_testkit::TestDb::sqlite().await;
-                    super::$name(&t).await;
-                    t.cleanup().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let t = relais_testkit::TestDb::postgres().await;
-                    super::$name(&t).await;
-                    t.cleanup().await;
-                }
-            )*
-        }
-    };
-}
-
-both_backends!(
+relais_testkit::backend_tests!(
     only_administrators_see_and_decide,
     a_decision_without_its_csrf_token_is_refused,
     distinct_pair_leaves_the_list_and_stays_apart_after_a_reimport,

@@ -25,32 +25,7 @@ use relais_testkit::TestDb;
 use relais_web::{router, AppState, TrustedProxies, WebConfig};
 use tower::ServiceExt;
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let t = relais_testkit::TestDb::sqlite().await;
-                    super::$name(&t).await;
-                    t.cleanup().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let t = relais_testkit::TestDb::postgres().await;
-                    super::$name(&t).await;
-                    t.cleanup().await;
-                }
-            )*
-        }
-    };
-}
-
-both_backends!(
+relais_testkit::backend_tests!(
     suite_never_leaves_the_site_nor_gives_a_500,
     the_second_factor_gives_a_new_session_id,
     enrolment_and_privilege_changes_give_a_new_session_id,
