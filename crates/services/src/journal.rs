@@ -18,19 +18,11 @@ pub async fn checkpoint_loop(
     db: Db,
     key: Arc<SigningKey>,
     every: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => {}
-        }
-        if *stop.borrow() {
-            return;
-        }
-        match checkpoint(&db, &key).await {
+    let (db, key) = (&db, &key);
+    crate::periodic::every(every, true, stop, || async move {
+        match checkpoint(db, key).await {
             Ok(Some(c)) => tracing::info!(
                 entree = c.seq,
                 cle = %c.key_id(),
@@ -42,5 +34,6 @@ pub async fn checkpoint_loop(
                 "point de contrôle du journal impossible, nouvel essai au prochain tour"
             ),
         }
-    }
+    })
+    .await;
 }

@@ -8,6 +8,7 @@ pub mod invitations;
 pub mod journal;
 pub mod lieux;
 pub mod password_reset;
+pub mod periodic;
 pub mod proconnect;
 pub mod signalements;
 pub mod territoires;

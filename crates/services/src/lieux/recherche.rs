@@ -181,23 +181,15 @@ pub async fn watch(
     territoires: Arc<TerritoryIndex>,
     lieux: Arc<Lieux>,
     every: Duration,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = stop.changed() => {}
-        }
-        if *stop.borrow() {
-            return;
-        }
-        if let Err(e) = refresh_if_changed(&db, &territoires, &lieux).await {
+    let (db, territoires, lieux) = (&db, &territoires, &lieux);
+    crate::periodic::every(every, false, stop, || async move {
+        if let Err(e) = refresh_if_changed(db, territoires, lieux).await {
             tracing::warn!(error = %e, "vérification des lieux impossible, nouvel essai au prochain tour");
         }
-    }
+    })
+    .await;
 }
 
 /// The lieux of a producer's file (schema v1 or v0.1) as the index sees them, without
