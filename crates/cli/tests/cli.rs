@@ -5,7 +5,7 @@ use relais_testkit::TestDb;
 
 mod common;
 
-use common::{assert_one_line_error, http_get, relais, run, Server};
+use common::{assert_one_line_error, assert_serves_on_postgres, http_get, relais, run, Server};
 
 #[test]
 fn help_lists_the_commands() {
@@ -166,18 +166,7 @@ async fn serves_the_same_code_on_postgres() {
     let t = TestDb::postgres().await;
     // As the `postgres` superuser; the runtime role is tested in tests/roles.rs.
     let (server, _dir) = serve(&["--database-url", &t.url, "--allow-superuser"]);
-    let (status, body) = http_get(server.addr, "/readyz").unwrap();
-    assert_eq!(
-        (status, body.contains(r#""base":"postgres""#)),
-        (200, true),
-        "{body}"
-    );
-    let (_, body) = http_get(
-        server.addr,
-        "/api/v1/territoires/communes?q=st-etienne&limit=1",
-    )
-    .unwrap();
-    assert!(body.contains("42218"), "{body}");
+    assert_serves_on_postgres(server.addr);
     let (ok, err) = server.terminate();
     assert!(ok, "{err}");
     t.cleanup().await;

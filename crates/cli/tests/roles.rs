@@ -6,7 +6,7 @@ use relais_testkit::{drop_role, unique_role, TestDb};
 
 mod common;
 
-use common::{assert_refused, free_addr, http_get, relais, run, Server};
+use common::{assert_refused, assert_serves_on_postgres, free_addr, http_get, relais, run, Server};
 
 /// `relais serve` on `url`, plus `extra`.
 fn serve(url: &str, extra: &[&str]) -> Server {
@@ -105,18 +105,7 @@ async fn migrate_as_owner_then_serve_as_the_runtime_role() {
     let runtime_url = t.url_as(&role, "ex%C3%A9cution-secr%C3%A8te");
     // No journal key here: checkpoints off, so that no warning is expected.
     let server = serve(&runtime_url, &["--journal-checkpoint-secs", "0"]);
-    let (status, body) = http_get(server.addr, "/readyz").unwrap();
-    assert_eq!(
-        (status, body.contains(r#""base":"postgres""#)),
-        (200, true),
-        "{body}"
-    );
-    let (_, body) = http_get(
-        server.addr,
-        "/api/v1/territoires/communes?q=st-etienne&limit=1",
-    )
-    .unwrap();
-    assert!(body.contains("42218"), "{body}");
+    assert_serves_on_postgres(server.addr);
     let (ok, err) = server.terminate();
     assert!(ok, "{err}");
     assert!(!err.contains("WARN"), "{err}");

@@ -80,6 +80,18 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
 }
 
 /// A running `relais serve`.
+/// The server at `addr` is ready on PostgreSQL and answers from its territories.
+pub fn assert_serves_on_postgres(addr: SocketAddr) {
+    let (status, body) = http_get(addr, "/readyz").unwrap();
+    assert_eq!(
+        (status, body.contains(r#""base":"postgres""#)),
+        (200, true),
+        "{body}"
+    );
+    let (_, body) = http_get(addr, "/api/v1/territoires/communes?q=st-etienne&limit=1").unwrap();
+    assert!(body.contains("42218"), "{body}");
+}
+
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
