@@ -63,12 +63,10 @@ pub fn client_ip(
     if !trusted.contains(peer) {
         return Some(peer);
     }
-    let hops = match forwarded_hops(headers, &X_FORWARDED_FOR, xff_hops) {
-        Some(hops) => hops,
-        None => match forwarded_hops(headers, &header::FORWARDED, forwarded_for) {
-            Some(hops) => hops,
-            None => return Some(peer),
-        },
+    let Some(hops) = forwarded_hops(headers, &X_FORWARDED_FOR, xff_hops)
+        .or_else(|| forwarded_hops(headers, &header::FORWARDED, forwarded_for))
+    else {
+        return Some(peer);
     };
     // From the right: each hop was written by the one after it; the first hop that is
     // not a trusted proxy is the client. A hop that is not an address (`unknown`, an
