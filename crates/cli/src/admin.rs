@@ -1,12 +1,12 @@
 //! `relais admin …`: what an operator does before anyone can log in (the first
 //! administrator, structures, roles). Every change is journaled as done by the system.
 
-use anyhow::{anyhow, Context};
+use anyhow::{Context, anyhow};
 use clap::Subcommand;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_services::comptes as svc;
-use relais_store::comptes as repo;
 use relais_store::Db;
+use relais_store::comptes as repo;
 
 use crate::config::{Config, GlobalArgs, ServeArgs};
 

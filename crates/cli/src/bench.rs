@@ -10,8 +10,8 @@ use relais_domain::lieux::{
 };
 use relais_domain::territoire::Point;
 use relais_domain::text::search_key;
-use relais_search::lieux::{synthetic_like, Filter, IndexedLieu, LieuIndex};
 use relais_search::TerritoryIndex;
+use relais_search::lieux::{Filter, IndexedLieu, LieuIndex, synthetic_like};
 
 pub fn territoires(iterations: usize) -> anyhow::Result<()> {
     let t = relais_services::territoires::parse_shipped()?;
@@ -238,22 +238,19 @@ fn choose_pairs(lieux: &[IndexedLieu]) -> Vec<(Pair, f64)> {
                 .ln()
                 .abs()
                 .total_cmp(&(y.1 / target).ln().abs())
-        }) {
-            if !chosen
-                .iter()
-                .any(|c| (c.0.a, c.0.b) == (best.0.a, best.0.b))
-            {
-                chosen.push(*best);
-            }
+        }) && !chosen
+            .iter()
+            .any(|c| (c.0.a, c.0.b) == (best.0.a, best.0.b))
+        {
+            chosen.push(*best);
         }
     }
-    if let Some(rarest) = shares.last() {
-        if !chosen
+    if let Some(rarest) = shares.last()
+        && !chosen
             .iter()
             .any(|c| (c.0.a, c.0.b) == (rarest.0.a, rarest.0.b))
-        {
-            chosen.push(*rarest);
-        }
+    {
+        chosen.push(*rarest);
     }
     // A pair no lieu has: the walk must prove there is nothing.
     'none: for ka in 0..8 {
@@ -288,7 +285,7 @@ fn brute_nearest(lieux: &[IndexedLieu], p: Point, k: usize, pair: Pair) -> Vec<(
         let d = q.distance_m(p);
         if best.len() < k {
             best.push((Dist(d), i));
-        } else if d < best.peek().unwrap().0 .0 {
+        } else if d < best.peek().unwrap().0.0 {
             best.pop();
             best.push((Dist(d), i));
         }
@@ -366,7 +363,10 @@ pub fn schema_csv(n: usize, path: &std::path::Path) -> anyhow::Result<()> {
                 "adresse" => format!("{} rue de la Synthèse", i + 1),
                 "latitude" => lat.clone(),
                 "longitude" => lon.clone(),
-                "horaires" => l.horaires.as_ref().map_or(String::new(), |h| h.to_osm()),
+                "horaires" => l
+                    .horaires
+                    .as_ref()
+                    .map_or(String::new(), relais_domain::horaires::Horaires::to_osm),
                 "source" => "relais bench-lieux".to_string(),
                 "date_maj" => "2026-01-01".to_string(),
                 "services" => list::<Service>(l.services),
@@ -413,7 +413,9 @@ pub fn lieux(
          corrélations réelles des valeurs) ; 5 % sans position.",
         sample.len()
     );
-    println!("Requête : les 20 plus proches avec deux filtres, d’un point tiré comme les lieux (même répartition).");
+    println!(
+        "Requête : les 20 plus proches avec deux filtres, d’un point tiré comme les lieux (même répartition)."
+    );
     let distributions: [(&str, &[IndexedLieu]); 2] = [
         ("attributs réels (démo)", &sample),
         (
@@ -457,7 +459,9 @@ fn one_size(
             points.len(),
             pairs.len()
         );
-        println!("| filtres | part des lieux | index : médiane (µs) | p99 (µs) | index après un parcours complet (cache froid) : médiane (µs) | parcours complet : médiane (µs) | rapport des médianes |");
+        println!(
+            "| filtres | part des lieux | index : médiane (µs) | p99 (µs) | index après un parcours complet (cache froid) : médiane (µs) | parcours complet : médiane (µs) | rapport des médianes |"
+        );
         println!("|---|---|---|---|---|---|---|");
         let brute_every = (n / 25_000).clamp(1, 40);
         let mut all = Vec::new();
@@ -528,7 +532,9 @@ fn one_size(
         for line in machine {
             println!("{line}");
         }
-        println!("RESULT n={n} median_us={m:.2} p99_us={p99:.2} cold_median_us={cm:.2} brute_median_us={bm:.0}");
+        println!(
+            "RESULT n={n} median_us={m:.2} p99_us={p99:.2} cold_median_us={cm:.2} brute_median_us={bm:.0}"
+        );
         // The PostGIS comparison takes the data with rare values.
         if let (Some(path), true) = (dump, sample.is_empty()) {
             dump_csv(path, &lieux, &points, &pairs)?;

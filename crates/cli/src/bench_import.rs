@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use relais_domain::lieux::{read_row, write_row, SchemaVersion, COLUMNS};
+use relais_domain::lieux::{COLUMNS, SchemaVersion, read_row, write_row};
 use relais_domain::territoire::Commune;
 use relais_search::TerritoryIndex;
 use relais_services::lieux::fichier;
-use relais_services::lieux::import::{store_file, store_path, ImportReport, ToMerge};
+use relais_services::lieux::import::{ImportReport, ToMerge, store_file, store_path};
 use relais_store::Db;
 
 #[derive(clap::Args)]
@@ -66,10 +66,10 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
 async fn measure(args: &Args, dir: &Path) -> anyhow::Result<()> {
     let territoires = TerritoryIndex::build(relais_services::territoires::parse_shipped()?);
     let started = Instant::now();
-    let mut gen = Generator::new(&territoires)?;
+    let mut generator = Generator::new(&territoires)?;
     let files = match args.big_file {
-        Some(mb) => vec![gen.big_file(dir, mb * 1_000_000)?],
-        None => gen.sources(dir, args.rows, args.sources.max(1))?,
+        Some(mb) => vec![generator.big_file(dir, mb * 1_000_000)?],
+        None => generator.sources(dir, args.rows, args.sources.max(1))?,
     };
     let bytes: u64 = files
         .iter()
@@ -80,10 +80,10 @@ async fn measure(args: &Args, dir: &Path) -> anyhow::Result<()> {
         files.len(),
         files.iter().map(|f| f.rows).sum::<usize>(),
         bytes as f64 / 1e6,
-        gen.unique,
+        generator.unique,
         started.elapsed().as_secs_f64()
     );
-    drop(gen);
+    drop(generator);
 
     let db = match &args.database_url {
         Some(url) => Db::connect_bulk(url).await?,
@@ -179,7 +179,10 @@ fn print_file(
         r.warnings.len(),
         stored.as_secs_f64(),
         r.read as f64 / stored.as_secs_f64(),
-        merge.map_or(String::new(), |m| format!(", fusion {:.2} s", m.as_secs_f64()))
+        merge.map_or(String::new(), |m| format!(
+            ", fusion {:.2} s",
+            m.as_secs_f64()
+        ))
     );
 }
 
@@ -298,7 +301,11 @@ impl<'a> Generator<'a> {
         // Paris, Lyon, Marseille: their lieux are in their arrondissements.
         let parents: std::collections::HashSet<&str> = all
             .iter()
-            .filter_map(|a| a.commune_parent.as_ref().map(|c| c.as_str()))
+            .filter_map(|a| {
+                a.commune_parent
+                    .as_ref()
+                    .map(relais_domain::territoire::CodeInsee::as_str)
+            })
             .collect();
         let communes: Vec<&Commune> = all
             .iter()
@@ -482,11 +489,7 @@ fn siret(rng: &mut Rng) -> String {
                 let d = u32::from(b - b'0');
                 if i % 2 == 1 {
                     let d = d * 2;
-                    if d > 9 {
-                        d - 9
-                    } else {
-                        d
-                    }
+                    if d > 9 { d - 9 } else { d }
                 } else {
                     d
                 }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context};
+use anyhow::{Context, anyhow};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -286,7 +286,7 @@ impl Config {
                 Some(n) if n < 1 => {
                     return Err(anyhow!(
                         "login_ip_attempts doit valoir au moins 1 (reçu : {n})"
-                    ))
+                    ));
                 }
                 Some(n) => n,
                 None => relais_services::comptes::Policy::default().ip_attempts,
@@ -411,14 +411,14 @@ impl Config {
             &self.proconnect_client_secret,
         ) {
             (None, None, None) => Ok(None),
-            (Some(issuer), Some(client_id), Some(client_secret)) => Ok(Some(
-                relais_services::proconnect::ProConnectConfig {
+            (Some(issuer), Some(client_id), Some(client_secret)) => {
+                Ok(Some(relais_services::proconnect::ProConnectConfig {
                     issuer: issuer.clone(),
                     client_id: client_id.clone(),
                     client_secret: client_secret.clone(),
                     redirect_uri: format!("{}/auth/proconnect/callback", self.public_url),
-                },
-            )),
+                }))
+            }
             _ => Err(anyhow!(
                 "ProConnect à moitié configuré : proconnect_issuer, proconnect_client_id et proconnect_client_secret vont ensemble"
             )),
@@ -463,13 +463,13 @@ impl Config {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            if let Ok(meta) = std::fs::metadata(path) {
-                if meta.permissions().mode() & 0o077 != 0 {
-                    tracing::warn!(
-                        fichier = %path.display(),
-                        "la clé du journal est lisible par d’autres que son propriétaire (chmod 600)"
-                    );
-                }
+            if let Ok(meta) = std::fs::metadata(path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    fichier = %path.display(),
+                    "la clé du journal est lisible par d’autres que son propriétaire (chmod 600)"
+                );
             }
         }
         SigningKey::parse(&text)

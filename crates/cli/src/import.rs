@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Subcommand;
 use relais_search::TerritoryIndex;
-use relais_services::lieux::import::{store_file, store_path, ImportReport, ToMerge};
+use relais_services::lieux::import::{ImportReport, ToMerge, store_file, store_path};
 use relais_services::lieux::mapping::Mapping;
 use relais_services::lieux::{data_inclusion, fichier};
 

@@ -3,10 +3,10 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
-use relais_domain::journal::checkpoint::{self, Checkpoint, PublicKey};
 use relais_domain::journal::Verification;
+use relais_domain::journal::checkpoint::{self, Checkpoint, PublicKey};
 
 use crate::config::{Config, GlobalArgs, ServeArgs};
 
@@ -181,7 +181,9 @@ fn init_key(global: &GlobalArgs, out: Option<&Path>) -> anyhow::Result<()> {
     );
     println!("Clé publique : {}", public.to_base64());
     println!("Identifiant : {}", public.key_id());
-    println!("Gardez la clé privée hors de la base et de ses sauvegardes ; donnez la clé publique à qui garde une copie des points de contrôle.");
+    println!(
+        "Gardez la clé privée hors de la base et de ses sauvegardes ; donnez la clé publique à qui garde une copie des points de contrôle."
+    );
     Ok(())
 }
 
@@ -198,7 +200,9 @@ async fn sign_now(global: &GlobalArgs) -> anyhow::Result<()> {
             c.hash,
             c.key_id()
         ),
-        None => println!("Rien à signer : le journal est vide ou n’a pas bougé depuis le dernier point de contrôle."),
+        None => println!(
+            "Rien à signer : le journal est vide ou n’a pas bougé depuis le dernier point de contrôle."
+        ),
     }
     Ok(())
 }

@@ -26,8 +26,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// pages only when it is called again, so a server that goes idle after its start would keep
 /// what loading the territories and the lieux left behind (docs/BENCHMARKS.md).
 fn release_free_memory() {
-    // SAFETY: `mi_collect` only walks mimalloc's own heap of the calling thread.
-    unsafe { libmimalloc_sys::mi_collect(true) };
+    // SAFETY: `mi_collect` only walks mimalloc's own heap of the calling thread; the one
+    // `unsafe` of the workspace.
+    #[allow(unsafe_code)]
+    unsafe {
+        libmimalloc_sys::mi_collect(true);
+    }
 }
 
 /// Relais — plateforme nationale de l'inclusion numérique.

@@ -85,13 +85,12 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     init_logs(config.log_format);
     let db = open_runtime(&config).await?;
     let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
-    if config.demo {
-        if let Some(report) = relais_services::lieux::demo::ensure_loaded(&db, &index)
+    if config.demo
+        && let Some(report) = relais_services::lieux::demo::ensure_loaded(&db, &index)
             .await
             .context("lieux de démonstration")?
-        {
-            tracing::info!(lieux = report.kept(), "lieux de démonstration chargés");
-        }
+    {
+        tracing::info!(lieux = report.kept(), "lieux de démonstration chargés");
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -200,7 +199,7 @@ pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()>
 
 /// Every job kind this instance runs: the standard ones and sending e-mail.
 fn registry(config: &Config) -> anyhow::Result<Registry> {
-    let mailer = std::sync::Arc::new(config.mailer()?);
+    let mailer = Arc::new(config.mailer()?);
     tracing::info!(vers = %mailer.describe(), "envoi des courriels");
     Ok(
         Registry::standard().handle(relais_services::courriel::JOB, move |_db, payload| {

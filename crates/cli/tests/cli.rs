@@ -5,7 +5,7 @@ use relais_testkit::TestDb;
 
 mod common;
 
-use common::{assert_one_line_error, assert_serves_on_postgres, http_get, relais, run, Server};
+use common::{Server, assert_one_line_error, assert_serves_on_postgres, http_get, relais, run};
 
 #[test]
 fn help_lists_the_commands() {

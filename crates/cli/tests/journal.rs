@@ -3,12 +3,12 @@
 use std::process::Command;
 
 use relais_domain::journal::{JournalAction, NewEntry};
-use relais_store::{journal, Db};
-use relais_testkit::{hostile, TestDb};
+use relais_store::{Db, journal};
+use relais_testkit::{TestDb, hostile};
 
 mod common;
 
-use common::{http_get, relais, run, Server};
+use common::{Server, http_get, relais, run};
 
 async fn append(db: &Db, n: usize) {
     for i in 0..n {
@@ -29,9 +29,11 @@ fn verify_on_a_fresh_database_is_intact() {
         .arg(dir.path()));
     assert!(ok, "{err}");
     assert_eq!(out, "Journal intègre : 0 entrée vérifiée.\n");
-    assert!(run(relais().args(["journal", "--help"]))
-        .1
-        .contains("verify"));
+    assert!(
+        run(relais().args(["journal", "--help"]))
+            .1
+            .contains("verify")
+    );
 }
 
 #[tokio::test]

@@ -2,11 +2,11 @@
 //! owner makes the runtime role, `serve` and `worker` run as that role, and refuse a
 //! superuser unless `--allow-superuser`.
 
-use relais_testkit::{drop_role, unique_role, TestDb};
+use relais_testkit::{TestDb, drop_role, unique_role};
 
 mod common;
 
-use common::{assert_refused, assert_serves_on_postgres, free_addr, http_get, relais, run, Server};
+use common::{Server, assert_refused, assert_serves_on_postgres, free_addr, http_get, relais, run};
 
 /// `relais serve` on `url`, plus `extra`.
 fn serve(url: &str, extra: &[&str]) -> Server {

@@ -72,11 +72,7 @@ fn luhn(digits: &str) -> bool {
             let d = u32::from(b - b'0');
             if i % 2 == 1 {
                 let double = d * 2;
-                if double > 9 {
-                    double - 9
-                } else {
-                    double
-                }
+                if double > 9 { double - 9 } else { double }
             } else {
                 d
             }

@@ -96,11 +96,23 @@ pub fn resubmit(status: RequestStatus) -> Result<RequestStatus, HabilitationErro
 
 /// The commitments a structure accepts with its request, each required.
 pub const COMMITMENTS: [(&str, &str); 5] = [
-    ("conditions", "La structure accepte les conditions d’utilisation du service."),
-    ("professionnels", "Seuls des professionnels salariés ou agents publics seront habilités (ni bénévoles, ni stagiaires, ni volontaires en service civique)."),
+    (
+        "conditions",
+        "La structure accepte les conditions d’utilisation du service.",
+    ),
+    (
+        "professionnels",
+        "Seuls des professionnels salariés ou agents publics seront habilités (ni bénévoles, ni stagiaires, ni volontaires en service civique).",
+    ),
     ("elus", "Aucun élu n’utilisera le service."),
-    ("formation_gratuite", "La formation des aidants ne leur est pas facturée."),
-    ("dpo", "Le délégué à la protection des données de la structure est informé."),
+    (
+        "formation_gratuite",
+        "La formation des aidants ne leur est pas facturée.",
+    ),
+    (
+        "dpo",
+        "Le délégué à la protection des données de la structure est informé.",
+    ),
 ];
 
 pub fn check_commitments(accepted: &[&str]) -> Result<(), HabilitationError> {

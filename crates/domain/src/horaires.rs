@@ -206,7 +206,11 @@ impl fmt::Display for HorairesErrorKind {
                 clip(piece)
             ),
             Unexpected { piece, expected } => {
-                write!(f, "« {} » inattendu ici ; attendu : {expected}", clip(piece))
+                write!(
+                    f,
+                    "« {} » inattendu ici ; attendu : {expected}",
+                    clip(piece)
+                )
             }
             UnclosedComment => f.write_str("commentaire sans guillemet fermant"),
         }
@@ -431,7 +435,7 @@ impl Horaires {
                 Some((first, last))
                     if self.day(Weekday::ALL[*first]) == self.day(Weekday::ALL[d]) =>
                 {
-                    *last = d
+                    *last = d;
                 }
                 _ => groups.push((d, d)),
             }
@@ -637,7 +641,8 @@ fn tokenize(input: &str) -> Result<Vec<Token>, Failure> {
             continue;
         } else {
             chars.next();
-            let tok = match c {
+
+            match c {
                 '-' | '–' => Tok::Dash,
                 ',' => Tok::Comma,
                 ';' => Tok::Semicolon,
@@ -654,11 +659,10 @@ fn tokenize(input: &str) -> Result<Vec<Token>, Failure> {
                             what: Unsupported::NthWeekday,
                             piece: bracket_piece(input, start),
                         },
-                    ))
+                    ));
                 }
                 _ => return Err((start, HorairesErrorKind::UnexpectedChar(c.to_string()))),
-            };
-            tok
+            }
         };
         let end = chars.peek().map_or(input.len(), |&(i, _)| i);
         tokens.push(Token { tok, start, end });
@@ -703,11 +707,7 @@ fn number(piece: &str) -> Result<Tok, HorairesErrorKind> {
     let minutes = if let Some(m) = rest.strip_prefix(':') {
         m
     } else if let Some(m) = rest.strip_prefix(['h', 'H']) {
-        if m.is_empty() {
-            "00"
-        } else {
-            m
-        }
+        if m.is_empty() { "00" } else { m }
     } else {
         return Err(bad());
     };
@@ -959,10 +959,8 @@ impl Parser<'_> {
         }
         if self.next == first {
             return match self.peek() {
-                None | Some(Tok::Semicolon) | Some(Tok::Comma) | Some(Tok::Fallback) => Ok(None),
-                Some(Tok::Time(_)) | Some(Tok::Dash) => {
-                    Err(self.unexpected("un jour ou une heure"))
-                }
+                None | Some(Tok::Semicolon | Tok::Comma | Tok::Fallback) => Ok(None),
+                Some(Tok::Time(_) | Tok::Dash) => Err(self.unexpected("un jour ou une heure")),
                 _ => Err(self.unexpected("un jour (Mo…Su), une heure, « off » ou un commentaire")),
             };
         }
@@ -970,7 +968,7 @@ impl Parser<'_> {
     }
 
     fn starts_day_list(&self) -> bool {
-        matches!(self.peek(), Some(Tok::Day(_)) | Some(Tok::Holiday { .. }))
+        matches!(self.peek(), Some(Tok::Day(_) | Tok::Holiday { .. }))
     }
 
     /// `Mo-Fr,Su,PH`: the weekdays as a bit set, and whether (and which) holidays were named.
@@ -1006,10 +1004,7 @@ impl Parser<'_> {
                 _ => return Err(self.unexpected("un jour (Mo…Su)")),
             }
             let continues = self.peek() == Some(&Tok::Comma)
-                && matches!(
-                    self.peek_at(1),
-                    Some(Tok::Day(_)) | Some(Tok::Holiday { .. })
-                );
+                && matches!(self.peek_at(1), Some(Tok::Day(_) | Tok::Holiday { .. }));
             if !continues {
                 return Ok((days, holiday));
             }

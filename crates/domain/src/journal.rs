@@ -632,9 +632,10 @@ mod tests {
     fn hash_is_lowercase_hex_and_stable() {
         let h = entry_hash(GENESIS_HASH, 1, 1_000, &sample());
         assert_eq!(h.len(), 64);
-        assert!(h
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
         assert_eq!(h, entry_hash(GENESIS_HASH, 1, 1_000, &sample()));
         assert_eq!(GENESIS_HASH.len(), 64);
         let e = Entry::seal(sample(), 1, 1_000, GENESIS_HASH);

@@ -11,7 +11,9 @@ pub enum ScheduleError {
         "la planification « {0} » doit compter 5 champs : minute heure jour mois jour-de-semaine"
     )]
     FieldCount(String),
-    #[error("le champ {field} de la planification contient « {value} », hors de {min}–{max} ou mal formé")]
+    #[error(
+        "le champ {field} de la planification contient « {value} », hors de {min}–{max} ou mal formé"
+    )]
     Field {
         field: &'static str,
         value: String,

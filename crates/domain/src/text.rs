@@ -52,7 +52,7 @@ fn fold_char(c: char, out: &mut String) {
             for l in c.to_lowercase() {
                 match l {
                     l if l == c || !l.is_alphanumeric() => {
-                        out.push(if l.is_alphanumeric() { l } else { ' ' })
+                        out.push(if l.is_alphanumeric() { l } else { ' ' });
                     }
                     l => fold_char(l, out),
                 }

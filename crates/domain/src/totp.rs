@@ -13,7 +13,9 @@ const DRIFT_STEPS: i64 = 1;
 pub enum TotpError {
     #[error("le code doit compter 6 chiffres")]
     Malformed,
-    #[error("ce code n’est pas valide : vérifiez l’heure de votre téléphone et saisissez le code affiché")]
+    #[error(
+        "ce code n’est pas valide : vérifiez l’heure de votre téléphone et saisissez le code affiché"
+    )]
     Wrong,
     #[error("ce code a déjà été utilisé : attendez le suivant")]
     Replayed,
@@ -138,6 +140,9 @@ mod tests {
     #[test]
     fn provisioning_uri_is_readable_by_apps() {
         let uri = provisioning_uri(b"\x01\x02", "agent@exemple.fr", "Relais");
-        assert_eq!(uri, "otpauth://totp/Relais:agent@exemple.fr?secret=AEBA&issuer=Relais&algorithm=SHA1&digits=6&period=30");
+        assert_eq!(
+            uri,
+            "otpauth://totp/Relais:agent@exemple.fr?secret=AEBA&issuer=Relais&algorithm=SHA1&digits=6&period=30"
+        );
     }
 }

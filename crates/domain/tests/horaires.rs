@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use relais_domain::horaires::{french_text_to_osm, Horaires, HorairesErrorKind};
+use relais_domain::horaires::{Horaires, HorairesErrorKind, french_text_to_osm};
 
 fn data_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/lieux");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use relais_domain::lieux::{
-    read_row, write_row, Issue, Reading, Rejection, SchemaVersion, COLUMNS,
+    COLUMNS, Issue, Reading, Rejection, SchemaVersion, read_row, write_row,
 };
 
 type Row = BTreeMap<String, String>;
@@ -209,7 +209,9 @@ fn bad_values_say_what_is_wrong() {
 
     assert_eq!(
         warnings(&[("telephone", "04 77 12 34")]),
-        ["telephone « 04 77 12 34 » : numéro non reconnu (attendu : 10 chiffres, ou +33 et 9 chiffres), ignoré"]
+        [
+            "telephone « 04 77 12 34 » : numéro non reconnu (attendu : 10 chiffres, ou +33 et 9 chiffres), ignoré"
+        ]
     );
     assert_eq!(
         warnings(&[("telephone", "04.77.12.34.56")]),
@@ -217,7 +219,9 @@ fn bad_values_say_what_is_wrong() {
     );
     assert_eq!(
         warnings(&[("telephone", "04 77 12 34 56 / 06 12 34 56 78")]),
-        ["telephone « 04 77 12 34 56 / 06 12 34 56 78 » : un seul numéro possible : « +33477123456 » est gardé"]
+        [
+            "telephone « 04 77 12 34 56 / 06 12 34 56 78 » : un seul numéro possible : « +33477123456 » est gardé"
+        ]
     );
     assert_eq!(
         warnings(&[("services", "Aide aux démarches administratives|Cuisine")]),
@@ -253,7 +257,9 @@ fn bad_values_say_what_is_wrong() {
     );
     assert_eq!(
         warnings(&[("formations_labels", "Étapes numériques(La Poste)")]),
-        ["formations_labels « Étapes numériques(La Poste) » : corrigé en « Étapes numériques (La Poste) »"]
+        [
+            "formations_labels « Étapes numériques(La Poste) » : corrigé en « Étapes numériques (La Poste) »"
+        ]
     );
     let long = "mot ".repeat(100);
     let w = warnings(&[("presentation_resume", &long)]);
@@ -287,20 +293,28 @@ fn v0_values_map_to_v1() {
             "conditions_acces",
             "Accepte le Pass numérique : Il est possible d'utiliser un Pass numérique pour accéder au lieu;Adhésion",
         ),
-        ("labels_nationaux", "CNFS;Fabriques de Territoire;French Tech"),
+        (
+            "labels_nationaux",
+            "CNFS;Fabriques de Territoire;French Tech",
+        ),
         ("labels_autres", "QPV;Étapes numériques (La Poste)"),
         (
             "modalites_accompagnement",
             "A ma place : une personne habilitée fait les démarches à ma place",
         ),
         ("courriel", "contact@epn.fr"),
-        ("accessibilite", "https://acceslibre.beta.gouv.fr/app/erp/epn/"),
+        (
+            "accessibilite",
+            "https://acceslibre.beta.gouv.fr/app/erp/epn/",
+        ),
     ]);
     let Reading { lieu, warnings } = read_row(&r, SchemaVersion::V0_1).expect("a lieu");
     let w: Vec<String> = warnings.iter().map(Issue::to_string).collect();
     assert_eq!(
         w,
-        ["conditions_acces « Adhésion » : corrigé en « Adhésion : L'accès au lieu et/ou à ses services nécessite d'y adhérer »"]
+        [
+            "conditions_acces « Adhésion » : corrigé en « Adhésion : L'accès au lieu et/ou à ses services nécessite d'y adhérer »"
+        ]
     );
     let written: BTreeMap<&str, String> = write_row(&lieu).into_iter().collect();
     assert_eq!(

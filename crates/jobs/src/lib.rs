@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use relais_domain::schedule::Schedule;
-use relais_store::{jobs as repo, now_ms, Db, StoreError};
+use relais_store::{Db, StoreError, jobs as repo, now_ms};
 use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]
@@ -239,7 +239,7 @@ fn panic_message(join: tokio::task::JoinError) -> String {
     match join.try_into_panic() {
         Ok(payload) => payload
             .downcast_ref::<&str>()
-            .map(|s| s.to_string())
+            .map(ToString::to_string)
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panique sans message".to_string()),
         Err(e) => e.to_string(),

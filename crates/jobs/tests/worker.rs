@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use relais_domain::schedule::Schedule;
-use relais_jobs::{enqueue, JobError, Outcome, Registry, Worker, WorkerConfig};
-use relais_store::{jobs, now_ms, Db};
-use relais_testkit::{store_tests, TestDb};
+use relais_jobs::{JobError, Outcome, Registry, Worker, WorkerConfig, enqueue};
+use relais_store::{Db, jobs, now_ms};
+use relais_testkit::{TestDb, store_tests};
 
 store_tests!(
     a_failing_job_is_retried_then_succeeds,
@@ -122,7 +122,7 @@ async fn an_unknown_kind_fails_at_once(db: Db) {
     let worker = Worker::new(db.clone(), Registry::default(), quick("w"));
     match worker.run_one().await.unwrap() {
         Some((job, Outcome::Failed { error })) => {
-            assert!(job == id && error.contains("inconnue"), "{error}")
+            assert!(job == id && error.contains("inconnue"), "{error}");
         }
         other => panic!("{other:?}"),
     }

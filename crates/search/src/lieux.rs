@@ -625,10 +625,10 @@ impl LieuIndex {
         if !c.rest {
             return true;
         }
-        if let Some(t) = &c.text {
-            if t.binary_search(&lieu).is_err() {
-                return false;
-            }
+        if let Some(t) = &c.text
+            && t.binary_search(&lieu).is_err()
+        {
+            return false;
         }
         if let Some(at) = c.open_now {
             return self.lieux[lieu as usize]
@@ -1095,21 +1095,13 @@ fn xyz_bounds(b: [f64; 4]) -> ([f64; 3], [f64; 3]) {
 /// The largest `f32` at most `x`.
 fn f32_below(x: f64) -> f32 {
     let f = x as f32;
-    if f as f64 > x {
-        f.next_down()
-    } else {
-        f
-    }
+    if f as f64 > x { f.next_down() } else { f }
 }
 
 /// The smallest `f32` at least `x`.
 fn f32_above(x: f64) -> f32 {
     let f = x as f32;
-    if (f as f64) < x {
-        f.next_up()
-    } else {
-        f
-    }
+    if (f as f64) < x { f.next_up() } else { f }
 }
 
 /// Builds the subtree over `items` (slots `offset..offset + items.len()`), returns its node.

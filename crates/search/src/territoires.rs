@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use relais_domain::territoire::{Commune, Departement, Epci, Point, Region, Territoires};
 use relais_domain::text::search_key;
-use rstar::{PointDistance, RTree, RTreeObject, AABB};
+use rstar::{AABB, PointDistance, RTree, RTreeObject};
 use serde::Serialize;
 
 /// How a name matched a query; the order is the ranking order.

@@ -13,8 +13,8 @@ use relais_domain::lieux::{
 };
 use relais_domain::territoire::Point;
 use relais_domain::text::search_key;
-use relais_search::lieux::{synthetic, BadCursor, Filter, IndexedLieu, LieuIndex, Plan, Territory};
 use relais_search::TerritoryIndex;
+use relais_search::lieux::{BadCursor, Filter, IndexedLieu, LieuIndex, Plan, Territory, synthetic};
 
 fn territoires() -> &'static TerritoryIndex {
     static INDEX: OnceLock<TerritoryIndex> = OnceLock::new();
@@ -340,14 +340,16 @@ fn each_filter_kind() {
         ),
         ["c"]
     );
-    assert!(near(
-        &x,
-        Filter {
-            formations_labels: vec![FormationLabel::Duplex],
-            ..f()
-        }
-    )
-    .is_empty());
+    assert!(
+        near(
+            &x,
+            Filter {
+                formations_labels: vec![FormationLabel::Duplex],
+                ..f()
+            }
+        )
+        .is_empty()
+    );
     assert_eq!(
         near(
             &x,
@@ -378,14 +380,16 @@ fn each_filter_kind() {
         ),
         ["a", "b", "c"]
     );
-    assert!(near(
-        &x,
-        Filter {
-            text: Some("mediatheque zzz".into()),
-            ..f()
-        }
-    )
-    .is_empty());
+    assert!(
+        near(
+            &x,
+            Filter {
+                text: Some("mediatheque zzz".into()),
+                ..f()
+            }
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -404,11 +408,13 @@ fn open_now_at_a_fixed_instant() {
         )
     };
     assert_eq!(open(wednesday), ["a"]);
-    assert!(open(LocalTime {
-        day: Weekday::We,
-        minute: 13 * 60
-    })
-    .is_empty());
+    assert!(
+        open(LocalTime {
+            day: Weekday::We,
+            minute: 13 * 60
+        })
+        .is_empty()
+    );
     assert_eq!(
         open(LocalTime {
             day: Weekday::Sa,
@@ -523,10 +529,12 @@ fn bbox_pages_follow_ids_without_gaps() {
         .map(|&i| rebuilt.lieu(i).id.as_str())
         .collect();
     assert_eq!(ids, &expected[10..15]);
-    assert!(index
-        .in_bbox_page([-10.0, 170.0, 10.0, -170.0], &f, None, 10)
-        .items
-        .is_empty());
+    assert!(
+        index
+            .in_bbox_page([-10.0, 170.0, 10.0, -170.0], &f, None, 10)
+            .items
+            .is_empty()
+    );
     // Huge limits (a caller's arithmetic gone wrong) neither overflow nor size a buffer.
     let all = index.in_bbox_page([b.0, b.1, b.2, b.3], &f, None, usize::MAX);
     assert_eq!(all.items.len(), expected.len());

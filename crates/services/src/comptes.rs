@@ -12,12 +12,12 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use rand::Rng;
 use relais_domain::authz::Actor;
-use relais_domain::comptes::{check_password, CompteError, Email, GlobalRole, Role};
+use relais_domain::comptes::{CompteError, Email, GlobalRole, Role, check_password};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::totp::{self, TotpError};
 use relais_store::comptes::{self as repo, Person};
 use relais_store::sessions::{self, Session, Stage};
-use relais_store::{journal, Db, StoreError};
+use relais_store::{Db, StoreError, journal};
 use sha2::{Digest, Sha256};
 
 /// Limits and lifetimes of the login.
@@ -60,7 +60,9 @@ fn ms(d: Duration) -> i64 {
 pub enum LoginError {
     #[error("adresse électronique ou mot de passe incorrect")]
     Invalid,
-    #[error("trop d’essais pour ce compte : il est verrouillé pendant 15 minutes. Vous pouvez aussi réinitialiser votre mot de passe, ou demander à votre référent de le déverrouiller.")]
+    #[error(
+        "trop d’essais pour ce compte : il est verrouillé pendant 15 minutes. Vous pouvez aussi réinitialiser votre mot de passe, ou demander à votre référent de le déverrouiller."
+    )]
     Locked,
     #[error("trop de tentatives de connexion depuis votre réseau : réessayez dans 15 minutes")]
     TooManyFromAddress,
@@ -74,9 +76,7 @@ pub enum SecondFactorError {
     Code(#[from] TotpError),
     #[error("ce code de secours n’est pas valide ou a déjà servi")]
     RecoveryCode,
-    #[error(
-        "trop de codes erronés : par sécurité, votre compte est verrouillé pendant 15 minutes"
-    )]
+    #[error("trop de codes erronés : par sécurité, votre compte est verrouillé pendant 15 minutes")]
     Locked,
     #[error("la deuxième étape de connexion n’est pas commencée : reconnectez-vous")]
     NoPendingLogin,
@@ -126,7 +126,7 @@ fn argon2() -> Argon2<'static> {
 fn hashing_permits() -> &'static tokio::sync::Semaphore {
     static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
     PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
     })
 }
@@ -503,7 +503,7 @@ async fn check_code(
 ) -> Result<(), SecondFactorError> {
     let compact: String = code
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
+        .filter(char::is_ascii_alphanumeric)
         .collect::<String>()
         .to_uppercase();
     if compact.len() == RECOVERY_CODE_LEN {

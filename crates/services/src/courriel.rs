@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 
-use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use relais_store::{jobs, now_ms, StoreError, Tx};
+use relais_store::{StoreError, Tx, jobs, now_ms};
 use serde::{Deserialize, Serialize};
 
 /// The job kind that sends one e-mail.

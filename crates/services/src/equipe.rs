@@ -6,7 +6,7 @@ use relais_domain::authz::StructureAccess;
 use relais_domain::comptes::Role;
 use relais_domain::journal::JournalAction;
 use relais_store::comptes::{self as repo, TeamMember};
-use relais_store::{journal, now_ms, Db, StoreError, Tx};
+use relais_store::{Db, StoreError, Tx, journal, now_ms};
 
 use crate::comptes::about_person;
 

@@ -9,7 +9,7 @@ use relais_domain::habilitation::{
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes as people;
 use relais_store::habilitations as repo;
-use relais_store::{journal, now_ms, Db, StoreError};
+use relais_store::{Db, StoreError, journal, now_ms};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
@@ -120,9 +120,13 @@ fn decision_mail(
     message: Option<&str>,
 ) -> crate::courriel::Courriel {
     let what = match status {
-        RequestStatus::Accepted => "est acceptée : vos candidats peuvent désormais suivre la formation et le test, puis être activés comme aidants",
+        RequestStatus::Accepted => {
+            "est acceptée : vos candidats peuvent désormais suivre la formation et le test, puis être activés comme aidants"
+        }
         RequestStatus::Refused => "est refusée",
-        RequestStatus::ChangesRequested => "demande des modifications : répondez dans Relais, puis soumettez-la de nouveau",
+        RequestStatus::ChangesRequested => {
+            "demande des modifications : répondez dans Relais, puis soumettez-la de nouveau"
+        }
         RequestStatus::Submitted => "est en attente de décision",
     };
     let message = message
@@ -130,7 +134,10 @@ fn decision_mail(
         .unwrap_or_default();
     crate::courriel::Courriel {
         to: referent.email.clone(),
-        subject: format!("Demande d’habilitation n° {request} : {}", status.label().to_lowercase()),
+        subject: format!(
+            "Demande d’habilitation n° {request} : {}",
+            status.label().to_lowercase()
+        ),
         body: format!(
             "Bonjour {},\n\nLa demande d’habilitation n° {request} de {structure} {what}.{message}\n\n\
              Retrouvez-la dans Relais, page « Habilitations » de votre structure.\n\n\

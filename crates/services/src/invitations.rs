@@ -6,11 +6,11 @@ use std::time::Duration;
 use data_encoding::BASE64URL_NOPAD;
 use rand::Rng;
 use relais_domain::authz::StructureAccess;
-use relais_domain::comptes::{check_password, CompteError, Email, Role};
+use relais_domain::comptes::{CompteError, Email, Role, check_password};
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as people;
 use relais_store::invitations::{self as repo, Invitation, NewInvitation};
-use relais_store::{journal, now_ms, Db, StoreError};
+use relais_store::{Db, StoreError, journal, now_ms};
 
 use crate::comptes::{about_person, hash_password, sha256_hex};
 use crate::courriel::{self, Courriel};
@@ -29,9 +29,13 @@ pub enum InvitationError {
     AidantNeedsHabilitation,
     #[error("cette personne a déjà ce rôle dans la structure")]
     AlreadyMember,
-    #[error("ce lien d’invitation n’est pas valide : vérifiez qu’il est complet, ou demandez une nouvelle invitation à votre référent")]
+    #[error(
+        "ce lien d’invitation n’est pas valide : vérifiez qu’il est complet, ou demandez une nouvelle invitation à votre référent"
+    )]
     Unknown,
-    #[error("cette invitation a expiré le {0} : demandez à votre référent de vous en envoyer une nouvelle")]
+    #[error(
+        "cette invitation a expiré le {0} : demandez à votre référent de vous en envoyer une nouvelle"
+    )]
     Expired(String),
     #[error("cette invitation a déjà été acceptée : connectez-vous")]
     Accepted,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use relais_domain::journal::checkpoint::{Checkpoint, SigningKey};
-use relais_store::{journal, now_ms, Db, StoreError};
+use relais_store::{Db, StoreError, journal, now_ms};
 
 /// Signs the head now, unless it has not moved since the last checkpoint.
 pub async fn checkpoint(db: &Db, key: &SigningKey) -> Result<Option<Checkpoint>, StoreError> {

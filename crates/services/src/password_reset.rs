@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use data_encoding::BASE64URL_NOPAD;
 use rand::Rng;
-use relais_domain::comptes::{check_password, CompteError, Email};
+use relais_domain::comptes::{CompteError, Email, check_password};
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as people;
 use relais_store::invitations as repo;
-use relais_store::{journal, now_ms, sessions, Db, StoreError};
+use relais_store::{Db, StoreError, journal, now_ms, sessions};
 
 use crate::comptes::{
-    about_person, account_bucket, code_bucket, hash_password, sha256_hex, Client,
+    Client, about_person, account_bucket, code_bucket, hash_password, sha256_hex,
 };
 use crate::courriel::{self, Courriel};
 
@@ -25,7 +25,9 @@ const WINDOW: Duration = Duration::from_secs(60 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResetError {
-    #[error("ce lien n’est plus valable (il a déjà servi ou a expiré au bout d’une heure) : demandez-en un nouveau")]
+    #[error(
+        "ce lien n’est plus valable (il a déjà servi ou a expiré au bout d’une heure) : demandez-en un nouveau"
+    )]
     InvalidLink,
     #[error(transparent)]
     Password(#[from] CompteError),

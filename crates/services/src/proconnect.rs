@@ -32,9 +32,9 @@ use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes::{self as repo, Person};
 use relais_store::oidc::{self, PendingLogin};
 use relais_store::sessions::{self, Stage};
-use relais_store::{journal, Db, StoreError};
+use relais_store::{Db, StoreError, journal};
 
-use crate::comptes::{open_session, sha256_hex, Client, Opened, Policy};
+use crate::comptes::{Client, Opened, Policy, open_session, sha256_hex};
 
 /// How long a login sent to the provider may take to come back.
 pub const LOGIN_LIFETIME: Duration = Duration::from_secs(10 * 60);
@@ -95,29 +95,49 @@ type Oidc = CoreClient<
 /// Why a ProConnect login was refused. The messages are shown to people as they are.
 #[derive(Debug, thiserror::Error)]
 pub enum ProConnectError {
-    #[error("Cette demande de connexion est inconnue, a déjà servi ou a expiré (elle vaut 10 minutes). Recommencez la connexion avec ProConnect.")]
+    #[error(
+        "Cette demande de connexion est inconnue, a déjà servi ou a expiré (elle vaut 10 minutes). Recommencez la connexion avec ProConnect."
+    )]
     UnknownState,
-    #[error("ProConnect n’a pas autorisé la connexion (la demande a peut-être été annulée). Recommencez la connexion avec ProConnect.")]
+    #[error(
+        "ProConnect n’a pas autorisé la connexion (la demande a peut-être été annulée). Recommencez la connexion avec ProConnect."
+    )]
     Denied,
-    #[error("La réponse de connexion ne vient pas du fournisseur d’identité attendu : par sécurité, la connexion est refusée.")]
+    #[error(
+        "La réponse de connexion ne vient pas du fournisseur d’identité attendu : par sécurité, la connexion est refusée."
+    )]
     WrongIssuer,
-    #[error("ProConnect est injoignable ou a répondu de façon inattendue. Réessayez dans quelques minutes.")]
+    #[error(
+        "ProConnect est injoignable ou a répondu de façon inattendue. Réessayez dans quelques minutes."
+    )]
     Unavailable,
-    #[error("ProConnect a refusé le code de connexion (il a peut-être déjà servi ou expiré). Recommencez la connexion avec ProConnect.")]
+    #[error(
+        "ProConnect a refusé le code de connexion (il a peut-être déjà servi ou expiré). Recommencez la connexion avec ProConnect."
+    )]
     CodeRejected,
-    #[error("L’identité transmise par ProConnect n’a pas pu être vérifiée (signature, émetteur, destinataire, date de validité ou jeton à usage unique incorrects) : par sécurité, la connexion est refusée.")]
+    #[error(
+        "L’identité transmise par ProConnect n’a pas pu être vérifiée (signature, émetteur, destinataire, date de validité ou jeton à usage unique incorrects) : par sécurité, la connexion est refusée."
+    )]
     InvalidIdToken,
-    #[error("Les informations transmises par ProConnect ne concernent pas la personne authentifiée : par sécurité, la connexion est refusée.")]
+    #[error(
+        "Les informations transmises par ProConnect ne concernent pas la personne authentifiée : par sécurité, la connexion est refusée."
+    )]
     SubjectMismatch,
     #[error("ProConnect n’a pas transmis d’adresse électronique : la connexion est impossible.")]
     NoEmail,
-    #[error("Aucun compte Relais n’est associé à cette adresse : demandez une invitation au référent de votre structure.")]
+    #[error(
+        "Aucun compte Relais n’est associé à cette adresse : demandez une invitation au référent de votre structure."
+    )]
     NoAccount,
     #[error("Ce compte Relais est désactivé : adressez-vous au référent de votre structure.")]
     Deactivated,
-    #[error("Ce compte est verrouillé pendant quelques minutes après trop d’essais. Réessayez plus tard, ou demandez à votre référent de le déverrouiller.")]
+    #[error(
+        "Ce compte est verrouillé pendant quelques minutes après trop d’essais. Réessayez plus tard, ou demandez à votre référent de le déverrouiller."
+    )]
     Locked,
-    #[error("Ce compte Relais est déjà associé à une autre identité ProConnect : adressez-vous au référent de votre structure.")]
+    #[error(
+        "Ce compte Relais est déjà associé à une autre identité ProConnect : adressez-vous au référent de votre structure."
+    )]
     OtherIdentity,
     #[error("Trop de tentatives de connexion depuis votre réseau : réessayez dans 15 minutes.")]
     TooManyFromAddress,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use relais_domain::comptes::Email;
 use relais_store::signalements::{self as repo, NewSignalement, Signalement};
-use relais_store::{sessions, Db, StoreError};
+use relais_store::{Db, StoreError, sessions};
 
 use crate::comptes::Client;
 

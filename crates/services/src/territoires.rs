@@ -3,7 +3,7 @@
 use relais_domain::territoire::{
     CodeInsee, CodePostal, Commune, CommuneKind, Departement, Epci, Point, Region, Territoires,
 };
-use relais_store::{territoires as repo, Db, StoreError};
+use relais_store::{Db, StoreError, territoires as repo};
 use serde::Deserialize;
 
 const COMMUNES: &str = include_str!("../../../data/territoires/communes.csv");
@@ -100,9 +100,9 @@ fn parse<R: for<'de> Deserialize<'de>, T>(
         };
         match record {
             Ok(row) => {
-                out.push(convert(row).map_err(|reason| fail(Some(out.len() as u64 + 2), reason))?)
+                out.push(convert(row).map_err(|reason| fail(Some(out.len() as u64 + 2), reason))?);
             }
-            Err(e) => return Err(fail(e.position().map(|p| p.line()), e.to_string())),
+            Err(e) => return Err(fail(e.position().map(csv::Position::line), e.to_string())),
         }
     }
     Ok(out)

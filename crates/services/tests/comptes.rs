@@ -8,9 +8,9 @@ use relais_domain::totp::{self, TotpError};
 use relais_services::comptes::{
     self as svc, AccountError, Client, LoginError, Policy, SecondFactorError,
 };
+use relais_store::Db;
 use relais_store::journal::{self, JournalFilter};
 use relais_store::sessions::{Session, Stage};
-use relais_store::Db;
 use relais_testkit::store_tests;
 
 store_tests!(
@@ -397,19 +397,25 @@ async fn idle_sessions_expire(db: Db) {
     let opened = svc::login_with_password(&db, &policy, "inactif@exemple.fr", PASSWORD, &client())
         .await
         .unwrap();
-    assert!(svc::resolve_session(&db, &policy, &opened.token)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(
+        svc::resolve_session(&db, &policy, &opened.token)
+            .await
+            .unwrap()
+            .is_some()
+    );
     tokio::time::sleep(Duration::from_millis(1_200)).await;
-    assert!(svc::resolve_session(&db, &policy, &opened.token)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(svc::resolve_session(&db, &policy, "jeton-inventé")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        svc::resolve_session(&db, &policy, &opened.token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        svc::resolve_session(&db, &policy, "jeton-inventé")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn bad_accounts_are_refused_and_nothing_is_half_saved(db: Db) {

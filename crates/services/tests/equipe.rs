@@ -9,12 +9,12 @@ use relais_domain::comptes::{Role, StructureKind};
 use relais_domain::journal::JournalAction;
 use relais_jobs::{Registry, Worker, WorkerConfig};
 use relais_services::comptes::{self as svc, Client, LoginError, Policy};
-use relais_services::courriel::{Courriel, Mailer, JOB};
+use relais_services::courriel::{Courriel, JOB, Mailer};
 use relais_services::equipe::{self, TeamError};
 use relais_services::invitations::{self, InvitationError, InvitationForm};
 use relais_services::password_reset::{self, ResetError};
 use relais_store::journal::{self, JournalFilter};
-use relais_store::{comptes, Db};
+use relais_store::{Db, comptes};
 use relais_testkit::store_tests;
 
 store_tests!(
@@ -204,10 +204,12 @@ async fn an_invitation_creates_the_account_once(db: Db) {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("12 caractères"), "{err}");
-    assert!(comptes::person_by_email(&db, "karim@exemple.fr")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        comptes::person_by_email(&db, "karim@exemple.fr")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let person = invitations::accept_with_new_account(&db, &token, PASSWORD, PASSWORD)
         .await
@@ -238,10 +240,12 @@ async fn an_invitation_creates_the_account_once(db: Db) {
     ] {
         assert!(journal.contains(&a), "{a:?} in {journal:?}");
     }
-    assert!(invitations::open_invitations(&db, &access)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        invitations::open_invitations(&db, &access)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn an_expired_or_withdrawn_invitation_creates_nothing(db: Db) {
@@ -271,20 +275,24 @@ async fn an_expired_or_withdrawn_invitation_creates_nothing(db: Db) {
         .unwrap_err();
     assert!(matches!(err, InvitationError::Expired(_)), "{err}");
     assert!(err.to_string().contains("a expiré le 01/01/1970"), "{err}");
-    assert!(comptes::person_by_email(&db, "karim@exemple.fr")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        comptes::person_by_email(&db, "karim@exemple.fr")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     assert!(invitations::withdraw(&db, &access, id).await.unwrap());
     let err = invitations::find(&db, &withdrawn).await.unwrap_err();
     assert!(matches!(err, InvitationError::Withdrawn), "{err}");
     let err = invitations::find(&db, "n-importe-quoi").await.unwrap_err();
     assert!(matches!(err, InvitationError::Unknown), "{err}");
-    assert!(comptes::person_by_email(&db, "lea@exemple.fr")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        comptes::person_by_email(&db, "lea@exemple.fr")
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The expired one is still listed, to be withdrawn or sent again.
     let open = invitations::open_invitations(&db, &access).await.unwrap();
     assert_eq!(open.len(), 1);
@@ -314,10 +322,12 @@ async fn an_existing_account_accepts_with_its_own_login(db: Db) {
         .await
         .unwrap_err();
     assert!(matches!(err, InvitationError::OtherAccount(_)), "{err}");
-    assert!(comptes::memberships_of(&db, other)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        comptes::memberships_of(&db, other)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     invitations::accept_as(&db, &token, karim).await.unwrap();
     assert_eq!(comptes::memberships_of(&db, karim).await.unwrap().len(), 1);
 }
@@ -388,16 +398,20 @@ async fn roles_departures_and_the_last_referent(db: Db) {
     .await
     .unwrap();
     equipe::remove(&db, &access, karim).await.unwrap();
-    assert!(comptes::person(&db, karim)
-        .await
-        .unwrap()
-        .unwrap()
-        .deactivated_at
-        .is_some());
-    assert!(svc::resolve_session(&db, &Policy::default(), &opened.token)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        comptes::person(&db, karim)
+            .await
+            .unwrap()
+            .unwrap()
+            .deactivated_at
+            .is_some()
+    );
+    assert!(
+        svc::resolve_session(&db, &Policy::default(), &opened.token)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let team = equipe::team(&db, &access).await.unwrap();
     let gone = team.iter().find(|m| m.person_id == karim).unwrap();
     assert!(gone.roles.is_empty(), "listed, with no live role");
@@ -411,9 +425,11 @@ async fn roles_departures_and_the_last_referent(db: Db) {
     .await
     .unwrap_err();
     assert!(matches!(err, LoginError::Invalid), "{err}");
-    assert!(actions(&db)
-        .await
-        .contains(&JournalAction::PersonDeactivated));
+    assert!(
+        actions(&db)
+            .await
+            .contains(&JournalAction::PersonDeactivated)
+    );
 }
 
 async fn a_referent_unlocks_a_member(db: Db) {
@@ -440,9 +456,10 @@ async fn a_referent_unlocks_a_member(db: Db) {
         .unwrap_err();
     assert!(matches!(err, LoginError::Locked), "{err}");
     let team = equipe::team(&db, &access).await.unwrap();
-    assert!(team
-        .iter()
-        .any(|m| m.person_id == karim && m.locked_until.is_some()));
+    assert!(
+        team.iter()
+            .any(|m| m.person_id == karim && m.locked_until.is_some())
+    );
     // The owner is told, once.
     let dir = tempfile::tempdir().unwrap();
     let mails = deliver(&db, dir.path()).await;
@@ -485,9 +502,11 @@ async fn a_reset_link_sets_the_password_and_unlocks(db: Db) {
         .unwrap();
     let mails = deliver(&db, dir.path()).await;
     assert_eq!(mails.len(), 2, "the lock notice, then the link");
-    assert!(mails
-        .iter()
-        .any(|m| m.contains("est verrouillé pour 15 minutes")));
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.contains("est verrouillé pour 15 minutes"))
+    );
     let mail = mails.iter().find(|m| m.contains("jeton=")).unwrap();
     let token = token_after(mail, "nouveau-mot-de-passe?jeton=");
     password_reset::check(&db, &token).await.unwrap();
@@ -505,10 +524,12 @@ async fn a_reset_link_sets_the_password_and_unlocks(db: Db) {
     .unwrap();
 
     // Old sessions closed, old password refused, new one accepted although it was locked.
-    assert!(svc::resolve_session(&db, &policy, &before.token)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        svc::resolve_session(&db, &policy, &before.token)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let err = svc::login_with_password(&db, &policy, "karim@exemple.fr", PASSWORD, &client())
         .await
         .unwrap_err();

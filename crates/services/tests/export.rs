@@ -8,9 +8,9 @@ use std::sync::OnceLock;
 use relais_search::TerritoryIndex;
 use relais_services::lieux::data_inclusion;
 use relais_services::lieux::export::{self, DataInclusionExport, Export, Format};
-use relais_services::lieux::import::{import_bytes, ImportReport};
-use relais_store::{lieux, Backend, Db};
-use relais_testkit::{store_tests, TestDb};
+use relais_services::lieux::import::{ImportReport, import_bytes};
+use relais_store::{Backend, Db, lieux};
+use relais_testkit::{TestDb, store_tests};
 
 store_tests!(
     csv_is_stable_and_imports_back_to_the_same_rows,
@@ -154,10 +154,12 @@ async fn json_and_geojson_stream_across_pages_with_lineage(db: Db) {
     let first = &items[0];
     assert_eq!(first["sources"][0]["source"], "hinaura");
     assert!(first["sources"][0]["id"].is_string());
-    assert!(first["sources"][0]["importe_le"]
-        .as_str()
-        .unwrap()
-        .ends_with('Z'));
+    assert!(
+        first["sources"][0]["importe_le"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
     assert!(first["nom"].is_string());
     let with_position = items.iter().find(|i| i["latitude"].is_number()).unwrap();
     assert!(with_position["longitude"].is_number());
@@ -235,9 +237,11 @@ async fn data_inclusion_imports_back(db: Db) {
     let offers: Vec<data_inclusion::DiService> = serde_json::from_slice(&services).unwrap();
     assert_eq!(parsed.len(), 687);
     assert!(offers.len() >= 687, "at least one service per structure");
-    assert!(offers
-        .iter()
-        .all(|o| parsed.iter().any(|s| s.id == o.structure_id)));
+    assert!(
+        offers
+            .iter()
+            .all(|o| parsed.iter().any(|s| s.id == o.structure_id))
+    );
     assert!(parsed.iter().all(|s| s.id.starts_with("relais--")));
 
     let other = empty_like(&db).await;

@@ -14,10 +14,10 @@ use relais_domain::lieux::fusion::{Decision, Origines};
 use relais_search::TerritoryIndex;
 use relais_services::lieux::fichier;
 use relais_services::lieux::fusion::{self, Verdict};
-use relais_services::lieux::import::{import, import_bytes, lieu_id, ImportReport};
+use relais_services::lieux::import::{ImportReport, import, import_bytes, lieu_id};
 use relais_services::lieux::mapping::Mapping;
-use relais_store::{lieux, Db};
-use relais_testkit::{store_tests, TestDb};
+use relais_store::{Db, lieux};
+use relais_testkit::{TestDb, store_tests};
 
 store_tests!(
     two_sources_of_one_place_merge_with_provenance,

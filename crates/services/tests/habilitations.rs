@@ -3,14 +3,14 @@
 use relais_domain::authz::Actor;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::habilitation::{
-    Decision, HabilitationError, Missing, RequestStatus, Training, COMMITMENTS,
+    COMMITMENTS, Decision, HabilitationError, Missing, RequestStatus, Training,
 };
 use relais_domain::journal::JournalAction;
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
 use relais_services::habilitations::{self as workflow, WorkflowError};
 use relais_store::journal::{self, JournalFilter};
-use relais_store::{comptes, Db};
+use relais_store::{Db, comptes};
 use relais_testkit::store_tests;
 
 store_tests!(

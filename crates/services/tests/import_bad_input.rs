@@ -9,9 +9,9 @@ use std::sync::{Arc, OnceLock};
 use relais_search::TerritoryIndex;
 use relais_services::lieux::fichier::{self, FileError};
 use relais_services::lieux::import::{
-    import_bytes, import_path, import_rows, lieu_id, ImportError, ImportReport,
+    ImportError, ImportReport, import_bytes, import_path, import_rows, lieu_id,
 };
-use relais_store::{lieux, Db};
+use relais_store::{Db, lieux};
 use relais_testkit::store_tests;
 
 store_tests!(
@@ -229,10 +229,12 @@ async fn malformed_horaires_wrong_phone_and_postal_code_are_said_row_by_row(db: 
     for id in ["1", "2", "3", "6", "7"] {
         assert!(stored(&db, "essai", id).await.is_some(), "row {id} kept");
     }
-    assert!(stored(&db, "essai", "2")
-        .await
-        .unwrap()
-        .contains("lundi matin"));
+    assert!(
+        stored(&db, "essai", "2")
+            .await
+            .unwrap()
+            .contains("lundi matin")
+    );
     assert!(stored(&db, "essai", "4").await.is_none());
 }
 
@@ -250,10 +252,12 @@ async fn json_that_is_not_an_array_of_objects_is_said(db: Db) {
     assert_eq!((report.read, report.kept()), (5, 2), "{report:#?}");
     let lines: Vec<usize> = report.rejected.iter().map(|(l, _)| *l).collect();
     assert_eq!(lines, vec![2, 3, 4]);
-    assert!(report
-        .rejected
-        .iter()
-        .all(|(_, why)| why[0] == "élément qui n’est pas un objet"));
+    assert!(
+        report
+            .rejected
+            .iter()
+            .all(|(_, why)| why[0] == "élément qui n’est pas un objet")
+    );
     let err = run(&db, "casse", b"[{\"id\": ").await.unwrap_err();
     assert!(
         matches!(err, ImportError::File(FileError::Json(_))),

@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 use relais_search::TerritoryIndex;
 use relais_services::lieux::fichier::FileError;
-use relais_services::lieux::import::{import_bytes, lieu_id, ImportError, ImportReport};
-use relais_store::{lieux, Db};
+use relais_services::lieux::import::{ImportError, ImportReport, import_bytes, lieu_id};
+use relais_store::{Db, lieux};
 use relais_testkit::store_tests;
 
 store_tests!(

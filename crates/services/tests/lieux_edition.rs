@@ -13,7 +13,7 @@ use relais_services::lieux::edition::{self as svc, EditError, Edition};
 use relais_services::lieux::fiche::fiche;
 use relais_services::lieux::import::import_bytes;
 use relais_store::journal::{self, JournalFilter};
-use relais_store::{lieux, now_ms, Db};
+use relais_store::{Db, lieux, now_ms};
 use relais_testkit::store_tests;
 
 store_tests!(
@@ -271,9 +271,11 @@ async fn another_structures_lieu_cannot_be_edited(db: Db) {
         Err(EditError::NotOwned)
     ));
     assert_eq!(lieux::all(&db).await.unwrap(), before);
-    assert!(entries(&db, b.structure(), JournalAction::LieuEdited)
-        .await
-        .is_empty());
+    assert!(
+        entries(&db, b.structure(), JournalAction::LieuEdited)
+            .await
+            .is_empty()
+    );
 }
 
 async fn invalid_values_are_refused_in_french_and_nothing_changes(db: Db) {
@@ -323,9 +325,11 @@ async fn invalid_values_are_refused_in_french_and_nothing_changes(db: Db) {
         by_field["horaires"]
     );
     assert_eq!(lieux::all(&db).await.unwrap(), before, "nothing changed");
-    assert!(entries(&db, a.structure(), JournalAction::LieuEdited)
-        .await
-        .is_empty());
+    assert!(
+        entries(&db, a.structure(), JournalAction::LieuEdited)
+            .await
+            .is_empty()
+    );
 
     // A lone bad value is refused too.
     let mut edition = current(&db, &a, &id).await;

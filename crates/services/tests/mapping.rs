@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use relais_search::TerritoryIndex;
 use relais_services::lieux::fichier;
-use relais_services::lieux::import::{import, ImportReport};
+use relais_services::lieux::import::{ImportReport, import};
 use relais_services::lieux::mapping::{Mapping, MappingError};
 use relais_testkit::TestDb;
 
@@ -237,9 +237,10 @@ fn bad_mappings_are_said_with_line_and_key() {
         matches!(&err, MappingError::Syntax { line: 1, .. }),
         "{err}"
     );
-    assert!(err
-        .to_string()
-        .starts_with("mapping illisible (TOML), ligne 1"));
+    assert!(
+        err.to_string()
+            .starts_with("mapping illisible (TOML), ligne 1")
+    );
 
     let err = Mapping::parse("[champs.date_maj]\ncolonne = \"D\"\nformat_date = \"JJ/MM\"\n")
         .unwrap_err();
@@ -323,8 +324,9 @@ valeurs = { "wifi" = "Accès internet et matériel informatique", "Aide" = ["Aid
     assert_eq!(b["adresse"], "rue B");
     assert_eq!(b["horaires"], "un jeudi sur deux");
     assert!(!b.contains_key("services"));
-    assert!(out
-        .notes
-        .iter()
-        .any(|n| n.starts_with("1 horaire(s) en texte")));
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.starts_with("1 horaire(s) en texte"))
+    );
 }

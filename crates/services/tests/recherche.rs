@@ -6,8 +6,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use relais_domain::territoire::Point;
-use relais_search::lieux::Filter;
 use relais_search::TerritoryIndex;
+use relais_search::lieux::Filter;
 use relais_services::lieux::import::{import_bytes, lieu_id};
 use relais_services::lieux::recherche::{self, Lieux};
 use relais_store::Db;
@@ -58,17 +58,21 @@ async fn a_lieu_imported_after_start_is_found_after_a_refresh(db: Db) {
     let lieux = Lieux::load(&db, index()).await.unwrap();
     assert_eq!(found(&lieux), [lieu_id("premier", "a1")]);
     // Nothing changed: no rebuild.
-    assert!(!recherche::refresh_if_changed(&db, index(), &lieux)
-        .await
-        .unwrap());
+    assert!(
+        !recherche::refresh_if_changed(&db, index(), &lieux)
+            .await
+            .unwrap()
+    );
 
     // As `relais import` would, in another process: only the store knows.
     import(&db, "second", LATER).await;
     let before = lieux.get();
     assert_eq!(found(&lieux).len(), 1);
-    assert!(recherche::refresh_if_changed(&db, index(), &lieux)
-        .await
-        .unwrap());
+    assert!(
+        recherche::refresh_if_changed(&db, index(), &lieux)
+            .await
+            .unwrap()
+    );
     let mut ids = found(&lieux);
     ids.sort();
     let mut expected = vec![lieu_id("premier", "a1"), lieu_id("second", "b1")];
@@ -76,9 +80,11 @@ async fn a_lieu_imported_after_start_is_found_after_a_refresh(db: Db) {
     assert_eq!(ids, expected);
     // A request that started before keeps the search it had.
     assert_eq!(before.index.len(), 1);
-    assert!(!recherche::refresh_if_changed(&db, index(), &lieux)
-        .await
-        .unwrap());
+    assert!(
+        !recherche::refresh_if_changed(&db, index(), &lieux)
+            .await
+            .unwrap()
+    );
 
     // In process, the rebuild is asked for.
     recherche::refresh(&db, index(), &lieux).await.unwrap();

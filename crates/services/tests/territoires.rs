@@ -1,7 +1,7 @@
 //! Loading the shipped territories, on both backends.
 
-use relais_services::territoires::{ensure_loaded, LoadOutcome};
-use relais_store::{territoires, Db};
+use relais_services::territoires::{LoadOutcome, ensure_loaded};
+use relais_store::{Db, territoires};
 use relais_testkit::store_tests;
 
 store_tests!(shipped_territories_load_once);

@@ -1,8 +1,8 @@
 //! Structures, people, their roles, second-factor state and recovery codes.
 
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::db::duplicate_as;
 use crate::{Db, StoreError, Tx};
@@ -70,8 +70,7 @@ pub struct TeamMember {
 }
 
 const STRUCTURE_COLUMNS: &str = "id, siret, nom, kind, adresse, commune, deactivated_at";
-pub(crate) const PERSON_COLUMNS: &str =
-    "id, email, given_name, family_name, password_hash, totp_secret, \
+pub(crate) const PERSON_COLUMNS: &str = "id, email, given_name, family_name, password_hash, totp_secret, \
      totp_enrolled_at, proconnect_sub, failed_logins, locked_until, deactivated_at";
 
 fn structure_from(r: &AnyRow) -> Structure {

@@ -36,7 +36,9 @@ pub enum StoreError {
         name: &'static str,
         source: sqlx::Error,
     },
-    #[error("la base contient la migration {0}, inconnue de cette version de Relais : mettez Relais à jour")]
+    #[error(
+        "la base contient la migration {0}, inconnue de cette version de Relais : mettez Relais à jour"
+    )]
     UnknownMigration(i64),
     /// A unique constraint refused the row: the value of `field` is taken.
     #[error("la valeur du champ {0} est déjà utilisée")]
@@ -230,12 +232,11 @@ pub(crate) fn duplicate_as(field: &'static str) -> impl Fn(sqlx::Error) -> Store
 
 /// Hides the password of a database URL so it can be shown or logged.
 pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((userinfo, host)) = rest.split_once('@') {
-            if let Some((user, _password)) = userinfo.split_once(':') {
-                return format!("{scheme}://{user}:***@{host}");
-            }
-        }
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host)) = rest.split_once('@')
+        && let Some((user, _password)) = userinfo.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
     }
     url.to_string()
 }

@@ -218,8 +218,7 @@ pub struct RequestLine {
     pub candidates: i64,
 }
 
-const REQUEST_LINE: &str =
-    "SELECT r.id, r.structure_id, s.nom, r.status, r.commitments, r.created_at, r.decided_at, \
+const REQUEST_LINE: &str = "SELECT r.id, r.structure_id, s.nom, r.status, r.commitments, r.created_at, r.decided_at, \
      (SELECT COUNT(*) FROM habilitation_candidates c WHERE c.request_id = r.id) \
      FROM habilitation_requests r JOIN structures s ON s.id = r.structure_id";
 

@@ -2,8 +2,8 @@
 //! by e-mail, of which only the SHA-256 is stored.
 
 use relais_domain::comptes::Role;
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::{Db, StoreError, Tx};
 

@@ -11,10 +11,10 @@
 
 use relais_domain::journal::checkpoint::{self, Checkpoint, PublicKey, SigningKey};
 use relais_domain::journal::{ChainCheck, Entry, JournalAction, NewEntry, Verification};
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use crate::{now_ms, Backend, Db, StoreError, Tx};
+use crate::{Backend, Db, StoreError, Tx, now_ms};
 
 const COLUMNS: &str = "seq, at, action, actor, actor_structure, structure, subject_kind, \
                        subject_id, details, prev_hash, hash";

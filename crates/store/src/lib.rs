@@ -16,7 +16,7 @@ pub mod sessions;
 pub mod signalements;
 pub mod territoires;
 
-pub use db::{redact_url, Backend, Db, StoreError, Tx};
+pub use db::{Backend, Db, StoreError, Tx, redact_url};
 
 /// Commits a use case's transaction.
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {

@@ -1,8 +1,8 @@
 //! Lieux de médiation numérique: sources, what each source says (records), and the lieux
 //! Relais publishes. Rows are schema v1.0.1 rows stored as JSON text, on both backends.
 
-use sqlx::any::AnyRow;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::db::marks;
 use crate::{Db, StoreError, Tx};

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use crate::{now_ms, Backend, Db, StoreError};
+use crate::{Backend, Db, StoreError, now_ms};
 
 struct Migration {
     version: i64,

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use crate::comptes::{person_from, Person, PERSON_COLUMNS};
+use crate::comptes::{PERSON_COLUMNS, Person, person_from};
 use crate::db::duplicate_as;
 use crate::{Db, StoreError, Tx};
 

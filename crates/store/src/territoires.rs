@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::marks;
-use crate::{now_ms, Db, StoreError};
+use crate::{Db, StoreError, now_ms};
 
 const DATASET: &str = "territoires";
 /// Rows per multi-row INSERT: well under both backends' limit on bound parameters.

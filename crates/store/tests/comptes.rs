@@ -164,12 +164,16 @@ async fn deactivation_keeps_history(db: Db) {
     comptes::grant_role(&mut tx, p, s, Role::Aidant, None, 4)
         .await
         .unwrap();
-    assert!(comptes::revoke_role(&mut tx, p, s, Role::Aidant, None, 5)
-        .await
-        .unwrap());
-    assert!(!comptes::revoke_role(&mut tx, p, s, Role::Aidant, None, 6)
-        .await
-        .unwrap());
+    assert!(
+        comptes::revoke_role(&mut tx, p, s, Role::Aidant, None, 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !comptes::revoke_role(&mut tx, p, s, Role::Aidant, None, 6)
+            .await
+            .unwrap()
+    );
 }
 
 async fn totp_steps_are_used_once(db: Db) {
@@ -199,9 +203,11 @@ async fn recovery_codes_are_single_use(db: Db) {
     assert_eq!(comptes::unused_recovery_codes(&db, p).await.unwrap(), 2);
     assert!(comptes::use_recovery_code(&db, p, "h1", 5).await.unwrap());
     assert!(!comptes::use_recovery_code(&db, p, "h1", 6).await.unwrap());
-    assert!(!comptes::use_recovery_code(&db, p, "inconnu", 6)
-        .await
-        .unwrap());
+    assert!(
+        !comptes::use_recovery_code(&db, p, "inconnu", 6)
+            .await
+            .unwrap()
+    );
     assert_eq!(comptes::unused_recovery_codes(&db, p).await.unwrap(), 1);
 }
 
@@ -245,9 +251,11 @@ async fn sessions_live_and_die(db: Db) {
     sessions::create(&db, &session("a0", p, 100)).await.unwrap();
     sessions::create(&db, &session("b", p, 100)).await.unwrap();
     let mut tx = db.begin().await.unwrap();
-    assert!(sessions::promote(&mut tx, "a0", "a", Stage::Active, 500)
-        .await
-        .unwrap());
+    assert!(
+        sessions::promote(&mut tx, "a0", "a", Stage::Active, 500)
+            .await
+            .unwrap()
+    );
     tx.commit().await.unwrap();
     assert_eq!(
         sessions::find(&db, "a0").await.unwrap(),
@@ -255,9 +263,11 @@ async fn sessions_live_and_die(db: Db) {
         "the token before the second factor opens nothing"
     );
     let mut tx = db.begin().await.unwrap();
-    assert!(!sessions::promote(&mut tx, "a0", "x", Stage::Active, 500)
-        .await
-        .unwrap());
+    assert!(
+        !sessions::promote(&mut tx, "a0", "x", Stage::Active, 500)
+            .await
+            .unwrap()
+    );
     tx.commit().await.unwrap();
     sessions::touch(&db, "a", 200, 600).await.unwrap();
     let a = sessions::find(&db, "a").await.unwrap().unwrap();

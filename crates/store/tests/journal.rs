@@ -4,11 +4,11 @@
 
 use relais_domain::journal::checkpoint::{Checkpoint, SigningKey};
 use relais_domain::journal::{
-    BreakKind, Entry, JournalAction, NewEntry, Verification, GENESIS_HASH,
+    BreakKind, Entry, GENESIS_HASH, JournalAction, NewEntry, Verification,
 };
 use relais_store::journal::{self, JournalFilter};
 use relais_store::{Backend, Db};
-use relais_testkit::{hostile, store_tests, TestDb};
+use relais_testkit::{TestDb, hostile, store_tests};
 
 store_tests!(
     appended_entries_chain_and_verify,
@@ -230,10 +230,12 @@ async fn a_rolled_back_change_leaves_no_entry(db: Db) {
             .len(),
         2
     );
-    assert!(relais_store::jobs::due_schedules(&db, 1)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        relais_store::jobs::due_schedules(&db, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // The next entry takes the number the rolled-back one had, after the last committed.
     let mut tx = db.begin().await.unwrap();
     let next = journal::append(&mut tx, &entry(6)).await.unwrap();
@@ -447,10 +449,11 @@ async fn an_insert_never_replaces_an_entry(db: Db) {
         Backend::Postgres => copy("INSERT INTO", forged, "ON CONFLICT DO NOTHING"),
     };
     let _ = db.execute_admin(&ignore).await;
-    assert!(db
-        .execute_admin(&copy("INSERT INTO", forged, ""))
-        .await
-        .is_err());
+    assert!(
+        db.execute_admin(&copy("INSERT INTO", forged, ""))
+            .await
+            .is_err()
+    );
     let back = journal::list(&db, &JournalFilter::default(), 10)
         .await
         .unwrap();
@@ -549,7 +552,7 @@ async fn a_whole_chain_rewrite_is_found_at_its_checkpoint(db: Db) {
     append_n(&db, 2).await;
     hostile::drop_journal_triggers(&db).await;
     hostile::rewrite_chain(&db, 2, |c| {
-        c.details = r#"{"role":"administrateur"}"#.into()
+        c.details = r#"{"role":"administrateur"}"#.into();
     })
     .await;
 

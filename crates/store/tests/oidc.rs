@@ -1,7 +1,7 @@
 //! ProConnect logins under way and the ProConnect link of a person, on both backends.
 
 use relais_store::oidc::{self, PendingLogin};
-use relais_store::{comptes, Db, StoreError};
+use relais_store::{Db, StoreError, comptes};
 use relais_testkit::store_tests;
 
 store_tests!(
@@ -46,10 +46,12 @@ async fn proconnect_subject_links_once(db: Db) {
     relais_store::commit(tx).await.unwrap();
     let found = oidc::person_by_proconnect_sub(&db, "sub-a").await.unwrap();
     assert_eq!(found.map(|p| p.id), Some(a));
-    assert!(oidc::person_by_proconnect_sub(&db, "sub-b")
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        oidc::person_by_proconnect_sub(&db, "sub-b")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let mut tx = db.begin().await.unwrap();
     let err = oidc::link_proconnect(&mut tx, b, "sub-a")
         .await

@@ -3,8 +3,8 @@
 
 use relais_domain::journal::{JournalAction, NewEntry, Verification};
 use relais_store::sessions::{self, Session, Stage};
-use relais_store::{comptes, journal, roles, Db, StoreError};
-use relais_testkit::{drop_role, unique_role, TestDb};
+use relais_store::{Db, StoreError, comptes, journal, roles};
+use relais_testkit::{TestDb, drop_role, unique_role};
 
 const PASSWORD: &str = "mot de passe d'exécution ' \\ \"";
 
@@ -235,11 +235,13 @@ async fn a_role_tied_to_the_owner_is_refused() {
     t.db.execute_admin(&format!("GRANT postgres TO {role}"))
         .await
         .unwrap();
-    assert!(roles::connected(&runtime)
-        .await
-        .unwrap()
-        .unwrap()
-        .privileged());
+    assert!(
+        roles::connected(&runtime)
+            .await
+            .unwrap()
+            .unwrap()
+            .privileged()
+    );
     let err = roles::ensure_runtime_role(&t.db, &role, None)
         .await
         .unwrap_err()

@@ -1,8 +1,8 @@
 //! Store tests, each run on SQLite and on PostgreSQL.
 
 use relais_domain::territoire::*;
-use relais_store::{jobs, territoires, Db};
-use relais_testkit::{store_tests, TestDb};
+use relais_store::{Db, jobs, territoires};
+use relais_testkit::{TestDb, store_tests};
 
 store_tests!(
     migrations_are_idempotent,
@@ -208,9 +208,11 @@ async fn schedule_fires_once_per_due_time(db: Db) {
         jobs::due_schedules(&db, 6_000).await.unwrap(),
         vec![("purge".to_string(), 5_000)]
     );
-    assert!(jobs::fire_schedule(&db, "purge", 5_000, 90_000, 3)
-        .await
-        .unwrap());
+    assert!(
+        jobs::fire_schedule(&db, "purge", 5_000, 90_000, 3)
+            .await
+            .unwrap()
+    );
     assert!(
         !jobs::fire_schedule(&db, "purge", 5_000, 90_000, 3)
             .await

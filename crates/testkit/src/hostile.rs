@@ -1,7 +1,7 @@
 //! What a hostile operator who can write the database does to the journal, for the tests
 //! that prove `journal verify` still finds it.
 
-use relais_domain::journal::{Entry, NewEntry, GENESIS_HASH};
+use relais_domain::journal::{Entry, GENESIS_HASH, NewEntry};
 use relais_store::journal::{self, JournalFilter};
 use relais_store::{Backend, Db};
 

@@ -86,13 +86,13 @@ impl TestDb {
     /// Closes the pool and drops the PostgreSQL schema.
     pub async fn cleanup(self) {
         self.db.close().await;
-        if let Some(schema) = &self.schema {
-            if let Ok(admin) = Db::connect(&postgres_url()).await {
-                let _ = admin
-                    .execute_admin(&format!("DROP SCHEMA {schema} CASCADE"))
-                    .await;
-                admin.close().await;
-            }
+        if let Some(schema) = &self.schema
+            && let Ok(admin) = Db::connect(&postgres_url()).await
+        {
+            let _ = admin
+                .execute_admin(&format!("DROP SCHEMA {schema} CASCADE"))
+                .await;
+            admin.close().await;
         }
     }
 }

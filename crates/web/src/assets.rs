@@ -1,7 +1,7 @@
 //! Static files embedded at build time (see `build.rs`).
 
 use axum::extract::Path;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 mod embedded {

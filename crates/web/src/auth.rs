@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::{Actor, AdminAccess, HubAccess, StructureAccess};
 use relais_domain::comptes::Role;
@@ -13,9 +13,9 @@ use relais_services::comptes as svc;
 use relais_store::sessions::{Session, Stage};
 use serde::de::DeserializeOwned;
 
+use crate::AppState;
 use crate::error::error_page;
 use crate::pages::PageContext;
-use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "relais_session";
 pub const CSRF_COOKIE: &str = "relais_csrf";
@@ -152,7 +152,7 @@ fn to_login(parts: &Parts) -> Response {
     let path = parts
         .uri
         .path_and_query()
-        .map(|p| p.as_str())
+        .map(axum::http::uri::PathAndQuery::as_str)
         .unwrap_or("/");
     Redirect::to(&format!("/connexion?suite={}", urlencode(path))).into_response()
 }
@@ -335,7 +335,7 @@ impl FromRequestParts<AppState> for Fresh {
         }
         // A form's data cannot survive the detour: come back to the page that showed it.
         let back = if parts.method == axum::http::Method::GET {
-            parts.uri.path_and_query().map(|p| p.to_string())
+            parts.uri.path_and_query().map(ToString::to_string)
         } else {
             same_site_referer(parts)
         };

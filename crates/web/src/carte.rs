@@ -4,20 +4,20 @@
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use relais_domain::horaires::LocalTime;
 use relais_domain::lieux::{Frais, Public, Service, Vocabulary};
 use relais_domain::territoire::{Commune, Point};
 use relais_search::lieux::{BadCursor, Filter, LieuIndex, Territory};
 use relais_services::lieux::recherche::Recherche;
-use relais_services::signalements::{self as svc, SignalementError, MOTIFS};
+use relais_services::signalements::{self as svc, MOTIFS, SignalementError};
 
-use crate::auth::{urlencode, Admin, CsrfForm};
+use crate::AppState;
+use crate::auth::{Admin, CsrfForm, urlencode};
 use crate::comptes::ClientInfo;
 use crate::error::ApiError;
-use crate::pages::{render, PageContext};
-use crate::AppState;
+use crate::pages::{PageContext, render};
 
 /// Results per page of the list.
 const PAGE: usize = 20;
@@ -44,10 +44,10 @@ pub struct Criteres {
 
 fn push_value<T: Vocabulary>(list: &mut Vec<T>, raw: &str) {
     // A value that is not the schema's comes from an edited URL: ignored.
-    if let Some(v) = T::parse(raw) {
-        if !list.contains(&v) {
-            list.push(v);
-        }
+    if let Some(v) = T::parse(raw)
+        && !list.contains(&v)
+    {
+        list.push(v);
     }
 }
 
@@ -349,7 +349,11 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
     let commune = match &c.commune {
         Some(code) => match state.territoires.commune(code) {
             Some(commune) => commune,
-            None => return Ok(Issue::Inconnue(format!("Aucune commune n’a le code INSEE « {code} ». Indiquez le nom de votre commune ou son code postal."))),
+            None => {
+                return Ok(Issue::Inconnue(format!(
+                    "Aucune commune n’a le code INSEE « {code} ». Indiquez le nom de votre commune ou son code postal."
+                )));
+            }
         },
         None if c.q.trim().is_empty() => return Ok(Issue::Formulaire),
         None => {
@@ -358,9 +362,13 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
                 [] => {
                     let q = c.q.trim();
                     return Ok(Issue::Inconnue(if q.bytes().all(|b| b.is_ascii_digit()) {
-                        format!("Aucune commune n’a le code postal « {q} ». Vérifiez-le (5 chiffres, par exemple 42000) ou indiquez le nom de la commune.")
+                        format!(
+                            "Aucune commune n’a le code postal « {q} ». Vérifiez-le (5 chiffres, par exemple 42000) ou indiquez le nom de la commune."
+                        )
                     } else {
-                        format!("Aucune commune ne s’appelle « {q} ». Vérifiez l’orthographe ou indiquez le code postal (5 chiffres, par exemple 42000).")
+                        format!(
+                            "Aucune commune ne s’appelle « {q} ». Vérifiez l’orthographe ou indiquez le code postal (5 chiffres, par exemple 42000)."
+                        )
                     }));
                 }
                 [one] => *one,
@@ -393,7 +401,7 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
                                 ),
                             })
                             .collect(),
-                    ))
+                    ));
                 }
             }
         }
@@ -422,15 +430,15 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
         commune: Some((code.to_string(), commune.nom.clone())),
     };
     // Nothing in the commune: the nearest lieux around its town hall are the useful answer.
-    if total == 0 {
-        if let Some(point) = centre {
-            let (items, _) = nearest(&r, point, &filter, 1);
-            res.items = items
-                .into_iter()
-                .map(|i| item(&r, i, Some(point), now))
-                .collect();
-            res.proches = true;
-        }
+    if total == 0
+        && let Some(point) = centre
+    {
+        let (items, _) = nearest(&r, point, &filter, 1);
+        res.items = items
+            .into_iter()
+            .map(|i| item(&r, i, Some(point), now))
+            .collect();
+        res.proches = true;
     }
     Ok(Issue::Resultats(res))
 }

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::comptes::Role;
 use relais_domain::totp;
@@ -12,13 +12,13 @@ use relais_store::comptes as repo;
 use relais_store::sessions::Stage;
 use serde::Deserialize;
 
+use crate::AppState;
 use crate::auth::{
-    set_cookie, Authenticated, CsrfForm, InStructure, MaybeSession, PendingLogin, Referents,
-    SESSION_COOKIE,
+    Authenticated, CsrfForm, InStructure, MaybeSession, PendingLogin, Referents, SESSION_COOKIE,
+    set_cookie,
 };
 use crate::error::ApiError;
-use crate::pages::{render, PageContext};
-use crate::AppState;
+use crate::pages::{PageContext, render};
 
 /// Where to go after the login: a path of this site only, never another host. Anything
 /// that is not a plain relative reference starting with a single `/` (a control character

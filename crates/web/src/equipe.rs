@@ -12,10 +12,10 @@ use relais_services::invitations::{self, InvitationError, InvitationForm};
 use relais_store::comptes as repo;
 use serde::Deserialize;
 
+use crate::AppState;
 use crate::auth::{CsrfForm, Fresh, InStructure, Referents};
 use crate::error::ApiError;
-use crate::pages::{render, PageContext};
-use crate::AppState;
+use crate::pages::{PageContext, render};
 
 fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "erreur sur la page équipe");

@@ -15,11 +15,11 @@ use relais_store::journal::JournalFilter;
 use relais_store::lieux::ReviewItem;
 use serde::Deserialize;
 
+use crate::AppState;
 use crate::auth::{Admin, CsrfForm, Fresh};
 use crate::carte::date_fr;
 use crate::error::ApiError;
-use crate::pages::{render, PageContext};
-use crate::AppState;
+use crate::pages::{PageContext, render};
 
 /// Pairs per page.
 const PAGE: usize = 20;

@@ -3,22 +3,22 @@
 
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
 use relais_domain::habilitation::{
-    Decision, HabilitationError, RequestStatus, Training, COMMITMENTS,
+    COMMITMENTS, Decision, HabilitationError, RequestStatus, Training,
 };
 use relais_services::habilitations::{self as svc, WorkflowError};
 use relais_store::comptes as people;
 use relais_store::habilitations::{self as repo, CandidateLine, RequestLine};
 use serde::Deserialize;
 
-use crate::auth::{Admin, CsrfForm, Fresh, InStructure, Referents};
-use crate::error::{error_page, ApiError};
-use crate::pages::{render, PageContext};
 use crate::AppState;
+use crate::auth::{Admin, CsrfForm, Fresh, InStructure, Referents};
+use crate::error::{ApiError, error_page};
+use crate::pages::{PageContext, render};
 
 fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "erreur sur les habilitations");
@@ -309,7 +309,7 @@ pub async fn submit(
                 return Redirect::to(&format!(
                     "/structures/{id}/habilitations/{request}?fait=envoi"
                 ))
-                .into_response()
+                .into_response();
             }
             Err(WorkflowError::Rule(HabilitationError::MissingCommitment(code))) => {
                 let text = COMMITMENTS
@@ -917,7 +917,7 @@ pub async fn decide(
             match svc::decide(&state.db, &admin.access, request, decision, Some(message)).await {
                 Ok(_) => {
                     return Redirect::to(&format!("/admin/habilitations/{request}?fait=decision"))
-                        .into_response()
+                        .into_response();
                 }
                 Err(WorkflowError::UnknownRequest) => return not_found(&ctx),
                 Err(WorkflowError::Store(e)) => return internal(e),

@@ -2,7 +2,7 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_services::comptes as accounts;
 use relais_services::invitations::{self as svc, InvitationError};
@@ -10,11 +10,11 @@ use relais_store::invitations::Invitation;
 use relais_store::sessions::Stage;
 use serde::Deserialize;
 
-use crate::auth::{set_cookie, CsrfForm, MaybeSession, SESSION_COOKIE};
-use crate::comptes::{capitalize, ClientInfo};
-use crate::error::{error_page, ApiError};
-use crate::pages::{render, PageContext};
 use crate::AppState;
+use crate::auth::{CsrfForm, MaybeSession, SESSION_COOKIE, set_cookie};
+use crate::comptes::{ClientInfo, capitalize};
+use crate::error::{ApiError, error_page};
+use crate::pages::{PageContext, render};
 
 #[derive(Template)]
 #[template(path = "invitation.html")]

@@ -22,8 +22,8 @@ mod security;
 
 use std::sync::Arc;
 
-use axum::routing::{get, post};
 use axum::Router;
+use axum::routing::{get, post};
 use relais_search::TerritoryIndex;
 use relais_store::Db;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
@@ -177,7 +177,7 @@ pub fn harden(routes: Router, hsts: bool) -> Router {
 
 /// The same, letting pages show images from the map's tile server (`tiles`: a CSP source).
 fn harden_with(routes: Router, hsts: bool, tiles: Option<String>, access_log: AccessLog) -> Router {
-    let tiles: std::sync::Arc<str> = tiles.unwrap_or_default().into();
+    let tiles: Arc<str> = tiles.unwrap_or_default().into();
     routes
         .layer(axum::middleware::from_fn(move |req, next| {
             security::headers(hsts, tiles.clone(), req, next)

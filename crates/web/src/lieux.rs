@@ -1,17 +1,17 @@
 //! A lieu's page and its JSON: what it offers, when it is open, how to get there and get help.
 
 use askama::Template;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use relais_domain::horaires::LocalTime;
 use relais_domain::lieux::Vocabulary;
-use relais_services::lieux::fiche::{fiche, Fiche};
+use relais_services::lieux::fiche::{Fiche, fiche};
 
-use crate::error::ApiError;
-use crate::pages::{render, PageContext};
 use crate::AppState;
+use crate::error::ApiError;
+use crate::pages::{PageContext, render};
 
 #[derive(Template)]
 #[template(path = "lieu.html")]
@@ -58,16 +58,13 @@ pub async fn page(
     ctx: PageContext,
     Path(id): Path<String>,
 ) -> Response {
-    let f = match find(&state, &id).await {
-        Ok(f) => f,
-        Err(_) => {
-            return crate::error::error_page(
-                &ctx,
-                StatusCode::NOT_FOUND,
-                "Lieu introuvable",
-                "Ce lieu n’existe pas, ou plus. Cherchez un autre lieu près de chez vous.",
-            )
-        }
+    let Ok(f) = find(&state, &id).await else {
+        return crate::error::error_page(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "Lieu introuvable",
+            "Ce lieu n’existe pas, ou plus. Cherchez un autre lieu près de chez vous.",
+        );
     };
     let l = &f.lieu;
     let a = &l.adresse;

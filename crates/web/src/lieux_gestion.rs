@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
 use relais_domain::lieux::{
@@ -16,10 +16,10 @@ use relais_store::comptes as comptes_repo;
 use serde::Deserialize;
 use tower::{Layer, ServiceExt};
 
-use crate::auth::{cookie, CsrfForm, HubCoordinator, InStructure, Referents, CSRF_COOKIE};
-use crate::error::{error_page, ApiError};
-use crate::pages::{render, PageContext};
 use crate::AppState;
+use crate::auth::{CSRF_COOKIE, CsrfForm, HubCoordinator, InStructure, Referents, cookie};
+use crate::error::{ApiError, error_page};
+use crate::pages::{PageContext, render};
 
 /// The largest file a person may upload: bigger ones go through `relais import lieux`.
 pub const MAX_UPLOAD: usize = relais_services::lieux::fichier::MAX_UPLOAD as usize;
@@ -306,7 +306,7 @@ async fn run_import(
                     match field.bytes().await {
                         Ok(b) => bytes = b.to_vec(),
                         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                            return too_big(&ctx)
+                            return too_big(&ctx);
                         }
                         Err(_) => return expired(&ctx),
                     }
@@ -394,7 +394,9 @@ pub async fn list(
             lieu,
             "Le lieu est mis à jour, et sa date de mise à jour est celle d’aujourd’hui. La modification est inscrite au journal de la structure.",
         )),
-        (Some("inchange"), Some(lieu)) => Some((lieu, "Aucune valeur n’a changé : rien n’a été enregistré.")),
+        (Some("inchange"), Some(lieu)) => {
+            Some((lieu, "Aucune valeur n’a changé : rien n’a été enregistré."))
+        }
         _ => None,
     };
     render(ListePage {

@@ -4,13 +4,13 @@ use std::convert::Infallible;
 
 use askama::Template;
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 
+use crate::AppState;
 use crate::auth::{CsrfToken, MaybeSession};
 use crate::security::CspNonce;
-use crate::AppState;
 use relais_store::sessions::Stage;
 
 /// What the base layout needs on every page.

@@ -7,11 +7,11 @@ use axum::response::{IntoResponse, Response};
 use relais_services::password_reset::{self as svc, ResetError};
 use serde::Deserialize;
 
-use crate::auth::CsrfForm;
-use crate::comptes::{capitalize, ClientInfo};
-use crate::error::ApiError;
-use crate::pages::{render, PageContext};
 use crate::AppState;
+use crate::auth::CsrfForm;
+use crate::comptes::{ClientInfo, capitalize};
+use crate::error::ApiError;
+use crate::pages::{PageContext, render};
 
 #[derive(Template)]
 #[template(path = "mot_de_passe.html")]
@@ -119,7 +119,9 @@ pub async fn new_password(
             ctx,
             NEW,
             None,
-            Ok(Some("Votre mot de passe est changé et votre compte déverrouillé. Connectez-vous avec le nouveau mot de passe.")),
+            Ok(Some(
+                "Votre mot de passe est changé et votre compte déverrouillé. Connectez-vous avec le nouveau mot de passe.",
+            )),
         ),
         // The link still works: the form again, with why.
         Err(e @ (ResetError::Password(_) | ResetError::PasswordsDiffer)) => {

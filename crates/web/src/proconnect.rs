@@ -2,17 +2,17 @@
 //! in `relais_services::proconnect`; refusals are DSFR pages that say what happened.
 
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_services::proconnect::{self as svc, Callback, ProConnectError};
 use relais_store::sessions::Stage;
 use serde::Deserialize;
 
-use crate::auth::{set_cookie, urlencode, SESSION_COOKIE};
-use crate::comptes::{safe_next, ClientInfo};
-use crate::error::{error_page, ApiError};
-use crate::pages::PageContext;
 use crate::AppState;
+use crate::auth::{SESSION_COOKIE, set_cookie, urlencode};
+use crate::comptes::{ClientInfo, safe_next};
+use crate::error::{ApiError, error_page};
+use crate::pages::PageContext;
 
 fn not_configured(ctx: &PageContext) -> Response {
     error_page(

@@ -4,12 +4,12 @@
 use std::panic::AssertUnwindSafe;
 
 use axum::extract::Request;
-use axum::http::{header, HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use futures::FutureExt;
 
-use crate::auth::{cookie, set_cookie, CsrfToken, CSRF_COOKIE};
+use crate::auth::{CSRF_COOKIE, CsrfToken, cookie, set_cookie};
 use rand::Rng;
 use tower_http::request_id::{MakeRequestId, RequestId};
 

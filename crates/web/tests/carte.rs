@@ -6,16 +6,16 @@ use common::*;
 
 use std::sync::Arc;
 
-use axum::http::{header, StatusCode};
 use axum::Router;
+use axum::http::{StatusCode, header};
 use relais_domain::comptes::GlobalRole;
 use relais_search::TerritoryIndex;
 use relais_services::comptes::{self as svc, Policy};
 use relais_services::lieux::import::import_bytes;
-use relais_services::lieux::recherche::{build, Lieux};
+use relais_services::lieux::recherche::{Lieux, build};
 use relais_store::sessions::{self, Session, Stage};
 use relais_testkit::TestDb;
-use relais_web::{router, AppState, WebConfig};
+use relais_web::{AppState, WebConfig, router};
 
 async fn demo(t: &TestDb, tile_url: Option<&str>) -> Router {
     let index = TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap());
@@ -211,9 +211,11 @@ async fn the_widget_may_be_framed_by_other_sites_and_nothing_else_may() {
         "{csp}"
     );
     assert_eq!(res.headers()[header::X_FRAME_OPTIONS], "DENY");
-    assert!(body(res)
-        .await
-        .contains("data-tuiles=\"https://{s}.tuiles.exemple.fr/{z}/{x}/{y}.png\""));
+    assert!(
+        body(res)
+            .await
+            .contains("data-tuiles=\"https://{s}.tuiles.exemple.fr/{z}/{x}/{y}.png\"")
+    );
 
     let res = send(&app, "GET", "/lieux/carte/departements.geojson", "", "").await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -303,9 +305,11 @@ async fn an_error_is_reported_with_the_form_and_read_by_administrators() {
     ]);
     let res = send(&app, "POST", &path, &cookie, &good).await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(body(res)
-        .await
-        .contains("Merci, votre signalement est envoyé"));
+    assert!(
+        body(res)
+            .await
+            .contains("Merci, votre signalement est envoyé")
+    );
 
     let res = send(&app, "POST", "/lieux/inconnu/signalement", &cookie, &good).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);

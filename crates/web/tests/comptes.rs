@@ -5,13 +5,13 @@ mod common;
 use common::*;
 
 use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::totp;
 use relais_services::comptes as svc;
-use relais_store::sessions::{self, Session, Stage};
 use relais_store::Db;
+use relais_store::sessions::{self, Session, Stage};
 use relais_testkit::TestDb;
 use relais_web::ROUTES;
 use tower::ServiceExt;
@@ -395,9 +395,11 @@ async fn login_enrolment_and_refusals_over_http() {
     // The form hands out a CSRF cookie; a form without it, or with another token, is refused.
     let res = send(&app, "GET", "/connexion", "", "").await;
     let csrf = set_cookie_value(&res, "relais_csrf").expect("a CSRF cookie");
-    assert!(body(res)
-        .await
-        .contains(&format!("name=\"csrf\" value=\"{csrf}\"")));
+    assert!(
+        body(res)
+            .await
+            .contains(&format!("name=\"csrf\" value=\"{csrf}\""))
+    );
     let form = format!(
         "email=camille%40exemple.fr&password={}",
         PASSWORD.replace(' ', "+")

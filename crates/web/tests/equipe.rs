@@ -5,12 +5,12 @@
 mod common;
 use common::*;
 
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use relais_domain::comptes::{Role, StructureKind};
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
-use relais_store::sessions::Stage;
 use relais_store::Db;
+use relais_store::sessions::Stage;
 use relais_testkit::TestDb;
 
 /// The page's own content (the rest holds per-request nonces).
@@ -120,14 +120,7 @@ async fn team_changes_ask_the_second_factor_again_after_inactivity() {
         "nothing done before the code"
     );
 
-    let res = send(
-        &app,
-        "GET",
-        location(&res).to_string().as_str(),
-        &cookie,
-        "",
-    )
-    .await;
+    let res = send(&app, "GET", location(&res).clone().as_str(), &cookie, "").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(body(res).await.contains("Confirmez votre identité"));
     let step = totp::step_of(relais_store::now_ms() / 1000) + 1;
@@ -143,10 +136,12 @@ async fn team_changes_ask_the_second_factor_again_after_inactivity() {
     assert_eq!(location(&res), team);
     // The confirmation gave the session a new id: the old cookie opens nothing.
     let renewed = session_cookie(&res);
-    assert!(!send(&app, "GET", &team, &cookie, "")
-        .await
-        .status()
-        .is_success());
+    assert!(
+        !send(&app, "GET", &team, &cookie, "")
+            .await
+            .status()
+            .is_success()
+    );
     let cookie = format!("relais_csrf={CSRF}; relais_session={renewed}");
     let res = send(
         &app,
@@ -294,9 +289,11 @@ async fn a_forgotten_password_is_replaced_through_the_link() {
 
     let token = next_mail_token(&t.db, "jeton=").await;
     let link = format!("/connexion/nouveau-mot-de-passe?jeton={token}");
-    assert!(body(send(&app, "GET", &link, &anonymous, "").await)
-        .await
-        .contains("Choisissez votre nouveau mot de passe"));
+    assert!(
+        body(send(&app, "GET", &link, &anonymous, "").await)
+            .await
+            .contains("Choisissez votre nouveau mot de passe")
+    );
     let res = send(
         &app,
         "POST",

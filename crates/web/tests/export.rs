@@ -5,11 +5,11 @@
 mod common;
 use common::*;
 
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use futures::StreamExt;
 use relais_search::TerritoryIndex;
-use relais_services::lieux::export::{today, Export, Format};
+use relais_services::lieux::export::{Export, Format, today};
 use relais_services::lieux::import::import_bytes;
 use relais_testkit::TestDb;
 

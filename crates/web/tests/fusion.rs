@@ -7,8 +7,8 @@ use common::*;
 
 use std::sync::OnceLock;
 
-use axum::http::StatusCode;
 use axum::Router;
+use axum::http::StatusCode;
 use relais_domain::comptes::GlobalRole;
 use relais_domain::journal::JournalAction;
 use relais_search::TerritoryIndex;
@@ -308,8 +308,10 @@ async fn a_wrong_decision_is_said_on_the_page(t: &TestDb) {
     )
     .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body(res)
-        .await
-        .contains("Choisissez « Même lieu : fusionner »"));
+    assert!(
+        body(res)
+            .await
+            .contains("Choisissez « Même lieu : fusionner »")
+    );
     assert_eq!(fusion::review(&t.db).await.unwrap().len(), 1);
 }

@@ -6,14 +6,14 @@
 mod common;
 use common::*;
 
-use axum::http::StatusCode;
 use axum::Router;
+use axum::http::StatusCode;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::habilitation::COMMITMENTS;
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
-use relais_store::sessions::{self, Session, Stage};
 use relais_store::Db;
+use relais_store::sessions::{self, Session, Stage};
 use relais_testkit::TestDb;
 
 struct World {
@@ -183,9 +183,11 @@ async fn from_request_to_aidant(t: &TestDb) {
     let base = format!("/structures/{}/habilitations", w.a);
 
     // The account page leads to the structure's habilitations.
-    assert!(page(&app, "/compte", &referent)
-        .await
-        .contains(&format!("href=\"{base}\"")));
+    assert!(
+        page(&app, "/compte", &referent)
+            .await
+            .contains(&format!("href=\"{base}\""))
+    );
     let html = page(&app, &base, &referent).await;
     assert!(html.contains("Aucune demande pour le moment"), "{html}");
 
@@ -271,9 +273,11 @@ async fn from_request_to_aidant(t: &TestDb) {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
     // The administrator: the list, filtered by status, and the request.
-    assert!(page(&app, "/compte", &admin)
-        .await
-        .contains("href=\"/admin/habilitations\""));
+    assert!(
+        page(&app, "/compte", &admin)
+            .await
+            .contains("href=\"/admin/habilitations\"")
+    );
     let html = page(&app, "/admin/habilitations?statut=soumise", &admin).await;
     assert!(
         html.contains(&format!("/admin/habilitations/{request}")) && html.contains("Médiathèque A")
@@ -459,13 +463,17 @@ async fn from_request_to_aidant(t: &TestDb) {
     let roles = relais_store::comptes::memberships_of(db, w.alex)
         .await
         .unwrap();
-    assert!(roles
-        .iter()
-        .any(|m| m.structure_id == w.a && m.role == Role::Aidant));
-    assert!(relais_store::comptes::memberships_of(db, w.sam)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        roles
+            .iter()
+            .any(|m| m.structure_id == w.a && m.role == Role::Aidant)
+    );
+    assert!(
+        relais_store::comptes::memberships_of(db, w.sam)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn refusal_is_final(t: &TestDb) {

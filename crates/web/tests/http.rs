@@ -2,14 +2,14 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use relais_search::TerritoryIndex;
 use relais_testkit::TestDb;
-use relais_web::{router, AppState, WebConfig};
+use relais_web::{AppState, WebConfig, router};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -318,7 +318,7 @@ async fn health_and_readiness() {
     let ready = get_path(&app, "/readyz").await;
     assert_eq!(ready.status(), StatusCode::OK);
     // The engine's code as openapi.json lists it (`sqlite|postgres`), not its display name.
-    let ready: serde_json::Value = serde_json::from_str(&body_text(ready).await).unwrap();
+    let ready: Value = serde_json::from_str(&body_text(ready).await).unwrap();
     assert_eq!(
         (&ready["statut"], &ready["base"]),
         (&"pret".into(), &"sqlite".into())

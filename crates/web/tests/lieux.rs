@@ -12,8 +12,7 @@ use relais_search::TerritoryIndex;
 use relais_services::lieux::import::{import_bytes, lieu_id};
 use relais_testkit::TestDb;
 
-const CSV: &str =
-    "id,nom,commune,code_postal,adresse,date_maj,services,horaires,telephone,frais_a_charge\n\
+const CSV: &str = "id,nom,commune,code_postal,adresse,date_maj,services,horaires,telephone,frais_a_charge\n\
     m1,Médiathèque Tarentaize,Saint-Étienne,42000,20 rue Jo Gouttebarge,2024-06-01,\
     Aide aux démarches administratives|Accès internet et matériel informatique,\
     Mo-Fr 09:00-12:00; Sa off,04 77 43 09 77,Gratuit\n";
@@ -106,10 +105,12 @@ async fn lieux_are_found_near_a_point_or_in_a_commune() {
     .await;
     for l in json["lieux"].as_array().unwrap() {
         let (_, one) = get(format!("/api/v1/lieux/{}", l["id"].as_str().unwrap())).await;
-        assert!(one["lieu"]["services"]
-            .as_str()
-            .unwrap()
-            .contains("Parentalité"));
+        assert!(
+            one["lieu"]["services"]
+                .as_str()
+                .unwrap()
+                .contains("Parentalité")
+        );
     }
 
     // A commune's lieux, page by page, without repeats.

@@ -7,10 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, Request, StatusCode};
-use axum::response::Response;
 use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use axum::response::Response;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::journal::JournalAction;
 use relais_domain::territoire::Territoires;
@@ -20,7 +20,7 @@ use relais_services::proconnect::{ProConnect, ProConnectConfig};
 use relais_store::journal::{self, JournalFilter};
 use relais_store::sessions::{self, Stage};
 use relais_testkit::TestDb;
-use relais_web::{router, AppState, WebConfig};
+use relais_web::{AppState, WebConfig, router};
 use tower::ServiceExt;
 
 const CLIENT_ID: &str = "relais-test";
@@ -79,12 +79,9 @@ impl Provider {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the test OpenID Connect provider did not say it was ready within 30 s");
-            }
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
+            let _ = child.kill();
+            panic!("the test OpenID Connect provider did not say it was ready within 30 s");
         };
         let ready: serde_json::Value = serde_json::from_str(line.trim())
             .unwrap_or_else(|_| panic!("unexpected first line from the provider: {line:?}"));
@@ -384,10 +381,12 @@ async fn aidant_and_admin_must_still_give_their_second_factor() {
     assert_eq!(location(&res), "/compte");
     let renewed = session_token(&res).expect("a new session id");
     assert_ne!(renewed, token);
-    assert!(sessions::find(&h.t.db, &svc::sha256_hex(&token))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        sessions::find(&h.t.db, &svc::sha256_hex(&token))
+            .await
+            .unwrap()
+            .is_none()
+    );
     let session = sessions::find(&h.t.db, &svc::sha256_hex(&renewed))
         .await
         .unwrap()

@@ -9,11 +9,11 @@ use common::*;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
-use axum::Router;
 use relais_domain::comptes::{Role, StructureKind};
 use relais_domain::territoire::Territoires;
 use relais_domain::totp;
@@ -22,7 +22,7 @@ use relais_services::comptes::{self as svc, Client, Policy};
 use relais_services::lieux::recherche::{Lieux, Recherche};
 use relais_store::Db;
 use relais_testkit::TestDb;
-use relais_web::{router, AppState, TrustedProxies, WebConfig};
+use relais_web::{AppState, TrustedProxies, WebConfig, router};
 use tower::ServiceExt;
 
 relais_testkit::backend_tests!(

@@ -7,7 +7,7 @@
 //! Anything else gives `None`: an unknown word (`un mercredi sur deux`, `le premier lundi du
 //! mois`, `sauf`, `semaine`…), days without hours, hours without days, a lone time.
 
-use super::{hhmm, Horaires, DAY};
+use super::{DAY, Horaires, hhmm};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Word {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use data_encoding::BASE64;
-use ring::signature::{Ed25519KeyPair, KeyPair, UnparsedPublicKey, ED25519};
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -76,11 +76,15 @@ fn message(seq: i64, hash: &str, at: i64, key: &PublicKey) -> Vec<u8> {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    #[error("clé privée du journal illisible : attendue en PEM « PRIVATE KEY » (PKCS#8) ou en base64 (PKCS#8 ou graine de 32 octets)")]
+    #[error(
+        "clé privée du journal illisible : attendue en PEM « PRIVATE KEY » (PKCS#8) ou en base64 (PKCS#8 ou graine de 32 octets)"
+    )]
     PrivateUnreadable,
     #[error("clé privée du journal refusée : ce n’est pas une clé Ed25519 valide")]
     PrivateInvalid,
-    #[error("clé publique du journal illisible : attendue en base64 (32 octets) ou en PEM « PUBLIC KEY »")]
+    #[error(
+        "clé publique du journal illisible : attendue en base64 (32 octets) ou en PEM « PUBLIC KEY »"
+    )]
     PublicUnreadable,
 }
 
@@ -274,7 +278,7 @@ pub fn audit(stored: &[Checkpoint], external: &[Checkpoint], trusted: &[PublicKe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{ChainCheck, Entry, JournalAction, NewEntry, Verification, GENESIS_HASH};
+    use crate::journal::{ChainCheck, Entry, GENESIS_HASH, JournalAction, NewEntry, Verification};
 
     /// A fixed key (the RFC 8032 test 1 seed), to sign in tests.
     fn key() -> SigningKey {
@@ -349,9 +353,7 @@ mod tests {
     #[test]
     fn keys_are_read_in_every_documented_form_and_never_shown() {
         let k = key();
-        let pair_doc =
-            ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
-                .unwrap();
+        let pair_doc = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
         let pem = pkcs8_pem(pair_doc.as_ref());
         let from_pem = SigningKey::parse(&pem).unwrap();
         let from_b64 = SigningKey::parse(&BASE64.encode(pair_doc.as_ref())).unwrap();

@@ -752,7 +752,7 @@ impl<R: Read> Read for Lines<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.eof |= n == 0 && !buf.is_empty();
-        for (i, _) in buf[..n].iter().enumerate().filter(|(_, &b)| b == b'\n') {
+        for (i, _) in buf[..n].iter().enumerate().filter(|&(_, &b)| b == b'\n') {
             self.ahead.push_back(self.read + i as u64);
         }
         self.read += n as u64;

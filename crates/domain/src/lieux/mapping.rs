@@ -389,10 +389,10 @@ impl Rule {
                 }
             }
         }
-        if out.is_empty() {
-            if let Some(d) = &self.default {
-                out.push(d.clone());
-            }
+        if out.is_empty()
+            && let Some(d) = &self.default
+        {
+            out.push(d.clone());
         }
         out
     }
@@ -401,15 +401,17 @@ impl Rule {
         if let Some(extract) = self.extract {
             v = extract_from_address(&v, extract)?;
         }
-        if let Some(n) = self.digits {
-            if !v.is_empty() && v.len() < n && v.chars().all(|c| c.is_ascii_digit()) {
-                v = format!("{v:0>n$}");
-            }
+        if let Some(n) = self.digits
+            && !v.is_empty()
+            && v.len() < n
+            && v.chars().all(|c| c.is_ascii_digit())
+        {
+            v = format!("{v:0>n$}");
         }
-        if let Some(format) = &self.date {
-            if let Some(iso) = read_date(&v, format) {
-                v = iso;
-            }
+        if let Some(format) = &self.date
+            && let Some(iso) = read_date(&v, format)
+        {
+            v = iso;
         }
         if self.url && !v.contains("://") {
             // `www.example.fr`, `example.fr/page`: a host without scheme. Anything else

@@ -19,7 +19,7 @@ pub mod valeurs;
 pub mod vocabulaires;
 
 pub use schema::{
-    read_row, write_row, Issue, Reading, Reason, Rejection, Row, SchemaVersion, COLUMNS,
+    COLUMNS, Issue, Reading, Reason, Rejection, Row, SchemaVersion, read_row, write_row,
 };
 pub use valeurs::{Date, Pivot, Telephone};
 pub use vocabulaires::{

@@ -12,7 +12,7 @@ use std::fmt;
 use std::hash::Hash;
 
 use super::v0::{self, Mapping, Target};
-use super::valeurs::{web_url, Date, DateError, Pivot, PivotRead, Telephone, PIVOT_UNKNOWN};
+use super::valeurs::{Date, DateError, PIVOT_UNKNOWN, Pivot, PivotRead, Telephone, web_url};
 use super::vocabulaires::{
     FormationLabel, ModaliteAccompagnement, PriseEnCharge, Public, Service, Vocabulary,
 };
@@ -181,7 +181,9 @@ pub enum Reason {
     HalfCoordinates,
     #[error("coordonnées 0, 0 (au large de l’Afrique), ignorées")]
     NullIsland,
-    #[error("{0} caractères, au plus 280 : raccourci, le texte entier est gardé dans presentation_detail")]
+    #[error(
+        "{0} caractères, au plus 280 : raccourci, le texte entier est gardé dans presentation_detail"
+    )]
     ResumeMoved(usize),
     #[error("{0} caractères, au plus 280 : raccourci")]
     ResumeCut(usize),
@@ -1069,7 +1071,7 @@ mod reading_tests {
             "MAILTO:A@b.fr|mailto:mailto:@x.tl|mailto:c@d.fr".into(),
         );
         let reading = read_row(&r, SchemaVersion::V1).unwrap();
-        let courriels: Vec<&str> = reading.lieu.courriels.iter().map(|e| e.as_str()).collect();
+        let courriels: Vec<&str> = reading.lieu.courriels.iter().map(Email::as_str).collect();
         assert_eq!(courriels, ["a@b.fr", "c@d.fr"]);
         assert_eq!(reading.warnings[0].value, "@x.tl");
         let again = read_row(write_row(&reading.lieu).as_slice(), SchemaVersion::V1).unwrap();

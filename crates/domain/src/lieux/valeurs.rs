@@ -104,11 +104,9 @@ impl Telephone {
                 _ => return None,
             }
         }
-        if !plus {
-            if let Some(rest) = digits.strip_prefix("00") {
-                plus = true;
-                digits = rest.to_string();
-            }
+        if !plus && let Some(rest) = digits.strip_prefix("00") {
+            plus = true;
+            digits = rest.to_string();
         }
         if plus {
             if let Some(rest) = digits.strip_prefix("33") {

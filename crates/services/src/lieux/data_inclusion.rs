@@ -14,8 +14,8 @@
 use std::collections::BTreeMap;
 
 use relais_domain::lieux::{
-    read_row, Date, Dispositif, FormationLabel, Frais, Lieu, ModaliteAcces, ModaliteAccompagnement,
-    Pivot, PriseEnCharge, Public, SchemaVersion, Service, Vocabulary, COLUMNS,
+    COLUMNS, Date, Dispositif, FormationLabel, Frais, Lieu, ModaliteAcces, ModaliteAccompagnement,
+    Pivot, PriseEnCharge, Public, SchemaVersion, Service, Vocabulary, read_row,
 };
 use relais_search::TerritoryIndex;
 use relais_store::{Db, StoreError};
@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::export::Published;
 use super::fichier::{self, RawFile, RawRow};
-use super::import::{import, ImportReport};
+use super::import::{ImportReport, import};
 
 /// data·inclusion's `source` of what Relais publishes.
 pub const SOURCE: &str = "relais";
@@ -385,7 +385,7 @@ pub fn to_data_inclusion(
         courriel: lieu
             .courriels
             .iter()
-            .map(|c| c.as_str())
+            .map(relais_domain::comptes::Email::as_str)
             .find(|c| plain_domain(c))
             .map(str::to_string),
         site_web: lieu.sites_web.first().cloned(),
@@ -489,7 +489,7 @@ pub fn to_data_inclusion(
                 let thematiques = THEMATIQUES
                     .iter()
                     .find(|(x, _)| x == s)
-                    .map(|(_, ts)| ts.iter().map(|t| t.to_string()).collect());
+                    .map(|(_, ts)| ts.iter().map(ToString::to_string).collect());
                 DiService {
                     id: format!("{structure_id}--{}", service_slug(*s)),
                     nom: s.as_str().to_string(),
@@ -686,7 +686,7 @@ pub fn read(structures: &[u8], services: &[u8]) -> Result<RawFile, DataInclusion
     let structures = array(structures, "structures")?;
     let services = array(services, "services")?;
     let mut file = RawFile {
-        columns: COLUMNS.iter().map(|c| c.to_string()).collect(),
+        columns: COLUMNS.iter().map(ToString::to_string).collect(),
         ..RawFile::default()
     };
     let mut by_structure: BTreeMap<String, Vec<DiService>> = BTreeMap::new();

@@ -4,7 +4,7 @@
 use relais_search::TerritoryIndex;
 use relais_store::Db;
 
-use super::import::{import_bytes, ImportError, ImportReport};
+use super::import::{ImportError, ImportReport, import_bytes};
 
 pub const SOURCE: &str = "hinaura-2022";
 /// The file itself (JSON, schema v0.1); `relais bench-lieux` copies its lieux' attributes.

@@ -11,16 +11,16 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use relais_domain::authz::{HubAccess, StructureAccess};
-use relais_domain::horaires::{paris_utc_offset_minutes, Horaires};
+use relais_domain::horaires::{Horaires, paris_utc_offset_minutes};
 use relais_domain::journal::{JournalAction, NewEntry};
-use relais_domain::lieux::{read_row, write_row, Date, Issue, Lieu, Reason, SchemaVersion};
+use relais_domain::lieux::{Date, Issue, Lieu, Reason, SchemaVersion, read_row, write_row};
 use relais_domain::text::search_key;
 use relais_search::TerritoryIndex;
 use relais_store::lieux::{self as repo, NewRecord, RecordKey};
-use relais_store::{journal, now_ms, Db, StoreError};
+use relais_store::{Db, StoreError, journal, now_ms};
 
 use super::fusion::{self, Block, Scope};
-use super::import::{import_bytes, resolve_commune, ImportError, ImportReport};
+use super::import::{ImportError, ImportReport, import_bytes, resolve_commune};
 use crate::comptes::sha256_hex;
 
 /// The source of a structure's uploads.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use relais_domain::horaires::Horaires;
-use relais_domain::lieux::{read_row, Lieu, SchemaVersion};
+use relais_domain::lieux::{Lieu, SchemaVersion, read_row};
 use relais_store::lieux::{self as repo, StoredLieu};
 use relais_store::{Db, StoreError};
 

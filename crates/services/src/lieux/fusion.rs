@@ -11,14 +11,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::fusion::{
-    compare, merge, Comparaison, Decision, Fiche, Membre, Origine, Origines, Partition,
+    Comparaison, Decision, Fiche, Membre, Origine, Origines, Partition, compare, merge,
 };
-use relais_domain::lieux::{read_row, write_row, SchemaVersion};
+use relais_domain::lieux::{SchemaVersion, read_row, write_row};
 use relais_domain::territoire::Point;
 use relais_store::lieux::{
     self as repo, MergeRecord, PairDecision, RecordKey, ReviewPair, StoredLieu,
 };
-use relais_store::{now_ms, Db, StoreError, Tx};
+use relais_store::{Db, StoreError, Tx, now_ms};
 
 use super::import::lieu_id;
 
@@ -62,9 +62,7 @@ pub enum FusionError {
     UnknownLieu(String),
     #[error("« {0} » et « {1} » désignent le même lieu")]
     SameLieu(String, String),
-    #[error(
-        "« {0} » et « {1} » ne sont pas dans la même commune : ils ne seront jamais fusionnés"
-    )]
+    #[error("« {0} » et « {1} » ne sont pas dans la même commune : ils ne seront jamais fusionnés")]
     OtherCommune(String, String),
     #[error("le lieu « {0} » n’a pas de commune : il n’est comparé à aucun autre")]
     NoCommune(String),
@@ -691,7 +689,9 @@ async fn refresh_block(
         .collect();
     outcome.absorbed += absorbed.len();
     // The lieux they leave are touched too: a later block holding them reads them again.
-    batch.touched.extend(previous.keys().map(|k| k.to_string()));
+    batch
+        .touched
+        .extend(previous.keys().map(ToString::to_string));
     batch.queue(tx, lieux, moves, absorbed).await?;
 
     if let Block::Commune(code) = block {

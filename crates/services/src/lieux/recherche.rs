@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use relais_domain::lieux::{read_row, SchemaVersion};
+use relais_domain::lieux::{SchemaVersion, read_row};
 use relais_domain::territoire::{CodeInsee, Point};
-use relais_search::lieux::{IndexedLieu, LieuIndex};
 use relais_search::TerritoryIndex;
+use relais_search::lieux::{IndexedLieu, LieuIndex};
 use relais_store::{Db, StoreError};
 
 /// What a result shows, by index position.
@@ -66,12 +66,15 @@ impl Lieux {
     pub fn get(&self) -> Arc<Recherche> {
         self.current
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
     pub fn replace(&self, recherche: Recherche) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(recherche);
+        *self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(recherche);
     }
 }
 
@@ -151,7 +154,12 @@ pub async fn refresh_if_changed(
 ) -> Result<bool, StoreError> {
     let _one = lieux.rebuilding.lock().await;
     let now = relais_store::lieux::signature(db).await?;
-    if *lieux.built_from.lock().unwrap_or_else(|e| e.into_inner()) == Some(now) {
+    if *lieux
+        .built_from
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        == Some(now)
+    {
         return Ok(false);
     }
     rebuild(db, territoires, lieux).await?;
@@ -170,7 +178,10 @@ async fn rebuild(db: &Db, territoires: &TerritoryIndex, lieux: &Lieux) -> Result
         "index des lieux reconstruit"
     );
     lieux.replace(recherche);
-    *lieux.built_from.lock().unwrap_or_else(|e| e.into_inner()) = Some(signature);
+    *lieux
+        .built_from
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(signature);
     Ok(())
 }
 

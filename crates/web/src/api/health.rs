@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use relais_store::Backend;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::{ApiError, AppState};
 

@@ -2,8 +2,8 @@
 //! third parties keep copies of them (docs/SECURITY.md). They hold hashes and signatures,
 //! nothing about anyone.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use relais_domain::journal::checkpoint::Checkpoint;
 use serde::{Deserialize, Serialize};
 

@@ -2,10 +2,10 @@
 //! box (map tiles) page by page, with the schema's filters; in JSON or GeoJSON. Described
 //! in `openapi.json`, served at `GET /api/v1/openapi.json`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use relais_domain::horaires::LocalTime;
 use relais_domain::lieux::{
     Dispositif, FormationLabel, Frais, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
@@ -199,7 +199,7 @@ pub async fn search(
             return Err(ApiError::bad_request(
                 "format_inconnu",
                 format!("format : « {other} » inconnu ; json ou geojson."),
-            ))
+            ));
         }
     };
     let filter = filter(&p)?;
@@ -220,59 +220,60 @@ pub async fn search(
     };
     let one_zone = zones.iter().filter(|z| **z).count() == 1;
     let r = state.lieux.get();
-    let (hits, next): (Vec<(usize, Option<f64>)>, _) =
-        match (p.lat, p.lon, territory, &p.bbox, one_zone) {
-            (Some(lat), Some(lon), None, None, true) => {
-                if !(lat.abs() <= 90.0 && lon.abs() <= 180.0) {
-                    return Err(ApiError::bad_request(
-                        "coordonnees_invalides",
-                        "lat doit être entre -90 et 90, lon entre -180 et 180.",
-                    ));
-                }
-                // Nearest first has no stable key to resume after: the cursor is the
-                // number of lieux already given. The last page stops at the depth.
-                let offset = nearest_offset(p.curseur.as_deref())?;
-                let end = (offset + limit).min(MAX_NEAREST_DEPTH);
-                let found = r.index.nearest(Point { lat, lon }, end + 1, &filter);
-                let more = found.len() > end && end < MAX_NEAREST_DEPTH;
-                let hits = found
-                    .into_iter()
-                    .skip(offset)
-                    .take(end - offset)
-                    .map(|(i, d)| (i, Some(d.round())))
-                    .collect();
-                (hits, more.then(|| end.to_string()))
-            }
-            (None, None, Some(territory), None, true) => {
-                let page = r
-                    .index
-                    .in_territory(&territory, &filter, p.curseur.as_deref(), limit)
-                    .map_err(|_| bad_cursor())?;
-                (
-                    page.items.into_iter().map(|i| (i, None)).collect(),
-                    page.next,
-                )
-            }
-            (None, None, None, Some(b), true) => {
-                // The cursor is the id of the last lieu given: never empty.
-                if p.curseur.as_deref().is_some_and(str::is_empty) {
-                    return Err(bad_cursor());
-                }
-                let page =
-                    r.index
-                        .in_bbox_page(bbox(b)?, &filter, p.curseur.as_deref(), limit);
-                (
-                    page.items.into_iter().map(|i| (i, None)).collect(),
-                    page.next,
-                )
-            }
-            _ => {
+    let (hits, next): (Vec<(usize, Option<f64>)>, _) = match (
+        p.lat, p.lon, territory, &p.bbox, one_zone,
+    ) {
+        (Some(lat), Some(lon), None, None, true) => {
+            if !(lat.abs() <= 90.0 && lon.abs() <= 180.0) {
                 return Err(ApiError::bad_request(
-                    "recherche_incomplete",
-                    "Donnez une seule zone : lat et lon, ou commune (code INSEE), ou epci (SIREN), ou departement, ou bbox.",
-                ))
+                    "coordonnees_invalides",
+                    "lat doit être entre -90 et 90, lon entre -180 et 180.",
+                ));
             }
-        };
+            // Nearest first has no stable key to resume after: the cursor is the
+            // number of lieux already given. The last page stops at the depth.
+            let offset = nearest_offset(p.curseur.as_deref())?;
+            let end = (offset + limit).min(MAX_NEAREST_DEPTH);
+            let found = r.index.nearest(Point { lat, lon }, end + 1, &filter);
+            let more = found.len() > end && end < MAX_NEAREST_DEPTH;
+            let hits = found
+                .into_iter()
+                .skip(offset)
+                .take(end - offset)
+                .map(|(i, d)| (i, Some(d.round())))
+                .collect();
+            (hits, more.then(|| end.to_string()))
+        }
+        (None, None, Some(territory), None, true) => {
+            let page = r
+                .index
+                .in_territory(&territory, &filter, p.curseur.as_deref(), limit)
+                .map_err(|_| bad_cursor())?;
+            (
+                page.items.into_iter().map(|i| (i, None)).collect(),
+                page.next,
+            )
+        }
+        (None, None, None, Some(b), true) => {
+            // The cursor is the id of the last lieu given: never empty.
+            if p.curseur.as_deref().is_some_and(str::is_empty) {
+                return Err(bad_cursor());
+            }
+            let page = r
+                .index
+                .in_bbox_page(bbox(b)?, &filter, p.curseur.as_deref(), limit);
+            (
+                page.items.into_iter().map(|i| (i, None)).collect(),
+                page.next,
+            )
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "recherche_incomplete",
+                "Donnez une seule zone : lat et lon, ou commune (code INSEE), ou epci (SIREN), ou departement, ou bbox.",
+            ));
+        }
+    };
     let lieux: Vec<Found> = hits
         .into_iter()
         .map(|(i, distance_m)| {

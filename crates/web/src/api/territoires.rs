@@ -4,8 +4,8 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use relais_domain::territoire::{CodeError, CodeInsee, Commune, Point};
-use relais_search::territoires::Chain;
 use relais_search::MatchKind;
+use relais_search::territoires::Chain;
 use serde::{Deserialize, Serialize};
 
 use super::ApiQuery;
@@ -42,7 +42,11 @@ impl<'a> From<&'a Commune> for CommuneOut<'a> {
             code: c.code.as_str(),
             nom: &c.nom,
             kind: c.kind.as_str(),
-            codes_postaux: c.codes_postaux.iter().map(|p| p.as_str()).collect(),
+            codes_postaux: c
+                .codes_postaux
+                .iter()
+                .map(relais_domain::territoire::CodePostal::as_str)
+                .collect(),
             departement: &c.departement,
             region: &c.region,
             epci: c.epci.as_deref(),

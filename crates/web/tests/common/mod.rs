@@ -4,16 +4,16 @@
 
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
-use axum::http::{header, Request};
-use axum::response::Response;
 use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, header};
+use axum::response::Response;
 use relais_domain::territoire::Territoires;
 use relais_search::TerritoryIndex;
 use relais_services::comptes::Policy;
 use relais_services::lieux::recherche::{Lieux, Recherche};
 use relais_testkit::TestDb;
-use relais_web::{router, AppState, WebConfig};
+use relais_web::{AppState, WebConfig, router};
 use tower::ServiceExt;
 
 pub const PASSWORD: &str = "une longue phrase de passe";
