@@ -3,7 +3,7 @@
 //! référent records training and test and activates the aidant; every bad input re-renders
 //! its form with a French message and what was typed, and saves nothing.
 
-mod common;
+use crate::common;
 use common::*;
 
 use axum::Router;

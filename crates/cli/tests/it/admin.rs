@@ -1,6 +1,6 @@
 //! `relais admin …` as an operator runs it to prepare an instance.
 
-mod common;
+use crate::common;
 
 use common::{assert_refused, relais_in, run};
 

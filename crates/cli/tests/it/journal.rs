@@ -6,7 +6,7 @@ use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::{Db, journal};
 use relais_testkit::{TestDb, hostile};
 
-mod common;
+use crate::common;
 
 use common::{Server, http_get, relais, run};
 

@@ -2,7 +2,7 @@
 //! invitation sent, accepted or refused (expired, bad password, no CSRF), and the password
 //! reset link.
 
-mod common;
+use crate::common;
 use common::*;
 
 use axum::http::{StatusCode, header};

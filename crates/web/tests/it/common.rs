@@ -1,6 +1,5 @@
 //! What the HTTP tests share: the router on a test database, requests sent with a
 //! visitor's cookies, answers read back.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! `relais import lieux` as an operator runs it: a real file, again, and a broken one.
 
-mod common;
+use crate::common;
 
 use common::{relais_in, run};
 

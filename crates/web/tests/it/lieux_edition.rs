@@ -1,7 +1,7 @@
 //! A structure's lieux over HTTP: the upload page and its report, the list, the edit form
 //! with its field errors, and who may open them.
 
-mod common;
+use crate::common;
 use common::*;
 
 use axum::Router;

@@ -3,7 +3,7 @@
 
 use relais_testkit::TestDb;
 
-mod common;
+use crate::common;
 
 use common::{Server, assert_one_line_error, assert_serves_on_postgres, http_get, relais, run};
 

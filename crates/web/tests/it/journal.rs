@@ -1,7 +1,7 @@
 //! `GET /api/v1/journal/checkpoints` on both backends: public, paged, oldest first, and
 //! each checkpoint's signature checks with the key it names.
 
-mod common;
+use crate::common;
 use common::*;
 
 use axum::http::StatusCode;

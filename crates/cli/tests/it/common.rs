@@ -1,6 +1,5 @@
 //! What the tests of the `relais` binary share: running it, reading its one-line errors,
 //! and a `relais serve` answering HTTP on a free local port.
-#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -1,6 +1,6 @@
 //! ProConnect settings: layered like the others, the client secret never shown.
 
-mod common;
+use crate::common;
 
 use common::{relais, run};
 

@@ -2,7 +2,7 @@
 //! scan (it fails otherwise), and the synthetic lieux it writes for the API benchmark
 //! import through the real import with no rejection.
 
-mod common;
+use crate::common;
 
 use common::{relais_in, run};
 

@@ -3,7 +3,7 @@
 //! the session a new id; behind a trusted load balancer each client has its own rate-limit
 //! bucket, and nobody else can choose theirs with a header; search cursors never wrap.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::net::SocketAddr;

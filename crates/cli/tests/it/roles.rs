@@ -4,7 +4,7 @@
 
 use relais_testkit::{TestDb, drop_role, unique_role};
 
-mod common;
+use crate::common;
 
 use common::{Server, assert_refused, assert_serves_on_postgres, free_addr, http_get, relais, run};
 

@@ -2,7 +2,7 @@
 //! the CSRF check, « lieux distincts » taking the pair off the list for good (a re-import
 //! keeps the two apart), « même lieu » merging them, and the journal naming who decided.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::sync::OnceLock;

@@ -1,7 +1,7 @@
 //! Who may open what: every route × every role × own/other structure, through the real
 //! router; and the login flow with its refusals (CSRF, open redirect, wrong codes).
 
-mod common;
+use crate::common;
 use common::*;
 
 use axum::body::Body;

@@ -1,7 +1,7 @@
 //! The public pages of the lieux map on the 687 demo lieux: the search and its list, the
 //! widget, and "signaler une erreur".
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::sync::Arc;

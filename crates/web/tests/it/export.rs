@@ -2,7 +2,7 @@
 //! stream the lieux in a stable order, several chunks for several pages, with the right
 //! type and a dated file name.
 
-mod common;
+use crate::common;
 use common::*;
 
 use axum::http::{StatusCode, header};

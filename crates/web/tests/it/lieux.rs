@@ -1,6 +1,6 @@
 //! A lieu's page and JSON, from a row imported the way producers' files are.
 
-mod common;
+use crate::common;
 use common::*;
 
 use axum::http::StatusCode;

@@ -1,0 +1,17 @@
+//! The integration tests of relais-web, in one binary:
+//! linking the workspace once rather than once per file is what keeps the build fast.
+
+mod carte;
+#[allow(dead_code)]
+mod common;
+mod comptes;
+mod equipe;
+mod export;
+mod fusion;
+mod habilitations;
+mod http;
+mod journal;
+mod lieux;
+mod lieux_edition;
+mod proconnect;
+mod securite;
