@@ -8,7 +8,7 @@ use relais_domain::lieux::{
     Dispositif, FormationLabel, Frais, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
     Public, Service, Vocabulary,
 };
-use relais_domain::territoire::Point;
+use relais_domain::territoires::Point;
 use relais_domain::text::search_key;
 use relais_search::TerritoryIndex;
 use relais_search::lieux::{Filter, IndexedLieu, LieuIndex, synthetic_like};

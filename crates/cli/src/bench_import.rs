@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use relais_domain::lieux::{COLUMNS, SchemaVersion, read_row, write_row};
-use relais_domain::territoire::Commune;
+use relais_domain::territoires::Commune;
 use relais_search::TerritoryIndex;
 use relais_services::lieux::fichier;
 use relais_services::lieux::import::{ImportReport, ToMerge, store_file, store_path};
@@ -304,7 +304,7 @@ impl<'a> Generator<'a> {
             .filter_map(|a| {
                 a.commune_parent
                     .as_ref()
-                    .map(relais_domain::territoire::CodeInsee::as_str)
+                    .map(relais_domain::territoires::CodeInsee::as_str)
             })
             .collect();
         let communes: Vec<&Commune> = all

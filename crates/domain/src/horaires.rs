@@ -23,7 +23,7 @@
 
 use std::fmt;
 
-use crate::schedule::civil_from_days;
+use crate::calendrier::{next_paris_offset_change, paris_offset_minutes};
 
 mod prose;
 
@@ -311,7 +311,7 @@ impl Horaires {
             let boundary = self.next_boundary(now);
             let minute_start = t.div_euclid(60_000) * 60_000;
             let mut candidate = minute_start.checked_add((boundary - now) * 60_000)?;
-            let dst = next_dst_change(t);
+            let dst = next_paris_offset_change(t);
             if dst < candidate {
                 candidate = dst;
             }
@@ -489,63 +489,6 @@ fn shorten(input: &str, max: usize) -> String {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Europe/Paris time.
-
-/// The offset of Europe/Paris from UTC at this instant, in minutes: 60 in winter, 120 from
-/// the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC (EU rule).
-pub fn paris_utc_offset_minutes(unix_ms: i64) -> i32 {
-    let secs = unix_ms.div_euclid(1000);
-    let (year, _, _) = civil_from_days(secs.div_euclid(86_400));
-    let (summer_start, summer_end) = summer_time(year);
-    if summer_start <= secs && secs < summer_end {
-        120
-    } else {
-        60
-    }
-}
-
-/// Start and end (Unix seconds) of summer time in `year`.
-fn summer_time(year: i64) -> (i64, i64) {
-    (
-        last_sunday(year, 3) * 86_400 + 3600,
-        last_sunday(year, 10) * 86_400 + 3600,
-    )
-}
-
-/// The next change of offset strictly after `unix_ms`, in Unix milliseconds.
-fn next_dst_change(unix_ms: i64) -> i64 {
-    let secs = unix_ms.div_euclid(1000);
-    let (year, _, _) = civil_from_days(secs.div_euclid(86_400));
-    let (start, end) = summer_time(year);
-    let next = if secs < start {
-        start
-    } else if secs < end {
-        end
-    } else {
-        summer_time(year + 1).0
-    };
-    next.saturating_mul(1000)
-}
-
-/// Days since 1970-01-01 of the last Sunday of a month with 31 days (March, October).
-fn last_sunday(year: i64, month: u32) -> i64 {
-    let day31 = days_from_civil(year, month, 31);
-    // 1970-01-01 was a Thursday: (days + 4) mod 7 is 0 on Sundays.
-    day31 - (day31 + 4).rem_euclid(7)
-}
-
-/// Days since 1970-01-01 of a civil date (H. Hinnant's days-from-civil algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = month as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// A weekday and a minute of the day (0–1439), in local time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalTime {
@@ -556,7 +499,7 @@ pub struct LocalTime {
 impl LocalTime {
     /// The local time in Europe/Paris at this instant (Unix milliseconds).
     pub fn paris(unix_ms: i64) -> LocalTime {
-        let local = unix_ms.div_euclid(60_000) + paris_utc_offset_minutes(unix_ms) as i64;
+        let local = unix_ms.div_euclid(60_000) + paris_offset_minutes(unix_ms) as i64;
         let days = local.div_euclid(DAY as i64);
         LocalTime {
             // 1970-01-01 was a Thursday (index 3).
@@ -1204,6 +1147,7 @@ fn subtract(intervals: &[(u16, u16)], cut: (u16, u16)) -> Vec<(u16, u16)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calendrier::days_from_civil;
     use proptest::prelude::*;
 
     fn parse(s: &str) -> Horaires {
@@ -1422,25 +1366,6 @@ mod tests {
         // A long input is shortened in the message.
         let long = format!("Mo 10:00-12:00; {}", "x".repeat(200));
         assert!(error(&long).chars().count() < 200);
-    }
-
-    #[test]
-    fn paris_offset_follows_the_eu_rule() {
-        // 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC.
-        assert_eq!(last_sunday(2026, 3), days_from_civil(2026, 3, 29));
-        assert_eq!(last_sunday(2026, 10), days_from_civil(2026, 10, 25));
-        assert_eq!(last_sunday(2024, 3), days_from_civil(2024, 3, 31));
-        let start = utc(2026, 3, 29, 1, 0);
-        assert_eq!(paris_utc_offset_minutes(start - 1), 60);
-        assert_eq!(paris_utc_offset_minutes(start), 120);
-        let end = utc(2026, 10, 25, 1, 0);
-        assert_eq!(paris_utc_offset_minutes(end - 1), 120);
-        assert_eq!(paris_utc_offset_minutes(end), 60);
-        assert_eq!(paris_utc_offset_minutes(utc(2026, 1, 15, 12, 0)), 60);
-        assert_eq!(paris_utc_offset_minutes(utc(2026, 7, 14, 12, 0)), 120);
-        for (y, m, d) in [(1970, 1, 1), (2000, 2, 29), (2026, 11, 23)] {
-            assert_eq!(civil_from_days(days_from_civil(y, m, d)), (y, m, d));
-        }
     }
 
     #[test]

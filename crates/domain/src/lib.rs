@@ -1,12 +1,14 @@
 //! Pure types and rules of Relais: no I/O, no database, no HTTP.
 
 pub mod authz;
+pub mod calendrier;
 pub mod comptes;
-pub mod habilitation;
+pub mod habilitations;
 pub mod horaires;
+pub mod ids;
 pub mod journal;
 pub mod lieux;
 pub mod schedule;
-pub mod territoire;
+pub mod territoires;
 pub mod text;
 pub mod totp;

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::calendrier::civil_from_days;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
     #[error(
@@ -147,21 +149,6 @@ fn parse_field(field: &str, min: u32, max: u32) -> Option<u64> {
         }
     }
     Some(set)
-}
-
-/// Year, month (1–12), day (1–31) of a count of days since 1970-01-01
-/// (H. Hinnant's civil-from-days algorithm).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use relais_domain::calendrier::now_ms;
 use relais_domain::schedule::Schedule;
-use relais_store::{Db, StoreError, jobs as repo, now_ms};
+use relais_store::{Db, StoreError, jobs as repo};
 use tokio::sync::watch;
 
 #[derive(Debug, thiserror::Error)]

@@ -22,7 +22,7 @@ use relais_domain::lieux::{
     Dispositif, FormationLabel, Frais, Lieu, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
     Public, Service,
 };
-use relais_domain::territoire::Point;
+use relais_domain::territoires::Point;
 use relais_domain::text::search_key;
 
 use crate::territoires::TerritoryIndex;

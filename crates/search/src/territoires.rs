@@ -4,7 +4,7 @@
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
-use relais_domain::territoire::{Commune, Departement, Epci, Point, Region, Territoires};
+use relais_domain::territoires::{Commune, Departement, Epci, Point, Region, Territoires};
 use relais_domain::text::search_key;
 use rstar::{AABB, PointDistance, RTree, RTreeObject};
 use serde::Serialize;

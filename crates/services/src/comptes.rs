@@ -202,7 +202,7 @@ pub async fn create_account(
 ) -> Result<i64, AccountError> {
     let email = Email::parse(email)?;
     let hash = hash_password(password).await?;
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     let mut tx = db.begin().await?;
     let id = repo::create_person(
         &mut tx,
@@ -262,7 +262,7 @@ pub async fn login_with_password(
     password: &str,
     client: &Client,
 ) -> Result<Opened, LoginError> {
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     let window = ms(policy.window);
     if sessions::hits(db, &ip_bucket(&client.ip), now, window).await? >= policy.ip_attempts {
         return Err(LoginError::TooManyFromAddress);
@@ -308,7 +308,7 @@ pub async fn open_session(
     client: &Client,
 ) -> Result<Opened, StoreError> {
     let (token, token_hash) = new_token();
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     sessions::create(
         db,
         &Session {
@@ -397,7 +397,7 @@ pub async fn resolve_session(
     policy: &Policy,
     token: &str,
 ) -> Result<Option<Session>, StoreError> {
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     let hash = sha256_hex(token);
     let Some(mut session) = sessions::find(db, &hash).await? else {
         return Ok(None);
@@ -419,7 +419,7 @@ pub async fn resolve_session(
 
 /// Whether a sensitive action may go ahead without asking the second factor again.
 pub fn is_fresh(session: &Session) -> bool {
-    session.fresh_until >= relais_store::now_ms()
+    session.fresh_until >= relais_domain::calendrier::now_ms()
 }
 
 /// Checks a second-factor code (or a recovery code) for the session's person: completes a
@@ -434,7 +434,7 @@ pub async fn verify_second_factor(
     if session.stage == Stage::Enrolment {
         return Err(SecondFactorError::NoPendingLogin);
     }
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     let person = repo::person(db, session.person_id)
         .await?
         .ok_or(SecondFactorError::NoPendingLogin)?;
@@ -564,7 +564,7 @@ pub async fn confirm_enrolment(
     session: &Session,
     code: &str,
 ) -> Result<Enrolled, SecondFactorError> {
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     let (secret, _) = begin_enrolment(db, session).await?;
     let step = totp::verify(&secret, code, now / 1000, None)?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
@@ -780,7 +780,7 @@ pub async fn create_structure(
         adresse: adresse.trim().to_string(),
         commune: commune.to_string(),
     };
-    let id = repo::create_structure(&mut tx, &new, relais_store::now_ms()).await?;
+    let id = repo::create_structure(&mut tx, &new, relais_domain::calendrier::now_ms()).await?;
     let mut entry = NewEntry::new(JournalAction::StructureCreated, "structure", id.to_string())
         .in_structure(id);
     if let Some(by) = by {
@@ -821,7 +821,15 @@ pub async fn grant_role(
     by: Option<i64>,
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    repo::grant_role(&mut tx, person, structure, role, by, relais_store::now_ms()).await?;
+    repo::grant_role(
+        &mut tx,
+        person,
+        structure,
+        role,
+        by,
+        relais_domain::calendrier::now_ms(),
+    )
+    .await?;
     let mut entry = about_person(JournalAction::RoleGranted, person)
         .in_structure(structure)
         .with_details(format!("{{\"role\":\"{}\"}}", role.as_str()));
@@ -841,7 +849,15 @@ pub async fn grant_global_role(
     by: Option<i64>,
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    repo::grant_global_role(&mut tx, person, role, scope, by, relais_store::now_ms()).await?;
+    repo::grant_global_role(
+        &mut tx,
+        person,
+        role,
+        scope,
+        by,
+        relais_domain::calendrier::now_ms(),
+    )
+    .await?;
     let mut entry = about_person(JournalAction::RoleGranted, person)
         .with_details(format!("{{\"role\":\"{}\"}}", role.as_str()));
     if let Some(by) = by {

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use relais_store::{StoreError, Tx, jobs, now_ms};
+use relais_domain::calendrier::now_ms;
+use relais_store::{StoreError, Tx, jobs};
 use serde::{Deserialize, Serialize};
 
 /// The job kind that sends one e-mail.

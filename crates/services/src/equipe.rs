@@ -3,10 +3,11 @@
 //! by the structure's référents.
 
 use relais_domain::authz::StructureAccess;
+use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::Role;
 use relais_domain::journal::JournalAction;
 use relais_store::comptes::{self as repo, TeamMember};
-use relais_store::{Db, StoreError, Tx, journal, now_ms};
+use relais_store::{Db, StoreError, Tx, journal};
 
 use crate::comptes::about_person;
 

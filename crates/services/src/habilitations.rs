@@ -2,14 +2,15 @@
 //! candidate is trained and tested, and becomes an aidant once their second factor is set.
 
 use relais_domain::authz::{AdminAccess, StructureAccess};
+use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::Role;
-use relais_domain::habilitation::{
+use relais_domain::habilitations::{
     self as rules, Decision, HabilitationError, Missing, RequestStatus, Training,
 };
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes as people;
 use relais_store::habilitations as repo;
-use relais_store::{Db, StoreError, journal, now_ms};
+use relais_store::{Db, StoreError, journal};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {

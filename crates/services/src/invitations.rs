@@ -6,11 +6,13 @@ use std::time::Duration;
 use data_encoding::BASE64URL_NOPAD;
 use rand::Rng;
 use relais_domain::authz::StructureAccess;
+use relais_domain::calendrier::date_fr;
+use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::{CompteError, Email, Role, check_password};
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as people;
 use relais_store::invitations::{self as repo, Invitation, NewInvitation};
-use relais_store::{Db, StoreError, journal, now_ms};
+use relais_store::{Db, StoreError, journal};
 
 use crate::comptes::{about_person, hash_password, sha256_hex};
 use crate::courriel::{self, Courriel};
@@ -132,7 +134,7 @@ pub async fn invite(
                 inviter.family_name,
                 structure.nom,
                 role.label().to_lowercase(),
-                french_date(expires_at),
+                date_fr(expires_at),
             ),
         },
     )
@@ -169,7 +171,7 @@ pub async fn find(db: &Db, token: &str) -> Result<Invitation, InvitationError> {
         return Err(InvitationError::Withdrawn);
     }
     if invitation.expires_at <= now_ms() {
-        return Err(InvitationError::Expired(french_date(invitation.expires_at)));
+        return Err(InvitationError::Expired(date_fr(invitation.expires_at)));
     }
     Ok(invitation)
 }
@@ -268,10 +270,4 @@ async fn join(
     journal::append(tx, &entry(JournalAction::InvitationAccepted)).await?;
     journal::append(tx, &entry(JournalAction::RoleGranted)).await?;
     Ok(())
-}
-
-/// "30/11/2026" (UTC day).
-pub fn french_date(ms: i64) -> String {
-    let (y, m, d) = relais_domain::schedule::civil_from_days(ms.div_euclid(86_400_000));
-    format!("{d:02}/{m:02}/{y}")
 }

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use relais_domain::calendrier::now_ms;
 use relais_domain::journal::checkpoint::{Checkpoint, SigningKey};
-use relais_store::{Db, StoreError, journal, now_ms};
+use relais_store::{Db, StoreError, journal};
 
 /// Signs the head now, unless it has not moved since the last checkpoint.
 pub async fn checkpoint(db: &Db, key: &SigningKey) -> Result<Option<Checkpoint>, StoreError> {

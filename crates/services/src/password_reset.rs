@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use data_encoding::BASE64URL_NOPAD;
 use rand::Rng;
+use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::{CompteError, Email, check_password};
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as people;
 use relais_store::invitations as repo;
-use relais_store::{Db, StoreError, journal, now_ms, sessions};
+use relais_store::{Db, StoreError, journal, sessions};
 
 use crate::comptes::{
     Client, about_person, account_bucket, code_bucket, hash_password, sha256_hex,

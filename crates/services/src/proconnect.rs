@@ -253,7 +253,7 @@ pub async fn begin(
     client_info: &Client,
     next: &str,
 ) -> Result<String, ProConnectError> {
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     let window = ms(policy.window);
     let bucket = ip_bucket(&client_info.ip);
     if sessions::hits(db, &bucket, now, window).await? >= policy.ip_attempts {
@@ -298,7 +298,7 @@ pub async fn complete(
         .as_deref()
         .filter(|s| !s.is_empty())
         .ok_or(ProConnectError::UnknownState)?;
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     let login = oidc::take_login(db, &sha256_hex(state), now - ms(LOGIN_LIFETIME))
         .await?
         .ok_or(ProConnectError::UnknownState)?;

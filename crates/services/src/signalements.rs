@@ -117,7 +117,7 @@ pub async fn report(
     if !errors.is_empty() {
         return Err(SignalementError::Invalid(errors));
     }
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     let window = WINDOW.as_millis() as i64;
     let bucket = format!("signalement-ip:{}", client.ip);
     if sessions::hits(db, &bucket, now, window).await? >= PER_IP {

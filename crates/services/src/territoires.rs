@@ -1,6 +1,6 @@
 //! The territories Relais ships (`data/territoires`, COG 2026) and their loading into the store.
 
-use relais_domain::territoire::{
+use relais_domain::territoires::{
     CodeInsee, CodePostal, Commune, CommuneKind, Departement, Epci, Point, Region, Territoires,
 };
 use relais_store::{Db, StoreError, territoires as repo};

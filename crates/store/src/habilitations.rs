@@ -1,6 +1,6 @@
 //! Habilitation requests, their candidates and messages.
 
-use relais_domain::habilitation::RequestStatus;
+use relais_domain::habilitations::RequestStatus;
 use sqlx::Row;
 
 use crate::{Db, StoreError, Tx};

@@ -1,5 +1,6 @@
 //! The jobs table: enqueue, claim (one worker per job), finish; and recurring schedules.
 
+use relais_domain::calendrier::now_ms;
 use sqlx::Row;
 
 use crate::{Backend, Db, StoreError, Tx};
@@ -46,7 +47,7 @@ pub async fn enqueue_in(
     run_at: i64,
     max_attempts: i64,
 ) -> Result<i64, StoreError> {
-    let now = crate::now_ms();
+    let now = now_ms();
     let row = sqlx::query(
         "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
          VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) RETURNING id",
@@ -224,7 +225,7 @@ pub async fn fire_schedule(
     .await?
     .rows_affected();
     if moved == 1 {
-        let now = crate::now_ms();
+        let now = now_ms();
         sqlx::query(
             "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
              VALUES ($1, '{}', 'queued', 0, $2, $3, $3, $3)",

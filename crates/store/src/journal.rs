@@ -9,12 +9,13 @@
 //!
 //! `journal_checkpoints` (migration 0013, append-only too) holds the signed heads.
 
+use relais_domain::calendrier::now_ms;
 use relais_domain::journal::checkpoint::{self, Checkpoint, PublicKey, SigningKey};
 use relais_domain::journal::{ChainCheck, Entry, JournalAction, NewEntry, Verification};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Backend, Db, StoreError, Tx, now_ms};
+use crate::{Backend, Db, StoreError, Tx};
 
 const COLUMNS: &str = "seq, at, action, actor, actor_structure, structure, subject_kind, \
                        subject_id, details, prev_hash, hash";

@@ -22,12 +22,3 @@ pub use db::{Backend, Db, StoreError, Tx, redact_url};
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
     Ok(tx.commit().await?)
 }
-
-/// Milliseconds since the Unix epoch: every time in the database is stored this way so
-/// that both backends read and compare it identically.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}

@@ -1,9 +1,10 @@
 //! A small migration runner over both backends: each migration is one SQL file per
 //! backend, applied once in its own transaction and recorded in `schema_migrations`.
 
+use relais_domain::calendrier::now_ms;
 use sqlx::Row;
 
-use crate::{Backend, Db, StoreError, now_ms};
+use crate::{Backend, Db, StoreError};
 
 struct Migration {
     version: i64,

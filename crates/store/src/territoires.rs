@@ -1,13 +1,14 @@
 //! Territories: régions, départements, EPCI and communes.
 
-use relais_domain::territoire::{
+use relais_domain::calendrier::now_ms;
+use relais_domain::territoires::{
     CodeInsee, CodePostal, Commune, CommuneKind, Departement, Epci, Point, Region, Territoires,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::marks;
-use crate::{Db, StoreError, now_ms};
+use crate::{Db, StoreError};
 
 const DATASET: &str = "territoires";
 /// Rows per multi-row INSERT: well under both backends' limit on bound parameters.

@@ -6,9 +6,10 @@ use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use relais_domain::calendrier::date_heure_fr;
 use relais_domain::horaires::LocalTime;
 use relais_domain::lieux::{Frais, Public, Service, Vocabulary};
-use relais_domain::territoire::{Commune, Point};
+use relais_domain::territoires::{Commune, Point};
 use relais_search::lieux::{BadCursor, Filter, LieuIndex, Territory};
 use relais_services::lieux::recherche::Recherche;
 use relais_services::signalements::{self as svc, MOTIFS, SignalementError};
@@ -320,7 +321,7 @@ fn bad_cursor_page(ctx: &PageContext) -> Response {
 
 fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
     let r = state.lieux.get();
-    let now_ms = relais_store::now_ms();
+    let now_ms = relais_domain::calendrier::now_ms();
     let now = LocalTime::paris(now_ms);
     let filter = c.filter(now_ms);
     let filters = c.filters_query();
@@ -559,7 +560,7 @@ pub async fn widget(
         return (StatusCode::NOT_FOUND, render(page)).into_response();
     };
     let r = state.lieux.get();
-    let now = LocalTime::paris(relais_store::now_ms());
+    let now = LocalTime::paris(relais_domain::calendrier::now_ms());
     let Ok(page) = r.index.in_territory(
         &territory,
         &Filter::default(),
@@ -737,7 +738,7 @@ pub async fn admin_list(State(state): State<AppState>, ctx: PageContext, admin: 
     let lignes = found
         .into_iter()
         .map(|s| Ligne {
-            date: date_fr(s.created_at),
+            date: date_heure_fr(s.created_at),
             lieu_nom: r
                 .index
                 .get(&s.lieu_id)
@@ -751,29 +752,6 @@ pub async fn admin_list(State(state): State<AppState>, ctx: PageContext, admin: 
     render(SignalementsAdminPage { ctx, lignes })
 }
 
-/// "23/11/2026 à 14 h 05", Paris time.
-pub(crate) fn date_fr(unix_ms: i64) -> String {
-    let offset = relais_domain::horaires::paris_utc_offset_minutes(unix_ms) as i64;
-    let local = unix_ms / 1000 + offset * 60;
-    let days = local.div_euclid(86_400);
-    let secs = local.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{d:02}/{m:02}/{y} à {} h {:02}",
-        secs / 3600,
-        (secs % 3600) / 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -783,12 +761,6 @@ mod tests {
         assert_eq!(distance_fr(847.0), "850 m");
         assert_eq!(distance_fr(1_449.0), "1,4 km");
         assert_eq!(distance_fr(12_600.0), "13 km");
-    }
-
-    #[test]
-    fn dates_are_paris_time() {
-        // 2026-11-23 11:07:00 UTC is 12 h 07 in Paris (winter).
-        assert_eq!(date_fr(1_795_432_020_000), "23/11/2026 à 12 h 07");
     }
 
     #[test]

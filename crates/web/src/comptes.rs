@@ -5,6 +5,7 @@ use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::calendrier::date_heure_fr;
 use relais_domain::comptes::Role;
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, LoginError};
@@ -621,7 +622,7 @@ fn journal_page(
         .iter()
         .map(|e| JournalRow {
             seq: e.seq,
-            at: format_utc(e.at),
+            at: date_heure_fr(e.at),
             action: e.action.label(),
             actor: e
                 .actor
@@ -641,18 +642,6 @@ fn journal_page(
         actions,
         more,
     })
-}
-
-/// "2026-11-23 10:17 UTC".
-fn format_utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (y, m, d) = relais_domain::schedule::civil_from_days(secs.div_euclid(86_400));
-    let t = secs.rem_euclid(86_400);
-    format!(
-        "{y}-{m:02}-{d:02} {:02}:{:02} UTC",
-        t / 3600,
-        (t % 3600) / 60
-    )
 }
 
 #[cfg(test)]

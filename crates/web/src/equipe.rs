@@ -89,7 +89,7 @@ async fn page(
         (Ok(t), Ok(i)) => (t, i),
         (Err(e), _) | (_, Err(e)) => return internal(e),
     };
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     let referents = team
         .iter()
         .filter(|m| m.roles.contains(&Role::Referent))
@@ -121,7 +121,7 @@ async fn page(
             name: format!("{} {}", i.given_name, i.family_name),
             email: i.email,
             role: i.role.label(),
-            expires: invitations::french_date(i.expires_at),
+            expires: relais_domain::calendrier::date_fr(i.expires_at),
             expired: i.expires_at <= now,
         })
         .collect();

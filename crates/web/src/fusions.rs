@@ -17,9 +17,9 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{Admin, CsrfForm, Fresh};
-use crate::carte::date_fr;
 use crate::error::ApiError;
 use crate::pages::{PageContext, render};
+use relais_domain::calendrier::date_heure_fr;
 
 /// Pairs per page.
 const PAGE: usize = 20;
@@ -289,7 +289,7 @@ async fn past(state: &AppState, admin: &Admin) -> Result<Vec<Passee>, relais_sto
         let a = lieu_name(state, &mut names, get("a")).await?;
         let b = lieu_name(state, &mut names, get("b")).await?;
         out.push(Passee {
-            date: date_fr(e.at),
+            date: date_heure_fr(e.at),
             auteur,
             a,
             b,

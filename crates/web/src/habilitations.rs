@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
-use relais_domain::habilitation::{
+use relais_domain::calendrier::{date_fr, parse_date_iso};
+use relais_domain::habilitations::{
     COMMITMENTS, Decision, HabilitationError, RequestStatus, Training,
 };
 use relais_services::habilitations::{self as svc, WorkflowError};
@@ -49,28 +50,6 @@ fn sentence(s: &str) -> String {
         out.push('.');
     }
     out
-}
-
-/// "23/11/2026" (UTC) from Unix milliseconds.
-fn date_fr(ms: i64) -> String {
-    let (y, m, d) = relais_domain::schedule::civil_from_days(ms.div_euclid(86_400_000));
-    format!("{d:02}/{m:02}/{y}")
-}
-
-/// Unix milliseconds at midnight UTC of a `YYYY-MM-DD` date (the value of an `<input type="date">`).
-fn parse_date(s: &str) -> Option<i64> {
-    let mut parts = s.trim().splitn(3, '-');
-    let y: i64 = parts.next()?.parse().ok()?;
-    let m: u32 = parts.next()?.parse().ok()?;
-    let d: u32 = parts.next()?.parse().ok()?;
-    let shifted = if m <= 2 { y - 1 } else { y };
-    let era = shifted.div_euclid(400);
-    let yoe = shifted - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    // Round trip: rejects 31/02 and other impossible dates.
-    (relais_domain::schedule::civil_from_days(days) == (y, m, d)).then_some(days * 86_400_000)
 }
 
 fn badge(status: RequestStatus) -> &'static str {
@@ -593,8 +572,8 @@ pub async fn training(
             0
         }
     };
-    let date = match parse_date(&form.date) {
-        Some(d) if d <= relais_store::now_ms() => d,
+    let date = match parse_date_iso(&form.date) {
+        Some(d) if d <= relais_domain::calendrier::now_ms() => d,
         Some(_) => {
             date_error = Some(
                 "La formation doit avoir eu lieu : la date ne peut pas être dans le futur."
@@ -939,19 +918,6 @@ pub async fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_round_trip() {
-        assert_eq!(parse_date("1970-01-01"), Some(0));
-        let ms = parse_date("2026-11-12").unwrap();
-        assert_eq!(date_fr(ms), "12/11/2026");
-        assert_eq!(date_fr(parse_date("2024-02-29").unwrap()), "29/02/2024");
-        assert_eq!(parse_date("2026-02-30"), None);
-        assert_eq!(parse_date("2026-13-01"), None);
-        assert_eq!(parse_date("12/11/2026"), None);
-        assert_eq!(parse_date(""), None);
-    }
-
     #[test]
     fn messages_for_people() {
         assert_eq!(

@@ -76,7 +76,7 @@ async fn page(
         given_name: invitation.given_name,
         email: invitation.email,
         role: invitation.role.label(),
-        expires: svc::french_date(invitation.expires_at),
+        expires: relais_domain::calendrier::date_fr(invitation.expires_at),
         has_account,
         logged_in,
         error,

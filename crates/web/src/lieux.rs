@@ -87,7 +87,7 @@ pub async fn page(
     .into_iter()
     .filter(|(_, v)| !v.is_empty())
     .collect();
-    let now = LocalTime::paris(relais_store::now_ms());
+    let now = LocalTime::paris(relais_domain::calendrier::now_ms());
     let (horaires, horaires_bruts, ouvert) = match &f.horaires {
         Some(Ok(h)) => (h.in_words(), None, Some(h.is_open(now))),
         Some(Err(_)) => (Vec::new(), l.horaires.clone(), None),

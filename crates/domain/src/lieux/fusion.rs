@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::valeurs::PIVOT_UNKNOWN;
-use crate::territoire::Point;
+use crate::territoires::Point;
 use crate::text::search_key;
 
 /// Words of a name that say nothing about which place it is: articles, and the words of

@@ -28,7 +28,7 @@ pub use vocabulaires::{
 };
 
 use crate::comptes::Email;
-use crate::territoire::{CodeInsee, CodePostal, Point};
+use crate::territoires::{CodeInsee, CodePostal, Point};
 
 /// A lieu de médiation numérique as the national schema v1.0.1 describes it. List
 /// fields of a vocabulary are sorted in the vocabulary's order, without duplicates.

@@ -18,7 +18,7 @@ use super::vocabulaires::{
 };
 use super::{Adresse, Lieu, RESUME_MAX_CHARS};
 use crate::comptes::Email;
-use crate::territoire::{CodeInsee, CodePostal, Point};
+use crate::territoires::{CodeInsee, CodePostal, Point};
 
 /// The columns of schema v1.0.1, in the schema's order.
 pub const COLUMNS: [&str; 32] = [

@@ -207,7 +207,7 @@ impl Date {
 
     /// The date of a count of days since 1970-01-01.
     pub fn from_days(days: i64) -> Date {
-        let (year, month, day) = crate::schedule::civil_from_days(days);
+        let (year, month, day) = crate::calendrier::civil_from_days(days);
         Date {
             year: year as i32,
             month,

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use relais_domain::calendrier::now_ms;
 use relais_domain::schedule::Schedule;
 use relais_jobs::{JobError, Outcome, Registry, Worker, WorkerConfig, enqueue};
-use relais_store::{Db, jobs, now_ms};
+use relais_store::{Db, jobs};
 use relais_testkit::{TestDb, store_tests};
 
 store_tests!(

@@ -11,7 +11,7 @@ use relais_domain::lieux::{
     Dispositif, FormationLabel, Frais, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
     Public, Service,
 };
-use relais_domain::territoire::Point;
+use relais_domain::territoires::Point;
 use relais_domain::text::search_key;
 use relais_search::TerritoryIndex;
 use relais_search::lieux::{BadCursor, Filter, IndexedLieu, LieuIndex, Plan, Territory, synthetic};

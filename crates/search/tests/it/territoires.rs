@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use relais_domain::territoire::Point;
+use relais_domain::territoires::Point;
 use relais_search::{MatchKind, TerritoryIndex};
 
 fn index() -> &'static TerritoryIndex {

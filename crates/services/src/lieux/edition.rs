@@ -11,13 +11,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use relais_domain::authz::{HubAccess, StructureAccess};
-use relais_domain::horaires::{Horaires, paris_utc_offset_minutes};
+use relais_domain::calendrier::now_ms;
+use relais_domain::calendrier::paris_days;
+use relais_domain::horaires::Horaires;
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::{Date, Issue, Lieu, Reason, SchemaVersion, read_row, write_row};
 use relais_domain::text::search_key;
 use relais_search::TerritoryIndex;
 use relais_store::lieux::{self as repo, NewRecord, RecordKey};
-use relais_store::{Db, StoreError, journal, now_ms};
+use relais_store::{Db, StoreError, journal};
 
 use super::fusion::{self, Block, Scope};
 use super::import::{ImportError, ImportReport, import_bytes, resolve_commune};
@@ -209,8 +211,7 @@ pub async fn editable(db: &Db, access: &StructureAccess, id: &str) -> Result<Edi
 
 /// Today in Europe/Paris.
 pub fn paris_today(unix_ms: i64) -> Date {
-    let minutes = unix_ms.div_euclid(60_000) + i64::from(paris_utc_offset_minutes(unix_ms));
-    Date::from_days(minutes.div_euclid(24 * 60))
+    Date::from_days(paris_days(unix_ms))
 }
 
 /// Stores `edition` as the new version of the structure's record of the lieu `id`, dated

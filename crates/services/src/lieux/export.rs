@@ -415,5 +415,7 @@ impl DataInclusionExport {
 
 /// Today's date (UTC), for the checks data·inclusion makes on `date_maj`.
 pub fn today() -> relais_domain::lieux::Date {
-    relais_domain::lieux::Date::from_days(relais_store::now_ms().div_euclid(86_400_000))
+    relais_domain::lieux::Date::from_days(
+        relais_domain::calendrier::now_ms().div_euclid(86_400_000),
+    )
 }

@@ -9,16 +9,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use relais_domain::calendrier::now_ms;
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::fusion::{
     Comparaison, Decision, Fiche, Membre, Origine, Origines, Partition, compare, merge,
 };
 use relais_domain::lieux::{SchemaVersion, read_row, write_row};
-use relais_domain::territoire::Point;
+use relais_domain::territoires::Point;
 use relais_store::lieux::{
     self as repo, MergeRecord, PairDecision, RecordKey, ReviewPair, StoredLieu,
 };
-use relais_store::{Db, StoreError, Tx, now_ms};
+use relais_store::{Db, StoreError, Tx};
 
 use super::import::lieu_id;
 

@@ -9,13 +9,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
+use relais_domain::calendrier::now_ms;
 use relais_domain::horaires::Horaires;
 use relais_domain::lieux::{Lieu, SchemaVersion, read_row, write_row};
-use relais_domain::territoire::{Commune, Point};
+use relais_domain::territoires::{Commune, Point};
 use relais_domain::text::search_key;
 use relais_search::TerritoryIndex;
 use relais_store::lieux::{self as repo, NewRecord, RecordKey};
-use relais_store::{Db, StoreError, now_ms};
+use relais_store::{Db, StoreError};
 
 use super::fichier::{self, FileError, RawFile, RawRow, Rows};
 use super::fusion::{self, Block, Scope};

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use relais_domain::lieux::{SchemaVersion, read_row};
-use relais_domain::territoire::{CodeInsee, Point};
+use relais_domain::territoires::{CodeInsee, Point};
 use relais_search::TerritoryIndex;
 use relais_search::lieux::{IndexedLieu, LieuIndex};
 use relais_store::{Db, StoreError};

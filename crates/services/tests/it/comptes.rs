@@ -43,7 +43,7 @@ async fn actions(db: &Db) -> Vec<JournalAction> {
 }
 
 fn now_s() -> i64 {
-    relais_store::now_ms() / 1000
+    relais_domain::calendrier::now_ms() / 1000
 }
 
 /// The code of the next time step: accepted (clock drift) and newer than any used so far.

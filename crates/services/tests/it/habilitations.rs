@@ -2,7 +2,7 @@
 
 use relais_domain::authz::Actor;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
-use relais_domain::habilitation::{
+use relais_domain::habilitations::{
     COMMITMENTS, Decision, HabilitationError, Missing, RequestStatus, Training,
 };
 use relais_domain::journal::JournalAction;
@@ -142,9 +142,10 @@ async fn from_request_to_active_aidant(db: Db) {
     );
     // Each decision was told to the référent by e-mail, the administration's message included.
     let mut mails = Vec::new();
-    while let Some(job) = relais_store::jobs::claim(&db, "test", relais_store::now_ms(), 0)
-        .await
-        .unwrap()
+    while let Some(job) =
+        relais_store::jobs::claim(&db, "test", relais_domain::calendrier::now_ms(), 0)
+            .await
+            .unwrap()
     {
         mails.push(job.payload);
     }
@@ -208,7 +209,10 @@ async fn from_request_to_active_aidant(db: Db) {
     let (secret, _) = svc::begin_enrolment(&db, &session).await.unwrap();
     let code = format!(
         "{:06}",
-        totp::code_at_step(&secret, totp::step_of(relais_store::now_ms() / 1000))
+        totp::code_at_step(
+            &secret,
+            totp::step_of(relais_domain::calendrier::now_ms() / 1000)
+        )
     );
     svc::confirm_enrolment(&db, &policy, &session, &code)
         .await

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use relais_domain::authz::{Actor, StructureAccess};
+use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::journal::JournalAction;
 use relais_search::TerritoryIndex;
@@ -13,7 +14,7 @@ use relais_services::lieux::edition::{self as svc, EditError, Edition};
 use relais_services::lieux::fiche::fiche;
 use relais_services::lieux::import::import_bytes;
 use relais_store::journal::{self, JournalFilter};
-use relais_store::{Db, lieux, now_ms};
+use relais_store::{Db, lieux};
 use relais_testkit::store_tests;
 
 store_tests!(

@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use relais_domain::territoire::Point;
+use relais_domain::territoires::Point;
 use relais_search::TerritoryIndex;
 use relais_search::lieux::Filter;
 use relais_services::lieux::import::{import_bytes, lieu_id};

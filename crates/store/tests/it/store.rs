@@ -1,6 +1,6 @@
 //! Store tests, each run on SQLite and on PostgreSQL.
 
-use relais_domain::territoire::*;
+use relais_domain::territoires::*;
 use relais_store::{Db, jobs, territoires};
 use relais_testkit::{TestDb, store_tests};
 

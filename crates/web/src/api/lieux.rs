@@ -11,7 +11,7 @@ use relais_domain::lieux::{
     Dispositif, FormationLabel, Frais, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
     Public, Service, Vocabulary,
 };
-use relais_domain::territoire::Point;
+use relais_domain::territoires::Point;
 use relais_search::lieux::{Filter, Territory};
 use serde::{Deserialize, Serialize};
 
@@ -175,7 +175,7 @@ fn filter(p: &Params) -> Result<Filter, ApiError> {
         open_now: p
             .ouvert_maintenant
             .unwrap_or(false)
-            .then(|| LocalTime::paris(relais_store::now_ms())),
+            .then(|| LocalTime::paris(relais_domain::calendrier::now_ms())),
         open_weekend: p.ouvert_week_end.unwrap_or(false),
         text: p.q.clone().filter(|q| !q.trim().is_empty()),
     })

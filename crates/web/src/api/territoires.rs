@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use relais_domain::territoire::{CodeError, CodeInsee, Commune, Point};
+use relais_domain::territoires::{CodeError, CodeInsee, Commune, Point};
 use relais_search::MatchKind;
 use relais_search::territoires::Chain;
 use serde::{Deserialize, Serialize};
@@ -45,7 +45,7 @@ impl<'a> From<&'a Commune> for CommuneOut<'a> {
             codes_postaux: c
                 .codes_postaux
                 .iter()
-                .map(relais_domain::territoire::CodePostal::as_str)
+                .map(relais_domain::territoires::CodePostal::as_str)
                 .collect(),
             departement: &c.departement,
             region: &c.region,

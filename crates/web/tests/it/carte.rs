@@ -238,7 +238,7 @@ async fn admin_cookie(t: &TestDb) -> String {
     svc::grant_global_role(&t.db, id, GlobalRole::Administrateur, "", None)
         .await
         .unwrap();
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     sessions::create(
         &t.db,
         &Session {

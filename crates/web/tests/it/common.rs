@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};
 use axum::response::Response;
-use relais_domain::territoire::Territoires;
+use relais_domain::territoires::Territoires;
 use relais_search::TerritoryIndex;
 use relais_services::comptes::Policy;
 use relais_services::lieux::recherche::{Lieux, Recherche};

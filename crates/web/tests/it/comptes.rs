@@ -228,7 +228,7 @@ async fn cookie_for(db: &Db, world: &World, who: Who, n: usize) -> String {
         return format!("relais_csrf={CSRF}");
     };
     let token = format!("jeton-{n}-{id}");
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     sessions::create(
         db,
         &Session {
@@ -503,7 +503,7 @@ async fn login_enrolment_and_refusals_over_http() {
         .unwrap()
         .replace(' ', "");
     let secret = data_encoding::BASE32_NOPAD.decode(key.as_bytes()).unwrap();
-    let step = totp::step_of(relais_store::now_ms() / 1000);
+    let step = totp::step_of(relais_domain::calendrier::now_ms() / 1000);
     let accepted: Vec<u32> = (step - 1..=step + 1)
         .map(|s| totp::code_at_step(&secret, s))
         .collect();

@@ -50,7 +50,10 @@ async fn referent(db: &Db) -> (i64, String, Vec<u8>) {
         .unwrap()
         .unwrap();
     let (secret, _) = svc::begin_enrolment(db, &session).await.unwrap();
-    let code = totp::code_at_step(&secret, totp::step_of(relais_store::now_ms() / 1000));
+    let code = totp::code_at_step(
+        &secret,
+        totp::step_of(relais_domain::calendrier::now_ms() / 1000),
+    );
     let enrolled = svc::confirm_enrolment(db, &Policy::default(), &session, &format!("{code:06}"))
         .await
         .unwrap();
@@ -60,7 +63,7 @@ async fn referent(db: &Db) -> (i64, String, Vec<u8>) {
 
 /// The token in the next queued e-mail, after `marker`.
 async fn next_mail_token(db: &Db, marker: &str) -> String {
-    let job = relais_store::jobs::claim(db, "test", relais_store::now_ms(), 0)
+    let job = relais_store::jobs::claim(db, "test", relais_domain::calendrier::now_ms(), 0)
         .await
         .unwrap()
         .expect("un courriel en file");
@@ -123,7 +126,7 @@ async fn team_changes_ask_the_second_factor_again_after_inactivity() {
     let res = send(&app, "GET", location(&res).clone().as_str(), &cookie, "").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(body(res).await.contains("Confirmez votre identité"));
-    let step = totp::step_of(relais_store::now_ms() / 1000) + 1;
+    let step = totp::step_of(relais_domain::calendrier::now_ms() / 1000) + 1;
     let code = totp::code_at_step(&secret, step);
     let res = send(
         &app,
@@ -165,7 +168,7 @@ async fn an_invitation_link_creates_the_account_or_says_why_not() {
     let res = send(&app, "POST", &invite, &cookie, INVITE).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(
-        relais_store::jobs::claim(&t.db, "test", relais_store::now_ms(), 0)
+        relais_store::jobs::claim(&t.db, "test", relais_domain::calendrier::now_ms(), 0)
             .await
             .unwrap()
             .is_none()

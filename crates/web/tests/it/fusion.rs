@@ -76,7 +76,7 @@ async fn cookie(t: &TestDb, email: &str, admin: bool) -> String {
             .await
             .unwrap();
     }
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     let token = format!("jeton-{id}");
     sessions::create(
         &t.db,

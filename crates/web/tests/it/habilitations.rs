@@ -9,7 +9,7 @@ use common::*;
 use axum::Router;
 use axum::http::StatusCode;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
-use relais_domain::habilitation::COMMITMENTS;
+use relais_domain::habilitations::COMMITMENTS;
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
 use relais_store::Db;
@@ -101,7 +101,10 @@ async fn enrol(db: &Db, email: &str) {
     let (secret, _) = svc::begin_enrolment(db, &session).await.unwrap();
     let code = format!(
         "{:06}",
-        totp::code_at_step(&secret, totp::step_of(relais_store::now_ms() / 1000))
+        totp::code_at_step(
+            &secret,
+            totp::step_of(relais_domain::calendrier::now_ms() / 1000)
+        )
     );
     svc::confirm_enrolment(db, &policy, &session, &code)
         .await
@@ -110,8 +113,11 @@ async fn enrol(db: &Db, email: &str) {
 
 /// A complete session of `person`; `fresh`: the second factor was confirmed a moment ago.
 async fn cookie_for(db: &Db, person: i64, fresh: bool) -> String {
-    let token = format!("jeton-{person}-{fresh}-{}", relais_store::now_ms());
-    let now = relais_store::now_ms();
+    let token = format!(
+        "jeton-{person}-{fresh}-{}",
+        relais_domain::calendrier::now_ms()
+    );
+    let now = relais_domain::calendrier::now_ms();
     sessions::create(
         db,
         &Session {

@@ -76,7 +76,7 @@ async fn login(db: &Db, email: &str) -> (i64, String) {
         .await
         .unwrap();
     let token = format!("jeton-{id}");
-    let now = relais_store::now_ms();
+    let now = relais_domain::calendrier::now_ms();
     sessions::create(
         db,
         &Session {

@@ -13,7 +13,7 @@ use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::journal::JournalAction;
-use relais_domain::territoire::Territoires;
+use relais_domain::territoires::Territoires;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as svc;
 use relais_services::proconnect::{ProConnect, ProConnectConfig};
@@ -361,7 +361,7 @@ async fn aidant_and_admin_must_still_give_their_second_factor() {
     assert!(h.journal(JournalAction::LoginSucceeded).await.is_empty());
     // The code completes the login under a new session id: the callback's cookie is dead.
     let csrf = "0123456789abcdef0123456789abcdef";
-    let step = relais_domain::totp::step_of(relais_store::now_ms() / 1000);
+    let step = relais_domain::totp::step_of(relais_domain::calendrier::now_ms() / 1000);
     let code = relais_domain::totp::code_at_step(&[0x00, 0x11, 0x22, 0x33], step);
     let res = h
         .app
@@ -437,7 +437,7 @@ async fn expired_login_state_is_refused() {
         .await;
     h.user("sub-mediateur", "mediateur@exemple.fr").await;
     let callback = h.authorize("/compte").await;
-    let eleven_minutes_ago = relais_store::now_ms() - 11 * 60 * 1000;
+    let eleven_minutes_ago = relais_domain::calendrier::now_ms() - 11 * 60 * 1000;
     h.t.db
         .execute_admin(&format!(
             "UPDATE oidc_logins SET created_at = {eleven_minutes_ago}"
@@ -678,9 +678,10 @@ async fn starting_logins_is_limited_per_address() {
     )
     .await;
     // Refused before anything is recorded: three logins under way, not four.
-    let pending = relais_store::oidc::purge_expired(&h.t.db, relais_store::now_ms() + 1)
-        .await
-        .unwrap();
+    let pending =
+        relais_store::oidc::purge_expired(&h.t.db, relais_domain::calendrier::now_ms() + 1)
+            .await
+            .unwrap();
     assert_eq!(pending, 3);
 }
 

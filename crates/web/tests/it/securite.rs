@@ -15,7 +15,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use relais_domain::comptes::{Role, StructureKind};
-use relais_domain::territoire::Territoires;
+use relais_domain::territoires::Territoires;
 use relais_domain::totp;
 use relais_search::TerritoryIndex;
 use relais_services::comptes::{self as svc, Client, Policy};
@@ -94,7 +94,10 @@ async fn enrolled(db: &Db, email: &str) -> (i64, Vec<u8>, Vec<String>) {
         .unwrap()
         .unwrap();
     let (secret, _) = svc::begin_enrolment(db, &session).await.unwrap();
-    let code = totp::code_at_step(&secret, totp::step_of(relais_store::now_ms() / 1000));
+    let code = totp::code_at_step(
+        &secret,
+        totp::step_of(relais_domain::calendrier::now_ms() / 1000),
+    );
     let done = svc::confirm_enrolment(db, &policy, &session, &format!("{code:06}"))
         .await
         .unwrap();
@@ -208,7 +211,7 @@ async fn the_second_factor_gives_a_new_session_id(t: &TestDb) {
 
     // An attacker who planted the cookie of the password step gains nothing.
     let planted = password_step(&t.db, "fixation@exemple.fr").await;
-    let step = totp::step_of(relais_store::now_ms() / 1000) + 1;
+    let step = totp::step_of(relais_domain::calendrier::now_ms() / 1000) + 1;
     let code = format!("{:06}", totp::code_at_step(&secret, step));
     let res = send(
         &app,
@@ -289,7 +292,10 @@ async fn enrolment_and_privilege_changes_give_a_new_session_id(t: &TestDb) {
         .unwrap()
         .unwrap();
     let (secret, _) = svc::begin_enrolment(&t.db, &session).await.unwrap();
-    let code = totp::code_at_step(&secret, totp::step_of(relais_store::now_ms() / 1000));
+    let code = totp::code_at_step(
+        &secret,
+        totp::step_of(relais_domain::calendrier::now_ms() / 1000),
+    );
     let res = send(
         &app,
         "POST",
@@ -323,9 +329,14 @@ async fn enrolment_and_privilege_changes_give_a_new_session_id(t: &TestDb) {
 
 /// Hits counted in a rate-limit bucket (the window is 15 minutes).
 async fn hits(db: &Db, bucket: &str) -> i64 {
-    relais_store::sessions::hits(db, bucket, relais_store::now_ms(), 15 * 60 * 1000)
-        .await
-        .unwrap()
+    relais_store::sessions::hits(
+        db,
+        bucket,
+        relais_domain::calendrier::now_ms(),
+        15 * 60 * 1000,
+    )
+    .await
+    .unwrap()
 }
 
 /// A login attempt from the socket `peer`, with extra headers.

@@ -1,0 +1,62 @@
+//! Typed identifiers. Each kind of row has its own type, so that a person's id cannot be
+//! passed where a structure's is expected; the store binds and reads the number inside.
+
+/// Declares an identifier over the `i64` a table gives its rows: `Display` and `FromStr`
+/// (paths, forms) as a plain number, and serde as a number.
+#[macro_export]
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ::std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(id: $name) -> i64 {
+                id.0
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A person with an account (`persons.id`).
+    PersonId
+);
+id_type!(
+    /// A structure: an organisation people work for (`structures.id`).
+    StructureId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_read_and_write_as_plain_numbers() {
+        assert_eq!("42".parse::<PersonId>(), Ok(PersonId(42)));
+        assert!("x".parse::<StructureId>().is_err());
+        assert_eq!(StructureId(7).to_string(), "7");
+        assert_eq!(serde_json::to_string(&PersonId(3)).unwrap(), "3");
+        assert_eq!(
+            serde_json::from_str::<StructureId>("9").unwrap(),
+            StructureId(9)
+        );
+    }
+}
