@@ -19,6 +19,7 @@ use crate::auth::{
     set_cookie,
 };
 use crate::error::ApiError;
+use crate::error::internal;
 use crate::pages::{PageContext, render};
 
 /// Where to go after the login: a path of this site only, never another host. Anything
@@ -68,11 +69,6 @@ impl FromRequestParts<AppState> for ClientInfo {
             .to_string();
         Ok(ClientInfo(Client { ip, user_agent }))
     }
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "erreur pendant la connexion");
-    ApiError::Internal.into_response()
 }
 
 #[derive(Template)]

@@ -15,12 +15,8 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{CsrfForm, Fresh, InStructure, Referents};
 use crate::error::ApiError;
+use crate::error::internal;
 use crate::pages::{PageContext, render};
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "erreur sur la page équipe");
-    ApiError::Internal.into_response()
-}
 
 pub struct MemberRow {
     pub id: i64,

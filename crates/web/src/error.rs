@@ -118,6 +118,14 @@ pub async fn not_found_page(
     )
 }
 
+/// The answer to a failure the visitor can do nothing about (the database is down, a row
+/// does not read): logged in full inside the request's span, which names the route;
+/// answered with a bare 500.
+pub fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "erreur interne");
+    ApiError::Internal.into_response()
+}
+
 /// The 500 response, also used when a handler panics.
 pub fn internal_error(ctx: &PageContext) -> Response {
     if ctx.path.starts_with("/api/") {

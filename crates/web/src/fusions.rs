@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{Admin, CsrfForm, Fresh};
-use crate::error::ApiError;
+use crate::error::internal;
 use crate::pages::{PageContext, render};
 use relais_domain::calendrier::date_heure_fr;
 
@@ -362,11 +362,6 @@ pub async fn decide(
             page(&state, ctx, &admin, 1, None, Some(format!("{e}."))).await
         }
     }
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "revue de la fusion illisible");
-    ApiError::Internal.into_response()
 }
 
 #[cfg(test)]

@@ -18,13 +18,9 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{Admin, CsrfForm, Fresh, InStructure, Referents};
+use crate::error::internal;
 use crate::error::{ApiError, error_page};
 use crate::pages::{PageContext, render};
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "erreur sur les habilitations");
-    ApiError::Internal.into_response()
-}
 
 fn not_found(ctx: &PageContext) -> Response {
     error_page(

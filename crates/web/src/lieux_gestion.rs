@@ -18,6 +18,7 @@ use tower::{Layer, ServiceExt};
 
 use crate::AppState;
 use crate::auth::{CSRF_COOKIE, CsrfForm, HubCoordinator, InStructure, Referents, cookie};
+use crate::error::internal;
 use crate::error::{ApiError, error_page};
 use crate::pages::{PageContext, render};
 
@@ -25,11 +26,6 @@ use crate::pages::{PageContext, render};
 pub const MAX_UPLOAD: usize = relais_services::lieux::fichier::MAX_UPLOAD as usize;
 /// Rejections listed on the report page; the count says how many there are in all.
 const REJECTIONS_SHOWN: usize = 1000;
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "erreur sur les lieux d’une structure");
-    ApiError::Internal.into_response()
-}
 
 // ---------------------------------------------------------------------------------------
 // Upload and report.
