@@ -1,6 +1,11 @@
 //! The one calendar of Relais: civil dates, the time in Europe/Paris, and how both are
 //! written in French. Every instant is Unix milliseconds (as stored); every page shows it in
 //! Paris time; a civil date typed in a form is stored as the milliseconds of its midnight UTC.
+//! The arithmetic is chrono's, the rules of Paris time chrono-tz's (the IANA database).
+
+use chrono::{DateTime, Datelike, NaiveDate, Offset, TimeDelta, Timelike, Utc};
+use chrono_tz::Europe::Paris;
+use chrono_tz::Tz;
 
 /// Milliseconds since the Unix epoch, now: the one place that reads the clock. Rules take the
 /// instant as a parameter, so that tests can choose it.
@@ -10,85 +15,57 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Year, month (1–12), day (1–31) of a count of days since 1970-01-01
-/// (H. Hinnant's civil-from-days algorithm).
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// 1970-01-01, day 0 of the counts of days below.
+const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+
+/// Year, month (1–12), day (1–31) of a count of days since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let date = EPOCH
+        .checked_add_signed(TimeDelta::days(days))
+        .expect("a date within chrono's range");
+    (i64::from(date.year()), date.month(), date.day())
 }
 
-/// The offset of Europe/Paris from UTC at this instant, in minutes: 60 in winter, 120 from
-/// the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC (EU rule).
-pub fn paris_offset_minutes(unix_ms: i64) -> i32 {
-    let secs = unix_ms.div_euclid(1000);
-    let (year, _, _) = civil_from_days(secs.div_euclid(86_400));
-    let (summer_start, summer_end) = summer_time(year);
-    if summer_start <= secs && secs < summer_end {
-        120
-    } else {
-        60
-    }
-}
-
-/// Start and end (Unix seconds) of summer time in `year`.
-fn summer_time(year: i64) -> (i64, i64) {
-    (
-        last_sunday(year, 3) * 86_400 + 3600,
-        last_sunday(year, 10) * 86_400 + 3600,
-    )
-}
-
-/// The next change of Europe/Paris's offset strictly after `unix_ms`, in Unix milliseconds.
-pub fn next_paris_offset_change(unix_ms: i64) -> i64 {
-    let secs = unix_ms.div_euclid(1000);
-    let (year, _, _) = civil_from_days(secs.div_euclid(86_400));
-    let (start, end) = summer_time(year);
-    let next = if secs < start {
-        start
-    } else if secs < end {
-        end
-    } else {
-        summer_time(year + 1).0
-    };
-    next.saturating_mul(1000)
-}
-
-/// Days since 1970-01-01 of the last Sunday of a month with 31 days (March, October).
-fn last_sunday(year: i64, month: u32) -> i64 {
-    let day31 = days_from_civil(year, month, 31);
-    // 1970-01-01 was a Thursday: (days + 4) mod 7 is 0 on Sundays.
-    day31 - (day31 + 4).rem_euclid(7)
-}
-
-/// Days since 1970-01-01 of a civil date (H. Hinnant's days-from-civil algorithm).
+/// Days since 1970-01-01 of a civil date. A day past the month's end counts on into the next
+/// month (31/02 is 03/03 or 02/03), so that callers can check a date by the round trip.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = month as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let first = i32::try_from(year)
+        .ok()
+        .and_then(|y| NaiveDate::from_ymd_opt(y, month, 1))
+        .expect("a year within chrono's range and a month in 1–12");
+    (first - EPOCH).num_days() + i64::from(day) - 1
+}
+
+/// The instant as chrono reads it (clamped to chrono's range, far beyond any stored date).
+fn utc(unix_ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(unix_ms).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The instant in Europe/Paris (chrono-tz: the IANA rules, summer time included).
+pub fn paris(unix_ms: i64) -> DateTime<Tz> {
+    utc(unix_ms).with_timezone(&Paris)
+}
+
+/// The offset of Europe/Paris from UTC at this instant, in minutes: 60 in winter, 120 in
+/// summer.
+pub fn paris_offset_minutes(unix_ms: i64) -> i32 {
+    paris(unix_ms).offset().fix().local_minus_utc() / 60
 }
 
 /// Year, month, day and minute of the day in Europe/Paris at this instant.
 pub fn paris_civil(unix_ms: i64) -> (i64, u32, u32, u32) {
-    let local = unix_ms.div_euclid(60_000) + i64::from(paris_offset_minutes(unix_ms));
-    let (y, m, d) = civil_from_days(local.div_euclid(1440));
-    (y, m, d, local.rem_euclid(1440) as u32)
+    let local = paris(unix_ms);
+    (
+        i64::from(local.year()),
+        local.month(),
+        local.day(),
+        local.hour() * 60 + local.minute(),
+    )
 }
 
 /// Days since 1970-01-01 of today's date in Europe/Paris.
 pub fn paris_days(unix_ms: i64) -> i64 {
-    (unix_ms.div_euclid(60_000) + i64::from(paris_offset_minutes(unix_ms))).div_euclid(1440)
+    (paris(unix_ms).date_naive() - EPOCH).num_days()
 }
 
 /// « 23/11/2026 », the date in Paris.
@@ -130,10 +107,9 @@ mod tests {
 
     #[test]
     fn paris_offset_follows_the_eu_rule() {
-        // 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC.
-        assert_eq!(last_sunday(2026, 3), days_from_civil(2026, 3, 29));
-        assert_eq!(last_sunday(2026, 10), days_from_civil(2026, 10, 25));
-        assert_eq!(last_sunday(2024, 3), days_from_civil(2024, 3, 31));
+        // 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC; 2024: from 31 March.
+        assert_eq!(paris_offset_minutes(utc(2024, 3, 31, 0, 59)), 60);
+        assert_eq!(paris_offset_minutes(utc(2024, 3, 31, 1, 0)), 120);
         let start = utc(2026, 3, 29, 1, 0);
         assert_eq!(paris_offset_minutes(start - 1), 60);
         assert_eq!(paris_offset_minutes(start), 120);

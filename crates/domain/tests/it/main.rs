@@ -2,4 +2,5 @@
 //! linking the workspace once rather than once per file is what keeps the build fast.
 
 mod horaires;
+mod horaires_regles;
 mod lieux;
