@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::calendrier::civil_from_days;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, Timelike};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
@@ -90,36 +90,35 @@ impl Schedule {
     /// The first time strictly after `after` (Unix seconds, UTC) that matches, on a
     /// minute boundary; `None` if nothing matches within eight years (e.g. "31 2 …").
     pub fn next_after(&self, after: i64) -> Option<i64> {
-        let mut t = (after.div_euclid(60) + 1) * 60;
-        let limit = after + 8 * 366 * 86_400;
+        let mut t = utc_minute((after.div_euclid(60) + 1) * 60)?;
+        let limit = t + TimeDelta::days(8 * 366);
         while t <= limit {
-            let days = t.div_euclid(86_400);
-            let (_, month, day) = civil_from_days(days);
-            let secs = t.rem_euclid(86_400);
-            let (hour, minute) = ((secs / 3600) as u32, ((secs % 3600) / 60) as u32);
-            if !bit(self.months, month) || !self.day_matches(days, day) {
-                t = (days + 1) * 86_400;
-            } else if !bit(self.hours, hour) {
-                t = days * 86_400 + (hour as i64 + 1) * 3600;
-            } else if !bit(self.minutes, minute) {
-                t += 60;
+            if !bit(self.months, t.month()) || !self.day_matches(t.date()) {
+                t = t.date().succ_opt()?.and_hms_opt(0, 0, 0)?;
+            } else if !bit(self.hours, t.hour()) {
+                t = t.date().and_hms_opt(t.hour(), 0, 0)? + TimeDelta::hours(1);
+            } else if !bit(self.minutes, t.minute()) {
+                t += TimeDelta::minutes(1);
             } else {
-                return Some(t);
+                return Some(t.and_utc().timestamp());
             }
         }
         None
     }
 
-    fn day_matches(&self, days: i64, day: u32) -> bool {
-        // 1970-01-01 was a Thursday (4).
-        let weekday = (days + 4).rem_euclid(7) as u32;
-        let by_day = bit(self.days, day);
-        let by_weekday = bit(self.weekdays, weekday);
+    fn day_matches(&self, date: NaiveDate) -> bool {
+        let by_day = bit(self.days, date.day());
+        let by_weekday = bit(self.weekdays, date.weekday().num_days_from_sunday());
         match (self.days_restricted, self.weekdays_restricted) {
             (true, true) => by_day || by_weekday,
             _ => by_day && by_weekday,
         }
     }
+}
+
+/// The UTC date and time of a Unix second (`None` beyond chrono's range, far past any job).
+fn utc_minute(unix_seconds: i64) -> Option<NaiveDateTime> {
+    DateTime::from_timestamp(unix_seconds, 0).map(|t| t.naive_utc())
 }
 
 fn bit(set: u64, n: u32) -> bool {
@@ -161,9 +160,11 @@ mod tests {
 
     #[test]
     fn civil_dates() {
+        use crate::calendrier::civil_from_days;
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(T / 86_400), (2026, 11, 23));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(utc_minute(T).unwrap().weekday(), chrono::Weekday::Mon);
     }
 
     #[test]
@@ -202,13 +203,11 @@ mod tests {
     }
 
     fn matches(s: &Schedule, t: i64) -> bool {
-        let days = t.div_euclid(86_400);
-        let (_, month, day) = civil_from_days(days);
-        let secs = t.rem_euclid(86_400);
-        bit(s.months, month)
-            && s.day_matches(days, day)
-            && bit(s.hours, (secs / 3600) as u32)
-            && bit(s.minutes, ((secs % 3600) / 60) as u32)
+        let t = utc_minute(t).unwrap();
+        bit(s.months, t.month())
+            && s.day_matches(t.date())
+            && bit(s.hours, t.hour())
+            && bit(s.minutes, t.minute())
     }
 
     proptest! {

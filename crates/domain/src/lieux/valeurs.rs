@@ -215,16 +215,9 @@ impl Date {
         }
     }
 
-    /// Days since 1970-01-01 (H. Hinnant's days-from-civil algorithm).
+    /// Days since 1970-01-01.
     pub fn days(self) -> i64 {
-        let y = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y.rem_euclid(400);
-        let m = i64::from(self.month);
-        let mp = if m > 2 { m - 3 } else { m + 9 };
-        let doy = (153 * mp + 2) / 5 + i64::from(self.day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+        crate::calendrier::days_from_civil(i64::from(self.year), self.month, self.day)
     }
 
     pub fn year(self) -> i32 {
