@@ -263,14 +263,16 @@ impl Horaires {
             position: input[..start].chars().count(),
             kind,
         };
-        let tokens = tokenize(input).map_err(|(start, kind)| fail(start, kind))?;
-        let rules = Parser {
-            input,
-            tokens: &tokens,
-            next: 0,
-        }
-        .rules()
-        .map_err(|(start, kind)| fail(start, kind));
+        let rules = tokenize(input)
+            .and_then(|tokens| {
+                Parser {
+                    input,
+                    tokens: &tokens,
+                    next: 0,
+                }
+                .rules()
+            })
+            .map_err(|(start, kind)| fail(start, kind));
         let rules = match rules {
             Ok(rules) if rules.is_empty() => return Err(fail(0, HorairesErrorKind::Empty)),
             Ok(rules) => rules,

@@ -186,9 +186,10 @@ fn errors_say_what_and_where() {
         error("Du lundi au vendredi de 9h à 12h"),
         "horaires « Du lundi au vendredi de 9h à 12h » : « Du » : texte libre, pas au format OSM (exemple attendu : Mo-Fr 09:00-12:00)"
     );
+    // A selector that the weekly table does not hold is named when the rest is not OSM either.
     assert_eq!(
-        error("Jan-Mar Mo 10:00-12:00"),
-        "horaires « Jan-Mar Mo 10:00-12:00 » : sélecteur de mois ou de date « Jan » non pris en charge (seuls les jours de la semaine et les heures le sont)"
+        error("Jan-Mar Mo 10:00-12:00 Tu"),
+        "horaires « Jan-Mar Mo 10:00-12:00 Tu » : sélecteur de mois ou de date « Jan » non pris en charge (seuls les jours de la semaine et les heures le sont)"
     );
     assert_eq!(
         error("Mo 10:00-12:00 \"rdv"),
@@ -207,15 +208,35 @@ fn errors_say_what_and_where() {
         HorairesErrorKind::Unsupported { what, .. } => what,
         other => panic!("{s}: {other:?}"),
     };
-    assert_eq!(unsupported("2024 Dec 25 off"), Unsupported::Year);
-    assert_eq!(unsupported("week 1-53/2 Mo 10:00-12:00"), Unsupported::Week);
-    assert_eq!(unsupported("Mo[1] 10:00-12:00"), Unsupported::NthWeekday);
-    assert_eq!(unsupported("Mo 18:00+"), Unsupported::OpenEnd);
-    assert_eq!(unsupported("Mo 10:00-sunset"), Unsupported::VariableTime);
+    assert_eq!(unsupported("2024 Dec 25 off Tu"), Unsupported::Year);
     assert_eq!(
-        unsupported("Mo 10:00-12:00 || Tu 10:00-12:00"),
+        unsupported("week 1-53/2 Mo 10:00-12:00 Tu"),
+        Unsupported::Week
+    );
+    assert_eq!(unsupported("Mo[1] 10:00-12:00 Tu"), Unsupported::NthWeekday);
+    assert_eq!(unsupported("Mo 18:00+ Tu"), Unsupported::OpenEnd);
+    assert_eq!(unsupported("Mo 10:00-sunset Tu"), Unsupported::VariableTime);
+    assert_eq!(
+        unsupported("Mo 10:00-12:00 || Tu 10:00-12:00 Tu"),
         Unsupported::Fallback
     );
+    // Valid OSM, once refused: now kept as written, shown as such, evaluated by the crate.
+    for osm in [
+        "Jan-Mar Mo 10:00-12:00",
+        "2024 Dec 25 off",
+        "week 1-53/2 Mo 10:00-12:00",
+        "Mo[1] 10:00-12:00",
+        "Mo 18:00+",
+        "Mo 10:00-sunset",
+        "Mo 10:00-12:00 || Tu 10:00-12:00",
+    ] {
+        let h = parse(osm);
+        assert!(h.is_particulier(), "{osm}");
+        assert_eq!(
+            h.in_words(),
+            [format!("horaires particuliers : {}", h.to_osm())]
+        );
+    }
     for bad in [
         "Mo-",
         "Mo 10:00-",
@@ -402,4 +423,87 @@ proptest! {
             }
         }
     }
+}
+
+// Forms that the weekly table cannot hold, evaluated by the `opening-hours` crate.
+
+/// Unix milliseconds of a Paris date and time (summer time: UTC + 2, winter: UTC + 1).
+fn paris(year: i64, month: u32, day: u32, hour: i64, minute: i64) -> i64 {
+    let summer = (4..=9).contains(&month);
+    utc(year, month, day, hour - if summer { 2 } else { 1 }, minute)
+}
+
+#[test]
+fn public_holidays_are_closed_under_ph_off() {
+    let h = parse("Mo-Fr 09:00-17:00; PH off");
+    assert_eq!(h.in_words()[2], "fermé les jours fériés");
+    // Tuesday 14 July 2026 (fête nationale) against Tuesday 7 July.
+    assert!(!h.is_open_at(paris(2026, 7, 14, 10, 0)));
+    assert!(h.is_open_at(paris(2026, 7, 7, 10, 0)));
+    // Easter Monday 6 April 2026 against Monday 13 April.
+    assert!(!h.is_open_at(paris(2026, 4, 6, 10, 0)));
+    assert!(h.is_open_at(paris(2026, 4, 13, 10, 0)));
+    // On Monday 13 July at 17:00 it closes until Wednesday 15 July, 09:00.
+    assert_eq!(
+        h.next_change_after(paris(2026, 7, 13, 16, 0)),
+        Some(paris(2026, 7, 13, 17, 0))
+    );
+    assert_eq!(
+        h.next_change_after(paris(2026, 7, 13, 18, 0)),
+        Some(paris(2026, 7, 15, 9, 0))
+    );
+}
+
+#[test]
+fn month_and_date_selectors() {
+    let h = parse("Jan-Mar Mo-Fr 09:00-12:00; Apr-Dec Mo-Fr 14:00-18:00; Dec 25 off");
+    assert!(h.is_particulier());
+    assert!(h.day(Weekday::Mo).is_empty(), "no weekly table");
+    // Monday 2 February 2026 in the morning; Monday 4 May in the afternoon.
+    assert!(h.is_open_at(paris(2026, 2, 2, 10, 0)));
+    assert!(!h.is_open_at(paris(2026, 2, 2, 15, 0)));
+    assert!(!h.is_open_at(paris(2026, 5, 4, 10, 0)));
+    assert!(h.is_open_at(paris(2026, 5, 4, 15, 0)));
+    // Friday 25 December 2026 against Friday 18 December.
+    assert!(!h.is_open_at(paris(2026, 12, 25, 15, 0)));
+    assert!(h.is_open_at(paris(2026, 12, 18, 15, 0)));
+    assert_eq!(
+        h.in_words(),
+        [
+            "horaires particuliers : Jan-Mar Mo-Fr 09:00-12:00; Apr-Dec Mo-Fr 14:00-18:00; Dec 25 closed"
+        ]
+    );
+    assert_eq!(
+        h.to_osm(),
+        "Jan-Mar Mo-Fr 09:00-12:00; Apr-Dec Mo-Fr 14:00-18:00; Dec 25 closed"
+    );
+    assert_eq!(
+        parse(&h.to_osm()),
+        h,
+        "what Relais writes reads back the same"
+    );
+}
+
+#[test]
+fn week_selectors() {
+    // Odd ISO weeks: 12 January 2026 is in week 3, 5 January in week 2.
+    let h = parse("week 1-53/2 Mo 10:00-12:00");
+    assert!(h.is_particulier());
+    assert!(h.is_open_at(paris(2026, 1, 12, 11, 0)));
+    assert!(!h.is_open_at(paris(2026, 1, 5, 11, 0)));
+    assert_eq!(
+        h.next_change_after(paris(2026, 1, 5, 11, 0)),
+        Some(paris(2026, 1, 12, 10, 0))
+    );
+}
+
+#[test]
+fn sunset() {
+    // Around the centre of France the sun sets near 17 h in December and 22 h in June.
+    let h = parse("Mo-Su 10:00-sunset");
+    assert!(h.is_particulier());
+    assert!(h.is_open_at(paris(2026, 6, 21, 21, 0)));
+    assert!(!h.is_open_at(paris(2026, 12, 21, 18, 0)));
+    assert!(h.is_open_at(paris(2026, 12, 21, 16, 0)));
+    assert!(!h.is_open_at(paris(2026, 12, 21, 9, 0)));
 }
