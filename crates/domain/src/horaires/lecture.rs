@@ -633,6 +633,7 @@ pub(super) fn evaluate(rules: &[Rule]) -> Horaires {
         notes,
         regles: None,
         particulier: false,
+        dated: false,
     }
 }
 

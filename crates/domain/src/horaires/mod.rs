@@ -264,6 +264,9 @@ pub struct Horaires {
     /// The rules say more than the weekly table can (dates, weeks, sun…): the table is
     /// empty, and the words and the OSM written are the rules' own.
     particulier: bool,
+    /// Whether opening depends on the date (holidays, particular rules), so that
+    /// [`Horaires::is_open`] asks the crate rather than the table.
+    dated: bool,
 }
 
 impl Horaires {
@@ -287,6 +290,7 @@ impl Horaires {
                 let mut horaires = evaluate(&[]);
                 horaires.regles = Some(regles);
                 horaires.particulier = true;
+                horaires.dated = true;
                 return Ok(horaires);
             }
             Err(error) => return Err(error),
@@ -298,10 +302,9 @@ impl Horaires {
             .notes
             .iter()
             .any(|note| matches!(note, Note::Holidays { .. }));
-        horaires.regles = holidays
-            .then(|| Regles::parse(input))
-            .flatten()
-            .or_else(|| Regles::parse(&horaires.to_osm()));
+        let with_holidays = holidays.then(|| Regles::parse(input)).flatten();
+        horaires.dated = with_holidays.is_some();
+        horaires.regles = with_holidays.or_else(|| Regles::parse(&horaires.to_osm()));
         Ok(horaires)
     }
 
@@ -325,13 +328,17 @@ impl Horaires {
         }
     }
 
-    /// Whether the weekly table is open at this local time: to test many lieux at one instant
-    /// (the lieux index), compute the `LocalTime` once. Holidays and dates are not seen here:
-    /// [`Horaires::is_open_at`] sees them.
+    /// Whether the lieu is open at this local time: to test many lieux at one instant (the
+    /// lieux index), compute the `LocalTime` once. The weekly table answers, unless opening
+    /// depends on the date (holidays, particular rules): then the crate does, at the instant.
     pub fn is_open(&self, at: LocalTime) -> bool {
-        self.day(at.day)
-            .iter()
-            .any(|s| s.start <= at.minute && at.minute < s.end)
+        match &self.regles {
+            Some(regles) if self.dated => regles.is_open_at(at.instant),
+            _ => self
+                .day(at.day)
+                .iter()
+                .any(|s| s.start <= at.minute && at.minute < s.end),
+        }
     }
 
     /// Whether the lieu opens at some time on Saturday or Sunday.
@@ -504,11 +511,14 @@ fn shorten(input: &str, max: usize) -> String {
     }
 }
 
-/// A weekday and a minute of the day (0–1439), in local time.
+/// An instant, with its weekday and minute of the day (0–1439) in Paris time: what the
+/// weekly table needs, computed once for many lieux.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalTime {
     pub day: Weekday,
     pub minute: u16,
+    /// The instant itself (Unix milliseconds), for rules that depend on the date.
+    pub instant: i64,
 }
 
 impl LocalTime {
@@ -518,6 +528,7 @@ impl LocalTime {
         LocalTime {
             day: Weekday::ALL[local.weekday().num_days_from_monday() as usize],
             minute: (local.hour() * 60 + local.minute()) as u16,
+            instant: unix_ms,
         }
     }
 }

@@ -443,6 +443,9 @@ fn public_holidays_are_closed_under_ph_off() {
     // Easter Monday 6 April 2026 against Monday 13 April.
     assert!(!h.is_open_at(paris(2026, 4, 6, 10, 0)));
     assert!(h.is_open_at(paris(2026, 4, 13, 10, 0)));
+    // The lieux index asks at a `LocalTime`, which carries the instant: the holiday is seen.
+    assert!(!h.is_open(LocalTime::paris(paris(2026, 7, 14, 10, 0))));
+    assert!(h.is_open(LocalTime::paris(paris(2026, 7, 7, 10, 0))));
     // On Monday 13 July at 17:00 it closes until Wednesday 15 July, 09:00.
     assert_eq!(
         h.next_change_after(paris(2026, 7, 13, 16, 0)),
@@ -464,6 +467,8 @@ fn month_and_date_selectors() {
     assert!(!h.is_open_at(paris(2026, 2, 2, 15, 0)));
     assert!(!h.is_open_at(paris(2026, 5, 4, 10, 0)));
     assert!(h.is_open_at(paris(2026, 5, 4, 15, 0)));
+    assert!(h.is_open(LocalTime::paris(paris(2026, 5, 4, 15, 0))));
+    assert!(!h.is_open(LocalTime::paris(paris(2026, 5, 4, 10, 0))));
     // Friday 25 December 2026 against Friday 18 December.
     assert!(!h.is_open_at(paris(2026, 12, 25, 15, 0)));
     assert!(h.is_open_at(paris(2026, 12, 18, 15, 0)));

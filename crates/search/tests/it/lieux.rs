@@ -16,6 +16,9 @@ use relais_domain::text::search_key;
 use relais_search::TerritoryIndex;
 use relais_search::lieux::{BadCursor, Filter, IndexedLieu, LieuIndex, Plan, Territory, synthetic};
 
+/// Wednesday 2026-03-04 at 00:00 in Paris (UTC+1): 2026-03-03 23:00 UTC.
+const WEDNESDAY_MIDNIGHT: i64 = 1_772_578_800_000;
+
 fn territoires() -> &'static TerritoryIndex {
     static INDEX: OnceLock<TerritoryIndex> = OnceLock::new();
     INDEX.get_or_init(|| {
@@ -117,9 +120,8 @@ fn arb_filter() -> impl Strategy<Value = Filter> {
                 frais,
                 publics,
                 open_weekend: weekend,
-                open_now: minute.map(|minute| LocalTime {
-                    day: Weekday::We,
-                    minute,
+                open_now: minute.map(|minute| {
+                    LocalTime::paris(WEDNESDAY_MIDNIGHT + i64::from(minute) * 60_000)
                 }),
                 text: text.map(str::to_string),
                 ..Filter::default()
@@ -408,20 +410,18 @@ fn open_now_at_a_fixed_instant() {
         )
     };
     assert_eq!(open(wednesday), ["a"]);
-    assert!(
-        open(LocalTime {
-            day: Weekday::We,
-            minute: 13 * 60
-        })
-        .is_empty()
-    );
+    let wednesday_13h = LocalTime::paris(WEDNESDAY_MIDNIGHT + 13 * 3_600_000);
     assert_eq!(
-        open(LocalTime {
-            day: Weekday::Sa,
-            minute: 11 * 60
-        }),
-        ["b"]
+        (wednesday_13h.day, wednesday_13h.minute),
+        (Weekday::We, 13 * 60)
     );
+    assert!(open(wednesday_13h).is_empty());
+    let saturday_11h = LocalTime::paris(WEDNESDAY_MIDNIGHT + (3 * 24 + 11) * 3_600_000);
+    assert_eq!(
+        (saturday_11h.day, saturday_11h.minute),
+        (Weekday::Sa, 11 * 60)
+    );
+    assert_eq!(open(saturday_11h), ["b"]);
 }
 
 #[test]
