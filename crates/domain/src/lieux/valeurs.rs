@@ -179,13 +179,15 @@ pub enum DateError {
 
 impl Date {
     pub fn new(year: i32, month: u32, day: u32) -> Result<Date, DateError> {
-        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) {
+        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || day == 0 {
             return Err(DateError::NoSuchDay);
         }
-        if day == 0 || day > days_in_month(year, month) {
+        let date = Date { year, month, day };
+        // A day past the month's end counts on into the next month: the round trip says so.
+        if Date::from_days(date.days()) != date {
             return Err(DateError::NoSuchDay);
         }
-        Ok(Date { year, month, day })
+        Ok(date)
     }
 
     /// Reads the ISO form `AAAA-MM-JJ` and nothing else.
@@ -230,15 +232,6 @@ impl Date {
 
     pub fn day(self) -> u32 {
         self.day
-    }
-}
-
-fn days_in_month(year: i32, month: u32) -> u32 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
     }
 }
 
@@ -324,6 +317,14 @@ mod tests {
         );
         assert_eq!(Date::parse("2023-02-29"), Err(DateError::NoSuchDay));
         assert_eq!(Date::parse("2023-13-01"), Err(DateError::NoSuchDay));
+        for no_such_day in ["2100-02-29", "2024-04-31", "2024-01-00", "2024-12-99"] {
+            assert_eq!(
+                Date::parse(no_such_day),
+                Err(DateError::NoSuchDay),
+                "{no_such_day}"
+            );
+        }
+        assert!(Date::parse("2000-02-29").is_ok());
         assert_eq!(Date::parse("2023-1-01"), Err(DateError::Format));
         assert_eq!(Date::parse("02/01/2023"), Err(DateError::Format));
         assert_eq!(Date::parse("+023-01-01"), Err(DateError::Format));
