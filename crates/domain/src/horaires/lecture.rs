@@ -3,6 +3,8 @@
 //! notes. What this subset refuses, the `opening-hours` crate may still read
 //! (`calendrier_osm`).
 
+use std::sync::OnceLock;
+
 use super::{DAY, Horaires, HorairesErrorKind, Note, Span, Unsupported, Weekday};
 
 // ---------------------------------------------------------------------------------------
@@ -631,7 +633,7 @@ pub(super) fn evaluate(rules: &[Rule]) -> Horaires {
         spans,
         day_start,
         notes,
-        regles: None,
+        regles: OnceLock::new(),
         particulier: false,
         dated: false,
     }

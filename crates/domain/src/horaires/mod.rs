@@ -29,6 +29,7 @@
 //! Times are minutes; an `off` rule with times closes only those times.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use chrono::{Datelike, Timelike};
 
@@ -250,17 +251,19 @@ impl fmt::Display for HorairesError {
 
 impl std::error::Error for HorairesError {}
 
-/// Opening hours as a weekly table: for each weekday, sorted, disjoint, non-adjacent spans.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Opening hours as a weekly table: for each weekday, sorted, disjoint, non-adjacent spans;
+/// and the rules as the `opening-hours` crate evaluates them at an instant.
+#[derive(Debug, Clone)]
 pub struct Horaires {
     /// The spans of every day, Monday first.
     spans: Vec<Span>,
     /// The spans of day `d` are `spans[day_start[d]..day_start[d + 1]]`.
     day_start: [u16; 8],
     notes: Vec<Note>,
-    /// The rules as the `opening-hours` crate evaluates them at an instant (holidays and
-    /// dates included); always set once parsed.
-    regles: Option<Regles>,
+    /// The rules as the crate reads them (holidays and dates included). Read when parsed if
+    /// opening depends on the date; otherwise read from the table on first use, since the
+    /// crate's reading costs ~20 times the table's and the lieux index never needs it.
+    regles: OnceLock<Regles>,
     /// The rules say more than the weekly table can (dates, weeks, sun…): the table is
     /// empty, and the words and the OSM written are the rules' own.
     particulier: bool,
@@ -268,6 +271,20 @@ pub struct Horaires {
     /// [`Horaires::is_open`] asks the crate rather than the table.
     dated: bool,
 }
+
+/// Same table, same notes, and for hours that depend on the date, same rules.
+impl PartialEq for Horaires {
+    fn eq(&self, other: &Horaires) -> bool {
+        self.spans == other.spans
+            && self.day_start == other.day_start
+            && self.notes == other.notes
+            && self.particulier == other.particulier
+            && self.dated == other.dated
+            && (!self.dated || self.regles.get() == other.regles.get())
+    }
+}
+
+impl Eq for Horaires {}
 
 impl Horaires {
     /// Parses an OSM `opening_hours` string (see the module documentation for the subset).
@@ -288,7 +305,7 @@ impl Horaires {
                 // Valid OSM that the weekly table cannot hold: kept as written, evaluated by
                 // the crate.
                 let mut horaires = evaluate(&[]);
-                horaires.regles = Some(regles);
+                horaires.regles = OnceLock::from(regles);
                 horaires.particulier = true;
                 horaires.dated = true;
                 return Ok(horaires);
@@ -302,9 +319,10 @@ impl Horaires {
             .notes
             .iter()
             .any(|note| matches!(note, Note::Holidays { .. }));
-        let with_holidays = holidays.then(|| Regles::parse(input)).flatten();
-        horaires.dated = with_holidays.is_some();
-        horaires.regles = with_holidays.or_else(|| Regles::parse(&horaires.to_osm()));
+        if let Some(regles) = holidays.then(|| Regles::parse(input)).flatten() {
+            horaires.regles = OnceLock::from(regles);
+            horaires.dated = true;
+        }
         Ok(horaires)
     }
 
@@ -322,7 +340,7 @@ impl Horaires {
     /// Whether the lieu is open at this instant (Unix milliseconds), in Europe/Paris time,
     /// public holidays and dates included.
     pub fn is_open_at(&self, unix_ms: i64) -> bool {
-        match &self.regles {
+        match self.regles() {
             Some(regles) => regles.is_open_at(unix_ms),
             None => self.is_open(LocalTime::paris(unix_ms)),
         }
@@ -332,7 +350,7 @@ impl Horaires {
     /// lieux index), compute the `LocalTime` once. The weekly table answers, unless opening
     /// depends on the date (holidays, particular rules): then the crate does, at the instant.
     pub fn is_open(&self, at: LocalTime) -> bool {
-        match &self.regles {
+        match self.regles.get() {
             Some(regles) if self.dated => regles.is_open_at(at.instant),
             _ => self
                 .day(at.day)
@@ -355,14 +373,23 @@ impl Horaires {
     /// The first instant after `unix_ms` (Unix milliseconds) at which the lieu opens or
     /// closes; `None` if that never happens (always open or never open).
     pub fn next_change_after(&self, unix_ms: i64) -> Option<i64> {
-        self.regles.as_ref()?.next_change_after(unix_ms)
+        self.regles()?.next_change_after(unix_ms)
+    }
+
+    /// The crate's rules, read from the weekly table on first use if not read when parsed.
+    fn regles(&self) -> Option<&Regles> {
+        if let Some(regles) = self.regles.get() {
+            return Some(regles);
+        }
+        let regles = Regles::parse(&self.to_osm())?;
+        Some(self.regles.get_or_init(|| regles))
     }
 
     /// A French description for people: one line per day or group of consecutive days with
     /// the same hours, then one line per note.
     /// E.g. `du lundi au vendredi : 9 h – 12 h et 14 h – 18 h 30`, `samedi : fermé`.
     pub fn in_words(&self) -> Vec<String> {
-        if let Some(regles) = self.regles.as_ref().filter(|_| self.particulier) {
+        if let Some(regles) = self.regles.get().filter(|_| self.particulier) {
             return vec![format!("horaires particuliers : {}", regles.osm)];
         }
         let mut lines = Vec::new();
@@ -404,7 +431,7 @@ impl Horaires {
     /// `Mo,We 10:00-12:00; Tu 14:00-16:00`
     /// (`off` if never open, `24/7` if always). Notes are not written.
     pub fn to_osm(&self) -> String {
-        if let Some(regles) = self.regles.as_ref().filter(|_| self.particulier) {
+        if let Some(regles) = self.regles.get().filter(|_| self.particulier) {
             return regles.osm.clone();
         }
         if self.spans.is_empty() {
