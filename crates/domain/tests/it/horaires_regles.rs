@@ -375,6 +375,21 @@ proptest! {
         }
     }
 
+    /// The crate, reading what the table writes, says what the table says at every instant.
+    #[test]
+    fn the_crate_agrees_with_the_weekly_table(
+        rules in prop::collection::vec(osm_rule(), 1..4),
+        additional in any::<bool>(),
+        at in 1_700_000_000_000i64..1_900_000_000_000,
+    ) {
+        if let Ok(h) = Horaires::parse(&rules.join(if additional { ", " } else { "; " })) {
+            for k in 0..7 * 24 {
+                let t = at + k * 3_600_000;
+                prop_assert_eq!(h.is_open_at(t), h.is_open(LocalTime::paris(t)), "{}", h.to_osm());
+            }
+        }
+    }
+
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,60}") {
         let _ = Horaires::parse(&text);
