@@ -158,21 +158,21 @@ async fn static_assets_are_versioned_and_cached() {
     let html = body_text(get_path(&app, "/").await).await;
     let css = html
         .split('"')
-        .find(|s| s.starts_with("/static/") && s.ends_with("dsfr.min.css"))
+        .find(|s| s.starts_with("/static/") && s.ends_with("dsfr-relais.min.css"))
         .unwrap()
         .to_string();
     let res = get_path(&app, &css).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header(&res, "content-type"), "text/css; charset=utf-8");
     assert!(header(&res, "cache-control").contains("immutable"));
-    let old = get_path(&app, "/static/00000000/dsfr/dsfr.min.css").await;
+    let old = get_path(&app, "/static/00000000/dsfr/dsfr-relais.min.css").await;
     assert_eq!(old.status(), StatusCode::OK);
     assert!(
         !header(&old, "cache-control").contains("immutable"),
         "an old version is not cached for long"
     );
     assert_eq!(
-        get_path(&app, &css.replace("dsfr.min.css", "absent.css"))
+        get_path(&app, &css.replace("dsfr-relais.min.css", "absent.css"))
             .await
             .status(),
         StatusCode::NOT_FOUND
