@@ -1,6 +1,7 @@
 // Concatenates DSFR files of node_modules/@gouvfr/dsfr/dist into one file placed at the
 // root of dist/'s layout, rewriting each relative url(...) so that it still resolves from
-// there. Used by scripts/vendor-dsfr.sh; prints the relative paths the bundle references.
+// there (scripts: each in a block of its own). Used by scripts/vendor-dsfr.sh; prints the
+// relative paths the bundle references.
 //
 //   node scripts/dsfr-bundle.mjs <dist dir> <output file> <file relative to dist>...
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,5 +21,8 @@ const parts = files.map((file) => {
       return `url(${quote}${rebased}${quote})`;
     });
 });
-writeFileSync(output, parts.join('\n'));
+// Each script declares its own top-level constants (`const e=window.dsfr`): one block each
+// keeps them apart once in one file.
+const script = output.endsWith('.js');
+writeFileSync(output, parts.map((p) => (script ? `{\n${p.trim()}\n}` : p)).join('\n'));
 for (const ref of [...refs].sort()) console.log(ref);
