@@ -28,6 +28,7 @@ use relais_search::TerritoryIndex;
 use relais_store::Db;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -184,8 +185,13 @@ fn harden_with(routes: Router, hsts: bool, tiles: Option<String>, access_log: Ac
     routes
         // Pages, JSON, GeoJSON and exports, compressed as they stream out; a response that
         // already has a Content-Encoding (the static assets, compressed at build time) is
-        // left as it is. A middle level: the best ones cost too much time per request.
-        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(5)))
+        // left as it is, and so are fonts and images, compressed already. A middle level:
+        // the best ones cost too much time per request.
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Precise(5))
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("font/"))),
+        )
         .layer(axum::middleware::from_fn(move |req, next| {
             security::headers(hsts, tiles.clone(), req, next)
         }))
