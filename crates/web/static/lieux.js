@@ -44,22 +44,27 @@
   show.hidden = false;
   show.addEventListener('click', function () {
     show.disabled = true;
+    var failed = function () {
+      show.disabled = false;
+    };
+    // The style sheet first: Leaflet reads from it where its marker images are.
     var css = document.createElement('link');
     css.rel = 'stylesheet';
     css.href = assets + '/leaflet/leaflet.css';
+    css.onerror = failed;
+    css.onload = function () {
+      var script = document.createElement('script');
+      script.src = assets + '/leaflet/leaflet.js';
+      script.nonce = self.nonce;
+      script.onerror = failed;
+      script.onload = function () {
+        show.hidden = true;
+        draw(container, items);
+        container.focus();
+      };
+      document.head.appendChild(script);
+    };
     document.head.appendChild(css);
-    var script = document.createElement('script');
-    script.src = assets + '/leaflet/leaflet.js';
-    script.nonce = self.nonce;
-    script.onload = function () {
-      show.hidden = true;
-      draw(container, items);
-      container.focus();
-    };
-    script.onerror = function () {
-      show.disabled = false;
-    };
-    document.head.appendChild(script);
   });
 
   function draw(container, items) {
