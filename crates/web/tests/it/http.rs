@@ -174,15 +174,22 @@ async fn each_response_has_its_own_nonce_and_request_id() {
     );
 }
 
-#[tokio::test]
-async fn static_assets_are_versioned_and_cached() {
-    let (app, _t) = app_with(false).await;
-    let html = body_text(get_path(&app, "/").await).await;
-    let css = html
+/// The versioned URL of an asset, as the home page links it (`/static/<version>/<path>`).
+async fn asset_url(app: &Router, path: &str) -> String {
+    let html = body_text(get_path(app, "/").await).await;
+    let prefix = html
         .split('"')
         .find(|s| s.starts_with("/static/") && s.ends_with("dsfr-relais.min.css"))
         .unwrap()
+        .trim_end_matches("dsfr/dsfr-relais.min.css")
         .to_string();
+    prefix + path
+}
+
+#[tokio::test]
+async fn static_assets_are_versioned_and_cached() {
+    let (app, _t) = app_with(false).await;
+    let css = asset_url(&app, "dsfr/dsfr-relais.min.css").await;
     let res = get_path(&app, &css).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header(&res, "content-type"), "text/css; charset=utf-8");
@@ -383,12 +390,7 @@ async fn a_panic_becomes_a_500_page_or_problem() {
 #[tokio::test]
 async fn static_assets_are_sent_compressed_when_the_browser_accepts_it() {
     let (app, _t) = app_with(false).await;
-    let html = body_text(get_path(&app, "/").await).await;
-    let css = html
-        .split('"')
-        .find(|s| s.starts_with("/static/") && s.ends_with("dsfr-relais.min.css"))
-        .unwrap()
-        .to_string();
+    let css = asset_url(&app, "dsfr/dsfr-relais.min.css").await;
     let plain = get_path(&app, &css).await;
     assert_eq!(header(&plain, "content-encoding"), "");
     assert_eq!(
@@ -417,15 +419,7 @@ async fn static_assets_are_sent_compressed_when_the_browser_accepts_it() {
     assert_eq!(header(&refused, "content-encoding"), "");
 
     // Fonts are compressed already: sent as they are, to everyone.
-    let font = html
-        .split('"')
-        .find(|s| s.starts_with("/static/"))
-        .unwrap()
-        .split("/dsfr/")
-        .next()
-        .unwrap()
-        .to_string()
-        + "/dsfr/fonts/Marianne-Regular.woff2";
+    let font = asset_url(&app, "dsfr/fonts/Marianne-Regular.woff2").await;
     let font = get_encoded(&app, &font, "gzip, br").await;
     assert_eq!(font.status(), StatusCode::OK);
     assert_eq!(header(&font, "content-encoding"), "");
