@@ -1,5 +1,5 @@
 // The public pages of the lieux map in a real browser, on the 687 demo lieux loaded at the
-// first start: the search by commune with the keyboard, its list and its map, a lieu's
+// first start: the search by commune with the keyboard, its list and its map (on demand), a lieu's
 // page, "signaler une erreur", the widget framed by another site, and the list with
 // JavaScript disabled.
 //
@@ -68,12 +68,21 @@ describe('a visitor looks for a lieu with the keyboard', () => {
     const first = await items.first().innerText();
     assert.match(first, /\d+(,\d)? (km|m)/, 'distance in French');
     assert.match(first, /(Ouvert|Fermé) maintenant|Horaires non renseignés/i);
-    // The map shows the same lieux, over the départements' contours (no tile server here).
+    // The map, asked for with the keyboard (Leaflet and the contours are loaded only then),
+    // shows the same lieux, over the départements' contours (no tile server here).
+    assert.ok(!(await s.page.locator('#carte').isVisible()), 'no map until asked for');
+    assert.equal(await s.page.evaluate(() => typeof window.L), 'undefined', 'Leaflet not loaded yet');
+    await tabTo(s.page, '#afficher-carte');
+    await s.page.keyboard.press('Enter');
+    await s.page.locator('#carte').waitFor({ state: 'visible' });
     assert.ok(await s.page.locator('#carte').isVisible());
+    assert.ok(!(await s.page.locator('#afficher-carte').isVisible()), 'the button is gone once the map is drawn');
+    assert.equal(await s.page.evaluate(() => document.activeElement.id), 'carte', 'focus on the map');
     assert.match(await s.page.locator('#carte-note').innerText(), /mêmes lieux que la liste/);
     await s.page.waitForFunction(() => document.querySelectorAll('#carte .leaflet-overlay-pane path').length > 0);
     const located = await s.page.locator('.relais-resultat[data-lat]').count();
     assert.equal(await s.page.locator('#carte .leaflet-marker-icon').count(), located);
+    await checkPage(s, 'resultats-carte', { title: 'Lieux de médiation numérique à Saint-Étienne (42)' });
     // The widget's code for this commune, to copy.
     assert.match(await s.page.locator('.relais-code').textContent(), /\/lieux\/widget\?commune=42218/);
   });

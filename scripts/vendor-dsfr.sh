@@ -10,7 +10,13 @@
 #   scripts/vendor-dsfr.sh
 #
 # What is copied:
-#   - dsfr.min.css, dsfr.module.min.js, dsfr.nomodule.min.js
+#   - dsfr-relais.min.css: the core CSS and the CSS of the components listed in
+#     COMPONENTS below, in one file (scripts/dsfr-bundle.mjs), instead of the 728 KB
+#     dsfr.min.css of every component; their main build (no print sheet, no legacy
+#     rules for browsers without CSS variables)
+#   - dsfr-relais.module.min.js: the core script and the scripts of the components
+#     listed in SCRIPTS below, in one file (no nomodule build: every browser we
+#     support runs modules)
 #   - the icon CSS of the icon families listed in ICON_FAMILIES below
 #     (utility/icons/icons-<family>/icons-<family>.min.css)
 #   - every file that the copied CSS references with a relative url(...):
@@ -26,6 +32,17 @@ cd "$(dirname "$0")/.."
 # Icon families whose fr-icon-* classes the templates use. Add a family here
 # (and re-run) before using an icon of another family in a template.
 ICON_FAMILIES=(system arrows)
+
+# Components whose fr-* classes the templates use (with those they depend on, as
+# src/dsfr/component/*/.package.yml says), in the order of the DSFR's own
+# component/main.scss. Add a component here (and re-run) before using it in a template:
+#   grep -ohE 'fr-[a-z]+' crates/web/templates/*.html crates/web/static/*.js | sort -u
+COMPONENTS=(upload badge logo button breadcrumb form link callout pagination alert radio
+  checkbox input skiplink select modal navigation footer tile table header)
+
+# Components whose behaviour the pages need (the header's menu, the breadcrumb's
+# disclosure, …), in the order of the DSFR's component/main.js.
+SCRIPTS=(button checkbox breadcrumb modal navigation tile header table)
 
 # Artwork (pictograms) used by the templates through <svg><use href="…#artwork-…">.
 ARTWORK=(
@@ -57,18 +74,26 @@ copy() { # copy a path relative to $SRC, keeping its directory
   cp "$SRC/$1" "$DEST/$1"
 }
 
-css_files=(dsfr.min.css)
+bundle_css=(core/core.main.min.css)
+for c in "${COMPONENTS[@]}"; do
+  bundle_css+=("component/$c/$c.main.min.css")
+done
+bundle_js=(core/core.module.min.js)
+for c in "${SCRIPTS[@]}"; do
+  bundle_js+=("component/$c/$c.module.min.js")
+done
+node scripts/dsfr-bundle.mjs "$SRC" "$DEST/dsfr-relais.min.css" "${bundle_css[@]}" >/dev/null
+node scripts/dsfr-bundle.mjs "$SRC" "$DEST/dsfr-relais.module.min.js" "${bundle_js[@]}" >/dev/null
+
+css_files=(dsfr-relais.min.css)
 for family in "${ICON_FAMILIES[@]}"; do
   css_files+=("utility/icons/icons-$family/icons-$family.min.css")
-done
-
-for f in "${css_files[@]}" dsfr.module.min.js dsfr.nomodule.min.js; do
-  copy "$f"
+  copy "utility/icons/icons-$family/icons-$family.min.css"
 done
 
 # Strip the source map comments: the maps are not shipped.
-for f in "${css_files[@]}" dsfr.module.min.js dsfr.nomodule.min.js; do
-  sed -i -e 's#/\*\# sourceMappingURL=[^*]*\*/##g' -e 's#^//\# sourceMappingURL=.*$##' "$DEST/$f"
+for f in "${css_files[@]}"; do
+  sed -i -e 's#/\*\# sourceMappingURL=[^*]*\*/##g' "$DEST/$f"
 done
 
 # Every relative url(...) of the shipped CSS, resolved against the CSS file's directory.
@@ -85,7 +110,7 @@ for css in "${css_files[@]}"; do
           *.woff) continue ;; # woff2 only, see above
         esac
         if [ -f "$SRC/$path" ]; then
-          copy "$path"
+          [ -f "$DEST/$path" ] || copy "$path"
         else
           echo "vendor-dsfr: $css references $ref, not found in $SRC" >&2
           exit 1

@@ -26,6 +26,9 @@ use axum::Router;
 use axum::routing::{get, post};
 use relais_search::TerritoryIndex;
 use relais_store::Db;
+use tower_http::CompressionLevel;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -170,7 +173,8 @@ pub fn router(state: AppState) -> Router {
     )
 }
 
-/// The layers every route sits behind: security headers and panic handling, request id, logs.
+/// The layers every route sits behind: compression, security headers and panic handling,
+/// request id, logs.
 pub fn harden(routes: Router, hsts: bool) -> Router {
     harden_with(routes, hsts, None, AccessLog::default())
 }
@@ -179,6 +183,15 @@ pub fn harden(routes: Router, hsts: bool) -> Router {
 fn harden_with(routes: Router, hsts: bool, tiles: Option<String>, access_log: AccessLog) -> Router {
     let tiles: Arc<str> = tiles.unwrap_or_default().into();
     routes
+        // Pages, JSON, GeoJSON and exports, compressed as they stream out; a response that
+        // already has a Content-Encoding (the static assets, compressed at build time) is
+        // left as it is, and so are fonts and images, compressed already. A middle level:
+        // the best ones cost too much time per request.
+        .layer(
+            CompressionLayer::new()
+                .quality(CompressionLevel::Precise(5))
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("font/"))),
+        )
         .layer(axum::middleware::from_fn(move |req, next| {
             security::headers(hsts, tiles.clone(), req, next)
         }))

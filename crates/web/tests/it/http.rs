@@ -49,6 +49,28 @@ async fn get_path(app: &Router, path: &str) -> Response {
         .unwrap()
 }
 
+async fn get_encoded(app: &Router, path: &str, accept_encoding: &str) -> Response {
+    app.clone()
+        .oneshot(
+            Request::get(path)
+                .header(header::ACCEPT_ENCODING, accept_encoding)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+}
+
+async fn gunzip(res: Response) -> Vec<u8> {
+    use std::io::Read as _;
+    let bytes = to_bytes(res.into_body(), 10 << 20).await.unwrap();
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_end(&mut plain)
+        .unwrap();
+    plain
+}
+
 async fn body_text(res: Response) -> String {
     String::from_utf8(to_bytes(res.into_body(), 10 << 20).await.unwrap().to_vec()).unwrap()
 }
@@ -152,27 +174,34 @@ async fn each_response_has_its_own_nonce_and_request_id() {
     );
 }
 
+/// The versioned URL of an asset, as the home page links it (`/static/<version>/<path>`).
+async fn asset_url(app: &Router, path: &str) -> String {
+    let html = body_text(get_path(app, "/").await).await;
+    let prefix = html
+        .split('"')
+        .find(|s| s.starts_with("/static/") && s.ends_with("dsfr-relais.min.css"))
+        .unwrap()
+        .trim_end_matches("dsfr/dsfr-relais.min.css")
+        .to_string();
+    prefix + path
+}
+
 #[tokio::test]
 async fn static_assets_are_versioned_and_cached() {
     let (app, _t) = app_with(false).await;
-    let html = body_text(get_path(&app, "/").await).await;
-    let css = html
-        .split('"')
-        .find(|s| s.starts_with("/static/") && s.ends_with("dsfr.min.css"))
-        .unwrap()
-        .to_string();
+    let css = asset_url(&app, "dsfr/dsfr-relais.min.css").await;
     let res = get_path(&app, &css).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header(&res, "content-type"), "text/css; charset=utf-8");
     assert!(header(&res, "cache-control").contains("immutable"));
-    let old = get_path(&app, "/static/00000000/dsfr/dsfr.min.css").await;
+    let old = get_path(&app, "/static/00000000/dsfr/dsfr-relais.min.css").await;
     assert_eq!(old.status(), StatusCode::OK);
     assert!(
         !header(&old, "cache-control").contains("immutable"),
         "an old version is not cached for long"
     );
     assert_eq!(
-        get_path(&app, &css.replace("dsfr.min.css", "absent.css"))
+        get_path(&app, &css.replace("dsfr-relais.min.css", "absent.css"))
             .await
             .status(),
         StatusCode::NOT_FOUND
@@ -356,4 +385,105 @@ async fn a_panic_becomes_a_500_page_or_problem() {
         problem(&app, "/api/v1/boum").await,
         (StatusCode::INTERNAL_SERVER_ERROR, "erreur_interne".into())
     );
+}
+
+#[tokio::test]
+async fn static_assets_are_sent_compressed_when_the_browser_accepts_it() {
+    let (app, _t) = app_with(false).await;
+    let css = asset_url(&app, "dsfr/dsfr-relais.min.css").await;
+    let plain = get_path(&app, &css).await;
+    assert_eq!(header(&plain, "content-encoding"), "");
+    assert_eq!(
+        header(&plain, "vary").to_ascii_lowercase(),
+        "accept-encoding"
+    );
+    let plain = to_bytes(plain.into_body(), 10 << 20).await.unwrap();
+
+    let br = get_encoded(&app, &css, "gzip, deflate, br, zstd").await;
+    assert_eq!(header(&br, "content-encoding"), "br");
+    assert!(header(&br, "cache-control").contains("immutable"));
+    let br = to_bytes(br.into_body(), 10 << 20).await.unwrap();
+    assert!(
+        br.len() * 4 < plain.len(),
+        "{} vs {}",
+        br.len(),
+        plain.len()
+    );
+
+    let gz = get_encoded(&app, &css, "gzip").await;
+    assert_eq!(header(&gz, "content-encoding"), "gzip");
+    assert_eq!(header(&gz, "content-type"), "text/css; charset=utf-8");
+    assert_eq!(gunzip(gz).await, plain, "the same file, compressed");
+
+    let refused = get_encoded(&app, &css, "gzip;q=0, br;q=0").await;
+    assert_eq!(header(&refused, "content-encoding"), "");
+
+    // Fonts are compressed already: sent as they are, to everyone.
+    let font = asset_url(&app, "dsfr/fonts/Marianne-Regular.woff2").await;
+    let font = get_encoded(&app, &font, "gzip, br").await;
+    assert_eq!(font.status(), StatusCode::OK);
+    assert_eq!(header(&font, "content-encoding"), "");
+}
+
+#[tokio::test]
+async fn pages_and_data_are_compressed_on_the_way_out() {
+    let (app, _t) = app_with(false).await;
+    let page = get_encoded(&app, "/", "gzip").await;
+    assert_eq!(header(&page, "content-encoding"), "gzip");
+    assert!(
+        header(&page, "vary")
+            .to_ascii_lowercase()
+            .contains("accept-encoding")
+    );
+    assert!(!header(&page, "content-security-policy").is_empty());
+    let html = String::from_utf8(gunzip(page).await).unwrap();
+    assert!(html.contains("<html lang=\"fr\""));
+
+    let contours = get_encoded(&app, "/lieux/carte/departements.geojson", "br, gzip").await;
+    assert_eq!(header(&contours, "content-encoding"), "br");
+    assert!(header(&contours, "cache-control").contains("max-age="));
+
+    let export = get_encoded(&app, "/api/v1/lieux/export.csv", "gzip").await;
+    assert_eq!(export.status(), StatusCode::OK);
+    assert_eq!(header(&export, "content-encoding"), "gzip");
+    assert!(!gunzip(export).await.is_empty());
+
+    let identity = get_path(&app, "/").await;
+    assert_eq!(header(&identity, "content-encoding"), "");
+}
+
+#[tokio::test]
+async fn home_and_site_map_say_what_is_open_and_what_is_coming() {
+    let (app, _t) = app_with(false).await;
+    let home = body_text(get_path(&app, "/").await).await;
+    for open in [
+        "Habilitations ouvertes",
+        "Lieux ouverts",
+        "Comptes ouverts",
+        "Données ouvertes",
+    ] {
+        assert!(home.contains(open), "{open}");
+    }
+    assert_eq!(
+        home.matches("Bientôt disponible").count(),
+        1,
+        "only the diagnostic has nothing open yet"
+    );
+    assert!(home.contains(
+        "À venir : le diagnostic, les mandats, le Pass numérique et les comptes rendus d’activité."
+    ));
+    assert!(!home.contains("Modules comptes, activités et hubs"));
+    let plan = body_text(get_path(&app, "/plan-du-site").await).await;
+    for link in [
+        "href=\"/lieux\"",
+        "href=\"/connexion\"",
+        "href=\"/compte\"",
+        "href=\"/api/v1/lieux/export.csv\"",
+        "href=\"/api/v1/openapi.json\"",
+    ] {
+        assert!(plan.contains(link), "{link}");
+    }
+    assert!(plan.contains(
+        "Les modules à venir — diagnostic, mandats, Pass numérique, comptes rendus d’activité"
+    ));
 }
