@@ -119,7 +119,7 @@ async fn execute(db: &Db, command: &AdminCommand) -> anyhow::Result<()> {
             role,
         } => {
             let role = Role::parse(role).ok_or_else(|| anyhow!("rôle « {role} » inconnu"))?;
-            let person = repo::person_by_courriel(db, &courriel.trim().to_lowercase())
+            let person = repo::person_by_email(db, &courriel.trim().to_lowercase())
                 .await?
                 .ok_or_else(|| anyhow!("aucun compte pour {courriel}"))?;
             let structure = repo::structure_by_siret(db, siret.trim())
@@ -133,7 +133,7 @@ async fn execute(db: &Db, command: &AdminCommand) -> anyhow::Result<()> {
             );
         }
         AdminCommand::Deverrouiller { courriel } => {
-            let person = repo::person_by_courriel(db, &courriel.trim().to_lowercase())
+            let person = repo::person_by_email(db, &courriel.trim().to_lowercase())
                 .await?
                 .ok_or_else(|| anyhow!("aucun compte pour {courriel}"))?;
             svc::unlock_by_operator(db, &person).await?;

@@ -505,7 +505,7 @@ impl Serialize for Secret {
 impl Config {
     /// The key that signs the journal's checkpoints: RELAIS_CLE_JOURNAL, else the
     /// `fichier_cle_journal`; `None` when neither is set.
-    pub fn cle_journal(
+    pub fn journal_key(
         &self,
     ) -> anyhow::Result<Option<relais_domain::journal::checkpoint::SigningKey>> {
         use relais_domain::journal::checkpoint::SigningKey;
