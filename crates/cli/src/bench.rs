@@ -84,7 +84,7 @@ fn measure(iterations: usize, queries: &[String], f: impl Fn(&str) -> usize) -> 
     )
 }
 
-/// `relais bench-password`: the cost of one Argon2id password hash with the parameters
+/// `relais bench-mot-de-passe`: the cost of one Argon2id password hash with the parameters
 /// Relais uses (a login verifies one hash, so this is its CPU cost).
 pub async fn password(iterations: usize) -> anyhow::Result<()> {
     let mut samples = Vec::with_capacity(iterations);
