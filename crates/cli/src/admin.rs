@@ -94,8 +94,7 @@ async fn execute(db: &Db, command: &AdminCommand) -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let id =
-                svc::create_account(db, courriel, prenom, nom, &password, None).await?;
+            let id = svc::create_account(db, courriel, prenom, nom, &password, None).await?;
             if *admin {
                 svc::grant_global_role(db, id, GlobalRole::Administrateur, "", None).await?;
             }

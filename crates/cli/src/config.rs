@@ -57,7 +57,12 @@ pub struct BaseArgs {
     pub base: Option<String>,
     /// Dossier des données (la base SQLite embarquée, les courriels non envoyés) ; par
     /// défaut ./relais-data.
-    #[arg(long, global = true, env = "RELAIS_DOSSIER_DONNEES", value_name = "DOSSIER")]
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_DOSSIER_DONNEES",
+        value_name = "DOSSIER"
+    )]
     pub dossier_donnees: Option<PathBuf>,
 }
 
@@ -300,10 +305,7 @@ impl Config {
         let dossier_donnees = base.dossier_donnees.clone();
         let base = base.base.clone().or(from_file.base);
         Ok(Config {
-            demo: serve
-                .demo
-                .or(from_file.demo)
-                .unwrap_or(base.is_none()),
+            demo: serve.demo.or(from_file.demo).unwrap_or(base.is_none()),
             base,
             dossier_donnees: dossier_donnees
                 .or(from_file.dossier_donnees)

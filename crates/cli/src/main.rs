@@ -190,6 +190,7 @@ fn french(cmd: clap::Command) -> clap::Command {
                 .get_default_values()
                 .iter()
                 .map(|v| v.to_string_lossy().into_owned())
+                .filter(|v| !v.is_empty())
                 .collect();
             if !defaults.is_empty() && arg.get_action().takes_values() {
                 notes.push(format!("par défaut : {}", defaults.join(",")));
@@ -220,9 +221,12 @@ fn french(cmd: clap::Command) -> clap::Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::from_arg_matches(&command().get_matches()) {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => refuse(&e),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -269,6 +273,70 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }
+}
+
+/// A command line clap refuses, said in French (clap says it in English); help and version
+/// are printed as clap does.
+fn refuse(e: &clap::Error) -> ! {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(list)) => list.join(", "),
+        _ => String::new(),
+    };
+    let message = match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        ErrorKind::UnknownArgument => format!(
+            "option inconnue de cette commande : {}",
+            context(ContextKind::InvalidArg)
+        ),
+        ErrorKind::InvalidSubcommand => format!(
+            "commande inconnue : {}",
+            context(ContextKind::InvalidSubcommand)
+        ),
+        ErrorKind::MissingRequiredArgument => {
+            format!("il manque : {}", context(ContextKind::InvalidArg))
+        }
+        ErrorKind::MissingSubcommand => "il manque la commande".to_string(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let valid = context(ContextKind::ValidValue);
+            format!(
+                "valeur « {} » refusée pour {}{}",
+                context(ContextKind::InvalidValue),
+                context(ContextKind::InvalidArg),
+                if valid.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (valeurs : {valid})")
+                }
+            )
+        }
+        ErrorKind::ArgumentConflict => format!(
+            "{} ne va pas avec {}",
+            context(ContextKind::InvalidArg),
+            context(ContextKind::PriorArg)
+        ),
+        ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues | ErrorKind::TooFewValues => {
+            format!(
+                "nombre de valeurs incorrect pour {}",
+                context(ContextKind::InvalidArg)
+            )
+        }
+        // Rarer cases: clap's own words, on one line.
+        _ => e
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string(),
+    };
+    eprintln!(
+        "relais : erreur : {message}\n« relais --help » ou « relais COMMANDE --help » décrivent les commandes et leurs options."
+    );
+    std::process::exit(2)
 }
 
 /// One line on standard error, no trace: what went wrong and, through the causes, why.

@@ -60,7 +60,8 @@ pub async fn ensure_runtime(db: &Db, config: &Config) -> anyhow::Result<()> {
     let password = std::env::var("RELAIS_MOT_DE_PASSE_EXECUTION")
         .ok()
         .filter(|p| !p.is_empty());
-    let report = roles::ensure_runtime_role(db, &config.role_execution, password.as_deref()).await?;
+    let report =
+        roles::ensure_runtime_role(db, &config.role_execution, password.as_deref()).await?;
     print!(
         "{}",
         summary(&report, config.base.as_deref().unwrap_or_default())

@@ -95,7 +95,9 @@ fn journal_cmd(data_dir: &std::path::Path, args: &[&str]) -> Command {
 fn init_key_writes_a_private_file_and_shows_only_the_public_key() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("journal.pem");
-    let (ok, out, err) = run(relais().args(["journal", "creer-cle", "--sortie"]).arg(&key));
+    let (ok, out, err) = run(relais()
+        .args(["journal", "creer-cle", "--sortie"])
+        .arg(&key));
     assert!(ok, "{err}");
     let text = std::fs::read_to_string(&key).unwrap();
     assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{text}");
@@ -110,7 +112,9 @@ fn init_key_writes_a_private_file_and_shows_only_the_public_key() {
         .unwrap()
         .to_string();
     // Never overwritten.
-    let (ok, _, err) = run(relais().args(["journal", "creer-cle", "--sortie"]).arg(&key));
+    let (ok, _, err) = run(relais()
+        .args(["journal", "creer-cle", "--sortie"])
+        .arg(&key));
     assert!(!ok && err.contains("existe déjà"), "{err}");
     assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
     // The configured key's public half, from the file or from the environment.
@@ -159,7 +163,9 @@ async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
     let data = dir.path().join("data");
     let key = dir.path().join("journal.pem");
     let copies = dir.path().join("points.jsonl");
-    let (ok, out, err) = run(relais().args(["journal", "creer-cle", "--sortie"]).arg(&key));
+    let (ok, out, err) = run(relais()
+        .args(["journal", "creer-cle", "--sortie"])
+        .arg(&key));
     assert!(ok, "{err}");
     let public = out
         .lines()
@@ -184,7 +190,8 @@ async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
         "{out}"
     );
     assert!(keyed(&["point-de-controle"]).1.starts_with("Rien à signer"));
-    let export = || run(journal_cmd(&data, &["exporter-points-de-controle", "--sortie"]).arg(&copies));
+    let export =
+        || run(journal_cmd(&data, &["exporter-points-de-controle", "--sortie"]).arg(&copies));
     let (ok, out, err) = export();
     assert!(ok, "{err}");
     assert!(out.starts_with("1 point de contrôle ajouté"), "{out}");
@@ -211,7 +218,16 @@ async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
         "Journal intègre : 5 entrées vérifiées.\n2 points de contrôle signés concordent.\n"
     );
     let verify_with_copies = || {
-        run(journal_cmd(&data, &["verifier", "--cle-publique", &public, "--points-de-controle"]).arg(&copies))
+        run(journal_cmd(
+            &data,
+            &[
+                "verifier",
+                "--cle-publique",
+                &public,
+                "--points-de-controle",
+            ],
+        )
+        .arg(&copies))
     };
     let (ok, _, err) = verify_with_copies();
     assert!(ok, "{err}");
@@ -306,7 +322,12 @@ async fn serve_signs_checkpoints_now_and_then() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let key = dir.path().join("journal.pem");
-    assert!(run(relais().args(["journal", "creer-cle", "--sortie"]).arg(&key)).0);
+    assert!(
+        run(relais()
+            .args(["journal", "creer-cle", "--sortie"])
+            .arg(&key))
+        .0
+    );
     let db = Db::open_data_dir(&data).await.unwrap();
     db.migrate().await.unwrap();
     append(&db, 2).await;

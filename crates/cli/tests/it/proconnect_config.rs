@@ -20,10 +20,7 @@ fn proconnect_keys_are_layered_and_the_secret_is_redacted() {
         .arg("config")
         .arg("--config")
         .arg(&file)
-        .env(
-            "RELAIS_PROCONNECT_SECRET",
-            "secret-de-l-environnement",
-        )
+        .env("RELAIS_PROCONNECT_SECRET", "secret-de-l-environnement")
         .args(["--proconnect-client", "relais-option"]));
     assert!(ok);
     assert!(

@@ -35,7 +35,11 @@ async fn serve_and_worker_refuse_a_superuser_without_the_flag() {
         ],
     );
     let (ok, _, err) = run(relais().args(["worker", "--base", &t.url]));
-    assert_refused(ok, &err, &["superutilisateur", "--autoriser-superutilisateur"]);
+    assert_refused(
+        ok,
+        &err,
+        &["superutilisateur", "--autoriser-superutilisateur"],
+    );
 
     // Allowed, by flag or environment: it starts, and says the risk.
     let server = serve(&t.url, &["--autoriser-superutilisateur"]);
