@@ -185,6 +185,11 @@ fn french(cmd: clap::Command) -> clap::Command {
         .subcommand_help_heading("Commandes")
         .subcommand_value_name("COMMANDE")
         .mut_args(|arg| {
+            let arg = if arg.is_positional() && arg.get_help_heading().is_none() {
+                arg.help_heading("Fichiers et identifiants")
+            } else {
+                arg
+            };
             let mut notes = Vec::new();
             let defaults: Vec<String> = arg
                 .get_default_values()
@@ -208,14 +213,19 @@ fn french(cmd: clap::Command) -> clap::Command {
             if let Some(var) = arg.get_env() {
                 notes.push(format!("variable {}", var.to_string_lossy()));
             }
+            // clap's own notes are hidden, even an empty default (`[default: ""]`).
+            let arg = if arg.get_action().takes_values() {
+                arg.hide_default_value(true)
+                    .hide_possible_values(true)
+                    .hide_env(true)
+            } else {
+                arg.hide_env(true)
+            };
             if notes.is_empty() {
                 return arg;
             }
             let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
-            arg.hide_default_value(true)
-                .hide_possible_values(true)
-                .hide_env(true)
-                .help(format!("{help} [{}]", notes.join(" ; ")))
+            arg.help(format!("{help} [{}]", notes.join(" ; ")))
         })
         .mut_subcommands(french)
 }

@@ -76,10 +76,11 @@ fn bad_configuration_is_one_clear_line() {
         relais().arg("config").arg("--config").arg(&broken),
         "ligne 3",
     );
-    std::fs::write(&broken, "ecoute = \"127.0.0.1:9000\"\n").unwrap();
+    // An unknown key, such as the English name of a setting, is refused.
+    std::fs::write(&broken, "listen = \"127.0.0.1:9000\"\n").unwrap();
     assert_one_line_error(
         relais().arg("config").arg("--config").arg(&broken),
-        "ecoute",
+        "listen",
     );
     std::fs::write(&broken, "ecoute = \"pas une adresse\"\n").unwrap();
     assert_one_line_error(
@@ -303,12 +304,13 @@ fn assert_french_help(args: &[&str]) -> String {
             "« {english} » in relais {args:?} --help:\n{out}"
         );
     }
-    // Each option's line holds its description: nothing ends right after the name.
-    for line in out.lines().map(str::trim_start) {
-        if line.starts_with("--") || line.starts_with("-h") || line.starts_with("-V") {
-            let words = line.split_whitespace().count();
+    // Each option has its description: on its line, or on the next one (long help).
+    let lines: Vec<&str> = out.lines().map(str::trim_start).collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with('-') && line.split_whitespace().count() <= 2 {
+            let next = lines.get(i + 1).copied().unwrap_or_default();
             assert!(
-                words > 2,
+                !next.is_empty() && !next.starts_with('-'),
                 "option without a description in relais {args:?} --help: {line}"
             );
         }
