@@ -38,11 +38,21 @@ pub enum AdminCommand {
         #[arg(long, value_name = "NOM")]
         nom: String,
         /// Type de structure : collectivite, administration, association, entreprise ou
-        /// autre.
-        #[arg(long = "type", default_value = "autre", value_name = "TYPE")]
+        /// autre. Par défaut autre.
+        #[arg(
+            long = "type",
+            default_value = "autre",
+            hide_default_value = true,
+            value_name = "TYPE"
+        )]
         type_: String,
         /// Adresse postale de la structure.
-        #[arg(long, default_value = "", value_name = "ADRESSE")]
+        #[arg(
+            long,
+            default_value = "",
+            hide_default_value = true,
+            value_name = "ADRESSE"
+        )]
         adresse: String,
         /// Code INSEE de la commune de la structure.
         #[arg(long, value_name = "CODE")]
