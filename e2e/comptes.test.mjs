@@ -8,7 +8,7 @@
 // e2e/screenshots/comptes-*.png.
 //
 // The accounts, the structure and the roles are created before the server starts, with
-// `relais admin …` on the same --data-dir.
+// `relais admin …` on the same --dossier-donnees.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,7 +59,7 @@ before(async () => {
       for (const p of [REFERENT, MEDIATEUR, ADMIN]) await createAccount(relais, p);
       await createStructure(relais, STRUCTURE);
       for (const p of [REFERENT, MEDIATEUR]) {
-        await relais(['admin', 'grant-role', '--email', p.email, '--siret', STRUCTURE.siret, '--role', p.role]);
+        await relais(['admin', 'attribuer-role', '--courriel', p.email, '--siret', STRUCTURE.siret, '--role', p.role]);
       }
     },
   });

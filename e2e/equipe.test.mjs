@@ -11,7 +11,7 @@
 // full-page screenshot in e2e/screenshots/equipe-*.png.
 //
 // The référent and the structure are created before the server starts, with
-// `relais admin …` on the same --data-dir; the server runs with --public-url set to its own
+// `relais admin …` on the same --dossier-donnees; the server runs with --url-publique set to its own
 // address, so that the links of its e-mails lead to it.
 
 import { after, before, describe, test } from 'node:test';
@@ -28,7 +28,7 @@ import {
 import { enrol, headerAccountText, loginWithPassword, submitCode } from './lib/login.mjs';
 
 // E-mails must land in <data dir>/courriels, whatever the environment of the test run says.
-delete process.env.RELAIS_SMTP_URL;
+delete process.env.RELAIS_URL_SMTP;
 
 const STRUCTURE = {
   siret: '13002526500013',
@@ -63,7 +63,7 @@ before(async () => {
     async seed(relais) {
       await createAccount(relais, REFERENT);
       await createStructure(relais, STRUCTURE);
-      await relais(['admin', 'grant-role', '--email', REFERENT.email, '--siret', STRUCTURE.siret, '--role', REFERENT.role]);
+      await relais(['admin', 'attribuer-role', '--courriel', REFERENT.email, '--siret', STRUCTURE.siret, '--role', REFERENT.role]);
     },
   });
   browser = await launchBrowser();

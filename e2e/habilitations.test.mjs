@@ -56,7 +56,7 @@ before(async () => {
     async seed(relais) {
       for (const p of [REFERENT, ADMIN, CANDIDATE]) await createAccount(relais, p);
       await createStructure(relais, STRUCTURE);
-      await relais(['admin', 'grant-role', '--email', REFERENT.email, '--siret', STRUCTURE.siret, '--role', REFERENT.role]);
+      await relais(['admin', 'attribuer-role', '--courriel', REFERENT.email, '--siret', STRUCTURE.siret, '--role', REFERENT.role]);
     },
   });
   browser = await launchBrowser();

@@ -46,7 +46,7 @@ before(async () => {
     async seed(relais) {
       await createAccount(relais, REFERENT);
       await createStructure(relais, STRUCTURE);
-      await relais(['admin', 'grant-role', '--email', REFERENT.email, '--siret', STRUCTURE.siret, '--role', 'referent']);
+      await relais(['admin', 'attribuer-role', '--courriel', REFERENT.email, '--siret', STRUCTURE.siret, '--role', 'referent']);
     },
   });
   browser = await launchBrowser();

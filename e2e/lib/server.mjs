@@ -5,9 +5,9 @@
 //   RELAIS_READY_TIMEOUT_MS   how long to wait for GET /readyz to answer 200 (default 30000)
 //
 // startServer({ seed, logName }): `seed(relais)` runs before the server starts, with
-// `relais(args, env)` running the same binary on the same --data-dir (e.g. `relais admin …`);
+// `relais(args, env)` running the same binary on the same --dossier-donnees (e.g. `relais admin …`);
 // the server's output goes to artifacts/<logName> (default server.log). With
-// `selfPublicUrl: true`, the server is started with `--public-url` set to its own address
+// `selfPublicUrl: true`, the server is started with `--url-publique` set to its own address
 // (the links in its e-mails then lead to it). The returned `dataDir` is removed by stop().
 //
 // createAccount(relais, person) and createStructure(relais, structure), for `seed`, give the
@@ -46,11 +46,11 @@ export function relaisBin() {
   return bin;
 }
 
-// Runs `relais --data-dir <dataDir> <args…>` to completion; rejects with its output if it fails.
+// Runs `relais --dossier-donnees <dataDir> <args…>` to completion; rejects with its output if it fails.
 export function runRelais(dataDir, args, env = {}) {
   const bin = relaisBin();
   return new Promise((ok, fail) => {
-    execFile(bin, ['--data-dir', dataDir, ...args], {
+    execFile(bin, ['--dossier-donnees', dataDir, ...args], {
       cwd: dataDir,
       env: { ...process.env, NO_COLOR: '1', ...env },
       timeout: 120000,
@@ -73,12 +73,12 @@ export async function startServer({ seed, logName = 'server.log', selfPublicUrl 
     }
   }
   const port = await freePort();
-  const listen = `127.0.0.1:${port}`;
-  const baseUrl = `http://${listen}`;
+  const ecoute = `127.0.0.1:${port}`;
+  const baseUrl = `http://${ecoute}`;
 
   let log = '';
-  const serveArgs = ['serve', '--listen', listen, '--data-dir', dataDir];
-  if (selfPublicUrl) serveArgs.push('--public-url', baseUrl);
+  const serveArgs = ['serve', '--ecoute', listen, '--dossier-donnees', dataDir];
+  if (selfPublicUrl) serveArgs.push('--url-publique', baseUrl);
   const child = spawn(bin, serveArgs, {
     cwd: dataDir,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -134,19 +134,19 @@ export async function startServer({ seed, logName = 'server.log', selfPublicUrl 
   };
 }
 
-// An account, with its password passed as `relais admin create-account` reads it.
+// An account, with its password passed as `relais admin creer-compte` reads it.
 export function createAccount(relais, p) {
   return relais([
-    'admin', 'create-account',
-    '--email', p.email, '--given-name', p.givenName, '--family-name', p.familyName,
+    'admin', 'creer-compte',
+    '--courriel', p.email, '--prenom', p.givenName, '--nom', p.familyName,
     ...(p.admin ? ['--admin'] : []),
-  ], { RELAIS_NEW_PASSWORD: p.password });
+  ], { RELAIS_NOUVEAU_MOT_DE_PASSE: p.password });
 }
 
 export function createStructure(relais, s) {
   return relais([
-    'admin', 'create-structure',
-    '--siret', s.siret, '--nom', s.nom, '--kind', s.kind,
+    'admin', 'creer-structure',
+    '--siret', s.siret, '--nom', s.nom, '--type', s.kind,
     '--adresse', s.adresse, '--commune', s.commune,
   ]);
 }

@@ -8,56 +8,78 @@ use relais_services::comptes as svc;
 use relais_store::Db;
 use relais_store::comptes as repo;
 
-use crate::config::{Config, GlobalArgs, ServeArgs};
+use crate::config::{BaseArgs, Config};
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
-    /// Create a local account. The password is read from RELAIS_NEW_PASSWORD, or else from
-    /// the first line of standard input; the second factor is set up at first login.
-    CreateAccount {
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        given_name: String,
-        #[arg(long)]
-        family_name: String,
-        /// Make the account a national administrator.
+    /// Créer un compte local. Le mot de passe est lu dans RELAIS_NOUVEAU_MOT_DE_PASSE, sinon
+    /// sur la première ligne de l’entrée standard ; le second facteur est choisi à la
+    /// première connexion.
+    CreerCompte {
+        /// Adresse de courriel de la personne (son identifiant de connexion).
+        #[arg(long, value_name = "ADRESSE")]
+        courriel: String,
+        /// Prénom de la personne.
+        #[arg(long, value_name = "PRÉNOM")]
+        prenom: String,
+        /// Nom de famille de la personne.
+        #[arg(long, value_name = "NOM")]
+        nom: String,
+        /// Faire du compte un administrateur national.
         #[arg(long)]
         admin: bool,
     },
-    /// Register a structure.
-    CreateStructure {
-        #[arg(long)]
+    /// Enregistrer une structure.
+    CreerStructure {
+        /// SIRET de la structure (14 chiffres).
+        #[arg(long, value_name = "SIRET")]
         siret: String,
-        #[arg(long)]
+        /// Nom de la structure.
+        #[arg(long, value_name = "NOM")]
         nom: String,
-        /// collectivite, administration, association, entreprise or autre.
-        #[arg(long, default_value = "autre")]
-        kind: String,
-        #[arg(long, default_value = "")]
+        /// Type de structure : collectivite, administration, association, entreprise ou
+        /// autre. Par défaut autre.
+        #[arg(
+            long = "type",
+            default_value = "autre",
+            hide_default_value = true,
+            value_name = "TYPE"
+        )]
+        type_: String,
+        /// Adresse postale de la structure.
+        #[arg(
+            long,
+            default_value = "",
+            hide_default_value = true,
+            value_name = "ADRESSE"
+        )]
         adresse: String,
-        /// INSEE code of the commune.
-        #[arg(long)]
+        /// Code INSEE de la commune de la structure.
+        #[arg(long, value_name = "CODE")]
         commune: String,
     },
-    /// Give a person a role in a structure: mediateur, aidant, prescripteur or referent.
-    GrantRole {
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
+    /// Donner à une personne un rôle dans une structure.
+    AttribuerRole {
+        /// Adresse de courriel du compte.
+        #[arg(long, value_name = "ADRESSE")]
+        courriel: String,
+        /// SIRET de la structure.
+        #[arg(long, value_name = "SIRET")]
         siret: String,
-        #[arg(long)]
+        /// Rôle : mediateur, aidant, prescripteur ou referent.
+        #[arg(long, value_name = "RÔLE")]
         role: String,
     },
-    /// Lift the lock of an account (after too many wrong passwords or codes).
-    Unlock {
-        #[arg(long)]
-        email: String,
+    /// Lever le verrou d’un compte (après trop de mots de passe ou de codes faux).
+    Deverrouiller {
+        /// Adresse de courriel du compte.
+        #[arg(long, value_name = "ADRESSE")]
+        courriel: String,
     },
 }
 
-pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> anyhow::Result<()> {
-    let config = Config::resolve(global, &ServeArgs::default())?;
+pub async fn run(base: &BaseArgs, command: &AdminCommand) -> anyhow::Result<()> {
+    let config = Config::resolve(base, &Default::default(), &Default::default())?;
     let db = crate::run::open(&config).await?;
     let result = execute(&db, command).await;
     db.close().await;
@@ -66,13 +88,13 @@ pub async fn run(global: &GlobalArgs, command: &AdminCommand) -> anyhow::Result<
 
 async fn execute(db: &Db, command: &AdminCommand) -> anyhow::Result<()> {
     match command {
-        AdminCommand::CreateAccount {
-            email,
-            given_name,
-            family_name,
+        AdminCommand::CreerCompte {
+            courriel,
+            prenom,
+            nom,
             admin,
         } => {
-            let password = match std::env::var("RELAIS_NEW_PASSWORD") {
+            let password = match std::env::var("RELAIS_NOUVEAU_MOT_DE_PASSE") {
                 Ok(p) => p,
                 Err(_) => {
                     let mut line = String::new();
@@ -82,46 +104,49 @@ async fn execute(db: &Db, command: &AdminCommand) -> anyhow::Result<()> {
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let id =
-                svc::create_account(db, email, given_name, family_name, &password, None).await?;
+            let id = svc::create_account(db, courriel, prenom, nom, &password, None).await?;
             if *admin {
                 svc::grant_global_role(db, id, GlobalRole::Administrateur, "", None).await?;
             }
-            println!("Compte n° {id} créé pour {email}.");
+            println!("Compte n° {id} créé pour {courriel}.");
         }
-        AdminCommand::CreateStructure {
+        AdminCommand::CreerStructure {
             siret,
             nom,
-            kind,
+            type_,
             adresse,
             commune,
         } => {
-            let kind = StructureKind::parse(kind)
-                .ok_or_else(|| anyhow!("type de structure « {kind} » inconnu"))?;
+            let kind = StructureKind::parse(type_)
+                .ok_or_else(|| anyhow!("type de structure « {type_} » inconnu"))?;
             let id = svc::create_structure(db, siret, nom, kind, adresse, commune, None).await?;
             println!("Structure n° {id} créée : {nom}.");
         }
-        AdminCommand::GrantRole { email, siret, role } => {
+        AdminCommand::AttribuerRole {
+            courriel,
+            siret,
+            role,
+        } => {
             let role = Role::parse(role).ok_or_else(|| anyhow!("rôle « {role} » inconnu"))?;
-            let person = repo::person_by_email(db, &email.trim().to_lowercase())
+            let person = repo::person_by_email(db, &courriel.trim().to_lowercase())
                 .await?
-                .ok_or_else(|| anyhow!("aucun compte pour {email}"))?;
+                .ok_or_else(|| anyhow!("aucun compte pour {courriel}"))?;
             let structure = repo::structure_by_siret(db, siret.trim())
                 .await?
                 .ok_or_else(|| anyhow!("aucune structure de SIRET {siret}"))?;
             svc::grant_role(db, person.id, structure.id, role, None).await?;
             println!(
-                "{email} est désormais {} de {}.",
+                "{courriel} est désormais {} de {}.",
                 role.label(),
                 structure.nom
             );
         }
-        AdminCommand::Unlock { email } => {
-            let person = repo::person_by_email(db, &email.trim().to_lowercase())
+        AdminCommand::Deverrouiller { courriel } => {
+            let person = repo::person_by_email(db, &courriel.trim().to_lowercase())
                 .await?
-                .ok_or_else(|| anyhow!("aucun compte pour {email}"))?;
+                .ok_or_else(|| anyhow!("aucun compte pour {courriel}"))?;
             svc::unlock_by_operator(db, &person).await?;
-            println!("Le compte de {email} est déverrouillé.");
+            println!("Le compte de {courriel} est déverrouillé.");
         }
     }
     Ok(())

@@ -84,7 +84,7 @@ fn measure(iterations: usize, queries: &[String], f: impl Fn(&str) -> usize) -> 
     )
 }
 
-/// `relais bench-password`: the cost of one Argon2id password hash with the parameters
+/// `relais bench-mot-de-passe`: the cost of one Argon2id password hash with the parameters
 /// Relais uses (a login verifies one hash, so this is its CPU cost).
 pub async fn password(iterations: usize) -> anyhow::Result<()> {
     let mut samples = Vec::with_capacity(iterations);
@@ -320,7 +320,7 @@ fn real_sample(territoires: &TerritoryIndex) -> Vec<IndexedLieu> {
     relais_services::lieux::recherche::sample(relais_services::lieux::demo::FILE, territoires)
 }
 
-/// `relais bench-lieux --schema-csv`: `n` synthetic lieux with the real attributes (as
+/// `relais bench-lieux --csv-schema`: `n` synthetic lieux with the real attributes (as
 /// measured), written as a CSV of the national schema v1.0.1 for `relais import lieux`
 /// (the API benchmark at scale). Names and addresses are numbered so that no two are the
 /// same lieu for the merge.

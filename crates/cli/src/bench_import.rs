@@ -22,54 +22,52 @@ use relais_store::Db;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Rows in all, spread over the sources.
-    #[arg(long, default_value_t = 100_000)]
-    rows: usize,
-    /// Number of sources (files).
-    #[arg(long, default_value_t = 5)]
+    /// Lignes en tout, réparties entre les sources.
+    #[arg(long, default_value_t = 100_000, value_name = "NOMBRE")]
+    lignes: usize,
+    /// Nombre de sources (de fichiers).
+    #[arg(long, default_value_t = 5, value_name = "NOMBRE")]
     sources: usize,
-    /// Instead: one file of about this many megabytes, imported alone.
+    /// À la place : un seul fichier d’environ ce nombre de mégaoctets, importé seul.
     #[arg(long, value_name = "MO")]
-    big_file: Option<u64>,
-    /// With --big-file: read the whole file into memory and split it all before storing
-    /// (the way of imports before streaming), for the comparison.
-    #[arg(long, requires = "big_file")]
-    in_memory: bool,
-    /// Where files and the SQLite database are written (a new temporary folder by default;
-    /// emptied unless --keep).
-    #[arg(long)]
-    dir: Option<PathBuf>,
-    /// Merge after each file (as uploads do) instead of once after all files (as
-    /// `relais import lieux` does with several files).
+    gros_fichier: Option<u64>,
+    /// Avec --gros-fichier : lire tout le fichier en mémoire et le découper en entier avant
+    /// d’enregistrer (comme les imports avant la lecture en flux), pour comparer.
+    #[arg(long, requires = "gros_fichier")]
+    en_memoire: bool,
+    /// Où écrire les fichiers et la base SQLite (par défaut un nouveau dossier temporaire,
+    /// vidé sauf avec --garder). Avec --base : une base PostgreSQL sans lieux à la place
+    /// de SQLite.
+    #[arg(long, value_name = "DOSSIER")]
+    dossier: Option<PathBuf>,
+    /// Fusionner après chaque fichier (comme les dépôts en ligne) au lieu d’une fois après
+    /// tous (comme « relais import lieux » avec plusieurs fichiers).
     #[arg(long)]
     fusion_par_fichier: bool,
-    /// Keep the files and the database after the run.
+    /// Garder les fichiers et la base après la mesure.
     #[arg(long)]
-    keep: bool,
-    /// Import into this PostgreSQL database (it must hold no lieux) instead of SQLite.
-    #[arg(long)]
-    database_url: Option<String>,
+    garder: bool,
 }
 
-pub async fn run(args: &Args) -> anyhow::Result<()> {
-    let dir = args.dir.clone().unwrap_or_else(|| {
+pub async fn run(base: &crate::config::BaseArgs, args: &Args) -> anyhow::Result<()> {
+    let dir = args.dossier.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("relais-bench-import-{}", std::process::id()))
     });
     std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
-    let result = measure(args, &dir).await;
-    if !args.keep {
+    let result = measure(base, args, &dir).await;
+    if !args.garder {
         let _ = std::fs::remove_dir_all(&dir);
     }
     result
 }
 
-async fn measure(args: &Args, dir: &Path) -> anyhow::Result<()> {
+async fn measure(base: &crate::config::BaseArgs, args: &Args, dir: &Path) -> anyhow::Result<()> {
     let territoires = TerritoryIndex::build(relais_services::territoires::parse_shipped()?);
     let started = Instant::now();
     let mut generator = Generator::new(&territoires)?;
-    let files = match args.big_file {
+    let files = match args.gros_fichier {
         Some(mb) => vec![generator.big_file(dir, mb * 1_000_000)?],
-        None => generator.sources(dir, args.rows, args.sources.max(1))?,
+        None => generator.sources(dir, args.lignes, args.sources.max(1))?,
     };
     let bytes: u64 = files
         .iter()
@@ -85,7 +83,7 @@ async fn measure(args: &Args, dir: &Path) -> anyhow::Result<()> {
     );
     drop(generator);
 
-    let db = match &args.database_url {
+    let db = match &base.base {
         Some(url) => Db::connect_bulk(url).await?,
         None => Db::open_data_dir_bulk(&dir.join("base")).await?,
     };
@@ -104,7 +102,7 @@ async fn measure(args: &Args, dir: &Path) -> anyhow::Result<()> {
     for (i, f) in files.iter().enumerate() {
         let source = format!("source-{}", i + 1);
         let t = Instant::now();
-        let (report, pending) = if args.in_memory {
+        let (report, pending) = if args.en_memoire {
             let bytes = std::fs::read(&f.path)?;
             let raw = fichier::read(&bytes, true)?;
             store_file(&db, &index, &source, &raw, &mut |_, _| {}).await?
@@ -154,8 +152,8 @@ async fn measure(args: &Args, dir: &Path) -> anyhow::Result<()> {
         "mémoire : pic {} (VmHWM du processus), {} avant l’import (territoires chargés){}",
         mb(vm("VmHWM")),
         mb(rss_ready),
-        if args.in_memory {
-            " ; mode --in-memory : fichier lu en entier"
+        if args.en_memoire {
+            " ; mode --en-memoire : fichier lu en entier"
         } else {
             " ; lecture en flux"
         }

@@ -1,5 +1,9 @@
 //! Effective configuration: defaults, then `relais.toml`, then `RELAIS_*` environment
-//! variables, then command-line flags (clap reads both of the last two, flags first).
+//! variables, then command-line options (clap reads both of the last two, options first).
+//!
+//! One name per setting in the three layers: the key `url_smtp` of the file is the variable
+//! `RELAIS_URL_SMTP` and the option `--url-smtp`. Each option is offered only by the commands
+//! it acts on; the file may hold any key, read by the commands that use it.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,21 +11,27 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow};
 use serde::{Deserialize, Serialize};
 
+/// Format of the traces written on standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
-    Text,
+    /// Lisible par une personne.
+    Texte,
+    /// Un objet JSON par ligne.
     Json,
 }
 
-/// Level of the access log (one line per request): `info`, `debug` (hidden unless
-/// `RELAIS_LOG` shows debug) or `off`.
+/// Level of the trace of each request: `info`, `debug` (hidden unless `RELAIS_LOG` shows
+/// debug) or `non`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum AccessLog {
+    /// Une ligne par requête, au niveau info.
     Info,
+    /// Une ligne par requête, au niveau debug.
     Debug,
-    Off,
+    /// Aucune ligne.
+    Non,
 }
 
 impl From<AccessLog> for relais_web::AccessLog {
@@ -29,208 +39,262 @@ impl From<AccessLog> for relais_web::AccessLog {
         match level {
             AccessLog::Info => relais_web::AccessLog::Info,
             AccessLog::Debug => relais_web::AccessLog::Debug,
-            AccessLog::Off => relais_web::AccessLog::Off,
+            AccessLog::Non => relais_web::AccessLog::Off,
         }
     }
 }
 
-/// Options shared by every subcommand.
+/// Options of every command that opens the database.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct GlobalArgs {
-    /// Configuration file (TOML). By default ./relais.toml, if present.
+#[command(next_help_heading = "Base de données")]
+pub struct BaseArgs {
+    /// Fichier de configuration (TOML) ; par défaut ./relais.toml s’il existe.
     #[arg(long, global = true, env = "RELAIS_CONFIG", value_name = "FICHIER")]
     pub config: Option<PathBuf>,
-    /// Database: sqlite://CHEMIN or postgres://UTILISATEUR@HÔTE/BASE. By default, SQLite in the data directory.
-    #[arg(long, global = true, env = "RELAIS_DATABASE_URL", value_name = "URL")]
-    pub database_url: Option<String>,
-    /// Data directory of the embedded SQLite database.
-    #[arg(long, global = true, env = "RELAIS_DATA_DIR", value_name = "DOSSIER")]
-    pub data_dir: Option<PathBuf>,
-    /// Log format on standard error.
-    #[arg(long, global = true, env = "RELAIS_LOG_FORMAT", value_name = "FORMAT")]
-    pub log_format: Option<LogFormat>,
-    /// SMTP server for e-mail: smtp://HÔTE:PORT, smtps://…, or smtp://…?tls=required.
-    /// Unset: e-mails are written as .eml files in the data directory's `courriels` folder.
+    /// Base de données : sqlite://CHEMIN ou postgres://UTILISATEUR@HÔTE/BASE ; par défaut,
+    /// SQLite dans le dossier des données.
+    #[arg(long, global = true, env = "RELAIS_BASE", value_name = "URL")]
+    pub base: Option<String>,
+    /// Dossier des données (la base SQLite embarquée, les courriels non envoyés) ; par
+    /// défaut ./relais-data.
     #[arg(
         long,
         global = true,
-        env = "RELAIS_SMTP_URL",
+        env = "RELAIS_DOSSIER_DONNEES",
+        value_name = "DOSSIER"
+    )]
+    pub dossier_donnees: Option<PathBuf>,
+}
+
+/// The PostgreSQL role `serve` and `worker` run as: made by `migrate`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RoleArgs {
+    /// PostgreSQL : le rôle que « relais migrate » crée ou vérifie pour serve et worker
+    /// (sur le journal : SELECT et INSERT seulement) ; son mot de passe :
+    /// RELAIS_MOT_DE_PASSE_EXECUTION. Par défaut relais_app.
+    #[arg(long, env = "RELAIS_ROLE_EXECUTION", value_name = "RÔLE")]
+    pub role_execution: Option<String>,
+}
+
+/// The key that signs the journal's checkpoints: `serve`, `worker` and `journal …`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CleArgs {
+    /// Fichier de la clé privée qui signe les points de contrôle du journal (« relais
+    /// journal creer-cle »), gardé hors de la base. RELAIS_CLE_JOURNAL peut contenir la clé
+    /// elle-même à la place.
+    #[arg(
+        long,
+        global = true,
+        env = "RELAIS_FICHIER_CLE_JOURNAL",
+        value_name = "FICHIER"
+    )]
+    pub fichier_cle_journal: Option<PathBuf>,
+}
+
+/// Settings of the processes that run background jobs: `serve` and `worker`.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Tâches de fond, courriels et journal")]
+pub struct TachesArgs {
+    /// Format des traces sur la sortie d’erreur. Par défaut texte.
+    #[arg(long, env = "RELAIS_FORMAT_TRACES", value_name = "FORMAT")]
+    pub format_traces: Option<LogFormat>,
+    /// Serveur SMTP des courriels : smtp://HÔTE:PORT, smtps://… ou smtp://…?tls=required.
+    /// Sans lui, les courriels sont écrits en fichiers .eml dans le dossier « courriels »
+    /// du dossier des données.
+    #[arg(
+        long,
+        env = "RELAIS_URL_SMTP",
         value_name = "URL",
         hide_env_values = true
     )]
-    pub smtp_url: Option<String>,
-    /// Sender of e-mails, e.g. "Relais <ne-pas-repondre@exemple.gouv.fr>".
-    #[arg(long, global = true, env = "RELAIS_MAIL_FROM", value_name = "ADRESSE")]
-    pub mail_from: Option<String>,
-    /// PostgreSQL: the role `relais migrate` creates or checks for `serve` and `worker`
-    /// (on the journal: SELECT and INSERT only). Its password: RELAIS_RUNTIME_PASSWORD.
-    #[arg(long, global = true, env = "RELAIS_RUNTIME_ROLE", value_name = "RÔLE")]
-    pub runtime_role: Option<String>,
-    /// PostgreSQL: let `serve` and `worker` run as a superuser or an owner of the schema
-    /// (they could rewrite the journal); a warning is logged.
+    pub url_smtp: Option<String>,
+    /// Expéditeur des courriels, par exemple « Relais <ne-pas-repondre@exemple.gouv.fr> ».
+    #[arg(long, env = "RELAIS_EXPEDITEUR", value_name = "ADRESSE")]
+    pub expediteur: Option<String>,
+    #[command(flatten)]
+    pub role: RoleArgs,
+    /// PostgreSQL : permettre à serve et worker de tourner en superutilisateur ou en
+    /// propriétaire du schéma (ils pourraient réécrire le journal) ; un avertissement est
+    /// écrit.
     #[arg(
         long,
-        global = true,
-        env = "RELAIS_ALLOW_SUPERUSER",
+        env = "RELAIS_AUTORISER_SUPERUTILISATEUR",
         value_name = "true|false",
         num_args = 0..=1,
         require_equals = true,
         default_missing_value = "true"
     )]
-    pub allow_superuser: Option<bool>,
-    /// Private key signing the journal's checkpoints (`relais journal init-key`), kept
-    /// outside the database. RELAIS_JOURNAL_KEY may hold the key itself instead.
+    pub autoriser_superutilisateur: Option<bool>,
+    #[command(flatten)]
+    pub cle: CleArgs,
+    /// Secondes entre deux points de contrôle signés du journal ; 0 : jamais. Par défaut
+    /// 3600.
     #[arg(
         long,
-        global = true,
-        env = "RELAIS_JOURNAL_KEY_FILE",
-        value_name = "FICHIER"
-    )]
-    pub journal_key_file: Option<PathBuf>,
-    /// Seconds between two signed checkpoints of the journal, where jobs run; 0: never.
-    /// Default 3600.
-    #[arg(
-        long,
-        global = true,
-        env = "RELAIS_JOURNAL_CHECKPOINT_SECS",
+        env = "RELAIS_INTERVALLE_POINTS_DE_CONTROLE",
         value_name = "SECONDES"
     )]
-    pub journal_checkpoint_secs: Option<u64>,
+    pub intervalle_points_de_controle: Option<u64>,
 }
 
-/// Options of `relais serve`.
+/// Settings of the web server: `serve` only.
 #[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Serveur web")]
 pub struct ServeArgs {
-    /// Address and port to listen on.
-    #[arg(long, env = "RELAIS_LISTEN", value_name = "ADRESSE:PORT")]
-    pub listen: Option<SocketAddr>,
-    /// Send Strict-Transport-Security (only behind HTTPS).
+    /// Adresse et port d’écoute. Par défaut 127.0.0.1:8080.
+    #[arg(long, env = "RELAIS_ECOUTE", value_name = "ADRESSE:PORT")]
+    pub ecoute: Option<SocketAddr>,
+    /// Adresse où l’on joint cette instance (l’adresse de retour de ProConnect en est
+    /// faite). Par défaut http://127.0.0.1:8080.
+    #[arg(long, env = "RELAIS_URL_PUBLIQUE", value_name = "URL")]
+    pub url_publique: Option<String>,
+    /// Envoyer Strict-Transport-Security (seulement derrière HTTPS).
     #[arg(long, env = "RELAIS_HSTS", value_name = "true|false")]
     pub hsts: Option<bool>,
-    /// Run background jobs in this process (turn off when `relais worker` processes do it).
-    #[arg(long, env = "RELAIS_WORKER", value_name = "true|false")]
-    pub worker: Option<bool>,
-    /// Address at which people reach this instance (the ProConnect return URL is built on it).
-    #[arg(long, env = "RELAIS_PUBLIC_URL", value_name = "URL")]
-    pub public_url: Option<String>,
-    /// ProConnect issuer (OpenID Connect discovery is read from it). Unset: no ProConnect.
-    #[arg(long, env = "RELAIS_PROCONNECT_ISSUER", value_name = "URL")]
-    pub proconnect_issuer: Option<String>,
-    /// Client id given by ProConnect to this instance.
-    #[arg(long, env = "RELAIS_PROCONNECT_CLIENT_ID", value_name = "ID")]
-    pub proconnect_client_id: Option<String>,
-    /// Client secret given by ProConnect (prefer the environment or the file to a flag).
-    #[arg(
-        long,
-        env = "RELAIS_PROCONNECT_CLIENT_SECRET",
-        value_name = "SECRET",
-        hide_env_values = true
-    )]
-    pub proconnect_client_secret: Option<String>,
-    /// Load demonstration lieux into an empty base (default: yes on the embedded SQLite).
+    /// Exécuter les tâches de fond dans ce processus (false quand des processus « relais
+    /// worker » s’en chargent). Par défaut true.
+    #[arg(long, env = "RELAIS_TACHES", value_name = "true|false")]
+    pub taches: Option<bool>,
+    /// Charger des lieux de démonstration dans une base vide (par défaut : oui avec la
+    /// base SQLite embarquée).
     #[arg(long, env = "RELAIS_DEMO", value_name = "true|false")]
     pub demo: Option<bool>,
-    /// Login attempts allowed from one IP address per 15 minutes (password and ProConnect).
-    #[arg(long, env = "RELAIS_LOGIN_IP_ATTEMPTS", value_name = "NOMBRE")]
-    pub login_ip_attempts: Option<i64>,
-    /// Seconds between two checks of the stored lieux (the search is rebuilt when they
-    /// changed, e.g. after `relais import` in another process); 0: never. Default 30.
-    #[arg(long, env = "RELAIS_LIEUX_REFRESH_SECS", value_name = "SECONDES")]
-    pub lieux_refresh_secs: Option<u64>,
-    /// Map tiles, as a URL template (`https://{s}.tile.example.fr/{z}/{x}/{y}.png`); none:
-    /// the map draws the départements' contours.
+    /// Tentatives de connexion permises depuis une adresse IP par quart d’heure (mot de
+    /// passe et ProConnect).
+    #[arg(long, env = "RELAIS_TENTATIVES_PAR_IP", value_name = "NOMBRE")]
+    pub tentatives_par_ip: Option<i64>,
+    /// Secondes entre deux lectures des lieux enregistrés (la recherche est reconstruite
+    /// s’ils ont changé, par exemple après « relais import » dans un autre processus) ;
+    /// 0 : jamais. Par défaut 30.
+    #[arg(long, env = "RELAIS_RAFRAICHISSEMENT_LIEUX", value_name = "SECONDES")]
+    pub rafraichissement_lieux: Option<u64>,
+    /// Tuiles de la carte, en modèle d’URL (https://{s}.tuiles.exemple.fr/{z}/{x}/{y}.png) ;
+    /// sans elles, la carte dessine les contours des départements.
     #[arg(long, env = "RELAIS_CARTE_TUILES", value_name = "URL")]
     pub carte_tuiles: Option<String>,
-    /// Load balancers (CIDR blocks or addresses, comma-separated) whose X-Forwarded-For /
-    /// Forwarded give the client's address; none: the socket's address is the client's.
+    /// Répartiteurs de charge (blocs CIDR ou adresses, séparés par des virgules) dont
+    /// X-Forwarded-For / Forwarded donnent l’adresse du client ; sans eux, l’adresse du
+    /// client est celle de la connexion.
     #[arg(
         long,
-        env = "RELAIS_TRUSTED_PROXIES",
+        env = "RELAIS_PROXYS_DE_CONFIANCE",
         value_name = "CIDR,…",
         value_delimiter = ','
     )]
-    pub trusted_proxies: Option<Vec<String>>,
-    /// Access log: one line per request at `info` (default), at `debug`, or `off`.
-    #[arg(long, env = "RELAIS_ACCESS_LOG", value_name = "NIVEAU")]
-    pub access_log: Option<AccessLog>,
+    pub proxys_de_confiance: Option<Vec<String>>,
+    /// Trace de chaque requête : une ligne au niveau info (par défaut), debug, ou aucune.
+    #[arg(long, env = "RELAIS_TRACES_REQUETES", value_name = "NIVEAU")]
+    pub traces_requetes: Option<AccessLog>,
+    /// Émetteur ProConnect (la découverte OpenID Connect y est lue) ; sans lui, pas de
+    /// ProConnect.
+    #[arg(
+        long,
+        env = "RELAIS_PROCONNECT_EMETTEUR",
+        value_name = "URL",
+        help_heading = "ProConnect"
+    )]
+    pub proconnect_emetteur: Option<String>,
+    /// Identifiant de client donné par ProConnect à cette instance.
+    #[arg(
+        long,
+        env = "RELAIS_PROCONNECT_CLIENT",
+        value_name = "IDENTIFIANT",
+        help_heading = "ProConnect"
+    )]
+    pub proconnect_client: Option<String>,
+    /// Secret de client donné par ProConnect (plutôt par l’environnement ou le fichier que
+    /// par une option).
+    #[arg(
+        long,
+        env = "RELAIS_PROCONNECT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true,
+        help_heading = "ProConnect"
+    )]
+    pub proconnect_secret: Option<String>,
 }
 
 /// The settings file: every key optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
-    database_url: Option<String>,
-    data_dir: Option<PathBuf>,
-    listen: Option<SocketAddr>,
-    log_format: Option<LogFormat>,
+    base: Option<String>,
+    dossier_donnees: Option<PathBuf>,
+    ecoute: Option<SocketAddr>,
+    format_traces: Option<LogFormat>,
     hsts: Option<bool>,
-    worker: Option<bool>,
-    public_url: Option<String>,
-    proconnect_issuer: Option<String>,
-    proconnect_client_id: Option<String>,
-    proconnect_client_secret: Option<String>,
-    login_ip_attempts: Option<i64>,
-    lieux_refresh_secs: Option<u64>,
+    taches: Option<bool>,
+    url_publique: Option<String>,
+    proconnect_emetteur: Option<String>,
+    proconnect_client: Option<String>,
+    proconnect_secret: Option<String>,
+    tentatives_par_ip: Option<i64>,
+    rafraichissement_lieux: Option<u64>,
     carte_tuiles: Option<String>,
-    trusted_proxies: Option<Vec<String>>,
+    proxys_de_confiance: Option<Vec<String>>,
     demo: Option<bool>,
-    smtp_url: Option<String>,
-    mail_from: Option<String>,
-    runtime_role: Option<String>,
-    allow_superuser: Option<bool>,
-    journal_key_file: Option<PathBuf>,
-    journal_checkpoint_secs: Option<u64>,
-    access_log: Option<AccessLog>,
+    url_smtp: Option<String>,
+    expediteur: Option<String>,
+    role_execution: Option<String>,
+    autoriser_superutilisateur: Option<bool>,
+    fichier_cle_journal: Option<PathBuf>,
+    intervalle_points_de_controle: Option<u64>,
+    traces_requetes: Option<AccessLog>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
-    /// `None`: SQLite in `data_dir`.
-    pub database_url: Option<String>,
-    pub data_dir: PathBuf,
-    pub listen: SocketAddr,
-    pub log_format: LogFormat,
+    /// `None`: SQLite in `dossier_donnees`.
+    pub base: Option<String>,
+    pub dossier_donnees: PathBuf,
+    pub ecoute: SocketAddr,
+    pub format_traces: LogFormat,
     pub hsts: bool,
-    pub worker: bool,
+    /// Run background jobs in `serve`.
+    pub taches: bool,
     /// Without a trailing slash.
-    pub public_url: String,
-    pub proconnect_issuer: Option<String>,
-    pub proconnect_client_id: Option<String>,
-    pub proconnect_client_secret: Option<String>,
+    pub url_publique: String,
+    pub proconnect_emetteur: Option<String>,
+    pub proconnect_client: Option<String>,
+    pub proconnect_secret: Option<String>,
     /// Login attempts from one IP address within the rate-limit window
     /// (`relais_services::comptes::Policy::ip_attempts`).
-    pub login_ip_attempts: i64,
+    pub tentatives_par_ip: i64,
     /// Seconds between two checks of the stored lieux by `serve`; 0: never.
-    pub lieux_refresh_secs: u64,
+    pub rafraichissement_lieux: u64,
     /// Map tiles URL template; `None`: départements' contours.
     pub carte_tuiles: Option<String>,
     /// CIDR blocks of the load balancers trusted for the client's address.
-    pub trusted_proxies: Vec<String>,
+    pub proxys_de_confiance: Vec<String>,
     /// Load demonstration lieux into an empty base.
     pub demo: bool,
-    /// `None`: e-mails go to `data_dir/courriels`.
-    pub smtp_url: Option<String>,
-    pub mail_from: String,
+    /// `None`: e-mails go to `dossier_donnees/courriels`.
+    pub url_smtp: Option<String>,
+    pub expediteur: String,
     /// PostgreSQL role of `serve` and `worker`, made by `relais migrate`.
-    pub runtime_role: String,
+    pub role_execution: String,
     /// `serve` and `worker` may run as a superuser or an owner (with a warning).
-    pub allow_superuser: bool,
+    pub autoriser_superutilisateur: bool,
     /// The journal's signing key, in a file.
-    pub journal_key_file: Option<PathBuf>,
-    /// The journal's signing key itself (RELAIS_JOURNAL_KEY): never shown.
-    pub journal_key: Option<Secret>,
+    pub fichier_cle_journal: Option<PathBuf>,
+    /// The journal's signing key itself (RELAIS_CLE_JOURNAL): never shown.
+    pub cle_journal: Option<Secret>,
     /// Seconds between two signed checkpoints; 0: never.
-    pub journal_checkpoint_secs: u64,
+    pub intervalle_points_de_controle: u64,
     /// Level of the one line logged per request.
-    pub access_log: AccessLog,
+    pub traces_requetes: AccessLog,
     /// The file read, if any.
     #[serde(skip)]
     pub file: Option<PathBuf>,
 }
 
 impl Config {
-    pub fn resolve(global: &GlobalArgs, serve: &ServeArgs) -> anyhow::Result<Config> {
-        let (file, from_file) = match &global.config {
+    pub fn resolve(
+        base: &BaseArgs,
+        taches: &TachesArgs,
+        serve: &ServeArgs,
+    ) -> anyhow::Result<Config> {
+        let (file, from_file) = match &base.config {
             Some(path) => (Some(path.clone()), read_file(path)?),
             None if Path::new("relais.toml").exists() => (
                 Some(PathBuf::from("relais.toml")),
@@ -238,73 +302,69 @@ impl Config {
             ),
             None => (None, FileConfig::default()),
         };
-        let database_url = global.database_url.clone().or(from_file.database_url);
+        let dossier_donnees = base.dossier_donnees.clone();
+        let base = base.base.clone().or(from_file.base);
         Ok(Config {
-            demo: serve
-                .demo
-                .or(from_file.demo)
-                .unwrap_or(database_url.is_none()),
-            database_url,
-            data_dir: global
-                .data_dir
-                .clone()
-                .or(from_file.data_dir)
+            demo: serve.demo.or(from_file.demo).unwrap_or(base.is_none()),
+            base,
+            dossier_donnees: dossier_donnees
+                .or(from_file.dossier_donnees)
                 .unwrap_or_else(|| PathBuf::from("relais-data")),
-            listen: serve
-                .listen
-                .or(from_file.listen)
+            ecoute: serve
+                .ecoute
+                .or(from_file.ecoute)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
-            log_format: global
-                .log_format
-                .or(from_file.log_format)
-                .unwrap_or(LogFormat::Text),
+            format_traces: taches
+                .format_traces
+                .or(from_file.format_traces)
+                .unwrap_or(LogFormat::Texte),
             hsts: serve.hsts.or(from_file.hsts).unwrap_or(false),
-            worker: serve.worker.or(from_file.worker).unwrap_or(true),
-            public_url: serve
-                .public_url
+            taches: serve.taches.or(from_file.taches).unwrap_or(true),
+            url_publique: serve
+                .url_publique
                 .clone()
-                .or(from_file.public_url)
+                .or(from_file.url_publique)
                 .unwrap_or_else(|| "http://127.0.0.1:8080".to_string())
                 .trim_end_matches('/')
                 .to_string(),
-            proconnect_issuer: serve
-                .proconnect_issuer
+            proconnect_emetteur: serve
+                .proconnect_emetteur
                 .clone()
-                .or(from_file.proconnect_issuer)
+                .or(from_file.proconnect_emetteur)
                 .filter(|s| !s.is_empty()),
-            proconnect_client_id: serve
-                .proconnect_client_id
+            proconnect_client: serve
+                .proconnect_client
                 .clone()
-                .or(from_file.proconnect_client_id)
+                .or(from_file.proconnect_client)
                 .filter(|s| !s.is_empty()),
-            proconnect_client_secret: serve
-                .proconnect_client_secret
+            proconnect_secret: serve
+                .proconnect_secret
                 .clone()
-                .or(from_file.proconnect_client_secret)
+                .or(from_file.proconnect_secret)
                 .filter(|s| !s.is_empty()),
-            login_ip_attempts: match serve.login_ip_attempts.or(from_file.login_ip_attempts) {
+            tentatives_par_ip: match serve.tentatives_par_ip.or(from_file.tentatives_par_ip) {
                 Some(n) if n < 1 => {
                     return Err(anyhow!(
-                        "login_ip_attempts doit valoir au moins 1 (reçu : {n})"
+                        "tentatives_par_ip doit valoir au moins 1 (reçu : {n})"
                     ));
                 }
                 Some(n) => n,
                 None => relais_services::comptes::Policy::default().ip_attempts,
             },
-            lieux_refresh_secs: serve
-                .lieux_refresh_secs
-                .or(from_file.lieux_refresh_secs)
+            rafraichissement_lieux: serve
+                .rafraichissement_lieux
+                .or(from_file.rafraichissement_lieux)
                 .unwrap_or(30),
             carte_tuiles: serve
                 .carte_tuiles
                 .clone()
                 .or(from_file.carte_tuiles)
                 .filter(|s| !s.is_empty()),
-            trusted_proxies: {
+            proxys_de_confiance: {
                 let list = serve
-                    .trusted_proxies
+                    .proxys_de_confiance
                     .clone()
-                    .or(from_file.trusted_proxies)
+                    .or(from_file.proxys_de_confiance)
                     .unwrap_or_default();
                 relais_web::TrustedProxies::parse(&list).map_err(|e| anyhow!(e))?;
                 list.into_iter()
@@ -312,42 +372,44 @@ impl Config {
                     .filter(|e| !e.is_empty())
                     .collect()
             },
-            smtp_url: global
-                .smtp_url
+            url_smtp: taches
+                .url_smtp
                 .clone()
-                .or(from_file.smtp_url)
+                .or(from_file.url_smtp)
                 .filter(|s| !s.is_empty()),
-            mail_from: global
-                .mail_from
+            expediteur: taches
+                .expediteur
                 .clone()
-                .or(from_file.mail_from)
+                .or(from_file.expediteur)
                 .unwrap_or_else(|| "Relais <ne-pas-repondre@relais.localhost>".to_string()),
-            runtime_role: global
-                .runtime_role
+            role_execution: taches
+                .role
+                .role_execution
                 .clone()
-                .or(from_file.runtime_role)
+                .or(from_file.role_execution)
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "relais_app".to_string()),
-            allow_superuser: global
-                .allow_superuser
-                .or(from_file.allow_superuser)
+            autoriser_superutilisateur: taches
+                .autoriser_superutilisateur
+                .or(from_file.autoriser_superutilisateur)
                 .unwrap_or(false),
-            journal_key_file: global
-                .journal_key_file
+            fichier_cle_journal: taches
+                .cle
+                .fichier_cle_journal
                 .clone()
-                .or(from_file.journal_key_file)
+                .or(from_file.fichier_cle_journal)
                 .filter(|p| !p.as_os_str().is_empty()),
-            journal_key: std::env::var("RELAIS_JOURNAL_KEY")
+            cle_journal: std::env::var("RELAIS_CLE_JOURNAL")
                 .ok()
                 .filter(|k| !k.trim().is_empty())
                 .map(Secret),
-            journal_checkpoint_secs: global
-                .journal_checkpoint_secs
-                .or(from_file.journal_checkpoint_secs)
+            intervalle_points_de_controle: taches
+                .intervalle_points_de_controle
+                .or(from_file.intervalle_points_de_controle)
                 .unwrap_or(3600),
-            access_log: serve
-                .access_log
-                .or(from_file.access_log)
+            traces_requetes: serve
+                .traces_requetes
+                .or(from_file.traces_requetes)
                 .unwrap_or(AccessLog::Info),
             file,
         })
@@ -356,20 +418,20 @@ impl Config {
     /// The configuration as TOML, the database password hidden.
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
-        shown.database_url = shown.database_url.as_deref().map(relais_store::redact_url);
-        shown.smtp_url = shown.smtp_url.as_deref().map(relais_store::redact_url);
-        if shown.proconnect_client_secret.is_some() {
-            shown.proconnect_client_secret = Some("***".to_string());
+        shown.base = shown.base.as_deref().map(relais_store::redact_url);
+        shown.url_smtp = shown.url_smtp.as_deref().map(relais_store::redact_url);
+        if shown.proconnect_secret.is_some() {
+            shown.proconnect_secret = Some("***".to_string());
         }
         let mut out = String::new();
         match &self.file {
             Some(f) => out.push_str(&format!("# fichier lu : {}\n", f.display())),
             None => out.push_str("# aucun fichier de configuration lu\n"),
         }
-        if shown.database_url.is_none() {
+        if shown.base.is_none() {
             out.push_str(&format!(
                 "# base : SQLite dans {}\n",
-                self.data_dir.join("relais.db").display()
+                self.dossier_donnees.join("relais.db").display()
             ));
         }
         out.push_str(&toml::to_string(&shown).unwrap_or_default());
@@ -379,14 +441,14 @@ impl Config {
 
 impl Config {
     /// The load balancers trusted for the client's address (checked by `resolve`).
-    pub fn trusted_proxies(&self) -> relais_web::TrustedProxies {
-        relais_web::TrustedProxies::parse(&self.trusted_proxies).unwrap_or_default()
+    pub fn proxys_de_confiance(&self) -> relais_web::TrustedProxies {
+        relais_web::TrustedProxies::parse(&self.proxys_de_confiance).unwrap_or_default()
     }
 
     /// The login limits: the defaults, with the settings' per-IP limit.
     pub fn policy(&self) -> relais_services::comptes::Policy {
         relais_services::comptes::Policy {
-            ip_attempts: self.login_ip_attempts,
+            ip_attempts: self.tentatives_par_ip,
             ..Default::default()
         }
     }
@@ -394,9 +456,9 @@ impl Config {
     /// Where e-mails go: the SMTP server, or a folder of `.eml` files.
     pub fn mailer(&self) -> anyhow::Result<relais_services::courriel::Mailer> {
         use relais_services::courriel::Mailer;
-        match &self.smtp_url {
-            Some(url) => Mailer::smtp(url, &self.mail_from),
-            None => Mailer::folder(self.data_dir.join("courriels"), &self.mail_from),
+        match &self.url_smtp {
+            Some(url) => Mailer::smtp(url, &self.expediteur),
+            None => Mailer::folder(self.dossier_donnees.join("courriels"), &self.expediteur),
         }
         .map_err(|e| anyhow!("courriel : {e}"))
     }
@@ -406,9 +468,9 @@ impl Config {
         &self,
     ) -> anyhow::Result<Option<relais_services::proconnect::ProConnectConfig>> {
         match (
-            &self.proconnect_issuer,
-            &self.proconnect_client_id,
-            &self.proconnect_client_secret,
+            &self.proconnect_emetteur,
+            &self.proconnect_client,
+            &self.proconnect_secret,
         ) {
             (None, None, None) => Ok(None),
             (Some(issuer), Some(client_id), Some(client_secret)) => {
@@ -416,11 +478,11 @@ impl Config {
                     issuer: issuer.clone(),
                     client_id: client_id.clone(),
                     client_secret: client_secret.clone(),
-                    redirect_uri: format!("{}/auth/proconnect/callback", self.public_url),
+                    redirect_uri: format!("{}/auth/proconnect/callback", self.url_publique),
                 }))
             }
             _ => Err(anyhow!(
-                "ProConnect à moitié configuré : proconnect_issuer, proconnect_client_id et proconnect_client_secret vont ensemble"
+                "ProConnect à moitié configuré : proconnect_emetteur, proconnect_client et proconnect_secret vont ensemble"
             )),
         }
     }
@@ -443,18 +505,18 @@ impl Serialize for Secret {
 }
 
 impl Config {
-    /// The key that signs the journal's checkpoints: RELAIS_JOURNAL_KEY, else the
-    /// `journal_key_file`; `None` when neither is set.
+    /// The key that signs the journal's checkpoints: RELAIS_CLE_JOURNAL, else the
+    /// `fichier_cle_journal`; `None` when neither is set.
     pub fn journal_key(
         &self,
     ) -> anyhow::Result<Option<relais_domain::journal::checkpoint::SigningKey>> {
         use relais_domain::journal::checkpoint::SigningKey;
-        if let Some(Secret(text)) = &self.journal_key {
+        if let Some(Secret(text)) = &self.cle_journal {
             return SigningKey::parse(text)
                 .map(Some)
-                .map_err(|e| anyhow!("RELAIS_JOURNAL_KEY : {e}"));
+                .map_err(|e| anyhow!("RELAIS_CLE_JOURNAL : {e}"));
         }
-        let Some(path) = &self.journal_key_file else {
+        let Some(path) = &self.fichier_cle_journal else {
             return Ok(None);
         };
         let text = std::fs::read_to_string(path).with_context(|| {

@@ -9,16 +9,17 @@ use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use relais_services::lieux::export::{self, DataInclusionExport, Export, Format};
 
-use crate::config::{Config, GlobalArgs, ServeArgs};
+use crate::config::{BaseArgs, Config};
 
 #[derive(Subcommand)]
 pub enum ExportCommand {
-    /// Export the lieux de médiation numérique, in a stable order (by id).
+    /// Exporter les lieux de médiation numérique, dans un ordre stable (par identifiant).
     Lieux {
-        #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+        /// Format de l’export.
+        #[arg(long, value_enum, default_value_t = FormatArg::Csv, value_name = "FORMAT")]
         format: FormatArg,
-        /// File to write (standard output by default). For data-inclusion: a directory,
-        /// where structures.json and services.json are written (required).
+        /// Fichier à écrire (par défaut la sortie standard). Pour data-inclusion : un
+        /// dossier, où structures.json et services.json sont écrits (obligatoire).
         #[arg(long, value_name = "CHEMIN")]
         sortie: Option<PathBuf>,
     },
@@ -27,19 +28,19 @@ pub enum ExportCommand {
 /// The formats, as the command line names them.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
-    /// The schema's CSV v1.0.1.
+    /// Le CSV du schéma v1.0.1.
     Csv,
-    /// The schema's JSON v1.0.1, with the sources of each lieu.
+    /// Le JSON du schéma v1.0.1, avec les sources de chaque lieu.
     Json,
-    /// GeoJSON FeatureCollection.
+    /// Une FeatureCollection GeoJSON.
     Geojson,
-    /// data·inclusion v1: structures.json and services.json in the --sortie directory.
+    /// data·inclusion v1 : structures.json et services.json dans le dossier --sortie.
     DataInclusion,
 }
 
-pub async fn run(global: &GlobalArgs, command: &ExportCommand) -> anyhow::Result<()> {
+pub async fn run(base: &BaseArgs, command: &ExportCommand) -> anyhow::Result<()> {
     let ExportCommand::Lieux { format, sortie } = command;
-    let config = Config::resolve(global, &ServeArgs::default())?;
+    let config = Config::resolve(base, &Default::default(), &Default::default())?;
     let db = crate::run::open(&config).await?;
     let result = match (format, sortie) {
         (FormatArg::DataInclusion, Some(dir)) => data_inclusion(db.clone(), dir).await,

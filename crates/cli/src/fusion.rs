@@ -7,27 +7,44 @@ use clap::Subcommand;
 use relais_services::lieux::fusion::{self, Outcome, Verdict};
 use relais_services::lieux::import::lieu_id;
 
-use crate::config::{Config, GlobalArgs, ServeArgs};
+use crate::config::{BaseArgs, Config};
 
 #[derive(Subcommand)]
 pub enum LieuxCommand {
-    /// List the pairs of lieux the merge could not decide, highest score first.
+    /// Lister les paires de lieux que la fusion n’a pas su trancher, meilleur score
+    /// d’abord.
     Revue,
-    /// Decide that two lieux are not the same place: they are never merged, whatever
-    /// later imports say.
+    /// Décider que deux lieux ne sont pas le même : ils ne sont jamais fusionnés, quoi que
+    /// disent les imports suivants.
     ///
-    /// An id is a record's own (as `revue` shows it, even once merged into another lieu):
-    /// the decision is about that record; an id that is no record's own is about all the
-    /// records of that lieu.
-    Distincts { a: String, b: String },
-    /// Decide that two lieux are the same place: they are merged, whatever the scores.
-    Identiques { a: String, b: String },
-    /// Merge every commune again from the records (after a change of rules).
+    /// Un identifiant est celui d’une fiche (tel que « revue » le montre, même fusionnée
+    /// dans un autre lieu) : la décision porte sur cette fiche ; un identifiant qui n’est
+    /// celui d’aucune fiche porte sur toutes les fiches de ce lieu.
+    Distincts {
+        /// Identifiant du premier lieu.
+        #[arg(value_name = "ID1")]
+        a: String,
+        /// Identifiant du second lieu.
+        #[arg(value_name = "ID2")]
+        b: String,
+    },
+    /// Décider que deux lieux sont le même : ils sont fusionnés, quels que soient les
+    /// scores.
+    Identiques {
+        /// Identifiant du premier lieu.
+        #[arg(value_name = "ID1")]
+        a: String,
+        /// Identifiant du second lieu.
+        #[arg(value_name = "ID2")]
+        b: String,
+    },
+    /// Refaire la fusion de chaque commune à partir des fiches (après un changement de
+    /// règles).
     Fusionner,
 }
 
-pub async fn run(global: &GlobalArgs, command: &LieuxCommand) -> anyhow::Result<()> {
-    let config = Config::resolve(global, &ServeArgs::default())?;
+pub async fn run(base: &BaseArgs, command: &LieuxCommand) -> anyhow::Result<()> {
+    let config = Config::resolve(base, &Default::default(), &Default::default())?;
     let db = crate::run::open_bulk(&config).await?;
     let result = match command {
         LieuxCommand::Revue => revue(&db).await,

@@ -11,34 +11,35 @@ use relais_services::lieux::import::{ImportReport, ToMerge, store_file, store_pa
 use relais_services::lieux::mapping::Mapping;
 use relais_services::lieux::{data_inclusion, fichier};
 
-use crate::config::{Config, GlobalArgs, ServeArgs};
+use crate::config::{BaseArgs, Config};
 
 #[derive(Subcommand)]
 pub enum ImportCommand {
-    /// Import lieux de médiation numérique: the national schema's CSV or JSON, v1 or v0.1,
-    /// or data·inclusion v1 structures and services. Importing the same file again
-    /// changes nothing.
+    /// Importer des lieux de médiation numérique : le CSV ou le JSON du schéma national,
+    /// v1 ou v0.1, ou les structures et services de data·inclusion v1. Importer de nouveau
+    /// le même fichier ne change rien.
     Lieux {
-        /// Files to import, one source each.
+        /// Fichiers à importer, une source chacun.
         #[arg(
+            value_name = "FICHIER",
             required_unless_present = "data_inclusion",
             conflicts_with = "data_inclusion"
         )]
-        files: Vec<PathBuf>,
-        /// Name of the source (the producer); by default the file name without extension.
-        #[arg(long)]
+        fichiers: Vec<PathBuf>,
+        /// Nom de la source (le producteur) ; par défaut le nom du fichier sans extension.
+        #[arg(long, value_name = "NOM")]
         source: Option<String>,
-        /// A producer's own CSV or JSON: the mapping (TOML) of its columns to the schema's
-        /// fields (see data/lieux/mappings/ and docs/DATA.md).
+        /// Fichier CSV ou JSON propre à un producteur : la correspondance (TOML) de ses
+        /// colonnes aux champs du schéma (voir data/lieux/mappings/ et docs/DATA.md).
         #[arg(long, value_name = "FICHIER.toml")]
-        mapping: Option<PathBuf>,
-        /// data·inclusion v1: the structures file and the services file (JSON arrays); one
-        /// lieu per structure. Source « data-inclusion » unless --source.
+        correspondance: Option<PathBuf>,
+        /// data·inclusion v1 : le fichier des structures et celui des services (tableaux
+        /// JSON) ; un lieu par structure. Source « data-inclusion » sauf avec --source.
         #[arg(
             long,
             num_args = 2,
             value_names = ["STRUCTURES.json", "SERVICES.json"],
-            conflicts_with = "mapping"
+            conflicts_with = "correspondance"
         )]
         data_inclusion: Option<Vec<PathBuf>>,
     },
@@ -47,17 +48,17 @@ pub enum ImportCommand {
 /// Rejected rows printed in full; the count says the rest.
 const SHOWN: usize = 100;
 
-pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result<()> {
+pub async fn run(base: &BaseArgs, command: &ImportCommand) -> anyhow::Result<()> {
     let ImportCommand::Lieux {
-        files,
+        fichiers,
         source,
-        mapping,
+        correspondance,
         data_inclusion,
     } = command;
     if let Some(paths) = data_inclusion {
-        return import_data_inclusion(global, &paths[0], &paths[1], source.as_deref()).await;
+        return import_data_inclusion(base, &paths[0], &paths[1], source.as_deref()).await;
     }
-    let mapping = match mapping {
+    let mapping = match correspondance {
         Some(path) => {
             let bytes = fichier::read_path(path, fichier::MAX_UPLOAD)?;
             let text = String::from_utf8(bytes).map_err(|_| {
@@ -67,7 +68,7 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
         }
         None => None,
     };
-    let config = Config::resolve(global, &ServeArgs::default())?;
+    let config = Config::resolve(base, &Default::default(), &Default::default())?;
     let db = crate::run::open_bulk(&config).await?;
     let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
     // Every file is stored, then merged once: a merge per file would compare again the
@@ -76,7 +77,7 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
     let mut to_merge = ToMerge::default();
     let mut stored: Vec<(String, ImportReport)> = Vec::new();
     let tty = std::io::stderr().is_terminal();
-    for path in files {
+    for path in fichiers {
         let name = source.clone().unwrap_or_else(|| {
             path.file_stem()
                 .map_or("source".into(), |s| s.to_string_lossy().into_owned())
@@ -136,7 +137,7 @@ pub async fn run(global: &GlobalArgs, command: &ImportCommand) -> anyhow::Result
 }
 
 async fn import_data_inclusion(
-    global: &GlobalArgs,
+    base: &BaseArgs,
     structures: &Path,
     services: &Path,
     source: Option<&str>,
@@ -144,7 +145,7 @@ async fn import_data_inclusion(
     // Read whole in memory: capped as an upload is.
     let read = |path: &Path| fichier::read_path(path, fichier::MAX_UPLOAD);
     let (structures_bytes, services_bytes) = (read(structures)?, read(services)?);
-    let config = Config::resolve(global, &ServeArgs::default())?;
+    let config = Config::resolve(base, &Default::default(), &Default::default())?;
     let db = crate::run::open_bulk(&config).await?;
     let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
     let name = source.unwrap_or("data-inclusion");

@@ -8,73 +8,77 @@ use clap::Subcommand;
 use relais_domain::journal::Verification;
 use relais_domain::journal::checkpoint::{self, Checkpoint, PublicKey};
 
-use crate::config::{Config, GlobalArgs, ServeArgs};
+use crate::config::{BaseArgs, CleArgs, Config, TachesArgs};
 
 #[derive(Subcommand)]
 pub enum JournalCommand {
-    /// Walk the whole journal and check its hash chain and signed checkpoints; fails on
-    /// the first broken entry.
-    Verify {
-        /// Public key that signs the checkpoints (base64, PEM, or a file holding it);
-        /// repeat for older keys. The configured key's is trusted too.
-        #[arg(long = "public-key", value_name = "CLÉ")]
+    /// Parcourir tout le journal et vérifier sa chaîne d’empreintes et ses points de
+    /// contrôle signés ; échoue à la première entrée cassée.
+    Verifier {
+        /// Clé publique qui signe les points de contrôle (base64, PEM, ou un fichier qui la
+        /// contient) ; à répéter pour les anciennes clés. Celle de la clé du journal
+        /// configurée est reconnue aussi.
+        #[arg(long = "cle-publique", value_name = "CLÉ")]
         public_keys: Vec<String>,
-        /// Copies of the checkpoints kept outside the database (JSON Lines, as written
-        /// by `export-checkpoints`).
-        #[arg(long, value_name = "FICHIER")]
+        /// Copies des points de contrôle gardées hors de la base (JSON Lines, comme les
+        /// écrit « exporter-points-de-controle »).
+        #[arg(long = "points-de-controle", value_name = "FICHIER")]
         checkpoints: Option<PathBuf>,
     },
-    /// Generate the private key that signs checkpoints (PKCS#8 PEM, mode 0600); prints
-    /// the public key only. Never overwrites a file.
-    InitKey {
-        /// Where to write it; default: the configured journal_key_file.
-        #[arg(long, value_name = "FICHIER")]
+    /// Créer la clé privée qui signe les points de contrôle (PEM PKCS#8, mode 0600) ;
+    /// n’affiche que la clé publique. Ne remplace jamais un fichier.
+    CreerCle {
+        /// Où l’écrire ; par défaut le fichier de la clé du journal configuré.
+        #[arg(long = "sortie", value_name = "FICHIER")]
         out: Option<PathBuf>,
     },
-    /// Print the public key of the configured signing key.
-    PublicKey,
-    /// Sign the journal's head now (nothing if it has not moved since the last one).
-    Checkpoint,
-    /// Append the checkpoints not yet in FICHIER to it, one JSON line each.
-    ExportCheckpoints {
-        #[arg(long, value_name = "FICHIER")]
+    /// Afficher la clé publique de la clé du journal configurée.
+    ClePublique,
+    /// Signer la tête du journal maintenant (rien si elle n’a pas bougé depuis le dernier
+    /// point de contrôle).
+    PointDeControle,
+    /// Ajouter à FICHIER les points de contrôle qu’il n’a pas encore, une ligne JSON
+    /// chacun.
+    ExporterPointsDeControle {
+        /// Le fichier des copies (créé s’il n’existe pas).
+        #[arg(long = "sortie", value_name = "FICHIER")]
         out: PathBuf,
     },
 }
 
-pub async fn run(global: &GlobalArgs, command: &JournalCommand) -> anyhow::Result<()> {
+pub async fn run(base: &BaseArgs, cle: &CleArgs, command: &JournalCommand) -> anyhow::Result<()> {
+    let taches = TachesArgs {
+        cle: cle.clone(),
+        ..Default::default()
+    };
+    let config = Config::resolve(base, &taches, &Default::default())?;
     match command {
-        JournalCommand::Verify {
+        JournalCommand::Verifier {
             public_keys,
             checkpoints,
-        } => verify(global, public_keys, checkpoints.as_deref()).await,
-        JournalCommand::InitKey { out } => init_key(global, out.as_deref()),
-        JournalCommand::PublicKey => {
-            let key = configured_key(&config(global)?)?;
+        } => verify(&config, public_keys, checkpoints.as_deref()).await,
+        JournalCommand::CreerCle { out } => init_key(&config, out.as_deref()),
+        JournalCommand::ClePublique => {
+            let key = configured_key(&config)?;
             println!("{}", key.public_key().to_base64());
             Ok(())
         }
-        JournalCommand::Checkpoint => sign_now(global).await,
-        JournalCommand::ExportCheckpoints { out } => export(global, out).await,
+        JournalCommand::PointDeControle => sign_now(&config).await,
+        JournalCommand::ExporterPointsDeControle { out } => export(&config, out).await,
     }
-}
-
-fn config(global: &GlobalArgs) -> anyhow::Result<Config> {
-    Config::resolve(global, &ServeArgs::default())
 }
 
 fn configured_key(config: &Config) -> anyhow::Result<checkpoint::SigningKey> {
     config.journal_key()?.ok_or_else(|| {
-        anyhow!("aucune clé de journal : indiquez journal_key_file (RELAIS_JOURNAL_KEY_FILE, --journal-key-file) ou RELAIS_JOURNAL_KEY ; créez-la avec « relais journal init-key »")
+        anyhow!("aucune clé de journal : indiquez fichier_cle_journal (RELAIS_FICHIER_CLE_JOURNAL, --fichier-cle-journal) ou RELAIS_CLE_JOURNAL ; créez-la avec « relais journal creer-cle »")
     })
 }
 
 async fn verify(
-    global: &GlobalArgs,
+    config: &Config,
     public_keys: &[String],
     external: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let config = config(global)?;
     let mut trusted = public_keys
         .iter()
         .map(|k| read_public_key(k))
@@ -86,13 +90,13 @@ async fn verify(
         Some(path) => read_checkpoints(path)?,
         None => Vec::new(),
     };
-    let db = crate::run::open(&config).await?;
+    let db = crate::run::open(config).await?;
     let outcome = relais_store::journal::verify_with(&db, &external, &trusted).await;
     db.close().await;
     let (verification, valid) = outcome?;
     if valid > 0 && trusted.is_empty() {
         eprintln!(
-            "relais : attention : aucune clé publique de référence (--public-key, ou la clé du journal configurée) : chaque signature n’est vérifiée qu’avec la clé inscrite dans son point de contrôle, ce qui n’en prouve pas l’origine."
+            "relais : attention : aucune clé publique de référence (--cle-publique, ou la clé du journal configurée) : chaque signature n’est vérifiée qu’avec la clé inscrite dans son point de contrôle, ce qui n’en prouve pas l’origine."
         );
     }
     match verification {
@@ -120,7 +124,7 @@ fn read_public_key(given: &str) -> anyhow::Result<PublicKey> {
     } else {
         given.to_string()
     };
-    PublicKey::parse(&text).map_err(|e| anyhow!("--public-key : {e}"))
+    PublicKey::parse(&text).map_err(|e| anyhow!("--cle-publique : {e}"))
 }
 
 /// A checkpoints file: one JSON object per line (blank lines skipped).
@@ -135,7 +139,7 @@ fn read_checkpoints(path: &Path) -> anyhow::Result<Vec<Checkpoint>> {
         }
         let c = serde_json::from_str(&line).map_err(|_| {
             anyhow!(
-                "{}, ligne {} : point de contrôle illisible (attendu : un objet JSON par ligne, comme l’écrit « relais journal export-checkpoints »)",
+                "{}, ligne {} : point de contrôle illisible (attendu : un objet JSON par ligne, comme l’écrit « relais journal exporter-points-de-controle »)",
                 path.display(),
                 i + 1
             )
@@ -145,13 +149,12 @@ fn read_checkpoints(path: &Path) -> anyhow::Result<Vec<Checkpoint>> {
     Ok(out)
 }
 
-fn init_key(global: &GlobalArgs, out: Option<&Path>) -> anyhow::Result<()> {
-    let config = config(global)?;
+fn init_key(config: &Config, out: Option<&Path>) -> anyhow::Result<()> {
     let path = out
         .map(Path::to_path_buf)
-        .or(config.journal_key_file.clone())
+        .or(config.fichier_cle_journal.clone())
         .ok_or_else(|| {
-            anyhow!("où écrire la clé ? indiquez --out FICHIER (ou journal_key_file)")
+            anyhow!("où écrire la clé ? indiquez --sortie FICHIER (ou fichier_cle_journal)")
         })?;
     let rng = ring::rand::SystemRandom::new();
     let der = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
@@ -187,10 +190,9 @@ fn init_key(global: &GlobalArgs, out: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn sign_now(global: &GlobalArgs) -> anyhow::Result<()> {
-    let config = config(global)?;
-    let key = configured_key(&config)?;
-    let db = crate::run::open(&config).await?;
+async fn sign_now(config: &Config) -> anyhow::Result<()> {
+    let key = configured_key(config)?;
+    let db = crate::run::open(config).await?;
     let signed = relais_services::journal::checkpoint(&db, &key).await;
     db.close().await;
     match signed? {
@@ -209,15 +211,14 @@ async fn sign_now(global: &GlobalArgs) -> anyhow::Result<()> {
 
 /// Appends to `out` the checkpoints after the last one it holds: the file only grows, so
 /// a third party can keep it (and compare copies) with ordinary tools.
-async fn export(global: &GlobalArgs, out: &Path) -> anyhow::Result<()> {
-    let config = config(global)?;
+async fn export(config: &Config, out: &Path) -> anyhow::Result<()> {
     let held = if out.exists() {
         read_checkpoints(out)?
     } else {
         Vec::new()
     };
     let mut after = held.iter().map(|c| c.seq).max().unwrap_or(0);
-    let db = crate::run::open(&config).await?;
+    let db = crate::run::open(config).await?;
     let mut new = Vec::new();
     let read = async {
         loop {

@@ -20,20 +20,20 @@ pub async fn check_runtime(db: &Db, config: &Config) -> anyhow::Result<()> {
         "possède la table journal ou le schéma (ou appartient à leur propriétaire)"
     };
     if role.privileged() {
-        if !config.allow_superuser {
+        if !config.autoriser_superutilisateur {
             bail!(
                 "refus de démarrer : le rôle PostgreSQL « {} » {what} et pourrait réécrire le journal ; \
                  connectez serve et worker avec le rôle d’exécution « {} » (créé par `relais migrate`), \
-                 ou passez outre en connaissance de cause avec --allow-superuser (RELAIS_ALLOW_SUPERUSER=true)",
+                 ou passez outre en connaissance de cause avec --autoriser-superutilisateur (RELAIS_AUTORISER_SUPERUTILISATEUR=true)",
                 role.name,
-                config.runtime_role
+                config.role_execution
             );
         }
         tracing::warn!(
             role = %role.name,
             "le rôle PostgreSQL {what} et pourrait réécrire le journal : démarrage autorisé par \
-             allow_superuser ; préférez le rôle d’exécution « {} » créé par `relais migrate`",
-            config.runtime_role
+             autoriser_superutilisateur ; préférez le rôle d’exécution « {} » créé par `relais migrate`",
+            config.role_execution
         );
         return Ok(());
     }
@@ -52,18 +52,19 @@ pub async fn check_runtime(db: &Db, config: &Config) -> anyhow::Result<()> {
 }
 
 /// `relais migrate` on PostgreSQL: creates or checks the runtime role and its grants,
-/// and says what it did. The password comes from `RELAIS_RUNTIME_PASSWORD` only.
+/// and says what it did. The password comes from `RELAIS_MOT_DE_PASSE_EXECUTION` only.
 pub async fn ensure_runtime(db: &Db, config: &Config) -> anyhow::Result<()> {
     if db.backend() != Backend::Postgres {
         return Ok(());
     }
-    let password = std::env::var("RELAIS_RUNTIME_PASSWORD")
+    let password = std::env::var("RELAIS_MOT_DE_PASSE_EXECUTION")
         .ok()
         .filter(|p| !p.is_empty());
-    let report = roles::ensure_runtime_role(db, &config.runtime_role, password.as_deref()).await?;
+    let report =
+        roles::ensure_runtime_role(db, &config.role_execution, password.as_deref()).await?;
     print!(
         "{}",
-        summary(&report, config.database_url.as_deref().unwrap_or_default())
+        summary(&report, config.base.as_deref().unwrap_or_default())
     );
     Ok(())
 }
@@ -90,10 +91,10 @@ fn summary(r: &RoleReport, owner_url: &str) -> String {
         ));
     }
     if r.password_set {
-        line("Mot de passe défini depuis RELAIS_RUNTIME_PASSWORD.".to_string());
+        line("Mot de passe défini depuis RELAIS_MOT_DE_PASSE_EXECUTION.".to_string());
     } else if r.created {
         line(format!(
-            "Aucun mot de passe : définissez-en un (RELAIS_RUNTIME_PASSWORD au prochain `relais migrate`, \
+            "Aucun mot de passe : définissez-en un (RELAIS_MOT_DE_PASSE_EXECUTION au prochain `relais migrate`, \
              ou ALTER ROLE {} PASSWORD '…').",
             r.role
         ));
@@ -115,7 +116,7 @@ fn summary(r: &RoleReport, owner_url: &str) -> String {
         line(format!("Attention : {w}."));
     }
     line(format!(
-        "serve et worker : --database-url {}",
+        "serve et worker : --base {}",
         runtime_url(owner_url, &r.role)
     ));
     out

@@ -10,7 +10,7 @@ use relais_services::territoires::{self, LoadOutcome};
 use relais_store::Db;
 use tokio::sync::watch;
 
-use crate::config::{Config, GlobalArgs, LogFormat, ServeArgs};
+use crate::config::{BaseArgs, Config, LogFormat, RoleArgs, ServeArgs, TachesArgs};
 
 fn init_logs(format: LogFormat) {
     use std::io::IsTerminal;
@@ -23,7 +23,7 @@ fn init_logs(format: LogFormat) {
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+        LogFormat::Texte => builder.init(),
     }
 }
 
@@ -49,11 +49,11 @@ async fn open_runtime(config: &Config) -> anyhow::Result<Db> {
 }
 
 async fn connect(config: &Config, bulk: bool) -> anyhow::Result<Db> {
-    Ok(match (&config.database_url, bulk) {
+    Ok(match (&config.base, bulk) {
         (Some(url), false) => Db::connect(url).await?,
         (Some(url), true) => Db::connect_bulk(url).await?,
-        (None, false) => Db::open_data_dir(&config.data_dir).await?,
-        (None, true) => Db::open_data_dir_bulk(&config.data_dir).await?,
+        (None, false) => Db::open_data_dir(&config.dossier_donnees).await?,
+        (None, true) => Db::open_data_dir_bulk(&config.dossier_donnees).await?,
     })
 }
 
@@ -69,9 +69,13 @@ async fn prepare(db: Db) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
-    let config = Config::resolve(global, &ServeArgs::default())?;
-    init_logs(config.log_format);
+pub async fn migrate(base: &BaseArgs, role: &RoleArgs) -> anyhow::Result<()> {
+    let taches = TachesArgs {
+        role: role.clone(),
+        ..Default::default()
+    };
+    let config = Config::resolve(base, &taches, &ServeArgs::default())?;
+    init_logs(config.format_traces);
     let db = open(&config).await?;
     crate::roles::ensure_runtime(&db, &config).await?;
     println!("Base {} à jour.", db.backend().name());
@@ -79,10 +83,10 @@ pub async fn migrate(global: &GlobalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(base: &BaseArgs, taches: &TachesArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let config = Config::resolve(global, args)?;
-    init_logs(config.log_format);
+    let config = Config::resolve(base, taches, args)?;
+    init_logs(config.format_traces);
     let db = open_runtime(&config).await?;
     let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
     if config.demo
@@ -92,16 +96,16 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     {
         tracing::info!(lieux = report.kept(), "lieux de démonstration chargés");
     }
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = tokio::net::TcpListener::bind(config.ecoute)
         .await
-        .with_context(|| format!("impossible d’écouter sur {}", config.listen))?;
+        .with_context(|| format!("impossible d’écouter sur {}", config.ecoute))?;
     let (stop, stopped) = watch::channel(false);
     let jobs = registry(&config)?;
-    let worker = config.worker.then(|| {
+    let worker = config.taches.then(|| {
         let w = Worker::new(db.clone(), jobs, WorkerConfig::new(worker_id(0)));
         tokio::spawn(w.run(stopped.clone()))
     });
-    let checkpoints = if config.worker {
+    let checkpoints = if config.taches {
         spawn_checkpoints(&config, &db, &stopped)?
     } else {
         None
@@ -114,12 +118,12 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     tracing::info!(lieux = lieux.get().index.len(), "index des lieux construit");
     let index = Arc::new(index);
     // Imports run in other processes: the store is checked now and then.
-    let watch_lieux = (config.lieux_refresh_secs > 0).then(|| {
+    let watch_lieux = (config.rafraichissement_lieux > 0).then(|| {
         tokio::spawn(relais_services::lieux::recherche::watch(
             db.clone(),
             index.clone(),
             lieux.clone(),
-            std::time::Duration::from_secs(config.lieux_refresh_secs),
+            std::time::Duration::from_secs(config.rafraichissement_lieux),
             stopped.clone(),
         ))
     });
@@ -139,16 +143,16 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
         lieux,
         config: relais_web::WebConfig {
             hsts: config.hsts,
-            public_url: config.public_url.clone(),
+            public_url: config.url_publique.clone(),
             tile_url: config.carte_tuiles.clone(),
-            trusted_proxies: config.trusted_proxies(),
-            access_log: config.access_log.into(),
+            trusted_proxies: config.proxys_de_confiance(),
+            access_log: config.traces_requetes.into(),
         },
         proconnect,
     });
     crate::release_free_memory();
     tracing::info!(
-        adresse = %format!("http://{}", config.listen),
+        adresse = %format!("http://{}", config.ecoute),
         base = db.backend().name(),
         demarrage_ms = started.elapsed().as_millis() as u64,
         "Relais est prêt"
@@ -175,9 +179,9 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
-pub async fn worker(global: &GlobalArgs, concurrency: u16) -> anyhow::Result<()> {
-    let config = Config::resolve(global, &ServeArgs::default())?;
-    init_logs(config.log_format);
+pub async fn worker(base: &BaseArgs, taches: &TachesArgs, concurrency: u16) -> anyhow::Result<()> {
+    let config = Config::resolve(base, taches, &ServeArgs::default())?;
+    init_logs(config.format_traces);
     let db = open_runtime(&config).await?;
     let (stop, stopped) = watch::channel(false);
     let jobs = registry(&config)?;
@@ -220,25 +224,25 @@ fn spawn_checkpoints(
     db: &Db,
     stopped: &watch::Receiver<bool>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-    if config.journal_checkpoint_secs == 0 {
+    if config.intervalle_points_de_controle == 0 {
         return Ok(None);
     }
     let Some(key) = config.journal_key()? else {
         tracing::warn!(
-            "aucune clé de journal (journal_key_file ou RELAIS_JOURNAL_KEY) : pas de point de contrôle signé"
+            "aucune clé de journal (fichier_cle_journal ou RELAIS_CLE_JOURNAL) : pas de point de contrôle signé"
         );
         return Ok(None);
     };
     tracing::info!(
         cle = %key.public_key().key_id(),
-        intervalle_s = config.journal_checkpoint_secs,
+        intervalle_s = config.intervalle_points_de_controle,
         "points de contrôle du journal signés"
     );
     Ok(Some(tokio::spawn(
         relais_services::journal::checkpoint_loop(
             db.clone(),
             Arc::new(key),
-            std::time::Duration::from_secs(config.journal_checkpoint_secs),
+            std::time::Duration::from_secs(config.intervalle_points_de_controle),
             stopped.clone(),
         ),
     )))

@@ -428,7 +428,7 @@ impl fmt::Display for Verification {
             ),
             BreakKind::CheckpointUnknownKey { key_id } => write!(
                 f,
-                "le point de contrôle de l’entrée n° {seq} est signé par une clé inconnue ({key_id}) : point de contrôle falsifié, ou clé publique de vérification manquante (--public-key)."
+                "le point de contrôle de l’entrée n° {seq} est signé par une clé inconnue ({key_id}) : point de contrôle falsifié, ou clé publique de vérification manquante (--cle-publique)."
             ),
             BreakKind::CheckpointNotInDatabase => write!(
                 f,

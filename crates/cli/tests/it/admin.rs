@@ -12,15 +12,15 @@ fn prepare_an_instance_and_refuse_bad_input() {
         let mut cmd = relais_in(data);
         cmd.args([
             "admin",
-            "create-account",
-            "--email",
+            "creer-compte",
+            "--courriel",
             email,
-            "--given-name",
+            "--prenom",
             "Camille",
-            "--family-name",
+            "--nom",
             "Martin",
         ])
-        .env("RELAIS_NEW_PASSWORD", password);
+        .env("RELAIS_NOUVEAU_MOT_DE_PASSE", password);
         if admin {
             cmd.arg("--admin");
         }
@@ -37,12 +37,12 @@ fn prepare_an_instance_and_refuse_bad_input() {
     let structure = |siret: &str, commune: &str| {
         run(relais_in(data).args([
             "admin",
-            "create-structure",
+            "creer-structure",
             "--siret",
             siret,
             "--nom",
             "Médiathèque",
-            "--kind",
+            "--type",
             "collectivite",
             "--commune",
             commune,
@@ -60,8 +60,8 @@ fn prepare_an_instance_and_refuse_bad_input() {
     let grant = |role: &str| {
         run(relais_in(data).args([
             "admin",
-            "grant-role",
-            "--email",
+            "attribuer-role",
+            "--courriel",
             "admin@exemple.fr",
             "--siret",
             "13002526500013",
@@ -78,7 +78,7 @@ fn prepare_an_instance_and_refuse_bad_input() {
     );
 
     // Every change is in the journal, and the chain holds.
-    let (ok, out, err) = run(relais_in(data).args(["journal", "verify"]));
+    let (ok, out, err) = run(relais_in(data).args(["journal", "verifier"]));
     assert!(ok, "{err}");
     assert!(
         out.contains("Journal intègre : 4 entrées vérifiées."),
@@ -94,9 +94,9 @@ async fn unlock_an_account() {
     let data = dir.path();
     let password = "une longue phrase de passe";
     let (ok, _, err) = run(relais_in(data)
-        .args(["admin", "create-account", "--email", "camille@exemple.fr"])
-        .args(["--given-name", "Camille", "--family-name", "Martin"])
-        .env("RELAIS_NEW_PASSWORD", password));
+        .args(["admin", "creer-compte", "--courriel", "camille@exemple.fr"])
+        .args(["--prenom", "Camille", "--nom", "Martin"])
+        .env("RELAIS_NOUVEAU_MOT_DE_PASSE", password));
     assert!(ok, "{err}");
     let db = relais_store::Db::open_data_dir(data).await.unwrap();
     let (policy, client) = (
@@ -115,10 +115,10 @@ async fn unlock_an_account() {
     assert!(matches!(err, LoginError::Locked), "{err}");
 
     let (ok, _, err) =
-        run(relais_in(data).args(["admin", "unlock", "--email", "inconnu@exemple.fr"]));
+        run(relais_in(data).args(["admin", "deverrouiller", "--courriel", "inconnu@exemple.fr"]));
     assert_refused(ok, &err, &["aucun compte"]);
     let (ok, out, err) =
-        run(relais_in(data).args(["admin", "unlock", "--email", "camille@exemple.fr"]));
+        run(relais_in(data).args(["admin", "deverrouiller", "--courriel", "camille@exemple.fr"]));
     assert!(ok && out.contains("déverrouillé"), "{out} {err}");
     svc::login_with_password(&db, &policy, "camille@exemple.fr", password, &client)
         .await

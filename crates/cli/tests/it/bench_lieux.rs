@@ -10,7 +10,7 @@ use common::{relais_in, run};
 fn measures_small_sizes_against_the_full_scan() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out, err) =
-        run(relais_in(dir.path()).args(["bench-lieux", "--sizes", "3000", "--queries", "30"]));
+        run(relais_in(dir.path()).args(["bench-lieux", "--tailles", "3000", "--recherches", "30"]));
     assert!(ok, "{err}");
     // Both distributions, each with its summary line.
     assert_eq!(out.matches("RESULT n=3000 median_us=").count(), 2, "{out}");
@@ -22,8 +22,8 @@ fn synthetic_lieux_import_with_no_rejection() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("synthese.csv");
     let (ok, out, err) = run(relais_in(dir.path())
-        .args(["bench-lieux", "--sizes", "500"])
-        .arg("--schema-csv")
+        .args(["bench-lieux", "--tailles", "500"])
+        .arg("--csv-schema")
         .arg(&csv));
     assert!(ok, "{err}");
     assert!(out.contains("500 lieux de synthèse"), "{out}");

@@ -16,8 +16,8 @@ fn help_lists_the_commands() {
         "worker",
         "migrate",
         "config",
-        "--database-url",
-        "--data-dir",
+        "--base",
+        "--dossier-donnees",
     ] {
         assert!(out.contains(word), "{word} missing from:\n{out}");
     }
@@ -30,15 +30,15 @@ fn help_lists_the_commands() {
 fn configuration_layers_file_then_environment_then_flags() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("relais.toml");
-    std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nhsts = true\ndatabase_url = \"postgres://relais:tres-secret@db/relais\"\n").unwrap();
+    std::fs::write(&file, "ecoute = \"127.0.0.1:9000\"\nhsts = true\nbase = \"postgres://relais:tres-secret@db/relais\"\n").unwrap();
     let config = |env: Option<&str>, flag: Option<&str>| {
         let mut cmd = relais();
         cmd.arg("config").arg("--config").arg(&file);
         if let Some(v) = env {
-            cmd.env("RELAIS_LISTEN", v);
+            cmd.env("RELAIS_ECOUTE", v);
         }
         if let Some(v) = flag {
-            cmd.args(["--listen", v]);
+            cmd.args(["--ecoute", v]);
         }
         let (ok, out, err) = run(&mut cmd);
         assert!(ok, "{err}");
@@ -46,7 +46,7 @@ fn configuration_layers_file_then_environment_then_flags() {
     };
     let out = config(None, None);
     assert!(
-        out.contains("listen = \"127.0.0.1:9000\"") && out.contains("hsts = true"),
+        out.contains("ecoute = \"127.0.0.1:9000\"") && out.contains("hsts = true"),
         "{out}"
     );
     assert!(
@@ -58,7 +58,7 @@ fn configuration_layers_file_then_environment_then_flags() {
     // Without a file: the embedded default.
     let (ok, out, _) = run(relais().arg("config").current_dir(dir.path().join("..")));
     assert!(
-        ok && out.contains("listen = \"127.0.0.1:8080\"") && out.contains("SQLite"),
+        ok && out.contains("ecoute = \"127.0.0.1:8080\"") && out.contains("SQLite"),
         "{out}"
     );
 }
@@ -71,17 +71,18 @@ fn bad_configuration_is_one_clear_line() {
         "illisible",
     );
     let broken = dir.path().join("casse.toml");
-    std::fs::write(&broken, "listen = \"127.0.0.1:9000\"\n\nhsts = peut-être\n").unwrap();
+    std::fs::write(&broken, "ecoute = \"127.0.0.1:9000\"\n\nhsts = peut-être\n").unwrap();
     assert_one_line_error(
         relais().arg("config").arg("--config").arg(&broken),
         "ligne 3",
     );
-    std::fs::write(&broken, "ecoute = \"127.0.0.1:9000\"\n").unwrap();
+    // An unknown key, such as the English name of a setting, is refused.
+    std::fs::write(&broken, "listen = \"127.0.0.1:9000\"\n").unwrap();
     assert_one_line_error(
         relais().arg("config").arg("--config").arg(&broken),
-        "ecoute",
+        "listen",
     );
-    std::fs::write(&broken, "listen = \"pas une adresse\"\n").unwrap();
+    std::fs::write(&broken, "ecoute = \"pas une adresse\"\n").unwrap();
     assert_one_line_error(
         relais().arg("config").arg("--config").arg(&broken),
         "ligne 1",
@@ -91,13 +92,13 @@ fn bad_configuration_is_one_clear_line() {
 #[test]
 fn unusable_storage_is_one_clear_line() {
     assert_one_line_error(
-        relais().args(["migrate", "--data-dir", "/dev/null/relais"]),
+        relais().args(["migrate", "--dossier-donnees", "/dev/null/relais"]),
         "/dev/null/relais",
     );
     assert_one_line_error(
         relais().args([
             "migrate",
-            "--database-url",
+            "--base",
             "postgres://postgres@127.0.0.1:1/absente",
         ]),
         "postgres://postgres@127.0.0.1:1/absente",
@@ -105,19 +106,19 @@ fn unusable_storage_is_one_clear_line() {
     assert_one_line_error(
         relais().args([
             "migrate",
-            "--database-url",
+            "--base",
             "postgres://relais:motdepasse@127.0.0.1:1/x",
         ]),
         "relais:***@",
     );
     let (_, _, err) = run(relais().args([
         "migrate",
-        "--database-url",
+        "--base",
         "postgres://relais:motdepasse@127.0.0.1:1/x",
     ]));
     assert!(!err.contains("motdepasse"), "password leaked: {err}");
     assert_one_line_error(
-        relais().args(["migrate", "--database-url", "mysql://root@localhost/x"]),
+        relais().args(["migrate", "--base", "mysql://root@localhost/x"]),
         "non reconnue",
     );
 }
@@ -127,7 +128,7 @@ fn serve(extra: &[&str]) -> (Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(
         relais()
-            .args(["serve", "--data-dir"])
+            .args(["serve", "--dossier-donnees"])
             .arg(dir.path().join("donnees"))
             .args(extra),
     );
@@ -152,7 +153,12 @@ fn serves_on_sqlite_then_stops_gracefully_on_sigterm() {
     // The port is taken now: a second server says so in one line.
     assert_one_line_error(
         relais()
-            .args(["serve", "--listen", &server.addr.to_string(), "--data-dir"])
+            .args([
+                "serve",
+                "--ecoute",
+                &server.addr.to_string(),
+                "--dossier-donnees",
+            ])
             .arg(dir.path().join("autre")),
         &server.addr.to_string(),
     );
@@ -165,7 +171,7 @@ fn serves_on_sqlite_then_stops_gracefully_on_sigterm() {
 async fn serves_the_same_code_on_postgres() {
     let t = TestDb::postgres().await;
     // As the `postgres` superuser; the runtime role is tested in tests/roles.rs.
-    let (server, _dir) = serve(&["--database-url", &t.url, "--allow-superuser"]);
+    let (server, _dir) = serve(&["--base", &t.url, "--autoriser-superutilisateur"]);
     assert_serves_on_postgres(server.addr);
     let (ok, err) = server.terminate();
     assert!(ok, "{err}");
@@ -174,7 +180,7 @@ async fn serves_the_same_code_on_postgres() {
 
 #[test]
 fn json_logs_on_request() {
-    let (server, _dir) = serve(&["--log-format", "json"]);
+    let (server, _dir) = serve(&["--format-traces", "json"]);
     http_get(server.addr, "/healthz").unwrap();
     let (_, err) = server.terminate();
     let request_line = err
@@ -194,27 +200,27 @@ fn trusted_proxies_are_read_and_checked() {
     let (ok, out, err) = run(relais()
         .arg("config")
         .current_dir(dir.path())
-        .env("RELAIS_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7"));
+        .env("RELAIS_PROXYS_DE_CONFIANCE", "10.0.0.0/8, 192.0.2.7"));
     assert!(ok, "{err}");
     assert!(
-        out.contains("trusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\"]"),
+        out.contains("proxys_de_confiance = [\"10.0.0.0/8\", \"192.0.2.7\"]"),
         "{out}"
     );
     let file = dir.path().join("relais.toml");
-    std::fs::write(&file, "trusted_proxies = [\"2001:db8::/32\"]\n").unwrap();
+    std::fs::write(&file, "proxys_de_confiance = [\"2001:db8::/32\"]\n").unwrap();
     let (ok, out, err) = run(relais().arg("config").current_dir(dir.path()));
     assert!(ok && out.contains("2001:db8::/32"), "{out}{err}");
     assert_one_line_error(
         relais()
             .arg("config")
             .current_dir(dir.path())
-            .args(["--trusted-proxies", "10.0.0.0/8,proxy.interne"]),
+            .args(["--proxys-de-confiance", "10.0.0.0/8,proxy.interne"]),
         "« proxy.interne »",
     );
 }
 
 /// Off a terminal, no colour codes; each request one short line in its span, whose level
-/// the `access_log` setting chooses.
+/// the `traces_requetes` setting chooses.
 #[test]
 fn access_log_is_one_plain_line_per_request_and_can_be_turned_off() {
     let (server, _dir) = serve(&[]);
@@ -237,7 +243,7 @@ fn access_log_is_one_plain_line_per_request_and_can_be_turned_off() {
     assert!(!search.contains("lyon"), "{search}");
     assert!(search.contains("duree_ms="), "{search}");
 
-    let (server, _dir) = serve(&["--access-log", "off"]);
+    let (server, _dir) = serve(&["--traces-requetes", "non"]);
     http_get(server.addr, "/healthz").unwrap();
     let (_, err) = server.terminate();
     assert!(!err.contains("acces:"), "{err}");
@@ -248,21 +254,157 @@ fn access_log_is_one_plain_line_per_request_and_can_be_turned_off() {
 fn access_log_level_from_file_environment_or_flag() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("relais.toml");
-    std::fs::write(&file, "access_log = \"debug\"\n").unwrap();
+    std::fs::write(&file, "traces_requetes = \"debug\"\n").unwrap();
     let shown = |env: Option<&str>, flag: &[&str]| {
         let mut cmd = relais();
         cmd.arg("config").arg("--config").arg(&file).args(flag);
         if let Some(v) = env {
-            cmd.env("RELAIS_ACCESS_LOG", v);
+            cmd.env("RELAIS_TRACES_REQUETES", v);
         }
         let (ok, out, err) = run(&mut cmd);
         assert!(ok, "{err}");
         out
     };
-    assert!(shown(None, &[]).contains("access_log = \"debug\""));
-    assert!(shown(Some("off"), &[]).contains("access_log = \"off\""));
-    assert!(shown(Some("off"), &["--access-log", "info"]).contains("access_log = \"info\""));
-    std::fs::write(&file, "access_log = \"bavard\"\n").unwrap();
+    assert!(shown(None, &[]).contains("traces_requetes = \"debug\""));
+    assert!(shown(Some("non"), &[]).contains("traces_requetes = \"non\""));
+    assert!(
+        shown(Some("non"), &["--traces-requetes", "info"]).contains("traces_requetes = \"info\"")
+    );
+    std::fs::write(&file, "traces_requetes = \"bavard\"\n").unwrap();
     let (ok, _, err) = run(relais().arg("config").arg("--config").arg(&file));
     assert!(!ok && err.contains("ligne 1"), "{err}");
+}
+
+/// The help of a command: French words only (a sample of English ones clap or a careless
+/// doc comment would leave), and a description on every option.
+fn assert_french_help(args: &[&str]) -> String {
+    let (ok, out, err) = run(relais().args(args).arg("--help"));
+    assert!(ok, "{args:?}: {err}");
+    let lower = out.to_lowercase();
+    for english in [
+        "usage:",
+        "commands:",
+        "arguments:",
+        "print help",
+        "print version",
+        "[default:",
+        "[env:",
+        "possible values",
+        " the ",
+        " of ",
+        " and ",
+        " with ",
+        " file",
+        " database",
+        "listen",
+        "e-mail",
+    ] {
+        assert!(
+            !lower.contains(english),
+            "« {english} » in relais {args:?} --help:\n{out}"
+        );
+    }
+    // Each option has its description: on its line, or on the next one (long help).
+    let lines: Vec<&str> = out.lines().map(str::trim_start).collect();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with('-') && line.split_whitespace().count() <= 2 {
+            let next = lines.get(i + 1).copied().unwrap_or_default();
+            assert!(
+                !next.is_empty() && !next.starts_with('-'),
+                "option without a description in relais {args:?} --help: {line}"
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn help_is_in_french_with_every_option_described() {
+    let out = assert_french_help(&[]);
+    for heading in [
+        "Utilisation :",
+        "Commandes:",
+        "Base de données:",
+        "Options:",
+    ] {
+        assert!(out.contains(heading), "{heading} missing from:\n{out}");
+    }
+    let serve = assert_french_help(&["serve"]);
+    for heading in [
+        "Serveur web:",
+        "ProConnect:",
+        "Tâches de fond, courriels et journal:",
+    ] {
+        assert!(serve.contains(heading), "{heading} missing from:\n{serve}");
+    }
+    assert!(serve.contains("[variable RELAIS_ECOUTE]"), "{serve}");
+    assert!(
+        serve.contains("[valeurs : info, debug, non ; variable RELAIS_TRACES_REQUETES]"),
+        "{serve}"
+    );
+    for args in [
+        &["worker"][..],
+        &["migrate"],
+        &["admin"],
+        &["admin", "creer-compte"],
+        &["admin", "creer-structure"],
+        &["import", "lieux"],
+        &["export", "lieux"],
+        &["journal"],
+        &["journal", "verifier"],
+        &["lieux", "distincts"],
+        &["bench-import-lieux"],
+    ] {
+        assert_french_help(args);
+    }
+    let (ok, out, _) = run(relais().arg("--version"));
+    assert!(ok && out.starts_with("relais "), "{out}");
+}
+
+#[test]
+fn server_settings_are_options_of_the_server_only() {
+    let (_, import, _) = run(relais().args(["import", "lieux", "--help"]));
+    let (_, serve, _) = run(relais().args(["serve", "--help"]));
+    let (_, worker, _) = run(relais().args(["worker", "--help"]));
+    for option in ["--url-smtp", "--expediteur", "--fichier-cle-journal"] {
+        assert!(
+            !import.contains(option),
+            "{option} in import lieux:\n{import}"
+        );
+        assert!(
+            serve.contains(option) && worker.contains(option),
+            "{option}"
+        );
+    }
+    for option in ["--ecoute", "--proconnect-emetteur", "--proxys-de-confiance"] {
+        assert!(
+            !import.contains(option) && !worker.contains(option),
+            "{option}"
+        );
+        assert!(serve.contains(option), "{option}");
+    }
+    for option in ["--base", "--dossier-donnees", "--config"] {
+        assert!(
+            import.contains(option) && serve.contains(option),
+            "{option}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for refused in [
+        &["--url-smtp", "smtp://courriel.exemple:25"][..],
+        &["--ecoute", "127.0.0.1:9000"],
+    ] {
+        let (ok, _, err) = run(relais()
+            .args(["import", "lieux", "--dossier-donnees"])
+            .arg(dir.path())
+            .args(refused)
+            .arg("lieux.csv"));
+        assert!(
+            !ok && err.contains(refused[0]) && err.contains("option inconnue"),
+            "{refused:?}: {err}"
+        );
+    }
+    // The journal's key is the one server setting the journal commands read.
+    let (_, journal, _) = run(relais().args(["journal", "verifier", "--help"]));
+    assert!(journal.contains("--fichier-cle-journal") && !journal.contains("--url-smtp"));
 }

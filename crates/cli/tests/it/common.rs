@@ -17,10 +17,10 @@ pub fn relais() -> Command {
     cmd
 }
 
-/// `relais --data-dir <data>`.
+/// `relais --dossier-donnees <data>`.
 pub fn relais_in(data: &Path) -> Command {
     let mut cmd = relais();
-    cmd.arg("--data-dir").arg(data);
+    cmd.arg("--dossier-donnees").arg(data);
     cmd
 }
 
@@ -87,7 +87,7 @@ pub fn assert_serves_on_postgres(addr: SocketAddr) {
         (200, true),
         "{body}"
     );
-    let (_, body) = http_get(addr, "/api/v1/territoires/communes?q=st-etienne&limit=1").unwrap();
+    let (_, body) = http_get(addr, "/api/v1/territoires/communes?q=st-etienne&limite=1").unwrap();
     assert!(body.contains("42218"), "{body}");
 }
 
@@ -97,12 +97,12 @@ pub struct Server {
 }
 
 impl Server {
-    /// Spawns `cmd` (a `relais serve …` without `--listen`) on a free local port; returns
+    /// Spawns `cmd` (a `relais serve …` without `--ecoute`) on a free local port; returns
     /// once it is ready (`/readyz` 200) or has exited, within 60 s.
     pub fn start(cmd: &mut Command) -> Server {
         let addr = free_addr();
         let mut child = cmd
-            .arg("--listen")
+            .arg("--ecoute")
             .arg(addr.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -55,8 +55,13 @@ fn a_device_is_refused_at_once_in_french() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../data/lieux/mappings/angers.toml"
     );
-    let (ok, stdout, _) =
-        run(relais_in(dir.path()).args(["import", "lieux", "--mapping", mapping, "/dev/zero"]));
+    let (ok, stdout, _) = run(relais_in(dir.path()).args([
+        "import",
+        "lieux",
+        "--correspondance",
+        mapping,
+        "/dev/zero",
+    ]));
     assert!(!ok);
     assert!(
         stdout.contains("n’est pas un fichier ordinaire"),

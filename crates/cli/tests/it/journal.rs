@@ -1,4 +1,4 @@
-//! `relais journal verify` as an operator runs it.
+//! `relais journal verifier` as an operator runs it.
 
 use std::process::Command;
 
@@ -25,14 +25,14 @@ async fn append(db: &Db, n: usize) {
 fn verify_on_a_fresh_database_is_intact() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out, err) = run(relais()
-        .args(["journal", "verify", "--data-dir"])
+        .args(["journal", "verifier", "--dossier-donnees"])
         .arg(dir.path()));
     assert!(ok, "{err}");
     assert_eq!(out, "Journal intègre : 0 entrée vérifiée.\n");
     assert!(
         run(relais().args(["journal", "--help"]))
             .1
-            .contains("verify")
+            .contains("verifier")
     );
 }
 
@@ -45,7 +45,7 @@ async fn verify_names_the_first_broken_entry() {
     db.close().await;
     let verify = || {
         run(relais()
-            .args(["journal", "verify", "--data-dir"])
+            .args(["journal", "verifier", "--dossier-donnees"])
             .arg(dir.path()))
     };
     let (ok, out, err) = verify();
@@ -76,7 +76,7 @@ async fn verify_names_the_first_broken_entry() {
 async fn verify_on_postgres() {
     let t = TestDb::postgres().await;
     append(&t.db, 2).await;
-    let (ok, out, err) = run(relais().args(["journal", "verify", "--database-url", &t.url]));
+    let (ok, out, err) = run(relais().args(["journal", "verifier", "--base", &t.url]));
     assert!(ok, "{err}");
     assert_eq!(out, "Journal intègre : 2 entrées vérifiées.\n");
     t.cleanup().await;
@@ -85,7 +85,7 @@ async fn verify_on_postgres() {
 fn journal_cmd(data_dir: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = relais();
     cmd.arg("journal")
-        .arg("--data-dir")
+        .arg("--dossier-donnees")
         .arg(data_dir)
         .args(args);
     cmd
@@ -95,7 +95,9 @@ fn journal_cmd(data_dir: &std::path::Path, args: &[&str]) -> Command {
 fn init_key_writes_a_private_file_and_shows_only_the_public_key() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("journal.pem");
-    let (ok, out, err) = run(relais().args(["journal", "init-key", "--out"]).arg(&key));
+    let (ok, out, err) = run(relais()
+        .args(["journal", "creer-cle", "--sortie"])
+        .arg(&key));
     assert!(ok, "{err}");
     let text = std::fs::read_to_string(&key).unwrap();
     assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{text}");
@@ -110,32 +112,34 @@ fn init_key_writes_a_private_file_and_shows_only_the_public_key() {
         .unwrap()
         .to_string();
     // Never overwritten.
-    let (ok, _, err) = run(relais().args(["journal", "init-key", "--out"]).arg(&key));
+    let (ok, _, err) = run(relais()
+        .args(["journal", "creer-cle", "--sortie"])
+        .arg(&key));
     assert!(!ok && err.contains("existe déjà"), "{err}");
     assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
     // The configured key's public half, from the file or from the environment.
     let (ok, out, err) = run(relais()
-        .args(["journal", "public-key", "--journal-key-file"])
+        .args(["journal", "cle-publique", "--fichier-cle-journal"])
         .arg(&key));
     assert!(ok, "{err}");
     assert_eq!(out.trim(), public);
     let (ok, out, err) = run(relais()
-        .args(["journal", "public-key"])
-        .env("RELAIS_JOURNAL_KEY", &text));
+        .args(["journal", "cle-publique"])
+        .env("RELAIS_CLE_JOURNAL", &text));
     assert!(ok, "{err}");
     assert_eq!(out.trim(), public);
     // `relais config` masks it.
     let (ok, out, err) = run(relais()
         .arg("config")
-        .env("RELAIS_JOURNAL_KEY", &text)
-        .env("RELAIS_JOURNAL_KEY_FILE", &key));
+        .env("RELAIS_CLE_JOURNAL", &text)
+        .env("RELAIS_FICHIER_CLE_JOURNAL", &key));
     assert!(ok, "{err}");
-    assert!(out.contains("journal_key = \"***\""), "{out}");
+    assert!(out.contains("cle_journal = \"***\""), "{out}");
     assert!(!out.contains(&body[..20]), "{out}");
     // A bad key is a clear error.
     let (ok, _, err) = run(relais()
-        .args(["journal", "public-key"])
-        .env("RELAIS_JOURNAL_KEY", "pas une clé"));
+        .args(["journal", "cle-publique"])
+        .env("RELAIS_CLE_JOURNAL", "pas une clé"));
     assert!(
         !ok && err.contains("clé privée du journal illisible"),
         "{err}"
@@ -159,7 +163,9 @@ async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
     let data = dir.path().join("data");
     let key = dir.path().join("journal.pem");
     let copies = dir.path().join("points.jsonl");
-    let (ok, out, err) = run(relais().args(["journal", "init-key", "--out"]).arg(&key));
+    let (ok, out, err) = run(relais()
+        .args(["journal", "creer-cle", "--sortie"])
+        .arg(&key));
     assert!(ok, "{err}");
     let public = out
         .lines()
@@ -168,29 +174,30 @@ async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
         .to_string();
     let keyed = |args: &[&str]| {
         let mut cmd = journal_cmd(&data, args);
-        cmd.env("RELAIS_JOURNAL_KEY_FILE", &key);
+        cmd.env("RELAIS_FICHIER_CLE_JOURNAL", &key);
         run(&mut cmd)
     };
-    let (ok, out, err) = keyed(&["checkpoint"]);
+    let (ok, out, err) = keyed(&["point-de-controle"]);
     assert!(ok, "{err}");
     assert!(out.starts_with("Rien à signer"), "{out}");
 
     let db = Db::open_data_dir(&data).await.unwrap();
     append(&db, 3).await;
-    let (ok, out, err) = keyed(&["checkpoint"]);
+    let (ok, out, err) = keyed(&["point-de-controle"]);
     assert!(ok, "{err}");
     assert!(
         out.starts_with("Point de contrôle signé : entrée n° 3,"),
         "{out}"
     );
-    assert!(keyed(&["checkpoint"]).1.starts_with("Rien à signer"));
-    let export = || run(journal_cmd(&data, &["export-checkpoints", "--out"]).arg(&copies));
+    assert!(keyed(&["point-de-controle"]).1.starts_with("Rien à signer"));
+    let export =
+        || run(journal_cmd(&data, &["exporter-points-de-controle", "--sortie"]).arg(&copies));
     let (ok, out, err) = export();
     assert!(ok, "{err}");
     assert!(out.starts_with("1 point de contrôle ajouté"), "{out}");
     let first_line = std::fs::read_to_string(&copies).unwrap();
     append(&db, 2).await;
-    assert!(keyed(&["checkpoint"]).1.contains("entrée n° 5"));
+    assert!(keyed(&["point-de-controle"]).1.contains("entrée n° 5"));
     let (ok, out, err) = export();
     assert!(ok, "{err}");
     assert!(
@@ -204,19 +211,28 @@ async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
     );
     assert!(export().1.starts_with("0 point de contrôle ajouté"));
 
-    let (ok, out, err) = keyed(&["verify"]);
+    let (ok, out, err) = keyed(&["verifier"]);
     assert!(ok, "{err}");
     assert_eq!(
         out,
         "Journal intègre : 5 entrées vérifiées.\n2 points de contrôle signés concordent.\n"
     );
     let verify_with_copies = || {
-        run(journal_cmd(&data, &["verify", "--public-key", &public, "--checkpoints"]).arg(&copies))
+        run(journal_cmd(
+            &data,
+            &[
+                "verifier",
+                "--cle-publique",
+                &public,
+                "--points-de-controle",
+            ],
+        )
+        .arg(&copies))
     };
     let (ok, _, err) = verify_with_copies();
     assert!(ok, "{err}");
     // Without any reference key, the signatures prove nothing: said so.
-    let (ok, _, err) = run(&mut journal_cmd(&data, &["verify"]));
+    let (ok, _, err) = run(&mut journal_cmd(&data, &["verifier"]));
     assert!(
         ok && err.contains("aucune clé publique de référence"),
         "{err}"
@@ -227,7 +243,7 @@ async fn checkpoints_are_signed_exported_and_defeat_a_rewrite() {
     // The database alone looks intact now…
     let (ok, out, err) = run(&mut journal_cmd(
         &data,
-        &["verify", "--public-key", &public],
+        &["verifier", "--cle-publique", &public],
     ));
     assert!(ok, "{err}");
     assert_eq!(out, "Journal intègre : 5 entrées vérifiées.\n");
@@ -258,13 +274,13 @@ async fn checkpoints_on_postgres() {
     // The key in the environment: base64 of a 32-byte seed.
     let key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
     let (ok, out, err) = run(relais()
-        .args(["journal", "checkpoint", "--database-url", &t.url])
-        .env("RELAIS_JOURNAL_KEY", key));
+        .args(["journal", "point-de-controle", "--base", &t.url])
+        .env("RELAIS_CLE_JOURNAL", key));
     assert!(ok, "{err}");
     assert!(out.contains("entrée n° 2"), "{out}");
     let (ok, out, err) = run(relais()
-        .args(["journal", "verify", "--database-url", &t.url])
-        .env("RELAIS_JOURNAL_KEY", key));
+        .args(["journal", "verifier", "--base", &t.url])
+        .env("RELAIS_CLE_JOURNAL", key));
     assert!(ok, "{err}");
     assert_eq!(
         out,
@@ -275,20 +291,20 @@ async fn checkpoints_on_postgres() {
     let (ok, _, err) = run(relais()
         .args([
             "journal",
-            "export-checkpoints",
-            "--database-url",
+            "exporter-points-de-controle",
+            "--base",
             &t.url,
-            "--out",
+            "--sortie",
         ])
         .arg(&copies));
     assert!(ok, "{err}");
     rewrite_whole_chain(&t.db).await;
     let verify = |copies: Option<&std::path::Path>| {
         let mut cmd = relais();
-        cmd.args(["journal", "verify", "--database-url", &t.url])
-            .env("RELAIS_JOURNAL_KEY", key);
+        cmd.args(["journal", "verifier", "--base", &t.url])
+            .env("RELAIS_CLE_JOURNAL", key);
         if let Some(c) = copies {
-            cmd.arg("--checkpoints").arg(c);
+            cmd.arg("--points-de-controle").arg(c);
         }
         run(&mut cmd)
     };
@@ -299,23 +315,28 @@ async fn checkpoints_on_postgres() {
     t.cleanup().await;
 }
 
-/// `serve` signs the head at start and every `journal_checkpoint_secs`, publishes it,
+/// `serve` signs the head at start and every `intervalle_points_de_controle`, publishes it,
 /// and logs the key's id only.
 #[tokio::test]
 async fn serve_signs_checkpoints_now_and_then() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let key = dir.path().join("journal.pem");
-    assert!(run(relais().args(["journal", "init-key", "--out"]).arg(&key)).0);
+    assert!(
+        run(relais()
+            .args(["journal", "creer-cle", "--sortie"])
+            .arg(&key))
+        .0
+    );
     let db = Db::open_data_dir(&data).await.unwrap();
     db.migrate().await.unwrap();
     append(&db, 2).await;
     let server = Server::start(
         relais()
             .args(["serve", "--demo", "false"])
-            .args(["--journal-checkpoint-secs", "1", "--data-dir"])
+            .args(["--intervalle-points-de-controle", "1", "--dossier-donnees"])
             .arg(&data)
-            .env("RELAIS_JOURNAL_KEY_FILE", &key),
+            .env("RELAIS_FICHIER_CLE_JOURNAL", &key),
     );
     let addr = server.addr;
     let points = |addr| {

@@ -1,6 +1,6 @@
 //! PostgreSQL deployment with two roles, as an operator runs it: `relais migrate` as the
 //! owner makes the runtime role, `serve` and `worker` run as that role, and refuse a
-//! superuser unless `--allow-superuser`.
+//! superuser unless `--autoriser-superutilisateur`.
 
 use relais_testkit::{TestDb, drop_role, unique_role};
 
@@ -10,7 +10,7 @@ use common::{Server, assert_refused, assert_serves_on_postgres, free_addr, http_
 
 /// `relais serve` on `url`, plus `extra`.
 fn serve(url: &str, extra: &[&str]) -> Server {
-    Server::start(relais().args(["serve", "--database-url", url]).args(extra))
+    Server::start(relais().args(["serve", "--base", url]).args(extra))
 }
 
 #[tokio::test]
@@ -18,9 +18,9 @@ async fn serve_and_worker_refuse_a_superuser_without_the_flag() {
     let t = TestDb::postgres().await;
     let (ok, _, err) = run(relais().args([
         "serve",
-        "--listen",
+        "--ecoute",
         &free_addr().to_string(),
-        "--database-url",
+        "--base",
         &t.url,
     ]));
     assert_refused(
@@ -30,15 +30,19 @@ async fn serve_and_worker_refuse_a_superuser_without_the_flag() {
             "refus de démarrer",
             "« postgres »",
             "superutilisateur",
-            "--allow-superuser",
+            "--autoriser-superutilisateur",
             "relais_app",
         ],
     );
-    let (ok, _, err) = run(relais().args(["worker", "--database-url", &t.url]));
-    assert_refused(ok, &err, &["superutilisateur", "--allow-superuser"]);
+    let (ok, _, err) = run(relais().args(["worker", "--base", &t.url]));
+    assert_refused(
+        ok,
+        &err,
+        &["superutilisateur", "--autoriser-superutilisateur"],
+    );
 
     // Allowed, by flag or environment: it starts, and says the risk.
-    let server = serve(&t.url, &["--allow-superuser"]);
+    let server = serve(&t.url, &["--autoriser-superutilisateur"]);
     assert_eq!(http_get(server.addr, "/readyz").map(|r| r.0), Some(200));
     let (ok, err) = server.terminate();
     assert!(ok, "{err}");
@@ -50,8 +54,8 @@ async fn serve_and_worker_refuse_a_superuser_without_the_flag() {
     );
     let server = Server::start(
         relais()
-            .args(["serve", "--database-url", &t.url])
-            .env("RELAIS_ALLOW_SUPERUSER", "true"),
+            .args(["serve", "--base", &t.url])
+            .env("RELAIS_AUTORISER_SUPERUTILISATEUR", "true"),
     );
     assert_eq!(http_get(server.addr, "/readyz").map(|r| r.0), Some(200));
     let (ok, err) = server.terminate();
@@ -65,8 +69,8 @@ async fn migrate_as_owner_then_serve_as_the_runtime_role() {
     let role = unique_role("rt");
     let migrate = || {
         run(relais()
-            .args(["migrate", "--database-url", &t.url, "--runtime-role", &role])
-            .env("RELAIS_RUNTIME_PASSWORD", "exécution-secrète"))
+            .args(["migrate", "--base", &t.url, "--role-execution", &role])
+            .env("RELAIS_MOT_DE_PASSE_EXECUTION", "exécution-secrète"))
     };
     let (ok, out, err) = migrate();
     assert!(ok, "{err}");
@@ -74,7 +78,7 @@ async fn migrate_as_owner_then_serve_as_the_runtime_role() {
         out.contains(&format!("Rôle d’exécution « {role} » créé"))
             && out.contains("Mot de passe défini")
             && out.contains("journal et journal_checkpoints : SELECT et INSERT seulement")
-            && out.contains(&format!("--database-url postgres://{role}:MOT_DE_PASSE@"))
+            && out.contains(&format!("--base postgres://{role}:MOT_DE_PASSE@"))
             && out.contains("Base PostgreSQL à jour."),
         "{out}"
     );
@@ -104,7 +108,7 @@ async fn migrate_as_owner_then_serve_as_the_runtime_role() {
 
     let runtime_url = t.url_as(&role, "ex%C3%A9cution-secr%C3%A8te");
     // No journal key here: checkpoints off, so that no warning is expected.
-    let server = serve(&runtime_url, &["--journal-checkpoint-secs", "0"]);
+    let server = serve(&runtime_url, &["--intervalle-points-de-controle", "0"]);
     assert_serves_on_postgres(server.addr);
     let (ok, err) = server.terminate();
     assert!(ok, "{err}");
@@ -125,7 +129,7 @@ async fn migrate_as_owner_then_serve_as_the_runtime_role() {
             "propriétaire",
         ],
     );
-    let (ok, _, err) = run(relais().args(["worker", "--database-url", &runtime_url]));
+    let (ok, _, err) = run(relais().args(["worker", "--base", &runtime_url]));
     assert_refused(ok, &err, &["relais migrate"]);
 
     t.cleanup().await;
@@ -136,14 +140,14 @@ async fn migrate_as_owner_then_serve_as_the_runtime_role() {
 fn sqlite_is_unchanged_by_the_flags() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out, err) = run(relais()
-        .args(["migrate", "--runtime-role", "autre", "--data-dir"])
+        .args(["migrate", "--role-execution", "autre", "--dossier-donnees"])
         .arg(dir.path()));
     assert!(ok, "{err}");
     assert_eq!(out, "Base SQLite à jour.\n");
-    let (ok, out, _) = run(relais().args(["config", "--allow-superuser"]));
+    let (ok, out, _) = run(relais().args(["config", "--autoriser-superutilisateur"]));
     assert!(
-        ok && out.contains("allow_superuser = true")
-            && out.contains("runtime_role = \"relais_app\""),
+        ok && out.contains("autoriser_superutilisateur = true")
+            && out.contains("role_execution = \"relais_app\""),
         "{out}"
     );
 }

@@ -18,7 +18,7 @@ const MAX_LIMIT: usize = 50;
 #[derive(Deserialize)]
 pub struct SearchParams {
     q: Option<String>,
-    limit: Option<String>,
+    limite: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -87,10 +87,10 @@ pub async fn search(
             format!("Le paramètre q ne doit pas dépasser {MAX_QUERY_CHARS} caractères."),
         ));
     }
-    let limit = match p.limit.as_deref() {
+    let limit = match p.limite.as_deref() {
         None => DEFAULT_LIMIT,
         Some(raw) => raw.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-            ApiError::bad_request("limit_invalide", format!("Le paramètre limit doit être un entier de 1 à {MAX_LIMIT} (reçu : « {raw} »)."))
+            ApiError::bad_request("limite_invalide", format!("Le paramètre limite doit être un entier de 1 à {MAX_LIMIT} (reçu : « {raw} »)."))
         })?,
     };
     let q = q.trim();

@@ -224,7 +224,7 @@ async fn unknown_routes_get_a_page_or_a_problem() {
 #[tokio::test]
 async fn commune_autocomplete() {
     let (app, _t) = app_with(false).await;
-    let res = get_path(&app, "/api/v1/territoires/communes?q=st%20etienne&limit=3").await;
+    let res = get_path(&app, "/api/v1/territoires/communes?q=st%20etienne&limite=3").await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header(&res, "content-type"), "application/json");
     let json: Value = serde_json::from_str(&body_text(res).await).unwrap();
@@ -257,8 +257,8 @@ async fn malformed_queries_get_a_400_with_a_stable_code() {
         ("/api/v1/territoires/communes", "q_manquant"),
         ("/api/v1/territoires/communes?q=", "q_manquant"),
         (
-            "/api/v1/territoires/communes?q=lyon&limit=",
-            "limit_invalide",
+            "/api/v1/territoires/communes?q=lyon&limite=",
+            "limite_invalide",
         ),
         (
             "/api/v1/territoires/communes/%2069123",
@@ -269,16 +269,16 @@ async fn malformed_queries_get_a_400_with_a_stable_code() {
             "q_trop_long",
         ),
         (
-            "/api/v1/territoires/communes?q=lyon&limit=0",
-            "limit_invalide",
+            "/api/v1/territoires/communes?q=lyon&limite=0",
+            "limite_invalide",
         ),
         (
-            "/api/v1/territoires/communes?q=lyon&limit=51",
-            "limit_invalide",
+            "/api/v1/territoires/communes?q=lyon&limite=51",
+            "limite_invalide",
         ),
         (
-            "/api/v1/territoires/communes?q=lyon&limit=dix",
-            "limit_invalide",
+            "/api/v1/territoires/communes?q=lyon&limite=dix",
+            "limite_invalide",
         ),
         (
             "/api/v1/territoires/communes?q=lyon&q=paris",
