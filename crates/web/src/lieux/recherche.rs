@@ -8,8 +8,10 @@ use axum::response::{IntoResponse, Response};
 use relais_domain::horaires::LocalTime;
 use relais_domain::lieux::{Frais, Public, Service, Vocabulary};
 use relais_domain::territoires::{Commune, Point};
-use relais_search::lieux::{BadCursor, Filter, LieuIndex, Territory};
-use relais_services::lieux::recherche::Recherche;
+use relais_search::lieux::Filter;
+use relais_services::lieux::recherche::{
+    Recherche, RechercheError, Requete, Resultat, Zone, communes, recherche,
+};
 
 use crate::AppState;
 use crate::auth::urlencode;
@@ -229,7 +231,8 @@ pub fn distance_fr(metres: f64) -> String {
     }
 }
 
-pub fn item(r: &Recherche, i: usize, from: Option<Point>, now: LocalTime) -> Item {
+/// A result as the list shows it; distances from `from`.
+fn item(r: &Recherche, i: usize, from: Option<Point>, now: LocalTime) -> Item {
     let l = r.index.lieu(i);
     let s = &r.summaries[i];
     Item {
@@ -246,60 +249,15 @@ pub fn item(r: &Recherche, i: usize, from: Option<Point>, now: LocalTime) -> Ite
     }
 }
 
+pub fn items(res: &Resultat, from: Option<Point>, now: LocalTime) -> Vec<Item> {
+    res.trouves
+        .iter()
+        .map(|t| item(&res.recherche, t.index, from, now))
+        .collect()
+}
+
 fn commune_label(c: &Commune) -> String {
     format!("{} ({})", c.nom, c.departement)
-}
-
-/// The communes a query names: by postal code, INSEE code or name.
-fn communes<'a>(state: &'a AppState, q: &str) -> Vec<&'a Commune> {
-    let t = &state.territoires;
-    let q = q.trim();
-    if q.len() == 5 && q.bytes().all(|b| b.is_ascii_digit()) {
-        let found = t.by_postal_code(q);
-        if !found.is_empty() {
-            return found;
-        }
-        return t.commune(q).into_iter().collect();
-    }
-    let found = t.search(q, 20);
-    let exact: Vec<&Commune> = found
-        .iter()
-        .filter(|m| m.kind == relais_search::territoires::MatchKind::Exact)
-        .map(|m| m.commune)
-        .collect();
-    if exact.is_empty() {
-        found.into_iter().map(|m| m.commune).collect()
-    } else {
-        exact
-    }
-}
-
-/// Lieux nearest to `point`, page `page` of the list.
-fn nearest(r: &Recherche, point: Point, filter: &Filter, page: usize) -> (Vec<usize>, bool) {
-    let found = r.index.nearest(point, page * PAGE + 1, filter);
-    let more = found.len() > page * PAGE && page < NEAREST_PAGES;
-    let items = found
-        .into_iter()
-        .skip((page - 1) * PAGE)
-        .take(PAGE)
-        .map(|(i, _)| i)
-        .collect();
-    (items, more)
-}
-
-fn in_commune(
-    index: &LieuIndex,
-    code: &str,
-    filter: &Filter,
-    cursor: Option<&str>,
-) -> Result<(Vec<usize>, Option<String>, usize), BadCursor> {
-    let territory = Territory::Commune(code.to_string());
-    let page = index.in_territory(&territory, filter, cursor, PAGE)?;
-    // The count walks the commune's list again: a few hundred bitset tests at most.
-    let total = index
-        .in_territory(&territory, filter, None, usize::MAX)
-        .map_or(0, |all| all.items.len());
-    Ok((page.items, page.next, total))
 }
 
 /// An edited `curseur` in the address of a page of results.
@@ -312,15 +270,26 @@ pub fn bad_cursor_page(ctx: &PageContext) -> Response {
     )
 }
 
-fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
-    let r = state.lieux.get();
+fn search(state: &AppState, c: &Criteres) -> Result<Issue, RechercheError> {
     let now_ms = relais_domain::calendrier::now_ms();
     let now = LocalTime::paris(now_ms);
     let filter = c.filter(now_ms);
     let filters = c.filters_query();
     if let (Some(lat), Some(lon)) = (c.lat, c.lon) {
         let point = Point { lat, lon };
-        let (items, more) = nearest(&r, point, &filter, c.page);
+        let offset = ((c.page - 1) * PAGE).to_string();
+        let res = recherche(
+            &state.lieux,
+            &Requete {
+                zone: Zone::Autour {
+                    point,
+                    profondeur: NEAREST_PAGES * PAGE,
+                },
+                filtre: &filter,
+                curseur: Some(&offset),
+                limite: PAGE,
+            },
+        )?;
         let base = format!("/lieux?lat={lat:.5}&lon={lon:.5}{filters}");
         let pres = state
             .territoires
@@ -329,12 +298,12 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
             .unwrap_or_default();
         return Ok(Issue::Resultats(Resultats {
             lieu_recherche: format!("autour de votre position{pres}"),
-            items: items
-                .into_iter()
-                .map(|i| item(&r, i, Some(point), now))
-                .collect(),
+            items: items(&res, Some(point), now),
             compte: None,
-            suivant: more.then(|| format!("{base}&page={}#resultats", c.page + 1)),
+            suivant: res
+                .suivant
+                .is_some()
+                .then(|| format!("{base}&page={}#resultats", c.page + 1)),
             debut: (c.page > 1).then(|| format!("{base}#resultats")),
             proches: false,
             commune: None,
@@ -351,7 +320,7 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
         },
         None if c.q.trim().is_empty() => return Ok(Issue::Formulaire),
         None => {
-            let found = communes(state, &c.q);
+            let found = communes(&state.territoires, &c.q);
             match found.as_slice() {
                 [] => {
                     let q = c.q.trim();
@@ -405,36 +374,32 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
         "/lieux?commune={code}&q={}{filters}",
         urlencode(&commune.nom)
     );
-    let (items, next, total) = in_commune(&r.index, code, &filter, c.curseur.as_deref())?;
+    let res = recherche(
+        &state.lieux,
+        &Requete {
+            zone: Zone::Commune(commune),
+            filtre: &filter,
+            curseur: c.curseur.as_deref(),
+            limite: PAGE,
+        },
+    )?;
+    // The nearest around the town hall are measured from it, as the commune's lieux.
     let centre = commune.position;
-    let mut res = Resultats {
+    Ok(Issue::Resultats(Resultats {
         lieu_recherche: format!("à {}", commune_label(commune)),
-        items: items
-            .into_iter()
-            .map(|i| item(&r, i, centre, now))
-            .collect(),
-        compte: Some(match total {
+        items: items(&res, centre, now),
+        compte: Some(match res.total.unwrap_or(0) {
             0 => "Aucun lieu ne correspond à votre recherche.".to_string(),
             1 => "1 lieu correspond à votre recherche.".to_string(),
             n => format!("{n} lieux correspondent à votre recherche."),
         }),
-        suivant: next.map(|n| format!("{base}&curseur={}#resultats", urlencode(&n))),
+        suivant: res
+            .suivant
+            .map(|n| format!("{base}&curseur={}#resultats", urlencode(&n))),
         debut: c.curseur.is_some().then(|| format!("{base}#resultats")),
-        proches: false,
+        proches: res.proches,
         commune: Some((code.to_string(), commune.nom.clone())),
-    };
-    // Nothing in the commune: the nearest lieux around its town hall are the useful answer.
-    if total == 0
-        && let Some(point) = centre
-    {
-        let (items, _) = nearest(&r, point, &filter, 1);
-        res.items = items
-            .into_iter()
-            .map(|i| item(&r, i, Some(point), now))
-            .collect();
-        res.proches = true;
-    }
-    Ok(Issue::Resultats(res))
+    }))
 }
 
 /// `GET /lieux`: the search form and, when asked, the list.

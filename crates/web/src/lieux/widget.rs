@@ -7,10 +7,11 @@ use axum::response::{IntoResponse, Response};
 use relais_domain::horaires::LocalTime;
 use relais_search::lieux::{Filter, Territory};
 
-use super::recherche::{Item, bad_cursor_page, item};
+use super::recherche::{Item, bad_cursor_page, items};
 use crate::AppState;
 use crate::auth::urlencode;
 use crate::pages::{PageContext, render};
+use relais_services::lieux::recherche::{Requete, Zone, recherche};
 
 /// Lieux per page of the widget.
 const WIDGET_PAGE: usize = 50;
@@ -71,26 +72,25 @@ pub async fn widget(
         };
         return (StatusCode::NOT_FOUND, render(page)).into_response();
     };
-    let r = state.lieux.get();
     let now = LocalTime::paris(relais_domain::calendrier::now_ms());
-    let Ok(page) = r.index.in_territory(
-        &territory,
-        &Filter::default(),
-        get("curseur").as_deref(),
-        WIDGET_PAGE,
+    let curseur = get("curseur");
+    let Ok(res) = recherche(
+        &state.lieux,
+        &Requete {
+            zone: Zone::Territoire(territory),
+            filtre: &Filter::default(),
+            curseur: curseur.as_deref(),
+            limite: WIDGET_PAGE,
+        },
     ) else {
         return bad_cursor_page(&ctx);
     };
     render(WidgetPage {
         ctx,
         territoire: Some(label),
-        items: page
-            .items
-            .into_iter()
-            .map(|i| item(&r, i, None, now))
-            .collect(),
-        suivant: page
-            .next
+        items: items(&res, None, now),
+        suivant: res
+            .suivant
             .map(|n| format!("/lieux/widget?{param}&curseur={}", urlencode(&n))),
     })
 }
