@@ -12,7 +12,6 @@ use relais_domain::lieux::{
 };
 use relais_services::lieux::edition::{self as svc, EditError, Edition, FieldError};
 use relais_services::lieux::import::{ImportError, ImportReport};
-use relais_store::comptes as comptes_repo;
 use serde::Deserialize;
 use tower::{Layer, ServiceExt};
 
@@ -127,6 +126,15 @@ fn rapport(fichier: String, r: &ImportReport) -> Rapport {
     }
 }
 
+/// The structure's name, for the page's title.
+async fn structure_name(state: &AppState, access: &StructureAccess) -> Result<String, Response> {
+    match svc::structure_name(&state.db, access).await {
+        Ok(Some(nom)) => Ok(nom),
+        Ok(None) => Err(ApiError::NotFound.into_response()),
+        Err(e) => Err(internal(e)),
+    }
+}
+
 /// Who the file is imported for.
 enum Owner<'a> {
     Structure(&'a StructureAccess),
@@ -138,11 +146,7 @@ impl Owner<'_> {
         let (titre, action, liste) = match self {
             Owner::Structure(access) => {
                 let id = access.structure();
-                let nom = match comptes_repo::structure(&state.db, id).await {
-                    Ok(Some(s)) => s.nom,
-                    Ok(None) => return Err(ApiError::NotFound.into_response()),
-                    Err(e) => return Err(internal(e)),
-                };
+                let nom = structure_name(state, access).await?;
                 (
                     format!("Lieux de {nom}"),
                     format!("/structures/{id}/lieux/import"),
@@ -376,10 +380,9 @@ pub async fn list(
     Query(q): Query<FaitParam>,
 ) -> Response {
     let id = guard.access.structure();
-    let structure = match comptes_repo::structure(&state.db, id).await {
-        Ok(Some(s)) => s.nom,
-        Ok(None) => return ApiError::NotFound.into_response(),
-        Err(e) => return internal(e),
+    let structure = match structure_name(&state, &guard.access).await {
+        Ok(nom) => nom,
+        Err(r) => return r,
     };
     let lieux = match svc::lieux_of(&state.db, &guard.access).await {
         Ok(l) => l,
