@@ -85,7 +85,7 @@ fn imported(r: &ImportReport) -> NewEntry {
         "gardes": r.kept(),
         "crees": r.created,
         "modifies": r.updated,
-        "rejetes": r.rejected.len(),
+        "rejetes": r.rejected_rows(),
         "fusionnes": r.merged,
     });
     NewEntry::new(JournalAction::LieuxImported, "source", r.source.clone())
