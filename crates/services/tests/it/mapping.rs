@@ -34,7 +34,7 @@ fn mapping(name: &str) -> Mapping {
 /// The reasons of rejection, most frequent first: the field and the reason, without the value.
 fn reasons(report: &ImportReport) -> Vec<(String, usize)> {
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, why) in &crate::rejected(&report) {
+    for (_, why) in &crate::rejected(report) {
         for w in why {
             let field = w.split([' ', '«']).next().unwrap_or("");
             let reason = w.rsplit(" : ").next().unwrap_or("");
