@@ -194,7 +194,7 @@ pub fn describe(file: &str, r: &ImportReport) -> String {
         r.created,
         r.updated,
         r.unchanged,
-        r.rejected.len(),
+        r.rejected_rows(),
         r.warnings.len(),
         r.approximate,
         r.merged,
@@ -203,13 +203,18 @@ pub fn describe(file: &str, r: &ImportReport) -> String {
     for note in &r.notes {
         out.push_str(&format!("  note : {note}\n"));
     }
-    for (line, why) in r.rejected.iter().take(SHOWN) {
-        out.push_str(&format!("  ligne {line} rejetée : {}\n", why.join(" ; ")));
+    for row in r.rejected_by_row().take(SHOWN) {
+        let why: Vec<String> = row.iter().map(ToString::to_string).collect();
+        out.push_str(&format!(
+            "  ligne {} rejetée : {}\n",
+            row[0].line,
+            why.join(" ; ")
+        ));
     }
-    if r.rejected.len() > SHOWN {
+    if r.rejected_rows() > SHOWN {
         out.push_str(&format!(
             "  … et {} autre(s) ligne(s) rejetée(s)\n",
-            r.rejected.len() - SHOWN
+            r.rejected_rows() - SHOWN
         ));
     }
     for (line, what) in r.warnings.iter().take(SHOWN) {

@@ -9,17 +9,20 @@
 //! - `v0`: legacy v0.1 values and what they become in v1.
 //! - `fichier`: a producer's CSV or JSON file as rows of text (encoding guessed, streamed).
 //! - `mapping`: a producer's own format mapped to the schema by a TOML file.
+//! - `rejet`: the rows an import leaves out, and why.
 
 pub mod fichier;
 pub mod fusion;
 pub mod mapping;
+pub mod rejet;
 pub mod schema;
 pub mod v0;
 pub mod valeurs;
 pub mod vocabulaires;
 
+pub use rejet::{Rejection, RejectionReason};
 pub use schema::{
-    COLUMNS, Issue, Reading, Reason, Rejection, Row, SchemaVersion, read_row, write_row,
+    COLUMNS, Issue, Reading, Reason, Refusal, Row, SchemaVersion, read_row, write_row,
 };
 pub use valeurs::{Date, Pivot, Telephone};
 pub use vocabulaires::{

@@ -195,15 +195,30 @@ pub enum Reason {
 impl fmt::Display for Issue {
     /// `code_postal « 7500 » : 5 chiffres attendus`, or `nom : champ obligatoire vide`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const SHOWN: usize = 80;
-        if self.value.is_empty() {
-            write!(f, "{} : {}", self.field, self.reason)
-        } else if self.value.chars().count() > SHOWN {
-            let start: String = self.value.chars().take(SHOWN).collect();
-            write!(f, "{} « {start}… » : {}", self.field, self.reason)
-        } else {
-            write!(f, "{} « {} » : {}", self.field, self.value, self.reason)
-        }
+        write_problem(f, self.field, &self.value, &self.reason)
+    }
+}
+
+/// A value as a report shows it: its first 80 characters, `…` after when there are more.
+pub fn value_shown(value: &str) -> std::borrow::Cow<'_, str> {
+    const SHOWN: usize = 80;
+    match value.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}…", &value[..end]).into(),
+        None => value.into(),
+    }
+}
+
+/// `field « value » : reason`, without what is empty.
+pub(crate) fn write_problem(
+    f: &mut fmt::Formatter<'_>,
+    field: &str,
+    value: &str,
+    reason: &dyn fmt::Display,
+) -> fmt::Result {
+    match (field.is_empty(), value.is_empty()) {
+        (true, _) => write!(f, "{reason}"),
+        (false, true) => write!(f, "{field} : {reason}"),
+        (false, false) => write!(f, "{field} « {} » : {reason}", value_shown(value)),
     }
 }
 
@@ -216,7 +231,7 @@ pub struct Reading {
 
 /// A row that cannot be used: at least one error.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
+pub struct Refusal {
     pub errors: Vec<Issue>,
     pub warnings: Vec<Issue>,
 }
@@ -232,7 +247,7 @@ pub struct Rejection {
 /// removed from every field first, with a warning naming the field: a name holding
 /// U+202E shows reversed on every page that publishes it. Line breaks and tabs become a
 /// space but in the two presentations, where they are text.
-pub fn read_row<R: Row + ?Sized>(row: &R, version: SchemaVersion) -> Result<Reading, Rejection> {
+pub fn read_row<R: Row + ?Sized>(row: &R, version: SchemaVersion) -> Result<Reading, Refusal> {
     let mut cleaned: Vec<(&'static str, String)> = Vec::new();
     let mut warnings = Vec::new();
     for field in COLUMNS.iter().chain(V0_ONLY.iter()) {
@@ -335,7 +350,7 @@ impl<R: Row + ?Sized> Row for Cleaned<'_, R> {
     }
 }
 
-fn read_clean<R: Row + ?Sized>(row: &R, version: SchemaVersion) -> Result<Reading, Rejection> {
+fn read_clean<R: Row + ?Sized>(row: &R, version: SchemaVersion) -> Result<Reading, Refusal> {
     let mut r = Reader {
         row,
         version,
@@ -615,8 +630,8 @@ struct Reader<'r, R: Row + ?Sized> {
 }
 
 impl<'r, R: Row + ?Sized> Reader<'r, R> {
-    fn rejection(self) -> Rejection {
-        Rejection {
+    fn rejection(self) -> Refusal {
+        Refusal {
             errors: self.errors,
             warnings: self.warnings,
         }

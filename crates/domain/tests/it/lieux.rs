@@ -4,9 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use proptest::prelude::*;
-use relais_domain::lieux::{
-    COLUMNS, Issue, Reading, Rejection, SchemaVersion, read_row, write_row,
-};
+use relais_domain::lieux::{COLUMNS, Issue, Reading, Refusal, SchemaVersion, read_row, write_row};
 
 type Row = BTreeMap<String, String>;
 
@@ -171,7 +169,7 @@ fn row(pairs: &[(&str, &str)]) -> Row {
 fn errors(pairs: &[(&str, &str)]) -> Vec<String> {
     match read_row(&row(pairs), SchemaVersion::V1) {
         Ok(reading) => panic!("read: {:?}", reading.lieu),
-        Err(Rejection { errors, .. }) => errors.iter().map(Issue::to_string).collect(),
+        Err(Refusal { errors, .. }) => errors.iter().map(Issue::to_string).collect(),
     }
 }
 

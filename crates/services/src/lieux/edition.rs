@@ -85,7 +85,7 @@ fn imported(r: &ImportReport) -> NewEntry {
         "gardes": r.kept(),
         "crees": r.created,
         "modifies": r.updated,
-        "rejetes": r.rejected.len(),
+        "rejetes": r.rejected_rows(),
         "fusionnes": r.merged,
     });
     NewEntry::new(JournalAction::LieuxImported, "source", r.source.clone())
@@ -106,6 +106,16 @@ pub struct LieuDeStructure {
     /// `adresse, code postal commune`.
     pub adresse: String,
     pub date_maj: String,
+}
+
+/// The name of the structure whose lieux these are; `None`: it no longer exists.
+pub async fn structure_name(
+    db: &Db,
+    access: &StructureAccess,
+) -> Result<Option<String>, StoreError> {
+    Ok(relais_store::comptes::structure(db, access.structure())
+        .await?
+        .map(|s| s.nom))
 }
 
 /// The structure's lieux, by name.

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use relais_domain::authz::AdminAccess;
 use relais_domain::calendrier::now_ms;
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::fusion::{
@@ -16,6 +17,8 @@ use relais_domain::lieux::fusion::{
 };
 use relais_domain::lieux::{SchemaVersion, read_row, write_row};
 use relais_domain::territoires::Point;
+use relais_store::journal::JournalFilter;
+pub use relais_store::lieux::ReviewItem;
 use relais_store::lieux::{
     self as repo, MergeRecord, PairDecision, RecordKey, ReviewPair, StoredLieu,
 };
@@ -869,7 +872,7 @@ pub async fn decide(db: &Db, a: &str, b: &str, verdict: Verdict) -> Result<Outco
 /// The same, taken by an administrator, whom the journal names.
 pub async fn decide_as(
     db: &Db,
-    admin: &relais_domain::authz::AdminAccess,
+    admin: &AdminAccess,
     a: &str,
     b: &str,
     verdict: Verdict,
@@ -939,8 +942,100 @@ pub fn summary(data: &str) -> String {
 }
 
 /// The pairs a person should look at, highest score first.
-pub async fn review(db: &Db) -> Result<Vec<repo::ReviewItem>, StoreError> {
+pub async fn review(db: &Db) -> Result<Vec<ReviewItem>, StoreError> {
     repo::review(db).await
+}
+
+/// A decision taken on a pair, as the journal keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastDecision {
+    pub at: i64,
+    /// Who took it: a person's name, or the operator's command.
+    pub auteur: String,
+    pub a: NamedLieu,
+    pub b: NamedLieu,
+    pub verdict: Verdict,
+}
+
+/// A lieu by the id a decision gave and its current name (the id may be an absorbed one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedLieu {
+    pub id: String,
+    pub nom: String,
+}
+
+/// The latest `limit` decisions, newest first, with who took them and the lieux' names.
+pub async fn past_decisions(
+    db: &Db,
+    admin: &AdminAccess,
+    limit: u32,
+) -> Result<Vec<PastDecision>, StoreError> {
+    let filter = JournalFilter {
+        action: Some(JournalAction::FusionDecided),
+        ..JournalFilter::default()
+    };
+    let entries = crate::comptes::journal_for_admin(db, admin, &filter, limit).await?;
+    let mut people: HashMap<i64, String> = HashMap::new();
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut out = Vec::new();
+    for e in entries {
+        let details: BTreeMap<String, String> =
+            serde_json::from_str(&e.details).unwrap_or_default();
+        let get = |k: &str| details.get(k).cloned().unwrap_or_default();
+        let auteur = match e.actor {
+            None => "commande relais lieux".to_string(),
+            Some(id) => match people.get(&id) {
+                Some(n) => n.clone(),
+                None => {
+                    let n = relais_store::comptes::person(db, id).await?.map_or_else(
+                        || format!("personne n° {id}"),
+                        |p| format!("{} {}", p.given_name, p.family_name),
+                    );
+                    people.insert(id, n.clone());
+                    n
+                }
+            },
+        };
+        let a = named(db, &mut names, get("a")).await?;
+        let b = named(db, &mut names, get("b")).await?;
+        let verdict = if get("verdict") == Verdict::Same.as_str() {
+            Verdict::Same
+        } else {
+            Verdict::Distinct
+        };
+        out.push(PastDecision {
+            at: e.at,
+            auteur,
+            a,
+            b,
+            verdict,
+        });
+    }
+    Ok(out)
+}
+
+/// A lieu's name by its current record; its id when it has none any more.
+async fn named(
+    db: &Db,
+    known: &mut HashMap<String, String>,
+    id: String,
+) -> Result<NamedLieu, StoreError> {
+    if let Some(nom) = known.get(&id) {
+        return Ok(NamedLieu {
+            nom: nom.clone(),
+            id,
+        });
+    }
+    let nom = repo::lieu_or_alias(db, &id)
+        .await?
+        .and_then(|l| {
+            serde_json::from_str::<BTreeMap<String, String>>(&l.data)
+                .ok()?
+                .remove("nom")
+        })
+        .unwrap_or_else(|| id.clone());
+    known.insert(id.clone(), nom.clone());
+    Ok(NamedLieu { id, nom })
 }
 
 /// One compared pair, for measuring the rules.

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use relais_domain::calendrier::now_ms;
 use relais_domain::horaires::Horaires;
-use relais_domain::lieux::{Lieu, SchemaVersion, read_row, write_row};
+use relais_domain::lieux::{Lieu, Rejection, RejectionReason, SchemaVersion, read_row, write_row};
 use relais_domain::territoires::{Commune, Point};
 use relais_domain::text::search_key;
 use relais_search::TerritoryIndex;
@@ -38,8 +38,8 @@ pub struct ImportReport {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
-    /// (line, reasons): rows left out.
-    pub rejected: Vec<(usize, Vec<String>)>,
+    /// Why rows were left out, by line: one or more problems per row.
+    pub rejected: Vec<Rejection>,
     /// (line, what was corrected or doubtful): rows kept.
     pub warnings: Vec<(usize, String)>,
     /// Lieux placed at their commune's town hall for want of coordinates.
@@ -54,6 +54,16 @@ pub struct ImportReport {
 impl ImportReport {
     pub fn kept(&self) -> usize {
         self.created + self.updated + self.unchanged
+    }
+
+    /// How many rows were left out (a row may have several problems).
+    pub fn rejected_rows(&self) -> usize {
+        self.rejected_by_row().count()
+    }
+
+    /// The problems of each row left out, by line.
+    pub fn rejected_by_row(&self) -> impl Iterator<Item = &[Rejection]> {
+        self.rejected.chunk_by(|a, b| a.line == b.line)
     }
 }
 
@@ -143,11 +153,9 @@ async fn store_rows<R: Read>(
             let prepared = reading.check(index, &chunk.rows, &chunk.broken).await;
             if let Some(e) = &chunk.error {
                 reading.report.read += 1;
-                reading.report.rejected.push((
+                reading.report.rejected.push(Rejection::of_row(
                     chunk.next_line(),
-                    vec![format!(
-                        "{e} : lecture arrêtée, la suite du fichier n’a pas été lue"
-                    )],
+                    RejectionReason::Stopped(e.to_string()),
                 ));
             }
             Some(prepared)
@@ -281,7 +289,10 @@ impl Reading {
         let report = &mut self.report;
         report.read += rows.len() + broken.len();
         for (line, why) in broken {
-            report.rejected.push((*line, vec![why.clone()]));
+            report.rejected.push(Rejection::of_row(
+                *line,
+                RejectionReason::Unreadable(why.clone()),
+            ));
         }
         self.departements.extend(file_departements(rows));
         let mut ready = Vec::new();
@@ -298,19 +309,20 @@ impl Reading {
                     None => Cow::Borrowed(&row.fields),
                 };
             match read_row(fields.as_ref(), self.version) {
-                Err(rejection) => report.rejected.push((
-                    row.line,
-                    rejection.errors.iter().map(ToString::to_string).collect(),
-                )),
+                Err(refusal) => report.rejected.extend(
+                    refusal
+                        .errors
+                        .into_iter()
+                        .map(|issue| Rejection::of_issue(row.line, issue)),
+                ),
                 Ok(reading) => {
                     if let Some(first) = self.seen.get(&reading.lieu.id) {
-                        report.rejected.push((
-                            row.line,
-                            vec![format!(
-                                "id « {} » : déjà utilisé ligne {first} du même fichier",
-                                reading.lieu.id
-                            )],
-                        ));
+                        report.rejected.push(Rejection {
+                            line: row.line,
+                            field: "id",
+                            value: reading.lieu.id,
+                            reason: RejectionReason::DuplicateId { first_line: *first },
+                        });
                         continue;
                     }
                     self.seen.insert(reading.lieu.id.clone(), row.line);
@@ -344,7 +356,7 @@ struct Storing<'a> {
 /// The report of a file read and stored, and what the merge must do.
 fn end(reading: Reading, storing: Storing<'_>) -> (ImportReport, ToMerge) {
     let mut report = reading.report;
-    report.rejected.sort_by_key(|(line, _)| *line);
+    report.rejected.sort_by_key(|r| r.line);
     report.created = storing.created;
     report.updated = storing.updated;
     report.unchanged = storing.unchanged;

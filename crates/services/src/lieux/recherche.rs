@@ -1,14 +1,16 @@
 //! The search over lieux: the in-memory index built from the store, with what a result
-//! shows beside it (the index itself keeps only folded keys and bitsets).
+//! shows beside it (the index itself keeps only folded keys and bitsets), and the one
+//! search the page `/lieux` and the API `/api/v1/lieux` make on it ([`recherche`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use relais_domain::lieux::{SchemaVersion, read_row};
-use relais_domain::territoires::{CodeInsee, Point};
+use relais_domain::territoires::{CodeInsee, Commune, Point};
 use relais_search::TerritoryIndex;
-use relais_search::lieux::{IndexedLieu, LieuIndex};
+use relais_search::lieux::{Filter, IndexedLieu, LieuIndex, Territory};
+use relais_search::territoires::MatchKind;
 use relais_store::{Db, StoreError};
 
 /// What a result shows, by index position.
@@ -216,4 +218,197 @@ pub fn sample(bytes: &[u8], territoires: &TerritoryIndex) -> Vec<IndexedLieu> {
         .filter_map(|r| read_row(&r.fields, version).ok())
         .map(|reading| IndexedLieu::from_lieu(&reading.lieu, territoires))
         .collect()
+}
+
+/// Where to search.
+#[derive(Debug, Clone)]
+pub enum Zone<'t> {
+    /// Nearest first from a point, at most `profondeur` lieux deep: the cursor is the
+    /// number of lieux already given (nearest first has no stable key to resume after).
+    Autour { point: Point, profondeur: usize },
+    /// A territory by its code, in the index's order.
+    Territoire(Territory),
+    /// A commune a person chose: its lieux counted, and when it has none, the nearest
+    /// around its town hall (the useful answer).
+    Commune(&'t Commune),
+    /// `[min_lat, min_lon, max_lat, max_lon]`; the cursor is the id of the last lieu given.
+    Boite([f64; 4]),
+}
+
+/// A search: where, with which filters, from which page.
+pub struct Requete<'a, 't> {
+    pub zone: Zone<'t>,
+    pub filtre: &'a Filter,
+    /// The `suivant` of the previous page, as given.
+    pub curseur: Option<&'a str>,
+    pub limite: usize,
+}
+
+/// A lieu found: its position in the search's index, and its distance when the search
+/// was around a point.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Trouve {
+    pub index: usize,
+    pub distance_m: Option<f64>,
+}
+
+/// A page of results, with the search they index into.
+pub struct Resultat {
+    pub recherche: Arc<Recherche>,
+    pub trouves: Vec<Trouve>,
+    /// To pass as the cursor of the next page; `None` on the last page.
+    pub suivant: Option<String>,
+    /// How many lieux the commune has (`Zone::Commune` only).
+    pub total: Option<usize>,
+    /// The commune has none: these are the nearest around its town hall.
+    pub proches: bool,
+}
+
+/// Why a search gives nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RechercheError {
+    #[error("coordonnées hors limites")]
+    Coordonnees,
+    /// A cursor that no page gave (edited, truncated).
+    #[error("curseur invalide")]
+    Curseur,
+    /// Around a point, the cursor is a number of lieux, at most `profondeur`.
+    #[error("curseur invalide (de 0 à {profondeur})")]
+    CurseurAutour { profondeur: usize },
+}
+
+/// The search of `/lieux` and of `/api/v1/lieux`.
+pub fn recherche(lieux: &Lieux, q: &Requete<'_, '_>) -> Result<Resultat, RechercheError> {
+    let r = lieux.get();
+    let mut res = Resultat {
+        recherche: r.clone(),
+        trouves: Vec::new(),
+        suivant: None,
+        total: None,
+        proches: false,
+    };
+    match &q.zone {
+        Zone::Autour { point, profondeur } => {
+            if !(point.lat.abs() <= 90.0 && point.lon.abs() <= 180.0) {
+                return Err(RechercheError::Coordonnees);
+            }
+            let offset = nearest_offset(q.curseur, *profondeur)?;
+            (res.trouves, res.suivant) =
+                nearest(&r, *point, q.filtre, offset, q.limite, *profondeur);
+        }
+        Zone::Territoire(territory) => {
+            let page = r
+                .index
+                .in_territory(territory, q.filtre, q.curseur, q.limite)
+                .map_err(|_| RechercheError::Curseur)?;
+            res.trouves = unranked(page.items);
+            res.suivant = page.next;
+        }
+        Zone::Commune(commune) => {
+            let territory = Territory::Commune(commune.code.as_str().to_string());
+            let page = r
+                .index
+                .in_territory(&territory, q.filtre, q.curseur, q.limite)
+                .map_err(|_| RechercheError::Curseur)?;
+            // The count walks the commune's list again: a few hundred bitset tests at most.
+            let total = r
+                .index
+                .in_territory(&territory, q.filtre, None, usize::MAX)
+                .map_or(0, |all| all.items.len());
+            res.trouves = unranked(page.items);
+            res.suivant = page.next;
+            res.total = Some(total);
+            if total == 0
+                && let Some(point) = commune.position
+            {
+                (res.trouves, _) = nearest(&r, point, q.filtre, 0, q.limite, q.limite);
+                res.proches = true;
+            }
+        }
+        Zone::Boite(bbox) => {
+            if q.curseur.is_some_and(str::is_empty) {
+                return Err(RechercheError::Curseur);
+            }
+            let page = r.index.in_bbox_page(*bbox, q.filtre, q.curseur, q.limite);
+            res.trouves = unranked(page.items);
+            res.suivant = page.next;
+        }
+    }
+    Ok(res)
+}
+
+fn unranked(items: Vec<usize>) -> Vec<Trouve> {
+    items
+        .into_iter()
+        .map(|index| Trouve {
+            index,
+            distance_m: None,
+        })
+        .collect()
+}
+
+/// The lieux nearest to `point` after the first `offset`, at most `limit`, never deeper
+/// than `depth`; and the cursor of the next page.
+fn nearest(
+    r: &Recherche,
+    point: Point,
+    filter: &Filter,
+    offset: usize,
+    limit: usize,
+    depth: usize,
+) -> (Vec<Trouve>, Option<String>) {
+    let end = (offset + limit).min(depth);
+    let found = r.index.nearest(point, end + 1, filter);
+    let more = found.len() > end && end < depth;
+    let trouves = found
+        .into_iter()
+        .skip(offset)
+        .take(end.saturating_sub(offset))
+        .map(|(index, d)| Trouve {
+            index,
+            distance_m: Some(d),
+        })
+        .collect();
+    (trouves, more.then(|| end.to_string()))
+}
+
+/// The cursor of a search around a point: the number of lieux already given, at most
+/// `depth`.
+fn nearest_offset(raw: Option<&str>, depth: usize) -> Result<usize, RechercheError> {
+    let Some(raw) = raw else { return Ok(0) };
+    let valid = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+    // Leading zeros aside, a few digits at most: no overflow whatever the length.
+    let digits = raw.trim_start_matches('0');
+    let offset = match (valid, digits.len()) {
+        (true, 0) => Some(0),
+        (true, 1..=9) => digits.parse::<usize>().ok(),
+        _ => None,
+    };
+    offset
+        .filter(|o| *o <= depth)
+        .ok_or(RechercheError::CurseurAutour { profondeur: depth })
+}
+
+/// The communes a person's words name: by postal code, INSEE code or name (the exact
+/// names when there are some).
+pub fn communes<'t>(territoires: &'t TerritoryIndex, q: &str) -> Vec<&'t Commune> {
+    let q = q.trim();
+    if q.len() == 5 && q.bytes().all(|b| b.is_ascii_digit()) {
+        let found = territoires.by_postal_code(q);
+        if !found.is_empty() {
+            return found;
+        }
+        return territoires.commune(q).into_iter().collect();
+    }
+    let found = territoires.search(q, 20);
+    let exact: Vec<&Commune> = found
+        .iter()
+        .filter(|m| m.kind == MatchKind::Exact)
+        .map(|m| m.commune)
+        .collect();
+    if exact.is_empty() {
+        found.into_iter().map(|m| m.commune).collect()
+    } else {
+        exact
+    }
 }

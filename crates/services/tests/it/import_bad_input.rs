@@ -128,7 +128,7 @@ async fn a_bom_is_dropped_in_csv_and_json(db: Db) {
     let bom = |text: &str| [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
     let report = run(&db, "bom-csv", &bom(&csv(3))).await.unwrap();
     assert_eq!(
-        (report.kept(), report.rejected.len()),
+        (report.kept(), report.rejected_rows()),
         (3, 0),
         "{report:#?}"
     );
@@ -140,7 +140,7 @@ async fn a_bom_is_dropped_in_csv_and_json(db: Db) {
     let json = format!("[{}, {}]", json_item(1), json_item(2));
     let report = run(&db, "bom-json", &bom(&json)).await.unwrap();
     assert_eq!(
-        (report.kept(), report.rejected.len()),
+        (report.kept(), report.rejected_rows()),
         (2, 0),
         "{report:#?}"
     );
@@ -193,8 +193,7 @@ async fn malformed_horaires_wrong_phone_and_postal_code_are_said_row_by_row(db: 
     let report = run(&db, "essai", file.as_bytes()).await.unwrap();
     assert_eq!(report.read, 7);
     assert_eq!(report.kept(), 5, "{report:#?}");
-    let rejected: Vec<(usize, String)> = report
-        .rejected
+    let rejected: Vec<(usize, String)> = crate::rejected(&report)
         .iter()
         .map(|(l, why)| (*l, why.join(" ; ")))
         .collect();
@@ -250,11 +249,10 @@ async fn json_that_is_not_an_array_of_objects_is_said(db: Db) {
     let json = format!("[{}, 42, \"texte\", [1], {}]", json_item(1), json_item(5));
     let report = run(&db, "melange", json.as_bytes()).await.unwrap();
     assert_eq!((report.read, report.kept()), (5, 2), "{report:#?}");
-    let lines: Vec<usize> = report.rejected.iter().map(|(l, _)| *l).collect();
+    let lines: Vec<usize> = crate::rejected(&report).iter().map(|(l, _)| *l).collect();
     assert_eq!(lines, vec![2, 3, 4]);
     assert!(
-        report
-            .rejected
+        crate::rejected(&report)
             .iter()
             .all(|(_, why)| why[0] == "élément qui n’est pas un objet")
     );
@@ -274,8 +272,9 @@ async fn a_json_cut_mid_way_keeps_the_rows_before(db: Db) {
         items.join(",\n")
     );
     let report = run(&db, "coupe", json.as_bytes()).await.unwrap();
-    assert_eq!(report.kept(), 1200, "{:?}", report.rejected);
-    let (line, why) = report.rejected.last().unwrap();
+    assert_eq!(report.kept(), 1200, "{:?}", crate::rejected(&report));
+    let rows = crate::rejected(&report);
+    let (line, why) = rows.last().unwrap();
     assert_eq!(*line, 1201);
     assert!(why[0].starts_with("JSON illisible"), "{why:?}");
     assert!(why[0].contains("lecture arrêtée"), "{why:?}");
@@ -370,10 +369,10 @@ async fn rows_are_stored_before_the_file_is_read_through(db: Db) {
         .await
         .unwrap();
         assert_eq!(
-            (report.kept(), report.rejected.len()),
+            (report.kept(), report.rejected_rows()),
             (5_000, 0),
             "{:?}",
-            report.rejected.first()
+            crate::rejected(&report).first()
         );
         let (done, at) = first.unwrap();
         assert!(done > 0 && calls >= 5, "{done} {calls}");
@@ -421,8 +420,8 @@ async fn a_crlf_file_reports_the_right_line(db: Db) {
     for (source, bytes) in [("crlf", file.as_bytes()), ("crlf-bom", bom.as_slice())] {
         let report = run(&db, source, bytes).await.unwrap();
         assert_eq!(report.kept(), 2, "{report:#?}");
-        assert_eq!(report.rejected.len(), 1, "{report:#?}");
-        let (line, why) = &report.rejected[0];
+        assert_eq!(report.rejected_rows(), 1, "{report:#?}");
+        let (line, why) = &crate::rejected(&report)[0];
         assert_eq!(*line, 4, "{why:?}");
         assert!(why[0].starts_with("latitude « nord »"), "{why:?}");
         // The line break of the name is a space, said on the row's first line.
@@ -447,7 +446,7 @@ async fn one_bad_json_number_rejects_its_item_only_in_french(db: Db) {
     let report = run(&db, "nombre", json.as_bytes()).await.unwrap();
     assert_eq!((report.read, report.kept()), (3, 2), "{report:#?}");
     assert_eq!(
-        report.rejected,
+        crate::rejected(&report),
         vec![(
             2,
             vec!["élément 2 illisible, ligne 2 du fichier : nombre hors limites".to_string()]
@@ -462,11 +461,11 @@ async fn one_bad_json_number_rejects_its_item_only_in_french(db: Db) {
     let json = format!("[{}, ceci, n'est, pas]", json_item(1));
     let report = run(&db, "texte2", json.as_bytes()).await.unwrap();
     assert_eq!(
-        (report.kept(), report.rejected.len()),
+        (report.kept(), report.rejected_rows()),
         (1, 3),
         "{report:#?}"
     );
-    for (_, why) in &report.rejected {
+    for (_, why) in &crate::rejected(&report) {
         assert!(why[0].ends_with("syntaxe JSON invalide"), "{why:?}");
     }
 }

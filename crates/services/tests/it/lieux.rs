@@ -44,10 +44,10 @@ async fn a_real_file_imports_and_reimports_without_change(db: Db) {
     let first = run(&db, "hinaura", &bytes).await.unwrap();
     assert_eq!(first.read, 687);
     assert_eq!(
-        (first.created, first.rejected.len()),
+        (first.created, first.rejected_rows()),
         (687, 0),
         "{:?}",
-        first.rejected.first()
+        crate::rejected(&first).first()
     );
     assert_eq!(lieux::count(&db).await.unwrap(), 687);
     let all = lieux::all(&db).await.unwrap();
@@ -127,11 +127,10 @@ async fn bad_rows_are_reported_and_good_ones_kept(db: Db) {
     let report = run(&db, "essai", csv.as_bytes()).await.unwrap();
     assert_eq!(report.read, 9);
     assert_eq!(report.created, 5, "{report:#?}");
-    let lines: Vec<usize> = report.rejected.iter().map(|(l, _)| *l).collect();
+    let lines: Vec<usize> = crate::rejected(&report).iter().map(|(l, _)| *l).collect();
     assert_eq!(lines, vec![3, 4, 5, 9]);
     let why = |line| {
-        report
-            .rejected
+        crate::rejected(&report)
             .iter()
             .find(|(l, _)| *l == line)
             .unwrap()

@@ -128,9 +128,9 @@ async fn an_upload_is_the_structures_source_and_reimports_without_change(db: Db)
         .unwrap();
     assert_eq!(first.source, format!("structure-{}", a.structure()));
     assert_eq!((first.read, first.created), (3, 2));
-    assert_eq!(first.rejected.len(), 1);
-    assert_eq!(first.rejected[0].0, 3, "the bad row's line");
-    assert!(first.rejected[0].1[0].starts_with("code_postal « 4200 »"));
+    assert_eq!(first.rejected_rows(), 1);
+    assert_eq!(crate::rejected(&first)[0].0, 3, "the bad row's line");
+    assert!(crate::rejected(&first)[0].1[0].starts_with("code_postal « 4200 »"));
 
     let mine = svc::lieux_of(&db, &a).await.unwrap();
     assert_eq!(

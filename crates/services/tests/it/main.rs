@@ -12,3 +12,13 @@ mod lieux_edition;
 mod mapping;
 mod recherche;
 mod territoires;
+
+/// The rows an import left out, as (line, problems in French): what the CLI says of them.
+pub fn rejected(
+    report: &relais_services::lieux::import::ImportReport,
+) -> Vec<(usize, Vec<String>)> {
+    report
+        .rejected_by_row()
+        .map(|row| (row[0].line, row.iter().map(ToString::to_string).collect()))
+        .collect()
+}

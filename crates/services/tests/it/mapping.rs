@@ -34,7 +34,7 @@ fn mapping(name: &str) -> Mapping {
 /// The reasons of rejection, most frequent first: the field and the reason, without the value.
 fn reasons(report: &ImportReport) -> Vec<(String, usize)> {
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, why) in &report.rejected {
+    for (_, why) in &crate::rejected(report) {
         for w in why {
             let field = w.split([' ', '«']).next().unwrap_or("");
             let reason = w.rsplit(" : ").next().unwrap_or("");
@@ -80,7 +80,7 @@ async fn run(file: &str, mapping_name: &str, source: &str) -> (ImportReport, Imp
         "| {file} | {} | {} | {} | {} | {} | {} | {} | {} |",
         first.read,
         first.kept(),
-        first.rejected.len(),
+        first.rejected_rows(),
         first.approximate,
         far,
         unknown,
@@ -113,7 +113,7 @@ fn check(r: &(ImportReport, ImportReport), read: usize, kept: usize, rejected: u
         return;
     }
     assert_eq!(
-        (first.read, first.kept(), first.rejected.len()),
+        (first.read, first.kept(), first.rejected_rows()),
         (read, kept, rejected),
         "{}: {:?}",
         first.source,

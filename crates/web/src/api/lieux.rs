@@ -13,6 +13,7 @@ use relais_domain::lieux::{
 };
 use relais_domain::territoires::Point;
 use relais_search::lieux::{Filter, Territory};
+use relais_services::lieux::recherche::{RechercheError, Requete, Zone, recherche};
 use serde::{Deserialize, Serialize};
 
 use super::ApiQuery;
@@ -135,30 +136,6 @@ fn decimal(x: &str) -> Option<f64> {
     plain.then(|| x.parse().ok()).flatten()
 }
 
-/// The cursor of a search around a point: the number of lieux already given, at most
-/// the depth of the search (`openapi.json`: `^0*(?:1000|[0-9]{1,3})$`).
-fn nearest_offset(raw: Option<&str>) -> Result<usize, ApiError> {
-    let Some(raw) = raw else { return Ok(0) };
-    let valid = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
-    // Leading zeros aside, at most 4 digits: no overflow whatever the length.
-    let digits = raw.trim_start_matches('0');
-    let offset = match (valid, digits.len()) {
-        (true, 0) => Some(0),
-        (true, 1..=4) => digits.parse::<usize>().ok(),
-        _ => None,
-    };
-    offset
-        .filter(|o| *o <= MAX_NEAREST_DEPTH)
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "curseur_invalide",
-                format!(
-                    "curseur : donnez la valeur de « suivant » de la page précédente (autour d’un point, un nombre de 0 à {MAX_NEAREST_DEPTH})."
-                ),
-            )
-        })
-}
-
 fn filter(p: &Params) -> Result<Filter, ApiError> {
     Ok(Filter {
         services: values::<Service>("services", p.services.as_deref())?,
@@ -219,54 +196,13 @@ pub async fn search(
         _ => None,
     };
     let one_zone = zones.iter().filter(|z| **z).count() == 1;
-    let r = state.lieux.get();
-    let (hits, next): (Vec<(usize, Option<f64>)>, _) = match (
-        p.lat, p.lon, territory, &p.bbox, one_zone,
-    ) {
-        (Some(lat), Some(lon), None, None, true) => {
-            if !(lat.abs() <= 90.0 && lon.abs() <= 180.0) {
-                return Err(ApiError::bad_request(
-                    "coordonnees_invalides",
-                    "lat doit être entre -90 et 90, lon entre -180 et 180.",
-                ));
-            }
-            // Nearest first has no stable key to resume after: the cursor is the
-            // number of lieux already given. The last page stops at the depth.
-            let offset = nearest_offset(p.curseur.as_deref())?;
-            let end = (offset + limit).min(MAX_NEAREST_DEPTH);
-            let found = r.index.nearest(Point { lat, lon }, end + 1, &filter);
-            let more = found.len() > end && end < MAX_NEAREST_DEPTH;
-            let hits = found
-                .into_iter()
-                .skip(offset)
-                .take(end - offset)
-                .map(|(i, d)| (i, Some(d.round())))
-                .collect();
-            (hits, more.then(|| end.to_string()))
-        }
-        (None, None, Some(territory), None, true) => {
-            let page = r
-                .index
-                .in_territory(&territory, &filter, p.curseur.as_deref(), limit)
-                .map_err(|_| bad_cursor())?;
-            (
-                page.items.into_iter().map(|i| (i, None)).collect(),
-                page.next,
-            )
-        }
-        (None, None, None, Some(b), true) => {
-            // The cursor is the id of the last lieu given: never empty.
-            if p.curseur.as_deref().is_some_and(str::is_empty) {
-                return Err(bad_cursor());
-            }
-            let page = r
-                .index
-                .in_bbox_page(bbox(b)?, &filter, p.curseur.as_deref(), limit);
-            (
-                page.items.into_iter().map(|i| (i, None)).collect(),
-                page.next,
-            )
-        }
+    let zone = match (p.lat, p.lon, territory, &p.bbox, one_zone) {
+        (Some(lat), Some(lon), None, None, true) => Zone::Autour {
+            point: Point { lat, lon },
+            profondeur: MAX_NEAREST_DEPTH,
+        },
+        (None, None, Some(territory), None, true) => Zone::Territoire(territory),
+        (None, None, None, Some(b), true) => Zone::Boite(bbox(b)?),
         _ => {
             return Err(ApiError::bad_request(
                 "recherche_incomplete",
@@ -274,11 +210,35 @@ pub async fn search(
             ));
         }
     };
-    let lieux: Vec<Found> = hits
-        .into_iter()
-        .map(|(i, distance_m)| {
-            let l = r.index.lieu(i);
-            let s = &r.summaries[i];
+    let res = recherche(
+        &state.lieux,
+        &Requete {
+            zone,
+            filtre: &filter,
+            curseur: p.curseur.as_deref(),
+            limite: limit,
+        },
+    )
+    .map_err(|e| match e {
+        RechercheError::Coordonnees => ApiError::bad_request(
+            "coordonnees_invalides",
+            "lat doit être entre -90 et 90, lon entre -180 et 180.",
+        ),
+        RechercheError::Curseur => bad_cursor(),
+        RechercheError::CurseurAutour { profondeur } => ApiError::bad_request(
+            "curseur_invalide",
+            format!(
+                "curseur : donnez la valeur de « suivant » de la page précédente (autour d’un point, un nombre de 0 à {profondeur})."
+            ),
+        ),
+    })?;
+    let r = &res.recherche;
+    let lieux: Vec<Found> = res
+        .trouves
+        .iter()
+        .map(|t| {
+            let l = r.index.lieu(t.index);
+            let s = &r.summaries[t.index];
             Found {
                 id: &l.id,
                 nom: &s.nom,
@@ -288,16 +248,16 @@ pub async fn search(
                 latitude: l.position.map(|p| p.lat),
                 longitude: l.position.map(|p| p.lon),
                 position_approximative: l.approximate,
-                distance_m,
+                distance_m: t.distance_m.map(f64::round),
             }
         })
         .collect();
     if geojson {
-        return Ok(geo_json(lieux, next));
+        return Ok(geo_json(lieux, res.suivant));
     }
     Ok(Json(Out {
         lieux,
-        suivant: next,
+        suivant: res.suivant,
     })
     .into_response())
 }

@@ -7,12 +7,12 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Reque
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
+use relais_domain::lieux::schema::value_shown;
 use relais_domain::lieux::{
     Frais, ModaliteAcces, ModaliteAccompagnement, Public, Service, Vocabulary,
 };
 use relais_services::lieux::edition::{self as svc, EditError, Edition, FieldError};
 use relais_services::lieux::import::{ImportError, ImportReport};
-use relais_store::comptes as comptes_repo;
 use serde::Deserialize;
 use tower::{Layer, ServiceExt};
 
@@ -71,44 +71,18 @@ pub struct ImportPage {
     pub max_mo: usize,
 }
 
-/// Splits `champ « valeur » : raison` (how the import writes a problem) into its parts.
-fn split_issue(text: &str) -> (String, String, String) {
-    if let Some((field, rest)) = text.split_once(' ') {
-        let is_field = !field.is_empty()
-            && field
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if is_field {
-            if let Some(reason) = rest.strip_prefix(": ") {
-                return (field.into(), String::new(), reason.into());
-            }
-            if let Some((value, reason)) =
-                rest.strip_prefix("« ").and_then(|r| r.split_once(" » : "))
-            {
-                return (field.into(), value.into(), reason.into());
-            }
-        }
-    }
-    (String::new(), String::new(), text.into())
-}
-
 fn rapport(fichier: String, r: &ImportReport) -> Rapport {
-    let mut rejets = Vec::new();
-    let mut total = 0;
-    for (ligne, reasons) in &r.rejected {
-        for reason in reasons {
-            total += 1;
-            if rejets.len() < REJECTIONS_SHOWN {
-                let (champ, valeur, raison) = split_issue(reason);
-                rejets.push(Rejet {
-                    ligne: *ligne,
-                    champ,
-                    valeur,
-                    raison,
-                });
-            }
-        }
-    }
+    let rejets: Vec<Rejet> = r
+        .rejected
+        .iter()
+        .take(REJECTIONS_SHOWN)
+        .map(|rejection| Rejet {
+            ligne: rejection.line,
+            champ: rejection.field.to_string(),
+            valeur: value_shown(&rejection.value).into_owned(),
+            raison: rejection.reason.to_string(),
+        })
+        .collect();
     Rapport {
         fichier,
         lus: r.read,
@@ -120,10 +94,19 @@ fn rapport(fichier: String, r: &ImportReport) -> Rapport {
         a_revoir: r.review,
         approximatifs: r.approximate,
         notes: r.notes.clone(),
-        rejets_caches: total - rejets.len(),
+        rejets_caches: r.rejected.len() - rejets.len(),
         rejets,
-        rejetes: r.rejected.len(),
+        rejetes: r.rejected_rows(),
         avertissements: r.warnings.iter().take(REJECTIONS_SHOWN).cloned().collect(),
+    }
+}
+
+/// The structure's name, for the page's title.
+async fn structure_name(state: &AppState, access: &StructureAccess) -> Result<String, Response> {
+    match svc::structure_name(&state.db, access).await {
+        Ok(Some(nom)) => Ok(nom),
+        Ok(None) => Err(ApiError::NotFound.into_response()),
+        Err(e) => Err(internal(e)),
     }
 }
 
@@ -138,11 +121,7 @@ impl Owner<'_> {
         let (titre, action, liste) = match self {
             Owner::Structure(access) => {
                 let id = access.structure();
-                let nom = match comptes_repo::structure(&state.db, id).await {
-                    Ok(Some(s)) => s.nom,
-                    Ok(None) => return Err(ApiError::NotFound.into_response()),
-                    Err(e) => return Err(internal(e)),
-                };
+                let nom = structure_name(state, access).await?;
                 (
                     format!("Lieux de {nom}"),
                     format!("/structures/{id}/lieux/import"),
@@ -376,10 +355,9 @@ pub async fn list(
     Query(q): Query<FaitParam>,
 ) -> Response {
     let id = guard.access.structure();
-    let structure = match comptes_repo::structure(&state.db, id).await {
-        Ok(Some(s)) => s.nom,
-        Ok(None) => return ApiError::NotFound.into_response(),
-        Err(e) => return internal(e),
+    let structure = match structure_name(&state, &guard.access).await {
+        Ok(nom) => nom,
+        Err(r) => return r,
     };
     let lieux = match svc::lieux_of(&state.db, &guard.access).await {
         Ok(l) => l,
@@ -755,26 +733,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn import_problems_split_into_field_value_and_reason() {
+    fn import_problems_show_their_field_value_and_reason() {
+        use relais_domain::lieux::{Reason, Rejection, RejectionReason};
+        let report = ImportReport {
+            rejected: vec![
+                Rejection {
+                    line: 3,
+                    field: "code_postal",
+                    value: "4200".into(),
+                    reason: Reason::CodePostal.into(),
+                },
+                Rejection {
+                    line: 3,
+                    field: "nom",
+                    value: String::new(),
+                    reason: Reason::Missing.into(),
+                },
+                Rejection::of_row(
+                    7,
+                    RejectionReason::Unreadable("ligne illisible : 33 champs au lieu de 32".into()),
+                ),
+            ],
+            ..ImportReport::default()
+        };
+        let r = rapport("f.csv".into(), &report);
+        let parts: Vec<(usize, &str, &str, &str)> = r
+            .rejets
+            .iter()
+            .map(|j| {
+                (
+                    j.ligne,
+                    j.champ.as_str(),
+                    j.valeur.as_str(),
+                    j.raison.as_str(),
+                )
+            })
+            .collect();
         assert_eq!(
-            split_issue("code_postal « 4200 » : 5 chiffres attendus"),
-            (
-                "code_postal".into(),
-                "4200".into(),
-                "5 chiffres attendus".into()
-            )
+            parts,
+            [
+                (3, "code_postal", "4200", "5 chiffres attendus"),
+                (3, "nom", "", "champ obligatoire vide"),
+                (7, "", "", "ligne illisible : 33 champs au lieu de 32"),
+            ]
         );
-        assert_eq!(
-            split_issue("nom : champ obligatoire vide"),
-            ("nom".into(), String::new(), "champ obligatoire vide".into())
-        );
-        assert_eq!(
-            split_issue("ligne illisible : 33 champs au lieu de 32"),
-            (
-                String::new(),
-                String::new(),
-                "ligne illisible : 33 champs au lieu de 32".into()
-            )
-        );
+        assert_eq!((r.rejetes, r.rejets_caches), (2, 0));
     }
 }

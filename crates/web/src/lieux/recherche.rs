@@ -1,31 +1,26 @@
-//! The public pages of the lieux map: the search (a server-rendered list that works
-//! without JavaScript, a map above it as an enhancement), the widget other sites embed,
-//! and the reports of errors on a lieu.
+//! `GET /lieux`: the search (a server-rendered list that works without JavaScript, a map
+//! above it as an enhancement) and the départements' contours the map draws.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use relais_domain::calendrier::date_heure_fr;
 use relais_domain::horaires::LocalTime;
 use relais_domain::lieux::{Frais, Public, Service, Vocabulary};
 use relais_domain::territoires::{Commune, Point};
-use relais_search::lieux::{BadCursor, Filter, LieuIndex, Territory};
-use relais_services::lieux::recherche::Recherche;
-use relais_services::signalements::{self as svc, MOTIFS, SignalementError};
+use relais_search::lieux::Filter;
+use relais_services::lieux::recherche::{
+    Recherche, RechercheError, Requete, Resultat, Zone, communes, recherche,
+};
 
 use crate::AppState;
-use crate::auth::{Admin, CsrfForm, urlencode};
-use crate::comptes::ClientInfo;
-use crate::error::ApiError;
+use crate::auth::urlencode;
 use crate::pages::{PageContext, render};
 
 /// Results per page of the list.
 const PAGE: usize = 20;
 /// Pages of "autour de moi" (the nearest lieux have no cursor: each page asks for more).
 const NEAREST_PAGES: usize = 10;
-/// Lieux per page of the widget.
-const WIDGET_PAGE: usize = 50;
 
 /// What the search form sent.
 #[derive(Debug, Default, Clone)]
@@ -236,6 +231,7 @@ pub fn distance_fr(metres: f64) -> String {
     }
 }
 
+/// A result as the list shows it; distances from `from`.
 fn item(r: &Recherche, i: usize, from: Option<Point>, now: LocalTime) -> Item {
     let l = r.index.lieu(i);
     let s = &r.summaries[i];
@@ -253,64 +249,19 @@ fn item(r: &Recherche, i: usize, from: Option<Point>, now: LocalTime) -> Item {
     }
 }
 
+pub fn items(res: &Resultat, from: Option<Point>, now: LocalTime) -> Vec<Item> {
+    res.trouves
+        .iter()
+        .map(|t| item(&res.recherche, t.index, from, now))
+        .collect()
+}
+
 fn commune_label(c: &Commune) -> String {
     format!("{} ({})", c.nom, c.departement)
 }
 
-/// The communes a query names: by postal code, INSEE code or name.
-fn communes<'a>(state: &'a AppState, q: &str) -> Vec<&'a Commune> {
-    let t = &state.territoires;
-    let q = q.trim();
-    if q.len() == 5 && q.bytes().all(|b| b.is_ascii_digit()) {
-        let found = t.by_postal_code(q);
-        if !found.is_empty() {
-            return found;
-        }
-        return t.commune(q).into_iter().collect();
-    }
-    let found = t.search(q, 20);
-    let exact: Vec<&Commune> = found
-        .iter()
-        .filter(|m| m.kind == relais_search::territoires::MatchKind::Exact)
-        .map(|m| m.commune)
-        .collect();
-    if exact.is_empty() {
-        found.into_iter().map(|m| m.commune).collect()
-    } else {
-        exact
-    }
-}
-
-/// Lieux nearest to `point`, page `page` of the list.
-fn nearest(r: &Recherche, point: Point, filter: &Filter, page: usize) -> (Vec<usize>, bool) {
-    let found = r.index.nearest(point, page * PAGE + 1, filter);
-    let more = found.len() > page * PAGE && page < NEAREST_PAGES;
-    let items = found
-        .into_iter()
-        .skip((page - 1) * PAGE)
-        .take(PAGE)
-        .map(|(i, _)| i)
-        .collect();
-    (items, more)
-}
-
-fn in_commune(
-    index: &LieuIndex,
-    code: &str,
-    filter: &Filter,
-    cursor: Option<&str>,
-) -> Result<(Vec<usize>, Option<String>, usize), BadCursor> {
-    let territory = Territory::Commune(code.to_string());
-    let page = index.in_territory(&territory, filter, cursor, PAGE)?;
-    // The count walks the commune's list again: a few hundred bitset tests at most.
-    let total = index
-        .in_territory(&territory, filter, None, usize::MAX)
-        .map_or(0, |all| all.items.len());
-    Ok((page.items, page.next, total))
-}
-
 /// An edited `curseur` in the address of a page of results.
-fn bad_cursor_page(ctx: &PageContext) -> Response {
+pub fn bad_cursor_page(ctx: &PageContext) -> Response {
     crate::error::error_page(
         ctx,
         StatusCode::BAD_REQUEST,
@@ -319,15 +270,26 @@ fn bad_cursor_page(ctx: &PageContext) -> Response {
     )
 }
 
-fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
-    let r = state.lieux.get();
+fn search(state: &AppState, c: &Criteres) -> Result<Issue, RechercheError> {
     let now_ms = relais_domain::calendrier::now_ms();
     let now = LocalTime::paris(now_ms);
     let filter = c.filter(now_ms);
     let filters = c.filters_query();
     if let (Some(lat), Some(lon)) = (c.lat, c.lon) {
         let point = Point { lat, lon };
-        let (items, more) = nearest(&r, point, &filter, c.page);
+        let offset = ((c.page - 1) * PAGE).to_string();
+        let res = recherche(
+            &state.lieux,
+            &Requete {
+                zone: Zone::Autour {
+                    point,
+                    profondeur: NEAREST_PAGES * PAGE,
+                },
+                filtre: &filter,
+                curseur: Some(&offset),
+                limite: PAGE,
+            },
+        )?;
         let base = format!("/lieux?lat={lat:.5}&lon={lon:.5}{filters}");
         let pres = state
             .territoires
@@ -336,12 +298,12 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
             .unwrap_or_default();
         return Ok(Issue::Resultats(Resultats {
             lieu_recherche: format!("autour de votre position{pres}"),
-            items: items
-                .into_iter()
-                .map(|i| item(&r, i, Some(point), now))
-                .collect(),
+            items: items(&res, Some(point), now),
             compte: None,
-            suivant: more.then(|| format!("{base}&page={}#resultats", c.page + 1)),
+            suivant: res
+                .suivant
+                .is_some()
+                .then(|| format!("{base}&page={}#resultats", c.page + 1)),
             debut: (c.page > 1).then(|| format!("{base}#resultats")),
             proches: false,
             commune: None,
@@ -358,7 +320,7 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
         },
         None if c.q.trim().is_empty() => return Ok(Issue::Formulaire),
         None => {
-            let found = communes(state, &c.q);
+            let found = communes(&state.territoires, &c.q);
             match found.as_slice() {
                 [] => {
                     let q = c.q.trim();
@@ -412,36 +374,32 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, BadCursor> {
         "/lieux?commune={code}&q={}{filters}",
         urlencode(&commune.nom)
     );
-    let (items, next, total) = in_commune(&r.index, code, &filter, c.curseur.as_deref())?;
+    let res = recherche(
+        &state.lieux,
+        &Requete {
+            zone: Zone::Commune(commune),
+            filtre: &filter,
+            curseur: c.curseur.as_deref(),
+            limite: PAGE,
+        },
+    )?;
+    // The nearest around the town hall are measured from it, as the commune's lieux.
     let centre = commune.position;
-    let mut res = Resultats {
+    Ok(Issue::Resultats(Resultats {
         lieu_recherche: format!("à {}", commune_label(commune)),
-        items: items
-            .into_iter()
-            .map(|i| item(&r, i, centre, now))
-            .collect(),
-        compte: Some(match total {
+        items: items(&res, centre, now),
+        compte: Some(match res.total.unwrap_or(0) {
             0 => "Aucun lieu ne correspond à votre recherche.".to_string(),
             1 => "1 lieu correspond à votre recherche.".to_string(),
             n => format!("{n} lieux correspondent à votre recherche."),
         }),
-        suivant: next.map(|n| format!("{base}&curseur={}#resultats", urlencode(&n))),
+        suivant: res
+            .suivant
+            .map(|n| format!("{base}&curseur={}#resultats", urlencode(&n))),
         debut: c.curseur.is_some().then(|| format!("{base}#resultats")),
-        proches: false,
+        proches: res.proches,
         commune: Some((code.to_string(), commune.nom.clone())),
-    };
-    // Nothing in the commune: the nearest lieux around its town hall are the useful answer.
-    if total == 0
-        && let Some(point) = centre
-    {
-        let (items, _) = nearest(&r, point, &filter, 1);
-        res.items = items
-            .into_iter()
-            .map(|i| item(&r, i, Some(point), now))
-            .collect();
-        res.proches = true;
-    }
-    Ok(Issue::Resultats(res))
+    }))
 }
 
 /// `GET /lieux`: the search form and, when asked, the list.
@@ -486,7 +444,7 @@ pub async fn search_page(
 
 /// The contours of the départements, drawn by the map when no tile server is configured.
 pub async fn contours() -> Response {
-    static GEOJSON: &[u8] = include_bytes!("../../../data/territoires/departements.geojson");
+    static GEOJSON: &[u8] = include_bytes!("../../../../data/territoires/departements.geojson");
     (
         [
             (
@@ -501,255 +459,6 @@ pub async fn contours() -> Response {
         GEOJSON,
     )
         .into_response()
-}
-
-#[derive(Template)]
-#[template(path = "widget.html")]
-pub struct WidgetPage {
-    pub ctx: PageContext,
-    pub territoire: Option<String>,
-    pub items: Vec<Item>,
-    pub suivant: Option<String>,
-}
-
-/// `GET /lieux/widget?commune=CODE` (or `departement=`): the lieux of a territory, for an
-/// iframe on a local website.
-pub async fn widget(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    RawQuery(raw): RawQuery,
-) -> Response {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, v)| k == name && !v.trim().is_empty())
-            .map(|(_, v)| v.trim().to_string())
-    };
-    let t = &state.territoires;
-    let found = match (get("commune"), get("departement")) {
-        (Some(code), _) => t.commune(&code).map(|c| {
-            (
-                Territory::Commune(c.code.as_str().to_string()),
-                format!("commune={}", c.code.as_str()),
-                format!("à {}", c.nom),
-            )
-        }),
-        (None, Some(code)) => t
-            .territoires()
-            .departements
-            .iter()
-            .find(|d| d.code.eq_ignore_ascii_case(&code))
-            .map(|d| {
-                (
-                    Territory::Departement(d.code.clone()),
-                    format!("departement={}", d.code),
-                    format!("dans le département {} ({})", d.nom, d.code),
-                )
-            }),
-        (None, None) => None,
-    };
-    let Some((territory, param, label)) = found else {
-        let page = WidgetPage {
-            ctx,
-            territoire: None,
-            items: Vec::new(),
-            suivant: None,
-        };
-        return (StatusCode::NOT_FOUND, render(page)).into_response();
-    };
-    let r = state.lieux.get();
-    let now = LocalTime::paris(relais_domain::calendrier::now_ms());
-    let Ok(page) = r.index.in_territory(
-        &territory,
-        &Filter::default(),
-        get("curseur").as_deref(),
-        WIDGET_PAGE,
-    ) else {
-        return bad_cursor_page(&ctx);
-    };
-    render(WidgetPage {
-        ctx,
-        territoire: Some(label),
-        items: page
-            .items
-            .into_iter()
-            .map(|i| item(&r, i, None, now))
-            .collect(),
-        suivant: page
-            .next
-            .map(|n| format!("/lieux/widget?{param}&curseur={}", urlencode(&n))),
-    })
-}
-
-#[derive(Template)]
-#[template(path = "signalement.html")]
-pub struct SignalementPage {
-    pub ctx: PageContext,
-    pub lieu_id: String,
-    pub nom: String,
-    pub motifs: &'static [(&'static str, &'static str)],
-    pub motif: String,
-    pub message: String,
-    pub email: String,
-    /// (field, message) of each field that is not right.
-    pub erreurs: Vec<(&'static str, String)>,
-    /// Refused as a whole (too many reports).
-    pub refus: Option<String>,
-    pub envoye: bool,
-    pub message_max: usize,
-}
-
-impl SignalementPage {
-    fn selected(&self, value: &str) -> bool {
-        self.motif == value
-    }
-
-    fn erreur(&self, field: &str) -> Option<&str> {
-        self.erreurs
-            .iter()
-            .find(|(f, _)| *f == field)
-            .map(|(_, m)| m.as_str())
-    }
-}
-
-/// The name of a lieu of the search.
-fn lieu_nom(state: &AppState, id: &str) -> Option<String> {
-    let r = state.lieux.get();
-    r.index.get(id).map(|(i, _)| r.summaries[i].nom.clone())
-}
-
-fn lieu_inconnu(ctx: &PageContext) -> Response {
-    crate::error::error_page(
-        ctx,
-        StatusCode::NOT_FOUND,
-        "Lieu introuvable",
-        "Ce lieu n’existe pas, ou plus. Cherchez un autre lieu près de chez vous.",
-    )
-}
-
-fn signalement_page(ctx: PageContext, lieu_id: String, nom: String) -> SignalementPage {
-    SignalementPage {
-        ctx,
-        lieu_id,
-        nom,
-        motifs: MOTIFS,
-        motif: String::new(),
-        message: String::new(),
-        email: String::new(),
-        erreurs: Vec::new(),
-        refus: None,
-        envoye: false,
-        message_max: svc::MESSAGE_MAX,
-    }
-}
-
-/// `GET /lieux/{lieu}/signalement`
-pub async fn report_form(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Path(id): Path<String>,
-) -> Response {
-    match lieu_nom(&state, &id) {
-        Some(nom) => render(signalement_page(ctx, id, nom)),
-        None => lieu_inconnu(&ctx),
-    }
-}
-
-#[derive(serde::Deserialize)]
-pub struct ReportForm {
-    #[serde(default)]
-    motif: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    email: String,
-}
-
-/// `POST /lieux/{lieu}/signalement`
-pub async fn report(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    ClientInfo(client): ClientInfo,
-    Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<ReportForm>,
-) -> Response {
-    let Some(nom) = lieu_nom(&state, &id) else {
-        return lieu_inconnu(&ctx);
-    };
-    let sent = svc::Report {
-        motif: form.motif,
-        message: form.message,
-        email: form.email,
-    };
-    let outcome = svc::report(&state.db, &id, &sent, &client).await;
-    let mut page = signalement_page(ctx, id, nom);
-    let status = match outcome {
-        Ok(_) => {
-            page.envoye = true;
-            return render(page);
-        }
-        Err(SignalementError::Invalid(errors)) => {
-            page.erreurs = errors.iter().map(|e| (e.field(), e.message())).collect();
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
-        Err(e @ SignalementError::TooMany) => {
-            page.refus = Some(crate::comptes::capitalize(&e.to_string()) + ".");
-            StatusCode::TOO_MANY_REQUESTS
-        }
-        Err(SignalementError::Store(e)) => {
-            tracing::error!(error = %e, "signalement non enregistré");
-            return ApiError::Internal.into_response();
-        }
-    };
-    page.motif = sent.motif;
-    page.message = sent.message;
-    page.email = sent.email;
-    (status, render(page)).into_response()
-}
-
-pub struct Ligne {
-    pub date: String,
-    pub lieu_id: String,
-    pub lieu_nom: String,
-    pub motif: String,
-    pub message: String,
-    pub email: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "signalements_admin.html")]
-pub struct SignalementsAdminPage {
-    pub ctx: PageContext,
-    pub lignes: Vec<Ligne>,
-}
-
-/// `GET /admin/lieux/signalements`: the latest reports, newest first.
-pub async fn admin_list(State(state): State<AppState>, ctx: PageContext, admin: Admin) -> Response {
-    let found = match svc::latest(&state.db, &admin.access).await {
-        Ok(found) => found,
-        Err(e) => {
-            tracing::error!(error = %e, "signalements illisibles");
-            return ApiError::Internal.into_response();
-        }
-    };
-    let r = state.lieux.get();
-    let lignes = found
-        .into_iter()
-        .map(|s| Ligne {
-            date: date_heure_fr(s.created_at),
-            lieu_nom: r
-                .index
-                .get(&s.lieu_id)
-                .map_or_else(|| s.lieu_id.clone(), |(i, _)| r.summaries[i].nom.clone()),
-            lieu_id: s.lieu_id,
-            motif: svc::motif_label(&s.motif).to_string(),
-            message: s.message,
-            email: s.email,
-        })
-        .collect();
-    render(SignalementsAdminPage { ctx, lignes })
 }
 
 #[cfg(test)]

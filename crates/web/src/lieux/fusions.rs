@@ -2,17 +2,14 @@
 //! rules could not decide, side by side, and a person's decision on each (« même lieu »,
 //! « lieux distincts »), which later imports respect.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_domain::journal::{Entry, JournalAction};
-use relais_services::lieux::fusion::{self, FusionError, Verdict};
+use relais_services::lieux::fusion::{self, FusionError, PastDecision, ReviewItem, Verdict};
 use relais_services::lieux::import::lieu_id;
-use relais_store::journal::JournalFilter;
-use relais_store::lieux::ReviewItem;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -222,8 +219,8 @@ async fn page(
         Ok(all) => all,
         Err(e) => return internal(e),
     };
-    let passees = match past(state, admin).await {
-        Ok(p) => p,
+    let passees = match fusion::past_decisions(&state.db, &admin.access, DECISIONS).await {
+        Ok(found) => found.into_iter().map(passee).collect(),
         Err(e) => return internal(e),
     };
     let total = all.len();
@@ -254,74 +251,17 @@ async fn page(
     (status, html).into_response()
 }
 
-/// The latest decisions, with who took them and the lieux' names.
-async fn past(state: &AppState, admin: &Admin) -> Result<Vec<Passee>, relais_store::StoreError> {
-    let filter = JournalFilter {
-        action: Some(JournalAction::FusionDecided),
-        ..JournalFilter::default()
-    };
-    let entries: Vec<Entry> =
-        relais_services::comptes::journal_for_admin(&state.db, &admin.access, &filter, DECISIONS)
-            .await?;
-    let mut people: HashMap<i64, String> = HashMap::new();
-    let mut names: HashMap<String, String> = HashMap::new();
-    let mut out = Vec::new();
-    for e in entries {
-        let details: BTreeMap<String, String> =
-            serde_json::from_str(&e.details).unwrap_or_default();
-        let get = |k: &str| details.get(k).cloned().unwrap_or_default();
-        let auteur = match e.actor {
-            None => "commande relais lieux".to_string(),
-            Some(id) => match people.get(&id) {
-                Some(n) => n.clone(),
-                None => {
-                    let n = relais_store::comptes::person(&state.db, id)
-                        .await?
-                        .map_or_else(
-                            || format!("personne n° {id}"),
-                            |p| format!("{} {}", p.given_name, p.family_name),
-                        );
-                    people.insert(id, n.clone());
-                    n
-                }
-            },
-        };
-        let a = lieu_name(state, &mut names, get("a")).await?;
-        let b = lieu_name(state, &mut names, get("b")).await?;
-        out.push(Passee {
-            date: date_heure_fr(e.at),
-            auteur,
-            a,
-            b,
-            verdict: if get("verdict") == Verdict::Same.as_str() {
-                "Même lieu : fusionnés"
-            } else {
-                "Lieux distincts"
-            },
-        });
+fn passee(d: PastDecision) -> Passee {
+    Passee {
+        date: date_heure_fr(d.at),
+        auteur: d.auteur,
+        a: (d.a.id, d.a.nom),
+        b: (d.b.id, d.b.nom),
+        verdict: match d.verdict {
+            Verdict::Same => "Même lieu : fusionnés",
+            Verdict::Distinct => "Lieux distincts",
+        },
     }
-    Ok(out)
-}
-
-/// (id, name) of a lieu, by its current record (the id may be an absorbed one).
-async fn lieu_name(
-    state: &AppState,
-    known: &mut HashMap<String, String>,
-    id: String,
-) -> Result<(String, String), relais_store::StoreError> {
-    if let Some(n) = known.get(&id) {
-        return Ok((id, n.clone()));
-    }
-    let n = relais_store::lieux::lieu_or_alias(&state.db, &id)
-        .await?
-        .and_then(|l| {
-            serde_json::from_str::<BTreeMap<String, String>>(&l.data)
-                .ok()?
-                .remove("nom")
-        })
-        .unwrap_or_else(|| id.clone());
-    known.insert(id.clone(), n.clone());
-    Ok((id, n))
 }
 
 #[derive(Deserialize)]

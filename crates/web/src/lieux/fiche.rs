@@ -3,7 +3,6 @@
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use relais_domain::horaires::LocalTime;
 use relais_domain::lieux::Vocabulary;
@@ -59,12 +58,7 @@ pub async fn page(
     Path(id): Path<String>,
 ) -> Response {
     let Ok(f) = find(&state, &id).await else {
-        return crate::error::error_page(
-            &ctx,
-            StatusCode::NOT_FOUND,
-            "Lieu introuvable",
-            "Ce lieu n’existe pas, ou plus. Cherchez un autre lieu près de chez vous.",
-        );
+        return super::lieu_inconnu(&ctx);
     };
     let l = &f.lieu;
     let a = &l.adresse;

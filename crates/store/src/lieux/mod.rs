@@ -1,0 +1,139 @@
+//! Lieux de médiation numérique: sources, what each source says (records), and the lieux
+//! Relais publishes. Rows are schema v1.0.1 rows stored as JSON text, on both backends.
+//! Here the published lieux; the sources' records, the merge and the export's reads
+//! beside.
+
+mod export;
+mod fusion;
+mod records;
+
+pub use export::*;
+pub use fusion::*;
+pub use records::*;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Db, StoreError, Tx};
+
+/// Rows per multi-row upsert (10 or 11 parameters each).
+const UPSERT_ROWS: usize = 200;
+
+/// A lieu as stored: its row, where each field came from, and what the search needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredLieu {
+    pub id: String,
+    /// Schema v1.0.1 row, JSON object.
+    pub data: String,
+    /// Field name → source name, JSON object.
+    pub provenance: String,
+    pub code_insee: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// The coordinates are the commune's.
+    pub approximate: bool,
+    pub date_maj: String,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str =
+    "id, data, provenance, code_insee, latitude, longitude, approximate, date_maj, updated_at";
+
+fn lieu_from(r: &AnyRow) -> StoredLieu {
+    StoredLieu {
+        id: r.get(0),
+        data: r.get(1),
+        provenance: r.get(2),
+        code_insee: r.get(3),
+        latitude: r.get(4),
+        longitude: r.get(5),
+        approximate: r.get::<i64, _>(6) != 0,
+        date_maj: r.get(7),
+        updated_at: r.get(8),
+    }
+}
+
+pub async fn lieu(db: &Db, id: &str) -> Result<Option<StoredLieu>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM lieux WHERE id = $1");
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(lieu_from))
+}
+
+/// Every lieu, by id (the search index is built from them).
+pub async fn all(db: &Db) -> Result<Vec<StoredLieu>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM lieux ORDER BY id");
+    Ok(sqlx::query(&sql)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(lieu_from)
+        .collect())
+}
+
+pub async fn count(db: &Db) -> Result<i64, StoreError> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM lieux")
+        .fetch_one(db.pool())
+        .await?
+        .get(0))
+}
+
+/// A lieu read inside a transaction, with its origins (JSON) if the merge wrote them.
+pub async fn lieu_for_update(
+    tx: &mut Tx,
+    id: &str,
+) -> Result<Option<(StoredLieu, Option<String>)>, StoreError> {
+    let sql = format!("SELECT {COLUMNS}, origines FROM lieux WHERE id = $1");
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| (lieu_from(&r), r.get(9))))
+}
+
+/// Field name → the sources (and their dates) that gave its value, as JSON.
+pub async fn origines(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
+    Ok(sqlx::query("SELECT origines FROM lieux WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .and_then(|r| r.get(0)))
+}
+
+/// The current id of the lieu known as `id`: itself, or the merged lieu that absorbed it.
+pub async fn resolve_id(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
+    if let Some(r) = sqlx::query("SELECT id FROM lieux WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+    {
+        return Ok(Some(r.get(0)));
+    }
+    Ok(sqlx::query(
+        "SELECT a.lieu_id FROM lieu_alias a JOIN lieux l ON l.id = a.lieu_id WHERE a.old_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| r.get(0)))
+}
+
+/// The lieu known as `id`, following aliases of merged lieux.
+pub async fn lieu_or_alias(db: &Db, id: &str) -> Result<Option<StoredLieu>, StoreError> {
+    match resolve_id(db, id).await? {
+        Some(current) => lieu(db, &current).await,
+        None => Ok(None),
+    }
+}
+
+/// A cheap signature of the lieux table: (count, latest `updated_at`). The search index
+/// is rebuilt when it changes (an import in another process, an edit, a merge); a
+/// deletion changes the count, any write the latest time.
+pub async fn signature(db: &Db) -> Result<(i64, Option<i64>), StoreError> {
+    let row = sqlx::query("SELECT COUNT(*), MAX(updated_at) FROM lieux")
+        .fetch_one(db.pool())
+        .await?;
+    Ok((row.get(0), row.get(1)))
+}

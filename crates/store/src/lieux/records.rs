@@ -1,0 +1,250 @@
+//! Sources and their records: what each source's row says, and who owns the source.
+
+use sqlx::Row;
+
+use super::{COLUMNS, StoredLieu, UPSERT_ROWS, lieu_from};
+use crate::db::marks;
+use crate::{Db, StoreError, Tx};
+
+/// The id of the source named `nom`, created on first use.
+pub async fn source_id(tx: &mut Tx, nom: &str, now: i64) -> Result<i64, StoreError> {
+    if let Some(row) = sqlx::query("SELECT id FROM lieu_sources WHERE nom = $1")
+        .bind(nom)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok(row.get(0));
+    }
+    let row =
+        sqlx::query("INSERT INTO lieu_sources (nom, created_at) VALUES ($1, $2) RETURNING id")
+            .bind(nom)
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(row.get(0))
+}
+
+/// What is stored of a source's row: the lieu it belongs to, the row's fingerprint, and
+/// the commune the import resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordState {
+    pub lieu_id: String,
+    pub fingerprint: String,
+    pub code_insee: Option<String>,
+    /// Whether its lieu is written (the merge writes a new record's lieu).
+    pub lieu_written: bool,
+}
+
+/// A source's row, as it is now.
+pub struct NewRecord<'a> {
+    pub source: i64,
+    pub external_id: &'a str,
+    pub lieu_id: &'a str,
+    pub data: &'a str,
+    pub fingerprint: &'a str,
+    pub code_insee: Option<&'a str>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub approximate: bool,
+}
+
+pub async fn put_record(tx: &mut Tx, r: &NewRecord<'_>, now: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO lieu_records (source_id, external_id, lieu_id, data, fingerprint, imported_at, \
+         code_insee, latitude, longitude, approximate) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (source_id, external_id) DO UPDATE SET lieu_id = excluded.lieu_id, \
+         data = excluded.data, fingerprint = excluded.fingerprint, imported_at = excluded.imported_at, \
+         code_insee = excluded.code_insee, latitude = excluded.latitude, \
+         longitude = excluded.longitude, approximate = excluded.approximate",
+    )
+    .bind(r.source)
+    .bind(r.external_id)
+    .bind(r.lieu_id)
+    .bind(r.data)
+    .bind(r.fingerprint)
+    .bind(now)
+    .bind(r.code_insee)
+    .bind(r.latitude)
+    .bind(r.longitude)
+    .bind(i64::from(r.approximate))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Every source: (id, name).
+pub async fn source_names(db: &Db) -> Result<Vec<(i64, String)>, StoreError> {
+    Ok(sqlx::query("SELECT id, nom FROM lieu_sources ORDER BY id")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+// Owners of sources (structures, hubs) and their lieux.
+
+/// Records who owns the source `source_id`: a structure, or a hub (its coordinator's
+/// scope). A source keeps its first owner.
+pub async fn set_source_owner(
+    tx: &mut Tx,
+    source_id: i64,
+    structure: Option<i64>,
+    hub: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO lieu_source_owners (source_id, structure_id, hub, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (source_id) DO NOTHING",
+    )
+    .bind(source_id)
+    .bind(structure)
+    .bind(hub)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The lieux holding a record of a source that `structure` owns, by id.
+pub async fn structure_lieux(db: &Db, structure: i64) -> Result<Vec<StoredLieu>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM lieux WHERE id IN (SELECT r.lieu_id FROM lieu_records r \
+         JOIN lieu_source_owners o ON o.source_id = r.source_id WHERE o.structure_id = $1) \
+         ORDER BY id"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(structure)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(lieu_from)
+        .collect())
+}
+
+/// A record of a source owned by a structure, as the edit of its lieu needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnedRecord {
+    pub source_id: i64,
+    pub source: String,
+    pub external_id: String,
+    pub lieu_id: String,
+    pub data: String,
+    pub code_insee: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub approximate: bool,
+}
+
+/// The record that `structure`'s sources give the lieu `lieu_id` (the first by source and
+/// row id when there are several), read in the caller's transaction.
+pub async fn structure_record(
+    tx: &mut Tx,
+    structure: i64,
+    lieu_id: &str,
+) -> Result<Option<OwnedRecord>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT r.source_id, s.nom, r.external_id, r.lieu_id, r.data, r.code_insee, \
+         r.latitude, r.longitude, r.approximate FROM lieu_records r \
+         JOIN lieu_source_owners o ON o.source_id = r.source_id \
+         JOIN lieu_sources s ON s.id = r.source_id \
+         WHERE o.structure_id = $1 AND r.lieu_id = $2 \
+         ORDER BY r.source_id, r.external_id LIMIT 1",
+    )
+    .bind(structure)
+    .bind(lieu_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|r| OwnedRecord {
+        source_id: r.get(0),
+        source: r.get(1),
+        external_id: r.get(2),
+        lieu_id: r.get(3),
+        data: r.get(4),
+        code_insee: r.get(5),
+        latitude: r.get(6),
+        longitude: r.get(7),
+        approximate: r.get::<i64, _>(8) != 0,
+    }))
+}
+
+/// The stored rows of a source among `external_ids`, by external id: one query for a
+/// batch of an import instead of one per row.
+pub async fn records(
+    tx: &mut Tx,
+    source: i64,
+    external_ids: &[&str],
+) -> Result<std::collections::HashMap<String, RecordState>, StoreError> {
+    if external_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let sql = format!(
+        "SELECT r.external_id, r.lieu_id, r.fingerprint, r.code_insee, \
+         CAST(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END AS BIGINT) \
+         FROM lieu_records r LEFT JOIN lieux l ON l.id = r.lieu_id \
+         WHERE r.source_id = {} AND r.external_id IN ({})",
+        marks(tx, 1, 1),
+        marks(tx, 2, external_ids.len())
+    );
+    let mut query = sqlx::query(&sql).bind(source);
+    for id in external_ids {
+        query = query.bind(*id);
+    }
+    Ok(query
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                RecordState {
+                    lieu_id: r.get(1),
+                    fingerprint: r.get(2),
+                    code_insee: r.get(3),
+                    lieu_written: r.get::<i64, _>(4) != 0,
+                },
+            )
+        })
+        .collect())
+}
+
+/// Creates or replaces records (an import's batch), many per statement; each
+/// (source, row id) at most once.
+pub async fn put_records(
+    tx: &mut Tx,
+    records: &[NewRecord<'_>],
+    now: i64,
+) -> Result<(), StoreError> {
+    for chunk in records.chunks(UPSERT_ROWS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", marks(tx, i * 10 + 1, 10)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO lieu_records (source_id, external_id, lieu_id, data, fingerprint, \
+             imported_at, code_insee, latitude, longitude, approximate) VALUES {} \
+             ON CONFLICT (source_id, external_id) DO UPDATE SET lieu_id = excluded.lieu_id, \
+             data = excluded.data, fingerprint = excluded.fingerprint, \
+             imported_at = excluded.imported_at, code_insee = excluded.code_insee, \
+             latitude = excluded.latitude, longitude = excluded.longitude, \
+             approximate = excluded.approximate",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.source)
+                .bind(r.external_id)
+                .bind(r.lieu_id)
+                .bind(r.data)
+                .bind(r.fingerprint)
+                .bind(now)
+                .bind(r.code_insee)
+                .bind(r.latitude)
+                .bind(r.longitude)
+                .bind(i64::from(r.approximate));
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
