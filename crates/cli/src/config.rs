@@ -404,21 +404,21 @@ impl Config {
     /// The ProConnect client settings: all three keys, or none (ProConnect off).
     pub fn proconnect(
         &self,
-    ) -> anyhow::Result<Option<relais_services::proconnect::ProConnectConfig>> {
+    ) -> anyhow::Result<Option<relais_services::comptes::proconnect::ProConnectConfig>> {
         match (
             &self.proconnect_issuer,
             &self.proconnect_client_id,
             &self.proconnect_client_secret,
         ) {
             (None, None, None) => Ok(None),
-            (Some(issuer), Some(client_id), Some(client_secret)) => {
-                Ok(Some(relais_services::proconnect::ProConnectConfig {
+            (Some(issuer), Some(client_id), Some(client_secret)) => Ok(Some(
+                relais_services::comptes::proconnect::ProConnectConfig {
                     issuer: issuer.clone(),
                     client_id: client_id.clone(),
                     client_secret: client_secret.clone(),
                     redirect_uri: format!("{}/auth/proconnect/callback", self.public_url),
-                }))
-            }
+                },
+            )),
             _ => Err(anyhow!(
                 "ProConnect à moitié configuré : proconnect_issuer, proconnect_client_id et proconnect_client_secret vont ensemble"
             )),

@@ -16,7 +16,7 @@ use relais_domain::journal::JournalAction;
 use relais_domain::territoires::Territoires;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as svc;
-use relais_services::proconnect::{ProConnect, ProConnectConfig};
+use relais_services::comptes::proconnect::{ProConnect, ProConnectConfig};
 use relais_store::journal::{self, JournalFilter};
 use relais_store::sessions::{self, Stage};
 use relais_testkit::TestDb;

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_services::comptes as accounts;
-use relais_services::invitations::{self as svc, InvitationError};
+use relais_services::comptes::invitations::{self as svc, InvitationError};
 use relais_store::invitations::Invitation;
 use relais_store::sessions::Stage;
 use serde::Deserialize;
