@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::{Actor, AdminAccess, HubAccess, StructureAccess};
 use relais_domain::comptes::Role;
 use relais_services::comptes as svc;
-use relais_store::sessions::{Session, Stage};
+use relais_store::comptes::sessions::{Session, Stage};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;

@@ -2,8 +2,8 @@
 
 use relais_domain::comptes::Email;
 use relais_domain::journal::{JournalAction, NewEntry};
+use relais_store::comptes::sessions::{self, Session, Stage};
 use relais_store::comptes::{self as repo, Person};
-use relais_store::sessions::{self, Session, Stage};
 use relais_store::{Db, StoreError, journal};
 
 use super::mots_de_passe::{sha256_hex, verify_password};

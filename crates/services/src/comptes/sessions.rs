@@ -4,7 +4,7 @@
 use relais_domain::authz::Actor;
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as repo;
-use relais_store::sessions::{self, Session};
+use relais_store::comptes::sessions::{self, Session};
 use relais_store::{Db, StoreError, journal};
 
 use super::connexion::new_token;

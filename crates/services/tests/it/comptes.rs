@@ -9,8 +9,8 @@ use relais_services::comptes::{
     self as svc, AccountError, Client, LoginError, Policy, SecondFactorError,
 };
 use relais_store::Db;
+use relais_store::comptes::sessions::{Session, Stage};
 use relais_store::journal::{self, JournalFilter};
-use relais_store::sessions::{Session, Stage};
 use relais_testkit::store_tests;
 
 store_tests!(

@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, LoginError};
-use relais_store::sessions::Stage;
+use relais_store::comptes::sessions::Stage;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -176,7 +176,7 @@ pub async fn confirmation(
 async fn check_code(
     state: &AppState,
     ctx: PageContext,
-    session: &relais_store::sessions::Session,
+    session: &relais_store::comptes::sessions::Session,
     form: CodeForm,
     confirming: bool,
 ) -> Response {
@@ -211,7 +211,7 @@ pub struct EnrolmentPage {
 async fn enrolment_page(
     state: &AppState,
     ctx: PageContext,
-    session: &relais_store::sessions::Session,
+    session: &relais_store::comptes::sessions::Session,
     next: String,
     error: Option<String>,
 ) -> Response {

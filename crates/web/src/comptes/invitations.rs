@@ -6,8 +6,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_services::comptes as accounts;
 use relais_services::comptes::invitations::{self as svc, InvitationError};
-use relais_store::invitations::Invitation;
-use relais_store::sessions::Stage;
+use relais_store::comptes::invitations::Invitation;
+use relais_store::comptes::sessions::Stage;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -84,7 +84,7 @@ async fn page(
     (status, render(page)).into_response()
 }
 
-fn logged_in(session: &Option<relais_store::sessions::Session>) -> bool {
+fn logged_in(session: &Option<relais_store::comptes::sessions::Session>) -> bool {
     session.as_ref().is_some_and(|s| s.stage == Stage::Active)
 }
 

@@ -13,7 +13,7 @@ use relais_search::TerritoryIndex;
 use relais_services::comptes::{self as svc, Policy};
 use relais_services::lieux::import::import_bytes;
 use relais_services::lieux::recherche::{Lieux, build};
-use relais_store::sessions::{self, Session, Stage};
+use relais_store::comptes::sessions::{self, Session, Stage};
 use relais_testkit::TestDb;
 use relais_web::{AppState, WebConfig, router};
 

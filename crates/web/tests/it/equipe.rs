@@ -10,7 +10,7 @@ use relais_domain::comptes::{Role, StructureKind};
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
 use relais_store::Db;
-use relais_store::sessions::Stage;
+use relais_store::comptes::sessions::Stage;
 use relais_testkit::TestDb;
 
 /// The page's own content (the rest holds per-request nonces).

@@ -15,9 +15,9 @@ use relais_search::TerritoryIndex;
 use relais_services::comptes as svc;
 use relais_services::lieux::fusion;
 use relais_services::lieux::import::{import_bytes, lieu_id};
+use relais_store::comptes::sessions::{self, Session, Stage};
 use relais_store::journal::{self, JournalFilter};
 use relais_store::lieux;
-use relais_store::sessions::{self, Session, Stage};
 use relais_testkit::TestDb;
 
 relais_testkit::backend_tests!(

@@ -13,7 +13,7 @@ use relais_domain::habilitations::COMMITMENTS;
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
 use relais_store::Db;
-use relais_store::sessions::{self, Session, Stage};
+use relais_store::comptes::sessions::{self, Session, Stage};
 use relais_testkit::TestDb;
 
 struct World {

@@ -11,7 +11,7 @@ use axum::response::Response;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_services::comptes as svc;
 use relais_store::Db;
-use relais_store::sessions::{self, Session, Stage};
+use relais_store::comptes::sessions::{self, Session, Stage};
 use relais_testkit::TestDb;
 use tower::ServiceExt;
 

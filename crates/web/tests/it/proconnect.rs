@@ -17,8 +17,8 @@ use relais_domain::territoires::Territoires;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as svc;
 use relais_services::comptes::proconnect::{ProConnect, ProConnectConfig};
+use relais_store::comptes::sessions::{self, Stage};
 use relais_store::journal::{self, JournalFilter};
-use relais_store::sessions::{self, Stage};
 use relais_testkit::TestDb;
 use relais_web::{AppState, WebConfig, router};
 use tower::ServiceExt;
@@ -678,10 +678,12 @@ async fn starting_logins_is_limited_per_address() {
     )
     .await;
     // Refused before anything is recorded: three logins under way, not four.
-    let pending =
-        relais_store::oidc::purge_expired(&h.t.db, relais_domain::calendrier::now_ms() + 1)
-            .await
-            .unwrap();
+    let pending = relais_store::comptes::proconnect::purge_expired(
+        &h.t.db,
+        relais_domain::calendrier::now_ms() + 1,
+    )
+    .await
+    .unwrap();
     assert_eq!(pending, 3);
 }
 
