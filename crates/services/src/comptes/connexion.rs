@@ -1,8 +1,9 @@
 //! The password step of the login, lockout after wrong passwords, and unlocking.
 
 use relais_domain::comptes::Email;
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::journal::{JournalAction, NewEntry};
-use relais_store::comptes::sessions::{self, Session, Stage};
+use relais_store::comptes::sessions;
 use relais_store::comptes::{self as repo, Person};
 use relais_store::{Db, StoreError, journal};
 

@@ -32,10 +32,10 @@ pub use crate::journal::journal_for_admin;
 
 use std::time::Duration;
 
+use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{CompteError, Email};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes as repo;
-use relais_store::comptes::sessions::Stage;
 use relais_store::{Db, StoreError, journal};
 
 /// Limits and lifetimes of the login.

@@ -2,9 +2,10 @@
 
 use data_encoding::HEXLOWER;
 use rand::Rng;
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::journal::JournalAction;
 use relais_domain::totp::{self, TotpError};
-use relais_store::comptes::sessions::{self, Session, Stage};
+use relais_store::comptes::sessions;
 use relais_store::comptes::{self as repo, Person};
 use relais_store::{Db, StoreError, journal};
 

@@ -2,9 +2,10 @@
 //! structure a session acts as, and the actor behind it.
 
 use relais_domain::authz::Actor;
+use relais_domain::comptes::sessions::Session;
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as repo;
-use relais_store::comptes::sessions::{self, Session};
+use relais_store::comptes::sessions;
 use relais_store::{Db, StoreError, journal};
 
 use super::connexion::new_token;

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::journal::JournalAction;
 use relais_domain::totp::{self, TotpError};
 use relais_services::comptes::{
     self as svc, AccountError, Client, LoginError, Policy, SecondFactorError,
 };
 use relais_store::Db;
-use relais_store::comptes::sessions::{Session, Stage};
 use relais_store::journal::{self, JournalFilter};
 use relais_testkit::store_tests;
 

@@ -4,9 +4,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::comptes::sessions::Stage;
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, LoginError};
-use relais_store::comptes::sessions::Stage;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -176,7 +176,7 @@ pub async fn confirmation(
 async fn check_code(
     state: &AppState,
     ctx: PageContext,
-    session: &relais_store::comptes::sessions::Session,
+    session: &relais_domain::comptes::sessions::Session,
     form: CodeForm,
     confirming: bool,
 ) -> Response {
@@ -211,7 +211,7 @@ pub struct EnrolmentPage {
 async fn enrolment_page(
     state: &AppState,
     ctx: PageContext,
-    session: &relais_store::comptes::sessions::Session,
+    session: &relais_domain::comptes::sessions::Session,
     next: String,
     error: Option<String>,
 ) -> Response {

@@ -4,8 +4,8 @@
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::comptes::sessions::Stage;
 use relais_services::comptes::proconnect::{self as svc, Callback, ProConnectError};
-use relais_store::comptes::sessions::Stage;
 use serde::Deserialize;
 
 use crate::AppState;
