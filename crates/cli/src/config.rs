@@ -466,21 +466,21 @@ impl Config {
     /// The ProConnect client settings: all three keys, or none (ProConnect off).
     pub fn proconnect(
         &self,
-    ) -> anyhow::Result<Option<relais_services::proconnect::ProConnectConfig>> {
+    ) -> anyhow::Result<Option<relais_services::comptes::proconnect::ProConnectConfig>> {
         match (
             &self.proconnect_emetteur,
             &self.proconnect_client,
             &self.proconnect_secret,
         ) {
             (None, None, None) => Ok(None),
-            (Some(issuer), Some(client_id), Some(client_secret)) => {
-                Ok(Some(relais_services::proconnect::ProConnectConfig {
+            (Some(issuer), Some(client_id), Some(client_secret)) => Ok(Some(
+                relais_services::comptes::proconnect::ProConnectConfig {
                     issuer: issuer.clone(),
                     client_id: client_id.clone(),
                     client_secret: client_secret.clone(),
                     redirect_uri: format!("{}/auth/proconnect/callback", self.url_publique),
-                }))
-            }
+                },
+            )),
             _ => Err(anyhow!(
                 "ProConnect à moitié configuré : proconnect_emetteur, proconnect_client et proconnect_secret vont ensemble"
             )),

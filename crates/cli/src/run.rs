@@ -131,7 +131,8 @@ pub async fn serve(base: &BaseArgs, taches: &TachesArgs, args: &ServeArgs) -> an
         Some(pc) => {
             tracing::info!(fournisseur = %pc.issuer, "connexion ProConnect active");
             Some(Arc::new(
-                relais_services::proconnect::ProConnect::new(pc).map_err(|e| anyhow::anyhow!(e))?,
+                relais_services::comptes::proconnect::ProConnect::new(pc)
+                    .map_err(|e| anyhow::anyhow!(e))?,
             ))
         }
         None => None,

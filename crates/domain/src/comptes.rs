@@ -1,5 +1,7 @@
 //! Professionals, the structures that employ them, and their roles.
 
+pub mod sessions;
+
 use serde::Serialize;
 use std::fmt;
 

@@ -1,5 +1,6 @@
-//! Signed checkpoints of the journal: now (`relais journal checkpoint`), and now and
-//! then wherever background jobs run.
+//! The journal: read by those allowed to (the proof is the parameter), and its signed
+//! checkpoints, now (`relais journal checkpoint`) and now and then wherever background
+//! jobs run.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,4 +38,28 @@ pub async fn checkpoint_loop(
         }
     })
     .await;
+}
+
+/// The whole journal, for a national administrator only (the proof is the parameter).
+pub async fn journal_for_admin(
+    db: &Db,
+    _admin: &relais_domain::authz::AdminAccess,
+    filter: &journal::JournalFilter,
+    limit: u32,
+) -> Result<Vec<relais_domain::journal::Entry>, StoreError> {
+    journal::list(db, filter, limit).await
+}
+
+/// A structure's journal, for its référents: the filter is narrowed to that structure.
+pub async fn journal_for_structure(
+    db: &Db,
+    access: &relais_domain::authz::StructureAccess,
+    filter: &journal::JournalFilter,
+    limit: u32,
+) -> Result<Vec<relais_domain::journal::Entry>, StoreError> {
+    let filter = journal::JournalFilter {
+        structure: Some(access.structure()),
+        ..filter.clone()
+    };
+    journal::list(db, &filter, limit).await
 }

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::{Actor, AdminAccess, HubAccess, StructureAccess};
 use relais_domain::comptes::Role;
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_services::comptes as svc;
-use relais_store::sessions::{Session, Stage};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;

@@ -7,14 +7,11 @@ mod assets;
 mod auth;
 mod client;
 mod comptes;
-mod equipe;
 mod error;
 mod habilitations;
-mod invitations;
+mod journal;
 mod lieux;
 mod pages;
-mod password_reset;
-mod proconnect;
 mod security;
 mod signalements;
 
@@ -61,7 +58,7 @@ pub struct AppState {
     /// The search over lieux, built at start from the store and replaced when they change.
     pub lieux: Arc<relais_services::lieux::recherche::Lieux>,
     /// The ProConnect client; `None`: ProConnect is not configured on this instance.
-    pub proconnect: Option<Arc<relais_services::proconnect::ProConnect>>,
+    pub proconnect: Option<Arc<relais_services::comptes::proconnect::ProConnect>>,
 }
 
 /// Declares every route once: it builds the router and lists the routes in [`ROUTES`],
@@ -85,45 +82,45 @@ routes! {
     GET "/mentions-legales" => pages::mentions_legales;
     GET "/donnees-personnelles" => pages::donnees_personnelles;
     GET "/plan-du-site" => pages::plan_du_site;
-    GET "/connexion" => comptes::login_form;
-    POST "/connexion" => comptes::login;
-    GET "/connexion/second-facteur" => comptes::second_factor_form;
-    POST "/connexion/second-facteur" => comptes::second_factor;
-    GET "/connexion/confirmation" => comptes::confirmation_form;
-    POST "/connexion/confirmation" => comptes::confirmation;
-    GET "/connexion/mot-de-passe-oublie" => password_reset::forgotten_form;
-    POST "/connexion/mot-de-passe-oublie" => password_reset::forgotten;
-    GET "/connexion/nouveau-mot-de-passe" => password_reset::new_form;
-    POST "/connexion/nouveau-mot-de-passe" => password_reset::new_password;
-    GET "/invitation/{jeton}" => invitations::show;
-    POST "/invitation/{jeton}" => invitations::accept;
-    GET "/auth/proconnect" => proconnect::start;
-    GET "/auth/proconnect/callback" => proconnect::callback;
-    GET "/connexion/activation" => comptes::enrolment_form;
-    POST "/connexion/activation" => comptes::enrolment;
-    POST "/deconnexion" => comptes::logout;
-    POST "/deconnexion/partout" => comptes::logout_everywhere;
-    GET "/compte" => comptes::account;
-    POST "/compte/structure" => comptes::act_as;
-    GET "/structures/{id}/equipe" => equipe::team;
-    POST "/structures/{id}/equipe/invitations" => equipe::invite;
-    POST "/structures/{id}/equipe/invitations/{invitation}/retrait" => equipe::withdraw;
-    POST "/structures/{id}/equipe/{personne}/roles" => equipe::roles;
-    POST "/structures/{id}/equipe/{personne}/depart" => equipe::remove;
-    POST "/structures/{id}/equipe/{personne}/deverrouillage" => equipe::unlock;
-    GET "/structures/{id}/journal" => comptes::structure_journal;
-    GET "/admin/journal" => comptes::journal;
-    GET "/structures/{id}/habilitations" => habilitations::list;
-    GET "/structures/{id}/habilitations/nouvelle" => habilitations::new_form;
-    POST "/structures/{id}/habilitations/nouvelle" => habilitations::submit;
-    GET "/structures/{id}/habilitations/{demande}" => habilitations::show;
-    POST "/structures/{id}/habilitations/{demande}/reponse" => habilitations::answer;
-    POST "/structures/{id}/habilitations/{demande}/formation" => habilitations::training;
-    POST "/structures/{id}/habilitations/{demande}/test" => habilitations::skills_test;
-    POST "/structures/{id}/habilitations/{demande}/activation" => habilitations::activate;
-    GET "/admin/habilitations" => habilitations::admin_list;
-    GET "/admin/habilitations/{demande}" => habilitations::admin_show;
-    POST "/admin/habilitations/{demande}/decision" => habilitations::decide;
+    GET "/connexion" => comptes::connexion::login_form;
+    POST "/connexion" => comptes::connexion::login;
+    GET "/connexion/second-facteur" => comptes::connexion::second_factor_form;
+    POST "/connexion/second-facteur" => comptes::connexion::second_factor;
+    GET "/connexion/confirmation" => comptes::connexion::confirmation_form;
+    POST "/connexion/confirmation" => comptes::connexion::confirmation;
+    GET "/connexion/mot-de-passe-oublie" => comptes::password_reset::forgotten_form;
+    POST "/connexion/mot-de-passe-oublie" => comptes::password_reset::forgotten;
+    GET "/connexion/nouveau-mot-de-passe" => comptes::password_reset::new_form;
+    POST "/connexion/nouveau-mot-de-passe" => comptes::password_reset::new_password;
+    GET "/invitation/{jeton}" => comptes::invitations::show;
+    POST "/invitation/{jeton}" => comptes::invitations::accept;
+    GET "/auth/proconnect" => comptes::proconnect::start;
+    GET "/auth/proconnect/callback" => comptes::proconnect::callback;
+    GET "/connexion/activation" => comptes::connexion::enrolment_form;
+    POST "/connexion/activation" => comptes::connexion::enrolment;
+    POST "/deconnexion" => comptes::connexion::logout;
+    POST "/deconnexion/partout" => comptes::connexion::logout_everywhere;
+    GET "/compte" => comptes::compte::account;
+    POST "/compte/structure" => comptes::compte::act_as;
+    GET "/structures/{id}/equipe" => comptes::equipe::team;
+    POST "/structures/{id}/equipe/invitations" => comptes::equipe::invite;
+    POST "/structures/{id}/equipe/invitations/{invitation}/retrait" => comptes::equipe::withdraw;
+    POST "/structures/{id}/equipe/{personne}/roles" => comptes::equipe::roles;
+    POST "/structures/{id}/equipe/{personne}/depart" => comptes::equipe::remove;
+    POST "/structures/{id}/equipe/{personne}/deverrouillage" => comptes::equipe::unlock;
+    GET "/structures/{id}/journal" => journal::structure_journal;
+    GET "/admin/journal" => journal::journal;
+    GET "/structures/{id}/habilitations" => habilitations::structure::list;
+    GET "/structures/{id}/habilitations/nouvelle" => habilitations::structure::new_form;
+    POST "/structures/{id}/habilitations/nouvelle" => habilitations::structure::submit;
+    GET "/structures/{id}/habilitations/{demande}" => habilitations::structure::show;
+    POST "/structures/{id}/habilitations/{demande}/reponse" => habilitations::structure::answer;
+    POST "/structures/{id}/habilitations/{demande}/formation" => habilitations::structure::training;
+    POST "/structures/{id}/habilitations/{demande}/test" => habilitations::structure::skills_test;
+    POST "/structures/{id}/habilitations/{demande}/activation" => habilitations::structure::activate;
+    GET "/admin/habilitations" => habilitations::admin::admin_list;
+    GET "/admin/habilitations/{demande}" => habilitations::admin::admin_show;
+    POST "/admin/habilitations/{demande}/decision" => habilitations::admin::decide;
     GET "/lieux" => lieux::recherche::search_page;
     GET "/lieux/widget" => lieux::widget::widget;
     GET "/lieux/carte/departements.geojson" => lieux::recherche::contours;
@@ -145,7 +142,7 @@ routes! {
     GET "/api/v1/lieux/export.json" => api::export::json;
     GET "/api/v1/lieux/export.geojson" => api::export::geojson;
     GET "/api/v1/lieux/{lieu}" => lieux::fiche::json;
-    GET "/api/v1/journal/checkpoints" => api::journal::checkpoints;
+    GET "/api/v1/journal/checkpoints" => journal::api::checkpoints;
     GET "/api/v1/openapi.json" => api::lieux::openapi;
     GET "/api/v1/territoires/communes" => api::territoires::search;
     GET "/api/v1/territoires/communes/proche" => api::territoires::nearest;

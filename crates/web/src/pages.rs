@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::AppState;
 use crate::auth::{CsrfToken, MaybeSession};
 use crate::security::CspNonce;
-use relais_store::sessions::Stage;
+use relais_domain::comptes::sessions::Stage;
 
 /// What the base layout needs on every page.
 #[derive(Clone, Debug)]

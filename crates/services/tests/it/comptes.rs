@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::journal::JournalAction;
 use relais_domain::totp::{self, TotpError};
 use relais_services::comptes::{
@@ -10,7 +11,6 @@ use relais_services::comptes::{
 };
 use relais_store::Db;
 use relais_store::journal::{self, JournalFilter};
-use relais_store::sessions::{Session, Stage};
 use relais_testkit::store_tests;
 
 store_tests!(

@@ -1,8 +1,9 @@
 //! Accounts, roles, sessions and rate limits, on both backends.
 
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
+use relais_store::comptes::sessions;
 use relais_store::comptes::{self, NewStructure};
-use relais_store::sessions::{self, Session, Stage};
 use relais_store::{Db, StoreError};
 use relais_testkit::store_tests;
 

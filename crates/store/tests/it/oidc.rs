@@ -1,6 +1,6 @@
 //! ProConnect logins under way and the ProConnect link of a person, on both backends.
 
-use relais_store::oidc::{self, PendingLogin};
+use relais_store::comptes::proconnect::{self as oidc, PendingLogin};
 use relais_store::{Db, StoreError, comptes};
 use relais_testkit::store_tests;
 

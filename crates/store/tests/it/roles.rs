@@ -1,8 +1,9 @@
 //! PostgreSQL's runtime role: created by migrate, it can do the application's work but
 //! cannot rewrite the journal in any way. PostgreSQL only (SQLite has no roles).
 
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::journal::{JournalAction, NewEntry, Verification};
-use relais_store::sessions::{self, Session, Stage};
+use relais_store::comptes::sessions;
 use relais_store::{Db, StoreError, comptes, journal, roles};
 use relais_testkit::{TestDb, drop_role, unique_role};
 

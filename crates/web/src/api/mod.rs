@@ -2,7 +2,6 @@
 
 pub mod export;
 pub mod health;
-pub mod journal;
 pub mod lieux;
 pub mod territoires;
 

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use relais_domain::comptes::GlobalRole;
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_search::TerritoryIndex;
 use relais_services::comptes::{self as svc, Policy};
 use relais_services::lieux::import::import_bytes;
 use relais_services::lieux::recherche::{Lieux, build};
-use relais_store::sessions::{self, Session, Stage};
+use relais_store::comptes::sessions;
 use relais_testkit::TestDb;
 use relais_web::{AppState, WebConfig, router};
 

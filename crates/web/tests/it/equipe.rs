@@ -6,11 +6,11 @@ use crate::common;
 use common::*;
 
 use axum::http::{StatusCode, header};
+use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{Role, StructureKind};
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
 use relais_store::Db;
-use relais_store::sessions::Stage;
 use relais_testkit::TestDb;
 
 /// The page's own content (the rest holds per-request nonces).

@@ -10,14 +10,15 @@ use std::sync::OnceLock;
 use axum::Router;
 use axum::http::StatusCode;
 use relais_domain::comptes::GlobalRole;
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::journal::JournalAction;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as svc;
 use relais_services::lieux::fusion;
 use relais_services::lieux::import::{import_bytes, lieu_id};
+use relais_store::comptes::sessions;
 use relais_store::journal::{self, JournalFilter};
 use relais_store::lieux;
-use relais_store::sessions::{self, Session, Stage};
 use relais_testkit::TestDb;
 
 relais_testkit::backend_tests!(

@@ -8,12 +8,13 @@ use common::*;
 
 use axum::Router;
 use axum::http::StatusCode;
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::habilitations::COMMITMENTS;
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
 use relais_store::Db;
-use relais_store::sessions::{self, Session, Stage};
+use relais_store::comptes::sessions;
 use relais_testkit::TestDb;
 
 struct World {

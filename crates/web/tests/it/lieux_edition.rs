@@ -8,10 +8,11 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_services::comptes as svc;
 use relais_store::Db;
-use relais_store::sessions::{self, Session, Stage};
+use relais_store::comptes::sessions;
 use relais_testkit::TestDb;
 use tower::ServiceExt;
 

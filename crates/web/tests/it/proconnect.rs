@@ -11,14 +11,15 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
+use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::journal::JournalAction;
 use relais_domain::territoires::Territoires;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as svc;
-use relais_services::proconnect::{ProConnect, ProConnectConfig};
+use relais_services::comptes::proconnect::{ProConnect, ProConnectConfig};
+use relais_store::comptes::sessions;
 use relais_store::journal::{self, JournalFilter};
-use relais_store::sessions::{self, Stage};
 use relais_testkit::TestDb;
 use relais_web::{AppState, WebConfig, router};
 use tower::ServiceExt;
@@ -678,10 +679,12 @@ async fn starting_logins_is_limited_per_address() {
     )
     .await;
     // Refused before anything is recorded: three logins under way, not four.
-    let pending =
-        relais_store::oidc::purge_expired(&h.t.db, relais_domain::calendrier::now_ms() + 1)
-            .await
-            .unwrap();
+    let pending = relais_store::comptes::proconnect::purge_expired(
+        &h.t.db,
+        relais_domain::calendrier::now_ms() + 1,
+    )
+    .await
+    .unwrap();
     assert_eq!(pending, 3);
 }
 

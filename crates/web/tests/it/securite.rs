@@ -329,7 +329,7 @@ async fn enrolment_and_privilege_changes_give_a_new_session_id(t: &TestDb) {
 
 /// Hits counted in a rate-limit bucket (the window is 15 minutes).
 async fn hits(db: &Db, bucket: &str) -> i64 {
-    relais_store::sessions::hits(
+    relais_store::comptes::sessions::hits(
         db,
         bucket,
         relais_domain::calendrier::now_ms(),

@@ -4,10 +4,10 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::comptes::sessions::Stage;
 use relais_services::comptes as accounts;
-use relais_services::invitations::{self as svc, InvitationError};
-use relais_store::invitations::Invitation;
-use relais_store::sessions::Stage;
+use relais_services::comptes::invitations::{self as svc, InvitationError};
+use relais_store::comptes::invitations::Invitation;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -84,7 +84,7 @@ async fn page(
     (status, render(page)).into_response()
 }
 
-fn logged_in(session: &Option<relais_store::sessions::Session>) -> bool {
+fn logged_in(session: &Option<relais_domain::comptes::sessions::Session>) -> bool {
     session.as_ref().is_some_and(|s| s.stage == Stage::Active)
 }
 

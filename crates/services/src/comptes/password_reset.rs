@@ -9,8 +9,9 @@ use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::{CompteError, Email, check_password};
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as people;
-use relais_store::invitations as repo;
-use relais_store::{Db, StoreError, journal, sessions};
+use relais_store::comptes::password_reset as repo;
+use relais_store::comptes::sessions;
+use relais_store::{Db, StoreError, journal};
 
 use crate::comptes::{
     Client, about_person, account_bucket, code_bucket, hash_password, sha256_hex,
@@ -69,7 +70,7 @@ pub async fn request(
     };
     let token = BASE64URL_NOPAD.encode(&rand::rng().random::<[u8; 32]>());
     let mut tx = db.begin().await?;
-    repo::create_password_reset(
+    repo::create(
         &mut tx,
         person.id,
         &sha256_hex(&token),
@@ -99,7 +100,7 @@ pub async fn request(
 
 /// Whether a link can still be used (to show the form, or say it cannot).
 pub async fn check(db: &Db, token: &str) -> Result<(), ResetError> {
-    repo::password_reset_person(db, &sha256_hex(token.trim()), now_ms())
+    repo::person_of(db, &sha256_hex(token.trim()), now_ms())
         .await?
         .map(drop)
         .ok_or(ResetError::InvalidLink)
@@ -109,7 +110,7 @@ pub async fn check(db: &Db, token: &str) -> Result<(), ResetError> {
 /// of the person closed (whoever had the old password is logged out).
 pub async fn reset(db: &Db, token: &str, password: &str, confirm: &str) -> Result<(), ResetError> {
     let hash = sha256_hex(token.trim());
-    let person = repo::password_reset_person(db, &hash, now_ms())
+    let person = repo::person_of(db, &hash, now_ms())
         .await?
         .ok_or(ResetError::InvalidLink)?;
     check_password(password)?;
@@ -121,7 +122,7 @@ pub async fn reset(db: &Db, token: &str, password: &str, confirm: &str) -> Resul
         .await?
         .ok_or(ResetError::InvalidLink)?;
     let mut tx = db.begin().await?;
-    if !repo::use_password_reset(&mut tx, &hash, person.id, now_ms()).await? {
+    if !repo::consume(&mut tx, &hash, person.id, now_ms()).await? {
         return Err(ResetError::InvalidLink);
     }
     people::set_password(&mut tx, person.id, &new_hash).await?;

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use relais_services::password_reset::{self as svc, ResetError};
+use relais_services::comptes::password_reset::{self as svc, ResetError};
 use serde::Deserialize;
 
 use crate::AppState;

@@ -1,11 +1,11 @@
 //! ProConnect login: the start (redirect to the provider) and the callback. The checks are
-//! in `relais_services::proconnect`; refusals are DSFR pages that say what happened.
+//! in `relais_services::comptes::proconnect`; refusals are DSFR pages that say what happened.
 
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_services::proconnect::{self as svc, Callback, ProConnectError};
-use relais_store::sessions::Stage;
+use relais_domain::comptes::sessions::Stage;
+use relais_services::comptes::proconnect::{self as svc, Callback, ProConnectError};
 use serde::Deserialize;
 
 use crate::AppState;

@@ -1,51 +1,10 @@
 //! Server-side sessions and rate-limit counters: in the database, so that any instance
 //! can serve any request.
 
+use relais_domain::comptes::sessions::{Session, Stage};
 use sqlx::Row;
 
 use crate::{Db, StoreError, Tx};
-
-/// How far a session has got through the login.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Password checked; the second-factor code is awaited.
-    SecondFactor,
-    /// Password checked; the second factor must be set up first.
-    Enrolment,
-    Active,
-}
-
-impl Stage {
-    fn as_str(self) -> &'static str {
-        match self {
-            Stage::SecondFactor => "second_facteur",
-            Stage::Enrolment => "enrolement",
-            Stage::Active => "active",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Stage> {
-        match s {
-            "second_facteur" => Some(Stage::SecondFactor),
-            "enrolement" => Some(Stage::Enrolment),
-            "active" => Some(Stage::Active),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    pub token_hash: String,
-    pub person_id: i64,
-    pub stage: Stage,
-    pub acting_structure: Option<i64>,
-    pub created_at: i64,
-    pub last_seen_at: i64,
-    pub fresh_until: i64,
-    pub ip: String,
-    pub user_agent: String,
-}
 
 pub async fn create(db: &Db, s: &Session) -> Result<(), StoreError> {
     sqlx::query(

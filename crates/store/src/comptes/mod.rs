@@ -1,5 +1,10 @@
 //! Structures, people, their roles, second-factor state and recovery codes.
 
+pub mod invitations;
+pub mod password_reset;
+pub mod proconnect;
+pub mod sessions;
+
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -101,6 +106,21 @@ pub(crate) fn person_from(r: &AnyRow) -> Person {
     }
 }
 
+/// The row of `sql` whose `$1` is `key`, if there is one, read by `from`.
+pub(crate) async fn one_where<'q, T>(
+    db: &Db,
+    sql: &'q str,
+    key: impl sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'q,
+    from: fn(&AnyRow) -> T,
+) -> Result<Option<T>, StoreError> {
+    Ok(sqlx::query(sql)
+        .bind(key)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(from))
+}
+
 pub async fn create_structure(tx: &mut Tx, s: &NewStructure, now: i64) -> Result<i64, StoreError> {
     let row = sqlx::query(
         "INSERT INTO structures (siret, nom, kind, adresse, commune, created_at) \
@@ -119,23 +139,23 @@ pub async fn create_structure(tx: &mut Tx, s: &NewStructure, now: i64) -> Result
 }
 
 pub async fn structure(db: &Db, id: i64) -> Result<Option<Structure>, StoreError> {
-    let sql = format!("SELECT {STRUCTURE_COLUMNS} FROM structures WHERE id = $1");
-    Ok(sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(structure_from))
+    one_where(
+        db,
+        &format!("SELECT {STRUCTURE_COLUMNS} FROM structures WHERE id = $1"),
+        id,
+        structure_from,
+    )
+    .await
 }
 
 pub async fn structure_by_siret(db: &Db, siret: &str) -> Result<Option<Structure>, StoreError> {
-    let sql = format!("SELECT {STRUCTURE_COLUMNS} FROM structures WHERE siret = $1");
-    Ok(sqlx::query(&sql)
-        .bind(siret)
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(structure_from))
+    one_where(
+        db,
+        &format!("SELECT {STRUCTURE_COLUMNS} FROM structures WHERE siret = $1"),
+        siret,
+        structure_from,
+    )
+    .await
 }
 
 pub async fn create_person(
@@ -162,23 +182,23 @@ pub async fn create_person(
 }
 
 pub async fn person(db: &Db, id: i64) -> Result<Option<Person>, StoreError> {
-    let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id = $1");
-    Ok(sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(person_from))
+    one_where(
+        db,
+        &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id = $1"),
+        id,
+        person_from,
+    )
+    .await
 }
 
 pub async fn person_by_email(db: &Db, email: &str) -> Result<Option<Person>, StoreError> {
-    let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE email = $1");
-    Ok(sqlx::query(&sql)
-        .bind(email)
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(person_from))
+    one_where(
+        db,
+        &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE email = $1"),
+        email,
+        person_from,
+    )
+    .await
 }
 
 pub async fn set_password(tx: &mut Tx, person: i64, hash: &str) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ use axum::extract::State;
 use relais_domain::journal::checkpoint::Checkpoint;
 use serde::{Deserialize, Serialize};
 
-use super::ApiQuery;
+use crate::api::ApiQuery;
 use crate::{ApiError, AppState};
 
 /// The query string. Every field must be in `openapi.json`.

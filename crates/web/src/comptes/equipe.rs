@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
 use relais_domain::comptes::Role;
-use relais_services::equipe::{self as svc, TeamError};
-use relais_services::invitations::{self, InvitationError, InvitationForm};
+use relais_services::comptes::equipe::{self as svc, TeamError};
+use relais_services::comptes::invitations::{self, InvitationError, InvitationForm};
 use relais_store::comptes as repo;
 use serde::Deserialize;
 

@@ -27,11 +27,12 @@ use openidconnect::{
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
     SignatureVerificationError, TokenResponse,
 };
+use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{GlobalRole, Role};
 use relais_domain::journal::{JournalAction, NewEntry};
+use relais_store::comptes::proconnect::{self as oidc, PendingLogin};
+use relais_store::comptes::sessions;
 use relais_store::comptes::{self as repo, Person};
-use relais_store::oidc::{self, PendingLogin};
-use relais_store::sessions::{self, Stage};
 use relais_store::{Db, StoreError, journal};
 
 use crate::comptes::{Client, Opened, Policy, open_session, sha256_hex};

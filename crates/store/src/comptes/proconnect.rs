@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use crate::comptes::{PERSON_COLUMNS, Person, person_from};
+use super::{PERSON_COLUMNS, Person, one_where, person_from};
 use crate::db::duplicate_as;
 use crate::{Db, StoreError, Tx};
 
@@ -69,12 +69,7 @@ pub async fn purge_expired(db: &Db, not_before: i64) -> Result<u64, StoreError> 
 
 pub async fn person_by_proconnect_sub(db: &Db, sub: &str) -> Result<Option<Person>, StoreError> {
     let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE proconnect_sub = $1");
-    Ok(sqlx::query(&sql)
-        .bind(sub)
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(person_from))
+    one_where(db, &sql, sub, person_from).await
 }
 
 /// Links a person to their ProConnect subject (first ProConnect login).

@@ -11,7 +11,7 @@ use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::{CompteError, Email, Role, check_password};
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as people;
-use relais_store::invitations::{self as repo, Invitation, NewInvitation};
+use relais_store::comptes::invitations::{self as repo, Invitation, NewInvitation};
 use relais_store::{Db, StoreError, journal};
 
 use crate::comptes::{about_person, hash_password, sha256_hex};

@@ -1,0 +1,137 @@
+//! Open sessions: resolving a cookie, freshness of the second factor, logout, the
+//! structure a session acts as, and the actor behind it.
+
+use relais_domain::authz::Actor;
+use relais_domain::comptes::sessions::Session;
+use relais_domain::journal::JournalAction;
+use relais_store::comptes as repo;
+use relais_store::comptes::sessions;
+use relais_store::{Db, StoreError, journal};
+
+use super::connexion::new_token;
+use super::mots_de_passe::sha256_hex;
+use super::{Policy, about_person, ms};
+
+/// The session behind a cookie, if it is still alive; records the activity.
+pub async fn resolve_session(
+    db: &Db,
+    policy: &Policy,
+    token: &str,
+) -> Result<Option<Session>, StoreError> {
+    let now = relais_domain::calendrier::now_ms();
+    let hash = sha256_hex(token);
+    let Some(mut session) = sessions::find(db, &hash).await? else {
+        return Ok(None);
+    };
+    if session.last_seen_at < now - ms(policy.idle)
+        || session.created_at < now - ms(policy.absolute)
+    {
+        sessions::delete(db, &hash).await?;
+        return Ok(None);
+    }
+    // The second factor stays fresh while the person is active; a pause ends it.
+    if session.fresh_until >= now {
+        session.fresh_until = now + ms(policy.step_up);
+    }
+    session.last_seen_at = now;
+    sessions::touch(db, &hash, now, session.fresh_until).await?;
+    Ok(Some(session))
+}
+
+/// Whether a sensitive action may go ahead without asking the second factor again.
+pub fn is_fresh(session: &Session) -> bool {
+    session.fresh_until >= relais_domain::calendrier::now_ms()
+}
+
+/// Ends this session.
+pub async fn logout(db: &Db, session: &Session) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    journal::append(
+        &mut tx,
+        &about_person(JournalAction::Logout, session.person_id).by(session.person_id, None),
+    )
+    .await?;
+    sessions::close(&mut tx, &session.token_hash).await?;
+    relais_store::commit(tx).await?;
+    Ok(())
+}
+
+/// Ends every session of the person (lost device, suspicion).
+pub async fn logout_everywhere(db: &Db, session: &Session) -> Result<u64, StoreError> {
+    let mut tx = db.begin().await?;
+    let entry = about_person(JournalAction::Logout, session.person_id)
+        .by(session.person_id, None)
+        .with_details("{\"partout\":true}");
+    journal::append(&mut tx, &entry).await?;
+    let closed = sessions::close_all_of(&mut tx, session.person_id).await?;
+    relais_store::commit(tx).await?;
+    Ok(closed)
+}
+
+/// The structure a session acts as: the one chosen if the person still belongs to it,
+/// else their only structure if they have just one.
+fn acting_structure(session: &Session, memberships: &[repo::Membership]) -> Option<i64> {
+    let chosen = session
+        .acting_structure
+        .filter(|s| memberships.iter().any(|m| m.structure_id == *s));
+    let only = memberships
+        .first()
+        .map(|m| m.structure_id)
+        .filter(|first| memberships.iter().all(|m| m.structure_id == *first));
+    chosen.or(only)
+}
+
+/// The person behind a complete session, with their live roles.
+pub async fn actor(db: &Db, session: &Session) -> Result<Actor, StoreError> {
+    let memberships = repo::memberships_of(db, session.person_id).await?;
+    let global_roles = repo::global_roles_of(db, session.person_id).await?;
+    Ok(Actor {
+        person_id: session.person_id,
+        memberships: memberships
+            .iter()
+            .map(|m| (m.structure_id, m.role))
+            .collect(),
+        global_roles: global_roles
+            .into_iter()
+            .map(|g| (g.role, g.scope))
+            .collect(),
+        acting_structure: acting_structure(session, &memberships),
+    })
+}
+
+/// Who is logged in, for the page header: their name and the structure they act as.
+pub async fn header_badge(
+    db: &Db,
+    session: &Session,
+) -> Result<Option<(String, Option<String>)>, StoreError> {
+    let Some(person) = repo::person(db, session.person_id).await? else {
+        return Ok(None);
+    };
+    let memberships = repo::memberships_of(db, person.id).await?;
+    let structure = acting_structure(session, &memberships)
+        .and_then(|s| memberships.iter().find(|m| m.structure_id == s))
+        .map(|m| m.structure_nom.clone());
+    Ok(Some((
+        format!("{} {}", person.given_name, person.family_name),
+        structure,
+    )))
+}
+
+/// Chooses the structure the person acts as (shown in the header). A change of privileges:
+/// the session gets a new token, returned (the new cookie value); `None` when the person
+/// may not act for it (or the session is gone).
+pub async fn act_as(
+    db: &Db,
+    session: &Session,
+    actor: &Actor,
+    structure: i64,
+) -> Result<Option<String>, StoreError> {
+    if !actor.may_act_as(structure) {
+        return Ok(None);
+    }
+    let (token, token_hash) = new_token();
+    let moved =
+        sessions::set_acting_structure(db, &session.token_hash, &token_hash, Some(structure))
+            .await?;
+    Ok(moved.then_some(token))
+}

@@ -1,0 +1,65 @@
+//! Structures: registering one.
+
+use relais_domain::comptes::CompteError;
+use relais_domain::journal::{JournalAction, NewEntry};
+use relais_store::comptes as repo;
+use relais_store::{Db, StoreError, journal};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StructureError {
+    #[error(transparent)]
+    Invalid(#[from] CompteError),
+    #[error("la commune « {0} » est inconnue (code INSEE attendu)")]
+    UnknownCommune(String),
+    #[error("une structure avec ce SIRET existe déjà")]
+    SiretTaken,
+    #[error("le nom de la structure est obligatoire")]
+    MissingName,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for StructureError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate("siret") => StructureError::SiretTaken,
+            e => StructureError::Store(e),
+        }
+    }
+}
+
+/// Registers a structure (SIRET checked, commune known), journaled.
+pub async fn create_structure(
+    db: &Db,
+    siret: &str,
+    nom: &str,
+    kind: relais_domain::comptes::StructureKind,
+    adresse: &str,
+    commune: &str,
+    by: Option<i64>,
+) -> Result<i64, StructureError> {
+    let siret = relais_domain::comptes::Siret::parse(siret)?;
+    if nom.trim().is_empty() {
+        return Err(StructureError::MissingName);
+    }
+    if !relais_store::territoires::commune_exists(db, commune).await? {
+        return Err(StructureError::UnknownCommune(commune.to_string()));
+    }
+    let mut tx = db.begin().await?;
+    let new = repo::NewStructure {
+        siret: siret.as_str().to_string(),
+        nom: nom.trim().to_string(),
+        kind,
+        adresse: adresse.trim().to_string(),
+        commune: commune.to_string(),
+    };
+    let id = repo::create_structure(&mut tx, &new, relais_domain::calendrier::now_ms()).await?;
+    let mut entry = NewEntry::new(JournalAction::StructureCreated, "structure", id.to_string())
+        .in_structure(id);
+    if let Some(by) = by {
+        entry = entry.by(by, None);
+    }
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(id)
+}

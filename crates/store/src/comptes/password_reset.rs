@@ -1,0 +1,65 @@
+//! Password reset links: single-use tokens sent by e-mail, of which only the SHA-256 is
+//! stored.
+
+use sqlx::Row;
+
+use crate::{Db, StoreError, Tx};
+
+/// A new reset link (only the SHA-256 of its token is stored).
+pub async fn create(
+    tx: &mut Tx,
+    person: i64,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO password_resets (token_hash, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(person)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The person a reset link is for, if the link is unused and not expired at `now`.
+pub async fn person_of(db: &Db, token_hash: &str, now: i64) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT person_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| r.get(0)))
+}
+
+/// Uses a reset link, and every other open link of the same person: false if it was no longer valid.
+pub async fn consume(
+    tx: &mut Tx,
+    token_hash: &str,
+    person: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE password_resets SET used_at = $3 \
+         WHERE token_hash = $1 AND person_id = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(token_hash)
+    .bind(person)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE password_resets SET used_at = $2 WHERE person_id = $1 AND used_at IS NULL")
+        .bind(person)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
+}

@@ -1,0 +1,345 @@
+//! Login pages: password, second factor (and asking it again), enrolment, logout.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::comptes::sessions::Stage;
+use relais_domain::totp;
+use relais_services::comptes::{self as svc, LoginError};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{
+    Authenticated, CsrfForm, MaybeSession, PendingLogin, SESSION_COOKIE, set_cookie,
+};
+use crate::error::internal;
+use crate::pages::{PageContext, render};
+
+use super::{ClientInfo, Empty, capitalize, safe_next, session_cookie, signed_out};
+
+#[derive(Template)]
+#[template(path = "connexion.html")]
+pub struct LoginPage {
+    pub ctx: PageContext,
+    pub email: String,
+    pub next: String,
+    pub error: Option<String>,
+    /// Show the ProConnect button (ProConnect is configured on this instance).
+    pub proconnect: bool,
+}
+
+#[derive(Deserialize)]
+pub struct NextParam {
+    suite: Option<String>,
+}
+
+pub async fn login_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    MaybeSession(session): MaybeSession,
+    Query(q): Query<NextParam>,
+) -> Response {
+    let next = safe_next(q.suite.as_deref());
+    if session.is_some_and(|s| s.stage == Stage::Active) {
+        return Redirect::to(&next).into_response();
+    }
+    render(LoginPage {
+        ctx,
+        email: String::new(),
+        next,
+        error: None,
+        proconnect: state.proconnect.is_some(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    suite: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    ClientInfo(client): ClientInfo,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Response {
+    let next = safe_next(form.suite.as_deref());
+    match svc::login_with_password(
+        &state.db,
+        &state.policy,
+        &form.email,
+        &form.password,
+        &client,
+    )
+    .await
+    {
+        Ok(opened) => {
+            let step = match opened.stage {
+                Stage::Enrolment => "/connexion/activation",
+                _ => "/connexion/second-facteur",
+            };
+            let cookie = set_cookie(SESSION_COOKIE, &opened.token, None, state.config.hsts);
+            (
+                [(header::SET_COOKIE, cookie)],
+                Redirect::to(&format!("{step}?suite={}", crate::auth::urlencode(&next))),
+            )
+                .into_response()
+        }
+        Err(LoginError::Store(e)) => internal(e),
+        Err(e) => {
+            let status = match e {
+                LoginError::TooManyFromAddress => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::OK,
+            };
+            let page = LoginPage {
+                ctx,
+                email: form.email.trim().to_string(),
+                next,
+                error: Some(capitalize(&e.to_string())),
+                proconnect: state.proconnect.is_some(),
+            };
+            (status, render(page)).into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "second_facteur.html")]
+pub struct SecondFactorPage {
+    pub ctx: PageContext,
+    pub next: String,
+    pub error: Option<String>,
+    /// Confirming the second factor before a sensitive action, not completing a login.
+    pub confirming: bool,
+}
+
+pub async fn second_factor_form(
+    ctx: PageContext,
+    PendingLogin(session): PendingLogin,
+    Query(q): Query<NextParam>,
+) -> Response {
+    if session.stage == Stage::Enrolment {
+        return Redirect::to("/connexion/activation").into_response();
+    }
+    render(SecondFactorPage {
+        ctx,
+        next: safe_next(q.suite.as_deref()),
+        error: None,
+        confirming: false,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+    suite: Option<String>,
+}
+
+pub async fn second_factor(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    PendingLogin(session): PendingLogin,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Response {
+    check_code(&state, ctx, &session, form, false).await
+}
+
+/// Asks the second factor again before a sensitive action (see [`crate::auth::Fresh`]).
+pub async fn confirmation_form(
+    ctx: PageContext,
+    _auth: Authenticated,
+    Query(q): Query<NextParam>,
+) -> Response {
+    render(SecondFactorPage {
+        ctx,
+        next: safe_next(q.suite.as_deref()),
+        error: None,
+        confirming: true,
+    })
+}
+
+pub async fn confirmation(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    auth: Authenticated,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Response {
+    check_code(&state, ctx, &auth.session, form, true).await
+}
+
+async fn check_code(
+    state: &AppState,
+    ctx: PageContext,
+    session: &relais_domain::comptes::sessions::Session,
+    form: CodeForm,
+    confirming: bool,
+) -> Response {
+    let next = safe_next(form.suite.as_deref());
+    match svc::verify_second_factor(&state.db, &state.policy, session, &form.code).await {
+        // A new session id: the cookie from before the code opens nothing any more.
+        Ok(token) => (
+            [(header::SET_COOKIE, session_cookie(state, &token))],
+            Redirect::to(&next),
+        )
+            .into_response(),
+        Err(svc::SecondFactorError::Store(e)) => internal(e),
+        Err(e) => render(SecondFactorPage {
+            ctx,
+            next,
+            error: Some(capitalize(&e.to_string())),
+            confirming,
+        }),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "activation.html")]
+pub struct EnrolmentPage {
+    pub ctx: PageContext,
+    pub qr_svg: String,
+    pub secret: String,
+    pub next: String,
+    pub error: Option<String>,
+}
+
+async fn enrolment_page(
+    state: &AppState,
+    ctx: PageContext,
+    session: &relais_domain::comptes::sessions::Session,
+    next: String,
+    error: Option<String>,
+) -> Response {
+    let (secret, email) = match svc::begin_enrolment(&state.db, session).await {
+        Ok(found) => found,
+        Err(e) => return internal(e),
+    };
+    let uri = totp::provisioning_uri(&secret, &email, "Relais");
+    let spaced: Vec<String> = data_encoding::BASE32_NOPAD
+        .encode(&secret)
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    render(EnrolmentPage {
+        ctx,
+        qr_svg: qr_svg(&uri),
+        secret: spaced.join(" "),
+        next,
+        error,
+    })
+}
+
+pub async fn enrolment_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    PendingLogin(session): PendingLogin,
+    Query(q): Query<NextParam>,
+) -> Response {
+    if session.stage != Stage::Enrolment {
+        return Redirect::to("/connexion/second-facteur").into_response();
+    }
+    enrolment_page(&state, ctx, &session, safe_next(q.suite.as_deref()), None).await
+}
+
+#[derive(Template)]
+#[template(path = "codes_secours.html")]
+pub struct RecoveryCodesPage {
+    pub ctx: PageContext,
+    pub codes: Vec<String>,
+    pub next: String,
+}
+
+pub async fn enrolment(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    PendingLogin(session): PendingLogin,
+    CsrfForm(form): CsrfForm<CodeForm>,
+) -> Response {
+    let next = safe_next(form.suite.as_deref());
+    if session.stage != Stage::Enrolment {
+        return Redirect::to("/connexion/second-facteur").into_response();
+    }
+    match svc::confirm_enrolment(&state.db, &state.policy, &session, &form.code).await {
+        Ok(enrolled) => {
+            // The page was started before the login completed: name the person now.
+            let mut ctx = ctx;
+            if let Ok(Some((name, structure))) = svc::header_badge(&state.db, &session).await {
+                ctx.account = Some(crate::pages::AccountBadge { name, structure });
+            }
+            let page = render(RecoveryCodesPage {
+                ctx,
+                codes: enrolled.codes,
+                next,
+            });
+            (
+                [(header::SET_COOKIE, session_cookie(&state, &enrolled.token))],
+                page,
+            )
+                .into_response()
+        }
+        Err(svc::SecondFactorError::Store(e)) => internal(e),
+        Err(e) => {
+            enrolment_page(
+                &state,
+                ctx,
+                &session,
+                next,
+                Some(capitalize(&e.to_string())),
+            )
+            .await
+        }
+    }
+}
+
+/// The QR code as inline SVG paths (no style attribute: the CSP forbids inline styles).
+fn qr_svg(data: &str) -> String {
+    let Ok(code) = qrcode::QrCode::new(data.as_bytes()) else {
+        return String::new();
+    };
+    let width = code.width();
+    let quiet = 4;
+    let size = width + 2 * quiet;
+    let mut path = String::new();
+    for (i, color) in code.to_colors().iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            path.push_str(&format!(
+                "M{} {}h1v1h-1z",
+                i % width + quiet,
+                i / width + quiet
+            ));
+        }
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" width=\"240\" height=\"240\" role=\"img\" \
+         aria-label=\"QR code à scanner avec votre application d’authentification\" shape-rendering=\"crispEdges\">\
+         <rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/><path fill=\"#000\" d=\"{path}\"/></svg>"
+    )
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    if let Err(e) = svc::logout(&state.db, &auth.session).await {
+        return internal(e);
+    }
+    signed_out(&state)
+}
+
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    if let Err(e) = svc::logout_everywhere(&state.db, &auth.session).await {
+        return internal(e);
+    }
+    signed_out(&state)
+}

@@ -1,0 +1,237 @@
+//! The national administrators' side: the requests to decide, and the decision.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::habilitations::{Decision, RequestStatus};
+use relais_services::habilitations::{self as svc, WorkflowError};
+use relais_store::comptes as people;
+use relais_store::habilitations::{self as repo};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{Admin, CsrfForm};
+use crate::error::internal;
+use crate::pages::{PageContext, render};
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "habilitations_admin.html")]
+pub struct AdminListPage {
+    pub ctx: PageContext,
+    pub requests: Vec<RequestRow>,
+    /// (wire value, label, selected) of each status.
+    pub statuses: Vec<(&'static str, &'static str, bool)>,
+    /// The label of the status filtered on.
+    pub filtered: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct StatusQuery {
+    statut: Option<String>,
+}
+
+const STATUSES: [RequestStatus; 4] = [
+    RequestStatus::Submitted,
+    RequestStatus::ChangesRequested,
+    RequestStatus::Accepted,
+    RequestStatus::Refused,
+];
+
+pub async fn admin_list(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    _admin: Admin,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    let status = q.statut.as_deref().and_then(RequestStatus::parse);
+    match repo::requests_by_status(&state.db, status).await {
+        Ok(lines) => render(AdminListPage {
+            ctx,
+            requests: lines.iter().map(RequestRow::from).collect(),
+            statuses: STATUSES
+                .iter()
+                .map(|s| (s.as_str(), s.label(), Some(*s) == status))
+                .collect(),
+            filtered: status.map(RequestStatus::label),
+        }),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "habilitation_admin.html")]
+pub struct AdminRequestPage {
+    pub ctx: PageContext,
+    pub request: RequestRow,
+    pub siret: String,
+    pub requested_by: String,
+    pub commitments: Vec<(String, bool)>,
+    pub thread: Vec<MessageView>,
+    pub candidates: Vec<CandidateView>,
+    /// The decision form is shown (the request awaits it, or a decision failed).
+    pub decidable: bool,
+    pub decision: String,
+    pub message: String,
+    pub decision_error: Option<String>,
+    pub message_error: Option<String>,
+    pub alert: Option<String>,
+    pub notice: Option<&'static str>,
+}
+
+impl AdminRequestPage {
+    fn has_error(&self) -> bool {
+        self.alert.is_some() || self.decision_error.is_some() || self.message_error.is_some()
+    }
+
+    fn decisions(&self) -> &'static [(&'static str, &'static str)] {
+        &DECISIONS
+    }
+}
+
+const DECISIONS: [(&str, &str); 3] = [
+    ("accepter", "Accepter la demande"),
+    ("modifications", "Demander des modifications à la structure"),
+    ("refuser", "Refuser la demande"),
+];
+
+async fn admin_page(
+    state: &AppState,
+    ctx: PageContext,
+    request: i64,
+    notice: Option<&'static str>,
+    adjust: impl FnOnce(&mut AdminRequestPage),
+) -> Response {
+    let line = match repo::request_with_structure(&state.db, request).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return not_found(&ctx),
+        Err(e) => return internal(e),
+    };
+    let (siret, requested_by) = match (
+        people::structure(&state.db, line.structure_id).await,
+        repo::request(&state.db, request).await,
+    ) {
+        (Ok(s), Ok(Some(r))) => {
+            let by = match people::person(&state.db, r.requested_by).await {
+                Ok(Some(p)) => format!("{} {} ({})", p.given_name, p.family_name, p.email),
+                Ok(None) => String::new(),
+                Err(e) => return internal(e),
+            };
+            (s.map(|s| s.siret).unwrap_or_default(), by)
+        }
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+        (_, Ok(None)) => return not_found(&ctx),
+    };
+    let thread = match thread(state, line.id).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let candidates = match candidate_views(state, line.id).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut page = AdminRequestPage {
+        ctx,
+        decidable: line.status == RequestStatus::Submitted,
+        commitments: commitments_of(&line),
+        request: RequestRow::from(&line),
+        siret,
+        requested_by,
+        thread,
+        candidates,
+        decision: String::new(),
+        message: String::new(),
+        decision_error: None,
+        message_error: None,
+        alert: None,
+        notice,
+    };
+    adjust(&mut page);
+    render(page)
+}
+
+/// The `{demande}` of an administrator's path; `None`: not a number.
+fn request_id(raw: &str) -> Option<i64> {
+    raw.parse().ok()
+}
+
+pub async fn admin_show(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    _admin: Admin,
+    Path(raw): Path<String>,
+    Query(q): Query<DoneParam>,
+) -> Response {
+    match request_id(&raw) {
+        Some(id) => admin_page(&state, ctx, id, notice(q.fait.as_deref()), |_| {}).await,
+        None => not_found(&ctx),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    message: String,
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    admin: Admin,
+    Path(raw): Path<String>,
+    CsrfForm(form): CsrfForm<DecisionForm>,
+) -> Response {
+    let Some(request) = request_id(&raw) else {
+        return not_found(&ctx);
+    };
+    let decision = match form.decision.as_str() {
+        "accepter" => Some(Decision::Accept),
+        "refuser" => Some(Decision::Refuse),
+        "modifications" => Some(Decision::AskChanges),
+        _ => None,
+    };
+    let message = form.message.trim();
+    let (decision_error, message_error, alert) = match decision {
+        None => (
+            Some(
+                "Choisissez une décision : accepter, demander des modifications ou refuser."
+                    .to_string(),
+            ),
+            None,
+            None,
+        ),
+        Some(Decision::AskChanges) if message.is_empty() => (
+            None,
+            Some("Dites à la structure ce qu’elle doit modifier.".to_string()),
+            None,
+        ),
+        Some(Decision::Refuse) if message.is_empty() => (
+            None,
+            Some("Expliquez à la structure pourquoi sa demande est refusée.".to_string()),
+            None,
+        ),
+        Some(decision) => {
+            match svc::decide(&state.db, &admin.access, request, decision, Some(message)).await {
+                Ok(_) => {
+                    return Redirect::to(&format!("/admin/habilitations/{request}?fait=decision"))
+                        .into_response();
+                }
+                Err(WorkflowError::UnknownRequest) => return not_found(&ctx),
+                Err(WorkflowError::Store(e)) => return internal(e),
+                Err(e) => (None, None, Some(sentence(&e.to_string()))),
+            }
+        }
+    };
+    admin_page(&state, ctx, request, None, |page| {
+        page.decidable = true;
+        page.decision = form.decision;
+        page.message = form.message;
+        page.decision_error = decision_error;
+        page.message_error = message_error;
+        page.alert = alert;
+    })
+    .await
+}
