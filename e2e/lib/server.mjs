@@ -77,7 +77,7 @@ export async function startServer({ seed, logName = 'server.log', selfPublicUrl 
   const baseUrl = `http://${ecoute}`;
 
   let log = '';
-  const serveArgs = ['serve', '--ecoute', listen, '--dossier-donnees', dataDir];
+  const serveArgs = ['serve', '--ecoute', ecoute, '--dossier-donnees', dataDir];
   if (selfPublicUrl) serveArgs.push('--url-publique', baseUrl);
   const child = spawn(bin, serveArgs, {
     cwd: dataDir,

@@ -44,6 +44,51 @@ id_type!(
     StructureId
 );
 
+id_type!(
+    /// An invitation to join a structure (`invitations.id`).
+    InvitationId
+);
+id_type!(
+    /// A structure's request to have aidants habilitated (`habilitation_requests.id`).
+    HabilitationRequestId
+);
+id_type!(
+    /// A person put forward in a habilitation request (`habilitation_candidates.id`).
+    CandidateId
+);
+id_type!(
+    /// A background job (`jobs.id`).
+    JobId
+);
+id_type!(
+    /// A report of an error on a lieu (`signalements.id`).
+    SignalementId
+);
+id_type!(
+    /// A producer of lieux files (`lieu_sources.id`).
+    SourceId
+);
+
+/// A lieu's public identifier: 16 hexadecimal characters, stable across merges (an absorbed
+/// id stays an alias), so it appears in URLs, exports and the widget.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct LieuId(pub String);
+
+impl LieuId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for LieuId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
