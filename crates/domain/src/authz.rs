@@ -4,17 +4,24 @@
 //! roles.
 
 use crate::comptes::{GlobalRole, Role};
+use crate::ids::{PersonId, StructureId};
 
 /// Who is acting: a logged-in person with their live roles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    pub person_id: i64,
-    /// (structure, role) pairs.
-    pub memberships: Vec<(i64, Role)>,
+    pub person_id: PersonId,
+    pub memberships: Vec<Membership>,
     /// (role, scope) pairs.
     pub global_roles: Vec<(GlobalRole, String)>,
     /// The structure the person chose to act as, one of theirs.
-    pub acting_structure: Option<i64>,
+    pub acting_structure: Option<StructureId>,
+}
+
+/// A role the actor holds in a structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    pub structure: StructureId,
+    pub role: Role,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -32,17 +39,17 @@ pub enum Denied {
 /// Proof that the actor holds one of the required roles in `structure`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StructureAccess {
-    structure: i64,
-    person: i64,
+    structure: StructureId,
+    person: PersonId,
     roles: Vec<Role>,
 }
 
 impl StructureAccess {
-    pub fn structure(&self) -> i64 {
+    pub fn structure(&self) -> StructureId {
         self.structure
     }
 
-    pub fn person(&self) -> i64 {
+    pub fn person(&self) -> PersonId {
         self.person
     }
 
@@ -55,11 +62,11 @@ impl StructureAccess {
 /// Proof that the actor is a national administrator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminAccess {
-    person: i64,
+    person: PersonId,
 }
 
 impl AdminAccess {
-    pub fn person(&self) -> i64 {
+    pub fn person(&self) -> PersonId {
         self.person
     }
 }
@@ -67,12 +74,12 @@ impl AdminAccess {
 /// Proof that the actor coordinates the hub `scope`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HubAccess {
-    person: i64,
+    person: PersonId,
     scope: String,
 }
 
 impl HubAccess {
-    pub fn person(&self) -> i64 {
+    pub fn person(&self) -> PersonId {
         self.person
     }
 
@@ -83,16 +90,20 @@ impl HubAccess {
 }
 
 impl Actor {
-    pub fn roles_in(&self, structure: i64) -> Vec<Role> {
+    pub fn roles_in(&self, structure: StructureId) -> Vec<Role> {
         self.memberships
             .iter()
-            .filter(|(s, _)| *s == structure)
-            .map(|(_, r)| *r)
+            .filter(|m| m.structure == structure)
+            .map(|m| m.role)
             .collect()
     }
 
     /// Access to `structure` for a holder of any of `required`.
-    pub fn structure(&self, structure: i64, required: &[Role]) -> Result<StructureAccess, Denied> {
+    pub fn structure(
+        &self,
+        structure: StructureId,
+        required: &[Role],
+    ) -> Result<StructureAccess, Denied> {
         let roles = self.roles_in(structure);
         if roles.is_empty() {
             Err(Denied::NotMember)
@@ -137,8 +148,8 @@ impl Actor {
     }
 
     /// Whether `structure` may be chosen as the one the person acts as.
-    pub fn may_act_as(&self, structure: i64) -> bool {
-        self.memberships.iter().any(|(s, _)| *s == structure)
+    pub fn may_act_as(&self, structure: StructureId) -> bool {
+        self.memberships.iter().any(|m| m.structure == structure)
     }
 }
 
@@ -148,22 +159,36 @@ mod tests {
 
     fn actor() -> Actor {
         Actor {
-            person_id: 7,
-            memberships: vec![(1, Role::Referent), (1, Role::Aidant), (2, Role::Mediateur)],
+            person_id: PersonId(7),
+            memberships: [(1, Role::Referent), (1, Role::Aidant), (2, Role::Mediateur)]
+                .map(|(s, role)| Membership {
+                    structure: StructureId(s),
+                    role,
+                })
+                .to_vec(),
             global_roles: vec![],
-            acting_structure: Some(1),
+            acting_structure: Some(StructureId(1)),
         }
     }
 
     #[test]
     fn structure_access_needs_a_role_there() {
         let a = actor();
-        let access = a.structure(1, &[Role::Referent]).unwrap();
-        assert_eq!((access.structure(), access.person()), (1, 7));
+        let access = a.structure(StructureId(1), &[Role::Referent]).unwrap();
+        assert_eq!(
+            (access.structure(), access.person()),
+            (StructureId(1), PersonId(7))
+        );
         assert_eq!(access.roles(), [Role::Referent, Role::Aidant]);
-        assert_eq!(a.structure(2, &[Role::Referent]), Err(Denied::MissingRole));
-        assert_eq!(a.structure(3, &[Role::Mediateur]), Err(Denied::NotMember));
-        assert!(a.may_act_as(2) && !a.may_act_as(3));
+        assert_eq!(
+            a.structure(StructureId(2), &[Role::Referent]),
+            Err(Denied::MissingRole)
+        );
+        assert_eq!(
+            a.structure(StructureId(3), &[Role::Mediateur]),
+            Err(Denied::NotMember)
+        );
+        assert!(a.may_act_as(StructureId(2)) && !a.may_act_as(StructureId(3)));
     }
 
     #[test]
@@ -174,7 +199,7 @@ mod tests {
         assert_eq!(a.admin(), Err(Denied::NotAdmin));
         a.global_roles
             .push((GlobalRole::Administrateur, String::new()));
-        assert_eq!(a.admin().unwrap().person(), 7);
+        assert_eq!(a.admin().unwrap().person(), PersonId(7));
     }
 
     #[test]
@@ -189,6 +214,6 @@ mod tests {
         a.global_roles
             .push((GlobalRole::CoordinateurHub, "Loire".into()));
         let hub = a.hub().unwrap();
-        assert_eq!((hub.person(), hub.scope()), (7, "Loire"));
+        assert_eq!((hub.person(), hub.scope()), (PersonId(7), "Loire"));
     }
 }

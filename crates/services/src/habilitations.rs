@@ -51,8 +51,8 @@ pub async fn submit(
     let mut tx = db.begin().await?;
     let id = repo::create_request(
         &mut tx,
-        referent.structure(),
-        referent.person(),
+        referent.structure().0,
+        referent.person().0,
         &commitments.join(" "),
         now_ms(),
     )
@@ -65,8 +65,8 @@ pub async fn submit(
         "habilitation",
         id.to_string(),
     )
-    .by(referent.person(), Some(referent.structure()))
-    .in_structure(referent.structure());
+    .by(referent.person().0, Some(referent.structure().0))
+    .in_structure(referent.structure().0);
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(id)
@@ -88,12 +88,12 @@ pub async fn decide(
     let structure = people::structure(db, found.structure_id).await?;
     let now = now_ms();
     let mut tx = db.begin().await?;
-    if !repo::set_status(&mut tx, request, found.status, next, admin.person(), now).await? {
+    if !repo::set_status(&mut tx, request, found.status, next, admin.person().0, now).await? {
         return Err(WorkflowError::Conflict);
     }
     let message = message.map(str::trim).filter(|b| !b.is_empty());
     if let Some(body) = message {
-        repo::add_message(&mut tx, request, admin.person(), body, now).await?;
+        repo::add_message(&mut tx, request, admin.person().0, body, now).await?;
     }
     if let (Some(referent), Some(structure)) = (referent, structure) {
         let mail = decision_mail(&referent, &structure.nom, request, next, message);
@@ -104,7 +104,7 @@ pub async fn decide(
         "habilitation",
         request.to_string(),
     )
-    .by(admin.person(), None)
+    .by(admin.person().0, None)
     .in_structure(found.structure_id)
     .with_details(format!("{{\"statut\":\"{}\"}}", next.as_str()));
     journal::append(&mut tx, &entry).await?;
@@ -162,17 +162,26 @@ pub async fn resubmit(
     }
     let now = now_ms();
     let mut tx = db.begin().await?;
-    if !repo::set_status(&mut tx, request, found.status, next, referent.person(), now).await? {
+    if !repo::set_status(
+        &mut tx,
+        request,
+        found.status,
+        next,
+        referent.person().0,
+        now,
+    )
+    .await?
+    {
         return Err(WorkflowError::Conflict);
     }
-    repo::add_message(&mut tx, request, referent.person(), message.trim(), now).await?;
+    repo::add_message(&mut tx, request, referent.person().0, message.trim(), now).await?;
     let entry = NewEntry::new(
         JournalAction::HabilitationRequested,
         "habilitation",
         request.to_string(),
     )
-    .by(referent.person(), Some(referent.structure()))
-    .in_structure(referent.structure())
+    .by(referent.person().0, Some(referent.structure().0))
+    .in_structure(referent.structure().0)
     .with_details("{\"renvoi\":true}");
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
@@ -187,7 +196,7 @@ async fn own_request(
     let found = repo::request(db, request)
         .await?
         .ok_or(WorkflowError::UnknownRequest)?;
-    if found.structure_id != referent.structure() {
+    if found.structure_id != referent.structure().0 {
         return Err(WorkflowError::OtherStructure);
     }
     Ok(found)
@@ -290,16 +299,16 @@ pub async fn activate(
     people::grant_role(
         &mut tx,
         person,
-        referent.structure(),
+        referent.structure().0,
         Role::Aidant,
-        Some(referent.person()),
+        Some(referent.person().0),
         now,
     )
     .await?;
     repo::mark_activated(&mut tx, candidate.id, now).await?;
     let entry = NewEntry::new(JournalAction::RoleGranted, "personne", person.to_string())
-        .by(referent.person(), Some(referent.structure()))
-        .in_structure(referent.structure())
+        .by(referent.person().0, Some(referent.structure().0))
+        .in_structure(referent.structure().0)
         .with_details(format!(
             "{{\"role\":\"aidant\",\"habilitation\":{request}}}"
         ));

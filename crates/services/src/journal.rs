@@ -58,7 +58,7 @@ pub async fn journal_for_structure(
     limit: u32,
 ) -> Result<Vec<relais_domain::journal::Entry>, StoreError> {
     let filter = journal::JournalFilter {
-        structure: Some(access.structure()),
+        structure: Some(access.structure().0),
         ..filter.clone()
     };
     journal::list(db, &filter, limit).await

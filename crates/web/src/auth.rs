@@ -1,6 +1,7 @@
 //! Sessions, CSRF and authorization guards as extractors: a handler that takes a guard
 //! cannot run unless the guard could be built for this request.
 
+use relais_domain::ids::StructureId;
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
@@ -248,7 +249,7 @@ impl<R: RequiredRoles> FromRequestParts<AppState> for InStructure<R> {
             Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
                 .await
                 .ok()
-                .and_then(|Path(params)| params.get("id")?.parse::<i64>().ok());
+                .and_then(|Path(params)| params.get("id")?.parse::<StructureId>().ok());
         let Some(id) = id else {
             return Err(crate::error::not_found_page(parts, state).await);
         };

@@ -40,12 +40,12 @@ impl From<StoreError> for TeamError {
 
 /// Everyone who holds or held a role in the structure.
 pub async fn team(db: &Db, access: &StructureAccess) -> Result<Vec<TeamMember>, StoreError> {
-    repo::team(db, access.structure()).await
+    repo::team(db, access.structure().0).await
 }
 
 /// The member of the team with this id, if there is one (live roles or not).
 async fn member(db: &Db, access: &StructureAccess, person: i64) -> Result<TeamMember, TeamError> {
-    repo::team(db, access.structure())
+    repo::team(db, access.structure().0)
         .await?
         .into_iter()
         .find(|m| m.person_id == person)
@@ -58,8 +58,8 @@ fn entry(
     person: i64,
 ) -> relais_domain::journal::NewEntry {
     about_person(action, person)
-        .by(access.person(), Some(access.structure()))
-        .in_structure(access.structure())
+        .by(access.person().0, Some(access.structure().0))
+        .in_structure(access.structure().0)
 }
 
 /// Grants a role (médiateur, prescripteur or référent) to a member of the team.
@@ -81,9 +81,9 @@ pub async fn grant(
     repo::grant_role(
         &mut tx,
         person,
-        access.structure(),
+        access.structure().0,
         role,
-        Some(access.person()),
+        Some(access.person().0),
         now_ms(),
     )
     .await?;
@@ -108,9 +108,9 @@ pub async fn revoke(
     if !repo::revoke_role(
         &mut tx,
         person,
-        access.structure(),
+        access.structure().0,
         role,
-        Some(access.person()),
+        Some(access.person().0),
         now,
     )
     .await?
@@ -130,9 +130,9 @@ pub async fn revoke(
 pub async fn remove(db: &Db, access: &StructureAccess, person: i64) -> Result<(), TeamError> {
     member(db, access, person).await?;
     let now = now_ms();
-    let by = Some(access.person());
+    let by = Some(access.person().0);
     let mut tx = db.begin().await?;
-    if repo::revoke_all_in(&mut tx, person, access.structure(), by, now).await? == 0 {
+    if repo::revoke_all_in(&mut tx, person, access.structure().0, by, now).await? == 0 {
         return Err(TeamError::NotInTeam);
     }
     keep_a_referent(&mut tx, access).await?;
@@ -148,7 +148,7 @@ pub async fn remove(db: &Db, access: &StructureAccess, person: i64) -> Result<()
 }
 
 async fn keep_a_referent(tx: &mut Tx, access: &StructureAccess) -> Result<(), TeamError> {
-    if repo::live_role_count(tx, access.structure(), Role::Referent).await? == 0 {
+    if repo::live_role_count(tx, access.structure().0, Role::Referent).await? == 0 {
         return Err(TeamError::LastReferent);
     }
     Ok(())

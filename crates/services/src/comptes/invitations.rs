@@ -83,15 +83,15 @@ pub async fn invite(
         let roles = people::memberships_of(db, person.id).await?;
         if roles
             .iter()
-            .any(|m| m.structure_id == referent.structure() && m.role == role)
+            .any(|m| m.structure_id == referent.structure().0 && m.role == role)
         {
             return Err(InvitationError::AlreadyMember);
         }
     }
-    let structure = people::structure(db, referent.structure())
+    let structure = people::structure(db, referent.structure().0)
         .await?
         .ok_or(InvitationError::Unknown)?;
-    let inviter = people::person(db, referent.person())
+    let inviter = people::person(db, referent.person().0)
         .await?
         .ok_or(InvitationError::Unknown)?;
     let token = BASE64URL_NOPAD.encode(&rand::rng().random::<[u8; 32]>());
@@ -148,13 +148,13 @@ pub async fn open_invitations(
     db: &Db,
     access: &StructureAccess,
 ) -> Result<Vec<Invitation>, StoreError> {
-    repo::open_for(db, access.structure()).await
+    repo::open_for(db, access.structure().0).await
 }
 
 /// Withdraws an invitation of the référent's structure.
 pub async fn withdraw(db: &Db, access: &StructureAccess, id: i64) -> Result<bool, StoreError> {
     let mut tx = db.begin().await?;
-    let done = repo::revoke(&mut tx, id, access.structure(), now_ms()).await?;
+    let done = repo::revoke(&mut tx, id, access.structure().0, now_ms()).await?;
     relais_store::commit(tx).await?;
     Ok(done)
 }

@@ -1,8 +1,9 @@
 //! Open sessions: resolving a cookie, freshness of the second factor, logout, the
 //! structure a session acts as, and the actor behind it.
 
-use relais_domain::authz::Actor;
+use relais_domain::authz::{Actor, Membership};
 use relais_domain::comptes::sessions::Session;
+use relais_domain::ids::{PersonId, StructureId};
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as repo;
 use relais_store::comptes::sessions;
@@ -86,16 +87,19 @@ pub async fn actor(db: &Db, session: &Session) -> Result<Actor, StoreError> {
     let memberships = repo::memberships_of(db, session.person_id).await?;
     let global_roles = repo::global_roles_of(db, session.person_id).await?;
     Ok(Actor {
-        person_id: session.person_id,
+        person_id: PersonId(session.person_id),
         memberships: memberships
             .iter()
-            .map(|m| (m.structure_id, m.role))
+            .map(|m| Membership {
+                structure: StructureId(m.structure_id),
+                role: m.role,
+            })
             .collect(),
         global_roles: global_roles
             .into_iter()
             .map(|g| (g.role, g.scope))
             .collect(),
-        acting_structure: acting_structure(session, &memberships),
+        acting_structure: acting_structure(session, &memberships).map(StructureId),
     })
 }
 
@@ -124,14 +128,14 @@ pub async fn act_as(
     db: &Db,
     session: &Session,
     actor: &Actor,
-    structure: i64,
+    structure: StructureId,
 ) -> Result<Option<String>, StoreError> {
     if !actor.may_act_as(structure) {
         return Ok(None);
     }
     let (token, token_hash) = new_token();
     let moved =
-        sessions::set_acting_structure(db, &session.token_hash, &token_hash, Some(structure))
+        sessions::set_acting_structure(db, &session.token_hash, &token_hash, Some(structure.0))
             .await?;
     Ok(moved.then_some(token))
 }

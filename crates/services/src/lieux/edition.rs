@@ -42,12 +42,12 @@ pub async fn import_for_structure(
     access: &StructureAccess,
     bytes: &[u8],
 ) -> Result<ImportReport, ImportError> {
-    let source = structure_source(access.structure());
-    own(db, &source, Some(access.structure()), None).await?;
+    let source = structure_source(access.structure().0);
+    own(db, &source, Some(access.structure().0), None).await?;
     let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
     let entry = imported(&report)
-        .by(access.person(), Some(access.structure()))
-        .in_structure(access.structure());
+        .by(access.person().0, Some(access.structure().0))
+        .in_structure(access.structure().0);
     append(db, &entry).await?;
     Ok(report)
 }
@@ -62,7 +62,7 @@ pub async fn import_for_hub(
     let source = hub_source(access.scope());
     own(db, &source, None, Some(access.scope())).await?;
     let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
-    append(db, &imported(&report).by(access.person(), None)).await?;
+    append(db, &imported(&report).by(access.person().0, None)).await?;
     Ok(report)
 }
 
@@ -113,7 +113,7 @@ pub async fn structure_name(
     db: &Db,
     access: &StructureAccess,
 ) -> Result<Option<String>, StoreError> {
-    Ok(relais_store::comptes::structure(db, access.structure())
+    Ok(relais_store::comptes::structure(db, access.structure().0)
         .await?
         .map(|s| s.nom))
 }
@@ -123,7 +123,7 @@ pub async fn lieux_of(
     db: &Db,
     access: &StructureAccess,
 ) -> Result<Vec<LieuDeStructure>, StoreError> {
-    let mut out: Vec<LieuDeStructure> = repo::structure_lieux(db, access.structure())
+    let mut out: Vec<LieuDeStructure> = repo::structure_lieux(db, access.structure().0)
         .await?
         .into_iter()
         .map(|l| {
@@ -207,7 +207,7 @@ pub struct Edited {
 pub async fn editable(db: &Db, access: &StructureAccess, id: &str) -> Result<Editable, EditError> {
     let lieu_id = repo::resolve_id(db, id).await?.ok_or(EditError::NotOwned)?;
     let mut tx = db.begin().await?;
-    let record = repo::structure_record(&mut tx, access.structure(), &lieu_id)
+    let record = repo::structure_record(&mut tx, access.structure().0, &lieu_id)
         .await?
         .ok_or(EditError::NotOwned)?;
     drop(tx);
@@ -239,7 +239,7 @@ pub async fn edit(
     let lieu_id = repo::resolve_id(db, id).await?.ok_or(EditError::NotOwned)?;
     let now = now_ms();
     let mut tx = db.begin().await?;
-    let record = repo::structure_record(&mut tx, access.structure(), &lieu_id)
+    let record = repo::structure_record(&mut tx, access.structure().0, &lieu_id)
         .await?
         .ok_or(EditError::NotOwned)?;
     let old: BTreeMap<String, String> = serde_json::from_str(&record.data).unwrap_or_default();
@@ -307,8 +307,8 @@ pub async fn edit(
     .await?;
     let details = serde_json::json!({ "champs": changed, "source": record.source });
     let entry = NewEntry::new(JournalAction::LieuEdited, "lieu", lieu_id.clone())
-        .by(access.person(), Some(access.structure()))
-        .in_structure(access.structure())
+        .by(access.person().0, Some(access.structure().0))
+        .in_structure(access.structure().0)
         .with_details(details.to_string());
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;

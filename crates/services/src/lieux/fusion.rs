@@ -877,7 +877,7 @@ pub async fn decide_as(
     b: &str,
     verdict: Verdict,
 ) -> Result<Outcome, FusionError> {
-    record(db, Some(admin.person()), a, b, verdict).await
+    record(db, Some(admin.person().0), a, b, verdict).await
 }
 
 async fn record(

@@ -1,10 +1,11 @@
 //! The habilitation workflow on both backends.
 
-use relais_domain::authz::Actor;
+use relais_domain::authz::{Actor, Membership};
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::habilitations::{
     COMMITMENTS, Decision, HabilitationError, Missing, RequestStatus, Training,
 };
+use relais_domain::ids::{PersonId, StructureId};
 use relais_domain::journal::JournalAction;
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
@@ -66,9 +67,16 @@ async fn setup(db: &Db) -> (i64, i64, Actor, Actor) {
     (
         a,
         b,
-        actor(referent, vec![(a, Role::Referent)], vec![]),
         actor(
-            admin,
+            PersonId(referent),
+            vec![Membership {
+                structure: StructureId(a),
+                role: Role::Referent,
+            }],
+            vec![],
+        ),
+        actor(
+            PersonId(admin),
             vec![],
             vec![(GlobalRole::Administrateur, String::new())],
         ),
@@ -81,7 +89,9 @@ fn all_commitments() -> Vec<&'static str> {
 
 async fn from_request_to_active_aidant(db: Db) {
     let (a, _, referent, admin) = setup(&db).await;
-    let access = referent.structure(a, &[Role::Referent]).unwrap();
+    let access = referent
+        .structure(StructureId(a), &[Role::Referent])
+        .unwrap();
     let admin = admin.admin().unwrap();
     let candidate = svc::create_account(&db, "aidant@exemple.fr", "Alex", "Durand", PASSWORD, None)
         .await
@@ -264,7 +274,9 @@ async fn requests_stay_within_their_structure(db: Db) {
         .unwrap();
     let request = workflow::submit(
         &db,
-        &referent.structure(a, &[Role::Referent]).unwrap(),
+        &referent
+            .structure(StructureId(a), &[Role::Referent])
+            .unwrap(),
         &["aidant@exemple.fr"],
         &all_commitments(),
     )
@@ -280,12 +292,15 @@ async fn requests_stay_within_their_structure(db: Db) {
     .await
     .unwrap();
     let other = Actor {
-        memberships: vec![(b, Role::Referent)],
+        memberships: vec![Membership {
+            structure: StructureId(b),
+            role: Role::Referent,
+        }],
         ..referent.clone()
     };
     let err = workflow::resubmit(
         &db,
-        &other.structure(b, &[Role::Referent]).unwrap(),
+        &other.structure(StructureId(b), &[Role::Referent]).unwrap(),
         request,
         "Réponse",
     )
@@ -294,7 +309,9 @@ async fn requests_stay_within_their_structure(db: Db) {
     assert!(matches!(err, WorkflowError::OtherStructure), "{err}");
     let err = workflow::resubmit(
         &db,
-        &referent.structure(a, &[Role::Referent]).unwrap(),
+        &referent
+            .structure(StructureId(a), &[Role::Referent])
+            .unwrap(),
         request,
         "  ",
     )

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use relais_domain::authz::{Actor, StructureAccess};
+use relais_domain::authz::{Actor, Membership, StructureAccess};
 use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
+use relais_domain::ids::{PersonId, StructureId};
 use relais_domain::journal::JournalAction;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as accounts;
@@ -75,12 +76,15 @@ async fn two_structures(db: &Db) -> (StructureAccess, StructureAccess) {
             .await
             .unwrap();
         let actor = Actor {
-            person_id: p,
-            memberships: vec![(s, Role::Referent)],
+            person_id: PersonId(p),
+            memberships: vec![Membership {
+                structure: StructureId(s),
+                role: Role::Referent,
+            }],
             global_roles: vec![],
-            acting_structure: Some(s),
+            acting_structure: Some(StructureId(s)),
         };
-        out.push(actor.structure(s, &[Role::Referent]).unwrap());
+        out.push(actor.structure(StructureId(s), &[Role::Referent]).unwrap());
     }
     let b = out.pop().unwrap();
     (out.pop().unwrap(), b)
@@ -145,9 +149,9 @@ async fn an_upload_is_the_structures_source_and_reimports_without_change(db: Db)
         .unwrap();
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2));
     assert_eq!(lieux::all(&db).await.unwrap(), before, "nothing changed");
-    let imports = entries(&db, a.structure(), JournalAction::LieuxImported).await;
+    let imports = entries(&db, a.structure().0, JournalAction::LieuxImported).await;
     assert_eq!(imports.len(), 2);
-    assert_eq!(imports[0].actor, Some(a.person()));
+    assert_eq!(imports[0].actor, Some(a.person()).map(|id| id.0));
     assert!(
         imports[0].details.contains("\"rejetes\":1"),
         "{}",
@@ -208,13 +212,13 @@ async fn an_edit_is_journaled_dated_today_and_wins_the_merge(db: Db) {
     assert_eq!(after.stored.date_maj, today);
     assert_eq!(after.lieu.date_maj.to_string(), today);
 
-    let edits = entries(&db, a.structure(), JournalAction::LieuEdited).await;
+    let edits = entries(&db, a.structure().0, JournalAction::LieuEdited).await;
     assert_eq!(edits.len(), 1);
     assert_eq!(
         (edits[0].subject_kind.as_str(), edits[0].subject_id.as_str()),
         ("lieu", id.as_str())
     );
-    assert_eq!(edits[0].actor, Some(a.person()));
+    assert_eq!(edits[0].actor, Some(a.person()).map(|id| id.0));
     let details: BTreeMap<String, serde_json::Value> =
         serde_json::from_str(&edits[0].details).unwrap();
     assert_eq!(
@@ -228,7 +232,7 @@ async fn an_edit_is_journaled_dated_today_and_wins_the_merge(db: Db) {
     let again = svc::edit(&db, index(), &a, &id, &edition).await.unwrap();
     assert!(again.changed.is_empty());
     assert_eq!(
-        entries(&db, a.structure(), JournalAction::LieuEdited)
+        entries(&db, a.structure().0, JournalAction::LieuEdited)
             .await
             .len(),
         1
@@ -273,7 +277,7 @@ async fn another_structures_lieu_cannot_be_edited(db: Db) {
     ));
     assert_eq!(lieux::all(&db).await.unwrap(), before);
     assert!(
-        entries(&db, b.structure(), JournalAction::LieuEdited)
+        entries(&db, b.structure().0, JournalAction::LieuEdited)
             .await
             .is_empty()
     );
@@ -327,7 +331,7 @@ async fn invalid_values_are_refused_in_french_and_nothing_changes(db: Db) {
     );
     assert_eq!(lieux::all(&db).await.unwrap(), before, "nothing changed");
     assert!(
-        entries(&db, a.structure(), JournalAction::LieuEdited)
+        entries(&db, a.structure().0, JournalAction::LieuEdited)
             .await
             .is_empty()
     );
@@ -356,7 +360,7 @@ async fn a_hub_uploads_as_its_own_source(db: Db) {
     .await
     .unwrap();
     let hub = Actor {
-        person_id: p,
+        person_id: PersonId(p),
         memberships: vec![],
         global_roles: vec![(GlobalRole::CoordinateurHub, "84".into())],
         acting_structure: None,

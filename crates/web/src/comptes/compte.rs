@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::comptes::Role;
+use relais_domain::ids::StructureId;
 use relais_services::comptes::{self as svc};
 use relais_store::comptes as repo;
 use serde::Deserialize;
@@ -40,7 +41,7 @@ pub async fn account(
     ctx: PageContext,
     auth: Authenticated,
 ) -> Response {
-    let person = match repo::person(&state.db, auth.actor.person_id).await {
+    let person = match repo::person(&state.db, auth.actor.person_id.0).await {
         Ok(Some(p)) => p,
         Ok(None) => return internal("personne absente"),
         Err(e) => return internal(e),
@@ -61,7 +62,7 @@ pub async fn account(
                 id: m.structure_id,
                 nom: m.structure_nom.clone(),
                 roles: m.role.label().to_string(),
-                acting: auth.actor.acting_structure == Some(m.structure_id),
+                acting: auth.actor.acting_structure == Some(StructureId(m.structure_id)),
                 referent: m.role == Role::Referent,
             }),
         }
@@ -98,7 +99,14 @@ pub async fn act_as(
     auth: Authenticated,
     CsrfForm(form): CsrfForm<ActAsForm>,
 ) -> Response {
-    match svc::act_as(&state.db, &auth.session, &auth.actor, form.structure).await {
+    match svc::act_as(
+        &state.db,
+        &auth.session,
+        &auth.actor,
+        StructureId(form.structure),
+    )
+    .await
+    {
         Ok(Some(token)) => (
             [(header::SET_COOKIE, session_cookie(&state, &token))],
             Redirect::to("/compte"),

@@ -73,7 +73,7 @@ async fn page(
     error: Option<String>,
     notice: Option<&'static str>,
 ) -> Response {
-    let structure = match repo::structure(&state.db, access.structure()).await {
+    let structure = match repo::structure(&state.db, access.structure().0).await {
         Ok(Some(s)) => s,
         Ok(None) => return ApiError::NotFound.into_response(),
         Err(e) => return internal(e),

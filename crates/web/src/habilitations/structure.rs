@@ -68,14 +68,14 @@ pub async fn list(
     guard: InStructure<Referents>,
 ) -> Response {
     let id = guard.access.structure();
-    let structure = match structure_name(&state, id).await {
+    let structure = match structure_name(&state, id.0).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match repo::requests_of_structure(&state.db, id).await {
+    match repo::requests_of_structure(&state.db, id.0).await {
         Ok(lines) => render(ListPage {
             ctx,
-            structure_id: id,
+            structure_id: id.0,
             structure,
             requests: lines.iter().map(RequestRow::from).collect(),
         }),
@@ -125,10 +125,10 @@ pub async fn new_form(
     guard: InStructure<Referents>,
 ) -> Response {
     let id = guard.access.structure();
-    match structure_name(&state, id).await {
+    match structure_name(&state, id.0).await {
         Ok(structure) => render(NewRequestPage {
             ctx,
-            structure_id: id,
+            structure_id: id.0,
             structure,
             emails: String::new(),
             commitments: commitment_boxes(&[]),
@@ -193,13 +193,13 @@ pub async fn submit(
             Err(e @ WorkflowError::UnknownPerson(_)) => (Some(sentence(&e.to_string())), None),
             Err(e) => return internal(e),
         };
-    let structure = match structure_name(&state, id).await {
+    let structure = match structure_name(&state, id.0).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     render(NewRequestPage {
         ctx,
-        structure_id: id,
+        structure_id: id.0,
         structure,
         emails: emails_text,
         commitments: commitment_boxes(&ticked),
@@ -249,7 +249,7 @@ async fn request_page(
     adjust: impl FnOnce(&mut RequestPage),
 ) -> Response {
     let line = match repo::request_with_structure(&state.db, guard.request).await {
-        Ok(Some(l)) if l.structure_id == guard.access.structure() => l,
+        Ok(Some(l)) if l.structure_id == guard.access.structure().0 => l,
         Ok(_) => return not_found(&ctx),
         Err(e) => return internal(e),
     };

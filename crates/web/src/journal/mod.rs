@@ -90,7 +90,7 @@ pub async fn structure_journal(
     Query(q): Query<JournalQuery>,
 ) -> Response {
     let filter = journal_filter(&q);
-    let structure = match repo::structure(&state.db, guard.access.structure()).await {
+    let structure = match repo::structure(&state.db, guard.access.structure().0).await {
         Ok(Some(s)) => s,
         Ok(None) => return ApiError::NotFound.into_response(),
         Err(e) => return internal(e),

@@ -375,7 +375,7 @@ pub async fn list(
     };
     render(ListePage {
         ctx,
-        id,
+        id: id.0,
         structure,
         lieux,
         notice,
@@ -628,7 +628,7 @@ fn edit_page(
     }
     EditPage {
         ctx,
-        id: access.structure(),
+        id: access.structure().0,
         lieu_id,
         nom,
         champs,
