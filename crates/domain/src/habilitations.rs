@@ -134,9 +134,79 @@ pub struct Training {
     pub organisation: String,
 }
 
+/// The lengths a training may have, in hours.
+pub const TRAINING_HOURS: [u32; 2] = [7, 14];
+
+/// A field of the training form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainingField {
+    Hours,
+    Date,
+    Organisation,
+}
+
+/// Why a field of the training form is refused, in the words shown next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TrainingError {
+    #[error("Choisissez la durée de la formation : 7 h ou 14 h.")]
+    Hours,
+    #[error("Indiquez la date de la formation, au format jj/mm/aaaa.")]
+    Date,
+    #[error("La formation doit avoir eu lieu : la date ne peut pas être dans le futur.")]
+    FutureDate,
+    #[error("Indiquez l’organisme qui a donné la formation.")]
+    Organisation,
+}
+
+impl TrainingError {
+    /// The field the error is about.
+    pub fn field(self) -> TrainingField {
+        match self {
+            TrainingError::Hours => TrainingField::Hours,
+            TrainingError::Date | TrainingError::FutureDate => TrainingField::Date,
+            TrainingError::Organisation => TrainingField::Organisation,
+        }
+    }
+}
+
 impl Training {
+    /// Reads the training form (hours, date as `aaaa-mm-jj`, organisation) at `now`:
+    /// the training, or every field's error.
+    pub fn parse(
+        hours: &str,
+        date: &str,
+        organisation: &str,
+        now: i64,
+    ) -> Result<Training, Vec<TrainingError>> {
+        let hours = hours
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|h| TRAINING_HOURS.contains(h))
+            .ok_or(TrainingError::Hours);
+        let date = match crate::calendrier::parse_date_iso(date) {
+            Some(d) if d <= now => Ok(d),
+            Some(_) => Err(TrainingError::FutureDate),
+            None => Err(TrainingError::Date),
+        };
+        let organisation = Some(organisation.trim())
+            .filter(|o| !o.is_empty())
+            .ok_or(TrainingError::Organisation);
+        match (hours, date, organisation) {
+            (Ok(hours), Ok(date), Ok(organisation)) => Ok(Training {
+                hours,
+                date,
+                organisation: organisation.to_string(),
+            }),
+            (hours, date, organisation) => Err([hours.err(), date.err(), organisation.err()]
+                .into_iter()
+                .flatten()
+                .collect()),
+        }
+    }
+
     pub fn new(hours: u32, date: i64, organisation: &str) -> Result<Training, HabilitationError> {
-        if hours != 7 && hours != 14 {
+        if !TRAINING_HOURS.contains(&hours) {
             return Err(HabilitationError::TrainingHours(hours));
         }
         if organisation.trim().is_empty() {
@@ -232,6 +302,22 @@ mod tests {
             Training::new(14, 0, "  "),
             Err(HabilitationError::TrainingOrganisation)
         );
+        let training = Training::parse(" 14 ", "2026-11-12", " Organisme ", i64::MAX).unwrap();
+        assert_eq!(
+            (training.hours, training.organisation.as_str()),
+            (14, "Organisme")
+        );
+        assert_eq!(
+            Training::parse("10", "12/11/2026", "", 0),
+            Err(vec![
+                TrainingError::Hours,
+                TrainingError::Date,
+                TrainingError::Organisation
+            ])
+        );
+        let future = Training::parse("7", "2026-11-12", "Organisme", 0).unwrap_err();
+        assert_eq!(future, vec![TrainingError::FutureDate]);
+        assert_eq!(future[0].field(), TrainingField::Date);
         assert_eq!(missing_steps(true, true, true), vec![]);
         assert_eq!(
             missing_steps(false, true, false),

@@ -7,10 +7,13 @@ use relais_domain::comptes::Role;
 use relais_domain::habilitations::{
     self as rules, Decision, HabilitationError, Missing, RequestStatus, Training,
 };
+use relais_domain::ids::{HabilitationRequestId, PersonId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes as people;
-use relais_store::habilitations as repo;
+use relais_store::habilitations::{self as repo, NewRequest, TrainingRecord};
 use relais_store::{Db, StoreError, journal};
+
+pub use relais_store::habilitations::{CandidateLine, RequestLine, ThreadMessage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
@@ -36,7 +39,7 @@ pub async fn submit(
     referent: &StructureAccess,
     emails: &[&str],
     commitments: &[&str],
-) -> Result<i64, WorkflowError> {
+) -> Result<HabilitationRequestId, WorkflowError> {
     rules::check_commitments(commitments)?;
     if emails.is_empty() {
         return Err(HabilitationError::NoCandidate.into());
@@ -49,14 +52,12 @@ pub async fn submit(
         persons.push(person.id);
     }
     let mut tx = db.begin().await?;
-    let id = repo::create_request(
-        &mut tx,
-        referent.structure().0,
-        referent.person().0,
-        &commitments.join(" "),
-        now_ms(),
-    )
-    .await?;
+    let new = NewRequest {
+        structure: referent.structure(),
+        by: referent.person(),
+        commitments: &commitments.join(" "),
+    };
+    let id = repo::create_request(&mut tx, &new, now_ms()).await?;
     for person in persons {
         repo::add_candidate(&mut tx, id, person).await?;
     }
@@ -76,7 +77,7 @@ pub async fn submit(
 pub async fn decide(
     db: &Db,
     admin: &AdminAccess,
-    request: i64,
+    request: HabilitationRequestId,
     decision: Decision,
     message: Option<&str>,
 ) -> Result<RequestStatus, WorkflowError> {
@@ -88,12 +89,12 @@ pub async fn decide(
     let structure = people::structure(db, found.structure_id).await?;
     let now = now_ms();
     let mut tx = db.begin().await?;
-    if !repo::set_status(&mut tx, request, found.status, next, admin.person().0, now).await? {
+    if !repo::set_status(&mut tx, request, found.status, next, admin.person(), now).await? {
         return Err(WorkflowError::Conflict);
     }
     let message = message.map(str::trim).filter(|b| !b.is_empty());
     if let Some(body) = message {
-        repo::add_message(&mut tx, request, admin.person().0, body, now).await?;
+        repo::add_message(&mut tx, request, admin.person(), body, now).await?;
     }
     if let (Some(referent), Some(structure)) = (referent, structure) {
         let mail = decision_mail(&referent, &structure.nom, request, next, message);
@@ -105,7 +106,7 @@ pub async fn decide(
         request.to_string(),
     )
     .by(admin.person().0, None)
-    .in_structure(found.structure_id)
+    .in_structure(found.structure_id.0)
     .with_details(format!("{{\"statut\":\"{}\"}}", next.as_str()));
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
@@ -116,7 +117,7 @@ pub async fn decide(
 fn decision_mail(
     referent: &people::Person,
     structure: &str,
-    request: i64,
+    request: HabilitationRequestId,
     status: RequestStatus,
     message: Option<&str>,
 ) -> crate::courriel::Courriel {
@@ -152,7 +153,7 @@ fn decision_mail(
 pub async fn resubmit(
     db: &Db,
     referent: &StructureAccess,
-    request: i64,
+    request: HabilitationRequestId,
     message: &str,
 ) -> Result<(), WorkflowError> {
     let found = own_request(db, referent, request).await?;
@@ -162,19 +163,10 @@ pub async fn resubmit(
     }
     let now = now_ms();
     let mut tx = db.begin().await?;
-    if !repo::set_status(
-        &mut tx,
-        request,
-        found.status,
-        next,
-        referent.person().0,
-        now,
-    )
-    .await?
-    {
+    if !repo::set_status(&mut tx, request, found.status, next, referent.person(), now).await? {
         return Err(WorkflowError::Conflict);
     }
-    repo::add_message(&mut tx, request, referent.person().0, message.trim(), now).await?;
+    repo::add_message(&mut tx, request, referent.person(), message.trim(), now).await?;
     let entry = NewEntry::new(
         JournalAction::HabilitationRequested,
         "habilitation",
@@ -191,24 +183,23 @@ pub async fn resubmit(
 async fn own_request(
     db: &Db,
     referent: &StructureAccess,
-    request: i64,
+    request: HabilitationRequestId,
 ) -> Result<repo::Request, WorkflowError> {
     let found = repo::request(db, request)
         .await?
         .ok_or(WorkflowError::UnknownRequest)?;
-    if found.structure_id != referent.structure().0 {
+    if found.structure_id != referent.structure() {
         return Err(WorkflowError::OtherStructure);
     }
     Ok(found)
 }
 
-async fn candidate_of(
+/// The candidate `person` of `request`.
+async fn candidate(
     db: &Db,
-    referent: &StructureAccess,
-    request: i64,
-    person: i64,
+    request: HabilitationRequestId,
+    person: PersonId,
 ) -> Result<repo::Candidate, WorkflowError> {
-    own_request(db, referent, request).await?;
     repo::candidates(db, request)
         .await?
         .into_iter()
@@ -216,24 +207,32 @@ async fn candidate_of(
         .ok_or_else(|| WorkflowError::UnknownPerson(format!("la personne n° {person}")))
 }
 
+async fn candidate_of(
+    db: &Db,
+    referent: &StructureAccess,
+    request: HabilitationRequestId,
+    person: PersonId,
+) -> Result<repo::Candidate, WorkflowError> {
+    own_request(db, referent, request).await?;
+    candidate(db, request, person).await
+}
+
 /// Records a candidate's training (7 h or 14 h, date, organisation).
 pub async fn record_training(
     db: &Db,
     referent: &StructureAccess,
-    request: i64,
-    person: i64,
+    request: HabilitationRequestId,
+    person: PersonId,
     training: &Training,
 ) -> Result<(), WorkflowError> {
     let candidate = candidate_of(db, referent, request, person).await?;
     let mut tx = db.begin().await?;
-    repo::record_training(
-        &mut tx,
-        candidate.id,
-        i64::from(training.hours),
-        training.date,
-        &training.organisation,
-    )
-    .await?;
+    let record = TrainingRecord {
+        hours: i64::from(training.hours),
+        date: training.date,
+        organisation: &training.organisation,
+    };
+    repo::record_training(&mut tx, candidate.id, &record).await?;
     relais_store::commit(tx).await?;
     Ok(())
 }
@@ -242,8 +241,8 @@ pub async fn record_training(
 pub async fn record_skills_test(
     db: &Db,
     referent: &StructureAccess,
-    request: i64,
-    person: i64,
+    request: HabilitationRequestId,
+    person: PersonId,
     score: Option<i64>,
 ) -> Result<(), WorkflowError> {
     let candidate = candidate_of(db, referent, request, person).await?;
@@ -254,35 +253,41 @@ pub async fn record_skills_test(
 }
 
 /// What a candidate still lacks (empty: ready).
-pub async fn missing(db: &Db, request: i64, person: i64) -> Result<Vec<Missing>, WorkflowError> {
+pub async fn missing(
+    db: &Db,
+    request: HabilitationRequestId,
+    person: PersonId,
+) -> Result<Vec<Missing>, WorkflowError> {
     let found = repo::request(db, request)
         .await?
         .ok_or(WorkflowError::UnknownRequest)?;
-    let candidate = repo::candidates(db, request)
-        .await?
-        .into_iter()
-        .find(|c| c.person_id == person)
-        .ok_or_else(|| WorkflowError::UnknownPerson(format!("la personne n° {person}")))?;
+    let candidate = candidate(db, request, person).await?;
     let enrolled = people::person(db, person)
         .await?
         .is_some_and(|p| p.totp_enrolled_at.is_some());
-    let mut steps = rules::missing_steps(
+    Ok(missing_of(
+        found.status,
         candidate.training_hours.is_some(),
         candidate.skills_test_at.is_some(),
         enrolled,
-    );
-    if found.status != RequestStatus::Accepted {
+    ))
+}
+
+/// The steps left to a candidate of a request in `status`.
+fn missing_of(status: RequestStatus, trained: bool, tested: bool, enrolled: bool) -> Vec<Missing> {
+    let mut steps = rules::missing_steps(trained, tested, enrolled);
+    if status != RequestStatus::Accepted {
         steps.insert(0, Missing::Decision);
     }
-    Ok(steps)
+    steps
 }
 
 /// Makes a ready candidate an aidant of the structure (role granted, journaled).
 pub async fn activate(
     db: &Db,
     referent: &StructureAccess,
-    request: i64,
-    person: i64,
+    request: HabilitationRequestId,
+    person: PersonId,
 ) -> Result<(), WorkflowError> {
     let candidate = candidate_of(db, referent, request, person).await?;
     let steps = missing(db, request, person).await?;
@@ -299,9 +304,9 @@ pub async fn activate(
     people::grant_role(
         &mut tx,
         person,
-        referent.structure().0,
+        referent.structure(),
         Role::Aidant,
-        Some(referent.person().0),
+        Some(referent.person()),
         now,
     )
     .await?;
@@ -315,4 +320,114 @@ pub async fn activate(
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(())
+}
+
+/// A structure's requests, newest first, for its référents.
+pub async fn requests_of_structure(
+    db: &Db,
+    access: &StructureAccess,
+) -> Result<Vec<RequestLine>, StoreError> {
+    repo::requests_of_structure(db, access.structure()).await
+}
+
+/// Every request, or those in `status`, oldest first, for national administrators.
+pub async fn requests_for_admin(
+    db: &Db,
+    _admin: &AdminAccess,
+    status: Option<RequestStatus>,
+) -> Result<Vec<RequestLine>, StoreError> {
+    repo::requests_by_status(db, status).await
+}
+
+/// A request as its page shows it: its line, its thread, its candidates.
+#[derive(Debug, Clone)]
+pub struct RequestDetail {
+    pub line: RequestLine,
+    pub thread: Vec<ThreadMessage>,
+    pub candidates: Vec<CandidateDetail>,
+}
+
+/// A candidate and the steps they still lack (empty: ready).
+#[derive(Debug, Clone)]
+pub struct CandidateDetail {
+    pub line: CandidateLine,
+    pub missing: Vec<Missing>,
+}
+
+/// What the administrator sees besides: the structure's SIRET, and who asked.
+#[derive(Debug, Clone)]
+pub struct AdminRequestDetail {
+    pub detail: RequestDetail,
+    pub siret: String,
+    pub requested_by: Option<Requester>,
+}
+
+/// The référent who submitted a request.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    pub name: String,
+    pub email: String,
+}
+
+async fn detail(db: &Db, line: RequestLine) -> Result<RequestDetail, StoreError> {
+    let thread = repo::thread(db, line.id).await?;
+    let candidates = repo::candidate_lines(db, line.id)
+        .await?
+        .into_iter()
+        .map(|c| CandidateDetail {
+            missing: missing_of(
+                line.status,
+                c.training_hours.is_some(),
+                c.skills_test_at.is_some(),
+                c.totp_enrolled_at.is_some(),
+            ),
+            line: c,
+        })
+        .collect();
+    Ok(RequestDetail {
+        line,
+        thread,
+        candidates,
+    })
+}
+
+/// One of the structure's requests; `None`: no such request in this structure.
+pub async fn request_of_structure(
+    db: &Db,
+    access: &StructureAccess,
+    id: HabilitationRequestId,
+) -> Result<Option<RequestDetail>, StoreError> {
+    match repo::request_with_structure(db, id).await? {
+        Some(line) if line.structure_id == access.structure() => Ok(Some(detail(db, line).await?)),
+        _ => Ok(None),
+    }
+}
+
+/// Any request, for national administrators; `None`: no such request.
+pub async fn request_for_admin(
+    db: &Db,
+    _admin: &AdminAccess,
+    id: HabilitationRequestId,
+) -> Result<Option<AdminRequestDetail>, StoreError> {
+    let (Some(line), Some(request)) = (
+        repo::request_with_structure(db, id).await?,
+        repo::request(db, id).await?,
+    ) else {
+        return Ok(None);
+    };
+    let siret = people::structure(db, line.structure_id)
+        .await?
+        .map(|s| s.siret)
+        .unwrap_or_default();
+    let requested_by = people::person(db, request.requested_by)
+        .await?
+        .map(|p| Requester {
+            name: format!("{} {}", p.given_name, p.family_name),
+            email: p.email,
+        });
+    Ok(Some(AdminRequestDetail {
+        detail: detail(db, line).await?,
+        siret,
+        requested_by,
+    }))
 }

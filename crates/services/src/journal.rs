@@ -9,6 +9,17 @@ use relais_domain::calendrier::now_ms;
 use relais_domain::journal::checkpoint::{Checkpoint, SigningKey};
 use relais_store::{Db, StoreError, journal};
 
+pub use relais_store::journal::JournalFilter;
+
+/// Up to `limit` signed checkpoints after entry `after_seq`, oldest first: public.
+pub async fn checkpoints(
+    db: &Db,
+    after_seq: i64,
+    limit: u32,
+) -> Result<Vec<Checkpoint>, StoreError> {
+    journal::checkpoints(db, after_seq, limit).await
+}
+
 /// Signs the head now, unless it has not moved since the last checkpoint.
 pub async fn checkpoint(db: &Db, key: &SigningKey) -> Result<Option<Checkpoint>, StoreError> {
     journal::checkpoint(db, key, now_ms()).await
@@ -44,7 +55,7 @@ pub async fn checkpoint_loop(
 pub async fn journal_for_admin(
     db: &Db,
     _admin: &relais_domain::authz::AdminAccess,
-    filter: &journal::JournalFilter,
+    filter: &JournalFilter,
     limit: u32,
 ) -> Result<Vec<relais_domain::journal::Entry>, StoreError> {
     journal::list(db, filter, limit).await
@@ -54,10 +65,10 @@ pub async fn journal_for_admin(
 pub async fn journal_for_structure(
     db: &Db,
     access: &relais_domain::authz::StructureAccess,
-    filter: &journal::JournalFilter,
+    filter: &JournalFilter,
     limit: u32,
 ) -> Result<Vec<relais_domain::journal::Entry>, StoreError> {
-    let filter = journal::JournalFilter {
+    let filter = JournalFilter {
         structure: Some(access.structure().0),
         ..filter.clone()
     };

@@ -18,6 +18,14 @@ impl Backend {
             Backend::Postgres => "PostgreSQL",
         }
     }
+
+    /// A stable code for APIs (`sqlite`, `postgres`), not the display name.
+    pub fn code(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

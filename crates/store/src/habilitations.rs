@@ -1,15 +1,18 @@
 //! Habilitation requests, their candidates and messages.
 
 use relais_domain::habilitations::RequestStatus;
+use relais_domain::ids::{CandidateId, HabilitationRequestId, PersonId, StructureId};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
+use crate::comptes::{all_where, one_where};
 use crate::{Db, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    pub id: i64,
-    pub structure_id: i64,
-    pub requested_by: i64,
+    pub id: HabilitationRequestId,
+    pub structure_id: StructureId,
+    pub requested_by: PersonId,
     pub status: RequestStatus,
     pub created_at: i64,
     pub decided_at: Option<i64>,
@@ -17,9 +20,9 @@ pub struct Request {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    pub id: i64,
-    pub request_id: i64,
-    pub person_id: i64,
+    pub id: CandidateId,
+    pub request_id: HabilitationRequestId,
+    pub person_id: PersonId,
     pub training_hours: Option<i64>,
     pub skills_test_at: Option<i64>,
     pub activated_at: Option<i64>,
@@ -27,120 +30,145 @@ pub struct Candidate {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    pub author_id: i64,
+    pub author_id: PersonId,
     pub body: String,
     pub created_at: i64,
 }
 
+/// A new request, as the référent submits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequest<'a> {
+    pub structure: StructureId,
+    pub by: PersonId,
+    /// The accepted commitments' codes, space-separated.
+    pub commitments: &'a str,
+}
+
 pub async fn create_request(
     tx: &mut Tx,
-    structure: i64,
-    by: i64,
-    commitments: &str,
+    new: &NewRequest<'_>,
     now: i64,
-) -> Result<i64, StoreError> {
+) -> Result<HabilitationRequestId, StoreError> {
     let row = sqlx::query(
         "INSERT INTO habilitation_requests (structure_id, requested_by, status, commitments, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
-    .bind(structure)
-    .bind(by)
+    .bind(new.structure.0)
+    .bind(new.by.0)
     .bind(RequestStatus::Submitted.as_str())
-    .bind(commitments)
+    .bind(new.commitments)
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(row.get(0))
+    Ok(HabilitationRequestId(row.get(0)))
 }
 
-pub async fn add_candidate(tx: &mut Tx, request: i64, person: i64) -> Result<i64, StoreError> {
+pub async fn add_candidate(
+    tx: &mut Tx,
+    request: HabilitationRequestId,
+    person: PersonId,
+) -> Result<CandidateId, StoreError> {
     let row = sqlx::query(
         "INSERT INTO habilitation_candidates (request_id, person_id) VALUES ($1, $2) RETURNING id",
     )
-    .bind(request)
-    .bind(person)
+    .bind(request.0)
+    .bind(person.0)
     .fetch_one(&mut **tx)
     .await
     .map_err(crate::db::duplicate_as("aidant"))?;
-    Ok(row.get(0))
+    Ok(CandidateId(row.get(0)))
 }
 
-pub async fn request(db: &Db, id: i64) -> Result<Option<Request>, StoreError> {
-    let row = sqlx::query(
+fn request_from(r: &AnyRow) -> Option<Request> {
+    Some(Request {
+        id: HabilitationRequestId(r.get(0)),
+        structure_id: StructureId(r.get(1)),
+        requested_by: PersonId(r.get(2)),
+        status: RequestStatus::parse(r.get::<&str, _>(3))?,
+        created_at: r.get(4),
+        decided_at: r.get(5),
+    })
+}
+
+pub async fn request(db: &Db, id: HabilitationRequestId) -> Result<Option<Request>, StoreError> {
+    Ok(one_where(
+        db,
         "SELECT id, structure_id, requested_by, status, created_at, decided_at FROM habilitation_requests WHERE id = $1",
+        id.0,
+        request_from,
     )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?;
-    Ok(row.and_then(|r| {
-        Some(Request {
-            id: r.get(0),
-            structure_id: r.get(1),
-            requested_by: r.get(2),
-            status: RequestStatus::parse(r.get::<&str, _>(3))?,
-            created_at: r.get(4),
-            decided_at: r.get(5),
-        })
-    }))
+    .await?
+    .flatten())
 }
 
 /// Moves the request from `from` to `to`; false if another decision got there first.
 pub async fn set_status(
     tx: &mut Tx,
-    id: i64,
+    id: HabilitationRequestId,
     from: RequestStatus,
     to: RequestStatus,
-    by: i64,
+    by: PersonId,
     now: i64,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE habilitation_requests SET status = $3, decided_by = $4, decided_at = $5 WHERE id = $1 AND status = $2",
     )
-    .bind(id)
+    .bind(id.0)
     .bind(from.as_str())
     .bind(to.as_str())
-    .bind(by)
+    .bind(by.0)
     .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn candidates(db: &Db, request: i64) -> Result<Vec<Candidate>, StoreError> {
-    let rows = sqlx::query(
+fn candidate_from(r: &AnyRow) -> Candidate {
+    Candidate {
+        id: CandidateId(r.get(0)),
+        request_id: HabilitationRequestId(r.get(1)),
+        person_id: PersonId(r.get(2)),
+        training_hours: r.get(3),
+        skills_test_at: r.get(4),
+        activated_at: r.get(5),
+    }
+}
+
+pub async fn candidates(
+    db: &Db,
+    request: HabilitationRequestId,
+) -> Result<Vec<Candidate>, StoreError> {
+    all_where(
+        db,
         "SELECT id, request_id, person_id, training_hours, skills_test_at, activated_at \
          FROM habilitation_candidates WHERE request_id = $1 ORDER BY id",
+        request.0,
+        candidate_from,
     )
-    .bind(request)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Candidate {
-            id: r.get(0),
-            request_id: r.get(1),
-            person_id: r.get(2),
-            training_hours: r.get(3),
-            skills_test_at: r.get(4),
-            activated_at: r.get(5),
-        })
-        .collect())
+    .await
+}
+
+/// A candidate's training, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingRecord<'a> {
+    pub hours: i64,
+    /// Unix ms of the session.
+    pub date: i64,
+    pub organisation: &'a str,
 }
 
 pub async fn record_training(
     tx: &mut Tx,
-    candidate: i64,
-    hours: i64,
-    date: i64,
-    organisation: &str,
+    candidate: CandidateId,
+    training: &TrainingRecord<'_>,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE habilitation_candidates SET training_hours = $2, training_date = $3, training_organisation = $4 WHERE id = $1",
     )
-    .bind(candidate)
-    .bind(hours)
-    .bind(date)
-    .bind(organisation)
+    .bind(candidate.0)
+    .bind(training.hours)
+    .bind(training.date)
+    .bind(training.organisation)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -148,12 +176,12 @@ pub async fn record_training(
 
 pub async fn record_skills_test(
     tx: &mut Tx,
-    candidate: i64,
+    candidate: CandidateId,
     at: i64,
     score: Option<i64>,
 ) -> Result<(), StoreError> {
     sqlx::query("UPDATE habilitation_candidates SET skills_test_at = $2, skills_test_score = $3 WHERE id = $1")
-        .bind(candidate)
+        .bind(candidate.0)
         .bind(at)
         .bind(score)
         .execute(&mut **tx)
@@ -161,9 +189,13 @@ pub async fn record_skills_test(
     Ok(())
 }
 
-pub async fn mark_activated(tx: &mut Tx, candidate: i64, now: i64) -> Result<(), StoreError> {
+pub async fn mark_activated(
+    tx: &mut Tx,
+    candidate: CandidateId,
+    now: i64,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE habilitation_candidates SET activated_at = $2 WHERE id = $1 AND activated_at IS NULL")
-        .bind(candidate)
+        .bind(candidate.0)
         .bind(now)
         .execute(&mut **tx)
         .await?;
@@ -172,14 +204,14 @@ pub async fn mark_activated(tx: &mut Tx, candidate: i64, now: i64) -> Result<(),
 
 pub async fn add_message(
     tx: &mut Tx,
-    request: i64,
-    author: i64,
+    request: HabilitationRequestId,
+    author: PersonId,
     body: &str,
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO habilitation_messages (request_id, author_id, body, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(request)
-        .bind(author)
+        .bind(request.0)
+        .bind(author.0)
         .bind(body)
         .bind(now)
         .execute(&mut **tx)
@@ -187,28 +219,25 @@ pub async fn add_message(
     Ok(())
 }
 
-pub async fn messages(db: &Db, request: i64) -> Result<Vec<Message>, StoreError> {
-    let rows = sqlx::query(
+pub async fn messages(db: &Db, request: HabilitationRequestId) -> Result<Vec<Message>, StoreError> {
+    all_where(
+        db,
         "SELECT author_id, body, created_at FROM habilitation_messages WHERE request_id = $1 ORDER BY created_at, id",
-    )
-    .bind(request)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Message {
-            author_id: r.get(0),
+        request.0,
+        |r| Message {
+            author_id: PersonId(r.get(0)),
             body: r.get(1),
             created_at: r.get(2),
-        })
-        .collect())
+        },
+    )
+    .await
 }
 
 /// One request as listed and shown: with its structure's name and its number of candidates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestLine {
-    pub id: i64,
-    pub structure_id: i64,
+    pub id: HabilitationRequestId,
+    pub structure_id: StructureId,
     pub structure_nom: String,
     pub status: RequestStatus,
     /// The accepted commitments' codes, space-separated.
@@ -222,10 +251,10 @@ const REQUEST_LINE: &str = "SELECT r.id, r.structure_id, s.nom, r.status, r.comm
      (SELECT COUNT(*) FROM habilitation_candidates c WHERE c.request_id = r.id) \
      FROM habilitation_requests r JOIN structures s ON s.id = r.structure_id";
 
-fn request_line(r: &sqlx::any::AnyRow) -> Option<RequestLine> {
+fn request_line(r: &AnyRow) -> Option<RequestLine> {
     Some(RequestLine {
-        id: r.get(0),
-        structure_id: r.get(1),
+        id: HabilitationRequestId(r.get(0)),
+        structure_id: StructureId(r.get(1)),
         structure_nom: r.get(2),
         status: RequestStatus::parse(r.get::<&str, _>(3))?,
         commitments: r.get(4),
@@ -238,15 +267,15 @@ fn request_line(r: &sqlx::any::AnyRow) -> Option<RequestLine> {
 /// A structure's requests, newest first.
 pub async fn requests_of_structure(
     db: &Db,
-    structure: i64,
+    structure: StructureId,
 ) -> Result<Vec<RequestLine>, StoreError> {
-    let rows = sqlx::query(&format!(
-        "{REQUEST_LINE} WHERE r.structure_id = $1 ORDER BY r.created_at DESC, r.id DESC"
-    ))
-    .bind(structure)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows.iter().filter_map(request_line).collect())
+    let sql =
+        format!("{REQUEST_LINE} WHERE r.structure_id = $1 ORDER BY r.created_at DESC, r.id DESC");
+    Ok(all_where(db, &sql, structure.0, request_line)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// Every request, or those in `status`, oldest first (the order they wait to be decided in).
@@ -254,36 +283,31 @@ pub async fn requests_by_status(
     db: &Db,
     status: Option<RequestStatus>,
 ) -> Result<Vec<RequestLine>, StoreError> {
-    let rows = match status {
-        Some(status) => {
-            sqlx::query(&format!(
-                "{REQUEST_LINE} WHERE r.status = $1 ORDER BY r.created_at, r.id"
-            ))
-            .bind(status.as_str())
-            .fetch_all(db.pool())
+    // No status: `$1` is NULL and every request matches.
+    let sql = format!(
+        "{REQUEST_LINE} WHERE (CAST($1 AS TEXT) IS NULL OR r.status = $1) ORDER BY r.created_at, r.id"
+    );
+    Ok(
+        all_where(db, &sql, status.map(RequestStatus::as_str), request_line)
             .await?
-        }
-        None => {
-            sqlx::query(&format!("{REQUEST_LINE} ORDER BY r.created_at, r.id"))
-                .fetch_all(db.pool())
-                .await?
-        }
-    };
-    Ok(rows.iter().filter_map(request_line).collect())
+            .into_iter()
+            .flatten()
+            .collect(),
+    )
 }
 
-pub async fn request_with_structure(db: &Db, id: i64) -> Result<Option<RequestLine>, StoreError> {
-    let row = sqlx::query(&format!("{REQUEST_LINE} WHERE r.id = $1"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(row.as_ref().and_then(request_line))
+pub async fn request_with_structure(
+    db: &Db,
+    id: HabilitationRequestId,
+) -> Result<Option<RequestLine>, StoreError> {
+    let sql = format!("{REQUEST_LINE} WHERE r.id = $1");
+    Ok(one_where(db, &sql, id.0, request_line).await?.flatten())
 }
 
 /// A candidate with their name and everything recorded about their habilitation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CandidateLine {
-    pub person_id: i64,
+    pub person_id: PersonId,
     pub email: String,
     pub given_name: String,
     pub family_name: String,
@@ -293,22 +317,23 @@ pub struct CandidateLine {
     pub skills_test_at: Option<i64>,
     pub skills_test_score: Option<i64>,
     pub activated_at: Option<i64>,
+    /// When the person set up their second factor.
+    pub totp_enrolled_at: Option<i64>,
 }
 
-pub async fn candidate_lines(db: &Db, request: i64) -> Result<Vec<CandidateLine>, StoreError> {
-    let rows = sqlx::query(
+pub async fn candidate_lines(
+    db: &Db,
+    request: HabilitationRequestId,
+) -> Result<Vec<CandidateLine>, StoreError> {
+    all_where(
+        db,
         "SELECT c.person_id, p.email, p.given_name, p.family_name, c.training_hours, c.training_date, \
-         c.training_organisation, c.skills_test_at, c.skills_test_score, c.activated_at \
+         c.training_organisation, c.skills_test_at, c.skills_test_score, c.activated_at, p.totp_enrolled_at \
          FROM habilitation_candidates c JOIN persons p ON p.id = c.person_id \
          WHERE c.request_id = $1 ORDER BY c.id",
-    )
-    .bind(request)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| CandidateLine {
-            person_id: r.get(0),
+        request.0,
+        |r| CandidateLine {
+            person_id: PersonId(r.get(0)),
             email: r.get(1),
             given_name: r.get(2),
             family_name: r.get(3),
@@ -318,35 +343,37 @@ pub async fn candidate_lines(db: &Db, request: i64) -> Result<Vec<CandidateLine>
             skills_test_at: r.get(7),
             skills_test_score: r.get(8),
             activated_at: r.get(9),
-        })
-        .collect())
+            totp_enrolled_at: r.get(10),
+        },
+    )
+    .await
 }
 
 /// A message of the thread, with its author's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThreadMessage {
-    pub author_id: i64,
+    pub author_id: PersonId,
     pub author: String,
     pub body: String,
     pub created_at: i64,
 }
 
-pub async fn thread(db: &Db, request: i64) -> Result<Vec<ThreadMessage>, StoreError> {
-    let rows = sqlx::query(
+pub async fn thread(
+    db: &Db,
+    request: HabilitationRequestId,
+) -> Result<Vec<ThreadMessage>, StoreError> {
+    all_where(
+        db,
         "SELECT m.author_id, p.given_name, p.family_name, m.body, m.created_at \
          FROM habilitation_messages m JOIN persons p ON p.id = m.author_id \
          WHERE m.request_id = $1 ORDER BY m.created_at, m.id",
-    )
-    .bind(request)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| ThreadMessage {
-            author_id: r.get(0),
+        request.0,
+        |r| ThreadMessage {
+            author_id: PersonId(r.get(0)),
             author: format!("{} {}", r.get::<String, _>(1), r.get::<String, _>(2)),
             body: r.get(3),
             created_at: r.get(4),
-        })
-        .collect())
+        },
+    )
+    .await
 }

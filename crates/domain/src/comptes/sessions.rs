@@ -33,9 +33,9 @@ impl Stage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub token_hash: String,
-    pub person_id: i64,
+    pub person_id: crate::ids::PersonId,
     pub stage: Stage,
-    pub acting_structure: Option<i64>,
+    pub acting_structure: Option<crate::ids::StructureId>,
     pub created_at: i64,
     pub last_seen_at: i64,
     pub fresh_until: i64,

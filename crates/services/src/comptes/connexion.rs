@@ -2,6 +2,7 @@
 
 use relais_domain::comptes::Email;
 use relais_domain::comptes::sessions::{Session, Stage};
+use relais_domain::ids::PersonId;
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes::sessions;
 use relais_store::comptes::{self as repo, Person};
@@ -76,7 +77,7 @@ pub async fn login_with_password(
 /// is stored. The second factor is not fresh yet (sensitive actions will ask for it).
 pub async fn open_session(
     db: &Db,
-    person_id: i64,
+    person_id: PersonId,
     stage: Stage,
     client: &Client,
 ) -> Result<Opened, StoreError> {

@@ -5,6 +5,7 @@
 use relais_domain::authz::StructureAccess;
 use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::Role;
+use relais_domain::ids::PersonId;
 use relais_domain::journal::JournalAction;
 use relais_store::comptes::{self as repo, TeamMember};
 use relais_store::{Db, StoreError, Tx, journal};
@@ -40,12 +41,16 @@ impl From<StoreError> for TeamError {
 
 /// Everyone who holds or held a role in the structure.
 pub async fn team(db: &Db, access: &StructureAccess) -> Result<Vec<TeamMember>, StoreError> {
-    repo::team(db, access.structure().0).await
+    repo::team(db, access.structure()).await
 }
 
 /// The member of the team with this id, if there is one (live roles or not).
-async fn member(db: &Db, access: &StructureAccess, person: i64) -> Result<TeamMember, TeamError> {
-    repo::team(db, access.structure().0)
+async fn member(
+    db: &Db,
+    access: &StructureAccess,
+    person: PersonId,
+) -> Result<TeamMember, TeamError> {
+    repo::team(db, access.structure())
         .await?
         .into_iter()
         .find(|m| m.person_id == person)
@@ -55,7 +60,7 @@ async fn member(db: &Db, access: &StructureAccess, person: i64) -> Result<TeamMe
 fn entry(
     access: &StructureAccess,
     action: JournalAction,
-    person: i64,
+    person: PersonId,
 ) -> relais_domain::journal::NewEntry {
     about_person(action, person)
         .by(access.person().0, Some(access.structure().0))
@@ -66,7 +71,7 @@ fn entry(
 pub async fn grant(
     db: &Db,
     access: &StructureAccess,
-    person: i64,
+    person: PersonId,
     role: &str,
 ) -> Result<(), TeamError> {
     let role = Role::parse(role).ok_or(TeamError::UnknownRole)?;
@@ -81,9 +86,9 @@ pub async fn grant(
     repo::grant_role(
         &mut tx,
         person,
-        access.structure().0,
+        access.structure(),
         role,
-        Some(access.person().0),
+        Some(access.person()),
         now_ms(),
     )
     .await?;
@@ -98,7 +103,7 @@ pub async fn grant(
 pub async fn revoke(
     db: &Db,
     access: &StructureAccess,
-    person: i64,
+    person: PersonId,
     role: &str,
 ) -> Result<(), TeamError> {
     let role = Role::parse(role).ok_or(TeamError::UnknownRole)?;
@@ -108,9 +113,9 @@ pub async fn revoke(
     if !repo::revoke_role(
         &mut tx,
         person,
-        access.structure().0,
+        access.structure(),
         role,
-        Some(access.person().0),
+        Some(access.person()),
         now,
     )
     .await?
@@ -127,12 +132,12 @@ pub async fn revoke(
 
 /// Someone leaves the structure: their roles there end (history kept); if they have no
 /// role anywhere else, their account is deactivated and their sessions closed.
-pub async fn remove(db: &Db, access: &StructureAccess, person: i64) -> Result<(), TeamError> {
+pub async fn remove(db: &Db, access: &StructureAccess, person: PersonId) -> Result<(), TeamError> {
     member(db, access, person).await?;
     let now = now_ms();
-    let by = Some(access.person().0);
+    let by = Some(access.person());
     let mut tx = db.begin().await?;
-    if repo::revoke_all_in(&mut tx, person, access.structure().0, by, now).await? == 0 {
+    if repo::revoke_all_in(&mut tx, person, access.structure(), by, now).await? == 0 {
         return Err(TeamError::NotInTeam);
     }
     keep_a_referent(&mut tx, access).await?;
@@ -148,14 +153,14 @@ pub async fn remove(db: &Db, access: &StructureAccess, person: i64) -> Result<()
 }
 
 async fn keep_a_referent(tx: &mut Tx, access: &StructureAccess) -> Result<(), TeamError> {
-    if repo::live_role_count(tx, access.structure().0, Role::Referent).await? == 0 {
+    if repo::live_role_count(tx, access.structure(), Role::Referent).await? == 0 {
         return Err(TeamError::LastReferent);
     }
     Ok(())
 }
 
 /// Lifts a lock (wrong passwords or codes) on a member's account.
-pub async fn unlock(db: &Db, access: &StructureAccess, person: i64) -> Result<(), TeamError> {
+pub async fn unlock(db: &Db, access: &StructureAccess, person: PersonId) -> Result<(), TeamError> {
     member(db, access, person).await?;
     let person = repo::person(db, person)
         .await?

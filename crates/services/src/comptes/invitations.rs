@@ -9,9 +9,12 @@ use relais_domain::authz::StructureAccess;
 use relais_domain::calendrier::date_fr;
 use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::{CompteError, Email, Role, check_password};
+use relais_domain::ids::{InvitationId, PersonId};
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as people;
-use relais_store::comptes::invitations::{self as repo, Invitation, NewInvitation};
+use relais_store::comptes::invitations::{self as repo, NewInvitation};
+
+pub use relais_store::comptes::invitations::Invitation;
 use relais_store::{Db, StoreError, journal};
 
 use crate::comptes::{about_person, hash_password, sha256_hex};
@@ -69,7 +72,7 @@ pub async fn invite(
     referent: &StructureAccess,
     form: &InvitationForm,
     public_url: &str,
-) -> Result<i64, InvitationError> {
+) -> Result<InvitationId, InvitationError> {
     let email = Email::parse(&form.email)?;
     let (given, family) = (form.given_name.trim(), form.family_name.trim());
     if given.is_empty() || family.is_empty() {
@@ -83,15 +86,15 @@ pub async fn invite(
         let roles = people::memberships_of(db, person.id).await?;
         if roles
             .iter()
-            .any(|m| m.structure_id == referent.structure().0 && m.role == role)
+            .any(|m| m.structure_id == referent.structure() && m.role == role)
         {
             return Err(InvitationError::AlreadyMember);
         }
     }
-    let structure = people::structure(db, referent.structure().0)
+    let structure = people::structure(db, referent.structure())
         .await?
         .ok_or(InvitationError::Unknown)?;
-    let inviter = people::person(db, referent.person().0)
+    let inviter = people::person(db, referent.person())
         .await?
         .ok_or(InvitationError::Unknown)?;
     let token = BASE64URL_NOPAD.encode(&rand::rng().random::<[u8; 32]>());
@@ -114,8 +117,8 @@ pub async fn invite(
             "invitation",
             id.to_string(),
         )
-        .by(inviter.id, Some(structure.id))
-        .in_structure(structure.id)
+        .by(inviter.id.0, Some(structure.id.0))
+        .in_structure(structure.id.0)
         .with_details(format!("{{\"role\":\"{}\"}}", role.as_str())),
     )
     .await?;
@@ -148,13 +151,17 @@ pub async fn open_invitations(
     db: &Db,
     access: &StructureAccess,
 ) -> Result<Vec<Invitation>, StoreError> {
-    repo::open_for(db, access.structure().0).await
+    repo::open_for(db, access.structure()).await
 }
 
 /// Withdraws an invitation of the référent's structure.
-pub async fn withdraw(db: &Db, access: &StructureAccess, id: i64) -> Result<bool, StoreError> {
+pub async fn withdraw(
+    db: &Db,
+    access: &StructureAccess,
+    id: InvitationId,
+) -> Result<bool, StoreError> {
     let mut tx = db.begin().await?;
-    let done = repo::revoke(&mut tx, id, access.structure().0, now_ms()).await?;
+    let done = repo::revoke(&mut tx, id, access.structure(), now_ms()).await?;
     relais_store::commit(tx).await?;
     Ok(done)
 }
@@ -189,7 +196,7 @@ pub async fn accept_with_new_account(
     token: &str,
     password: &str,
     confirm: &str,
-) -> Result<i64, InvitationError> {
+) -> Result<PersonId, InvitationError> {
     let invitation = find(db, token).await?;
     if has_account(db, &invitation).await? {
         return Err(InvitationError::HasAccount(invitation.email));
@@ -222,7 +229,7 @@ pub async fn accept_with_new_account(
 }
 
 /// Accepts an invitation for the logged-in person, whose address must be the invited one.
-pub async fn accept_as(db: &Db, token: &str, person: i64) -> Result<(), InvitationError> {
+pub async fn accept_as(db: &Db, token: &str, person: PersonId) -> Result<(), InvitationError> {
     let invitation = find(db, token).await?;
     let me = people::person(db, person)
         .await?
@@ -242,7 +249,7 @@ pub async fn accept_as(db: &Db, token: &str, person: i64) -> Result<(), Invitati
 async fn join(
     tx: &mut relais_store::Tx,
     invitation: &Invitation,
-    person: i64,
+    person: PersonId,
     now: i64,
 ) -> Result<(), InvitationError> {
     if !repo::accept(tx, invitation.id, person, now).await? {
@@ -263,8 +270,8 @@ async fn join(
     }
     let entry = |action| {
         about_person(action, person)
-            .by(person, Some(invitation.structure_id))
-            .in_structure(invitation.structure_id)
+            .by(person.0, Some(invitation.structure_id.0))
+            .in_structure(invitation.structure_id.0)
             .with_details(format!("{{\"role\":\"{}\"}}", invitation.role.as_str()))
     };
     journal::append(tx, &entry(JournalAction::InvitationAccepted)).await?;

@@ -24,7 +24,7 @@ pub use second_facteur::{
 pub use sessions::{
     act_as, actor, header_badge, is_fresh, logout, logout_everywhere, resolve_session,
 };
-pub use structures::{StructureError, create_structure};
+pub use structures::{Structure, StructureError, create_structure, structure};
 
 // Until `web/src/fusions.rs` (lieux area) calls `journal::journal_for_admin`.
 #[doc(hidden)]
@@ -32,8 +32,10 @@ pub use crate::journal::journal_for_admin;
 
 use std::time::Duration;
 
+use relais_domain::authz::Actor;
 use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{CompteError, Email};
+use relais_domain::ids::PersonId;
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes as repo;
 use relais_store::{Db, StoreError, journal};
@@ -93,6 +95,30 @@ impl From<StoreError> for AccountError {
     }
 }
 
+/// The logged-in person's account page: who they are, their live roles in structures.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub given_name: String,
+    pub family_name: String,
+    pub email: String,
+    /// By structure name.
+    pub memberships: Vec<repo::Membership>,
+}
+
+/// The actor's own account; `None`: the person is gone.
+pub async fn account(db: &Db, actor: &Actor) -> Result<Option<Account>, StoreError> {
+    let Some(person) = repo::person(db, actor.person_id).await? else {
+        return Ok(None);
+    };
+    let memberships = repo::memberships_of(db, person.id).await?;
+    Ok(Some(Account {
+        given_name: person.given_name,
+        family_name: person.family_name,
+        email: person.email,
+        memberships,
+    }))
+}
+
 /// A new local account (the second factor is set up at first login).
 pub async fn create_account(
     db: &Db,
@@ -100,8 +126,8 @@ pub async fn create_account(
     given_name: &str,
     family_name: &str,
     password: &str,
-    by: Option<i64>,
-) -> Result<i64, AccountError> {
+    by: Option<PersonId>,
+) -> Result<PersonId, AccountError> {
     let email = Email::parse(email)?;
     let hash = hash_password(password).await?;
     let now = relais_domain::calendrier::now_ms();
@@ -115,10 +141,7 @@ pub async fn create_account(
         now,
     )
     .await?;
-    let mut entry = about_person(JournalAction::PersonInvited, id);
-    if let Some(by) = by {
-        entry = entry.by(by, None);
-    }
+    let entry = done_by(about_person(JournalAction::PersonInvited, id), by);
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(id)
@@ -143,6 +166,14 @@ pub(crate) fn about_person(action: JournalAction, person: impl ToString) -> NewE
     NewEntry::new(action, "personne", person.to_string())
 }
 
+/// The entry, done by `by` when a person (not Relais itself) did it.
+pub(crate) fn done_by(entry: NewEntry, by: Option<PersonId>) -> NewEntry {
+    match by {
+        Some(by) => entry.by(by.0, None),
+        None => entry,
+    }
+}
+
 pub(crate) fn account_bucket(email: &str) -> String {
     format!("connexion:{}", sha256_hex(email))
 }
@@ -151,6 +182,6 @@ fn ip_bucket(ip: &str) -> String {
     format!("ip:{ip}")
 }
 
-pub(crate) fn code_bucket(person: i64) -> String {
+pub(crate) fn code_bucket(person: PersonId) -> String {
     format!("code:{person}")
 }

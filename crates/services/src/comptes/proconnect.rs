@@ -29,6 +29,7 @@ use openidconnect::{
 };
 use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{GlobalRole, Role};
+use relais_domain::ids::PersonId;
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes::proconnect::{self as oidc, PendingLogin};
 use relais_store::comptes::sessions;
@@ -421,7 +422,7 @@ pub async fn complete(
                 "personne",
                 person.id.to_string(),
             )
-            .by(person.id, None)
+            .by(person.id.0, None)
             .with_details("{\"via\":\"proconnect\"}"),
         )
         .await?;
@@ -443,7 +444,7 @@ async fn find_person(db: &Db, sub: &str, email: &str) -> Result<Person, ProConne
         .ok_or(ProConnectError::NoAccount)
 }
 
-async fn link(db: &Db, person: i64, sub: &str) -> Result<(), ProConnectError> {
+async fn link(db: &Db, person: PersonId, sub: &str) -> Result<(), ProConnectError> {
     let mut tx = db.begin().await?;
     oidc::link_proconnect(&mut tx, person, sub)
         .await
@@ -458,14 +459,14 @@ async fn link(db: &Db, person: i64, sub: &str) -> Result<(), ProConnectError> {
             "personne",
             person.to_string(),
         )
-        .by(person, None),
+        .by(person.0, None),
     )
     .await?;
     relais_store::commit(tx).await?;
     Ok(())
 }
 
-async fn journal_failure(db: &Db, person: i64) -> Result<(), ProConnectError> {
+async fn journal_failure(db: &Db, person: PersonId) -> Result<(), ProConnectError> {
     let mut tx = db.begin().await?;
     journal::append(
         &mut tx,

@@ -1,63 +1,51 @@
 //! Roles in a structure and national or territorial roles, granted and journaled.
 
 use relais_domain::comptes::{GlobalRole, Role};
-use relais_domain::journal::JournalAction;
+use relais_domain::ids::{PersonId, StructureId};
+use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes as repo;
-use relais_store::{Db, StoreError, journal};
+use relais_store::{Db, StoreError, Tx, journal};
 
-use super::about_person;
+use super::{about_person, done_by};
 
 /// Grants a role in a structure, journaled (readable by the structure's référents).
 pub async fn grant_role(
     db: &Db,
-    person: i64,
-    structure: i64,
+    person: PersonId,
+    structure: StructureId,
     role: Role,
-    by: Option<i64>,
+    by: Option<PersonId>,
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    repo::grant_role(
-        &mut tx,
-        person,
-        structure,
-        role,
-        by,
-        relais_domain::calendrier::now_ms(),
-    )
-    .await?;
-    let mut entry = about_person(JournalAction::RoleGranted, person)
-        .in_structure(structure)
-        .with_details(format!("{{\"role\":\"{}\"}}", role.as_str()));
-    if let Some(by) = by {
-        entry = entry.by(by, None);
-    }
-    journal::append(&mut tx, &entry).await?;
-    relais_store::commit(tx).await
+    let now = relais_domain::calendrier::now_ms();
+    repo::grant_role(&mut tx, person, structure, role, by, now).await?;
+    let entry = granted(person, role.as_str(), by).in_structure(structure.0);
+    journaled(tx, &entry).await
 }
 
 /// Grants a national or territorial role, journaled.
 pub async fn grant_global_role(
     db: &Db,
-    person: i64,
+    person: PersonId,
     role: GlobalRole,
     scope: &str,
-    by: Option<i64>,
+    by: Option<PersonId>,
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    repo::grant_global_role(
-        &mut tx,
-        person,
-        role,
-        scope,
-        by,
-        relais_domain::calendrier::now_ms(),
-    )
-    .await?;
-    let mut entry = about_person(JournalAction::RoleGranted, person)
-        .with_details(format!("{{\"role\":\"{}\"}}", role.as_str()));
-    if let Some(by) = by {
-        entry = entry.by(by, None);
-    }
-    journal::append(&mut tx, &entry).await?;
+    let now = relais_domain::calendrier::now_ms();
+    repo::grant_global_role(&mut tx, person, role, scope, by, now).await?;
+    journaled(tx, &granted(person, role.as_str(), by)).await
+}
+
+/// The entry of a role granted to `person`.
+fn granted(person: PersonId, role: &str, by: Option<PersonId>) -> NewEntry {
+    let entry = about_person(JournalAction::RoleGranted, person)
+        .with_details(format!("{{\"role\":\"{role}\"}}"));
+    done_by(entry, by)
+}
+
+/// Appends the entry and commits the change with it.
+async fn journaled(mut tx: Tx, entry: &NewEntry) -> Result<(), StoreError> {
+    journal::append(&mut tx, entry).await?;
     relais_store::commit(tx).await
 }

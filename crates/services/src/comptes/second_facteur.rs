@@ -58,23 +58,12 @@ pub async fn verify_second_factor(
     match check_code(db, &person, &secret, code, now).await {
         Ok(()) => {
             sessions::clear(db, &bucket).await?;
-            let (token, token_hash) = new_token();
             let mut tx = db.begin().await?;
-            if !sessions::promote(
-                &mut tx,
-                &session.token_hash,
-                &token_hash,
-                Stage::Active,
-                now + ms(policy.step_up),
-            )
-            .await?
-            {
-                return Err(SecondFactorError::NoPendingLogin);
-            }
+            let token = promote(&mut tx, session, policy, now).await?;
             if session.stage == Stage::SecondFactor {
                 journal::append(
                     &mut tx,
-                    &entry(JournalAction::LoginSucceeded).by(person.id, None),
+                    &entry(JournalAction::LoginSucceeded).by(person.id.0, None),
                 )
                 .await?;
             }
@@ -177,7 +166,6 @@ pub async fn confirm_enrolment(
         .iter()
         .map(|c| sha256_hex(&c.replace('-', "")))
         .collect();
-    let (token, token_hash) = new_token();
     let mut tx = db.begin().await?;
     repo::enroll_totp(
         &mut tx,
@@ -188,26 +176,41 @@ pub async fn confirm_enrolment(
         now,
     )
     .await?;
-    if !sessions::promote(
-        &mut tx,
-        &session.token_hash,
-        &token_hash,
-        Stage::Active,
-        now + ms(policy.step_up),
-    )
-    .await?
-    {
-        return Err(SecondFactorError::NoPendingLogin);
-    }
+    let token = promote(&mut tx, session, policy, now).await?;
     for action in [
         JournalAction::SecondFactorEnrolled,
         JournalAction::LoginSucceeded,
     ] {
-        let entry = about_person(action, session.person_id).by(session.person_id, None);
+        let entry = about_person(action, session.person_id).by(session.person_id.0, None);
         journal::append(&mut tx, &entry).await?;
     }
     relais_store::commit(tx).await?;
     Ok(Enrolled { codes, token })
+}
+
+/// The login complete: the session moves to a new token (returned) at stage `active`, its
+/// second factor fresh; the old token opens nothing any more.
+async fn promote(
+    tx: &mut relais_store::Tx,
+    session: &Session,
+    policy: &Policy,
+    now: i64,
+) -> Result<String, SecondFactorError> {
+    let (token, token_hash) = new_token();
+    let fresh_until = now + ms(policy.step_up);
+    if sessions::promote(
+        tx,
+        &session.token_hash,
+        &token_hash,
+        Stage::Active,
+        fresh_until,
+    )
+    .await?
+    {
+        Ok(token)
+    } else {
+        Err(SecondFactorError::NoPendingLogin)
+    }
 }
 
 /// Ten characters without look-alikes (no 0/O, 1/I/L), shown as XXXXX-XXXXX.

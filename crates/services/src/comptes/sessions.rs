@@ -3,7 +3,7 @@
 
 use relais_domain::authz::{Actor, Membership};
 use relais_domain::comptes::sessions::Session;
-use relais_domain::ids::{PersonId, StructureId};
+use relais_domain::ids::StructureId;
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as repo;
 use relais_store::comptes::sessions;
@@ -49,7 +49,7 @@ pub async fn logout(db: &Db, session: &Session) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     journal::append(
         &mut tx,
-        &about_person(JournalAction::Logout, session.person_id).by(session.person_id, None),
+        &about_person(JournalAction::Logout, session.person_id).by(session.person_id.0, None),
     )
     .await?;
     sessions::close(&mut tx, &session.token_hash).await?;
@@ -61,7 +61,7 @@ pub async fn logout(db: &Db, session: &Session) -> Result<(), StoreError> {
 pub async fn logout_everywhere(db: &Db, session: &Session) -> Result<u64, StoreError> {
     let mut tx = db.begin().await?;
     let entry = about_person(JournalAction::Logout, session.person_id)
-        .by(session.person_id, None)
+        .by(session.person_id.0, None)
         .with_details("{\"partout\":true}");
     journal::append(&mut tx, &entry).await?;
     let closed = sessions::close_all_of(&mut tx, session.person_id).await?;
@@ -71,7 +71,7 @@ pub async fn logout_everywhere(db: &Db, session: &Session) -> Result<u64, StoreE
 
 /// The structure a session acts as: the one chosen if the person still belongs to it,
 /// else their only structure if they have just one.
-fn acting_structure(session: &Session, memberships: &[repo::Membership]) -> Option<i64> {
+fn acting_structure(session: &Session, memberships: &[repo::Membership]) -> Option<StructureId> {
     let chosen = session
         .acting_structure
         .filter(|s| memberships.iter().any(|m| m.structure_id == *s));
@@ -87,11 +87,11 @@ pub async fn actor(db: &Db, session: &Session) -> Result<Actor, StoreError> {
     let memberships = repo::memberships_of(db, session.person_id).await?;
     let global_roles = repo::global_roles_of(db, session.person_id).await?;
     Ok(Actor {
-        person_id: PersonId(session.person_id),
+        person_id: session.person_id,
         memberships: memberships
             .iter()
             .map(|m| Membership {
-                structure: StructureId(m.structure_id),
+                structure: m.structure_id,
                 role: m.role,
             })
             .collect(),
@@ -99,7 +99,7 @@ pub async fn actor(db: &Db, session: &Session) -> Result<Actor, StoreError> {
             .into_iter()
             .map(|g| (g.role, g.scope))
             .collect(),
-        acting_structure: acting_structure(session, &memberships).map(StructureId),
+        acting_structure: acting_structure(session, &memberships),
     })
 }
 
@@ -135,7 +135,7 @@ pub async fn act_as(
     }
     let (token, token_hash) = new_token();
     let moved =
-        sessions::set_acting_structure(db, &session.token_hash, &token_hash, Some(structure.0))
+        sessions::set_acting_structure(db, &session.token_hash, &token_hash, Some(structure))
             .await?;
     Ok(moved.then_some(token))
 }

@@ -1,9 +1,18 @@
-//! Structures: registering one.
+//! Structures: registering one, reading one.
 
+use relais_domain::authz::StructureAccess;
 use relais_domain::comptes::CompteError;
+use relais_domain::ids::{PersonId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes as repo;
 use relais_store::{Db, StoreError, journal};
+
+pub use relais_store::comptes::Structure;
+
+/// The structure the access is to; `None`: it no longer exists.
+pub async fn structure(db: &Db, access: &StructureAccess) -> Result<Option<Structure>, StoreError> {
+    repo::structure(db, access.structure()).await
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StructureError {
@@ -36,8 +45,8 @@ pub async fn create_structure(
     kind: relais_domain::comptes::StructureKind,
     adresse: &str,
     commune: &str,
-    by: Option<i64>,
-) -> Result<i64, StructureError> {
+    by: Option<PersonId>,
+) -> Result<StructureId, StructureError> {
     let siret = relais_domain::comptes::Siret::parse(siret)?;
     if nom.trim().is_empty() {
         return Err(StructureError::MissingName);
@@ -54,11 +63,9 @@ pub async fn create_structure(
         commune: commune.to_string(),
     };
     let id = repo::create_structure(&mut tx, &new, relais_domain::calendrier::now_ms()).await?;
-    let mut entry = NewEntry::new(JournalAction::StructureCreated, "structure", id.to_string())
-        .in_structure(id);
-    if let Some(by) = by {
-        entry = entry.by(by, None);
-    }
+    let entry = NewEntry::new(JournalAction::StructureCreated, "structure", id.to_string())
+        .in_structure(id.0);
+    let entry = super::done_by(entry, by);
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(id)

@@ -113,7 +113,7 @@ pub async fn structure_name(
     db: &Db,
     access: &StructureAccess,
 ) -> Result<Option<String>, StoreError> {
-    Ok(relais_store::comptes::structure(db, access.structure().0)
+    Ok(relais_store::comptes::structure(db, access.structure())
         .await?
         .map(|s| s.nom))
 }

@@ -987,10 +987,12 @@ pub async fn past_decisions(
             Some(id) => match people.get(&id) {
                 Some(n) => n.clone(),
                 None => {
-                    let n = relais_store::comptes::person(db, id).await?.map_or_else(
-                        || format!("personne n° {id}"),
-                        |p| format!("{} {}", p.given_name, p.family_name),
-                    );
+                    let n = relais_store::comptes::person(db, relais_domain::ids::PersonId(id))
+                        .await?
+                        .map_or_else(
+                            || format!("personne n° {id}"),
+                            |p| format!("{} {}", p.given_name, p.family_name),
+                        );
                     people.insert(id, n.clone());
                     n
                 }

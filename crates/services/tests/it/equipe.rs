@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use relais_domain::authz::{Actor, Membership, StructureAccess};
 use relais_domain::comptes::{Role, StructureKind};
-use relais_domain::ids::{PersonId, StructureId};
+use relais_domain::ids::PersonId;
 use relais_domain::journal::JournalAction;
 use relais_jobs::{Registry, Worker, WorkerConfig};
 use relais_services::comptes::equipe::{self, TeamError};
@@ -39,7 +39,7 @@ fn client() -> Client {
 }
 
 /// A structure with a référent; returns the référent's proof.
-async fn setup(db: &Db) -> (StructureAccess, i64) {
+async fn setup(db: &Db) -> (StructureAccess, PersonId) {
     relais_testkit::seed_commune(db).await;
     let s = svc::create_structure(
         db,
@@ -59,18 +59,15 @@ async fn setup(db: &Db) -> (StructureAccess, i64) {
         .await
         .unwrap();
     let actor = Actor {
-        person_id: PersonId(referent),
+        person_id: referent,
         memberships: vec![Membership {
-            structure: StructureId(s),
+            structure: s,
             role: Role::Referent,
         }],
         global_roles: vec![],
-        acting_structure: Some(StructureId(s)),
+        acting_structure: Some(s),
     };
-    (
-        actor.structure(StructureId(s), &[Role::Referent]).unwrap(),
-        referent,
-    )
+    (actor.structure(s, &[Role::Referent]).unwrap(), referent)
 }
 
 /// Runs the queued jobs with e-mail written to `dir`; returns the messages found there.
@@ -348,7 +345,7 @@ async fn roles_departures_and_the_last_referent(db: Db) {
     let outsider = svc::create_account(&db, "dehors@exemple.fr", "D", "E", PASSWORD, None)
         .await
         .unwrap();
-    svc::grant_role(&db, karim, s.0, Role::Mediateur, None)
+    svc::grant_role(&db, karim, s, Role::Mediateur, None)
         .await
         .unwrap();
 
@@ -444,7 +441,7 @@ async fn a_referent_unlocks_a_member(db: Db) {
     let karim = svc::create_account(&db, "karim@exemple.fr", "Karim", "Benali", PASSWORD, None)
         .await
         .unwrap();
-    svc::grant_role(&db, karim, access.structure().0, Role::Mediateur, None)
+    svc::grant_role(&db, karim, access.structure(), Role::Mediateur, None)
         .await
         .unwrap();
     let policy = Policy::default();

@@ -5,7 +5,7 @@ use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::habilitations::{
     COMMITMENTS, Decision, HabilitationError, Missing, RequestStatus, Training,
 };
-use relais_domain::ids::{PersonId, StructureId};
+use relais_domain::ids::StructureId;
 use relais_domain::journal::JournalAction;
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
@@ -21,7 +21,7 @@ store_tests!(
 
 const PASSWORD: &str = "une longue phrase de passe";
 
-async fn setup(db: &Db) -> (i64, i64, Actor, Actor) {
+async fn setup(db: &Db) -> (StructureId, StructureId, Actor, Actor) {
     relais_testkit::seed_commune(db).await;
     let kind = StructureKind::Association;
     let a = svc::create_structure(
@@ -68,15 +68,15 @@ async fn setup(db: &Db) -> (i64, i64, Actor, Actor) {
         a,
         b,
         actor(
-            PersonId(referent),
+            referent,
             vec![Membership {
-                structure: StructureId(a),
+                structure: a,
                 role: Role::Referent,
             }],
             vec![],
         ),
         actor(
-            PersonId(admin),
+            admin,
             vec![],
             vec![(GlobalRole::Administrateur, String::new())],
         ),
@@ -89,9 +89,7 @@ fn all_commitments() -> Vec<&'static str> {
 
 async fn from_request_to_active_aidant(db: Db) {
     let (a, _, referent, admin) = setup(&db).await;
-    let access = referent
-        .structure(StructureId(a), &[Role::Referent])
-        .unwrap();
+    let access = referent.structure(a, &[Role::Referent]).unwrap();
     let admin = admin.admin().unwrap();
     let candidate = svc::create_account(&db, "aidant@exemple.fr", "Alex", "Durand", PASSWORD, None)
         .await
@@ -241,7 +239,7 @@ async fn from_request_to_active_aidant(db: Db) {
     let actions: Vec<JournalAction> = journal::list(
         &db,
         &JournalFilter {
-            structure: Some(a),
+            structure: Some(a.0),
             ..Default::default()
         },
         50,
@@ -274,9 +272,7 @@ async fn requests_stay_within_their_structure(db: Db) {
         .unwrap();
     let request = workflow::submit(
         &db,
-        &referent
-            .structure(StructureId(a), &[Role::Referent])
-            .unwrap(),
+        &referent.structure(a, &[Role::Referent]).unwrap(),
         &["aidant@exemple.fr"],
         &all_commitments(),
     )
@@ -293,14 +289,14 @@ async fn requests_stay_within_their_structure(db: Db) {
     .unwrap();
     let other = Actor {
         memberships: vec![Membership {
-            structure: StructureId(b),
+            structure: b,
             role: Role::Referent,
         }],
         ..referent.clone()
     };
     let err = workflow::resubmit(
         &db,
-        &other.structure(StructureId(b), &[Role::Referent]).unwrap(),
+        &other.structure(b, &[Role::Referent]).unwrap(),
         request,
         "Réponse",
     )
@@ -309,9 +305,7 @@ async fn requests_stay_within_their_structure(db: Db) {
     assert!(matches!(err, WorkflowError::OtherStructure), "{err}");
     let err = workflow::resubmit(
         &db,
-        &referent
-            .structure(StructureId(a), &[Role::Referent])
-            .unwrap(),
+        &referent.structure(a, &[Role::Referent]).unwrap(),
         request,
         "  ",
     )

@@ -7,7 +7,6 @@ use std::sync::OnceLock;
 use relais_domain::authz::{Actor, Membership, StructureAccess};
 use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
-use relais_domain::ids::{PersonId, StructureId};
 use relais_domain::journal::JournalAction;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as accounts;
@@ -76,15 +75,15 @@ async fn two_structures(db: &Db) -> (StructureAccess, StructureAccess) {
             .await
             .unwrap();
         let actor = Actor {
-            person_id: PersonId(p),
+            person_id: p,
             memberships: vec![Membership {
-                structure: StructureId(s),
+                structure: s,
                 role: Role::Referent,
             }],
             global_roles: vec![],
-            acting_structure: Some(StructureId(s)),
+            acting_structure: Some(s),
         };
-        out.push(actor.structure(StructureId(s), &[Role::Referent]).unwrap());
+        out.push(actor.structure(s, &[Role::Referent]).unwrap());
     }
     let b = out.pop().unwrap();
     (out.pop().unwrap(), b)
@@ -360,7 +359,7 @@ async fn a_hub_uploads_as_its_own_source(db: Db) {
     .await
     .unwrap();
     let hub = Actor {
-        person_id: PersonId(p),
+        person_id: p,
         memberships: vec![],
         global_roles: vec![(GlobalRole::CoordinateurHub, "84".into())],
         acting_structure: None,
@@ -377,7 +376,7 @@ async fn a_hub_uploads_as_its_own_source(db: Db) {
         .unwrap();
     assert_eq!((again.created, again.unchanged), (0, 1));
     let filter = JournalFilter {
-        actor: Some(p),
+        actor: Some(p.0),
         action: Some(JournalAction::LieuxImported),
         ..JournalFilter::default()
     };

@@ -2,6 +2,7 @@
 //! SHA-256 is stored.
 
 use relais_domain::comptes::Role;
+use relais_domain::ids::{InvitationId, PersonId, StructureId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -9,24 +10,24 @@ use crate::{Db, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewInvitation {
-    pub structure_id: i64,
+    pub structure_id: StructureId,
     pub email: String,
     pub given_name: String,
     pub family_name: String,
     pub role: Role,
-    pub invited_by: i64,
+    pub invited_by: PersonId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invitation {
-    pub id: i64,
-    pub structure_id: i64,
+    pub id: InvitationId,
+    pub structure_id: StructureId,
     pub structure_nom: String,
     pub email: String,
     pub given_name: String,
     pub family_name: String,
     pub role: Role,
-    pub invited_by: i64,
+    pub invited_by: PersonId,
     pub created_at: i64,
     pub expires_at: i64,
     pub accepted_at: Option<i64>,
@@ -38,14 +39,14 @@ const COLUMNS: &str = "i.id, i.structure_id, s.nom, i.email, i.given_name, i.fam
 
 fn invitation_from(r: &AnyRow) -> Invitation {
     Invitation {
-        id: r.get(0),
-        structure_id: r.get(1),
+        id: InvitationId(r.get(0)),
+        structure_id: StructureId(r.get(1)),
         structure_nom: r.get(2),
         email: r.get(3),
         given_name: r.get(4),
         family_name: r.get(5),
         role: Role::parse(r.get::<&str, _>(6)).unwrap_or(Role::Mediateur),
-        invited_by: r.get(7),
+        invited_by: PersonId(r.get(7)),
         created_at: r.get(8),
         expires_at: r.get(9),
         accepted_at: r.get(10),
@@ -59,23 +60,23 @@ pub async fn create(
     token_hash: &str,
     now: i64,
     expires_at: i64,
-) -> Result<i64, StoreError> {
+) -> Result<InvitationId, StoreError> {
     let row = sqlx::query(
         "INSERT INTO invitations (token_hash, structure_id, email, given_name, family_name, role, \
          invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(token_hash)
-    .bind(new.structure_id)
+    .bind(new.structure_id.0)
     .bind(&new.email)
     .bind(&new.given_name)
     .bind(&new.family_name)
     .bind(new.role.as_str())
-    .bind(new.invited_by)
+    .bind(new.invited_by.0)
     .bind(now)
     .bind(expires_at)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(row.get(0))
+    Ok(InvitationId(row.get(0)))
 }
 
 pub async fn by_token(db: &Db, token_hash: &str) -> Result<Option<Invitation>, StoreError> {
@@ -83,39 +84,33 @@ pub async fn by_token(db: &Db, token_hash: &str) -> Result<Option<Invitation>, S
         "SELECT {COLUMNS} FROM invitations i JOIN structures s ON s.id = i.structure_id \
          WHERE i.token_hash = $1"
     );
-    Ok(sqlx::query(&sql)
-        .bind(token_hash)
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(invitation_from))
+    super::one_where(db, &sql, token_hash, invitation_from).await
 }
 
 /// The structure's invitations neither accepted nor withdrawn (expired ones included), newest first.
-pub async fn open_for(db: &Db, structure: i64) -> Result<Vec<Invitation>, StoreError> {
+pub async fn open_for(db: &Db, structure: StructureId) -> Result<Vec<Invitation>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM invitations i JOIN structures s ON s.id = i.structure_id \
          WHERE i.structure_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL \
          ORDER BY i.created_at DESC, i.id DESC"
     );
-    Ok(sqlx::query(&sql)
-        .bind(structure)
-        .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(invitation_from)
-        .collect())
+    super::all_where(db, &sql, structure.0, invitation_from).await
 }
 
 /// Marks the invitation accepted if it still may be (open and not expired at `now`):
 /// false when another request got there first.
-pub async fn accept(tx: &mut Tx, id: i64, person: i64, now: i64) -> Result<bool, StoreError> {
+pub async fn accept(
+    tx: &mut Tx,
+    id: InvitationId,
+    person: PersonId,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE invitations SET accepted_at = $3, accepted_by = $2 \
          WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
     )
-    .bind(id)
-    .bind(person)
+    .bind(id.0)
+    .bind(person.0)
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -123,13 +118,18 @@ pub async fn accept(tx: &mut Tx, id: i64, person: i64, now: i64) -> Result<bool,
 }
 
 /// Withdraws an open invitation of the structure; false if there was none.
-pub async fn revoke(tx: &mut Tx, id: i64, structure: i64, now: i64) -> Result<bool, StoreError> {
+pub async fn revoke(
+    tx: &mut Tx,
+    id: InvitationId,
+    structure: StructureId,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE invitations SET revoked_at = $3 \
          WHERE id = $1 AND structure_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
     )
-    .bind(id)
-    .bind(structure)
+    .bind(id.0)
+    .bind(structure.0)
     .bind(now)
     .execute(&mut **tx)
     .await?;

@@ -6,6 +6,7 @@ pub mod proconnect;
 pub mod sessions;
 
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
+use relais_domain::ids::{PersonId, StructureId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -23,7 +24,7 @@ pub struct NewStructure {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Structure {
-    pub id: i64,
+    pub id: StructureId,
     pub siret: String,
     pub nom: String,
     pub kind: StructureKind,
@@ -35,7 +36,7 @@ pub struct Structure {
 /// A person as the login needs them: credentials and lock state included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
-    pub id: i64,
+    pub id: PersonId,
     pub email: String,
     pub given_name: String,
     pub family_name: String,
@@ -51,7 +52,7 @@ pub struct Person {
 /// A live role of a person in a structure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
-    pub structure_id: i64,
+    pub structure_id: StructureId,
     pub structure_nom: String,
     pub role: Role,
 }
@@ -65,7 +66,7 @@ pub struct GlobalGrant {
 /// A member of a structure's team and their live roles there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TeamMember {
-    pub person_id: i64,
+    pub person_id: PersonId,
     pub email: String,
     pub given_name: String,
     pub family_name: String,
@@ -74,13 +75,14 @@ pub struct TeamMember {
     pub deactivated_at: Option<i64>,
 }
 
-const STRUCTURE_COLUMNS: &str = "id, siret, nom, kind, adresse, commune, deactivated_at";
-pub(crate) const PERSON_COLUMNS: &str = "id, email, given_name, family_name, password_hash, totp_secret, \
-     totp_enrolled_at, proconnect_sub, failed_logins, locked_until, deactivated_at";
+const SELECT_STRUCTURE: &str =
+    "SELECT id, siret, nom, kind, adresse, commune, deactivated_at FROM structures";
+pub(crate) const SELECT_PERSON: &str = "SELECT id, email, given_name, family_name, password_hash, totp_secret, \
+     totp_enrolled_at, proconnect_sub, failed_logins, locked_until, deactivated_at FROM persons";
 
 fn structure_from(r: &AnyRow) -> Structure {
     Structure {
-        id: r.get(0),
+        id: StructureId(r.get(0)),
         siret: r.get(1),
         nom: r.get(2),
         kind: StructureKind::parse(r.get::<&str, _>(3)).unwrap_or(StructureKind::Autre),
@@ -92,7 +94,7 @@ fn structure_from(r: &AnyRow) -> Structure {
 
 pub(crate) fn person_from(r: &AnyRow) -> Person {
     Person {
-        id: r.get(0),
+        id: PersonId(r.get(0)),
         email: r.get(1),
         given_name: r.get(2),
         family_name: r.get(3),
@@ -121,7 +123,27 @@ pub(crate) async fn one_where<'q, T>(
         .map(from))
 }
 
-pub async fn create_structure(tx: &mut Tx, s: &NewStructure, now: i64) -> Result<i64, StoreError> {
+/// Every row of `sql` whose `$1` is `key`, read by `from`.
+pub(crate) async fn all_where<'q, T>(
+    db: &Db,
+    sql: &'q str,
+    key: impl sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'q,
+    from: fn(&AnyRow) -> T,
+) -> Result<Vec<T>, StoreError> {
+    Ok(sqlx::query(sql)
+        .bind(key)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(from)
+        .collect())
+}
+
+pub async fn create_structure(
+    tx: &mut Tx,
+    s: &NewStructure,
+    now: i64,
+) -> Result<StructureId, StoreError> {
     let row = sqlx::query(
         "INSERT INTO structures (siret, nom, kind, adresse, commune, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -135,24 +157,30 @@ pub async fn create_structure(tx: &mut Tx, s: &NewStructure, now: i64) -> Result
     .fetch_one(&mut **tx)
     .await
     .map_err(duplicate_as("siret"))?;
-    Ok(row.get(0))
+    Ok(StructureId(row.get(0)))
 }
 
-pub async fn structure(db: &Db, id: i64) -> Result<Option<Structure>, StoreError> {
-    one_where(
-        db,
-        &format!("SELECT {STRUCTURE_COLUMNS} FROM structures WHERE id = $1"),
-        id,
-        structure_from,
-    )
-    .await
+/// The row of `select` (a `SELECT … FROM …`) whose `column` is `key`, read by `from`.
+pub(crate) async fn row_by<T>(
+    db: &Db,
+    select: &str,
+    column: &str,
+    key: impl for<'q> sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    from: fn(&AnyRow) -> T,
+) -> Result<Option<T>, StoreError> {
+    one_where(db, &format!("{select} WHERE {column} = $1"), key, from).await
+}
+
+pub async fn structure(db: &Db, id: StructureId) -> Result<Option<Structure>, StoreError> {
+    row_by(db, SELECT_STRUCTURE, "id", id.0, structure_from).await
 }
 
 pub async fn structure_by_siret(db: &Db, siret: &str) -> Result<Option<Structure>, StoreError> {
-    one_where(
+    row_by(
         db,
-        &format!("SELECT {STRUCTURE_COLUMNS} FROM structures WHERE siret = $1"),
-        siret,
+        SELECT_STRUCTURE,
+        "siret",
+        siret.to_string(),
         structure_from,
     )
     .await
@@ -165,7 +193,7 @@ pub async fn create_person(
     family_name: &str,
     password_hash: Option<&str>,
     now: i64,
-) -> Result<i64, StoreError> {
+) -> Result<PersonId, StoreError> {
     let row = sqlx::query(
         "INSERT INTO persons (email, given_name, family_name, password_hash, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -178,32 +206,20 @@ pub async fn create_person(
     .fetch_one(&mut **tx)
     .await
     .map_err(duplicate_as("email"))?;
-    Ok(row.get(0))
+    Ok(PersonId(row.get(0)))
 }
 
-pub async fn person(db: &Db, id: i64) -> Result<Option<Person>, StoreError> {
-    one_where(
-        db,
-        &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id = $1"),
-        id,
-        person_from,
-    )
-    .await
+pub async fn person(db: &Db, id: PersonId) -> Result<Option<Person>, StoreError> {
+    row_by(db, SELECT_PERSON, "id", id.0, person_from).await
 }
 
 pub async fn person_by_email(db: &Db, email: &str) -> Result<Option<Person>, StoreError> {
-    one_where(
-        db,
-        &format!("SELECT {PERSON_COLUMNS} FROM persons WHERE email = $1"),
-        email,
-        person_from,
-    )
-    .await
+    row_by(db, SELECT_PERSON, "email", email.to_string(), person_from).await
 }
 
-pub async fn set_password(tx: &mut Tx, person: i64, hash: &str) -> Result<(), StoreError> {
+pub async fn set_password(tx: &mut Tx, person: PersonId, hash: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE persons SET password_hash = $2 WHERE id = $1")
-        .bind(person)
+        .bind(person.0)
         .bind(hash)
         .execute(&mut **tx)
         .await?;
@@ -211,9 +227,13 @@ pub async fn set_password(tx: &mut Tx, person: i64, hash: &str) -> Result<(), St
 }
 
 /// Keeps the secret shown in the enrolment QR code until the first code confirms it.
-pub async fn set_pending_totp(db: &Db, person: i64, secret_hex: &str) -> Result<(), StoreError> {
+pub async fn set_pending_totp(
+    db: &Db,
+    person: PersonId,
+    secret_hex: &str,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE persons SET totp_secret = $2 WHERE id = $1 AND totp_enrolled_at IS NULL")
-        .bind(person)
+        .bind(person.0)
         .bind(secret_hex)
         .execute(db.pool())
         .await?;
@@ -223,26 +243,26 @@ pub async fn set_pending_totp(db: &Db, person: i64, secret_hex: &str) -> Result<
 /// Stores the enrolled second factor and its recovery codes (replacing older ones).
 pub async fn enroll_totp(
     tx: &mut Tx,
-    person: i64,
+    person: PersonId,
     secret_hex: &str,
     first_step: i64,
     recovery_hashes: &[String],
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query("UPDATE persons SET totp_secret = $2, totp_enrolled_at = $3, totp_last_step = $4 WHERE id = $1")
-        .bind(person)
+        .bind(person.0)
         .bind(secret_hex)
         .bind(now)
         .bind(first_step)
         .execute(&mut **tx)
         .await?;
     sqlx::query("DELETE FROM recovery_codes WHERE person_id = $1")
-        .bind(person)
+        .bind(person.0)
         .execute(&mut **tx)
         .await?;
     for hash in recovery_hashes {
         sqlx::query("INSERT INTO recovery_codes (person_id, code_hash) VALUES ($1, $2)")
-            .bind(person)
+            .bind(person.0)
             .bind(hash)
             .execute(&mut **tx)
             .await?;
@@ -252,21 +272,21 @@ pub async fn enroll_totp(
 
 /// Records `step` as the last code used, unless it is not newer than the recorded one:
 /// false means a replay (two requests racing with one code cannot both win).
-pub async fn use_totp_step(db: &Db, person: i64, step: i64) -> Result<bool, StoreError> {
+pub async fn use_totp_step(db: &Db, person: PersonId, step: i64) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE persons SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
     )
-    .bind(person)
+    .bind(person.0)
     .bind(step)
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn totp_last_step(db: &Db, person: i64) -> Result<Option<i64>, StoreError> {
+pub async fn totp_last_step(db: &Db, person: PersonId) -> Result<Option<i64>, StoreError> {
     Ok(
         sqlx::query("SELECT totp_last_step FROM persons WHERE id = $1")
-            .bind(person)
+            .bind(person.0)
             .fetch_optional(db.pool())
             .await?
             .and_then(|r| r.get(0)),
@@ -276,14 +296,14 @@ pub async fn totp_last_step(db: &Db, person: i64) -> Result<Option<i64>, StoreEr
 /// Marks a recovery code used; false if it is unknown or already used.
 pub async fn use_recovery_code(
     db: &Db,
-    person: i64,
+    person: PersonId,
     code_hash: &str,
     now: i64,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE recovery_codes SET used_at = $3 WHERE person_id = $1 AND code_hash = $2 AND used_at IS NULL",
     )
-    .bind(person)
+    .bind(person.0)
     .bind(code_hash)
     .bind(now)
     .execute(db.pool())
@@ -291,10 +311,10 @@ pub async fn use_recovery_code(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn unused_recovery_codes(db: &Db, person: i64) -> Result<i64, StoreError> {
+pub async fn unused_recovery_codes(db: &Db, person: PersonId) -> Result<i64, StoreError> {
     Ok(
         sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE person_id = $1 AND used_at IS NULL")
-            .bind(person)
+            .bind(person.0)
             .fetch_one(db.pool())
             .await?
             .get(0),
@@ -305,7 +325,7 @@ pub async fn unused_recovery_codes(db: &Db, person: i64) -> Result<i64, StoreErr
 /// Returns the failure count.
 pub async fn record_failed_login(
     tx: &mut Tx,
-    person: i64,
+    person: PersonId,
     threshold: i64,
     lock_until: i64,
 ) -> Result<i64, StoreError> {
@@ -314,7 +334,7 @@ pub async fn record_failed_login(
          locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
          WHERE id = $1 RETURNING failed_logins",
     )
-    .bind(person)
+    .bind(person.0)
     .bind(threshold)
     .bind(lock_until)
     .fetch_one(&mut **tx)
@@ -323,9 +343,9 @@ pub async fn record_failed_login(
 }
 
 /// After a successful login or an unlock: no failures, no lock.
-pub async fn clear_failed_logins(tx: &mut Tx, person: i64) -> Result<(), StoreError> {
+pub async fn clear_failed_logins(tx: &mut Tx, person: PersonId) -> Result<(), StoreError> {
     sqlx::query("UPDATE persons SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-        .bind(person)
+        .bind(person.0)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -334,12 +354,12 @@ pub async fn clear_failed_logins(tx: &mut Tx, person: i64) -> Result<(), StoreEr
 /// Deactivates a person who left: roles revoked (kept as history), sessions closed.
 pub async fn deactivate_person(
     tx: &mut Tx,
-    person: i64,
-    by: Option<i64>,
+    person: PersonId,
+    by: Option<PersonId>,
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query("UPDATE persons SET deactivated_at = $2 WHERE id = $1 AND deactivated_at IS NULL")
-        .bind(person)
+        .bind(person.0)
         .bind(now)
         .execute(&mut **tx)
         .await?;
@@ -347,14 +367,14 @@ pub async fn deactivate_person(
         sqlx::query(&format!(
             "UPDATE {table} SET revoked_at = $2, revoked_by = $3 WHERE person_id = $1 AND revoked_at IS NULL"
         ))
-        .bind(person)
+        .bind(person.0)
         .bind(now)
-        .bind(by)
+        .bind(by.map(i64::from))
         .execute(&mut **tx)
         .await?;
     }
     sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-        .bind(person)
+        .bind(person.0)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -362,20 +382,20 @@ pub async fn deactivate_person(
 
 pub async fn grant_role(
     tx: &mut Tx,
-    person: i64,
-    structure: i64,
+    person: PersonId,
+    structure: StructureId,
     role: Role,
-    by: Option<i64>,
+    by: Option<PersonId>,
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO memberships (person_id, structure_id, role, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(person)
-    .bind(structure)
+    .bind(person.0)
+    .bind(structure.0)
     .bind(role.as_str())
     .bind(now)
-    .bind(by)
+    .bind(by.map(i64::from))
     .execute(&mut **tx)
     .await
     .map_err(duplicate_as("role"))?;
@@ -385,21 +405,21 @@ pub async fn grant_role(
 /// Revokes a live role; false if the person did not hold it.
 pub async fn revoke_role(
     tx: &mut Tx,
-    person: i64,
-    structure: i64,
+    person: PersonId,
+    structure: StructureId,
     role: Role,
-    by: Option<i64>,
+    by: Option<PersonId>,
     now: i64,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE memberships SET revoked_at = $4, revoked_by = $5 \
          WHERE person_id = $1 AND structure_id = $2 AND role = $3 AND revoked_at IS NULL",
     )
-    .bind(person)
-    .bind(structure)
+    .bind(person.0)
+    .bind(structure.0)
     .bind(role.as_str())
     .bind(now)
-    .bind(by)
+    .bind(by.map(i64::from))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -407,20 +427,20 @@ pub async fn revoke_role(
 
 pub async fn grant_global_role(
     tx: &mut Tx,
-    person: i64,
+    person: PersonId,
     role: GlobalRole,
     scope: &str,
-    by: Option<i64>,
+    by: Option<PersonId>,
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO global_roles (person_id, role, scope, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(person)
+    .bind(person.0)
     .bind(role.as_str())
     .bind(scope)
     .bind(now)
-    .bind(by)
+    .bind(by.map(i64::from))
     .execute(&mut **tx)
     .await
     .map_err(duplicate_as("role"))?;
@@ -428,19 +448,19 @@ pub async fn grant_global_role(
 }
 
 /// Live roles of a person in active structures, by structure name.
-pub async fn memberships_of(db: &Db, person: i64) -> Result<Vec<Membership>, StoreError> {
+pub async fn memberships_of(db: &Db, person: PersonId) -> Result<Vec<Membership>, StoreError> {
     let rows = sqlx::query(
         "SELECT m.structure_id, s.nom, m.role FROM memberships m JOIN structures s ON s.id = m.structure_id \
          WHERE m.person_id = $1 AND m.revoked_at IS NULL AND s.deactivated_at IS NULL ORDER BY s.nom, m.role",
     )
-    .bind(person)
+    .bind(person.0)
     .fetch_all(db.pool())
     .await?;
     Ok(rows
         .iter()
         .filter_map(|r| {
             Role::parse(r.get::<&str, _>(2)).map(|role| Membership {
-                structure_id: r.get(0),
+                structure_id: StructureId(r.get(0)),
                 structure_nom: r.get(1),
                 role,
             })
@@ -448,11 +468,11 @@ pub async fn memberships_of(db: &Db, person: i64) -> Result<Vec<Membership>, Sto
         .collect())
 }
 
-pub async fn global_roles_of(db: &Db, person: i64) -> Result<Vec<GlobalGrant>, StoreError> {
+pub async fn global_roles_of(db: &Db, person: PersonId) -> Result<Vec<GlobalGrant>, StoreError> {
     let rows = sqlx::query(
         "SELECT role, scope FROM global_roles WHERE person_id = $1 AND revoked_at IS NULL ORDER BY role, scope",
     )
-    .bind(person)
+    .bind(person.0)
     .fetch_all(db.pool())
     .await?;
     Ok(rows
@@ -467,18 +487,18 @@ pub async fn global_roles_of(db: &Db, person: i64) -> Result<Vec<GlobalGrant>, S
 }
 
 /// Everyone who holds or held a role in the structure, with their live roles there.
-pub async fn team(db: &Db, structure: i64) -> Result<Vec<TeamMember>, StoreError> {
+pub async fn team(db: &Db, structure: StructureId) -> Result<Vec<TeamMember>, StoreError> {
     let rows = sqlx::query(
         "SELECT p.id, p.email, p.given_name, p.family_name, p.deactivated_at, m.role, m.revoked_at, p.locked_until \
          FROM memberships m JOIN persons p ON p.id = m.person_id \
          WHERE m.structure_id = $1 ORDER BY p.family_name, p.given_name, p.id, m.role",
     )
-    .bind(structure)
+    .bind(structure.0)
     .fetch_all(db.pool())
     .await?;
     let mut team: Vec<TeamMember> = Vec::new();
     for r in &rows {
-        let id: i64 = r.get(0);
+        let id = PersonId(r.get(0));
         if team.last().map(|m| m.person_id) != Some(id) {
             team.push(TeamMember {
                 person_id: id,
@@ -501,30 +521,34 @@ pub async fn team(db: &Db, structure: i64) -> Result<Vec<TeamMember>, StoreError
 /// Revokes every live role of the person in the structure (kept as history); returns how many.
 pub async fn revoke_all_in(
     tx: &mut Tx,
-    person: i64,
-    structure: i64,
-    by: Option<i64>,
+    person: PersonId,
+    structure: StructureId,
+    by: Option<PersonId>,
     now: i64,
 ) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "UPDATE memberships SET revoked_at = $3, revoked_by = $4 \
          WHERE person_id = $1 AND structure_id = $2 AND revoked_at IS NULL",
     )
-    .bind(person)
-    .bind(structure)
+    .bind(person.0)
+    .bind(structure.0)
     .bind(now)
-    .bind(by)
+    .bind(by.map(i64::from))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected())
 }
 
 /// How many people hold `role` in the structure now (read in the transaction that changes it).
-pub async fn live_role_count(tx: &mut Tx, structure: i64, role: Role) -> Result<i64, StoreError> {
+pub async fn live_role_count(
+    tx: &mut Tx,
+    structure: StructureId,
+    role: Role,
+) -> Result<i64, StoreError> {
     Ok(sqlx::query(
         "SELECT COUNT(*) FROM memberships WHERE structure_id = $1 AND role = $2 AND revoked_at IS NULL",
     )
-    .bind(structure)
+    .bind(structure.0)
     .bind(role.as_str())
     .fetch_one(&mut **tx)
     .await?
@@ -532,12 +556,12 @@ pub async fn live_role_count(tx: &mut Tx, structure: i64, role: Role) -> Result<
 }
 
 /// Live roles of the person anywhere: memberships and global roles.
-pub async fn live_role_total(tx: &mut Tx, person: i64) -> Result<i64, StoreError> {
+pub async fn live_role_total(tx: &mut Tx, person: PersonId) -> Result<i64, StoreError> {
     Ok(sqlx::query(
         "SELECT (SELECT COUNT(*) FROM memberships WHERE person_id = $1 AND revoked_at IS NULL) \
          + (SELECT COUNT(*) FROM global_roles WHERE person_id = $1 AND revoked_at IS NULL)",
     )
-    .bind(person)
+    .bind(person.0)
     .fetch_one(&mut **tx)
     .await?
     .get(0))

@@ -1,6 +1,7 @@
 //! Password reset links: single-use tokens sent by e-mail, of which only the SHA-256 is
 //! stored.
 
+use relais_domain::ids::PersonId;
 use sqlx::Row;
 
 use crate::{Db, StoreError, Tx};
@@ -8,7 +9,7 @@ use crate::{Db, StoreError, Tx};
 /// A new reset link (only the SHA-256 of its token is stored).
 pub async fn create(
     tx: &mut Tx,
-    person: i64,
+    person: PersonId,
     token_hash: &str,
     now: i64,
     expires_at: i64,
@@ -17,7 +18,7 @@ pub async fn create(
         "INSERT INTO password_resets (token_hash, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(token_hash)
-    .bind(person)
+    .bind(person.0)
     .bind(now)
     .bind(expires_at)
     .execute(&mut **tx)
@@ -26,7 +27,11 @@ pub async fn create(
 }
 
 /// The person a reset link is for, if the link is unused and not expired at `now`.
-pub async fn person_of(db: &Db, token_hash: &str, now: i64) -> Result<Option<i64>, StoreError> {
+pub async fn person_of(
+    db: &Db,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<PersonId>, StoreError> {
     Ok(sqlx::query(
         "SELECT person_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
     )
@@ -34,14 +39,14 @@ pub async fn person_of(db: &Db, token_hash: &str, now: i64) -> Result<Option<i64
     .bind(now)
     .fetch_optional(db.pool())
     .await?
-    .map(|r| r.get(0)))
+    .map(|r| PersonId(r.get(0))))
 }
 
 /// Uses a reset link, and every other open link of the same person: false if it was no longer valid.
 pub async fn consume(
     tx: &mut Tx,
     token_hash: &str,
-    person: i64,
+    person: PersonId,
     now: i64,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
@@ -49,7 +54,7 @@ pub async fn consume(
          WHERE token_hash = $1 AND person_id = $2 AND used_at IS NULL AND expires_at > $3",
     )
     .bind(token_hash)
-    .bind(person)
+    .bind(person.0)
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -57,7 +62,7 @@ pub async fn consume(
         return Ok(false);
     }
     sqlx::query("UPDATE password_resets SET used_at = $2 WHERE person_id = $1 AND used_at IS NULL")
-        .bind(person)
+        .bind(person.0)
         .bind(now)
         .execute(&mut **tx)
         .await?;

@@ -3,7 +3,9 @@
 
 use sqlx::Row;
 
-use super::{PERSON_COLUMNS, Person, one_where, person_from};
+use relais_domain::ids::PersonId;
+
+use super::{Person, SELECT_PERSON, person_from, row_by};
 use crate::db::duplicate_as;
 use crate::{Db, StoreError, Tx};
 
@@ -68,14 +70,20 @@ pub async fn purge_expired(db: &Db, not_before: i64) -> Result<u64, StoreError> 
 }
 
 pub async fn person_by_proconnect_sub(db: &Db, sub: &str) -> Result<Option<Person>, StoreError> {
-    let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE proconnect_sub = $1");
-    one_where(db, &sql, sub, person_from).await
+    row_by(
+        db,
+        SELECT_PERSON,
+        "proconnect_sub",
+        sub.to_string(),
+        person_from,
+    )
+    .await
 }
 
 /// Links a person to their ProConnect subject (first ProConnect login).
-pub async fn link_proconnect(tx: &mut Tx, person: i64, sub: &str) -> Result<(), StoreError> {
+pub async fn link_proconnect(tx: &mut Tx, person: PersonId, sub: &str) -> Result<(), StoreError> {
     sqlx::query("UPDATE persons SET proconnect_sub = $2 WHERE id = $1")
-        .bind(person)
+        .bind(person.0)
         .bind(sub)
         .execute(&mut **tx)
         .await

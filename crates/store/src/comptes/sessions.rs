@@ -2,6 +2,7 @@
 //! can serve any request.
 
 use relais_domain::comptes::sessions::{Session, Stage};
+use relais_domain::ids::{PersonId, StructureId};
 use sqlx::Row;
 
 use crate::{Db, StoreError, Tx};
@@ -12,9 +13,9 @@ pub async fn create(db: &Db, s: &Session) -> Result<(), StoreError> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&s.token_hash)
-    .bind(s.person_id)
+    .bind(s.person_id.0)
     .bind(s.stage.as_str())
-    .bind(s.acting_structure)
+    .bind(s.acting_structure.map(i64::from))
     .bind(s.created_at)
     .bind(s.last_seen_at)
     .bind(s.fresh_until)
@@ -36,9 +37,9 @@ pub async fn find(db: &Db, token_hash: &str) -> Result<Option<Session>, StoreErr
     Ok(row.and_then(|r| {
         Some(Session {
             token_hash: r.get(0),
-            person_id: r.get(1),
+            person_id: PersonId(r.get(1)),
             stage: Stage::parse(r.get::<&str, _>(2))?,
-            acting_structure: r.get(3),
+            acting_structure: r.get::<Option<i64>, _>(3).map(StructureId),
             created_at: r.get(4),
             last_seen_at: r.get(5),
             fresh_until: r.get(6),
@@ -92,14 +93,14 @@ pub async fn set_acting_structure(
     db: &Db,
     token_hash: &str,
     new_token_hash: &str,
-    structure: Option<i64>,
+    structure: Option<StructureId>,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE sessions SET token_hash = $2, acting_structure = $3 WHERE token_hash = $1",
     )
     .bind(token_hash)
     .bind(new_token_hash)
-    .bind(structure)
+    .bind(structure.map(i64::from))
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -124,9 +125,9 @@ pub async fn close(tx: &mut Tx, token_hash: &str) -> Result<(), StoreError> {
 }
 
 /// Logout everywhere, in the transaction that journals it.
-pub async fn close_all_of(tx: &mut Tx, person: i64) -> Result<u64, StoreError> {
+pub async fn close_all_of(tx: &mut Tx, person: PersonId) -> Result<u64, StoreError> {
     Ok(sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-        .bind(person)
+        .bind(person.0)
         .execute(&mut **tx)
         .await?
         .rows_affected())

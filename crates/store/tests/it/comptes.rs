@@ -2,6 +2,7 @@
 
 use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
+use relais_domain::ids::{PersonId, StructureId};
 use relais_store::comptes::sessions;
 use relais_store::comptes::{self, NewStructure};
 use relais_store::{Db, StoreError};
@@ -40,7 +41,7 @@ fn structure(siret: &str) -> NewStructure {
     }
 }
 
-async fn person(db: &Db, email: &str) -> i64 {
+async fn person(db: &Db, email: &str) -> PersonId {
     let mut tx = db.begin().await.unwrap();
     let id = comptes::create_person(&mut tx, email, "Camille", "Martin", Some("$argon2id$…"), 1)
         .await
@@ -74,7 +75,7 @@ async fn structures_people_and_roles(db: Db) {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let roles: Vec<(i64, Role)> = comptes::memberships_of(&db, camille)
+    let roles: Vec<(StructureId, Role)> = comptes::memberships_of(&db, camille)
         .await
         .unwrap()
         .iter()
@@ -233,7 +234,7 @@ async fn failed_logins_lock_the_account(db: Db) {
     assert_eq!((after.failed_logins, after.locked_until), (0, None));
 }
 
-fn session(token: &str, person: i64, now: i64) -> Session {
+fn session(token: &str, person: PersonId, now: i64) -> Session {
     Session {
         token_hash: token.into(),
         person_id: person,

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use relais_store::Backend;
 use serde_json::{Value, json};
 
 use crate::{ApiError, AppState};
@@ -13,18 +12,10 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The engine as the API names it (`openapi.json`): a stable code, not the display name.
-fn base(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    }
-}
-
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
         Ok(Ok(())) => Ok(Json(
-            json!({ "statut": "pret", "base": base(state.db.backend()) }),
+            json!({ "statut": "pret", "base": state.db.backend().code() }),
         )),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "base de données injoignable");

@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::comptes::Role;
 use relais_domain::ids::StructureId;
 use relais_services::comptes::{self as svc};
-use relais_store::comptes as repo;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -19,7 +18,7 @@ use super::session_cookie;
 
 /// One line of "my structures".
 pub struct MyStructure {
-    pub id: i64,
+    pub id: StructureId,
     pub nom: String,
     pub roles: String,
     pub acting: bool,
@@ -41,17 +40,13 @@ pub async fn account(
     ctx: PageContext,
     auth: Authenticated,
 ) -> Response {
-    let person = match repo::person(&state.db, auth.actor.person_id.0).await {
-        Ok(Some(p)) => p,
+    let account = match svc::account(&state.db, &auth.actor).await {
+        Ok(Some(a)) => a,
         Ok(None) => return internal("personne absente"),
         Err(e) => return internal(e),
     };
-    let memberships = match repo::memberships_of(&state.db, person.id).await {
-        Ok(m) => m,
-        Err(e) => return internal(e),
-    };
     let mut structures: Vec<MyStructure> = Vec::new();
-    for m in &memberships {
+    for m in &account.memberships {
         match structures.iter_mut().find(|s| s.id == m.structure_id) {
             Some(s) => {
                 s.roles.push_str(", ");
@@ -62,7 +57,7 @@ pub async fn account(
                 id: m.structure_id,
                 nom: m.structure_nom.clone(),
                 roles: m.role.label().to_string(),
-                acting: auth.actor.acting_structure == Some(StructureId(m.structure_id)),
+                acting: auth.actor.acting_structure == Some(m.structure_id),
                 referent: m.role == Role::Referent,
             }),
         }
@@ -81,8 +76,8 @@ pub async fn account(
         .collect();
     render(AccountPage {
         ctx,
-        name: format!("{} {}", person.given_name, person.family_name),
-        email: person.email,
+        name: format!("{} {}", account.given_name, account.family_name),
+        email: account.email,
         structures,
         global_roles,
     })
@@ -90,7 +85,7 @@ pub async fn account(
 
 #[derive(Deserialize)]
 pub struct ActAsForm {
-    structure: i64,
+    structure: StructureId,
 }
 
 pub async fn act_as(
@@ -99,14 +94,7 @@ pub async fn act_as(
     auth: Authenticated,
     CsrfForm(form): CsrfForm<ActAsForm>,
 ) -> Response {
-    match svc::act_as(
-        &state.db,
-        &auth.session,
-        &auth.actor,
-        StructureId(form.structure),
-    )
-    .await
-    {
+    match svc::act_as(&state.db, &auth.session, &auth.actor, form.structure).await {
         Ok(Some(token)) => (
             [(header::SET_COOKIE, session_cookie(&state, &token))],
             Redirect::to("/compte"),

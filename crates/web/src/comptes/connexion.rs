@@ -10,13 +10,13 @@ use relais_services::comptes::{self as svc, LoginError};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{
-    Authenticated, CsrfForm, MaybeSession, PendingLogin, SESSION_COOKIE, set_cookie,
-};
+use crate::auth::{Authenticated, CsrfForm, MaybeSession, PendingLogin};
 use crate::error::internal;
 use crate::pages::{PageContext, render};
 
-use super::{ClientInfo, Empty, capitalize, safe_next, session_cookie, signed_out};
+use super::{
+    ClientInfo, Empty, NextParam, capitalize, opened, safe_next, session_cookie, signed_out,
+};
 
 #[derive(Template)]
 #[template(path = "connexion.html")]
@@ -27,11 +27,6 @@ pub struct LoginPage {
     pub error: Option<String>,
     /// Show the ProConnect button (ProConnect is configured on this instance).
     pub proconnect: bool,
-}
-
-#[derive(Deserialize)]
-pub struct NextParam {
-    suite: Option<String>,
 }
 
 pub async fn login_form(
@@ -78,18 +73,7 @@ pub async fn login(
     )
     .await
     {
-        Ok(opened) => {
-            let step = match opened.stage {
-                Stage::Enrolment => "/connexion/activation",
-                _ => "/connexion/second-facteur",
-            };
-            let cookie = set_cookie(SESSION_COOKIE, &opened.token, None, state.config.hsts);
-            (
-                [(header::SET_COOKIE, cookie)],
-                Redirect::to(&format!("{step}?suite={}", crate::auth::urlencode(&next))),
-            )
-                .into_response()
-        }
+        Ok(session) => opened(&state, &session, &next),
         Err(LoginError::Store(e)) => internal(e),
         Err(e) => {
             let status = match e {

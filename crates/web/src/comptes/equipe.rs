@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
 use relais_domain::comptes::Role;
+use relais_domain::ids::{InvitationId, PersonId, StructureId};
 use relais_services::comptes::equipe::{self as svc, TeamError};
 use relais_services::comptes::invitations::{self, InvitationError, InvitationForm};
-use relais_store::comptes as repo;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -19,7 +19,7 @@ use crate::error::internal;
 use crate::pages::{PageContext, render};
 
 pub struct MemberRow {
-    pub id: i64,
+    pub id: PersonId,
     pub name: String,
     pub email: String,
     /// (value, label) of each live role.
@@ -33,7 +33,7 @@ pub struct MemberRow {
 }
 
 pub struct InvitationRow {
-    pub id: i64,
+    pub id: InvitationId,
     pub name: String,
     pub email: String,
     pub role: &'static str,
@@ -45,7 +45,7 @@ pub struct InvitationRow {
 #[template(path = "equipe.html")]
 pub struct TeamPage {
     pub ctx: PageContext,
-    pub id: i64,
+    pub id: StructureId,
     pub structure: String,
     pub members: Vec<MemberRow>,
     pub invitations: Vec<InvitationRow>,
@@ -73,7 +73,7 @@ async fn page(
     error: Option<String>,
     notice: Option<&'static str>,
 ) -> Response {
-    let structure = match repo::structure(&state.db, access.structure().0).await {
+    let structure = match relais_services::comptes::structure(&state.db, access).await {
         Ok(Some(s)) => s,
         Ok(None) => return ApiError::NotFound.into_response(),
         Err(e) => return internal(e),
@@ -245,7 +245,7 @@ pub async fn withdraw(
     State(state): State<AppState>,
     guard: InStructure<Referents>,
     _fresh: Fresh,
-    Path((_, invitation)): Path<(i64, i64)>,
+    Path((_, invitation)): Path<(StructureId, InvitationId)>,
     CsrfForm(_): CsrfForm<crate::comptes::Empty>,
 ) -> Response {
     match invitations::withdraw(&state.db, &guard.access, invitation).await {
@@ -268,7 +268,7 @@ pub async fn roles(
     ctx: PageContext,
     guard: InStructure<Referents>,
     _fresh: Fresh,
-    Path((_, person)): Path<(i64, i64)>,
+    Path((_, person)): Path<(StructureId, PersonId)>,
     CsrfForm(f): CsrfForm<RoleForm>,
 ) -> Response {
     let result = if f.action == "retirer" {
@@ -284,7 +284,7 @@ pub async fn remove(
     ctx: PageContext,
     guard: InStructure<Referents>,
     _fresh: Fresh,
-    Path((_, person)): Path<(i64, i64)>,
+    Path((_, person)): Path<(StructureId, PersonId)>,
     CsrfForm(_): CsrfForm<crate::comptes::Empty>,
 ) -> Response {
     let result = svc::remove(&state.db, &guard.access, person).await;
@@ -296,7 +296,7 @@ pub async fn unlock(
     ctx: PageContext,
     guard: InStructure<Referents>,
     _fresh: Fresh,
-    Path((_, person)): Path<(i64, i64)>,
+    Path((_, person)): Path<(StructureId, PersonId)>,
     CsrfForm(_): CsrfForm<crate::comptes::Empty>,
 ) -> Response {
     let result = svc::unlock(&state.db, &guard.access, person).await;

@@ -2,17 +2,16 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::comptes::sessions::Stage;
 use relais_services::comptes as accounts;
-use relais_services::comptes::invitations::{self as svc, InvitationError};
-use relais_store::comptes::invitations::Invitation;
+use relais_services::comptes::invitations::{self as svc, Invitation, InvitationError};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{CsrfForm, MaybeSession, SESSION_COOKIE, set_cookie};
-use crate::comptes::{ClientInfo, capitalize};
+use crate::auth::{CsrfForm, MaybeSession};
+use crate::comptes::{ClientInfo, capitalize, opened};
 use crate::error::{ApiError, error_page};
 use crate::pages::{PageContext, render};
 
@@ -127,14 +126,7 @@ pub async fn accept(
         // The new account goes straight to its second-factor enrolment.
         Ok(person) => {
             match accounts::open_session(&state.db, person, Stage::Enrolment, &client).await {
-                Ok(opened) => {
-                    let cookie = set_cookie(SESSION_COOKIE, &opened.token, None, state.config.hsts);
-                    (
-                        [(header::SET_COOKIE, cookie)],
-                        Redirect::to("/connexion/activation?suite=/compte"),
-                    )
-                        .into_response()
-                }
+                Ok(session) => opened(&state, &session, "/compte"),
                 Err(e) => refused(&ctx, e.into()),
             }
         }

@@ -13,11 +13,12 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_services::comptes::Client;
+use relais_domain::comptes::sessions::Stage;
+use relais_services::comptes::{Client, Opened};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{SESSION_COOKIE, set_cookie};
+use crate::auth::{SESSION_COOKIE, set_cookie, urlencode};
 
 /// Where to go after the login: a path of this site only, never another host. Anything
 /// that is not a plain relative reference starting with a single `/` (a control character
@@ -78,6 +79,27 @@ pub(crate) fn capitalize(s: &str) -> String {
 /// The session cookie for a new token.
 fn session_cookie(state: &AppState, token: &str) -> axum::http::HeaderValue {
     set_cookie(SESSION_COOKIE, token, None, state.config.hsts)
+}
+
+/// A session just opened, by password, ProConnect or an invitation: its cookie, and the
+/// way on (the second factor, its enrolment, or `next` once the login is complete).
+fn opened(state: &AppState, opened: &Opened, next: &str) -> Response {
+    let to = match opened.stage {
+        Stage::Active => next.to_string(),
+        Stage::SecondFactor => format!("/connexion/second-facteur?suite={}", urlencode(next)),
+        Stage::Enrolment => format!("/connexion/activation?suite={}", urlencode(next)),
+    };
+    (
+        [(header::SET_COOKIE, session_cookie(state, &opened.token))],
+        Redirect::to(&to),
+    )
+        .into_response()
+}
+
+/// `?suite=…`: where to go after the login.
+#[derive(Deserialize)]
+pub struct NextParam {
+    suite: Option<String>,
 }
 
 /// After a logout: the session cookie removed, back to the home page.

@@ -4,13 +4,11 @@
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_domain::comptes::sessions::Stage;
 use relais_services::comptes::proconnect::{self as svc, Callback, ProConnectError};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{SESSION_COOKIE, set_cookie, urlencode};
-use crate::comptes::{ClientInfo, safe_next};
+use crate::comptes::{ClientInfo, NextParam, opened, safe_next};
 use crate::error::{ApiError, error_page};
 use crate::pages::PageContext;
 
@@ -50,18 +48,13 @@ fn refusal(ctx: &PageContext, e: ProConnectError) -> Response {
     error_page(ctx, status, title, &e.to_string())
 }
 
-#[derive(Deserialize)]
-pub struct StartParams {
-    suite: Option<String>,
-}
-
 /// Starts the login: records it, then sends the browser to ProConnect. Limited per IP
 /// address (`Policy::ip_attempts`), as the password login is.
 pub async fn start(
     State(state): State<AppState>,
     ctx: PageContext,
     ClientInfo(client): ClientInfo,
-    Query(q): Query<StartParams>,
+    Query(q): Query<NextParam>,
 ) -> Response {
     let Some(pc) = &state.proconnect else {
         return not_configured(&ctx);
@@ -98,18 +91,7 @@ pub async fn callback(
         error: q.error,
     };
     match svc::complete(&state.db, pc, &callback, &client).await {
-        Ok(done) => {
-            let next = safe_next(Some(&done.next));
-            let to = match done.opened.stage {
-                Stage::Active => next,
-                Stage::SecondFactor => {
-                    format!("/connexion/second-facteur?suite={}", urlencode(&next))
-                }
-                Stage::Enrolment => format!("/connexion/activation?suite={}", urlencode(&next)),
-            };
-            let cookie = set_cookie(SESSION_COOKIE, &done.opened.token, None, state.config.hsts);
-            ([(header::SET_COOKIE, cookie)], Redirect::to(&to)).into_response()
-        }
+        Ok(done) => opened(&state, &done.opened, &safe_next(Some(&done.next))),
         Err(e) => refusal(&ctx, e),
     }
 }

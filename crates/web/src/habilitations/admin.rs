@@ -4,9 +4,8 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::habilitations::{Decision, RequestStatus};
+use relais_domain::ids::HabilitationRequestId;
 use relais_services::habilitations::{self as svc, WorkflowError};
-use relais_store::comptes as people;
-use relais_store::habilitations::{self as repo};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -42,11 +41,11 @@ const STATUSES: [RequestStatus; 4] = [
 pub async fn admin_list(
     State(state): State<AppState>,
     ctx: PageContext,
-    _admin: Admin,
+    admin: Admin,
     Query(q): Query<StatusQuery>,
 ) -> Response {
     let status = q.statut.as_deref().and_then(RequestStatus::parse);
-    match repo::requests_by_status(&state.db, status).await {
+    match svc::requests_for_admin(&state.db, &admin.access, status).await {
         Ok(lines) => render(AdminListPage {
             ctx,
             requests: lines.iter().map(RequestRow::from).collect(),
@@ -99,47 +98,29 @@ const DECISIONS: [(&str, &str); 3] = [
 async fn admin_page(
     state: &AppState,
     ctx: PageContext,
-    request: i64,
+    admin: &Admin,
+    request: HabilitationRequestId,
     notice: Option<&'static str>,
     adjust: impl FnOnce(&mut AdminRequestPage),
 ) -> Response {
-    let line = match repo::request_with_structure(&state.db, request).await {
-        Ok(Some(l)) => l,
+    let found = match svc::request_for_admin(&state.db, &admin.access, request).await {
+        Ok(Some(found)) => found,
         Ok(None) => return not_found(&ctx),
         Err(e) => return internal(e),
     };
-    let (siret, requested_by) = match (
-        people::structure(&state.db, line.structure_id).await,
-        repo::request(&state.db, request).await,
-    ) {
-        (Ok(s), Ok(Some(r))) => {
-            let by = match people::person(&state.db, r.requested_by).await {
-                Ok(Some(p)) => format!("{} {} ({})", p.given_name, p.family_name, p.email),
-                Ok(None) => String::new(),
-                Err(e) => return internal(e),
-            };
-            (s.map(|s| s.siret).unwrap_or_default(), by)
-        }
-        (Err(e), _) | (_, Err(e)) => return internal(e),
-        (_, Ok(None)) => return not_found(&ctx),
-    };
-    let thread = match thread(state, line.id).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let candidates = match candidate_views(state, line.id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let shown = Shown::from(found.detail);
     let mut page = AdminRequestPage {
         ctx,
-        decidable: line.status == RequestStatus::Submitted,
-        commitments: commitments_of(&line),
-        request: RequestRow::from(&line),
-        siret,
-        requested_by,
-        thread,
-        candidates,
+        decidable: shown.status == RequestStatus::Submitted,
+        commitments: shown.commitments,
+        request: shown.request,
+        siret: found.siret,
+        requested_by: found
+            .requested_by
+            .map(|p| format!("{} ({})", p.name, p.email))
+            .unwrap_or_default(),
+        thread: shown.thread,
+        candidates: shown.candidates,
         decision: String::new(),
         message: String::new(),
         decision_error: None,
@@ -151,21 +132,16 @@ async fn admin_page(
     render(page)
 }
 
-/// The `{demande}` of an administrator's path; `None`: not a number.
-fn request_id(raw: &str) -> Option<i64> {
-    raw.parse().ok()
-}
-
 pub async fn admin_show(
     State(state): State<AppState>,
     ctx: PageContext,
-    _admin: Admin,
+    admin: Admin,
     Path(raw): Path<String>,
     Query(q): Query<DoneParam>,
 ) -> Response {
-    match request_id(&raw) {
-        Some(id) => admin_page(&state, ctx, id, notice(q.fait.as_deref()), |_| {}).await,
-        None => not_found(&ctx),
+    match raw.parse() {
+        Ok(id) => admin_page(&state, ctx, &admin, id, notice(q.fait.as_deref()), |_| {}).await,
+        Err(_) => not_found(&ctx),
     }
 }
 
@@ -184,7 +160,7 @@ pub async fn decide(
     Path(raw): Path<String>,
     CsrfForm(form): CsrfForm<DecisionForm>,
 ) -> Response {
-    let Some(request) = request_id(&raw) else {
+    let Ok(request) = raw.parse::<HabilitationRequestId>() else {
         return not_found(&ctx);
     };
     let decision = match form.decision.as_str() {
@@ -225,7 +201,7 @@ pub async fn decide(
             }
         }
     };
-    admin_page(&state, ctx, request, None, |page| {
+    admin_page(&state, ctx, &admin, request, None, |page| {
         page.decidable = true;
         page.decision = form.decision;
         page.message = form.message;

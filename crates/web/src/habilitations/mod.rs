@@ -6,14 +6,13 @@ pub mod structure;
 use axum::http::StatusCode;
 use axum::response::Response;
 use relais_domain::calendrier::date_fr;
-use relais_domain::habilitations::{COMMITMENTS, RequestStatus};
-use relais_services::habilitations::{self as svc};
-use relais_store::habilitations::{self as repo, CandidateLine, RequestLine};
+use relais_domain::habilitations::TrainingError;
+use relais_domain::habilitations::{COMMITMENTS, RequestStatus, TrainingField};
+use relais_domain::ids::{HabilitationRequestId, PersonId};
+use relais_services::habilitations::{CandidateDetail, RequestDetail, RequestLine};
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::error::error_page;
-use crate::error::internal;
 use crate::pages::PageContext;
 
 fn not_found(ctx: &PageContext) -> Response {
@@ -75,7 +74,7 @@ pub struct DoneParam {
 
 /// One request in a list.
 pub struct RequestRow {
-    pub id: i64,
+    pub id: HabilitationRequestId,
     pub structure: String,
     pub created: String,
     pub candidates: i64,
@@ -103,30 +102,42 @@ pub struct MessageView {
     pub body: String,
 }
 
-async fn thread(state: &AppState, request: i64) -> Result<Vec<MessageView>, Response> {
-    let messages = repo::thread(&state.db, request).await.map_err(internal)?;
-    Ok(messages
-        .into_iter()
-        .map(|m| MessageView {
-            author: m.author,
-            at: date_fr(m.created_at),
-            body: m.body,
-        })
-        .collect())
+/// What both sides show of a request: its line, commitments, thread and candidates.
+pub struct Shown {
+    pub request: RequestRow,
+    pub status: RequestStatus,
+    pub commitments: Vec<(String, bool)>,
+    pub thread: Vec<MessageView>,
+    pub candidates: Vec<CandidateView>,
 }
 
-/// The commitments' texts, and whether the request accepted each.
-fn commitments_of(request: &RequestLine) -> Vec<(String, bool)> {
-    let accepted: Vec<&str> = request.commitments.split_whitespace().collect();
-    COMMITMENTS
-        .iter()
-        .map(|(code, text)| (text.to_string(), accepted.contains(code)))
-        .collect()
+impl From<RequestDetail> for Shown {
+    fn from(d: RequestDetail) -> Shown {
+        let accepted: Vec<&str> = d.line.commitments.split_whitespace().collect();
+        Shown {
+            request: RequestRow::from(&d.line),
+            status: d.line.status,
+            commitments: COMMITMENTS
+                .iter()
+                .map(|(code, text)| (text.to_string(), accepted.contains(code)))
+                .collect(),
+            thread: d
+                .thread
+                .into_iter()
+                .map(|m| MessageView {
+                    author: m.author,
+                    at: date_fr(m.created_at),
+                    body: m.body,
+                })
+                .collect(),
+            candidates: d.candidates.into_iter().map(CandidateView::from).collect(),
+        }
+    }
 }
 
 /// A candidate as shown on a request's page, with its forms' values and errors.
 pub struct CandidateView {
-    pub person_id: i64,
+    pub person_id: PersonId,
     pub name: String,
     pub email: String,
     /// "Formation de 7 h le 12/11/2026 (organisme)".
@@ -150,57 +161,66 @@ impl CandidateView {
     pub fn ready(&self) -> bool {
         self.missing.is_empty() && self.activated.is_none()
     }
-}
 
-async fn candidate_views(state: &AppState, request: i64) -> Result<Vec<CandidateView>, Response> {
-    let lines = repo::candidate_lines(&state.db, request)
-        .await
-        .map_err(internal)?;
-    let mut out = Vec::new();
-    for c in lines {
-        let missing = svc::missing(&state.db, request, c.person_id)
-            .await
-            .map_err(internal)?;
-        out.push(candidate_view(
-            c,
-            missing.iter().map(|m| m.label()).collect(),
-        ));
+    fn has_error(&self) -> bool {
+        [
+            &self.hours_error,
+            &self.date_error,
+            &self.organisation_error,
+            &self.score_error,
+            &self.activation_error,
+        ]
+        .iter()
+        .any(|e| e.is_some())
     }
-    Ok(out)
+
+    /// Puts each of the training form's errors next to its field.
+    fn training_errors(&mut self, errors: &[TrainingError]) {
+        for e in errors {
+            let slot = match e.field() {
+                TrainingField::Hours => &mut self.hours_error,
+                TrainingField::Date => &mut self.date_error,
+                TrainingField::Organisation => &mut self.organisation_error,
+            };
+            *slot = Some(e.to_string());
+        }
+    }
 }
 
-fn candidate_view(c: CandidateLine, missing: Vec<&'static str>) -> CandidateView {
-    let training = c.training_hours.map(|h| {
-        let mut t = format!("Formation de {h} h");
-        if let Some(d) = c.training_date {
-            t.push_str(&format!(" le {}", date_fr(d)));
+impl From<CandidateDetail> for CandidateView {
+    fn from(CandidateDetail { line: c, missing }: CandidateDetail) -> CandidateView {
+        let training = c.training_hours.map(|h| {
+            let mut t = format!("Formation de {h} h");
+            if let Some(d) = c.training_date {
+                t.push_str(&format!(" le {}", date_fr(d)));
+            }
+            if let Some(o) = &c.training_organisation {
+                t.push_str(&format!(" ({o})"));
+            }
+            t
+        });
+        let skills_test = c.skills_test_at.map(|at| match c.skills_test_score {
+            Some(s) => format!("Réussi le {} (score : {s})", date_fr(at)),
+            None => format!("Réussi le {}", date_fr(at)),
+        });
+        CandidateView {
+            person_id: c.person_id,
+            name: format!("{} {}", c.given_name, c.family_name),
+            email: c.email,
+            training,
+            skills_test,
+            missing: missing.iter().map(|m| m.label()).collect(),
+            activated: c.activated_at.map(date_fr),
+            hours: String::new(),
+            date: String::new(),
+            organisation: String::new(),
+            score: String::new(),
+            hours_error: None,
+            date_error: None,
+            organisation_error: None,
+            score_error: None,
+            activation_error: None,
         }
-        if let Some(o) = &c.training_organisation {
-            t.push_str(&format!(" ({o})"));
-        }
-        t
-    });
-    let skills_test = c.skills_test_at.map(|at| match c.skills_test_score {
-        Some(s) => format!("Réussi le {} (score : {s})", date_fr(at)),
-        None => format!("Réussi le {}", date_fr(at)),
-    });
-    CandidateView {
-        person_id: c.person_id,
-        name: format!("{} {}", c.given_name, c.family_name),
-        email: c.email,
-        training,
-        skills_test,
-        missing,
-        activated: c.activated_at.map(date_fr),
-        hours: String::new(),
-        date: String::new(),
-        organisation: String::new(),
-        score: String::new(),
-        hours_error: None,
-        date_error: None,
-        organisation_error: None,
-        score_error: None,
-        activation_error: None,
     }
 }
 

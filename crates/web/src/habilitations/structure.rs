@@ -5,11 +5,10 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
-use relais_domain::calendrier::parse_date_iso;
+use relais_domain::calendrier::now_ms;
 use relais_domain::habilitations::{COMMITMENTS, HabilitationError, RequestStatus, Training};
+use relais_domain::ids::{HabilitationRequestId, PersonId, StructureId};
 use relais_services::habilitations::{self as svc, WorkflowError};
-use relais_store::comptes as people;
-use relais_store::habilitations::{self as repo};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -23,7 +22,7 @@ use super::*;
 /// A request of the structure in the path, for its référents: `/structures/{id}/habilitations/{demande}…`.
 pub struct RequestOfStructure {
     pub access: StructureAccess,
-    pub request: i64,
+    pub request: HabilitationRequestId,
 }
 
 impl FromRequestParts<AppState> for RequestOfStructure {
@@ -34,7 +33,8 @@ impl FromRequestParts<AppState> for RequestOfStructure {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let guard = InStructure::<Referents>::from_request_parts(parts, state).await?;
-        let Ok(Path((_, request))) = Path::<(i64, i64)>::from_request_parts(parts, state).await
+        let Ok(Path((_, request))) =
+            Path::<(StructureId, HabilitationRequestId)>::from_request_parts(parts, state).await
         else {
             return Err(crate::error::not_found_page(parts, state).await);
         };
@@ -45,8 +45,8 @@ impl FromRequestParts<AppState> for RequestOfStructure {
     }
 }
 
-async fn structure_name(state: &AppState, id: i64) -> Result<String, Response> {
-    match people::structure(&state.db, id).await {
+async fn structure_name(state: &AppState, access: &StructureAccess) -> Result<String, Response> {
+    match relais_services::comptes::structure(&state.db, access).await {
         Ok(Some(s)) => Ok(s.nom),
         Ok(None) => Err(ApiError::NotFound.into_response()),
         Err(e) => Err(internal(e)),
@@ -57,7 +57,7 @@ async fn structure_name(state: &AppState, id: i64) -> Result<String, Response> {
 #[template(path = "habilitations.html")]
 pub struct ListPage {
     pub ctx: PageContext,
-    pub structure_id: i64,
+    pub structure_id: StructureId,
     pub structure: String,
     pub requests: Vec<RequestRow>,
 }
@@ -67,15 +67,14 @@ pub async fn list(
     ctx: PageContext,
     guard: InStructure<Referents>,
 ) -> Response {
-    let id = guard.access.structure();
-    let structure = match structure_name(&state, id.0).await {
+    let structure = match structure_name(&state, &guard.access).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match repo::requests_of_structure(&state.db, id.0).await {
+    match svc::requests_of_structure(&state.db, &guard.access).await {
         Ok(lines) => render(ListPage {
             ctx,
-            structure_id: id.0,
+            structure_id: guard.access.structure(),
             structure,
             requests: lines.iter().map(RequestRow::from).collect(),
         }),
@@ -94,7 +93,7 @@ pub struct CommitmentBox {
 #[template(path = "habilitation_nouvelle.html")]
 pub struct NewRequestPage {
     pub ctx: PageContext,
-    pub structure_id: i64,
+    pub structure_id: StructureId,
     pub structure: String,
     pub emails: String,
     pub commitments: Vec<CommitmentBox>,
@@ -124,11 +123,10 @@ pub async fn new_form(
     ctx: PageContext,
     guard: InStructure<Referents>,
 ) -> Response {
-    let id = guard.access.structure();
-    match structure_name(&state, id.0).await {
+    match structure_name(&state, &guard.access).await {
         Ok(structure) => render(NewRequestPage {
             ctx,
-            structure_id: id.0,
+            structure_id: guard.access.structure(),
             structure,
             emails: String::new(),
             commitments: commitment_boxes(&[]),
@@ -193,13 +191,13 @@ pub async fn submit(
             Err(e @ WorkflowError::UnknownPerson(_)) => (Some(sentence(&e.to_string())), None),
             Err(e) => return internal(e),
         };
-    let structure = match structure_name(&state, id.0).await {
+    let structure = match structure_name(&state, &guard.access).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     render(NewRequestPage {
         ctx,
-        structure_id: id.0,
+        structure_id: id,
         structure,
         emails: emails_text,
         commitments: commitment_boxes(&ticked),
@@ -212,7 +210,7 @@ pub async fn submit(
 #[template(path = "habilitation.html")]
 pub struct RequestPage {
     pub ctx: PageContext,
-    pub structure_id: i64,
+    pub structure_id: StructureId,
     pub request: RequestRow,
     pub accepted: bool,
     pub changes_requested: bool,
@@ -230,13 +228,7 @@ impl RequestPage {
     fn has_error(&self) -> bool {
         self.alert.is_some()
             || self.answer_error.is_some()
-            || self.candidates.iter().any(|c| {
-                c.hours_error.is_some()
-                    || c.date_error.is_some()
-                    || c.organisation_error.is_some()
-                    || c.score_error.is_some()
-                    || c.activation_error.is_some()
-            })
+            || self.candidates.iter().any(CandidateView::has_error)
     }
 }
 
@@ -248,28 +240,20 @@ async fn request_page(
     notice: Option<&'static str>,
     adjust: impl FnOnce(&mut RequestPage),
 ) -> Response {
-    let line = match repo::request_with_structure(&state.db, guard.request).await {
-        Ok(Some(l)) if l.structure_id == guard.access.structure().0 => l,
-        Ok(_) => return not_found(&ctx),
+    let shown = match svc::request_of_structure(&state.db, &guard.access, guard.request).await {
+        Ok(Some(detail)) => Shown::from(detail),
+        Ok(None) => return not_found(&ctx),
         Err(e) => return internal(e),
-    };
-    let thread = match thread(state, line.id).await {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let candidates = match candidate_views(state, line.id).await {
-        Ok(c) => c,
-        Err(r) => return r,
     };
     let mut page = RequestPage {
         ctx,
-        structure_id: line.structure_id,
-        accepted: line.status == RequestStatus::Accepted,
-        changes_requested: line.status == RequestStatus::ChangesRequested,
-        commitments: commitments_of(&line),
-        request: RequestRow::from(&line),
-        thread,
-        candidates,
+        structure_id: guard.access.structure(),
+        accepted: shown.status == RequestStatus::Accepted,
+        changes_requested: shown.status == RequestStatus::ChangesRequested,
+        commitments: shown.commitments,
+        request: shown.request,
+        thread: shown.thread,
+        candidates: shown.candidates,
         answer: String::new(),
         answer_error: None,
         alert: None,
@@ -356,6 +340,11 @@ pub struct TrainingForm {
     organisme: String,
 }
 
+/// The candidate a form names (`personne`); one that names nobody names no candidate.
+fn candidate_person(raw: &str) -> PersonId {
+    raw.trim().parse().unwrap_or(PersonId(0))
+}
+
 /// Records a candidate's training.
 pub async fn training(
     State(state): State<AppState>,
@@ -363,57 +352,27 @@ pub async fn training(
     guard: RequestOfStructure,
     CsrfForm(form): CsrfForm<TrainingForm>,
 ) -> Response {
-    let person: i64 = form.personne.trim().parse().unwrap_or(0);
-    let mut hours_error = None;
-    let mut date_error = None;
-    let mut organisation_error = None;
+    let person = candidate_person(&form.personne);
     let mut alert = None;
-    let hours: u32 = match form.heures.trim().parse() {
-        Ok(h @ (7 | 14)) => h,
-        _ => {
-            hours_error = Some("Choisissez la durée de la formation : 7 h ou 14 h.".to_string());
-            0
-        }
-    };
-    let date = match parse_date_iso(&form.date) {
-        Some(d) if d <= relais_domain::calendrier::now_ms() => d,
-        Some(_) => {
-            date_error = Some(
-                "La formation doit avoir eu lieu : la date ne peut pas être dans le futur."
-                    .to_string(),
-            );
-            0
-        }
-        None => {
-            date_error =
-                Some("Indiquez la date de la formation, au format jj/mm/aaaa.".to_string());
-            0
-        }
-    };
-    if form.organisme.trim().is_empty() {
-        organisation_error = Some("Indiquez l’organisme qui a donné la formation.".to_string());
-    }
-    if hours_error.is_none() && date_error.is_none() && organisation_error.is_none() {
-        let recorded = match Training::new(hours, date, &form.organisme) {
-            Ok(t) => {
-                svc::record_training(&state.db, &guard.access, guard.request, person, &t).await
+    let errors = match Training::parse(&form.heures, &form.date, &form.organisme, now_ms()) {
+        Ok(t) => {
+            let recorded =
+                svc::record_training(&state.db, &guard.access, guard.request, person, &t).await;
+            match settle(&ctx, &guard, recorded, "formation") {
+                Ok(answer) => return answer,
+                Err(e) => alert = Some(sentence(&e.to_string())),
             }
-            Err(e) => Err(e.into()),
-        };
-        match settle(&ctx, &guard, recorded, "formation") {
-            Ok(answer) => return answer,
-            Err(e) => alert = Some(sentence(&e.to_string())),
+            Vec::new()
         }
-    }
+        Err(errors) => errors,
+    };
     request_page(&state, ctx, &guard, None, |page| {
         page.alert = alert;
         if let Some(c) = page.candidates.iter_mut().find(|c| c.person_id == person) {
             c.hours = form.heures;
             c.date = form.date;
             c.organisation = form.organisme;
-            c.hours_error = hours_error;
-            c.date_error = date_error;
-            c.organisation_error = organisation_error;
+            c.training_errors(&errors);
         } else if page.alert.is_none() {
             page.alert = Some("Cette personne ne fait pas partie de la demande.".into());
         }
@@ -436,7 +395,7 @@ pub async fn skills_test(
     guard: RequestOfStructure,
     CsrfForm(form): CsrfForm<SkillsTestForm>,
 ) -> Response {
-    let person: i64 = form.personne.trim().parse().unwrap_or(0);
+    let person = candidate_person(&form.personne);
     let score = match form.score.trim() {
         "" => Ok(None),
         s => s.parse::<i64>().ok().filter(|n| *n >= 0).map(Some).ok_or(
@@ -480,7 +439,7 @@ pub async fn activate(
     _fresh: Fresh,
     CsrfForm(form): CsrfForm<PersonForm>,
 ) -> Response {
-    let person: i64 = form.personne.trim().parse().unwrap_or(0);
+    let person = candidate_person(&form.personne);
     let result = svc::activate(&state.db, &guard.access, guard.request, person).await;
     let error = match settle(&ctx, &guard, result, "activation") {
         Ok(answer) => return answer,

@@ -49,7 +49,7 @@ pub async fn checkpoints(
             )
         })?,
     };
-    let points = relais_store::journal::checkpoints(&state.db, after, limit)
+    let points = relais_services::journal::checkpoints(&state.db, after, limit)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "points de contrôle illisibles");

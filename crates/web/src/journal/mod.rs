@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use relais_domain::calendrier::date_heure_fr;
-use relais_store::comptes as repo;
+use relais_services::journal::JournalFilter;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -44,8 +44,8 @@ pub struct JournalQuery {
 
 const JOURNAL_PAGE: u32 = 50;
 
-fn journal_filter(q: &JournalQuery) -> relais_store::journal::JournalFilter {
-    relais_store::journal::JournalFilter {
+fn journal_filter(q: &JournalQuery) -> JournalFilter {
+    JournalFilter {
         action: q
             .action
             .as_deref()
@@ -90,7 +90,7 @@ pub async fn structure_journal(
     Query(q): Query<JournalQuery>,
 ) -> Response {
     let filter = journal_filter(&q);
-    let structure = match repo::structure(&state.db, guard.access.structure().0).await {
+    let structure = match relais_services::comptes::structure(&state.db, &guard.access).await {
         Ok(Some(s)) => s,
         Ok(None) => return ApiError::NotFound.into_response(),
         Err(e) => return internal(e),
@@ -121,7 +121,7 @@ fn journal_page(
     ctx: PageContext,
     title: String,
     base: String,
-    filter: &relais_store::journal::JournalFilter,
+    filter: &JournalFilter,
     entries: Vec<relais_domain::journal::Entry>,
 ) -> Response {
     use relais_domain::journal::JournalAction;

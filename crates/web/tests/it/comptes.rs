@@ -3,6 +3,7 @@
 
 use crate::common;
 use common::*;
+use relais_domain::ids::{PersonId, StructureId};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -145,11 +146,11 @@ fn access(method: &str, path: &str) -> Access {
 }
 
 struct World {
-    structures: [i64; 2],
-    people: Vec<(Who, i64)>,
+    structures: [StructureId; 2],
+    people: Vec<(Who, PersonId)>,
 }
 
-async fn person(db: &Db, email: &str) -> i64 {
+async fn person(db: &Db, email: &str) -> PersonId {
     svc::create_account(db, email, "Camille", "Martin", PASSWORD, None)
         .await
         .unwrap()
@@ -267,10 +268,10 @@ async fn every_route_for_every_role_and_structure() {
     let mut checked = 0;
     for (method, route) in ROUTES {
         let rule = access(method, route);
-        let ids: Vec<i64> = if route.contains("{id}") {
+        let ids: Vec<StructureId> = if route.contains("{id}") {
             w.structures.to_vec()
         } else {
-            vec![0]
+            vec![StructureId(0)]
         };
         for id in ids {
             let path = route

@@ -4,6 +4,7 @@
 
 use crate::common;
 use common::*;
+use relais_domain::ids::StructureId;
 
 use axum::http::{StatusCode, header};
 use relais_domain::comptes::sessions::Stage;
@@ -20,7 +21,7 @@ fn main_of(html: &str) -> &str {
 }
 
 /// A référent with an enrolled second factor and a logged-in session: (structure, cookie, secret).
-async fn referent(db: &Db) -> (i64, String, Vec<u8>) {
+async fn referent(db: &Db) -> (StructureId, String, Vec<u8>) {
     let s = svc::create_structure(
         db,
         "13002526500013",

@@ -5,6 +5,7 @@
 
 use crate::common;
 use common::*;
+use relais_domain::ids::{PersonId, StructureId};
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -18,18 +19,18 @@ use relais_store::comptes::sessions;
 use relais_testkit::TestDb;
 
 struct World {
-    a: i64,
-    b: i64,
-    referent: i64,
-    other_referent: i64,
-    admin: i64,
+    a: StructureId,
+    b: StructureId,
+    referent: PersonId,
+    other_referent: PersonId,
+    admin: PersonId,
     /// Enrolled in the second factor: ready once trained and tested.
-    alex: i64,
+    alex: PersonId,
     /// Not enrolled.
-    sam: i64,
+    sam: PersonId,
 }
 
-async fn person(db: &Db, email: &str, given: &str, family: &str) -> i64 {
+async fn person(db: &Db, email: &str, given: &str, family: &str) -> PersonId {
     svc::create_account(db, email, given, family, PASSWORD, None)
         .await
         .unwrap()
@@ -113,7 +114,7 @@ async fn enrol(db: &Db, email: &str) {
 }
 
 /// A complete session of `person`; `fresh`: the second factor was confirmed a moment ago.
-async fn cookie_for(db: &Db, person: i64, fresh: bool) -> String {
+async fn cookie_for(db: &Db, person: PersonId, fresh: bool) -> String {
     let token = format!(
         "jeton-{person}-{fresh}-{}",
         relais_domain::calendrier::now_ms()
@@ -167,7 +168,7 @@ async fn done(app: &Router, path: &str, cookie: &str, fields: &[(&str, &str)]) -
     to
 }
 
-async fn request_count(db: &Db, structure: i64) -> usize {
+async fn request_count(db: &Db, structure: StructureId) -> usize {
     relais_store::habilitations::requests_of_structure(db, structure)
         .await
         .unwrap()

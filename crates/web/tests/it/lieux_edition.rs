@@ -3,6 +3,7 @@
 
 use crate::common;
 use common::*;
+use relais_domain::ids::{PersonId, StructureId};
 
 use axum::Router;
 use axum::body::Body;
@@ -63,8 +64,8 @@ async fn upload(app: &Router, path: &str, cookie: &str, body: String) -> Respons
 }
 
 struct World {
-    a: i64,
-    b: i64,
+    a: StructureId,
+    b: StructureId,
     /// Cookies of A's référent, B's référent, a médiateur of A, a hub coordinator.
     referent_a: String,
     referent_b: String,
@@ -72,7 +73,7 @@ struct World {
     hub: String,
 }
 
-async fn login(db: &Db, email: &str) -> (i64, String) {
+async fn login(db: &Db, email: &str) -> (PersonId, String) {
     let id = svc::create_account(db, email, "Camille", "Martin", PASSWORD, None)
         .await
         .unwrap();

@@ -1,6 +1,7 @@
 //! ProConnect login against a real OpenID Connect provider (testsupport/oidc, npm
 //! oidc-provider) started as a child process: the success paths and every refusal.
 
+use relais_domain::ids::{PersonId, StructureId};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -96,7 +97,7 @@ struct Harness {
     app: Router,
     http: reqwest::Client,
     t: TestDb,
-    structure: i64,
+    structure: StructureId,
 }
 
 async fn harness() -> Harness {
@@ -160,7 +161,7 @@ async fn harness_on(provider: Provider, policy: svc::Policy) -> Harness {
 }
 
 impl Harness {
-    async fn account(&self, email: &str, role: Option<Role>) -> i64 {
+    async fn account(&self, email: &str, role: Option<Role>) -> PersonId {
         let id = svc::create_account(
             &self.t.db,
             email,

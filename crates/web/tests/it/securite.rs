@@ -5,6 +5,7 @@
 
 use crate::common;
 use common::*;
+use relais_domain::ids::PersonId;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,7 +82,7 @@ async fn logged_in(app: &Router, token: &str) -> bool {
 }
 
 /// A person with the second factor set up: their TOTP secret and recovery codes.
-async fn enrolled(db: &Db, email: &str) -> (i64, Vec<u8>, Vec<String>) {
+async fn enrolled(db: &Db, email: &str) -> (PersonId, Vec<u8>, Vec<String>) {
     let policy = Policy::default();
     let id = svc::create_account(db, email, "Camille", "Martin", PASSWORD, None)
         .await
