@@ -53,6 +53,54 @@ pub enum Decision {
     AskChanges,
 }
 
+/// A field of the decision form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionField {
+    Decision,
+    Message,
+}
+
+/// Why the decision form is refused, in the words shown next to its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionError {
+    #[error("Choisissez une décision : accepter, demander des modifications ou refuser.")]
+    Missing,
+    #[error("Dites à la structure ce qu’elle doit modifier.")]
+    ChangesUnsaid,
+    #[error("Expliquez à la structure pourquoi sa demande est refusée.")]
+    RefusalUnexplained,
+}
+
+impl DecisionError {
+    /// The field the error is about.
+    pub fn field(self) -> DecisionField {
+        match self {
+            DecisionError::Missing => DecisionField::Decision,
+            DecisionError::ChangesUnsaid | DecisionError::RefusalUnexplained => {
+                DecisionField::Message
+            }
+        }
+    }
+}
+
+impl Decision {
+    /// Reads the decision form (`accepter`, `modifications`, `refuser`, and the message to
+    /// the structure, which asking for changes or refusing needs).
+    pub fn parse(decision: &str, message: &str) -> Result<Decision, DecisionError> {
+        let decision = match decision {
+            "accepter" => Decision::Accept,
+            "modifications" => Decision::AskChanges,
+            "refuser" => Decision::Refuse,
+            _ => return Err(DecisionError::Missing),
+        };
+        match decision {
+            Decision::AskChanges if message.trim().is_empty() => Err(DecisionError::ChangesUnsaid),
+            Decision::Refuse if message.trim().is_empty() => Err(DecisionError::RefusalUnexplained),
+            decision => Ok(decision),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HabilitationError {
     #[error("la demande est « {} » : elle ne peut plus être décidée", .0.label())]
@@ -275,6 +323,21 @@ mod tests {
                 Err(HabilitationError::AlreadyDecided(done))
             );
         }
+        assert_eq!(Decision::parse("accepter", ""), Ok(Decision::Accept));
+        assert_eq!(
+            Decision::parse("refuser", "Hors champ"),
+            Ok(Decision::Refuse)
+        );
+        assert_eq!(Decision::parse("", "x"), Err(DecisionError::Missing));
+        let unsaid = Decision::parse("modifications", "  ").unwrap_err();
+        assert_eq!(
+            (unsaid, unsaid.field()),
+            (DecisionError::ChangesUnsaid, DecisionField::Message)
+        );
+        assert_eq!(
+            Decision::parse("refuser", ""),
+            Err(DecisionError::RefusalUnexplained)
+        );
         assert_eq!(resubmit(ChangesRequested), Ok(Submitted));
         assert_eq!(
             resubmit(Submitted),

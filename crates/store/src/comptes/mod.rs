@@ -108,21 +108,6 @@ pub(crate) fn person_from(r: &AnyRow) -> Person {
     }
 }
 
-/// The row of `sql` whose `$1` is `key`, if there is one, read by `from`.
-pub(crate) async fn one_where<'q, T>(
-    db: &Db,
-    sql: &'q str,
-    key: impl sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'q,
-    from: fn(&AnyRow) -> T,
-) -> Result<Option<T>, StoreError> {
-    Ok(sqlx::query(sql)
-        .bind(key)
-        .fetch_optional(db.pool())
-        .await?
-        .as_ref()
-        .map(from))
-}
-
 /// Every row of `sql` whose `$1` is `key`, read by `from`.
 pub(crate) async fn all_where<'q, T>(
     db: &Db,
@@ -137,6 +122,16 @@ pub(crate) async fn all_where<'q, T>(
         .iter()
         .map(from)
         .collect())
+}
+
+/// The row of `sql` whose `$1` is `key` (a unique key), if there is one, read by `from`.
+pub(crate) async fn one_where<'q, T>(
+    db: &Db,
+    sql: &'q str,
+    key: impl sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'q,
+    from: fn(&AnyRow) -> T,
+) -> Result<Option<T>, StoreError> {
+    Ok(all_where(db, sql, key, from).await?.into_iter().next())
 }
 
 pub async fn create_structure(

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_domain::habilitations::{Decision, RequestStatus};
+use relais_domain::habilitations::{Decision, DecisionField, RequestStatus};
 use relais_domain::ids::HabilitationRequestId;
 use relais_services::habilitations::{self as svc, WorkflowError};
 use serde::Deserialize;
@@ -163,44 +163,25 @@ pub async fn decide(
     let Ok(request) = raw.parse::<HabilitationRequestId>() else {
         return not_found(&ctx);
     };
-    let decision = match form.decision.as_str() {
-        "accepter" => Some(Decision::Accept),
-        "refuser" => Some(Decision::Refuse),
-        "modifications" => Some(Decision::AskChanges),
-        _ => None,
-    };
-    let message = form.message.trim();
-    let (decision_error, message_error, alert) = match decision {
-        None => (
-            Some(
-                "Choisissez une décision : accepter, demander des modifications ou refuser."
-                    .to_string(),
-            ),
-            None,
-            None,
-        ),
-        Some(Decision::AskChanges) if message.is_empty() => (
-            None,
-            Some("Dites à la structure ce qu’elle doit modifier.".to_string()),
-            None,
-        ),
-        Some(Decision::Refuse) if message.is_empty() => (
-            None,
-            Some("Expliquez à la structure pourquoi sa demande est refusée.".to_string()),
-            None,
-        ),
-        Some(decision) => {
-            match svc::decide(&state.db, &admin.access, request, decision, Some(message)).await {
+    let (mut decision_error, mut message_error, mut alert) = (None, None, None);
+    match Decision::parse(&form.decision, &form.message) {
+        Ok(decision) => {
+            let message = Some(form.message.trim());
+            match svc::decide(&state.db, &admin.access, request, decision, message).await {
                 Ok(_) => {
                     return Redirect::to(&format!("/admin/habilitations/{request}?fait=decision"))
                         .into_response();
                 }
                 Err(WorkflowError::UnknownRequest) => return not_found(&ctx),
                 Err(WorkflowError::Store(e)) => return internal(e),
-                Err(e) => (None, None, Some(sentence(&e.to_string()))),
+                Err(e) => alert = Some(sentence(&e.to_string())),
             }
         }
-    };
+        Err(e) => match e.field() {
+            DecisionField::Decision => decision_error = Some(e.to_string()),
+            DecisionField::Message => message_error = Some(e.to_string()),
+        },
+    }
     admin_page(&state, ctx, &admin, request, None, |page| {
         page.decidable = true;
         page.decision = form.decision;
