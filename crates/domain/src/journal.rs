@@ -10,6 +10,7 @@
 
 pub mod checkpoint;
 
+use crate::ids::{PersonId, StructureId};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -143,11 +144,11 @@ impl Serialize for JournalAction {
 pub struct NewEntry {
     pub action: JournalAction,
     /// The person who acted; `None` when Relais itself did (a job, a rule).
-    pub actor: Option<i64>,
+    pub actor: Option<PersonId>,
     /// The structure the actor acted for, if any.
-    pub actor_structure: Option<i64>,
+    pub actor_structure: Option<StructureId>,
     /// The structure whose référent may read this entry.
-    pub structure: Option<i64>,
+    pub structure: Option<StructureId>,
     /// What was acted on: `"personne"`, `"structure"`…
     pub subject_kind: String,
     pub subject_id: String,
@@ -175,14 +176,14 @@ impl NewEntry {
     }
 
     /// Done by `person`, acting for `structure` (if any).
-    pub fn by(mut self, person: i64, structure: Option<i64>) -> Self {
+    pub fn by(mut self, person: PersonId, structure: Option<StructureId>) -> Self {
         self.actor = Some(person);
         self.actor_structure = structure;
         self
     }
 
     /// Readable by the référent of `structure`.
-    pub fn in_structure(mut self, structure: i64) -> Self {
+    pub fn in_structure(mut self, structure: StructureId) -> Self {
         self.structure = Some(structure);
         self
     }
@@ -196,9 +197,9 @@ impl NewEntry {
     fn content(&self) -> Content<'_> {
         Content {
             action: self.action,
-            actor: self.actor,
-            actor_structure: self.actor_structure,
-            structure: self.structure,
+            actor: self.actor.map(i64::from),
+            actor_structure: self.actor_structure.map(i64::from),
+            structure: self.structure.map(i64::from),
             subject_kind: &self.subject_kind,
             subject_id: &self.subject_id,
             details: &self.details,
@@ -214,9 +215,9 @@ pub struct Entry {
     /// Unix milliseconds.
     pub at: i64,
     pub action: JournalAction,
-    pub actor: Option<i64>,
-    pub actor_structure: Option<i64>,
-    pub structure: Option<i64>,
+    pub actor: Option<PersonId>,
+    pub actor_structure: Option<StructureId>,
+    pub structure: Option<StructureId>,
     pub subject_kind: String,
     pub subject_id: String,
     pub details: String,
@@ -250,9 +251,9 @@ impl Entry {
     pub fn computed_hash(&self) -> String {
         let content = Content {
             action: self.action,
-            actor: self.actor,
-            actor_structure: self.actor_structure,
-            structure: self.structure,
+            actor: self.actor.map(i64::from),
+            actor_structure: self.actor_structure.map(i64::from),
+            structure: self.structure.map(i64::from),
             subject_kind: &self.subject_kind,
             subject_id: &self.subject_id,
             details: &self.details,
@@ -579,8 +580,8 @@ mod tests {
 
     fn sample() -> NewEntry {
         NewEntry::new(JournalAction::RoleGranted, "personne", "42")
-            .by(7, Some(3))
-            .in_structure(3)
+            .by(PersonId(7), Some(StructureId(3)))
+            .in_structure(StructureId(3))
             .with_details(r#"{"role":"referent"}"#)
     }
 
@@ -654,8 +655,8 @@ mod tests {
         assert_ne!(entry_hash("", 1, 0, &a), entry_hash("", 1, 0, &b));
         // An absent id is not id 0, and ids do not slide from one field to the next.
         let (mut a, mut b) = (sample(), sample());
-        (a.actor, a.actor_structure) = (None, Some(0));
-        (b.actor, b.actor_structure) = (Some(0), None);
+        (a.actor, a.actor_structure) = (None, Some(StructureId(0)));
+        (b.actor, b.actor_structure) = (Some(PersonId(0)), None);
         assert_ne!(entry_hash("", 1, 0, &a), entry_hash("", 1, 0, &b));
     }
 
@@ -829,9 +830,9 @@ mod tests {
                 |(prev, seq, at, action, actor, actor_structure, structure, kind, id, details)| {
                     let entry = NewEntry {
                         action,
-                        actor,
-                        actor_structure,
-                        structure,
+                        actor: actor.map(PersonId),
+                        actor_structure: actor_structure.map(StructureId),
+                        structure: structure.map(StructureId),
                         subject_kind: kind,
                         subject_id: id,
                         details,
@@ -869,9 +870,9 @@ mod tests {
                 } else {
                     other
                 },
-                4 => e.actor = other_id(e.actor),
-                5 => e.actor_structure = other_id(e.actor_structure),
-                6 => e.structure = other_id(e.structure),
+                4 => e.actor = other_id(e.actor.map(i64::from)).map(PersonId),
+                5 => e.actor_structure = other_id(e.actor_structure.map(i64::from)).map(StructureId),
+                6 => e.structure = other_id(e.structure.map(i64::from)).map(StructureId),
                 7 => e.subject_kind = other_text(&e.subject_kind),
                 8 => e.subject_id = other_text(&e.subject_id),
                 _ => e.details = other_text(&e.details),

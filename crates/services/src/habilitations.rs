@@ -66,8 +66,8 @@ pub async fn submit(
         "habilitation",
         id.to_string(),
     )
-    .by(referent.person().0, Some(referent.structure().0))
-    .in_structure(referent.structure().0);
+    .by(referent.person(), Some(referent.structure()))
+    .in_structure(referent.structure());
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(id)
@@ -105,8 +105,8 @@ pub async fn decide(
         "habilitation",
         request.to_string(),
     )
-    .by(admin.person().0, None)
-    .in_structure(found.structure_id.0)
+    .by(admin.person(), None)
+    .in_structure(found.structure_id)
     .with_details(format!("{{\"statut\":\"{}\"}}", next.as_str()));
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
@@ -172,8 +172,8 @@ pub async fn resubmit(
         "habilitation",
         request.to_string(),
     )
-    .by(referent.person().0, Some(referent.structure().0))
-    .in_structure(referent.structure().0)
+    .by(referent.person(), Some(referent.structure()))
+    .in_structure(referent.structure())
     .with_details("{\"renvoi\":true}");
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
@@ -312,8 +312,8 @@ pub async fn activate(
     .await?;
     repo::mark_activated(&mut tx, candidate.id, now).await?;
     let entry = NewEntry::new(JournalAction::RoleGranted, "personne", person.to_string())
-        .by(referent.person().0, Some(referent.structure().0))
-        .in_structure(referent.structure().0)
+        .by(referent.person(), Some(referent.structure()))
+        .in_structure(referent.structure())
         .with_details(format!(
             "{{\"role\":\"aidant\",\"habilitation\":{request}}}"
         ));

@@ -69,7 +69,7 @@ pub async fn journal_for_structure(
     limit: u32,
 ) -> Result<Vec<relais_domain::journal::Entry>, StoreError> {
     let filter = JournalFilter {
-        structure: Some(access.structure().0),
+        structure: Some(access.structure()),
         ..filter.clone()
     };
     journal::list(db, &filter, limit).await

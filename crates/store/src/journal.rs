@@ -10,6 +10,7 @@
 //! `journal_checkpoints` (migration 0013, append-only too) holds the signed heads.
 
 use relais_domain::calendrier::now_ms;
+use relais_domain::ids::{PersonId, StructureId};
 use relais_domain::journal::checkpoint::{self, Checkpoint, PublicKey, SigningKey};
 use relais_domain::journal::{ChainCheck, Entry, JournalAction, NewEntry, Verification};
 use sqlx::Row;
@@ -43,9 +44,9 @@ pub async fn append(tx: &mut Tx, entry: &NewEntry) -> Result<Entry, StoreError> 
     .bind(sealed.seq)
     .bind(sealed.at)
     .bind(sealed.action.as_str())
-    .bind(sealed.actor)
-    .bind(sealed.actor_structure)
-    .bind(sealed.structure)
+    .bind(sealed.actor.map(i64::from))
+    .bind(sealed.actor_structure.map(i64::from))
+    .bind(sealed.structure.map(i64::from))
     .bind(sealed.subject_kind.as_str())
     .bind(sealed.subject_id.as_str())
     .bind(sealed.details.as_str())
@@ -64,9 +65,9 @@ pub async fn append(tx: &mut Tx, entry: &NewEntry) -> Result<Entry, StoreError> 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JournalFilter {
     /// Entries a référent of this structure may read.
-    pub structure: Option<i64>,
+    pub structure: Option<StructureId>,
     /// Entries by this person.
-    pub actor: Option<i64>,
+    pub actor: Option<PersonId>,
     /// Entries about this subject: (kind, id).
     pub subject: Option<(String, String)>,
     pub action: Option<JournalAction>,
@@ -87,10 +88,10 @@ pub async fn list(db: &Db, filter: &JournalFilter, limit: u32) -> Result<Vec<Ent
         clauses.push(format!("{condition} ${}", params.len()));
     };
     if let Some(s) = filter.structure {
-        add("structure =", Param::Int(s));
+        add("structure =", Param::Int(s.0));
     }
     if let Some(a) = filter.actor {
-        add("actor =", Param::Int(a));
+        add("actor =", Param::Int(a.0));
     }
     if let Some((kind, id)) = &filter.subject {
         add("subject_kind =", Param::Text(kind));
@@ -276,9 +277,9 @@ fn read_entry(r: &AnyRow) -> Result<Entry, String> {
         seq: r.get("seq"),
         at: r.get("at"),
         action,
-        actor: r.get("actor"),
-        actor_structure: r.get("actor_structure"),
-        structure: r.get("structure"),
+        actor: r.get::<Option<i64>, _>("actor").map(PersonId),
+        actor_structure: r.get::<Option<i64>, _>("actor_structure").map(StructureId),
+        structure: r.get::<Option<i64>, _>("structure").map(StructureId),
         subject_kind: r.get("subject_kind"),
         subject_id: r.get("subject_id"),
         details: r.get("details"),

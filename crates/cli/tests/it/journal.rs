@@ -2,6 +2,7 @@
 
 use std::process::Command;
 
+use relais_domain::ids::{PersonId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::{Db, journal};
 use relais_testkit::{TestDb, hostile};
@@ -14,8 +15,8 @@ async fn append(db: &Db, n: usize) {
     for i in 0..n {
         let mut tx = db.begin().await.unwrap();
         let entry = NewEntry::new(JournalAction::PersonInvited, "personne", i.to_string())
-            .by(1, Some(2))
-            .in_structure(2);
+            .by(PersonId(1), Some(StructureId(2)))
+            .in_structure(StructureId(2));
         journal::append(&mut tx, &entry).await.unwrap();
         tx.commit().await.unwrap();
     }

@@ -63,8 +63,8 @@ fn entry(
     person: PersonId,
 ) -> relais_domain::journal::NewEntry {
     about_person(action, person)
-        .by(access.person().0, Some(access.structure().0))
-        .in_structure(access.structure().0)
+        .by(access.person(), Some(access.structure()))
+        .in_structure(access.structure())
 }
 
 /// Grants a role (médiateur, prescripteur or référent) to a member of the team.

@@ -117,8 +117,8 @@ pub async fn invite(
             "invitation",
             id.to_string(),
         )
-        .by(inviter.id.0, Some(structure.id.0))
-        .in_structure(structure.id.0)
+        .by(inviter.id, Some(structure.id))
+        .in_structure(structure.id)
         .with_details(format!("{{\"role\":\"{}\"}}", role.as_str())),
     )
     .await?;
@@ -270,8 +270,8 @@ async fn join(
     }
     let entry = |action| {
         about_person(action, person)
-            .by(person.0, Some(invitation.structure_id.0))
-            .in_structure(invitation.structure_id.0)
+            .by(person, Some(invitation.structure_id))
+            .in_structure(invitation.structure_id)
             .with_details(format!("{{\"role\":\"{}\"}}", invitation.role.as_str()))
     };
     journal::append(tx, &entry(JournalAction::InvitationAccepted)).await?;

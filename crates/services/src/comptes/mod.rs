@@ -169,7 +169,7 @@ pub(crate) fn about_person(action: JournalAction, person: impl ToString) -> NewE
 /// The entry, done by `by` when a person (not Relais itself) did it.
 pub(crate) fn done_by(entry: NewEntry, by: Option<PersonId>) -> NewEntry {
     match by {
-        Some(by) => entry.by(by.0, None),
+        Some(by) => entry.by(by, None),
         None => entry,
     }
 }

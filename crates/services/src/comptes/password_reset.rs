@@ -128,7 +128,7 @@ pub async fn reset(db: &Db, token: &str, password: &str, confirm: &str) -> Resul
     people::set_password(&mut tx, person.id, &new_hash).await?;
     people::clear_failed_logins(&mut tx, person.id).await?;
     sessions::close_all_of(&mut tx, person.id).await?;
-    let entry = about_person(JournalAction::PasswordReset, person.id).by(person.id.0, None);
+    let entry = about_person(JournalAction::PasswordReset, person.id).by(person.id, None);
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     sessions::clear(db, &account_bucket(&person.email)).await?;

@@ -422,7 +422,7 @@ pub async fn complete(
                 "personne",
                 person.id.to_string(),
             )
-            .by(person.id.0, None)
+            .by(person.id, None)
             .with_details("{\"via\":\"proconnect\"}"),
         )
         .await?;
@@ -459,7 +459,7 @@ async fn link(db: &Db, person: PersonId, sub: &str) -> Result<(), ProConnectErro
             "personne",
             person.to_string(),
         )
-        .by(person.0, None),
+        .by(person, None),
     )
     .await?;
     relais_store::commit(tx).await?;

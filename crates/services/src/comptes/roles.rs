@@ -19,7 +19,7 @@ pub async fn grant_role(
     let mut tx = db.begin().await?;
     let now = relais_domain::calendrier::now_ms();
     repo::grant_role(&mut tx, person, structure, role, by, now).await?;
-    let entry = granted(person, role.as_str(), by).in_structure(structure.0);
+    let entry = granted(person, role.as_str(), by).in_structure(structure);
     journaled(tx, &entry).await
 }
 

@@ -63,7 +63,7 @@ pub async fn verify_second_factor(
             if session.stage == Stage::SecondFactor {
                 journal::append(
                     &mut tx,
-                    &entry(JournalAction::LoginSucceeded).by(person.id.0, None),
+                    &entry(JournalAction::LoginSucceeded).by(person.id, None),
                 )
                 .await?;
             }
@@ -181,7 +181,7 @@ pub async fn confirm_enrolment(
         JournalAction::SecondFactorEnrolled,
         JournalAction::LoginSucceeded,
     ] {
-        let entry = about_person(action, session.person_id).by(session.person_id.0, None);
+        let entry = about_person(action, session.person_id).by(session.person_id, None);
         journal::append(&mut tx, &entry).await?;
     }
     relais_store::commit(tx).await?;

@@ -49,7 +49,7 @@ pub async fn logout(db: &Db, session: &Session) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     journal::append(
         &mut tx,
-        &about_person(JournalAction::Logout, session.person_id).by(session.person_id.0, None),
+        &about_person(JournalAction::Logout, session.person_id).by(session.person_id, None),
     )
     .await?;
     sessions::close(&mut tx, &session.token_hash).await?;
@@ -61,7 +61,7 @@ pub async fn logout(db: &Db, session: &Session) -> Result<(), StoreError> {
 pub async fn logout_everywhere(db: &Db, session: &Session) -> Result<u64, StoreError> {
     let mut tx = db.begin().await?;
     let entry = about_person(JournalAction::Logout, session.person_id)
-        .by(session.person_id.0, None)
+        .by(session.person_id, None)
         .with_details("{\"partout\":true}");
     journal::append(&mut tx, &entry).await?;
     let closed = sessions::close_all_of(&mut tx, session.person_id).await?;

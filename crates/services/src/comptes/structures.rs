@@ -64,7 +64,7 @@ pub async fn create_structure(
     };
     let id = repo::create_structure(&mut tx, &new, relais_domain::calendrier::now_ms()).await?;
     let entry = NewEntry::new(JournalAction::StructureCreated, "structure", id.to_string())
-        .in_structure(id.0);
+        .in_structure(id);
     let entry = super::done_by(entry, by);
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;

@@ -46,8 +46,8 @@ pub async fn import_for_structure(
     own(db, &source, Some(access.structure().0), None).await?;
     let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
     let entry = imported(&report)
-        .by(access.person().0, Some(access.structure().0))
-        .in_structure(access.structure().0);
+        .by(access.person(), Some(access.structure()))
+        .in_structure(access.structure());
     append(db, &entry).await?;
     Ok(report)
 }
@@ -62,7 +62,7 @@ pub async fn import_for_hub(
     let source = hub_source(access.scope());
     own(db, &source, None, Some(access.scope())).await?;
     let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
-    append(db, &imported(&report).by(access.person().0, None)).await?;
+    append(db, &imported(&report).by(access.person(), None)).await?;
     Ok(report)
 }
 
@@ -307,8 +307,8 @@ pub async fn edit(
     .await?;
     let details = serde_json::json!({ "champs": changed, "source": record.source });
     let entry = NewEntry::new(JournalAction::LieuEdited, "lieu", lieu_id.clone())
-        .by(access.person().0, Some(access.structure().0))
-        .in_structure(access.structure().0)
+        .by(access.person(), Some(access.structure()))
+        .in_structure(access.structure())
         .with_details(details.to_string());
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;

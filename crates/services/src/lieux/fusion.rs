@@ -877,12 +877,12 @@ pub async fn decide_as(
     b: &str,
     verdict: Verdict,
 ) -> Result<Outcome, FusionError> {
-    record(db, Some(admin.person().0), a, b, verdict).await
+    record(db, Some(admin.person()), a, b, verdict).await
 }
 
 async fn record(
     db: &Db,
-    actor: Option<i64>,
+    actor: Option<relais_domain::ids::PersonId>,
     a: &str,
     b: &str,
     verdict: Verdict,
@@ -975,7 +975,7 @@ pub async fn past_decisions(
         ..JournalFilter::default()
     };
     let entries = crate::comptes::journal_for_admin(db, admin, &filter, limit).await?;
-    let mut people: HashMap<i64, String> = HashMap::new();
+    let mut people: HashMap<relais_domain::ids::PersonId, String> = HashMap::new();
     let mut names: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
     for e in entries {
@@ -987,12 +987,10 @@ pub async fn past_decisions(
             Some(id) => match people.get(&id) {
                 Some(n) => n.clone(),
                 None => {
-                    let n = relais_store::comptes::person(db, relais_domain::ids::PersonId(id))
-                        .await?
-                        .map_or_else(
-                            || format!("personne n° {id}"),
-                            |p| format!("{} {}", p.given_name, p.family_name),
-                        );
+                    let n = relais_store::comptes::person(db, id).await?.map_or_else(
+                        || format!("personne n° {id}"),
+                        |p| format!("{} {}", p.given_name, p.family_name),
+                    );
                     people.insert(id, n.clone());
                     n
                 }

@@ -239,7 +239,7 @@ async fn from_request_to_active_aidant(db: Db) {
     let actions: Vec<JournalAction> = journal::list(
         &db,
         &JournalFilter {
-            structure: Some(a.0),
+            structure: Some(a),
             ..Default::default()
         },
         50,

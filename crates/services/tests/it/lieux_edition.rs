@@ -91,7 +91,7 @@ async fn two_structures(db: &Db) -> (StructureAccess, StructureAccess) {
 
 async fn entries(
     db: &Db,
-    structure: i64,
+    structure: relais_domain::ids::StructureId,
     action: JournalAction,
 ) -> Vec<relais_domain::journal::Entry> {
     let filter = JournalFilter {
@@ -148,9 +148,9 @@ async fn an_upload_is_the_structures_source_and_reimports_without_change(db: Db)
         .unwrap();
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 2));
     assert_eq!(lieux::all(&db).await.unwrap(), before, "nothing changed");
-    let imports = entries(&db, a.structure().0, JournalAction::LieuxImported).await;
+    let imports = entries(&db, a.structure(), JournalAction::LieuxImported).await;
     assert_eq!(imports.len(), 2);
-    assert_eq!(imports[0].actor, Some(a.person()).map(|id| id.0));
+    assert_eq!(imports[0].actor, Some(a.person()));
     assert!(
         imports[0].details.contains("\"rejetes\":1"),
         "{}",
@@ -211,13 +211,13 @@ async fn an_edit_is_journaled_dated_today_and_wins_the_merge(db: Db) {
     assert_eq!(after.stored.date_maj, today);
     assert_eq!(after.lieu.date_maj.to_string(), today);
 
-    let edits = entries(&db, a.structure().0, JournalAction::LieuEdited).await;
+    let edits = entries(&db, a.structure(), JournalAction::LieuEdited).await;
     assert_eq!(edits.len(), 1);
     assert_eq!(
         (edits[0].subject_kind.as_str(), edits[0].subject_id.as_str()),
         ("lieu", id.as_str())
     );
-    assert_eq!(edits[0].actor, Some(a.person()).map(|id| id.0));
+    assert_eq!(edits[0].actor, Some(a.person()));
     let details: BTreeMap<String, serde_json::Value> =
         serde_json::from_str(&edits[0].details).unwrap();
     assert_eq!(
@@ -231,7 +231,7 @@ async fn an_edit_is_journaled_dated_today_and_wins_the_merge(db: Db) {
     let again = svc::edit(&db, index(), &a, &id, &edition).await.unwrap();
     assert!(again.changed.is_empty());
     assert_eq!(
-        entries(&db, a.structure().0, JournalAction::LieuEdited)
+        entries(&db, a.structure(), JournalAction::LieuEdited)
             .await
             .len(),
         1
@@ -276,7 +276,7 @@ async fn another_structures_lieu_cannot_be_edited(db: Db) {
     ));
     assert_eq!(lieux::all(&db).await.unwrap(), before);
     assert!(
-        entries(&db, b.structure().0, JournalAction::LieuEdited)
+        entries(&db, b.structure(), JournalAction::LieuEdited)
             .await
             .is_empty()
     );
@@ -330,7 +330,7 @@ async fn invalid_values_are_refused_in_french_and_nothing_changes(db: Db) {
     );
     assert_eq!(lieux::all(&db).await.unwrap(), before, "nothing changed");
     assert!(
-        entries(&db, a.structure().0, JournalAction::LieuEdited)
+        entries(&db, a.structure(), JournalAction::LieuEdited)
             .await
             .is_empty()
     );
@@ -376,7 +376,7 @@ async fn a_hub_uploads_as_its_own_source(db: Db) {
         .unwrap();
     assert_eq!((again.created, again.unchanged), (0, 1));
     let filter = JournalFilter {
-        actor: Some(p.0),
+        actor: Some(p),
         action: Some(JournalAction::LieuxImported),
         ..JournalFilter::default()
     };

@@ -2,6 +2,7 @@
 //! their change, the database refusing changes, forgeries found by `verify`, and
 //! concurrent appenders.
 
+use relais_domain::ids::{PersonId, StructureId};
 use relais_domain::journal::checkpoint::{Checkpoint, SigningKey};
 use relais_domain::journal::{
     BreakKind, Entry, GENESIS_HASH, JournalAction, NewEntry, Verification,
@@ -35,12 +36,16 @@ fn entry(n: i64) -> NewEntry {
     let e = NewEntry::new(action, "personne", format!("{}", n % 3));
     match n % 4 {
         0 => e,
-        1 => e.by(11, Some(100)).in_structure(100),
+        1 => e
+            .by(PersonId(11), Some(StructureId(100)))
+            .in_structure(StructureId(100)),
         2 => e
-            .by(10, None)
-            .in_structure(200)
+            .by(PersonId(10), None)
+            .in_structure(StructureId(200))
             .with_details(r#"{"motif":"« Accès refusé » — ça arrive","n":2}"#),
-        _ => e.by(11, Some(200)).with_details(format!(r#"{{"n":{n}}}"#)),
+        _ => e
+            .by(PersonId(11), Some(StructureId(200)))
+            .with_details(format!(r#"{{"n":{n}}}"#)),
     }
 }
 
@@ -132,7 +137,7 @@ async fn entries_are_listed_by_scope_newest_first(db: Db) {
     assert_eq!(
         seqs(
             JournalFilter {
-                structure: Some(100),
+                structure: Some(StructureId(100)),
                 ..Default::default()
             },
             100
@@ -143,7 +148,7 @@ async fn entries_are_listed_by_scope_newest_first(db: Db) {
     assert_eq!(
         seqs(
             JournalFilter {
-                actor: Some(10),
+                actor: Some(PersonId(10)),
                 ..Default::default()
             },
             100
@@ -188,8 +193,8 @@ async fn entries_are_listed_by_scope_newest_first(db: Db) {
     assert_eq!(
         seqs(
             JournalFilter {
-                structure: Some(200),
-                actor: Some(10),
+                structure: Some(StructureId(200)),
+                actor: Some(PersonId(10)),
                 subject: Some(("personne".into(), "0".into())),
                 before_seq: Some(12),
                 action: None,
@@ -648,7 +653,7 @@ async fn concurrent_appends(t: TestDb) {
                 let db = Db::connect(&url).await.unwrap();
                 for i in 0..50 {
                     let mut tx = db.begin().await.unwrap();
-                    let e = entry(i).by(1_000 + w, None);
+                    let e = entry(i).by(PersonId(1_000 + w), None);
                     journal::append(&mut tx, &e).await.unwrap();
                     tx.commit().await.unwrap();
                 }
@@ -688,7 +693,10 @@ async fn concurrent_appends(t: TestDb) {
         (1..=200).rev().collect::<Vec<_>>()
     );
     for w in 0..4 {
-        let by = all.iter().filter(|e| e.actor == Some(1_000 + w)).count();
+        let by = all
+            .iter()
+            .filter(|e| e.actor == Some(PersonId(1_000 + w)))
+            .count();
         assert_eq!(by, 50, "writer {w}");
     }
     t.cleanup().await;
