@@ -301,15 +301,8 @@ pub async fn activate(
     }
     let now = now_ms();
     let mut tx = db.begin().await?;
-    people::grant_role(
-        &mut tx,
-        person,
-        referent.structure(),
-        Role::Aidant,
-        Some(referent.person()),
-        now,
-    )
-    .await?;
+    let change = crate::comptes::role_change(referent, person, Role::Aidant, now);
+    people::grant_role(&mut tx, &change).await?;
     repo::mark_activated(&mut tx, candidate.id, now).await?;
     let entry = NewEntry::new(JournalAction::RoleGranted, "personne", person.to_string())
         .by(referent.person(), Some(referent.structure()))

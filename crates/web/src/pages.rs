@@ -28,12 +28,8 @@ pub struct PageContext {
     pub account: Option<AccountBadge>,
 }
 
-#[derive(Clone, Debug)]
-pub struct AccountBadge {
-    pub name: String,
-    /// The structure the person acts as.
-    pub structure: Option<String>,
-}
+/// The header's name badge: the person and the structure they act as.
+pub use relais_services::comptes::HeaderBadge as AccountBadge;
 
 impl PageContext {
     pub fn new(nonce: String, path: &str, csrf: String) -> PageContext {
@@ -82,7 +78,7 @@ async fn account_badge(parts: &mut Parts, state: &AppState) -> Option<AccountBad
         return None;
     }
     match relais_services::comptes::header_badge(&state.db, &session).await {
-        Ok(found) => found.map(|(name, structure)| AccountBadge { name, structure }),
+        Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, "en-tête sans le nom de la personne");
             None

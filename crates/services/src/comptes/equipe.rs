@@ -10,7 +10,7 @@ use relais_domain::journal::JournalAction;
 use relais_store::comptes::{self as repo, TeamMember};
 use relais_store::{Db, StoreError, Tx, journal};
 
-use crate::comptes::about_person;
+use crate::comptes::{about_person, role_change};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TeamError {
@@ -83,15 +83,7 @@ pub async fn grant(
         return Err(TeamError::NotInTeam);
     }
     let mut tx = db.begin().await?;
-    repo::grant_role(
-        &mut tx,
-        person,
-        access.structure(),
-        role,
-        Some(access.person()),
-        now_ms(),
-    )
-    .await?;
+    repo::grant_role(&mut tx, &role_change(access, person, role, now_ms())).await?;
     let e = entry(access, JournalAction::RoleGranted, person)
         .with_details(format!("{{\"role\":\"{}\"}}", role.as_str()));
     journal::append(&mut tx, &e).await?;
@@ -110,16 +102,7 @@ pub async fn revoke(
     member(db, access, person).await?;
     let now = now_ms();
     let mut tx = db.begin().await?;
-    if !repo::revoke_role(
-        &mut tx,
-        person,
-        access.structure(),
-        role,
-        Some(access.person()),
-        now,
-    )
-    .await?
-    {
+    if !repo::revoke_role(&mut tx, &role_change(access, person, role, now)).await? {
         return Err(TeamError::NotHeld);
     }
     keep_a_referent(&mut tx, access).await?;

@@ -255,16 +255,14 @@ async fn join(
     if !repo::accept(tx, invitation.id, person, now).await? {
         return Err(InvitationError::Accepted);
     }
-    match people::grant_role(
-        tx,
+    let change = people::RoleChange {
         person,
-        invitation.structure_id,
-        invitation.role,
-        Some(invitation.invited_by),
-        now,
-    )
-    .await
-    {
+        structure: invitation.structure_id,
+        role: invitation.role,
+        by: Some(invitation.invited_by),
+        at: now,
+    };
+    match people::grant_role(tx, &change).await {
         Ok(()) | Err(StoreError::Duplicate(_)) => {}
         Err(e) => return Err(e.into()),
     }

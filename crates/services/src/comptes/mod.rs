@@ -22,7 +22,7 @@ pub use second_facteur::{
     Enrolled, SecondFactorError, begin_enrolment, confirm_enrolment, verify_second_factor,
 };
 pub use sessions::{
-    act_as, actor, header_badge, is_fresh, logout, logout_everywhere, resolve_session,
+    HeaderBadge, act_as, actor, header_badge, is_fresh, logout, logout_everywhere, resolve_session,
 };
 pub use structures::{Structure, StructureError, create_structure, structure};
 
@@ -32,9 +32,9 @@ pub use crate::journal::journal_for_admin;
 
 use std::time::Duration;
 
-use relais_domain::authz::Actor;
+use relais_domain::authz::{Actor, StructureAccess};
 use relais_domain::comptes::sessions::Stage;
-use relais_domain::comptes::{CompteError, Email};
+use relais_domain::comptes::{CompteError, Email, Role};
 use relais_domain::ids::PersonId;
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes as repo;
@@ -164,6 +164,22 @@ pub struct Client {
 /// A journal entry about a person (identified by their Relais id).
 pub(crate) fn about_person(action: JournalAction, person: impl ToString) -> NewEntry {
     NewEntry::new(action, "personne", person.to_string())
+}
+
+/// A role of `person` in the référent's structure, changed by that référent at `at`.
+pub(crate) fn role_change(
+    access: &StructureAccess,
+    person: PersonId,
+    role: Role,
+    at: i64,
+) -> repo::RoleChange {
+    repo::RoleChange {
+        person,
+        structure: access.structure(),
+        role,
+        by: Some(access.person()),
+        at,
+    }
 }
 
 /// The entry, done by `by` when a person (not Relais itself) did it.

@@ -18,7 +18,14 @@ pub async fn grant_role(
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let now = relais_domain::calendrier::now_ms();
-    repo::grant_role(&mut tx, person, structure, role, by, now).await?;
+    let change = repo::RoleChange {
+        person,
+        structure,
+        role,
+        by,
+        at: now,
+    };
+    repo::grant_role(&mut tx, &change).await?;
     let entry = granted(person, role.as_str(), by).in_structure(structure);
     journaled(tx, &entry).await
 }

@@ -103,11 +103,16 @@ pub async fn actor(db: &Db, session: &Session) -> Result<Actor, StoreError> {
     })
 }
 
+/// Who is logged in, as the page header names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderBadge {
+    pub name: String,
+    /// The name of the structure they act as.
+    pub structure: Option<String>,
+}
+
 /// Who is logged in, for the page header: their name and the structure they act as.
-pub async fn header_badge(
-    db: &Db,
-    session: &Session,
-) -> Result<Option<(String, Option<String>)>, StoreError> {
+pub async fn header_badge(db: &Db, session: &Session) -> Result<Option<HeaderBadge>, StoreError> {
     let Some(person) = repo::person(db, session.person_id).await? else {
         return Ok(None);
     };
@@ -115,10 +120,10 @@ pub async fn header_badge(
     let structure = acting_structure(session, &memberships)
         .and_then(|s| memberships.iter().find(|m| m.structure_id == s))
         .map(|m| m.structure_nom.clone());
-    Ok(Some((
-        format!("{} {}", person.given_name, person.family_name),
+    Ok(Some(HeaderBadge {
+        name: format!("{} {}", person.given_name, person.family_name),
         structure,
-    )))
+    }))
 }
 
 /// Chooses the structure the person acts as (shown in the header). A change of privileges:

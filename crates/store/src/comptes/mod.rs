@@ -375,22 +375,25 @@ pub async fn deactivate_person(
     Ok(())
 }
 
-pub async fn grant_role(
-    tx: &mut Tx,
-    person: PersonId,
-    structure: StructureId,
-    role: Role,
-    by: Option<PersonId>,
-    now: i64,
-) -> Result<(), StoreError> {
+/// A role given or taken back in a structure: whose, which, by whom and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleChange {
+    pub person: PersonId,
+    pub structure: StructureId,
+    pub role: Role,
+    pub by: Option<PersonId>,
+    pub at: i64,
+}
+
+pub async fn grant_role(tx: &mut Tx, c: &RoleChange) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO memberships (person_id, structure_id, role, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(person.0)
-    .bind(structure.0)
-    .bind(role.as_str())
-    .bind(now)
-    .bind(by.map(i64::from))
+    .bind(c.person.0)
+    .bind(c.structure.0)
+    .bind(c.role.as_str())
+    .bind(c.at)
+    .bind(c.by.map(i64::from))
     .execute(&mut **tx)
     .await
     .map_err(duplicate_as("role"))?;
@@ -398,23 +401,16 @@ pub async fn grant_role(
 }
 
 /// Revokes a live role; false if the person did not hold it.
-pub async fn revoke_role(
-    tx: &mut Tx,
-    person: PersonId,
-    structure: StructureId,
-    role: Role,
-    by: Option<PersonId>,
-    now: i64,
-) -> Result<bool, StoreError> {
+pub async fn revoke_role(tx: &mut Tx, c: &RoleChange) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE memberships SET revoked_at = $4, revoked_by = $5 \
          WHERE person_id = $1 AND structure_id = $2 AND role = $3 AND revoked_at IS NULL",
     )
-    .bind(person.0)
-    .bind(structure.0)
-    .bind(role.as_str())
-    .bind(now)
-    .bind(by.map(i64::from))
+    .bind(c.person.0)
+    .bind(c.structure.0)
+    .bind(c.role.as_str())
+    .bind(c.at)
+    .bind(c.by.map(i64::from))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -4,7 +4,7 @@ use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::ids::{PersonId, StructureId};
 use relais_store::comptes::sessions;
-use relais_store::comptes::{self, NewStructure};
+use relais_store::comptes::{self, NewStructure, RoleChange};
 use relais_store::{Db, StoreError};
 use relais_testkit::store_tests;
 
@@ -50,6 +50,16 @@ async fn person(db: &Db, email: &str) -> PersonId {
     id
 }
 
+fn change(person: PersonId, structure: StructureId, role: Role, at: i64) -> RoleChange {
+    RoleChange {
+        person,
+        structure,
+        role,
+        by: None,
+        at,
+    }
+}
+
 async fn structures_people_and_roles(db: Db) {
     seed_commune(&db).await;
     let mut tx = db.begin().await.unwrap();
@@ -62,13 +72,13 @@ async fn structures_people_and_roles(db: Db) {
     tx.commit().await.unwrap();
     let camille = person(&db, "camille@exemple.fr").await;
     let mut tx = db.begin().await.unwrap();
-    comptes::grant_role(&mut tx, camille, a, Role::Aidant, None, 2)
+    comptes::grant_role(&mut tx, &change(camille, a, Role::Aidant, 2))
         .await
         .unwrap();
-    comptes::grant_role(&mut tx, camille, a, Role::Referent, None, 2)
+    comptes::grant_role(&mut tx, &change(camille, a, Role::Referent, 2))
         .await
         .unwrap();
-    comptes::grant_role(&mut tx, camille, b, Role::Mediateur, None, 2)
+    comptes::grant_role(&mut tx, &change(camille, b, Role::Mediateur, 2))
         .await
         .unwrap();
     comptes::grant_global_role(&mut tx, camille, GlobalRole::Financeur, "CAF 42", None, 2)
@@ -137,7 +147,7 @@ async fn deactivation_keeps_history(db: Db) {
     tx.commit().await.unwrap();
     let p = person(&db, "depart@exemple.fr").await;
     let mut tx = db.begin().await.unwrap();
-    comptes::grant_role(&mut tx, p, s, Role::Aidant, None, 2)
+    comptes::grant_role(&mut tx, &change(p, s, Role::Aidant, 2))
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -163,16 +173,16 @@ async fn deactivation_keeps_history(db: Db) {
     );
     // The role can be granted again later: the revoked grant is history, not a conflict.
     let mut tx = db.begin().await.unwrap();
-    comptes::grant_role(&mut tx, p, s, Role::Aidant, None, 4)
+    comptes::grant_role(&mut tx, &change(p, s, Role::Aidant, 4))
         .await
         .unwrap();
     assert!(
-        comptes::revoke_role(&mut tx, p, s, Role::Aidant, None, 5)
+        comptes::revoke_role(&mut tx, &change(p, s, Role::Aidant, 5))
             .await
             .unwrap()
     );
     assert!(
-        !comptes::revoke_role(&mut tx, p, s, Role::Aidant, None, 6)
+        !comptes::revoke_role(&mut tx, &change(p, s, Role::Aidant, 6))
             .await
             .unwrap()
     );

@@ -253,8 +253,8 @@ pub async fn enrolment(
         Ok(enrolled) => {
             // The page was started before the login completed: name the person now.
             let mut ctx = ctx;
-            if let Ok(Some((name, structure))) = svc::header_badge(&state.db, &session).await {
-                ctx.account = Some(crate::pages::AccountBadge { name, structure });
+            if let Ok(Some(badge)) = svc::header_badge(&state.db, &session).await {
+                ctx.account = Some(badge);
             }
             let page = render(RecoveryCodesPage {
                 ctx,
