@@ -268,6 +268,38 @@ impl Training {
     }
 }
 
+/// Why the skills test's score is refused, in the words shown next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Le score est un nombre entier positif, par exemple 350 ; laissez le champ vide s’il n’est pas connu."
+)]
+pub struct ScoreError;
+
+/// Reads the skills test's score: empty when unknown, else a whole number from 0.
+pub fn parse_score(s: &str) -> Result<Option<i64>, ScoreError> {
+    match s.trim() {
+        "" => Ok(None),
+        s => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or(ScoreError),
+    }
+}
+
+/// The addresses of the people put forward, one a line: lower-cased, blank lines and
+/// repeats left out, in their order.
+pub fn candidate_emails(text: &str) -> Vec<String> {
+    let mut emails: Vec<String> = Vec::new();
+    for line in text.lines().map(|l| l.trim().to_lowercase()) {
+        if !line.is_empty() && !emails.contains(&line) {
+            emails.push(line);
+        }
+    }
+    emails
+}
+
 /// What an accepted candidate still lacks before acting as an aidant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Missing {
@@ -381,6 +413,14 @@ mod tests {
         let future = Training::parse("7", "2026-11-12", "Organisme", 0).unwrap_err();
         assert_eq!(future, vec![TrainingError::FutureDate]);
         assert_eq!(future[0].field(), TrainingField::Date);
+        assert_eq!(parse_score(" 350 "), Ok(Some(350)));
+        assert_eq!(parse_score(""), Ok(None));
+        assert_eq!(parse_score("-1"), Err(ScoreError));
+        assert_eq!(parse_score("beaucoup"), Err(ScoreError));
+        assert_eq!(
+            candidate_emails(" A@b.fr\n\na@B.fr\nc@d.fr "),
+            ["a@b.fr", "c@d.fr"]
+        );
         assert_eq!(missing_steps(true, true, true), vec![]);
         assert_eq!(
             missing_steps(false, true, false),

@@ -6,7 +6,9 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
 use relais_domain::calendrier::now_ms;
-use relais_domain::habilitations::{COMMITMENTS, HabilitationError, RequestStatus, Training};
+use relais_domain::habilitations::{
+    COMMITMENTS, HabilitationError, RequestStatus, Training, candidate_emails, parse_score,
+};
 use relais_domain::ids::{HabilitationRequestId, PersonId, StructureId};
 use relais_services::habilitations::{self as svc, WorkflowError};
 use serde::Deserialize;
@@ -156,12 +158,7 @@ pub async fn submit(
         .filter(|(k, _)| k == "engagement")
         .map(|(_, v)| v.as_str())
         .collect();
-    let mut emails: Vec<String> = Vec::new();
-    for line in emails_text.lines().map(|l| l.trim().to_lowercase()) {
-        if !line.is_empty() && !emails.contains(&line) {
-            emails.push(line);
-        }
-    }
+    let emails = candidate_emails(&emails_text);
     let emails_ref: Vec<&str> = emails.iter().map(String::as_str).collect();
     let (emails_error, commitments_error) =
         match svc::submit(&state.db, &guard.access, &emails_ref, &ticked).await {
@@ -396,14 +393,8 @@ pub async fn skills_test(
     CsrfForm(form): CsrfForm<SkillsTestForm>,
 ) -> Response {
     let person = candidate_person(&form.personne);
-    let score = match form.score.trim() {
-        "" => Ok(None),
-        s => s.parse::<i64>().ok().filter(|n| *n >= 0).map(Some).ok_or(
-            "Le score est un nombre entier positif, par exemple 350 ; laissez le champ vide s’il n’est pas connu.",
-        ),
-    };
-    let (score_error, alert) = match score {
-        Err(message) => (Some(message.to_string()), None),
+    let (score_error, alert) = match parse_score(&form.score) {
+        Err(e) => (Some(e.to_string()), None),
         Ok(score) => {
             let result =
                 svc::record_skills_test(&state.db, &guard.access, guard.request, person, score)
