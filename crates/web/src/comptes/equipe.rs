@@ -2,8 +2,9 @@
 //! people who leave, locked accounts. Every change asks a recent second factor ([`Fresh`]).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
 use relais_domain::comptes::Role;
@@ -263,44 +264,62 @@ pub struct RoleForm {
     action: String,
 }
 
+/// A person of the team in the path (`/structures/{id}/equipe/{personne}/…`), for a
+/// référent of the structure whose second factor is fresh: what every change to a
+/// member needs.
+pub struct Member {
+    access: StructureAccess,
+    person: PersonId,
+}
+
+impl FromRequestParts<AppState> for Member {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let guard = InStructure::<Referents>::from_request_parts(parts, state).await?;
+        Fresh::from_request_parts(parts, state).await?;
+        let Path((_, person)) = Path::<(StructureId, PersonId)>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Member {
+            access: guard.access,
+            person,
+        })
+    }
+}
+
 pub async fn roles(
     State(state): State<AppState>,
     ctx: PageContext,
-    guard: InStructure<Referents>,
-    _fresh: Fresh,
-    Path((_, person)): Path<(StructureId, PersonId)>,
+    m: Member,
     CsrfForm(f): CsrfForm<RoleForm>,
 ) -> Response {
     let result = if f.action == "retirer" {
-        svc::revoke(&state.db, &guard.access, person, &f.role).await
+        svc::revoke(&state.db, &m.access, m.person, &f.role).await
     } else {
-        svc::grant(&state.db, &guard.access, person, &f.role).await
+        svc::grant(&state.db, &m.access, m.person, &f.role).await
     };
-    answer(&state, ctx, &guard.access, result, "role").await
+    answer(&state, ctx, &m.access, result, "role").await
 }
 
 pub async fn remove(
     State(state): State<AppState>,
     ctx: PageContext,
-    guard: InStructure<Referents>,
-    _fresh: Fresh,
-    Path((_, person)): Path<(StructureId, PersonId)>,
+    m: Member,
     CsrfForm(_): CsrfForm<crate::comptes::Empty>,
 ) -> Response {
-    let result = svc::remove(&state.db, &guard.access, person).await;
-    answer(&state, ctx, &guard.access, result, "depart").await
+    let result = svc::remove(&state.db, &m.access, m.person).await;
+    answer(&state, ctx, &m.access, result, "depart").await
 }
 
 pub async fn unlock(
     State(state): State<AppState>,
     ctx: PageContext,
-    guard: InStructure<Referents>,
-    _fresh: Fresh,
-    Path((_, person)): Path<(StructureId, PersonId)>,
+    m: Member,
     CsrfForm(_): CsrfForm<crate::comptes::Empty>,
 ) -> Response {
-    let result = svc::unlock(&state.db, &guard.access, person).await;
-    answer(&state, ctx, &guard.access, result, "deverrouillage").await
+    let result = svc::unlock(&state.db, &m.access, m.person).await;
+    answer(&state, ctx, &m.access, result, "deverrouillage").await
 }
 
 async fn answer(
