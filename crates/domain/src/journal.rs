@@ -188,6 +188,11 @@ impl NewEntry {
         self
     }
 
+    /// About the role `role` (its wire value): details `{"role":"…"}`.
+    pub fn with_role(self, role: &str) -> Self {
+        self.with_details(format!("{{\"role\":\"{role}\"}}"))
+    }
+
     /// `json` must be a JSON object.
     pub fn with_details(mut self, json: impl Into<String>) -> Self {
         self.details = json.into();

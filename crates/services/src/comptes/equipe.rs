@@ -8,9 +8,9 @@ use relais_domain::comptes::Role;
 use relais_domain::ids::PersonId;
 use relais_domain::journal::JournalAction;
 use relais_store::comptes::{self as repo, TeamMember};
-use relais_store::{Db, StoreError, Tx, journal};
+use relais_store::{Db, StoreError, Tx};
 
-use crate::comptes::{about_person, role_change};
+use crate::comptes::{about_person, journaled, role_change};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TeamError {
@@ -84,11 +84,8 @@ pub async fn grant(
     }
     let mut tx = db.begin().await?;
     repo::grant_role(&mut tx, &role_change(access, person, role, now_ms())).await?;
-    let e = entry(access, JournalAction::RoleGranted, person)
-        .with_details(format!("{{\"role\":\"{}\"}}", role.as_str()));
-    journal::append(&mut tx, &e).await?;
-    relais_store::commit(tx).await?;
-    Ok(())
+    let e = entry(access, JournalAction::RoleGranted, person).with_role(role.as_str());
+    Ok(journaled(tx, &e).await?)
 }
 
 /// Removes one role; the last référent keeps theirs.
@@ -106,11 +103,8 @@ pub async fn revoke(
         return Err(TeamError::NotHeld);
     }
     keep_a_referent(&mut tx, access).await?;
-    let e = entry(access, JournalAction::RoleRevoked, person)
-        .with_details(format!("{{\"role\":\"{}\"}}", role.as_str()));
-    journal::append(&mut tx, &e).await?;
-    relais_store::commit(tx).await?;
-    Ok(())
+    let e = entry(access, JournalAction::RoleRevoked, person).with_role(role.as_str());
+    Ok(journaled(tx, &e).await?)
 }
 
 /// Someone leaves the structure: their roles there end (history kept); if they have no
@@ -124,15 +118,12 @@ pub async fn remove(db: &Db, access: &StructureAccess, person: PersonId) -> Resu
         return Err(TeamError::NotInTeam);
     }
     keep_a_referent(&mut tx, access).await?;
-    let mut e = entry(access, JournalAction::RoleRevoked, person)
-        .with_details("{\"role\":\"tous\"}".to_string());
+    let mut e = entry(access, JournalAction::RoleRevoked, person).with_role("tous");
     if repo::live_role_total(&mut tx, person).await? == 0 {
         repo::deactivate_person(&mut tx, person, by, now).await?;
         e = entry(access, JournalAction::PersonDeactivated, person);
     }
-    journal::append(&mut tx, &e).await?;
-    relais_store::commit(tx).await?;
-    Ok(())
+    Ok(journaled(tx, &e).await?)
 }
 
 async fn keep_a_referent(tx: &mut Tx, access: &StructureAccess) -> Result<(), TeamError> {

@@ -119,7 +119,7 @@ pub async fn invite(
         )
         .by(inviter.id, Some(structure.id))
         .in_structure(structure.id)
-        .with_details(format!("{{\"role\":\"{}\"}}", role.as_str())),
+        .with_role(role.as_str()),
     )
     .await?;
     courriel::queue(
@@ -270,7 +270,7 @@ async fn join(
         about_person(action, person)
             .by(person, Some(invitation.structure_id))
             .in_structure(invitation.structure_id)
-            .with_details(format!("{{\"role\":\"{}\"}}", invitation.role.as_str()))
+            .with_role(invitation.role.as_str())
     };
     journal::append(tx, &entry(JournalAction::InvitationAccepted)).await?;
     journal::append(tx, &entry(JournalAction::RoleGranted)).await?;

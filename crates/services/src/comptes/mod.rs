@@ -182,6 +182,15 @@ pub(crate) fn role_change(
     }
 }
 
+/// Appends the entry and commits the change with it.
+pub(crate) async fn journaled(
+    mut tx: relais_store::Tx,
+    entry: &NewEntry,
+) -> Result<(), StoreError> {
+    journal::append(&mut tx, entry).await?;
+    relais_store::commit(tx).await
+}
+
 /// The entry, done by `by` when a person (not Relais itself) did it.
 pub(crate) fn done_by(entry: NewEntry, by: Option<PersonId>) -> NewEntry {
     match by {

@@ -4,9 +4,9 @@ use relais_domain::comptes::{GlobalRole, Role};
 use relais_domain::ids::{PersonId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_store::comptes as repo;
-use relais_store::{Db, StoreError, Tx, journal};
+use relais_store::{Db, StoreError};
 
-use super::{about_person, done_by};
+use super::{about_person, done_by, journaled};
 
 /// Grants a role in a structure, journaled (readable by the structure's référents).
 pub async fn grant_role(
@@ -46,13 +46,8 @@ pub async fn grant_global_role(
 
 /// The entry of a role granted to `person`.
 fn granted(person: PersonId, role: &str, by: Option<PersonId>) -> NewEntry {
-    let entry = about_person(JournalAction::RoleGranted, person)
-        .with_details(format!("{{\"role\":\"{role}\"}}"));
-    done_by(entry, by)
-}
-
-/// Appends the entry and commits the change with it.
-async fn journaled(mut tx: Tx, entry: &NewEntry) -> Result<(), StoreError> {
-    journal::append(&mut tx, entry).await?;
-    relais_store::commit(tx).await
+    done_by(
+        about_person(JournalAction::RoleGranted, person).with_role(role),
+        by,
+    )
 }
