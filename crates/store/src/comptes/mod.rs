@@ -385,15 +385,26 @@ pub struct RoleChange {
     pub at: i64,
 }
 
+impl RoleChange {
+    /// `sql` with the change bound as `$1` person, `$2` structure, `$3` role, `$4` time,
+    /// `$5` by whom.
+    fn bound<'q>(
+        &self,
+        sql: &'q str,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        sqlx::query(sql)
+            .bind(self.person.0)
+            .bind(self.structure.0)
+            .bind(self.role.as_str())
+            .bind(self.at)
+            .bind(self.by.map(i64::from))
+    }
+}
+
 pub async fn grant_role(tx: &mut Tx, c: &RoleChange) -> Result<(), StoreError> {
-    sqlx::query(
+    c.bound(
         "INSERT INTO memberships (person_id, structure_id, role, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(c.person.0)
-    .bind(c.structure.0)
-    .bind(c.role.as_str())
-    .bind(c.at)
-    .bind(c.by.map(i64::from))
     .execute(&mut **tx)
     .await
     .map_err(duplicate_as("role"))?;
@@ -402,17 +413,13 @@ pub async fn grant_role(tx: &mut Tx, c: &RoleChange) -> Result<(), StoreError> {
 
 /// Revokes a live role; false if the person did not hold it.
 pub async fn revoke_role(tx: &mut Tx, c: &RoleChange) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE memberships SET revoked_at = $4, revoked_by = $5 \
-         WHERE person_id = $1 AND structure_id = $2 AND role = $3 AND revoked_at IS NULL",
-    )
-    .bind(c.person.0)
-    .bind(c.structure.0)
-    .bind(c.role.as_str())
-    .bind(c.at)
-    .bind(c.by.map(i64::from))
-    .execute(&mut **tx)
-    .await?;
+    let done = c
+        .bound(
+            "UPDATE memberships SET revoked_at = $4, revoked_by = $5 \
+             WHERE person_id = $1 AND structure_id = $2 AND role = $3 AND revoked_at IS NULL",
+        )
+        .execute(&mut **tx)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
