@@ -447,41 +447,37 @@ pub async fn grant_global_role(
 
 /// Live roles of a person in active structures, by structure name.
 pub async fn memberships_of(db: &Db, person: PersonId) -> Result<Vec<Membership>, StoreError> {
-    let rows = sqlx::query(
+    let rows = all_where(
+        db,
         "SELECT m.structure_id, s.nom, m.role FROM memberships m JOIN structures s ON s.id = m.structure_id \
          WHERE m.person_id = $1 AND m.revoked_at IS NULL AND s.deactivated_at IS NULL ORDER BY s.nom, m.role",
-    )
-    .bind(person.0)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
+        person.0,
+        |r| {
             Role::parse(r.get::<&str, _>(2)).map(|role| Membership {
                 structure_id: StructureId(r.get(0)),
                 structure_nom: r.get(1),
                 role,
             })
-        })
-        .collect())
+        },
+    )
+    .await?;
+    Ok(rows.into_iter().flatten().collect())
 }
 
 pub async fn global_roles_of(db: &Db, person: PersonId) -> Result<Vec<GlobalGrant>, StoreError> {
-    let rows = sqlx::query(
+    let rows = all_where(
+        db,
         "SELECT role, scope FROM global_roles WHERE person_id = $1 AND revoked_at IS NULL ORDER BY role, scope",
-    )
-    .bind(person.0)
-    .fetch_all(db.pool())
-    .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
+        person.0,
+        |r| {
             GlobalRole::parse(r.get::<&str, _>(0)).map(|role| GlobalGrant {
                 role,
                 scope: r.get(1),
             })
-        })
-        .collect())
+        },
+    )
+    .await?;
+    Ok(rows.into_iter().flatten().collect())
 }
 
 /// Everyone who holds or held a role in the structure, with their live roles there.
