@@ -18,6 +18,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 
 use relais_domain::horaires::{Horaires, LocalTime};
+use relais_domain::ids::LieuId;
 use relais_domain::lieux::{
     Dispositif, FormationLabel, Frais, Lieu, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
     Public, Service,
@@ -86,7 +87,7 @@ const SCAN_SMALL: usize = 256;
 /// What search needs of a lieu.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexedLieu {
-    pub id: String,
+    pub id: LieuId,
     /// `None`: findable by territory, not by distance nor in a bounding box.
     pub position: Option<Point>,
     /// The position is the commune's (the lieu gave none).
@@ -159,7 +160,7 @@ impl IndexedLieu {
             a.commune
         ));
         IndexedLieu {
-            id: lieu.id.clone(),
+            id: LieuId(lieu.id.clone()),
             position,
             approximate,
             code_insee: commune.map(|c| c.code.as_str().to_string()),
@@ -397,7 +398,7 @@ struct TreeRef<'a> {
 pub struct LieuIndex {
     lieux: Vec<IndexedLieu>,
     masks: Vec<[u16; KINDS]>,
-    by_id: HashMap<String, u32>,
+    by_id: HashMap<LieuId, u32>,
     /// Per kind, per bit: the positioned lieux having it, as slots ascending.
     slot_postings: Vec<Vec<Vec<u32>>>,
     /// (word, lieu), sorted: the words of text keys.
@@ -988,7 +989,7 @@ impl LieuIndex {
             .map(|r| self.id_order[r as usize] as usize)
             .collect();
         let next = match items.last() {
-            Some(&last) if more => Some(self.lieux[last].id.clone()),
+            Some(&last) if more => Some(self.lieux[last].id.to_string()),
             _ => None,
         };
         Page { items, next }
@@ -1280,7 +1281,7 @@ fn generate(
                 _ => 4,
             };
             let mut l = IndexedLieu {
-                id: format!("synth-{seed}-{i}"),
+                id: LieuId(format!("synth-{seed}-{i}")),
                 position,
                 approximate: false,
                 code_insee: Some(c.code.as_str().to_string()),

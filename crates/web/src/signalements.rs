@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use relais_domain::calendrier::date_heure_fr;
+use relais_domain::ids::LieuId;
 use relais_services::signalements::{self as svc, MOTIFS, SignalementError};
 
 use crate::AppState;
@@ -18,7 +19,7 @@ use crate::pages::{PageContext, render};
 #[template(path = "signalement.html")]
 pub struct SignalementPage {
     pub ctx: PageContext,
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     pub nom: String,
     pub motifs: &'static [(&'static str, &'static str)],
     pub motif: String,
@@ -46,12 +47,14 @@ impl SignalementPage {
 }
 
 /// The name of a lieu of the search.
-fn lieu_nom(state: &AppState, id: &str) -> Option<String> {
+fn lieu_nom(state: &AppState, id: &LieuId) -> Option<String> {
     let r = state.lieux.get();
-    r.index.get(id).map(|(i, _)| r.summaries[i].nom.clone())
+    r.index
+        .get(id.as_str())
+        .map(|(i, _)| r.summaries[i].nom.clone())
 }
 
-fn signalement_page(ctx: PageContext, lieu_id: String, nom: String) -> SignalementPage {
+fn signalement_page(ctx: PageContext, lieu_id: LieuId, nom: String) -> SignalementPage {
     SignalementPage {
         ctx,
         lieu_id,
@@ -71,7 +74,7 @@ fn signalement_page(ctx: PageContext, lieu_id: String, nom: String) -> Signaleme
 pub async fn report_form(
     State(state): State<AppState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<LieuId>,
 ) -> Response {
     match lieu_nom(&state, &id) {
         Some(nom) => render(signalement_page(ctx, id, nom)),
@@ -94,7 +97,7 @@ pub async fn report(
     State(state): State<AppState>,
     ctx: PageContext,
     ClientInfo(client): ClientInfo,
-    Path(id): Path<String>,
+    Path(id): Path<LieuId>,
     CsrfForm(form): CsrfForm<ReportForm>,
 ) -> Response {
     let Some(nom) = lieu_nom(&state, &id) else {
@@ -133,7 +136,7 @@ pub async fn report(
 
 pub struct Ligne {
     pub date: String,
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     pub lieu_nom: String,
     pub motif: String,
     pub message: String,
@@ -161,10 +164,10 @@ pub async fn admin_list(State(state): State<AppState>, ctx: PageContext, admin: 
         .into_iter()
         .map(|s| Ligne {
             date: date_heure_fr(s.created_at),
-            lieu_nom: r
-                .index
-                .get(&s.lieu_id)
-                .map_or_else(|| s.lieu_id.clone(), |(i, _)| r.summaries[i].nom.clone()),
+            lieu_nom: r.index.get(s.lieu_id.as_str()).map_or_else(
+                || s.lieu_id.to_string(),
+                |(i, _)| r.summaries[i].nom.clone(),
+            ),
             lieu_id: s.lieu_id,
             motif: svc::motif_label(&s.motif).to_string(),
             message: s.message,

@@ -14,6 +14,7 @@ use relais_domain::authz::{HubAccess, StructureAccess};
 use relais_domain::calendrier::now_ms;
 use relais_domain::calendrier::paris_days;
 use relais_domain::horaires::Horaires;
+use relais_domain::ids::{LieuId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::{Date, Issue, Lieu, Reason, SchemaVersion, read_row, write_row};
 use relais_domain::text::search_key;
@@ -26,7 +27,7 @@ use super::import::{ImportError, ImportReport, import_bytes, resolve_commune};
 use crate::comptes::sha256_hex;
 
 /// The source of a structure's uploads.
-pub fn structure_source(structure: i64) -> String {
+pub fn structure_source(structure: StructureId) -> String {
     format!("structure-{structure}")
 }
 
@@ -42,8 +43,8 @@ pub async fn import_for_structure(
     access: &StructureAccess,
     bytes: &[u8],
 ) -> Result<ImportReport, ImportError> {
-    let source = structure_source(access.structure().0);
-    own(db, &source, Some(access.structure().0), None).await?;
+    let source = structure_source(access.structure());
+    own(db, &source, Some(access.structure()), None).await?;
     let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
     let entry = imported(&report)
         .by(access.person().0, Some(access.structure().0))
@@ -69,7 +70,7 @@ pub async fn import_for_hub(
 async fn own(
     db: &Db,
     source: &str,
-    structure: Option<i64>,
+    structure: Option<StructureId>,
     hub: Option<&str>,
 ) -> Result<(), StoreError> {
     let now = now_ms();
@@ -101,7 +102,7 @@ async fn append(db: &Db, entry: &NewEntry) -> Result<(), StoreError> {
 /// A lieu of the structure, as its list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LieuDeStructure {
-    pub id: String,
+    pub id: LieuId,
     pub nom: String,
     /// `adresse, code postal commune`.
     pub adresse: String,
@@ -123,7 +124,7 @@ pub async fn lieux_of(
     db: &Db,
     access: &StructureAccess,
 ) -> Result<Vec<LieuDeStructure>, StoreError> {
-    let mut out: Vec<LieuDeStructure> = repo::structure_lieux(db, access.structure().0)
+    let mut out: Vec<LieuDeStructure> = repo::structure_lieux(db, access.structure())
         .await?
         .into_iter()
         .map(|l| {
@@ -190,7 +191,7 @@ pub enum EditError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Editable {
     /// The lieu's current id (an absorbed id gives the merged lieu's).
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     /// What the structure's record says now.
     pub edition: Edition,
 }
@@ -198,16 +199,20 @@ pub struct Editable {
 /// What an edit changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edited {
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     /// Empty: the values sent were those already stored, and nothing was written.
     pub changed: Vec<&'static str>,
 }
 
 /// The structure's record of the lieu `id`, as the form shows it.
-pub async fn editable(db: &Db, access: &StructureAccess, id: &str) -> Result<Editable, EditError> {
+pub async fn editable(
+    db: &Db,
+    access: &StructureAccess,
+    id: &LieuId,
+) -> Result<Editable, EditError> {
     let lieu_id = repo::resolve_id(db, id).await?.ok_or(EditError::NotOwned)?;
     let mut tx = db.begin().await?;
-    let record = repo::structure_record(&mut tx, access.structure().0, &lieu_id)
+    let record = repo::structure_record(&mut tx, access.structure(), &lieu_id)
         .await?
         .ok_or(EditError::NotOwned)?;
     drop(tx);
@@ -233,13 +238,13 @@ pub async fn edit(
     db: &Db,
     index: &TerritoryIndex,
     access: &StructureAccess,
-    id: &str,
+    id: &LieuId,
     edition: &Edition,
 ) -> Result<Edited, EditError> {
     let lieu_id = repo::resolve_id(db, id).await?.ok_or(EditError::NotOwned)?;
     let now = now_ms();
     let mut tx = db.begin().await?;
-    let record = repo::structure_record(&mut tx, access.structure().0, &lieu_id)
+    let record = repo::structure_record(&mut tx, access.structure(), &lieu_id)
         .await?
         .ok_or(EditError::NotOwned)?;
     let old: BTreeMap<String, String> = serde_json::from_str(&record.data).unwrap_or_default();
@@ -306,7 +311,7 @@ pub async fn edit(
     )
     .await?;
     let details = serde_json::json!({ "champs": changed, "source": record.source });
-    let entry = NewEntry::new(JournalAction::LieuEdited, "lieu", lieu_id.clone())
+    let entry = NewEntry::new(JournalAction::LieuEdited, "lieu", lieu_id.as_str())
         .by(access.person().0, Some(access.structure().0))
         .in_structure(access.structure().0)
         .with_details(details.to_string());
@@ -445,7 +450,7 @@ mod tests {
 
     #[test]
     fn sources_are_named_after_their_owner() {
-        assert_eq!(structure_source(12), "structure-12");
+        assert_eq!(structure_source(StructureId(12)), "structure-12");
         assert_eq!(hub_source("Hub Rhône-Alpes"), "hub-hub-rhone-alpes");
     }
 

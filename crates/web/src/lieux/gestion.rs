@@ -7,6 +7,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Reque
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
+use relais_domain::ids::{LieuId, StructureId};
 use relais_domain::lieux::schema::value_shown;
 use relais_domain::lieux::{
     Frais, ModaliteAcces, ModaliteAccompagnement, Public, Service, Vocabulary,
@@ -334,7 +335,7 @@ async fn run_import(
 #[template(path = "lieux_structure.html")]
 pub struct ListePage {
     pub ctx: PageContext,
-    pub id: i64,
+    pub id: StructureId,
     pub structure: String,
     pub lieux: Vec<svc::LieuDeStructure>,
     /// After an edit: (lieu id, message).
@@ -375,7 +376,7 @@ pub async fn list(
     };
     render(ListePage {
         ctx,
-        id: id.0,
+        id,
         structure,
         lieux,
         notice,
@@ -418,8 +419,8 @@ pub struct Groupe {
 #[template(path = "lieu_modifier.html")]
 pub struct EditPage {
     pub ctx: PageContext,
-    pub id: i64,
-    pub lieu_id: String,
+    pub id: StructureId,
+    pub lieu_id: LieuId,
     pub nom: String,
     pub champs: Vec<Champ>,
     pub groupes: Vec<Groupe>,
@@ -570,7 +571,7 @@ fn vocabulary<T: Vocabulary>(
 fn edit_page(
     ctx: PageContext,
     access: &StructureAccess,
-    lieu_id: String,
+    lieu_id: LieuId,
     nom: String,
     edition: &Edition,
     errors: &[FieldError],
@@ -628,7 +629,7 @@ fn edit_page(
     }
     EditPage {
         ctx,
-        id: access.structure().0,
+        id: access.structure(),
         lieu_id,
         nom,
         champs,
@@ -651,7 +652,7 @@ pub async fn edit_form(
     State(state): State<AppState>,
     ctx: PageContext,
     guard: InStructure<Referents>,
-    Path((_, lieu)): Path<(i64, String)>,
+    Path((_, lieu)): Path<(StructureId, LieuId)>,
 ) -> Response {
     match svc::editable(&state.db, &guard.access, &lieu).await {
         Ok(e) => {
@@ -676,7 +677,7 @@ pub async fn edit(
     State(state): State<AppState>,
     ctx: PageContext,
     guard: InStructure<Referents>,
-    Path((_, lieu)): Path<(i64, String)>,
+    Path((_, lieu)): Path<(StructureId, LieuId)>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
     let current = match svc::editable(&state.db, &guard.access, &lieu).await {
@@ -714,7 +715,7 @@ pub async fn edit(
             Redirect::to(&format!(
                 "/structures/{}/lieux?fait={fait}&lieu={}",
                 guard.access.structure(),
-                crate::auth::urlencode(&done.lieu_id)
+                crate::auth::urlencode(done.lieu_id.as_str())
             ))
             .into_response()
         }
