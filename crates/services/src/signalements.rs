@@ -80,8 +80,9 @@ pub enum SignalementError {
     Store(#[from] StoreError),
 }
 
-/// What the visitor sent.
-#[derive(Debug, Clone, Default)]
+/// What the visitor sent (the form's fields; a field left out is empty).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct Report {
     pub motif: String,
     pub message: String,

@@ -82,31 +82,16 @@ pub async fn report_form(
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct ReportForm {
-    #[serde(default)]
-    motif: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    email: String,
-}
-
 /// `POST /lieux/{lieu}/signalement`
 pub async fn report(
     State(state): State<AppState>,
     ctx: PageContext,
     ClientInfo(client): ClientInfo,
     Path(id): Path<LieuId>,
-    CsrfForm(form): CsrfForm<ReportForm>,
+    CsrfForm(sent): CsrfForm<svc::Report>,
 ) -> Response {
     let Some(nom) = lieu_nom(&state, &id) else {
         return lieu_inconnu(&ctx);
-    };
-    let sent = svc::Report {
-        motif: form.motif,
-        message: form.message,
-        email: form.email,
     };
     let outcome = svc::report(&state.db, &id, &sent, &client).await;
     let mut page = signalement_page(ctx, id, nom);

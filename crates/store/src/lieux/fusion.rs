@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::records::{RECORD_COLUMNS, RECORD_TABLES, Record, record_from};
-use super::{COLUMNS, LieuOrigines, UPSERT_ROWS, lieu_origines_from};
+use super::{COLUMNS, LieuOrigines, UPSERT_ROWS, lieu_origines_from, values};
 use crate::db::marks;
 use crate::{Db, StoreError, Tx};
 
@@ -401,9 +401,6 @@ pub async fn put_merged_lieux(
     now: i64,
 ) -> Result<(), StoreError> {
     for chunk in lieux.chunks(UPSERT_ROWS) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", marks(tx, i * 11 + 1, 11)))
-            .collect();
         let sql = format!(
             "INSERT INTO lieux (id, data, provenance, code_insee, latitude, longitude, approximate, \
              date_maj, created_at, origines, updated_at) VALUES {} \
@@ -412,7 +409,7 @@ pub async fn put_merged_lieux(
              longitude = excluded.longitude, approximate = excluded.approximate, \
              date_maj = excluded.date_maj, updated_at = excluded.updated_at, \
              origines = excluded.origines",
-            rows.join(", ")
+            values(tx, chunk.len(), 11)
         );
         let mut q = sqlx::query(&sql);
         for LieuOrigines { lieu: l, origines } in chunk {
@@ -501,13 +498,10 @@ pub async fn put_aliases(
     now: i64,
 ) -> Result<(), StoreError> {
     for chunk in aliases.chunks(IN_LIST / 5) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", marks(tx, i * 3 + 1, 3)))
-            .collect();
         let sql = format!(
             "INSERT INTO lieu_alias (old_id, lieu_id, created_at) VALUES {} \
              ON CONFLICT (old_id) DO UPDATE SET lieu_id = excluded.lieu_id",
-            rows.join(", ")
+            values(tx, chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql);
         for (old, new) in chunk {

@@ -19,6 +19,14 @@ use crate::{Db, StoreError, Tx};
 /// Rows per multi-row upsert (10 or 11 parameters each).
 const UPSERT_ROWS: usize = 200;
 
+/// The `VALUES` of a multi-row insert: `rows` groups of `width` parameters.
+fn values(conn: &sqlx::AnyConnection, rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|i| format!("({})", crate::db::marks(conn, i * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A lieu as stored: its row, where each field came from, and what the search needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredLieu {

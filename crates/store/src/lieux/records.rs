@@ -6,7 +6,7 @@ use relais_domain::ids::{LieuId, SourceId, StructureId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{COLUMNS, StoredLieu, UPSERT_ROWS, lieux_from};
+use super::{COLUMNS, StoredLieu, UPSERT_ROWS, lieux_from, values};
 use crate::db::marks;
 use crate::{Db, StoreError, Tx};
 
@@ -232,9 +232,6 @@ pub async fn put_records(
     now: i64,
 ) -> Result<(), StoreError> {
     for chunk in records.chunks(UPSERT_ROWS) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", marks(tx, i * 10 + 1, 10)))
-            .collect();
         let sql = format!(
             "INSERT INTO lieu_records (source_id, external_id, lieu_id, data, fingerprint, \
              imported_at, code_insee, latitude, longitude, approximate) VALUES {} \
@@ -243,7 +240,7 @@ pub async fn put_records(
              imported_at = excluded.imported_at, code_insee = excluded.code_insee, \
              latitude = excluded.latitude, longitude = excluded.longitude, \
              approximate = excluded.approximate",
-            rows.join(", ")
+            values(tx, chunk.len(), 10)
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {

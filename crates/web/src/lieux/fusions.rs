@@ -265,13 +265,11 @@ fn passee(d: PastDecision) -> Passee {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct DecisionForm {
-    #[serde(default)]
     a: String,
-    #[serde(default)]
     b: String,
-    #[serde(default)]
     verdict: String,
 }
 
