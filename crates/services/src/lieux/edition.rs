@@ -43,14 +43,12 @@ pub async fn import_for_structure(
     access: &StructureAccess,
     bytes: &[u8],
 ) -> Result<ImportReport, ImportError> {
-    let source = structure_source(access.structure());
-    own(db, &source, Some(access.structure()), None).await?;
-    let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
-    let entry = imported(&report)
-        .by(access.person().0, Some(access.structure().0))
-        .in_structure(access.structure().0);
-    append(db, &entry).await?;
-    Ok(report)
+    let structure = access.structure();
+    let by = |e: NewEntry| {
+        e.by(access.person().0, Some(structure.0))
+            .in_structure(structure.0)
+    };
+    import_owned(db, index, Owner::Structure(structure), bytes, by).await
 }
 
 /// Imports a file uploaded by a hub's coordinator as the hub's source, and journals it.
@@ -60,24 +58,38 @@ pub async fn import_for_hub(
     access: &HubAccess,
     bytes: &[u8],
 ) -> Result<ImportReport, ImportError> {
-    let source = hub_source(access.scope());
-    own(db, &source, None, Some(access.scope())).await?;
-    let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
-    append(db, &imported(&report).by(access.person().0, None)).await?;
-    Ok(report)
+    let by = |e: NewEntry| e.by(access.person().0, None);
+    import_owned(db, index, Owner::Hub(access.scope()), bytes, by).await
 }
 
-async fn own(
+/// Who owns a source of uploads: a structure, or a hub (its coordinator's scope).
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    Structure(StructureId),
+    Hub(&'a str),
+}
+
+/// Imports `bytes` as the source of `owner` (a source keeps its first owner), and
+/// journals it as `by` says.
+async fn import_owned(
     db: &Db,
-    source: &str,
-    structure: Option<StructureId>,
-    hub: Option<&str>,
-) -> Result<(), StoreError> {
+    index: &TerritoryIndex,
+    owner: Owner<'_>,
+    bytes: &[u8],
+    by: impl FnOnce(NewEntry) -> NewEntry,
+) -> Result<ImportReport, ImportError> {
+    let (source, structure, hub) = match owner {
+        Owner::Structure(s) => (structure_source(s), Some(s), None),
+        Owner::Hub(scope) => (hub_source(scope), None, Some(scope)),
+    };
     let now = now_ms();
     let mut tx = db.begin().await?;
-    let id = repo::source_id(&mut tx, source, now).await?;
+    let id = repo::source_id(&mut tx, &source, now).await?;
     repo::set_source_owner(&mut tx, id, structure, hub, now).await?;
-    relais_store::commit(tx).await
+    relais_store::commit(tx).await?;
+    let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
+    append(db, &by(imported(&report))).await?;
+    Ok(report)
 }
 
 fn imported(r: &ImportReport) -> NewEntry {

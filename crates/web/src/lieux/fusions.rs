@@ -8,7 +8,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_services::lieux::fusion::{self, FusionError, PastDecision, ReviewItem, Verdict};
+use relais_services::lieux::fusion::{
+    self, FusionError, NamedLieu, PastDecision, ReviewItem, Verdict,
+};
 use relais_services::lieux::import::lieu_id;
 use serde::Deserialize;
 
@@ -165,8 +167,8 @@ fn paire(rang: usize, p: &ReviewItem) -> Paire {
 pub struct Passee {
     pub date: String,
     pub auteur: String,
-    pub a: (LieuId, String),
-    pub b: (LieuId, String),
+    pub a: NamedLieu,
+    pub b: NamedLieu,
     pub verdict: &'static str,
 }
 
@@ -256,8 +258,8 @@ fn passee(d: PastDecision) -> Passee {
     Passee {
         date: date_heure_fr(d.at),
         auteur: d.auteur,
-        a: (d.a.id, d.a.nom),
-        b: (d.b.id, d.b.nom),
+        a: d.a,
+        b: d.b,
         verdict: match d.verdict {
             Verdict::Same => "Même lieu : fusionnés",
             Verdict::Distinct => "Lieux distincts",

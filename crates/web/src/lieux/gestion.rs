@@ -339,13 +339,13 @@ pub struct ListePage {
     pub structure: String,
     pub lieux: Vec<svc::LieuDeStructure>,
     /// After an edit: (lieu id, message).
-    pub notice: Option<(String, &'static str)>,
+    pub notice: Option<(LieuId, &'static str)>,
 }
 
 #[derive(Deserialize)]
 pub struct FaitParam {
     fait: Option<String>,
-    lieu: Option<String>,
+    lieu: Option<LieuId>,
 }
 
 /// `GET /structures/{id}/lieux`
