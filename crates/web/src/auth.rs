@@ -2,20 +2,21 @@
 //! cannot run unless the guard could be built for this request.
 
 use relais_domain::ids::StructureId;
+use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_domain::authz::{Actor, AdminAccess, HubAccess, StructureAccess};
+use relais_domain::authz::{Actor, AdminAccess, Denied, HubAccess, StructureAccess};
 use relais_domain::comptes::Role;
 use relais_domain::comptes::sessions::{Session, Stage};
 use relais_services::comptes as svc;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
-use crate::error::error_page;
+use crate::error::{error_page, internal};
 use crate::pages::PageContext;
 
 pub const SESSION_COOKIE: &str = "relais_session";
@@ -68,38 +69,13 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         let ctx = PageContext::from_request_parts(&mut parts, state)
             .await
             .unwrap_or_else(|e| match e {});
-        let refuse = || {
-            error_page(
-                &ctx,
-                StatusCode::FORBIDDEN,
-                "Formulaire expiré",
-                "Ce formulaire n’a pas pu être vérifié (il a peut-être été ouvert il y a longtemps, ou depuis un autre site). Revenez en arrière, rechargez la page et renvoyez-le.",
-            )
-        };
-        if let Some(origin) = parts
-            .headers
-            .get(header::ORIGIN)
-            .and_then(|o| o.to_str().ok())
-        {
-            let host = parts
-                .headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("");
-            let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-            if origin_host != host {
-                return Err(refuse());
-            }
-        }
-        let expected = cookie(&parts.headers, CSRF_COOKIE);
         let bytes = axum::body::to_bytes(body, 64 * 1024)
             .await
-            .map_err(|_| refuse())?;
-        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| refuse())?;
-        match (expected, field.csrf) {
-            (Some(a), Some(b)) if !a.is_empty() && constant_time_eq(a.as_bytes(), b.as_bytes()) => {
-            }
-            _ => return Err(refuse()),
+            .map_err(|_| csrf_refused(&ctx))?;
+        let field: CsrfField =
+            serde_urlencoded::from_bytes(&bytes).map_err(|_| csrf_refused(&ctx))?;
+        if !csrf_verified(&parts.headers, field.csrf.as_deref()) {
+            return Err(csrf_refused(&ctx));
         }
         let value = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
             error_page(
@@ -111,6 +87,35 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         })?;
         Ok(CsrfForm(value))
     }
+}
+
+/// Whether a form may be trusted: its `Origin`, when sent, is this site, and its `csrf`
+/// field (`token`) matches the visitor's cookie, compared in constant time. [`CsrfForm`]
+/// checks url-encoded forms with it; a multipart form's handler calls it itself.
+pub fn csrf_verified(headers: &HeaderMap, token: Option<&str>) -> bool {
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        if origin.split_once("://").map_or(origin, |(_, h)| h) != host {
+            return false;
+        }
+    }
+    match (cookie(headers, CSRF_COOKIE), token) {
+        (Some(a), Some(b)) => !a.is_empty() && constant_time_eq(a.as_bytes(), b.as_bytes()),
+        _ => false,
+    }
+}
+
+/// The 403 « Formulaire expiré » page, for a form that fails [`csrf_verified`].
+pub fn csrf_refused(ctx: &PageContext) -> Response {
+    error_page(
+        ctx,
+        StatusCode::FORBIDDEN,
+        "Formulaire expiré",
+        "Ce formulaire n’a pas pu être vérifié (il a peut-être été ouvert il y a longtemps, ou depuis un autre site). Revenez en arrière, rechargez la page et renvoyez-le.",
+    )
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -134,10 +139,7 @@ impl FromRequestParts<AppState> for MaybeSession {
             None => None,
             Some(token) => svc::resolve_session(&state.db, &state.policy, &token)
                 .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "session illisible");
-                    crate::error::ApiError::Internal.into_response()
-                })?,
+                .map_err(|e| internal(format_args!("session illisible : {e}")))?,
         };
         parts.extensions.insert(ResolvedSession(session.clone()));
         Ok(MaybeSession(session))
@@ -202,10 +204,9 @@ impl FromRequestParts<AppState> for Authenticated {
     ) -> Result<Self, Self::Rejection> {
         match MaybeSession::from_request_parts(parts, state).await?.0 {
             Some(session) if session.stage == Stage::Active => {
-                let actor = svc::actor(&state.db, &session).await.map_err(|e| {
-                    tracing::error!(error = %e, "rôles illisibles");
-                    crate::error::ApiError::Internal.into_response()
-                })?;
+                let actor = svc::actor(&state.db, &session)
+                    .await
+                    .map_err(|e| internal(format_args!("rôles illisibles : {e}")))?;
                 Ok(Authenticated { session, actor })
             }
             _ => Err(to_login(parts)),
@@ -213,11 +214,28 @@ impl FromRequestParts<AppState> for Authenticated {
     }
 }
 
-async fn forbidden(parts: &mut Parts, state: &AppState, why: &str) -> Response {
-    let ctx = PageContext::from_request_parts(parts, state)
-        .await
-        .unwrap_or_else(|e| match e {});
-    error_page(&ctx, StatusCode::FORBIDDEN, "Accès refusé", why)
+/// The proof `check` makes from the logged-in actor's roles. A visitor is sent to log in;
+/// a person without the right gets the 403 « Accès refusé » page saying why.
+async fn authorize<T>(
+    parts: &mut Parts,
+    state: &AppState,
+    check: impl FnOnce(&Actor) -> Result<T, Denied>,
+) -> Result<T, Response> {
+    let auth = Authenticated::from_request_parts(parts, state).await?;
+    match check(&auth.actor) {
+        Ok(proof) => Ok(proof),
+        Err(denied) => {
+            let ctx = PageContext::from_request_parts(parts, state)
+                .await
+                .unwrap_or_else(|e| match e {});
+            Err(error_page(
+                &ctx,
+                StatusCode::FORBIDDEN,
+                "Accès refusé",
+                &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
+            ))
+        }
+    }
 }
 
 /// The roles a [`InStructure`] guard requires.
@@ -244,78 +262,55 @@ impl<R: RequiredRoles> FromRequestParts<AppState> for InStructure<R> {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let auth = Authenticated::from_request_parts(parts, state).await?;
-        let id =
-            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .ok()
-                .and_then(|Path(params)| params.get("id")?.parse::<StructureId>().ok());
-        let Some(id) = id else {
-            return Err(crate::error::not_found_page(parts, state).await);
-        };
-        match auth.actor.structure(id, R::ROLES) {
-            Ok(access) => Ok(InStructure {
+        let id = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|Path(params)| params.get("id")?.parse::<StructureId>().ok());
+        // Login first, then a path without a structure is not found, then the roles.
+        let access = authorize(parts, state, |actor| {
+            id.map(|id| actor.structure(id, R::ROLES)).transpose()
+        })
+        .await?;
+        match access {
+            Some(access) => Ok(InStructure {
                 access,
                 _roles: PhantomData,
             }),
-            Err(denied) => Err(forbidden(
-                parts,
-                state,
-                &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
-            )
-            .await),
+            None => Err(crate::error::not_found_page(parts, state).await),
         }
     }
 }
 
-/// A hub's coordinator (see [`Actor::hub`]).
-pub struct HubCoordinator {
-    pub access: HubAccess,
-}
-
-impl FromRequestParts<AppState> for HubCoordinator {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let auth = Authenticated::from_request_parts(parts, state).await?;
-        match auth.actor.hub() {
-            Ok(access) => Ok(HubCoordinator { access }),
-            Err(denied) => Err(forbidden(
-                parts,
-                state,
-                &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
-            )
-            .await),
+/// A guard holding the proof one `Actor` method makes, with nothing from the path.
+macro_rules! proof_guard {
+    ($(#[$doc:meta])* $guard:ident($proof:ty) = $check:path) => {
+        $(#[$doc])*
+        pub struct $guard {
+            pub access: $proof,
         }
-    }
-}
 
-/// Proof that the actor is a national administrator.
-pub struct Admin {
-    pub access: AdminAccess,
-}
+        impl FromRequestParts<AppState> for $guard {
+            type Rejection = Response;
 
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let auth = Authenticated::from_request_parts(parts, state).await?;
-        match auth.actor.admin() {
-            Ok(access) => Ok(Admin { access }),
-            Err(denied) => Err(forbidden(
-                parts,
-                state,
-                &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
-            )
-            .await),
+            async fn from_request_parts(
+                parts: &mut Parts,
+                state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                let access = authorize(parts, state, $check).await?;
+                Ok($guard { access })
+            }
         }
-    }
+    };
+}
+
+proof_guard! {
+    /// A hub's coordinator (see [`Actor::hub`]).
+    HubCoordinator(HubAccess) = Actor::hub
+}
+
+proof_guard! {
+    /// Proof that the actor is a national administrator.
+    Admin(AdminAccess) = Actor::admin
 }
 
 /// Proof that the actor confirmed their second factor recently: sensitive actions (granting

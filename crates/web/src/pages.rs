@@ -4,7 +4,6 @@ use std::convert::Infallible;
 
 use askama::Template;
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -126,9 +125,6 @@ pub struct ErrorPage {
 pub fn render(page: impl Template) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "page non rendue");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        Err(e) => crate::error::internal(format_args!("page non rendue : {e}")),
     }
 }
