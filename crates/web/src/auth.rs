@@ -122,29 +122,39 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// `FromRequestParts` for a guard: `body` makes it from the request's `parts` and the
+/// app's `state`, or refuses with a response.
+macro_rules! guard {
+    ($guard:ty, |$parts:ident, $state:ident| $body:block) => {
+        impl FromRequestParts<AppState> for $guard {
+            type Rejection = Response;
+
+            async fn from_request_parts(
+                $parts: &mut Parts,
+                $state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                $body
+            }
+        }
+    };
+}
+
 /// The session behind the request's cookie, at any stage of the login, if alive.
 pub struct MaybeSession(pub Option<Session>);
 
-impl FromRequestParts<AppState> for MaybeSession {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        if let Some(found) = parts.extensions.get::<ResolvedSession>() {
-            return Ok(MaybeSession(found.0.clone()));
-        }
-        let session = match cookie(&parts.headers, SESSION_COOKIE) {
-            None => None,
-            Some(token) => svc::resolve_session(&state.db, &state.policy, &token)
-                .await
-                .map_err(|e| internal(format_args!("session illisible : {e}")))?,
-        };
-        parts.extensions.insert(ResolvedSession(session.clone()));
-        Ok(MaybeSession(session))
+guard!(MaybeSession, |parts, state| {
+    if let Some(found) = parts.extensions.get::<ResolvedSession>() {
+        return Ok(MaybeSession(found.0.clone()));
     }
-}
+    let session = match cookie(&parts.headers, SESSION_COOKIE) {
+        None => None,
+        Some(token) => svc::resolve_session(&state.db, &state.policy, &token)
+            .await
+            .map_err(|e| internal(format_args!("session illisible : {e}")))?,
+    };
+    parts.extensions.insert(ResolvedSession(session.clone()));
+    Ok(MaybeSession(session))
+});
 
 /// Resolved once per request, whatever the number of extractors asking.
 #[derive(Clone)]
@@ -174,20 +184,13 @@ pub fn urlencode(s: &str) -> String {
 /// A login waiting for its second factor, or for its enrolment.
 pub struct PendingLogin(pub Session);
 
-impl FromRequestParts<AppState> for PendingLogin {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        match MaybeSession::from_request_parts(parts, state).await?.0 {
-            Some(s) if s.stage != Stage::Active => Ok(PendingLogin(s)),
-            Some(_) => Err(Redirect::to("/compte").into_response()),
-            None => Err(Redirect::to("/connexion").into_response()),
-        }
+guard!(PendingLogin, |parts, state| {
+    match MaybeSession::from_request_parts(parts, state).await?.0 {
+        Some(s) if s.stage != Stage::Active => Ok(PendingLogin(s)),
+        Some(_) => Err(Redirect::to("/compte").into_response()),
+        None => Err(Redirect::to("/connexion").into_response()),
     }
-}
+});
 
 /// A complete login, with the person's live roles.
 pub struct Authenticated {
@@ -195,24 +198,17 @@ pub struct Authenticated {
     pub actor: Actor,
 }
 
-impl FromRequestParts<AppState> for Authenticated {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        match MaybeSession::from_request_parts(parts, state).await?.0 {
-            Some(session) if session.stage == Stage::Active => {
-                let actor = svc::actor(&state.db, &session)
-                    .await
-                    .map_err(|e| internal(format_args!("rôles illisibles : {e}")))?;
-                Ok(Authenticated { session, actor })
-            }
-            _ => Err(to_login(parts)),
+guard!(Authenticated, |parts, state| {
+    match MaybeSession::from_request_parts(parts, state).await?.0 {
+        Some(session) if session.stage == Stage::Active => {
+            let actor = svc::actor(&state.db, &session)
+                .await
+                .map_err(|e| internal(format_args!("rôles illisibles : {e}")))?;
+            Ok(Authenticated { session, actor })
         }
+        _ => Err(to_login(parts)),
     }
-}
+});
 
 /// The proof `check` makes from the logged-in actor's roles. A visitor is sent to log in;
 /// a person without the right gets the 403 « Accès refusé » page saying why.
@@ -289,17 +285,10 @@ macro_rules! proof_guard {
             pub access: $proof,
         }
 
-        impl FromRequestParts<AppState> for $guard {
-            type Rejection = Response;
-
-            async fn from_request_parts(
-                parts: &mut Parts,
-                state: &AppState,
-            ) -> Result<Self, Self::Rejection> {
-                let access = authorize(parts, state, $check).await?;
-                Ok($guard { access })
-            }
-        }
+        guard!($guard, |parts, state| {
+            let access = authorize(parts, state, $check).await?;
+            Ok($guard { access })
+        });
     };
 }
 
@@ -318,31 +307,24 @@ proof_guard! {
 /// confirm it, then back to the page they came from.
 pub struct Fresh(());
 
-impl FromRequestParts<AppState> for Fresh {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let auth = Authenticated::from_request_parts(parts, state).await?;
-        if svc::is_fresh(&auth.session) {
-            return Ok(Fresh(()));
-        }
-        // A form's data cannot survive the detour: come back to the page that showed it.
-        let back = if parts.method == axum::http::Method::GET {
-            parts.uri.path_and_query().map(ToString::to_string)
-        } else {
-            same_site_referer(parts)
-        };
-        let back = crate::comptes::safe_next(back.as_deref());
-        Err(Redirect::to(&format!(
-            "/connexion/confirmation?suite={}",
-            urlencode(&back)
-        ))
-        .into_response())
+guard!(Fresh, |parts, state| {
+    let auth = Authenticated::from_request_parts(parts, state).await?;
+    if svc::is_fresh(&auth.session) {
+        return Ok(Fresh(()));
     }
-}
+    // A form's data cannot survive the detour: come back to the page that showed it.
+    let back = if parts.method == axum::http::Method::GET {
+        parts.uri.path_and_query().map(ToString::to_string)
+    } else {
+        same_site_referer(parts)
+    };
+    let back = crate::comptes::safe_next(back.as_deref());
+    Err(Redirect::to(&format!(
+        "/connexion/confirmation?suite={}",
+        urlencode(&back)
+    ))
+    .into_response())
+});
 
 /// The path of the `Referer`, when it is a page of this site.
 fn same_site_referer(parts: &Parts) -> Option<String> {
