@@ -170,15 +170,9 @@ fn to_login(parts: &Parts) -> Response {
     Redirect::to(&format!("/connexion?suite={}", urlencode(path))).into_response()
 }
 
+/// Percent-encodes a query value (a path's `/` kept readable).
 pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    relais_domain::text::percent_encode(s, b"/")
 }
 
 /// A login waiting for its second factor, or for its enrolment.
