@@ -66,9 +66,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        let ctx = PageContext::from_request_parts(&mut parts, state)
-            .await
-            .unwrap_or_else(|e| match e {});
+        let ctx = PageContext::read(&mut parts, state).await;
         let bytes = axum::body::to_bytes(body, 64 * 1024)
             .await
             .map_err(|_| csrf_refused(&ctx))?;
@@ -215,9 +213,7 @@ async fn authorize<T>(
     match check(&auth.actor) {
         Ok(proof) => Ok(proof),
         Err(denied) => {
-            let ctx = PageContext::from_request_parts(parts, state)
-                .await
-                .unwrap_or_else(|e| match e {});
+            let ctx = PageContext::read(parts, state).await;
             Err(error_page(
                 &ctx,
                 StatusCode::FORBIDDEN,
