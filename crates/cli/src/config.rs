@@ -390,6 +390,11 @@ impl Config {
         })
     }
 
+    /// The settings of a command that takes only the database options (and the file).
+    pub fn of_base(base: &BaseArgs) -> anyhow::Result<Config> {
+        Config::resolve(base, &TachesArgs::default(), &ServeArgs::default())
+    }
+
     /// The configuration as TOML, the database password hidden.
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
