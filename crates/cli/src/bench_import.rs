@@ -473,27 +473,13 @@ impl<'a> Generator<'a> {
     }
 }
 
-/// A valid SIRET (Luhn key) of 14 digits.
+/// A valid SIRET (as `Siret::parse` checks it) of 14 digits.
 fn siret(rng: &mut Rng) -> String {
     loop {
         let digits: String = (0..14)
             .map(|_| char::from(b'0' + rng.below(10) as u8))
             .collect();
-        let sum: u32 = digits
-            .bytes()
-            .rev()
-            .enumerate()
-            .map(|(i, b)| {
-                let d = u32::from(b - b'0');
-                if i % 2 == 1 {
-                    let d = d * 2;
-                    if d > 9 { d - 9 } else { d }
-                } else {
-                    d
-                }
-            })
-            .sum();
-        if sum.is_multiple_of(10) && !digits.starts_with('0') {
+        if !digits.starts_with('0') && relais_domain::comptes::Siret::parse(&digits).is_ok() {
             return digits;
         }
     }
