@@ -45,7 +45,7 @@ pub enum LieuxCommand {
 }
 
 pub async fn run(base: &BaseArgs, command: &LieuxCommand) -> anyhow::Result<()> {
-    let config = Config::resolve(base, &Default::default(), &Default::default())?;
+    let config = Config::of_base(base)?;
     let db = crate::run::open_bulk(&config).await?;
     let result = match command {
         LieuxCommand::Revue => revue(&db).await,

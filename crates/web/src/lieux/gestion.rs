@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
 use relais_domain::ids::{LieuId, StructureId};
@@ -18,7 +18,7 @@ use serde::Deserialize;
 use tower::{Layer, ServiceExt};
 
 use crate::AppState;
-use crate::auth::{CSRF_COOKIE, CsrfForm, HubCoordinator, InStructure, Referents, cookie};
+use crate::auth::{CsrfForm, HubCoordinator, InStructure, Referents, csrf_refused, csrf_verified};
 use crate::error::internal;
 use crate::error::{ApiError, error_page};
 use crate::pages::{PageContext, render};
@@ -203,38 +203,6 @@ fn too_big(ctx: &PageContext) -> Response {
     )
 }
 
-fn expired(ctx: &PageContext) -> Response {
-    error_page(
-        ctx,
-        StatusCode::FORBIDDEN,
-        "Formulaire expiré",
-        "Ce formulaire n’a pas pu être vérifié (il a peut-être été ouvert il y a longtemps, ou depuis un autre site). Revenez en arrière, rechargez la page et renvoyez-le.",
-    )
-}
-
-/// The same checks as [`CsrfForm`], for a multipart form: the `Origin`, when sent, is
-/// this site, and the `csrf` field matches the cookie.
-fn csrf_ok(headers: &HeaderMap, token: Option<&str>) -> bool {
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("");
-        if origin.split_once("://").map_or(origin, |(_, h)| h) != host {
-            return false;
-        }
-    }
-    match (cookie(headers, CSRF_COOKIE), token) {
-        (Some(a), Some(b)) if !a.is_empty() && a.len() == b.len() => {
-            a.bytes()
-                .zip(b.bytes())
-                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-                == 0
-        }
-        _ => false,
-    }
-}
-
 /// The multipart form, read within [`MAX_UPLOAD`] rather than the router's default limit.
 async fn multipart(
     req: Request,
@@ -284,18 +252,18 @@ async fn run_import(
                         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                             return too_big(&ctx);
                         }
-                        Err(_) => return expired(&ctx),
+                        Err(_) => return csrf_refused(&ctx),
                     }
                 }
                 _ => {}
             },
             Ok(None) => break,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_big(&ctx),
-            Err(_) => return expired(&ctx),
+            Err(_) => return csrf_refused(&ctx),
         }
     }
-    if !csrf_ok(&headers, token.as_deref()) {
-        return expired(&ctx);
+    if !csrf_verified(&headers, token.as_deref()) {
+        return csrf_refused(&ctx);
     }
     let mut page = match owner.page(state, ctx).await {
         Ok(page) => page,
