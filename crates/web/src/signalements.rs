@@ -11,7 +11,7 @@ use relais_services::signalements::{self as svc, MOTIFS, SignalementError};
 use crate::AppState;
 use crate::auth::{Admin, CsrfForm};
 use crate::comptes::ClientInfo;
-use crate::error::ApiError;
+use crate::error::internal;
 use crate::lieux::lieu_inconnu;
 use crate::pages::{PageContext, render};
 
@@ -108,10 +108,7 @@ pub async fn report(
             page.refus = Some(crate::comptes::capitalize(&e.to_string()) + ".");
             StatusCode::TOO_MANY_REQUESTS
         }
-        Err(SignalementError::Store(e)) => {
-            tracing::error!(error = %e, "signalement non enregistré");
-            return ApiError::Internal.into_response();
-        }
+        Err(SignalementError::Store(e)) => return internal(e),
     };
     page.motif = sent.motif;
     page.message = sent.message;
@@ -139,10 +136,7 @@ pub struct SignalementsAdminPage {
 pub async fn admin_list(State(state): State<AppState>, ctx: PageContext, admin: Admin) -> Response {
     let found = match svc::latest(&state.db, &admin.access).await {
         Ok(found) => found,
-        Err(e) => {
-            tracing::error!(error = %e, "signalements illisibles");
-            return ApiError::Internal.into_response();
-        }
+        Err(e) => return internal(e),
     };
     let r = state.lieux.get();
     let lignes = found

@@ -46,10 +46,7 @@ async fn find(state: &AppState, id: &LieuId) -> Result<Fiche, Response> {
     match fiche(&state.db, id).await {
         Ok(Some(f)) => Ok(f),
         Ok(None) => Err(ApiError::NotFound.into_response()),
-        Err(e) => {
-            tracing::error!(error = %e, "lieu illisible");
-            Err(ApiError::Internal.into_response())
-        }
+        Err(e) => Err(crate::error::internal(e)),
     }
 }
 
