@@ -79,7 +79,7 @@ pub enum AdminCommand {
 }
 
 pub async fn run(base: &BaseArgs, command: &AdminCommand) -> anyhow::Result<()> {
-    let config = Config::resolve(base, &Default::default(), &Default::default())?;
+    let config = Config::of_base(base)?;
     let db = crate::run::open(&config).await?;
     let result = execute(&db, command).await;
     db.close().await;

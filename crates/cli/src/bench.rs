@@ -355,7 +355,7 @@ pub fn schema_csv(n: usize, path: &std::path::Path) -> anyhow::Result<()> {
         });
         let value = |column: &str| -> String {
             match column {
-                "id" => l.id.clone(),
+                "id" => l.id.to_string(),
                 "nom" => format!("Lieu de synthèse {i} — {}", commune.nom),
                 "commune" => commune.nom.clone(),
                 "code_postal" => code_postal.as_str().to_string(),

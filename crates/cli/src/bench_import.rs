@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use relais_domain::comptes::Siret;
 use relais_domain::lieux::{COLUMNS, SchemaVersion, read_row, write_row};
 use relais_domain::territoires::Commune;
 use relais_search::TerritoryIndex;
+use relais_search::lieux::Rng;
 use relais_services::lieux::fichier;
 use relais_services::lieux::import::{ImportReport, ToMerge, store_file, store_path};
 use relais_store::Db;
@@ -207,25 +209,6 @@ struct Generated {
     path: PathBuf,
     rows: usize,
     format: &'static str,
-}
-
-/// SplitMix64: reproducible draws without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 const KINDS: [&str; 12] = [
@@ -473,27 +456,13 @@ impl<'a> Generator<'a> {
     }
 }
 
-/// A valid SIRET (Luhn key) of 14 digits.
+/// A valid SIRET (its key checked as `Siret::parse` does) of 14 digits.
 fn siret(rng: &mut Rng) -> String {
     loop {
         let digits: String = (0..14)
             .map(|_| char::from(b'0' + rng.below(10) as u8))
             .collect();
-        let sum: u32 = digits
-            .bytes()
-            .rev()
-            .enumerate()
-            .map(|(i, b)| {
-                let d = u32::from(b - b'0');
-                if i % 2 == 1 {
-                    let d = d * 2;
-                    if d > 9 { d - 9 } else { d }
-                } else {
-                    d
-                }
-            })
-            .sum();
-        if sum.is_multiple_of(10) && !digits.starts_with('0') {
+        if !digits.starts_with('0') && Siret::parse(&digits).is_ok() {
             return digits;
         }
     }

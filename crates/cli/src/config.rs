@@ -327,21 +327,9 @@ impl Config {
                 .unwrap_or_else(|| "http://127.0.0.1:8080".to_string())
                 .trim_end_matches('/')
                 .to_string(),
-            proconnect_emetteur: serve
-                .proconnect_emetteur
-                .clone()
-                .or(from_file.proconnect_emetteur)
-                .filter(|s| !s.is_empty()),
-            proconnect_client: serve
-                .proconnect_client
-                .clone()
-                .or(from_file.proconnect_client)
-                .filter(|s| !s.is_empty()),
-            proconnect_secret: serve
-                .proconnect_secret
-                .clone()
-                .or(from_file.proconnect_secret)
-                .filter(|s| !s.is_empty()),
+            proconnect_emetteur: text(&serve.proconnect_emetteur, from_file.proconnect_emetteur),
+            proconnect_client: text(&serve.proconnect_client, from_file.proconnect_client),
+            proconnect_secret: text(&serve.proconnect_secret, from_file.proconnect_secret),
             tentatives_par_ip: match serve.tentatives_par_ip.or(from_file.tentatives_par_ip) {
                 Some(n) if n < 1 => {
                     return Err(anyhow!(
@@ -355,11 +343,7 @@ impl Config {
                 .rafraichissement_lieux
                 .or(from_file.rafraichissement_lieux)
                 .unwrap_or(30),
-            carte_tuiles: serve
-                .carte_tuiles
-                .clone()
-                .or(from_file.carte_tuiles)
-                .filter(|s| !s.is_empty()),
+            carte_tuiles: text(&serve.carte_tuiles, from_file.carte_tuiles),
             proxys_de_confiance: {
                 let list = serve
                     .proxys_de_confiance
@@ -372,22 +356,13 @@ impl Config {
                     .filter(|e| !e.is_empty())
                     .collect()
             },
-            url_smtp: taches
-                .url_smtp
-                .clone()
-                .or(from_file.url_smtp)
-                .filter(|s| !s.is_empty()),
+            url_smtp: text(&taches.url_smtp, from_file.url_smtp),
             expediteur: taches
                 .expediteur
                 .clone()
                 .or(from_file.expediteur)
                 .unwrap_or_else(|| "Relais <ne-pas-repondre@relais.localhost>".to_string()),
-            role_execution: taches
-                .role
-                .role_execution
-                .clone()
-                .or(from_file.role_execution)
-                .filter(|s| !s.is_empty())
+            role_execution: text(&taches.role.role_execution, from_file.role_execution)
                 .unwrap_or_else(|| "relais_app".to_string()),
             autoriser_superutilisateur: taches
                 .autoriser_superutilisateur
@@ -413,6 +388,11 @@ impl Config {
                 .unwrap_or(AccessLog::Info),
             file,
         })
+    }
+
+    /// The settings of a command that takes only the database options (and the file).
+    pub fn of_base(base: &BaseArgs) -> anyhow::Result<Config> {
+        Config::resolve(base, &TachesArgs::default(), &ServeArgs::default())
     }
 
     /// The configuration as TOML, the database password hidden.
@@ -538,6 +518,11 @@ impl Config {
             .map(Some)
             .map_err(|e| anyhow!("{} : {e}", path.display()))
     }
+}
+
+/// A text setting: the option (or its variable), else the file's key; empty is unset.
+fn text(option: &Option<String>, file: Option<String>) -> Option<String> {
+    option.clone().or(file).filter(|s| !s.is_empty())
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {

@@ -40,7 +40,7 @@ pub enum FormatArg {
 
 pub async fn run(base: &BaseArgs, command: &ExportCommand) -> anyhow::Result<()> {
     let ExportCommand::Lieux { format, sortie } = command;
-    let config = Config::resolve(base, &Default::default(), &Default::default())?;
+    let config = Config::of_base(base)?;
     let db = crate::run::open(&config).await?;
     let result = match (format, sortie) {
         (FormatArg::DataInclusion, Some(dir)) => data_inclusion(db.clone(), dir).await,

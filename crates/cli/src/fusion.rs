@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use clap::Subcommand;
+use relais_domain::ids::LieuId;
 use relais_services::lieux::fusion::{self, Outcome, Verdict};
 use relais_services::lieux::import::lieu_id;
 
@@ -44,7 +45,7 @@ pub enum LieuxCommand {
 }
 
 pub async fn run(base: &BaseArgs, command: &LieuxCommand) -> anyhow::Result<()> {
-    let config = Config::resolve(base, &Default::default(), &Default::default())?;
+    let config = Config::of_base(base)?;
     let db = crate::run::open_bulk(&config).await?;
     let result = match command {
         LieuxCommand::Revue => revue(&db).await,
@@ -69,9 +70,9 @@ async fn revue(db: &relais_store::Db) -> anyhow::Result<()> {
     }
     // Each record by its own id (the id of the lieu it made on import): a decision on it
     // is a decision on that record, even once merged into another lieu.
-    let side = |lieu: &str, source: &str, external: &str, data: &str| {
+    let side = |lieu: &LieuId, source: &str, external: &str, data: &str| {
         let own = lieu_id(source, external);
-        let merged = if own == lieu {
+        let merged = if own == *lieu {
             String::new()
         } else {
             format!(" (fusionnée dans {lieu})")
@@ -99,7 +100,8 @@ async fn revue(db: &relais_store::Db) -> anyhow::Result<()> {
 }
 
 async fn decide(db: &relais_store::Db, a: &str, b: &str, verdict: Verdict) -> anyhow::Result<()> {
-    let o = fusion::decide(db, a, b, verdict).await?;
+    let (a, b) = (LieuId(a.to_string()), LieuId(b.to_string()));
+    let o = fusion::decide(db, &a, &b, verdict).await?;
     let what = match verdict {
         Verdict::Distinct => "distincts : ils ne seront plus fusionnés",
         Verdict::Same => "identiques : ils sont fusionnés",

@@ -68,9 +68,7 @@ pub async fn run(base: &BaseArgs, command: &ImportCommand) -> anyhow::Result<()>
         }
         None => None,
     };
-    let config = Config::resolve(base, &Default::default(), &Default::default())?;
-    let db = crate::run::open_bulk(&config).await?;
-    let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
+    let (db, index) = open(base).await?;
     // Every file is stored, then merged once: a merge per file would compare again the
     // communes of the files before it.
     let mut failed = 0;
@@ -83,12 +81,7 @@ pub async fn run(base: &BaseArgs, command: &ImportCommand) -> anyhow::Result<()>
                 .map_or("source".into(), |s| s.to_string_lossy().into_owned())
         });
         // The file is streamed: the count of rows read grows with the stored one.
-        let mut progress = |done: usize, read: usize| {
-            if tty {
-                eprint!("\r{name} : {done}/{read} lieux enregistrés");
-                let _ = std::io::stderr().flush();
-            }
-        };
+        let mut progress = progress(&name, tty);
         let result = match &mapping {
             // Streamed: a file of any size in bounded memory.
             None => store_path(&db, &index, &name, path, &mut progress)
@@ -145,17 +138,10 @@ async fn import_data_inclusion(
     // Read whole in memory: capped as an upload is.
     let read = |path: &Path| fichier::read_path(path, fichier::MAX_UPLOAD);
     let (structures_bytes, services_bytes) = (read(structures)?, read(services)?);
-    let config = Config::resolve(base, &Default::default(), &Default::default())?;
-    let db = crate::run::open_bulk(&config).await?;
-    let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
+    let (db, index) = open(base).await?;
     let name = source.unwrap_or("data-inclusion");
     let tty = std::io::stderr().is_terminal();
-    let mut progress = |done: usize, total: usize| {
-        if tty {
-            eprint!("\r{name} : {done}/{total} lieux enregistrés");
-            let _ = std::io::stderr().flush();
-        }
-    };
+    let mut progress = progress(name, tty);
     let result = data_inclusion::import_files(
         &db,
         &index,
@@ -178,6 +164,23 @@ async fn import_data_inclusion(
         )
     );
     Ok(())
+}
+
+/// The database, opened for a bulk import, and the index of its territories.
+async fn open(base: &BaseArgs) -> anyhow::Result<(relais_store::Db, TerritoryIndex)> {
+    let db = crate::run::open_bulk(&Config::of_base(base)?).await?;
+    let index = TerritoryIndex::build(relais_store::territoires::load_all(&db).await?);
+    Ok((db, index))
+}
+
+/// Shows on a terminal the lieux of `name` stored so far, out of those read.
+fn progress(name: &str, tty: bool) -> impl FnMut(usize, usize) + '_ {
+    move |done, read| {
+        if tty {
+            eprint!("\r{name} : {done}/{read} lieux enregistrés");
+            let _ = std::io::stderr().flush();
+        }
+    }
 }
 
 /// The report in French: counts, notes, every rejected row (up to [`SHOWN`]), warnings counted.

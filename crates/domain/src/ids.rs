@@ -83,6 +83,24 @@ impl LieuId {
     }
 }
 
+impl From<String> for LieuId {
+    fn from(id: String) -> Self {
+        LieuId(id)
+    }
+}
+
+impl std::borrow::Borrow<str> for LieuId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for LieuId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 impl std::fmt::Display for LieuId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)

@@ -1,4 +1,4 @@
-//! Text normalisation for look-ups of French names.
+//! Text normalisation for look-ups of French names, and percent-encoding.
 
 /// Folds a French name to a search key: lowercase, accents removed, every run of
 /// non-alphanumeric characters (hyphen, apostrophe, space…) turned into one space,
@@ -22,6 +22,20 @@ pub fn search_key(input: &str) -> String {
         });
     }
     key
+}
+
+/// Percent-encodes `s` for a URL: every byte but ASCII letters, digits, `-._~` and those of
+/// `also_kept` becomes `%XX`.
+pub fn percent_encode(s: &str, also_kept: &[u8]) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || also_kept.contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Pushes the folded form of one character: ASCII lowercase letters and digits, or a
@@ -78,6 +92,13 @@ mod tests {
         assert_eq!(search_key("  SAINTE--Foy  lès Lyon "), "ste foy les lyon");
         assert_eq!(search_key("Œuilly"), "oeuilly");
         assert_eq!(search_key("Saint"), "st");
+    }
+
+    #[test]
+    fn percent_encodes_all_but_the_unreserved_and_the_kept() {
+        assert_eq!(percent_encode("/a b?é~", b""), "%2Fa%20b%3F%C3%A9~");
+        assert_eq!(percent_encode("/a@b", b"/"), "/a%40b");
+        assert_eq!(percent_encode("Relais:x@y.fr", b"@"), "Relais%3Ax@y.fr");
     }
 
     proptest! {

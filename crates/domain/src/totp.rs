@@ -85,14 +85,7 @@ pub fn provisioning_uri(secret: &[u8], account: &str, issuer: &str) -> String {
 }
 
 fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    crate::text::percent_encode(s, b"@")
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 
 use relais_domain::horaires::{Horaires, LocalTime};
+use relais_domain::ids::LieuId;
 use relais_domain::lieux::{
     Dispositif, FormationLabel, Frais, Lieu, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
     Public, Service,
@@ -86,7 +87,7 @@ const SCAN_SMALL: usize = 256;
 /// What search needs of a lieu.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexedLieu {
-    pub id: String,
+    pub id: LieuId,
     /// `None`: findable by territory, not by distance nor in a bounding box.
     pub position: Option<Point>,
     /// The position is the commune's (the lieu gave none).
@@ -159,7 +160,7 @@ impl IndexedLieu {
             a.commune
         ));
         IndexedLieu {
-            id: lieu.id.clone(),
+            id: LieuId(lieu.id.clone()),
             position,
             approximate,
             code_insee: commune.map(|c| c.code.as_str().to_string()),
@@ -397,7 +398,7 @@ struct TreeRef<'a> {
 pub struct LieuIndex {
     lieux: Vec<IndexedLieu>,
     masks: Vec<[u16; KINDS]>,
-    by_id: HashMap<String, u32>,
+    by_id: HashMap<LieuId, u32>,
     /// Per kind, per bit: the positioned lieux having it, as slots ascending.
     slot_postings: Vec<Vec<Vec<u32>>>,
     /// (word, lieu), sorted: the words of text keys.
@@ -988,7 +989,7 @@ impl LieuIndex {
             .map(|r| self.id_order[r as usize] as usize)
             .collect();
         let next = match items.last() {
-            Some(&last) if more => Some(self.lieux[last].id.clone()),
+            Some(&last) if more => Some(self.lieux[last].id.to_string()),
             _ => None,
         };
         Page { items, next }
@@ -1151,18 +1152,24 @@ fn build_tree(
 // ---------------------------------------------------------------------------------------
 // Synthetic lieux, for benchmarks and tests.
 
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
+/// A small deterministic generator (SplitMix64): reproducible draws without a
+/// dependency, for synthetic lieux and files.
+pub struct Rng(pub u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+    /// A number in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
     fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
@@ -1273,14 +1280,14 @@ fn generate(
                 lon: centre.lon + dlon,
             });
             let chain = territoires.chain(c.code.as_str());
-            let name = format!("{} {}", NAMES[(rng.next() % 8) as usize], c.nom);
+            let name = format!("{} {}", NAMES[(rng.next_u64() % 8) as usize], c.nom);
             let frais = match rng.unit() {
                 x if x < 0.80 => 1,
                 x if x < 0.90 => 2,
                 _ => 4,
             };
             let mut l = IndexedLieu {
-                id: format!("synth-{seed}-{i}"),
+                id: LieuId(format!("synth-{seed}-{i}")),
                 position,
                 approximate: false,
                 code_insee: Some(c.code.as_str().to_string()),
@@ -1298,10 +1305,10 @@ fn generate(
                 dispositifs: rng.bits(&P_DISPOSITIFS),
                 formations_labels: rng.bits(&P_LABELS),
                 horaires: (!rng.chance(0.30))
-                    .then(|| horaires[(rng.next() % HORAIRES.len() as u64) as usize].clone()),
+                    .then(|| horaires[(rng.next_u64() % HORAIRES.len() as u64) as usize].clone()),
             };
             if let Some(sample) = sample {
-                let real = &sample[(rng.next() % sample.len() as u64) as usize];
+                let real = &sample[(rng.next_u64() % sample.len() as u64) as usize];
                 l.services = real.services;
                 l.publics = real.publics;
                 l.prise_en_charge = real.prise_en_charge;

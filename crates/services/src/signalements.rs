@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use relais_domain::comptes::Email;
+use relais_domain::ids::{LieuId, SignalementId};
 use relais_store::signalements::{self as repo, NewSignalement, Signalement};
 use relais_store::{Db, StoreError, sessions};
 
@@ -79,8 +80,9 @@ pub enum SignalementError {
     Store(#[from] StoreError),
 }
 
-/// What the visitor sent.
-#[derive(Debug, Clone, Default)]
+/// What the visitor sent (the form's fields; a field left out is empty).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct Report {
     pub motif: String,
     pub message: String,
@@ -90,10 +92,10 @@ pub struct Report {
 /// Checks the report, counts it against the visitor's address, and stores it.
 pub async fn report(
     db: &Db,
-    lieu_id: &str,
+    lieu_id: &LieuId,
     r: &Report,
     client: &Client,
-) -> Result<i64, SignalementError> {
+) -> Result<SignalementId, SignalementError> {
     let mut errors = Vec::new();
     if !MOTIFS.iter().any(|(v, _)| *v == r.motif) {
         errors.push(FieldError::Motif);
@@ -125,7 +127,7 @@ pub async fn report(
     }
     sessions::hit(db, &bucket, now, window).await?;
     let new = NewSignalement {
-        lieu_id: lieu_id.to_string(),
+        lieu_id: lieu_id.clone(),
         motif: r.motif.clone(),
         message: message.to_string(),
         email,

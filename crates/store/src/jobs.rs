@@ -214,7 +214,7 @@ pub async fn fire_schedule(
     next_run_at: i64,
     max_attempts: i64,
 ) -> Result<bool, StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     let moved = sqlx::query(
         "UPDATE job_schedules SET next_run_at = $3 WHERE name = $1 AND next_run_at = $2",
     )
@@ -225,17 +225,8 @@ pub async fn fire_schedule(
     .await?
     .rows_affected();
     if moved == 1 {
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
-             VALUES ($1, '{}', 'queued', 0, $2, $3, $3, $3)",
-        )
-        .bind(name)
-        .bind(max_attempts)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        enqueue_in(&mut tx, name, "{}", now_ms(), max_attempts).await?;
     }
-    tx.commit().await?;
+    crate::commit(tx).await?;
     Ok(moved == 1)
 }

@@ -57,19 +57,27 @@ pub(crate) async fn run(db: &Db) -> Result<usize, StoreError> {
     .execute(&mut *conn)
     .await?;
     if db.backend() == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(LOCK_KEY)
-            .execute(&mut *conn)
-            .await?;
+        advisory_lock(&mut conn, true).await?;
     }
     let result = apply_missing(db, &mut conn).await;
     if db.backend() == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(LOCK_KEY)
-            .execute(&mut *conn)
-            .await?;
+        advisory_lock(&mut conn, false).await?;
     }
     result
+}
+
+/// Takes (`true`) or releases (`false`) the PostgreSQL advisory lock [`LOCK_KEY`].
+pub(crate) async fn advisory_lock(
+    conn: &mut sqlx::AnyConnection,
+    take: bool,
+) -> Result<(), StoreError> {
+    let sql = if take {
+        "SELECT pg_advisory_lock($1)"
+    } else {
+        "SELECT pg_advisory_unlock($1)"
+    };
+    sqlx::query(sql).bind(LOCK_KEY).execute(conn).await?;
+    Ok(())
 }
 
 /// The known migrations missing from the database, read without writing anything.

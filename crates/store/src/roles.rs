@@ -138,15 +138,9 @@ pub async fn ensure_runtime_role(
         )));
     }
     let mut conn = db.pool().acquire().await?;
-    sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(crate::migrations::LOCK_KEY)
-        .execute(&mut *conn)
-        .await?;
+    crate::migrations::advisory_lock(&mut conn, true).await?;
     let result = apply(&mut conn, name, password).await;
-    sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(crate::migrations::LOCK_KEY)
-        .execute(&mut *conn)
-        .await?;
+    crate::migrations::advisory_lock(&mut conn, false).await?;
     result
 }
 

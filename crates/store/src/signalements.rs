@@ -1,12 +1,13 @@
 //! Errors reported by visitors on a lieu's page.
 
+use relais_domain::ids::{LieuId, SignalementId};
 use sqlx::Row;
 
 use crate::{Db, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSignalement {
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     pub motif: String,
     pub message: String,
     pub email: Option<String>,
@@ -14,27 +15,27 @@ pub struct NewSignalement {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signalement {
-    pub id: i64,
-    pub lieu_id: String,
+    pub id: SignalementId,
+    pub lieu_id: LieuId,
     pub motif: String,
     pub message: String,
     pub email: Option<String>,
     pub created_at: i64,
 }
 
-pub async fn create(db: &Db, new: &NewSignalement, now: i64) -> Result<i64, StoreError> {
+pub async fn create(db: &Db, new: &NewSignalement, now: i64) -> Result<SignalementId, StoreError> {
     let row = sqlx::query(
         "INSERT INTO signalements (lieu_id, motif, message, email, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
-    .bind(&new.lieu_id)
+    .bind(new.lieu_id.as_str())
     .bind(&new.motif)
     .bind(&new.message)
     .bind(new.email.as_deref())
     .bind(now)
     .fetch_one(db.pool())
     .await?;
-    Ok(row.get(0))
+    Ok(SignalementId(row.get(0)))
 }
 
 /// The latest reports first, at most `limit`.
@@ -49,8 +50,8 @@ pub async fn latest(db: &Db, limit: i64) -> Result<Vec<Signalement>, StoreError>
     Ok(rows
         .iter()
         .map(|r| Signalement {
-            id: r.get(0),
-            lieu_id: r.get(1),
+            id: SignalementId(r.get(0)),
+            lieu_id: LieuId(r.get(1)),
             motif: r.get(2),
             message: r.get(3),
             email: r.get(4),

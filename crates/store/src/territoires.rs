@@ -154,45 +154,41 @@ pub async fn commune_exists(db: &Db, code: &str) -> Result<bool, StoreError> {
 /// Reads every territory back, in code order.
 pub async fn load_all(db: &Db) -> Result<Territoires, StoreError> {
     let pool = db.pool();
-    let regions = sqlx::query("SELECT code, nom FROM regions ORDER BY code")
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| Region {
+    let regions = read_all(pool, "SELECT code, nom FROM regions ORDER BY code", |r| {
+        Region {
             code: r.get(0),
             nom: r.get(1),
-        })
-        .collect();
-    let departements = sqlx::query("SELECT code, nom, region FROM departements ORDER BY code")
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| Departement {
+        }
+    })
+    .await?;
+    let departements = read_all(
+        pool,
+        "SELECT code, nom, region FROM departements ORDER BY code",
+        |r| Departement {
             code: r.get(0),
             nom: r.get(1),
             region: r.get(2),
-        })
-        .collect();
-    let epci = sqlx::query("SELECT code, nom, kind, population FROM epci ORDER BY code")
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| Epci {
+        },
+    )
+    .await?;
+    let epci = read_all(
+        pool,
+        "SELECT code, nom, kind, population FROM epci ORDER BY code",
+        |r| Epci {
             code: r.get(0),
             nom: r.get(1),
             kind: r.get(2),
             population: r.get::<i64, _>(3) as u32,
-        })
-        .collect();
+        },
+    )
+    .await?;
     let sql = format!(
         "SELECT {} FROM communes ORDER BY code",
         COMMUNE_COLUMNS.join(", ")
     );
-    let communes = sqlx::query(&sql)
-        .fetch_all(pool)
+    let communes = read_all(pool, &sql, commune_from_row)
         .await?
-        .iter()
-        .map(commune_from_row)
+        .into_iter()
         .collect::<Result<_, _>>()?;
     Ok(Territoires {
         regions,
@@ -200,6 +196,20 @@ pub async fn load_all(db: &Db) -> Result<Territoires, StoreError> {
         epci,
         communes,
     })
+}
+
+/// Every row `sql` selects, each read by `read`.
+async fn read_all<T>(
+    pool: &sqlx::AnyPool,
+    sql: &str,
+    read: impl Fn(&AnyRow) -> T,
+) -> Result<Vec<T>, StoreError> {
+    Ok(sqlx::query(sql)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(read)
+        .collect())
 }
 
 fn commune_from_row(r: &AnyRow) -> Result<Commune, StoreError> {

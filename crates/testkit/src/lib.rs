@@ -49,14 +49,7 @@ impl TestDb {
         let admin = Db::connect(&url).await.unwrap_or_else(|e| {
             panic!("PostgreSQL est injoignable à {url} ({e}) : les tests de stockage exigent PostgreSQL")
         });
-        let schema = format!(
-            "t_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        );
+        let schema = unique_name("t");
         admin
             .execute_admin(&format!("CREATE SCHEMA {schema}"))
             .await
@@ -99,6 +92,11 @@ impl TestDb {
 
 /// A PostgreSQL role name no other test uses at the same time (roles are cluster-wide).
 pub fn unique_role(prefix: &str) -> String {
+    unique_name(prefix)
+}
+
+/// `prefix`, then this process, the time and a counter: a name no other test takes.
+fn unique_name(prefix: &str) -> String {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     format!(
         "{prefix}_{}_{}_{}",
@@ -125,26 +123,7 @@ pub async fn drop_role(role: &str) {
 #[macro_export]
 macro_rules! store_tests {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let t = $crate::TestDb::sqlite().await;
-                    super::$name(t.db.clone()).await;
-                    t.cleanup().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let t = $crate::TestDb::postgres().await;
-                    super::$name(t.db.clone()).await;
-                    t.cleanup().await;
-                }
-            )*
-        }
+        $crate::__on_each_backend!(db: $($name),*);
     };
 }
 
@@ -153,26 +132,37 @@ macro_rules! store_tests {
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
+        $crate::__on_each_backend!(test_db: $($name),*);
+    };
+}
+
+/// The modules `sqlite` and `postgres` of [`store_tests!`] and [`backend_tests!`]: a test
+/// per name in each, on a fresh [`TestDb`] of that backend, given its `Db` (`db`) or the
+/// `TestDb` itself (`test_db`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __on_each_backend {
+    ($pass:ident: $($name:ident),*) => {
+        $crate::__on_each_backend!(@backend sqlite $pass: $($name),*);
+        $crate::__on_each_backend!(@backend postgres $pass: $($name),*);
+    };
+    (@backend $backend:ident $pass:ident: $($name:ident),*) => {
+        mod $backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let t = $crate::TestDb::sqlite().await;
-                    super::$name(&t).await;
+                    let t = $crate::TestDb::$backend().await;
+                    $crate::__on_each_backend!(@call $pass super::$name, t);
                     t.cleanup().await;
                 }
             )*
         }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let t = $crate::TestDb::postgres().await;
-                    super::$name(&t).await;
-                    t.cleanup().await;
-                }
-            )*
-        }
+    };
+    (@call db $test:path, $t:ident) => {
+        $test($t.db.clone()).await
+    };
+    (@call test_db $test:path, $t:ident) => {
+        $test(&$t).await
     };
 }
 

@@ -2,20 +2,21 @@
 //! cannot run unless the guard could be built for this request.
 
 use relais_domain::ids::StructureId;
+use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_domain::authz::{Actor, AdminAccess, HubAccess, StructureAccess};
+use relais_domain::authz::{Actor, AdminAccess, Denied, HubAccess, StructureAccess};
 use relais_domain::comptes::Role;
 use relais_domain::comptes::sessions::{Session, Stage};
 use relais_services::comptes as svc;
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
-use crate::error::error_page;
+use crate::error::{error_page, internal};
 use crate::pages::PageContext;
 
 pub const SESSION_COOKIE: &str = "relais_session";
@@ -65,41 +66,14 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        let ctx = PageContext::from_request_parts(&mut parts, state)
-            .await
-            .unwrap_or_else(|e| match e {});
-        let refuse = || {
-            error_page(
-                &ctx,
-                StatusCode::FORBIDDEN,
-                "Formulaire expiré",
-                "Ce formulaire n’a pas pu être vérifié (il a peut-être été ouvert il y a longtemps, ou depuis un autre site). Revenez en arrière, rechargez la page et renvoyez-le.",
-            )
-        };
-        if let Some(origin) = parts
-            .headers
-            .get(header::ORIGIN)
-            .and_then(|o| o.to_str().ok())
-        {
-            let host = parts
-                .headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("");
-            let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
-            if origin_host != host {
-                return Err(refuse());
-            }
-        }
-        let expected = cookie(&parts.headers, CSRF_COOKIE);
+        let ctx = PageContext::read(&mut parts, state).await;
         let bytes = axum::body::to_bytes(body, 64 * 1024)
             .await
-            .map_err(|_| refuse())?;
-        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| refuse())?;
-        match (expected, field.csrf) {
-            (Some(a), Some(b)) if !a.is_empty() && constant_time_eq(a.as_bytes(), b.as_bytes()) => {
-            }
-            _ => return Err(refuse()),
+            .map_err(|_| csrf_refused(&ctx))?;
+        let field: CsrfField =
+            serde_urlencoded::from_bytes(&bytes).map_err(|_| csrf_refused(&ctx))?;
+        if !csrf_verified(&parts.headers, field.csrf.as_deref()) {
+            return Err(csrf_refused(&ctx));
         }
         let value = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
             error_page(
@@ -113,36 +87,72 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
     }
 }
 
+/// Whether a form may be trusted: its `Origin`, when sent, is this site, and its `csrf`
+/// field (`token`) matches the visitor's cookie, compared in constant time. [`CsrfForm`]
+/// checks url-encoded forms with it; a multipart form's handler calls it itself.
+pub fn csrf_verified(headers: &HeaderMap, token: Option<&str>) -> bool {
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        if origin.split_once("://").map_or(origin, |(_, h)| h) != host {
+            return false;
+        }
+    }
+    match (cookie(headers, CSRF_COOKIE), token) {
+        (Some(a), Some(b)) => !a.is_empty() && constant_time_eq(a.as_bytes(), b.as_bytes()),
+        _ => false,
+    }
+}
+
+/// The 403 « Formulaire expiré » page, for a form that fails [`csrf_verified`].
+pub fn csrf_refused(ctx: &PageContext) -> Response {
+    error_page(
+        ctx,
+        StatusCode::FORBIDDEN,
+        "Formulaire expiré",
+        "Ce formulaire n’a pas pu être vérifié (il a peut-être été ouvert il y a longtemps, ou depuis un autre site). Revenez en arrière, rechargez la page et renvoyez-le.",
+    )
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `FromRequestParts` for a guard: `body` makes it from the request's `parts` and the
+/// app's `state`, or refuses with a response.
+macro_rules! guard {
+    ($guard:ty, |$parts:ident, $state:ident| $body:block) => {
+        impl FromRequestParts<AppState> for $guard {
+            type Rejection = Response;
+
+            async fn from_request_parts(
+                $parts: &mut Parts,
+                $state: &AppState,
+            ) -> Result<Self, Self::Rejection> {
+                $body
+            }
+        }
+    };
 }
 
 /// The session behind the request's cookie, at any stage of the login, if alive.
 pub struct MaybeSession(pub Option<Session>);
 
-impl FromRequestParts<AppState> for MaybeSession {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        if let Some(found) = parts.extensions.get::<ResolvedSession>() {
-            return Ok(MaybeSession(found.0.clone()));
-        }
-        let session = match cookie(&parts.headers, SESSION_COOKIE) {
-            None => None,
-            Some(token) => svc::resolve_session(&state.db, &state.policy, &token)
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "session illisible");
-                    crate::error::ApiError::Internal.into_response()
-                })?,
-        };
-        parts.extensions.insert(ResolvedSession(session.clone()));
-        Ok(MaybeSession(session))
+guard!(MaybeSession, |parts, state| {
+    if let Some(found) = parts.extensions.get::<ResolvedSession>() {
+        return Ok(MaybeSession(found.0.clone()));
     }
-}
+    let session = match cookie(&parts.headers, SESSION_COOKIE) {
+        None => None,
+        Some(token) => svc::resolve_session(&state.db, &state.policy, &token)
+            .await
+            .map_err(|e| internal(format_args!("session illisible : {e}")))?,
+    };
+    parts.extensions.insert(ResolvedSession(session.clone()));
+    Ok(MaybeSession(session))
+});
 
 /// Resolved once per request, whatever the number of extractors asking.
 #[derive(Clone)]
@@ -158,34 +168,21 @@ fn to_login(parts: &Parts) -> Response {
     Redirect::to(&format!("/connexion?suite={}", urlencode(path))).into_response()
 }
 
+/// Percent-encodes a query value (a path's `/` kept readable).
 pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    relais_domain::text::percent_encode(s, b"/")
 }
 
 /// A login waiting for its second factor, or for its enrolment.
 pub struct PendingLogin(pub Session);
 
-impl FromRequestParts<AppState> for PendingLogin {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        match MaybeSession::from_request_parts(parts, state).await?.0 {
-            Some(s) if s.stage != Stage::Active => Ok(PendingLogin(s)),
-            Some(_) => Err(Redirect::to("/compte").into_response()),
-            None => Err(Redirect::to("/connexion").into_response()),
-        }
+guard!(PendingLogin, |parts, state| {
+    match MaybeSession::from_request_parts(parts, state).await?.0 {
+        Some(s) if s.stage != Stage::Active => Ok(PendingLogin(s)),
+        Some(_) => Err(Redirect::to("/compte").into_response()),
+        None => Err(Redirect::to("/connexion").into_response()),
     }
-}
+});
 
 /// A complete login, with the person's live roles.
 pub struct Authenticated {
@@ -193,31 +190,38 @@ pub struct Authenticated {
     pub actor: Actor,
 }
 
-impl FromRequestParts<AppState> for Authenticated {
-    type Rejection = Response;
+guard!(Authenticated, |parts, state| {
+    match MaybeSession::from_request_parts(parts, state).await?.0 {
+        Some(session) if session.stage == Stage::Active => {
+            let actor = svc::actor(&state.db, &session)
+                .await
+                .map_err(|e| internal(format_args!("rôles illisibles : {e}")))?;
+            Ok(Authenticated { session, actor })
+        }
+        _ => Err(to_login(parts)),
+    }
+});
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        match MaybeSession::from_request_parts(parts, state).await?.0 {
-            Some(session) if session.stage == Stage::Active => {
-                let actor = svc::actor(&state.db, &session).await.map_err(|e| {
-                    tracing::error!(error = %e, "rôles illisibles");
-                    crate::error::ApiError::Internal.into_response()
-                })?;
-                Ok(Authenticated { session, actor })
-            }
-            _ => Err(to_login(parts)),
+/// The proof `check` makes from the logged-in actor's roles. A visitor is sent to log in;
+/// a person without the right gets the 403 « Accès refusé » page saying why.
+async fn authorize<T>(
+    parts: &mut Parts,
+    state: &AppState,
+    check: impl FnOnce(&Actor) -> Result<T, Denied>,
+) -> Result<T, Response> {
+    let auth = Authenticated::from_request_parts(parts, state).await?;
+    match check(&auth.actor) {
+        Ok(proof) => Ok(proof),
+        Err(denied) => {
+            let ctx = PageContext::read(parts, state).await;
+            Err(error_page(
+                &ctx,
+                StatusCode::FORBIDDEN,
+                "Accès refusé",
+                &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
+            ))
         }
     }
-}
-
-async fn forbidden(parts: &mut Parts, state: &AppState, why: &str) -> Response {
-    let ctx = PageContext::from_request_parts(parts, state)
-        .await
-        .unwrap_or_else(|e| match e {});
-    error_page(&ctx, StatusCode::FORBIDDEN, "Accès refusé", why)
 }
 
 /// The roles a [`InStructure`] guard requires.
@@ -244,78 +248,48 @@ impl<R: RequiredRoles> FromRequestParts<AppState> for InStructure<R> {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let auth = Authenticated::from_request_parts(parts, state).await?;
-        let id =
-            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .ok()
-                .and_then(|Path(params)| params.get("id")?.parse::<StructureId>().ok());
-        let Some(id) = id else {
-            return Err(crate::error::not_found_page(parts, state).await);
-        };
-        match auth.actor.structure(id, R::ROLES) {
-            Ok(access) => Ok(InStructure {
+        let id = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|Path(params)| params.get("id")?.parse::<StructureId>().ok());
+        // Login first, then a path without a structure is not found, then the roles.
+        let access = authorize(parts, state, |actor| {
+            id.map(|id| actor.structure(id, R::ROLES)).transpose()
+        })
+        .await?;
+        match access {
+            Some(access) => Ok(InStructure {
                 access,
                 _roles: PhantomData,
             }),
-            Err(denied) => Err(forbidden(
-                parts,
-                state,
-                &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
-            )
-            .await),
+            None => Err(crate::error::not_found_page(parts, state).await),
         }
     }
 }
 
-/// A hub's coordinator (see [`Actor::hub`]).
-pub struct HubCoordinator {
-    pub access: HubAccess,
-}
-
-impl FromRequestParts<AppState> for HubCoordinator {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let auth = Authenticated::from_request_parts(parts, state).await?;
-        match auth.actor.hub() {
-            Ok(access) => Ok(HubCoordinator { access }),
-            Err(denied) => Err(forbidden(
-                parts,
-                state,
-                &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
-            )
-            .await),
+/// A guard holding the proof one `Actor` method makes, with nothing from the path.
+macro_rules! proof_guard {
+    ($(#[$doc:meta])* $guard:ident($proof:ty) = $check:path) => {
+        $(#[$doc])*
+        pub struct $guard {
+            pub access: $proof,
         }
-    }
+
+        guard!($guard, |parts, state| {
+            let access = authorize(parts, state, $check).await?;
+            Ok($guard { access })
+        });
+    };
 }
 
-/// Proof that the actor is a national administrator.
-pub struct Admin {
-    pub access: AdminAccess,
+proof_guard! {
+    /// A hub's coordinator (see [`Actor::hub`]).
+    HubCoordinator(HubAccess) = Actor::hub
 }
 
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let auth = Authenticated::from_request_parts(parts, state).await?;
-        match auth.actor.admin() {
-            Ok(access) => Ok(Admin { access }),
-            Err(denied) => Err(forbidden(
-                parts,
-                state,
-                &format!("Vous ne pouvez pas ouvrir cette page : {denied}."),
-            )
-            .await),
-        }
-    }
+proof_guard! {
+    /// Proof that the actor is a national administrator.
+    Admin(AdminAccess) = Actor::admin
 }
 
 /// Proof that the actor confirmed their second factor recently: sensitive actions (granting
@@ -323,31 +297,24 @@ impl FromRequestParts<AppState> for Admin {
 /// confirm it, then back to the page they came from.
 pub struct Fresh(());
 
-impl FromRequestParts<AppState> for Fresh {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let auth = Authenticated::from_request_parts(parts, state).await?;
-        if svc::is_fresh(&auth.session) {
-            return Ok(Fresh(()));
-        }
-        // A form's data cannot survive the detour: come back to the page that showed it.
-        let back = if parts.method == axum::http::Method::GET {
-            parts.uri.path_and_query().map(ToString::to_string)
-        } else {
-            same_site_referer(parts)
-        };
-        let back = crate::comptes::safe_next(back.as_deref());
-        Err(Redirect::to(&format!(
-            "/connexion/confirmation?suite={}",
-            urlencode(&back)
-        ))
-        .into_response())
+guard!(Fresh, |parts, state| {
+    let auth = Authenticated::from_request_parts(parts, state).await?;
+    if svc::is_fresh(&auth.session) {
+        return Ok(Fresh(()));
     }
-}
+    // A form's data cannot survive the detour: come back to the page that showed it.
+    let back = if parts.method == axum::http::Method::GET {
+        parts.uri.path_and_query().map(ToString::to_string)
+    } else {
+        same_site_referer(parts)
+    };
+    let back = crate::comptes::safe_next(back.as_deref());
+    Err(Redirect::to(&format!(
+        "/connexion/confirmation?suite={}",
+        urlencode(&back)
+    ))
+    .into_response())
+});
 
 /// The path of the `Referer`, when it is a page of this site.
 fn same_site_referer(parts: &Parts) -> Option<String> {

@@ -106,10 +106,7 @@ pub async fn not_found_page(
     parts: &mut axum::http::request::Parts,
     state: &crate::AppState,
 ) -> Response {
-    use axum::extract::FromRequestParts;
-    let ctx = PageContext::from_request_parts(parts, state)
-        .await
-        .unwrap_or_else(|e| match e {});
+    let ctx = PageContext::read(parts, state).await;
     error_page(
         &ctx,
         StatusCode::NOT_FOUND,

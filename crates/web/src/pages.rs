@@ -4,7 +4,6 @@ use std::convert::Infallible;
 
 use askama::Template;
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -51,6 +50,14 @@ impl FromRequestParts<AppState> for PageContext {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        Ok(PageContext::read(parts, state).await)
+    }
+}
+
+impl PageContext {
+    /// The context of the page answering this request (the extractor, for code that
+    /// holds the request's parts).
+    pub async fn read(parts: &mut Parts, state: &AppState) -> PageContext {
         let nonce = parts
             .extensions
             .get::<CspNonce>()
@@ -63,11 +70,10 @@ impl FromRequestParts<AppState> for PageContext {
             .unwrap_or_default();
         let mut ctx = PageContext::new(nonce, parts.uri.path(), csrf);
         ctx.account = account_badge(parts, state).await;
-        Ok(ctx)
+        ctx
     }
 }
 
-/// Pages with no data of their own: a template and its handler each.
 /// The logged-in person shown in the header, if the request has a complete session.
 async fn account_badge(parts: &mut Parts, state: &AppState) -> Option<AccountBadge> {
     let session = MaybeSession::from_request_parts(parts, state)
@@ -86,6 +92,7 @@ async fn account_badge(parts: &mut Parts, state: &AppState) -> Option<AccountBad
     }
 }
 
+/// Pages with no data of their own: a template and its handler each.
 macro_rules! static_pages {
     ($($handler:ident => $name:ident, $file:literal;)*) => {
         $(
@@ -122,9 +129,6 @@ pub struct ErrorPage {
 pub fn render(page: impl Template) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "page non rendue");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        Err(e) => crate::error::internal(format_args!("page non rendue : {e}")),
     }
 }

@@ -5,12 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use relais_domain::calendrier::date_heure_fr;
+use relais_domain::ids::LieuId;
 use relais_services::signalements::{self as svc, MOTIFS, SignalementError};
 
 use crate::AppState;
 use crate::auth::{Admin, CsrfForm};
 use crate::comptes::ClientInfo;
-use crate::error::ApiError;
+use crate::error::internal;
 use crate::lieux::lieu_inconnu;
 use crate::pages::{PageContext, render};
 
@@ -18,7 +19,7 @@ use crate::pages::{PageContext, render};
 #[template(path = "signalement.html")]
 pub struct SignalementPage {
     pub ctx: PageContext,
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     pub nom: String,
     pub motifs: &'static [(&'static str, &'static str)],
     pub motif: String,
@@ -46,12 +47,14 @@ impl SignalementPage {
 }
 
 /// The name of a lieu of the search.
-fn lieu_nom(state: &AppState, id: &str) -> Option<String> {
+fn lieu_nom(state: &AppState, id: &LieuId) -> Option<String> {
     let r = state.lieux.get();
-    r.index.get(id).map(|(i, _)| r.summaries[i].nom.clone())
+    r.index
+        .get(id.as_str())
+        .map(|(i, _)| r.summaries[i].nom.clone())
 }
 
-fn signalement_page(ctx: PageContext, lieu_id: String, nom: String) -> SignalementPage {
+fn signalement_page(ctx: PageContext, lieu_id: LieuId, nom: String) -> SignalementPage {
     SignalementPage {
         ctx,
         lieu_id,
@@ -71,7 +74,7 @@ fn signalement_page(ctx: PageContext, lieu_id: String, nom: String) -> Signaleme
 pub async fn report_form(
     State(state): State<AppState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<LieuId>,
 ) -> Response {
     match lieu_nom(&state, &id) {
         Some(nom) => render(signalement_page(ctx, id, nom)),
@@ -79,31 +82,16 @@ pub async fn report_form(
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct ReportForm {
-    #[serde(default)]
-    motif: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    email: String,
-}
-
 /// `POST /lieux/{lieu}/signalement`
 pub async fn report(
     State(state): State<AppState>,
     ctx: PageContext,
     ClientInfo(client): ClientInfo,
-    Path(id): Path<String>,
-    CsrfForm(form): CsrfForm<ReportForm>,
+    Path(id): Path<LieuId>,
+    CsrfForm(sent): CsrfForm<svc::Report>,
 ) -> Response {
     let Some(nom) = lieu_nom(&state, &id) else {
         return lieu_inconnu(&ctx);
-    };
-    let sent = svc::Report {
-        motif: form.motif,
-        message: form.message,
-        email: form.email,
     };
     let outcome = svc::report(&state.db, &id, &sent, &client).await;
     let mut page = signalement_page(ctx, id, nom);
@@ -120,10 +108,7 @@ pub async fn report(
             page.refus = Some(crate::comptes::capitalize(&e.to_string()) + ".");
             StatusCode::TOO_MANY_REQUESTS
         }
-        Err(SignalementError::Store(e)) => {
-            tracing::error!(error = %e, "signalement non enregistré");
-            return ApiError::Internal.into_response();
-        }
+        Err(SignalementError::Store(e)) => return internal(e),
     };
     page.motif = sent.motif;
     page.message = sent.message;
@@ -133,7 +118,7 @@ pub async fn report(
 
 pub struct Ligne {
     pub date: String,
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     pub lieu_nom: String,
     pub motif: String,
     pub message: String,
@@ -151,20 +136,17 @@ pub struct SignalementsAdminPage {
 pub async fn admin_list(State(state): State<AppState>, ctx: PageContext, admin: Admin) -> Response {
     let found = match svc::latest(&state.db, &admin.access).await {
         Ok(found) => found,
-        Err(e) => {
-            tracing::error!(error = %e, "signalements illisibles");
-            return ApiError::Internal.into_response();
-        }
+        Err(e) => return internal(e),
     };
     let r = state.lieux.get();
     let lignes = found
         .into_iter()
         .map(|s| Ligne {
             date: date_heure_fr(s.created_at),
-            lieu_nom: r
-                .index
-                .get(&s.lieu_id)
-                .map_or_else(|| s.lieu_id.clone(), |(i, _)| r.summaries[i].nom.clone()),
+            lieu_nom: r.index.get(s.lieu_id.as_str()).map_or_else(
+                || s.lieu_id.to_string(),
+                |(i, _)| r.summaries[i].nom.clone(),
+            ),
             lieu_id: s.lieu_id,
             motif: svc::motif_label(&s.motif).to_string(),
             message: s.message,

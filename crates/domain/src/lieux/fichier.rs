@@ -596,18 +596,24 @@ impl<R: BufRead> JsonItems<R> {
         Ok(Some((self.n, value)))
     }
 
+    /// The next bytes of the item begun on `start_line`: the file must not end there.
+    fn fill_item(&mut self, start_line: usize) -> Result<&[u8], FileError> {
+        let n = self.n;
+        let buf = self.r.fill_buf()?;
+        if buf.is_empty() {
+            return Err(FileError::Json(format!(
+                "fin du fichier au milieu de l’élément {n} (commencé ligne {start_line})"
+            )));
+        }
+        Ok(buf)
+    }
+
     /// An object or array, up to its closing bracket.
     fn nested(&mut self) -> Result<(), FileError> {
         let start_line = self.newlines + 1;
         let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
         loop {
-            let buf = self.r.fill_buf()?;
-            if buf.is_empty() {
-                return Err(FileError::Json(format!(
-                    "fin du fichier au milieu de l’élément {} (commencé ligne {})",
-                    self.n, start_line
-                )));
-            }
+            let buf = self.fill_item(start_line)?;
             let mut end = None;
             for (i, &b) in buf.iter().enumerate() {
                 if in_string {
@@ -646,13 +652,7 @@ impl<R: BufRead> JsonItems<R> {
         let mut escaped = false;
         let mut started = false;
         loop {
-            let buf = self.r.fill_buf()?;
-            if buf.is_empty() {
-                return Err(FileError::Json(format!(
-                    "fin du fichier au milieu de l’élément {} (commencé ligne {})",
-                    self.n, start_line
-                )));
-            }
+            let buf = self.fill_item(start_line)?;
             let mut end = None;
             for (i, &b) in buf.iter().enumerate() {
                 if !started {

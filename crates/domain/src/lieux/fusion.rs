@@ -9,28 +9,21 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use super::schema::LIST_FIELDS;
 use super::valeurs::PIVOT_UNKNOWN;
 use crate::territoires::Point;
 use crate::text::search_key;
 
-/// Words of a name that say nothing about which place it is: articles, and the words of
+/// Articles, which say nothing of a name nor of a street.
+const ARTICLES: &[&str] = &[
+    "a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le", "les",
+];
+
+/// Words of a name that say nothing about which place it is: [`ARTICLES`], and the words of
 /// the 2020 names found in every kind of lieu (measured: the most frequent tokens of
 /// carto-2020's 1,889 names). Words that say what kind of place it is (médiathèque,
 /// mairie, mission locale…) are kept: they tell two neighbours apart.
 const GENERIC_NAME_WORDS: &[&str] = &[
-    "a",
-    "au",
-    "aux",
-    "d",
-    "de",
-    "des",
-    "du",
-    "en",
-    "et",
-    "l",
-    "la",
-    "le",
-    "les",
     "sur",
     "sous",
     "lès",
@@ -61,21 +54,8 @@ const GENERIC_NAME_WORDS: &[&str] = &[
     "ur",
 ];
 
-/// Words of a street that are its kind, not its name (`rue`, `avenue`…), and articles.
+/// Words of a street that are its kind, not its name (`rue`, `avenue`…); with [`ARTICLES`].
 const GENERIC_STREET_WORDS: &[&str] = &[
-    "a",
-    "au",
-    "aux",
-    "d",
-    "de",
-    "des",
-    "du",
-    "en",
-    "et",
-    "l",
-    "la",
-    "le",
-    "les",
     "rue",
     "r",
     "avenue",
@@ -265,7 +245,12 @@ impl Fiche {
         let nom_key = search_key(get("nom"));
         let mots_nom = nom_key
             .split(' ')
-            .filter(|w| !w.is_empty() && !GENERIC_NAME_WORDS.contains(w) && !commune.contains(*w))
+            .filter(|w| {
+                !w.is_empty()
+                    && !ARTICLES.contains(w)
+                    && !GENERIC_NAME_WORDS.contains(w)
+                    && !commune.contains(*w)
+            })
             .filter(|w| !(w.len() == 1 && w.bytes().all(|b| b.is_ascii_alphabetic())))
             .map(plural)
             .collect();
@@ -350,7 +335,7 @@ fn address(line: &str) -> (Option<String>, BTreeSet<String>) {
         if i == 1 && numero.is_some() && w.bytes().all(|b| b.is_ascii_digit()) {
             continue;
         }
-        if !GENERIC_STREET_WORDS.contains(w) {
+        if !ARTICLES.contains(w) && !GENERIC_STREET_WORDS.contains(w) {
             rue.insert(plural(w));
         }
     }
@@ -553,23 +538,6 @@ pub fn compare(a: &Fiche, b: &Fiche) -> Comparaison {
         score,
     }
 }
-
-/// Fields whose value is a list (`|`): merged lists are the union of all records'.
-pub const LIST_FIELDS: [&str; 13] = [
-    "typologie",
-    "courriels",
-    "site_web",
-    "itinerance",
-    "services",
-    "publics_specifiquement_adresses",
-    "prise_en_charge_specifique",
-    "frais_a_charge",
-    "dispositif_programmes_nationaux",
-    "formations_labels",
-    "autres_formations_labels",
-    "modalites_acces",
-    "modalites_accompagnement",
-];
 
 /// One record going into a merge.
 #[derive(Debug, Clone, PartialEq)]

@@ -36,23 +36,7 @@ use crate::text::search_key;
 use toml::Spanned;
 
 use super::fichier::{RawFile, RawRow};
-
-/// Fields of the schema whose values are lists (`|` between values).
-const LIST_FIELDS: [&str; 13] = [
-    "typologie",
-    "courriels",
-    "site_web",
-    "itinerance",
-    "services",
-    "publics_specifiquement_adresses",
-    "prise_en_charge_specifique",
-    "frais_a_charge",
-    "dispositif_programmes_nationaux",
-    "formations_labels",
-    "autres_formations_labels",
-    "modalites_acces",
-    "modalites_accompagnement",
-];
+use super::schema::LIST_FIELDS;
 
 /// The keys a rule may have.
 const RULE_KEYS: [&str; 14] = [

@@ -20,6 +20,24 @@ use super::{Adresse, Lieu, RESUME_MAX_CHARS};
 use crate::comptes::Email;
 use crate::territoires::{CodeInsee, CodePostal, Point};
 
+/// Fields whose value is a list (`|` between values): a merge makes the union of the
+/// records' lists.
+pub const LIST_FIELDS: [&str; 13] = [
+    "typologie",
+    "courriels",
+    "site_web",
+    "itinerance",
+    "services",
+    "publics_specifiquement_adresses",
+    "prise_en_charge_specifique",
+    "frais_a_charge",
+    "dispositif_programmes_nationaux",
+    "formations_labels",
+    "autres_formations_labels",
+    "modalites_acces",
+    "modalites_accompagnement",
+];
+
 /// The columns of schema v1.0.1, in the schema's order.
 pub const COLUMNS: [&str; 32] = [
     "id",
@@ -386,31 +404,28 @@ fn read_clean<R: Row + ?Sized>(row: &R, version: SchemaVersion) -> Result<Readin
             (r.courriels("courriels"), r.url("fiche_acces_libre"))
         }
         SchemaVersion::V0_1 => {
-            r.v0_list("services", v0::SERVICES, v1_service, &mut lists);
-            r.v0_list(
-                "publics_accueillis",
-                v0::PUBLICS_ACCUEILLIS,
-                v1_public,
-                &mut lists,
-            );
-            r.v0_list(
-                "conditions_acces",
-                v0::CONDITIONS_ACCES,
-                v1_frais,
-                &mut lists,
-            );
-            r.v0_list(
-                "labels_nationaux",
-                v0::LABELS_NATIONAUX,
-                v1_label,
-                &mut lists,
-            );
-            r.v0_list(
-                "modalites_accompagnement",
-                v0::MODALITES_ACCOMPAGNEMENT,
-                v1_accompagnement,
-                &mut lists,
-            );
+            // A v0.1 file may already hold v1 values: each v0 list also accepts those
+            // of its v1 fields.
+            let v0_lists: [(&'static str, &'static [Mapping], V1Fallback); 5] = [
+                ("services", v0::SERVICES, |s| v1_as(s, Target::Service)),
+                ("publics_accueillis", v0::PUBLICS_ACCUEILLIS, |s| {
+                    v1_as(s, Target::Public).or_else(|| v1_as(s, Target::PriseEnCharge))
+                }),
+                ("conditions_acces", v0::CONDITIONS_ACCES, |s| {
+                    v1_as(s, Target::Frais)
+                }),
+                ("labels_nationaux", v0::LABELS_NATIONAUX, |s| {
+                    v1_as(s, Target::Dispositif).or_else(|| v1_as(s, Target::Formation))
+                }),
+                (
+                    "modalites_accompagnement",
+                    v0::MODALITES_ACCOMPAGNEMENT,
+                    |s| v1_as(s, Target::Accompagnement),
+                ),
+            ];
+            for (field, table, v1) in v0_lists {
+                r.v0_list(field, table, v1, &mut lists);
+            }
             r.free_labels("labels_autres", &mut lists);
             (r.courriels("courriel"), r.url("accessibilite"))
         }
@@ -596,31 +611,13 @@ fn v1_value<V: Vocabulary>(s: &str) -> Option<(V, bool)> {
         .or_else(|| V::parse_loose(s).map(|v| (v, false)))
 }
 
-// A v0.1 file may already hold v1 values: each v0 list also accepts those of its
-// v1 fields.
-fn v1_service(s: &str) -> Option<(Target, bool)> {
-    v1_value(s).map(|(v, exact)| (Target::Service(v), exact))
+/// A value of a v1 vocabulary as the target `to` makes of it.
+fn v1_as<V: Vocabulary>(s: &str, to: fn(V) -> Target) -> Option<(Target, bool)> {
+    v1_value(s).map(|(v, exact)| (to(v), exact))
 }
 
-fn v1_public(s: &str) -> Option<(Target, bool)> {
-    v1_value(s)
-        .map(|(v, exact)| (Target::Public(v), exact))
-        .or_else(|| v1_value(s).map(|(v, exact)| (Target::PriseEnCharge(v), exact)))
-}
-
-fn v1_frais(s: &str) -> Option<(Target, bool)> {
-    v1_value(s).map(|(v, exact)| (Target::Frais(v), exact))
-}
-
-fn v1_label(s: &str) -> Option<(Target, bool)> {
-    v1_value(s)
-        .map(|(v, exact)| (Target::Dispositif(v), exact))
-        .or_else(|| v1_value(s).map(|(v, exact)| (Target::Formation(v), exact)))
-}
-
-fn v1_accompagnement(s: &str) -> Option<(Target, bool)> {
-    v1_value(s).map(|(v, exact)| (Target::Accompagnement(v), exact))
-}
+/// Reads a v1 value of a v0.1 list: (value, exact).
+type V1Fallback = fn(&str) -> Option<(Target, bool)>;
 
 struct Reader<'r, R: Row + ?Sized> {
     row: &'r R,
@@ -703,7 +700,7 @@ impl<'r, R: Row + ?Sized> Reader<'r, R> {
         &mut self,
         field: &'static str,
         table: &'static [Mapping],
-        v1_fallback: fn(&str) -> Option<(Target, bool)>,
+        v1_fallback: V1Fallback,
         lists: &mut Lists,
     ) {
         for item in self.items(field, &['|', ';']) {

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use proptest::prelude::*;
 use relais_domain::horaires::{Horaires, LocalTime, Weekday};
+use relais_domain::ids::LieuId;
 use relais_domain::lieux::{
     Dispositif, FormationLabel, Frais, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
     Public, Service,
@@ -28,7 +29,7 @@ fn territoires() -> &'static TerritoryIndex {
 
 fn lieu(id: &str, name: &str, position: Option<(f64, f64)>) -> IndexedLieu {
     IndexedLieu {
-        id: id.to_string(),
+        id: LieuId(id.to_string()),
         position: position.map(|(lat, lon)| Point { lat, lon }),
         approximate: false,
         code_insee: Some("69123".into()),
@@ -141,7 +142,7 @@ proptest! {
     ) {
         let mut lieux = lieux;
         for (i, l) in lieux.iter_mut().enumerate() {
-            l.id = format!("l{i}");
+            l.id = LieuId(format!("l{i}"));
         }
         let index = LieuIndex::build(lieux);
         let p = Point { lat, lon };
@@ -228,7 +229,7 @@ fn small_index() -> LieuIndex {
 fn ids(index: &LieuIndex, found: impl IntoIterator<Item = usize>) -> Vec<String> {
     found
         .into_iter()
-        .map(|i| index.lieu(i).id.clone())
+        .map(|i| index.lieu(i).id.to_string())
         .collect()
 }
 

@@ -34,19 +34,10 @@ const PRISE_EN_CHARGE: &str = "Prise en charge spécifique : ";
 const FRAIS: &str = "Frais : ";
 const ACCES: &str = "Modalités d’accès : ";
 
-/// A structure of data·inclusion v1 (`data_inclusion.schema.v1.Structure`).
+/// Where a structure or a service is and how to reach it: the fields data·inclusion v1
+/// gives both, with the same names.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct DiStructure {
-    pub source: String,
-    pub id: String,
-    pub nom: String,
-    pub date_maj: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lien_source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub siret: Option<String>,
+pub struct DiCoordonnees {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commune: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,6 +56,23 @@ pub struct DiStructure {
     pub telephone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub courriel: Option<String>,
+}
+
+/// A structure of data·inclusion v1 (`data_inclusion.schema.v1.Structure`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DiStructure {
+    pub source: String,
+    pub id: String,
+    pub nom: String,
+    pub date_maj: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lien_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub siret: Option<String>,
+    #[serde(flatten)]
+    pub coordonnees: DiCoordonnees,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_web: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,24 +106,8 @@ pub struct DiService {
     pub publics_precisions: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions_acces: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commune: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_postal: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_insee: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adresse: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub complement_adresse: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub longitude: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub latitude: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub telephone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub courriel: Option<String>,
+    #[serde(flatten)]
+    pub coordonnees: DiCoordonnees,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modes_accueil: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -374,20 +366,22 @@ pub fn to_data_inclusion(
             Some(Pivot::Siret(s)) if s.len() == 14 => Some(s.clone()),
             _ => None,
         },
-        commune: Some(lieu.adresse.commune.clone()),
-        code_postal: Some(lieu.adresse.code_postal.as_str().to_string()),
-        code_insee: opt(published.get("code_insee")),
-        adresse: Some(lieu.adresse.adresse.clone()),
-        complement_adresse: lieu.adresse.complement.clone(),
-        longitude,
-        latitude,
-        telephone: lieu.telephone.as_ref().map(|t| t.as_str().to_string()),
-        courriel: lieu
-            .courriels
-            .iter()
-            .map(relais_domain::comptes::Email::as_str)
-            .find(|c| plain_domain(c))
-            .map(str::to_string),
+        coordonnees: DiCoordonnees {
+            commune: Some(lieu.adresse.commune.clone()),
+            code_postal: Some(lieu.adresse.code_postal.as_str().to_string()),
+            code_insee: opt(published.get("code_insee")),
+            adresse: Some(lieu.adresse.adresse.clone()),
+            complement_adresse: lieu.adresse.complement.clone(),
+            longitude,
+            latitude,
+            telephone: lieu.telephone.as_ref().map(|t| t.as_str().to_string()),
+            courriel: lieu
+                .courriels
+                .iter()
+                .map(relais_domain::comptes::Email::as_str)
+                .find(|c| plain_domain(c))
+                .map(str::to_string),
+        },
         site_web: lieu.sites_web.first().cloned(),
         horaires_accueil: lieu.horaires.clone(),
         accessibilite_lieu: lieu.fiche_acces_libre.clone(),
@@ -456,15 +450,7 @@ pub fn to_data_inclusion(
         publics: Some(publics),
         publics_precisions: (!lieu.prise_en_charge.is_empty())
             .then(|| format!("{PRISE_EN_CHARGE}{}", labels(&lieu.prise_en_charge))),
-        commune: structure.commune.clone(),
-        code_postal: structure.code_postal.clone(),
-        code_insee: structure.code_insee.clone(),
-        adresse: structure.adresse.clone(),
-        complement_adresse: structure.complement_adresse.clone(),
-        longitude,
-        latitude,
-        telephone: structure.telephone.clone(),
-        courriel: structure.courriel.clone(),
+        coordonnees: structure.coordonnees.clone(),
         modes_accueil: none_if_empty(accueil),
         lien_mobilisation: lieu.prise_rdv.clone(),
         modes_mobilisation: none_if_empty(modes),
@@ -515,50 +501,25 @@ pub fn to_row(s: &DiStructure, services: &[&DiService]) -> BTreeMap<String, Stri
     put("id", Some(s.id.clone()));
     put("pivot", s.siret.clone());
     put("nom", Some(s.nom.clone()));
-    put(
-        "commune",
-        s.commune.clone().or_else(|| first(|x| x.commune.clone())),
-    );
-    put(
-        "code_postal",
-        s.code_postal
-            .clone()
-            .or_else(|| first(|x| x.code_postal.clone())),
-    );
-    put(
-        "code_insee",
-        s.code_insee
-            .clone()
-            .or_else(|| first(|x| x.code_insee.clone())),
-    );
-    put(
-        "adresse",
-        s.adresse.clone().or_else(|| first(|x| x.adresse.clone())),
-    );
-    put(
-        "complement_adresse",
-        s.complement_adresse
-            .clone()
-            .or_else(|| first(|x| x.complement_adresse.clone())),
-    );
-    let position = s
-        .latitude
-        .zip(s.longitude)
-        .or_else(|| services.iter().find_map(|x| x.latitude.zip(x.longitude)));
+    // The structure's value, else the first service's.
+    type Text = fn(&DiCoordonnees) -> &Option<String>;
+    let texts: [(&str, Text); 6] = [
+        ("commune", |c| &c.commune),
+        ("code_postal", |c| &c.code_postal),
+        ("code_insee", |c| &c.code_insee),
+        ("adresse", |c| &c.adresse),
+        ("complement_adresse", |c| &c.complement_adresse),
+        ("telephone", |c| &c.telephone),
+    ];
+    let places = std::iter::once(&s.coordonnees).chain(services.iter().map(|x| &x.coordonnees));
+    for (field, get) in texts {
+        put(field, places.clone().find_map(|c| get(c).clone()));
+    }
+    let position = places.clone().find_map(|c| c.latitude.zip(c.longitude));
     put("latitude", position.map(|p| p.0.to_string()));
     put("longitude", position.map(|p| p.1.to_string()));
-    put(
-        "telephone",
-        s.telephone
-            .clone()
-            .or_else(|| first(|x| x.telephone.clone())),
-    );
     let mut courriels: Vec<String> = Vec::new();
-    for c in s
-        .courriel
-        .iter()
-        .chain(services.iter().filter_map(|x| x.courriel.as_ref()))
-    {
+    for c in places.filter_map(|c| c.courriel.as_ref()) {
         push_unique(&mut courriels, c);
     }
     put("courriels", Some(courriels.join("|")));

@@ -14,6 +14,7 @@ use relais_domain::authz::{HubAccess, StructureAccess};
 use relais_domain::calendrier::now_ms;
 use relais_domain::calendrier::paris_days;
 use relais_domain::horaires::Horaires;
+use relais_domain::ids::{LieuId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::{Date, Issue, Lieu, Reason, SchemaVersion, read_row, write_row};
 use relais_domain::text::search_key;
@@ -26,7 +27,7 @@ use super::import::{ImportError, ImportReport, import_bytes, resolve_commune};
 use crate::comptes::sha256_hex;
 
 /// The source of a structure's uploads.
-pub fn structure_source(structure: i64) -> String {
+pub fn structure_source(structure: StructureId) -> String {
     format!("structure-{structure}")
 }
 
@@ -42,14 +43,12 @@ pub async fn import_for_structure(
     access: &StructureAccess,
     bytes: &[u8],
 ) -> Result<ImportReport, ImportError> {
-    let source = structure_source(access.structure().0);
-    own(db, &source, Some(access.structure().0), None).await?;
-    let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
-    let entry = imported(&report)
-        .by(access.person(), Some(access.structure()))
-        .in_structure(access.structure());
-    append(db, &entry).await?;
-    Ok(report)
+    let structure = access.structure();
+    let by = |e: NewEntry| {
+        e.by(access.person(), Some(structure))
+            .in_structure(structure)
+    };
+    import_owned(db, index, Owner::Structure(structure), bytes, by).await
 }
 
 /// Imports a file uploaded by a hub's coordinator as the hub's source, and journals it.
@@ -59,24 +58,38 @@ pub async fn import_for_hub(
     access: &HubAccess,
     bytes: &[u8],
 ) -> Result<ImportReport, ImportError> {
-    let source = hub_source(access.scope());
-    own(db, &source, None, Some(access.scope())).await?;
-    let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
-    append(db, &imported(&report).by(access.person(), None)).await?;
-    Ok(report)
+    let by = |e: NewEntry| e.by(access.person(), None);
+    import_owned(db, index, Owner::Hub(access.scope()), bytes, by).await
 }
 
-async fn own(
+/// Who owns a source of uploads: a structure, or a hub (its coordinator's scope).
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    Structure(StructureId),
+    Hub(&'a str),
+}
+
+/// Imports `bytes` as the source of `owner` (a source keeps its first owner), and
+/// journals it as `by` says.
+async fn import_owned(
     db: &Db,
-    source: &str,
-    structure: Option<i64>,
-    hub: Option<&str>,
-) -> Result<(), StoreError> {
+    index: &TerritoryIndex,
+    owner: Owner<'_>,
+    bytes: &[u8],
+    by: impl FnOnce(NewEntry) -> NewEntry,
+) -> Result<ImportReport, ImportError> {
+    let (source, structure, hub) = match owner {
+        Owner::Structure(s) => (structure_source(s), Some(s), None),
+        Owner::Hub(scope) => (hub_source(scope), None, Some(scope)),
+    };
     let now = now_ms();
     let mut tx = db.begin().await?;
-    let id = repo::source_id(&mut tx, source, now).await?;
+    let id = repo::source_id(&mut tx, &source, now).await?;
     repo::set_source_owner(&mut tx, id, structure, hub, now).await?;
-    relais_store::commit(tx).await
+    relais_store::commit(tx).await?;
+    let report = import_bytes(db, index, &source, bytes, &mut |_, _| {}).await?;
+    append(db, &by(imported(&report))).await?;
+    Ok(report)
 }
 
 fn imported(r: &ImportReport) -> NewEntry {
@@ -101,7 +114,7 @@ async fn append(db: &Db, entry: &NewEntry) -> Result<(), StoreError> {
 /// A lieu of the structure, as its list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LieuDeStructure {
-    pub id: String,
+    pub id: LieuId,
     pub nom: String,
     /// `adresse, code postal commune`.
     pub adresse: String,
@@ -123,7 +136,7 @@ pub async fn lieux_of(
     db: &Db,
     access: &StructureAccess,
 ) -> Result<Vec<LieuDeStructure>, StoreError> {
-    let mut out: Vec<LieuDeStructure> = repo::structure_lieux(db, access.structure().0)
+    let mut out: Vec<LieuDeStructure> = repo::structure_lieux(db, access.structure())
         .await?
         .into_iter()
         .map(|l| {
@@ -190,7 +203,7 @@ pub enum EditError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Editable {
     /// The lieu's current id (an absorbed id gives the merged lieu's).
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     /// What the structure's record says now.
     pub edition: Edition,
 }
@@ -198,16 +211,20 @@ pub struct Editable {
 /// What an edit changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edited {
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     /// Empty: the values sent were those already stored, and nothing was written.
     pub changed: Vec<&'static str>,
 }
 
 /// The structure's record of the lieu `id`, as the form shows it.
-pub async fn editable(db: &Db, access: &StructureAccess, id: &str) -> Result<Editable, EditError> {
+pub async fn editable(
+    db: &Db,
+    access: &StructureAccess,
+    id: &LieuId,
+) -> Result<Editable, EditError> {
     let lieu_id = repo::resolve_id(db, id).await?.ok_or(EditError::NotOwned)?;
     let mut tx = db.begin().await?;
-    let record = repo::structure_record(&mut tx, access.structure().0, &lieu_id)
+    let record = repo::structure_record(&mut tx, access.structure(), &lieu_id)
         .await?
         .ok_or(EditError::NotOwned)?;
     drop(tx);
@@ -233,13 +250,13 @@ pub async fn edit(
     db: &Db,
     index: &TerritoryIndex,
     access: &StructureAccess,
-    id: &str,
+    id: &LieuId,
     edition: &Edition,
 ) -> Result<Edited, EditError> {
     let lieu_id = repo::resolve_id(db, id).await?.ok_or(EditError::NotOwned)?;
     let now = now_ms();
     let mut tx = db.begin().await?;
-    let record = repo::structure_record(&mut tx, access.structure().0, &lieu_id)
+    let record = repo::structure_record(&mut tx, access.structure(), &lieu_id)
         .await?
         .ok_or(EditError::NotOwned)?;
     let old: BTreeMap<String, String> = serde_json::from_str(&record.data).unwrap_or_default();
@@ -306,7 +323,7 @@ pub async fn edit(
     )
     .await?;
     let details = serde_json::json!({ "champs": changed, "source": record.source });
-    let entry = NewEntry::new(JournalAction::LieuEdited, "lieu", lieu_id.clone())
+    let entry = NewEntry::new(JournalAction::LieuEdited, "lieu", lieu_id.as_str())
         .by(access.person(), Some(access.structure()))
         .in_structure(access.structure())
         .with_details(details.to_string());
@@ -445,7 +462,7 @@ mod tests {
 
     #[test]
     fn sources_are_named_after_their_owner() {
-        assert_eq!(structure_source(12), "structure-12");
+        assert_eq!(structure_source(StructureId(12)), "structure-12");
         assert_eq!(hub_source("Hub Rhône-Alpes"), "hub-hub-rhone-alpes");
     }
 

@@ -16,6 +16,7 @@
 
 use std::collections::BTreeMap;
 
+use relais_domain::ids::LieuId;
 use relais_domain::lieux::COLUMNS;
 use relais_store::lieux::{self as repo, Lineage, StoredLieu};
 use relais_store::{Db, StoreError};
@@ -84,7 +85,7 @@ impl Published {
     fn from_stored(stored: StoredLieu, sources: Vec<Lineage>) -> Result<Published, ExportError> {
         let data: BTreeMap<String, serde_json::Value> = serde_json::from_str(&stored.data)
             .map_err(|e| ExportError::Corrupt {
-                id: stored.id.clone(),
+                id: stored.id.to_string(),
                 why: e.to_string(),
             })?;
         let text = |field: &str| match data.get(field) {
@@ -96,7 +97,7 @@ impl Published {
             .iter()
             .map(|&c| {
                 let value = match c {
-                    "id" => stored.id.clone(),
+                    "id" => stored.id.to_string(),
                     "code_insee" => {
                         let given = text(c);
                         if given.is_empty() {
@@ -122,7 +123,7 @@ impl Published {
 /// The lieux by id, a page at a time.
 pub struct Pages {
     db: Db,
-    after: String,
+    after: LieuId,
     size: i64,
     done: bool,
 }
@@ -131,7 +132,7 @@ impl Pages {
     pub fn new(db: Db, size: i64) -> Pages {
         Pages {
             db,
-            after: String::new(),
+            after: LieuId(String::new()),
             size: size.max(1),
             done: false,
         }
@@ -150,8 +151,8 @@ impl Pages {
             return Ok(None);
         };
         self.after = last.id.clone();
-        let ids: Vec<String> = lieux.iter().map(|l| l.id.clone()).collect();
-        let mut lineage: BTreeMap<String, Vec<Lineage>> = BTreeMap::new();
+        let ids: Vec<LieuId> = lieux.iter().map(|l| l.id.clone()).collect();
+        let mut lineage: BTreeMap<LieuId, Vec<Lineage>> = BTreeMap::new();
         for l in repo::lineage(&self.db, &ids).await? {
             lineage.entry(l.lieu_id.clone()).or_default().push(l);
         }

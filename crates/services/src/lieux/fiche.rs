@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use relais_domain::horaires::Horaires;
+use relais_domain::ids::LieuId;
 use relais_domain::lieux::{Lieu, SchemaVersion, read_row};
 use relais_store::lieux::{self as repo, StoredLieu};
 use relais_store::{Db, StoreError};
@@ -20,7 +21,7 @@ pub struct Fiche {
 /// The lieu `id`, if it exists; the id of a lieu absorbed by a merge gives the merged
 /// lieu (`stored.id` says which). A stored row that no longer reads (it was written by
 /// this version) is an internal error, not a missing lieu.
-pub async fn fiche(db: &Db, id: &str) -> Result<Option<Fiche>, StoreError> {
+pub async fn fiche(db: &Db, id: &LieuId) -> Result<Option<Fiche>, StoreError> {
     let Some(stored) = repo::lieu_or_alias(db, id).await? else {
         return Ok(None);
     };

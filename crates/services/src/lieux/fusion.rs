@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use relais_domain::authz::AdminAccess;
 use relais_domain::calendrier::now_ms;
+use relais_domain::ids::{LieuId, PersonId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::fusion::{
     Comparaison, Decision, Fiche, Membre, Origine, Origines, Partition, compare, merge,
@@ -20,7 +21,8 @@ use relais_domain::territoires::Point;
 use relais_store::journal::JournalFilter;
 pub use relais_store::lieux::ReviewItem;
 use relais_store::lieux::{
-    self as repo, MergeRecord, PairDecision, RecordKey, ReviewPair, StoredLieu,
+    self as repo, LieuOrigines, MergeBlocks, PairDecision, Record, RecordKey, RecordPlace,
+    ReviewPair, Sizes, StoredLieu,
 };
 use relais_store::{Db, StoreError, Tx};
 
@@ -63,20 +65,20 @@ impl Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum FusionError {
     #[error("aucun lieu n’a l’identifiant « {0} »")]
-    UnknownLieu(String),
+    UnknownLieu(LieuId),
     #[error("« {0} » et « {1} » désignent le même lieu")]
-    SameLieu(String, String),
+    SameLieu(LieuId, LieuId),
     #[error("« {0} » et « {1} » ne sont pas dans la même commune : ils ne seront jamais fusionnés")]
-    OtherCommune(String, String),
+    OtherCommune(LieuId, LieuId),
     #[error("le lieu « {0} » n’a pas de commune : il n’est comparé à aucun autre")]
-    NoCommune(String),
+    NoCommune(LieuId),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// A record read for the merge.
 struct Rec {
-    stored: MergeRecord,
+    stored: Record,
     row: BTreeMap<String, String>,
     fiche: Fiche,
 }
@@ -97,7 +99,7 @@ impl Rec {
     }
 }
 
-fn read(stored: MergeRecord) -> Rec {
+fn read(stored: Record) -> Rec {
     let row: BTreeMap<String, String> = serde_json::from_str(&stored.data).unwrap_or_default();
     let position = stored
         .latitude
@@ -268,18 +270,14 @@ async fn load(tx: &mut Tx, block: &Block) -> Result<(Vec<Rec>, Vec<PairDecision>
             Ok((recs, repo::decisions(tx, code).await?))
         }
         Block::Record(k) => Ok((
-            repo::merge_record(tx, k.source_id, &k.external_id)
-                .await?
-                .into_iter()
-                .map(read)
-                .collect(),
+            repo::record(tx, k).await?.into_iter().map(read).collect(),
             Vec::new(),
         )),
     }
 }
 
 /// Records in the merge's order: by source name and row id.
-fn by_source(recs: &mut [MergeRecord]) {
+fn by_source(recs: &mut [Record]) {
     recs.sort_by(|a, b| (&a.source, &a.external_id).cmp(&(&b.source, &b.external_id)));
 }
 
@@ -289,12 +287,12 @@ async fn load_in(
     tx: &mut Tx,
     block: &Block,
     batch: &mut Batch,
-) -> Result<(Vec<Rec>, Vec<PairDecision>, Vec<(String, i64)>), StoreError> {
+) -> Result<(Vec<Rec>, Vec<PairDecision>, Sizes), StoreError> {
     if let Block::Commune(code) = block {
-        let fresh = batch.records.get(code).is_none_or(|rs| {
-            rs.iter()
-                .all(|r| !batch.touched.contains(r.lieu_id.as_str()))
-        });
+        let fresh = batch
+            .records
+            .get(code)
+            .is_none_or(|rs| rs.iter().all(|r| !batch.touched.contains(&r.lieu_id)));
         if fresh {
             let stored = batch.records.remove(code).unwrap_or_default();
             let sizes = stored
@@ -315,9 +313,9 @@ async fn load_in(
         Block::Record(_) => match recs.first() {
             Some(r) => {
                 let id = &r.stored.lieu_id;
-                vec![(id.clone(), repo::lieu_size(tx, id).await?)]
+                Sizes::from([(id.clone(), repo::lieu_size(tx, id).await?)])
             }
-            None => Vec::new(),
+            None => Sizes::new(),
         },
     };
     Ok((recs, decisions, sizes))
@@ -337,19 +335,13 @@ pub enum Scope<'a> {
     All,
     /// Lieux whose records change (one joins, one leaves) and those named here (one of
     /// their records changed its values); the others are as their records make them.
-    Changed(&'a HashSet<String>),
+    Changed(&'a HashSet<LieuId>),
 }
 
 impl Scope<'_> {
     /// Whether the cluster `members`, given the id `id`, is the lieu already stored: the
     /// same records and none changed.
-    fn unchanged(
-        &self,
-        id: &str,
-        members: &[usize],
-        recs: &[Rec],
-        sizes: &HashMap<String, i64>,
-    ) -> bool {
+    fn unchanged(&self, id: &LieuId, members: &[usize], recs: &[Rec], sizes: &Sizes) -> bool {
         match self {
             Scope::All => false,
             Scope::Changed(stale) => {
@@ -357,7 +349,7 @@ impl Scope<'_> {
                     && sizes.get(id) == Some(&(members.len() as i64))
                     && members
                         .iter()
-                        .all(|&i| recs[i].stored.lieu_id == id && recs[i].stored.lieu_written)
+                        .all(|&i| recs[i].stored.lieu_id == *id && recs[i].stored.lieu_written)
             }
         }
     }
@@ -390,22 +382,22 @@ pub async fn refresh(
 /// of its records, or one it writes), so each block sees what it would alone.
 #[derive(Default)]
 struct Batch {
-    records: HashMap<String, Vec<MergeRecord>>,
+    records: HashMap<String, Vec<Record>>,
     decisions: HashMap<String, Vec<PairDecision>>,
-    sizes: HashMap<String, i64>,
+    sizes: Sizes,
     review: HashMap<String, Vec<ReviewPair>>,
     /// Lieux read ahead (`Scope::All` only): those of the records and those their own ids
     /// name (absent: `None`).
-    lieux: HashMap<String, Option<(StoredLieu, Option<String>)>>,
+    lieux: HashMap<LieuId, Option<LieuOrigines>>,
     /// Lieux written, deleted, or whose records changed, since the batch was read.
-    touched: HashSet<String>,
+    touched: HashSet<LieuId>,
     /// Writes held to be done many per statement: lieux to write, records to move
-    /// (source id, row id, lieu id), lieux absorbed (old id, new id); `queued` holds the
-    /// lieu ids they name.
-    lieux_out: Vec<(StoredLieu, String)>,
-    moves: Vec<(i64, String, String)>,
-    absorbed: Vec<(String, String)>,
-    queued: HashSet<String>,
+    /// (record, new lieu), lieux absorbed (old id, new id); `queued` holds the lieu ids
+    /// they name.
+    lieux_out: Vec<LieuOrigines>,
+    moves: Vec<(RecordKey, LieuId)>,
+    absorbed: Vec<(LieuId, LieuId)>,
+    queued: HashSet<LieuId>,
 }
 
 impl Batch {
@@ -421,8 +413,8 @@ impl Batch {
         if codes.is_empty() {
             return Ok(batch);
         }
-        let mut ids: HashSet<String> = HashSet::new();
-        let mut of_records: BTreeSet<String> = BTreeSet::new();
+        let mut ids: HashSet<LieuId> = HashSet::new();
+        let mut of_records: BTreeSet<LieuId> = BTreeSet::new();
         for r in repo::records_of_communes(tx, &codes).await? {
             // A lieu not written yet is a new record's own: that record alone names it.
             if r.lieu_written {
@@ -435,24 +427,20 @@ impl Batch {
             let code = r.code_insee.clone().unwrap_or_default();
             batch.records.entry(code).or_default().push(r);
         }
-        for (code, d) in repo::decisions_of_communes(tx, &codes).await? {
-            batch.decisions.entry(code).or_default().push(d);
-        }
-        let of_records: Vec<String> = of_records.into_iter().collect();
+        batch.decisions = repo::decisions_of_communes(tx, &codes).await?;
+        let of_records: Vec<LieuId> = of_records.into_iter().collect();
         batch.sizes.extend(repo::lieu_sizes(tx, &of_records).await?);
         for recs in batch.records.values_mut() {
             by_source(recs);
         }
-        for (code, p) in repo::review_of_communes(tx, &codes).await? {
-            batch.review.entry(code).or_default().push(p);
-        }
+        batch.review = repo::review_of_communes(tx, &codes).await?;
         if let Scope::Changed(_) = scope {
             return Ok(batch);
         }
-        let ids: Vec<String> = ids.into_iter().collect();
+        let ids: Vec<LieuId> = ids.into_iter().collect();
         batch.lieux = ids.iter().map(|id| (id.clone(), None)).collect();
-        for (l, o) in repo::lieux_for_update(tx, &ids).await? {
-            batch.lieux.insert(l.id.clone(), Some((l, o)));
+        for l in repo::lieux_for_update(tx, &ids).await? {
+            batch.lieux.insert(l.lieu.id.clone(), Some(l));
         }
         Ok(batch)
     }
@@ -462,27 +450,17 @@ impl Batch {
     /// and before the lieu they leave is deleted.
     async fn flush(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
         if !self.lieux_out.is_empty() {
-            let ids: Vec<&str> = self.lieux_out.iter().map(|(l, _)| l.id.as_str()).collect();
+            let ids: Vec<&LieuId> = self.lieux_out.iter().map(|l| &l.lieu.id).collect();
             repo::delete_aliases(tx, &ids).await?;
             repo::put_merged_lieux(tx, &self.lieux_out, now_ms()).await?;
         }
         if !self.moves.is_empty() {
-            let moves: Vec<(i64, &str, &str)> = self
-                .moves
-                .iter()
-                .map(|(s, e, l)| (*s, e.as_str(), l.as_str()))
-                .collect();
-            repo::set_records_lieux(tx, &moves).await?;
+            repo::set_records_lieux(tx, &self.moves).await?;
         }
         if !self.absorbed.is_empty() {
-            let olds: Vec<&str> = self.absorbed.iter().map(|(old, _)| old.as_str()).collect();
+            let olds: Vec<LieuId> = self.absorbed.iter().map(|(old, _)| old.clone()).collect();
             repo::delete_lieux(tx, &olds).await?;
-            let aliases: Vec<(&str, &str)> = self
-                .absorbed
-                .iter()
-                .map(|(o, n)| (o.as_str(), n.as_str()))
-                .collect();
-            repo::put_aliases(tx, &aliases, now_ms()).await?;
+            repo::put_aliases(tx, &self.absorbed, now_ms()).await?;
         }
         self.lieux_out.clear();
         self.moves.clear();
@@ -492,11 +470,7 @@ impl Batch {
     }
 
     /// The lieu `id` as it is now in the database.
-    async fn lieu(
-        &mut self,
-        tx: &mut Tx,
-        id: &str,
-    ) -> Result<Option<(StoredLieu, Option<String>)>, StoreError> {
+    async fn lieu(&mut self, tx: &mut Tx, id: &LieuId) -> Result<Option<LieuOrigines>, StoreError> {
         match self.lieux.get(id) {
             Some(l) if !self.touched.contains(id) => Ok(l.clone()),
             _ => {
@@ -511,14 +485,14 @@ impl Batch {
     async fn queue(
         &mut self,
         tx: &mut Tx,
-        lieux: Vec<(StoredLieu, String)>,
-        moves: Vec<(i64, String, String)>,
-        absorbed: Vec<(String, String)>,
+        lieux: Vec<LieuOrigines>,
+        moves: Vec<(RecordKey, LieuId)>,
+        absorbed: Vec<(LieuId, LieuId)>,
     ) -> Result<(), StoreError> {
-        let ids: Vec<String> = lieux
+        let ids: Vec<LieuId> = lieux
             .iter()
-            .map(|(l, _)| l.id.clone())
-            .chain(moves.iter().map(|m| m.2.clone()))
+            .map(|l| l.lieu.id.clone())
+            .chain(moves.iter().map(|m| m.1.clone()))
             .chain(absorbed.iter().flat_map(|(o, n)| [o.clone(), n.clone()]))
             .collect();
         if ids.iter().any(|id| self.queued.contains(id)) {
@@ -535,7 +509,7 @@ impl Batch {
 
 /// Rebuilds every lieu from its records.
 pub async fn refresh_all(db: &Db) -> Result<Outcome, StoreError> {
-    let (communes, alone) = repo::merge_blocks(db).await?;
+    let MergeBlocks { communes, alone } = repo::merge_blocks(db).await?;
     let blocks: BTreeSet<Block> = communes
         .into_iter()
         .map(Block::Commune)
@@ -546,14 +520,14 @@ pub async fn refresh_all(db: &Db) -> Result<Outcome, StoreError> {
 
 /// A possible id for a cluster: (age of that lieu, whether the id was made from another
 /// cluster's record, id); the smallest wins.
-type Candidate = (Age, bool, String);
+type Candidate = (Age, bool, LieuId);
 
 /// How old a record's lieu is, the oldest smallest: (not written yet, creation time). A
 /// lieu written is older than any not written (a new record's, whose import may fall in
 /// the same millisecond as the merge that wrote the other).
 type Age = (bool, i64);
 
-fn age(r: &MergeRecord) -> Age {
+fn age(r: &Record) -> Age {
     (!r.lieu_written, r.lieu_created_at)
 }
 
@@ -571,14 +545,13 @@ async fn refresh_block(
     let plan = plan(&recs, &decisions);
     // A lieu that also holds records outside this block (one moved to another commune)
     // keeps its id only for the cluster holding the record it was made from.
-    let mut inside: HashMap<&str, i64> = HashMap::new();
+    let mut inside: HashMap<&LieuId, i64> = HashMap::new();
     for r in &recs {
-        *inside.entry(r.stored.lieu_id.as_str()).or_default() += 1;
+        *inside.entry(&r.stored.lieu_id).or_default() += 1;
     }
-    let sizes: HashMap<String, i64> = sizes.into_iter().collect();
-    let shared: HashSet<String> = sizes
+    let shared: HashSet<LieuId> = sizes
         .iter()
-        .filter(|(id, n)| inside.get(id.as_str()).is_some_and(|k| *n > k))
+        .filter(|(id, n)| inside.get(id).is_some_and(|k| *n > k))
         .map(|(id, _)| id.clone())
         .collect();
     let mut outcome = Outcome {
@@ -602,7 +575,7 @@ async fn refresh_block(
                     y,
                 ))
             });
-            let own: Vec<String> = members
+            let own: Vec<LieuId> = members
                 .iter()
                 .map(|&i| lieu_id(&recs[i].stored.source, &recs[i].stored.external_id))
                 .collect();
@@ -621,8 +594,8 @@ async fn refresh_block(
         })
         .collect();
     ordered.sort_by(|a, b| a.0[0].cmp(&b.0[0]));
-    let mut taken: HashSet<String> = HashSet::new();
-    let mut assigned: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut taken: HashSet<LieuId> = HashSet::new();
+    let mut assigned: Vec<(LieuId, Vec<usize>)> = Vec::new();
     for (candidates, members) in ordered {
         let id = candidates
             .iter()
@@ -655,47 +628,52 @@ async fn refresh_block(
         if scope.unchanged(id, members, &recs, &sizes) {
             continue;
         }
-        let (stored, origines) = build(id, members, &recs);
+        let built = build(id, members, &recs);
         let same = match scope {
-            Scope::All => batch.lieu(tx, id).await?.is_some_and(|(l, o)| {
-                StoredLieu { updated_at: 0, ..l } == stored
-                    && o.as_deref() == Some(origines.as_str())
+            Scope::All => batch.lieu(tx, id).await?.is_some_and(|l| {
+                LieuOrigines {
+                    lieu: StoredLieu {
+                        updated_at: 0,
+                        ..l.lieu
+                    },
+                    ..l
+                } == built
             }),
             // Built because something changed.
             Scope::Changed(_) => false,
         };
         if !same {
-            lieux.push((stored, origines));
+            lieux.push(built);
             outcome.written += 1;
         }
     }
     // Records change lieu; a lieu all of whose records left is deleted, and answers with
     // the lieu they went to.
     let mut moves = Vec::new();
-    let mut previous: BTreeMap<&str, &str> = BTreeMap::new();
-    let mut moved_from: HashMap<&str, i64> = HashMap::new();
+    let mut previous: BTreeMap<&LieuId, &LieuId> = BTreeMap::new();
+    let mut moved_from: HashMap<&LieuId, i64> = HashMap::new();
     for (id, members) in &assigned {
         for &i in members {
-            let r = &recs[i].stored;
-            if r.lieu_id != *id {
-                previous.entry(r.lieu_id.as_str()).or_insert(id.as_str());
-                moves.push((r.source_id, r.external_id.clone(), id.clone()));
-                *moved_from.entry(r.lieu_id.as_str()).or_default() += 1;
+            let r = &recs[i];
+            if r.stored.lieu_id != *id {
+                previous.entry(&r.stored.lieu_id).or_insert(id);
+                moves.push((r.key(), id.clone()));
+                *moved_from.entry(&r.stored.lieu_id).or_default() += 1;
             }
         }
     }
-    let chosen: HashSet<&str> = assigned.iter().map(|(id, _)| id.as_str()).collect();
+    let chosen: HashSet<&LieuId> = assigned.iter().map(|(id, _)| id).collect();
     // A new record's own id, never written, answers too: a record is named by it.
-    let absorbed: Vec<(String, String)> = previous
+    let absorbed: Vec<(LieuId, LieuId)> = previous
         .iter()
         .filter(|(old, _)| !chosen.contains(*old) && sizes.get(**old) == moved_from.get(*old))
-        .map(|(old, new)| (old.to_string(), new.to_string()))
+        .map(|(old, new)| ((*old).clone(), (*new).clone()))
         .collect();
     outcome.absorbed += absorbed.len();
     // The lieux they leave are touched too: a later block holding them reads them again.
     batch
         .touched
-        .extend(previous.keys().map(ToString::to_string));
+        .extend(previous.keys().map(|id| (*id).clone()));
     batch.queue(tx, lieux, moves, absorbed).await?;
 
     if let Block::Commune(code) = block {
@@ -726,7 +704,7 @@ fn alone<'a>(
     source: &str,
     fields: impl Iterator<Item = (&'a str, &'a str)>,
     mut lieu: StoredLieu,
-) -> (StoredLieu, String) {
+) -> LieuOrigines {
     use relais_domain::lieux::valeurs::PIVOT_UNKNOWN;
     let given: Vec<&str> = fields
         .filter(|(k, v)| !(*k == "pivot" && *v == PIVOT_UNKNOWN))
@@ -739,16 +717,19 @@ fn alone<'a>(
     }];
     let origines = Origines::new(given.iter().map(|k| (*k, &origine[..])));
     lieu.provenance = serde_json::to_string(&provenance).expect("serializes");
-    (lieu, serde_json::to_string(&origines).expect("serializes"))
+    LieuOrigines {
+        lieu,
+        origines: Some(serde_json::to_string(&origines).expect("serializes")),
+    }
 }
 
 /// The lieu a cluster makes: its records merged, the merged row read back through the
 /// schema (lists in the vocabularies' order), and the origins of each field.
-fn build(id: &str, members: &[usize], recs: &[Rec]) -> (StoredLieu, String) {
+fn build(id: &LieuId, members: &[usize], recs: &[Rec]) -> LieuOrigines {
     if let [only] = members {
         let r = &recs[*only];
         let lieu = StoredLieu {
-            id: id.to_string(),
+            id: id.clone(),
             data: r.stored.data.clone(),
             provenance: String::new(),
             code_insee: r.stored.code_insee.clone(),
@@ -765,7 +746,7 @@ fn build(id: &str, members: &[usize], recs: &[Rec]) -> (StoredLieu, String) {
 }
 
 /// [`build`] through the merge, whatever the number of records.
-fn build_merged(id: &str, members: &[usize], recs: &[Rec]) -> (StoredLieu, String) {
+fn build_merged(id: &LieuId, members: &[usize], recs: &[Rec]) -> LieuOrigines {
     let membres: Vec<Membre<'_>> = members
         .iter()
         .map(|&i| Membre {
@@ -800,7 +781,7 @@ fn build_merged(id: &str, members: &[usize], recs: &[Rec]) -> (StoredLieu, Strin
     let placed = &recs[members[fusion.position_de]];
     let position = placed.position();
     let stored = StoredLieu {
-        id: id.to_string(),
+        id: id.clone(),
         data: serde_json::to_string(&row).expect("a row serializes"),
         provenance: serde_json::to_string(&provenance).expect("serializes"),
         code_insee: placed.stored.code_insee.clone(),
@@ -810,10 +791,10 @@ fn build_merged(id: &str, members: &[usize], recs: &[Rec]) -> (StoredLieu, Strin
         date_maj: row.get("date_maj").cloned().unwrap_or_default(),
         updated_at: 0,
     };
-    (
-        stored,
-        serde_json::to_string(&origines).expect("serializes"),
-    )
+    LieuOrigines {
+        lieu: stored,
+        origines: Some(serde_json::to_string(&origines).expect("serializes")),
+    }
 }
 
 /// A person's decision on two lieux.
@@ -837,35 +818,36 @@ impl Verdict {
 
 /// The records an id designates: the record whose own id it is (a lieu absorbed by a
 /// merge), else every record of the lieu.
-async fn designated(db: &Db, id: &str) -> Result<Vec<(RecordKey, Option<String>)>, FusionError> {
+async fn designated(db: &Db, id: &LieuId) -> Result<Vec<RecordPlace>, FusionError> {
     let current = repo::resolve_id(db, id)
         .await?
-        .ok_or_else(|| FusionError::UnknownLieu(id.to_string()))?;
+        .ok_or_else(|| FusionError::UnknownLieu(id.clone()))?;
     let records = repo::lieu_records(db, &current).await?;
-    let names: BTreeMap<i64, String> = repo::source_names(db).await?.into_iter().collect();
-    let own: Vec<_> = records
+    let names: BTreeMap<_, _> = repo::sources(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.nom))
+        .collect();
+    let own: Vec<RecordPlace> = records
         .iter()
-        .filter(|(s, e, _)| names.get(s).is_some_and(|n| lieu_id(n, e) == id))
+        .filter(|r| {
+            names
+                .get(&r.key.source_id)
+                .is_some_and(|n| lieu_id(n, &r.key.external_id) == *id)
+        })
         .cloned()
         .collect();
-    let chosen = if own.is_empty() { records } else { own };
-    Ok(chosen
-        .into_iter()
-        .map(|(source_id, external_id, code)| {
-            (
-                RecordKey {
-                    source_id,
-                    external_id,
-                },
-                code,
-            )
-        })
-        .collect())
+    Ok(if own.is_empty() { records } else { own })
 }
 
 /// Records a decision on the lieux `a` and `b` (ids or former ids) and merges their
 /// commune again; the journal names no person (an operator's command).
-pub async fn decide(db: &Db, a: &str, b: &str, verdict: Verdict) -> Result<Outcome, FusionError> {
+pub async fn decide(
+    db: &Db,
+    a: &LieuId,
+    b: &LieuId,
+    verdict: Verdict,
+) -> Result<Outcome, FusionError> {
     record(db, None, a, b, verdict).await
 }
 
@@ -873,8 +855,8 @@ pub async fn decide(db: &Db, a: &str, b: &str, verdict: Verdict) -> Result<Outco
 pub async fn decide_as(
     db: &Db,
     admin: &AdminAccess,
-    a: &str,
-    b: &str,
+    a: &LieuId,
+    b: &LieuId,
     verdict: Verdict,
 ) -> Result<Outcome, FusionError> {
     record(db, Some(admin.person()), a, b, verdict).await
@@ -882,27 +864,31 @@ pub async fn decide_as(
 
 async fn record(
     db: &Db,
-    actor: Option<relais_domain::ids::PersonId>,
-    a: &str,
-    b: &str,
+    actor: Option<PersonId>,
+    a: &LieuId,
+    b: &LieuId,
     verdict: Verdict,
 ) -> Result<Outcome, FusionError> {
     let (ra, rb) = (designated(db, a).await?, designated(db, b).await?);
-    if ra.iter().any(|x| rb.iter().any(|y| x.0 == y.0)) {
-        return Err(FusionError::SameLieu(a.to_string(), b.to_string()));
+    if ra.iter().any(|x| rb.iter().any(|y| x.key == y.key)) {
+        return Err(FusionError::SameLieu(a.clone(), b.clone()));
     }
     let mut communes = BTreeSet::new();
     let mut tx = db.begin().await?;
     let now = now_ms();
-    for (x, cx) in &ra {
-        for (y, cy) in &rb {
-            let code = match (cx, cy) {
+    for x in &ra {
+        for y in &rb {
+            let code = match (&x.code_insee, &y.code_insee) {
                 (Some(p), Some(q)) if p == q => p.clone(),
-                (None, _) => return Err(FusionError::NoCommune(a.to_string())),
-                (_, None) => return Err(FusionError::NoCommune(b.to_string())),
-                _ => return Err(FusionError::OtherCommune(a.to_string(), b.to_string())),
+                (None, _) => return Err(FusionError::NoCommune(a.clone())),
+                (_, None) => return Err(FusionError::NoCommune(b.clone())),
+                _ => return Err(FusionError::OtherCommune(a.clone(), b.clone())),
             };
-            let (first, second) = if x < y { (x, y) } else { (y, x) };
+            let (first, second) = if x.key < y.key {
+                (&x.key, &y.key)
+            } else {
+                (&y.key, &x.key)
+            };
             repo::put_decision(
                 &mut tx,
                 &PairDecision {
@@ -917,7 +903,7 @@ async fn record(
             communes.insert(Block::Commune(code));
         }
     }
-    let mut entry = NewEntry::new(JournalAction::FusionDecided, "lieu", a).with_details(
+    let mut entry = NewEntry::new(JournalAction::FusionDecided, "lieu", a.as_str()).with_details(
         serde_json::json!({ "a": a, "b": b, "verdict": verdict.as_str() }).to_string(),
     );
     if let Some(person) = actor {
@@ -960,7 +946,7 @@ pub struct PastDecision {
 /// A lieu by the id a decision gave and its current name (the id may be an absorbed one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedLieu {
-    pub id: String,
+    pub id: LieuId,
     pub nom: String,
 }
 
@@ -975,8 +961,8 @@ pub async fn past_decisions(
         ..JournalFilter::default()
     };
     let entries = crate::comptes::journal_for_admin(db, admin, &filter, limit).await?;
-    let mut people: HashMap<relais_domain::ids::PersonId, String> = HashMap::new();
-    let mut names: HashMap<String, String> = HashMap::new();
+    let mut people: HashMap<PersonId, String> = HashMap::new();
+    let mut names: HashMap<LieuId, String> = HashMap::new();
     let mut out = Vec::new();
     for e in entries {
         let details: BTreeMap<String, String> =
@@ -996,8 +982,8 @@ pub async fn past_decisions(
                 }
             },
         };
-        let a = named(db, &mut names, get("a")).await?;
-        let b = named(db, &mut names, get("b")).await?;
+        let a = named(db, &mut names, LieuId(get("a"))).await?;
+        let b = named(db, &mut names, LieuId(get("b"))).await?;
         let verdict = if get("verdict") == Verdict::Same.as_str() {
             Verdict::Same
         } else {
@@ -1017,8 +1003,8 @@ pub async fn past_decisions(
 /// A lieu's name by its current record; its id when it has none any more.
 async fn named(
     db: &Db,
-    known: &mut HashMap<String, String>,
-    id: String,
+    known: &mut HashMap<LieuId, String>,
+    id: LieuId,
 ) -> Result<NamedLieu, StoreError> {
     if let Some(nom) = known.get(&id) {
         return Ok(NamedLieu {
@@ -1033,7 +1019,7 @@ async fn named(
                 .ok()?
                 .remove("nom")
         })
-        .unwrap_or_else(|| id.clone());
+        .unwrap_or_else(|| id.to_string());
     known.insert(id.clone(), nom.clone());
     Ok(NamedLieu { id, nom })
 }
@@ -1055,7 +1041,7 @@ pub struct Measured {
 /// Every pair the merge judged the same or sent to review (`all`: and those judged
 /// different), commune by commune, without writing anything: what `docs/DATA.md` measures.
 pub async fn measure(db: &Db, all: bool) -> Result<Vec<Measured>, StoreError> {
-    let (communes, _) = repo::merge_blocks(db).await?;
+    let communes = repo::merge_blocks(db).await?.communes;
     let mut out = Vec::new();
     for code in communes {
         let mut tx = db.begin().await?;
@@ -1137,11 +1123,11 @@ mod tests {
                     .filter(|(_, v)| !v.is_empty())
                     .map(|(k, v)| (k.to_string(), v))
                     .collect();
-                let rec = read(MergeRecord {
-                    source_id: 1,
+                let rec = read(Record {
+                    source_id: relais_domain::ids::SourceId(1),
                     source: "producteur".into(),
                     external_id: reading.lieu.id.clone(),
-                    lieu_id: "l".into(),
+                    lieu_id: LieuId("l".into()),
                     data: serde_json::to_string(&row).unwrap(),
                     code_insee: Some("69123".into()),
                     latitude: Some(45.75),
@@ -1152,8 +1138,8 @@ mod tests {
                 });
                 let recs = [rec];
                 assert_eq!(
-                    build("l", &[0], &recs),
-                    build_merged("l", &[0], &recs),
+                    build(&LieuId("l".into()), &[0], &recs),
+                    build_merged(&LieuId("l".into()), &[0], &recs),
                     "{path} ligne {}",
                     r.line
                 );

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use relais_domain::calendrier::now_ms;
 use relais_domain::horaires::Horaires;
+use relais_domain::ids::LieuId;
 use relais_domain::lieux::{Lieu, Rejection, RejectionReason, SchemaVersion, read_row, write_row};
 use relais_domain::territoires::{Commune, Point};
 use relais_domain::text::search_key;
@@ -215,7 +216,7 @@ pub async fn store_file(
 #[derive(Debug, Default)]
 pub struct ToMerge {
     blocks: BTreeSet<Block>,
-    stale: HashSet<String>,
+    stale: HashSet<LieuId>,
 }
 
 impl ToMerge {
@@ -540,8 +541,8 @@ pub(crate) fn resolve_commune<'a>(index: &'a TerritoryIndex, lieu: &Lieu) -> Opt
 }
 
 /// A lieu's id, stable across imports: derived from the first source and row that made it.
-pub fn lieu_id(source: &str, external_id: &str) -> String {
-    sha256_hex(&format!("{source}\u{1f}{external_id}"))[..16].to_string()
+pub fn lieu_id(source: &str, external_id: &str) -> LieuId {
+    LieuId(sha256_hex(&format!("{source}\u{1f}{external_id}"))[..16].to_string())
 }
 
 impl<'a> Storing<'a> {
@@ -573,7 +574,7 @@ impl<'a> Storing<'a> {
             let source_id = repo::source_id(&mut tx, source, now).await?;
             let ids: Vec<&str> = batch.iter().map(|p| p.external_id.as_str()).collect();
             let mut stored = repo::records(&mut tx, source_id, &ids).await?;
-            let mut records: Vec<(&Prepared, String, String)> = Vec::new();
+            let mut records: Vec<(&Prepared, LieuId, String)> = Vec::new();
             for p in batch {
                 let fingerprint = sha256_hex(&p.record);
                 let existing = stored.remove(&p.external_id);

@@ -36,8 +36,7 @@ impl Recherche {
     }
 }
 
-/// What `relais_store::lieux::signature` says of the table: (count, latest update).
-pub type Signature = (i64, Option<i64>);
+pub use relais_store::lieux::Signature;
 
 /// The search in use, replaced whole when the lieux change: a request keeps the version it
 /// started with while a new one is built beside it.

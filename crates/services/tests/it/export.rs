@@ -94,7 +94,7 @@ async fn row_ids(db: &Db) -> BTreeMap<String, String> {
         .into_iter()
         .map(|l| {
             let data: serde_json::Value = serde_json::from_str(&l.data).unwrap();
-            (l.id, data["id"].as_str().unwrap().to_string())
+            (l.id.to_string(), data["id"].as_str().unwrap().to_string())
         })
         .collect()
 }

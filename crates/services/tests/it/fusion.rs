@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use relais_domain::ids::LieuId;
 use relais_domain::lieux::fusion::{Decision, Origines};
 use relais_search::TerritoryIndex;
 use relais_services::lieux::fichier;
@@ -144,8 +145,8 @@ async fn two_sources_of_one_place_merge_with_provenance(db: Db) {
     // The absorbed lieu's id answers with the merged one.
     let absorbed = lieu_id("reseau", "R-7");
     assert_eq!(
-        lieux::resolve_id(&db, &absorbed).await.unwrap().as_deref(),
-        Some(lieu.id.as_str())
+        lieux::resolve_id(&db, &absorbed).await.unwrap().as_ref(),
+        Some(&lieu.id)
     );
     assert_eq!(
         lieux::lieu_or_alias(&db, &absorbed)
@@ -297,7 +298,7 @@ async fn two_services_in_one_building_go_to_review(db: Db) {
     assert!(fusion::review(&db).await.unwrap().is_empty());
     assert_eq!(lieux::count(&db).await.unwrap(), 2);
     // Unknown ids are said.
-    let err = fusion::decide(&db, &a, "0000", Verdict::Same)
+    let err = fusion::decide(&db, &a, &LieuId("0000".into()), Verdict::Same)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("aucun lieu"), "{err}");

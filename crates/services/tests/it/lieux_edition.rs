@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use relais_domain::authz::{Actor, Membership, StructureAccess};
 use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
+use relais_domain::ids::LieuId;
 use relais_domain::journal::JournalAction;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as accounts;
@@ -103,7 +104,7 @@ async fn entries(
 }
 
 /// The form's values for the lieu, as they are now.
-async fn current(db: &Db, access: &StructureAccess, lieu: &str) -> Edition {
+async fn current(db: &Db, access: &StructureAccess, lieu: &LieuId) -> Edition {
     svc::editable(db, access, lieu).await.unwrap().edition
 }
 
@@ -271,7 +272,7 @@ async fn another_structures_lieu_cannot_be_edited(db: Db) {
         Err(EditError::NotOwned)
     ));
     assert!(matches!(
-        svc::edit(&db, index(), &b, "inconnu", &edition).await,
+        svc::edit(&db, index(), &b, &LieuId("inconnu".into()), &edition).await,
         Err(EditError::NotOwned)
     ));
     assert_eq!(lieux::all(&db).await.unwrap(), before);

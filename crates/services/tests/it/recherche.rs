@@ -37,7 +37,7 @@ async fn import(db: &Db, source: &str, csv: &str) {
     assert_eq!(report.kept(), 1, "{report:?}");
 }
 
-fn found(lieux: &Lieux) -> Vec<String> {
+fn found(lieux: &Lieux) -> Vec<relais_domain::ids::LieuId> {
     let r = lieux.get();
     r.index
         .nearest(

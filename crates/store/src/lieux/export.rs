@@ -1,35 +1,38 @@
 //! The export's reads: every lieu page by page, and where each comes from.
 
+use relais_domain::ids::LieuId;
 use sqlx::Row;
 
-use super::{COLUMNS, StoredLieu, lieu_from};
+use super::{COLUMNS, StoredLieu, lieux_from};
 use crate::{Db, StoreError};
 
 /// Up to `limit` lieux whose id comes after `after`, by id: an export walks the whole
 /// table page by page without holding it in memory.
-pub async fn page_after(db: &Db, after: &str, limit: i64) -> Result<Vec<StoredLieu>, StoreError> {
+pub async fn page_after(
+    db: &Db,
+    after: &LieuId,
+    limit: i64,
+) -> Result<Vec<StoredLieu>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM lieux WHERE id > $1 ORDER BY id LIMIT $2");
-    Ok(sqlx::query(&sql)
-        .bind(after)
+    let rows = sqlx::query(&sql)
+        .bind(after.as_str())
         .bind(limit)
         .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(lieu_from)
-        .collect())
+        .await?;
+    Ok(lieux_from(rows))
 }
 
 /// Where a lieu comes from: a source's row that it was made of.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lineage {
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     pub source: String,
     pub external_id: String,
     pub imported_at: i64,
 }
 
 /// The records each of `ids` is made of, by lieu, source and row id.
-pub async fn lineage(db: &Db, ids: &[String]) -> Result<Vec<Lineage>, StoreError> {
+pub async fn lineage(db: &Db, ids: &[LieuId]) -> Result<Vec<Lineage>, StoreError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -42,13 +45,13 @@ pub async fn lineage(db: &Db, ids: &[String]) -> Result<Vec<Lineage>, StoreError
     );
     let mut q = sqlx::query(&sql);
     for id in ids {
-        q = q.bind(id);
+        q = q.bind(id.as_str());
     }
     Ok(q.fetch_all(db.pool())
         .await?
         .iter()
         .map(|r| Lineage {
-            lieu_id: r.get(0),
+            lieu_id: LieuId(r.get(0)),
             source: r.get(1),
             external_id: r.get(2),
             imported_at: r.get(3),

@@ -1,104 +1,58 @@
 //! The cross-source merge: records as the merge sees them, decisions on pairs, the
 //! review list, merged lieux and the aliases of their former ids.
 
+use std::collections::HashMap;
+
+use relais_domain::ids::{LieuId, SourceId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{COLUMNS, StoredLieu, UPSERT_ROWS, lieu_from};
+use super::records::{RECORD_COLUMNS, RECORD_TABLES, Record, record_from};
+use super::{COLUMNS, LieuOrigines, UPSERT_ROWS, lieu_origines_from, values};
 use crate::db::marks;
 use crate::{Db, StoreError, Tx};
 
-/// A record as the merge sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MergeRecord {
-    pub source_id: i64,
-    pub source: String,
-    pub external_id: String,
-    pub lieu_id: String,
-    pub data: String,
-    pub code_insee: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    pub approximate: bool,
-    /// When the lieu it is attached to was created (its age decides the merged id); for a
-    /// lieu not written yet, when the record was imported.
-    pub lieu_created_at: i64,
-    /// Whether that lieu is written (a new record names the lieu it will make alone, which
-    /// the merge writes).
-    pub lieu_written: bool,
-}
-
-const MERGE_COLUMNS: &str = "r.source_id, s.nom, r.external_id, r.lieu_id, r.data, r.code_insee, \
-     r.latitude, r.longitude, r.approximate, COALESCE(l.created_at, r.imported_at), \
-     CAST(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END AS BIGINT)";
-
-fn merge_record_from(r: &AnyRow) -> MergeRecord {
-    MergeRecord {
-        source_id: r.get(0),
-        source: r.get(1),
-        external_id: r.get(2),
-        lieu_id: r.get(3),
-        data: r.get(4),
-        code_insee: r.get(5),
-        latitude: r.get(6),
-        longitude: r.get(7),
-        approximate: r.get::<i64, _>(8) != 0,
-        lieu_created_at: r.get(9),
-        lieu_written: r.get::<i64, _>(10) != 0,
-    }
-}
-
 /// The records of a commune, in no order.
-pub async fn commune_records(
-    tx: &mut Tx,
-    code_insee: &str,
-) -> Result<Vec<MergeRecord>, StoreError> {
-    let sql = format!(
-        "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
-         LEFT JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee = $1"
-    );
-    Ok(sqlx::query(&sql)
-        .bind(code_insee)
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(merge_record_from)
-        .collect())
+pub async fn commune_records(tx: &mut Tx, code_insee: &str) -> Result<Vec<Record>, StoreError> {
+    records_of_communes(tx, &[code_insee]).await
 }
 
 /// One record.
-pub async fn merge_record(
-    tx: &mut Tx,
-    source: i64,
-    external_id: &str,
-) -> Result<Option<MergeRecord>, StoreError> {
+pub async fn record(tx: &mut Tx, key: &RecordKey) -> Result<Option<Record>, StoreError> {
     let sql = format!(
-        "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
-         LEFT JOIN lieux l ON l.id = r.lieu_id WHERE r.source_id = $1 AND r.external_id = $2"
+        "SELECT {RECORD_COLUMNS} FROM {RECORD_TABLES} \
+         WHERE r.source_id = $1 AND r.external_id = $2"
     );
     Ok(sqlx::query(&sql)
-        .bind(source)
-        .bind(external_id)
+        .bind(key.source_id.0)
+        .bind(&key.external_id)
         .fetch_optional(&mut **tx)
         .await?
         .as_ref()
-        .map(merge_record_from))
+        .map(record_from))
 }
 
-/// The records a lieu is made of: (source id, row id, commune).
-pub async fn lieu_records(
-    db: &Db,
-    lieu_id: &str,
-) -> Result<Vec<(i64, String, Option<String>)>, StoreError> {
+/// A record of a lieu and the commune it is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordPlace {
+    pub key: RecordKey,
+    pub code_insee: Option<String>,
+}
+
+/// The records a lieu is made of, by source and row id.
+pub async fn lieu_records(db: &Db, lieu_id: &LieuId) -> Result<Vec<RecordPlace>, StoreError> {
     Ok(sqlx::query(
         "SELECT source_id, external_id, code_insee FROM lieu_records WHERE lieu_id = $1 \
          ORDER BY source_id, external_id",
     )
-    .bind(lieu_id)
+    .bind(lieu_id.as_str())
     .fetch_all(db.pool())
     .await?
     .iter()
-    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .map(|r| RecordPlace {
+        key: key_from(r, 0),
+        code_insee: r.get(2),
+    })
     .collect())
 }
 
@@ -130,8 +84,16 @@ pub async fn review_count(db: &Db, source: &str) -> Result<i64, StoreError> {
 /// A record by its source and row id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RecordKey {
-    pub source_id: i64,
+    pub source_id: SourceId,
     pub external_id: String,
+}
+
+/// The record key in the columns `at` (source id) and `at + 1` (row id).
+fn key_from(r: &AnyRow, at: usize) -> RecordKey {
+    RecordKey {
+        source_id: SourceId(r.get(at)),
+        external_id: r.get(at + 1),
+    }
 }
 
 /// What a person decided about two records.
@@ -145,26 +107,10 @@ pub struct PairDecision {
 
 /// The decisions taken on records of a commune.
 pub async fn decisions(tx: &mut Tx, code_insee: &str) -> Result<Vec<PairDecision>, StoreError> {
-    Ok(sqlx::query(
-        "SELECT source_a, external_a, source_b, external_b, decision FROM fusion_decisions \
-         WHERE code_insee = $1",
-    )
-    .bind(code_insee)
-    .fetch_all(&mut **tx)
-    .await?
-    .iter()
-    .map(|r| PairDecision {
-        a: RecordKey {
-            source_id: r.get(0),
-            external_id: r.get(1),
-        },
-        b: RecordKey {
-            source_id: r.get(2),
-            external_id: r.get(3),
-        },
-        decision: r.get(4),
-    })
-    .collect())
+    Ok(decisions_of_communes(tx, &[code_insee])
+        .await?
+        .remove(code_insee)
+        .unwrap_or_default())
 }
 
 /// Records (or replaces) a decision on a pair, `a` before `b`; the pair leaves the review.
@@ -180,9 +126,9 @@ pub async fn put_decision(
          ON CONFLICT (source_a, external_a, source_b, external_b) DO UPDATE SET \
          decision = excluded.decision, code_insee = excluded.code_insee, decided_at = excluded.decided_at",
     )
-    .bind(d.a.source_id)
+    .bind(d.a.source_id.0)
     .bind(&d.a.external_id)
-    .bind(d.b.source_id)
+    .bind(d.b.source_id.0)
     .bind(&d.b.external_id)
     .bind(code_insee)
     .bind(&d.decision)
@@ -217,9 +163,9 @@ pub async fn replace_review(
             "INSERT INTO fusion_revue (source_a, external_a, source_b, external_b, code_insee, score, details, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
-        .bind(p.a.source_id)
+        .bind(p.a.source_id.0)
         .bind(&p.a.external_id)
-        .bind(p.b.source_id)
+        .bind(p.b.source_id.0)
         .bind(&p.b.external_id)
         .bind(code_insee)
         .bind(p.score)
@@ -237,11 +183,11 @@ pub struct ReviewItem {
     pub code_insee: String,
     pub score: f64,
     pub details: String,
-    pub lieu_a: String,
+    pub lieu_a: LieuId,
     pub source_a: String,
     pub external_a: String,
     pub data_a: String,
-    pub lieu_b: String,
+    pub lieu_b: LieuId,
     pub source_b: String,
     pub external_b: String,
     pub data_b: String,
@@ -266,11 +212,11 @@ pub async fn review(db: &Db) -> Result<Vec<ReviewItem>, StoreError> {
         code_insee: r.get(0),
         score: r.get(1),
         details: r.get(2),
-        lieu_a: r.get(3),
+        lieu_a: LieuId(r.get(3)),
         source_a: r.get(4),
         external_a: r.get(5),
         data_a: r.get(6),
-        lieu_b: r.get(7),
+        lieu_b: LieuId(r.get(7)),
         source_b: r.get(8),
         external_b: r.get(9),
         data_b: r.get(10),
@@ -278,8 +224,15 @@ pub async fn review(db: &Db) -> Result<Vec<ReviewItem>, StoreError> {
     .collect())
 }
 
-/// The communes that have records, and the records without a commune.
-pub async fn merge_blocks(db: &Db) -> Result<(Vec<String>, Vec<RecordKey>), StoreError> {
+/// What the merge looks at: the communes that have records, and the records without a
+/// commune.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeBlocks {
+    pub communes: Vec<String>,
+    pub alone: Vec<RecordKey>,
+}
+
+pub async fn merge_blocks(db: &Db) -> Result<MergeBlocks, StoreError> {
     let communes = sqlx::query(
         "SELECT DISTINCT code_insee FROM lieu_records WHERE code_insee IS NOT NULL ORDER BY code_insee",
     )
@@ -295,37 +248,36 @@ pub async fn merge_blocks(db: &Db) -> Result<(Vec<String>, Vec<RecordKey>), Stor
     .fetch_all(db.pool())
     .await?
     .iter()
-    .map(|r| RecordKey {
-        source_id: r.get(0),
-        external_id: r.get(1),
-    })
+    .map(|r| key_from(r, 0))
     .collect();
-    Ok((communes, alone))
+    Ok(MergeBlocks { communes, alone })
 }
 
 /// How many records each lieu of a commune's records has, whatever their commune: a lieu
 /// that also holds records of elsewhere is not the commune's to rebuild.
-pub async fn lieu_sizes_of_commune(
-    tx: &mut Tx,
-    code_insee: &str,
-) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query(
+pub async fn lieu_sizes_of_commune(tx: &mut Tx, code_insee: &str) -> Result<Sizes, StoreError> {
+    let rows = sqlx::query(
         "SELECT lieu_id, COUNT(*) FROM lieu_records WHERE lieu_id IN \
          (SELECT lieu_id FROM lieu_records WHERE code_insee = $1) GROUP BY lieu_id",
     )
     .bind(code_insee)
     .fetch_all(&mut **tx)
-    .await?
-    .iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect())
+    .await?;
+    Ok(sizes_from(&rows))
+}
+
+/// How many records each lieu has.
+pub type Sizes = HashMap<LieuId, i64>;
+
+fn sizes_from(rows: &[AnyRow]) -> Sizes {
+    rows.iter().map(|r| (LieuId(r.get(0)), r.get(1))).collect()
 }
 
 /// How many records the lieu `id` has.
-pub async fn lieu_size(tx: &mut Tx, id: &str) -> Result<i64, StoreError> {
+pub async fn lieu_size(tx: &mut Tx, id: &LieuId) -> Result<i64, StoreError> {
     Ok(
         sqlx::query("SELECT COUNT(*) FROM lieu_records WHERE lieu_id = $1")
-            .bind(id)
+            .bind(id.as_str())
             .fetch_one(&mut **tx)
             .await?
             .get(0),
@@ -358,75 +310,57 @@ async fn fetch_in<K: AsRef<str>>(
 
 /// The records of `codes`, in no order (sorting a thousand wide rows in SQLite costs more
 /// than sorting them after).
-pub async fn records_of_communes(
+pub async fn records_of_communes<K: AsRef<str>>(
     tx: &mut Tx,
-    codes: &[String],
-) -> Result<Vec<MergeRecord>, StoreError> {
+    codes: &[K],
+) -> Result<Vec<Record>, StoreError> {
     let sql = |marks: &str| {
-        format!(
-            "SELECT {MERGE_COLUMNS} FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
-             LEFT JOIN lieux l ON l.id = r.lieu_id WHERE r.code_insee IN ({marks})"
-        )
+        format!("SELECT {RECORD_COLUMNS} FROM {RECORD_TABLES} WHERE r.code_insee IN ({marks})")
     };
     Ok(fetch_in(tx, sql, codes)
         .await?
         .iter()
-        .map(merge_record_from)
+        .map(record_from)
         .collect())
 }
 
-/// The decisions taken on records of `codes`: (commune, decision).
-pub async fn decisions_of_communes(
+/// The decisions taken on records of `codes`, by commune.
+pub async fn decisions_of_communes<K: AsRef<str>>(
     tx: &mut Tx,
-    codes: &[String],
-) -> Result<Vec<(String, PairDecision)>, StoreError> {
+    codes: &[K],
+) -> Result<HashMap<String, Vec<PairDecision>>, StoreError> {
     let sql = |marks: &str| {
         format!(
             "SELECT code_insee, source_a, external_a, source_b, external_b, decision \
              FROM fusion_decisions WHERE code_insee IN ({marks})"
         )
     };
-    Ok(fetch_in(tx, sql, codes)
-        .await?
-        .iter()
-        .map(|r| {
-            (
-                r.get(0),
-                PairDecision {
-                    a: RecordKey {
-                        source_id: r.get(1),
-                        external_id: r.get(2),
-                    },
-                    b: RecordKey {
-                        source_id: r.get(3),
-                        external_id: r.get(4),
-                    },
-                    decision: r.get(5),
-                },
-            )
-        })
-        .collect())
+    let mut out: HashMap<String, Vec<PairDecision>> = HashMap::new();
+    for r in fetch_in(tx, sql, codes).await? {
+        out.entry(r.get(0)).or_default().push(PairDecision {
+            a: key_from(&r, 1),
+            b: key_from(&r, 3),
+            decision: r.get(5),
+        });
+    }
+    Ok(out)
 }
 
 /// How many records each of the lieux `ids` has (those that have some).
-pub async fn lieu_sizes(tx: &mut Tx, ids: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+pub async fn lieu_sizes(tx: &mut Tx, ids: &[LieuId]) -> Result<Sizes, StoreError> {
     let sql = |marks: &str| {
         format!(
             "SELECT lieu_id, COUNT(*) FROM lieu_records WHERE lieu_id IN ({marks}) GROUP BY lieu_id"
         )
     };
-    Ok(fetch_in(tx, sql, ids)
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect())
+    Ok(sizes_from(&fetch_in(tx, sql, ids).await?))
 }
 
-/// The review lists of `codes`: (commune, pair), by commune then pair.
+/// The review lists of `codes`, by commune, each by pair.
 pub async fn review_of_communes(
     tx: &mut Tx,
     codes: &[String],
-) -> Result<Vec<(String, ReviewPair)>, StoreError> {
+) -> Result<HashMap<String, Vec<ReviewPair>>, StoreError> {
     let sql = |marks: &str| {
         format!(
             "SELECT code_insee, source_a, external_a, source_b, external_b, score, details \
@@ -434,39 +368,28 @@ pub async fn review_of_communes(
              ORDER BY code_insee, source_a, external_a, source_b, external_b"
         )
     };
-    Ok(fetch_in(tx, sql, codes)
-        .await?
-        .iter()
-        .map(|r| {
-            (
-                r.get(0),
-                ReviewPair {
-                    a: RecordKey {
-                        source_id: r.get(1),
-                        external_id: r.get(2),
-                    },
-                    b: RecordKey {
-                        source_id: r.get(3),
-                        external_id: r.get(4),
-                    },
-                    score: r.get(5),
-                    details: r.get(6),
-                },
-            )
-        })
-        .collect())
+    let mut out: HashMap<String, Vec<ReviewPair>> = HashMap::new();
+    for r in fetch_in(tx, sql, codes).await? {
+        out.entry(r.get(0)).or_default().push(ReviewPair {
+            a: key_from(&r, 1),
+            b: key_from(&r, 3),
+            score: r.get(5),
+            details: r.get(6),
+        });
+    }
+    Ok(out)
 }
 
 /// The lieux among `ids` that exist, with their origins, read inside a transaction.
 pub async fn lieux_for_update(
     tx: &mut Tx,
-    ids: &[String],
-) -> Result<Vec<(StoredLieu, Option<String>)>, StoreError> {
+    ids: &[LieuId],
+) -> Result<Vec<LieuOrigines>, StoreError> {
     let sql = |marks: &str| format!("SELECT {COLUMNS}, origines FROM lieux WHERE id IN ({marks})");
     Ok(fetch_in(tx, sql, ids)
         .await?
         .iter()
-        .map(|r| (lieu_from(r), r.get(9)))
+        .map(lieu_origines_from)
         .collect())
 }
 
@@ -474,13 +397,10 @@ pub async fn lieux_for_update(
 /// (their creation time is kept); each id at most once.
 pub async fn put_merged_lieux(
     tx: &mut Tx,
-    lieux: &[(StoredLieu, String)],
+    lieux: &[LieuOrigines],
     now: i64,
 ) -> Result<(), StoreError> {
     for chunk in lieux.chunks(UPSERT_ROWS) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", marks(tx, i * 11 + 1, 11)))
-            .collect();
         let sql = format!(
             "INSERT INTO lieux (id, data, provenance, code_insee, latitude, longitude, approximate, \
              date_maj, created_at, origines, updated_at) VALUES {} \
@@ -489,12 +409,12 @@ pub async fn put_merged_lieux(
              longitude = excluded.longitude, approximate = excluded.approximate, \
              date_maj = excluded.date_maj, updated_at = excluded.updated_at, \
              origines = excluded.origines",
-            rows.join(", ")
+            values(tx, chunk.len(), 11)
         );
         let mut q = sqlx::query(&sql);
-        for (l, origines) in chunk {
+        for LieuOrigines { lieu: l, origines } in chunk {
             q = q
-                .bind(&l.id)
+                .bind(l.id.as_str())
                 .bind(&l.data)
                 .bind(&l.provenance)
                 .bind(&l.code_insee)
@@ -511,8 +431,11 @@ pub async fn put_merged_lieux(
     Ok(())
 }
 
-/// Attaches records to other lieux: (source id, row id, lieu id), each record once.
-pub async fn set_records_lieux(tx: &mut Tx, moves: &[(i64, &str, &str)]) -> Result<(), StoreError> {
+/// Attaches records to other lieux: (record, its new lieu), each record once.
+pub async fn set_records_lieux(
+    tx: &mut Tx,
+    moves: &[(RecordKey, LieuId)],
+) -> Result<(), StoreError> {
     for chunk in moves.chunks(IN_LIST / 5) {
         let mut cases = String::new();
         let mut keys = Vec::new();
@@ -535,11 +458,14 @@ pub async fn set_records_lieux(tx: &mut Tx, moves: &[(i64, &str, &str)]) -> Resu
             keys.join(" OR ")
         );
         let mut q = sqlx::query(&sql);
-        for (source, external_id, lieu_id) in chunk {
-            q = q.bind(*source).bind(*external_id).bind(*lieu_id);
+        for (key, lieu_id) in chunk {
+            q = q
+                .bind(key.source_id.0)
+                .bind(key.external_id.as_str())
+                .bind(lieu_id.as_str());
         }
-        for (source, external_id, _) in chunk {
-            q = q.bind(*source).bind(*external_id);
+        for (key, _) in chunk {
+            q = q.bind(key.source_id.0).bind(key.external_id.as_str());
         }
         q.execute(&mut **tx).await?;
     }
@@ -547,7 +473,7 @@ pub async fn set_records_lieux(tx: &mut Tx, moves: &[(i64, &str, &str)]) -> Resu
 }
 
 /// Deletes lieux left without records (the caller knows they are).
-pub async fn delete_lieux(tx: &mut Tx, ids: &[&str]) -> Result<(), StoreError> {
+pub async fn delete_lieux(tx: &mut Tx, ids: &[LieuId]) -> Result<(), StoreError> {
     fetch_in(
         tx,
         |marks| format!("DELETE FROM lieux WHERE id IN ({marks})"),
@@ -558,7 +484,7 @@ pub async fn delete_lieux(tx: &mut Tx, ids: &[&str]) -> Result<(), StoreError> {
 }
 
 /// Forgets `ids` as former ids (lieux about to be written under them).
-pub async fn delete_aliases(tx: &mut Tx, ids: &[&str]) -> Result<(), StoreError> {
+pub async fn delete_aliases(tx: &mut Tx, ids: &[&LieuId]) -> Result<(), StoreError> {
     let sql = |marks: &str| format!("DELETE FROM lieu_alias WHERE old_id IN ({marks})");
     fetch_in(tx, sql, ids).await?;
     Ok(())
@@ -568,21 +494,18 @@ pub async fn delete_aliases(tx: &mut Tx, ids: &[&str]) -> Result<(), StoreError>
 /// ids; aliases that pointed to an old id now point to its lieu.
 pub async fn put_aliases(
     tx: &mut Tx,
-    aliases: &[(&str, &str)],
+    aliases: &[(LieuId, LieuId)],
     now: i64,
 ) -> Result<(), StoreError> {
     for chunk in aliases.chunks(IN_LIST / 5) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", marks(tx, i * 3 + 1, 3)))
-            .collect();
         let sql = format!(
             "INSERT INTO lieu_alias (old_id, lieu_id, created_at) VALUES {} \
              ON CONFLICT (old_id) DO UPDATE SET lieu_id = excluded.lieu_id",
-            rows.join(", ")
+            values(tx, chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql);
         for (old, new) in chunk {
-            q = q.bind(*old).bind(*new).bind(now);
+            q = q.bind(old.as_str()).bind(new.as_str()).bind(now);
         }
         q.execute(&mut **tx).await?;
         let mut cases = String::new();
@@ -597,10 +520,10 @@ pub async fn put_aliases(
         );
         let mut q = sqlx::query(&sql);
         for (old, new) in chunk {
-            q = q.bind(*old).bind(*new);
+            q = q.bind(old.as_str()).bind(new.as_str());
         }
         for (old, _) in chunk {
-            q = q.bind(*old);
+            q = q.bind(old.as_str());
         }
         q.execute(&mut **tx).await?;
     }

@@ -10,6 +10,7 @@ mod records;
 pub use export::*;
 pub use fusion::*;
 pub use records::*;
+use relais_domain::ids::LieuId;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -18,10 +19,18 @@ use crate::{Db, StoreError, Tx};
 /// Rows per multi-row upsert (10 or 11 parameters each).
 const UPSERT_ROWS: usize = 200;
 
+/// The `VALUES` of a multi-row insert: `rows` groups of `width` parameters.
+fn values(conn: &sqlx::AnyConnection, rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|i| format!("({})", crate::db::marks(conn, i * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A lieu as stored: its row, where each field came from, and what the search needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredLieu {
-    pub id: String,
+    pub id: LieuId,
     /// Schema v1.0.1 row, JSON object.
     pub data: String,
     /// Field name → source name, JSON object.
@@ -40,7 +49,7 @@ const COLUMNS: &str =
 
 fn lieu_from(r: &AnyRow) -> StoredLieu {
     StoredLieu {
-        id: r.get(0),
+        id: LieuId(r.get(0)),
         data: r.get(1),
         provenance: r.get(2),
         code_insee: r.get(3),
@@ -52,10 +61,29 @@ fn lieu_from(r: &AnyRow) -> StoredLieu {
     }
 }
 
-pub async fn lieu(db: &Db, id: &str) -> Result<Option<StoredLieu>, StoreError> {
+/// The lieux of a query's rows, in their order.
+fn lieux_from(rows: Vec<AnyRow>) -> Vec<StoredLieu> {
+    rows.iter().map(lieu_from).collect()
+}
+
+/// A lieu with the origins of its values (JSON, `None` until the merge writes them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LieuOrigines {
+    pub lieu: StoredLieu,
+    pub origines: Option<String>,
+}
+
+fn lieu_origines_from(r: &AnyRow) -> LieuOrigines {
+    LieuOrigines {
+        lieu: lieu_from(r),
+        origines: r.get(9),
+    }
+}
+
+pub async fn lieu(db: &Db, id: &LieuId) -> Result<Option<StoredLieu>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM lieux WHERE id = $1");
     Ok(sqlx::query(&sql)
-        .bind(id)
+        .bind(id.as_str())
         .fetch_optional(db.pool())
         .await?
         .as_ref()
@@ -65,12 +93,7 @@ pub async fn lieu(db: &Db, id: &str) -> Result<Option<StoredLieu>, StoreError> {
 /// Every lieu, by id (the search index is built from them).
 pub async fn all(db: &Db) -> Result<Vec<StoredLieu>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM lieux ORDER BY id");
-    Ok(sqlx::query(&sql)
-        .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(lieu_from)
-        .collect())
+    Ok(lieux_from(sqlx::query(&sql).fetch_all(db.pool()).await?))
 }
 
 pub async fn count(db: &Db) -> Result<i64, StoreError> {
@@ -81,59 +104,67 @@ pub async fn count(db: &Db) -> Result<i64, StoreError> {
 }
 
 /// A lieu read inside a transaction, with its origins (JSON) if the merge wrote them.
-pub async fn lieu_for_update(
-    tx: &mut Tx,
-    id: &str,
-) -> Result<Option<(StoredLieu, Option<String>)>, StoreError> {
+pub async fn lieu_for_update(tx: &mut Tx, id: &LieuId) -> Result<Option<LieuOrigines>, StoreError> {
     let sql = format!("SELECT {COLUMNS}, origines FROM lieux WHERE id = $1");
     Ok(sqlx::query(&sql)
-        .bind(id)
+        .bind(id.as_str())
         .fetch_optional(&mut **tx)
         .await?
-        .map(|r| (lieu_from(&r), r.get(9))))
+        .as_ref()
+        .map(lieu_origines_from))
 }
 
 /// Field name → the sources (and their dates) that gave its value, as JSON.
-pub async fn origines(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
+pub async fn origines(db: &Db, id: &LieuId) -> Result<Option<String>, StoreError> {
     Ok(sqlx::query("SELECT origines FROM lieux WHERE id = $1")
-        .bind(id)
+        .bind(id.as_str())
         .fetch_optional(db.pool())
         .await?
         .and_then(|r| r.get(0)))
 }
 
 /// The current id of the lieu known as `id`: itself, or the merged lieu that absorbed it.
-pub async fn resolve_id(db: &Db, id: &str) -> Result<Option<String>, StoreError> {
+pub async fn resolve_id(db: &Db, id: &LieuId) -> Result<Option<LieuId>, StoreError> {
     if let Some(r) = sqlx::query("SELECT id FROM lieux WHERE id = $1")
-        .bind(id)
+        .bind(id.as_str())
         .fetch_optional(db.pool())
         .await?
     {
-        return Ok(Some(r.get(0)));
+        return Ok(Some(LieuId(r.get(0))));
     }
     Ok(sqlx::query(
         "SELECT a.lieu_id FROM lieu_alias a JOIN lieux l ON l.id = a.lieu_id WHERE a.old_id = $1",
     )
-    .bind(id)
+    .bind(id.as_str())
     .fetch_optional(db.pool())
     .await?
-    .map(|r| r.get(0)))
+    .map(|r| LieuId(r.get(0))))
 }
 
 /// The lieu known as `id`, following aliases of merged lieux.
-pub async fn lieu_or_alias(db: &Db, id: &str) -> Result<Option<StoredLieu>, StoreError> {
+pub async fn lieu_or_alias(db: &Db, id: &LieuId) -> Result<Option<StoredLieu>, StoreError> {
     match resolve_id(db, id).await? {
         Some(current) => lieu(db, &current).await,
         None => Ok(None),
     }
 }
 
-/// A cheap signature of the lieux table: (count, latest `updated_at`). The search index
-/// is rebuilt when it changes (an import in another process, an edit, a merge); a
-/// deletion changes the count, any write the latest time.
-pub async fn signature(db: &Db) -> Result<(i64, Option<i64>), StoreError> {
+/// A cheap signature of the lieux table. The search index is rebuilt when it changes (an
+/// import in another process, an edit, a merge); a deletion changes the count, any write
+/// the latest time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signature {
+    pub count: i64,
+    /// The latest `updated_at`; `None` without lieux.
+    pub latest: Option<i64>,
+}
+
+pub async fn signature(db: &Db) -> Result<Signature, StoreError> {
     let row = sqlx::query("SELECT COUNT(*), MAX(updated_at) FROM lieux")
         .fetch_one(db.pool())
         .await?;
-    Ok((row.get(0), row.get(1)))
+    Ok(Signature {
+        count: row.get(0),
+        latest: row.get(1),
+    })
 }

@@ -1,19 +1,23 @@
 //! Sources and their records: what each source's row says, and who owns the source.
 
-use sqlx::Row;
+use std::collections::HashMap;
 
-use super::{COLUMNS, StoredLieu, UPSERT_ROWS, lieu_from};
+use relais_domain::ids::{LieuId, SourceId, StructureId};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{COLUMNS, StoredLieu, UPSERT_ROWS, lieux_from, values};
 use crate::db::marks;
 use crate::{Db, StoreError, Tx};
 
 /// The id of the source named `nom`, created on first use.
-pub async fn source_id(tx: &mut Tx, nom: &str, now: i64) -> Result<i64, StoreError> {
+pub async fn source_id(tx: &mut Tx, nom: &str, now: i64) -> Result<SourceId, StoreError> {
     if let Some(row) = sqlx::query("SELECT id FROM lieu_sources WHERE nom = $1")
         .bind(nom)
         .fetch_optional(&mut **tx)
         .await?
     {
-        return Ok(row.get(0));
+        return Ok(SourceId(row.get(0)));
     }
     let row =
         sqlx::query("INSERT INTO lieu_sources (nom, created_at) VALUES ($1, $2) RETURNING id")
@@ -21,14 +25,14 @@ pub async fn source_id(tx: &mut Tx, nom: &str, now: i64) -> Result<i64, StoreErr
             .bind(now)
             .fetch_one(&mut **tx)
             .await?;
-    Ok(row.get(0))
+    Ok(SourceId(row.get(0)))
 }
 
 /// What is stored of a source's row: the lieu it belongs to, the row's fingerprint, and
 /// the commune the import resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordState {
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     pub fingerprint: String,
     pub code_insee: Option<String>,
     /// Whether its lieu is written (the merge writes a new record's lieu).
@@ -37,9 +41,9 @@ pub struct RecordState {
 
 /// A source's row, as it is now.
 pub struct NewRecord<'a> {
-    pub source: i64,
+    pub source: SourceId,
     pub external_id: &'a str,
-    pub lieu_id: &'a str,
+    pub lieu_id: &'a LieuId,
     pub data: &'a str,
     pub fingerprint: &'a str,
     pub code_insee: Option<&'a str>,
@@ -48,38 +52,28 @@ pub struct NewRecord<'a> {
     pub approximate: bool,
 }
 
+/// Creates or replaces one record (an edit).
 pub async fn put_record(tx: &mut Tx, r: &NewRecord<'_>, now: i64) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO lieu_records (source_id, external_id, lieu_id, data, fingerprint, imported_at, \
-         code_insee, latitude, longitude, approximate) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         ON CONFLICT (source_id, external_id) DO UPDATE SET lieu_id = excluded.lieu_id, \
-         data = excluded.data, fingerprint = excluded.fingerprint, imported_at = excluded.imported_at, \
-         code_insee = excluded.code_insee, latitude = excluded.latitude, \
-         longitude = excluded.longitude, approximate = excluded.approximate",
-    )
-    .bind(r.source)
-    .bind(r.external_id)
-    .bind(r.lieu_id)
-    .bind(r.data)
-    .bind(r.fingerprint)
-    .bind(now)
-    .bind(r.code_insee)
-    .bind(r.latitude)
-    .bind(r.longitude)
-    .bind(i64::from(r.approximate))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    put_records(tx, std::slice::from_ref(r), now).await
 }
 
-/// Every source: (id, name).
-pub async fn source_names(db: &Db) -> Result<Vec<(i64, String)>, StoreError> {
+/// A source: its id and its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub id: SourceId,
+    pub nom: String,
+}
+
+/// Every source, by id.
+pub async fn sources(db: &Db) -> Result<Vec<Source>, StoreError> {
     Ok(sqlx::query("SELECT id, nom FROM lieu_sources ORDER BY id")
         .fetch_all(db.pool())
         .await?
         .iter()
-        .map(|r| (r.get(0), r.get(1)))
+        .map(|r| Source {
+            id: SourceId(r.get(0)),
+            nom: r.get(1),
+        })
         .collect())
 }
 
@@ -89,8 +83,8 @@ pub async fn source_names(db: &Db) -> Result<Vec<(i64, String)>, StoreError> {
 /// scope). A source keeps its first owner.
 pub async fn set_source_owner(
     tx: &mut Tx,
-    source_id: i64,
-    structure: Option<i64>,
+    source_id: SourceId,
+    structure: Option<StructureId>,
     hub: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
@@ -98,8 +92,8 @@ pub async fn set_source_owner(
         "INSERT INTO lieu_source_owners (source_id, structure_id, hub, created_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (source_id) DO NOTHING",
     )
-    .bind(source_id)
-    .bind(structure)
+    .bind(source_id.0)
+    .bind(structure.map(|s| s.0))
     .bind(hub)
     .bind(now)
     .execute(&mut **tx)
@@ -108,76 +102,97 @@ pub async fn set_source_owner(
 }
 
 /// The lieux holding a record of a source that `structure` owns, by id.
-pub async fn structure_lieux(db: &Db, structure: i64) -> Result<Vec<StoredLieu>, StoreError> {
+pub async fn structure_lieux(
+    db: &Db,
+    structure: StructureId,
+) -> Result<Vec<StoredLieu>, StoreError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM lieux WHERE id IN (SELECT r.lieu_id FROM lieu_records r \
          JOIN lieu_source_owners o ON o.source_id = r.source_id WHERE o.structure_id = $1) \
          ORDER BY id"
     );
-    Ok(sqlx::query(&sql)
-        .bind(structure)
+    let rows = sqlx::query(&sql)
+        .bind(structure.0)
         .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(lieu_from)
-        .collect())
+        .await?;
+    Ok(lieux_from(rows))
 }
 
-/// A record of a source owned by a structure, as the edit of its lieu needs it.
+/// A source's row as the merge and the edit read it: the row, its source's name, and the
+/// lieu it is attached to.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OwnedRecord {
-    pub source_id: i64,
+pub struct Record {
+    pub source_id: SourceId,
     pub source: String,
     pub external_id: String,
-    pub lieu_id: String,
+    pub lieu_id: LieuId,
     pub data: String,
     pub code_insee: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub approximate: bool,
+    /// When the lieu it is attached to was created (its age decides the merged id); for a
+    /// lieu not written yet, when the record was imported.
+    pub lieu_created_at: i64,
+    /// Whether that lieu is written (a new record names the lieu it will make alone, which
+    /// the merge writes).
+    pub lieu_written: bool,
+}
+
+/// The columns of a [`Record`], read `FROM` [`RECORD_TABLES`].
+pub(super) const RECORD_COLUMNS: &str = "r.source_id, s.nom, r.external_id, r.lieu_id, r.data, \
+     r.code_insee, r.latitude, r.longitude, r.approximate, COALESCE(l.created_at, r.imported_at), \
+     CAST(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END AS BIGINT)";
+pub(super) const RECORD_TABLES: &str = "lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
+     LEFT JOIN lieux l ON l.id = r.lieu_id";
+
+pub(super) fn record_from(r: &AnyRow) -> Record {
+    Record {
+        source_id: SourceId(r.get(0)),
+        source: r.get(1),
+        external_id: r.get(2),
+        lieu_id: LieuId(r.get(3)),
+        data: r.get(4),
+        code_insee: r.get(5),
+        latitude: r.get(6),
+        longitude: r.get(7),
+        approximate: r.get::<i64, _>(8) != 0,
+        lieu_created_at: r.get(9),
+        lieu_written: r.get::<i64, _>(10) != 0,
+    }
 }
 
 /// The record that `structure`'s sources give the lieu `lieu_id` (the first by source and
 /// row id when there are several), read in the caller's transaction.
 pub async fn structure_record(
     tx: &mut Tx,
-    structure: i64,
-    lieu_id: &str,
-) -> Result<Option<OwnedRecord>, StoreError> {
-    Ok(sqlx::query(
-        "SELECT r.source_id, s.nom, r.external_id, r.lieu_id, r.data, r.code_insee, \
-         r.latitude, r.longitude, r.approximate FROM lieu_records r \
+    structure: StructureId,
+    lieu_id: &LieuId,
+) -> Result<Option<Record>, StoreError> {
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM {RECORD_TABLES} \
          JOIN lieu_source_owners o ON o.source_id = r.source_id \
-         JOIN lieu_sources s ON s.id = r.source_id \
          WHERE o.structure_id = $1 AND r.lieu_id = $2 \
-         ORDER BY r.source_id, r.external_id LIMIT 1",
-    )
-    .bind(structure)
-    .bind(lieu_id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .map(|r| OwnedRecord {
-        source_id: r.get(0),
-        source: r.get(1),
-        external_id: r.get(2),
-        lieu_id: r.get(3),
-        data: r.get(4),
-        code_insee: r.get(5),
-        latitude: r.get(6),
-        longitude: r.get(7),
-        approximate: r.get::<i64, _>(8) != 0,
-    }))
+         ORDER BY r.source_id, r.external_id LIMIT 1"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(structure.0)
+        .bind(lieu_id.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+        .as_ref()
+        .map(record_from))
 }
 
 /// The stored rows of a source among `external_ids`, by external id: one query for a
 /// batch of an import instead of one per row.
 pub async fn records(
     tx: &mut Tx,
-    source: i64,
+    source: SourceId,
     external_ids: &[&str],
-) -> Result<std::collections::HashMap<String, RecordState>, StoreError> {
+) -> Result<HashMap<String, RecordState>, StoreError> {
     if external_ids.is_empty() {
-        return Ok(std::collections::HashMap::new());
+        return Ok(HashMap::new());
     }
     let sql = format!(
         "SELECT r.external_id, r.lieu_id, r.fingerprint, r.code_insee, \
@@ -187,7 +202,7 @@ pub async fn records(
         marks(tx, 1, 1),
         marks(tx, 2, external_ids.len())
     );
-    let mut query = sqlx::query(&sql).bind(source);
+    let mut query = sqlx::query(&sql).bind(source.0);
     for id in external_ids {
         query = query.bind(*id);
     }
@@ -199,7 +214,7 @@ pub async fn records(
             (
                 r.get(0),
                 RecordState {
-                    lieu_id: r.get(1),
+                    lieu_id: LieuId(r.get(1)),
                     fingerprint: r.get(2),
                     code_insee: r.get(3),
                     lieu_written: r.get::<i64, _>(4) != 0,
@@ -217,9 +232,6 @@ pub async fn put_records(
     now: i64,
 ) -> Result<(), StoreError> {
     for chunk in records.chunks(UPSERT_ROWS) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", marks(tx, i * 10 + 1, 10)))
-            .collect();
         let sql = format!(
             "INSERT INTO lieu_records (source_id, external_id, lieu_id, data, fingerprint, \
              imported_at, code_insee, latitude, longitude, approximate) VALUES {} \
@@ -228,14 +240,14 @@ pub async fn put_records(
              imported_at = excluded.imported_at, code_insee = excluded.code_insee, \
              latitude = excluded.latitude, longitude = excluded.longitude, \
              approximate = excluded.approximate",
-            rows.join(", ")
+            values(tx, chunk.len(), 10)
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
             q = q
-                .bind(r.source)
+                .bind(r.source.0)
                 .bind(r.external_id)
-                .bind(r.lieu_id)
+                .bind(r.lieu_id.as_str())
                 .bind(r.data)
                 .bind(r.fingerprint)
                 .bind(now)

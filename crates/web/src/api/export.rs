@@ -7,28 +7,29 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use relais_services::lieux::export::{self, Export, Format};
 
-use crate::{ApiError, AppState};
+use crate::AppState;
+use crate::error::internal;
 
-pub async fn csv(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn csv(State(state): State<AppState>) -> Result<Response, Response> {
     stream(state, Format::Csv).await
 }
 
-pub async fn json(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn json(State(state): State<AppState>) -> Result<Response, Response> {
     stream(state, Format::Json).await
 }
 
-pub async fn geojson(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn geojson(State(state): State<AppState>) -> Result<Response, Response> {
     stream(state, Format::GeoJson).await
 }
 
-async fn stream(state: AppState, format: Format) -> Result<Response, ApiError> {
+async fn stream(state: AppState, format: Format) -> Result<Response, Response> {
     let mut export = Export::new(state.db.clone(), format);
     // The first page is read before answering, so that a database that fails at once
     // gives a problem rather than a truncated file.
-    let first = export.next_chunk().await.map_err(|e| {
-        tracing::error!(error = %e, "export des lieux impossible");
-        ApiError::Internal
-    })?;
+    let first = export
+        .next_chunk()
+        .await
+        .map_err(|e| internal(format_args!("export des lieux impossible : {e}")))?;
     let rest = futures::stream::try_unfold(export, |mut export| async move {
         match export.next_chunk().await {
             Ok(Some(chunk)) => Ok(Some((chunk, export))),

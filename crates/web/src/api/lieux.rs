@@ -240,7 +240,7 @@ pub async fn search(
             let l = r.index.lieu(t.index);
             let s = &r.summaries[t.index];
             Found {
-                id: &l.id,
+                id: l.id.as_str(),
                 nom: &s.nom,
                 adresse: &s.adresse,
                 code_postal: &s.code_postal,

@@ -9,6 +9,7 @@ use relais_search::territoires::Chain;
 use serde::{Deserialize, Serialize};
 
 use super::ApiQuery;
+use crate::error::internal;
 use crate::{ApiError, AppState};
 
 const MAX_QUERY_CHARS: usize = 100;
@@ -95,9 +96,9 @@ pub async fn search(
     };
     let q = q.trim();
     if q.is_empty() {
-        return to_json(&SearchOut {
+        return Ok(to_json(&SearchOut {
             communes: Vec::new(),
-        });
+        }));
     }
     let communes = state
         .territoires
@@ -108,7 +109,7 @@ pub async fn search(
             correspondance: m.kind,
         })
         .collect();
-    to_json(&SearchOut { communes })
+    Ok(to_json(&SearchOut { communes }))
 }
 
 #[derive(Serialize)]
@@ -153,7 +154,7 @@ pub async fn commune(
         .territoires
         .chain(code.as_str())
         .ok_or(ApiError::NotFound)?;
-    to_json(&ChainOut {
+    Ok(to_json(&ChainOut {
         commune: commune.into(),
         parents: Parents {
             commune: commune_parent.map(|c| Named {
@@ -173,7 +174,7 @@ pub async fn commune(
                 nom: &r.nom,
             }),
         },
-    })
+    }))
 }
 
 #[derive(Deserialize)]
@@ -210,14 +211,16 @@ pub async fn nearest(
         lon: coordinate("lon", p.lon.as_deref(), 180.0)?,
     };
     let (commune, distance) = state.territoires.nearest(point).ok_or(ApiError::NotFound)?;
-    to_json(&NearestOut {
+    Ok(to_json(&NearestOut {
         commune: commune.into(),
         distance_m: distance.round(),
-    })
+    }))
 }
 
 /// Serialises straight to the body: the results borrow from the index, no copy.
-fn to_json(value: &impl Serialize) -> Result<Response, ApiError> {
-    let body = serde_json::to_vec(value).map_err(|_| ApiError::Internal)?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+fn to_json(value: &impl Serialize) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => internal(e),
+    }
 }

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use relais_domain::horaires::LocalTime;
+use relais_domain::ids::LieuId;
 use relais_domain::lieux::Vocabulary;
 use relais_services::lieux::fiche::{Fiche, fiche};
 
@@ -16,7 +17,7 @@ use crate::pages::{PageContext, render};
 #[template(path = "lieu.html")]
 pub struct LieuPage {
     pub ctx: PageContext,
-    pub id: String,
+    pub id: LieuId,
     pub nom: String,
     pub adresse: Vec<String>,
     pub resume: Option<String>,
@@ -41,21 +42,18 @@ fn labels<T: Vocabulary>(values: &[T]) -> Vec<&'static str> {
     values.iter().map(|v| v.as_str()).collect()
 }
 
-async fn find(state: &AppState, id: &str) -> Result<Fiche, Response> {
+async fn find(state: &AppState, id: &LieuId) -> Result<Fiche, Response> {
     match fiche(&state.db, id).await {
         Ok(Some(f)) => Ok(f),
         Ok(None) => Err(ApiError::NotFound.into_response()),
-        Err(e) => {
-            tracing::error!(error = %e, "lieu illisible");
-            Err(ApiError::Internal.into_response())
-        }
+        Err(e) => Err(crate::error::internal(e)),
     }
 }
 
 pub async fn page(
     State(state): State<AppState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    Path(id): Path<LieuId>,
 ) -> Response {
     let Ok(f) = find(&state, &id).await else {
         return super::lieu_inconnu(&ctx);
@@ -113,7 +111,7 @@ pub async fn page(
 }
 
 /// The lieu as a schema v1.0.1 row, with Relais' id, position and sources.
-pub async fn json(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn json(State(state): State<AppState>, Path(id): Path<LieuId>) -> Response {
     let f = match find(&state, &id).await {
         Ok(f) => f,
         Err(r) => return r,

@@ -8,7 +8,9 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_services::lieux::fusion::{self, FusionError, PastDecision, ReviewItem, Verdict};
+use relais_services::lieux::fusion::{
+    self, FusionError, NamedLieu, PastDecision, ReviewItem, Verdict,
+};
 use relais_services::lieux::import::lieu_id;
 use serde::Deserialize;
 
@@ -17,6 +19,7 @@ use crate::auth::{Admin, CsrfForm, Fresh};
 use crate::error::internal;
 use crate::pages::{PageContext, render};
 use relais_domain::calendrier::date_heure_fr;
+use relais_domain::ids::LieuId;
 
 /// Pairs per page.
 const PAGE: usize = 20;
@@ -26,9 +29,9 @@ const DECISIONS: u32 = 20;
 /// One record of a pair, as the person compares it.
 pub struct Fiche {
     /// The record's own id: a decision on it holds even once merged into another lieu.
-    pub id: String,
+    pub id: LieuId,
     /// The lieu it is part of now.
-    pub lieu: String,
+    pub lieu: LieuId,
     pub nom: String,
     pub adresse: String,
     pub commune: String,
@@ -41,7 +44,7 @@ pub struct Fiche {
 }
 
 impl Fiche {
-    fn new(lieu: &str, source: &str, external: &str, data: &str) -> Fiche {
+    fn new(lieu: &LieuId, source: &str, external: &str, data: &str) -> Fiche {
         let row: BTreeMap<String, String> = serde_json::from_str(data).unwrap_or_default();
         let get = |f: &str| row.get(f).map_or("", |v| v.trim()).to_string();
         let joined = |parts: &[&str]| {
@@ -54,7 +57,7 @@ impl Fiche {
         };
         Fiche {
             id: lieu_id(source, external),
-            lieu: lieu.to_string(),
+            lieu: lieu.clone(),
             nom: get("nom"),
             adresse: joined(&["adresse", "complement_adresse"]),
             commune: format!("{} {}", get("code_postal"), get("commune"))
@@ -164,8 +167,8 @@ fn paire(rang: usize, p: &ReviewItem) -> Paire {
 pub struct Passee {
     pub date: String,
     pub auteur: String,
-    pub a: (String, String),
-    pub b: (String, String),
+    pub a: NamedLieu,
+    pub b: NamedLieu,
     pub verdict: &'static str,
 }
 
@@ -255,8 +258,8 @@ fn passee(d: PastDecision) -> Passee {
     Passee {
         date: date_heure_fr(d.at),
         auteur: d.auteur,
-        a: (d.a.id, d.a.nom),
-        b: (d.b.id, d.b.nom),
+        a: d.a,
+        b: d.b,
         verdict: match d.verdict {
             Verdict::Same => "Même lieu : fusionnés",
             Verdict::Distinct => "Lieux distincts",
@@ -264,13 +267,11 @@ fn passee(d: PastDecision) -> Passee {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct DecisionForm {
-    #[serde(default)]
     a: String,
-    #[serde(default)]
     b: String,
-    #[serde(default)]
     verdict: String,
 }
 
@@ -291,8 +292,11 @@ pub async fn decide(
             return page(&state, ctx, &admin, 1, None, Some(e)).await;
         }
     };
-    let (a, b) = (form.a.trim(), form.b.trim());
-    match fusion::decide_as(&state.db, &admin.access, a, b, verdict).await {
+    let (a, b) = (
+        LieuId::from(form.a.trim().to_string()),
+        LieuId::from(form.b.trim().to_string()),
+    );
+    match fusion::decide_as(&state.db, &admin.access, &a, &b, verdict).await {
         Ok(_) => {
             Redirect::to(&format!("/admin/lieux/fusions?fait={}", form.verdict)).into_response()
         }
@@ -320,14 +324,14 @@ mod tests {
             score: 2.5,
             details: "nom : autre nom ; adresse : même adresse ; distance : 3 m ; même SIRET"
                 .into(),
-            lieu_a: "l1".into(),
+            lieu_a: LieuId("l1".into()),
             source_a: "ville".into(),
             external_a: "1".into(),
             data_a: data(
                 "Médiathèque",
                 r#","pivot":"13002526500013","courriels":"a@b.fr|c@d.fr""#,
             ),
-            lieu_b: "l2".into(),
+            lieu_b: LieuId("l2".into()),
             source_b: "reseau".into(),
             external_b: "E-1".into(),
             data_b: data("Espace numérique", ""),
@@ -349,7 +353,12 @@ mod tests {
         assert_eq!(p.lignes[2].1, "42000 Saint-Étienne");
         assert_eq!(telephone_fr("+33477123456"), "04 77 12 34 56");
         assert_eq!(telephone_fr("+262262123456"), "+262262123456");
-        let blank = Fiche::new("l", "s", "e", r#"{"pivot":"00000000000000"}"#);
+        let blank = Fiche::new(
+            &LieuId("l".into()),
+            "s",
+            "e",
+            r#"{"pivot":"00000000000000"}"#,
+        );
         assert_eq!(blank.siret, "");
     }
 }

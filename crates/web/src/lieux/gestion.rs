@@ -4,9 +4,10 @@
 
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
+use relais_domain::ids::{LieuId, StructureId};
 use relais_domain::lieux::schema::value_shown;
 use relais_domain::lieux::{
     Frais, ModaliteAcces, ModaliteAccompagnement, Public, Service, Vocabulary,
@@ -17,7 +18,7 @@ use serde::Deserialize;
 use tower::{Layer, ServiceExt};
 
 use crate::AppState;
-use crate::auth::{CSRF_COOKIE, CsrfForm, HubCoordinator, InStructure, Referents, cookie};
+use crate::auth::{CsrfForm, HubCoordinator, InStructure, Referents, csrf_refused, csrf_verified};
 use crate::error::internal;
 use crate::error::{ApiError, error_page};
 use crate::pages::{PageContext, render};
@@ -202,38 +203,6 @@ fn too_big(ctx: &PageContext) -> Response {
     )
 }
 
-fn expired(ctx: &PageContext) -> Response {
-    error_page(
-        ctx,
-        StatusCode::FORBIDDEN,
-        "Formulaire expiré",
-        "Ce formulaire n’a pas pu être vérifié (il a peut-être été ouvert il y a longtemps, ou depuis un autre site). Revenez en arrière, rechargez la page et renvoyez-le.",
-    )
-}
-
-/// The same checks as [`CsrfForm`], for a multipart form: the `Origin`, when sent, is
-/// this site, and the `csrf` field matches the cookie.
-fn csrf_ok(headers: &HeaderMap, token: Option<&str>) -> bool {
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("");
-        if origin.split_once("://").map_or(origin, |(_, h)| h) != host {
-            return false;
-        }
-    }
-    match (cookie(headers, CSRF_COOKIE), token) {
-        (Some(a), Some(b)) if !a.is_empty() && a.len() == b.len() => {
-            a.bytes()
-                .zip(b.bytes())
-                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-                == 0
-        }
-        _ => false,
-    }
-}
-
 /// The multipart form, read within [`MAX_UPLOAD`] rather than the router's default limit.
 async fn multipart(
     req: Request,
@@ -283,18 +252,18 @@ async fn run_import(
                         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                             return too_big(&ctx);
                         }
-                        Err(_) => return expired(&ctx),
+                        Err(_) => return csrf_refused(&ctx),
                     }
                 }
                 _ => {}
             },
             Ok(None) => break,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_big(&ctx),
-            Err(_) => return expired(&ctx),
+            Err(_) => return csrf_refused(&ctx),
         }
     }
-    if !csrf_ok(&headers, token.as_deref()) {
-        return expired(&ctx);
+    if !csrf_verified(&headers, token.as_deref()) {
+        return csrf_refused(&ctx);
     }
     let mut page = match owner.page(state, ctx).await {
         Ok(page) => page,
@@ -334,17 +303,17 @@ async fn run_import(
 #[template(path = "lieux_structure.html")]
 pub struct ListePage {
     pub ctx: PageContext,
-    pub id: i64,
+    pub id: StructureId,
     pub structure: String,
     pub lieux: Vec<svc::LieuDeStructure>,
     /// After an edit: (lieu id, message).
-    pub notice: Option<(String, &'static str)>,
+    pub notice: Option<(LieuId, &'static str)>,
 }
 
 #[derive(Deserialize)]
 pub struct FaitParam {
     fait: Option<String>,
-    lieu: Option<String>,
+    lieu: Option<LieuId>,
 }
 
 /// `GET /structures/{id}/lieux`
@@ -375,7 +344,7 @@ pub async fn list(
     };
     render(ListePage {
         ctx,
-        id: id.0,
+        id,
         structure,
         lieux,
         notice,
@@ -418,8 +387,8 @@ pub struct Groupe {
 #[template(path = "lieu_modifier.html")]
 pub struct EditPage {
     pub ctx: PageContext,
-    pub id: i64,
-    pub lieu_id: String,
+    pub id: StructureId,
+    pub lieu_id: LieuId,
     pub nom: String,
     pub champs: Vec<Champ>,
     pub groupes: Vec<Groupe>,
@@ -570,7 +539,7 @@ fn vocabulary<T: Vocabulary>(
 fn edit_page(
     ctx: PageContext,
     access: &StructureAccess,
-    lieu_id: String,
+    lieu_id: LieuId,
     nom: String,
     edition: &Edition,
     errors: &[FieldError],
@@ -628,7 +597,7 @@ fn edit_page(
     }
     EditPage {
         ctx,
-        id: access.structure().0,
+        id: access.structure(),
         lieu_id,
         nom,
         champs,
@@ -651,7 +620,7 @@ pub async fn edit_form(
     State(state): State<AppState>,
     ctx: PageContext,
     guard: InStructure<Referents>,
-    Path((_, lieu)): Path<(i64, String)>,
+    Path((_, lieu)): Path<(StructureId, LieuId)>,
 ) -> Response {
     match svc::editable(&state.db, &guard.access, &lieu).await {
         Ok(e) => {
@@ -676,7 +645,7 @@ pub async fn edit(
     State(state): State<AppState>,
     ctx: PageContext,
     guard: InStructure<Referents>,
-    Path((_, lieu)): Path<(i64, String)>,
+    Path((_, lieu)): Path<(StructureId, LieuId)>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
     let current = match svc::editable(&state.db, &guard.access, &lieu).await {
@@ -714,7 +683,7 @@ pub async fn edit(
             Redirect::to(&format!(
                 "/structures/{}/lieux?fait={fait}&lieu={}",
                 guard.access.structure(),
-                crate::auth::urlencode(&done.lieu_id)
+                crate::auth::urlencode(done.lieu_id.as_str())
             ))
             .into_response()
         }

@@ -6,6 +6,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use relais_domain::horaires::LocalTime;
+use relais_domain::ids::LieuId;
 use relais_domain::lieux::{Frais, Public, Service, Vocabulary};
 use relais_domain::territoires::{Commune, Point};
 use relais_search::lieux::Filter;
@@ -147,7 +148,7 @@ fn groupe<T: Vocabulary>(id: &'static str, legende: &'static str, chosen: &[T]) 
 
 /// A result of the list.
 pub struct Item {
-    pub id: String,
+    pub id: LieuId,
     pub nom: String,
     pub adresse: String,
     pub ville: String,

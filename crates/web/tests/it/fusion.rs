@@ -11,6 +11,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use relais_domain::comptes::GlobalRole;
 use relais_domain::comptes::sessions::{Session, Stage};
+use relais_domain::ids::LieuId;
 use relais_domain::journal::JournalAction;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as svc;
@@ -98,13 +99,13 @@ async fn cookie(t: &TestDb, email: &str, admin: bool) -> String {
     format!("relais_csrf={CSRF}; relais_session={token}")
 }
 
-fn ids() -> (String, String) {
+fn ids() -> (LieuId, LieuId) {
     (lieu_id("ville", "1"), lieu_id("reseau", "E-1"))
 }
 
 fn decision(verdict: &str) -> String {
     let (a, b) = ids();
-    form(&[("a", &a), ("b", &b), ("verdict", verdict)])
+    form(&[("a", a.as_str()), ("b", b.as_str()), ("verdict", verdict)])
 }
 
 async fn only_administrators_see_and_decide(t: &TestDb) {
@@ -164,7 +165,10 @@ async fn only_administrators_see_and_decide(t: &TestDb) {
         html.contains(&format!("name=\"a\" value=\"{x}\""))
             && html.contains(&format!("name=\"b\" value=\"{y}\""))
     };
-    assert!(pair(&a, &b) || pair(&b, &a), "{html}");
+    assert!(
+        pair(a.as_str(), b.as_str()) || pair(b.as_str(), a.as_str()),
+        "{html}"
+    );
     assert!(html.contains(&format!("name=\"csrf\" value=\"{CSRF}\"")));
 }
 
@@ -172,9 +176,12 @@ async fn a_decision_without_its_csrf_token_is_refused(t: &TestDb) {
     let app = site(t).await;
     let admin = cookie(t, "admin@exemple.fr", true).await;
     let (a, b) = ids();
-    let without =
-        serde_urlencoded::to_string([("a", a.as_str()), ("b", &b), ("verdict", "distincts")])
-            .unwrap();
+    let without = serde_urlencoded::to_string([
+        ("a", a.as_str()),
+        ("b", b.as_str()),
+        ("verdict", "distincts"),
+    ])
+    .unwrap();
     let res = send(
         &app,
         "POST",
@@ -288,7 +295,11 @@ async fn a_wrong_decision_is_said_on_the_page(t: &TestDb) {
         "POST",
         "/admin/lieux/fusions/decision",
         &admin,
-        &form(&[("a", &a), ("b", "inconnu"), ("verdict", "distincts")]),
+        &form(&[
+            ("a", a.as_str()),
+            ("b", "inconnu"),
+            ("verdict", "distincts"),
+        ]),
     )
     .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -305,7 +316,7 @@ async fn a_wrong_decision_is_said_on_the_page(t: &TestDb) {
         "POST",
         "/admin/lieux/fusions/decision",
         &admin,
-        &form(&[("a", &a), ("b", "x"), ("verdict", "peut-etre")]),
+        &form(&[("a", a.as_str()), ("b", "x"), ("verdict", "peut-etre")]),
     )
     .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
