@@ -122,10 +122,9 @@ pub async fn report(
     let now = relais_domain::calendrier::now_ms();
     let window = WINDOW.as_millis() as i64;
     let bucket = format!("signalement-ip:{}", client.ip);
-    if sessions::hits(db, &bucket, now, window).await? >= PER_IP {
+    if !sessions::admit(db, &bucket, now, window, PER_IP).await? {
         return Err(SignalementError::TooMany);
     }
-    sessions::hit(db, &bucket, now, window).await?;
     let new = NewSignalement {
         lieu_id: lieu_id.clone(),
         motif: r.motif.clone(),

@@ -547,20 +547,15 @@ pub(super) fn evaluate(rules: &[Rule]) -> Horaires {
             // any other fallback rule.)
             continue;
         }
-        if let Some(school) = rule.holidays_only {
+        if let Some(school) = rule.holidays_only.or(rule.holidays_in_list) {
             notes.push(Note::Holidays {
                 school,
                 closed: rule.state == Some(State::Closed) && rule.times.is_empty(),
                 rule: rule.text.clone(),
             });
-            continue;
-        }
-        if let Some(school) = rule.holidays_in_list {
-            notes.push(Note::Holidays {
-                school,
-                closed: rule.state == Some(State::Closed) && rule.times.is_empty(),
-                rule: rule.text.clone(),
-            });
+            if rule.holidays_only.is_some() {
+                continue;
+            }
         }
         let days = if rule.all_week {
             0x7f

@@ -38,10 +38,9 @@ pub async fn login_with_password(
 ) -> Result<Opened, LoginError> {
     let now = relais_domain::calendrier::now_ms();
     let window = ms(policy.window);
-    if sessions::hits(db, &ip_bucket(&client.ip), now, window).await? >= policy.ip_attempts {
+    if !sessions::admit(db, &ip_bucket(&client.ip), now, window, policy.ip_attempts).await? {
         return Err(LoginError::TooManyFromAddress);
     }
-    sessions::hit(db, &ip_bucket(&client.ip), now, window).await?;
     let email = Email::parse(email)
         .map(|e| e.as_str().to_string())
         .unwrap_or_else(|_| email.trim().to_lowercase());

@@ -258,10 +258,9 @@ pub async fn begin(
     let now = relais_domain::calendrier::now_ms();
     let window = ms(policy.window);
     let bucket = ip_bucket(&client_info.ip);
-    if sessions::hits(db, &bucket, now, window).await? >= policy.ip_attempts {
+    if !sessions::admit(db, &bucket, now, window, policy.ip_attempts).await? {
         return Err(ProConnectError::TooManyFromAddress);
     }
-    sessions::hit(db, &bucket, now, window).await?;
     let (client, _) = pc.client(None).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut request = client.authorize_url(

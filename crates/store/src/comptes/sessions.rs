@@ -179,6 +179,22 @@ pub async fn hits(db: &Db, bucket: &str, now: i64, window_ms: i64) -> Result<i64
     )
 }
 
+/// Whether `bucket` is under `limit` hits in its current window; if so, counts this one.
+/// Refused attempts are not counted.
+pub async fn admit(
+    db: &Db,
+    bucket: &str,
+    now: i64,
+    window_ms: i64,
+    limit: i64,
+) -> Result<bool, StoreError> {
+    if hits(db, bucket, now, window_ms).await? >= limit {
+        return Ok(false);
+    }
+    hit(db, bucket, now, window_ms).await?;
+    Ok(true)
+}
+
 pub async fn clear(db: &Db, bucket: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM rate_limits WHERE bucket = $1")
         .bind(bucket)
