@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use relais_domain::lieux::{
     COLUMNS, Date, Dispositif, FormationLabel, Frais, Lieu, ModaliteAcces, ModaliteAccompagnement,
-    Pivot, PriseEnCharge, Public, SchemaVersion, Service, Vocabulary, read_row,
+    Pivot, PriseEnCharge, Public, SchemaVersion, Service, Vocabulary, joined, read_row,
 };
 use relais_search::TerritoryIndex;
 use relais_store::{Db, StoreError};
@@ -238,11 +238,7 @@ const TYPES: [(ModaliteAccompagnement, &str); 3] = [
 ];
 
 fn labels<V: Vocabulary>(values: &[V]) -> String {
-    values
-        .iter()
-        .map(|v| v.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    joined(values, ", ")
 }
 
 /// Values written by [`labels`] after `prefix`, read back; `None` unless all are known.
@@ -586,11 +582,7 @@ pub fn to_row(s: &DiStructure, services: &[&DiService]) -> BTreeMap<String, Stri
 fn join<V: Vocabulary>(mut values: Vec<V>) -> String {
     values.sort();
     values.dedup();
-    values
-        .iter()
-        .map(|v| v.as_str())
-        .collect::<Vec<_>>()
-        .join("|")
+    joined(&values, "|")
 }
 
 #[derive(Debug, thiserror::Error)]
