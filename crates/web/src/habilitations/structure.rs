@@ -15,9 +15,8 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{CsrfForm, Fresh, InStructure, Referents};
-use crate::error::ApiError;
 use crate::error::internal;
-use crate::pages::{PageContext, render};
+use crate::pages::{PageContext, render, structure_name};
 
 use super::*;
 
@@ -44,14 +43,6 @@ impl FromRequestParts<AppState> for RequestOfStructure {
             access: guard.access,
             request,
         })
-    }
-}
-
-async fn structure_name(state: &AppState, access: &StructureAccess) -> Result<String, Response> {
-    match relais_services::comptes::structure(&state.db, access).await {
-        Ok(Some(s)) => Ok(s.nom),
-        Ok(None) => Err(ApiError::NotFound.into_response()),
-        Err(e) => Err(internal(e)),
     }
 }
 

@@ -19,9 +19,9 @@ use tower::{Layer, ServiceExt};
 
 use crate::AppState;
 use crate::auth::{CsrfForm, HubCoordinator, InStructure, Referents, csrf_refused, csrf_verified};
+use crate::error::error_page;
 use crate::error::internal;
-use crate::error::{ApiError, error_page};
-use crate::pages::{PageContext, render};
+use crate::pages::{PageContext, render, structure_name};
 
 /// The largest file a person may upload: bigger ones go through `relais import lieux`.
 pub const MAX_UPLOAD: usize = relais_services::lieux::fichier::MAX_UPLOAD as usize;
@@ -99,15 +99,6 @@ fn rapport(fichier: String, r: &ImportReport) -> Rapport {
         rejets,
         rejetes: r.rejected_rows(),
         avertissements: r.warnings.iter().take(REJECTIONS_SHOWN).cloned().collect(),
-    }
-}
-
-/// The structure's name, for the page's title.
-async fn structure_name(state: &AppState, access: &StructureAccess) -> Result<String, Response> {
-    match svc::structure_name(&state.db, access).await {
-        Ok(Some(nom)) => Ok(nom),
-        Ok(None) => Err(ApiError::NotFound.into_response()),
-        Err(e) => Err(internal(e)),
     }
 }
 
