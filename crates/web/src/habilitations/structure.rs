@@ -215,6 +215,14 @@ impl RequestPage {
             || self.answer_error.is_some()
             || self.shown.candidates.iter().any(CandidateView::has_error)
     }
+
+    /// The candidate a form was about, to put its input and errors back.
+    fn candidate(&mut self, person: PersonId) -> Option<&mut CandidateView> {
+        self.shown
+            .candidates
+            .iter_mut()
+            .find(|c| c.person_id == person)
+    }
 }
 
 /// The request's page for its structure; `adjust` puts a form's input and errors back.
@@ -350,12 +358,7 @@ pub async fn training(
     };
     request_page(&state, ctx, &guard, None, |page| {
         page.alert = alert;
-        if let Some(c) = page
-            .shown
-            .candidates
-            .iter_mut()
-            .find(|c| c.person_id == person)
-        {
+        if let Some(c) = page.candidate(person) {
             c.hours = form.heures;
             c.date = form.date;
             c.organisation = form.organisme;
@@ -397,12 +400,7 @@ pub async fn skills_test(
     };
     request_page(&state, ctx, &guard, None, |page| {
         page.alert = alert;
-        if let Some(c) = page
-            .shown
-            .candidates
-            .iter_mut()
-            .find(|c| c.person_id == person)
-        {
+        if let Some(c) = page.candidate(person) {
             c.score = form.score;
             c.score_error = score_error;
         }
@@ -432,12 +430,7 @@ pub async fn activate(
         Err(e) => sentence(&e.to_string()),
     };
     request_page(&state, ctx, &guard, None, |page| {
-        match page
-            .shown
-            .candidates
-            .iter_mut()
-            .find(|c| c.person_id == person)
-        {
+        match page.candidate(person) {
             Some(c) => c.activation_error = Some(error),
             None => page.alert = Some(error),
         }
