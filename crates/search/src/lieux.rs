@@ -28,18 +28,9 @@ use relais_domain::text::search_key;
 
 use crate::territoires::TerritoryIndex;
 
-/// Attribute kinds in a mask array: the eight vocabularies, then `FLAGS`.
+/// Attribute kinds in a mask array: the eight vocabularies in `Filter`'s order, then
+/// the flags derived from the opening hours (`HAS_HORAIRES`, `OPEN_WEEKEND`).
 const KINDS: usize = 9;
-const SERVICES: usize = 0;
-const PUBLICS: usize = 1;
-const PRISE_EN_CHARGE: usize = 2;
-const FRAIS: usize = 3;
-const MODALITES_ACCES: usize = 4;
-const MODALITES_ACCOMPAGNEMENT: usize = 5;
-const DISPOSITIFS: usize = 6;
-const FORMATIONS_LABELS: usize = 7;
-/// Derived from the opening hours: `HAS_HORAIRES`, `OPEN_WEEKEND`.
-const FLAGS: usize = 8;
 const HAS_HORAIRES: u16 = 1;
 const OPEN_WEEKEND: u16 = 2;
 
@@ -565,21 +556,24 @@ impl LieuIndex {
     }
 
     fn compile(&self, f: &Filter) -> Compiled {
-        let mut want = [0u16; KINDS];
-        want[SERVICES] = bits(&f.services, Service::index);
-        want[PUBLICS] = bits(&f.publics, Public::index);
-        want[PRISE_EN_CHARGE] = bits(&f.prise_en_charge, PriseEnCharge::index);
-        want[FRAIS] = bits(&f.frais, Frais::index);
-        want[MODALITES_ACCES] = bits(&f.modalites_acces, ModaliteAcces::index);
-        want[MODALITES_ACCOMPAGNEMENT] =
-            bits(&f.modalites_accompagnement, ModaliteAccompagnement::index);
-        want[DISPOSITIFS] = bits(&f.dispositifs, Dispositif::index);
-        want[FORMATIONS_LABELS] = bits(&f.formations_labels, FormationLabel::index);
-        if f.open_weekend {
-            want[FLAGS] = OPEN_WEEKEND;
+        let flags = if f.open_weekend {
+            OPEN_WEEKEND
         } else if f.open_now.is_some() {
-            want[FLAGS] = HAS_HORAIRES;
-        }
+            HAS_HORAIRES
+        } else {
+            0
+        };
+        let want: [u16; KINDS] = [
+            bits(&f.services, Service::index),
+            bits(&f.publics, Public::index),
+            bits(&f.prise_en_charge, PriseEnCharge::index),
+            bits(&f.frais, Frais::index),
+            bits(&f.modalites_acces, ModaliteAcces::index),
+            bits(&f.modalites_accompagnement, ModaliteAccompagnement::index),
+            bits(&f.dispositifs, Dispositif::index),
+            bits(&f.formations_labels, FormationLabel::index),
+            flags,
+        ];
         let text = f
             .text
             .as_deref()

@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use crate::AppState;
 use crate::auth::{CsrfToken, MaybeSession};
 use crate::security::CspNonce;
+use relais_domain::authz::StructureAccess;
 use relais_domain::comptes::sessions::Stage;
 
 /// What the base layout needs on every page.
@@ -130,5 +131,18 @@ pub fn render(page: impl Template) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => crate::error::internal(format_args!("page non rendue : {e}")),
+    }
+}
+
+/// The name of the structure an access is for, for a page: not found when the
+/// structure is gone.
+pub async fn structure_name(
+    state: &AppState,
+    access: &StructureAccess,
+) -> Result<String, Response> {
+    match relais_services::comptes::structure(&state.db, access).await {
+        Ok(Some(s)) => Ok(s.nom),
+        Ok(None) => Err(crate::error::ApiError::NotFound.into_response()),
+        Err(e) => Err(crate::error::internal(e)),
     }
 }

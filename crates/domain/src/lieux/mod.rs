@@ -27,7 +27,7 @@ pub use schema::{
 pub use valeurs::{Date, Pivot, Telephone};
 pub use vocabulaires::{
     Dispositif, FormationLabel, Frais, Itinerance, ModaliteAcces, ModaliteAccompagnement,
-    PriseEnCharge, Public, Service, Typologie, Vocabulary,
+    PriseEnCharge, Public, Service, Typologie, Vocabulary, joined,
 };
 
 use crate::comptes::Email;

@@ -14,7 +14,7 @@ use std::hash::Hash;
 use super::v0::{self, Mapping, Target};
 use super::valeurs::{Date, DateError, PIVOT_UNKNOWN, Pivot, PivotRead, Telephone, web_url};
 use super::vocabulaires::{
-    FormationLabel, ModaliteAccompagnement, PriseEnCharge, Public, Service, Vocabulary,
+    FormationLabel, ModaliteAccompagnement, PriseEnCharge, Public, Service, Vocabulary, joined,
 };
 use super::{Adresse, Lieu, RESUME_MAX_CHARS};
 use crate::comptes::Email;
@@ -557,11 +557,7 @@ pub fn write_row(lieu: &Lieu) -> Vec<(&'static str, String)> {
 }
 
 fn join<V: Vocabulary>(values: &[V]) -> String {
-    values
-        .iter()
-        .map(|v| v.as_str())
-        .collect::<Vec<_>>()
-        .join("|")
+    joined(values, "|")
 }
 
 fn sorted<V: Ord>(mut values: Vec<V>) -> Vec<V> {

@@ -223,6 +223,15 @@ vocabulary! {
     }
 }
 
+/// The exact values of a list, joined with `separator` (`|` in a file of the schema).
+pub fn joined<V: Vocabulary>(values: &[V], separator: &str) -> String {
+    values
+        .iter()
+        .map(|v| v.as_str())
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
 /// What the readers and writers of rows need from every vocabulary of the schema.
 pub trait Vocabulary: Copy + Ord + 'static {
     /// Every value, in a fixed order: `index()` is the position here.

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use relais_domain::lieux::{
     COLUMNS, Date, Dispositif, FormationLabel, Frais, Lieu, ModaliteAcces, ModaliteAccompagnement,
-    Pivot, PriseEnCharge, Public, SchemaVersion, Service, Vocabulary, read_row,
+    Pivot, PriseEnCharge, Public, SchemaVersion, Service, Vocabulary, joined, read_row,
 };
 use relais_search::TerritoryIndex;
 use relais_store::{Db, StoreError};
@@ -36,54 +36,41 @@ const ACCES: &str = "Modalités d’accès : ";
 
 /// Where a structure or a service is and how to reach it: the fields data·inclusion v1
 /// gives both, with the same names.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DiCoordonnees {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commune: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_postal: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_insee: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adresse: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complement_adresse: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub longitude: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latitude: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub courriel: Option<String>,
 }
 
 /// A structure of data·inclusion v1 (`data_inclusion.schema.v1.Structure`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DiStructure {
     pub source: String,
     pub id: String,
     pub nom: String,
     pub date_maj: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lien_source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub siret: Option<String>,
     #[serde(flatten)]
     pub coordonnees: DiCoordonnees,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_web: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horaires_accueil: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accessibilite_lieu: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reseaux_porteurs: Option<Vec<String>>,
 }
 
 /// A service of data·inclusion v1 (`data_inclusion.schema.v1.Service`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DiService {
     pub source: String,
@@ -92,33 +79,21 @@ pub struct DiService {
     pub nom: String,
     pub description: String,
     pub date_maj: String,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub type_: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thematiques: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frais: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frais_precisions: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publics: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publics_precisions: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions_acces: Option<String>,
     #[serde(flatten)]
     pub coordonnees: DiCoordonnees,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modes_accueil: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lien_mobilisation: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modes_mobilisation: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobilisable_par: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobilisation_precisions: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horaires_accueil: Option<String>,
 }
 
@@ -263,11 +238,7 @@ const TYPES: [(ModaliteAccompagnement, &str); 3] = [
 ];
 
 fn labels<V: Vocabulary>(values: &[V]) -> String {
-    values
-        .iter()
-        .map(|v| v.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    joined(values, ", ")
 }
 
 /// Values written by [`labels`] after `prefix`, read back; `None` unless all are known.
@@ -611,11 +582,7 @@ pub fn to_row(s: &DiStructure, services: &[&DiService]) -> BTreeMap<String, Stri
 fn join<V: Vocabulary>(mut values: Vec<V>) -> String {
     values.sort();
     values.dedup();
-    values
-        .iter()
-        .map(|v| v.as_str())
-        .collect::<Vec<_>>()
-        .join("|")
+    joined(&values, "|")
 }
 
 #[derive(Debug, thiserror::Error)]

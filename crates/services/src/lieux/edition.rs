@@ -121,16 +121,6 @@ pub struct LieuDeStructure {
     pub date_maj: String,
 }
 
-/// The name of the structure whose lieux these are; `None`: it no longer exists.
-pub async fn structure_name(
-    db: &Db,
-    access: &StructureAccess,
-) -> Result<Option<String>, StoreError> {
-    Ok(relais_store::comptes::structure(db, access.structure())
-        .await?
-        .map(|s| s.nom))
-}
-
 /// The structure's lieux, by name.
 pub async fn lieux_of(
     db: &Db,

@@ -15,9 +15,8 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{CsrfForm, Fresh, InStructure, Referents};
-use crate::error::ApiError;
 use crate::error::internal;
-use crate::pages::{PageContext, render};
+use crate::pages::{PageContext, render, structure_name};
 
 pub struct MemberRow {
     pub id: PersonId,
@@ -74,10 +73,9 @@ async fn page(
     error: Option<String>,
     notice: Option<&'static str>,
 ) -> Response {
-    let structure = match relais_services::comptes::structure(&state.db, access).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return ApiError::NotFound.into_response(),
-        Err(e) => return internal(e),
+    let structure = match structure_name(state, access).await {
+        Ok(nom) => nom,
+        Err(r) => return r,
     };
     let (team, open) = match (
         svc::team(&state.db, access).await,
@@ -133,8 +131,8 @@ async fn page(
     };
     let page = TeamPage {
         ctx,
-        id: structure.id,
-        structure: structure.nom,
+        id: access.structure(),
+        structure,
         members,
         invitations,
         invitable: GRANTABLE.iter().map(|r| (r.as_str(), r.label())).collect(),

@@ -63,12 +63,9 @@ pub async fn admin_list(
 #[template(path = "habilitation_admin.html")]
 pub struct AdminRequestPage {
     pub ctx: PageContext,
-    pub request: RequestRow,
+    pub shown: Shown,
     pub siret: String,
     pub requested_by: String,
-    pub commitments: Vec<(String, bool)>,
-    pub thread: Vec<MessageView>,
-    pub candidates: Vec<CandidateView>,
     /// The decision form is shown (the request awaits it, or a decision failed).
     pub decidable: bool,
     pub decision: String,
@@ -112,15 +109,12 @@ async fn admin_page(
     let mut page = AdminRequestPage {
         ctx,
         decidable: shown.status == RequestStatus::Submitted,
-        commitments: shown.commitments,
-        request: shown.request,
+        shown,
         siret: found.siret,
         requested_by: found
             .requested_by
             .map(|p| format!("{} ({})", p.name, p.email))
             .unwrap_or_default(),
-        thread: shown.thread,
-        candidates: shown.candidates,
         decision: String::new(),
         message: String::new(),
         decision_error: None,

@@ -15,9 +15,8 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{CsrfForm, Fresh, InStructure, Referents};
-use crate::error::ApiError;
 use crate::error::internal;
-use crate::pages::{PageContext, render};
+use crate::pages::{PageContext, render, structure_name};
 
 use super::*;
 
@@ -44,14 +43,6 @@ impl FromRequestParts<AppState> for RequestOfStructure {
             access: guard.access,
             request,
         })
-    }
-}
-
-async fn structure_name(state: &AppState, access: &StructureAccess) -> Result<String, Response> {
-    match relais_services::comptes::structure(&state.db, access).await {
-        Ok(Some(s)) => Ok(s.nom),
-        Ok(None) => Err(ApiError::NotFound.into_response()),
-        Err(e) => Err(internal(e)),
     }
 }
 
@@ -208,12 +199,9 @@ pub async fn submit(
 pub struct RequestPage {
     pub ctx: PageContext,
     pub structure_id: StructureId,
-    pub request: RequestRow,
     pub accepted: bool,
     pub changes_requested: bool,
-    pub commitments: Vec<(String, bool)>,
-    pub thread: Vec<MessageView>,
-    pub candidates: Vec<CandidateView>,
+    pub shown: Shown,
     pub answer: String,
     pub answer_error: Option<String>,
     /// An error that belongs to no field.
@@ -225,7 +213,15 @@ impl RequestPage {
     fn has_error(&self) -> bool {
         self.alert.is_some()
             || self.answer_error.is_some()
-            || self.candidates.iter().any(CandidateView::has_error)
+            || self.shown.candidates.iter().any(CandidateView::has_error)
+    }
+
+    /// The candidate a form was about, to put its input and errors back.
+    fn candidate(&mut self, person: PersonId) -> Option<&mut CandidateView> {
+        self.shown
+            .candidates
+            .iter_mut()
+            .find(|c| c.person_id == person)
     }
 }
 
@@ -247,10 +243,7 @@ async fn request_page(
         structure_id: guard.access.structure(),
         accepted: shown.status == RequestStatus::Accepted,
         changes_requested: shown.status == RequestStatus::ChangesRequested,
-        commitments: shown.commitments,
-        request: shown.request,
-        thread: shown.thread,
-        candidates: shown.candidates,
+        shown,
         answer: String::new(),
         answer_error: None,
         alert: None,
@@ -365,7 +358,7 @@ pub async fn training(
     };
     request_page(&state, ctx, &guard, None, |page| {
         page.alert = alert;
-        if let Some(c) = page.candidates.iter_mut().find(|c| c.person_id == person) {
+        if let Some(c) = page.candidate(person) {
             c.hours = form.heures;
             c.date = form.date;
             c.organisation = form.organisme;
@@ -407,7 +400,7 @@ pub async fn skills_test(
     };
     request_page(&state, ctx, &guard, None, |page| {
         page.alert = alert;
-        if let Some(c) = page.candidates.iter_mut().find(|c| c.person_id == person) {
+        if let Some(c) = page.candidate(person) {
             c.score = form.score;
             c.score_error = score_error;
         }
@@ -437,7 +430,7 @@ pub async fn activate(
         Err(e) => sentence(&e.to_string()),
     };
     request_page(&state, ctx, &guard, None, |page| {
-        match page.candidates.iter_mut().find(|c| c.person_id == person) {
+        match page.candidate(person) {
             Some(c) => c.activation_error = Some(error),
             None => page.alert = Some(error),
         }

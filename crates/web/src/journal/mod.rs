@@ -5,16 +5,15 @@ pub mod api;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use relais_domain::calendrier::date_heure_fr;
 use relais_services::journal::JournalFilter;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::auth::{InStructure, Referents};
-use crate::error::ApiError;
 use crate::error::internal;
-use crate::pages::{PageContext, render};
+use crate::pages::{PageContext, render, structure_name};
 
 pub struct JournalRow {
     pub seq: i64,
@@ -90,10 +89,9 @@ pub async fn structure_journal(
     Query(q): Query<JournalQuery>,
 ) -> Response {
     let filter = journal_filter(&q);
-    let structure = match relais_services::comptes::structure(&state.db, &guard.access).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return ApiError::NotFound.into_response(),
-        Err(e) => return internal(e),
+    let nom = match structure_name(&state, &guard.access).await {
+        Ok(nom) => nom,
+        Err(r) => return r,
     };
     match relais_services::journal::journal_for_structure(
         &state.db,
@@ -104,14 +102,8 @@ pub async fn structure_journal(
     .await
     {
         Ok(entries) => {
-            let base = format!("/structures/{}/journal", structure.id);
-            journal_page(
-                ctx,
-                format!("Journal de {}", structure.nom),
-                base,
-                &filter,
-                entries,
-            )
+            let base = format!("/structures/{}/journal", guard.access.structure());
+            journal_page(ctx, format!("Journal de {nom}"), base, &filter, entries)
         }
         Err(e) => internal(e),
     }

@@ -19,9 +19,9 @@ use tower::{Layer, ServiceExt};
 
 use crate::AppState;
 use crate::auth::{CsrfForm, HubCoordinator, InStructure, Referents, csrf_refused, csrf_verified};
+use crate::error::error_page;
 use crate::error::internal;
-use crate::error::{ApiError, error_page};
-use crate::pages::{PageContext, render};
+use crate::pages::{PageContext, render, structure_name};
 
 /// The largest file a person may upload: bigger ones go through `relais import lieux`.
 pub const MAX_UPLOAD: usize = relais_services::lieux::fichier::MAX_UPLOAD as usize;
@@ -99,15 +99,6 @@ fn rapport(fichier: String, r: &ImportReport) -> Rapport {
         rejets,
         rejetes: r.rejected_rows(),
         avertissements: r.warnings.iter().take(REJECTIONS_SHOWN).cloned().collect(),
-    }
-}
-
-/// The structure's name, for the page's title.
-async fn structure_name(state: &AppState, access: &StructureAccess) -> Result<String, Response> {
-    match svc::structure_name(&state.db, access).await {
-        Ok(Some(nom)) => Ok(nom),
-        Ok(None) => Err(ApiError::NotFound.into_response()),
-        Err(e) => Err(internal(e)),
     }
 }
 
@@ -354,18 +345,11 @@ pub async fn list(
 // ---------------------------------------------------------------------------------------
 // Editing a lieu.
 
-/// A text field of the form.
+/// A text field of the form: what it is, its value and its error.
 pub struct Champ {
-    pub name: &'static str,
-    pub label: &'static str,
-    pub hint: &'static str,
+    pub spec: &'static Spec,
     pub value: String,
     pub erreur: Option<String>,
-    pub required: bool,
-    pub multiline: bool,
-    pub input_type: &'static str,
-    pub autocomplete: &'static str,
-    pub maxlength: usize,
 }
 
 /// One checkbox.
@@ -396,119 +380,119 @@ pub struct EditPage {
     pub erreurs: usize,
 }
 
-/// (name, label, hint, required, multiline, input type, autocomplete, maxlength)
-type Spec = (
-    &'static str,
-    &'static str,
-    &'static str,
-    bool,
-    bool,
-    &'static str,
-    &'static str,
-    usize,
-);
+/// A text field of the form, whatever its value.
+pub struct Spec {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    pub required: bool,
+    pub multiline: bool,
+    pub input_type: &'static str,
+    pub autocomplete: &'static str,
+    pub maxlength: usize,
+}
 
 const TEXTES: [Spec; 10] = [
-    (
-        "nom",
-        "Nom du lieu",
-        "",
-        true,
-        false,
-        "text",
-        "organization",
-        300,
-    ),
-    (
-        "adresse",
-        "Adresse",
-        "Numéro et voie, par exemple : 20 rue Jo Gouttebarge",
-        true,
-        false,
-        "text",
-        "street-address",
-        300,
-    ),
-    (
-        "code_postal",
-        "Code postal",
-        "5 chiffres, par exemple : 42000",
-        true,
-        false,
-        "text",
-        "postal-code",
-        10,
-    ),
-    (
-        "commune",
-        "Commune",
-        "",
-        true,
-        false,
-        "text",
-        "address-level2",
-        200,
-    ),
-    (
-        "telephone",
-        "Téléphone (facultatif)",
-        "10 chiffres, par exemple : 04 77 00 00 00, ou +33 suivi de 9 chiffres",
-        false,
-        false,
-        "tel",
-        "tel",
-        30,
-    ),
-    (
-        "courriels",
-        "Adresses électroniques (facultatif)",
-        "Format attendu : nom@domaine.fr ; séparez plusieurs adresses par des virgules",
-        false,
-        false,
-        "text",
-        "email",
-        1000,
-    ),
-    (
-        "site_web",
-        "Sites web (facultatif)",
-        "Adresse commençant par https:// ; séparez plusieurs adresses par des espaces",
-        false,
-        false,
-        "text",
-        "url",
-        1000,
-    ),
-    (
-        "horaires",
-        "Horaires d’ouverture (facultatif)",
-        "Au format OpenStreetMap, par exemple : Mo-Fr 09:00-12:00,14:00-17:00; Sa 09:00-12:00",
-        false,
-        false,
-        "text",
-        "off",
-        1000,
-    ),
-    (
-        "presentation_resume",
-        "Présentation en une phrase (facultatif)",
-        "280 caractères au plus",
-        false,
-        true,
-        "",
-        "off",
-        280,
-    ),
-    (
-        "presentation_detail",
-        "Présentation détaillée (facultatif)",
-        "",
-        false,
-        true,
-        "",
-        "off",
-        10_000,
-    ),
+    Spec {
+        name: "nom",
+        label: "Nom du lieu",
+        hint: "",
+        required: true,
+        multiline: false,
+        input_type: "text",
+        autocomplete: "organization",
+        maxlength: 300,
+    },
+    Spec {
+        name: "adresse",
+        label: "Adresse",
+        hint: "Numéro et voie, par exemple : 20 rue Jo Gouttebarge",
+        required: true,
+        multiline: false,
+        input_type: "text",
+        autocomplete: "street-address",
+        maxlength: 300,
+    },
+    Spec {
+        name: "code_postal",
+        label: "Code postal",
+        hint: "5 chiffres, par exemple : 42000",
+        required: true,
+        multiline: false,
+        input_type: "text",
+        autocomplete: "postal-code",
+        maxlength: 10,
+    },
+    Spec {
+        name: "commune",
+        label: "Commune",
+        hint: "",
+        required: true,
+        multiline: false,
+        input_type: "text",
+        autocomplete: "address-level2",
+        maxlength: 200,
+    },
+    Spec {
+        name: "telephone",
+        label: "Téléphone (facultatif)",
+        hint: "10 chiffres, par exemple : 04 77 00 00 00, ou +33 suivi de 9 chiffres",
+        required: false,
+        multiline: false,
+        input_type: "tel",
+        autocomplete: "tel",
+        maxlength: 30,
+    },
+    Spec {
+        name: "courriels",
+        label: "Adresses électroniques (facultatif)",
+        hint: "Format attendu : nom@domaine.fr ; séparez plusieurs adresses par des virgules",
+        required: false,
+        multiline: false,
+        input_type: "text",
+        autocomplete: "email",
+        maxlength: 1000,
+    },
+    Spec {
+        name: "site_web",
+        label: "Sites web (facultatif)",
+        hint: "Adresse commençant par https:// ; séparez plusieurs adresses par des espaces",
+        required: false,
+        multiline: false,
+        input_type: "text",
+        autocomplete: "url",
+        maxlength: 1000,
+    },
+    Spec {
+        name: "horaires",
+        label: "Horaires d’ouverture (facultatif)",
+        hint: "Au format OpenStreetMap, par exemple : Mo-Fr 09:00-12:00,14:00-17:00; Sa 09:00-12:00",
+        required: false,
+        multiline: false,
+        input_type: "text",
+        autocomplete: "off",
+        maxlength: 1000,
+    },
+    Spec {
+        name: "presentation_resume",
+        label: "Présentation en une phrase (facultatif)",
+        hint: "280 caractères au plus",
+        required: false,
+        multiline: true,
+        input_type: "",
+        autocomplete: "off",
+        maxlength: 280,
+    },
+    Spec {
+        name: "presentation_detail",
+        label: "Présentation détaillée (facultatif)",
+        hint: "",
+        required: false,
+        multiline: true,
+        input_type: "",
+        autocomplete: "off",
+        maxlength: 10_000,
+    },
 ];
 
 fn vocabulary<T: Vocabulary>(
@@ -560,22 +544,11 @@ fn edit_page(
     };
     let champs = TEXTES
         .iter()
-        .map(
-            |&(name, label, hint, required, multiline, input_type, autocomplete, maxlength)| {
-                Champ {
-                    name,
-                    label,
-                    hint,
-                    value: shown(name),
-                    erreur: erreur(name),
-                    required,
-                    multiline,
-                    input_type,
-                    autocomplete,
-                    maxlength,
-                }
-            },
-        )
+        .map(|spec| Champ {
+            spec,
+            value: shown(spec.name),
+            erreur: erreur(spec.name),
+        })
         .collect();
     let mut groupes = vec![
         vocabulary::<Service>("services", "Services proposés", edition),
