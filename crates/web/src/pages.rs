@@ -55,6 +55,21 @@ impl FromRequestParts<AppState> for PageContext {
     }
 }
 
+/// What every page handler needs: the application and the page's context, in one
+/// extractor (`Page(state, ctx): Page`).
+pub struct Page(pub AppState, pub PageContext);
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Page(state.clone(), PageContext::read(parts, state).await))
+    }
+}
+
 impl PageContext {
     /// The context of the page answering this request (the extractor, for code that
     /// holds the request's parts).

@@ -1,7 +1,7 @@
 //! Reports of an error on a lieu: the public form and the administrators' list.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use relais_domain::calendrier::date_heure_fr;
@@ -13,7 +13,7 @@ use crate::auth::{Admin, CsrfForm};
 use crate::comptes::ClientInfo;
 use crate::error::internal;
 use crate::lieux::lieu_inconnu;
-use crate::pages::{PageContext, render};
+use crate::pages::{Page, PageContext, render};
 
 #[derive(Template)]
 #[template(path = "signalement.html")]
@@ -71,11 +71,7 @@ fn signalement_page(ctx: PageContext, lieu_id: LieuId, nom: String) -> Signaleme
 }
 
 /// `GET /lieux/{lieu}/signalement`
-pub async fn report_form(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Path(id): Path<LieuId>,
-) -> Response {
+pub async fn report_form(Page(state, ctx): Page, Path(id): Path<LieuId>) -> Response {
     match lieu_nom(&state, &id) {
         Some(nom) => render(signalement_page(ctx, id, nom)),
         None => lieu_inconnu(&ctx),
@@ -84,8 +80,7 @@ pub async fn report_form(
 
 /// `POST /lieux/{lieu}/signalement`
 pub async fn report(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     ClientInfo(client): ClientInfo,
     Path(id): Path<LieuId>,
     CsrfForm(sent): CsrfForm<svc::Report>,
@@ -133,7 +128,7 @@ pub struct SignalementsAdminPage {
 }
 
 /// `GET /admin/lieux/signalements`: the latest reports, newest first.
-pub async fn admin_list(State(state): State<AppState>, ctx: PageContext, admin: Admin) -> Response {
+pub async fn admin_list(Page(state, ctx): Page, admin: Admin) -> Response {
     let found = match svc::latest(&state.db, &admin.access).await {
         Ok(found) => found,
         Err(e) => return internal(e),

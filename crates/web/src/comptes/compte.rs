@@ -1,7 +1,6 @@
 //! My account: who I am, my structures, the structure I act as.
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::comptes::Role;
@@ -9,10 +8,9 @@ use relais_domain::ids::StructureId;
 use relais_services::comptes::{self as svc};
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::auth::{Authenticated, CsrfForm};
 use crate::error::internal;
-use crate::pages::{PageContext, render};
+use crate::pages::{Page, PageContext, render};
 
 use super::session_cookie;
 
@@ -35,11 +33,7 @@ pub struct AccountPage {
     pub global_roles: Vec<String>,
 }
 
-pub async fn account(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    auth: Authenticated,
-) -> Response {
+pub async fn account(Page(state, ctx): Page, auth: Authenticated) -> Response {
     let account = match svc::account(&state.db, &auth.actor).await {
         Ok(Some(a)) => a,
         Ok(None) => return internal("personne absente"),
@@ -89,8 +83,7 @@ pub struct ActAsForm {
 }
 
 pub async fn act_as(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     auth: Authenticated,
     CsrfForm(form): CsrfForm<ActAsForm>,
 ) -> Response {

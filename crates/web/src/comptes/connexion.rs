@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{Authenticated, CsrfForm, MaybeSession, PendingLogin};
 use crate::error::internal;
-use crate::pages::{PageContext, render};
+use crate::pages::{Page, PageContext, render};
 
 use super::{
     ClientInfo, Empty, NextParam, capitalize, opened, safe_next, session_cookie, signed_out,
@@ -30,8 +30,7 @@ pub struct LoginPage {
 }
 
 pub async fn login_form(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     MaybeSession(session): MaybeSession,
     Query(q): Query<NextParam>,
 ) -> Response {
@@ -58,8 +57,7 @@ pub struct LoginForm {
 }
 
 pub async fn login(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     ClientInfo(client): ClientInfo,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Response {
@@ -126,8 +124,7 @@ pub struct CodeForm {
 }
 
 pub async fn second_factor(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     PendingLogin(session): PendingLogin,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Response {
@@ -149,8 +146,7 @@ pub async fn confirmation_form(
 }
 
 pub async fn confirmation(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     auth: Authenticated,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Response {
@@ -220,8 +216,7 @@ async fn enrolment_page(
 }
 
 pub async fn enrolment_form(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     PendingLogin(session): PendingLogin,
     Query(q): Query<NextParam>,
 ) -> Response {
@@ -240,8 +235,7 @@ pub struct RecoveryCodesPage {
 }
 
 pub async fn enrolment(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     PendingLogin(session): PendingLogin,
     CsrfForm(form): CsrfForm<CodeForm>,
 ) -> Response {

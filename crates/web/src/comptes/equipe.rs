@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{CsrfForm, Fresh, InStructure, Referents};
 use crate::error::internal;
-use crate::pages::{PageContext, render, structure_name};
+use crate::pages::{Page, PageContext, render, structure_name};
 
 pub struct MemberRow {
     pub id: PersonId,
@@ -151,8 +151,7 @@ pub struct DoneParam {
 }
 
 pub async fn team(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: InStructure<Referents>,
     Query(q): Query<DoneParam>,
 ) -> Response {
@@ -204,8 +203,7 @@ pub struct InviteForm {
 }
 
 pub async fn invite(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: InStructure<Referents>,
     _fresh: Fresh,
     CsrfForm(f): CsrfForm<InviteForm>,
@@ -286,12 +284,7 @@ impl FromRequestParts<AppState> for Member {
     }
 }
 
-pub async fn roles(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    m: Member,
-    CsrfForm(f): CsrfForm<RoleForm>,
-) -> Response {
+pub async fn roles(Page(state, ctx): Page, m: Member, CsrfForm(f): CsrfForm<RoleForm>) -> Response {
     let result = if f.action == "retirer" {
         svc::revoke(&state.db, &m.access, m.person, &f.role).await
     } else {
@@ -301,8 +294,7 @@ pub async fn roles(
 }
 
 pub async fn remove(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     m: Member,
     CsrfForm(_): CsrfForm<crate::comptes::Empty>,
 ) -> Response {
@@ -311,8 +303,7 @@ pub async fn remove(
 }
 
 pub async fn unlock(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     m: Member,
     CsrfForm(_): CsrfForm<crate::comptes::Empty>,
 ) -> Response {

@@ -1,7 +1,7 @@
 //! The page behind an invitation link: create the account, or accept with the existing one.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::comptes::sessions::Stage;
@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::auth::{CsrfForm, MaybeSession};
 use crate::comptes::{ClientInfo, capitalize, opened};
 use crate::error::{ApiError, error_page};
-use crate::pages::{PageContext, render};
+use crate::pages::{Page, PageContext, render};
 
 #[derive(Template)]
 #[template(path = "invitation.html")]
@@ -88,8 +88,7 @@ fn logged_in(session: &Option<relais_domain::comptes::sessions::Session>) -> boo
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     MaybeSession(session): MaybeSession,
     Path(token): Path<String>,
 ) -> Response {
@@ -108,8 +107,7 @@ pub struct AcceptForm {
 }
 
 pub async fn accept(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     MaybeSession(session): MaybeSession,
     ClientInfo(client): ClientInfo,
     Path(token): Path<String>,

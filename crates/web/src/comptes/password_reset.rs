@@ -1,17 +1,16 @@
 //! "Mot de passe oublié": ask for a link, then choose a new password through it.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use relais_services::comptes::password_reset::{self as svc, ResetError};
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::auth::CsrfForm;
 use crate::comptes::{ClientInfo, capitalize};
 use crate::error::ApiError;
-use crate::pages::{PageContext, render};
+use crate::pages::{Page, PageContext, render};
 
 #[derive(Template)]
 #[template(path = "mot_de_passe.html")]
@@ -69,8 +68,7 @@ pub struct EmailForm {
 }
 
 pub async fn forgotten(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     ClientInfo(client): ClientInfo,
     CsrfForm(form): CsrfForm<EmailForm>,
 ) -> Response {
@@ -88,11 +86,7 @@ pub struct TokenParam {
     jeton: String,
 }
 
-pub async fn new_form(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Query(q): Query<TokenParam>,
-) -> Response {
+pub async fn new_form(Page(state, ctx): Page, Query(q): Query<TokenParam>) -> Response {
     match svc::check(&state.db, &q.jeton).await {
         Ok(()) => show(ctx, NEW, Some(q.jeton), Ok(None)),
         Err(e) => show(ctx, NEW, None, Err(e)),
@@ -110,8 +104,7 @@ pub struct NewPasswordForm {
 }
 
 pub async fn new_password(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     CsrfForm(form): CsrfForm<NewPasswordForm>,
 ) -> Response {
     match svc::reset(&state.db, &form.jeton, &form.password, &form.confirmation).await {

@@ -1,16 +1,15 @@
 //! ProConnect login: the start (redirect to the provider) and the callback. The checks are
 //! in `relais_services::comptes::proconnect`; refusals are DSFR pages that say what happened.
 
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_services::comptes::proconnect::{self as svc, Callback, ProConnectError};
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::comptes::{ClientInfo, NextParam, opened, safe_next};
 use crate::error::{ApiError, error_page};
-use crate::pages::PageContext;
+use crate::pages::{Page, PageContext};
 
 fn not_configured(ctx: &PageContext) -> Response {
     error_page(
@@ -51,8 +50,7 @@ fn refusal(ctx: &PageContext, e: ProConnectError) -> Response {
 /// Starts the login: records it, then sends the browser to ProConnect. Limited per IP
 /// address (`Policy::ip_attempts`), as the password login is.
 pub async fn start(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     ClientInfo(client): ClientInfo,
     Query(q): Query<NextParam>,
 ) -> Response {
@@ -76,8 +74,7 @@ pub struct CallbackParams {
 
 /// The provider's answer: opens a session, then the second factor when the person needs it.
 pub async fn callback(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     ClientInfo(client): ClientInfo,
     Query(q): Query<CallbackParams>,
 ) -> Response {

@@ -1,7 +1,7 @@
 //! The national administrators' side: the requests to decide, and the decision.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::habilitations::{Decision, DecisionField, RequestStatus};
 use relais_domain::ids::HabilitationRequestId;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{Admin, CsrfForm};
 use crate::error::internal;
-use crate::pages::{PageContext, render};
+use crate::pages::{Page, PageContext, render};
 
 use super::*;
 
@@ -39,8 +39,7 @@ const STATUSES: [RequestStatus; 4] = [
 ];
 
 pub async fn admin_list(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     admin: Admin,
     Query(q): Query<StatusQuery>,
 ) -> Response {
@@ -127,8 +126,7 @@ async fn admin_page(
 }
 
 pub async fn admin_show(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     admin: Admin,
     Path(raw): Path<String>,
     Query(q): Query<DoneParam>,
@@ -148,8 +146,7 @@ pub struct DecisionForm {
 }
 
 pub async fn decide(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     admin: Admin,
     Path(raw): Path<String>,
     CsrfForm(form): CsrfForm<DecisionForm>,

@@ -1,7 +1,7 @@
 //! The référents' side: a structure's requests, from the form to the aidants' activation.
 
 use askama::Template;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{CsrfForm, Fresh, InStructure, Referents};
 use crate::error::internal;
-use crate::pages::{PageContext, render, structure_name};
+use crate::pages::{Page, PageContext, render, structure_name};
 
 use super::*;
 
@@ -55,11 +55,7 @@ pub struct ListPage {
     pub requests: Vec<RequestRow>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    guard: InStructure<Referents>,
-) -> Response {
+pub async fn list(Page(state, ctx): Page, guard: InStructure<Referents>) -> Response {
     let structure = match structure_name(&state, &guard.access).await {
         Ok(s) => s,
         Err(r) => return r,
@@ -111,11 +107,7 @@ fn commitment_boxes(checked: &[&str]) -> Vec<CommitmentBox> {
         .collect()
 }
 
-pub async fn new_form(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    guard: InStructure<Referents>,
-) -> Response {
+pub async fn new_form(Page(state, ctx): Page, guard: InStructure<Referents>) -> Response {
     match structure_name(&state, &guard.access).await {
         Ok(structure) => render(NewRequestPage {
             ctx,
@@ -133,8 +125,7 @@ pub async fn new_form(
 /// The request form: `emails` (one a line) and one `engagement` per ticked commitment
 /// (a repeated field, hence pairs).
 pub async fn submit(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: InStructure<Referents>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
@@ -254,8 +245,7 @@ async fn request_page(
 }
 
 pub async fn show(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: RequestOfStructure,
     Query(q): Query<DoneParam>,
 ) -> Response {
@@ -295,8 +285,7 @@ pub struct AnswerForm {
 
 /// The structure answers a request for changes, which sends the request back to the administrator.
 pub async fn answer(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: RequestOfStructure,
     CsrfForm(form): CsrfForm<AnswerForm>,
 ) -> Response {
@@ -337,8 +326,7 @@ fn candidate_person(raw: &str) -> PersonId {
 
 /// Records a candidate's training.
 pub async fn training(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: RequestOfStructure,
     CsrfForm(form): CsrfForm<TrainingForm>,
 ) -> Response {
@@ -380,8 +368,7 @@ pub struct SkillsTestForm {
 
 /// Records a candidate's passed skills test, with its score if known.
 pub async fn skills_test(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: RequestOfStructure,
     CsrfForm(form): CsrfForm<SkillsTestForm>,
 ) -> Response {
@@ -417,8 +404,7 @@ pub struct PersonForm {
 /// Makes a ready candidate an aidant of the structure: a role granted, so the second
 /// factor must have been confirmed recently.
 pub async fn activate(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: RequestOfStructure,
     _fresh: Fresh,
     CsrfForm(form): CsrfForm<PersonForm>,

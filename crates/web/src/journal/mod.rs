@@ -4,16 +4,15 @@
 pub mod api;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::Response;
 use relais_domain::calendrier::date_heure_fr;
 use relais_services::journal::JournalFilter;
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::auth::{InStructure, Referents};
 use crate::error::internal;
-use crate::pages::{PageContext, render, structure_name};
+use crate::pages::{Page, PageContext, render, structure_name};
 
 pub struct JournalRow {
     pub seq: i64,
@@ -56,8 +55,7 @@ fn journal_filter(q: &JournalQuery) -> JournalFilter {
 
 /// The whole journal, newest first, for national administrators.
 pub async fn journal(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     admin: crate::auth::Admin,
     Query(q): Query<JournalQuery>,
 ) -> Response {
@@ -83,8 +81,7 @@ pub async fn journal(
 
 /// A structure's journal, newest first, for its référents.
 pub async fn structure_journal(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: InStructure<Referents>,
     Query(q): Query<JournalQuery>,
 ) -> Response {

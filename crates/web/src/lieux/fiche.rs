@@ -11,7 +11,7 @@ use relais_services::lieux::fiche::{Fiche, fiche};
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::pages::{PageContext, render};
+use crate::pages::{Page, PageContext, render};
 
 #[derive(Template)]
 #[template(path = "lieu.html")]
@@ -50,11 +50,7 @@ async fn find(state: &AppState, id: &LieuId) -> Result<Fiche, Response> {
     }
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    Path(id): Path<LieuId>,
-) -> Response {
+pub async fn page(Page(state, ctx): Page, Path(id): Path<LieuId>) -> Response {
     let Ok(f) = find(&state, &id).await else {
         return super::lieu_inconnu(&ctx);
     };

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_services::lieux::fusion::{
@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{Admin, CsrfForm, Fresh};
 use crate::error::internal;
-use crate::pages::{PageContext, render};
+use crate::pages::{Page, PageContext, render};
 use relais_domain::calendrier::date_heure_fr;
 use relais_domain::ids::LieuId;
 
@@ -192,12 +192,7 @@ pub struct ListQuery {
 }
 
 /// `GET /admin/lieux/fusions`: the pairs to review, highest score first, a page at a time.
-pub async fn list(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    admin: Admin,
-    Query(q): Query<ListQuery>,
-) -> Response {
+pub async fn list(Page(state, ctx): Page, admin: Admin, Query(q): Query<ListQuery>) -> Response {
     let notice = match q.fait.as_deref() {
         Some("distincts") => Some(
             "Décision enregistrée : ces deux lieux restent distincts, même après de nouveaux imports.",
@@ -278,8 +273,7 @@ pub struct DecisionForm {
 /// `POST /admin/lieux/fusions/decision`: records the decision (and its journal entry),
 /// merges the commune again, and comes back to the list with a notice.
 pub async fn decide(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     admin: Admin,
     _fresh: Fresh,
     CsrfForm(form): CsrfForm<DecisionForm>,

@@ -3,7 +3,7 @@
 //! of one; and the same upload for a hub's coordinator.
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::auth::{CsrfForm, HubCoordinator, InStructure, Referents, csrf_refused, csrf_verified};
 use crate::error::error_page;
 use crate::error::internal;
-use crate::pages::{PageContext, render, structure_name};
+use crate::pages::{Page, PageContext, render, structure_name};
 
 /// The largest file a person may upload: bigger ones go through `relais import lieux`.
 pub const MAX_UPLOAD: usize = relais_services::lieux::fichier::MAX_UPLOAD as usize;
@@ -139,11 +139,7 @@ impl Owner<'_> {
 }
 
 /// `GET /structures/{id}/lieux/import`
-pub async fn import_form(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    guard: InStructure<Referents>,
-) -> Response {
+pub async fn import_form(Page(state, ctx): Page, guard: InStructure<Referents>) -> Response {
     match Owner::Structure(&guard.access).page(&state, ctx).await {
         Ok(page) => render(page),
         Err(r) => r,
@@ -152,8 +148,7 @@ pub async fn import_form(
 
 /// `POST /structures/{id}/lieux/import`
 pub async fn import(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: InStructure<Referents>,
     req: Request,
 ) -> Response {
@@ -161,11 +156,7 @@ pub async fn import(
 }
 
 /// `GET /hub/lieux/import`
-pub async fn hub_import_form(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    hub: HubCoordinator,
-) -> Response {
+pub async fn hub_import_form(Page(state, ctx): Page, hub: HubCoordinator) -> Response {
     match Owner::Hub(&hub).page(&state, ctx).await {
         Ok(page) => render(page),
         Err(r) => r,
@@ -173,12 +164,7 @@ pub async fn hub_import_form(
 }
 
 /// `POST /hub/lieux/import`
-pub async fn hub_import(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    hub: HubCoordinator,
-    req: Request,
-) -> Response {
+pub async fn hub_import(Page(state, ctx): Page, hub: HubCoordinator, req: Request) -> Response {
     run_import(&state, ctx, Owner::Hub(&hub), req).await
 }
 
@@ -309,8 +295,7 @@ pub struct FaitParam {
 
 /// `GET /structures/{id}/lieux`
 pub async fn list(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: InStructure<Referents>,
     Query(q): Query<FaitParam>,
 ) -> Response {
@@ -590,8 +575,7 @@ fn not_yours(ctx: &PageContext) -> Response {
 
 /// `GET /structures/{id}/lieux/{lieu}/modifier`
 pub async fn edit_form(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: InStructure<Referents>,
     Path((_, lieu)): Path<(StructureId, LieuId)>,
 ) -> Response {
@@ -615,8 +599,7 @@ pub async fn edit_form(
 /// `POST /structures/{id}/lieux/{lieu}/modifier`: checkboxes repeat their name, so the
 /// form is read as pairs.
 pub async fn edit(
-    State(state): State<AppState>,
-    ctx: PageContext,
+    Page(state, ctx): Page,
     guard: InStructure<Referents>,
     Path((_, lieu)): Path<(StructureId, LieuId)>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,

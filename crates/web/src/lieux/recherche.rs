@@ -2,7 +2,7 @@
 //! above it as an enhancement) and the départements' contours the map draws.
 
 use askama::Template;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use relais_domain::horaires::LocalTime;
@@ -16,7 +16,7 @@ use relais_services::lieux::recherche::{
 
 use crate::AppState;
 use crate::auth::urlencode;
-use crate::pages::{PageContext, render};
+use crate::pages::{Page, PageContext, render};
 
 /// Results per page of the list.
 const PAGE: usize = 20;
@@ -404,11 +404,7 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, RechercheError> {
 }
 
 /// `GET /lieux`: the search form and, when asked, the list.
-pub async fn search_page(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    RawQuery(raw): RawQuery,
-) -> Response {
+pub async fn search_page(Page(state, ctx): Page, RawQuery(raw): RawQuery) -> Response {
     let c = Criteres::parse(raw.as_deref());
     let Ok(issue) = search(&state, &c) else {
         return bad_cursor_page(&ctx);

@@ -1,16 +1,15 @@
 //! `GET /lieux/widget`: the lieux of a territory, for an iframe on a local website.
 
 use askama::Template;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use relais_domain::horaires::LocalTime;
 use relais_search::lieux::{Filter, Territory};
 
 use super::recherche::{Item, bad_cursor_page, items};
-use crate::AppState;
 use crate::auth::urlencode;
-use crate::pages::{PageContext, render};
+use crate::pages::{Page, PageContext, render};
 use relais_services::lieux::recherche::{Requete, Zone, recherche};
 
 /// Lieux per page of the widget.
@@ -27,11 +26,7 @@ pub struct WidgetPage {
 
 /// `GET /lieux/widget?commune=CODE` (or `departement=`): the lieux of a territory, for an
 /// iframe on a local website.
-pub async fn widget(
-    State(state): State<AppState>,
-    ctx: PageContext,
-    RawQuery(raw): RawQuery,
-) -> Response {
+pub async fn widget(Page(state, ctx): Page, RawQuery(raw): RawQuery) -> Response {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
     let get = |name: &str| {
