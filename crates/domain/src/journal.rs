@@ -198,34 +198,17 @@ impl NewEntry {
         self.details = json.into();
         self
     }
-
-    fn content(&self) -> Content<'_> {
-        Content {
-            action: self.action,
-            actor: self.actor.map(i64::from),
-            actor_structure: self.actor_structure.map(i64::from),
-            structure: self.structure.map(i64::from),
-            subject_kind: &self.subject_kind,
-            subject_id: &self.subject_id,
-            details: &self.details,
-        }
-    }
 }
 
-/// An entry of the journal.
+/// An entry of the journal: what was done, sealed with its number, time and hashes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
     /// 1, 2, 3… without gaps.
     pub seq: i64,
     /// Unix milliseconds.
     pub at: i64,
-    pub action: JournalAction,
-    pub actor: Option<PersonId>,
-    pub actor_structure: Option<StructureId>,
-    pub structure: Option<StructureId>,
-    pub subject_kind: String,
-    pub subject_id: String,
-    pub details: String,
+    #[serde(flatten)]
+    pub content: NewEntry,
     /// The hash of entry `seq - 1`, or [`GENESIS_HASH`].
     pub prev_hash: String,
     /// Lowercase hex SHA-256 of this entry (see [`entry_hash`]).
@@ -233,19 +216,13 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// Seals `entry` as number `seq` after the entry whose hash is `prev_hash`.
-    pub fn seal(entry: NewEntry, seq: i64, at: i64, prev_hash: &str) -> Entry {
-        let hash = entry_hash(prev_hash, seq, at, &entry);
+    /// Seals `content` as number `seq` after the entry whose hash is `prev_hash`.
+    pub fn seal(content: NewEntry, seq: i64, at: i64, prev_hash: &str) -> Entry {
+        let hash = entry_hash(prev_hash, seq, at, &content);
         Entry {
             seq,
             at,
-            action: entry.action,
-            actor: entry.actor,
-            actor_structure: entry.actor_structure,
-            structure: entry.structure,
-            subject_kind: entry.subject_kind,
-            subject_id: entry.subject_id,
-            details: entry.details,
+            content,
             prev_hash: prev_hash.to_string(),
             hash,
         }
@@ -254,16 +231,7 @@ impl Entry {
     /// The hash this entry's number, time, content and `prev_hash` give: equal to
     /// `hash` unless the entry was altered.
     pub fn computed_hash(&self) -> String {
-        let content = Content {
-            action: self.action,
-            actor: self.actor.map(i64::from),
-            actor_structure: self.actor_structure.map(i64::from),
-            structure: self.structure.map(i64::from),
-            subject_kind: &self.subject_kind,
-            subject_id: &self.subject_id,
-            details: &self.details,
-        };
-        hash_of(&self.prev_hash, self.seq, self.at, &content)
+        entry_hash(&self.prev_hash, self.seq, self.at, &self.content)
     }
 }
 
@@ -271,34 +239,19 @@ impl Entry {
 /// `prev_hash`: lowercase hex SHA-256 over an unambiguous encoding (a version tag, then
 /// every field in a fixed order; strings prefixed with their length in bytes, absent ids
 /// distinct from every present one), so that no two different entries encode alike.
-pub fn entry_hash(prev_hash: &str, seq: i64, at: i64, entry: &NewEntry) -> String {
-    hash_of(prev_hash, seq, at, &entry.content())
-}
-
-/// The hashed fields of an entry, borrowed.
-struct Content<'a> {
-    action: JournalAction,
-    actor: Option<i64>,
-    actor_structure: Option<i64>,
-    structure: Option<i64>,
-    subject_kind: &'a str,
-    subject_id: &'a str,
-    details: &'a str,
-}
-
-fn hash_of(prev_hash: &str, seq: i64, at: i64, c: &Content<'_>) -> String {
+pub fn entry_hash(prev_hash: &str, seq: i64, at: i64, c: &NewEntry) -> String {
     let mut h = Encoder(Sha256::new());
     h.text("relais-journal-v1");
     h.text(prev_hash);
     h.int(seq);
     h.int(at);
     h.text(c.action.as_str());
-    h.id(c.actor);
-    h.id(c.actor_structure);
-    h.id(c.structure);
-    h.text(c.subject_kind);
-    h.text(c.subject_id);
-    h.text(c.details);
+    h.id(c.actor.map(i64::from));
+    h.id(c.actor_structure.map(i64::from));
+    h.id(c.structure.map(i64::from));
+    h.text(&c.subject_kind);
+    h.text(&c.subject_id);
+    h.text(&c.details);
     let digest = h.0.finalize();
     let mut hex = String::with_capacity(64);
     for byte in digest {
@@ -689,7 +642,7 @@ mod tests {
         };
         // Altered.
         let mut altered = c.clone();
-        altered[2].details = r#"{"role":"administrateur"}"#.into();
+        altered[2].content.details = r#"{"role":"administrateur"}"#.into();
         assert_eq!(broken(&altered, head(&c)), (3, BreakKind::HashMismatch));
         // Removed in the middle.
         let mut removed = c.clone();

@@ -43,13 +43,13 @@ pub async fn append(tx: &mut Tx, entry: &NewEntry) -> Result<Entry, StoreError> 
     ))
     .bind(sealed.seq)
     .bind(sealed.at)
-    .bind(sealed.action.as_str())
-    .bind(sealed.actor.map(i64::from))
-    .bind(sealed.actor_structure.map(i64::from))
-    .bind(sealed.structure.map(i64::from))
-    .bind(sealed.subject_kind.as_str())
-    .bind(sealed.subject_id.as_str())
-    .bind(sealed.details.as_str())
+    .bind(sealed.content.action.as_str())
+    .bind(sealed.content.actor.map(i64::from))
+    .bind(sealed.content.actor_structure.map(i64::from))
+    .bind(sealed.content.structure.map(i64::from))
+    .bind(sealed.content.subject_kind.as_str())
+    .bind(sealed.content.subject_id.as_str())
+    .bind(sealed.content.details.as_str())
     .bind(sealed.prev_hash.as_str())
     .bind(sealed.hash.as_str())
     .execute(&mut **tx)
@@ -276,13 +276,15 @@ fn read_entry(r: &AnyRow) -> Result<Entry, String> {
     Ok(Entry {
         seq: r.get("seq"),
         at: r.get("at"),
-        action,
-        actor: r.get::<Option<i64>, _>("actor").map(PersonId),
-        actor_structure: r.get::<Option<i64>, _>("actor_structure").map(StructureId),
-        structure: r.get::<Option<i64>, _>("structure").map(StructureId),
-        subject_kind: r.get("subject_kind"),
-        subject_id: r.get("subject_id"),
-        details: r.get("details"),
+        content: NewEntry {
+            action,
+            actor: r.get::<Option<i64>, _>("actor").map(PersonId),
+            actor_structure: r.get::<Option<i64>, _>("actor_structure").map(StructureId),
+            structure: r.get::<Option<i64>, _>("structure").map(StructureId),
+            subject_kind: r.get("subject_kind"),
+            subject_id: r.get("subject_id"),
+            details: r.get("details"),
+        },
         prev_hash: r.get("prev_hash"),
         hash: r.get("hash"),
     })

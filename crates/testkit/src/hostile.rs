@@ -53,10 +53,7 @@ pub async fn rewrite_chain(db: &Db, seq: i64, edit: impl FnOnce(&mut NewEntry)) 
     let quote = |s: &str| s.replace('\'', "''");
     let mut sql = String::new();
     for e in entries.iter().filter(|e| e.seq >= seq) {
-        let mut content = NewEntry::new(e.action, e.subject_kind.clone(), e.subject_id.clone())
-            .with_details(e.details.clone());
-        (content.actor, content.actor_structure, content.structure) =
-            (e.actor, e.actor_structure, e.structure);
+        let mut content = e.content.clone();
         if e.seq == seq {
             (edit.take().unwrap())(&mut content);
         }
@@ -64,8 +61,8 @@ pub async fn rewrite_chain(db: &Db, seq: i64, edit: impl FnOnce(&mut NewEntry)) 
         sql.push_str(&format!(
             "UPDATE journal SET subject_id = '{}', details = '{}', prev_hash = '{}', hash = '{}' \
              WHERE seq = {};",
-            quote(&forged.subject_id),
-            quote(&forged.details),
+            quote(&forged.content.subject_id),
+            quote(&forged.content.details),
             forged.prev_hash,
             forged.hash,
             forged.seq

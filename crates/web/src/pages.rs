@@ -55,6 +55,13 @@ impl FromRequestParts<AppState> for PageContext {
     }
 }
 
+/// A form's field as it was typed, and why it was refused.
+#[derive(Debug, Default)]
+pub struct Field {
+    pub value: String,
+    pub error: Option<String>,
+}
+
 /// What every page handler needs: the application and the page's context, in one
 /// extractor (`Page(state, ctx): Page`).
 pub struct Page(pub AppState, pub PageContext);

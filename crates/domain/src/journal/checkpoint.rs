@@ -468,7 +468,7 @@ mod tests {
         assert_eq!(audit(&good, &good, &trusted).fault, None);
         // The earliest fault is reported, before a later chain break.
         let mut altered = c.clone();
-        altered[3].details = "{\"x\":1}".into();
+        altered[3].content.details = "{\"x\":1}".into();
         assert_eq!(
             check(&altered, audit(&bad[..1], &[], &trusted)),
             Verification::Broken {

@@ -966,9 +966,9 @@ pub async fn past_decisions(
     let mut out = Vec::new();
     for e in entries {
         let details: BTreeMap<String, String> =
-            serde_json::from_str(&e.details).unwrap_or_default();
+            serde_json::from_str(&e.content.details).unwrap_or_default();
         let get = |k: &str| details.get(k).cloned().unwrap_or_default();
-        let auteur = match e.actor {
+        let auteur = match e.content.actor {
             None => "commande relais lieux".to_string(),
             Some(id) => match people.get(&id) {
                 Some(n) => n.clone(),

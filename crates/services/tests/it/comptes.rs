@@ -39,7 +39,7 @@ async fn actions(db: &Db) -> Vec<JournalAction> {
         .await
         .unwrap();
     entries.reverse();
-    entries.iter().map(|e| e.action).collect()
+    entries.iter().map(|e| e.content.action).collect()
 }
 
 fn now_s() -> i64 {

@@ -152,7 +152,7 @@ async fn actions(db: &Db) -> Vec<JournalAction> {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.action)
+        .map(|e| e.content.action)
         .collect()
 }
 

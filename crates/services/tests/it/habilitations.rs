@@ -248,7 +248,7 @@ async fn from_request_to_active_aidant(db: Db) {
     .unwrap()
     .iter()
     .rev()
-    .map(|e| e.action)
+    .map(|e| e.content.action)
     .collect();
     assert_eq!(
         actions,

@@ -151,11 +151,11 @@ async fn an_upload_is_the_structures_source_and_reimports_without_change(db: Db)
     assert_eq!(lieux::all(&db).await.unwrap(), before, "nothing changed");
     let imports = entries(&db, a.structure(), JournalAction::LieuxImported).await;
     assert_eq!(imports.len(), 2);
-    assert_eq!(imports[0].actor, Some(a.person()));
+    assert_eq!(imports[0].content.actor, Some(a.person()));
     assert!(
-        imports[0].details.contains("\"rejetes\":1"),
+        imports[0].content.details.contains("\"rejetes\":1"),
         "{}",
-        imports[0].details
+        imports[0].content.details
     );
 }
 
@@ -215,12 +215,15 @@ async fn an_edit_is_journaled_dated_today_and_wins_the_merge(db: Db) {
     let edits = entries(&db, a.structure(), JournalAction::LieuEdited).await;
     assert_eq!(edits.len(), 1);
     assert_eq!(
-        (edits[0].subject_kind.as_str(), edits[0].subject_id.as_str()),
+        (
+            edits[0].content.subject_kind.as_str(),
+            edits[0].content.subject_id.as_str()
+        ),
         ("lieu", id.as_str())
     );
-    assert_eq!(edits[0].actor, Some(a.person()));
+    assert_eq!(edits[0].content.actor, Some(a.person()));
     let details: BTreeMap<String, serde_json::Value> =
-        serde_json::from_str(&edits[0].details).unwrap();
+        serde_json::from_str(&edits[0].content.details).unwrap();
     assert_eq!(
         details["champs"],
         serde_json::json!(["telephone", "horaires", "services"])

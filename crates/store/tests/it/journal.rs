@@ -439,7 +439,7 @@ async fn an_insert_never_replaces_an_entry(db: Db) {
             format!(
                 "{}; {};",
                 copy("REPLACE INTO", forged, ""),
-                copy("REPLACE INTO", &entries[1].details, "")
+                copy("REPLACE INTO", &entries[1].content.details, "")
             ),
             "INSERT OR REPLACE INTO journal_head (id, seq, hash) VALUES (1, 0, 'x')".to_string(),
             "REPLACE INTO journal_head (id, seq, hash) VALUES (1, 3, 'x')".to_string(),
@@ -695,7 +695,7 @@ async fn concurrent_appends(t: TestDb) {
     for w in 0..4 {
         let by = all
             .iter()
-            .filter(|e| e.actor == Some(PersonId(1_000 + w)))
+            .filter(|e| e.content.actor == Some(PersonId(1_000 + w)))
             .count();
         assert_eq!(by, 50, "writer {w}");
     }

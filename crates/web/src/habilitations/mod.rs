@@ -13,7 +13,7 @@ use relais_services::habilitations::{CandidateDetail, RequestDetail, RequestLine
 use serde::Deserialize;
 
 use crate::error::error_page;
-use crate::pages::PageContext;
+use crate::pages::{Field, PageContext};
 
 fn not_found(ctx: &PageContext) -> Response {
     error_page(
@@ -146,14 +146,12 @@ pub struct CandidateView {
     pub skills_test: Option<String>,
     pub missing: Vec<&'static str>,
     pub activated: Option<String>,
-    pub hours: String,
-    pub date: String,
-    pub organisation: String,
-    pub score: String,
-    pub hours_error: Option<String>,
-    pub date_error: Option<String>,
-    pub organisation_error: Option<String>,
-    pub score_error: Option<String>,
+    /// The training form's fields.
+    pub hours: Field,
+    pub date: Field,
+    pub organisation: Field,
+    /// The skills test form's field.
+    pub score: Field,
     pub activation_error: Option<String>,
 }
 
@@ -164,10 +162,10 @@ impl CandidateView {
 
     fn has_error(&self) -> bool {
         [
-            &self.hours_error,
-            &self.date_error,
-            &self.organisation_error,
-            &self.score_error,
+            &self.hours.error,
+            &self.date.error,
+            &self.organisation.error,
+            &self.score.error,
             &self.activation_error,
         ]
         .iter()
@@ -178,9 +176,9 @@ impl CandidateView {
     fn training_errors(&mut self, errors: &[TrainingError]) {
         for e in errors {
             let slot = match e.field() {
-                TrainingField::Hours => &mut self.hours_error,
-                TrainingField::Date => &mut self.date_error,
-                TrainingField::Organisation => &mut self.organisation_error,
+                TrainingField::Hours => &mut self.hours.error,
+                TrainingField::Date => &mut self.date.error,
+                TrainingField::Organisation => &mut self.organisation.error,
             };
             *slot = Some(e.to_string());
         }
@@ -211,14 +209,10 @@ impl From<CandidateDetail> for CandidateView {
             skills_test,
             missing: missing.iter().map(|m| m.label()).collect(),
             activated: c.activated_at.map(date_fr),
-            hours: String::new(),
-            date: String::new(),
-            organisation: String::new(),
-            score: String::new(),
-            hours_error: None,
-            date_error: None,
-            organisation_error: None,
-            score_error: None,
+            hours: Field::default(),
+            date: Field::default(),
+            organisation: Field::default(),
+            score: Field::default(),
             activation_error: None,
         }
     }

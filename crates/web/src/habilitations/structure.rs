@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{CsrfForm, Fresh, InStructure, Referents};
 use crate::error::internal;
-use crate::pages::{Page, PageContext, render, structure_name};
+use crate::pages::{Field, Page, PageContext, render, structure_name};
 
 use super::*;
 
@@ -347,9 +347,9 @@ pub async fn training(
     request_page(&state, ctx, &guard, None, |page| {
         page.alert = alert;
         if let Some(c) = page.candidate(person) {
-            c.hours = form.heures;
-            c.date = form.date;
-            c.organisation = form.organisme;
+            c.hours.value = form.heures;
+            c.date.value = form.date;
+            c.organisation.value = form.organisme;
             c.training_errors(&errors);
         } else if page.alert.is_none() {
             page.alert = Some("Cette personne ne fait pas partie de la demande.".into());
@@ -388,8 +388,10 @@ pub async fn skills_test(
     request_page(&state, ctx, &guard, None, |page| {
         page.alert = alert;
         if let Some(c) = page.candidate(person) {
-            c.score = form.score;
-            c.score_error = score_error;
+            c.score = Field {
+                value: form.score,
+                error: score_error,
+            };
         }
     })
     .await

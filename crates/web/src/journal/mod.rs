@@ -122,11 +122,12 @@ fn journal_page(
         .map(|e| JournalRow {
             seq: e.seq,
             at: date_heure_fr(e.at),
-            action: e.action.label(),
+            action: e.content.action.label(),
             actor: e
+                .content
                 .actor
                 .map_or("système".to_string(), |a| format!("personne n° {a}")),
-            subject: format!("{} {}", e.subject_kind, e.subject_id),
+            subject: format!("{} {}", e.content.subject_kind, e.content.subject_id),
         })
         .collect();
     let actions = JournalAction::ALL

@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::auth::{CsrfForm, HubCoordinator, InStructure, Referents, csrf_refused, csrf_verified};
 use crate::error::error_page;
 use crate::error::internal;
-use crate::pages::{Page, PageContext, render, structure_name};
+use crate::pages::{Field, Page, PageContext, render, structure_name};
 
 /// The largest file a person may upload: bigger ones go through `relais import lieux`.
 pub const MAX_UPLOAD: usize = relais_services::lieux::fichier::MAX_UPLOAD as usize;
@@ -333,8 +333,7 @@ pub async fn list(
 /// A text field of the form: what it is, its value and its error.
 pub struct Champ {
     pub spec: &'static Spec,
-    pub value: String,
-    pub erreur: Option<String>,
+    pub field: Field,
 }
 
 /// One checkbox.
@@ -531,8 +530,10 @@ fn edit_page(
         .iter()
         .map(|spec| Champ {
             spec,
-            value: shown(spec.name),
-            erreur: erreur(spec.name),
+            field: Field {
+                value: shown(spec.name),
+                error: erreur(spec.name),
+            },
         })
         .collect();
     let mut groupes = vec![

@@ -244,8 +244,8 @@ async fn distinct_pair_leaves_the_list_and_stays_apart_after_a_reimport(t: &Test
     .await
     .unwrap();
     assert_eq!(entries.len(), 1);
-    assert!(entries[0].actor.is_some());
-    let details: serde_json::Value = serde_json::from_str(&entries[0].details).unwrap();
+    assert!(entries[0].content.actor.is_some());
+    let details: serde_json::Value = serde_json::from_str(&entries[0].content.details).unwrap();
     let (a, b) = ids();
     assert_eq!(details["a"], a.as_str());
     assert_eq!(details["b"], b.as_str());

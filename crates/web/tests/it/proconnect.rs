@@ -303,7 +303,7 @@ async fn mediateur_gets_an_active_session_and_the_account_is_linked() {
     assert_eq!(h.journal(JournalAction::ProConnectLinked).await.len(), 1);
     let logins = h.journal(JournalAction::LoginSucceeded).await;
     assert_eq!(logins.len(), 1);
-    assert_eq!(logins[0].details, "{\"via\":\"proconnect\"}");
+    assert_eq!(logins[0].content.details, "{\"via\":\"proconnect\"}");
 
     // The account page opens with that cookie.
     let res = h
@@ -603,7 +603,7 @@ async fn deactivated_account_is_refused_and_journaled() {
     assert_refused(res, StatusCode::FORBIDDEN, "Ce compte Relais est désactivé").await;
     let failed = h.journal(JournalAction::LoginFailed).await;
     assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].subject_id, id.to_string());
+    assert_eq!(failed[0].content.subject_id, id.to_string());
 }
 
 #[tokio::test]
