@@ -28,13 +28,6 @@ pub struct Candidate {
     pub activated_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub author_id: PersonId,
-    pub body: String,
-    pub created_at: i64,
-}
-
 /// A new request, as the référent submits it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRequest<'a> {
@@ -217,20 +210,6 @@ pub async fn add_message(
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-pub async fn messages(db: &Db, request: HabilitationRequestId) -> Result<Vec<Message>, StoreError> {
-    all_where(
-        db,
-        "SELECT author_id, body, created_at FROM habilitation_messages WHERE request_id = $1 ORDER BY created_at, id",
-        request.0,
-        |r| Message {
-            author_id: PersonId(r.get(0)),
-            body: r.get(1),
-            created_at: r.get(2),
-        },
-    )
-    .await
 }
 
 /// One request as listed and shown: with its structure's name and its number of candidates.

@@ -18,6 +18,7 @@ pub mod territoires;
 #[doc(hidden)]
 pub use comptes::sessions;
 
+pub(crate) use db::AnyQuery;
 pub use db::{Backend, Db, StoreError, Tx, redact_url};
 
 /// Commits a use case's transaction.

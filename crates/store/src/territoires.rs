@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::marks;
-use crate::{Db, StoreError};
+use crate::{AnyQuery, Db, StoreError};
 
 const DATASET: &str = "territoires";
 /// Rows per multi-row INSERT: well under both backends' limit on bound parameters.
@@ -114,8 +114,6 @@ const COMMUNE_COLUMNS: &[&str] = &[
     "lat",
     "lon",
 ];
-
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Inserts `rows` with multi-row INSERTs of [`BATCH`] rows.
 async fn insert_rows<'a, T>(

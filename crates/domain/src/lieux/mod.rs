@@ -33,6 +33,15 @@ pub use vocabulaires::{
 use crate::comptes::Email;
 use crate::territoires::{CodeInsee, CodePostal, Point};
 
+/// Where a lieu, or a source's row, is: its commune and its coordinates, which are the
+/// commune's when the row gave none (`approximate`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Location {
+    pub code_insee: Option<String>,
+    pub position: Option<Point>,
+    pub approximate: bool,
+}
+
 /// A lieu de médiation numérique as the national schema v1.0.1 describes it. List
 /// fields of a vocabulary are sorted in the vocabulary's order, without duplicates.
 #[derive(Debug, Clone, PartialEq)]

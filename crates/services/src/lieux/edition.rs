@@ -269,18 +269,14 @@ pub async fn edit(
     row.insert("date_maj".into(), paris_today(now).to_string());
     let mut lieu = check(&row).map_err(EditError::Invalid)?;
 
-    let (mut code_insee, mut position, mut approximate) = (
-        record.code_insee.clone(),
-        record.latitude.zip(record.longitude),
-        record.approximate,
-    );
+    let mut location = record.location.clone();
     if moved {
         let commune = resolve_commune(index, &lieu);
         lieu.adresse.code_insee = commune.map(|c| c.code.clone());
-        code_insee = commune.map(|c| c.code.as_str().to_string());
-        if approximate || position.is_none() {
-            position = commune.and_then(|c| c.position).map(|p| (p.lat, p.lon));
-            approximate = position.is_some();
+        location.code_insee = commune.map(|c| c.code.as_str().to_string());
+        if location.approximate || location.position.is_none() {
+            location.position = commune.and_then(|c| c.position);
+            location.approximate = location.position.is_some();
         }
     }
     let new: BTreeMap<String, String> = write_row(&lieu)
@@ -304,10 +300,7 @@ pub async fn edit(
             lieu_id: &record.lieu_id,
             data: &data,
             fingerprint: &sha256_hex(&data),
-            code_insee: code_insee.as_deref(),
-            latitude: position.map(|p| p.0),
-            longitude: position.map(|p| p.1),
-            approximate,
+            location: &location,
         },
         now,
     )
@@ -323,10 +316,13 @@ pub async fn edit(
     // The merge rebuilds the lieu from its records, the edited one included: before and
     // after a move, or the record alone when it has no commune.
     let mut blocks = BTreeSet::new();
-    for code in [&record.code_insee, &code_insee].into_iter().flatten() {
+    for code in [&record.location.code_insee, &location.code_insee]
+        .into_iter()
+        .flatten()
+    {
         blocks.insert(Block::Commune(code.clone()));
     }
-    if code_insee.is_none() {
+    if location.code_insee.is_none() {
         blocks.insert(Block::Record(RecordKey {
             source_id: record.source_id,
             external_id: record.external_id.clone(),

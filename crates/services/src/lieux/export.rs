@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use relais_domain::ids::LieuId;
 use relais_domain::lieux::COLUMNS;
+use relais_domain::territoires::Point;
 use relais_store::lieux::{self as repo, Lineage, StoredLieu};
 use relais_store::{Db, StoreError};
 
@@ -70,7 +71,7 @@ pub struct Published {
     /// The sources' rows this lieu is made of.
     pub sources: Vec<Lineage>,
     /// The position Relais uses: the row's, or the town hall's when `approximate`.
-    pub position: Option<(f64, f64)>,
+    pub position: Option<Point>,
     pub approximate: bool,
 }
 
@@ -101,7 +102,7 @@ impl Published {
                     "code_insee" => {
                         let given = text(c);
                         if given.is_empty() {
-                            stored.code_insee.clone().unwrap_or_default()
+                            stored.location.code_insee.clone().unwrap_or_default()
                         } else {
                             given
                         }
@@ -114,8 +115,8 @@ impl Published {
         Ok(Published {
             row,
             sources,
-            position: stored.latitude.zip(stored.longitude),
-            approximate: stored.approximate,
+            position: stored.location.position,
+            approximate: stored.location.approximate,
         })
     }
 }
@@ -321,7 +322,7 @@ fn write_properties(lieu: &Published, geo: bool, out: &mut Vec<u8>) {
 
 fn write_feature(lieu: &Published, out: &mut Vec<u8>) {
     let geometry = match lieu.position {
-        Some((lat, lon)) => serde_json::json!({"type": "Point", "coordinates": [lon, lat]}),
+        Some(Point { lat, lon }) => serde_json::json!({"type": "Point", "coordinates": [lon, lat]}),
         None => serde_json::Value::Null,
     };
     out.extend_from_slice(b"{\"type\":\"Feature\",\"id\":");

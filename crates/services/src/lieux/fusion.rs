@@ -17,7 +17,6 @@ use relais_domain::lieux::fusion::{
     Comparaison, Decision, Fiche, Membre, Origine, Origines, Partition, compare, merge,
 };
 use relais_domain::lieux::{SchemaVersion, read_row, write_row};
-use relais_domain::territoires::Point;
 use relais_store::journal::JournalFilter;
 pub use relais_store::lieux::ReviewItem;
 use relais_store::lieux::{
@@ -90,22 +89,11 @@ impl Rec {
             external_id: self.stored.external_id.clone(),
         }
     }
-
-    fn position(&self) -> Option<Point> {
-        Some(Point {
-            lat: self.stored.latitude?,
-            lon: self.stored.longitude?,
-        })
-    }
 }
 
 fn read(stored: Record) -> Rec {
     let row: BTreeMap<String, String> = serde_json::from_str(&stored.data).unwrap_or_default();
-    let position = stored
-        .latitude
-        .zip(stored.longitude)
-        .map(|(lat, lon)| Point { lat, lon });
-    let fiche = Fiche::new(&row, position, stored.approximate);
+    let fiche = Fiche::new(&row, stored.location.position, stored.location.approximate);
     Rec { stored, row, fiche }
 }
 
@@ -424,7 +412,7 @@ impl Batch {
             }
             ids.insert(r.lieu_id.clone());
             ids.insert(lieu_id(&r.source, &r.external_id));
-            let code = r.code_insee.clone().unwrap_or_default();
+            let code = r.location.code_insee.clone().unwrap_or_default();
             batch.records.entry(code).or_default().push(r);
         }
         batch.decisions = repo::decisions_of_communes(tx, &codes).await?;
@@ -732,10 +720,7 @@ fn build(id: &LieuId, members: &[usize], recs: &[Rec]) -> LieuOrigines {
             id: id.clone(),
             data: r.stored.data.clone(),
             provenance: String::new(),
-            code_insee: r.stored.code_insee.clone(),
-            latitude: r.stored.latitude,
-            longitude: r.stored.longitude,
-            approximate: r.stored.approximate,
+            location: r.stored.location.clone(),
             date_maj: r.row.get("date_maj").cloned().unwrap_or_default(),
             updated_at: 0,
         };
@@ -752,7 +737,7 @@ fn build_merged(id: &LieuId, members: &[usize], recs: &[Rec]) -> LieuOrigines {
         .map(|&i| Membre {
             source: &recs[i].stored.source,
             row: &recs[i].row,
-            exact: !recs[i].stored.approximate,
+            exact: !recs[i].stored.location.approximate,
         })
         .collect();
     let fusion = merge(&membres);
@@ -779,15 +764,11 @@ fn build_merged(id: &LieuId, members: &[usize], recs: &[Rec]) -> LieuOrigines {
             .filter_map(|k| Some((k.as_str(), fusion.provenance.get(k)?.as_slice()))),
     );
     let placed = &recs[members[fusion.position_de]];
-    let position = placed.position();
     let stored = StoredLieu {
         id: id.clone(),
         data: serde_json::to_string(&row).expect("a row serializes"),
         provenance: serde_json::to_string(&provenance).expect("serializes"),
-        code_insee: placed.stored.code_insee.clone(),
-        latitude: position.map(|p| p.lat),
-        longitude: position.map(|p| p.lon),
-        approximate: placed.stored.approximate,
+        location: placed.stored.location.clone(),
         date_maj: row.get("date_maj").cloned().unwrap_or_default(),
         updated_at: 0,
     };
@@ -1088,6 +1069,8 @@ pub async fn measure(db: &Db, all: bool) -> Result<Vec<Measured>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use relais_domain::lieux::Location;
+    use relais_domain::territoires::Point;
 
     /// A record alone makes through [`single`] what it makes through the merge: checked
     /// on every row of the real files shipped (v0.1 and v1, with their oddities).
@@ -1129,10 +1112,14 @@ mod tests {
                     external_id: reading.lieu.id.clone(),
                     lieu_id: LieuId("l".into()),
                     data: serde_json::to_string(&row).unwrap(),
-                    code_insee: Some("69123".into()),
-                    latitude: Some(45.75),
-                    longitude: Some(4.85),
-                    approximate: false,
+                    location: Location {
+                        code_insee: Some("69123".into()),
+                        position: Some(Point {
+                            lat: 45.75,
+                            lon: 4.85,
+                        }),
+                        approximate: false,
+                    },
                     lieu_created_at: 0,
                     lieu_written: true,
                 });

@@ -12,8 +12,10 @@ use std::path::Path;
 use relais_domain::calendrier::now_ms;
 use relais_domain::horaires::Horaires;
 use relais_domain::ids::LieuId;
-use relais_domain::lieux::{Lieu, Rejection, RejectionReason, SchemaVersion, read_row, write_row};
-use relais_domain::territoires::{Commune, Point};
+use relais_domain::lieux::{
+    Lieu, Location, Rejection, RejectionReason, SchemaVersion, read_row, write_row,
+};
+use relais_domain::territoires::Commune;
 use relais_domain::text::search_key;
 use relais_search::TerritoryIndex;
 use relais_store::lieux::{self as repo, NewRecord, RecordKey};
@@ -174,9 +176,7 @@ async fn store_rows<R: Read>(
 struct Prepared {
     external_id: String,
     record: String,
-    code_insee: Option<String>,
-    position: Option<Point>,
-    approximate: bool,
+    location: Location,
 }
 
 /// Imports a file already split into rows (a mapped producer's file, data·inclusion).
@@ -331,7 +331,7 @@ impl Reading {
                         report.warnings.push((row.line, w.to_string()));
                     }
                     let (prepared, warnings) = prepare(index, reading.lieu);
-                    report.approximate += usize::from(prepared.approximate);
+                    report.approximate += usize::from(prepared.location.approximate);
                     for w in warnings {
                         report.warnings.push((row.line, w));
                     }
@@ -505,9 +505,11 @@ fn prepare(index: &TerritoryIndex, lieu: Lieu) -> (Prepared, Vec<String>) {
         Prepared {
             external_id: lieu.id.clone(),
             record: serde_json::to_string(&row).expect("a row serializes"),
-            code_insee: commune.map(|c| c.code.as_str().to_string()),
-            position,
-            approximate,
+            location: Location {
+                code_insee: commune.map(|c| c.code.as_str().to_string()),
+                position,
+                approximate,
+            },
         },
         warnings,
     )
@@ -602,7 +604,7 @@ impl<'a> Storing<'a> {
                     }
                     None => lieu_id(source, &p.external_id),
                 };
-                to_merge.blocks.insert(match &p.code_insee {
+                to_merge.blocks.insert(match &p.location.code_insee {
                     Some(code) => Block::Commune(code.clone()),
                     None => Block::Record(RecordKey {
                         source_id,
@@ -619,10 +621,7 @@ impl<'a> Storing<'a> {
                     lieu_id,
                     data: &p.record,
                     fingerprint,
-                    code_insee: p.code_insee.as_deref(),
-                    latitude: p.position.map(|p| p.lat),
-                    longitude: p.position.map(|p| p.lon),
-                    approximate: p.approximate,
+                    location: &p.location,
                 })
                 .collect();
             repo::put_records(&mut tx, &records, now).await?;

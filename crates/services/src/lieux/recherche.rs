@@ -108,14 +108,14 @@ fn index_stored(
         };
         let mut lieu = reading.lieu;
         // The commune the import resolved: found again at once, and the same one.
-        if let Some(code) = stored.code_insee.as_deref() {
+        if let Some(code) = stored.location.code_insee.as_deref() {
             lieu.adresse.code_insee = CodeInsee::parse(code).ok();
         }
         let mut entry = IndexedLieu::from_lieu(&lieu, territoires);
         entry.id = stored.id.clone();
-        if let (Some(lat), Some(lon)) = (stored.latitude, stored.longitude) {
-            entry.position = Some(Point { lat, lon });
-            entry.approximate = stored.approximate;
+        if stored.location.position.is_some() {
+            entry.position = stored.location.position;
+            entry.approximate = stored.location.approximate;
         }
         by_id.insert(
             stored.id,

@@ -190,7 +190,7 @@ async fn missing_coordinates_never_match(db: Db) {
     assert_eq!(report.merged, 0, "{report:?}");
     assert_eq!(lieux::count(&db).await.unwrap(), 2);
     let all = lieux::all(&db).await.unwrap();
-    assert!(all.iter().all(|l| l.approximate));
+    assert!(all.iter().all(|l| l.location.approximate));
 }
 
 async fn distinct_decision_holds_through_imports(db: Db) {
@@ -322,7 +322,7 @@ async fn a_record_that_moves_leaves_the_merged_lieu(db: Db) {
     assert_eq!(lieux::count(&db).await.unwrap(), 2);
     let stay = lieux::lieu(&db, &a).await.unwrap().unwrap();
     assert_eq!(
-        stay.code_insee.as_deref(),
+        stay.location.code_insee.as_deref(),
         Some("42218"),
         "the merged lieu keeps its id"
     );
@@ -332,7 +332,7 @@ async fn a_record_that_moves_leaves_the_merged_lieu(db: Db) {
         "only the town's record left"
     );
     let gone = lieux::lieu_or_alias(&db, &b).await.unwrap().unwrap();
-    assert_eq!(gone.code_insee.as_deref(), Some("69123"));
+    assert_eq!(gone.location.code_insee.as_deref(), Some("69123"));
 }
 
 // ---- Measure on carto-2020 -----------------------------------------------------------

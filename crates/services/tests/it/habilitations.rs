@@ -160,7 +160,7 @@ async fn from_request_to_active_aidant(db: Db) {
     assert_eq!(mails.len(), 2, "{mails:?}");
     assert!(mails[0].contains("referent@exemple.fr") && mails[0].contains("Précisez la date"));
     assert!(mails[1].contains("est acceptée"), "{}", mails[1]);
-    let thread = relais_store::habilitations::messages(&db, request)
+    let thread = relais_store::habilitations::thread(&db, request)
         .await
         .unwrap();
     assert_eq!(

@@ -51,12 +51,15 @@ async fn a_real_file_imports_and_reimports_without_change(db: Db) {
     );
     assert_eq!(lieux::count(&db).await.unwrap(), 687);
     let all = lieux::all(&db).await.unwrap();
-    let resolved = all.iter().filter(|l| l.code_insee.is_some()).count();
+    let resolved = all
+        .iter()
+        .filter(|l| l.location.code_insee.is_some())
+        .count();
     assert!(
         resolved > 650,
         "communes resolved from postal code and name: {resolved}"
     );
-    assert!(all.iter().all(|l| l.latitude.is_some()));
+    assert!(all.iter().all(|l| l.location.position.is_some()));
 
     let again = run(&db, "hinaura", &bytes).await.unwrap();
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 687));
@@ -159,8 +162,8 @@ async fn bad_rows_are_reported_and_good_ones_kept(db: Db) {
         .await
         .unwrap()
         .unwrap();
-    assert!(approximate.approximate && approximate.latitude.is_some());
-    assert_eq!(approximate.code_insee.as_deref(), Some("42218"));
+    assert!(approximate.location.approximate && approximate.location.position.is_some());
+    assert_eq!(approximate.location.code_insee.as_deref(), Some("42218"));
 
     // Whole-file problems: said, and nothing stored.
     for (bytes, expected) in [

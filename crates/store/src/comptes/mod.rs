@@ -388,10 +388,7 @@ pub struct RoleChange {
 impl RoleChange {
     /// `sql` with the change bound as `$1` person, `$2` structure, `$3` role, `$4` time,
     /// `$5` by whom.
-    fn bound<'q>(
-        &self,
-        sql: &'q str,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    fn bound<'q>(&self, sql: &'q str) -> crate::AnyQuery<'q> {
         sqlx::query(sql)
             .bind(self.person.0)
             .bind(self.structure.0)

@@ -413,14 +413,8 @@ pub async fn put_merged_lieux(
         );
         let mut q = sqlx::query(&sql);
         for LieuOrigines { lieu: l, origines } in chunk {
-            q = q
-                .bind(l.id.as_str())
-                .bind(&l.data)
-                .bind(&l.provenance)
-                .bind(&l.code_insee)
-                .bind(l.latitude)
-                .bind(l.longitude)
-                .bind(i64::from(l.approximate))
+            q = q.bind(l.id.as_str()).bind(&l.data).bind(&l.provenance);
+            q = super::bind_location(q, &l.location)
                 .bind(&l.date_maj)
                 .bind(now)
                 .bind(origines)

@@ -11,10 +11,12 @@ pub use export::*;
 pub use fusion::*;
 pub use records::*;
 use relais_domain::ids::LieuId;
+pub use relais_domain::lieux::Location;
+use relais_domain::territoires::Point;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Db, StoreError, Tx};
+use crate::{AnyQuery, Db, StoreError, Tx};
 
 /// Rows per multi-row upsert (10 or 11 parameters each).
 const UPSERT_ROWS: usize = 200;
@@ -35,11 +37,7 @@ pub struct StoredLieu {
     pub data: String,
     /// Field name → source name, JSON object.
     pub provenance: String,
-    pub code_insee: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    /// The coordinates are the commune's.
-    pub approximate: bool,
+    pub location: Location,
     pub date_maj: String,
     pub updated_at: i64,
 }
@@ -52,13 +50,28 @@ fn lieu_from(r: &AnyRow) -> StoredLieu {
         id: LieuId(r.get(0)),
         data: r.get(1),
         provenance: r.get(2),
-        code_insee: r.get(3),
-        latitude: r.get(4),
-        longitude: r.get(5),
-        approximate: r.get::<i64, _>(6) != 0,
+        location: location_at(r, 3),
         date_maj: r.get(7),
         updated_at: r.get(8),
     }
+}
+
+/// The four columns `code_insee, latitude, longitude, approximate` from column `i` on.
+fn location_at(r: &AnyRow, i: usize) -> Location {
+    let (lat, lon): (Option<f64>, Option<f64>) = (r.get(i + 1), r.get(i + 2));
+    Location {
+        code_insee: r.get(i),
+        position: lat.zip(lon).map(|(lat, lon)| Point { lat, lon }),
+        approximate: r.get::<i64, _>(i + 3) != 0,
+    }
+}
+
+/// Binds a location as its four columns: `code_insee, latitude, longitude, approximate`.
+fn bind_location<'q>(q: AnyQuery<'q>, l: &'q Location) -> AnyQuery<'q> {
+    q.bind(l.code_insee.as_deref())
+        .bind(l.position.map(|p| p.lat))
+        .bind(l.position.map(|p| p.lon))
+        .bind(i64::from(l.approximate))
 }
 
 /// The lieux of a query's rows, in their order.

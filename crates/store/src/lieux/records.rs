@@ -6,7 +6,7 @@ use relais_domain::ids::{LieuId, SourceId, StructureId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{COLUMNS, StoredLieu, UPSERT_ROWS, lieux_from, values};
+use super::{COLUMNS, Location, StoredLieu, UPSERT_ROWS, lieux_from, values};
 use crate::db::marks;
 use crate::{Db, StoreError, Tx};
 
@@ -46,10 +46,7 @@ pub struct NewRecord<'a> {
     pub lieu_id: &'a LieuId,
     pub data: &'a str,
     pub fingerprint: &'a str,
-    pub code_insee: Option<&'a str>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    pub approximate: bool,
+    pub location: &'a Location,
 }
 
 /// Creates or replaces one record (an edit).
@@ -127,10 +124,7 @@ pub struct Record {
     pub external_id: String,
     pub lieu_id: LieuId,
     pub data: String,
-    pub code_insee: Option<String>,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    pub approximate: bool,
+    pub location: Location,
     /// When the lieu it is attached to was created (its age decides the merged id); for a
     /// lieu not written yet, when the record was imported.
     pub lieu_created_at: i64,
@@ -153,10 +147,7 @@ pub(super) fn record_from(r: &AnyRow) -> Record {
         external_id: r.get(2),
         lieu_id: LieuId(r.get(3)),
         data: r.get(4),
-        code_insee: r.get(5),
-        latitude: r.get(6),
-        longitude: r.get(7),
-        approximate: r.get::<i64, _>(8) != 0,
+        location: super::location_at(r, 5),
         lieu_created_at: r.get(9),
         lieu_written: r.get::<i64, _>(10) != 0,
     }
@@ -250,11 +241,8 @@ pub async fn put_records(
                 .bind(r.lieu_id.as_str())
                 .bind(r.data)
                 .bind(r.fingerprint)
-                .bind(now)
-                .bind(r.code_insee)
-                .bind(r.latitude)
-                .bind(r.longitude)
-                .bind(i64::from(r.approximate));
+                .bind(now);
+            q = super::bind_location(q, r.location);
         }
         q.execute(&mut **tx).await?;
     }

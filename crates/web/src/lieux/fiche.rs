@@ -100,7 +100,7 @@ pub async fn page(Page(state, ctx): Page, Path(id): Path<LieuId>) -> Response {
         sites: l.sites_web.clone(),
         prise_rdv: l.prise_rdv.clone(),
         acces_libre: l.fiche_acces_libre.clone(),
-        approximate: f.stored.approximate,
+        approximate: f.stored.location.approximate,
         date_maj: l.date_maj.to_string(),
         sources: sources.join(", "),
     })
@@ -116,10 +116,10 @@ pub async fn json(State(state): State<AppState>, Path(id): Path<LieuId>) -> Resp
     Json(serde_json::json!({
         "id": f.stored.id,
         "lieu": row,
-        "position": f.stored.latitude.zip(f.stored.longitude).map(|(lat, lon)| {
-            serde_json::json!({ "latitude": lat, "longitude": lon, "approximative": f.stored.approximate })
+        "position": f.stored.location.position.map(|p| {
+            serde_json::json!({ "latitude": p.lat, "longitude": p.lon, "approximative": f.stored.location.approximate })
         }),
-        "code_insee": f.stored.code_insee,
+        "code_insee": f.stored.location.code_insee,
         "provenance": f.provenance,
     }))
     .into_response()
