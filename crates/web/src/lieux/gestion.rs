@@ -17,6 +17,7 @@ use relais_services::lieux::import::{ImportError, ImportReport};
 use serde::Deserialize;
 use tower::{Layer, ServiceExt};
 
+use super::{Groupe, groupe};
 use crate::AppState;
 use crate::auth::{CsrfForm, HubCoordinator, InStructure, Referents, csrf_refused, csrf_verified};
 use crate::error::error_page;
@@ -336,21 +337,6 @@ pub struct Champ {
     pub field: Field,
 }
 
-/// One checkbox.
-pub struct Case {
-    pub id: String,
-    pub value: &'static str,
-    pub checked: bool,
-}
-
-/// A list field of the schema, as checkboxes.
-pub struct Groupe {
-    pub name: &'static str,
-    pub legende: &'static str,
-    pub cases: Vec<Case>,
-    pub erreur: Option<String>,
-}
-
 #[derive(Template)]
 #[template(path = "lieu_modifier.html")]
 pub struct EditPage {
@@ -488,20 +474,7 @@ fn vocabulary<T: Vocabulary>(
         .get(name)
         .map(|v| v.split('|').collect())
         .unwrap_or_default();
-    Groupe {
-        name,
-        legende,
-        cases: T::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, v)| Case {
-                id: format!("{name}-{i}"),
-                value: v.as_str(),
-                checked: chosen.contains(&v.as_str()),
-            })
-            .collect(),
-        erreur: None,
-    }
+    groupe::<T>(name, legende, |v| chosen.contains(&v.as_str()))
 }
 
 fn edit_page(

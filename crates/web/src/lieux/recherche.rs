@@ -14,6 +14,7 @@ use relais_services::lieux::recherche::{
     Recherche, RechercheError, Requete, Resultat, Zone, communes, recherche,
 };
 
+use super::{Groupe, groupe};
 use crate::AppState;
 use crate::auth::urlencode;
 use crate::pages::{Page, PageContext, render};
@@ -112,37 +113,6 @@ impl Criteres {
             .into_iter()
             .map(|(k, v)| format!("&{k}={}", urlencode(v)))
             .collect()
-    }
-}
-
-/// One checkbox of a filter.
-pub struct Case {
-    pub id: String,
-    pub name: &'static str,
-    pub value: &'static str,
-    pub checked: bool,
-}
-
-pub struct Groupe {
-    pub id: &'static str,
-    pub legende: &'static str,
-    pub cases: Vec<Case>,
-}
-
-fn groupe<T: Vocabulary>(id: &'static str, legende: &'static str, chosen: &[T]) -> Groupe {
-    Groupe {
-        id,
-        legende,
-        cases: T::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, v)| Case {
-                id: format!("{id}-{i}"),
-                name: id,
-                value: v.as_str(),
-                checked: chosen.contains(v),
-            })
-            .collect(),
     }
 }
 
@@ -425,9 +395,11 @@ pub async fn search_page(Page(state, ctx): Page, RawQuery(raw): RawQuery) -> Res
         ctx,
         q,
         groupes: vec![
-            groupe("services", "Services", &c.services),
-            groupe("publics", "Publics accueillis en particulier", &c.publics),
-            groupe("frais", "Frais", &c.frais),
+            groupe("services", "Services", |v| c.services.contains(v)),
+            groupe("publics", "Publics accueillis en particulier", |v| {
+                c.publics.contains(v)
+            }),
+            groupe("frais", "Frais", |v| c.frais.contains(v)),
         ],
         ouvert_maintenant: c.ouvert_maintenant,
         ouvert_week_end: c.ouvert_week_end,
