@@ -199,8 +199,8 @@ async fn candidate(
     db: &Db,
     request: HabilitationRequestId,
     person: PersonId,
-) -> Result<repo::Candidate, WorkflowError> {
-    repo::candidates(db, request)
+) -> Result<CandidateLine, WorkflowError> {
+    repo::candidate_lines(db, request)
         .await?
         .into_iter()
         .find(|c| c.person_id == person)
@@ -212,7 +212,7 @@ async fn candidate_of(
     referent: &StructureAccess,
     request: HabilitationRequestId,
     person: PersonId,
-) -> Result<repo::Candidate, WorkflowError> {
+) -> Result<CandidateLine, WorkflowError> {
     own_request(db, referent, request).await?;
     candidate(db, request, person).await
 }
@@ -262,14 +262,11 @@ pub async fn missing(
         .await?
         .ok_or(WorkflowError::UnknownRequest)?;
     let candidate = candidate(db, request, person).await?;
-    let enrolled = people::person(db, person)
-        .await?
-        .is_some_and(|p| p.totp_enrolled_at.is_some());
     Ok(missing_of(
         found.status,
         candidate.training_hours.is_some(),
         candidate.skills_test_at.is_some(),
-        enrolled,
+        candidate.totp_enrolled_at.is_some(),
     ))
 }
 
@@ -292,12 +289,8 @@ pub async fn activate(
     let candidate = candidate_of(db, referent, request, person).await?;
     let steps = missing(db, request, person).await?;
     if !steps.is_empty() {
-        let who = people::person(db, person)
-            .await?
-            .map(|p| p.email)
-            .unwrap_or_default();
         let labels: Vec<&str> = steps.iter().map(|m| m.label()).collect();
-        return Err(WorkflowError::NotReady(who, labels.join(", ")));
+        return Err(WorkflowError::NotReady(candidate.email, labels.join(", ")));
     }
     let now = now_ms();
     let mut tx = db.begin().await?;

@@ -18,16 +18,6 @@ pub struct Request {
     pub decided_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    pub id: CandidateId,
-    pub request_id: HabilitationRequestId,
-    pub person_id: PersonId,
-    pub training_hours: Option<i64>,
-    pub skills_test_at: Option<i64>,
-    pub activated_at: Option<i64>,
-}
-
 /// A new request, as the référent submits it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRequest<'a> {
@@ -114,31 +104,6 @@ pub async fn set_status(
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
-}
-
-fn candidate_from(r: &AnyRow) -> Candidate {
-    Candidate {
-        id: CandidateId(r.get(0)),
-        request_id: HabilitationRequestId(r.get(1)),
-        person_id: PersonId(r.get(2)),
-        training_hours: r.get(3),
-        skills_test_at: r.get(4),
-        activated_at: r.get(5),
-    }
-}
-
-pub async fn candidates(
-    db: &Db,
-    request: HabilitationRequestId,
-) -> Result<Vec<Candidate>, StoreError> {
-    all_where(
-        db,
-        "SELECT id, request_id, person_id, training_hours, skills_test_at, activated_at \
-         FROM habilitation_candidates WHERE request_id = $1 ORDER BY id",
-        request.0,
-        candidate_from,
-    )
-    .await
 }
 
 /// A candidate's training, as recorded.
@@ -286,6 +251,7 @@ pub async fn request_with_structure(
 /// A candidate with their name and everything recorded about their habilitation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CandidateLine {
+    pub id: CandidateId,
     pub person_id: PersonId,
     pub email: String,
     pub given_name: String,
@@ -306,23 +272,24 @@ pub async fn candidate_lines(
 ) -> Result<Vec<CandidateLine>, StoreError> {
     all_where(
         db,
-        "SELECT c.person_id, p.email, p.given_name, p.family_name, c.training_hours, c.training_date, \
+        "SELECT c.id, c.person_id, p.email, p.given_name, p.family_name, c.training_hours, c.training_date, \
          c.training_organisation, c.skills_test_at, c.skills_test_score, c.activated_at, p.totp_enrolled_at \
          FROM habilitation_candidates c JOIN persons p ON p.id = c.person_id \
          WHERE c.request_id = $1 ORDER BY c.id",
         request.0,
         |r| CandidateLine {
-            person_id: PersonId(r.get(0)),
-            email: r.get(1),
-            given_name: r.get(2),
-            family_name: r.get(3),
-            training_hours: r.get(4),
-            training_date: r.get(5),
-            training_organisation: r.get(6),
-            skills_test_at: r.get(7),
-            skills_test_score: r.get(8),
-            activated_at: r.get(9),
-            totp_enrolled_at: r.get(10),
+            id: CandidateId(r.get(0)),
+            person_id: PersonId(r.get(1)),
+            email: r.get(2),
+            given_name: r.get(3),
+            family_name: r.get(4),
+            training_hours: r.get(5),
+            training_date: r.get(6),
+            training_organisation: r.get(7),
+            skills_test_at: r.get(8),
+            skills_test_score: r.get(9),
+            activated_at: r.get(10),
+            totp_enrolled_at: r.get(11),
         },
     )
     .await
