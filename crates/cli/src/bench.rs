@@ -278,7 +278,9 @@ fn choose_pairs(lieux: &[IndexedLieu]) -> Vec<(Pair, f64)> {
 fn brute_nearest(lieux: &[IndexedLieu], p: Point, k: usize, pair: Pair) -> Vec<(f64, usize)> {
     let mut best: std::collections::BinaryHeap<(Dist, usize)> = Default::default();
     for (i, l) in lieux.iter().enumerate() {
-        let Some(q) = l.position else { continue };
+        let Some(q) = l.location.position else {
+            continue;
+        };
         if !pair.passes(l) {
             continue;
         }
@@ -344,15 +346,23 @@ pub fn schema_csv(n: usize, path: &std::path::Path) -> anyhow::Result<()> {
     }
     let mut written = 0;
     for (i, l) in lieux.iter().enumerate() {
-        let Some(commune) = l.code_insee.as_deref().and_then(|c| territoires.commune(c)) else {
+        let Some(commune) = l
+            .location
+            .code_insee
+            .as_deref()
+            .and_then(|c| territoires.commune(c))
+        else {
             continue;
         };
         let Some(code_postal) = commune.codes_postaux.first() else {
             continue;
         };
-        let (lat, lon) = l.position.map_or((String::new(), String::new()), |p| {
-            (format!("{:.6}", p.lat), format!("{:.6}", p.lon))
-        });
+        let (lat, lon) = l
+            .location
+            .position
+            .map_or((String::new(), String::new()), |p| {
+                (format!("{:.6}", p.lat), format!("{:.6}", p.lon))
+            });
         let value = |column: &str| -> String {
             match column {
                 "id" => l.id.to_string(),
@@ -450,7 +460,7 @@ fn one_size(
         let built = started.elapsed();
         let points: Vec<Point> = synthetic_like(queries, 99, territoires, sample)
             .into_iter()
-            .filter_map(|l| l.position)
+            .filter_map(|l| l.location.position)
             .collect();
         println!(
             "\n## {n} lieux, {distribution} (générés en {:.1} s, index construit en {:.2} s), {} points × {} paires",
@@ -560,7 +570,9 @@ fn dump_csv(
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(w, "id,lat,lon,{}", KINDS.join(","))?;
     for l in lieux {
-        let Some(p) = l.position else { continue };
+        let Some(p) = l.location.position else {
+            continue;
+        };
         write!(w, "{},{},{}", l.id, p.lat, p.lon)?;
         for k in 0..8 {
             write!(w, ",{}", kind_mask(l, k))?;

@@ -20,8 +20,8 @@ use std::collections::{BinaryHeap, HashMap};
 use relais_domain::horaires::{Horaires, LocalTime};
 use relais_domain::ids::LieuId;
 use relais_domain::lieux::{
-    Dispositif, FormationLabel, Frais, Lieu, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
-    Public, Service,
+    Dispositif, FormationLabel, Frais, Lieu, Location, ModaliteAcces, ModaliteAccompagnement,
+    PriseEnCharge, Public, Service,
 };
 use relais_domain::territoires::Point;
 use relais_domain::text::search_key;
@@ -79,11 +79,9 @@ const SCAN_SMALL: usize = 256;
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexedLieu {
     pub id: LieuId,
-    /// `None`: findable by territory, not by distance nor in a bounding box.
-    pub position: Option<Point>,
-    /// The position is the commune's (the lieu gave none).
-    pub approximate: bool,
-    pub code_insee: Option<String>,
+    /// Its commune and position. Without a position: findable by territory, not by
+    /// distance nor in a bounding box.
+    pub location: Location,
     /// For an arrondissement municipal, its commune (Paris, Lyon, Marseille).
     pub code_insee_parent: Option<String>,
     pub departement: Option<String>,
@@ -137,11 +135,6 @@ impl IndexedLieu {
                     .map(|(c, _)| c)
             });
         let chain = commune.and_then(|c| territoires.chain(c.code.as_str()));
-        let (position, approximate) = match (lieu.coordonnees, commune) {
-            (Some(p), _) => (Some(p), false),
-            (None, Some(c)) => (c.position, c.position.is_some()),
-            (None, None) => (None, false),
-        };
         let text_key = search_key(&format!(
             "{} {} {} {} {}",
             lieu.nom,
@@ -152,9 +145,7 @@ impl IndexedLieu {
         ));
         IndexedLieu {
             id: LieuId(lieu.id.clone()),
-            position,
-            approximate,
-            code_insee: commune.map(|c| c.code.as_str().to_string()),
+            location: Location::new(lieu.coordonnees, commune),
             code_insee_parent: chain
                 .and_then(|ch| ch.commune_parent)
                 .map(|p| p.code.as_str().to_string()),
@@ -442,8 +433,8 @@ impl LieuIndex {
                     map.entry(c.clone()).or_default().push(i);
                 }
             };
-            add(&mut communes, &l.code_insee);
-            if l.code_insee_parent != l.code_insee {
+            add(&mut communes, &l.location.code_insee);
+            if l.code_insee_parent != l.location.code_insee {
                 add(&mut communes, &l.code_insee_parent);
             }
             add(&mut epci, &l.epci);
@@ -453,7 +444,7 @@ impl LieuIndex {
         let mut items: Vec<([f64; 3], u32)> = lieux
             .iter()
             .enumerate()
-            .filter_map(|(i, l)| l.position.map(|p| (unit_vector(p), i as u32)))
+            .filter_map(|(i, l)| l.location.position.map(|p| (unit_vector(p), i as u32)))
             .collect();
         let mut nodes = Vec::new();
         if !items.is_empty() {
@@ -516,7 +507,7 @@ impl LieuIndex {
             slot_lieu: items.iter().map(|(_, l)| *l).collect(),
             slot_point: items
                 .iter()
-                .map(|(_, l)| lieux[*l as usize].position.unwrap())
+                .map(|(_, l)| lieux[*l as usize].location.position.unwrap())
                 .collect(),
             slot_xyz,
             slot_masks,
@@ -1282,9 +1273,11 @@ fn generate(
             };
             let mut l = IndexedLieu {
                 id: LieuId(format!("synth-{seed}-{i}")),
-                position,
-                approximate: false,
-                code_insee: Some(c.code.as_str().to_string()),
+                location: Location {
+                    code_insee: Some(c.code.as_str().to_string()),
+                    position,
+                    approximate: false,
+                },
                 code_insee_parent: None,
                 departement: Some(c.departement.clone()),
                 epci: chain.and_then(|ch| ch.epci).map(|e| e.code.clone()),

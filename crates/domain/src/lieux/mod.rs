@@ -31,7 +31,7 @@ pub use vocabulaires::{
 };
 
 use crate::comptes::Email;
-use crate::territoires::{CodeInsee, CodePostal, Point};
+use crate::territoires::{CodeInsee, CodePostal, Commune, Point};
 
 /// Where a lieu, or a source's row, is: its commune and its coordinates, which are the
 /// commune's when the row gave none (`approximate`).
@@ -40,6 +40,18 @@ pub struct Location {
     pub code_insee: Option<String>,
     pub position: Option<Point>,
     pub approximate: bool,
+}
+
+impl Location {
+    /// In `commune`, at the lieu's own coordinates, else at the commune's (approximate).
+    pub fn new(coordonnees: Option<Point>, commune: Option<&Commune>) -> Location {
+        let town_hall = commune.and_then(|c| c.position);
+        Location {
+            code_insee: commune.map(|c| c.code.as_str().to_string()),
+            position: coordonnees.or(town_hall),
+            approximate: coordonnees.is_none() && town_hall.is_some(),
+        }
+    }
 }
 
 /// A lieu de médiation numérique as the national schema v1.0.1 describes it. List

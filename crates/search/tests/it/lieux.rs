@@ -9,8 +9,8 @@ use proptest::prelude::*;
 use relais_domain::horaires::{Horaires, LocalTime, Weekday};
 use relais_domain::ids::LieuId;
 use relais_domain::lieux::{
-    Dispositif, FormationLabel, Frais, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
-    Public, Service,
+    Dispositif, FormationLabel, Frais, Location, ModaliteAcces, ModaliteAccompagnement,
+    PriseEnCharge, Public, Service,
 };
 use relais_domain::territoires::Point;
 use relais_domain::text::search_key;
@@ -30,9 +30,11 @@ fn territoires() -> &'static TerritoryIndex {
 fn lieu(id: &str, name: &str, position: Option<(f64, f64)>) -> IndexedLieu {
     IndexedLieu {
         id: LieuId(id.to_string()),
-        position: position.map(|(lat, lon)| Point { lat, lon }),
-        approximate: false,
-        code_insee: Some("69123".into()),
+        location: Location {
+            code_insee: Some("69123".into()),
+            position: position.map(|(lat, lon)| Point { lat, lon }),
+            approximate: false,
+        },
         code_insee_parent: None,
         departement: Some("69".into()),
         epci: Some("200046977".into()),
@@ -54,7 +56,13 @@ fn lieu(id: &str, name: &str, position: Option<(f64, f64)>) -> IndexedLieu {
 fn brute(index: &LieuIndex, p: Point, k: usize, f: &Filter) -> Vec<(usize, f64)> {
     let mut all: Vec<(usize, f64)> = (0..index.len())
         .filter(|&i| index.matches(i, f))
-        .filter_map(|i| index.lieu(i).position.map(|q| (i, q.distance_m(p))))
+        .filter_map(|i| {
+            index
+                .lieu(i)
+                .location
+                .position
+                .map(|q| (i, q.distance_m(p)))
+        })
         .collect();
     all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     all.truncate(k);
@@ -219,7 +227,7 @@ fn small_index() -> LieuIndex {
     c.dispositifs = 1 << Dispositif::FranceServices.index();
     c.modalites_accompagnement = 1 << ModaliteAccompagnement::AtelierCollectif.index();
     c.formations_labels = 1 << FormationLabel::MonEspaceSante.index();
-    c.code_insee = Some("69266".into());
+    c.location.code_insee = Some("69266".into());
     // No position: by territory only.
     let mut d = lieu("d", "Bus numérique", None);
     d.services = 1 << Service::AideDemarches.index();
@@ -461,7 +469,10 @@ fn territory_bbox_and_unpositioned_lieux() {
     );
     assert_eq!(ids(&x, x.in_bbox(45.7, 4.8, 45.8, 4.9, &aide, 1)).len(), 1);
     assert!(x.in_bbox(45.0, 4.8, 45.1, 4.9, &all, 10).is_empty());
-    assert_eq!(x.get("d").map(|(i, l)| (i, l.position)), Some((3, None)));
+    assert_eq!(
+        x.get("d").map(|(i, l)| (i, l.location.position)),
+        Some((3, None))
+    );
     assert!(x.get("zz").is_none());
 }
 
@@ -480,15 +491,15 @@ fn bbox_matches_brute_force_on_synthetic_data() {
     ] {
         let mut found = index.in_bbox(b.0, b.1, b.2, b.3, &f, usize::MAX);
         found.sort_unstable();
-        let expected: Vec<usize> = (0..index.len())
-            .filter(|&i| index.matches(i, &f))
-            .filter(|&i| {
-                index
-                    .lieu(i)
-                    .position
-                    .is_some_and(|p| p.lat >= b.0 && p.lat <= b.2 && p.lon >= b.1 && p.lon <= b.3)
-            })
-            .collect();
+        let expected: Vec<usize> =
+            (0..index.len())
+                .filter(|&i| index.matches(i, &f))
+                .filter(|&i| {
+                    index.lieu(i).location.position.is_some_and(|p| {
+                        p.lat >= b.0 && p.lat <= b.2 && p.lon >= b.1 && p.lon <= b.3
+                    })
+                })
+                .collect();
         assert_eq!(found, expected, "{b:?}");
     }
 }
@@ -656,7 +667,7 @@ fn timing() {
         // Query points: positions of other synthetic lieux (same distribution).
         let points: Vec<Point> = synthetic(1_000, 99, territoires())
             .into_iter()
-            .filter_map(|l| l.position)
+            .filter_map(|l| l.location.position)
             .collect();
         for (name, f) in &point_filters {
             for plan in [Plan::Auto, Plan::Walk, Plan::Scan, Plan::Values] {

@@ -16,7 +16,9 @@ use relais_domain::calendrier::paris_days;
 use relais_domain::horaires::Horaires;
 use relais_domain::ids::{LieuId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};
-use relais_domain::lieux::{Date, Issue, Lieu, Reason, SchemaVersion, read_row, write_row};
+use relais_domain::lieux::{
+    Date, Issue, Lieu, Location, Reason, SchemaVersion, read_row, write_row,
+};
 use relais_domain::text::search_key;
 use relais_search::TerritoryIndex;
 use relais_store::lieux::{self as repo, NewRecord, RecordKey};
@@ -273,11 +275,9 @@ pub async fn edit(
     if moved {
         let commune = resolve_commune(index, &lieu);
         lieu.adresse.code_insee = commune.map(|c| c.code.clone());
-        location.code_insee = commune.map(|c| c.code.as_str().to_string());
-        if location.approximate || location.position.is_none() {
-            location.position = commune.and_then(|c| c.position);
-            location.approximate = location.position.is_some();
-        }
+        // Coordinates the lieu gave stay; the old commune's give way to the new one's.
+        let own = location.position.filter(|_| !location.approximate);
+        location = Location::new(own, commune);
     }
     let new: BTreeMap<String, String> = write_row(&lieu)
         .into_iter()

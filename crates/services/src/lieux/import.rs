@@ -478,25 +478,21 @@ fn prepare(index: &TerritoryIndex, lieu: Lieu) -> (Prepared, Vec<String>) {
     if let Some(Err(e)) = lieu.horaires.as_deref().map(Horaires::parse) {
         warnings.push(format!("{e} : horaires gardés tels quels, non évalués"));
     }
-    let town_hall = commune.and_then(|c| c.position);
-    let (position, approximate) = match (lieu.coordonnees, town_hall) {
-        (Some(p), Some(hall)) => {
-            let d = p.distance_m(hall);
-            if d > FAR_M {
-                warnings.push(format!(
-                    "latitude/longitude « {}, {} » : à {:.0} km de la mairie de {}, à vérifier",
-                    p.lat,
-                    p.lon,
-                    d / 1000.0,
-                    commune.map_or("", |c| c.nom.as_str())
-                ));
-            }
-            (Some(p), false)
+    if let (Some(p), Some(c)) = (lieu.coordonnees, commune)
+        && let Some(hall) = c.position
+    {
+        let d = p.distance_m(hall);
+        if d > FAR_M {
+            warnings.push(format!(
+                "latitude/longitude « {}, {} » : à {:.0} km de la mairie de {}, à vérifier",
+                p.lat,
+                p.lon,
+                d / 1000.0,
+                c.nom
+            ));
         }
-        (Some(p), None) => (Some(p), false),
-        (None, Some(hall)) => (Some(hall), true),
-        (None, None) => (None, false),
-    };
+    }
+    let location = Location::new(lieu.coordonnees, commune);
     let row: BTreeMap<&str, String> = write_row(&lieu)
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
@@ -505,11 +501,7 @@ fn prepare(index: &TerritoryIndex, lieu: Lieu) -> (Prepared, Vec<String>) {
         Prepared {
             external_id: lieu.id.clone(),
             record: serde_json::to_string(&row).expect("a row serializes"),
-            location: Location {
-                code_insee: commune.map(|c| c.code.as_str().to_string()),
-                position,
-                approximate,
-            },
+            location,
         },
         warnings,
     )

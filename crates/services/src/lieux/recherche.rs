@@ -114,8 +114,8 @@ fn index_stored(
         let mut entry = IndexedLieu::from_lieu(&lieu, territoires);
         entry.id = stored.id.clone();
         if stored.location.position.is_some() {
-            entry.position = stored.location.position;
-            entry.approximate = stored.location.approximate;
+            entry.location.position = stored.location.position;
+            entry.location.approximate = stored.location.approximate;
         }
         by_id.insert(
             stored.id,

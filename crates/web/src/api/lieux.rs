@@ -245,9 +245,9 @@ pub async fn search(
                 adresse: &s.adresse,
                 code_postal: &s.code_postal,
                 commune: &s.commune,
-                latitude: l.position.map(|p| p.lat),
-                longitude: l.position.map(|p| p.lon),
-                position_approximative: l.approximate,
+                latitude: l.location.position.map(|p| p.lat),
+                longitude: l.location.position.map(|p| p.lon),
+                position_approximative: l.location.approximate,
                 distance_m: t.distance_m.map(f64::round),
             }
         })

@@ -212,11 +212,11 @@ fn item(r: &Recherche, i: usize, from: Option<Point>, now: LocalTime) -> Item {
         adresse: s.adresse.clone(),
         ville: format!("{} {}", s.code_postal, s.commune),
         distance: from
-            .zip(l.position)
+            .zip(l.location.position)
             .map(|(a, b)| distance_fr(a.distance_m(b))),
         ouvert: l.horaires.as_ref().map(|h| h.is_open(now)),
-        lat: l.position.map(|p| format!("{:.5}", p.lat)),
-        lon: l.position.map(|p| format!("{:.5}", p.lon)),
+        lat: l.location.position.map(|p| format!("{:.5}", p.lat)),
+        lon: l.location.position.map(|p| format!("{:.5}", p.lon)),
     }
 }
 
