@@ -6,6 +6,7 @@ use sqlx::{AnyPool, Executor, Row};
 
 /// A statement with its values being bound.
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 /// Which database engine a [`Db`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -11,7 +11,7 @@ pub use export::*;
 pub use fusion::*;
 pub use records::*;
 use relais_domain::ids::LieuId;
-pub use relais_domain::lieux::Location;
+use relais_domain::lieux::Location;
 use relais_domain::territoires::Point;
 use sqlx::Row;
 use sqlx::any::AnyRow;
