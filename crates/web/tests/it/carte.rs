@@ -9,12 +9,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use relais_domain::comptes::GlobalRole;
-use relais_domain::comptes::sessions::{Session, Stage};
+use relais_domain::comptes::sessions::Stage;
 use relais_search::TerritoryIndex;
 use relais_services::comptes::{self as svc, Policy};
 use relais_services::lieux::import::import_bytes;
 use relais_services::lieux::recherche::{Lieux, build};
-use relais_store::comptes::sessions;
 use relais_testkit::TestDb;
 use relais_web::{AppState, WebConfig, router};
 
@@ -226,37 +225,11 @@ async fn the_widget_may_be_framed_by_other_sites_and_nothing_else_may() {
 }
 
 async fn admin_cookie(t: &TestDb) -> String {
-    let id = svc::create_account(
-        &t.db,
-        "admin@exemple.fr",
-        "Camille",
-        "Martin",
-        PASSWORD,
-        None,
-    )
-    .await
-    .unwrap();
+    let id = account(&t.db, "admin@exemple.fr").await;
     svc::grant_global_role(&t.db, id, GlobalRole::Administrateur, "", None)
         .await
         .unwrap();
-    let now = relais_domain::calendrier::now_ms();
-    sessions::create(
-        &t.db,
-        &Session {
-            token_hash: svc::sha256_hex("jeton-admin"),
-            person_id: id,
-            stage: Stage::Active,
-            acting_structure: None,
-            created_at: now,
-            last_seen_at: now,
-            fresh_until: now + 60_000,
-            ip: "test".into(),
-            user_agent: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
-    format!("relais_csrf={CSRF}; relais_session=jeton-admin")
+    cookie_of(&t.db, id, Stage::Active, true).await
 }
 
 #[tokio::test]

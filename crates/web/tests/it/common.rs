@@ -2,15 +2,19 @@
 //! visitor's cookies, answers read back.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};
 use axum::response::Response;
+use relais_domain::comptes::sessions::{Session, Stage};
+use relais_domain::ids::PersonId;
 use relais_domain::territoires::Territoires;
 use relais_search::TerritoryIndex;
 use relais_services::comptes::Policy;
 use relais_services::lieux::recherche::{Lieux, Recherche};
+use relais_store::Db;
 use relais_testkit::TestDb;
 use relais_web::{AppState, WebConfig, router};
 use tower::ServiceExt;
@@ -90,4 +94,36 @@ pub fn session_cookie(res: &Response) -> String {
                 .map(|rest| rest.split(';').next().unwrap_or("").to_string())
         })
         .expect("a session cookie")
+}
+
+/// A new account: Camille Martin, with [`PASSWORD`].
+pub async fn account(db: &Db, email: &str) -> PersonId {
+    relais_services::comptes::create_account(db, email, "Camille", "Martin", PASSWORD, None)
+        .await
+        .unwrap()
+}
+
+/// The cookies of a new session of `person` at `stage`, whose second factor was confirmed
+/// a moment ago if `fresh`. Each call opens another session.
+pub async fn cookie_of(db: &Db, person: PersonId, stage: Stage, fresh: bool) -> String {
+    static OPENED: AtomicU64 = AtomicU64::new(0);
+    let token = format!("jeton-{person}-{}", OPENED.fetch_add(1, Ordering::Relaxed));
+    let now = relais_domain::calendrier::now_ms();
+    relais_store::comptes::sessions::create(
+        db,
+        &Session {
+            token_hash: relais_services::comptes::sha256_hex(&token),
+            person_id: person,
+            stage,
+            acting_structure: None,
+            created_at: now,
+            last_seen_at: now,
+            fresh_until: if fresh { now + 60_000 } else { now - 1 },
+            ip: "test".into(),
+            user_agent: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    format!("relais_csrf={CSRF}; relais_session={token}")
 }

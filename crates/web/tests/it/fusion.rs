@@ -10,14 +10,13 @@ use std::sync::OnceLock;
 use axum::Router;
 use axum::http::StatusCode;
 use relais_domain::comptes::GlobalRole;
-use relais_domain::comptes::sessions::{Session, Stage};
+use relais_domain::comptes::sessions::Stage;
 use relais_domain::ids::LieuId;
 use relais_domain::journal::JournalAction;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as svc;
 use relais_services::lieux::fusion;
 use relais_services::lieux::import::{import_bytes, lieu_id};
-use relais_store::comptes::sessions;
 use relais_store::journal::{self, JournalFilter};
 use relais_store::lieux;
 use relais_testkit::TestDb;
@@ -70,33 +69,13 @@ async fn site(t: &TestDb) -> Router {
 
 /// A logged-in person, administrator or not; the cookie of their session.
 async fn cookie(t: &TestDb, email: &str, admin: bool) -> String {
-    let id = svc::create_account(&t.db, email, "Camille", "Martin", PASSWORD, None)
-        .await
-        .unwrap();
+    let id = account(&t.db, email).await;
     if admin {
         svc::grant_global_role(&t.db, id, GlobalRole::Administrateur, "", None)
             .await
             .unwrap();
     }
-    let now = relais_domain::calendrier::now_ms();
-    let token = format!("jeton-{id}");
-    sessions::create(
-        &t.db,
-        &Session {
-            token_hash: svc::sha256_hex(&token),
-            person_id: id,
-            stage: Stage::Active,
-            acting_structure: None,
-            created_at: now,
-            last_seen_at: now,
-            fresh_until: now + 60_000,
-            ip: "test".into(),
-            user_agent: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
-    format!("relais_csrf={CSRF}; relais_session={token}")
+    cookie_of(&t.db, id, Stage::Active, true).await
 }
 
 fn ids() -> (LieuId, LieuId) {

@@ -9,13 +9,12 @@ use relais_domain::ids::{PersonId, StructureId};
 
 use axum::Router;
 use axum::http::StatusCode;
-use relais_domain::comptes::sessions::{Session, Stage};
+use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::habilitations::COMMITMENTS;
 use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
 use relais_store::Db;
-use relais_store::comptes::sessions;
 use relais_testkit::TestDb;
 
 struct World {
@@ -115,28 +114,7 @@ async fn enrol(db: &Db, email: &str) {
 
 /// A complete session of `person`; `fresh`: the second factor was confirmed a moment ago.
 async fn cookie_for(db: &Db, person: PersonId, fresh: bool) -> String {
-    let token = format!(
-        "jeton-{person}-{fresh}-{}",
-        relais_domain::calendrier::now_ms()
-    );
-    let now = relais_domain::calendrier::now_ms();
-    sessions::create(
-        db,
-        &Session {
-            token_hash: svc::sha256_hex(&token),
-            person_id: person,
-            stage: Stage::Active,
-            acting_structure: None,
-            created_at: now,
-            last_seen_at: now,
-            fresh_until: if fresh { now + 60_000 } else { now - 1 },
-            ip: "test".into(),
-            user_agent: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
-    format!("relais_csrf={CSRF}; relais_session={token}")
+    cookie_of(db, person, Stage::Active, fresh).await
 }
 
 /// GET, expecting 200; the page's HTML.

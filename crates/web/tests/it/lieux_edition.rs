@@ -9,11 +9,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
-use relais_domain::comptes::sessions::{Session, Stage};
+use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_services::comptes as svc;
 use relais_store::Db;
-use relais_store::comptes::sessions;
 use relais_testkit::TestDb;
 use tower::ServiceExt;
 
@@ -74,28 +73,8 @@ struct World {
 }
 
 async fn login(db: &Db, email: &str) -> (PersonId, String) {
-    let id = svc::create_account(db, email, "Camille", "Martin", PASSWORD, None)
-        .await
-        .unwrap();
-    let token = format!("jeton-{id}");
-    let now = relais_domain::calendrier::now_ms();
-    sessions::create(
-        db,
-        &Session {
-            token_hash: svc::sha256_hex(&token),
-            person_id: id,
-            stage: Stage::Active,
-            acting_structure: None,
-            created_at: now,
-            last_seen_at: now,
-            fresh_until: now + 60_000,
-            ip: "test".into(),
-            user_agent: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
-    (id, format!("relais_csrf={CSRF}; relais_session={token}"))
+    let id = account(db, email).await;
+    (id, cookie_of(db, id, Stage::Active, true).await)
 }
 
 async fn world(db: &Db) -> World {

@@ -84,9 +84,7 @@ async fn logged_in(app: &Router, token: &str) -> bool {
 /// A person with the second factor set up: their TOTP secret and recovery codes.
 async fn enrolled(db: &Db, email: &str) -> (PersonId, Vec<u8>, Vec<String>) {
     let policy = Policy::default();
-    let id = svc::create_account(db, email, "Camille", "Martin", PASSWORD, None)
-        .await
-        .unwrap();
+    let id = account(db, email).await;
     let opened = svc::login_with_password(db, &policy, email, PASSWORD, &client())
         .await
         .unwrap();
