@@ -3,9 +3,8 @@
 //! structures and services import back into the same lieux.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
-use relais_search::TerritoryIndex;
+use crate::index;
 use relais_services::lieux::data_inclusion;
 use relais_services::lieux::export::{self, DataInclusionExport, Export, Format};
 use relais_services::lieux::import::{ImportReport, import_bytes};
@@ -18,13 +17,6 @@ store_tests!(
     an_empty_base_gives_empty_files,
     data_inclusion_imports_back
 );
-
-fn index() -> &'static TerritoryIndex {
-    static INDEX: OnceLock<TerritoryIndex> = OnceLock::new();
-    INDEX.get_or_init(|| {
-        TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap())
-    })
-}
 
 fn demo() -> Vec<u8> {
     std::fs::read(concat!(

@@ -8,11 +8,10 @@
 //! docs/DATA.md reports, and the seeded sample of docs/fusion-echantillon-carto-2020.md.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
+use crate::{data, index, v1_header, v1_row};
 use relais_domain::ids::LieuId;
 use relais_domain::lieux::fusion::{Decision, Origines};
-use relais_search::TerritoryIndex;
 use relais_services::lieux::fichier;
 use relais_services::lieux::fusion::{self, Verdict};
 use relais_services::lieux::import::{ImportReport, import, import_bytes, lieu_id};
@@ -30,53 +29,27 @@ store_tests!(
     a_record_that_moves_leaves_the_merged_lieu,
 );
 
-fn index() -> &'static TerritoryIndex {
-    static INDEX: OnceLock<TerritoryIndex> = OnceLock::new();
-    INDEX.get_or_init(|| {
-        TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap())
-    })
-}
-
-const HEADER: &str = "id,pivot,nom,commune,code_postal,code_insee,adresse,complement_adresse,latitude,longitude,typologie,telephone,courriels,site_web,horaires,presentation_resume,presentation_detail,source,itinerance,structure_parente,date_maj,services,publics_specifiquement_adresses,prise_en_charge_specifique,frais_a_charge,dispositif_programmes_nationaux,formations_labels,autres_formations_labels,modalites_acces,modalites_accompagnement,fiche_acces_libre,prise_rdv";
-
 /// A v1 row in Saint-Étienne with the given values.
 fn row(changes: &[(&str, &str)]) -> String {
-    let mut values: Vec<(String, String)> = HEADER
-        .split(',')
-        .map(|c| (c.to_string(), String::new()))
-        .collect();
-    for (k, v) in [
-        ("id", "1"),
-        ("nom", "Médiathèque Tarentaize"),
-        ("commune", "Saint-Étienne"),
-        ("code_postal", "42000"),
-        ("code_insee", "42218"),
-        ("adresse", "20 rue Jo Gouttebarge"),
-        ("latitude", "45.4330"),
-        ("longitude", "4.3925"),
-        ("date_maj", "2024-06-01"),
-        ("services", "Aide aux démarches administratives"),
-    ]
-    .into_iter()
-    .chain(changes.iter().copied())
-    {
-        values.iter_mut().find(|(c, _)| c == k).unwrap().1 = v.to_string();
-    }
-    values
-        .iter()
-        .map(|(_, v)| {
-            if v.contains(',') || v.contains('"') {
-                format!("\"{}\"", v.replace('"', "\"\""))
-            } else {
-                v.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    v1_row(
+        &[
+            ("id", "1"),
+            ("nom", "Médiathèque Tarentaize"),
+            ("commune", "Saint-Étienne"),
+            ("code_postal", "42000"),
+            ("code_insee", "42218"),
+            ("adresse", "20 rue Jo Gouttebarge"),
+            ("latitude", "45.4330"),
+            ("longitude", "4.3925"),
+            ("date_maj", "2024-06-01"),
+            ("services", "Aide aux démarches administratives"),
+        ],
+        changes,
+    )
 }
 
 fn file(rows: &[String]) -> Vec<u8> {
-    let mut lines = vec![HEADER.to_string()];
+    let mut lines = vec![v1_header()];
     lines.extend(rows.iter().cloned());
     lines.join("\n").into_bytes()
 }
@@ -336,14 +309,6 @@ async fn a_record_that_moves_leaves_the_merged_lieu(db: Db) {
 }
 
 // ---- Measure on carto-2020 -----------------------------------------------------------
-
-fn data(path: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../data/lieux/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 /// The six carto-2020 files.
 const CARTO: [&str; 6] = [

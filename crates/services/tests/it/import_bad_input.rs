@@ -3,10 +3,10 @@
 //! (rows stored before the end of the file is read).
 
 use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 
-use relais_search::TerritoryIndex;
+use crate::index;
 use relais_services::lieux::fichier::{self, FileError};
 use relais_services::lieux::import::{
     ImportError, ImportReport, import_bytes, import_path, import_rows, lieu_id,
@@ -28,13 +28,6 @@ store_tests!(
     invisible_characters_are_stripped_with_a_warning,
     a_device_or_oversized_file_is_refused
 );
-
-fn index() -> &'static TerritoryIndex {
-    static INDEX: OnceLock<TerritoryIndex> = OnceLock::new();
-    INDEX.get_or_init(|| {
-        TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap())
-    })
-}
 
 const HEADER: &str =
     "id,nom,commune,code_postal,adresse,latitude,longitude,telephone,horaires,date_maj,services";

@@ -1,9 +1,7 @@
 //! Importing lieux on both backends: a real regional file, re-imported without change;
 //! careless and hostile files reported row by row, good rows kept.
 
-use std::sync::OnceLock;
-
-use relais_search::TerritoryIndex;
+use crate::{data, index, v1_header, v1_row};
 use relais_services::lieux::fichier::FileError;
 use relais_services::lieux::import::{ImportError, ImportReport, import_bytes, lieu_id};
 use relais_store::{Db, lieux};
@@ -14,21 +12,6 @@ store_tests!(
     bad_rows_are_reported_and_good_ones_kept,
     a_changed_row_updates_its_lieu
 );
-
-fn index() -> &'static TerritoryIndex {
-    static INDEX: OnceLock<TerritoryIndex> = OnceLock::new();
-    INDEX.get_or_init(|| {
-        TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap())
-    })
-}
-
-fn data(path: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../data/lieux/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 async fn run(db: &Db, source: &str, bytes: &[u8]) -> Result<ImportReport, ImportError> {
     let mut calls = 0;
@@ -72,50 +55,31 @@ async fn a_real_file_imports_and_reimports_without_change(db: Db) {
     );
 }
 
-const HEADER: &str = "id,pivot,nom,commune,code_postal,code_insee,adresse,complement_adresse,latitude,longitude,typologie,telephone,courriels,site_web,horaires,presentation_resume,presentation_detail,source,itinerance,structure_parente,date_maj,services,publics_specifiquement_adresses,prise_en_charge_specifique,frais_a_charge,dispositif_programmes_nationaux,formations_labels,autres_formations_labels,modalites_acces,modalites_accompagnement,fiche_acces_libre,prise_rdv";
-
 /// A v1 row with the given values over a valid default.
 fn row(changes: &[(&str, &str)]) -> String {
-    let mut values: Vec<(String, String)> = HEADER
-        .split(',')
-        .map(|c| (c.to_string(), String::new()))
-        .collect();
-    for (k, v) in [
-        ("id", "1"),
-        ("nom", "Médiathèque Tarentaize"),
-        ("commune", "Saint-Étienne"),
-        ("code_postal", "42000"),
-        ("adresse", "20 rue Jo Gouttebarge"),
-        ("latitude", "45.4400"),
-        ("longitude", "4.3870"),
-        ("date_maj", "2024-06-01"),
-        (
-            "services",
-            "Aide aux démarches administratives|Maîtrise des outils numériques du quotidien",
-        ),
-        ("horaires", "Tu-Sa 10:00-18:00"),
-    ]
-    .into_iter()
-    .chain(changes.iter().copied())
-    {
-        values.iter_mut().find(|(c, _)| c == k).unwrap().1 = v.to_string();
-    }
-    values
-        .iter()
-        .map(|(_, v)| {
-            if v.contains(',') || v.contains('"') {
-                format!("\"{}\"", v.replace('"', "\"\""))
-            } else {
-                v.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    v1_row(
+        &[
+            ("id", "1"),
+            ("nom", "Médiathèque Tarentaize"),
+            ("commune", "Saint-Étienne"),
+            ("code_postal", "42000"),
+            ("adresse", "20 rue Jo Gouttebarge"),
+            ("latitude", "45.4400"),
+            ("longitude", "4.3870"),
+            ("date_maj", "2024-06-01"),
+            (
+                "services",
+                "Aide aux démarches administratives|Maîtrise des outils numériques du quotidien",
+            ),
+            ("horaires", "Tu-Sa 10:00-18:00"),
+        ],
+        changes,
+    )
 }
 
 async fn bad_rows_are_reported_and_good_ones_kept(db: Db) {
     let csv = [
-        HEADER.to_string(),
+        v1_header(),
         row(&[]),                                                          // line 2: good
         row(&[("id", "2"), ("code_postal", "4200")]),                      // 3: postal code
         row(&[("id", "3"), ("nom", "")]),                                  // 4: no name
@@ -185,7 +149,7 @@ async fn bad_rows_are_reported_and_good_ones_kept(db: Db) {
     assert_eq!(lieux::count(&db).await.unwrap(), 5);
 
     // A spreadsheet saved in Latin-1 with a BOM-less header: converted and said.
-    let latin1: Vec<u8> = [HEADER.to_string(), row(&[("id", "9")])]
+    let latin1: Vec<u8> = [v1_header(), row(&[("id", "9")])]
         .join("\n")
         .chars()
         .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
@@ -206,14 +170,7 @@ async fn bad_rows_are_reported_and_good_ones_kept(db: Db) {
 }
 
 async fn a_changed_row_updates_its_lieu(db: Db) {
-    let file = |nom: &str| {
-        [
-            HEADER.to_string(),
-            row(&[("nom", nom)]),
-            row(&[("id", "2")]),
-        ]
-        .join("\n")
-    };
+    let file = |nom: &str| [v1_header(), row(&[("nom", nom)]), row(&[("id", "2")])].join("\n");
     run(&db, "essai", file("Médiathèque").as_bytes())
         .await
         .unwrap();

@@ -2,14 +2,13 @@
 //! lieux it owns, and their edit by its référents (journaled, dated today, merged again).
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
+use crate::index;
 use relais_domain::authz::{Actor, Membership, StructureAccess};
 use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::ids::LieuId;
 use relais_domain::journal::JournalAction;
-use relais_search::TerritoryIndex;
 use relais_services::comptes as accounts;
 use relais_services::lieux::edition::{self as svc, EditError, Edition};
 use relais_services::lieux::fiche::fiche;
@@ -26,13 +25,6 @@ store_tests!(
     a_hub_uploads_as_its_own_source,
     invisible_characters_typed_in_the_form_are_not_stored
 );
-
-fn index() -> &'static TerritoryIndex {
-    static INDEX: OnceLock<TerritoryIndex> = OnceLock::new();
-    INDEX.get_or_init(|| {
-        TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap())
-    })
-}
 
 const HEADER: &str =
     "id,nom,commune,code_postal,adresse,latitude,longitude,telephone,horaires,date_maj,services";

@@ -22,3 +22,47 @@ pub fn rejected(
         .map(|row| (row[0].line, row.iter().map(ToString::to_string).collect()))
         .collect()
 }
+
+/// The shipped territories, indexed once for the whole binary.
+pub fn index() -> &'static relais_search::TerritoryIndex {
+    static INDEX: std::sync::OnceLock<relais_search::TerritoryIndex> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        relais_search::TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap())
+    })
+}
+
+/// A file of the repository's `data/lieux/`.
+pub fn data(path: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../data/lieux/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The header of a schema v1.0.1 CSV file: every column in the schema's order.
+pub fn v1_header() -> String {
+    relais_domain::lieux::COLUMNS.join(",")
+}
+
+/// A schema v1.0.1 CSV row: `defaults`, then `changes` over them, every other column empty.
+pub fn v1_row(defaults: &[(&str, &str)], changes: &[(&str, &str)]) -> String {
+    let mut values: Vec<(&str, &str)> = relais_domain::lieux::COLUMNS
+        .iter()
+        .map(|c| (*c, ""))
+        .collect();
+    for (k, v) in defaults.iter().chain(changes) {
+        values.iter_mut().find(|(c, _)| c == k).unwrap().1 = v;
+    }
+    values
+        .iter()
+        .map(|(_, v)| {
+            if v.contains(',') || v.contains('"') {
+                format!("\"{}\"", v.replace('"', "\"\""))
+            } else {
+                (*v).to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}

@@ -3,28 +3,12 @@
 //! `data/lieux/mappings/`, into a fresh SQLite database; bad mappings said in French.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
-use relais_search::TerritoryIndex;
+use crate::{data, index};
 use relais_services::lieux::fichier;
 use relais_services::lieux::import::{ImportReport, import};
 use relais_services::lieux::mapping::{Mapping, MappingError};
 use relais_testkit::TestDb;
-
-fn index() -> &'static TerritoryIndex {
-    static INDEX: OnceLock<TerritoryIndex> = OnceLock::new();
-    INDEX.get_or_init(|| {
-        TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap())
-    })
-}
-
-fn data(path: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../data/lieux/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
 
 fn mapping(name: &str) -> Mapping {
     let text = String::from_utf8(data(&format!("mappings/{name}.toml"))).unwrap();

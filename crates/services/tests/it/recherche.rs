@@ -2,9 +2,10 @@
 //! store's signature moved (`refresh_if_changed`: an import by another process), and by
 //! the periodic check `serve` runs (`watch`).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::index;
 use relais_domain::territoires::Point;
 use relais_search::TerritoryIndex;
 use relais_search::lieux::Filter;
@@ -17,13 +18,6 @@ store_tests!(
     a_lieu_imported_after_start_is_found_after_a_refresh,
     the_periodic_check_picks_up_an_import
 );
-
-fn index() -> &'static TerritoryIndex {
-    static INDEX: OnceLock<TerritoryIndex> = OnceLock::new();
-    INDEX.get_or_init(|| {
-        TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap())
-    })
-}
 
 const FIRST: &str = "id,nom,commune,code_postal,adresse,date_maj,latitude,longitude\n\
     a1,Médiathèque Tarentaize,Saint-Étienne,42000,20 rue Jo Gouttebarge,2024-06-01,45.4410,4.3830\n";
