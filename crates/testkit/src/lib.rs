@@ -8,6 +8,7 @@
 
 use relais_store::Db;
 
+pub mod fixtures;
 pub mod hostile;
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";

@@ -11,6 +11,7 @@ use relais_services::comptes::{
 };
 use relais_store::Db;
 use relais_store::journal::{self, JournalFilter};
+use relais_testkit::fixtures::PASSWORD;
 use relais_testkit::store_tests;
 
 store_tests!(
@@ -24,8 +25,6 @@ store_tests!(
     idle_sessions_expire,
     bad_accounts_are_refused_and_nothing_is_half_saved,
 );
-
-const PASSWORD: &str = "une longue phrase de passe";
 
 fn client() -> Client {
     Client {

@@ -16,6 +16,7 @@ use relais_services::comptes::{self as svc, Client, LoginError, Policy};
 use relais_services::courriel::{Courriel, JOB, Mailer};
 use relais_store::journal::{self, JournalFilter};
 use relais_store::{Db, comptes};
+use relais_testkit::fixtures::{PASSWORD, grant, person, structure};
 use relais_testkit::store_tests;
 
 store_tests!(
@@ -28,7 +29,6 @@ store_tests!(
     a_reset_link_reveals_nothing_and_serves_once
 );
 
-const PASSWORD: &str = "une longue phrase de passe";
 const URL: &str = "https://relais.exemple.fr";
 
 fn client() -> Client {
@@ -41,23 +41,15 @@ fn client() -> Client {
 /// A structure with a référent; returns the référent's proof.
 async fn setup(db: &Db) -> (StructureAccess, PersonId) {
     relais_testkit::seed_commune(db).await;
-    let s = svc::create_structure(
+    let s = structure(
         db,
         "13002526500013",
         "Médiathèque Tarentaize",
         StructureKind::Collectivite,
-        "",
-        "42218",
-        None,
     )
-    .await
-    .unwrap();
-    let referent = svc::create_account(db, "referente@exemple.fr", "Inès", "Roux", PASSWORD, None)
-        .await
-        .unwrap();
-    svc::grant_role(db, referent, s, Role::Referent, None)
-        .await
-        .unwrap();
+    .await;
+    let referent = person(db, "referente@exemple.fr", "Inès", "Roux").await;
+    grant(db, referent, s, Role::Referent).await;
     let actor = Actor {
         person_id: referent,
         memberships: vec![Membership {
@@ -306,12 +298,8 @@ async fn an_expired_or_withdrawn_invitation_creates_nothing(db: Db) {
 async fn an_existing_account_accepts_with_its_own_login(db: Db) {
     let (access, _) = setup(&db).await;
     let dir = tempfile::tempdir().unwrap();
-    let karim = svc::create_account(&db, "karim@exemple.fr", "Karim", "Benali", PASSWORD, None)
-        .await
-        .unwrap();
-    let other = svc::create_account(&db, "autre@exemple.fr", "A", "B", PASSWORD, None)
-        .await
-        .unwrap();
+    let karim = person(&db, "karim@exemple.fr", "Karim", "Benali").await;
+    let other = person(&db, "autre@exemple.fr", "A", "B").await;
     invitations::invite(&db, &access, &form("karim@exemple.fr", "mediateur"), URL)
         .await
         .unwrap();
@@ -339,15 +327,9 @@ async fn an_existing_account_accepts_with_its_own_login(db: Db) {
 async fn roles_departures_and_the_last_referent(db: Db) {
     let (access, referent) = setup(&db).await;
     let s = access.structure();
-    let karim = svc::create_account(&db, "karim@exemple.fr", "Karim", "Benali", PASSWORD, None)
-        .await
-        .unwrap();
-    let outsider = svc::create_account(&db, "dehors@exemple.fr", "D", "E", PASSWORD, None)
-        .await
-        .unwrap();
-    svc::grant_role(&db, karim, s, Role::Mediateur, None)
-        .await
-        .unwrap();
+    let karim = person(&db, "karim@exemple.fr", "Karim", "Benali").await;
+    let outsider = person(&db, "dehors@exemple.fr", "D", "E").await;
+    grant(&db, karim, s, Role::Mediateur).await;
 
     let err = equipe::grant(&db, &access, outsider, "mediateur")
         .await
@@ -438,9 +420,7 @@ async fn roles_departures_and_the_last_referent(db: Db) {
 
 async fn a_referent_unlocks_a_member(db: Db) {
     let (access, _) = setup(&db).await;
-    let karim = svc::create_account(&db, "karim@exemple.fr", "Karim", "Benali", PASSWORD, None)
-        .await
-        .unwrap();
+    let karim = person(&db, "karim@exemple.fr", "Karim", "Benali").await;
     svc::grant_role(&db, karim, access.structure(), Role::Mediateur, None)
         .await
         .unwrap();
@@ -484,9 +464,7 @@ async fn a_reset_link_sets_the_password_and_unlocks(db: Db) {
     setup(&db).await;
     let dir = tempfile::tempdir().unwrap();
     let policy = Policy::default();
-    let karim = svc::create_account(&db, "karim@exemple.fr", "Karim", "Benali", PASSWORD, None)
-        .await
-        .unwrap();
+    let karim = person(&db, "karim@exemple.fr", "Karim", "Benali").await;
     let before = svc::login_with_password(&db, &policy, "karim@exemple.fr", PASSWORD, &client())
         .await
         .unwrap();
@@ -554,9 +532,7 @@ async fn a_reset_link_sets_the_password_and_unlocks(db: Db) {
 async fn a_reset_link_reveals_nothing_and_serves_once(db: Db) {
     setup(&db).await;
     let dir = tempfile::tempdir().unwrap();
-    svc::create_account(&db, "karim@exemple.fr", "Karim", "Benali", PASSWORD, None)
-        .await
-        .unwrap();
+    person(&db, "karim@exemple.fr", "Karim", "Benali").await;
     // Unknown or malformed addresses: the same answer, and no mail.
     password_reset::request(&db, "inconnu@exemple.fr", &client(), URL)
         .await

@@ -12,6 +12,7 @@ use relais_services::comptes::{self as svc, Client, Policy};
 use relais_services::habilitations::{self as workflow, WorkflowError};
 use relais_store::journal::{self, JournalFilter};
 use relais_store::{Db, comptes};
+use relais_testkit::fixtures::{PASSWORD, grant, person, structure};
 use relais_testkit::store_tests;
 
 store_tests!(
@@ -19,42 +20,14 @@ store_tests!(
     requests_stay_within_their_structure
 );
 
-const PASSWORD: &str = "une longue phrase de passe";
-
 async fn setup(db: &Db) -> (StructureId, StructureId, Actor, Actor) {
     relais_testkit::seed_commune(db).await;
     let kind = StructureKind::Association;
-    let a = svc::create_structure(
-        db,
-        "13002526500013",
-        "Association A",
-        kind,
-        "",
-        "42218",
-        None,
-    )
-    .await
-    .unwrap();
-    let b = svc::create_structure(
-        db,
-        "21420218600018",
-        "Association B",
-        kind,
-        "",
-        "42218",
-        None,
-    )
-    .await
-    .unwrap();
-    let referent = svc::create_account(db, "referent@exemple.fr", "R", "A", PASSWORD, None)
-        .await
-        .unwrap();
-    svc::grant_role(db, referent, a, Role::Referent, None)
-        .await
-        .unwrap();
-    let admin = svc::create_account(db, "admin@exemple.fr", "A", "N", PASSWORD, None)
-        .await
-        .unwrap();
+    let a = structure(db, "13002526500013", "Association A", kind).await;
+    let b = structure(db, "21420218600018", "Association B", kind).await;
+    let referent = person(db, "referent@exemple.fr", "R", "A").await;
+    grant(db, referent, a, Role::Referent).await;
+    let admin = person(db, "admin@exemple.fr", "A", "N").await;
     svc::grant_global_role(db, admin, GlobalRole::Administrateur, "", None)
         .await
         .unwrap();
@@ -91,9 +64,7 @@ async fn from_request_to_active_aidant(db: Db) {
     let (a, _, referent, admin) = setup(&db).await;
     let access = referent.structure(a, &[Role::Referent]).unwrap();
     let admin = admin.admin().unwrap();
-    let candidate = svc::create_account(&db, "aidant@exemple.fr", "Alex", "Durand", PASSWORD, None)
-        .await
-        .unwrap();
+    let candidate = person(&db, "aidant@exemple.fr", "Alex", "Durand").await;
 
     let err = workflow::submit(
         &db,
@@ -267,9 +238,7 @@ async fn from_request_to_active_aidant(db: Db) {
 
 async fn requests_stay_within_their_structure(db: Db) {
     let (a, b, referent, admin) = setup(&db).await;
-    svc::create_account(&db, "aidant@exemple.fr", "Alex", "Durand", PASSWORD, None)
-        .await
-        .unwrap();
+    person(&db, "aidant@exemple.fr", "Alex", "Durand").await;
     let request = workflow::submit(
         &db,
         &referent.structure(a, &[Role::Referent]).unwrap(),

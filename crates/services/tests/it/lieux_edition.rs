@@ -15,6 +15,7 @@ use relais_services::lieux::fiche::fiche;
 use relais_services::lieux::import::import_bytes;
 use relais_store::journal::{self, JournalFilter};
 use relais_store::{Db, lieux};
+use relais_testkit::fixtures::{grant, structure};
 use relais_testkit::store_tests;
 
 store_tests!(
@@ -50,23 +51,11 @@ async fn two_structures(db: &Db) -> (StructureAccess, StructureAccess) {
         ("13002526500013", "Médiathèque A", "a@exemple.fr"),
         ("21420218600018", "Mairie B", "b@exemple.fr"),
     ] {
-        let s = accounts::create_structure(
-            db,
-            siret,
-            nom,
-            StructureKind::Collectivite,
-            "1 rue A",
-            "42218",
-            None,
-        )
-        .await
-        .unwrap();
+        let s = structure(db, siret, nom, StructureKind::Collectivite).await;
         let p = accounts::create_account(db, email, "Camille", "Martin", "une longue phrase", None)
             .await
             .unwrap();
-        accounts::grant_role(db, p, s, Role::Referent, None)
-            .await
-            .unwrap();
+        grant(db, p, s, Role::Referent).await;
         let actor = Actor {
             person_id: p,
             memberships: vec![Membership {

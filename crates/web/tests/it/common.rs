@@ -19,7 +19,7 @@ use relais_testkit::TestDb;
 use relais_web::{AppState, WebConfig, router};
 use tower::ServiceExt;
 
-pub const PASSWORD: &str = "une longue phrase de passe";
+pub use relais_testkit::fixtures::PASSWORD;
 pub const CSRF: &str = "0123456789abcdef0123456789abcdef";
 /// The host the requests are sent to, and the instance's public address.
 pub const HOST: &str = "relais.exemple.fr";
@@ -98,9 +98,7 @@ pub fn session_cookie(res: &Response) -> String {
 
 /// A new account: Camille Martin, with [`PASSWORD`].
 pub async fn account(db: &Db, email: &str) -> PersonId {
-    relais_services::comptes::create_account(db, email, "Camille", "Martin", PASSWORD, None)
-        .await
-        .unwrap()
+    relais_testkit::fixtures::person(db, email, "Camille", "Martin").await
 }
 
 /// The cookies of a new session of `person` at `stage`, whose second factor was confirmed

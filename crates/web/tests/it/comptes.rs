@@ -14,6 +14,7 @@ use relais_domain::totp;
 use relais_services::comptes as svc;
 use relais_store::Db;
 use relais_testkit::TestDb;
+use relais_testkit::fixtures::{grant, structure};
 use relais_web::ROUTES;
 use tower::ServiceExt;
 
@@ -151,30 +152,10 @@ struct World {
 
 async fn world(db: &Db) -> World {
     let kind = StructureKind::Collectivite;
-    let a = svc::create_structure(
-        db,
-        "13002526500013",
-        "Médiathèque A",
-        kind,
-        "1 rue A",
-        "42218",
-        None,
-    )
-    .await
-    .unwrap();
-    let b = svc::create_structure(
-        db,
-        "21420218600018",
-        "Mairie B",
-        kind,
-        "1 rue B",
-        "42218",
-        None,
-    )
-    .await
-    .unwrap();
+    let a = structure(db, "13002526500013", "Médiathèque A", kind).await;
+    let b = structure(db, "21420218600018", "Mairie B", kind).await;
     let mut people = Vec::new();
-    for (who, email, grant) in [
+    for (who, email, role) in [
         (Who::Pending, "attente@exemple.fr", None),
         (
             Who::Mediateur,
@@ -196,8 +177,8 @@ async fn world(db: &Db) -> World {
         (Who::Hub, "hub@exemple.fr", None),
     ] {
         let id = account(db, email).await;
-        if let Some((s, role)) = grant {
-            svc::grant_role(db, id, s, role, None).await.unwrap();
+        if let Some((s, role)) = role {
+            grant(db, id, s, role).await;
         }
         if who == Who::Admin {
             svc::grant_global_role(db, id, GlobalRole::Administrateur, "", None)

@@ -13,6 +13,7 @@ use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
 use relais_store::Db;
 use relais_testkit::TestDb;
+use relais_testkit::fixtures::{grant, person, structure};
 
 /// The page's own content (the rest holds per-request nonces).
 fn main_of(html: &str) -> &str {
@@ -22,23 +23,15 @@ fn main_of(html: &str) -> &str {
 
 /// A référent with an enrolled second factor and a logged-in session: (structure, cookie, secret).
 async fn referent(db: &Db) -> (StructureId, String, Vec<u8>) {
-    let s = svc::create_structure(
+    let s = structure(
         db,
         "13002526500013",
         "Médiathèque Tarentaize",
         StructureKind::Collectivite,
-        "",
-        "42218",
-        None,
     )
-    .await
-    .unwrap();
-    let person = svc::create_account(db, "referente@exemple.fr", "Inès", "Roux", PASSWORD, None)
-        .await
-        .unwrap();
-    svc::grant_role(db, person, s, Role::Referent, None)
-        .await
-        .unwrap();
+    .await;
+    let person = person(db, "referente@exemple.fr", "Inès", "Roux").await;
+    grant(db, person, s, Role::Referent).await;
     let client = Client {
         ip: "test".into(),
         user_agent: "test".into(),

@@ -16,6 +16,7 @@ use relais_domain::totp;
 use relais_services::comptes::{self as svc, Client, Policy};
 use relais_store::Db;
 use relais_testkit::TestDb;
+use relais_testkit::fixtures::{grant, person, structure};
 
 struct World {
     a: StructureId,
@@ -29,44 +30,14 @@ struct World {
     sam: PersonId,
 }
 
-async fn person(db: &Db, email: &str, given: &str, family: &str) -> PersonId {
-    svc::create_account(db, email, given, family, PASSWORD, None)
-        .await
-        .unwrap()
-}
-
 async fn world(db: &Db) -> World {
     let kind = StructureKind::Collectivite;
-    let a = svc::create_structure(
-        db,
-        "13002526500013",
-        "Médiathèque A",
-        kind,
-        "1 rue A",
-        "42218",
-        None,
-    )
-    .await
-    .unwrap();
-    let b = svc::create_structure(
-        db,
-        "21420218600018",
-        "Mairie B",
-        kind,
-        "1 rue B",
-        "42218",
-        None,
-    )
-    .await
-    .unwrap();
+    let a = structure(db, "13002526500013", "Médiathèque A", kind).await;
+    let b = structure(db, "21420218600018", "Mairie B", kind).await;
     let referent = person(db, "referent@exemple.fr", "Camille", "Martin").await;
-    svc::grant_role(db, referent, a, Role::Referent, None)
-        .await
-        .unwrap();
+    grant(db, referent, a, Role::Referent).await;
     let other_referent = person(db, "autre@exemple.fr", "Dominique", "Roux").await;
-    svc::grant_role(db, other_referent, b, Role::Referent, None)
-        .await
-        .unwrap();
+    grant(db, other_referent, b, Role::Referent).await;
     let admin = person(db, "admin@exemple.fr", "Claude", "Lefèvre").await;
     svc::grant_global_role(db, admin, GlobalRole::Administrateur, "", None)
         .await

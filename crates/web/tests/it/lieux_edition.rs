@@ -14,6 +14,7 @@ use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_services::comptes as svc;
 use relais_store::Db;
 use relais_testkit::TestDb;
+use relais_testkit::fixtures::{grant, structure};
 use tower::ServiceExt;
 
 const BOUNDARY: &str = "----relais-essai";
@@ -83,19 +84,7 @@ async fn world(db: &Db) -> World {
         ("13002526500013", "Médiathèque A"),
         ("21420218600018", "Mairie B"),
     ] {
-        ids.push(
-            svc::create_structure(
-                db,
-                siret,
-                nom,
-                StructureKind::Collectivite,
-                "1 rue A",
-                "42218",
-                None,
-            )
-            .await
-            .unwrap(),
-        );
+        ids.push(structure(db, siret, nom, StructureKind::Collectivite).await);
     }
     let (a, b) = (ids[0], ids[1]);
     let mut cookies = Vec::new();
@@ -105,9 +94,7 @@ async fn world(db: &Db) -> World {
         ("m@exemple.fr", a, Role::Mediateur),
     ] {
         let (id, cookie) = login(db, email).await;
-        svc::grant_role(db, id, structure, role, None)
-            .await
-            .unwrap();
+        grant(db, id, structure, role).await;
         cookies.push(cookie);
     }
     let (hub_id, hub) = login(db, "hub@exemple.fr").await;

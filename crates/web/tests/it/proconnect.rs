@@ -22,6 +22,7 @@ use relais_services::comptes::proconnect::{ProConnect, ProConnectConfig};
 use relais_store::comptes::sessions;
 use relais_store::journal::{self, JournalFilter};
 use relais_testkit::TestDb;
+use relais_testkit::fixtures::{grant, structure};
 use relais_web::{AppState, WebConfig, router};
 use tower::ServiceExt;
 
@@ -118,17 +119,13 @@ async fn harness_on(provider: Provider, policy: svc::Policy) -> Harness {
     ] {
         t.db.execute_admin(sql).await.unwrap();
     }
-    let structure = svc::create_structure(
+    let structure = structure(
         &t.db,
         "13002526500013",
         "Médiathèque A",
         StructureKind::Collectivite,
-        "1 rue A",
-        "42218",
-        None,
     )
-    .await
-    .unwrap();
+    .await;
     let pc = ProConnect::new(ProConnectConfig {
         issuer: provider.issuer.clone(),
         client_id: CLIENT_ID.into(),
@@ -173,9 +170,7 @@ impl Harness {
         .await
         .unwrap();
         if let Some(role) = role {
-            svc::grant_role(&self.t.db, id, self.structure, role, None)
-                .await
-                .unwrap();
+            grant(&self.t.db, id, self.structure, role).await;
         }
         id
     }

@@ -23,6 +23,7 @@ use relais_services::comptes::{self as svc, Client, Policy};
 use relais_services::lieux::recherche::{Lieux, Recherche};
 use relais_store::Db;
 use relais_testkit::TestDb;
+use relais_testkit::fixtures::{grant, person, structure};
 use relais_web::{AppState, TrustedProxies, WebConfig, router};
 use tower::ServiceExt;
 
@@ -268,23 +269,15 @@ async fn the_second_factor_gives_a_new_session_id(t: &TestDb) {
 
 async fn enrolment_and_privilege_changes_give_a_new_session_id(t: &TestDb) {
     let app = site(t, Policy::default(), &[]).await;
-    let person = svc::create_account(&t.db, "nouveau@exemple.fr", "C", "M", PASSWORD, None)
-        .await
-        .unwrap();
-    let s = svc::create_structure(
+    let person = person(&t.db, "nouveau@exemple.fr", "C", "M").await;
+    let s = structure(
         &t.db,
         "13002526500013",
         "Médiathèque Tarentaize",
         StructureKind::Collectivite,
-        "",
-        "42218",
-        None,
     )
-    .await
-    .unwrap();
-    svc::grant_role(&t.db, person, s, Role::Mediateur, None)
-        .await
-        .unwrap();
+    .await;
+    grant(&t.db, person, s, Role::Mediateur).await;
     let planted = password_step(&t.db, "nouveau@exemple.fr").await;
     let session = svc::resolve_session(&t.db, &Policy::default(), &planted)
         .await
@@ -371,9 +364,7 @@ async fn forwarded_headers_are_ignored_from_untrusted_peers(t: &TestDb) {
     };
     // Trusting another network: this peer's headers are still the visitor's own words.
     let app = site(t, policy, &["10.0.0.0/8"]).await;
-    svc::create_account(&t.db, "autre@exemple.fr", "C", "M", PASSWORD, None)
-        .await
-        .unwrap();
+    person(&t.db, "autre@exemple.fr", "C", "M").await;
     for n in 0..3 {
         let forged = format!("203.0.113.{n}");
         let res = attempt(
@@ -416,9 +407,7 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_bucket(t: &TestDb) {
         ..Policy::default()
     };
     let app = site(t, policy, &["10.0.0.0/8", "2001:db8::/32"]).await;
-    svc::create_account(&t.db, "victime@exemple.fr", "C", "M", PASSWORD, None)
-        .await
-        .unwrap();
+    person(&t.db, "victime@exemple.fr", "C", "M").await;
     // One client (its own entry, forged, on the left: ignored) fills its bucket...
     for n in 0..3 {
         let res = attempt(
