@@ -35,7 +35,7 @@ use crate::territoires::{CodeInsee, CodePostal, Commune, Point};
 
 /// Where a lieu, or a source's row, is: its commune and its coordinates, which are the
 /// commune's when the row gave none (`approximate`).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Location {
     pub code_insee: Option<String>,
     pub position: Option<Point>,
