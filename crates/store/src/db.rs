@@ -4,6 +4,14 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
+/// One statement with its parameters in order (`$1`, `$2`… on both backends):
+/// `statement!(sql, a, b)` is `sqlx::query(sql).bind(a).bind(b)`.
+macro_rules! statement {
+    ($sql:expr $(, $value:expr)* $(,)?) => {
+        sqlx::query($sql)$(.bind($value))*
+    };
+}
+
 /// A statement with its values being bound.
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 

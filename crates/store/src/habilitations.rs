@@ -32,15 +32,15 @@ pub async fn create_request(
     new: &NewRequest<'_>,
     now: i64,
 ) -> Result<HabilitationRequestId, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO habilitation_requests (structure_id, requested_by, status, commitments, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    let row = statement!(
+        "INSERT INTO habilitation_requests (structure_id, requested_by, status, commitments, \
+         created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        new.structure.0,
+        new.by.0,
+        RequestStatus::Submitted.as_str(),
+        new.commitments,
+        now,
     )
-    .bind(new.structure.0)
-    .bind(new.by.0)
-    .bind(RequestStatus::Submitted.as_str())
-    .bind(new.commitments)
-    .bind(now)
     .fetch_one(&mut **tx)
     .await?;
     Ok(HabilitationRequestId(row.get(0)))
@@ -51,11 +51,11 @@ pub async fn add_candidate(
     request: HabilitationRequestId,
     person: PersonId,
 ) -> Result<CandidateId, StoreError> {
-    let row = sqlx::query(
+    let row = statement!(
         "INSERT INTO habilitation_candidates (request_id, person_id) VALUES ($1, $2) RETURNING id",
+        request.0,
+        person.0
     )
-    .bind(request.0)
-    .bind(person.0)
     .fetch_one(&mut **tx)
     .await
     .map_err(crate::db::duplicate_as("aidant"))?;
@@ -93,14 +93,15 @@ pub async fn set_status(
     by: PersonId,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE habilitation_requests SET status = $3, decided_by = $4, decided_at = $5 WHERE id = $1 AND status = $2",
+    let done = statement!(
+        "UPDATE habilitation_requests SET status = $3, decided_by = $4, decided_at = $5 WHERE id \
+         = $1 AND status = $2",
+        id.0,
+        from.as_str(),
+        to.as_str(),
+        by.0,
+        now,
     )
-    .bind(id.0)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(by.0)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -120,13 +121,14 @@ pub async fn record_training(
     candidate: CandidateId,
     training: &TrainingRecord<'_>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE habilitation_candidates SET training_hours = $2, training_date = $3, training_organisation = $4 WHERE id = $1",
+    statement!(
+        "UPDATE habilitation_candidates SET training_hours = $2, training_date = $3, \
+         training_organisation = $4 WHERE id = $1",
+        candidate.0,
+        training.hours,
+        training.date,
+        training.organisation,
     )
-    .bind(candidate.0)
-    .bind(training.hours)
-    .bind(training.date)
-    .bind(training.organisation)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -138,12 +140,15 @@ pub async fn record_skills_test(
     at: i64,
     score: Option<i64>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE habilitation_candidates SET skills_test_at = $2, skills_test_score = $3 WHERE id = $1")
-        .bind(candidate.0)
-        .bind(at)
-        .bind(score)
-        .execute(&mut **tx)
-        .await?;
+    statement!(
+        "UPDATE habilitation_candidates SET skills_test_at = $2, skills_test_score = $3 WHERE id \
+         = $1",
+        candidate.0,
+        at,
+        score,
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -152,11 +157,14 @@ pub async fn mark_activated(
     candidate: CandidateId,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE habilitation_candidates SET activated_at = $2 WHERE id = $1 AND activated_at IS NULL")
-        .bind(candidate.0)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    statement!(
+        "UPDATE habilitation_candidates SET activated_at = $2 WHERE id = $1 AND activated_at IS \
+         NULL",
+        candidate.0,
+        now,
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -167,13 +175,16 @@ pub async fn add_message(
     body: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO habilitation_messages (request_id, author_id, body, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(request.0)
-        .bind(author.0)
-        .bind(body)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    statement!(
+        "INSERT INTO habilitation_messages (request_id, author_id, body, created_at) VALUES ($1, \
+         $2, $3, $4)",
+        request.0,
+        author.0,
+        body,
+        now,
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

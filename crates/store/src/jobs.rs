@@ -48,15 +48,15 @@ pub async fn enqueue_in(
     max_attempts: i64,
 ) -> Result<i64, StoreError> {
     let now = now_ms();
-    let row = sqlx::query(
-        "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
-         VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) RETURNING id",
+    let row = statement!(
+        "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, \
+         updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) RETURNING id",
+        kind,
+        payload,
+        max_attempts,
+        run_at,
+        now,
     )
-    .bind(kind)
-    .bind(payload)
-    .bind(max_attempts)
-    .bind(run_at)
-    .bind(now)
     .fetch_one(&mut **tx)
     .await?;
     Ok(row.get(0))
@@ -82,10 +82,7 @@ pub async fn claim(
                      ORDER BY run_at, id LIMIT 1 {lock}) \
          RETURNING id, kind, payload, attempts, max_attempts"
     );
-    let row = sqlx::query(&sql)
-        .bind(worker)
-        .bind(now)
-        .bind(stale_before)
+    let row = statement!(&sql, worker, now, stale_before)
         .fetch_optional(db.pool())
         .await?;
     Ok(row.map(|r| ClaimedJob {
@@ -98,11 +95,12 @@ pub async fn claim(
 }
 
 pub async fn mark_done(db: &Db, id: i64, now: i64) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE jobs SET status = 'done', locked_by = NULL, locked_at = NULL, last_error = NULL, updated_at = $2 WHERE id = $1",
+    statement!(
+        "UPDATE jobs SET status = 'done', locked_by = NULL, locked_at = NULL, last_error = NULL, \
+         updated_at = $2 WHERE id = $1",
+        id,
+        now,
     )
-    .bind(id)
-    .bind(now)
     .execute(db.pool())
     .await?;
     Ok(())
@@ -120,15 +118,15 @@ pub async fn mark_failed(
         Some(t) => ("queued", t),
         None => ("failed", now),
     };
-    sqlx::query(
-        "UPDATE jobs SET status = $2, run_at = $3, last_error = $4, locked_by = NULL, locked_at = NULL, updated_at = $5 \
-         WHERE id = $1",
+    statement!(
+        "UPDATE jobs SET status = $2, run_at = $3, last_error = $4, locked_by = NULL, locked_at = \
+         NULL, updated_at = $5 WHERE id = $1",
+        id,
+        status,
+        run_at,
+        error,
+        now,
     )
-    .bind(id)
-    .bind(status)
-    .bind(run_at)
-    .bind(error)
-    .bind(now)
     .execute(db.pool())
     .await?;
     Ok(())
@@ -136,11 +134,12 @@ pub async fn mark_failed(
 
 /// Deletes finished jobs (done, or failed for good) last touched before `before`.
 pub async fn purge_finished(db: &Db, before: i64) -> Result<u64, StoreError> {
-    let done =
-        sqlx::query("DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated_at < $1")
-            .bind(before)
-            .execute(db.pool())
-            .await?;
+    let done = statement!(
+        "DELETE FROM jobs WHERE status IN ('done', 'failed') AND updated_at < $1",
+        before
+    )
+    .execute(db.pool())
+    .await?;
     Ok(done.rows_affected())
 }
 
@@ -163,13 +162,13 @@ pub async fn counts(db: &Db) -> Result<QueueCounts, StoreError> {
 
 /// The status and last error of one job.
 pub async fn status(db: &Db, id: i64) -> Result<Option<(String, i64, Option<String>)>, StoreError> {
-    Ok(
-        sqlx::query("SELECT status, attempts, last_error FROM jobs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(db.pool())
-            .await?
-            .map(|r| (r.get(0), r.get(1), r.get(2))),
+    Ok(statement!(
+        "SELECT status, attempts, last_error FROM jobs WHERE id = $1",
+        id
     )
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| (r.get(0), r.get(1), r.get(2))))
 }
 
 /// Creates the schedule, or updates its spec (keeping its next run when the spec is unchanged).
@@ -179,14 +178,14 @@ pub async fn upsert_schedule(
     spec: &str,
     next_run_at: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    statement!(
         "INSERT INTO job_schedules (name, spec, next_run_at) VALUES ($1, $2, $3) \
          ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, next_run_at = excluded.next_run_at \
          WHERE job_schedules.spec <> excluded.spec",
+        name,
+        spec,
+        next_run_at
     )
-    .bind(name)
-    .bind(spec)
-    .bind(next_run_at)
     .execute(db.pool())
     .await?;
     Ok(())
@@ -194,10 +193,10 @@ pub async fn upsert_schedule(
 
 /// Schedules due at `now`: (name, next_run_at).
 pub async fn due_schedules(db: &Db, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query(
+    Ok(statement!(
         "SELECT name, next_run_at FROM job_schedules WHERE next_run_at <= $1 ORDER BY name",
+        now
     )
-    .bind(now)
     .fetch_all(db.pool())
     .await?
     .iter()
@@ -215,12 +214,12 @@ pub async fn fire_schedule(
     max_attempts: i64,
 ) -> Result<bool, StoreError> {
     let mut tx = db.begin().await?;
-    let moved = sqlx::query(
+    let moved = statement!(
         "UPDATE job_schedules SET next_run_at = $3 WHERE name = $1 AND next_run_at = $2",
+        name,
+        due_at,
+        next_run_at
     )
-    .bind(name)
-    .bind(due_at)
-    .bind(next_run_at)
     .execute(&mut *tx)
     .await?
     .rows_affected();

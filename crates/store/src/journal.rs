@@ -38,26 +38,30 @@ pub async fn append(tx: &mut Tx, entry: &NewEntry) -> Result<Entry, StoreError> 
             .await?;
     let (seq, prev_hash): (i64, String) = (head.get(0), head.get(1));
     let sealed = Entry::seal(entry.clone(), seq, now_ms(), &prev_hash);
-    sqlx::query(&format!(
-        "INSERT INTO journal ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    ))
-    .bind(sealed.seq)
-    .bind(sealed.at)
-    .bind(sealed.content.action.as_str())
-    .bind(sealed.content.actor.map(i64::from))
-    .bind(sealed.content.actor_structure.map(i64::from))
-    .bind(sealed.content.structure.map(i64::from))
-    .bind(sealed.content.subject_kind.as_str())
-    .bind(sealed.content.subject_id.as_str())
-    .bind(sealed.content.details.as_str())
-    .bind(sealed.prev_hash.as_str())
-    .bind(sealed.hash.as_str())
+    statement!(
+        &format!(
+            "INSERT INTO journal ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ),
+        sealed.seq,
+        sealed.at,
+        sealed.content.action.as_str(),
+        sealed.content.actor.map(i64::from),
+        sealed.content.actor_structure.map(i64::from),
+        sealed.content.structure.map(i64::from),
+        sealed.content.subject_kind.as_str(),
+        sealed.content.subject_id.as_str(),
+        sealed.content.details.as_str(),
+        sealed.prev_hash.as_str(),
+        sealed.hash.as_str()
+    )
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE journal_head SET hash = $1 WHERE id = 1")
-        .bind(sealed.hash.as_str())
-        .execute(&mut **tx)
-        .await?;
+    statement!(
+        "UPDATE journal_head SET hash = $1 WHERE id = 1",
+        sealed.hash.as_str()
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(sealed)
 }
 
@@ -180,11 +184,7 @@ pub async fn verify_with(
     let mut check = ChainCheck::new().with_checkpoints(audit);
     let mut after = i64::MIN;
     'pages: loop {
-        let rows = sqlx::query(&sql)
-            .bind(after)
-            .bind(PAGE)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = statement!(&sql, after, PAGE).fetch_all(&mut *tx).await?;
         for row in &rows {
             let going = match read_entry(row) {
                 Ok(entry) => check.push(&entry),
@@ -229,14 +229,16 @@ pub async fn checkpoint(
         return Ok(None);
     }
     let signed = key.sign(seq, &hash, at);
-    sqlx::query(&format!(
-        "INSERT INTO journal_checkpoints ({CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
-    ))
-    .bind(signed.seq)
-    .bind(signed.at)
-    .bind(signed.hash.as_str())
-    .bind(signed.public_key.as_str())
-    .bind(signed.signature.as_str())
+    statement!(
+        &format!(
+            "INSERT INTO journal_checkpoints ({CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
+        ),
+        signed.seq,
+        signed.at,
+        signed.hash.as_str(),
+        signed.public_key.as_str(),
+        signed.signature.as_str()
+    )
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -249,11 +251,9 @@ pub async fn checkpoints(
     after_seq: i64,
     limit: u32,
 ) -> Result<Vec<Checkpoint>, StoreError> {
-    let rows = sqlx::query(&format!(
+    let rows = statement!(&format!(
         "SELECT {CHECKPOINT_COLUMNS} FROM journal_checkpoints WHERE seq > $1 ORDER BY seq LIMIT $2"
-    ))
-    .bind(after_seq)
-    .bind(i64::from(limit))
+    ), after_seq, i64::from(limit))
     .fetch_all(db.pool())
     .await?;
     Ok(rows.iter().map(read_checkpoint).collect())

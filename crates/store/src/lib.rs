@@ -2,8 +2,11 @@
 //! PostgreSQL, the migrations of both, and one module of queries per aggregate.
 //! This is the only crate that speaks SQL.
 
-pub mod comptes;
+// First, for the `statement!` macro every module below uses.
+#[macro_use]
 mod db;
+
+pub mod comptes;
 pub mod habilitations;
 pub mod jobs;
 pub mod journal;

@@ -76,7 +76,7 @@ pub(crate) async fn advisory_lock(
     } else {
         "SELECT pg_advisory_unlock($1)"
     };
-    sqlx::query(sql).bind(LOCK_KEY).execute(conn).await?;
+    statement!(sql, LOCK_KEY).execute(conn).await?;
     Ok(())
 }
 
@@ -136,12 +136,12 @@ async fn apply_missing(db: &Db, conn: &mut sqlx::AnyConnection) -> Result<usize,
         };
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
         sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(fail)?;
-        sqlx::query(
+        statement!(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            m.version,
+            m.name,
+            now_ms()
         )
-        .bind(m.version)
-        .bind(m.name)
-        .bind(now_ms())
         .execute(&mut *tx)
         .await
         .map_err(fail)?;

@@ -172,7 +172,7 @@ async fn apply(
     }
     // Owning a table or the schema, or belonging to its owner, would let the role drop
     // triggers and tables whatever its grants.
-    let owned: Vec<(String, String)> = sqlx::query(
+    let owned: Vec<(String, String)> = statement!(
         "SELECT c.relname::text, pg_get_userbyid(c.relowner)::text FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = current_schema() AND pg_has_role($1::name, c.relowner, 'MEMBER') \
@@ -181,8 +181,8 @@ async fn apply(
          FROM pg_namespace n \
          WHERE n.nspname = current_schema() AND pg_has_role($1::name, n.nspowner, 'MEMBER') \
          ORDER BY 1",
+        name
     )
-    .bind(name)
     .fetch_all(&mut *conn)
     .await?
     .iter()
@@ -244,12 +244,13 @@ async fn apply(
             ));
         }
     }
-    let create: bool =
-        sqlx::query("SELECT has_schema_privilege($1::name, current_schema(), 'CREATE')")
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
+    let create: bool = statement!(
+        "SELECT has_schema_privilege($1::name, current_schema(), 'CREATE')",
+        name
+    )
+    .fetch_one(&mut *tx)
+    .await?
+    .get(0);
     if create {
         report.warnings.push(format!(
             "« {name} » peut encore créer des tables dans le schéma {schema} (droit donné à PUBLIC) : REVOKE CREATE ON SCHEMA {schema_id} FROM PUBLIC"
@@ -282,11 +283,13 @@ async fn create_if_missing(conn: &mut sqlx::AnyConnection, name: &str) -> Result
 }
 
 async fn role_exists(conn: &mut sqlx::AnyConnection, name: &str) -> Result<bool, StoreError> {
-    let n: i64 = sqlx::query("SELECT COUNT(*) FROM pg_roles WHERE rolname = $1::name")
-        .bind(name)
-        .fetch_one(&mut *conn)
-        .await?
-        .get(0);
+    let n: i64 = statement!(
+        "SELECT COUNT(*) FROM pg_roles WHERE rolname = $1::name",
+        name
+    )
+    .fetch_one(&mut *conn)
+    .await?
+    .get(0);
     Ok(n > 0)
 }
 
@@ -295,11 +298,11 @@ async fn fix_attributes(
     conn: &mut sqlx::AnyConnection,
     name: &str,
 ) -> Result<Vec<String>, StoreError> {
-    let row = sqlx::query(
+    let row = statement!(
         "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication, rolcanlogin \
          FROM pg_roles WHERE rolname = $1::name",
+        name
     )
-    .bind(name)
     .fetch_one(&mut *conn)
     .await?;
     let wrong: Vec<String> = [
@@ -337,12 +340,12 @@ async fn set_password(
     password: &str,
 ) -> Result<(), StoreError> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    sqlx::query(
+    statement!(
         "SELECT set_config('relais.runtime_role', $1, true), \
                 set_config('relais.runtime_password', $2, true)",
+        name,
+        password
     )
-    .bind(name)
-    .bind(password)
     .execute(&mut *tx)
     .await?;
     sqlx::raw_sql(
@@ -408,7 +411,7 @@ async fn privileges(
          WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'S') \
          ORDER BY 1, 3"
     );
-    let rows = sqlx::query(&sql).bind(name).fetch_all(&mut *conn).await?;
+    let rows = statement!(&sql, name).fetch_all(&mut *conn).await?;
     Ok(rows
         .iter()
         .map(|r| {

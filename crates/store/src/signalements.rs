@@ -24,15 +24,15 @@ pub struct Signalement {
 }
 
 pub async fn create(db: &Db, new: &NewSignalement, now: i64) -> Result<SignalementId, StoreError> {
-    let row = sqlx::query(
+    let row = statement!(
         "INSERT INTO signalements (lieu_id, motif, message, email, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        new.lieu_id.as_str(),
+        &new.motif,
+        &new.message,
+        new.email.as_deref(),
+        now
     )
-    .bind(new.lieu_id.as_str())
-    .bind(&new.motif)
-    .bind(&new.message)
-    .bind(new.email.as_deref())
-    .bind(now)
     .fetch_one(db.pool())
     .await?;
     Ok(SignalementId(row.get(0)))
@@ -40,11 +40,11 @@ pub async fn create(db: &Db, new: &NewSignalement, now: i64) -> Result<Signaleme
 
 /// The latest reports first, at most `limit`.
 pub async fn latest(db: &Db, limit: i64) -> Result<Vec<Signalement>, StoreError> {
-    let rows = sqlx::query(
+    let rows = statement!(
         "SELECT id, lieu_id, motif, message, email, created_at FROM signalements \
          ORDER BY created_at DESC, id DESC LIMIT $1",
+        limit
     )
-    .bind(limit)
     .fetch_all(db.pool())
     .await?;
     Ok(rows

@@ -16,13 +16,13 @@ const BATCH: usize = 300;
 
 /// The version of the territories currently loaded, if any.
 pub async fn loaded_version(db: &Db) -> Result<Option<String>, StoreError> {
-    Ok(
-        sqlx::query("SELECT version FROM reference_data WHERE name = $1")
-            .bind(DATASET)
-            .fetch_optional(db.pool())
-            .await?
-            .map(|r| r.get(0)),
+    Ok(statement!(
+        "SELECT version FROM reference_data WHERE name = $1",
+        DATASET
     )
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| r.get(0)))
 }
 
 /// Replaces every territory in one transaction and records `version`.
@@ -87,16 +87,17 @@ pub async fn replace_all(db: &Db, t: &Territoires, version: &str) -> Result<(), 
         })
         .await?;
     }
-    sqlx::query("DELETE FROM reference_data WHERE name = $1")
-        .bind(DATASET)
+    statement!("DELETE FROM reference_data WHERE name = $1", DATASET)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO reference_data (name, version, loaded_at) VALUES ($1, $2, $3)")
-        .bind(DATASET)
-        .bind(version)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+    statement!(
+        "INSERT INTO reference_data (name, version, loaded_at) VALUES ($1, $2, $3)",
+        DATASET,
+        version,
+        now_ms()
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -142,8 +143,7 @@ async fn insert_rows<'a, T>(
 }
 
 pub async fn commune_exists(db: &Db, code: &str) -> Result<bool, StoreError> {
-    Ok(sqlx::query("SELECT 1 FROM communes WHERE code = $1")
-        .bind(code)
+    Ok(statement!("SELECT 1 FROM communes WHERE code = $1", code)
         .fetch_optional(db.pool())
         .await?
         .is_some())

@@ -61,19 +61,20 @@ pub async fn create(
     now: i64,
     expires_at: i64,
 ) -> Result<InvitationId, StoreError> {
-    let row = sqlx::query(
+    let row = statement!(
         "INSERT INTO invitations (token_hash, structure_id, email, given_name, family_name, role, \
-         invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+         invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING id",
+        token_hash,
+        new.structure_id.0,
+        &new.email,
+        &new.given_name,
+        &new.family_name,
+        new.role.as_str(),
+        new.invited_by.0,
+        now,
+        expires_at,
     )
-    .bind(token_hash)
-    .bind(new.structure_id.0)
-    .bind(&new.email)
-    .bind(&new.given_name)
-    .bind(&new.family_name)
-    .bind(new.role.as_str())
-    .bind(new.invited_by.0)
-    .bind(now)
-    .bind(expires_at)
     .fetch_one(&mut **tx)
     .await?;
     Ok(InvitationId(row.get(0)))
@@ -105,13 +106,13 @@ pub async fn accept(
     person: PersonId,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = statement!(
         "UPDATE invitations SET accepted_at = $3, accepted_by = $2 \
          WHERE id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
+        id.0,
+        person.0,
+        now
     )
-    .bind(id.0)
-    .bind(person.0)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -124,13 +125,13 @@ pub async fn revoke(
     structure: StructureId,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = statement!(
         "UPDATE invitations SET revoked_at = $3 \
          WHERE id = $1 AND structure_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+        id.0,
+        structure.0,
+        now
     )
-    .bind(id.0)
-    .bind(structure.0)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -115,8 +115,7 @@ pub(crate) async fn all_where<'q, T>(
     key: impl sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'q,
     from: fn(&AnyRow) -> T,
 ) -> Result<Vec<T>, StoreError> {
-    Ok(sqlx::query(sql)
-        .bind(key)
+    Ok(statement!(sql, key)
         .fetch_all(db.pool())
         .await?
         .iter()
@@ -139,16 +138,16 @@ pub async fn create_structure(
     s: &NewStructure,
     now: i64,
 ) -> Result<StructureId, StoreError> {
-    let row = sqlx::query(
+    let row = statement!(
         "INSERT INTO structures (siret, nom, kind, adresse, commune, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        &s.siret,
+        &s.nom,
+        s.kind.as_str(),
+        &s.adresse,
+        &s.commune,
+        now
     )
-    .bind(&s.siret)
-    .bind(&s.nom)
-    .bind(s.kind.as_str())
-    .bind(&s.adresse)
-    .bind(&s.commune)
-    .bind(now)
     .fetch_one(&mut **tx)
     .await
     .map_err(duplicate_as("siret"))?;
@@ -189,15 +188,15 @@ pub async fn create_person(
     password_hash: Option<&str>,
     now: i64,
 ) -> Result<PersonId, StoreError> {
-    let row = sqlx::query(
+    let row = statement!(
         "INSERT INTO persons (email, given_name, family_name, password_hash, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        email,
+        given_name,
+        family_name,
+        password_hash,
+        now
     )
-    .bind(email)
-    .bind(given_name)
-    .bind(family_name)
-    .bind(password_hash)
-    .bind(now)
     .fetch_one(&mut **tx)
     .await
     .map_err(duplicate_as("email"))?;
@@ -213,11 +212,13 @@ pub async fn person_by_email(db: &Db, email: &str) -> Result<Option<Person>, Sto
 }
 
 pub async fn set_password(tx: &mut Tx, person: PersonId, hash: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE persons SET password_hash = $2 WHERE id = $1")
-        .bind(person.0)
-        .bind(hash)
-        .execute(&mut **tx)
-        .await?;
+    statement!(
+        "UPDATE persons SET password_hash = $2 WHERE id = $1",
+        person.0,
+        hash
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -227,11 +228,13 @@ pub async fn set_pending_totp(
     person: PersonId,
     secret_hex: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE persons SET totp_secret = $2 WHERE id = $1 AND totp_enrolled_at IS NULL")
-        .bind(person.0)
-        .bind(secret_hex)
-        .execute(db.pool())
-        .await?;
+    statement!(
+        "UPDATE persons SET totp_secret = $2 WHERE id = $1 AND totp_enrolled_at IS NULL",
+        person.0,
+        secret_hex
+    )
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 
@@ -244,23 +247,27 @@ pub async fn enroll_totp(
     recovery_hashes: &[String],
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE persons SET totp_secret = $2, totp_enrolled_at = $3, totp_last_step = $4 WHERE id = $1")
-        .bind(person.0)
-        .bind(secret_hex)
-        .bind(now)
-        .bind(first_step)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE person_id = $1")
-        .bind(person.0)
+    statement!(
+        "UPDATE persons SET totp_secret = $2, totp_enrolled_at = $3, totp_last_step = $4 WHERE id \
+         = $1",
+        person.0,
+        secret_hex,
+        now,
+        first_step,
+    )
+    .execute(&mut **tx)
+    .await?;
+    statement!("DELETE FROM recovery_codes WHERE person_id = $1", person.0)
         .execute(&mut **tx)
         .await?;
     for hash in recovery_hashes {
-        sqlx::query("INSERT INTO recovery_codes (person_id, code_hash) VALUES ($1, $2)")
-            .bind(person.0)
-            .bind(hash)
-            .execute(&mut **tx)
-            .await?;
+        statement!(
+            "INSERT INTO recovery_codes (person_id, code_hash) VALUES ($1, $2)",
+            person.0,
+            hash
+        )
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
@@ -268,11 +275,12 @@ pub async fn enroll_totp(
 /// Records `step` as the last code used, unless it is not newer than the recorded one:
 /// false means a replay (two requests racing with one code cannot both win).
 pub async fn use_totp_step(db: &Db, person: PersonId, step: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE persons SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+    let done = statement!(
+        "UPDATE persons SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR \
+         totp_last_step < $2)",
+        person.0,
+        step,
     )
-    .bind(person.0)
-    .bind(step)
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -280,8 +288,7 @@ pub async fn use_totp_step(db: &Db, person: PersonId, step: i64) -> Result<bool,
 
 pub async fn totp_last_step(db: &Db, person: PersonId) -> Result<Option<i64>, StoreError> {
     Ok(
-        sqlx::query("SELECT totp_last_step FROM persons WHERE id = $1")
-            .bind(person.0)
+        statement!("SELECT totp_last_step FROM persons WHERE id = $1", person.0)
             .fetch_optional(db.pool())
             .await?
             .and_then(|r| r.get(0)),
@@ -295,25 +302,26 @@ pub async fn use_recovery_code(
     code_hash: &str,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE recovery_codes SET used_at = $3 WHERE person_id = $1 AND code_hash = $2 AND used_at IS NULL",
+    let done = statement!(
+        "UPDATE recovery_codes SET used_at = $3 WHERE person_id = $1 AND code_hash = $2 AND \
+         used_at IS NULL",
+        person.0,
+        code_hash,
+        now,
     )
-    .bind(person.0)
-    .bind(code_hash)
-    .bind(now)
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn unused_recovery_codes(db: &Db, person: PersonId) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query("SELECT COUNT(*) FROM recovery_codes WHERE person_id = $1 AND used_at IS NULL")
-            .bind(person.0)
-            .fetch_one(db.pool())
-            .await?
-            .get(0),
+    Ok(statement!(
+        "SELECT COUNT(*) FROM recovery_codes WHERE person_id = $1 AND used_at IS NULL",
+        person.0
     )
+    .fetch_one(db.pool())
+    .await?
+    .get(0))
 }
 
 /// Counts a failed login; from `threshold` failures on, locks the account until `lock_until`.
@@ -324,14 +332,14 @@ pub async fn record_failed_login(
     threshold: i64,
     lock_until: i64,
 ) -> Result<i64, StoreError> {
-    let row = sqlx::query(
+    let row = statement!(
         "UPDATE persons SET failed_logins = failed_logins + 1, \
          locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END \
          WHERE id = $1 RETURNING failed_logins",
+        person.0,
+        threshold,
+        lock_until
     )
-    .bind(person.0)
-    .bind(threshold)
-    .bind(lock_until)
     .fetch_one(&mut **tx)
     .await?;
     Ok(row.get(0))
@@ -339,10 +347,12 @@ pub async fn record_failed_login(
 
 /// After a successful login or an unlock: no failures, no lock.
 pub async fn clear_failed_logins(tx: &mut Tx, person: PersonId) -> Result<(), StoreError> {
-    sqlx::query("UPDATE persons SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-        .bind(person.0)
-        .execute(&mut **tx)
-        .await?;
+    statement!(
+        "UPDATE persons SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+        person.0
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -353,23 +363,21 @@ pub async fn deactivate_person(
     by: Option<PersonId>,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE persons SET deactivated_at = $2 WHERE id = $1 AND deactivated_at IS NULL")
-        .bind(person.0)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    statement!(
+        "UPDATE persons SET deactivated_at = $2 WHERE id = $1 AND deactivated_at IS NULL",
+        person.0,
+        now
+    )
+    .execute(&mut **tx)
+    .await?;
     for table in ["memberships", "global_roles"] {
-        sqlx::query(&format!(
+        statement!(&format!(
             "UPDATE {table} SET revoked_at = $2, revoked_by = $3 WHERE person_id = $1 AND revoked_at IS NULL"
-        ))
-        .bind(person.0)
-        .bind(now)
-        .bind(by.map(i64::from))
+        ), person.0, now, by.map(i64::from))
         .execute(&mut **tx)
         .await?;
     }
-    sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-        .bind(person.0)
+    statement!("DELETE FROM sessions WHERE person_id = $1", person.0)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -389,12 +397,14 @@ impl RoleChange {
     /// `sql` with the change bound as `$1` person, `$2` structure, `$3` role, `$4` time,
     /// `$5` by whom.
     fn bound<'q>(&self, sql: &'q str) -> crate::AnyQuery<'q> {
-        sqlx::query(sql)
-            .bind(self.person.0)
-            .bind(self.structure.0)
-            .bind(self.role.as_str())
-            .bind(self.at)
-            .bind(self.by.map(i64::from))
+        statement!(
+            sql,
+            self.person.0,
+            self.structure.0,
+            self.role.as_str(),
+            self.at,
+            self.by.map(i64::from)
+        )
     }
 }
 
@@ -428,14 +438,15 @@ pub async fn grant_global_role(
     by: Option<PersonId>,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO global_roles (person_id, role, scope, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)",
+    statement!(
+        "INSERT INTO global_roles (person_id, role, scope, granted_at, granted_by) VALUES ($1, \
+         $2, $3, $4, $5)",
+        person.0,
+        role.as_str(),
+        scope,
+        now,
+        by.map(i64::from),
     )
-    .bind(person.0)
-    .bind(role.as_str())
-    .bind(scope)
-    .bind(now)
-    .bind(by.map(i64::from))
     .execute(&mut **tx)
     .await
     .map_err(duplicate_as("role"))?;
@@ -479,12 +490,12 @@ pub async fn global_roles_of(db: &Db, person: PersonId) -> Result<Vec<GlobalGran
 
 /// Everyone who holds or held a role in the structure, with their live roles there.
 pub async fn team(db: &Db, structure: StructureId) -> Result<Vec<TeamMember>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT p.id, p.email, p.given_name, p.family_name, p.deactivated_at, m.role, m.revoked_at, p.locked_until \
-         FROM memberships m JOIN persons p ON p.id = m.person_id \
+    let rows = statement!(
+        "SELECT p.id, p.email, p.given_name, p.family_name, p.deactivated_at, m.role, \
+         m.revoked_at, p.locked_until FROM memberships m JOIN persons p ON p.id = m.person_id \
          WHERE m.structure_id = $1 ORDER BY p.family_name, p.given_name, p.id, m.role",
+        structure.0,
     )
-    .bind(structure.0)
     .fetch_all(db.pool())
     .await?;
     let mut team: Vec<TeamMember> = Vec::new();
@@ -517,14 +528,14 @@ pub async fn revoke_all_in(
     by: Option<PersonId>,
     now: i64,
 ) -> Result<u64, StoreError> {
-    let done = sqlx::query(
+    let done = statement!(
         "UPDATE memberships SET revoked_at = $3, revoked_by = $4 \
          WHERE person_id = $1 AND structure_id = $2 AND revoked_at IS NULL",
+        person.0,
+        structure.0,
+        now,
+        by.map(i64::from)
     )
-    .bind(person.0)
-    .bind(structure.0)
-    .bind(now)
-    .bind(by.map(i64::from))
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected())
@@ -536,11 +547,12 @@ pub async fn live_role_count(
     structure: StructureId,
     role: Role,
 ) -> Result<i64, StoreError> {
-    Ok(sqlx::query(
-        "SELECT COUNT(*) FROM memberships WHERE structure_id = $1 AND role = $2 AND revoked_at IS NULL",
+    Ok(statement!(
+        "SELECT COUNT(*) FROM memberships WHERE structure_id = $1 AND role = $2 AND revoked_at IS \
+         NULL",
+        structure.0,
+        role.as_str(),
     )
-    .bind(structure.0)
-    .bind(role.as_str())
     .fetch_one(&mut **tx)
     .await?
     .get(0))
@@ -548,11 +560,11 @@ pub async fn live_role_count(
 
 /// Live roles of the person anywhere: memberships and global roles.
 pub async fn live_role_total(tx: &mut Tx, person: PersonId) -> Result<i64, StoreError> {
-    Ok(sqlx::query(
+    Ok(statement!(
         "SELECT (SELECT COUNT(*) FROM memberships WHERE person_id = $1 AND revoked_at IS NULL) \
          + (SELECT COUNT(*) FROM global_roles WHERE person_id = $1 AND revoked_at IS NULL)",
+        person.0
     )
-    .bind(person.0)
     .fetch_one(&mut **tx)
     .await?
     .get(0))

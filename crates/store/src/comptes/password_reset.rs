@@ -14,13 +14,14 @@ pub async fn create(
     now: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO password_resets (token_hash, person_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    statement!(
+        "INSERT INTO password_resets (token_hash, person_id, created_at, expires_at) VALUES ($1, \
+         $2, $3, $4)",
+        token_hash,
+        person.0,
+        now,
+        expires_at,
     )
-    .bind(token_hash)
-    .bind(person.0)
-    .bind(now)
-    .bind(expires_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -32,11 +33,12 @@ pub async fn person_of(
     token_hash: &str,
     now: i64,
 ) -> Result<Option<PersonId>, StoreError> {
-    Ok(sqlx::query(
-        "SELECT person_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+    Ok(statement!(
+        "SELECT person_id FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND \
+         expires_at > $2",
+        token_hash,
+        now,
     )
-    .bind(token_hash)
-    .bind(now)
     .fetch_optional(db.pool())
     .await?
     .map(|r| PersonId(r.get(0))))
@@ -49,22 +51,24 @@ pub async fn consume(
     person: PersonId,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = statement!(
         "UPDATE password_resets SET used_at = $3 \
          WHERE token_hash = $1 AND person_id = $2 AND used_at IS NULL AND expires_at > $3",
+        token_hash,
+        person.0,
+        now
     )
-    .bind(token_hash)
-    .bind(person.0)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    sqlx::query("UPDATE password_resets SET used_at = $2 WHERE person_id = $1 AND used_at IS NULL")
-        .bind(person.0)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    statement!(
+        "UPDATE password_resets SET used_at = $2 WHERE person_id = $1 AND used_at IS NULL",
+        person.0,
+        now
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(true)
 }

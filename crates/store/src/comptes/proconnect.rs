@@ -20,15 +20,15 @@ pub struct PendingLogin {
 }
 
 pub async fn create_login(db: &Db, login: &PendingLogin) -> Result<(), StoreError> {
-    sqlx::query(
+    statement!(
         "INSERT INTO oidc_logins (state_hash, nonce, pkce_verifier, next_path, created_at) \
          VALUES ($1, $2, $3, $4, $5)",
+        &login.state_hash,
+        &login.nonce,
+        &login.pkce_verifier,
+        &login.next_path,
+        login.created_at
     )
-    .bind(&login.state_hash)
-    .bind(&login.nonce)
-    .bind(&login.pkce_verifier)
-    .bind(&login.next_path)
-    .bind(login.created_at)
     .execute(db.pool())
     .await?;
     Ok(())
@@ -42,11 +42,11 @@ pub async fn take_login(
     state_hash: &str,
     not_before: i64,
 ) -> Result<Option<PendingLogin>, StoreError> {
-    let row = sqlx::query(
+    let row = statement!(
         "DELETE FROM oidc_logins WHERE state_hash = $1 \
          RETURNING state_hash, nonce, pkce_verifier, next_path, created_at",
+        state_hash
     )
-    .bind(state_hash)
     .fetch_optional(db.pool())
     .await?;
     Ok(row
@@ -62,8 +62,7 @@ pub async fn take_login(
 
 /// Forgets the logins that were never completed.
 pub async fn purge_expired(db: &Db, not_before: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM oidc_logins WHERE created_at < $1")
-        .bind(not_before)
+    let done = statement!("DELETE FROM oidc_logins WHERE created_at < $1", not_before)
         .execute(db.pool())
         .await?;
     Ok(done.rows_affected())
@@ -82,11 +81,13 @@ pub async fn person_by_proconnect_sub(db: &Db, sub: &str) -> Result<Option<Perso
 
 /// Links a person to their ProConnect subject (first ProConnect login).
 pub async fn link_proconnect(tx: &mut Tx, person: PersonId, sub: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE persons SET proconnect_sub = $2 WHERE id = $1")
-        .bind(person.0)
-        .bind(sub)
-        .execute(&mut **tx)
-        .await
-        .map_err(duplicate_as("proconnect_sub"))?;
+    statement!(
+        "UPDATE persons SET proconnect_sub = $2 WHERE id = $1",
+        person.0,
+        sub
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(duplicate_as("proconnect_sub"))?;
     Ok(())
 }

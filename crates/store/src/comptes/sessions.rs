@@ -8,30 +8,30 @@ use sqlx::Row;
 use crate::{Db, StoreError, Tx};
 
 pub async fn create(db: &Db, s: &Session) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, person_id, stage, acting_structure, created_at, last_seen_at, fresh_until, ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    statement!(
+        "INSERT INTO sessions (token_hash, person_id, stage, acting_structure, created_at, \
+         last_seen_at, fresh_until, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &s.token_hash,
+        s.person_id.0,
+        s.stage.as_str(),
+        s.acting_structure.map(i64::from),
+        s.created_at,
+        s.last_seen_at,
+        s.fresh_until,
+        &s.ip,
+        &s.user_agent,
     )
-    .bind(&s.token_hash)
-    .bind(s.person_id.0)
-    .bind(s.stage.as_str())
-    .bind(s.acting_structure.map(i64::from))
-    .bind(s.created_at)
-    .bind(s.last_seen_at)
-    .bind(s.fresh_until)
-    .bind(&s.ip)
-    .bind(&s.user_agent)
     .execute(db.pool())
     .await?;
     Ok(())
 }
 
 pub async fn find(db: &Db, token_hash: &str) -> Result<Option<Session>, StoreError> {
-    let row = sqlx::query(
-        "SELECT token_hash, person_id, stage, acting_structure, created_at, last_seen_at, fresh_until, ip, user_agent \
-         FROM sessions WHERE token_hash = $1",
+    let row = statement!(
+        "SELECT token_hash, person_id, stage, acting_structure, created_at, last_seen_at, \
+         fresh_until, ip, user_agent FROM sessions WHERE token_hash = $1",
+        token_hash,
     )
-    .bind(token_hash)
     .fetch_optional(db.pool())
     .await?;
     Ok(row.and_then(|r| {
@@ -56,12 +56,14 @@ pub async fn touch(
     now: i64,
     fresh_until: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE sessions SET last_seen_at = $2, fresh_until = $3 WHERE token_hash = $1")
-        .bind(token_hash)
-        .bind(now)
-        .bind(fresh_until)
-        .execute(db.pool())
-        .await?;
+    statement!(
+        "UPDATE sessions SET last_seen_at = $2, fresh_until = $3 WHERE token_hash = $1",
+        token_hash,
+        now,
+        fresh_until
+    )
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 
@@ -75,13 +77,13 @@ pub async fn promote(
     stage: Stage,
     fresh_until: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = statement!(
         "UPDATE sessions SET token_hash = $2, stage = $3, fresh_until = $4 WHERE token_hash = $1",
+        token_hash,
+        new_token_hash,
+        stage.as_str(),
+        fresh_until
     )
-    .bind(token_hash)
-    .bind(new_token_hash)
-    .bind(stage.as_str())
-    .bind(fresh_until)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -95,12 +97,12 @@ pub async fn set_acting_structure(
     new_token_hash: &str,
     structure: Option<StructureId>,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = statement!(
         "UPDATE sessions SET token_hash = $2, acting_structure = $3 WHERE token_hash = $1",
+        token_hash,
+        new_token_hash,
+        structure.map(i64::from)
     )
-    .bind(token_hash)
-    .bind(new_token_hash)
-    .bind(structure.map(i64::from))
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
@@ -108,8 +110,7 @@ pub async fn set_acting_structure(
 
 /// An expired session, closed without a journal entry.
 pub async fn delete(db: &Db, token_hash: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
+    statement!("DELETE FROM sessions WHERE token_hash = $1", token_hash)
         .execute(db.pool())
         .await?;
     Ok(())
@@ -117,8 +118,7 @@ pub async fn delete(db: &Db, token_hash: &str) -> Result<(), StoreError> {
 
 /// Logout, in the transaction that journals it.
 pub async fn close(tx: &mut Tx, token_hash: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
+    statement!("DELETE FROM sessions WHERE token_hash = $1", token_hash)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -126,11 +126,12 @@ pub async fn close(tx: &mut Tx, token_hash: &str) -> Result<(), StoreError> {
 
 /// Logout everywhere, in the transaction that journals it.
 pub async fn close_all_of(tx: &mut Tx, person: PersonId) -> Result<u64, StoreError> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-        .bind(person.0)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected())
+    Ok(
+        statement!("DELETE FROM sessions WHERE person_id = $1", person.0)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// Removes sessions idle since `idle_before` or created before `created_before`.
@@ -139,29 +140,28 @@ pub async fn purge_expired(
     idle_before: i64,
     created_before: i64,
 ) -> Result<u64, StoreError> {
-    Ok(
-        sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2")
-            .bind(idle_before)
-            .bind(created_before)
-            .execute(db.pool())
-            .await?
-            .rows_affected(),
+    Ok(statement!(
+        "DELETE FROM sessions WHERE last_seen_at < $1 OR created_at < $2",
+        idle_before,
+        created_before
     )
+    .execute(db.pool())
+    .await?
+    .rows_affected())
 }
 
 /// Counts one hit in `bucket`'s fixed window of `window_ms` and returns the hits in the
 /// current window, this one included. One statement: concurrent hits are all counted.
 pub async fn hit(db: &Db, bucket: &str, now: i64, window_ms: i64) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
-         ON CONFLICT (bucket) DO UPDATE SET \
-           hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE rate_limits.hits + 1 END, \
-           window_start = CASE WHEN rate_limits.window_start <= $3 THEN $2 ELSE rate_limits.window_start END \
-         RETURNING hits",
+    let row = statement!(
+        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) ON CONFLICT \
+         (bucket) DO UPDATE SET hits = CASE WHEN rate_limits.window_start <= $3 THEN 1 ELSE \
+         rate_limits.hits + 1 END, window_start = CASE WHEN rate_limits.window_start <= $3 THEN \
+         $2 ELSE rate_limits.window_start END RETURNING hits",
+        bucket,
+        now,
+        now - window_ms,
     )
-    .bind(bucket)
-    .bind(now)
-    .bind(now - window_ms)
     .fetch_one(db.pool())
     .await?;
     Ok(row.get(0))
@@ -169,14 +169,14 @@ pub async fn hit(db: &Db, bucket: &str, now: i64, window_ms: i64) -> Result<i64,
 
 /// Hits in the current window, without counting one.
 pub async fn hits(db: &Db, bucket: &str, now: i64, window_ms: i64) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query("SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start > $2")
-            .bind(bucket)
-            .bind(now - window_ms)
-            .fetch_optional(db.pool())
-            .await?
-            .map_or(0, |r| r.get(0)),
+    Ok(statement!(
+        "SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start > $2",
+        bucket,
+        now - window_ms
     )
+    .fetch_optional(db.pool())
+    .await?
+    .map_or(0, |r| r.get(0)))
 }
 
 /// Whether `bucket` is under `limit` hits in its current window; if so, counts this one.
@@ -196,8 +196,7 @@ pub async fn admit(
 }
 
 pub async fn clear(db: &Db, bucket: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM rate_limits WHERE bucket = $1")
-        .bind(bucket)
+    statement!("DELETE FROM rate_limits WHERE bucket = $1", bucket)
         .execute(db.pool())
         .await?;
     Ok(())

@@ -14,9 +14,7 @@ pub async fn page_after(
     limit: i64,
 ) -> Result<Vec<StoredLieu>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM lieux WHERE id > $1 ORDER BY id LIMIT $2");
-    let rows = sqlx::query(&sql)
-        .bind(after.as_str())
-        .bind(limit)
+    let rows = statement!(&sql, after.as_str(), limit)
         .fetch_all(db.pool())
         .await?;
     Ok(lieux_from(rows))

@@ -23,9 +23,7 @@ pub async fn record(tx: &mut Tx, key: &RecordKey) -> Result<Option<Record>, Stor
         "SELECT {RECORD_COLUMNS} FROM {RECORD_TABLES} \
          WHERE r.source_id = $1 AND r.external_id = $2"
     );
-    Ok(sqlx::query(&sql)
-        .bind(key.source_id.0)
-        .bind(&key.external_id)
+    Ok(statement!(&sql, key.source_id.0, &key.external_id)
         .fetch_optional(&mut **tx)
         .await?
         .as_ref()
@@ -41,11 +39,11 @@ pub struct RecordPlace {
 
 /// The records a lieu is made of, by source and row id.
 pub async fn lieu_records(db: &Db, lieu_id: &LieuId) -> Result<Vec<RecordPlace>, StoreError> {
-    Ok(sqlx::query(
+    Ok(statement!(
         "SELECT source_id, external_id, code_insee FROM lieu_records WHERE lieu_id = $1 \
          ORDER BY source_id, external_id",
+        lieu_id.as_str()
     )
-    .bind(lieu_id.as_str())
     .fetch_all(db.pool())
     .await?
     .iter()
@@ -58,12 +56,12 @@ pub async fn lieu_records(db: &Db, lieu_id: &LieuId) -> Result<Vec<RecordPlace>,
 
 /// How many records of `source` are merged with another record.
 pub async fn merged_records(db: &Db, source: &str) -> Result<i64, StoreError> {
-    Ok(sqlx::query(
+    Ok(statement!(
         "SELECT COUNT(*) FROM lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
          WHERE s.nom = $1 AND EXISTS (SELECT 1 FROM lieu_records o WHERE o.lieu_id = r.lieu_id \
          AND (o.source_id <> r.source_id OR o.external_id <> r.external_id))",
+        source
     )
-    .bind(source)
     .fetch_one(db.pool())
     .await?
     .get(0))
@@ -71,11 +69,11 @@ pub async fn merged_records(db: &Db, source: &str) -> Result<i64, StoreError> {
 
 /// Pairs to review with a record of `source` on one side.
 pub async fn review_count(db: &Db, source: &str) -> Result<i64, StoreError> {
-    Ok(sqlx::query(
+    Ok(statement!(
         "SELECT COUNT(*) FROM fusion_revue f JOIN lieu_sources s ON s.nom = $1 \
          WHERE f.source_a = s.id OR f.source_b = s.id",
+        source
     )
-    .bind(source)
     .fetch_one(db.pool())
     .await?
     .get(0))
@@ -120,19 +118,19 @@ pub async fn put_decision(
     code_insee: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO fusion_decisions (source_a, external_a, source_b, external_b, code_insee, decision, decided_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (source_a, external_a, source_b, external_b) DO UPDATE SET \
-         decision = excluded.decision, code_insee = excluded.code_insee, decided_at = excluded.decided_at",
+    statement!(
+        "INSERT INTO fusion_decisions (source_a, external_a, source_b, external_b, code_insee, \
+         decision, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source_a, \
+         external_a, source_b, external_b) DO UPDATE SET decision = excluded.decision, code_insee \
+         = excluded.code_insee, decided_at = excluded.decided_at",
+        d.a.source_id.0,
+        &d.a.external_id,
+        d.b.source_id.0,
+        &d.b.external_id,
+        code_insee,
+        &d.decision,
+        now,
     )
-    .bind(d.a.source_id.0)
-    .bind(&d.a.external_id)
-    .bind(d.b.source_id.0)
-    .bind(&d.b.external_id)
-    .bind(code_insee)
-    .bind(&d.decision)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -154,23 +152,22 @@ pub async fn replace_review(
     pairs: &[ReviewPair],
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM fusion_revue WHERE code_insee = $1")
-        .bind(code_insee)
+    statement!("DELETE FROM fusion_revue WHERE code_insee = $1", code_insee)
         .execute(&mut **tx)
         .await?;
     for p in pairs {
-        sqlx::query(
-            "INSERT INTO fusion_revue (source_a, external_a, source_b, external_b, code_insee, score, details, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        statement!(
+            "INSERT INTO fusion_revue (source_a, external_a, source_b, external_b, code_insee, \
+             score, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            p.a.source_id.0,
+            &p.a.external_id,
+            p.b.source_id.0,
+            &p.b.external_id,
+            code_insee,
+            p.score,
+            &p.details,
+            now,
         )
-        .bind(p.a.source_id.0)
-        .bind(&p.a.external_id)
-        .bind(p.b.source_id.0)
-        .bind(&p.b.external_id)
-        .bind(code_insee)
-        .bind(p.score)
-        .bind(&p.details)
-        .bind(now)
         .execute(&mut **tx)
         .await?;
     }
@@ -256,11 +253,11 @@ pub async fn merge_blocks(db: &Db) -> Result<MergeBlocks, StoreError> {
 /// How many records each lieu of a commune's records has, whatever their commune: a lieu
 /// that also holds records of elsewhere is not the commune's to rebuild.
 pub async fn lieu_sizes_of_commune(tx: &mut Tx, code_insee: &str) -> Result<Sizes, StoreError> {
-    let rows = sqlx::query(
+    let rows = statement!(
         "SELECT lieu_id, COUNT(*) FROM lieu_records WHERE lieu_id IN \
          (SELECT lieu_id FROM lieu_records WHERE code_insee = $1) GROUP BY lieu_id",
+        code_insee
     )
-    .bind(code_insee)
     .fetch_all(&mut **tx)
     .await?;
     Ok(sizes_from(&rows))
@@ -275,13 +272,13 @@ fn sizes_from(rows: &[AnyRow]) -> Sizes {
 
 /// How many records the lieu `id` has.
 pub async fn lieu_size(tx: &mut Tx, id: &LieuId) -> Result<i64, StoreError> {
-    Ok(
-        sqlx::query("SELECT COUNT(*) FROM lieu_records WHERE lieu_id = $1")
-            .bind(id.as_str())
-            .fetch_one(&mut **tx)
-            .await?
-            .get(0),
+    Ok(statement!(
+        "SELECT COUNT(*) FROM lieu_records WHERE lieu_id = $1",
+        id.as_str()
     )
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0))
 }
 
 // ---- The merge by batches: many communes per query, many lieux per statement ---------

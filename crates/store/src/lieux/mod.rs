@@ -95,8 +95,7 @@ fn lieu_origines_from(r: &AnyRow) -> LieuOrigines {
 
 pub async fn lieu(db: &Db, id: &LieuId) -> Result<Option<StoredLieu>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM lieux WHERE id = $1");
-    Ok(sqlx::query(&sql)
-        .bind(id.as_str())
+    Ok(statement!(&sql, id.as_str())
         .fetch_optional(db.pool())
         .await?
         .as_ref()
@@ -119,8 +118,7 @@ pub async fn count(db: &Db) -> Result<i64, StoreError> {
 /// A lieu read inside a transaction, with its origins (JSON) if the merge wrote them.
 pub async fn lieu_for_update(tx: &mut Tx, id: &LieuId) -> Result<Option<LieuOrigines>, StoreError> {
     let sql = format!("SELECT {COLUMNS}, origines FROM lieux WHERE id = $1");
-    Ok(sqlx::query(&sql)
-        .bind(id.as_str())
+    Ok(statement!(&sql, id.as_str())
         .fetch_optional(&mut **tx)
         .await?
         .as_ref()
@@ -129,26 +127,26 @@ pub async fn lieu_for_update(tx: &mut Tx, id: &LieuId) -> Result<Option<LieuOrig
 
 /// Field name → the sources (and their dates) that gave its value, as JSON.
 pub async fn origines(db: &Db, id: &LieuId) -> Result<Option<String>, StoreError> {
-    Ok(sqlx::query("SELECT origines FROM lieux WHERE id = $1")
-        .bind(id.as_str())
-        .fetch_optional(db.pool())
-        .await?
-        .and_then(|r| r.get(0)))
+    Ok(
+        statement!("SELECT origines FROM lieux WHERE id = $1", id.as_str())
+            .fetch_optional(db.pool())
+            .await?
+            .and_then(|r| r.get(0)),
+    )
 }
 
 /// The current id of the lieu known as `id`: itself, or the merged lieu that absorbed it.
 pub async fn resolve_id(db: &Db, id: &LieuId) -> Result<Option<LieuId>, StoreError> {
-    if let Some(r) = sqlx::query("SELECT id FROM lieux WHERE id = $1")
-        .bind(id.as_str())
+    if let Some(r) = statement!("SELECT id FROM lieux WHERE id = $1", id.as_str())
         .fetch_optional(db.pool())
         .await?
     {
         return Ok(Some(LieuId(r.get(0))));
     }
-    Ok(sqlx::query(
+    Ok(statement!(
         "SELECT a.lieu_id FROM lieu_alias a JOIN lieux l ON l.id = a.lieu_id WHERE a.old_id = $1",
+        id.as_str()
     )
-    .bind(id.as_str())
     .fetch_optional(db.pool())
     .await?
     .map(|r| LieuId(r.get(0))))

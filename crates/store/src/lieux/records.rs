@@ -12,19 +12,19 @@ use crate::{Db, StoreError, Tx};
 
 /// The id of the source named `nom`, created on first use.
 pub async fn source_id(tx: &mut Tx, nom: &str, now: i64) -> Result<SourceId, StoreError> {
-    if let Some(row) = sqlx::query("SELECT id FROM lieu_sources WHERE nom = $1")
-        .bind(nom)
+    if let Some(row) = statement!("SELECT id FROM lieu_sources WHERE nom = $1", nom)
         .fetch_optional(&mut **tx)
         .await?
     {
         return Ok(SourceId(row.get(0)));
     }
-    let row =
-        sqlx::query("INSERT INTO lieu_sources (nom, created_at) VALUES ($1, $2) RETURNING id")
-            .bind(nom)
-            .bind(now)
-            .fetch_one(&mut **tx)
-            .await?;
+    let row = statement!(
+        "INSERT INTO lieu_sources (nom, created_at) VALUES ($1, $2) RETURNING id",
+        nom,
+        now
+    )
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(SourceId(row.get(0)))
 }
 
@@ -85,14 +85,14 @@ pub async fn set_source_owner(
     hub: Option<&str>,
     now: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    statement!(
         "INSERT INTO lieu_source_owners (source_id, structure_id, hub, created_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (source_id) DO NOTHING",
+        source_id.0,
+        structure.map(|s| s.0),
+        hub,
+        now
     )
-    .bind(source_id.0)
-    .bind(structure.map(|s| s.0))
-    .bind(hub)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -108,10 +108,7 @@ pub async fn structure_lieux(
          JOIN lieu_source_owners o ON o.source_id = r.source_id WHERE o.structure_id = $1) \
          ORDER BY id"
     );
-    let rows = sqlx::query(&sql)
-        .bind(structure.0)
-        .fetch_all(db.pool())
-        .await?;
+    let rows = statement!(&sql, structure.0).fetch_all(db.pool()).await?;
     Ok(lieux_from(rows))
 }
 
@@ -166,9 +163,7 @@ pub async fn structure_record(
          WHERE o.structure_id = $1 AND r.lieu_id = $2 \
          ORDER BY r.source_id, r.external_id LIMIT 1"
     );
-    Ok(sqlx::query(&sql)
-        .bind(structure.0)
-        .bind(lieu_id.as_str())
+    Ok(statement!(&sql, structure.0, lieu_id.as_str())
         .fetch_optional(&mut **tx)
         .await?
         .as_ref()
@@ -193,7 +188,7 @@ pub async fn records(
         marks(tx, 1, 1),
         marks(tx, 2, external_ids.len())
     );
-    let mut query = sqlx::query(&sql).bind(source.0);
+    let mut query = statement!(&sql, source.0);
     for id in external_ids {
         query = query.bind(*id);
     }
