@@ -89,6 +89,22 @@ impl CommuneKind {
     }
 }
 
+/// The whole commune an INSEE code belongs to: for a municipal arrondissement of Paris
+/// (75101–75120), Lyon (69381–69389) or Marseille (13201–13216), its commune (75056,
+/// 69123, 13055); any other code is its own. Producers write either, so the merge and the
+/// search treat them as one place. The ranges are the law's (loi PLM), not data.
+pub fn commune_entiere(code_insee: &str) -> &str {
+    const CITIES: [(&str, &str, &str); 3] = [
+        ("75101", "75120", "75056"),
+        ("69381", "69389", "69123"),
+        ("13201", "13216", "13055"),
+    ];
+    CITIES
+        .iter()
+        .find(|(first, last, _)| code_insee.len() == 5 && (*first..=*last).contains(&code_insee))
+        .map_or(code_insee, |(_, _, commune)| commune)
+}
+
 /// A point in WGS 84 degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Point {
@@ -174,6 +190,24 @@ mod tests {
         assert!(CodePostal::parse("42000").is_ok());
         assert!(CodePostal::parse("4200").is_err());
         assert!(CodePostal::parse("42a00").is_err());
+    }
+
+    #[test]
+    fn arrondissements_belong_to_their_commune() {
+        for (code, commune) in [
+            ("75101", "75056"),
+            ("75120", "75056"),
+            ("69383", "69123"),
+            ("13216", "13055"),
+            ("75056", "75056"),
+            ("75121", "75121"),
+            ("69380", "69380"),
+            ("13200", "13200"),
+            ("42218", "42218"),
+            ("7510", "7510"),
+        ] {
+            assert_eq!(commune_entiere(code), commune, "{code}");
+        }
     }
 
     #[test]

@@ -38,6 +38,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_lieux_structures"),
     migration!(12, "0012_records_before_merge"),
     migration!(13, "0013_journal_checkpoints"),
+    migration!(14, "0014_fusion_communes_entieres"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

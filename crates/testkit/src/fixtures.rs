@@ -9,6 +9,10 @@ use relais_store::Db;
 /// The password of every account made here.
 pub const PASSWORD: &str = "une longue phrase de passe";
 
+/// The lieux the demo file (`data/lieux/hinaura-2022-v0.json`, 687 rows) makes: thirteen
+/// places are listed twice in it, and the merge makes one lieu of each.
+pub const DEMO_LIEUX: usize = 674;
+
 /// A structure of Saint-Étienne (42218, which [`crate::seed_commune`] adds).
 pub async fn structure(db: &Db, siret: &str, nom: &str, kind: StructureKind) -> StructureId {
     svc::create_structure(db, siret, nom, kind, "", "42218", None)

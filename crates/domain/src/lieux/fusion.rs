@@ -7,7 +7,7 @@
 //! or approximate coordinates are never evidence: the national pipeline scored them as a
 //! perfect match (reference §3.2), Relais gives them no weight at all.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 pub use super::schema::LIST_FIELDS;
 use super::valeurs::PIVOT_UNKNOWN;
@@ -189,6 +189,8 @@ pub mod poids {
     pub const NOM_PROCHE: f64 = 1.5;
     /// Both names have distinctive words, none shared.
     pub const NOM_AUTRE: f64 = -2.5;
+    /// The same name, made of generic words only (« Point numérique »): weak evidence.
+    pub const NOM_GENERIQUE: f64 = 1.5;
     /// Both say France Services (MSAP, MFS).
     pub const FRANCE_SERVICES: f64 = 1.5;
     /// Same number and street.
@@ -215,6 +217,8 @@ pub const SEUIL_REVUE: f64 = 3.0;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fiche {
     pub nom: String,
+    /// The whole name folded (`search_key`), generic words included.
+    pub nom_cle: String,
     /// Distinctive words of the name (without generic words nor the commune's name).
     pub mots_nom: BTreeSet<String>,
     pub numero: Option<String>,
@@ -254,7 +258,17 @@ impl Fiche {
             .filter(|w| !(w.len() == 1 && w.bytes().all(|b| b.is_ascii_alphabetic())))
             .map(plural)
             .collect();
-        let (numero, mots_rue) = address(get("adresse"));
+        let (numero, mut mots_rue) = address(get("adresse"));
+        // An address that is only the commune's name (« Toulouse »): no street to compare,
+        // and a position geocoded to the town centre however the producer marks it.
+        let only_commune = numero.is_none()
+            && !mots_rue.is_empty()
+            && mots_rue
+                .iter()
+                .all(|w| commune.contains(w) || commune.contains(&plural(w)));
+        if only_commune {
+            mots_rue.clear();
+        }
         let siret = Some(get("pivot"))
             .filter(|p| {
                 p.len() == 14 && *p != PIVOT_UNKNOWN && p.bytes().all(|b| b.is_ascii_digit())
@@ -289,10 +303,11 @@ impl Fiche {
             || nom_key.contains("maison des services au public");
         Fiche {
             nom: get("nom").to_string(),
+            nom_cle: nom_key.clone(),
             mots_nom,
             numero,
             mots_rue,
-            position: position.filter(|_| !approximate),
+            position: position.filter(|_| !approximate && !only_commune),
             siret,
             telephone: Some(get("telephone"))
                 .filter(|t| !t.is_empty())
@@ -391,16 +406,22 @@ pub struct Comparaison {
     pub nom: AccordNom,
     /// Shared distinctive words of the names over the shorter one's.
     pub nom_score: Option<f64>,
+    /// The same whole name (folded), even when it has no distinctive word.
+    pub nom_identique: bool,
     pub adresse: AccordAdresse,
     /// Metres between exact positions; `None` when either is missing or approximate.
     pub distance_m: Option<f64>,
     pub siret: bool,
     pub siren: Option<bool>,
     pub telephone: bool,
+    /// Both telephones known, and different.
+    pub autre_telephone: bool,
     pub courriel: bool,
     pub domaine: bool,
     pub site: bool,
     pub france_services: bool,
+    /// One says France Services and the other does not.
+    pub france_services_seul: bool,
     pub score: f64,
 }
 
@@ -415,26 +436,163 @@ pub enum Decision {
 impl Comparaison {
     /// Something says it is the same organisation or place, beyond being at the same spot:
     /// two lieux in one building (a médiathèque and a mairie) share an address only.
+    /// A France Services and another service of its building (« Vallée du Haut Anjou »
+    /// and « Point Info Jeunes Vallées du Haut-Anjou ») share a name and an address but
+    /// no contact: there, only a contact says they are one.
     pub fn identity(&self) -> bool {
-        matches!(self.nom, AccordNom::Inclus | AccordNom::Proche)
-            || self.siret
-            || self.telephone
-            || self.courriel
-            || self.site
-            || self.france_services
+        let names = matches!(self.nom, AccordNom::Inclus | AccordNom::Proche)
+            || (self.nom_identique && self.same_spot());
+        (names && !self.france_services_seul) || self.contact() || self.site || self.france_services
     }
 
-    /// Nothing says they are in different places.
+    /// A telephone, an e-mail or a SIRET in common.
+    fn contact(&self) -> bool {
+        self.telephone || self.courriel || self.siret
+    }
+
+    /// The names agree whole: every distinctive word of one in the other, or the same
+    /// whole name.
+    fn names_whole(&self) -> bool {
+        self.nom == AccordNom::Inclus || self.nom_identique
+    }
+
+    /// The names agree whole and a contact agrees: the same service.
+    fn same_service(&self) -> bool {
+        self.names_whole() && self.contact()
+    }
+
+    /// The same service for sure, wherever each producer put it: the names agree whole and
+    /// the SIRET, or both the telephone and the e-mail (an organisation's permanences
+    /// often share one of them, rarely both).
+    fn same_service_elsewhere(&self) -> bool {
+        self.names_whole() && (self.siret || self.telephone && self.courriel)
+    }
+
+    /// Nothing says they are in different places. Positions are often a few hundred metres
+    /// off (geocoded anew by each producer): within 1 km when the streets agree, and 2 km
+    /// for [`Self::same_service_elsewhere`], they do not part two records; another street
+    /// parts them unless it is that same service (a building on a corner, an address
+    /// written otherwise).
     pub fn colocated(&self) -> bool {
-        let near = self.distance_m.is_none_or(|d| d <= 300.0);
-        near && !matches!(
+        let sure = self.same_service_elsewhere();
+        let reach = if sure {
+            2000.0
+        } else if self.streets_agree() {
+            1000.0
+        } else {
+            300.0
+        };
+        let near = self.distance_m.is_none_or(|d| d <= reach);
+        let other_street = match self.adresse {
+            AccordAdresse::AutreNumero => true,
+            AccordAdresse::AutreRue => !sure,
+            _ => false,
+        };
+        near && !other_street
+    }
+
+    /// The sum of the points of evidence ([`poids`]). [`Self::same_service_elsewhere`]
+    /// loses no points for another street or up to 2 km: street names and positions are
+    /// each producer's own.
+    fn points(&self) -> f64 {
+        use poids::*;
+        let forgiven = self.same_service_elsewhere();
+        let nom = match self.nom {
+            AccordNom::Inclus => NOM_INCLUS,
+            AccordNom::Proche => NOM_PROCHE,
+            AccordNom::Autre => NOM_AUTRE,
+            AccordNom::Inconnu if self.nom_identique => NOM_GENERIQUE,
+            AccordNom::Inconnu => 0.0,
+        };
+        let adresse = match self.adresse {
+            AccordAdresse::MemeAdresse => MEME_ADRESSE,
+            AccordAdresse::MemeRue => MEME_RUE,
+            AccordAdresse::AutreNumero => AUTRE_NUMERO,
+            AccordAdresse::AutreRue if forgiven => 0.0,
+            AccordAdresse::AutreRue => AUTRE_RUE,
+            AccordAdresse::Inconnu => 0.0,
+        };
+        let distance = match self.distance_m {
+            None => 0.0,
+            Some(d) if d <= 30.0 => DISTANCE_30,
+            Some(d) if d <= 100.0 => DISTANCE_100,
+            Some(d) if d <= 300.0 => 0.0,
+            // The same street a few hundred metres apart: one producer's geocoding is off.
+            Some(d) if d <= 1000.0 && self.streets_agree() => 0.0,
+            Some(d) if d <= 2000.0 && forgiven => 0.0,
+            Some(d) if d <= 1000.0 => DISTANCE_1000,
+            Some(_) => DISTANCE_LOIN,
+        };
+        let siret = match (self.siret, self.siren) {
+            (true, _) => SIRET,
+            (false, Some(true)) => SIREN,
+            (false, Some(false)) => SIREN_AUTRE,
+            (false, None) => 0.0,
+        };
+        let courriel = if self.courriel {
+            COURRIEL
+        } else if self.domaine {
+            DOMAINE
+        } else {
+            0.0
+        };
+        let yes = |signal: bool, points: f64| if signal { points } else { 0.0 };
+        nom + adresse
+            + distance
+            + siret
+            + courriel
+            + yes(self.telephone, TELEPHONE)
+            + yes(self.site, SITE)
+            + yes(self.france_services, FRANCE_SERVICES)
+    }
+
+    fn streets_agree(&self) -> bool {
+        matches!(
             self.adresse,
-            AccordAdresse::AutreRue | AccordAdresse::AutreNumero
+            AccordAdresse::MemeAdresse | AccordAdresse::MemeRue
         )
     }
 
+    /// The same number and street, or exact positions within 30 m.
+    fn same_spot(&self) -> bool {
+        self.adresse == AccordAdresse::MemeAdresse || self.distance_m.is_some_and(|d| d <= 30.0)
+    }
+
+    /// The decision for two records of one producer, which lists a place twice by
+    /// mistake but two services of one building (a centre social and the France Services
+    /// it hosts, a médiathèque and its cyber-espace, each with its own telephone) on
+    /// purpose: the same only when the rules say so, the names agree whole (every
+    /// distinctive word of one in the other) and a contact agrees too (telephone, e-mail,
+    /// SIRET) — or the whole name is the same at the same number and street. Never sent to
+    /// review: a person would learn nothing the producer did not already say.
+    pub fn decision_within_source(&self) -> Decision {
+        let twins = self.nom_identique && self.adresse == AccordAdresse::MemeAdresse;
+        // Or a contact at the same spot, the names not apart: one service under two names
+        // (« Espace Alfred Sisley », « EPN des quartiers Sud-Est (Espace Sisley) »), not a
+        // France Services and its neighbour at one switchboard.
+        let renamed = self.contact()
+            && !self.autre_telephone
+            && !self.france_services_seul
+            && self.nom != AccordNom::Autre
+            && self.same_spot();
+        // One producer writes each of its places' own address: another street, or more
+        // than 300 m away on a street that is not the same, is another place (an
+        // adviser's two permanences).
+        let apart = matches!(
+            self.adresse,
+            AccordAdresse::AutreRue | AccordAdresse::AutreNumero
+        ) || (!self.streets_agree() && self.distance_m.is_some_and(|d| d > 300.0));
+        match self.decision() {
+            Decision::Same if (self.same_service() || twins || renamed) && !apart => Decision::Same,
+            _ => Decision::Different,
+        }
+    }
+
     pub fn decision(&self) -> Decision {
-        if self.score >= SEUIL_MEME && self.identity() && self.colocated() {
+        // The same name at the same number and street is the same lieu, however generic
+        // the name: nothing is left for a person to see.
+        let twins = self.nom_identique && self.adresse == AccordAdresse::MemeAdresse;
+        if (self.score >= SEUIL_MEME && self.identity() || twins) && self.colocated() {
             Decision::Same
         } else if self.score >= SEUIL_REVUE {
             Decision::Review
@@ -444,10 +602,74 @@ impl Comparaison {
     }
 }
 
+/// The pairs of records worth comparing (indices, `a < b`, in order): those that share
+/// a word of the name or of the street, the whole name, a telephone, an e-mail or its
+/// domain, a site, a SIREN, or exact positions within about 100 m. Any other pair scores
+/// below [`SEUIL_REVUE`] (at most France Services on both sides), so it is not compared:
+/// a commune of thousands of records costs what their likenesses cost, not its square.
+pub fn comparable_pairs(fiches: &[&Fiche]) -> Vec<(usize, usize)> {
+    // A cell of 0.001° of latitude by 0.0015° of longitude is at least 100 m a side in
+    // France (up to 51° N); positions within 100 m are in the same or a neighbouring cell.
+    let cell = |p: Point| {
+        (
+            (p.lat / 0.001).floor() as i64,
+            (p.lon / 0.0015).floor() as i64,
+        )
+    };
+    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_cell: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
+    for (i, f) in fiches.iter().enumerate() {
+        let keys = f
+            .mots_nom
+            .iter()
+            .map(|w| format!("n:{w}"))
+            .chain(f.mots_rue.iter().map(|w| format!("r:{w}")))
+            .chain((!f.nom_cle.is_empty()).then(|| format!("N:{}", f.nom_cle)))
+            .chain(f.telephone.iter().map(|t| format!("t:{t}")))
+            .chain(f.courriels.iter().map(|c| format!("c:{c}")))
+            .chain(f.domaines.iter().map(|d| format!("d:{d}")))
+            .chain(f.sites.iter().map(|h| format!("s:{h}")))
+            .chain(f.siret.iter().map(|s| format!("S:{}", &s[..9])));
+        for k in keys {
+            by_key.entry(k).or_default().push(i);
+        }
+        if let Some(p) = f.position {
+            by_cell.entry(cell(p)).or_default().push(i);
+        }
+    }
+    let mut pairs: HashSet<(usize, usize)> = HashSet::new();
+    let mut add = |a: usize, b: usize| {
+        if a != b {
+            pairs.insert((a.min(b), a.max(b)));
+        }
+    };
+    for group in by_key.values() {
+        for (k, &a) in group.iter().enumerate() {
+            for &b in &group[k + 1..] {
+                add(a, b);
+            }
+        }
+    }
+    for (&(y, x), group) in &by_cell {
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                if let Some(near) = by_cell.get(&(y + dy, x + dx)) {
+                    for &a in group {
+                        for &b in near {
+                            add(a, b);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> = pairs.into_iter().collect();
+    pairs.sort_unstable();
+    pairs
+}
+
 /// Compares two records of the same commune. Symmetric.
 pub fn compare(a: &Fiche, b: &Fiche) -> Comparaison {
-    use poids::*;
-    let mut score = 0.0;
     let nom_score = containment(&a.mots_nom, &b.mots_nom);
     let only_kinds = a
         .mots_nom
@@ -460,12 +682,6 @@ pub fn compare(a: &Fiche, b: &Fiche) -> Comparaison {
         Some(s) if s > 0.0 => AccordNom::Inconnu,
         Some(_) => AccordNom::Autre,
     };
-    score += match nom {
-        AccordNom::Inclus => NOM_INCLUS,
-        AccordNom::Proche => NOM_PROCHE,
-        AccordNom::Autre => NOM_AUTRE,
-        AccordNom::Inconnu => 0.0,
-    };
     let rue = containment(&a.mots_rue, &b.mots_rue);
     let adresse = match (rue, &a.numero, &b.numero) {
         (Some(r), Some(x), Some(y)) if r >= 0.8 && x == y => AccordAdresse::MemeAdresse,
@@ -474,69 +690,32 @@ pub fn compare(a: &Fiche, b: &Fiche) -> Comparaison {
         (Some(0.0), _, _) => AccordAdresse::AutreRue,
         _ => AccordAdresse::Inconnu,
     };
-    score += match adresse {
-        AccordAdresse::MemeAdresse => MEME_ADRESSE,
-        AccordAdresse::MemeRue => MEME_RUE,
-        AccordAdresse::AutreNumero => AUTRE_NUMERO,
-        AccordAdresse::AutreRue => AUTRE_RUE,
-        AccordAdresse::Inconnu => 0.0,
-    };
-    let distance_m = match (a.position, b.position) {
-        (Some(p), Some(q)) => Some(p.distance_m(q)),
-        _ => None,
-    };
-    score += match distance_m {
-        None => 0.0,
-        Some(d) if d <= 30.0 => DISTANCE_30,
-        Some(d) if d <= 100.0 => DISTANCE_100,
-        Some(d) if d <= 300.0 => 0.0,
-        Some(d) if d <= 1000.0 => DISTANCE_1000,
-        Some(_) => DISTANCE_LOIN,
-    };
-    let siret = matches!((&a.siret, &b.siret), (Some(x), Some(y)) if x == y);
-    let siren = match (&a.siret, &b.siret) {
-        (Some(x), Some(y)) => Some(x[..9] == y[..9]),
-        _ => None,
-    };
-    score += match (siret, siren) {
-        (true, _) => SIRET,
-        (false, Some(true)) => SIREN,
-        (false, Some(false)) => SIREN_AUTRE,
-        (false, None) => 0.0,
-    };
-    let telephone = matches!((&a.telephone, &b.telephone), (Some(x), Some(y)) if x == y);
-    if telephone {
-        score += TELEPHONE;
-    }
     let courriel = !a.courriels.is_disjoint(&b.courriels);
-    let domaine = !courriel && !a.domaines.is_disjoint(&b.domaines);
-    if courriel {
-        score += COURRIEL;
-    } else if domaine {
-        score += DOMAINE;
-    }
-    let site = !a.sites.is_disjoint(&b.sites);
-    if site {
-        score += SITE;
-    }
-    let france_services = a.france_services && b.france_services;
-    if france_services {
-        score += FRANCE_SERVICES;
-    }
-    Comparaison {
+    let mut c = Comparaison {
         nom,
         nom_score,
+        nom_identique: !a.nom_cle.is_empty() && a.nom_cle == b.nom_cle,
         adresse,
-        distance_m,
-        siret,
-        siren,
-        telephone,
+        distance_m: match (a.position, b.position) {
+            (Some(p), Some(q)) => Some(p.distance_m(q)),
+            _ => None,
+        },
+        siret: matches!((&a.siret, &b.siret), (Some(x), Some(y)) if x == y),
+        siren: match (&a.siret, &b.siret) {
+            (Some(x), Some(y)) => Some(x[..9] == y[..9]),
+            _ => None,
+        },
+        telephone: matches!((&a.telephone, &b.telephone), (Some(x), Some(y)) if x == y),
+        autre_telephone: matches!((&a.telephone, &b.telephone), (Some(x), Some(y)) if x != y),
         courriel,
-        domaine,
-        site,
-        france_services,
-        score,
-    }
+        domaine: !courriel && !a.domaines.is_disjoint(&b.domaines),
+        site: !a.sites.is_disjoint(&b.sites),
+        france_services: a.france_services && b.france_services,
+        france_services_seul: a.france_services != b.france_services,
+        score: 0.0,
+    };
+    c.score = c.points();
+    c
 }
 
 /// One record going into a merge.
@@ -837,6 +1016,76 @@ mod tests {
             Some((47.4905, 4.3340)),
         );
         assert_ne!(compare(&a, &b).decision(), Decision::Same);
+    }
+
+    #[test]
+    fn a_generic_name_is_weak_evidence_not_a_veto() {
+        let at = |nom: &str, adresse: &str, position: Option<(f64, f64)>| {
+            fiche(&[("nom", nom), ("adresse", adresse)], position)
+        };
+        // The same generic name at the same number and street: merged without review,
+        // with or without positions.
+        for position in [None, Some((45.0, 4.0))] {
+            let c = compare(
+                &at("Point Numérique", "3 rue de la Gare", position),
+                &at("POINT NUMERIQUE", "3 Rue de la Gare", position),
+            );
+            assert!(c.nom_identique);
+            assert_eq!(c.decision(), Decision::Same, "{c:?}");
+        }
+        // Within 30 m, on a street written differently: the same name is identity.
+        let c = compare(
+            &at("Médiation numérique", "Place du Marché", Some((45.0, 4.0))),
+            &at(
+                "Médiation numérique",
+                "2 place du marche",
+                Some((45.0001, 4.0)),
+            ),
+        );
+        assert_eq!(c.decision(), Decision::Same, "{c:?}");
+        // Another generic name in the same building stays apart.
+        let c = compare(
+            &at("Point Numérique", "3 rue de la Gare", None),
+            &at(
+                "Accueil individuel en accès libre",
+                "3 rue de la Gare",
+                None,
+            ),
+        );
+        assert!(!c.nom_identique);
+        assert_ne!(c.decision(), Decision::Same, "{c:?}");
+        // The same generic name in another street is not the same lieu.
+        let c = compare(
+            &at("Point Numérique", "3 rue de la Gare", None),
+            &at("Point Numérique", "12 avenue Foch", None),
+        );
+        assert_ne!(c.decision(), Decision::Same, "{c:?}");
+    }
+
+    #[test]
+    fn an_address_that_is_only_the_commune_places_nothing() {
+        let at = |nom: &str| {
+            Fiche::new(
+                &row(&[
+                    ("nom", nom),
+                    ("adresse", "Toulouse"),
+                    ("commune", "Toulouse"),
+                ]),
+                Some(Point {
+                    lat: 43.6,
+                    lon: 1.43,
+                }),
+                false,
+            )
+        };
+        let (a, b) = (
+            at("Maison de la citoyenneté Est"),
+            at("Maison de la citoyenneté Sud Est"),
+        );
+        assert!(a.position.is_none() && a.mots_rue.is_empty());
+        let c = compare(&a, &b);
+        assert_eq!((c.distance_m, c.adresse), (None, AccordAdresse::Inconnu));
+        assert_ne!(c.decision(), Decision::Same, "{c:?}");
     }
 
     #[test]

@@ -320,7 +320,7 @@ pub async fn edit(
         .into_iter()
         .flatten()
     {
-        blocks.insert(Block::Commune(code.clone()));
+        blocks.insert(Block::commune(code));
     }
     if location.code_insee.is_none() {
         blocks.insert(Block::Record(RecordKey {

@@ -1,5 +1,6 @@
-//! The cross-source merge of lieux, after each import: records of one commune from
-//! different sources are compared (`relais_domain::lieux::fusion`), pairs judged the same
+//! The merge of lieux, after each import: the records of one whole commune (with its
+//! arrondissements), of any sources, are compared two by two
+//! (`relais_domain::lieux::fusion`), pairs judged the same
 //! are clustered, each cluster is one lieu, stored under a stable id; uncertain pairs go
 //! to a review list; a person's decision (« distincts », « identiques ») always wins.
 //!
@@ -14,9 +15,11 @@ use relais_domain::calendrier::now_ms;
 use relais_domain::ids::{LieuId, PersonId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::fusion::{
-    Comparaison, Decision, Fiche, Membre, Origine, Origines, Partition, compare, merge,
+    Comparaison, Decision, Fiche, Membre, Origine, Origines, Partition, comparable_pairs, compare,
+    merge,
 };
 use relais_domain::lieux::{SchemaVersion, read_row, write_row};
+use relais_domain::territoires::commune_entiere;
 use relais_store::journal::JournalFilter;
 pub use relais_store::lieux::ReviewItem;
 use relais_store::lieux::{
@@ -33,13 +36,21 @@ use super::import::lieu_id;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Block {
     Record(RecordKey),
+    /// A whole commune: its arrondissements with it (`Block::commune`).
     Commune(String),
+}
+
+impl Block {
+    /// The block of a record in the commune (or arrondissement) `code_insee`.
+    pub fn commune(code_insee: &str) -> Block {
+        Block::Commune(commune_entiere(code_insee).to_string())
+    }
 }
 
 /// What a merge run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
-    /// Pairs of records from different sources judged the same (and not refused).
+    /// Pairs of records judged the same (and not refused).
     pub same_pairs: usize,
     /// Pairs sent to review.
     pub review_pairs: usize,
@@ -91,6 +102,29 @@ impl Rec {
     }
 }
 
+/// Whether two records come from one producer: the same file, and the same `source`
+/// named in their rows (a hub's file gathers several producers, each named in its rows).
+fn same_producer(a: &Rec, b: &Rec) -> bool {
+    a.stored.source_id == b.stored.source_id && a.row.get("source") == b.row.get("source")
+}
+
+/// The pairs of the block's records worth comparing (`comparable_pairs`).
+fn comparable(recs: &[Rec]) -> Vec<(usize, usize)> {
+    let fiches: Vec<&Fiche> = recs.iter().map(|r| &r.fiche).collect();
+    comparable_pairs(&fiches)
+}
+
+/// What the rules say of two records.
+fn judge(a: &Rec, b: &Rec) -> (Comparaison, Decision) {
+    let c = compare(&a.fiche, &b.fiche);
+    let decision = if same_producer(a, b) {
+        c.decision_within_source()
+    } else {
+        c.decision()
+    };
+    (c, decision)
+}
+
 fn read(stored: Record) -> Rec {
     let row: BTreeMap<String, String> = serde_json::from_str(&stored.data).unwrap_or_default();
     let fiche = Fiche::new(&row, stored.location.position, stored.location.approximate);
@@ -103,6 +137,8 @@ pub struct Pair {
     pub a: usize,
     pub b: usize,
     pub comparaison: Comparaison,
+    /// What the rules say (`judge`).
+    pub decision: Decision,
 }
 
 /// What the rules and the decisions make of a block's records.
@@ -112,9 +148,10 @@ struct Plan {
     review: Vec<Pair>,
 }
 
-/// The plan of a block: pairs of different sources compared; the human decisions first,
-/// then pairs judged the same by score; a union that would put two records of one source
-/// or two records decided distinct in one lieu is refused and the pair is reviewed.
+/// The plan of a block: the comparable pairs compared, of one source or two (a source
+/// that lists a place twice is the commonest duplicate); the human decisions first, then
+/// pairs judged the same by score; a union that would put two records decided distinct in
+/// one lieu is refused and the pair is reviewed.
 fn plan(recs: &[Rec], decisions: &[PairDecision]) -> Plan {
     let index: HashMap<RecordKey, usize> =
         recs.iter().enumerate().map(|(i, r)| (r.key(), i)).collect();
@@ -126,26 +163,21 @@ fn plan(recs: &[Rec], decisions: &[PairDecision]) -> Plan {
     }
     let mut same = Vec::new();
     let mut review = Vec::new();
-    for a in 0..recs.len() {
-        for b in a + 1..recs.len() {
-            if decided.contains_key(&(a, b)) || recs[a].stored.source_id == recs[b].stored.source_id
-            {
-                continue;
-            }
-            let c = compare(&recs[a].fiche, &recs[b].fiche);
-            match c.decision() {
-                Decision::Same => same.push(Pair {
-                    a,
-                    b,
-                    comparaison: c,
-                }),
-                Decision::Review => review.push(Pair {
-                    a,
-                    b,
-                    comparaison: c,
-                }),
-                Decision::Different => {}
-            }
+    for (a, b) in comparable(recs) {
+        if decided.contains_key(&(a, b)) {
+            continue;
+        }
+        let (c, decision) = judge(&recs[a], &recs[b]);
+        let pair = Pair {
+            a,
+            b,
+            comparaison: c,
+            decision,
+        };
+        match decision {
+            Decision::Same => same.push(pair),
+            Decision::Review => review.push(pair),
+            Decision::Different => {}
         }
     }
     same.sort_by(|p, q| {
@@ -154,10 +186,7 @@ fn plan(recs: &[Rec], decisions: &[PairDecision]) -> Plan {
             .total_cmp(&p.comparaison.score)
             .then((p.a, p.b).cmp(&(q.a, q.b)))
     });
-    let cannot = |x: usize, y: usize| match decided.get(&(x.min(y), x.max(y))) {
-        Some(same) => !same,
-        None => recs[x].stored.source_id == recs[y].stored.source_id,
-    };
+    let cannot = |x: usize, y: usize| decided.get(&(x.min(y), x.max(y))) == Some(&false);
     let mut partition = Partition::new(recs.len());
     let mut members: Vec<Vec<usize>> = (0..recs.len()).map(|i| vec![i]).collect();
     let mut join = |partition: &mut Partition, a: usize, b: usize, check: bool| -> bool {
@@ -213,6 +242,7 @@ pub fn details(c: &Comparaison) -> String {
                 AccordNom::Inclus => "même nom",
                 AccordNom::Proche => "nom proche",
                 AccordNom::Autre => "autre nom",
+                AccordNom::Inconnu if c.nom_identique => "même nom générique",
                 AccordNom::Inconnu => "non comparable",
             }
         ),
@@ -412,8 +442,8 @@ impl Batch {
             }
             ids.insert(r.lieu_id.clone());
             ids.insert(lieu_id(&r.source, &r.external_id));
-            let code = r.location.code_insee.clone().unwrap_or_default();
-            batch.records.entry(code).or_default().push(r);
+            let code = r.location.code_insee.as_deref().map_or("", commune_entiere);
+            batch.records.entry(code.to_string()).or_default().push(r);
         }
         batch.decisions = repo::decisions_of_communes(tx, &codes).await?;
         let of_records: Vec<LieuId> = of_records.into_iter().collect();
@@ -555,14 +585,10 @@ async fn refresh_block(
         .iter()
         .map(|c| {
             let mut members = c.clone();
-            // The earliest record first: it wins ties between equal dates.
-            members.sort_by(|&x, &y| {
-                (age(&recs[x].stored), &recs[x].stored.lieu_id, x).cmp(&(
-                    age(&recs[y].stored),
-                    &recs[y].stored.lieu_id,
-                    y,
-                ))
-            });
+            // The record imported first, then by source and row id, wins ties between
+            // equal dates: an order merging does not change, so merging again writes
+            // nothing.
+            members.sort_by_key(|&x| (recs[x].stored.imported_at, x));
             let own: Vec<LieuId> = members
                 .iter()
                 .map(|&i| lieu_id(&recs[i].stored.source, &recs[i].stored.external_id))
@@ -859,7 +885,7 @@ async fn record(
     let now = now_ms();
     for x in &ra {
         for y in &rb {
-            let code = match (&x.code_insee, &y.code_insee) {
+            let code = match (&x.commune, &y.commune) {
                 (Some(p), Some(q)) if p == q => p.clone(),
                 (None, _) => return Err(FusionError::NoCommune(a.clone())),
                 (_, None) => return Err(FusionError::NoCommune(b.clone())),
@@ -1014,8 +1040,8 @@ pub struct Measured {
     pub comparaison: Comparaison,
     /// Judged the same and merged.
     pub merged: bool,
-    /// What the rules alone say (a pair judged the same can still be refused: two
-    /// records of one source, or a person's « distincts »).
+    /// What the rules alone say (a pair judged the same can still be refused by a
+    /// person's « distincts »).
     pub decision: Decision,
 }
 
@@ -1038,27 +1064,22 @@ pub async fn measure(db: &Db, all: bool) -> Result<Vec<Measured>, StoreError> {
                     b: side(p.b),
                     comparaison: p.comparaison.clone(),
                     merged,
-                    decision: p.comparaison.decision(),
+                    decision: p.decision,
                 });
             }
         }
         if all {
-            for a in 0..recs.len() {
-                for b in a + 1..recs.len() {
-                    if recs[a].stored.source_id == recs[b].stored.source_id {
-                        continue;
-                    }
-                    let c = compare(&recs[a].fiche, &recs[b].fiche);
-                    if c.decision() == Decision::Different {
-                        out.push(Measured {
-                            code_insee: code.clone(),
-                            a: side(a),
-                            b: side(b),
-                            comparaison: c,
-                            merged: false,
-                            decision: Decision::Different,
-                        });
-                    }
+            for (a, b) in comparable(&recs) {
+                let (c, decision) = judge(&recs[a], &recs[b]);
+                if decision == Decision::Different {
+                    out.push(Measured {
+                        code_insee: code.clone(),
+                        a: side(a),
+                        b: side(b),
+                        comparaison: c,
+                        merged: false,
+                        decision: Decision::Different,
+                    });
                 }
             }
         }
@@ -1122,6 +1143,7 @@ mod tests {
                     },
                     lieu_created_at: 0,
                     lieu_written: true,
+                    imported_at: 0,
                 });
                 let recs = [rec];
                 assert_eq!(

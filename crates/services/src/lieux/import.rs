@@ -589,7 +589,7 @@ impl<'a> Storing<'a> {
                 let lieu_id = match &existing {
                     Some(r) => {
                         if let Some(code) = &r.code_insee {
-                            to_merge.blocks.insert(Block::Commune(code.clone()));
+                            to_merge.blocks.insert(Block::commune(code));
                         }
                         to_merge.stale.insert(r.lieu_id.clone());
                         r.lieu_id.clone()
@@ -597,7 +597,7 @@ impl<'a> Storing<'a> {
                     None => lieu_id(source, &p.external_id),
                 };
                 to_merge.blocks.insert(match &p.location.code_insee {
-                    Some(code) => Block::Commune(code.clone()),
+                    Some(code) => Block::commune(code),
                     None => Block::Record(RecordKey {
                         source_id,
                         external_id: p.external_id.clone(),

@@ -2,6 +2,7 @@
 //! schema's CSV imported back into an empty base gives the same rows, and data·inclusion
 //! structures and services import back into the same lieux.
 
+use relais_testkit::fixtures::DEMO_LIEUX;
 use std::collections::BTreeMap;
 
 use crate::index;
@@ -102,7 +103,7 @@ async fn csv_is_stable_and_imports_back_to_the_same_rows(db: Db) {
 
     let (header, rows) = csv_rows(&paged);
     assert_eq!(header, relais_domain::lieux::COLUMNS);
-    assert_eq!(rows.len(), 687);
+    assert_eq!(rows.len(), DEMO_LIEUX);
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ordered by id");
     let with_insee = rows.iter().filter(|r| !r["code_insee"].is_empty()).count();
@@ -115,7 +116,7 @@ async fn csv_is_stable_and_imports_back_to_the_same_rows(db: Db) {
     // the rows' ids are the first base's).
     let other = empty_like(&db).await;
     let report = load(&other.db, "export", &paged).await;
-    assert_eq!((report.created, report.rejected_rows()), (687, 0));
+    assert_eq!((report.created, report.rejected_rows()), (DEMO_LIEUX, 0));
     let (back, _) = export(&other.db, Format::Csv, 100).await;
     let first_ids = row_ids(&other.db).await;
     let (_, back_rows) = csv_rows(&back);
@@ -144,7 +145,7 @@ async fn json_and_geojson_stream_across_pages_with_lineage(db: Db) {
     );
     let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     let items = json.as_array().unwrap();
-    assert_eq!(items.len(), 687);
+    assert_eq!(items.len(), DEMO_LIEUX);
     let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ordered by id");
     let first = &items[0];
@@ -166,7 +167,7 @@ async fn json_and_geojson_stream_across_pages_with_lineage(db: Db) {
     let geo: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(geo["type"], "FeatureCollection");
     let features = geo["features"].as_array().unwrap();
-    assert_eq!(features.len(), 687);
+    assert_eq!(features.len(), DEMO_LIEUX);
     for (f, id) in features.iter().zip(&ids) {
         assert_eq!(f["type"], "Feature");
         assert_eq!(f["id"], *id);
@@ -231,8 +232,11 @@ async fn data_inclusion_imports_back(db: Db) {
     assert!(e.skipped.is_empty(), "{:?}", e.skipped);
     let parsed: Vec<data_inclusion::DiStructure> = serde_json::from_slice(&structures).unwrap();
     let offers: Vec<data_inclusion::DiService> = serde_json::from_slice(&services).unwrap();
-    assert_eq!(parsed.len(), 687);
-    assert!(offers.len() >= 687, "at least one service per structure");
+    assert_eq!(parsed.len(), DEMO_LIEUX);
+    assert!(
+        offers.len() >= DEMO_LIEUX,
+        "at least one service per structure"
+    );
     assert!(
         offers
             .iter()
@@ -253,7 +257,7 @@ async fn data_inclusion_imports_back(db: Db) {
     .unwrap();
     assert_eq!(
         (report.created, report.rejected_rows()),
-        (687, 0),
+        (DEMO_LIEUX, 0),
         "{:?}",
         crate::rejected(&report).first()
     );

@@ -5,6 +5,7 @@ use crate::{data, index, v1_header, v1_row};
 use relais_services::lieux::fichier::FileError;
 use relais_services::lieux::import::{ImportError, ImportReport, import_bytes, lieu_id};
 use relais_store::{Db, lieux};
+use relais_testkit::fixtures::DEMO_LIEUX;
 use relais_testkit::store_tests;
 
 store_tests!(
@@ -32,7 +33,7 @@ async fn a_real_file_imports_and_reimports_without_change(db: Db) {
         "{:?}",
         crate::rejected(&first).first()
     );
-    assert_eq!(lieux::count(&db).await.unwrap(), 687);
+    assert_eq!(lieux::count(&db).await.unwrap() as usize, DEMO_LIEUX);
     let all = lieux::all(&db).await.unwrap();
     let resolved = all
         .iter()
@@ -46,7 +47,7 @@ async fn a_real_file_imports_and_reimports_without_change(db: Db) {
 
     let again = run(&db, "hinaura", &bytes).await.unwrap();
     assert_eq!((again.created, again.updated, again.unchanged), (0, 0, 687));
-    assert_eq!(lieux::count(&db).await.unwrap(), 687);
+    assert_eq!(lieux::count(&db).await.unwrap() as usize, DEMO_LIEUX);
     let after = lieux::all(&db).await.unwrap();
     assert_eq!(
         all.iter().map(|l| (&l.id, &l.data)).collect::<Vec<_>>(),
@@ -80,15 +81,26 @@ fn row(changes: &[(&str, &str)]) -> String {
 async fn bad_rows_are_reported_and_good_ones_kept(db: Db) {
     let csv = [
         v1_header(),
-        row(&[]),                                                          // line 2: good
-        row(&[("id", "2"), ("code_postal", "4200")]),                      // 3: postal code
-        row(&[("id", "3"), ("nom", "")]),                                  // 4: no name
-        row(&[("id", "1")]),                                               // 5: id already used
-        row(&[("id", "4"), ("horaires", "Mo-Fr 9x-12h")]), // 6: kept, hours not read
-        row(&[("id", "5"), ("latitude", ""), ("longitude", "")]), // 7: kept, approximate
-        row(&[("id", "6"), ("telephone", "12")]),          // 8: kept, phone dropped
-        format!("{},en trop", row(&[("id", "7")])),        // 9: one field too many
-        row(&[("id", "8"), ("latitude", "48.85"), ("longitude", "2.35")]), // 10: far away
+        row(&[]),                                     // line 2: good
+        row(&[("id", "2"), ("code_postal", "4200")]), // 3: postal code
+        row(&[("id", "3"), ("nom", "")]),             // 4: no name
+        row(&[("id", "1")]),                          // 5: id already used
+        // Places of their own, each named after its id (6 to 10).
+        row(&[("id", "4"), ("nom", "Lieu 4"), ("horaires", "Mo-Fr 9x-12h")]), // hours not read
+        row(&[
+            ("id", "5"),
+            ("nom", "Lieu 5"),
+            ("latitude", ""),
+            ("longitude", ""),
+        ]), // approximate
+        row(&[("id", "6"), ("nom", "Lieu 6"), ("telephone", "12")]),          // phone dropped
+        format!("{},en trop", row(&[("id", "7")])),                           // one field too many
+        row(&[
+            ("id", "8"),
+            ("nom", "Lieu 8"),
+            ("latitude", "48.85"),
+            ("longitude", "2.35"),
+        ]),
     ]
     .join("\n");
     let report = run(&db, "essai", csv.as_bytes()).await.unwrap();

@@ -43,7 +43,13 @@ async fn run(file: &str, mapping_name: &str, source: &str) -> (ImportReport, Imp
         .await
         .unwrap();
     let stored = relais_store::lieux::count(&t.db).await.unwrap();
-    assert_eq!(stored as usize, first.kept(), "{file}");
+    // A lieu per row kept, but for the places the file lists twice: each of their
+    // records is counted in `merged`.
+    let stored = stored as usize;
+    assert!(
+        stored <= first.kept() && stored + first.merged >= first.kept(),
+        "{file}: {stored} lieux, {first:?}"
+    );
     t.cleanup().await;
     let unknown = first
         .warnings

@@ -12,9 +12,10 @@ use super::{COLUMNS, LieuOrigines, UPSERT_ROWS, lieu_origines_from, values};
 use crate::db::marks;
 use crate::{Db, StoreError, Tx};
 
-/// The records of a commune, in no order.
-pub async fn commune_records(tx: &mut Tx, code_insee: &str) -> Result<Vec<Record>, StoreError> {
-    records_of_communes(tx, &[code_insee]).await
+/// The records of a whole commune (`domain::territoires::commune_entiere`: with its
+/// arrondissements), in no order.
+pub async fn commune_records(tx: &mut Tx, commune: &str) -> Result<Vec<Record>, StoreError> {
+    records_of_communes(tx, &[commune]).await
 }
 
 /// One record.
@@ -30,17 +31,17 @@ pub async fn record(tx: &mut Tx, key: &RecordKey) -> Result<Option<Record>, Stor
         .map(record_from))
 }
 
-/// A record of a lieu and the commune it is in.
+/// A record of a lieu and the whole commune it is in (the merge's block).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordPlace {
     pub key: RecordKey,
-    pub code_insee: Option<String>,
+    pub commune: Option<String>,
 }
 
 /// The records a lieu is made of, by source and row id.
 pub async fn lieu_records(db: &Db, lieu_id: &LieuId) -> Result<Vec<RecordPlace>, StoreError> {
     Ok(statement!(
-        "SELECT source_id, external_id, code_insee FROM lieu_records WHERE lieu_id = $1 \
+        "SELECT source_id, external_id, commune_entiere FROM lieu_records WHERE lieu_id = $1 \
          ORDER BY source_id, external_id",
         lieu_id.as_str()
     )
@@ -49,7 +50,7 @@ pub async fn lieu_records(db: &Db, lieu_id: &LieuId) -> Result<Vec<RecordPlace>,
     .iter()
     .map(|r| RecordPlace {
         key: key_from(r, 0),
-        code_insee: r.get(2),
+        commune: r.get(2),
     })
     .collect())
 }
@@ -231,7 +232,8 @@ pub struct MergeBlocks {
 
 pub async fn merge_blocks(db: &Db) -> Result<MergeBlocks, StoreError> {
     let communes = sqlx::query(
-        "SELECT DISTINCT code_insee FROM lieu_records WHERE code_insee IS NOT NULL ORDER BY code_insee",
+        "SELECT DISTINCT commune_entiere FROM lieu_records WHERE commune_entiere IS NOT NULL \
+         ORDER BY commune_entiere",
     )
     .fetch_all(db.pool())
     .await?
@@ -239,7 +241,7 @@ pub async fn merge_blocks(db: &Db) -> Result<MergeBlocks, StoreError> {
     .map(|r| r.get(0))
     .collect();
     let alone = sqlx::query(
-        "SELECT source_id, external_id FROM lieu_records WHERE code_insee IS NULL \
+        "SELECT source_id, external_id FROM lieu_records WHERE commune_entiere IS NULL \
          ORDER BY source_id, external_id",
     )
     .fetch_all(db.pool())
@@ -255,7 +257,7 @@ pub async fn merge_blocks(db: &Db) -> Result<MergeBlocks, StoreError> {
 pub async fn lieu_sizes_of_commune(tx: &mut Tx, code_insee: &str) -> Result<Sizes, StoreError> {
     let rows = statement!(
         "SELECT lieu_id, COUNT(*) FROM lieu_records WHERE lieu_id IN \
-         (SELECT lieu_id FROM lieu_records WHERE code_insee = $1) GROUP BY lieu_id",
+         (SELECT lieu_id FROM lieu_records WHERE commune_entiere = $1) GROUP BY lieu_id",
         code_insee
     )
     .fetch_all(&mut **tx)
@@ -312,7 +314,7 @@ pub async fn records_of_communes<K: AsRef<str>>(
     codes: &[K],
 ) -> Result<Vec<Record>, StoreError> {
     let sql = |marks: &str| {
-        format!("SELECT {RECORD_COLUMNS} FROM {RECORD_TABLES} WHERE r.code_insee IN ({marks})")
+        format!("SELECT {RECORD_COLUMNS} FROM {RECORD_TABLES} WHERE r.commune_entiere IN ({marks})")
     };
     Ok(fetch_in(tx, sql, codes)
         .await?

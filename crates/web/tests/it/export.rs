@@ -4,6 +4,7 @@
 
 use crate::common;
 use common::*;
+use relais_testkit::fixtures::DEMO_LIEUX;
 
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -104,7 +105,7 @@ async fn exports_stream_in_order(t: &TestDb) {
         .iter()
         .map(|l| l["id"].as_str().unwrap())
         .collect();
-    assert_eq!(json_ids.len(), 687);
+    assert_eq!(json_ids.len(), DEMO_LIEUX);
     assert!(json_ids.windows(2).all(|w| w[0] < w[1]), "ordered by id");
     assert_eq!(json[0]["sources"][0]["source"], "hinaura");
 
@@ -113,7 +114,7 @@ async fn exports_stream_in_order(t: &TestDb) {
     let geo: serde_json::Value = serde_json::from_slice(&chunks(res).await.concat()).unwrap();
     assert_eq!(geo["type"], "FeatureCollection");
     let features = geo["features"].as_array().unwrap();
-    assert_eq!(features.len(), 687);
+    assert_eq!(features.len(), DEMO_LIEUX);
     assert_eq!(features[0]["id"], json_ids[0]);
     assert_eq!(features[0]["geometry"]["type"], "Point");
 

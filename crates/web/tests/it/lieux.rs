@@ -2,6 +2,7 @@
 
 use crate::common;
 use common::*;
+use relais_testkit::fixtures::DEMO_LIEUX;
 
 use axum::http::StatusCode;
 use relais_domain::lieux::{
@@ -74,7 +75,7 @@ async fn lieux_are_found_near_a_point_or_in_a_commune() {
     let recherche = relais_services::lieux::recherche::build(&t.db, &index)
         .await
         .unwrap();
-    assert_eq!(recherche.index.len(), 687);
+    assert_eq!(recherche.index.len(), DEMO_LIEUX);
     let app = app_with(&t, recherche).await;
     let get = |path: String| {
         let app = app.clone();
