@@ -137,7 +137,7 @@ async fn measure(base: &crate::config::BaseArgs, args: &Args, dir: &Path) -> any
     let reports = ToMerge::default().merge(&db, reports).await?;
     for r in &reports {
         println!(
-            "{} : {} lignes fusionnées avec une autre source, {} paires à revoir",
+            "{} : {} lignes fusionnées avec une autre fiche, {} paires à revoir",
             r.source, r.merged, r.review
         );
     }

@@ -190,7 +190,7 @@ pub fn describe(file: &str, r: &ImportReport) -> String {
         _ => "schéma v1",
     };
     let mut out = format!(
-        "{file} (source « {} », {version}) : {} ligne(s) lue(s), {} gardée(s) ({} nouvelle(s), {} modifiée(s), {} inchangée(s)), {} rejetée(s), {} avertissement(s), {} placée(s) à la mairie faute de coordonnées ; {} fusionnée(s) avec une autre source, {} paire(s) à revoir (relais lieux revue)\n",
+        "{file} (source « {} », {version}) : {} ligne(s) lue(s), {} gardée(s) ({} nouvelle(s), {} modifiée(s), {} inchangée(s)), {} rejetée(s), {} avertissement(s), {} placée(s) à la mairie faute de coordonnées ; {} fusionnée(s) avec une autre fiche, {} paire(s) à revoir (relais lieux revue)\n",
         r.source,
         r.read,
         r.kept(),

@@ -9,8 +9,10 @@
 //! Latin-1 file whose first accent comes late; restarting at the first invalid byte would
 //! come after rows were already stored.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+
+use super::schema::column_name;
 
 /// One row: field name → text, and where it is in the file (CSV line, or JSON item).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,9 +84,10 @@ pub const REQUIRED: [&str; 6] = ["id", "nom", "commune", "code_postal", "adresse
 /// Rows per chunk: the unit of reading, preparing and storing.
 pub const CHUNK: usize = 1000;
 
-/// Splits a file held in memory into rows. `check_required`: refuse a file that lacks a
-/// required column (the national schema); off for producers' own formats, mapped
-/// afterwards.
+/// Splits a file held in memory into rows. `check_required`: a file of the national
+/// schema, whose columns take the schema's names when written otherwise
+/// ([`column_name`]) and which is refused if it lacks a required column; off for
+/// producers' own formats, mapped afterwards by their own column names.
 pub fn read(bytes: &[u8], check_required: bool) -> Result<RawFile, FileError> {
     let mut rows = open(io::Cursor::new(bytes), check_required)?;
     let mut file = RawFile::default();
@@ -125,6 +128,10 @@ pub struct Rows<R> {
     pub notes: Vec<String>,
     first: Option<Chunk>,
     inner: Inner<R>,
+    /// Whether columns take the schema's names ([`column_name`]).
+    schema_names: bool,
+    /// JSON keys read under another name, and that name (said once in the notes).
+    renamed: BTreeSet<(String, &'static str)>,
 }
 
 type Text<R> = BufReader<Decoded<R>>;
@@ -187,12 +194,15 @@ pub fn open<R: Read + Seek>(mut source: R, check_required: bool) -> Result<Rows<
                 .delimiter(delimiter)
                 .flexible(true)
                 .from_reader(Lines::new(text));
-            let columns: Vec<String> = reader
+            let mut columns: Vec<String> = reader
                 .headers()
                 .map_err(|e| FileError::Csv(e.to_string()))?
                 .iter()
                 .map(|c| c.trim().to_string())
                 .collect();
+            if check_required {
+                notes.extend(schema_names(&mut columns));
+            }
             (
                 columns,
                 Inner::Csv {
@@ -207,10 +217,15 @@ pub fn open<R: Read + Seek>(mut source: R, check_required: bool) -> Result<Rows<
         notes,
         first: None,
         inner,
+        schema_names: check_required,
+        renamed: BTreeSet::new(),
     };
     let first = rows.read_chunk();
     if let Some(e) = first.error {
         return Err(e);
+    }
+    for (key, name) in std::mem::take(&mut rows.renamed) {
+        rows.notes.push(synonym_note(&key, name));
     }
     if check_required {
         let missing: Vec<&str> = REQUIRED
@@ -265,7 +280,8 @@ impl<R: Read> Rows<R> {
                             break;
                         }
                         Ok(Some((line, Ok(value)))) => {
-                            json_row(line, value, &mut self.columns, &mut chunk);
+                            let names = self.schema_names.then_some(&mut self.renamed);
+                            json_row(line, value, &mut self.columns, names, &mut chunk);
                         }
                         Ok(Some((line, Err(why)))) => chunk.broken.push((line, why)),
                         Err(e) => {
@@ -387,7 +403,43 @@ fn windows_1252(b: u8) -> char {
     }
 }
 
-fn json_row(line: usize, item: serde_json::Value, columns: &mut Vec<String>, chunk: &mut Chunk) {
+/// Gives the schema's names to columns written otherwise ([`column_name`]); a name the
+/// file already has as the schema writes it stays with its own column. Returns a note for
+/// each synonym read.
+fn schema_names(columns: &mut [String]) -> Vec<String> {
+    let mut taken: HashSet<String> = columns
+        .iter()
+        .filter(|c| column_name(c).is_some_and(|(name, _)| name == c.as_str()))
+        .cloned()
+        .collect();
+    let mut notes = Vec::new();
+    for c in columns.iter_mut() {
+        if let Some((name, synonym)) = column_name(c)
+            && name != c.as_str()
+            && taken.insert(name.to_string())
+        {
+            if synonym {
+                notes.push(synonym_note(c, name));
+            }
+            *c = name.to_string();
+        }
+    }
+    notes
+}
+
+fn synonym_note(column: &str, name: &str) -> String {
+    format!("colonne « {column} » lue comme « {name} » du schéma")
+}
+
+/// One JSON item as a row; with `renamed`, keys take the schema's names ([`column_name`])
+/// unless the item has that name already, and synonyms read are added to `renamed`.
+fn json_row(
+    line: usize,
+    item: serde_json::Value,
+    columns: &mut Vec<String>,
+    mut renamed: Option<&mut BTreeSet<(String, &'static str)>>,
+    chunk: &mut Chunk,
+) {
     let serde_json::Value::Object(map) = item else {
         chunk
             .broken
@@ -395,7 +447,23 @@ fn json_row(line: usize, item: serde_json::Value, columns: &mut Vec<String>, chu
         return;
     };
     let mut fields = BTreeMap::new();
-    for (key, value) in map {
+    // Schema names the item has as the schema writes them, then those given.
+    let mut taken: HashSet<String> = map
+        .keys()
+        .filter(|k| column_name(k).is_some_and(|(name, _)| name == k.as_str()))
+        .cloned()
+        .collect();
+    for (mut key, value) in map {
+        if let Some(renamed) = renamed.as_deref_mut()
+            && let Some((name, synonym)) = column_name(&key)
+            && name != key
+            && taken.insert(name.to_string())
+        {
+            if synonym {
+                renamed.insert((key.clone(), name));
+            }
+            key = name.to_string();
+        }
         if !columns.contains(&key) {
             columns.push(key.clone());
         }
@@ -821,6 +889,56 @@ mod tests {
         let file = read(&latin1, true).unwrap();
         assert_eq!(file.rows[0].fields["nom"], "Médiathèque");
         assert!(file.notes[0].contains("Windows-1252"));
+    }
+
+    #[test]
+    fn columns_take_the_schema_names_in_csv_with_crlf_and_in_json() {
+        // A spreadsheet's export: CRLF, `;`, capitals, accents and synonyms.
+        let csv = "ID;Nom du lieu;Commune;Code Postal;Adresse postale;Date_Soumission;Téléphone;Remarque\r\n\
+                   7;Médiathèque;Lyon;69001;1 rue A;2024-01-01;0478000000;à voir\r\n";
+        let file = read(csv.as_bytes(), true).unwrap();
+        assert_eq!(
+            file.columns,
+            [
+                "id",
+                "nom",
+                "commune",
+                "code_postal",
+                "adresse",
+                "date_maj",
+                "telephone",
+                "Remarque"
+            ]
+        );
+        assert_eq!(file.rows[0].line, 2);
+        assert_eq!(file.rows[0].fields["adresse"], "1 rue A");
+        assert_eq!(file.rows[0].fields["date_maj"], "2024-01-01");
+        assert_eq!(
+            file.notes,
+            [
+                "colonne « Nom du lieu » lue comme « nom » du schéma",
+                "colonne « Adresse postale » lue comme « adresse » du schéma",
+                "colonne « Date_Soumission » lue comme « date_maj » du schéma",
+            ]
+        );
+        // A column the schema already has as it writes it keeps its name: the other stays.
+        let both =
+            "id,nom,commune,code_postal,adresse,Adresse,date_maj\n1,A,Lyon,69001,r,R,2024-01-01\n";
+        let file = read(both.as_bytes(), true).unwrap();
+        assert_eq!(file.rows[0].fields["adresse"], "r");
+        assert_eq!(file.rows[0].fields["Adresse"], "R");
+        // JSON keys alike.
+        let json = r#"[{"ID": "1", "Nom": "A", "Ville": "Lyon", "CP": "69001", "Adresse": "r", "date_soumission": "2024-01-01"}]"#;
+        let file = read(json.as_bytes(), true).unwrap();
+        let fields: Vec<&str> = file.rows[0].fields.keys().map(String::as_str).collect();
+        assert_eq!(
+            fields,
+            ["adresse", "code_postal", "commune", "date_maj", "id", "nom"]
+        );
+        assert_eq!(file.notes.len(), 3, "{:?}", file.notes);
+        // A producer's own format (mapped afterwards) keeps its own names.
+        let file = read(csv.as_bytes(), false).unwrap();
+        assert_eq!(file.columns[1], "Nom du lieu");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::vocabulaires::{
 use super::{Adresse, Lieu, RESUME_MAX_CHARS};
 use crate::comptes::Email;
 use crate::territoires::{CodeInsee, CodePostal, Point};
+use crate::text::search_key;
 
 /// Fields whose value is a list (`|` between values): a merge makes the union of the
 /// records' lists.
@@ -84,6 +85,53 @@ const V0_ONLY: [&str; 7] = [
     "accessibilite",
     "cle_ban",
 ];
+
+/// Other names producers give the schema's columns, folded as [`search_key`] folds them.
+const SYNONYMS: [(&str, &str); 24] = [
+    ("adresse postale", "adresse"),
+    ("adresse du lieu", "adresse"),
+    ("code commune insee", "code_insee"),
+    ("code commune", "code_insee"),
+    ("insee", "code_insee"),
+    ("cp", "code_postal"),
+    ("ville", "commune"),
+    ("nom commune", "commune"),
+    ("date soumission", "date_maj"),
+    ("date de mise a jour", "date_maj"),
+    ("date mise a jour", "date_maj"),
+    ("derniere mise a jour", "date_maj"),
+    ("lat", "latitude"),
+    ("lon", "longitude"),
+    ("lng", "longitude"),
+    ("nom du lieu", "nom"),
+    ("nom lieu", "nom"),
+    ("tel", "telephone"),
+    ("email", "courriels"),
+    ("e mail", "courriels"),
+    ("site internet", "site_web"),
+    ("site", "site_web"),
+    ("identifiant", "id"),
+    ("siret", "pivot"),
+];
+
+/// The schema's name (v1.0.1 or v0.1) of a producer's column: the name written otherwise
+/// (`Adresse`, `Code postal`, `CODE_INSEE`: case, accents, spaces and underscores aside),
+/// or a known synonym (`adresse_postale`, `Code commune INSEE`, `date_soumission`), then
+/// `true`. `None` when no column of the schema goes by that name.
+pub fn column_name(raw: &str) -> Option<(&'static str, bool)> {
+    let key = search_key(raw);
+    if let Some(c) = COLUMNS
+        .iter()
+        .chain(V0_ONLY.iter())
+        .find(|c| search_key(c) == key)
+    {
+        return Some((c, false));
+    }
+    SYNONYMS
+        .iter()
+        .find(|(synonym, _)| *synonym == key)
+        .map(|(_, c)| (*c, true))
+}
 
 /// The version of the schema a file follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

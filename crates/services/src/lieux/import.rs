@@ -47,7 +47,7 @@ pub struct ImportReport {
     pub warnings: Vec<(usize, String)>,
     /// Lieux placed at their commune's town hall for want of coordinates.
     pub approximate: usize,
-    /// Rows of this source merged with another source's into one lieu (after the merge).
+    /// Rows of this source merged with another record into one lieu (after the merge).
     pub merged: usize,
     /// Pairs of records of this source and another that the merge left to a person
     /// (`relais lieux revue`).
