@@ -42,7 +42,32 @@ pub enum ImportCommand {
             conflicts_with = "correspondance"
         )]
         data_inclusion: Option<Vec<PathBuf>>,
+        /// Ne rien importer : écrire sur la sortie une correspondance proposée pour chaque
+        /// fichier (colonnes reconnues par leur nom et leurs valeurs, avec leur confiance),
+        /// à vérifier puis à donner à --correspondance.
+        #[arg(
+            long,
+            conflicts_with_all = ["correspondance", "data_inclusion"]
+        )]
+        proposer_correspondance: bool,
     },
+}
+
+/// Prints a proposed mapping for each file (nothing is imported).
+fn propose(fichiers: &[PathBuf]) -> anyhow::Result<()> {
+    let (y, m, d, _) = relais_domain::calendrier::paris_civil(relais_domain::calendrier::now_ms());
+    let today = format!("{y:04}-{m:02}-{d:02}");
+    for path in fichiers {
+        let file = fichier::read_path(path, fichier::MAX_UPLOAD)
+            .and_then(|bytes| fichier::read(&bytes, false))
+            .with_context(|| path.display().to_string())?;
+        let name = path
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let proposition = relais_domain::lieux::proposition::proposer(&file, &today);
+        print!("{}", proposition.toml(&format!("Correspondance de {name}")));
+    }
+    Ok(())
 }
 
 /// Rejected rows printed in full; the count says the rest.
@@ -54,7 +79,11 @@ pub async fn run(base: &BaseArgs, command: &ImportCommand) -> anyhow::Result<()>
         source,
         correspondance,
         data_inclusion,
+        proposer_correspondance,
     } = command;
+    if *proposer_correspondance {
+        return propose(fichiers);
+    }
     if let Some(paths) = data_inclusion {
         return import_data_inclusion(base, &paths[0], &paths[1], source.as_deref()).await;
     }

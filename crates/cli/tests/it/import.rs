@@ -68,3 +68,32 @@ fn a_device_is_refused_at_once_in_french() {
         "{stdout}"
     );
 }
+
+/// A producer's file the schema does not fit: refused as it is, imported through the
+/// mapping `--proposer-correspondance` writes.
+#[test]
+fn a_proposed_mapping_imports_a_file_the_schema_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/lieux/sources-brutes/gironde.json"
+    );
+    let run = |args: &[&str]| run(relais_in(dir.path()).args(args));
+    let (ok, out, _) = run(&["import", "lieux", file]);
+    assert!(!ok && out.contains("colonne(s) obligatoire(s) absente(s)"), "{out}");
+    let (ok, proposal, err) = run(&["import", "lieux", "--proposer-correspondance", file]);
+    assert!(ok, "{err}");
+    assert!(proposal.contains("[champs.nom]\n# confiance"), "{proposal}");
+    assert!(proposal.contains("colonne = \"Lieu\""), "{proposal}");
+    let mapping = dir.path().join("gironde.toml");
+    std::fs::write(&mapping, &proposal).unwrap();
+    let (ok, out, err) = run(&[
+        "import",
+        "lieux",
+        "--correspondance",
+        mapping.to_str().unwrap(),
+        file,
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("347 ligne(s) lue(s), 346 gardée(s)"), "{out}");
+}

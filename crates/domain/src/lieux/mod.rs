@@ -14,6 +14,7 @@
 pub mod fichier;
 pub mod fusion;
 pub mod mapping;
+pub mod proposition;
 pub mod rejet;
 pub mod schema;
 pub mod v0;

@@ -320,3 +320,50 @@ valeurs = { "wifi" = "Accès internet et matériel informatique", "Aide" = ["Aid
             .any(|n| n.starts_with("1 horaire(s) en texte"))
     );
 }
+
+/// The corrections a person makes to a proposed mapping before importing: the producers'
+/// typos, which no proposal can guess (docs/DATA.md, « Proposed mappings »).
+const CORRECTIONS: [(&str, &str, &str); 2] = [
+    (
+        "corse",
+        "colonne = \"lat\"\n",
+        "valeurs = { \"41.93414,8\" = \"41.93414\" }\n",
+    ),
+    (
+        "maine-et-loire",
+        "colonne = \"DAT_MaJ\"\n",
+        "valeurs = { \"09/0102023\" = \"09/01/2023\" }\n",
+    ),
+];
+
+/// Each raw file of `data/lieux/sources-brutes/` imports from the mapping Relais proposes
+/// for it, after at most one correction, keeping at least the rows its hand-written
+/// mapping keeps.
+#[tokio::test]
+async fn a_proposed_mapping_imports_each_raw_file() {
+    for (path, name, read, kept, _) in &FILES[..6] {
+        let raw = fichier::read(&data(path), false).unwrap();
+        let mut text =
+            relais_domain::lieux::proposition::proposer(&raw, "2026-12-06").toml("proposition");
+        for (file, after, line) in CORRECTIONS {
+            if file == *name {
+                assert!(text.contains(after), "{name}: {text}");
+                text = text.replace(after, &format!("{after}{line}"));
+            }
+        }
+        let mapping = Mapping::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+        let mapped = mapping.apply(&raw, name).unwrap();
+        let t = TestDb::sqlite().await;
+        let report = import(&t.db, index(), name, &mapped, &mut |_, _| {})
+            .await
+            .unwrap();
+        t.cleanup().await;
+        assert_eq!(report.read, *read, "{name}");
+        assert!(
+            report.kept() >= *kept,
+            "{name}: {} rows kept, {kept} with the hand-written mapping: {:?}\n{text}",
+            report.kept(),
+            reasons(&report)
+        );
+    }
+}
