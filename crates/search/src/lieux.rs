@@ -84,6 +84,9 @@ pub struct IndexedLieu {
     pub location: Location,
     /// For an arrondissement municipal, its commune (Paris, Lyon, Marseille).
     pub code_insee_parent: Option<String>,
+    /// For a lieu placed in Paris, Lyon or Marseille as a whole, the arrondissement of its
+    /// postal code: it is listed there too.
+    pub arrondissement: Option<String>,
     pub departement: Option<String>,
     pub epci: Option<String>,
     /// `search_key` of the name: the order of territory listings.
@@ -135,6 +138,16 @@ impl IndexedLieu {
                     .map(|(c, _)| c)
             });
         let chain = commune.and_then(|c| territoires.chain(c.code.as_str()));
+        let arrondissement = commune.and_then(|c| {
+            let mut of_code = territoires
+                .by_postal_code(a.code_postal.as_str())
+                .into_iter()
+                .filter(|x| x.commune_parent.as_ref() == Some(&c.code));
+            match (of_code.next(), of_code.next()) {
+                (Some(x), None) => Some(x.code.as_str().to_string()),
+                _ => None,
+            }
+        });
         let text_key = search_key(&format!(
             "{} {} {} {} {}",
             lieu.nom,
@@ -149,6 +162,7 @@ impl IndexedLieu {
             code_insee_parent: chain
                 .and_then(|ch| ch.commune_parent)
                 .map(|p| p.code.as_str().to_string()),
+            arrondissement,
             departement: chain.and_then(|ch| ch.departement).map(|d| d.code.clone()),
             epci: chain.and_then(|ch| ch.epci).map(|e| e.code.clone()),
             name_key: search_key(&lieu.nom),
@@ -437,6 +451,7 @@ impl LieuIndex {
             if l.code_insee_parent != l.location.code_insee {
                 add(&mut communes, &l.code_insee_parent);
             }
+            add(&mut communes, &l.arrondissement);
             add(&mut epci, &l.epci);
             add(&mut departements, &l.departement);
         }
@@ -1279,6 +1294,7 @@ fn generate(
                     approximate: false,
                 },
                 code_insee_parent: None,
+                arrondissement: None,
                 departement: Some(c.departement.clone()),
                 epci: chain.and_then(|ch| ch.epci).map(|e| e.code.clone()),
                 name_key: search_key(&name),

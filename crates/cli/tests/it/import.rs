@@ -80,7 +80,10 @@ fn a_proposed_mapping_imports_a_file_the_schema_refuses() {
     );
     let run = |args: &[&str]| run(relais_in(dir.path()).args(args));
     let (ok, out, _) = run(&["import", "lieux", file]);
-    assert!(!ok && out.contains("colonne(s) obligatoire(s) absente(s)"), "{out}");
+    assert!(
+        !ok && out.contains("colonne(s) obligatoire(s) absente(s)"),
+        "{out}"
+    );
     let (ok, proposal, err) = run(&["import", "lieux", "--proposer-correspondance", file]);
     assert!(ok, "{err}");
     assert!(proposal.contains("[champs.nom]\n# confiance"), "{proposal}");

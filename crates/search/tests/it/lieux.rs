@@ -36,6 +36,7 @@ fn lieu(id: &str, name: &str, position: Option<(f64, f64)>) -> IndexedLieu {
             approximate: false,
         },
         code_insee_parent: None,
+        arrondissement: None,
         departement: Some("69".into()),
         epci: Some("200046977".into()),
         name_key: search_key(name),
@@ -689,4 +690,45 @@ fn timing() {
             }
         }
     }
+}
+
+/// Producers write Lyon (69123) or its arrondissement (69383): each is found from the
+/// other. A lieu of the arrondissement is in Lyon's list; a lieu placed in Lyon as a whole
+/// is in the list of the arrondissement its postal code names.
+#[test]
+fn an_arrondissement_and_its_commune_find_each_others_lieux() {
+    let indexed = |id: &str, commune: &str, code_insee: &str| {
+        let row: std::collections::BTreeMap<String, String> = [
+            ("id", id),
+            ("nom", "Espace numérique"),
+            ("commune", commune),
+            ("code_postal", "69003"),
+            ("code_insee", code_insee),
+            ("adresse", "12 rue Servient"),
+            ("date_maj", "2024-06-01"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let reading =
+            relais_domain::lieux::read_row(&row, relais_domain::lieux::SchemaVersion::V1).unwrap();
+        IndexedLieu::from_lieu(&reading.lieu, territoires())
+    };
+    let whole = indexed("lyon", "Lyon", "69123");
+    assert_eq!(whole.arrondissement.as_deref(), Some("69383"));
+    let arr = indexed("lyon-3", "Lyon 3e Arrondissement", "69383");
+    assert_eq!(arr.code_insee_parent.as_deref(), Some("69123"));
+    let x = LieuIndex::build(vec![whole, arr]);
+    let list = |code: &str| {
+        let t = Territory::Commune(code.into());
+        ids(
+            &x,
+            x.in_territory(&t, &Filter::default(), None, 10)
+                .unwrap()
+                .items,
+        )
+    };
+    assert_eq!(list("69123"), ["lyon", "lyon-3"]);
+    assert_eq!(list("69383"), ["lyon", "lyon-3"]);
+    assert!(list("69381").is_empty());
 }

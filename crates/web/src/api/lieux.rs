@@ -11,7 +11,7 @@ use relais_domain::lieux::{
     Dispositif, FormationLabel, Frais, ModaliteAcces, ModaliteAccompagnement, PriseEnCharge,
     Public, Service, Vocabulary,
 };
-use relais_domain::territoires::Point;
+use relais_domain::territoires::{CodeInsee, Point};
 use relais_search::lieux::{Filter, Territory};
 use relais_services::lieux::recherche::{RechercheError, Requete, Zone, recherche};
 use serde::{Deserialize, Serialize};
@@ -189,6 +189,19 @@ pub async fn search(
         p.departement.is_some(),
         p.bbox.is_some(),
     ];
+    if let Some(c) = &p.commune
+        && CodeInsee::parse(c).is_err()
+    {
+        // A name would list nothing: say so rather than answer « 0 lieux ».
+        return Err(ApiError::bad_request(
+            "commune_invalide",
+            format!(
+                "commune « {c} » : un code INSEE est attendu (5 caractères, ex. 69123) ; pour \
+                 un nom ou un code postal, cherchez d’abord le code avec \
+                 /api/v1/territoires/communes?q=…"
+            ),
+        ));
+    }
     let territory = match (&p.commune, &p.epci, &p.departement) {
         (Some(c), _, _) => Some(Territory::Commune(c.clone())),
         (_, Some(c), _) => Some(Territory::Epci(c.clone())),

@@ -270,6 +270,8 @@ async fn lieux_are_found_near_a_point_or_in_a_commune() {
             "/api/v1/lieux?commune=69123&epci=200046977",
             "recherche_incomplete",
         ),
+        ("/api/v1/lieux?commune=Lyon", "commune_invalide"),
+        ("/api/v1/lieux?commune=690", "commune_invalide"),
         ("/api/v1/lieux?lat=45&lon=4&limite=0", "limite_invalide"),
         ("/api/v1/lieux?lat=95&lon=4", "coordonnees_invalides"),
         ("/api/v1/lieux?lat=45&lon=4&frais=Offert", "valeur_inconnue"),
