@@ -68,6 +68,7 @@ struct Profil {
     lambert_x: f64,
     lambert_y: f64,
     horaires: f64,
+    voie: f64,
     adresse_avec_cp: f64,
 }
 
@@ -128,9 +129,34 @@ fn profil(valeurs: &[&str], lignes: usize) -> Profil {
             let k = search_key(v);
             jours.iter().any(|j| k.contains(j)) && v.chars().any(|c| c.is_ascii_digit())
         }),
+        voie: part(&|v| search_key(v).split(' ').any(|w| VOIES.contains(&w))),
         adresse_avec_cp: part(&|v| cp_dans(v)),
     }
 }
+
+/// Words of a street address (folded).
+const VOIES: [&str; 20] = [
+    "rue",
+    "avenue",
+    "av",
+    "boulevard",
+    "bd",
+    "place",
+    "chemin",
+    "route",
+    "allee",
+    "impasse",
+    "quai",
+    "cours",
+    "square",
+    "esplanade",
+    "parvis",
+    "passage",
+    "voie",
+    "lotissement",
+    "zac",
+    "za",
+];
 
 /// Words that say a column holds a field, folded; a column word of 4 letters or more also
 /// matches a keyword it begins (`adres` → `adresse`).
@@ -211,8 +237,8 @@ fn par_les_valeurs(p: &Profil, champ: &str) -> Option<f64> {
             }
         }
         "nom" => unique,
-        // An address with its postal code and town: the street, and what else is missing.
-        "adresse" => p.adresse_avec_cp,
+        // A street, maybe with its postal code and town (which then give what is missing).
+        "adresse" => p.voie.max(p.adresse_avec_cp),
         "presentation_detail" => (p.longueur / 120.0).min(1.0),
         _ => return None,
     })
