@@ -21,6 +21,9 @@ pub enum MatchKind {
     Word,
     /// The postal code or INSEE code starts with the query.
     Code,
+    /// Nothing else matched, and the name (or its beginning, being typed) is one or two
+    /// typos away from the query (« marseile », « st etiene »).
+    Fuzzy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -247,6 +250,10 @@ impl TerritoryIndex {
         let mut candidates: Vec<Candidate> = Vec::new();
         if looks_like_code(&key) {
             let code = key.to_ascii_uppercase();
+            // A whole postal code: its communes first, before INSEE codes of the same digits.
+            for i in self.by_postal.get(&code).into_iter().flatten() {
+                candidates.push((MatchKind::Exact, Reverse(self.at(*i).population), *i));
+            }
             let start = self.codes.partition_point(|(c, _)| **c < *code);
             for (_, i) in self.codes[start..]
                 .iter()
@@ -255,10 +262,22 @@ impl TerritoryIndex {
                 candidates.push((MatchKind::Code, Reverse(self.at(*i).population), *i));
             }
         }
-        self.match_names(&key, false, &mut candidates);
+        // « saint » typed whole is the word « st » of the names, not the start of
+        // « Strasbourg ».
+        let whole_saint = query
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .rfind(|w| !w.is_empty())
+            .is_some_and(|w| w == "saint" || w == "sainte");
+        self.match_names(&key, false, whole_saint, &mut candidates);
         // "Sai", "Sain" are "Saint" being typed: the names hold "st", so look there too.
         if let Some(alt) = saint_being_typed(&key) {
-            self.match_names(&alt, true, &mut candidates);
+            self.match_names(&alt, true, false, &mut candidates);
+        }
+        // Typos are looked for only when nothing else answers: the scan costs far more
+        // than the bisections above.
+        if candidates.is_empty() && !looks_like_code(&key) {
+            self.match_typos(&key, &mut candidates);
         }
         best_distinct(candidates, limit)
             .into_iter()
@@ -270,13 +289,17 @@ impl TerritoryIndex {
     }
 
     /// Name entries starting with `key`, classified. A `partial` key stands for a word
-    /// still being typed, so it can only be a prefix, never exact.
-    fn match_names(&self, key: &str, partial: bool, out: &mut Vec<Candidate>) {
+    /// still being typed, so it can only be a prefix, never exact; with `whole_word`, the
+    /// key's last word is complete (a name goes on with a space, or ends).
+    fn match_names(&self, key: &str, partial: bool, whole_word: bool, out: &mut Vec<Candidate>) {
         let start = self.names.partition_point(|e| *e.key < *key);
         // Entries sharing the prefix are contiguous: find the end by bisection too, so
         // the scan below reads only the entries, never their strings.
         let end = start + self.names[start..].partition_point(|e| e.key.starts_with(key));
-        out.extend(self.names[start..end].iter().map(|e| {
+        let entries = self.names[start..end].iter().filter(|e| {
+            !whole_word || matches!(e.key.as_bytes().get(key.len()), None | Some(b' '))
+        });
+        out.extend(entries.map(|e| {
             let kind = match (e.starts_name, e.key_len as usize == key.len() && !partial) {
                 (true, true) => MatchKind::Exact,
                 (true, false) => MatchKind::Prefix,
@@ -284,6 +307,33 @@ impl TerritoryIndex {
             };
             (kind, Reverse(e.population), e.commune)
         }));
+    }
+
+    /// Names (whole, or their beginning being typed) a typo or two from `key`: one for a
+    /// key of up to 6 letters, two beyond. The first letter is taken as typed right, which
+    /// keeps the scan to the names starting with it (a few thousand at most).
+    fn match_typos(&self, key: &str, out: &mut Vec<Candidate>) {
+        let letters = key.chars().count();
+        if letters < 4 {
+            return;
+        }
+        let most = if letters <= 6 { 1 } else { 2 };
+        let first = &key[..key.chars().next().map_or(0, char::len_utf8)];
+        let start = self.names.partition_point(|e| *e.key < *first);
+        let end = start + self.names[start..].partition_point(|e| e.key.starts_with(first));
+        for e in self.names[start..end].iter().filter(|e| e.starts_name) {
+            // Letters changed, added, removed or swapped with the next.
+            let typos = |name: &str| strsim::osa_distance(key, name);
+            let whole = typos(&e.key) <= most;
+            // A name longer than the key: the key may be its beginning, mistyped.
+            let begun = e.key.chars().count() > letters && {
+                let debut: String = e.key.chars().take(letters).collect();
+                typos(&debut) <= most
+            };
+            if whole || begun {
+                out.push((MatchKind::Fuzzy, Reverse(e.population), e.commune));
+            }
+        }
     }
 
     /// The commune whose town hall (or centre) is nearest to `point`, with the distance in metres.

@@ -122,3 +122,39 @@ fn empty_or_junk_queries_find_nothing() {
     assert!(codes("zzzzzz", 10).is_empty());
     assert!(codes("lyon", 0).is_empty());
 }
+
+#[test]
+fn typos_find_their_commune_after_the_exact_and_prefix_matches() {
+    assert_eq!(codes("marseile", 1), ["13055"]);
+    assert_eq!(codes("st etiene", 1), ["42218"]);
+    assert_eq!(codes("Saint-Etiene", 1), ["42218"]);
+    assert_eq!(codes("bordaux", 1), ["33063"]);
+    // Being typed, with a typo: the beginning of the name.
+    assert!(codes("marsiel", 5).contains(&"13055"));
+    let found = index().search("marseile", 3);
+    assert_eq!(found[0].kind, MatchKind::Fuzzy);
+    // A query that matches otherwise gets no typo matches.
+    let lyon = index().search("lyon", 10);
+    assert_eq!(lyon[0].commune.code.as_str(), "69123");
+    assert!(lyon.iter().all(|m| m.kind != MatchKind::Fuzzy));
+}
+
+#[test]
+fn saint_typed_whole_is_not_the_start_of_strasbourg() {
+    let found = codes("saint", 10);
+    assert!(!found.contains(&"67482"), "{found:?}");
+    assert!(
+        found.contains(&"42218") || found.contains(&"97411"),
+        "{found:?}"
+    );
+    // « st » alone may still be Strasbourg being typed.
+    assert!(codes("stras", 3).contains(&"67482"));
+}
+
+#[test]
+fn a_postal_code_lists_its_communes_before_insee_codes_of_the_same_digits() {
+    // 13001 is the postal code of Marseille and its 1st arrondissement, and
+    // Aix-en-Provence's INSEE code (a larger town than the arrondissement).
+    let found = codes("13001", 5);
+    assert_eq!(found[..3], ["13055", "13201", "13001"], "{found:?}");
+}

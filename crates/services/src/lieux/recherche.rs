@@ -389,7 +389,7 @@ fn nearest_offset(raw: Option<&str>, depth: usize) -> Result<usize, RechercheErr
 }
 
 /// The communes a person's words name: by postal code, INSEE code or name (the exact
-/// names when there are some).
+/// names when there are some; names a typo away when nothing else matches).
 pub fn communes<'t>(territoires: &'t TerritoryIndex, q: &str) -> Vec<&'t Commune> {
     let q = q.trim();
     if q.len() == 5 && q.bytes().all(|b| b.is_ascii_digit()) {

@@ -127,6 +127,13 @@ async fn an_ambiguous_name_lists_the_communes_and_an_unknown_one_says_so() {
     let (status, html) = get(&app, "/lieux?q=99999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(html.contains("Aucune commune n’a le code postal « 99999 »"));
+
+    // A typo: the communes a letter away, the largest first.
+    let (status, html) = get(&app, "/lieux?q=Saint-Etiene").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Plusieurs communes correspondent"), "{html}");
+    let choice = link(&html, "Saint-Étienne");
+    assert!(choice.starts_with("/lieux?commune=42218&"), "{choice}");
 }
 
 #[tokio::test]
