@@ -66,6 +66,10 @@ pub enum AdminCommand {
         /// SIRET de la structure.
         #[arg(long, value_name = "SIRET")]
         siret: String,
+        /// Numéro de la structure, quand plusieurs structures ont ce SIRET (les
+        /// antennes d’un même établissement dans un registre importé).
+        #[arg(long, value_name = "NUMÉRO")]
+        structure: Option<i64>,
         /// Rôle : mediateur, aidant, prescripteur ou referent.
         #[arg(long, value_name = "RÔLE")]
         role: String,
@@ -125,15 +129,28 @@ async fn execute(db: &Db, command: &AdminCommand) -> anyhow::Result<()> {
         AdminCommand::AttribuerRole {
             courriel,
             siret,
+            structure,
             role,
         } => {
             let role = Role::parse(role).ok_or_else(|| anyhow!("rôle « {role} » inconnu"))?;
             let person = repo::person_by_email(db, &courriel.trim().to_lowercase())
                 .await?
                 .ok_or_else(|| anyhow!("aucun compte pour {courriel}"))?;
-            let structure = repo::structure_by_siret(db, siret.trim())
-                .await?
-                .ok_or_else(|| anyhow!("aucune structure de SIRET {siret}"))?;
+            let mut found = repo::structures_by_siret(db, siret.trim()).await?;
+            found.retain(|s| structure.is_none_or(|id| s.id.0 == id));
+            let structure = match found.len() {
+                0 => anyhow::bail!("aucune structure de SIRET {siret} (et de ce numéro)"),
+                1 => found.remove(0),
+                _ => anyhow::bail!(
+                    "{} structures ont le SIRET {siret} ; choisissez-en une avec --structure :\n{}",
+                    found.len(),
+                    found
+                        .iter()
+                        .map(|s| format!("  {} : {} ({})", s.id, s.nom, s.commune))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ),
+            };
             svc::grant_role(db, person.id, structure.id, role, None).await?;
             println!(
                 "{courriel} est désormais {} de {}.",

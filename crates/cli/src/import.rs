@@ -1,12 +1,15 @@
 //! `relais import lieux FICHIER…`: producers' files of lieux, with a progress line and a
-//! report of every rejected row.
+//! report of every rejected row; `relais import structures FICHIER`: a register of
+//! structures.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
+use relais_domain::comptes::registre::StructureLabel;
 use relais_search::TerritoryIndex;
+use relais_services::comptes::registre;
 use relais_services::lieux::import::{ImportReport, ToMerge, store_file, store_path};
 use relais_services::lieux::mapping::Mapping;
 use relais_services::lieux::{data_inclusion, fichier};
@@ -51,6 +54,20 @@ pub enum ImportCommand {
         )]
         proposer_correspondance: bool,
     },
+    /// Importer un registre de structures (CSV ou JSON) : SIRET, nom, adresse, commune,
+    /// labels… Les colonnes sont reconnues par leur nom (docs/DATA.md) ; un SIRET écrit
+    /// comme un nombre par un tableur est réparé. Importer de nouveau le même fichier ne
+    /// change rien ; une ligne modifiée met sa structure à jour.
+    Structures {
+        fichier: PathBuf,
+        /// Nom du registre (le producteur) ; par défaut le nom du fichier sans extension.
+        #[arg(long, value_name = "NOM")]
+        source: Option<String>,
+        /// Label donné à chaque structure du fichier (france_services, aidants_connect,
+        /// conseiller_numerique) ; peut être répété.
+        #[arg(long = "label", value_name = "LABEL")]
+        labels: Vec<String>,
+    },
 }
 
 /// Prints a proposed mapping for each file (nothing is imported).
@@ -74,13 +91,40 @@ fn propose(fichiers: &[PathBuf]) -> anyhow::Result<()> {
 const SHOWN: usize = 100;
 
 pub async fn run(base: &BaseArgs, command: &ImportCommand) -> anyhow::Result<()> {
-    let ImportCommand::Lieux {
-        fichiers,
-        source,
-        correspondance,
-        data_inclusion,
-        proposer_correspondance,
-    } = command;
+    match command {
+        ImportCommand::Lieux {
+            fichiers,
+            source,
+            correspondance,
+            data_inclusion,
+            proposer_correspondance,
+        } => {
+            import_lieux(
+                base,
+                fichiers,
+                source,
+                correspondance,
+                data_inclusion,
+                proposer_correspondance,
+            )
+            .await
+        }
+        ImportCommand::Structures {
+            fichier,
+            source,
+            labels,
+        } => import_structures(base, fichier, source.as_deref(), labels).await,
+    }
+}
+
+async fn import_lieux(
+    base: &BaseArgs,
+    fichiers: &[PathBuf],
+    source: &Option<String>,
+    correspondance: &Option<PathBuf>,
+    data_inclusion: &Option<Vec<PathBuf>>,
+    proposer_correspondance: &bool,
+) -> anyhow::Result<()> {
     if *proposer_correspondance {
         return propose(fichiers);
     }
@@ -192,6 +236,64 @@ async fn import_data_inclusion(
             &report
         )
     );
+    Ok(())
+}
+
+async fn import_structures(
+    base: &BaseArgs,
+    path: &Path,
+    source: Option<&str>,
+    labels: &[String],
+) -> anyhow::Result<()> {
+    let labels = labels
+        .iter()
+        .map(|l| {
+            StructureLabel::parse(l.trim()).ok_or_else(|| {
+                let possibles: Vec<&str> = StructureLabel::ALL.iter().map(|v| v.as_str()).collect();
+                anyhow::anyhow!(
+                    "label « {l} » inconnu ; labels possibles : {}",
+                    possibles.join(", ")
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bytes = fichier::read_path(path, fichier::MAX_UPLOAD)?;
+    let name = source.map_or_else(
+        || {
+            path.file_stem()
+                .map_or("registre".into(), |s| s.to_string_lossy().into_owned())
+        },
+        str::to_string,
+    );
+    let (db, index) = open(base).await?;
+    let result = registre::import(&db, &index, &name, &bytes, &labels, None).await;
+    db.close().await;
+    let r = result.with_context(|| path.display().to_string())?;
+    println!(
+        "{} (registre « {} ») : {} ligne(s) lue(s), {} gardée(s) ({} nouvelle(s), {} modifiée(s), {} inchangée(s)), {} SIRET réparé(s) (écrits comme des nombres), {} rejetée(s) ; {} structure(s) du registre absente(s) du fichier, gardée(s)",
+        path.display(),
+        r.source,
+        r.read,
+        r.kept(),
+        r.created,
+        r.updated,
+        r.unchanged,
+        r.repaired_sirets,
+        r.rejected_rows(),
+        r.absent
+    );
+    let columns: Vec<String> = r
+        .columns
+        .iter()
+        .map(|(f, c)| format!("{f} ← « {c} »"))
+        .collect();
+    println!("colonnes lues : {}", columns.join(", "));
+    for rejet in r.rejected.iter().take(SHOWN) {
+        println!("  {rejet}");
+    }
+    if r.rejected.len() > SHOWN {
+        println!("  … et {} autre(s) problème(s)", r.rejected.len() - SHOWN);
+    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Professionals, the structures that employ them, and their roles.
 
+pub mod registre;
 pub mod sessions;
 
 use serde::Serialize;

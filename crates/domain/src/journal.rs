@@ -44,10 +44,11 @@ pub enum JournalAction {
     LieuxImported,
     LieuEdited,
     FusionDecided,
+    StructuresImported,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 20] = [
+    pub const ALL: [JournalAction; 21] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -68,6 +69,7 @@ impl JournalAction {
         Self::LieuxImported,
         Self::LieuEdited,
         Self::FusionDecided,
+        Self::StructuresImported,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -93,6 +95,7 @@ impl JournalAction {
             Self::LieuxImported => "lieux_importes",
             Self::LieuEdited => "lieu_modifie",
             Self::FusionDecided => "fusion_decidee",
+            Self::StructuresImported => "structures_importees",
         }
     }
 
@@ -123,6 +126,7 @@ impl JournalAction {
             Self::LieuxImported => "Lieux importés",
             Self::LieuEdited => "Lieu modifié",
             Self::FusionDecided => "Décision sur deux lieux à fusionner",
+            Self::StructuresImported => "Registre de structures importé",
         }
     }
 }

@@ -3,6 +3,8 @@
 use relais_domain::territoires::{
     CodeInsee, CodePostal, Commune, CommuneKind, Departement, Epci, Point, Region, Territoires,
 };
+use relais_domain::text::search_key;
+use relais_search::TerritoryIndex;
 use relais_store::{Db, StoreError, territoires as repo};
 use serde::Deserialize;
 
@@ -10,6 +12,91 @@ const COMMUNES: &str = include_str!("../../../data/territoires/communes.csv");
 const EPCI: &str = include_str!("../../../data/territoires/epci.csv");
 const DEPARTEMENTS: &str = include_str!("../../../data/territoires/departements.csv");
 const REGIONS: &str = include_str!("../../../data/territoires/regions.csv");
+
+/// The commune of an address without INSEE code: among the communes of its postal code
+/// (four digits taken as a lost leading zero), the one of the same name (written loosely:
+/// « Bohain » for Bohain-en-Vermandois, « (76) » or « Cedex » added), else the nearest to
+/// `position`, else the only one; with no commune at that postal code (a CEDEX code, a
+/// wrong one), the commune of that name in its département, else the only one in France.
+pub fn commune_of_address<'a>(
+    index: &'a TerritoryIndex,
+    code_postal: &str,
+    commune: &str,
+    position: Option<Point>,
+) -> Option<&'a Commune> {
+    let code_postal = match code_postal.trim() {
+        cp if cp.len() == 4 => format!("0{cp}"),
+        cp => cp.to_string(),
+    };
+    let candidates = index.by_postal_code(&code_postal);
+    let wanted = search_key(commune);
+    let only = |found: Vec<&'a Commune>| match found.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    };
+    let named = |keep: &dyn Fn(&str) -> bool| -> Option<&'a Commune> {
+        only(
+            candidates
+                .iter()
+                .copied()
+                .filter(|c| keep(&search_key(&c.nom)))
+                .collect(),
+        )
+    };
+    if let Some(c) = named(&|k| k == wanted) {
+        return Some(c);
+    }
+    let loose = loose_name(commune);
+    let joined = |k: &str| k.replace(' ', "");
+    if !loose.is_empty()
+        && let Some(c) =
+            named(&|k| joined(k) == joined(&loose) || k.starts_with(&format!("{loose} ")))
+    {
+        return Some(c);
+    }
+    if let Some(p) = position
+        && !candidates.is_empty()
+    {
+        return candidates
+            .iter()
+            .copied()
+            .filter_map(|c| Some((c, c.position?.distance_m(p))))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(c, _)| c);
+    }
+    if let Some(c) = only(candidates.clone()) {
+        return Some(c);
+    }
+    if loose.is_empty() {
+        return None;
+    }
+    let same_name: Vec<&Commune> = index
+        .search(&loose, 50)
+        .into_iter()
+        .filter(|m| {
+            m.kind == relais_search::MatchKind::Exact
+                && m.commune.kind != CommuneKind::ArrondissementMunicipal
+        })
+        .map(|m| m.commune)
+        .collect();
+    // A postal code begins with its département's number (20 for both of Corsica's).
+    let departement = |c: &&Commune| match c.departement.as_str() {
+        "2A" | "2B" => code_postal.starts_with("20"),
+        d => code_postal.starts_with(&d[..2.min(d.len())]),
+    };
+    only(same_name.iter().copied().filter(departement).collect()).or_else(|| only(same_name))
+}
+
+/// A commune's name as written in addresses, folded, without what is not the name: a
+/// département in brackets, « Cedex » and its number.
+fn loose_name(commune: &str) -> String {
+    let without_brackets: String = commune.split('(').next().unwrap_or_default().to_string();
+    search_key(&without_brackets)
+        .split(' ')
+        .filter(|w| *w != "cedex" && !w.bytes().all(|b| b.is_ascii_digit()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TerritoiresError {

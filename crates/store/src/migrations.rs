@@ -39,6 +39,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_records_before_merge"),
     migration!(13, "0013_journal_checkpoints"),
     migration!(14, "0014_fusion_communes_entieres"),
+    migration!(15, "0015_registre_structures"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

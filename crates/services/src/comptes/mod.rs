@@ -10,6 +10,7 @@ pub mod invitations;
 mod mots_de_passe;
 pub mod password_reset;
 pub mod proconnect;
+pub mod registre;
 mod roles;
 mod second_facteur;
 mod sessions;

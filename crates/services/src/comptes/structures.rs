@@ -20,7 +20,7 @@ pub enum StructureError {
     Invalid(#[from] CompteError),
     #[error("la commune « {0} » est inconnue (code INSEE attendu)")]
     UnknownCommune(String),
-    #[error("une structure avec ce SIRET existe déjà")]
+    #[error("une structure avec ce SIRET existe déjà : demandez à son référent de vous y ajouter")]
     SiretTaken,
     #[error("le nom de la structure est obligatoire")]
     MissingName,
@@ -50,6 +50,14 @@ pub async fn create_structure(
     let siret = relais_domain::comptes::Siret::parse(siret)?;
     if nom.trim().is_empty() {
         return Err(StructureError::MissingName);
+    }
+    // The index refuses a second structure created by hand; one imported from a register
+    // is checked here.
+    if !repo::structures_by_siret(db, siret.as_str())
+        .await?
+        .is_empty()
+    {
+        return Err(StructureError::SiretTaken);
     }
     if !relais_store::territoires::commune_exists(db, commune).await? {
         return Err(StructureError::UnknownCommune(commune.to_string()));

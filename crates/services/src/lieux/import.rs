@@ -507,31 +507,14 @@ fn prepare(index: &TerritoryIndex, lieu: Lieu) -> (Prepared, Vec<String>) {
     )
 }
 
-/// The commune of a lieu without INSEE code: among the communes of its postal code, the
-/// one of the same name, else the nearest to its coordinates, else the only one.
+/// The commune of a lieu without INSEE code (`territoires::commune_of_address`).
 pub(crate) fn resolve_commune<'a>(index: &'a TerritoryIndex, lieu: &Lieu) -> Option<&'a Commune> {
-    let candidates = index.by_postal_code(lieu.adresse.code_postal.as_str());
-    let wanted = search_key(&lieu.adresse.commune);
-    let named: Vec<&Commune> = candidates
-        .iter()
-        .copied()
-        .filter(|c| search_key(&c.nom) == wanted)
-        .collect();
-    if let [one] = named.as_slice() {
-        return Some(one);
-    }
-    if let Some(p) = lieu.coordonnees {
-        return candidates
-            .iter()
-            .copied()
-            .filter_map(|c| Some((c, c.position?.distance_m(p))))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(c, _)| c);
-    }
-    match candidates.as_slice() {
-        [one] => Some(one),
-        _ => None,
-    }
+    crate::territoires::commune_of_address(
+        index,
+        lieu.adresse.code_postal.as_str(),
+        &lieu.adresse.commune,
+        lieu.coordonnees,
+    )
 }
 
 /// A lieu's id, stable across imports: derived from the first source and row that made it.

@@ -11,6 +11,7 @@ mod lieux;
 mod lieux_edition;
 mod mapping;
 mod recherche;
+mod registre;
 mod territoires;
 
 /// The rows an import left out, as (line, problems in French): what the CLI says of them.

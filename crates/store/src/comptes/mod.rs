@@ -3,8 +3,10 @@
 pub mod invitations;
 pub mod password_reset;
 pub mod proconnect;
+pub mod registre;
 pub mod sessions;
 
+use relais_domain::comptes::registre::StructureLabel;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::ids::{PersonId, StructureId};
 use sqlx::Row;
@@ -31,6 +33,11 @@ pub struct Structure {
     pub adresse: String,
     pub commune: String,
     pub deactivated_at: Option<i64>,
+    pub labels: Vec<StructureLabel>,
+    pub qpv: Option<bool>,
+    pub zrr: Option<bool>,
+    /// The register it was imported from and its id there; `None` when created by hand.
+    pub source: Option<(String, String)>,
 }
 
 /// A person as the login needs them: credentials and lock state included.
@@ -75,12 +82,12 @@ pub struct TeamMember {
     pub deactivated_at: Option<i64>,
 }
 
-const SELECT_STRUCTURE: &str =
-    "SELECT id, siret, nom, kind, adresse, commune, deactivated_at FROM structures";
+pub(crate) const SELECT_STRUCTURE: &str = "SELECT id, siret, nom, kind, adresse, commune, \
+     deactivated_at, labels, qpv, zrr, source, source_id FROM structures";
 pub(crate) const SELECT_PERSON: &str = "SELECT id, email, given_name, family_name, password_hash, totp_secret, \
      totp_enrolled_at, proconnect_sub, failed_logins, locked_until, deactivated_at FROM persons";
 
-fn structure_from(r: &AnyRow) -> Structure {
+pub(crate) fn structure_from(r: &AnyRow) -> Structure {
     Structure {
         id: StructureId(r.get(0)),
         siret: r.get(1),
@@ -89,6 +96,12 @@ fn structure_from(r: &AnyRow) -> Structure {
         adresse: r.get(4),
         commune: r.get(5),
         deactivated_at: r.get(6),
+        labels: StructureLabel::split(r.get(7)),
+        qpv: r.get::<Option<i64>, _>(8).map(|v| v != 0),
+        zrr: r.get::<Option<i64>, _>(9).map(|v| v != 0),
+        source: r
+            .get::<Option<String>, _>(10)
+            .zip(r.get::<Option<String>, _>(11)),
     }
 }
 
@@ -169,11 +182,11 @@ pub async fn structure(db: &Db, id: StructureId) -> Result<Option<Structure>, St
     row_by(db, SELECT_STRUCTURE, "id", id.0, structure_from).await
 }
 
-pub async fn structure_by_siret(db: &Db, siret: &str) -> Result<Option<Structure>, StoreError> {
-    row_by(
+/// The structures of a SIRET: one created by hand, or the units a register lists under it.
+pub async fn structures_by_siret(db: &Db, siret: &str) -> Result<Vec<Structure>, StoreError> {
+    all_where(
         db,
-        SELECT_STRUCTURE,
-        "siret",
+        &format!("{SELECT_STRUCTURE} WHERE siret = $1 ORDER BY id"),
         siret.to_string(),
         structure_from,
     )

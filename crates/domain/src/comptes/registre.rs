@@ -1,0 +1,467 @@
+//! The national register of structures: a producer's list (CSV or JSON) read into checked
+//! rows. Columns are known by their usual names (`Siret`, `Name`, `City Insee Code`…);
+//! a SIRET a spreadsheet wrote as a number (`13002603200016.0`) is repaired; each problem
+//! keeps its row out with the line, the field, the value and the reason.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::{CompteError, Siret, StructureKind, vocabulary};
+use crate::lieux::fichier::{RawFile, RawRow};
+use crate::text::search_key;
+
+vocabulary! {
+    /// A label a structure holds.
+    StructureLabel {
+        FranceServices => "france_services", "France Services";
+        AidantsConnect => "aidants_connect", "Aidants Connect";
+        ConseillerNumerique => "conseiller_numerique", "Conseillers numériques";
+    }
+}
+
+impl StructureLabel {
+    /// `france_services|aidants_connect`, as stored.
+    pub fn join(labels: &[StructureLabel]) -> String {
+        labels
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+
+    /// The labels of a stored list; unknown values are left out.
+    pub fn split(stored: &str) -> Vec<StructureLabel> {
+        stored
+            .split('|')
+            .filter_map(StructureLabel::parse)
+            .collect()
+    }
+}
+
+/// A row of the register, checked; its commune is resolved against the territories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LigneStructure {
+    pub line: usize,
+    /// The producer's id of the row (its `id` column, else the SIRET).
+    pub id: String,
+    pub siret: Siret,
+    /// The SIRET was written as a number and had to be repaired.
+    pub siret_repare: bool,
+    pub nom: String,
+    pub adresse: String,
+    pub code_postal: String,
+    pub code_insee: Option<String>,
+    /// The commune's name as written.
+    pub commune: String,
+    pub kind: StructureKind,
+    /// Sorted, without repeats.
+    pub labels: Vec<StructureLabel>,
+    pub qpv: Option<bool>,
+    pub zrr: Option<bool>,
+    pub active: bool,
+}
+
+/// A problem that keeps a row out of the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejetStructure {
+    pub line: usize,
+    /// The field at fault (the register's name), empty for the row as a whole.
+    pub field: &'static str,
+    pub value: String,
+    pub reason: RaisonRejet,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RaisonRejet {
+    #[error("valeur obligatoire absente")]
+    Absent,
+    #[error("9 chiffres : c’est un SIREN, il manque les 5 chiffres de l’établissement (le NIC)")]
+    SirenSeul,
+    #[error(transparent)]
+    Siret(CompteError),
+    #[error("« oui » ou « non » attendu")]
+    Booleen,
+    #[error("valeur inconnue ; valeurs possibles : {0}")]
+    Inconnue(String),
+    #[error("déjà utilisé ligne {0} du même fichier")]
+    IdDouble(usize),
+    #[error(
+        "commune introuvable : ni le code INSEE ni le code postal et le nom ne désignent une commune connue"
+    )]
+    CommuneInconnue,
+    #[error("{0}")]
+    Illisible(String),
+}
+
+impl fmt::Display for RejetStructure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ligne {}", self.line)?;
+        match (self.field, self.value.as_str()) {
+            ("", _) => {}
+            (field, "") => write!(f, ", {field}")?,
+            (field, value) => write!(f, ", {field} « {value} »")?,
+        }
+        write!(f, " : {}", self.reason)
+    }
+}
+
+/// The register's fields and the column names that hold them, folded (`search_key`),
+/// first found first.
+const COLONNES: [(&str, &[&str]); 13] = [
+    ("id", &["id", "identifiant", "uuid"]),
+    ("siret", &["siret", "numero siret"]),
+    (
+        "nom",
+        &["nom", "name", "raison sociale", "nom de la structure"],
+    ),
+    ("adresse", &["adresse", "address", "adresse postale"]),
+    (
+        "code_postal",
+        &["code postal", "zip code", "cp", "postal code"],
+    ),
+    (
+        "code_insee",
+        &[
+            "code insee",
+            "city insee code",
+            "insee",
+            "code commune insee",
+        ],
+    ),
+    ("commune", &["commune", "city", "ville"]),
+    ("actif", &["actif", "active", "is active"]),
+    (
+        "france_services",
+        &[
+            "france services label",
+            "france services",
+            "label france services",
+        ],
+    ),
+    ("labels", &["labels", "label"]),
+    ("type", &["type", "typologie", "type de structure"]),
+    ("qpv", &["qpv"]),
+    ("zrr", &["zrr"]),
+];
+
+/// What [`lire`] made of a file: the rows kept, the rows left out, and which column
+/// each field was read from.
+#[derive(Debug, Default)]
+pub struct Lecture {
+    pub lignes: Vec<LigneStructure>,
+    pub rejets: Vec<RejetStructure>,
+    pub colonnes: BTreeMap<&'static str, String>,
+}
+
+/// The column of each field found in `columns`.
+pub fn colonnes(columns: &[String]) -> BTreeMap<&'static str, String> {
+    let mut found = BTreeMap::new();
+    for (champ, noms) in COLONNES {
+        for nom in noms {
+            if let Some(c) = columns.iter().find(|c| search_key(c) == **nom) {
+                found.insert(champ, c.clone());
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// Reads a producer's list: every row checked, `labels` given to every row (a list of
+/// Aidants Connect structures holds that label). A row's id repeated is refused after
+/// its first line.
+pub fn lire(file: &RawFile, labels: &[StructureLabel]) -> Lecture {
+    let colonnes = colonnes(&file.columns);
+    let mut lecture = Lecture {
+        rejets: file
+            .broken
+            .iter()
+            .map(|(line, why)| RejetStructure {
+                line: *line,
+                field: "",
+                value: String::new(),
+                reason: RaisonRejet::Illisible(why.clone()),
+            })
+            .collect(),
+        ..Lecture::default()
+    };
+    let mut premieres: BTreeMap<String, usize> = BTreeMap::new();
+    for row in &file.rows {
+        match ligne(row, &colonnes, labels) {
+            Ok(l) => match premieres.get(&l.id) {
+                Some(first) => lecture.rejets.push(RejetStructure {
+                    line: l.line,
+                    field: "id",
+                    value: l.id.clone(),
+                    reason: RaisonRejet::IdDouble(*first),
+                }),
+                None => {
+                    premieres.insert(l.id.clone(), l.line);
+                    lecture.lignes.push(l);
+                }
+            },
+            Err(rejets) => lecture.rejets.extend(rejets),
+        }
+    }
+    lecture.rejets.sort_by_key(|r| r.line);
+    lecture.colonnes = colonnes;
+    lecture
+}
+
+fn ligne(
+    row: &RawRow,
+    colonnes: &BTreeMap<&'static str, String>,
+    labels: &[StructureLabel],
+) -> Result<LigneStructure, Vec<RejetStructure>> {
+    let valeur = |champ: &str| -> String {
+        colonnes
+            .get(champ)
+            .and_then(|c| row.fields.get(c))
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    let mut rejets = Vec::new();
+    let mut rejet = |field: &'static str, value: String, reason: RaisonRejet| {
+        rejets.push(RejetStructure {
+            line: row.line,
+            field,
+            value,
+            reason,
+        });
+    };
+    let siret_brut = valeur("siret");
+    let siret = match siret_repare(&siret_brut) {
+        Ok(s) => Some(s),
+        Err(reason) => {
+            rejet("siret", siret_brut.clone(), reason);
+            None
+        }
+    };
+    let nom = valeur("nom");
+    if nom.is_empty() {
+        rejet("nom", nom.clone(), RaisonRejet::Absent);
+    }
+    let mut booleen = |champ: &'static str| -> Option<bool> {
+        let v = valeur(champ);
+        match search_key(&v).as_str() {
+            "" => None,
+            "true" | "vrai" | "oui" | "1" | "yes" | "o" => Some(true),
+            "false" | "faux" | "non" | "0" | "no" | "n" => Some(false),
+            _ => {
+                rejet(champ, v, RaisonRejet::Booleen);
+                None
+            }
+        }
+    };
+    let active = booleen("actif").unwrap_or(true);
+    let france_services = booleen("france_services");
+    let (qpv, zrr) = (booleen("qpv"), booleen("zrr"));
+    let mut tous: Vec<StructureLabel> = labels.to_vec();
+    if france_services == Some(true) {
+        tous.push(StructureLabel::FranceServices);
+    }
+    let liste = valeur("labels");
+    for l in liste
+        .split(['|', ';', ','])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        match StructureLabel::ALL
+            .iter()
+            .find(|v| v.as_str() == l || search_key(v.label()) == search_key(l))
+        {
+            Some(v) => tous.push(*v),
+            None => rejet(
+                "labels",
+                l.to_string(),
+                RaisonRejet::Inconnue(possibles(StructureLabel::ALL.iter().map(|v| v.as_str()))),
+            ),
+        }
+    }
+    tous.sort();
+    tous.dedup();
+    let type_brut = valeur("type");
+    let kind = if type_brut.is_empty() {
+        siret.as_ref().map(|(s, _)| kind_of(s, &nom))
+    } else {
+        let found = StructureKind::ALL
+            .iter()
+            .find(|k| k.as_str() == type_brut || search_key(k.label()) == search_key(&type_brut))
+            .copied();
+        if found.is_none() {
+            rejet(
+                "type",
+                type_brut,
+                RaisonRejet::Inconnue(possibles(StructureKind::ALL.iter().map(|v| v.as_str()))),
+            );
+        }
+        found
+    };
+    let code_insee = Some(valeur("code_insee")).filter(|c| !c.is_empty());
+    let (code_postal, commune) = (valeur("code_postal"), valeur("commune"));
+    if code_insee.is_none() && (code_postal.is_empty() || commune.is_empty()) {
+        rejet("code_insee", String::new(), RaisonRejet::CommuneInconnue);
+    }
+    match (siret, kind) {
+        (Some((siret, siret_repare)), Some(kind)) if rejets.is_empty() => {
+            let id = Some(valeur("id")).filter(|i| !i.is_empty());
+            Ok(LigneStructure {
+                line: row.line,
+                id: id.unwrap_or_else(|| siret.to_string()),
+                siret,
+                siret_repare,
+                nom,
+                adresse: valeur("adresse"),
+                code_postal,
+                code_insee,
+                commune,
+                kind,
+                labels: tous,
+                qpv,
+                zrr,
+                active,
+            })
+        }
+        _ => Err(rejets),
+    }
+}
+
+/// The values of a vocabulary, for a refusal.
+fn possibles(values: impl Iterator<Item = &'static str>) -> String {
+    values.collect::<Vec<_>>().join(", ")
+}
+
+/// The kind a SIRET tells: the State's establishments have a SIREN starting with 1,
+/// local authorities and their public bodies with 2; an association says so in its name.
+pub fn kind_of(siret: &Siret, nom: &str) -> StructureKind {
+    match siret.siren().as_bytes()[0] {
+        b'1' => StructureKind::Administration,
+        b'2' => StructureKind::Collectivite,
+        _ if search_key(nom).split(' ').any(|w| w == "association") => StructureKind::Association,
+        _ => StructureKind::Autre,
+    }
+}
+
+/// A SIRET as producers' files hold it: as is, or written as a number by a spreadsheet
+/// (`13002603200016.0`, `1.3002603200016E13`, its leading zeros lost), then checked.
+/// `true` when it had to be repaired.
+pub fn siret_repare(raw: &str) -> Result<(Siret, bool), RaisonRejet> {
+    let brut: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+    // Empty, or zero: what a spreadsheet leaves of a missing SIRET.
+    if brut.chars().all(|c| matches!(c, '0' | '.' | ',')) {
+        return Err(RaisonRejet::Absent);
+    }
+    if brut.bytes().all(|b| b.is_ascii_digit()) {
+        if brut.len() == 9 {
+            return Err(RaisonRejet::SirenSeul);
+        }
+        return Siret::parse(&brut)
+            .map(|s| (s, false))
+            .map_err(RaisonRejet::Siret);
+    }
+    // 14 digits are exact in a double (below 2^53): the number is the SIRET.
+    let nombre: Option<u64> = brut
+        .replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && x.fract() == 0.0 && *x > 0.0 && *x < 1e14)
+        .map(|x| x as u64);
+    match nombre {
+        Some(n) if (100_000_000..1_000_000_000).contains(&n) => Err(RaisonRejet::SirenSeul),
+        Some(n) => Siret::parse(&format!("{n:014}"))
+            .map(|s| (s, true))
+            .map_err(RaisonRejet::Siret),
+        None => Siret::parse(&brut)
+            .map(|s| (s, false))
+            .map_err(RaisonRejet::Siret),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lieux::fichier;
+
+    #[test]
+    fn sirets_written_as_numbers_are_repaired_and_checked() {
+        let ok = |raw: &str| siret_repare(raw).map(|(s, r)| (s.to_string(), r));
+        assert_eq!(ok("13002603200016"), Ok(("13002603200016".into(), false)));
+        assert_eq!(
+            ok("130 026 032 00016"),
+            Ok(("13002603200016".into(), false))
+        );
+        assert_eq!(ok("13002603200016.0"), Ok(("13002603200016".into(), true)));
+        assert_eq!(
+            ok("1.3002603200016E13"),
+            Ok(("13002603200016".into(), true))
+        );
+        assert_eq!(
+            ok("1,3002603200016e+13"),
+            Ok(("13002603200016".into(), true))
+        );
+        // A leading zero lost to the number: 02406005850014 is not a valid SIRET either.
+        assert_eq!(
+            ok("2406005850014.0"),
+            Err(RaisonRejet::Siret(CompteError::SiretKey))
+        );
+        assert_eq!(ok("0.0"), Err(RaisonRejet::Absent));
+        assert_eq!(ok(""), Err(RaisonRejet::Absent));
+        assert_eq!(ok("200066866.0"), Err(RaisonRejet::SirenSeul));
+        assert_eq!(ok("200066866"), Err(RaisonRejet::SirenSeul));
+        assert_eq!(
+            ok("22210001822219.0"),
+            Err(RaisonRejet::Siret(CompteError::SiretKey))
+        );
+        assert_eq!(
+            ok("265905075000053.0"),
+            Err(RaisonRejet::Siret(CompteError::SiretFormat))
+        );
+        assert_eq!(ok("abc"), Err(RaisonRejet::Siret(CompteError::SiretFormat)));
+        // La Poste's establishments, by their own rule.
+        assert_eq!(ok("35600000049837.0"), Ok(("35600000049837".into(), true)));
+    }
+
+    #[test]
+    fn a_list_is_read_with_its_own_column_names() {
+        let csv = "Name,ID,Is Active,City Insee Code,Address,Zip Code,Siret,France Services Label,City\n\
+            BetaGouv,1,true,75107,\"20 Avenue de Ségur, 75007 Paris\",75007,13002603200016.0,false,Paris\n\
+            Mairie,2,false,,1 place de la Mairie,26120,21260084700017,true,Chabeuil\n\
+            Sans SIRET,3,true,75107,rue,75007,0.0,false,Paris\n\
+            Double,1,true,75107,rue,75007,13002603200016,false,Paris\n\
+            ,4,peut-être,,,,200066866.0,false,\n";
+        let file = fichier::read(csv.as_bytes(), false).unwrap();
+        let lu = lire(&file, &[StructureLabel::AidantsConnect]);
+        assert_eq!(lu.colonnes["siret"], "Siret");
+        assert_eq!(lu.colonnes["code_insee"], "City Insee Code");
+        assert_eq!(lu.lignes.len(), 2, "{:?}", lu.rejets);
+        let beta = &lu.lignes[0];
+        assert_eq!((beta.line, beta.id.as_str()), (2, "1"));
+        assert!(beta.siret_repare && beta.active);
+        assert_eq!(beta.kind, StructureKind::Administration);
+        assert_eq!(beta.labels, [StructureLabel::AidantsConnect]);
+        assert_eq!(beta.adresse, "20 Avenue de Ségur, 75007 Paris");
+        let mairie = &lu.lignes[1];
+        assert!(!mairie.active && !mairie.siret_repare);
+        assert_eq!(mairie.kind, StructureKind::Collectivite);
+        assert_eq!(mairie.code_insee, None);
+        assert_eq!(
+            mairie.labels,
+            [
+                StructureLabel::FranceServices,
+                StructureLabel::AidantsConnect
+            ]
+        );
+        let said: Vec<String> = lu.rejets.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "ligne 4, siret « 0.0 » : valeur obligatoire absente",
+                "ligne 5, id « 1 » : déjà utilisé ligne 2 du même fichier",
+                "ligne 6, siret « 200066866.0 » : 9 chiffres : c’est un SIREN, il manque les 5 chiffres de l’établissement (le NIC)",
+                "ligne 6, nom : valeur obligatoire absente",
+                "ligne 6, actif « peut-être » : « oui » ou « non » attendu",
+                "ligne 6, code_insee : commune introuvable : ni le code INSEE ni le code postal et le nom ne désignent une commune connue",
+            ]
+        );
+    }
+}

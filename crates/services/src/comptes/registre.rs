@@ -1,0 +1,184 @@
+//! The national register of structures: a producer's list (the Aidants Connect export, a
+//! hub's list…) imported into structures. Importing the same list again changes nothing;
+//! a row changed in the list updates its structure; rows with a problem are left out and
+//! said, the others kept.
+
+use std::collections::{BTreeMap, HashMap};
+
+use relais_domain::calendrier::now_ms;
+use relais_domain::comptes::registre::{
+    LigneStructure, RaisonRejet, RejetStructure, StructureLabel, lire,
+};
+use relais_domain::ids::PersonId;
+use relais_domain::journal::{JournalAction, NewEntry};
+use relais_domain::lieux::fichier::{self, FileError};
+use relais_search::TerritoryIndex;
+use relais_store::comptes::Structure;
+use relais_store::comptes::registre::{self as repo, StructureRegistre};
+use relais_store::{Db, StoreError, journal};
+
+/// What an import of a register did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RapportRegistre {
+    pub source: String,
+    pub read: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Rows kept whose SIRET was written as a number and repaired.
+    pub repaired_sirets: usize,
+    /// Structures of this register that the file no longer lists (kept as they are).
+    pub absent: usize,
+    /// One per problem, by line (a row may have several).
+    pub rejected: Vec<RejetStructure>,
+    /// The column each field was read from.
+    pub columns: BTreeMap<&'static str, String>,
+}
+
+impl RapportRegistre {
+    pub fn kept(&self) -> usize {
+        self.created + self.updated + self.unchanged
+    }
+
+    pub fn rejected_rows(&self) -> usize {
+        let mut lines: Vec<usize> = self.rejected.iter().map(|r| r.line).collect();
+        lines.dedup();
+        lines.len()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistreError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(
+        "colonne(s) introuvable(s) : {missing} ; colonnes du fichier : {columns} (noms reconnus dans docs/DATA.md, « Registre des structures »)"
+    )]
+    MissingColumns { missing: String, columns: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Imports the register `source` from a file's bytes (CSV or JSON); `labels` are given
+/// to every structure it lists. Journaled, with the counts.
+pub async fn import(
+    db: &Db,
+    index: &TerritoryIndex,
+    source: &str,
+    bytes: &[u8],
+    labels: &[StructureLabel],
+    by: Option<PersonId>,
+) -> Result<RapportRegistre, RegistreError> {
+    let file = fichier::read(bytes, false)?;
+    let lecture = lire(&file, labels);
+    let missing: Vec<&str> = ["siret", "nom"]
+        .into_iter()
+        .filter(|c| !lecture.colonnes.contains_key(c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(RegistreError::MissingColumns {
+            missing: missing.join(", "),
+            columns: file.columns.join(", "),
+        });
+    }
+    let mut report = RapportRegistre {
+        source: source.to_string(),
+        read: file.rows.len() + file.broken.len(),
+        rejected: lecture.rejets,
+        columns: lecture.colonnes,
+        ..RapportRegistre::default()
+    };
+    let existing: HashMap<String, Structure> = repo::of_source(db, source)
+        .await?
+        .into_iter()
+        .filter_map(|s| Some((s.source.clone()?.1, s)))
+        .collect();
+    let mut listed = 0;
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    for ligne in &lecture.lignes {
+        let Some(commune) = commune(index, ligne) else {
+            report.rejected.push(RejetStructure {
+                line: ligne.line,
+                field: "code_insee",
+                value: [
+                    ligne.code_insee.as_deref().unwrap_or(""),
+                    &ligne.code_postal,
+                    &ligne.commune,
+                ]
+                .into_iter()
+                .filter(|v| !v.is_empty())
+                .collect::<Vec<_>>()
+                .join(" "),
+                reason: RaisonRejet::CommuneInconnue,
+            });
+            continue;
+        };
+        let new = StructureRegistre {
+            source_id: ligne.id.clone(),
+            siret: ligne.siret.to_string(),
+            nom: ligne.nom.clone(),
+            kind: ligne.kind,
+            adresse: ligne.adresse.clone(),
+            commune,
+            labels: ligne.labels.clone(),
+            qpv: ligne.qpv,
+            zrr: ligne.zrr,
+            active: ligne.active,
+        };
+        report.repaired_sirets += usize::from(ligne.siret_repare);
+        match existing.get(&ligne.id) {
+            None => {
+                repo::insert(&mut tx, source, &new, now).await?;
+                report.created += 1;
+            }
+            Some(old) => {
+                listed += 1;
+                if same(old, &new) {
+                    report.unchanged += 1;
+                } else {
+                    let deactivated_at = (!new.active).then(|| old.deactivated_at.unwrap_or(now));
+                    repo::update(&mut tx, old.id, &new, deactivated_at).await?;
+                    report.updated += 1;
+                }
+            }
+        }
+    }
+    report.absent = existing.len() - listed;
+    report.rejected.sort_by_key(|r| r.line);
+    let details = serde_json::json!({
+        "lues": report.read,
+        "creees": report.created,
+        "modifiees": report.updated,
+        "inchangees": report.unchanged,
+        "siret_repares": report.repaired_sirets,
+        "rejetees": report.rejected_rows(),
+    });
+    let entry = NewEntry::new(JournalAction::StructuresImported, "registre", source)
+        .with_details(details.to_string());
+    journal::append(&mut tx, &super::done_by(entry, by)).await?;
+    relais_store::commit(tx).await?;
+    Ok(report)
+}
+
+/// Whether the register says of a structure what the base already holds.
+fn same(old: &Structure, new: &StructureRegistre) -> bool {
+    old.siret == new.siret
+        && old.nom == new.nom
+        && old.kind == new.kind
+        && old.adresse == new.adresse
+        && old.commune == new.commune
+        && old.labels == new.labels
+        && old.qpv == new.qpv
+        && old.zrr == new.zrr
+        && old.deactivated_at.is_none() == new.active
+}
+
+/// The row's commune: its INSEE code when known, else its postal code and name.
+fn commune(index: &TerritoryIndex, l: &LigneStructure) -> Option<String> {
+    l.code_insee
+        .as_deref()
+        .and_then(|code| index.commune(code))
+        .or_else(|| crate::territoires::commune_of_address(index, &l.code_postal, &l.commune, None))
+        .map(|c| c.code.to_string())
+}

@@ -1,0 +1,152 @@
+//! The register of structures: the Aidants Connect list imported, again, and changed.
+
+use crate::index;
+use relais_domain::comptes::StructureKind;
+use relais_domain::comptes::registre::{RaisonRejet, StructureLabel};
+use relais_domain::journal::JournalAction;
+use relais_services::comptes::registre::{RapportRegistre, import};
+use relais_services::comptes::{StructureError, create_structure};
+use relais_store::Db;
+use relais_store::comptes::{registre as repo, structures_by_siret};
+use relais_store::journal::{self, JournalFilter};
+use relais_testkit::store_tests;
+
+store_tests!(
+    the_aidants_connect_register_imports_once,
+    a_changed_row_updates_its_structure_and_a_siret_is_claimed_not_taken,
+);
+
+fn aidants_connect() -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../data/structures/aidants-connect-2024-02-12.csv",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+async fn run(db: &Db, source: &str, bytes: &[u8]) -> RapportRegistre {
+    // The structures' communes are checked by the base: every commune, as in production.
+    relais_services::territoires::ensure_loaded(db).await.unwrap();
+    import(
+        db,
+        index(),
+        source,
+        bytes,
+        &[StructureLabel::AidantsConnect],
+        None,
+    )
+    .await
+    .unwrap()
+}
+
+/// 5,227 rows, every SIRET written as a number: 5,198 kept, 29 left out with their reason;
+/// importing it again changes nothing.
+async fn the_aidants_connect_register_imports_once(db: Db) {
+    let file = aidants_connect();
+    let first = run(&db, "aidants-connect", &file).await;
+    assert_eq!(
+        (
+            first.read,
+            first.created,
+            first.repaired_sirets,
+            first.rejected_rows()
+        ),
+        (5227, 5198, 5198, 29),
+        "{:?}",
+        first.rejected
+    );
+    let count =
+        |f: &dyn Fn(&RaisonRejet) -> bool| first.rejected.iter().filter(|r| f(&r.reason)).count();
+    assert_eq!(count(&|r| *r == RaisonRejet::Absent), 16);
+    assert_eq!(count(&|r| *r == RaisonRejet::SirenSeul), 4);
+    assert_eq!(count(&|r| matches!(r, RaisonRejet::Siret(_))), 7);
+    assert_eq!(count(&|r| *r == RaisonRejet::CommuneInconnue), 2);
+
+    let all = repo::of_source(&db, "aidants-connect").await.unwrap();
+    let by_id = |id: &str| {
+        all.iter()
+            .find(|s| s.source.as_ref().unwrap().1 == id)
+            .unwrap()
+    };
+    let beta = by_id("1");
+    assert_eq!(beta.siret, "13002603200016");
+    assert_eq!(
+        (beta.commune.as_str(), beta.kind),
+        ("75107", StructureKind::Administration)
+    );
+    assert_eq!(beta.labels, [StructureLabel::AidantsConnect]);
+    assert!(beta.deactivated_at.is_none());
+    assert!(by_id("3").deactivated_at.is_some(), "« Is Active » false");
+    // A CEDEX postal code: the commune of that name in its département.
+    assert!(all.iter().any(|s| s.commune == "41018"));
+    // The units of one establishment share its SIRET: La Poste's France Services.
+    let poste = structures_by_siret(&db, "35600000000048").await.unwrap();
+    assert_eq!(poste.len(), 35);
+
+    let again = run(&db, "aidants-connect", &file).await;
+    assert_eq!(
+        (again.created, again.updated, again.unchanged, again.absent),
+        (0, 0, 5198, 0)
+    );
+    let filter = JournalFilter {
+        action: Some(JournalAction::StructuresImported),
+        ..JournalFilter::default()
+    };
+    assert_eq!(journal::list(&db, &filter, 10).await.unwrap().len(), 2);
+}
+
+async fn a_changed_row_updates_its_structure_and_a_siret_is_claimed_not_taken(db: Db) {
+    let header =
+        "ID,Name,Siret,Address,Zip Code,City,City Insee Code,Is Active,France Services Label\n";
+    let before = format!(
+        "{header}a,Mairie de Chabeuil,21260084700017,1 place,26120,Chabeuil,,oui,non\n\
+         b,CCAS,2.6260084700012E13,2 rue,26120,Chabeuil,26064,oui,oui\n"
+    );
+    let first = run(&db, "hub-drome", before.as_bytes()).await;
+    assert_eq!(
+        (first.created, first.repaired_sirets),
+        (2, 1),
+        "{:?}",
+        first.rejected
+    );
+    let after = format!(
+        "{header}a,Mairie de Chabeuil (France Services),21260084700017,1 place,26120,Chabeuil,,non,oui\n"
+    );
+    let second = run(&db, "hub-drome", after.as_bytes()).await;
+    assert_eq!(
+        (
+            second.created,
+            second.updated,
+            second.unchanged,
+            second.absent
+        ),
+        (0, 1, 0, 1)
+    );
+    let mairie = &structures_by_siret(&db, "21260084700017").await.unwrap()[0];
+    assert_eq!(mairie.nom, "Mairie de Chabeuil (France Services)");
+    assert!(mairie.deactivated_at.is_some());
+    assert_eq!(
+        mairie.labels,
+        [
+            StructureLabel::FranceServices,
+            StructureLabel::AidantsConnect
+        ]
+    );
+    assert_eq!(mairie.commune, "26064");
+    // Created by hand with an imported structure's SIRET: refused (its référent adds
+    // people to it instead).
+    let taken = create_structure(
+        &db,
+        "21260084700017",
+        "Mairie",
+        StructureKind::Collectivite,
+        "1 place",
+        "26064",
+        None,
+    )
+    .await;
+    assert!(
+        matches!(taken, Err(StructureError::SiretTaken)),
+        "{taken:?}"
+    );
+}
