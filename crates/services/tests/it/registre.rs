@@ -26,7 +26,9 @@ fn aidants_connect() -> Vec<u8> {
 
 async fn run(db: &Db, source: &str, bytes: &[u8]) -> RapportRegistre {
     // The structures' communes are checked by the base: every commune, as in production.
-    relais_services::territoires::ensure_loaded(db).await.unwrap();
+    relais_services::territoires::ensure_loaded(db)
+        .await
+        .unwrap();
     import(
         db,
         index(),
