@@ -100,3 +100,77 @@ fn a_proposed_mapping_imports_a_file_the_schema_refuses() {
     assert!(ok, "{err}");
     assert!(out.contains("347 ligne(s) lue(s), 346 gardée(s)"), "{out}");
 }
+
+/// A register of structures: imported, said with its rejected rows, and a role given in
+/// one of the units sharing a SIRET.
+#[test]
+fn a_register_of_structures_is_imported_and_its_units_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("registre-drome.csv");
+    std::fs::write(
+        &file,
+        "ID,Name,Siret,Address,Zip Code,City,Is Active\n\
+         1,CMS de Chabeuil,22260001700016.0,7 rue des Cerisiers,26120,Chabeuil,true\n\
+         2,CMS de Crest,22260001700016.0,1 place,26400,Crest,true\n\
+         3,Sans SIRET,0.0,rue,26120,Chabeuil,true\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| run(relais_in(dir.path()).args(args));
+    let path = file.to_str().unwrap();
+    let (ok, out, err) = run(&["import", "structures", path, "--label", "aidants_connect"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("3 ligne(s) lue(s), 2 gardée(s) (2 nouvelle(s), 0 modifiée(s), 0 inchangée(s)), 2 SIRET réparé(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ligne 4, siret « 0.0 » : valeur obligatoire absente"),
+        "{out}"
+    );
+    let (ok, _, err) = run(&["import", "structures", path, "--label", "inconnu"]);
+    assert!(!ok && err.contains("label « inconnu » inconnu"), "{err}");
+
+    let mut account = relais_in(dir.path());
+    account
+        .args([
+            "admin",
+            "creer-compte",
+            "--courriel",
+            "a@exemple.fr",
+            "--prenom",
+            "A",
+            "--nom",
+            "B",
+        ])
+        .env("RELAIS_NOUVEAU_MOT_DE_PASSE", "une longue phrase de passe");
+    let (ok, _, err) = common::run(&mut account);
+    assert!(ok, "{err}");
+    let grant = |extra: &[&str]| {
+        let mut args = vec![
+            "admin",
+            "attribuer-role",
+            "--courriel",
+            "a@exemple.fr",
+            "--siret",
+            "22260001700016",
+            "--role",
+            "aidant",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (ok, _, err) = grant(&[]);
+    assert!(
+        !ok && err.contains("2 structures ont le SIRET 22260001700016"),
+        "{err}"
+    );
+    let id = err
+        .lines()
+        .find(|l| l.contains("CMS de Crest"))
+        .and_then(|l| l.trim().split(' ').next())
+        .unwrap()
+        .to_string();
+    let (ok, out, err) = grant(&["--structure", &id]);
+    assert!(ok, "{err}");
+    assert!(out.contains("de CMS de Crest"), "{out}");
+}
