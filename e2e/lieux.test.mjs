@@ -83,6 +83,16 @@ describe('a visitor looks for a lieu with the keyboard', () => {
     const located = await s.page.locator('.relais-resultat[data-lat]').count();
     assert.equal(await s.page.locator('#carte .leaflet-marker-icon').count(), located);
     await checkPage(s, 'resultats-carte', { title: 'Lieux de médiation numérique à Saint-Étienne (42)' });
+    // The markers are out of the tab order (the list repeats them): from the map, the
+    // zoom buttons and the credits, then the first lieu of the list.
+    await tabTo(s.page, '.relais-resultat h3 a', { max: 6 });
+    // Before the map, a link leads to the list.
+    await goto(s, pathOf(s.page));
+    await tabTo(s.page, 'main a[href="#liste-lieux"]');
+    await s.page.keyboard.press('Enter');
+    assert.equal(await s.page.evaluate(() => document.activeElement.id), 'liste-lieux');
+    await s.page.keyboard.press('Tab');
+    assert.ok(await s.page.evaluate(() => document.activeElement.matches('.relais-resultat h3 a')), 'the next Tab is the first lieu');
     // The widget's code for this commune, to copy.
     assert.match(await s.page.locator('.relais-code').textContent(), /\/lieux\/widget\?commune=42218/);
   });

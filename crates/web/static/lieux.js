@@ -97,7 +97,8 @@
       var link = document.createElement('a');
       link.href = li.getAttribute('data-href');
       link.textContent = name;
-      L.marker(latlng, { title: name, alt: name, keyboard: true }).bindPopup(link).addTo(map);
+      // Out of the tab order: the list gives the same lieux, and is reached first.
+      L.marker(latlng, { title: name, alt: name, keyboard: false }).bindPopup(link).addTo(map);
       return latlng;
     });
     map.fitBounds(points, { padding: [30, 30], maxZoom: 15 });
