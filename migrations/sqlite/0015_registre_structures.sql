@@ -34,3 +34,16 @@ ALTER TABLE structures_registre RENAME TO structures;
 
 CREATE INDEX structures_siret ON structures (siret);
 CREATE UNIQUE INDEX structures_siret_hors_registre ON structures (siret) WHERE source IS NULL;
+
+-- The lieux of a structure, found by services::comptes::registre::rapprocher_lieux (same
+-- SIRET, else same name or address in the commune); `preuve`: wire value of
+-- domain::comptes::registre::Preuve. A lieu id may have become an alias since (merges):
+-- readers resolve it.
+CREATE TABLE structure_lieux (
+    structure_id BIGINT NOT NULL REFERENCES structures (id),
+    lieu_id TEXT NOT NULL,
+    preuve TEXT NOT NULL,
+    PRIMARY KEY (structure_id, lieu_id)
+);
+
+CREATE INDEX structure_lieux_lieu ON structure_lieux (lieu_id);

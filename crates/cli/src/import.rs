@@ -270,7 +270,7 @@ async fn import_structures(
     db.close().await;
     let r = result.with_context(|| path.display().to_string())?;
     println!(
-        "{} (registre « {} ») : {} ligne(s) lue(s), {} gardée(s) ({} nouvelle(s), {} modifiée(s), {} inchangée(s)), {} SIRET réparé(s) (écrits comme des nombres), {} rejetée(s) ; {} structure(s) du registre absente(s) du fichier, gardée(s)",
+        "{} (registre « {} ») : {} ligne(s) lue(s), {} gardée(s) ({} nouvelle(s), {} modifiée(s), {} inchangée(s)), {} SIRET réparé(s) (écrits comme des nombres), {} rejetée(s) ; {} structure(s) du registre absente(s) du fichier, gardée(s) ; {} lieu(x) rattaché(s) à {} structure(s) (même SIRET, ou même nom ou adresse dans la commune)",
         path.display(),
         r.source,
         r.read,
@@ -280,7 +280,9 @@ async fn import_structures(
         r.unchanged,
         r.repaired_sirets,
         r.rejected_rows(),
-        r.absent
+        r.absent,
+        r.lieux,
+        r.structures_with_lieux
     );
     let columns: Vec<String> = r
         .columns

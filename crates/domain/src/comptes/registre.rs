@@ -377,10 +377,177 @@ pub fn siret_repare(raw: &str) -> Result<(Siret, bool), RaisonRejet> {
     }
 }
 
+vocabulary! {
+    /// Why a lieu is found to be a structure's.
+    Preuve {
+        Siret => "siret", "même SIRET";
+        NomAdresse => "nom_adresse", "même nom, ou même adresse et un mot du nom en commun";
+    }
+}
+
+/// A structure, or a lieu, as the matching of structures to lieux reads it.
+#[derive(Debug, Clone)]
+pub struct Rapprochable {
+    /// The commune as a whole (`territoires::commune_entiere`): an arrondissement meets
+    /// its commune.
+    pub commune: String,
+    pub fiche: crate::lieux::fusion::Fiche,
+}
+
+impl Rapprochable {
+    /// `adresse` is the street address; a postal code and town after it are left out.
+    /// The words of `nom_commune` do not count as words of the name.
+    pub fn new(
+        siret: &str,
+        nom: &str,
+        adresse: &str,
+        commune: &str,
+        nom_commune: &str,
+    ) -> Rapprochable {
+        let rue = adresse
+            .split(|c: char| c == ',' || c == '\n')
+            .take_while(|part| {
+                !part
+                    .split_whitespace()
+                    .any(|w| w.len() == 5 && w.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let row = [
+            ("pivot", siret),
+            ("nom", nom),
+            ("adresse", rue.as_str()),
+            ("commune", nom_commune),
+        ];
+        Rapprochable {
+            commune: crate::territoires::commune_entiere(commune).to_string(),
+            fiche: crate::lieux::fusion::Fiche::new(&row[..], None, false),
+        }
+    }
+}
+
+/// Words that say what kind of structure it is, not which: two structures at one address
+/// sharing only these are not the same (« Association l'Âge d'Or », « Association
+/// Pangolin »).
+const KINDS: [&str; 12] = [
+    "association",
+    "centre",
+    "social",
+    "sociale",
+    "socioculturel",
+    "culturel",
+    "culturelle",
+    "pole",
+    "medico",
+    "mairie",
+    "mjc",
+    "habitant",
+];
+
+/// Whether the lieu `l` is the structure `s`'s: the same SIRET (and, when several
+/// structures share it, the same commune); else, in the same commune, the same name, or
+/// the same street address with a distinctive word of their names in common.
+pub fn rapprocher(s: &Rapprochable, siret_partage: bool, l: &Rapprochable) -> Option<Preuve> {
+    let commune = s.commune == l.commune;
+    let (a, b) = (&s.fiche, &l.fiche);
+    if a.siret.is_some() && a.siret == b.siret && (commune || !siret_partage) {
+        return Some(Preuve::Siret);
+    }
+    let meme_nom = !a.nom_cle.is_empty() && a.nom_cle == b.nom_cle;
+    let meme_adresse =
+        a.numero.is_some() && a.numero == b.numero && !a.mots_rue.is_disjoint(&b.mots_rue);
+    let mot_commun = a
+        .mots_nom
+        .intersection(&b.mots_nom)
+        .any(|w| !KINDS.contains(&w.as_str()));
+    (commune && (meme_nom || (meme_adresse && mot_commun))).then_some(Preuve::NomAdresse)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lieux::fichier;
+
+    #[test]
+    fn a_lieu_is_a_structures_by_siret_or_by_name_and_address() {
+        let s = Rapprochable::new(
+            "13002603200016",
+            "Espace numérique Pasteur",
+            "38 bis, avenue Pasteur, 49000 Angers",
+            "49007",
+            "",
+        );
+        let lieu = |siret: &str, nom: &str, adresse: &str, commune: &str| {
+            Rapprochable::new(siret, nom, adresse, commune, "Angers")
+        };
+        // The same SIRET: anywhere, unless the SIRET is shared by several structures.
+        let ailleurs = lieu("13002603200016", "Autre nom", "1 rue", "49015");
+        assert_eq!(rapprocher(&s, false, &ailleurs), Some(Preuve::Siret));
+        assert_eq!(rapprocher(&s, true, &ailleurs), None);
+        // The same name in the commune.
+        let nom = lieu("", "ESPACE NUMERIQUE PASTEUR", "2 place", "49007");
+        assert_eq!(rapprocher(&s, false, &nom), Some(Preuve::NomAdresse));
+        // The same address and a distinctive word of the name.
+        let adresse = lieu(
+            "",
+            "Point numérique Pasteur",
+            "38 bis avenue Pasteur",
+            "49007",
+        );
+        assert_eq!(rapprocher(&s, false, &adresse), Some(Preuve::NomAdresse));
+        // The same address, names without a distinctive word in common: not enough.
+        let voisin = lieu("", "Médiathèque", "38 bis avenue Pasteur", "49007");
+        assert_eq!(rapprocher(&s, false, &voisin), None);
+        let association =
+            |nom: &str| Rapprochable::new("", nom, "53 rue Abbé Grégoire", "38185", "");
+        let lieu_association = Rapprochable::new(
+            "",
+            "Association Pangolin",
+            "53 rue Abbé Grégoire",
+            "38185",
+            "Grenoble",
+        );
+        assert_eq!(
+            rapprocher(
+                &association("Association l'Âge d'Or"),
+                false,
+                &lieu_association
+            ),
+            None
+        );
+        // The commune's name is not a word of the lieu's name.
+        let a = Rapprochable::new(
+            "",
+            "France services Alboussière",
+            "20 rue des écoliers",
+            "07005",
+            "",
+        );
+        let b = Rapprochable::new(
+            "",
+            "Espace Public Numérique Alboussière",
+            "20 rue des écoliers",
+            "07005",
+            "Alboussière",
+        );
+        assert_eq!(rapprocher(&a, false, &b), None);
+        // The same name in another commune: not the structure's.
+        let homonyme = lieu("", "Espace numérique Pasteur", "2 place", "49015");
+        assert_eq!(rapprocher(&s, false, &homonyme), None);
+        // An arrondissement meets its commune.
+        let paris = Rapprochable::new(
+            "13002603200016",
+            "BetaGouv",
+            "20 avenue de Ségur",
+            "75056",
+            "",
+        );
+        let septieme = lieu("", "BetaGouv", "20 av. de Ségur", "75107");
+        assert_eq!(
+            rapprocher(&paris, true, &septieme),
+            Some(Preuve::NomAdresse)
+        );
+    }
 
     #[test]
     fn sirets_written_as_numbers_are_repaired_and_checked() {

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::registre::{
-    LigneStructure, RaisonRejet, RejetStructure, StructureLabel, lire,
+    LigneStructure, RaisonRejet, Rapprochable, RejetStructure, StructureLabel, lire, rapprocher,
 };
-use relais_domain::ids::PersonId;
+use relais_domain::ids::{LieuId, PersonId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::fichier::{self, FileError};
 use relais_search::TerritoryIndex;
@@ -33,6 +33,9 @@ pub struct RapportRegistre {
     pub rejected: Vec<RejetStructure>,
     /// The column each field was read from.
     pub columns: BTreeMap<&'static str, String>,
+    /// Lieux found to be the register's structures', and the structures that have some.
+    pub lieux: usize,
+    pub structures_with_lieux: usize,
 }
 
 impl RapportRegistre {
@@ -158,7 +161,78 @@ pub async fn import(
         .with_details(details.to_string());
     journal::append(&mut tx, &super::done_by(entry, by)).await?;
     relais_store::commit(tx).await?;
+    (report.lieux, report.structures_with_lieux) = rapprocher_lieux(db, source).await?;
     Ok(report)
+}
+
+/// Finds the lieux of each structure of the register `source` among every lieu
+/// (`registre::rapprocher`) and stores them, replacing those found before: run again after
+/// lieux are imported. Returns the pairs found and the structures that have lieux.
+pub async fn rapprocher_lieux(db: &Db, source: &str) -> Result<(usize, usize), StoreError> {
+    let structures = repo::of_source(db, source).await?;
+    let mut par_siret: HashMap<&str, usize> = HashMap::new();
+    for s in &structures {
+        *par_siret.entry(s.siret.as_str()).or_default() += 1;
+    }
+    let lieux: Vec<(LieuId, Rapprochable)> = relais_store::lieux::all(db)
+        .await?
+        .into_iter()
+        .map(|l| {
+            let data: BTreeMap<String, serde_json::Value> =
+                serde_json::from_str(&l.data).unwrap_or_default();
+            let text = |f: &str| {
+                data.get(f)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let commune = l.location.code_insee.clone().unwrap_or_default();
+            let r = Rapprochable::new(
+                &text("pivot"),
+                &text("nom"),
+                &text("adresse"),
+                &commune,
+                &text("commune"),
+            );
+            (l.id, r)
+        })
+        .collect();
+    let mut par_commune: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut par_pivot: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, (_, l)) in lieux.iter().enumerate() {
+        par_commune.entry(l.commune.as_str()).or_default().push(i);
+        if let Some(siret) = &l.fiche.siret {
+            par_pivot.entry(siret.as_str()).or_default().push(i);
+        }
+    }
+    let mut pairs = Vec::new();
+    let mut with = 0;
+    for s in &structures {
+        let r = Rapprochable::new(&s.siret, &s.nom, &s.adresse, &s.commune, "");
+        let partage = par_siret[s.siret.as_str()] > 1;
+        let mut candidats: Vec<usize> = [
+            par_commune.get(r.commune.as_str()),
+            par_pivot.get(s.siret.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .collect();
+        candidats.sort_unstable();
+        candidats.dedup();
+        let before = pairs.len();
+        for i in candidats {
+            if let Some(preuve) = rapprocher(&r, partage, &lieux[i].1) {
+                pairs.push((s.id, lieux[i].0.clone(), preuve));
+            }
+        }
+        with += usize::from(pairs.len() > before);
+    }
+    let mut tx = db.begin().await?;
+    repo::replace_lieux(&mut tx, source, &pairs).await?;
+    relais_store::commit(tx).await?;
+    Ok((pairs.len(), with))
 }
 
 /// Whether the register says of a structure what the base already holds.

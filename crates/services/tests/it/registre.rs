@@ -1,8 +1,8 @@
 //! The register of structures: the Aidants Connect list imported, again, and changed.
 
-use crate::index;
+use crate::{data, index};
 use relais_domain::comptes::StructureKind;
-use relais_domain::comptes::registre::{RaisonRejet, StructureLabel};
+use relais_domain::comptes::registre::{Preuve, RaisonRejet, StructureLabel};
 use relais_domain::journal::JournalAction;
 use relais_services::comptes::registre::{RapportRegistre, import};
 use relais_services::comptes::{StructureError, create_structure};
@@ -13,6 +13,7 @@ use relais_testkit::store_tests;
 
 store_tests!(
     the_aidants_connect_register_imports_once,
+    structures_find_their_lieux,
     a_changed_row_updates_its_structure_and_a_siret_is_claimed_not_taken,
 );
 
@@ -151,4 +152,43 @@ async fn a_changed_row_updates_its_structure_and_a_siret_is_claimed_not_taken(db
         matches!(taken, Err(StructureError::SiretTaken)),
         "{taken:?}"
     );
+}
+
+/// The demo lieux, then the register: each structure finds its lieux by the same name, or
+/// the same address with a word of the name in common, in its commune; again after the
+/// lieux change.
+async fn structures_find_their_lieux(db: Db) {
+    let lieux = data("hinaura-2022-v0.json");
+    relais_services::lieux::import::import_bytes(&db, index(), "hinaura", &lieux, &mut |_, _| {})
+        .await
+        .unwrap();
+    let report = run(&db, "aidants-connect", &aidants_connect()).await;
+    assert_eq!((report.lieux, report.structures_with_lieux), (62, 62));
+    let structures = repo::of_source(&db, "aidants-connect").await.unwrap();
+    let lapte = structures
+        .iter()
+        .find(|s| s.nom == "Mairie de Lapte")
+        .unwrap();
+    let found = repo::lieux_of(&db, lapte.id).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].1, Preuve::NomAdresse);
+    let lieu = relais_store::lieux::lieu(&db, &found[0].0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(lieu.data.contains("Mairie de Lapte"), "{}", lieu.data);
+    // Two associations at one address, sharing only the word « Association »: apart.
+    let age_d_or = structures
+        .iter()
+        .find(|s| s.nom == "Association l'Age d'Or")
+        .unwrap();
+    for (id, _) in repo::lieux_of(&db, age_d_or.id).await.unwrap() {
+        let l = relais_store::lieux::lieu(&db, &id).await.unwrap().unwrap();
+        assert!(!l.data.contains("PANGOLIN"), "{}", l.data);
+    }
+    // Run again: the same pairs, not twice.
+    let again = relais_services::comptes::registre::rapprocher_lieux(&db, "aidants-connect")
+        .await
+        .unwrap();
+    assert_eq!(again, (62, 62));
 }

@@ -2,8 +2,8 @@
 //! import to compare, created or updated by it.
 
 use relais_domain::comptes::StructureKind;
-use relais_domain::comptes::registre::StructureLabel;
-use relais_domain::ids::StructureId;
+use relais_domain::comptes::registre::{Preuve, StructureLabel};
+use relais_domain::ids::{LieuId, StructureId};
 use sqlx::Row;
 
 use super::{SELECT_STRUCTURE, Structure, all_where, structure_from};
@@ -89,4 +89,52 @@ pub async fn update(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Replaces the lieux found for the structures of the register `source`.
+pub async fn replace_lieux(
+    tx: &mut Tx,
+    source: &str,
+    pairs: &[(StructureId, LieuId, Preuve)],
+) -> Result<(), StoreError> {
+    statement!(
+        "DELETE FROM structure_lieux WHERE structure_id IN \
+         (SELECT id FROM structures WHERE source = $1)",
+        source
+    )
+    .execute(&mut **tx)
+    .await?;
+    for (structure, lieu, preuve) in pairs {
+        statement!(
+            "INSERT INTO structure_lieux (structure_id, lieu_id, preuve) VALUES ($1, $2, $3)",
+            structure.0,
+            lieu.as_str(),
+            preuve.as_str()
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The lieux found for a structure, with why.
+pub async fn lieux_of(
+    db: &Db,
+    structure: StructureId,
+) -> Result<Vec<(LieuId, Preuve)>, StoreError> {
+    let rows = statement!(
+        "SELECT lieu_id, preuve FROM structure_lieux WHERE structure_id = $1 ORDER BY lieu_id",
+        structure.0
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                LieuId(r.get::<String, _>(0)),
+                Preuve::parse(r.get::<&str, _>(1))?,
+            ))
+        })
+        .collect())
 }
