@@ -405,7 +405,7 @@ impl Rapprochable {
         nom_commune: &str,
     ) -> Rapprochable {
         let rue = adresse
-            .split(|c: char| c == ',' || c == '\n')
+            .split([',', '\n'])
             .take_while(|part| {
                 !part
                     .split_whitespace()
