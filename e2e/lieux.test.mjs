@@ -122,6 +122,18 @@ describe('a visitor looks for a lieu with the keyboard', () => {
     assert.match(await s.page.locator('main .fr-alert--success').innerText(), /va vérifier/);
   });
 
+  step('a lieu names its structure, whose page lists its lieux', async () => {
+    await goto(s, '/lieux?q=Lapte');
+    await tabTo(s.page, '.relais-resultat h3 a', { text: /^Mairie de Lapte$/ });
+    await pressAndLoad(s.page);
+    await checkPage(s, 'lieu-structure', { title: 'Mairie de Lapte' });
+    await tabTo(s.page, 'main a[href^="/structures/"]');
+    await pressAndLoad(s.page);
+    await checkPage(s, 'structure', { title: 'Mairie de Lapte' });
+    assert.match(await s.page.locator('main').textContent(), /Aidants Connect/);
+    await tabTo(s.page, 'main a[href^="/lieux/"]', { text: /^Mairie de Lapte$/ });
+  });
+
   step('an ambiguous name lists the communes; an unknown one is an error on the field', async () => {
     await goto(s, '/lieux');
     await typeInto(s.page, '#q', 'Sainte-Colombe');

@@ -96,6 +96,17 @@ pub async fn serve(base: &BaseArgs, taches: &TachesArgs, args: &ServeArgs) -> an
     {
         tracing::info!(lieux = report.kept(), "lieux de démonstration chargés");
     }
+    if config.demo
+        && let Some(report) = relais_services::comptes::registre::ensure_demo(&db, &index)
+            .await
+            .context("structures de démonstration")?
+    {
+        tracing::info!(
+            structures = report.kept(),
+            lieux = report.lieux,
+            "structures de démonstration chargées (registre Aidants Connect)"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.ecoute)
         .await
         .with_context(|| format!("impossible d’écouter sur {}", config.ecoute))?;

@@ -102,6 +102,7 @@ routes! {
     POST "/deconnexion/partout" => comptes::connexion::logout_everywhere;
     GET "/compte" => comptes::compte::account;
     POST "/compte/structure" => comptes::compte::act_as;
+    GET "/structures/{id}" => comptes::registre::page;
     GET "/structures/{id}/equipe" => comptes::equipe::team;
     POST "/structures/{id}/equipe/invitations" => comptes::equipe::invite;
     POST "/structures/{id}/equipe/invitations/{invitation}/retrait" => comptes::equipe::withdraw;

@@ -9,7 +9,7 @@ use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::registre::{
     LigneStructure, RaisonRejet, Rapprochable, RejetStructure, StructureLabel, lire, rapprocher,
 };
-use relais_domain::ids::{LieuId, PersonId};
+use relais_domain::ids::{LieuId, PersonId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::fichier::{self, FileError};
 use relais_search::TerritoryIndex;
@@ -255,4 +255,65 @@ fn commune(index: &TerritoryIndex, l: &LigneStructure) -> Option<String> {
         .and_then(|code| index.commune(code))
         .or_else(|| crate::territoires::commune_of_address(index, &l.code_postal, &l.commune, None))
         .map(|c| c.code.to_string())
+}
+
+/// The demonstration register: the Aidants Connect structures of 2024-02-12 (5,198 kept),
+/// shipped in the binary.
+pub const DEMO_SOURCE: &str = "aidants-connect-2024";
+const DEMO_FILE: &[u8] =
+    include_bytes!("../../../../data/structures/aidants-connect-2024-02-12.csv");
+
+/// Imports the demonstration register if it is not there yet (after the demonstration
+/// lieux, so that its structures find theirs).
+pub async fn ensure_demo(
+    db: &Db,
+    index: &TerritoryIndex,
+) -> Result<Option<RapportRegistre>, RegistreError> {
+    if !repo::of_source(db, DEMO_SOURCE).await?.is_empty() {
+        return Ok(None);
+    }
+    let labels = [StructureLabel::AidantsConnect];
+    Ok(Some(
+        import(db, index, DEMO_SOURCE, DEMO_FILE, &labels, None).await?,
+    ))
+}
+
+/// A structure as its public page shows it: the register's values and its lieux.
+#[derive(Debug, Clone)]
+pub struct FicheStructure {
+    pub structure: Structure,
+    /// (id, name, address) of each lieu, by name.
+    pub lieux: Vec<(LieuId, String, String)>,
+}
+
+/// The structure `id` and its lieux; `None` when there is no such structure.
+pub async fn fiche(db: &Db, id: StructureId) -> Result<Option<FicheStructure>, StoreError> {
+    let Some(structure) = relais_store::comptes::structure(db, id).await? else {
+        return Ok(None);
+    };
+    let mut lieux = Vec::new();
+    for (lieu, _) in repo::lieux_of(db, id).await? {
+        // Merged since: its id is an alias of the lieu it went into.
+        let Some(l) = relais_store::lieux::lieu_or_alias(db, &lieu).await? else {
+            continue;
+        };
+        let data: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(&l.data).unwrap_or_default();
+        let text = |f: &str| {
+            data.get(f)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let adresse = format!(
+            "{}, {} {}",
+            text("adresse"),
+            text("code_postal"),
+            text("commune")
+        );
+        lieux.push((l.id, text("nom"), adresse));
+    }
+    lieux.sort_by(|a, b| a.1.cmp(&b.1));
+    lieux.dedup_by(|a, b| a.0 == b.0);
+    Ok(Some(FicheStructure { structure, lieux }))
 }

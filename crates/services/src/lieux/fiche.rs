@@ -16,6 +16,8 @@ pub struct Fiche {
     pub horaires: Option<Result<Horaires, String>>,
     /// Field name → source.
     pub provenance: BTreeMap<String, String>,
+    /// The structures of the register it belongs to: (id, name).
+    pub structures: Vec<(relais_domain::ids::StructureId, String)>,
 }
 
 /// The lieu `id`, if it exists; the id of a lieu absorbed by a merge gives the merged
@@ -35,10 +37,12 @@ pub async fn fiche(db: &Db, id: &LieuId) -> Result<Option<Fiche>, StoreError> {
         .as_deref()
         .map(|h| Horaires::parse(h).map_err(|e| e.to_string()));
     let provenance = serde_json::from_str(&stored.provenance).unwrap_or_default();
+    let structures = relais_store::comptes::registre::structures_of_lieu(db, &stored.id).await?;
     Ok(Some(Fiche {
         lieu,
         stored,
         horaires,
         provenance,
+        structures,
     }))
 }

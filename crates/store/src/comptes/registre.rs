@@ -138,3 +138,21 @@ pub async fn lieux_of(
         })
         .collect())
 }
+
+/// The structures a lieu was found to belong to: (id, name), by name.
+pub async fn structures_of_lieu(
+    db: &Db,
+    lieu: &LieuId,
+) -> Result<Vec<(StructureId, String)>, StoreError> {
+    let rows = statement!(
+        "SELECT s.id, s.nom FROM structure_lieux sl JOIN structures s ON s.id = sl.structure_id \
+         WHERE sl.lieu_id = $1 ORDER BY s.nom",
+        lieu.as_str()
+    )
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (StructureId(r.get(0)), r.get(1)))
+        .collect())
+}

@@ -8,6 +8,7 @@ pub mod equipe;
 pub mod invitations;
 pub mod password_reset;
 pub mod proconnect;
+pub mod registre;
 
 use axum::extract::FromRequestParts;
 use axum::http::header;

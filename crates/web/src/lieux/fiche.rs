@@ -36,6 +36,8 @@ pub struct LieuPage {
     pub approximate: bool,
     pub date_maj: String,
     pub sources: String,
+    /// The structures it belongs to: (id, name).
+    pub structures: Vec<(relais_domain::ids::StructureId, String)>,
 }
 
 fn labels<T: Vocabulary>(values: &[T]) -> Vec<&'static str> {
@@ -103,6 +105,7 @@ pub async fn page(Page(state, ctx): Page, Path(id): Path<LieuId>) -> Response {
         approximate: f.stored.location.approximate,
         date_maj: l.date_maj.to_string(),
         sources: sources.join(", "),
+        structures: f.structures.clone(),
     })
 }
 

@@ -314,3 +314,48 @@ async fn an_error_is_reported_with_the_form_and_read_by_administrators() {
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn a_structure_page_lists_its_lieux_and_a_lieu_names_its_structure() {
+    let t = TestDb::sqlite().await;
+    let app = demo(&t, None).await;
+    relais_services::territoires::ensure_loaded(&t.db)
+        .await
+        .unwrap();
+    let index = TerritoryIndex::build(relais_services::territoires::parse_shipped().unwrap());
+    let report = relais_services::comptes::registre::ensure_demo(&t.db, &index)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.kept(), 5198);
+    let structures = relais_store::comptes::registre::of_source(
+        &t.db,
+        relais_services::comptes::registre::DEMO_SOURCE,
+    )
+    .await
+    .unwrap();
+    let lapte = structures
+        .iter()
+        .find(|s| s.nom == "Mairie de Lapte")
+        .unwrap();
+
+    let (status, html) = get(&app, &format!("/structures/{}", lapte.id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<h1>Mairie de Lapte</h1>"), "{html}");
+    assert!(html.contains("Aidants Connect"));
+    assert!(html.contains("Collectivité territoriale"));
+    let lieu = link(&html, "Mairie de Lapte");
+    assert!(lieu.starts_with("/lieux/"), "{lieu}");
+    let (status, page) = get(&app, &lieu).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("href=\"/structures/{}\"", lapte.id)),
+        "{page}"
+    );
+
+    for path in ["/structures/abc", "/structures/99999999"] {
+        let (status, html) = get(&app, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(html.contains("Structure introuvable"), "{path}");
+    }
+}

@@ -88,6 +88,7 @@ fn access(method: &str, path: &str) -> Access {
         ) => Access::Public,
         ("GET", "/healthz" | "/readyz" | "/static/{version}/{*path}") => Access::Public,
         ("GET", "/lieux/{lieu}" | "/api/v1/lieux" | "/api/v1/lieux/{lieu}") => Access::Public,
+        ("GET", "/structures/{id}") => Access::Public,
         ("GET", "/api/v1/openapi.json") => Access::Public,
         ("GET", "/api/v1/journal/checkpoints") => Access::Public,
         ("GET", "/lieux" | "/lieux/widget" | "/lieux/carte/departements.geojson") => Access::Public,
