@@ -148,6 +148,8 @@ const COLONNES: [(&str, &[&str]); 13] = [
 /// each field was read from.
 #[derive(Debug, Default)]
 pub struct Lecture {
+    /// Lines of rows read, broken ones included (each once).
+    pub lues: usize,
     pub lignes: Vec<LigneStructure>,
     pub rejets: Vec<RejetStructure>,
     pub colonnes: BTreeMap<&'static str, String>,
@@ -205,6 +207,11 @@ pub fn lire(file: &RawFile, labels: &[StructureLabel]) -> Lecture {
     }
     lecture.rejets.sort_by_key(|r| r.line);
     lecture.colonnes = colonnes;
+    let mut lues: Vec<usize> = file.rows.iter().map(|r| r.line).collect();
+    lues.extend(file.broken.iter().map(|(line, _)| *line));
+    lues.sort_unstable();
+    lues.dedup();
+    lecture.lues = lues.len();
     lecture
 }
 

@@ -86,7 +86,7 @@ pub async fn import(
     }
     let mut report = RapportRegistre {
         source: source.to_string(),
-        read: file.rows.len() + file.broken.len(),
+        read: lecture.lues,
         rejected: lecture.rejets,
         columns: lecture.colonnes,
         ..RapportRegistre::default()
@@ -178,14 +178,7 @@ pub async fn rapprocher_lieux(db: &Db, source: &str) -> Result<(usize, usize), S
         .await?
         .into_iter()
         .map(|l| {
-            let data: BTreeMap<String, serde_json::Value> =
-                serde_json::from_str(&l.data).unwrap_or_default();
-            let text = |f: &str| {
-                data.get(f)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("")
-                    .to_string()
-            };
+            let text = fields(&l.data);
             let commune = l.location.code_insee.clone().unwrap_or_default();
             let r = Rapprochable::new(
                 &text("pivot"),
@@ -257,6 +250,17 @@ fn commune(index: &TerritoryIndex, l: &LigneStructure) -> Option<String> {
         .map(|c| c.code.to_string())
 }
 
+/// The text of each field of a stored lieu (a schema row as JSON); empty when missing.
+fn fields(data: &str) -> impl Fn(&str) -> String {
+    let data: BTreeMap<String, serde_json::Value> = serde_json::from_str(data).unwrap_or_default();
+    move |f| {
+        data.get(f)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
 /// The demonstration register: the Aidants Connect structures of 2024-02-12 (5,198 kept),
 /// shipped in the binary.
 pub const DEMO_SOURCE: &str = "aidants-connect-2024";
@@ -297,14 +301,7 @@ pub async fn fiche(db: &Db, id: StructureId) -> Result<Option<FicheStructure>, S
         let Some(l) = relais_store::lieux::lieu_or_alias(db, &lieu).await? else {
             continue;
         };
-        let data: BTreeMap<String, serde_json::Value> =
-            serde_json::from_str(&l.data).unwrap_or_default();
-        let text = |f: &str| {
-            data.get(f)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
+        let text = fields(&l.data);
         let adresse = format!(
             "{}, {} {}",
             text("adresse"),
