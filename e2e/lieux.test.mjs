@@ -1,5 +1,6 @@
 // The public pages of the lieux map in a real browser, on the 687 demo lieux loaded at the
-// first start: the search by commune with the keyboard, its list and its map (on demand), a lieu's
+// first start: the national map and its list of départements, the search by commune with
+// the keyboard, its list and its map (on demand), a lieu's
 // page, "signaler une erreur", the widget framed by another site, and the list with
 // JavaScript disabled.
 //
@@ -54,7 +55,21 @@ describe('a visitor looks for a lieu with the keyboard', () => {
     await tabTo(s.page, 'main a[href="/lieux"]');
     await pressAndLoad(s.page);
     assert.equal(pathOf(s.page), '/lieux');
+    // Before any search, the lieux of France: on a wide screen the map is drawn at once,
+    // each disc counting the lieux close together; the list of départements says the same.
+    const groups = s.page.locator('#carte-france .relais-grappe');
+    await groups.first().waitFor();
+    const marks = () => s.page.locator('#carte-france .leaflet-marker-icon').evaluateAll((all) => all.map((m) => m.textContent || m.title).join('|'));
+    const national = await marks();
+    assert.ok((await groups.count()) >= 3, national);
+    assert.equal(await s.page.locator('.relais-departements a[href="/lieux?departement=74#resultats"]').count(), 1);
     await checkPage(s, 'recherche', { title: 'Trouver un lieu de médiation numérique' });
+    // A disc, clicked, comes closer: the groups split.
+    await groups.first().click();
+    await s.page.waitForFunction((before) => {
+      const now = Array.from(document.querySelectorAll('#carte-france .leaflet-marker-icon')).map((m) => m.textContent || m.title).join('|');
+      return now !== '' && now !== before;
+    }, national);
     // With JavaScript, "Autour de moi" is offered.
     assert.ok(await s.page.locator('#autour-de-moi').isVisible());
   });

@@ -239,6 +239,15 @@ pub enum Plan {
     Values,
 }
 
+/// Lieux close together on a map, drawn as one mark: their mean position and how many.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grappe {
+    pub position: Point,
+    pub count: usize,
+    /// One of them, the first met: the lieu itself when `count` is 1.
+    pub lieu: usize,
+}
+
 /// A territory to list the lieux of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Territory {
@@ -950,6 +959,46 @@ impl LieuIndex {
             out.len() < limit
         });
         out
+    }
+
+    /// The positioned lieux passing the filter inside the box, gathered by the cells of a
+    /// grid of `cell` degrees: the groups a map draws at a zoom where single markers would
+    /// hide each other (the caller turns its zoom into a cell size). Ordered by cell.
+    pub fn grappes(&self, bbox: [f64; 4], filter: &Filter, cell: f64) -> Vec<Grappe> {
+        let c = self.compile(filter);
+        let cell = if cell.is_finite() {
+            cell.max(1e-6)
+        } else {
+            360.0
+        };
+        let mut cells: HashMap<(i64, i64), Grappe> = HashMap::new();
+        self.bbox_visit(&c, bbox, &mut |l| {
+            let p = self.lieu_point(l);
+            let key = ((p.lat / cell).floor() as i64, (p.lon / cell).floor() as i64);
+            let g = cells.entry(key).or_insert(Grappe {
+                position: Point { lat: 0.0, lon: 0.0 },
+                count: 0,
+                lieu: l as usize,
+            });
+            // Running mean: the group sits among its lieux.
+            g.count += 1;
+            let n = g.count as f64;
+            g.position.lat += (p.lat - g.position.lat) / n;
+            g.position.lon += (p.lon - g.position.lon) / n;
+            true
+        });
+        let mut out: Vec<((i64, i64), Grappe)> = cells.into_iter().collect();
+        out.sort_unstable_by_key(|(k, _)| *k);
+        out.into_iter().map(|(_, g)| g).collect()
+    }
+
+    /// How many lieux each département has, by code (positioned or not).
+    pub fn departement_counts(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.departements.iter().map(|(k, v)| (k.as_str(), v.len()))
+    }
+
+    fn lieu_point(&self, l: u32) -> Point {
+        self.slot_point[self.lieu_slot[l as usize] as usize]
     }
 
     /// Positioned lieux passing the filter inside the box, ordered by id, at most

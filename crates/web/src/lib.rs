@@ -125,6 +125,7 @@ routes! {
     GET "/lieux" => lieux::recherche::search_page;
     GET "/lieux/widget" => lieux::widget::widget;
     GET "/lieux/carte/departements.geojson" => lieux::recherche::contours;
+    GET "/lieux/carte/marques.json" => lieux::recherche::marques;
     GET "/lieux/{lieu}" => lieux::fiche::page;
     GET "/lieux/{lieu}/signalement" => signalements::report_form;
     POST "/lieux/{lieu}/signalement" => signalements::report;

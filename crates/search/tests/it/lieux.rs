@@ -506,6 +506,52 @@ fn bbox_matches_brute_force_on_synthetic_data() {
 }
 
 #[test]
+fn grappes_count_every_lieu_of_the_box_once_in_its_cell() {
+    let index = LieuIndex::build(synthetic(20_000, 4, territoires()));
+    let f = Filter {
+        frais: vec![Frais::Gratuit],
+        ..Filter::default()
+    };
+    for (b, cell) in [
+        ([41.0, -5.5, 51.5, 10.0], 2.5),
+        ([45.5, 4.6, 46.0, 5.1], 0.05),
+        ([-90.0, -180.0, 90.0, 180.0], 90.0),
+    ] {
+        let grappes = index.grappes(b, &f, cell);
+        let inside = index.in_bbox(b[0], b[1], b[2], b[3], &f, usize::MAX);
+        assert!(!inside.is_empty());
+        assert_eq!(
+            grappes.iter().map(|g| g.count).sum::<usize>(),
+            inside.len(),
+            "{b:?}"
+        );
+        let key = |p: Point| ((p.lat / cell).floor() as i64, (p.lon / cell).floor() as i64);
+        for g in &grappes {
+            let members: Vec<usize> = inside
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    key(index.lieu(i).location.position.unwrap())
+                        == key(index.lieu(g.lieu).location.position.unwrap())
+                })
+                .collect();
+            assert_eq!(members.len(), g.count);
+            let n = members.len() as f64;
+            let lat = members
+                .iter()
+                .map(|&i| index.lieu(i).location.position.unwrap().lat)
+                .sum::<f64>()
+                / n;
+            assert!(
+                (g.position.lat - lat).abs() < 1e-9,
+                "{} {lat}",
+                g.position.lat
+            );
+        }
+    }
+}
+
+#[test]
 fn bbox_pages_follow_ids_without_gaps() {
     let index = LieuIndex::build(synthetic(20_000, 5, territoires()));
     let f = Filter {

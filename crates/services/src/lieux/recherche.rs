@@ -276,6 +276,17 @@ pub enum RechercheError {
     CurseurAutour { profondeur: usize },
 }
 
+/// How many lieux of a territory pass the filter.
+pub fn nombre(lieux: &Lieux, territory: &Territory, filtre: &Filter) -> usize {
+    count(&lieux.get(), territory, filtre)
+}
+
+fn count(r: &Recherche, territory: &Territory, filtre: &Filter) -> usize {
+    r.index
+        .in_territory(territory, filtre, None, usize::MAX)
+        .map_or(0, |all| all.items.len())
+}
+
 /// The search of `/lieux` and of `/api/v1/lieux`.
 pub fn recherche(lieux: &Lieux, q: &Requete<'_, '_>) -> Result<Resultat, RechercheError> {
     let r = lieux.get();
@@ -310,10 +321,7 @@ pub fn recherche(lieux: &Lieux, q: &Requete<'_, '_>) -> Result<Resultat, Recherc
                 .in_territory(&territory, q.filtre, q.curseur, q.limite)
                 .map_err(|_| RechercheError::Curseur)?;
             // The count walks the commune's list again: a few hundred bitset tests at most.
-            let total = r
-                .index
-                .in_territory(&territory, q.filtre, None, usize::MAX)
-                .map_or(0, |all| all.items.len());
+            let total = count(&r, &territory, q.filtre);
             res.trouves = unranked(page.items);
             res.suivant = page.next;
             res.total = Some(total);

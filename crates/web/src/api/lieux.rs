@@ -103,7 +103,7 @@ fn values<T: Vocabulary>(name: &str, raw: Option<&str>) -> Result<Vec<T>, ApiErr
 /// `minlon,minlat,maxlon,maxlat` as `[min_lat, min_lon, max_lat, max_lon]`. The numbers
 /// are plain decimals (`-4.5`, the pattern of `openapi.json`); the latitudes may come in
 /// either order (a box has one band of latitudes, unlike longitudes and the antimeridian).
-fn bbox(raw: &str) -> Result<[f64; 4], ApiError> {
+pub(crate) fn bbox(raw: &str) -> Result<[f64; 4], ApiError> {
     let invalid = || {
         ApiError::bad_request(
             "bbox_invalide",

@@ -2,22 +2,24 @@
 //! above it as an enhancement) and the départements' contours the map draws.
 
 use askama::Template;
-use axum::extract::RawQuery;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use relais_domain::horaires::LocalTime;
 use relais_domain::ids::LieuId;
 use relais_domain::lieux::{Frais, Public, Service, Vocabulary};
 use relais_domain::territoires::{Commune, Point};
-use relais_search::lieux::Filter;
+use relais_search::lieux::{Filter, Territory};
+use relais_services::lieux::carte::{self, LieuxDuDepartement};
 use relais_services::lieux::recherche::{
-    Recherche, RechercheError, Requete, Resultat, Zone, communes, recherche,
+    Recherche, RechercheError, Requete, Resultat, Zone, communes, nombre, recherche,
 };
 
 use super::{Groupe, groupe};
-use crate::AppState;
+use crate::api::ApiQuery;
 use crate::auth::urlencode;
 use crate::pages::{Page, PageContext, render};
+use crate::{ApiError, AppState};
 
 /// Results per page of the list.
 const PAGE: usize = 20;
@@ -29,6 +31,7 @@ const NEAREST_PAGES: usize = 10;
 pub struct Criteres {
     q: String,
     commune: Option<String>,
+    departement: Option<String>,
     lat: Option<f64>,
     lon: Option<f64>,
     services: Vec<Service>,
@@ -63,6 +66,7 @@ impl Criteres {
             match k.as_str() {
                 "q" => c.q = v.chars().take(100).collect(),
                 "commune" if !v.is_empty() => c.commune = Some(v.to_string()),
+                "departement" if !v.is_empty() => c.departement = Some(v.to_string()),
                 "lat" => c.lat = v.parse().ok().filter(|x: &f64| x.abs() <= 90.0),
                 "lon" => c.lon = v.parse().ok().filter(|x: &f64| x.abs() <= 180.0),
                 "services" => push_value(&mut c.services, v),
@@ -151,8 +155,8 @@ pub struct Resultats {
 }
 
 pub enum Issue {
-    /// Nothing asked yet.
-    Formulaire,
+    /// Nothing asked yet: the lieux of France, on a map and per département.
+    France(Vec<LieuxDuDepartement>),
     /// Unknown commune or postal code: the message is tied to the field.
     Inconnue(String),
     Choisir(Vec<Choix>),
@@ -179,7 +183,7 @@ impl LieuxPage {
             Issue::Inconnue(_) => "Erreur : trouver un lieu de médiation numérique".to_string(),
             Issue::Resultats(r) => format!("Lieux de médiation numérique {}", r.lieu_recherche),
             Issue::Choisir(_) => "Choisir une commune — trouver un lieu".to_string(),
-            Issue::Formulaire => "Trouver un lieu de médiation numérique".to_string(),
+            Issue::France(_) => "Trouver un lieu de médiation numérique".to_string(),
         }
     }
 
@@ -280,6 +284,11 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, RechercheError> {
             commune: None,
         }));
     }
+    if let Some(code) = &c.departement
+        && c.commune.is_none()
+    {
+        return departement(state, c, code, &filter, now);
+    }
     let commune = match &c.commune {
         Some(code) => match state.territoires.commune(code) {
             Some(commune) => commune,
@@ -289,7 +298,12 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, RechercheError> {
                 )));
             }
         },
-        None if c.q.trim().is_empty() => return Ok(Issue::Formulaire),
+        None if c.q.trim().is_empty() => {
+            return Ok(Issue::France(carte::par_departement(
+                &state.lieux,
+                &state.territoires,
+            )));
+        }
         None => {
             let found = communes(&state.territoires, &c.q);
             match found.as_slice() {
@@ -359,11 +373,7 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, RechercheError> {
     Ok(Issue::Resultats(Resultats {
         lieu_recherche: format!("à {}", commune_label(commune)),
         items: items(&res, centre, now),
-        compte: Some(match res.total.unwrap_or(0) {
-            0 => "Aucun lieu ne correspond à votre recherche.".to_string(),
-            1 => "1 lieu correspond à votre recherche.".to_string(),
-            n => format!("{n} lieux correspondent à votre recherche."),
-        }),
+        compte: Some(compte(res.total.unwrap_or(0))),
         suivant: res
             .suivant
             .map(|n| format!("{base}&curseur={}#resultats", urlencode(&n))),
@@ -371,6 +381,58 @@ fn search(state: &AppState, c: &Criteres) -> Result<Issue, RechercheError> {
         proches: res.proches,
         commune: Some((code.to_string(), commune.nom.clone())),
     }))
+}
+
+/// The lieux of a département, by name, as the national map's list links to them.
+fn departement(
+    state: &AppState,
+    c: &Criteres,
+    code: &str,
+    filter: &Filter,
+    now: LocalTime,
+) -> Result<Issue, RechercheError> {
+    let code = code.to_ascii_uppercase();
+    let Some(d) = state
+        .territoires
+        .territoires()
+        .departements
+        .iter()
+        .find(|d| d.code == code)
+    else {
+        return Ok(Issue::Inconnue(format!(
+            "Aucun département n’a le code « {code} ». Indiquez le nom de votre commune ou son code postal."
+        )));
+    };
+    let territory = Territory::Departement(d.code.clone());
+    let base = format!("/lieux?departement={}{}", d.code, c.filters_query());
+    let res = recherche(
+        &state.lieux,
+        &Requete {
+            zone: Zone::Territoire(territory.clone()),
+            filtre: filter,
+            curseur: c.curseur.as_deref(),
+            limite: PAGE,
+        },
+    )?;
+    Ok(Issue::Resultats(Resultats {
+        lieu_recherche: format!("dans le département {} ({})", d.nom, d.code),
+        items: items(&res, None, now),
+        compte: Some(compte(nombre(&state.lieux, &territory, filter))),
+        suivant: res
+            .suivant
+            .map(|n| format!("{base}&curseur={}#resultats", urlencode(&n))),
+        debut: c.curseur.is_some().then(|| format!("{base}#resultats")),
+        proches: false,
+        commune: None,
+    }))
+}
+
+fn compte(n: usize) -> String {
+    match n {
+        0 => "Aucun lieu ne correspond à votre recherche.".to_string(),
+        1 => "1 lieu correspond à votre recherche.".to_string(),
+        n => format!("{n} lieux correspondent à votre recherche."),
+    }
 }
 
 /// `GET /lieux`: the search form and, when asked, the list.
@@ -428,6 +490,63 @@ pub async fn contours() -> Response {
         GEOJSON,
     )
         .into_response()
+}
+
+/// What `/lieux/carte/marques.json` is asked.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VueCarte {
+    /// `minlon,minlat,maxlon,maxlat`, as the API's.
+    bbox: String,
+    zoom: u8,
+}
+
+/// At most this many marks in one answer: a larger view is asked at a closer zoom.
+const MAX_MARQUES: usize = 5_000;
+
+/// `GET /lieux/carte/marques.json`: the marks of the map's view, lieux close together at its
+/// zoom sharing one (the national map of `/lieux`).
+pub async fn marques(
+    State(state): State<AppState>,
+    ApiQuery(v): ApiQuery<VueCarte>,
+) -> Result<Response, ApiError> {
+    let bbox = crate::api::lieux::bbox(&v.bbox)?;
+    if v.zoom > 20 {
+        return Err(ApiError::bad_request(
+            "zoom_invalide",
+            "zoom doit être entre 0 et 20.",
+        ));
+    }
+    let marques = carte::marques(&state.lieux, bbox, v.zoom);
+    if marques.len() > MAX_MARQUES {
+        return Err(ApiError::bad_request(
+            "vue_trop_grande",
+            format!("plus de {MAX_MARQUES} repères dans cette vue : rapprochez-vous."),
+        ));
+    }
+    let marques: Vec<serde_json::Value> = marques
+        .into_iter()
+        .map(|m| {
+            let mut o = serde_json::json!({
+                "lat": (m.position.lat * 1e5).round() / 1e5,
+                "lon": (m.position.lon * 1e5).round() / 1e5,
+                "nombre": m.nombre,
+            });
+            if let Some((id, nom)) = m.lieu {
+                o["id"] = id.as_str().into();
+                o["nom"] = nom.into();
+            }
+            o
+        })
+        .collect();
+    Ok((
+        [(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        )],
+        axum::Json(serde_json::json!({ "marques": marques })),
+    )
+        .into_response())
 }
 
 #[cfg(test)]

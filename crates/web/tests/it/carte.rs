@@ -105,6 +105,95 @@ async fn a_commune_is_found_by_name_or_postal_code_and_its_lieux_listed_page_by_
 }
 
 #[tokio::test]
+async fn before_a_search_the_lieux_of_france_are_grouped_on_a_map_and_listed_per_departement() {
+    let t = TestDb::sqlite().await;
+    let app = demo(&t, None).await;
+
+    // The list equivalent of the map: every département, its count, a link to its lieux.
+    let (status, html) = get(&app, "/lieux").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"carte-france\""));
+    assert_eq!(
+        html.matches("<li><a href=\"/lieux?departement=").count()
+            + html.matches(" : aucun lieu</li>").count(),
+        relais_services::territoires::parse_shipped()
+            .unwrap()
+            .departements
+            .len()
+    );
+    let haute_savoie = link(&html, "Haute-Savoie (74)");
+    assert_eq!(haute_savoie, "/lieux?departement=74");
+    let (status, dep) = get(&app, &haute_savoie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        dep.contains("Lieux dans le département Haute-Savoie (74)"),
+        "{dep}"
+    );
+    let listed_count = html
+        .split("Haute-Savoie (74)</a> : ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .to_string();
+    assert!(
+        dep.contains(&format!("{listed_count} lieux correspondent")),
+        "{listed_count}"
+    );
+    assert_eq!(listed(&dep).len(), 20);
+    let (_, page2) = get(&app, &link(&dep, "Lieux suivants")).await;
+    assert!(listed(&page2).iter().all(|id| !listed(&dep).contains(id)));
+    let (status, unknown) = get(&app, "/lieux?departement=1000").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(unknown.contains("Aucun département n’a le code « 1000 »"));
+
+    // The marks of the map: every positioned lieu of the view counted once; closer, more marks.
+    let marques = |path: &str| {
+        let app = app.clone();
+        let path = path.to_string();
+        async move {
+            let res = send(&app, "GET", &path, "", "").await;
+            let status = res.status();
+            (
+                status,
+                serde_json::from_str::<serde_json::Value>(&body(res).await).unwrap(),
+            )
+        }
+    };
+    let (status, france) =
+        marques("/lieux/carte/marques.json?bbox=-5.2,41.3,9.6,51.1&zoom=5").await;
+    assert_eq!(status, StatusCode::OK);
+    let france = france["marques"].as_array().unwrap().clone();
+    let total: u64 = france.iter().map(|m| m["nombre"].as_u64().unwrap()).sum();
+    assert!(total > 600, "{total}");
+    assert!(france.len() < 40, "{}", france.len());
+    let (_, detail) = marques("/lieux/carte/marques.json?bbox=-5.2,41.3,9.6,51.1&zoom=15").await;
+    let detail = detail["marques"].as_array().unwrap().clone();
+    assert_eq!(
+        detail
+            .iter()
+            .map(|m| m["nombre"].as_u64().unwrap())
+            .sum::<u64>(),
+        total
+    );
+    assert!(detail.len() > 10 * france.len());
+    let (_, annecy) = marques("/lieux/carte/marques.json?bbox=6.0,45.8,6.3,46.0&zoom=15").await;
+    let annecy = annecy["marques"].as_array().unwrap().clone();
+    assert!(annecy.len() > france.len() / 2);
+    let one = annecy
+        .iter()
+        .find(|m| m["nombre"] == 1)
+        .expect("un lieu seul");
+    assert!(one["id"].is_string() && one["nom"].is_string());
+
+    let (status, bad) = marques("/lieux/carte/marques.json?bbox=1,2,3&zoom=5").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad["code"], "bbox_invalide");
+    let (status, bad) = marques("/lieux/carte/marques.json?bbox=1,2,3,4&zoom=99").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad["code"], "zoom_invalide");
+}
+
+#[tokio::test]
 async fn an_ambiguous_name_lists_the_communes_and_an_unknown_one_says_so() {
     let t = TestDb::sqlite().await;
     let app = demo(&t, None).await;

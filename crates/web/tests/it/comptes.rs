@@ -91,7 +91,13 @@ fn access(method: &str, path: &str) -> Access {
         ("GET", "/structures/{id}") => Access::Public,
         ("GET", "/api/v1/openapi.json") => Access::Public,
         ("GET", "/api/v1/journal/checkpoints") => Access::Public,
-        ("GET", "/lieux" | "/lieux/widget" | "/lieux/carte/departements.geojson") => Access::Public,
+        (
+            "GET",
+            "/lieux"
+            | "/lieux/widget"
+            | "/lieux/carte/departements.geojson"
+            | "/lieux/carte/marques.json",
+        ) => Access::Public,
         ("GET" | "POST", "/lieux/{lieu}/signalement") => Access::Public,
         ("GET", "/admin/lieux/signalements") => Access::Admin,
         (
