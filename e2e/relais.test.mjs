@@ -21,6 +21,7 @@ const PAGES = [
   { name: 'mentions-legales', path: '/mentions-legales', status: 200, title: 'Mentions légales — Relais' },
   { name: 'donnees-personnelles', path: '/donnees-personnelles', status: 200, title: 'Données personnelles — Relais' },
   { name: 'plan-du-site', path: '/plan-du-site', status: 200, title: 'Plan du site — Relais' },
+  { name: 'api', path: '/api', status: 200, title: 'Documentation de l’API — Relais' },
   { name: 'erreur-404', path: '/cette-page-n-existe-pas', status: 404, title: null },
   // A demo lieu (loaded into the empty embedded base): its id derives from source and row id.
   { name: 'lieu', path: `/lieux/${demoLieuId('hinaura-2022', '0')}`, status: 200, title: "MAISON DE SERVICES AU PUBLIC D'ABONDANCE — Relais" },
@@ -31,6 +32,7 @@ const FOOTER_LINKS = [
   ['/mentions-legales', /^Mentions légales$/],
   ['/donnees-personnelles', /^Données personnelles$/],
   ['/plan-du-site', /^Plan du site$/],
+  ['/api', /^API et données ouvertes$/],
 ];
 
 const SCREENSHOTS = join(E2E_DIR, 'screenshots');

@@ -145,6 +145,7 @@ routes! {
     GET "/api/v1/lieux/export.geojson" => api::export::geojson;
     GET "/api/v1/lieux/{lieu}" => lieux::fiche::json;
     GET "/api/v1/journal/checkpoints" => journal::api::checkpoints;
+    GET "/api" => api::documentation::page;
     GET "/api/v1/openapi.json" => api::lieux::openapi;
     GET "/api/v1/territoires/communes" => api::territoires::search;
     GET "/api/v1/territoires/communes/proche" => api::territoires::nearest;

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`.
 
+pub mod documentation;
 pub mod export;
 pub mod health;
 pub mod lieux;

@@ -89,7 +89,7 @@ fn access(method: &str, path: &str) -> Access {
         ("GET", "/healthz" | "/readyz" | "/static/{version}/{*path}") => Access::Public,
         ("GET", "/lieux/{lieu}" | "/api/v1/lieux" | "/api/v1/lieux/{lieu}") => Access::Public,
         ("GET", "/structures/{id}") => Access::Public,
-        ("GET", "/api/v1/openapi.json") => Access::Public,
+        ("GET", "/api" | "/api/v1/openapi.json") => Access::Public,
         ("GET", "/api/v1/journal/checkpoints") => Access::Public,
         (
             "GET",

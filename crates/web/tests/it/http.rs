@@ -104,6 +104,7 @@ async fn every_page_renders_with_strict_headers_and_a_matching_nonce() {
         "/mentions-legales",
         "/donnees-personnelles",
         "/plan-du-site",
+        "/api",
     ] {
         let res = get_path(&app, path).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
@@ -486,4 +487,53 @@ async fn home_and_site_map_say_what_is_open_and_what_is_coming() {
     assert!(plan.contains(
         "Les modules à venir — diagnostic, mandats, Pass numérique, comptes rendus d’activité"
     ));
+}
+
+#[tokio::test]
+async fn the_api_documentation_page_says_every_operation_of_openapi_json() {
+    let (app, _db) = app_with(false).await;
+    let res = get_path(&app, "/api").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body_text(res).await;
+    let doc: Value =
+        serde_json::from_str(&body_text(get_path(&app, "/api/v1/openapi.json").await).await)
+            .unwrap();
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        for (method, op) in methods.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap();
+            assert!(html.contains(&format!("<h3 id=\"{id}\">")), "{id}");
+            let request = format!("{} {path}", method.to_uppercase())
+                .replace('{', "&#123;")
+                .replace('}', "&#125;");
+            assert!(
+                html.contains(&request)
+                    || html.contains(&format!("{} {path}", method.to_uppercase())),
+                "{request}"
+            );
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                assert!(
+                    html.contains(&format!("<code>{name}</code>")),
+                    "{id} : {name}"
+                );
+            }
+        }
+    }
+    for name in doc["components"]["schemas"].as_object().unwrap().keys() {
+        assert!(html.contains(&format!("id=\"schema-{name}\"")), "{name}");
+    }
+    // The zone's variants are tables of their fields; enumerations list their values;
+    // the examples are links that answer.
+    assert!(html.contains("Zone « point » : ses champs"));
+    assert!(html.contains("<li><code>Aide aux démarches administratives</code></li>"));
+    assert!(
+        html.contains("href=\"/api/v1/lieux?lat=45.7676&amp;lon=4.8357\"")
+            || html.contains("href=\"/api/v1/lieux?lat=45.7676&#38;lon=4.8357\""),
+        "exemple"
+    );
+    assert!(html.contains("<code>Aide aux démarches administratives</code>"));
+    // Reached from the footer of every page and from the home page.
+    let home = body_text(get_path(&app, "/").await).await;
+    assert!(home.contains("href=\"/api\""));
+    assert!(html.contains("href=\"/api\" aria-current=\"page\""));
 }
