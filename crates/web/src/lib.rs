@@ -14,6 +14,7 @@ mod lieux;
 mod pages;
 mod security;
 mod signalements;
+mod upload;
 
 use std::sync::Arc;
 
@@ -103,6 +104,8 @@ routes! {
     GET "/compte" => comptes::compte::account;
     POST "/compte/structure" => comptes::compte::act_as;
     GET "/structures/{id}" => comptes::registre::page;
+    GET "/admin/structures/import" => comptes::registre::import_form;
+    POST "/admin/structures/import" => comptes::registre::import;
     GET "/structures/{id}/equipe" => comptes::equipe::team;
     POST "/structures/{id}/equipe/invitations" => comptes::equipe::invite;
     POST "/structures/{id}/equipe/invitations/{invitation}/retrait" => comptes::equipe::withdraw;

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use relais_domain::authz::AdminAccess;
 use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::registre::{
     LigneStructure, RaisonRejet, Rapprochable, RejetStructure, StructureLabel, lire, rapprocher,
@@ -60,6 +61,18 @@ pub enum RegistreError {
     MissingColumns { missing: String, columns: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// An administrator's import, from the upload page: the same import, journaled as theirs.
+pub async fn import_as_admin(
+    db: &Db,
+    index: &TerritoryIndex,
+    access: &AdminAccess,
+    source: &str,
+    bytes: &[u8],
+    labels: &[StructureLabel],
+) -> Result<RapportRegistre, RegistreError> {
+    import(db, index, source, bytes, labels, Some(access.person())).await
 }
 
 /// Imports the register `source` from a file's bytes (CSV or JSON); `labels` are given

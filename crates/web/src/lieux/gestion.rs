@@ -3,8 +3,8 @@
 //! of one; and the same upload for a hub's coordinator.
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, Request};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
 use relais_domain::ids::{LieuId, StructureId};
@@ -15,17 +15,15 @@ use relais_domain::lieux::{
 use relais_services::lieux::edition::{self as svc, EditError, Edition, FieldError};
 use relais_services::lieux::import::{ImportError, ImportReport};
 use serde::Deserialize;
-use tower::{Layer, ServiceExt};
 
 use super::{Groupe, groupe};
 use crate::AppState;
-use crate::auth::{CsrfForm, HubCoordinator, InStructure, Referents, csrf_refused, csrf_verified};
+use crate::auth::{CsrfForm, HubCoordinator, InStructure, Referents};
 use crate::error::error_page;
 use crate::error::internal;
 use crate::pages::{Field, Page, PageContext, render, structure_name};
 
-/// The largest file a person may upload: bigger ones go through `relais import lieux`.
-pub const MAX_UPLOAD: usize = relais_services::lieux::fichier::MAX_UPLOAD as usize;
+use crate::upload::MAX_UPLOAD;
 /// Rejections listed on the report page; the count says how many there are in all.
 const REJECTIONS_SHOWN: usize = 1000;
 
@@ -169,80 +167,17 @@ pub async fn hub_import(Page(state, ctx): Page, hub: HubCoordinator, req: Reques
     run_import(&state, ctx, Owner::Hub(&hub), req).await
 }
 
-fn too_big(ctx: &PageContext) -> Response {
-    error_page(
-        ctx,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "Fichier trop volumineux",
-        &format!(
-            "Le fichier dépasse {} Mo. Découpez-le en plusieurs fichiers (par département, par exemple), ou demandez à l’équipe de Relais de l’importer pour vous.",
-            MAX_UPLOAD / (1024 * 1024)
-        ),
-    )
-}
-
-/// The multipart form, read within [`MAX_UPLOAD`] rather than the router's default limit.
-async fn multipart(
-    req: Request,
-) -> Result<Multipart, axum::extract::multipart::MultipartRejection> {
-    let read = tower::service_fn(|req: Request| async move {
-        Ok::<_, std::convert::Infallible>(Multipart::from_request(req, &()).await)
-    });
-    DefaultBodyLimit::max(MAX_UPLOAD + 64 * 1024)
-        .layer(read)
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| match e {})
-}
-
 async fn run_import(
     state: &AppState,
     ctx: PageContext,
     owner: Owner<'_>,
     req: Request,
 ) -> Response {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_UPLOAD + 64 * 1024) {
-        return too_big(&ctx);
-    }
-    let headers = req.headers().clone();
-    let Ok(mut form) = multipart(req).await else {
-        return error_page(
-            &ctx,
-            StatusCode::BAD_REQUEST,
-            "Formulaire illisible",
-            "Le fichier n’a pas été reçu : envoyez-le depuis le formulaire d’import.",
-        );
+    let upload = match crate::upload::read(&ctx, req).await {
+        Ok(u) => u,
+        Err(r) => return r,
     };
-    let (mut token, mut name, mut bytes) = (None, String::new(), Vec::new());
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => match field.name() {
-                Some("csrf") => token = field.text().await.ok(),
-                Some("fichier") => {
-                    name = field.file_name().unwrap_or("").to_string();
-                    match field.bytes().await {
-                        Ok(b) => bytes = b.to_vec(),
-                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                            return too_big(&ctx);
-                        }
-                        Err(_) => return csrf_refused(&ctx),
-                    }
-                }
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return too_big(&ctx),
-            Err(_) => return csrf_refused(&ctx),
-        }
-    }
-    if !csrf_verified(&headers, token.as_deref()) {
-        return csrf_refused(&ctx);
-    }
+    let (name, bytes) = (upload.name, upload.bytes);
     let mut page = match owner.page(state, ctx).await {
         Ok(page) => page,
         Err(r) => return r,

@@ -448,3 +448,131 @@ async fn a_structure_page_lists_its_lieux_and_a_lieu_names_its_structure() {
         assert!(html.contains("Structure introuvable"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn an_administrator_imports_a_register_from_the_browser_and_reads_its_report() {
+    let t = TestDb::sqlite().await;
+    let app = demo(&t, None).await;
+    relais_services::territoires::ensure_loaded(&t.db)
+        .await
+        .unwrap();
+    let admin = admin_cookie(&t).await;
+    let path = "/admin/structures/import";
+    let (status, form) = {
+        let res = send(&app, "GET", path, &admin, "").await;
+        (res.status(), body(res).await)
+    };
+    assert_eq!(status, StatusCode::OK);
+    assert!(form.contains("enctype=\"multipart/form-data\""));
+    assert!(form.contains("name=\"label-france_services\""));
+
+    let csv = [
+        "Siret,Name,Address,Zip Code,City,City Insee Code",
+        "13002603200016.0,Mairie de Lapte,Le Bourg,43200,Lapte,43115",
+        "123,Structure sans SIRET valable,1 rue Haute,42000,Saint-Étienne,42218",
+        "21420218600000,Ville de Saint-Étienne,1 place de l’Hôtel de Ville,42000,Saint-Étienne,42218",
+    ]
+    .join("\n");
+    let res = upload(
+        &app,
+        path,
+        &admin,
+        multipart_form(
+            &[
+                ("csrf", CSRF),
+                ("registre", "essai"),
+                ("label-france_services", "1"),
+            ],
+            "registre.csv",
+            &csv,
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let report = body(res).await;
+    assert!(
+        report.contains("Registre « essai » : fichier « registre.csv »"),
+        "{report}"
+    );
+    assert!(
+        report.contains("3 lignes lues, 2 gardées, 1 rejetée"),
+        "{report}"
+    );
+    assert!(
+        report.contains("<th scope=\"row\">SIRET écrits comme des nombres, réparés</th><td>1</td>")
+    );
+    assert!(
+        report.contains("<td>3</td><td>siret</td><td>123</td>"),
+        "{report}"
+    );
+    assert!(report.contains("colonne « Siret »"));
+    // Imported, with the label asked for; the same file again changes nothing.
+    let kept = relais_store::comptes::registre::of_source(&t.db, "essai")
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 2);
+    assert!(kept.iter().all(|s| {
+        s.labels
+            .contains(&relais_domain::comptes::registre::StructureLabel::FranceServices)
+    }));
+    let again = body(
+        upload(
+            &app,
+            path,
+            &admin,
+            multipart_form(
+                &[("csrf", CSRF), ("registre", "essai")],
+                "registre.csv",
+                &csv,
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        again.contains("<th scope=\"row\">dont nouvelles structures</th><td>0</td>"),
+        "{again}"
+    );
+
+    // A file without the register's columns is refused, saying which; no CSRF, no import;
+    // someone not administrator gets the 403 page.
+    let res = upload(
+        &app,
+        path,
+        &admin,
+        multipart_form(&[("csrf", CSRF)], "autre.csv", "a,b\n1,2"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(res).await;
+    assert!(
+        html.contains("colonne(s) introuvable(s) : siret, nom"),
+        "{html}"
+    );
+    assert!(html.contains("aria-invalid=\"true\""));
+    let res = upload(
+        &app,
+        path,
+        &admin,
+        multipart_form(&[], "registre.csv", &csv),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let someone = account(&t.db, "quelquun@exemple.fr").await;
+    let someone = cookie_of(&t.db, someone, Stage::Active, true).await;
+    let res = upload(
+        &app,
+        path,
+        &someone,
+        multipart_form(&[("csrf", CSRF)], "registre.csv", &csv),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        relais_store::comptes::registre::of_source(&t.db, "essai")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}

@@ -72,6 +72,40 @@ pub fn form(fields: &[(&str, &str)]) -> String {
     serde_urlencoded::to_string(&all).unwrap()
 }
 
+pub const BOUNDARY: &str = "----relais-essai";
+
+/// A `multipart/form-data` body: the text fields, then the file `fichier`.
+pub fn multipart_form(fields: &[(&str, &str)], filename: &str, file: &str) -> String {
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n--{BOUNDARY}--\r\n"
+    ));
+    body
+}
+
+/// Posts a [`multipart_form`] body as a browser from this site would.
+pub async fn upload(app: &Router, path: &str, cookie: &str, body: String) -> Response {
+    let req = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::COOKIE, cookie)
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, format!("https://{HOST}"))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(Body::from(body))
+        .unwrap();
+    app.clone().oneshot(req).await.unwrap()
+}
+
 pub fn location(res: &Response) -> String {
     res.headers()
         .get(header::LOCATION)

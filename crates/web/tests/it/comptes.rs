@@ -100,6 +100,7 @@ fn access(method: &str, path: &str) -> Access {
         ) => Access::Public,
         ("GET" | "POST", "/lieux/{lieu}/signalement") => Access::Public,
         ("GET", "/admin/lieux/signalements") => Access::Admin,
+        ("GET" | "POST", "/admin/structures/import") => Access::Admin,
         (
             "GET" | "POST",
             "/structures/{id}/lieux/import" | "/structures/{id}/lieux/{lieu}/modifier",

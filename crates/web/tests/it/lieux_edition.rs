@@ -8,7 +8,6 @@ use relais_domain::ids::{PersonId, StructureId};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use axum::response::Response;
 use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_services::comptes as svc;
@@ -16,8 +15,6 @@ use relais_store::Db;
 use relais_testkit::TestDb;
 use relais_testkit::fixtures::{grant, structure};
 use tower::ServiceExt;
-
-const BOUNDARY: &str = "----relais-essai";
 
 const HEADER: &str =
     "id,nom,commune,code_postal,adresse,latitude,longitude,telephone,horaires,date_maj";
@@ -34,33 +31,8 @@ fn csv() -> String {
 
 /// A multipart body with the CSRF field (when given) and the file.
 fn multipart(csrf: Option<&str>, file: &str) -> String {
-    let mut body = String::new();
-    if let Some(token) = csrf {
-        body.push_str(&format!(
-            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n"
-        ));
-    }
-    body.push_str(&format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"lieux.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n--{BOUNDARY}--\r\n"
-    ));
-    body
-}
-
-async fn upload(app: &Router, path: &str, cookie: &str, body: String) -> Response {
-    let req = Request::builder()
-        .method("POST")
-        .uri(path)
-        .header(header::COOKIE, cookie)
-        .header(header::HOST, HOST)
-        .header(header::ORIGIN, format!("https://{HOST}"))
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .header(header::CONTENT_LENGTH, body.len())
-        .body(Body::from(body))
-        .unwrap();
-    app.clone().oneshot(req).await.unwrap()
+    let fields: Vec<(&str, &str)> = csrf.map(|t| ("csrf", t)).into_iter().collect();
+    multipart_form(&fields, "lieux.csv", file)
 }
 
 struct World {
