@@ -45,10 +45,11 @@ pub enum JournalAction {
     LieuEdited,
     FusionDecided,
     StructuresImported,
+    StructureClaimed,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 21] = [
+    pub const ALL: [JournalAction; 22] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -70,6 +71,7 @@ impl JournalAction {
         Self::LieuEdited,
         Self::FusionDecided,
         Self::StructuresImported,
+        Self::StructureClaimed,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -96,6 +98,7 @@ impl JournalAction {
             Self::LieuEdited => "lieu_modifie",
             Self::FusionDecided => "fusion_decidee",
             Self::StructuresImported => "structures_importees",
+            Self::StructureClaimed => "structure_revendiquee",
         }
     }
 
@@ -127,6 +130,9 @@ impl JournalAction {
             Self::LieuEdited => "Lieu modifié",
             Self::FusionDecided => "Décision sur deux lieux à fusionner",
             Self::StructuresImported => "Registre de structures importé",
+            Self::StructureClaimed => {
+                "Structure rejointe comme référent (SIRET attesté par ProConnect)"
+            }
         }
     }
 }

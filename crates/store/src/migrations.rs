@@ -40,6 +40,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_journal_checkpoints"),
     migration!(14, "0014_fusion_communes_entieres"),
     migration!(15, "0015_registre_structures"),
+    migration!(16, "0016_proconnect_siret"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

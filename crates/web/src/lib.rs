@@ -104,6 +104,7 @@ routes! {
     GET "/compte" => comptes::compte::account;
     POST "/compte/structure" => comptes::compte::act_as;
     GET "/structures/{id}" => comptes::registre::page;
+    POST "/structures/{id}/revendication" => comptes::registre::claim;
     GET "/admin/structures/import" => comptes::registre::import_form;
     POST "/admin/structures/import" => comptes::registre::import;
     GET "/structures/{id}/equipe" => comptes::equipe::team;

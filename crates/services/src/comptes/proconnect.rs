@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenVerifier,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };
 use openidconnect::{
     AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
@@ -146,6 +146,15 @@ pub enum ProConnectError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// ProConnect's own claims beside the standard ones: the organisation the agent works for.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct ProConnectClaims {
+    #[serde(default)]
+    siret: Option<String>,
+}
+
+impl openidconnect::AdditionalClaims for ProConnectClaims {}
 
 /// What the provider sent back to the callback.
 #[derive(Debug, Clone, Default)]
@@ -358,7 +367,7 @@ pub async fn complete(
     })?;
     let sub = claims.subject().clone();
 
-    let userinfo: CoreUserInfoClaims = client
+    let userinfo: openidconnect::UserInfoClaims<ProConnectClaims, CoreGenderClaim> = client
         .user_info(token.access_token().clone(), Some(sub.clone()))
         .map_err(|e| {
             tracing::error!(error = %e, "ProConnect sans point d’accès userinfo");
@@ -400,6 +409,16 @@ pub async fn complete(
         Some(known) if known == sub.as_str() => {}
         Some(_) => return refuse(ProConnectError::OtherIdentity).await,
         None => link(db, person.id, sub.as_str()).await?,
+    }
+    // The organisation ProConnect vouches for at this login (a person changes jobs): with
+    // it they may claim an imported structure of that SIRET that has no référent.
+    let siret = userinfo
+        .additional_claims()
+        .siret
+        .as_deref()
+        .and_then(|s| relais_domain::comptes::Siret::parse(s).ok());
+    if person.proconnect_siret.as_deref() != siret.as_ref().map(|s| s.as_str()) {
+        oidc::set_proconnect_siret(db, person.id, siret.as_ref().map(|s| s.as_str())).await?;
     }
 
     let stage = if needs_second_factor(db, &person).await? {

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use relais_domain::authz::AdminAccess;
 use relais_domain::calendrier::now_ms;
+use relais_domain::comptes::Role;
 use relais_domain::comptes::registre::{
     LigneStructure, RaisonRejet, Rapprochable, RejetStructure, StructureLabel, lire, rapprocher,
 };
@@ -326,4 +327,83 @@ pub async fn fiche(db: &Db, id: StructureId) -> Result<Option<FicheStructure>, S
     lieux.sort_by(|a, b| a.1.cmp(&b.1));
     lieux.dedup_by(|a, b| a.0 == b.0);
     Ok(Some(FicheStructure { structure, lieux }))
+}
+
+/// Why a person may not claim a structure.
+#[derive(Debug, thiserror::Error)]
+pub enum RevendicationError {
+    #[error("cette structure n’existe pas")]
+    Introuvable,
+    #[error("cette structure n’est plus active")]
+    Inactive,
+    #[error(
+        "ProConnect n’atteste pas que vous travaillez pour cette structure (SIRET {siret}) : connectez-vous avec ProConnect au titre de cette structure, ou demandez à un administrateur de Relais de vous y rattacher"
+    )]
+    SiretNonAtteste { siret: String },
+    #[error(
+        "cette structure a déjà un référent dans Relais : demandez-lui de vous inviter dans son équipe"
+    )]
+    DejaUnReferent,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The logged-in `actor` becomes the référent of a structure that has none (one imported
+/// from a register, typically) when ProConnect vouched at their last login that they work
+/// for its SIRET: they join the structure that exists instead of creating a second one.
+/// Journaled in the structure.
+pub async fn revendiquer(
+    db: &Db,
+    actor: &relais_domain::authz::Actor,
+    id: StructureId,
+) -> Result<(), RevendicationError> {
+    let structure = relais_store::comptes::structure(db, id)
+        .await?
+        .ok_or(RevendicationError::Introuvable)?;
+    if structure.deactivated_at.is_some() {
+        return Err(RevendicationError::Inactive);
+    }
+    let person = relais_store::comptes::person(db, actor.person_id)
+        .await?
+        .ok_or(RevendicationError::Introuvable)?;
+    if person.proconnect_siret.as_deref() != Some(structure.siret.as_str()) {
+        return Err(RevendicationError::SiretNonAtteste {
+            siret: structure.siret,
+        });
+    }
+    let mut tx = db.begin().await?;
+    if relais_store::comptes::live_role_count(&mut tx, id, Role::Referent).await? > 0 {
+        return Err(RevendicationError::DejaUnReferent);
+    }
+    let change = relais_store::comptes::RoleChange {
+        person: person.id,
+        structure: id,
+        role: Role::Referent,
+        by: Some(person.id),
+        at: now_ms(),
+    };
+    relais_store::comptes::grant_role(&mut tx, &change).await?;
+    let entry = NewEntry::new(JournalAction::StructureClaimed, "structure", id.to_string())
+        .with_role(Role::Referent.as_str())
+        .by(person.id, Some(id))
+        .in_structure(id);
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(())
+}
+
+/// How many people hold each role in the structure (active accounts), in the order of
+/// [`Role::ALL`].
+pub async fn equipe(db: &Db, id: StructureId) -> Result<Vec<(Role, usize)>, StoreError> {
+    let team = relais_store::comptes::team(db, id).await?;
+    Ok(Role::ALL
+        .iter()
+        .map(|&role| {
+            let n = team
+                .iter()
+                .filter(|m| m.deactivated_at.is_none() && m.roles.contains(&role))
+                .count();
+            (role, n)
+        })
+        .collect())
 }

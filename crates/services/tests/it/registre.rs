@@ -1,10 +1,15 @@
 //! The register of structures: the Aidants Connect list imported, again, and changed.
 
 use crate::{data, index};
+use relais_domain::authz::Actor;
+use relais_domain::comptes::Role;
 use relais_domain::comptes::StructureKind;
 use relais_domain::comptes::registre::{Preuve, RaisonRejet, StructureLabel};
+use relais_domain::ids::PersonId;
 use relais_domain::journal::JournalAction;
-use relais_services::comptes::registre::{RapportRegistre, import};
+use relais_services::comptes::registre::{
+    RapportRegistre, RevendicationError, equipe, import, revendiquer,
+};
 use relais_services::comptes::{StructureError, create_structure};
 use relais_store::Db;
 use relais_store::comptes::{registre as repo, structures_by_siret};
@@ -15,6 +20,7 @@ store_tests!(
     the_aidants_connect_register_imports_once,
     structures_find_their_lieux,
     a_changed_row_updates_its_structure_and_a_siret_is_claimed_not_taken,
+    a_referent_claims_an_imported_structure_with_the_siret_proconnect_vouched_for,
 );
 
 fn aidants_connect() -> Vec<u8> {
@@ -191,4 +197,70 @@ async fn structures_find_their_lieux(db: Db) {
         .await
         .unwrap();
     assert_eq!(again, (62, 62));
+}
+
+fn actor(person: PersonId) -> Actor {
+    Actor {
+        person_id: person,
+        memberships: Vec::new(),
+        global_roles: Vec::new(),
+        acting_structure: None,
+    }
+}
+
+/// Only a person whose SIRET ProConnect vouched for becomes the référent of an imported
+/// structure, and only while it has none; journaled in the structure.
+async fn a_referent_claims_an_imported_structure_with_the_siret_proconnect_vouched_for(db: Db) {
+    let file = "ID,Name,Siret,Address,Zip Code,City,City Insee Code\n\
+                a,CCAS de Chabeuil,21260084700017,2 rue,26120,Chabeuil,26064\n";
+    run(&db, "hub-drome", file.as_bytes()).await;
+    let ccas = structures_by_siret(&db, "21260084700017").await.unwrap()[0].id;
+    let camille =
+        relais_testkit::fixtures::person(&db, "camille@exemple.fr", "Camille", "Martin").await;
+    let refused = revendiquer(&db, &actor(camille), ccas).await;
+    assert!(
+        matches!(&refused, Err(RevendicationError::SiretNonAtteste { siret }) if siret == "21260084700017"),
+        "{refused:?}"
+    );
+    // Another organisation's SIRET is no better.
+    relais_store::comptes::proconnect::set_proconnect_siret(&db, camille, Some("13002526500013"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        revendiquer(&db, &actor(camille), ccas).await,
+        Err(RevendicationError::SiretNonAtteste { .. })
+    ));
+    relais_store::comptes::proconnect::set_proconnect_siret(&db, camille, Some("21260084700017"))
+        .await
+        .unwrap();
+    revendiquer(&db, &actor(camille), ccas).await.unwrap();
+    let team = equipe(&db, ccas).await.unwrap();
+    assert!(team.contains(&(Role::Referent, 1)), "{team:?}");
+    let filter = JournalFilter {
+        structure: Some(ccas),
+        action: Some(JournalAction::StructureClaimed),
+        ..JournalFilter::default()
+    };
+    let entries = journal::list(&db, &filter, 10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].content.actor, Some(camille));
+    // A colleague with the same SIRET is told to ask Camille.
+    let dominique =
+        relais_testkit::fixtures::person(&db, "dominique@exemple.fr", "Dominique", "Petit").await;
+    relais_store::comptes::proconnect::set_proconnect_siret(&db, dominique, Some("21260084700017"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        revendiquer(&db, &actor(dominique), ccas).await,
+        Err(RevendicationError::DejaUnReferent)
+    ));
+    assert!(matches!(
+        revendiquer(
+            &db,
+            &actor(dominique),
+            relais_domain::ids::StructureId(999_999)
+        )
+        .await,
+        Err(RevendicationError::Introuvable)
+    ));
 }

@@ -51,6 +51,8 @@ pub struct Person {
     pub totp_secret: Option<String>,
     pub totp_enrolled_at: Option<i64>,
     pub proconnect_sub: Option<String>,
+    /// The SIRET ProConnect gave at their last ProConnect login.
+    pub proconnect_siret: Option<String>,
     pub failed_logins: i64,
     pub locked_until: Option<i64>,
     pub deactivated_at: Option<i64>,
@@ -85,7 +87,8 @@ pub struct TeamMember {
 pub(crate) const SELECT_STRUCTURE: &str = "SELECT id, siret, nom, kind, adresse, commune, \
      deactivated_at, labels, qpv, zrr, source, source_id FROM structures";
 pub(crate) const SELECT_PERSON: &str = "SELECT id, email, given_name, family_name, password_hash, totp_secret, \
-     totp_enrolled_at, proconnect_sub, failed_logins, locked_until, deactivated_at FROM persons";
+     totp_enrolled_at, proconnect_sub, failed_logins, locked_until, deactivated_at, \
+     proconnect_siret FROM persons";
 
 pub(crate) fn structure_from(r: &AnyRow) -> Structure {
     Structure {
@@ -118,6 +121,7 @@ pub(crate) fn person_from(r: &AnyRow) -> Person {
         failed_logins: r.get(8),
         locked_until: r.get(9),
         deactivated_at: r.get(10),
+        proconnect_siret: r.get(11),
     }
 }
 

@@ -79,6 +79,22 @@ pub async fn person_by_proconnect_sub(db: &Db, sub: &str) -> Result<Option<Perso
     .await
 }
 
+/// Keeps the SIRET ProConnect gave at this login (`None`: it gave none).
+pub async fn set_proconnect_siret(
+    db: &Db,
+    person: PersonId,
+    siret: Option<&str>,
+) -> Result<(), StoreError> {
+    statement!(
+        "UPDATE persons SET proconnect_siret = $2 WHERE id = $1",
+        person.0,
+        siret
+    )
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
 /// Links a person to their ProConnect subject (first ProConnect login).
 pub async fn link_proconnect(tx: &mut Tx, person: PersonId, sub: &str) -> Result<(), StoreError> {
     statement!(

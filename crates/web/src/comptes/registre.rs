@@ -4,12 +4,17 @@
 use askama::Template;
 use axum::extract::{Path, Request};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::comptes::Role;
 use relais_domain::comptes::registre::StructureLabel;
+use relais_domain::comptes::sessions::Stage;
 use relais_domain::ids::{LieuId, StructureId};
-use relais_services::comptes::registre::{RapportRegistre, RegistreError, fiche, import_as_admin};
+use relais_services::comptes::registre::{
+    RapportRegistre, RegistreError, RevendicationError, equipe, fiche, import_as_admin, revendiquer,
+};
 
-use crate::auth::Admin;
+use crate::AppState;
+use crate::auth::{Admin, Authenticated, CsrfForm, Fresh, MaybeSession};
 use crate::pages::{Page, PageContext, render};
 use crate::upload::MAX_UPLOAD;
 
@@ -17,6 +22,7 @@ use crate::upload::MAX_UPLOAD;
 #[template(path = "structure.html")]
 pub struct StructurePage {
     pub ctx: PageContext,
+    pub id: StructureId,
     pub nom: String,
     pub siret: String,
     pub kind: &'static str,
@@ -26,6 +32,13 @@ pub struct StructurePage {
     pub active: bool,
     pub registre: Option<String>,
     pub lieux: Vec<(LieuId, String, String)>,
+    /// (role, how many hold it), every role.
+    pub equipe: Vec<(&'static str, usize)>,
+    pub sans_referent: bool,
+    /// The visitor is logged in (they may claim the structure).
+    pub connecte: bool,
+    /// Why a claim was refused.
+    pub refus: Option<String>,
 }
 
 fn inconnue(ctx: &PageContext) -> Response {
@@ -37,13 +50,28 @@ fn inconnue(ctx: &PageContext) -> Response {
     )
 }
 
-pub async fn page(Page(state, ctx): Page, Path(id): Path<String>) -> Response {
+pub async fn page(
+    Page(state, ctx): Page,
+    MaybeSession(session): MaybeSession,
+    Path(id): Path<String>,
+) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return inconnue(&ctx);
     };
-    let f = match fiche(&state.db, StructureId(id)).await {
-        Ok(Some(f)) => f,
-        Ok(None) => return inconnue(&ctx),
+    let connecte = session.is_some_and(|s| s.stage == Stage::Active);
+    show(&state, ctx, StructureId(id), connecte, None).await
+}
+
+async fn show(
+    state: &AppState,
+    ctx: PageContext,
+    id: StructureId,
+    connecte: bool,
+    refus: Option<String>,
+) -> Response {
+    let (f, equipe) = match tokio::try_join!(fiche(&state.db, id), equipe(&state.db, id)) {
+        Ok((Some(f), equipe)) => (f, equipe),
+        Ok((None, _)) => return inconnue(&ctx),
         Err(e) => return crate::error::internal(e),
     };
     let s = f.structure;
@@ -51,8 +79,18 @@ pub async fn page(Page(state, ctx): Page, Path(id): Path<String>) -> Response {
         || s.commune.clone(),
         |c| format!("{} ({})", c.nom, c.departement),
     );
-    render(StructurePage {
+    let sans_referent = equipe
+        .iter()
+        .any(|(role, n)| *role == Role::Referent && *n == 0);
+    // A claim refused is a form's answer, not an access denied: the page says why.
+    let status = if refus.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = StructurePage {
         ctx,
+        id,
         nom: s.nom,
         siret: s.siret,
         kind: s.kind.label(),
@@ -62,7 +100,44 @@ pub async fn page(Page(state, ctx): Page, Path(id): Path<String>) -> Response {
         active: s.deactivated_at.is_none(),
         registre: s.source.map(|(source, _)| source),
         lieux: f.lieux,
-    })
+        equipe: equipe.into_iter().map(|(r, n)| (r.label(), n)).collect(),
+        sans_referent,
+        connecte,
+        refus,
+    };
+    (status, render(page)).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct Vide {}
+
+/// `POST /structures/{id}/revendication`: the logged-in person becomes the référent of a
+/// structure without one, when ProConnect vouched for its SIRET (second factor fresh).
+pub async fn claim(
+    Page(state, ctx): Page,
+    auth: Authenticated,
+    _fresh: Fresh,
+    Path(id): Path<String>,
+    CsrfForm(Vide {}): CsrfForm<Vide>,
+) -> Response {
+    let Ok(id) = id.parse::<i64>().map(StructureId) else {
+        return inconnue(&ctx);
+    };
+    match revendiquer(&state.db, &auth.actor, id).await {
+        Ok(()) => Redirect::to(&format!("/structures/{id}/equipe")).into_response(),
+        Err(RevendicationError::Introuvable) => inconnue(&ctx),
+        Err(RevendicationError::Store(e)) => crate::error::internal(e),
+        Err(e) => {
+            show(
+                &state,
+                ctx,
+                id,
+                true,
+                Some(crate::comptes::capitalize(&e.to_string())),
+            )
+            .await
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

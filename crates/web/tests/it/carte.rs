@@ -576,3 +576,72 @@ async fn an_administrator_imports_a_register_from_the_browser_and_reads_its_repo
         2
     );
 }
+
+#[tokio::test]
+async fn a_referent_joins_the_imported_structure_of_the_siret_proconnect_vouched_for() {
+    let t = TestDb::sqlite().await;
+    let app = demo(&t, None).await;
+    relais_services::territoires::ensure_loaded(&t.db)
+        .await
+        .unwrap();
+    let admin = admin_cookie(&t).await;
+    let csv = "Siret,Name,Address,Zip Code,City,City Insee Code\n\
+               21420218600000,Ville de Saint-Étienne,1 place de l’Hôtel de Ville,42000,Saint-Étienne,42218";
+    let res = upload(
+        &app,
+        "/admin/structures/import",
+        &admin,
+        multipart_form(
+            &[("csrf", CSRF), ("registre", "essai")],
+            "registre.csv",
+            csv,
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let id = relais_store::comptes::structures_by_siret(&t.db, "21420218600000")
+        .await
+        .unwrap()[0]
+        .id;
+    let path = format!("/structures/{id}");
+
+    // A visitor reads the team and is offered to log in; a logged-in person, the button.
+    let (_, html) = get(&app, &path).await;
+    assert!(html.contains("Référent de structure : personne"), "{html}");
+    assert!(html.contains(&format!("href=\"/connexion?suite=/structures/{id}\"")));
+    let person = account(&t.db, "camille@exemple.fr").await;
+    let cookie = cookie_of(&t.db, person, Stage::Active, true).await;
+    let html = body(send(&app, "GET", &path, &cookie, "").await).await;
+    assert!(html.contains("Rejoindre cette structure comme référent"));
+
+    // Without ProConnect's word for this SIRET: refused, saying how.
+    let claim = format!("{path}/revendication");
+    let res = send(&app, "POST", &claim, &cookie, &form(&[])).await;
+    let status = res.status();
+    let html = body(res).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains(
+        "ProConnect n’atteste pas que vous travaillez pour cette structure (SIRET 21420218600000)"
+    ));
+    relais_store::comptes::proconnect::set_proconnect_siret(&t.db, person, Some("21420218600000"))
+        .await
+        .unwrap();
+    let res = send(&app, "POST", &claim, &cookie, &form(&[])).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), format!("/structures/{id}/equipe"));
+    let team = send(
+        &app,
+        "GET",
+        &format!("/structures/{id}/equipe"),
+        &cookie,
+        "",
+    )
+    .await;
+    assert_eq!(team.status(), StatusCode::OK);
+    let (_, html) = get(&app, &path).await;
+    assert!(
+        html.contains("Référent de structure : 1 personne"),
+        "{html}"
+    );
+    assert!(!html.contains("Rejoindre cette structure"));
+}

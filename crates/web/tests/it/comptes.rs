@@ -121,7 +121,8 @@ fn access(method: &str, path: &str) -> Access {
         }
         ("POST", "/deconnexion" | "/deconnexion/partout")
         | ("GET", "/compte")
-        | ("GET" | "POST", "/connexion/confirmation") => Access::LoggedIn,
+        | ("GET" | "POST", "/connexion/confirmation")
+        | ("POST", "/structures/{id}/revendication") => Access::LoggedIn,
         ("POST", "/compte/structure") => Access::MemberOfFormStructure,
         ("GET", "/structures/{id}/equipe" | "/structures/{id}/journal") => Access::ReferentOf,
         (

@@ -295,6 +295,8 @@ async fn mediateur_gets_an_active_session_and_the_account_is_linked() {
         .unwrap()
         .unwrap();
     assert_eq!(person.proconnect_sub.as_deref(), Some("sub-mediateur"));
+    // The organisation ProConnect vouches for: with it, a structure without référent is claimed.
+    assert_eq!(person.proconnect_siret.as_deref(), Some("13002526500013"));
     assert_eq!(h.journal(JournalAction::ProConnectLinked).await.len(), 1);
     let logins = h.journal(JournalAction::LoginSucceeded).await;
     assert_eq!(logins.len(), 1);
