@@ -41,6 +41,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_fusion_communes_entieres"),
     migration!(15, "0015_registre_structures"),
     migration!(16, "0016_proconnect_siret"),
+    migration!(17, "0017_correspondances"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

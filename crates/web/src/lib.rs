@@ -137,10 +137,14 @@ routes! {
     GET "/structures/{id}/lieux" => lieux::gestion::list;
     GET "/structures/{id}/lieux/import" => lieux::gestion::import_form;
     POST "/structures/{id}/lieux/import" => lieux::gestion::import;
+    GET "/structures/{id}/lieux/import/{televersement}" => lieux::correspondance::structure_form;
+    POST "/structures/{id}/lieux/import/{televersement}" => lieux::correspondance::structure_submit;
     GET "/structures/{id}/lieux/{lieu}/modifier" => lieux::gestion::edit_form;
     POST "/structures/{id}/lieux/{lieu}/modifier" => lieux::gestion::edit;
     GET "/hub/lieux/import" => lieux::gestion::hub_import_form;
     POST "/hub/lieux/import" => lieux::gestion::hub_import;
+    GET "/hub/lieux/import/{televersement}" => lieux::correspondance::hub_form;
+    POST "/hub/lieux/import/{televersement}" => lieux::correspondance::hub_submit;
     GET "/admin/lieux/fusions" => lieux::fusions::list;
     POST "/admin/lieux/fusions/decision" => lieux::fusions::decide;
     GET "/api/v1/lieux" => api::lieux::search;

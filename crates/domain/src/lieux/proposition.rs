@@ -267,7 +267,8 @@ fn separateur(valeurs: &[&str]) -> Option<&'static str> {
 }
 
 /// The fields looked for, most needed first: each takes the best column left.
-const CHAMPS: [&str; 19] = [
+/// The fields a proposal looks for, in the order it looks.
+pub const CHAMPS: [&str; 19] = [
     "id",
     "nom",
     "latitude",
@@ -290,7 +291,7 @@ const CHAMPS: [&str; 19] = [
 ];
 
 /// The schema's values of a vocabulary field.
-fn vocabulaire(champ: &str) -> Option<Vec<&'static str>> {
+pub fn vocabulaire(champ: &str) -> Option<Vec<&'static str>> {
     fn all<V: Vocabulary>() -> Vec<&'static str> {
         V::ALL.iter().map(|v| v.as_str()).collect()
     }
@@ -334,6 +335,36 @@ fn valeur_proche(valeur: &str, schema: &[&'static str]) -> Option<&'static str> 
 /// Proposes a mapping for `file` (its rows as read, without the schema's names), with
 /// `aujourdhui` (`AAAA-MM-JJ`) as the date of a file that has none.
 pub fn proposer(file: &RawFile, aujourdhui: &str) -> Proposition {
+    proposer_corrige(file, aujourdhui, &Corrections::default())
+}
+
+/// What a person changed in a proposal (the mapping assistant's form): a field's column
+/// (`None`: no column for it), a producer's value of a vocabulary field mapped to another
+/// value of the schema (`None`: left out).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Corrections {
+    pub colonnes: BTreeMap<String, Option<String>>,
+    pub valeurs: BTreeMap<(String, String), Option<&'static str>>,
+}
+
+impl Corrections {
+    /// How many corrections a person made.
+    pub fn len(&self) -> usize {
+        self.colonnes.len() + self.valeurs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The proposal for `file` with a person's corrections: a forced column gets the options
+/// its values call for (separator, date format…), as if it had been found.
+pub fn proposer_corrige(
+    file: &RawFile,
+    aujourdhui: &str,
+    corrections: &Corrections,
+) -> Proposition {
     let valeurs: BTreeMap<&str, Vec<&str>> = file
         .columns
         .iter()
@@ -362,8 +393,11 @@ pub fn proposer(file: &RawFile, aujourdhui: &str) -> Proposition {
             .filter(|c| f(&profils[c]) >= 0.8)
             .max_by(|a, b| f(&profils[a]).total_cmp(&f(&profils[b])))
     };
+    let force = |champ: &str| corrections.colonnes.contains_key(champ);
     if let (Some(x), Some(y)) = (lambert(|p| p.lambert_x), lambert(|p| p.lambert_y))
         && x != y
+        && !force("latitude")
+        && !force("longitude")
     {
         for champ in ["latitude", "longitude"] {
             choix.push(Choix {
@@ -382,30 +416,40 @@ pub fn proposer(file: &RawFile, aujourdhui: &str) -> Proposition {
         if choix.iter().any(|c| c.champ == champ) {
             continue;
         }
-        let meilleure = libres
-            .iter()
-            .copied()
-            .map(|c| {
-                let nom = par_le_nom(c, champ);
-                let score = match par_les_valeurs(&profils[c], champ) {
-                    Some(v) if FORMES.contains(&champ) && v < 0.3 => 0.0,
-                    // Values alone can choose a column (coordinates written « X » and « Y »)
-                    // when they fit almost all.
-                    Some(v)
-                        if v >= 0.9
-                            && nom == 0.0
-                            && (FORMES.contains(&champ) || champ == "adresse") =>
-                    {
-                        0.6 * v
-                    }
-                    Some(_) if nom == 0.0 => 0.0,
-                    Some(v) => 0.6 * nom + 0.4 * v,
-                    None => nom,
-                };
-                (score, c)
-            })
-            .filter(|(s, _)| *s >= 0.4)
-            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(a.1)));
+        let forcee = match corrections.colonnes.get(champ) {
+            Some(None) => continue,
+            Some(Some(col)) => match file.columns.iter().find(|c| *c == col) {
+                Some(c) => Some((1.0, c.as_str())),
+                None => continue,
+            },
+            None => None,
+        };
+        let meilleure = forcee.or_else(|| {
+            libres
+                .iter()
+                .copied()
+                .map(|c| {
+                    let nom = par_le_nom(c, champ);
+                    let score = match par_les_valeurs(&profils[c], champ) {
+                        Some(v) if FORMES.contains(&champ) && v < 0.3 => 0.0,
+                        // Values alone can choose a column (coordinates written « X » and « Y »)
+                        // when they fit almost all.
+                        Some(v)
+                            if v >= 0.9
+                                && nom == 0.0
+                                && (FORMES.contains(&champ) || champ == "adresse") =>
+                        {
+                            0.6 * v
+                        }
+                        Some(_) if nom == 0.0 => 0.0,
+                        Some(v) => 0.6 * nom + 0.4 * v,
+                        None => nom,
+                    };
+                    (score, c)
+                })
+                .filter(|(s, _)| *s >= 0.4)
+                .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(a.1)))
+        });
         let Some((score, colonne)) = meilleure else {
             continue;
         };
@@ -459,6 +503,7 @@ pub fn proposer(file: &RawFile, aujourdhui: &str) -> Proposition {
             }
         }
         let pourquoi = match (par_le_nom(colonne, champ) > 0.0, par_les_valeurs(p, champ)) {
+            _ if forcee.is_some() => "choisie à la main".to_string(),
             (true, Some(v)) => format!("nom de la colonne, et {:.0} % des valeurs", v * 100.0),
             (true, None) => "nom de la colonne".to_string(),
             (false, Some(v)) => format!("{:.0} % des valeurs", v * 100.0),
@@ -538,6 +583,16 @@ pub fn proposer(file: &RawFile, aujourdhui: &str) -> Proposition {
         Origine::Modele("{source}".to_string()),
         "le nom de la source",
     );
+    for c in &mut choix {
+        for (valeur, schema) in &mut c.valeurs {
+            if let Some(corrigee) = corrections
+                .valeurs
+                .get(&(c.champ.to_string(), valeur.clone()))
+            {
+                *schema = *corrigee;
+            }
+        }
+    }
     Proposition {
         choix,
         inutilisees: libres.into_iter().map(str::to_string).collect(),
@@ -618,6 +673,46 @@ mod tests {
             .iter()
             .find(|c| c.champ == champ)
             .map(|c| &c.origine)
+    }
+
+    #[test]
+    fn a_person_corrects_a_column_and_a_value() {
+        let csv = "Structure;Adresse;Tél.;Offre;Divers\n\
+                   Médiathèque du Centre;3 rue Haute;04 77 00 00 01;Démarches en ligne;x\n\
+                   Espace Soleil;8 place Nette;04 77 00 00 02;Accès internet;y\n";
+        let file = read(csv.as_bytes(), false).unwrap();
+        let p = proposer(&file, "2026-12-06");
+        assert_eq!(
+            colonne(&p, "telephone"),
+            Some(&Origine::Colonne("Tél.".into()))
+        );
+        let mut c = Corrections::default();
+        c.colonnes.insert("telephone".into(), None);
+        c.colonnes.insert("services".into(), Some("Offre".into()));
+        c.colonnes
+            .insert("nom".into(), Some("Colonne absente".into()));
+        c.valeurs.insert(
+            ("services".into(), "Démarches en ligne".into()),
+            Some("Aide aux démarches administratives"),
+        );
+        let q = proposer_corrige(&file, "2026-12-06", &c);
+        assert_eq!(colonne(&q, "telephone"), None);
+        assert_eq!(
+            colonne(&q, "nom"),
+            None,
+            "a column the file lacks is no choice"
+        );
+        let services = q.choix.iter().find(|x| x.champ == "services").unwrap();
+        assert_eq!(services.origine, Origine::Colonne("Offre".into()));
+        assert!(
+            services.valeurs.contains(&(
+                "Démarches en ligne".to_string(),
+                Some("Aide aux démarches administratives")
+            )),
+            "{:?}",
+            services.valeurs
+        );
+        assert_eq!(c.len(), 4);
     }
 
     #[test]

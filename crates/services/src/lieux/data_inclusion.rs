@@ -675,7 +675,7 @@ pub async fn import_files(
     source: &str,
     structures: &[u8],
     services: &[u8],
-    progress: &mut dyn FnMut(usize, usize),
+    progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportReport, DataInclusionError> {
     let file = read(structures, services)?;
     Ok(import(db, index, source, &file, progress).await?)

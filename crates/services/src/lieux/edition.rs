@@ -94,7 +94,7 @@ async fn import_owned(
     Ok(report)
 }
 
-fn imported(r: &ImportReport) -> NewEntry {
+pub(super) fn imported(r: &ImportReport) -> NewEntry {
     let details = serde_json::json!({
         "lus": r.read,
         "gardes": r.kept(),
@@ -107,7 +107,7 @@ fn imported(r: &ImportReport) -> NewEntry {
         .with_details(details.to_string())
 }
 
-async fn append(db: &Db, entry: &NewEntry) -> Result<(), StoreError> {
+pub(super) async fn append(db: &Db, entry: &NewEntry) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     journal::append(&mut tx, entry).await?;
     relais_store::commit(tx).await

@@ -185,7 +185,7 @@ pub async fn import(
     index: &TerritoryIndex,
     source: &str,
     file: &RawFile,
-    progress: &mut dyn FnMut(usize, usize),
+    progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<ImportReport, StoreError> {
     let (report, to_merge) = store_file(db, index, source, file, progress).await?;
     to_merge.merge_one(db, report).await
@@ -197,7 +197,7 @@ pub async fn store_file(
     index: &TerritoryIndex,
     source: &str,
     file: &RawFile,
-    progress: &mut dyn FnMut(usize, usize),
+    progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<(ImportReport, ToMerge), StoreError> {
     let version = SchemaVersion::detect(file.columns.iter().map(String::as_str));
     let mut reading = Reading::new(source, version, file.notes.clone());

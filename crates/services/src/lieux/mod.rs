@@ -1,6 +1,7 @@
 //! Lieux de médiation numérique: producers' files read (`fichier`) and imported
 //! (`import`) into sources' records and published lieux.
 
+pub mod assistant;
 pub mod carte;
 pub mod data_inclusion;
 pub mod demo;

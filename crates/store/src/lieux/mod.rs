@@ -3,6 +3,7 @@
 //! Here the published lieux; the sources' records, the merge and the export's reads
 //! beside.
 
+pub mod correspondances;
 mod export;
 mod fusion;
 mod records;

@@ -12,6 +12,7 @@ use relais_domain::lieux::schema::value_shown;
 use relais_domain::lieux::{
     Frais, ModaliteAcces, ModaliteAccompagnement, Public, Service, Vocabulary,
 };
+use relais_services::lieux::assistant::{Deposant, Televerse, televerser};
 use relais_services::lieux::edition::{self as svc, EditError, Edition, FieldError};
 use relais_services::lieux::import::{ImportError, ImportReport};
 use serde::Deserialize;
@@ -71,7 +72,7 @@ pub struct ImportPage {
     pub max_mo: usize,
 }
 
-fn rapport(fichier: String, r: &ImportReport) -> Rapport {
+pub(super) fn rapport(fichier: String, r: &ImportReport) -> Rapport {
     let rejets: Vec<Rejet> = r
         .rejected
         .iter()
@@ -102,13 +103,24 @@ fn rapport(fichier: String, r: &ImportReport) -> Rapport {
 }
 
 /// Who the file is imported for.
-enum Owner<'a> {
+pub(super) enum Owner<'a> {
     Structure(&'a StructureAccess),
     Hub(&'a HubCoordinator),
 }
 
 impl Owner<'_> {
-    async fn page(&self, state: &AppState, ctx: PageContext) -> Result<ImportPage, Response> {
+    pub(super) fn deposant(&self) -> Deposant<'_> {
+        match self {
+            Owner::Structure(access) => Deposant::Structure(access),
+            Owner::Hub(hub) => Deposant::Hub(&hub.access),
+        }
+    }
+
+    pub(super) async fn page(
+        &self,
+        state: &AppState,
+        ctx: PageContext,
+    ) -> Result<ImportPage, Response> {
         let (titre, action, liste) = match self {
             Owner::Structure(access) => {
                 let id = access.structure();
@@ -186,18 +198,22 @@ async fn run_import(
         page.erreur = Some("Choisissez un fichier CSV ou JSON à importer.".into());
         return (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response();
     }
-    let result = match &owner {
-        Owner::Structure(access) => {
-            svc::import_for_structure(&state.db, &state.territoires, access, &bytes).await
-        }
-        Owner::Hub(hub) => {
-            svc::import_for_hub(&state.db, &state.territoires, &hub.access, &bytes).await
-        }
-    };
-    match result {
-        Ok(report) => {
+    match televerser(
+        &state.db,
+        &state.territoires,
+        owner.deposant(),
+        &name,
+        &bytes,
+    )
+    .await
+    {
+        Ok(Televerse::Importe(report)) => {
             page.rapport = Some(rapport(name, &report));
             render(page)
+        }
+        // Not the schema: the mapping assistant, at its own address.
+        Ok(Televerse::ACorreler(a)) => {
+            Redirect::to(&format!("{}/{}", page.action, a.id)).into_response()
         }
         Err(ImportError::File(e)) => {
             page.erreur = Some(format!(

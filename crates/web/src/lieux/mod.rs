@@ -1,6 +1,7 @@
 //! The lieux area's pages: the search and its map, the widget other sites embed, a lieu's
 //! page, the management of a structure's lieux (import, edit) and the review of merges.
 
+pub mod correspondance;
 pub mod fiche;
 pub mod fusions;
 pub mod gestion;

@@ -103,10 +103,14 @@ fn access(method: &str, path: &str) -> Access {
         ("GET" | "POST", "/admin/structures/import") => Access::Admin,
         (
             "GET" | "POST",
-            "/structures/{id}/lieux/import" | "/structures/{id}/lieux/{lieu}/modifier",
+            "/structures/{id}/lieux/import"
+            | "/structures/{id}/lieux/import/{televersement}"
+            | "/structures/{id}/lieux/{lieu}/modifier",
         )
         | ("GET", "/structures/{id}/lieux") => Access::ReferentOf,
-        ("GET" | "POST", "/hub/lieux/import") => Access::HubCoordinator,
+        ("GET" | "POST", "/hub/lieux/import" | "/hub/lieux/import/{televersement}") => {
+            Access::HubCoordinator
+        }
         ("GET", "/admin/lieux/fusions") | ("POST", "/admin/lieux/fusions/decision") => {
             Access::Admin
         }
@@ -244,6 +248,7 @@ async fn every_route_for_every_role_and_structure() {
                 .replace("{code}", "42218")
                 .replace("{demande}", "1")
                 .replace("{invitation}", "1")
+                .replace("{televersement}", "1")
                 .replace("{personne}", &w.people[1].1.to_string())
                 .replace("{jeton}", "lien-inconnu")
                 .replace("{lieu}", "inconnu")

@@ -362,3 +362,123 @@ async fn an_edit_shows_field_errors_then_saves() {
     .await;
     assert!(journal.contains("Lieu modifié"), "{journal}");
 }
+
+/// A producer's own columns: the upload goes to the mapping assistant, which proposes a
+/// select per field and per value, previews the rows, imports with the corrections made,
+/// and keeps the mapping so that the producer's next file goes straight in.
+#[tokio::test]
+async fn a_file_of_other_columns_goes_through_the_mapping_assistant_once() {
+    let t = TestDb::sqlite().await;
+    let app = app(&t).await;
+    let w = world(&t.db).await;
+    let path = format!("/structures/{}/lieux/import", w.a);
+    let producteur = [
+        "Structure;Coordonnées;Tél.;Offre;Mise à jour;Divers",
+        "Médiathèque Tarentaize;20 rue Jo Gouttebarge 42000 Saint-Étienne;04 77 00 00 01;Démarches en ligne;12/03/2024;a",
+        "Espace du Soleil;1 place Jean Jaurès 42000 Saint-Étienne;04 77 00 00 02;Accès internet;13/03/2024;b",
+        "Tiers-lieu du Crêt;3 rue du Crêt de Roc 42000 Saint-Étienne;04 77 00 00 03;Démarches en ligne;14/03/2024;c",
+    ]
+    .join("\r\n");
+    let res = upload(
+        &app,
+        &path,
+        &w.referent_a,
+        multipart(Some(CSRF), &producteur),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let assistant = location(&res);
+    assert!(assistant.starts_with(&format!("{path}/")), "{assistant}");
+
+    // The proposal as a form: a select per field, the file's columns as options, the
+    // preview of the rows; only the structure's référents see it.
+    let html = body(send(&app, "GET", &assistant, &w.referent_a, "").await).await;
+    assert!(html.contains("<select class=\"fr-select\" id=\"colonne-nom\" name=\"colonne-nom\">"));
+    assert!(
+        html.contains("<option value=\"Structure\" selected>Colonne « Structure »</option>"),
+        "{html}"
+    );
+    assert!(html.contains("<option value=\"Coordonnées\" selected>"));
+    assert!(html.contains("Médiathèque Tarentaize</td>"));
+    let other = send(&app, "GET", &assistant, &w.referent_b, "").await;
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+
+    // Corrections: services read from « Offre », « Démarches en ligne » meaning the
+    // administrative procedures; the preview follows.
+    let fields = [
+        ("colonne-nom", "Structure"),
+        ("colonne-telephone", "Tél."),
+        ("colonne-services", "Offre"),
+        ("action", "apercu"),
+    ];
+    let html = body(send(&app, "POST", &assistant, &w.referent_a, &form(&fields)).await).await;
+    assert!(html.contains("correction"), "{html}");
+    assert!(html.contains("id=\"valeurs-services\""), "{html}");
+    let value = |html: &str, producer: &str| -> String {
+        let at = html.find(&format!("value=\"{producer}\"")).expect(producer);
+        let before = &html[..at];
+        let name = &before[before.rfind("name=\"").unwrap() + 6..];
+        name[..name.find("-de\"").unwrap()].to_string()
+    };
+    let demarches = value(&html, "Démarches en ligne");
+    let acces = value(&html, "Accès internet");
+    let de_demarches = format!("{demarches}-de");
+    let de_acces = format!("{acces}-de");
+    let fields = [
+        ("colonne-nom", "Structure"),
+        ("colonne-telephone", "Tél."),
+        ("colonne-services", "Offre"),
+        (demarches.as_str(), "Aide aux démarches administratives"),
+        (de_demarches.as_str(), "Démarches en ligne"),
+        (acces.as_str(), ""),
+        (de_acces.as_str(), "Accès internet"),
+        ("action", "importer"),
+    ];
+    let res = send(&app, "POST", &assistant, &w.referent_a, &form(&fields)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let report = body(res).await;
+    assert!(
+        report.contains("3 lignes lues, 3 gardées, 0 rejetée"),
+        "{report}"
+    );
+    assert!(report.contains("La correspondance est gardée"));
+    let list = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{}/lieux", w.a),
+            &w.referent_a,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert!(list.contains("Médiathèque Tarentaize") && list.contains("Tiers-lieu du Crêt"));
+    let lieu = relais_store::lieux::structure_lieux(&t.db, w.a)
+        .await
+        .unwrap();
+    let mediatheque = lieu.iter().find(|l| l.data.contains("Tarentaize")).unwrap();
+    assert!(
+        mediatheque
+            .data
+            .contains("Aide aux démarches administratives"),
+        "{}",
+        mediatheque.data
+    );
+    // Done: the file no longer waits.
+    let gone = send(&app, "GET", &assistant, &w.referent_a, "").await;
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+
+    // The producer's next file, same columns: imported at once with the kept mapping.
+    let next = format!(
+        "{producteur}\r\nCyber-base du Soleil;5 rue Haute 42000 Saint-Étienne;04 77 00 00 04;Démarches en ligne;15/03/2024;d"
+    );
+    let res = upload(&app, &path, &w.referent_a, multipart(Some(CSRF), &next)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let report = body(res).await;
+    assert!(
+        report.contains("correspondance gardée pour ce producteur appliquée"),
+        "{report}"
+    );
+    assert!(report.contains("4 lignes lues, 4 gardées"), "{report}");
+}
