@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 
 import { createAccount, createStructure, startServer } from './lib/server.mjs';
 import { launchBrowser } from './lib/browser.mjs';
-import { checkNotice, checkPage, errorAlert, escape, journey, openSession, pathOf, pressAndLoad, tabTo, typeInto } from './lib/page.mjs';
+import { checkNotice, checkPage, errorAlert, escape, goto, journey, openSession, pathOf, pressAndLoad, tabTo, typeInto } from './lib/page.mjs';
 import { enrol, loginWithPassword } from './lib/login.mjs';
 
 const STRUCTURE = {
@@ -36,6 +36,13 @@ const CSV = [
   'e2e-2,Espace numérique du Soleil,Saint-Étienne,4200,1 place Jean Jaurès,45.4350,4.3900,,,2024-06-01,',
   'e2e-3,Tiers-lieu du Crêt de Roc,Saint-Étienne,42000,3 rue du Crêt de Roc,45.4450,4.3950,,Mo-Fr 09:00-17:00,2024-06-01,',
 ].join('\n');
+
+// A producer's own export: its columns are not the schema's.
+const PRODUCER_CSV = [
+  'Structure;Coordonnées;Tél.;Offre;Mise à jour',
+  'Cyber-base du Soleil;8 rue du Soleil 42000 Saint-Étienne;04 77 00 00 05;Aide aux démarches administratives;12/03/2024',
+  'Point numérique Beaubrun;2 place Beaubrun 42000 Saint-Étienne;04 77 00 00 06;Aide aux démarches administratives;13/03/2024',
+].join('\r\n');
 
 let server;
 let browser;
@@ -154,5 +161,29 @@ describe('a référent imports the structure’s lieux and edits one', () => {
     assert.match(text, /du lundi au vendredi : 9 h – 12 h/);
     assert.match(text, /Maîtrise des outils numériques du quotidien/);
     assert.equal(await page.locator('main a[href="tel:+33477123456"]').count(), 1);
+  });
+  step('a file of the producer’s own columns: the mapping assistant, with the keyboard', async () => {
+    const { page } = s;
+    await goto(s, `${listPath}/import`);
+    await tabTo(page, '#fichier');
+    await page.setInputFiles('#fichier', { name: 'producteur.csv', mimeType: 'text/csv', buffer: Buffer.from(PRODUCER_CSV) });
+    await tabTo(page, 'main button[type="submit"]', { text: /^Importer le fichier$/, max: 3 });
+    await pressAndLoad(page);
+    assert.match(pathOf(page), new RegExp(`^${escape(listPath)}/import/\\d+$`));
+    await checkPage(s, 'correspondance', { title: `Vérifier la correspondance — Lieux de ${STRUCTURE.nom}` });
+    assert.equal(await page.inputValue('#colonne-nom'), 'Structure');
+    // One correction with the keyboard: the services are read from « Offre ».
+    await tabTo(page, '#colonne-services');
+    await page.selectOption('#colonne-services', 'Offre');
+    await tabTo(page, 'main button[type="submit"]', { text: /^Voir l’aperçu avec ces choix$/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'correspondance-apercu', { title: `Vérifier la correspondance — Lieux de ${STRUCTURE.nom}` });
+    assert.equal(await page.inputValue('#colonne-services'), 'Offre');
+    assert.match(await page.locator('main').innerText(), /1 correction par rapport à la proposition de Relais/);
+    await tabTo(page, 'main button[type="submit"]', { text: /^Importer avec cette correspondance$/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'correspondance-rapport', { title: `Rapport d’import — Lieux de ${STRUCTURE.nom}` });
+    assert.match(await page.locator('main [role="status"]').innerText(), /2 lignes lues, 2 gardées, 0 rejetée\./);
+    assert.match(await page.locator('main').innerText(), /La correspondance est gardée/);
   });
 });
