@@ -417,8 +417,15 @@ pub async fn complete(
         .siret
         .as_deref()
         .and_then(|s| relais_domain::comptes::Siret::parse(s).ok());
-    if person.proconnect_siret.as_deref() != siret.as_ref().map(|s| s.as_str()) {
-        oidc::set_proconnect_siret(db, person.id, siret.as_ref().map(|s| s.as_str())).await?;
+    if person.proconnect_siret.as_deref()
+        != siret.as_ref().map(relais_domain::comptes::Siret::as_str)
+    {
+        oidc::set_proconnect_siret(
+            db,
+            person.id,
+            siret.as_ref().map(relais_domain::comptes::Siret::as_str),
+        )
+        .await?;
     }
 
     let stage = if needs_second_factor(db, &person).await? {

@@ -208,7 +208,7 @@ fn operation(path: &str, method: &str, op: &Value) -> Operation {
                 exemple.extend(fields.iter().map(|(k, v)| (k.clone(), scalar(v))));
             }
             (Some(v), "path") => {
-                chemin_exemple = chemin_exemple.replace(&format!("{{{nom}}}"), &scalar(v))
+                chemin_exemple = chemin_exemple.replace(&format!("{{{nom}}}"), &scalar(v));
             }
             (Some(v), _) if obligatoire => exemple.push((nom.clone(), scalar(v))),
             (None, _) if obligatoire => complet = false,

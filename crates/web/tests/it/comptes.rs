@@ -123,10 +123,9 @@ fn access(method: &str, path: &str) -> Access {
         ("GET" | "POST", "/connexion/second-facteur" | "/connexion/activation") => {
             Access::PendingLogin
         }
-        ("POST", "/deconnexion" | "/deconnexion/partout")
+        ("POST", "/deconnexion" | "/deconnexion/partout" | "/structures/{id}/revendication")
         | ("GET", "/compte")
-        | ("GET" | "POST", "/connexion/confirmation")
-        | ("POST", "/structures/{id}/revendication") => Access::LoggedIn,
+        | ("GET" | "POST", "/connexion/confirmation") => Access::LoggedIn,
         ("POST", "/compte/structure") => Access::MemberOfFormStructure,
         ("GET", "/structures/{id}/equipe" | "/structures/{id}/journal") => Access::ReferentOf,
         (
