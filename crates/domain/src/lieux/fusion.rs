@@ -106,6 +106,10 @@ const KIND_WORDS: &[&str] = &[
     "ccas",
     "mission",
     "locale",
+    "intercommunal",
+    "communal",
+    "action",
+    "socioculturel",
     "mjc",
     "pimms",
     "association",
@@ -134,6 +138,38 @@ const KIND_WORDS: &[&str] = &[
 
 /// Words that say the lieu is a France Services (or its ancestors, MSAP / MFS).
 const FRANCE_SERVICES_WORDS: &[&str] = &["msap", "mfs", "rfs"];
+
+/// Folded phrases that say the lieu is a France Services or one of its ancestors (the
+/// « maisons de services au public », a town's « plateforme des services au public »).
+const FRANCE_SERVICES_PHRASES: &[&str] = &["france services", "services au public"];
+
+/// Abbreviations of the kinds of lieux, written out so that « PIJ de Commentry » and
+/// « Point Information Jeunesse » compare word for word.
+const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("pij", "point information jeunesse"),
+    ("bij", "bureau information jeunesse"),
+    ("info", "information"),
+    ("infos", "information"),
+    ("cias", "centre intercommunal action sociale"),
+    ("ccas", "centre communal action sociale"),
+    ("cs", "centre social"),
+    ("csc", "centre socioculturel"),
+    ("milo", "mission locale"),
+    ("epn", "espace public numerique"),
+];
+
+/// A folded name with its abbreviations written out ([`ABBREVIATIONS`]).
+fn expand(key: &str) -> String {
+    key.split(' ')
+        .map(|w| {
+            ABBREVIATIONS
+                .iter()
+                .find(|(short, _)| *short == w)
+                .map_or(w, |(_, long)| long)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 /// Mail and web hosts shared by unrelated lieux: the same one says nothing.
 const SHARED_HOSTS: &[&str] = &[
@@ -247,7 +283,8 @@ impl Fiche {
             .map(str::to_string)
             .collect();
         let nom_key = search_key(get("nom"));
-        let mots_nom = nom_key
+        let nom_cle = expand(&nom_key);
+        let mots_nom = nom_cle
             .split(' ')
             .filter(|w| {
                 !w.is_empty()
@@ -298,12 +335,12 @@ impl Fiche {
             || nom_key
                 .split(' ')
                 .any(|w| FRANCE_SERVICES_WORDS.contains(&w))
-            || nom_key.contains("france services")
-            || nom_key.contains("maison de services au public")
-            || nom_key.contains("maison des services au public");
+            || FRANCE_SERVICES_PHRASES
+                .iter()
+                .any(|p| nom_key.contains(p));
         Fiche {
             nom: get("nom").to_string(),
-            nom_cle: nom_key.clone(),
+            nom_cle,
             mots_nom,
             numero,
             mots_rue,
@@ -406,7 +443,8 @@ pub struct Comparaison {
     pub nom: AccordNom,
     /// Shared distinctive words of the names over the shorter one's.
     pub nom_score: Option<f64>,
-    /// The same whole name (folded), even when it has no distinctive word.
+    /// The same whole name (folded, abbreviations written out), even when it has no
+    /// distinctive word; or the same distinctive words.
     pub nom_identique: bool,
     pub adresse: AccordAdresse,
     /// Metres between exact positions; `None` when either is missing or approximate.
@@ -422,6 +460,10 @@ pub struct Comparaison {
     pub france_services: bool,
     /// One says France Services and the other does not.
     pub france_services_seul: bool,
+    /// One gives neither a telephone nor an e-mail.
+    pub muet: bool,
+    /// The words one name has and the other lacks say a kind of place ([`KIND_WORDS`]).
+    pub autre_genre: bool,
     pub score: f64,
 }
 
@@ -438,11 +480,16 @@ impl Comparaison {
     /// two lieux in one building (a médiathèque and a mairie) share an address only.
     /// A France Services and another service of its building (« Vallée du Haut Anjou »
     /// and « Point Info Jeunes Vallées du Haut-Anjou ») share a name and an address but
-    /// no contact: there, only a contact says they are one.
+    /// no contact, the other's name saying its own kind: there, only a contact says they
+    /// are one. Without another kind (« Strasbourg Lizé » and the post office « Strasbourg
+    /// Lize BP » that hosts it), the names do.
     pub fn identity(&self) -> bool {
         let names = matches!(self.nom, AccordNom::Inclus | AccordNom::Proche)
             || (self.nom_identique && self.same_spot());
-        (names && !self.france_services_seul) || self.contact() || self.site || self.france_services
+        (names && !(self.france_services_seul && self.autre_genre))
+            || self.contact()
+            || self.site
+            || self.france_services
     }
 
     /// A telephone, an e-mail or a SIRET in common.
@@ -485,7 +532,7 @@ impl Comparaison {
         let near = self.distance_m.is_none_or(|d| d <= reach);
         let other_street = match self.adresse {
             AccordAdresse::AutreNumero => true,
-            AccordAdresse::AutreRue => !sure,
+            AccordAdresse::AutreRue => !sure && !self.corner(),
             _ => false,
         };
         near && !other_street
@@ -508,7 +555,7 @@ impl Comparaison {
             AccordAdresse::MemeAdresse => MEME_ADRESSE,
             AccordAdresse::MemeRue => MEME_RUE,
             AccordAdresse::AutreNumero => AUTRE_NUMERO,
-            AccordAdresse::AutreRue if forgiven => 0.0,
+            AccordAdresse::AutreRue if forgiven || self.corner() => 0.0,
             AccordAdresse::AutreRue => AUTRE_RUE,
             AccordAdresse::Inconnu => 0.0,
         };
@@ -553,9 +600,32 @@ impl Comparaison {
         )
     }
 
+    /// Exact positions within 30 m: one building, whose entrances may be on two streets
+    /// (each producer writes the one it knows).
+    fn corner(&self) -> bool {
+        self.distance_m.is_some_and(|d| d <= 30.0)
+    }
+
+    /// Both France Services with a telephone or an e-mail in common, their names not
+    /// apart: one guichet, wherever each producer put it in the commune (a commune
+    /// nouvelle spans villages a few kilometres apart; France Services lists each guichet
+    /// under its commune's name).
+    fn same_guichet(&self) -> bool {
+        self.france_services && self.contact() && self.nom != AccordNom::Autre
+    }
+
     /// The same number and street, or exact positions within 30 m.
     fn same_spot(&self) -> bool {
-        self.adresse == AccordAdresse::MemeAdresse || self.distance_m.is_some_and(|d| d <= 30.0)
+        self.adresse == AccordAdresse::MemeAdresse || self.corner()
+    }
+
+    /// [`Self::same_spot`] for two records of one producer: its positions at exactly the
+    /// same point on a street without house numbers were geocoded from the same street
+    /// name (38 records of one 2020 file share a single point in Toulouse); they say the
+    /// street, not the building.
+    fn same_spot_within_source(&self) -> bool {
+        self.adresse == AccordAdresse::MemeAdresse
+            || self.corner() && self.distance_m.is_some_and(|d| d >= 1.0)
     }
 
     /// The decision for two records of one producer, which lists a place twice by
@@ -563,10 +633,10 @@ impl Comparaison {
     /// it hosts, a médiathèque and its cyber-espace, each with its own telephone) on
     /// purpose: the same only when the rules say so, the names agree whole (every
     /// distinctive word of one in the other) and a contact agrees too (telephone, e-mail,
-    /// SIRET) — or the whole name is the same at the same number and street. Never sent to
-    /// review: a person would learn nothing the producer did not already say.
+    /// SIRET) — or the whole name is the same at the same spot. Never sent to review: a
+    /// person would learn nothing the producer did not already say.
     pub fn decision_within_source(&self) -> Decision {
-        let twins = self.nom_identique && self.adresse == AccordAdresse::MemeAdresse;
+        let twins = self.nom_identique && self.same_spot_within_source();
         // Or a contact at the same spot, the names not apart: one service under two names
         // (« Espace Alfred Sisley », « EPN des quartiers Sud-Est (Espace Sisley) »), not a
         // France Services and its neighbour at one switchboard.
@@ -582,17 +652,28 @@ impl Comparaison {
             self.adresse,
             AccordAdresse::AutreRue | AccordAdresse::AutreNumero
         ) || (!self.streets_agree() && self.distance_m.is_some_and(|d| d > 300.0));
-        match self.decision() {
-            Decision::Same if (self.same_service() || twins || renamed) && !apart => Decision::Same,
-            _ => Decision::Different,
+        // Or one record gives no contact at all, at the same spot as another under a name
+        // not apart: the same place listed again without its contacts (« Point numérique
+        // de Nevers » at the préfecture's « Point d'accueil numérique »).
+        let bare = self.muet
+            && self.nom != AccordNom::Autre
+            && !self.france_services_seul
+            && self.same_spot_within_source();
+        let judged = self.decision() == Decision::Same && (self.same_service() || twins || renamed);
+        if (judged || bare) && !apart {
+            Decision::Same
+        } else {
+            Decision::Different
         }
     }
 
     pub fn decision(&self) -> Decision {
         // The same name at the same number and street is the same lieu, however generic
         // the name: nothing is left for a person to see.
-        let twins = self.nom_identique && self.adresse == AccordAdresse::MemeAdresse;
-        if (self.score >= SEUIL_MEME && self.identity() || twins) && self.colocated() {
+        let twins = self.nom_identique && self.same_spot();
+        if (self.score >= SEUIL_MEME && self.identity() || twins) && self.colocated()
+            || self.same_guichet()
+        {
             Decision::Same
         } else if self.score >= SEUIL_REVUE {
             Decision::Review
@@ -677,7 +758,7 @@ pub fn compare(a: &Fiche, b: &Fiche) -> Comparaison {
         .all(|w| KIND_WORDS.contains(&w.as_str()));
     let nom = match nom_score {
         None => AccordNom::Inconnu,
-        Some(s) if s >= 0.999 && !only_kinds => AccordNom::Inclus,
+        Some(s) if s >= 0.999 && (!only_kinds || a.mots_nom == b.mots_nom) => AccordNom::Inclus,
         Some(s) if s >= 0.5 => AccordNom::Proche,
         Some(s) if s > 0.0 => AccordNom::Inconnu,
         Some(_) => AccordNom::Autre,
@@ -694,7 +775,8 @@ pub fn compare(a: &Fiche, b: &Fiche) -> Comparaison {
     let mut c = Comparaison {
         nom,
         nom_score,
-        nom_identique: !a.nom_cle.is_empty() && a.nom_cle == b.nom_cle,
+        nom_identique: !a.nom_cle.is_empty() && a.nom_cle == b.nom_cle
+            || !a.mots_nom.is_empty() && a.mots_nom == b.mots_nom,
         adresse,
         distance_m: match (a.position, b.position) {
             (Some(p), Some(q)) => Some(p.distance_m(q)),
@@ -712,6 +794,13 @@ pub fn compare(a: &Fiche, b: &Fiche) -> Comparaison {
         site: !a.sites.is_disjoint(&b.sites),
         france_services: a.france_services && b.france_services,
         france_services_seul: a.france_services != b.france_services,
+        autre_genre: a
+            .mots_nom
+            .symmetric_difference(&b.mots_nom)
+            .any(|w| KIND_WORDS.contains(&w.as_str())),
+        muet: [a, b]
+            .iter()
+            .any(|f| f.telephone.is_none() && f.courriels.is_empty()),
         score: 0.0,
     };
     c.score = c.points();

@@ -453,16 +453,25 @@ fn deduce_postal_code(
 fn prepare(index: &TerritoryIndex, lieu: Lieu) -> (Prepared, Vec<String>) {
     let mut warnings = Vec::new();
     let commune = match &lieu.adresse.code_insee {
-        Some(code) => {
-            let found = index.commune(code.as_str());
-            if found.is_none() {
-                warnings.push(format!(
+        // An unknown code is often a former commune's (merged into a commune nouvelle):
+        // the postal code and the name still find today's.
+        Some(code) => index.commune(code.as_str()).or_else(|| {
+            let found = resolve_commune(index, &lieu);
+            warnings.push(match found {
+                Some(c) => format!(
+                    "code_insee « {} » : commune inconnue des territoires (ancienne commune ?), \
+                     remplacé par {} ({}) d’après le code postal et le nom",
+                    code.as_str(),
+                    c.code.as_str(),
+                    c.nom
+                ),
+                None => format!(
                     "code_insee « {} » : commune inconnue des territoires",
                     code.as_str()
-                ));
-            }
+                ),
+            });
             found
-        }
+        }),
         None => {
             let found = resolve_commune(index, &lieu);
             if found.is_none() {
