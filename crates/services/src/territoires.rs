@@ -15,9 +15,10 @@ const REGIONS: &str = include_str!("../../../data/territoires/regions.csv");
 
 /// The commune of an address without INSEE code: among the communes of its postal code
 /// (four digits taken as a lost leading zero), the one of the same name (written loosely:
-/// « Bohain » for Bohain-en-Vermandois, « (76) » or « Cedex » added), else the nearest to
-/// `position`, else the only one; with no commune at that postal code (a CEDEX code, a
-/// wrong one), the commune of that name in its département, else the only one in France.
+/// « Bohain » for Bohain-en-Vermandois, « (76) » or « Cedex » added); else the commune of
+/// that name in the postal code's département (a CEDEX code, a wrong one); else, among
+/// the postal code's communes, the nearest to `position`, else the only one; else the only
+/// commune of that name in France.
 pub fn commune_of_address<'a>(
     index: &'a TerritoryIndex,
     code_postal: &str,
@@ -54,6 +55,29 @@ pub fn commune_of_address<'a>(
     {
         return Some(c);
     }
+    // The commune of that name in the postal code's département: a name written out
+    // outweighs a postal code written wrong (« PROPRIANO 20100 », Sartène's code).
+    let same_name: Vec<&Commune> = if loose.is_empty() {
+        Vec::new()
+    } else {
+        index
+            .search(&loose, 50)
+            .into_iter()
+            .filter(|m| {
+                m.kind == relais_search::MatchKind::Exact
+                    && m.commune.kind != CommuneKind::ArrondissementMunicipal
+            })
+            .map(|m| m.commune)
+            .collect()
+    };
+    // A postal code begins with its département's number (20 for both of Corsica's).
+    let departement = |c: &&Commune| match c.departement.as_str() {
+        "2A" | "2B" => code_postal.starts_with("20"),
+        d => code_postal.starts_with(&d[..2.min(d.len())]),
+    };
+    if let Some(c) = only(same_name.iter().copied().filter(departement).collect()) {
+        return Some(c);
+    }
     if let Some(p) = position
         && !candidates.is_empty()
     {
@@ -64,27 +88,7 @@ pub fn commune_of_address<'a>(
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(c, _)| c);
     }
-    if let Some(c) = only(candidates.clone()) {
-        return Some(c);
-    }
-    if loose.is_empty() {
-        return None;
-    }
-    let same_name: Vec<&Commune> = index
-        .search(&loose, 50)
-        .into_iter()
-        .filter(|m| {
-            m.kind == relais_search::MatchKind::Exact
-                && m.commune.kind != CommuneKind::ArrondissementMunicipal
-        })
-        .map(|m| m.commune)
-        .collect();
-    // A postal code begins with its département's number (20 for both of Corsica's).
-    let departement = |c: &&Commune| match c.departement.as_str() {
-        "2A" | "2B" => code_postal.starts_with("20"),
-        d => code_postal.starts_with(&d[..2.min(d.len())]),
-    };
-    only(same_name.iter().copied().filter(departement).collect()).or_else(|| only(same_name))
+    only(candidates).or_else(|| only(same_name))
 }
 
 /// A commune's name as written in addresses, folded, without what is not the name: a

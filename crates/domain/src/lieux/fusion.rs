@@ -335,9 +335,7 @@ impl Fiche {
             || nom_key
                 .split(' ')
                 .any(|w| FRANCE_SERVICES_WORDS.contains(&w))
-            || FRANCE_SERVICES_PHRASES
-                .iter()
-                .any(|p| nom_key.contains(p));
+            || FRANCE_SERVICES_PHRASES.iter().any(|p| nom_key.contains(p));
         Fiche {
             nom: get("nom").to_string(),
             nom_cle,
@@ -464,6 +462,9 @@ pub struct Comparaison {
     pub muet: bool,
     /// The words one name has and the other lacks say a kind of place ([`KIND_WORDS`]).
     pub autre_genre: bool,
+    /// Each name says a kind of place the other does not (« Mairie de quartier Mansart »,
+    /// « Bibliothèque Mansart »): two kinds of place.
+    pub deux_genres: bool,
     pub score: f64,
 }
 
@@ -639,11 +640,13 @@ impl Comparaison {
         let twins = self.nom_identique && self.same_spot_within_source();
         // Or a contact at the same spot, the names not apart: one service under two names
         // (« Espace Alfred Sisley », « EPN des quartiers Sud-Est (Espace Sisley) »), not a
-        // France Services and its neighbour at one switchboard.
+        // France Services and its neighbour at one switchboard, nor two kinds of place (the
+        // CCAS and the centre social of a town hall).
         let renamed = self.contact()
             && !self.autre_telephone
             && !self.france_services_seul
             && self.nom != AccordNom::Autre
+            && !self.deux_genres
             && self.same_spot();
         // One producer writes each of its places' own address: another street, or more
         // than 300 m away on a street that is not the same, is another place (an
@@ -653,10 +656,12 @@ impl Comparaison {
             AccordAdresse::AutreRue | AccordAdresse::AutreNumero
         ) || (!self.streets_agree() && self.distance_m.is_some_and(|d| d > 300.0));
         // Or one record gives no contact at all, at the same spot as another under a name
-        // not apart: the same place listed again without its contacts (« Point numérique
-        // de Nevers » at the préfecture's « Point d'accueil numérique »).
+        // not apart nor of another kind: the same place listed again without its contacts
+        // (« Point numérique de Nevers » at the préfecture's « Point d'accueil numérique »,
+        // « PANDA Bourroches » in the « MJC-Centre social des Bourroches »).
         let bare = self.muet
             && self.nom != AccordNom::Autre
+            && !self.deux_genres
             && !self.france_services_seul
             && self.same_spot_within_source();
         let judged = self.decision() == Decision::Same && (self.same_service() || twins || renamed);
@@ -749,6 +754,13 @@ pub fn comparable_pairs(fiches: &[&Fiche]) -> Vec<(usize, usize)> {
     pairs
 }
 
+/// Whether `a`'s name says a kind of place that `b`'s does not.
+fn own_kind(a: &Fiche, b: &Fiche) -> bool {
+    a.mots_nom
+        .difference(&b.mots_nom)
+        .any(|w| KIND_WORDS.contains(&w.as_str()))
+}
+
 /// Compares two records of the same commune. Symmetric.
 pub fn compare(a: &Fiche, b: &Fiche) -> Comparaison {
     let nom_score = containment(&a.mots_nom, &b.mots_nom);
@@ -794,10 +806,8 @@ pub fn compare(a: &Fiche, b: &Fiche) -> Comparaison {
         site: !a.sites.is_disjoint(&b.sites),
         france_services: a.france_services && b.france_services,
         france_services_seul: a.france_services != b.france_services,
-        autre_genre: a
-            .mots_nom
-            .symmetric_difference(&b.mots_nom)
-            .any(|w| KIND_WORDS.contains(&w.as_str())),
+        autre_genre: own_kind(a, b) || own_kind(b, a),
+        deux_genres: own_kind(a, b) && own_kind(b, a),
         muet: [a, b]
             .iter()
             .any(|f| f.telephone.is_none() && f.courriels.is_empty()),
@@ -1149,6 +1159,157 @@ mod tests {
             &at("Point Numérique", "12 avenue Foch", None),
         );
         assert_ne!(c.decision(), Decision::Same, "{c:?}");
+    }
+
+    #[test]
+    fn abbreviations_are_written_out() {
+        let a = fiche(
+            &[
+                ("nom", "Point Information Jeunesse"),
+                ("adresse", "Rue de l'Hôtel de Ville"),
+                ("telephone", "+33470092836"),
+                ("courriels", "pij@example.fr"),
+            ],
+            Some((46.0, 3.0)),
+        );
+        let b = fiche(
+            &[
+                ("nom", "PIJ de Semur-en-Auxois"),
+                ("adresse", "Le forum"),
+                ("telephone", "+33470092836"),
+                ("courriels", "pij@example.fr"),
+            ],
+            Some((46.007, 3.0)),
+        );
+        assert_eq!(a.mots_nom, b.mots_nom);
+        let c = compare(&a, &b);
+        assert_eq!(c.nom, AccordNom::Inclus);
+        // 780 m apart on two streets, but the whole name, the telephone and the e-mail.
+        assert_eq!(c.decision(), Decision::Same, "{c:?}");
+        let cias = |nom: &str| fiche(&[("nom", nom)], None).nom_cle;
+        assert_eq!(
+            cias("CIAS du Haut-Anjou"),
+            cias("Centre Intercommunal Action Sociale du Haut Anjou")
+        );
+    }
+
+    #[test]
+    fn one_france_services_guichet_across_its_commune() {
+        // France Services lists each guichet under its commune's name; a hub names it
+        // after its host. The same telephone in the same commune, 2.3 km apart (a commune
+        // nouvelle): one guichet.
+        let listed = fiche(
+            &[
+                ("nom", "Semur-en-Auxois"),
+                ("adresse", "La Légeardière"),
+                ("telephone", "+33241305055"),
+                ("dispositif_programmes_nationaux", "France Services"),
+            ],
+            Some((47.0, 4.0)),
+        );
+        let hosted = fiche(
+            &[
+                ("nom", "CS du Chemillois - France Services"),
+                ("adresse", "5 rue de la Gabardière"),
+                ("telephone", "+33241305055"),
+            ],
+            Some((47.02, 4.0)),
+        );
+        assert_eq!(compare(&listed, &hosted).decision(), Decision::Same);
+        // Without a contact in common, two France Services of one commune stay apart.
+        let other = fiche(
+            &[
+                ("nom", "France Services du Chemillois"),
+                ("adresse", "5 rue de la Gabardière"),
+                ("telephone", "+33241000000"),
+            ],
+            Some((47.02, 4.0)),
+        );
+        assert_ne!(compare(&listed, &other).decision(), Decision::Same);
+        // A post office that hosts the France Services, at its address: the same place;
+        // another kind of service in the building (Point Info Jeunes) is not.
+        let fs = fiche(
+            &[
+                ("nom", "Auxois Lizé"),
+                ("adresse", "3 rue de Hautefort"),
+                ("dispositif_programmes_nationaux", "France Services"),
+            ],
+            Some((47.0, 4.0)),
+        );
+        let poste = fiche(
+            &[("nom", "Auxois Lize BP"), ("adresse", "3 Rue de Hautefort")],
+            Some((47.0, 4.0)),
+        );
+        let pij = fiche(
+            &[
+                ("nom", "Point Info Jeunes Auxois Lizé"),
+                ("adresse", "3 Rue de Hautefort"),
+            ],
+            Some((47.0, 4.0)),
+        );
+        assert_eq!(compare(&fs, &poste).decision(), Decision::Same);
+        assert_ne!(compare(&fs, &pij).decision(), Decision::Same);
+    }
+
+    #[test]
+    fn a_corner_building_has_two_streets() {
+        let fs = |adresse: &str, lat: f64| {
+            fiche(
+                &[
+                    ("nom", "Semur-en-Auxois"),
+                    ("adresse", adresse),
+                    ("dispositif_programmes_nationaux", "France Services"),
+                ],
+                Some((lat, 4.0)),
+            )
+        };
+        let c = compare(
+            &fs("2 avenue Jacques Fourcade", 47.0),
+            &fs("21 place du Corps Franc Pommiès", 47.00016),
+        );
+        assert_eq!(c.decision(), Decision::Same, "{c:?}");
+        // 60 m apart on two streets: not one building.
+        let c = compare(
+            &fs("2 avenue Jacques Fourcade", 47.0),
+            &fs("21 place du Corps Franc Pommiès", 47.00054),
+        );
+        assert_ne!(c.decision(), Decision::Same, "{c:?}");
+    }
+
+    #[test]
+    fn one_producer_lists_a_place_again_without_its_contacts() {
+        let at = |nom: &str, contact: bool| {
+            let mut f = vec![("nom", nom), ("adresse", "40 rue de la Préfecture")];
+            if contact {
+                f.push(("telephone", "+33386607080"));
+            }
+            fiche(&f, Some((47.0, 4.0)))
+        };
+        let c = compare(
+            &at("Point numérique de Semur-en-Auxois", false),
+            &at("Préfecture - Point d'Accueil Numérique", true),
+        );
+        assert_eq!(c.decision_within_source(), Decision::Same, "{c:?}");
+        // Two kinds of place at one address: a mairie de quartier and a library.
+        let c = compare(
+            &at("Mairie de quartier Mansart", false),
+            &at("Bibliothèque Mansart", false),
+        );
+        assert_eq!(c.decision_within_source(), Decision::Different, "{c:?}");
+        // A CCAS and a centre social at one switchboard.
+        let c = compare(&at("CCAS", true), &at("Centre social", true));
+        assert_eq!(c.decision_within_source(), Decision::Different, "{c:?}");
+        // The same name on a street without numbers, geocoded by the producer to one
+        // point: the street, not the building.
+        let street = |nom: &str| {
+            fiche(
+                &[("nom", nom), ("adresse", "Rue Marie France Brive")],
+                Some((43.6, 1.4)),
+            )
+        };
+        let c = compare(&street("Assos"), &street("Asso"));
+        assert!(c.nom_identique);
+        assert_eq!(c.decision_within_source(), Decision::Different, "{c:?}");
     }
 
     #[test]

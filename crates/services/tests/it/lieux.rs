@@ -11,7 +11,8 @@ use relais_testkit::store_tests;
 store_tests!(
     a_real_file_imports_and_reimports_without_change,
     bad_rows_are_reported_and_good_ones_kept,
-    a_changed_row_updates_its_lieu
+    a_changed_row_updates_its_lieu,
+    former_codes_and_wrong_postal_codes_find_the_commune
 );
 
 async fn run(db: &Db, source: &str, bytes: &[u8]) -> Result<ImportReport, ImportError> {
@@ -182,7 +183,10 @@ async fn bad_rows_are_reported_and_good_ones_kept(db: Db) {
 }
 
 async fn a_changed_row_updates_its_lieu(db: Db) {
-    let file = |nom: &str| [v1_header(), row(&[("nom", nom)]), row(&[("id", "2")])].join("\n");
+    // Row 2 is another place of the same address (a producer's « Médiathèque » and
+    // « Médiathèque Tarentaize » there without contacts would be one place listed twice).
+    let other = row(&[("id", "2"), ("nom", "Mairie annexe")]);
+    let file = |nom: &str| [v1_header(), row(&[("nom", nom)]), other.clone()].join("\n");
     run(&db, "essai", file("Médiathèque").as_bytes())
         .await
         .unwrap();
@@ -207,4 +211,57 @@ async fn a_changed_row_updates_its_lieu(db: Db) {
         "{}",
         lieu.provenance
     );
+}
+
+async fn former_codes_and_wrong_postal_codes_find_the_commune(db: Db) {
+    let at = |id: &str, code_insee: &str, code_postal: &str, commune: &str| {
+        row(&[
+            ("id", id),
+            ("nom", &format!("Lieu {id}")),
+            ("code_insee", code_insee),
+            ("code_postal", code_postal),
+            ("commune", commune),
+            ("latitude", ""),
+            ("longitude", ""),
+        ])
+    };
+    let csv = [
+        v1_header(),
+        // Drain's code since it joined Orée d'Anjou (2015): unknown to today's territories.
+        at("1", "49069", "49530", "Orée d'Anjou"),
+        // Sartène's postal code with Propriano written out: the name wins in its
+        // département (before: Bilia, the nearest commune of 20100).
+        at("2", "", "20100", "PROPRIANO"),
+        // An unknown code with nothing else to go by: said, no commune.
+        at("3", "99999", "75000", "Nulle part"),
+    ]
+    .join("\n");
+    let report = run(&db, "communes", csv.as_bytes()).await.unwrap();
+    assert_eq!(report.created, 3, "{report:#?}");
+    let commune = async |id: &str| {
+        lieux::lieu(&db, &lieu_id("communes", id))
+            .await
+            .unwrap()
+            .unwrap()
+            .location
+            .code_insee
+    };
+    assert_eq!(commune("1").await.as_deref(), Some("49126"));
+    assert_eq!(commune("2").await.as_deref(), Some("2A249"));
+    assert_eq!(commune("3").await, None);
+    let warned = |line: usize, what: &str| {
+        report
+            .warnings
+            .iter()
+            .any(|(l, w)| *l == line && w.contains(what))
+    };
+    assert!(
+        warned(
+            2,
+            "« 49069 » : commune inconnue des territoires (ancienne commune ?), remplacé par 49126 (Orée d'Anjou)"
+        ),
+        "{:?}",
+        report.warnings
+    );
+    assert!(warned(4, "« 99999 » : commune inconnue des territoires"));
 }

@@ -169,7 +169,7 @@ async fn structures_find_their_lieux(db: Db) {
         .await
         .unwrap();
     let report = run(&db, "aidants-connect", &aidants_connect()).await;
-    assert_eq!((report.lieux, report.structures_with_lieux), (62, 62));
+    assert_eq!((report.lieux, report.structures_with_lieux), (65, 65));
     let structures = repo::of_source(&db, "aidants-connect").await.unwrap();
     let lapte = structures
         .iter()
@@ -196,7 +196,7 @@ async fn structures_find_their_lieux(db: Db) {
     let again = relais_services::comptes::registre::rapprocher_lieux(&db, "aidants-connect")
         .await
         .unwrap();
-    assert_eq!(again, (62, 62));
+    assert_eq!(again, (65, 65));
 }
 
 fn actor(person: PersonId) -> Actor {
