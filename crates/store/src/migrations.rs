@@ -42,6 +42,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(15, "0015_registre_structures"),
     migration!(16, "0016_proconnect_siret"),
     migration!(17, "0017_correspondances"),
+    migration!(18, "0018_fusion_blocs"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

@@ -761,6 +761,40 @@ fn own_kind(a: &Fiche, b: &Fiche) -> bool {
         .any(|w| KIND_WORDS.contains(&w.as_str()))
 }
 
+/// How near a lieu of a neighbouring commune must be to be compared: a lieu placed a few
+/// hundred metres off (each producer geocodes anew) or given the commune next door (a
+/// postal code shared by several communes).
+pub const VOISINAGE_M: f64 = 300.0;
+
+/// The pairs of points (indices, `a < b`, in order) of different communes within
+/// `reach_m` of each other.
+pub fn neighbours(points: &[(Point, &str)], reach_m: f64) -> Vec<(usize, usize)> {
+    // Cells at least `reach_m` a side in France (up to 51° N): pairs within reach are in
+    // the same or a neighbouring cell.
+    let (dlat, dlon) = (reach_m / 111_000.0, reach_m / 70_000.0);
+    let cell = |p: Point| ((p.lat / dlat).floor() as i64, (p.lon / dlon).floor() as i64);
+    let mut by_cell: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
+    for (i, (p, _)) in points.iter().enumerate() {
+        by_cell.entry(cell(*p)).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for (i, (p, commune)) in points.iter().enumerate() {
+        let (y, x) = cell(*p);
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                for &j in by_cell.get(&(y + dy, x + dx)).into_iter().flatten() {
+                    let (q, other) = points[j];
+                    if i < j && other != *commune && p.distance_m(q) <= reach_m {
+                        out.push((i, j));
+                    }
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 /// Compares two records of the same commune. Symmetric.
 pub fn compare(a: &Fiche, b: &Fiche) -> Comparaison {
     let nom_score = containment(&a.mots_nom, &b.mots_nom);
@@ -1159,6 +1193,39 @@ mod tests {
             &at("Point Numérique", "12 avenue Foch", None),
         );
         assert_ne!(c.decision(), Decision::Same, "{c:?}");
+    }
+
+    #[test]
+    fn neighbours_are_the_pairs_of_two_communes_within_reach() {
+        // A deterministic scatter over a few kilometres and three communes.
+        let mut seed = 7u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 10_000) as f64 / 10_000.0
+        };
+        let communes = ["01001", "01002", "01003"];
+        let points: Vec<(Point, &str)> = (0..400)
+            .map(|i| {
+                let p = Point {
+                    lat: 45.0 + next() * 0.03,
+                    lon: 5.0 + next() * 0.04,
+                };
+                (p, communes[i % 3])
+            })
+            .collect();
+        let mut brute = Vec::new();
+        for i in 0..points.len() {
+            for j in i + 1..points.len() {
+                if points[i].1 != points[j].1 && points[i].0.distance_m(points[j].0) <= VOISINAGE_M
+                {
+                    brute.push((i, j));
+                }
+            }
+        }
+        assert!(brute.len() > 100, "{}", brute.len());
+        assert_eq!(neighbours(&points, VOISINAGE_M), brute);
     }
 
     #[test]

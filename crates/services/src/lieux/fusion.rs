@@ -15,10 +15,11 @@ use relais_domain::calendrier::now_ms;
 use relais_domain::ids::{LieuId, PersonId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::lieux::fusion::{
-    Comparaison, Decision, Fiche, Membre, Origine, Origines, Partition, comparable_pairs, compare,
-    merge,
+    Comparaison, Decision, Fiche, Membre, Origine, Origines, Partition, VOISINAGE_M,
+    comparable_pairs, compare, merge, neighbours,
 };
 use relais_domain::lieux::{SchemaVersion, read_row, write_row};
+use relais_domain::territoires::Point;
 use relais_domain::territoires::commune_entiere;
 use relais_store::journal::JournalFilter;
 pub use relais_store::lieux::ReviewItem;
@@ -36,15 +37,98 @@ use super::import::lieu_id;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Block {
     Record(RecordKey),
-    /// A whole commune: its arrondissements with it (`Block::commune`).
+    /// A whole commune: its arrondissements with it (`Block::commune`); or, named after
+    /// its smallest code, a group of communes that [`regroup`] joined.
     Commune(String),
 }
 
 impl Block {
-    /// The block of a record in the commune (or arrondissement) `code_insee`.
+    /// The block of a record in the commune (or arrondissement) `code_insee`, before
+    /// [`regroup`] says which group it is in.
     pub fn commune(code_insee: &str) -> Block {
         Block::Commune(commune_entiere(code_insee).to_string())
     }
+}
+
+/// Joins neighbouring communes into one block where a lieu of one, within
+/// [`VOISINAGE_M`] of a lieu of the other, looks like it (the rules do not find them
+/// different): a place geocoded a few hundred metres off, or given the commune next door
+/// by a postal code several communes share. A group takes its smallest code as its name;
+/// every record of its communes goes there. Groups are made anew from every record at
+/// each merge (a few columns per record), so they also part when those lieux do.
+///
+/// Returns the block of each grouped commune, and the blocks whose records changed.
+pub async fn regroup(db: &Db) -> Result<(HashMap<String, String>, BTreeSet<String>), StoreError> {
+    let placed = repo::placed_records(db).await?;
+    let points: Vec<(Point, &str)> = placed
+        .iter()
+        .map(|r| {
+            let p = Point {
+                lat: r.latitude,
+                lon: r.longitude,
+            };
+            (p, r.commune.as_str())
+        })
+        .collect();
+    let pairs = neighbours(&points, VOISINAGE_M);
+    let keys: BTreeSet<RecordKey> = pairs
+        .iter()
+        .flat_map(|&(a, b)| [placed[a].key.clone(), placed[b].key.clone()])
+        .collect();
+    let keys: Vec<RecordKey> = keys.into_iter().collect();
+    let recs: HashMap<RecordKey, Rec> = repo::records_by_keys(db, &keys)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let key = RecordKey {
+                source_id: r.source_id,
+                external_id: r.external_id.clone(),
+            };
+            (key, read(r))
+        })
+        .collect();
+    let mut communes: Vec<&str> = Vec::new();
+    let mut links = Vec::new();
+    for (a, b) in pairs {
+        let (Some(ra), Some(rb)) = (recs.get(&placed[a].key), recs.get(&placed[b].key)) else {
+            continue;
+        };
+        if judge(ra, rb).1 == Decision::Different {
+            continue;
+        }
+        communes.extend([placed[a].commune.as_str(), placed[b].commune.as_str()]);
+        links.push((placed[a].commune.as_str(), placed[b].commune.as_str()));
+    }
+    communes.sort_unstable();
+    communes.dedup();
+    let at = |c: &str| communes.binary_search(&c).unwrap_or_default();
+    let mut partition = Partition::new(communes.len());
+    for (x, y) in links {
+        partition.union(at(x), at(y));
+    }
+    let mut wanted: HashMap<String, String> = HashMap::new();
+    for group in partition.clusters() {
+        let name = group.iter().map(|&i| communes[i]).min().unwrap_or_default();
+        for &i in &group {
+            if group.len() > 1 {
+                wanted.insert(communes[i].to_string(), name.to_string());
+            }
+        }
+    }
+    // Move the communes whose block changes: those grouped now, and those grouped before.
+    let mut touched = BTreeSet::new();
+    let before = repo::grouped_communes(db).await?;
+    let mut moving: BTreeSet<&str> = wanted.keys().map(String::as_str).collect();
+    moving.extend(before.iter().map(|(c, _)| c.as_str()));
+    for c in moving {
+        let bloc = wanted.get(c).map_or(c, String::as_str);
+        let left = repo::set_bloc(db, c, bloc).await?;
+        if !left.is_empty() {
+            touched.extend(left);
+            touched.insert(bloc.to_string());
+        }
+    }
+    Ok((wanted, touched))
 }
 
 /// What a merge run did.
@@ -373,12 +457,22 @@ impl Scope<'_> {
     }
 }
 
-/// Rebuilds the lieux of `blocks` (a block is never split between transactions).
+/// Rebuilds the lieux of `blocks` (communes as [`Block::commune`] names them; a block is
+/// never split between transactions), after [`regroup`].
 pub async fn refresh(
     db: &Db,
     blocks: &BTreeSet<Block>,
     scope: Scope<'_>,
 ) -> Result<Outcome, StoreError> {
+    let (groups, touched) = regroup(db).await?;
+    let blocks: BTreeSet<Block> = blocks
+        .iter()
+        .map(|b| match b {
+            Block::Commune(c) => Block::Commune(groups.get(c).unwrap_or(c).clone()),
+            record => record.clone(),
+        })
+        .chain(touched.into_iter().map(Block::Commune))
+        .collect();
     let mut total = Outcome::default();
     let blocks: Vec<&Block> = blocks.iter().collect();
     for chunk in blocks.chunks(BLOCKS_PER_TX) {
@@ -442,8 +536,8 @@ impl Batch {
             }
             ids.insert(r.lieu_id.clone());
             ids.insert(lieu_id(&r.source, &r.external_id));
-            let code = r.location.code_insee.as_deref().map_or("", commune_entiere);
-            batch.records.entry(code.to_string()).or_default().push(r);
+            let bloc = r.bloc.clone().unwrap_or_default();
+            batch.records.entry(bloc).or_default().push(r);
         }
         batch.decisions = repo::decisions_of_communes(tx, &codes).await?;
         let of_records: Vec<LieuId> = of_records.into_iter().collect();
@@ -558,6 +652,16 @@ async fn refresh_block(
     let now = now_ms();
     let (recs, decisions, sizes) = load_in(tx, block, batch).await?;
     if recs.is_empty() {
+        // A block left empty (its commune joined a group, or the group parted): its pairs
+        // to review went with its records.
+        if let Block::Commune(code) = block
+            && batch
+                .review
+                .remove(code)
+                .is_some_and(|pairs| !pairs.is_empty())
+        {
+            repo::replace_review(tx, code, &[], now).await?;
+        }
         return Ok(Outcome::default());
     }
     let plan = plan(&recs, &decisions);
@@ -885,7 +989,7 @@ async fn record(
     let now = now_ms();
     for x in &ra {
         for y in &rb {
-            let code = match (&x.commune, &y.commune) {
+            let code = match (&x.bloc, &y.bloc) {
                 (Some(p), Some(q)) if p == q => p.clone(),
                 (None, _) => return Err(FusionError::NoCommune(a.clone())),
                 (_, None) => return Err(FusionError::NoCommune(b.clone())),
@@ -1144,6 +1248,7 @@ mod tests {
                     lieu_created_at: 0,
                     lieu_written: true,
                     imported_at: 0,
+                    bloc: Some("69123".into()),
                 });
                 let recs = [rec];
                 assert_eq!(

@@ -30,6 +30,7 @@ store_tests!(
     duplicates_inside_one_source_merge,
     an_arrondissement_meets_its_commune,
     a_generic_name_at_the_same_address_merges,
+    a_lieu_near_the_boundary_meets_the_neighbouring_commune,
 );
 
 /// A v1 row in Saint-Étienne with the given values.
@@ -551,4 +552,56 @@ async fn carto_2020() {
     for (n, p) in merged.iter().take(120).enumerate() {
         println!("{} | {}", n + 1, line(p));
     }
+}
+
+/// A France Services on the edge of Valgelon-La Rochette, and a hub's record of it placed
+/// 140 m away in La Croix-de-la-Rochette (a postal code both communes share): the two
+/// communes are merged as one block while those lieux are close, and part when one moves.
+async fn a_lieu_near_the_boundary_meets_the_neighbouring_commune(db: Db) {
+    let at = |id: &str, commune: &str, code_insee: &str, latitude: &str| {
+        row(&[
+            ("id", id),
+            ("nom", "France Services Valgelon La Rochette"),
+            ("commune", commune),
+            ("code_postal", "73110"),
+            ("code_insee", code_insee),
+            ("adresse", "Rue des Grives"),
+            ("latitude", latitude),
+            ("longitude", "6.1180"),
+            ("telephone", "04 79 65 36 02"),
+            ("dispositif_programmes_nationaux", "France Services"),
+        ])
+    };
+    run(
+        &db,
+        "anct",
+        &[at("A", "Valgelon-La Rochette", "73215", "45.4610")],
+    )
+    .await;
+    let hub = |latitude: &str| at("H", "La Croix-de-la-Rochette", "73095", latitude);
+    let r = run(&db, "hub", &[hub("45.4622")]).await;
+    assert_eq!(r.merged, 1, "{r:?}");
+    assert_eq!(lieux::count(&db).await.unwrap(), 1);
+    let records = lieux::lieu_records(&db, &lieu_id("anct", "A"))
+        .await
+        .unwrap();
+    let blocs: Vec<Option<&str>> = records.iter().map(|r| r.bloc.as_deref()).collect();
+    assert_eq!(
+        blocs,
+        [Some("73095"), Some("73095")],
+        "one block, the smaller code"
+    );
+    // The hub moves its record 4 km away: the communes part, each lieu alone again.
+    let r = run(&db, "hub", &[hub("45.4990")]).await;
+    assert_eq!(r.updated, 1, "{r:?}");
+    assert_eq!(lieux::count(&db).await.unwrap(), 2);
+    for (id, bloc) in [
+        (lieu_id("anct", "A"), "73215"),
+        (lieu_id("hub", "H"), "73095"),
+    ] {
+        let records = lieux::lieu_records(&db, &id).await.unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].bloc.as_deref(), Some(bloc));
+    }
+    assert!(fusion::review(&db).await.unwrap().is_empty());
 }

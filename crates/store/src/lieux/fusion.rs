@@ -1,7 +1,7 @@
 //! The cross-source merge: records as the merge sees them, decisions on pairs, the
 //! review list, merged lieux and the aliases of their former ids.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use relais_domain::ids::{LieuId, SourceId};
 use sqlx::Row;
@@ -12,10 +12,10 @@ use super::{COLUMNS, LieuOrigines, UPSERT_ROWS, lieu_origines_from, values};
 use crate::db::marks;
 use crate::{Db, StoreError, Tx};
 
-/// The records of a whole commune (`domain::territoires::commune_entiere`: with its
-/// arrondissements), in no order.
-pub async fn commune_records(tx: &mut Tx, commune: &str) -> Result<Vec<Record>, StoreError> {
-    records_of_communes(tx, &[commune]).await
+/// The records of a block (a whole commune, `domain::territoires::commune_entiere`, with
+/// its arrondissements; or a group of neighbouring communes), in no order.
+pub async fn commune_records(tx: &mut Tx, bloc: &str) -> Result<Vec<Record>, StoreError> {
+    records_of_communes(tx, &[bloc]).await
 }
 
 /// One record.
@@ -31,17 +31,17 @@ pub async fn record(tx: &mut Tx, key: &RecordKey) -> Result<Option<Record>, Stor
         .map(record_from))
 }
 
-/// A record of a lieu and the whole commune it is in (the merge's block).
+/// A record of a lieu and the merge's block it is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordPlace {
     pub key: RecordKey,
-    pub commune: Option<String>,
+    pub bloc: Option<String>,
 }
 
 /// The records a lieu is made of, by source and row id.
 pub async fn lieu_records(db: &Db, lieu_id: &LieuId) -> Result<Vec<RecordPlace>, StoreError> {
     Ok(statement!(
-        "SELECT source_id, external_id, commune_entiere FROM lieu_records WHERE lieu_id = $1 \
+        "SELECT source_id, external_id, bloc FROM lieu_records WHERE lieu_id = $1 \
          ORDER BY source_id, external_id",
         lieu_id.as_str()
     )
@@ -50,7 +50,7 @@ pub async fn lieu_records(db: &Db, lieu_id: &LieuId) -> Result<Vec<RecordPlace>,
     .iter()
     .map(|r| RecordPlace {
         key: key_from(r, 0),
-        commune: r.get(2),
+        bloc: r.get(2),
     })
     .collect())
 }
@@ -222,7 +222,7 @@ pub async fn review(db: &Db) -> Result<Vec<ReviewItem>, StoreError> {
     .collect())
 }
 
-/// What the merge looks at: the communes that have records, and the records without a
+/// What the merge looks at: the blocks that have records, and the records without a
 /// commune.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MergeBlocks {
@@ -231,17 +231,15 @@ pub struct MergeBlocks {
 }
 
 pub async fn merge_blocks(db: &Db) -> Result<MergeBlocks, StoreError> {
-    let communes = sqlx::query(
-        "SELECT DISTINCT commune_entiere FROM lieu_records WHERE commune_entiere IS NOT NULL \
-         ORDER BY commune_entiere",
-    )
-    .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(|r| r.get(0))
-    .collect();
+    let communes =
+        sqlx::query("SELECT DISTINCT bloc FROM lieu_records WHERE bloc IS NOT NULL ORDER BY bloc")
+            .fetch_all(db.pool())
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
     let alone = sqlx::query(
-        "SELECT source_id, external_id FROM lieu_records WHERE commune_entiere IS NULL \
+        "SELECT source_id, external_id FROM lieu_records WHERE bloc IS NULL \
          ORDER BY source_id, external_id",
     )
     .fetch_all(db.pool())
@@ -252,13 +250,13 @@ pub async fn merge_blocks(db: &Db) -> Result<MergeBlocks, StoreError> {
     Ok(MergeBlocks { communes, alone })
 }
 
-/// How many records each lieu of a commune's records has, whatever their commune: a lieu
-/// that also holds records of elsewhere is not the commune's to rebuild.
-pub async fn lieu_sizes_of_commune(tx: &mut Tx, code_insee: &str) -> Result<Sizes, StoreError> {
+/// How many records each lieu of a block's records has, whatever their block: a lieu
+/// that also holds records of elsewhere is not the block's to rebuild.
+pub async fn lieu_sizes_of_commune(tx: &mut Tx, bloc: &str) -> Result<Sizes, StoreError> {
     let rows = statement!(
         "SELECT lieu_id, COUNT(*) FROM lieu_records WHERE lieu_id IN \
-         (SELECT lieu_id FROM lieu_records WHERE commune_entiere = $1) GROUP BY lieu_id",
-        code_insee
+         (SELECT lieu_id FROM lieu_records WHERE bloc = $1) GROUP BY lieu_id",
+        bloc
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -281,6 +279,98 @@ pub async fn lieu_size(tx: &mut Tx, id: &LieuId) -> Result<i64, StoreError> {
     .fetch_one(&mut **tx)
     .await?
     .get(0))
+}
+
+/// A record with an exact position and a commune: what the merge needs to join
+/// neighbouring communes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedRecord {
+    pub key: RecordKey,
+    pub commune: String,
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// Every record with an exact position and a commune (a few columns: read in full at
+/// each merge).
+pub async fn placed_records(db: &Db) -> Result<Vec<PlacedRecord>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT source_id, external_id, commune_entiere, latitude, longitude FROM lieu_records \
+         WHERE approximate = 0 AND latitude IS NOT NULL AND longitude IS NOT NULL \
+         AND commune_entiere IS NOT NULL",
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| PlacedRecord {
+        key: key_from(r, 0),
+        commune: r.get(2),
+        latitude: r.get(3),
+        longitude: r.get(4),
+    })
+    .collect())
+}
+
+/// The records of `keys` that exist, a query per source and list of [`IN_LIST`] ids.
+pub async fn records_by_keys(db: &Db, keys: &[RecordKey]) -> Result<Vec<Record>, StoreError> {
+    let mut by_source: BTreeMap<SourceId, Vec<&str>> = BTreeMap::new();
+    for k in keys {
+        by_source
+            .entry(k.source_id)
+            .or_default()
+            .push(k.external_id.as_str());
+    }
+    let mut tx = db.begin().await?;
+    let mut out = Vec::new();
+    for (source, ids) in by_source {
+        let sql = |marks: &str| {
+            format!(
+                "SELECT {RECORD_COLUMNS} FROM {RECORD_TABLES} \
+                 WHERE r.source_id = {source} AND r.external_id IN ({marks})",
+                source = source.0
+            )
+        };
+        out.extend(fetch_in(&mut tx, sql, &ids).await?.iter().map(record_from));
+    }
+    crate::commit(tx).await?;
+    Ok(out)
+}
+
+/// The communes whose records are in another block than their own, with that block.
+pub async fn grouped_communes(db: &Db) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(sqlx::query(
+        "SELECT DISTINCT commune_entiere, bloc FROM lieu_records \
+         WHERE commune_entiere IS NOT NULL AND bloc <> commune_entiere ORDER BY 1, 2",
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect())
+}
+
+/// Puts the records of `commune` in the block `bloc`; the blocks they leave.
+pub async fn set_bloc(db: &Db, commune: &str, bloc: &str) -> Result<Vec<String>, StoreError> {
+    let mut tx = db.begin().await?;
+    let left: Vec<String> = statement!(
+        "SELECT DISTINCT bloc FROM lieu_records WHERE commune_entiere = $1 AND bloc <> $2",
+        commune,
+        bloc
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    statement!(
+        "UPDATE lieu_records SET bloc = $1 WHERE commune_entiere = $2 AND bloc <> $1",
+        bloc,
+        commune
+    )
+    .execute(&mut *tx)
+    .await?;
+    crate::commit(tx).await?;
+    Ok(left)
 }
 
 // ---- The merge by batches: many communes per query, many lieux per statement ---------
@@ -314,7 +404,7 @@ pub async fn records_of_communes<K: AsRef<str>>(
     codes: &[K],
 ) -> Result<Vec<Record>, StoreError> {
     let sql = |marks: &str| {
-        format!("SELECT {RECORD_COLUMNS} FROM {RECORD_TABLES} WHERE r.commune_entiere IN ({marks})")
+        format!("SELECT {RECORD_COLUMNS} FROM {RECORD_TABLES} WHERE r.bloc IN ({marks})")
     };
     Ok(fetch_in(tx, sql, codes)
         .await?
@@ -329,9 +419,13 @@ pub async fn decisions_of_communes<K: AsRef<str>>(
     codes: &[K],
 ) -> Result<HashMap<String, Vec<PairDecision>>, StoreError> {
     let sql = |marks: &str| {
+        // By the block its first record is in now, not the one it was taken in: a group
+        // of communes formed or parted since keeps its decisions.
         format!(
-            "SELECT code_insee, source_a, external_a, source_b, external_b, decision \
-             FROM fusion_decisions WHERE code_insee IN ({marks})"
+            "SELECT r.bloc, d.source_a, d.external_a, d.source_b, d.external_b, d.decision \
+             FROM fusion_decisions d JOIN lieu_records r \
+             ON r.source_id = d.source_a AND r.external_id = d.external_a \
+             WHERE r.bloc IN ({marks})"
         )
     };
     let mut out: HashMap<String, Vec<PairDecision>> = HashMap::new();

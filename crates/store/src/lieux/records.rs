@@ -130,12 +130,15 @@ pub struct Record {
     pub lieu_written: bool,
     /// When this version of the row was imported (a re-import of the same row keeps it).
     pub imported_at: i64,
+    /// The merge's block (`lieu_records.bloc`): its whole commune, or the group of
+    /// neighbouring communes it was joined to; `None` without a commune.
+    pub bloc: Option<String>,
 }
 
 /// The columns of a [`Record`], read `FROM` [`RECORD_TABLES`].
 pub(super) const RECORD_COLUMNS: &str = "r.source_id, s.nom, r.external_id, r.lieu_id, r.data, \
      r.code_insee, r.latitude, r.longitude, r.approximate, COALESCE(l.created_at, r.imported_at), \
-     CAST(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END AS BIGINT), r.imported_at";
+     CAST(CASE WHEN l.id IS NULL THEN 0 ELSE 1 END AS BIGINT), r.imported_at, r.bloc";
 pub(super) const RECORD_TABLES: &str = "lieu_records r JOIN lieu_sources s ON s.id = r.source_id \
      LEFT JOIN lieux l ON l.id = r.lieu_id";
 
@@ -150,6 +153,7 @@ pub(super) fn record_from(r: &AnyRow) -> Record {
         lieu_created_at: r.get(9),
         lieu_written: r.get::<i64, _>(10) != 0,
         imported_at: r.get(11),
+        bloc: r.get(12),
     }
 }
 
@@ -223,14 +227,15 @@ pub async fn put_records(
     for chunk in records.chunks(UPSERT_ROWS) {
         let sql = format!(
             "INSERT INTO lieu_records (source_id, external_id, lieu_id, data, fingerprint, \
-             imported_at, code_insee, latitude, longitude, approximate, commune_entiere) \
+             imported_at, code_insee, latitude, longitude, approximate, commune_entiere, bloc) \
              VALUES {} \
              ON CONFLICT (source_id, external_id) DO UPDATE SET lieu_id = excluded.lieu_id, \
              data = excluded.data, fingerprint = excluded.fingerprint, \
              imported_at = excluded.imported_at, code_insee = excluded.code_insee, \
              latitude = excluded.latitude, longitude = excluded.longitude, \
-             approximate = excluded.approximate, commune_entiere = excluded.commune_entiere",
-            values(tx, chunk.len(), 11)
+             approximate = excluded.approximate, commune_entiere = excluded.commune_entiere, \
+             bloc = excluded.bloc",
+            values(tx, chunk.len(), 12)
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
@@ -241,12 +246,16 @@ pub async fn put_records(
                 .bind(r.data)
                 .bind(r.fingerprint)
                 .bind(now);
-            q = super::bind_location(q, r.location).bind(
-                r.location
-                    .code_insee
-                    .as_deref()
-                    .map(relais_domain::territoires::commune_entiere),
-            );
+            // Its whole commune; the merge joins it to a group of communes if it must
+            // (`services::lieux::fusion::regroup`), before it looks at the block.
+            let commune = r
+                .location
+                .code_insee
+                .as_deref()
+                .map(relais_domain::territoires::commune_entiere);
+            q = super::bind_location(q, r.location)
+                .bind(commune)
+                .bind(commune);
         }
         q.execute(&mut **tx).await?;
     }
