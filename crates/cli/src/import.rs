@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
-use relais_domain::comptes::registre::StructureLabel;
+use relais_domain::comptes::registre::{Correspondance, StructureLabel};
 use relais_search::TerritoryIndex;
 use relais_services::comptes::registre;
 use relais_services::lieux::import::{ImportReport, ToMerge, store_file, store_path};
@@ -67,6 +67,16 @@ pub enum ImportCommand {
         /// conseiller_numerique) ; peut être répété.
         #[arg(long = "label", value_name = "LABEL")]
         labels: Vec<String>,
+        /// Correspondance des colonnes que Relais ne reconnaît pas (TOML, section
+        /// [colonnes] : champ = "colonne du fichier"), comme l'écrit
+        /// --proposer-correspondance.
+        #[arg(long, value_name = "FICHIER.toml")]
+        correspondance: Option<PathBuf>,
+        /// Ne rien importer : écrire sur la sortie une correspondance proposée (colonnes
+        /// reconnues par leur nom ou leurs valeurs, avec leur confiance), à vérifier puis à
+        /// donner à --correspondance.
+        #[arg(long, conflicts_with = "correspondance")]
+        proposer_correspondance: bool,
     },
 }
 
@@ -110,10 +120,27 @@ pub async fn run(base: &BaseArgs, command: &ImportCommand) -> anyhow::Result<()>
             .await
         }
         ImportCommand::Structures {
+            proposer_correspondance: true,
+            fichier,
+            ..
+        } => propose_structures(fichier),
+        ImportCommand::Structures {
             fichier,
             source,
             labels,
-        } => import_structures(base, fichier, source.as_deref(), labels).await,
+            correspondance,
+            ..
+        } => {
+            let correspondance = match correspondance {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| path.display().to_string())?;
+                    Correspondance::parse(&text).with_context(|| path.display().to_string())?
+                }
+                None => Correspondance::default(),
+            };
+            import_structures(base, fichier, source.as_deref(), labels, &correspondance).await
+        }
     }
 }
 
@@ -239,11 +266,25 @@ async fn import_data_inclusion(
     Ok(())
 }
 
+/// Writes a correspondence proposed for a register's columns on the standard output.
+fn propose_structures(path: &Path) -> anyhow::Result<()> {
+    let bytes = fichier::read_path(path, fichier::MAX_UPLOAD)?;
+    let file = relais_domain::lieux::fichier::read(&bytes, false)
+        .with_context(|| path.display().to_string())?;
+    let proposees = relais_domain::comptes::registre::proposer(&file);
+    print!(
+        "{}",
+        relais_domain::comptes::registre::proposition_toml(&proposees, &path.display().to_string())
+    );
+    Ok(())
+}
+
 async fn import_structures(
     base: &BaseArgs,
     path: &Path,
     source: Option<&str>,
     labels: &[String],
+    correspondance: &Correspondance,
 ) -> anyhow::Result<()> {
     let labels = labels
         .iter()
@@ -266,7 +307,7 @@ async fn import_structures(
         str::to_string,
     );
     let (db, index) = open(base).await?;
-    let result = registre::import(&db, &index, &name, &bytes, &labels, None).await;
+    let result = registre::import(&db, &index, &name, &bytes, &labels, correspondance, None).await;
     db.close().await;
     let r = result.with_context(|| path.display().to_string())?;
     println!(

@@ -169,11 +169,186 @@ pub fn colonnes(columns: &[String]) -> BTreeMap<&'static str, String> {
     found
 }
 
+/// A person's correspondence for a register whose columns are not recognised: field →
+/// column, written in TOML under `[colonnes]` (`relais import structures --correspondance`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correspondance {
+    #[serde(default)]
+    pub colonnes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CorrespondanceError {
+    #[error("correspondance illisible : {0}")]
+    Toml(String),
+    #[error("correspondance : champ « {0} » inconnu ; champs possibles : {1}")]
+    ChampInconnu(String, String),
+    #[error(
+        "correspondance : colonne « {colonne} » (champ {champ}) absente du fichier ; colonnes du fichier : {colonnes}"
+    )]
+    ColonneAbsente {
+        champ: String,
+        colonne: String,
+        colonnes: String,
+    },
+}
+
+impl Correspondance {
+    pub fn parse(text: &str) -> Result<Correspondance, CorrespondanceError> {
+        let c: Correspondance =
+            toml::from_str(text).map_err(|e| CorrespondanceError::Toml(e.to_string()))?;
+        if let Some(unknown) = c.colonnes.keys().find(|k| champ(k).is_none()) {
+            let champs: Vec<&str> = COLONNES.iter().map(|(f, _)| *f).collect();
+            return Err(CorrespondanceError::ChampInconnu(
+                unknown.clone(),
+                champs.join(", "),
+            ));
+        }
+        Ok(c)
+    }
+
+    /// The columns of each field: those it names, then those recognised by their name.
+    pub fn colonnes(
+        &self,
+        columns: &[String],
+    ) -> Result<BTreeMap<&'static str, String>, CorrespondanceError> {
+        let mut found = colonnes(columns);
+        for (field, column) in &self.colonnes {
+            let Some(field) = champ(field) else { continue };
+            if !columns.contains(column) {
+                return Err(CorrespondanceError::ColonneAbsente {
+                    champ: field.to_string(),
+                    colonne: column.clone(),
+                    colonnes: columns.join(", "),
+                });
+            }
+            found.insert(field, column.clone());
+        }
+        Ok(found)
+    }
+}
+
+/// The register's field named `name`, as [`COLONNES`] spells it.
+fn champ(name: &str) -> Option<&'static str> {
+    COLONNES.iter().map(|(f, _)| *f).find(|f| *f == name)
+}
+
+/// A column proposed for a field, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColonneProposee {
+    pub champ: &'static str,
+    /// `None`: no column looks like it.
+    pub colonne: Option<String>,
+    /// From 0 to 1.
+    pub confiance: f64,
+    pub raison: String,
+}
+
+/// A correspondence proposed for a register's columns, in three passes, each column
+/// serving one field at most: a known name (confidence 1); the SIRET's column by its
+/// values, 14 digits (or a number a spreadsheet wrote so) on 9 first rows in 10 (0.7); a
+/// known name among the words of the column's (« CP de la ville »: 0.8).
+pub fn proposer(file: &RawFile) -> Vec<ColonneProposee> {
+    let mut found: BTreeMap<&'static str, (String, f64, &'static str)> = BTreeMap::new();
+    let taken = |found: &BTreeMap<&str, (String, f64, &str)>, c: &String| {
+        found.values().any(|(t, _, _)| t == c)
+    };
+    for (field, names) in COLONNES {
+        if let Some(c) = file
+            .columns
+            .iter()
+            .find(|c| !taken(&found, c) && names.contains(&search_key(c).as_str()))
+        {
+            found.insert(field, (c.clone(), 1.0, "nom de colonne reconnu"));
+        }
+    }
+    if !found.contains_key("siret")
+        && let Some(c) = file.columns.iter().find(|c| {
+            let values: Vec<&str> = file
+                .rows
+                .iter()
+                .take(50)
+                .filter_map(|r| r.fields.get(*c).map(String::as_str))
+                .filter(|v| !v.trim().is_empty())
+                .collect();
+            !taken(&found, c)
+                && !values.is_empty()
+                && values.iter().filter(|v| siret_repare(v).is_ok()).count() * 10
+                    >= values.len() * 9
+        })
+    {
+        let why = "au moins 9 valeurs sur 10 sont des SIRET valides";
+        found.insert("siret", (c.clone(), 0.7, why));
+    }
+    for (field, names) in COLONNES {
+        if found.contains_key(field) {
+            continue;
+        }
+        if let Some(c) = file.columns.iter().find(|c| {
+            let key = format!(" {} ", search_key(c));
+            !taken(&found, c) && names.iter().any(|n| key.contains(&format!(" {n} ")))
+        }) {
+            let why = "un nom reconnu parmi les mots de la colonne";
+            found.insert(field, (c.clone(), 0.8, why));
+        }
+    }
+    COLONNES
+        .iter()
+        .map(|(field, _)| match found.remove(field) {
+            Some((colonne, confiance, raison)) => ColonneProposee {
+                champ: field,
+                colonne: Some(colonne),
+                confiance,
+                raison: raison.to_string(),
+            },
+            None => ColonneProposee {
+                champ: field,
+                colonne: None,
+                confiance: 0.0,
+                raison: "aucune colonne ne lui ressemble".to_string(),
+            },
+        })
+        .collect()
+}
+
+/// A proposal written as the TOML that `--correspondance` reads, each line with its
+/// confidence and reason, fields without a column commented out.
+pub fn proposition_toml(proposees: &[ColonneProposee], fichier: &str) -> String {
+    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let mut out = format!(
+        "# Correspondance proposée pour « {fichier} » : à vérifier, puis\n\
+         #   relais import structures {fichier} --correspondance CE_FICHIER.toml\n\
+         # Champs obligatoires : siret, nom.\n\n[colonnes]\n"
+    );
+    for p in proposees {
+        match &p.colonne {
+            Some(c) => out.push_str(&format!(
+                "{} = {}  # confiance {:.1} : {}\n",
+                p.champ,
+                quote(c),
+                p.confiance,
+                p.raison
+            )),
+            None => out.push_str(&format!("# {} = \"\"  # {}\n", p.champ, p.raison)),
+        }
+    }
+    out
+}
+
 /// Reads a producer's list: every row checked, `labels` given to every row (a list of
 /// Aidants Connect structures holds that label). A row's id repeated is refused after
 /// its first line.
 pub fn lire(file: &RawFile, labels: &[StructureLabel]) -> Lecture {
-    let colonnes = colonnes(&file.columns);
+    lire_avec(file, labels, colonnes(&file.columns))
+}
+
+/// [`lire`] with the columns of each field given ([`Correspondance::colonnes`]).
+pub fn lire_avec(
+    file: &RawFile,
+    labels: &[StructureLabel],
+    colonnes: BTreeMap<&'static str, String>,
+) -> Lecture {
     let mut lecture = Lecture {
         rejets: file
             .broken

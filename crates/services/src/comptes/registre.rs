@@ -9,7 +9,8 @@ use relais_domain::authz::AdminAccess;
 use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::Role;
 use relais_domain::comptes::registre::{
-    LigneStructure, RaisonRejet, Rapprochable, RejetStructure, StructureLabel, lire, rapprocher,
+    Correspondance, CorrespondanceError, LigneStructure, RaisonRejet, Rapprochable, RejetStructure,
+    StructureLabel, lire, lire_avec, proposer, proposition_toml, rapprocher,
 };
 use relais_domain::ids::{LieuId, PersonId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};
@@ -61,10 +62,13 @@ pub enum RegistreError {
     )]
     MissingColumns { missing: String, columns: String },
     #[error(transparent)]
+    Correspondance(#[from] CorrespondanceError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// An administrator's import, from the upload page: the same import, journaled as theirs.
+/// An administrator's import, from the upload page: the same import, journaled as theirs;
+/// `correspondance` is the TOML the page's field holds (empty: none).
 pub async fn import_as_admin(
     db: &Db,
     index: &TerritoryIndex,
@@ -72,22 +76,34 @@ pub async fn import_as_admin(
     source: &str,
     bytes: &[u8],
     labels: &[StructureLabel],
+    correspondance: &str,
 ) -> Result<RapportRegistre, RegistreError> {
-    import(db, index, source, bytes, labels, Some(access.person())).await
+    let correspondance = Correspondance::parse(correspondance)?;
+    let by = Some(access.person());
+    import(db, index, source, bytes, labels, &correspondance, by).await
+}
+
+/// A correspondence proposed for the columns of the register in `bytes`, as the TOML
+/// `--correspondance` and the upload page read.
+pub fn proposer_correspondance(bytes: &[u8], fichier: &str) -> Result<String, RegistreError> {
+    let file = fichier::read(bytes, false)?;
+    Ok(proposition_toml(&proposer(&file), fichier))
 }
 
 /// Imports the register `source` from a file's bytes (CSV or JSON); `labels` are given
-/// to every structure it lists. Journaled, with the counts.
+/// to every structure it lists; `correspondance` names the columns of the fields it does
+/// not recognise. Journaled, with the counts.
 pub async fn import(
     db: &Db,
     index: &TerritoryIndex,
     source: &str,
     bytes: &[u8],
     labels: &[StructureLabel],
+    correspondance: &Correspondance,
     by: Option<PersonId>,
 ) -> Result<RapportRegistre, RegistreError> {
     let file = fichier::read(bytes, false)?;
-    let lecture = lire(&file, labels);
+    let lecture = lire_avec(&file, labels, correspondance.colonnes(&file.columns)?);
     let missing: Vec<&str> = ["siret", "nom"]
         .into_iter()
         .filter(|c| !lecture.colonnes.contains_key(c))
@@ -292,7 +308,16 @@ pub async fn ensure_demo(
     }
     let labels = [StructureLabel::AidantsConnect];
     Ok(Some(
-        import(db, index, DEMO_SOURCE, DEMO_FILE, &labels, None).await?,
+        import(
+            db,
+            index,
+            DEMO_SOURCE,
+            DEMO_FILE,
+            &labels,
+            &Correspondance::default(),
+            None,
+        )
+        .await?,
     ))
 }
 

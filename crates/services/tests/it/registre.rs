@@ -4,11 +4,12 @@ use crate::{data, index};
 use relais_domain::authz::Actor;
 use relais_domain::comptes::Role;
 use relais_domain::comptes::StructureKind;
-use relais_domain::comptes::registre::{Preuve, RaisonRejet, StructureLabel};
+use relais_domain::comptes::registre::{Correspondance, Preuve, RaisonRejet, StructureLabel};
 use relais_domain::ids::PersonId;
 use relais_domain::journal::JournalAction;
 use relais_services::comptes::registre::{
-    RapportRegistre, RevendicationError, equipe, import, revendiquer,
+    RapportRegistre, RegistreError, RevendicationError, equipe, import, proposer_correspondance,
+    revendiquer,
 };
 use relais_services::comptes::{StructureError, create_structure};
 use relais_store::Db;
@@ -21,6 +22,7 @@ store_tests!(
     structures_find_their_lieux,
     a_changed_row_updates_its_structure_and_a_siret_is_claimed_not_taken,
     a_referent_claims_an_imported_structure_with_the_siret_proconnect_vouched_for,
+    a_register_of_unknown_columns_imports_from_a_proposal,
 );
 
 fn aidants_connect() -> Vec<u8> {
@@ -42,6 +44,7 @@ async fn run(db: &Db, source: &str, bytes: &[u8]) -> RapportRegistre {
         source,
         bytes,
         &[StructureLabel::AidantsConnect],
+        &Correspondance::default(),
         None,
     )
     .await
@@ -263,4 +266,77 @@ async fn a_referent_claims_an_imported_structure_with_the_siret_proconnect_vouch
         .await,
         Err(RevendicationError::Introuvable)
     ));
+}
+
+/// A register whose columns Relais does not know: refused with the missing fields, then a
+/// proposal (SIRET found by its values, the rest by the words of the names) that imports it
+/// once one line is corrected by hand.
+async fn a_register_of_unknown_columns_imports_from_a_proposal(db: Db) {
+    relais_services::territoires::ensure_loaded(&db)
+        .await
+        .unwrap();
+    let csv = "Référence;Identifiant établissement;Dénomination;Voie;CP de la ville;Ville\n\
+               r1;13002603200016;Maison France Services de Die;1 rue de la Gare;26150;Die\n\
+               r2;21260113400019;Mairie de Die;Place de l'Hôtel de Ville;26150;Die\n";
+    let err = import(
+        &db,
+        index(),
+        "reseau",
+        csv.as_bytes(),
+        &[],
+        &Correspondance::default(),
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, RegistreError::MissingColumns { missing, .. } if missing == "siret, nom"),
+        "{err}"
+    );
+    let proposal = proposer_correspondance(csv.as_bytes(), "reseau.csv").unwrap();
+    assert!(
+        proposal.contains("siret = \"Identifiant établissement\"  # confiance 0.7"),
+        "{proposal}"
+    );
+    assert!(
+        proposal.contains("code_postal = \"CP de la ville\"  # confiance 0.8"),
+        "{proposal}"
+    );
+    assert!(
+        proposal.contains("commune = \"Ville\"  # confiance 1.0"),
+        "{proposal}"
+    );
+    assert!(proposal.contains("# nom = \"\""), "{proposal}");
+    // One correction: the name's column, which no known word names.
+    let corrected = proposal.replace("# nom = \"\"", "nom = \"Dénomination\"");
+    let correspondance = Correspondance::parse(&corrected).unwrap();
+    let r = import(
+        &db,
+        index(),
+        "reseau",
+        csv.as_bytes(),
+        &[],
+        &correspondance,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.read, r.created, r.rejected_rows()),
+        (2, 2, 0),
+        "{:?}",
+        r.rejected
+    );
+    assert_eq!(r.columns["nom"], "Dénomination");
+    // A column the file does not have is said, with the file's columns.
+    let wrong = Correspondance::parse("[colonnes]\nnom = \"Raison sociale\"").unwrap();
+    let err = import(&db, index(), "reseau", csv.as_bytes(), &[], &wrong, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("colonne « Raison sociale » (champ nom) absente du fichier"),
+        "{err}"
+    );
+    assert!(Correspondance::parse("[colonnes]\ncouleur = \"x\"").is_err());
 }

@@ -10,7 +10,8 @@ use relais_domain::comptes::registre::StructureLabel;
 use relais_domain::comptes::sessions::Stage;
 use relais_domain::ids::{LieuId, StructureId};
 use relais_services::comptes::registre::{
-    RapportRegistre, RegistreError, RevendicationError, equipe, fiche, import_as_admin, revendiquer,
+    RapportRegistre, RegistreError, RevendicationError, equipe, fiche, import_as_admin,
+    proposer_correspondance, revendiquer,
 };
 
 use crate::AppState;
@@ -166,6 +167,10 @@ pub struct ImportPage {
     pub rapport: Option<RapportRegistre>,
     pub rejets: Vec<RejetVue>,
     pub max_mo: usize,
+    /// The correspondence of the columns, as sent, or as proposed after columns were
+    /// missing (`propose`).
+    pub correspondance: String,
+    pub propose: bool,
 }
 
 impl ImportPage {
@@ -182,6 +187,8 @@ impl ImportPage {
             rapport: None,
             rejets: Vec::new(),
             max_mo: MAX_UPLOAD / (1024 * 1024),
+            correspondance: String::new(),
+            propose: false,
         }
     }
 }
@@ -220,6 +227,11 @@ pub async fn import(Page(state, ctx): Page, admin: Admin, req: Request) -> Respo
                 |s| s.to_string_lossy().into_owned(),
             )
         });
+    page.correspondance = upload
+        .fields
+        .get("correspondance")
+        .map(|c| c.trim().to_string())
+        .unwrap_or_default();
     if upload.bytes.is_empty() {
         page.erreur = Some("Choisissez un fichier CSV ou JSON à importer.".into());
         return (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response();
@@ -231,6 +243,7 @@ pub async fn import(Page(state, ctx): Page, admin: Admin, req: Request) -> Respo
         &page.registre,
         &upload.bytes,
         &labels,
+        &page.correspondance,
     )
     .await
     {
@@ -251,6 +264,14 @@ pub async fn import(Page(state, ctx): Page, admin: Admin, req: Request) -> Respo
         }
         Err(RegistreError::Store(e)) => crate::error::internal(e),
         Err(e) => {
+            // Columns not recognised: the page proposes a correspondence from the file.
+            if matches!(e, RegistreError::MissingColumns { .. })
+                && page.correspondance.is_empty()
+                && let Ok(proposed) = proposer_correspondance(&upload.bytes, &upload.name)
+            {
+                page.correspondance = proposed;
+                page.propose = true;
+            }
             page.erreur = Some(format!(
                 "Le fichier « {} » n’a pas pu être importé : {e}. Aucune structure n’a été enregistrée.",
                 upload.name

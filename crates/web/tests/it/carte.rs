@@ -550,6 +550,52 @@ async fn an_administrator_imports_a_register_from_the_browser_and_reads_its_repo
         "{html}"
     );
     assert!(html.contains("aria-invalid=\"true\""));
+    // Columns Relais does not know: the page proposes a correspondence from the file, in
+    // the field that sends it back; with the one missing line added, the file imports.
+    let unknown = "Numéro;Dénomination;CP;Ville\n13002603200016;Mairie de Lapte;43200;Lapte\n";
+    let res = upload(
+        &app,
+        path,
+        &admin,
+        multipart_form(
+            &[("csrf", CSRF), ("registre", "inconnu")],
+            "inconnu.csv",
+            unknown,
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(res).await;
+    assert!(html.contains("id=\"correspondance-proposee\""), "{html}");
+    assert!(
+        html.contains("siret = &quot;Numéro&quot;  # confiance 0.7")
+            || html.contains("siret = &#34;Numéro&#34;  # confiance 0.7"),
+        "{html}"
+    );
+    let correspondance =
+        "[colonnes]\nsiret = \"Numéro\"\nnom = \"Dénomination\"\ncommune = \"Ville\"";
+    let res = upload(
+        &app,
+        path,
+        &admin,
+        multipart_form(
+            &[
+                ("csrf", CSRF),
+                ("registre", "inconnu"),
+                ("correspondance", correspondance),
+            ],
+            "inconnu.csv",
+            unknown,
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let report = body(res).await;
+    assert!(
+        report.contains("1 ligne lue, 1 gardée, 0 rejetée"),
+        "{report}"
+    );
+    assert!(report.contains("colonne « Dénomination »"), "{report}");
     let res = upload(
         &app,
         path,
