@@ -10,7 +10,7 @@ use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::Role;
 use relais_domain::comptes::registre::{
     Correspondance, CorrespondanceError, LigneStructure, RaisonRejet, Rapprochable, RejetStructure,
-    StructureLabel, lire, lire_avec, proposer, proposition_toml, rapprocher,
+    StructureLabel, lire_avec, proposer, proposition_toml, rapprocher,
 };
 use relais_domain::ids::{LieuId, PersonId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};

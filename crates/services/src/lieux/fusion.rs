@@ -59,7 +59,7 @@ impl Block {
 ///
 /// Returns the block of each grouped commune, and the blocks whose records changed.
 pub async fn regroup(db: &Db) -> Result<(HashMap<String, String>, BTreeSet<String>), StoreError> {
-    let placed = repo::placed_records(db).await?;
+    let placed = repo::records_near_other_communes(db, VOISINAGE_M).await?;
     let points: Vec<(Point, &str)> = placed
         .iter()
         .map(|r| {
@@ -110,23 +110,22 @@ pub async fn regroup(db: &Db) -> Result<(HashMap<String, String>, BTreeSet<Strin
     for group in partition.clusters() {
         let name = group.iter().map(|&i| communes[i]).min().unwrap_or_default();
         for &i in &group {
-            if group.len() > 1 {
-                wanted.insert(communes[i].to_string(), name.to_string());
-            }
+            wanted.insert(communes[i].to_string(), name.to_string());
         }
     }
     // Move the communes whose block changes: those grouped now, and those grouped before.
-    let mut touched = BTreeSet::new();
     let before = repo::grouped_communes(db).await?;
     let mut moving: BTreeSet<&str> = wanted.keys().map(String::as_str).collect();
     moving.extend(before.iter().map(|(c, _)| c.as_str()));
-    for c in moving {
-        let bloc = wanted.get(c).map_or(c, String::as_str);
-        let left = repo::set_bloc(db, c, bloc).await?;
-        if !left.is_empty() {
-            touched.extend(left);
-            touched.insert(bloc.to_string());
-        }
+    let moves: Vec<(&str, &str)> = moving
+        .into_iter()
+        .map(|c| (c, wanted.get(c).map_or(c, String::as_str)))
+        .collect();
+    let left = repo::set_blocs(db, &moves).await?;
+    let mut touched: BTreeSet<String> = left.into_iter().collect();
+    if !touched.is_empty() {
+        // The blocks they go to are rebuilt too.
+        touched.extend(moves.iter().map(|(_, b)| b.to_string()));
     }
     Ok((wanted, touched))
 }
@@ -464,6 +463,9 @@ pub async fn refresh(
     blocks: &BTreeSet<Block>,
     scope: Scope<'_>,
 ) -> Result<Outcome, StoreError> {
+    if blocks.is_empty() {
+        return Ok(Outcome::default());
+    }
     let (groups, touched) = regroup(db).await?;
     let blocks: BTreeSet<Block> = blocks
         .iter()

@@ -291,24 +291,57 @@ pub struct PlacedRecord {
     pub longitude: f64,
 }
 
-/// Every record with an exact position and a commune (a few columns: read in full at
-/// each merge).
-pub async fn placed_records(db: &Db) -> Result<Vec<PlacedRecord>, StoreError> {
-    Ok(sqlx::query(
-        "SELECT source_id, external_id, commune_entiere, latitude, longitude FROM lieu_records \
-         WHERE approximate = 0 AND latitude IS NOT NULL AND longitude IS NOT NULL \
-         AND commune_entiere IS NOT NULL",
-    )
-    .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(|r| PlacedRecord {
-        key: key_from(r, 0),
-        commune: r.get(2),
-        latitude: r.get(3),
-        longitude: r.get(4),
-    })
-    .collect())
+/// The records with an exact position and a commune that may be within `reach_m` of a
+/// record of another commune: those in a cell, 2 × `reach_m` a side, holding records of
+/// two communes, in one of four grids offset by half a cell. Two points within reach share
+/// a cell of one of them (along each axis, half a cell apart at most), so no such pair is
+/// left out; the cells are counted by the database, and only the records of mixed cells
+/// are read (a tenth of them on a national file, instead of all).
+pub async fn records_near_other_communes(
+    db: &Db,
+    reach_m: f64,
+) -> Result<Vec<PlacedRecord>, StoreError> {
+    // Degrees per cell: 111 km per degree of latitude, at least 70 km per degree of
+    // longitude up to 51° N. Integer casts truncate (SQLite) or round (PostgreSQL): either
+    // way each grid is regular and the two offsets differ by half a cell.
+    let (ky, kx) = (111_000.0 / (2.0 * reach_m), 70_000.0 / (2.0 * reach_m));
+    let cell = |offset: &str| {
+        format!(
+            "CAST(latitude * {ky} + {offset} AS INT) AS y{offset_name}, \
+             CAST(longitude * {kx} + {offset} AS INT) AS x{offset_name}",
+            offset_name = if offset == "0" { "0" } else { "1" }
+        )
+    };
+    let mixed = |y: &str, x: &str| {
+        format!(
+            "({y}, {x}) IN (SELECT {y}, {x} FROM cells GROUP BY {y}, {x} \
+             HAVING MIN(commune_entiere) <> MAX(commune_entiere))"
+        )
+    };
+    let sql = format!(
+        "WITH cells AS MATERIALIZED (SELECT source_id, external_id, commune_entiere, latitude, longitude, \
+         {}, {} FROM lieu_records WHERE approximate = 0 AND latitude IS NOT NULL \
+         AND longitude IS NOT NULL AND commune_entiere IS NOT NULL) \
+         SELECT source_id, external_id, commune_entiere, latitude, longitude FROM cells \
+         WHERE {} OR {} OR {} OR {}",
+        cell("0"),
+        cell("0.5"),
+        mixed("y0", "x0"),
+        mixed("y0", "x1"),
+        mixed("y1", "x0"),
+        mixed("y1", "x1"),
+    );
+    Ok(sqlx::query(&sql)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| PlacedRecord {
+            key: key_from(r, 0),
+            commune: r.get(2),
+            latitude: r.get(3),
+            longitude: r.get(4),
+        })
+        .collect())
 }
 
 /// The records of `keys` that exist, a query per source and list of [`IN_LIST`] ids.
@@ -349,26 +382,31 @@ pub async fn grouped_communes(db: &Db) -> Result<Vec<(String, String)>, StoreErr
     .collect())
 }
 
-/// Puts the records of `commune` in the block `bloc`; the blocks they leave.
-pub async fn set_bloc(db: &Db, commune: &str, bloc: &str) -> Result<Vec<String>, StoreError> {
+/// Puts the records of each commune in its block, (commune, block), in one transaction;
+/// the blocks they leave.
+pub async fn set_blocs(db: &Db, moves: &[(&str, &str)]) -> Result<Vec<String>, StoreError> {
     let mut tx = db.begin().await?;
-    let left: Vec<String> = statement!(
-        "SELECT DISTINCT bloc FROM lieu_records WHERE commune_entiere = $1 AND bloc <> $2",
-        commune,
-        bloc
-    )
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(|r| r.get(0))
-    .collect();
-    statement!(
-        "UPDATE lieu_records SET bloc = $1 WHERE commune_entiere = $2 AND bloc <> $1",
-        bloc,
-        commune
-    )
-    .execute(&mut *tx)
-    .await?;
+    let mut left = Vec::new();
+    for (commune, bloc) in moves {
+        left.extend(
+            statement!(
+                "SELECT DISTINCT bloc FROM lieu_records WHERE commune_entiere = $1 AND bloc <> $2",
+                *commune,
+                *bloc
+            )
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.get::<String, _>(0)),
+        );
+        statement!(
+            "UPDATE lieu_records SET bloc = $1 WHERE commune_entiere = $2 AND bloc <> $1",
+            *bloc,
+            *commune
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     crate::commit(tx).await?;
     Ok(left)
 }
