@@ -397,6 +397,8 @@ pub async fn revendiquer(
         });
     }
     let mut tx = db.begin().await?;
+    // Two claims at once: the second waits, then sees the first's référent.
+    relais_store::comptes::lock_structure(&mut tx, id).await?;
     if relais_store::comptes::live_role_count(&mut tx, id, Role::Referent).await? > 0 {
         return Err(RevendicationError::DejaUnReferent);
     }

@@ -266,6 +266,31 @@ async fn a_referent_claims_an_imported_structure_with_the_siret_proconnect_vouch
         .await,
         Err(RevendicationError::Introuvable)
     ));
+
+    // Two colleagues claim another structure at the same moment: one becomes its référent,
+    // the other is told there is one (five structures, five races).
+    let mut file = String::from("ID,Name,Siret,Address,Zip Code,City,City Insee Code\n");
+    for k in 1..=5 {
+        file.push_str(&format!(
+            "b{k},Antenne {k} de Chabeuil,21260084700017,{k} place,26120,Chabeuil,26064\n"
+        ));
+    }
+    run(&db, "hub-drome-2", file.as_bytes()).await;
+    let (first, second) = (actor(camille), actor(dominique));
+    for s in repo::of_source(&db, "hub-drome-2").await.unwrap() {
+        let (a, b) = tokio::join!(
+            revendiquer(&db, &first, s.id),
+            revendiquer(&db, &second, s.id)
+        );
+        let ok = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        let told = [&a, &b]
+            .iter()
+            .filter(|r| matches!(r, Err(RevendicationError::DejaUnReferent)))
+            .count();
+        assert_eq!((ok, told), (1, 1), "{a:?} {b:?}");
+        let team = equipe(&db, s.id).await.unwrap();
+        assert!(team.contains(&(Role::Referent, 1)), "{team:?}");
+    }
 }
 
 /// A register whose columns Relais does not know: refused with the missing fields, then a
