@@ -8,6 +8,7 @@ pub mod horaires;
 pub mod ids;
 pub mod journal;
 pub mod lieux;
+pub mod mandats;
 pub mod schedule;
 pub mod territoires;
 pub mod text;
