@@ -49,6 +49,18 @@ id_type!(
     InvitationId
 );
 id_type!(
+    /// A person a structure acts for under a mandate (`usagers.id`).
+    UsagerId
+);
+id_type!(
+    /// A mandate (`mandats.id`).
+    MandatId
+);
+id_type!(
+    /// One démarche family of a mandate (`autorisations.id`).
+    AutorisationId
+);
+id_type!(
     /// A structure's request to have aidants habilitated (`habilitation_requests.id`).
     HabilitationRequestId
 );

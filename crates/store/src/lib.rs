@@ -11,6 +11,7 @@ pub mod habilitations;
 pub mod jobs;
 pub mod journal;
 pub mod lieux;
+pub mod mandats;
 mod migrations;
 pub mod roles;
 pub mod signalements;

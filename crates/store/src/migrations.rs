@@ -43,6 +43,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_proconnect_siret"),
     migration!(17, "0017_correspondances"),
     migration!(18, "0018_fusion_blocs"),
+    migration!(19, "0019_mandats"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

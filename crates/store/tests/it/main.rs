@@ -3,6 +3,7 @@
 
 mod comptes;
 mod journal;
+mod mandats;
 mod oidc;
 mod roles;
 mod store;

@@ -1,0 +1,207 @@
+//! Usagers, their mandates and each mandate's authorizations (one per démarche family).
+
+use relais_domain::ids::{AutorisationId, MandatId, PersonId, StructureId, UsagerId};
+use relais_domain::mandats::{Autorisation, Demarche, Duree};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Db, StoreError, Tx};
+
+/// What FranceConnect said of an usager that a mandate keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identite {
+    pub given_name: String,
+    pub family_name: String,
+    pub birthdate: String,
+    pub birthplace: Option<String>,
+    pub birthcountry: Option<String>,
+    pub gender: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usager {
+    pub id: UsagerId,
+    pub identite: Identite,
+}
+
+/// The usager of `sub_hash`, created or brought up to date with what FranceConnect says
+/// now (a name changes with a marriage).
+pub async fn put_usager(
+    tx: &mut Tx,
+    sub_hash: &str,
+    identite: &Identite,
+    now: i64,
+) -> Result<UsagerId, StoreError> {
+    let row = statement!(
+        "INSERT INTO usagers (sub_hash, given_name, family_name, birthdate, birthplace, \
+         birthcountry, gender, email, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+         ON CONFLICT (sub_hash) DO UPDATE SET given_name = excluded.given_name, \
+         family_name = excluded.family_name, birthdate = excluded.birthdate, \
+         birthplace = excluded.birthplace, birthcountry = excluded.birthcountry, \
+         gender = excluded.gender, email = excluded.email, updated_at = excluded.updated_at \
+         RETURNING id",
+        sub_hash,
+        &identite.given_name,
+        &identite.family_name,
+        &identite.birthdate,
+        identite.birthplace.as_deref(),
+        identite.birthcountry.as_deref(),
+        identite.gender.as_deref(),
+        identite.email.as_deref(),
+        now,
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(UsagerId(row.get(0)))
+}
+
+pub async fn usager(db: &Db, id: UsagerId) -> Result<Option<Usager>, StoreError> {
+    Ok(statement!(
+        "SELECT id, given_name, family_name, birthdate, birthplace, birthcountry, gender, \
+         email FROM usagers WHERE id = $1",
+        id.0
+    )
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| Usager {
+        id: UsagerId(r.get(0)),
+        identite: Identite {
+            given_name: r.get(1),
+            family_name: r.get(2),
+            birthdate: r.get(3),
+            birthplace: r.get(4),
+            birthcountry: r.get(5),
+            gender: r.get(6),
+            email: r.get(7),
+        },
+    }))
+}
+
+/// A mandate about to be written: its authorizations start at `debut` and end at `fin`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NouveauMandat<'a> {
+    pub structure: StructureId,
+    pub usager: UsagerId,
+    pub aidant: PersonId,
+    pub duree: Duree,
+    pub demarches: &'a [Demarche],
+    pub debut: i64,
+    pub fin: i64,
+    pub empreinte: &'a str,
+}
+
+/// Writes a mandate and one authorization per démarche family.
+pub async fn create_mandat(tx: &mut Tx, m: &NouveauMandat<'_>) -> Result<MandatId, StoreError> {
+    let id = MandatId(
+        statement!(
+            "INSERT INTO mandats (structure_id, usager_id, aidant_id, duree, debut, fin, \
+             empreinte, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $5) RETURNING id",
+            m.structure.0,
+            m.usager.0,
+            m.aidant.0,
+            m.duree.code(),
+            m.debut,
+            m.fin,
+            m.empreinte,
+        )
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0),
+    );
+    for d in m.demarches {
+        statement!(
+            "INSERT INTO autorisations (mandat_id, demarche, fin) VALUES ($1, $2, $3)",
+            id.0,
+            d.code(),
+            m.fin
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// An authorization as stored, with its mandate's structure and usager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutorisationStockee {
+    pub id: AutorisationId,
+    pub mandat: MandatId,
+    pub structure: StructureId,
+    pub usager: UsagerId,
+    pub autorisation: Autorisation,
+}
+
+const AUTORISATION_COLUMNS: &str = "a.id, a.mandat_id, m.structure_id, m.usager_id, a.demarche, \
+     a.fin, a.revoquee_le";
+
+fn autorisation_from(r: &AnyRow) -> Result<AutorisationStockee, StoreError> {
+    let code: String = r.get(4);
+    let demarche = Demarche::parse(&code)
+        .ok_or_else(|| StoreError::Corrupt(format!("autorisations.demarche « {code} »")))?;
+    Ok(AutorisationStockee {
+        id: AutorisationId(r.get(0)),
+        mandat: MandatId(r.get(1)),
+        structure: StructureId(r.get(2)),
+        usager: UsagerId(r.get(3)),
+        autorisation: Autorisation {
+            demarche,
+            fin: r.get(5),
+            revoquee_le: r.get(6),
+        },
+    })
+}
+
+/// The authorizations the structure holds for the usager, active at `now`.
+pub async fn autorisations_actives(
+    tx: &mut Tx,
+    structure: StructureId,
+    usager: UsagerId,
+    now: i64,
+) -> Result<Vec<AutorisationStockee>, StoreError> {
+    let sql = format!(
+        "SELECT {AUTORISATION_COLUMNS} FROM autorisations a JOIN mandats m ON m.id = a.mandat_id \
+         WHERE m.structure_id = $1 AND m.usager_id = $2 AND a.revoquee_le IS NULL AND a.fin > $3 \
+         ORDER BY a.id"
+    );
+    statement!(&sql, structure.0, usager.0, now)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(autorisation_from)
+        .collect()
+}
+
+/// Every authorization of the usager's mandates, newest mandate first.
+pub async fn autorisations_de_l_usager(
+    db: &Db,
+    usager: UsagerId,
+) -> Result<Vec<AutorisationStockee>, StoreError> {
+    let sql = format!(
+        "SELECT {AUTORISATION_COLUMNS} FROM autorisations a JOIN mandats m ON m.id = a.mandat_id \
+         WHERE m.usager_id = $1 ORDER BY m.id DESC, a.id"
+    );
+    statement!(&sql, usager.0)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(autorisation_from)
+        .collect()
+}
+
+/// Revokes the authorizations `ids` still in force at `now`; how many it revoked.
+pub async fn revoquer(tx: &mut Tx, ids: &[AutorisationId], now: i64) -> Result<u64, StoreError> {
+    let mut n = 0;
+    for id in ids {
+        n += statement!(
+            "UPDATE autorisations SET revoquee_le = $1 WHERE id = $2 AND revoquee_le IS NULL",
+            now,
+            id.0
+        )
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    }
+    Ok(n)
+}
