@@ -46,10 +46,12 @@ pub enum JournalAction {
     FusionDecided,
     StructuresImported,
     StructureClaimed,
+    MandatCreated,
+    AutorisationRevoked,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 22] = [
+    pub const ALL: [JournalAction; 24] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -72,6 +74,8 @@ impl JournalAction {
         Self::FusionDecided,
         Self::StructuresImported,
         Self::StructureClaimed,
+        Self::MandatCreated,
+        Self::AutorisationRevoked,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -99,6 +103,8 @@ impl JournalAction {
             Self::FusionDecided => "fusion_decidee",
             Self::StructuresImported => "structures_importees",
             Self::StructureClaimed => "structure_revendiquee",
+            Self::MandatCreated => "mandat_cree",
+            Self::AutorisationRevoked => "autorisation_revoquee",
         }
     }
 
@@ -133,6 +139,8 @@ impl JournalAction {
             Self::StructureClaimed => {
                 "Structure rejointe comme référent (SIRET attesté par ProConnect)"
             }
+            Self::MandatCreated => "Mandat créé",
+            Self::AutorisationRevoked => "Démarche d’un mandat révoquée",
         }
     }
 }

@@ -261,6 +261,13 @@ pub fn remplacees<I: Copy>(
         .collect()
 }
 
+/// The usager's key: HMAC-SHA256 of their FranceConnect `sub` under the instance's secret
+/// `sel`, in hex. The same person is recognised; a stolen base names no one at FranceConnect.
+pub fn cle_usager(sel: &[u8], sub: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, sel);
+    data_encoding::HEXLOWER.encode(ring::hmac::sign(&key, sub.as_bytes()).as_ref())
+}
+
 /// What a mandate's printed copy and its hash are made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attestation<'a> {

@@ -5,6 +5,7 @@ pub mod courriel;
 pub mod habilitations;
 pub mod journal;
 pub mod lieux;
+pub mod mandats;
 pub mod periodic;
 pub mod signalements;
 pub mod territoires;

@@ -9,6 +9,7 @@ mod habilitations;
 mod import_bad_input;
 mod lieux;
 mod lieux_edition;
+mod mandats;
 mod mapping;
 mod recherche;
 mod registre;

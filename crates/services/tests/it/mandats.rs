@@ -1,0 +1,152 @@
+//! Mandates created by an habilitated aidant, on both backends: the usager recognised by
+//! their FranceConnect `sub`, a family replaced by a new mandate, every step journaled.
+
+use std::collections::BTreeSet;
+
+use relais_domain::authz::{Actor, Membership};
+use relais_domain::comptes::{Role, StructureKind};
+use relais_domain::journal::{JournalAction, Verification};
+use relais_domain::mandats::{Demande, Demarche, Duree, Etat, etat};
+use relais_services::mandats::{Consentement, MandatError, creer};
+use relais_store::Db;
+use relais_store::journal::{self, JournalFilter};
+use relais_store::mandats::{self as repo, Identite};
+use relais_testkit::{fixtures, store_tests};
+
+store_tests!(an_aidant_creates_mandates_and_a_family_is_replaced);
+
+const T0: i64 = 1_780_000_000_000;
+const SEL: &[u8] = b"un sel de test de trente-deux octets !!";
+const MODELE: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn consentement() -> Consentement {
+    Consentement {
+        sub: "fc-sub-123".into(),
+        identite: Identite {
+            given_name: "Camille".into(),
+            family_name: "Martin".into(),
+            birthdate: "1950-03-04".into(),
+            birthplace: None,
+            birthcountry: None,
+            gender: None,
+            email: None,
+        },
+    }
+}
+
+async fn an_aidant_creates_mandates_and_a_family_is_replaced(db: Db) {
+    relais_testkit::seed_commune(&db).await;
+    let structure =
+        fixtures::structure(&db, "13002526500013", "CCAS", StructureKind::Collectivite).await;
+    let aidant = fixtures::person(&db, "aidant@exemple.fr", "Alex", "Aidant").await;
+    let mediateur = fixtures::person(&db, "med@exemple.fr", "Sam", "Médiateur").await;
+    fixtures::grant(&db, aidant, structure, Role::Aidant).await;
+    fixtures::grant(&db, mediateur, structure, Role::Mediateur).await;
+    let access = |person, role| {
+        Actor {
+            person_id: person,
+            memberships: vec![Membership { structure, role }],
+            global_roles: Vec::new(),
+            acting_structure: Some(structure),
+        }
+        .structure(structure, &[Role::Aidant, Role::Mediateur])
+        .unwrap()
+    };
+    let toutes: BTreeSet<Demarche> = Demarche::ALL.into_iter().collect();
+    let demande = |person, codes: &[&str], duree| {
+        Demande::new(structure, person, codes, duree, &toutes).unwrap()
+    };
+
+    // A mediator is no aidant: refused, nothing written.
+    let refused = creer(
+        &db,
+        &access(mediateur, Role::Mediateur),
+        &demande(mediateur, &["social"], "mois"),
+        &consentement(),
+        SEL,
+        MODELE,
+        T0,
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(MandatError::PasAidant)),
+        "{refused:?}"
+    );
+
+    let first = creer(
+        &db,
+        &access(aidant, Role::Aidant),
+        &demande(aidant, &["social", "papiers"], "annee"),
+        &consentement(),
+        SEL,
+        MODELE,
+        T0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.fin, Duree::Annee.fin(T0));
+    assert!(first.remplacees.is_empty());
+    assert_eq!(first.empreinte.len(), 64);
+    // The same person comes back a month later: recognised; « social » is replaced.
+    let t1 = T0 + 31 * 86_400_000;
+    let second = creer(
+        &db,
+        &access(aidant, Role::Aidant),
+        &demande(aidant, &["social"], "jour"),
+        &consentement(),
+        SEL,
+        MODELE,
+        t1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.usager, first.usager);
+    assert_eq!(second.remplacees.len(), 1);
+    let all = repo::autorisations_de_l_usager(&db, first.usager)
+        .await
+        .unwrap();
+    let of = |m| {
+        all.iter()
+            .filter(|a| a.mandat == m)
+            .map(|a| a.autorisation.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of(first.id).len(), 2);
+    assert_eq!(
+        etat(&of(first.id), t1),
+        Etat::Actif,
+        "« papiers » still runs"
+    );
+    assert_eq!(etat(&of(second.id), Duree::Jour.fin(t1)), Etat::Expire);
+
+    // Journaled in the structure, in the chain.
+    let filter = |action| JournalFilter {
+        structure: Some(structure),
+        action: Some(action),
+        ..JournalFilter::default()
+    };
+    let created = journal::list(&db, &filter(JournalAction::MandatCreated), 10)
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 2);
+    assert_eq!(created[0].content.actor, Some(aidant));
+    assert!(
+        created
+            .iter()
+            .any(|e| e.content.details.contains(&first.empreinte))
+    );
+    let revoked = journal::list(&db, &filter(JournalAction::AutorisationRevoked), 10)
+        .await
+        .unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert!(
+        revoked[0]
+            .content
+            .details
+            .contains("\"raison\":\"remplacee\"")
+    );
+    assert!(matches!(
+        journal::verify(&db).await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
