@@ -137,3 +137,51 @@ pub async fn creer(
         remplacees: replaced,
     })
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum RevocationError {
+    #[error("cette démarche ne fait partie d’aucun de vos mandats")]
+    Introuvable,
+    #[error("cette démarche n’est plus en cours : rien à révoquer")]
+    DejaTerminee,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The usager revokes one démarche family of one of their mandates, from their space
+/// (`usager` comes from their FranceConnect session): effective at once, for the next call
+/// of any démarche; journaled for the structure too.
+pub async fn revoquer_par_l_usager(
+    db: &Db,
+    usager: UsagerId,
+    autorisation: AutorisationId,
+    now: i64,
+) -> Result<(), RevocationError> {
+    let mut tx = db.begin().await?;
+    let Some(a) = repo::autorisation(&mut tx, autorisation).await? else {
+        return Err(RevocationError::Introuvable);
+    };
+    // Another usager's authorization is not said to exist.
+    if a.usager != usager {
+        return Err(RevocationError::Introuvable);
+    }
+    if !a.autorisation.active(now) || repo::revoquer(&mut tx, &[a.id], now).await? == 0 {
+        return Err(RevocationError::DejaTerminee);
+    }
+    let details = serde_json::json!({
+        "mandat": a.mandat,
+        "demarche": a.autorisation.demarche.code(),
+        "raison": "usager",
+        "usager": usager,
+    });
+    let entry = NewEntry::new(
+        JournalAction::AutorisationRevoked,
+        "autorisation",
+        a.id.to_string(),
+    )
+    .in_structure(a.structure)
+    .with_details(details.to_string());
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(())
+}

@@ -153,6 +153,23 @@ fn autorisation_from(r: &AnyRow) -> Result<AutorisationStockee, StoreError> {
     })
 }
 
+/// One authorization, read in the caller's transaction.
+pub async fn autorisation(
+    tx: &mut Tx,
+    id: AutorisationId,
+) -> Result<Option<AutorisationStockee>, StoreError> {
+    let sql = format!(
+        "SELECT {AUTORISATION_COLUMNS} FROM autorisations a JOIN mandats m ON m.id = a.mandat_id \
+         WHERE a.id = $1"
+    );
+    statement!(&sql, id.0)
+        .fetch_optional(&mut **tx)
+        .await?
+        .as_ref()
+        .map(autorisation_from)
+        .transpose()
+}
+
 /// The authorizations the structure holds for the usager, active at `now`.
 pub async fn autorisations_actives(
     tx: &mut Tx,

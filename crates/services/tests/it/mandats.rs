@@ -7,7 +7,9 @@ use relais_domain::authz::{Actor, Membership};
 use relais_domain::comptes::{Role, StructureKind};
 use relais_domain::journal::{JournalAction, Verification};
 use relais_domain::mandats::{Demande, Demarche, Duree, Etat, etat};
-use relais_services::mandats::{Consentement, MandatError, creer};
+use relais_services::mandats::{
+    Consentement, MandatError, RevocationError, creer, revoquer_par_l_usager,
+};
 use relais_store::Db;
 use relais_store::journal::{self, JournalFilter};
 use relais_store::mandats::{self as repo, Identite};
@@ -144,6 +146,48 @@ async fn an_aidant_creates_mandates_and_a_family_is_replaced(db: Db) {
             .content
             .details
             .contains("\"raison\":\"remplacee\"")
+    );
+
+    // The usager revokes « papiers » from their space; again is « already ended »;
+    // another usager cannot see it.
+    let papiers = all
+        .iter()
+        .find(|a| a.mandat == first.id && a.autorisation.demarche == Demarche::Papiers)
+        .unwrap()
+        .id;
+    revoquer_par_l_usager(&db, first.usager, papiers, t1 + 5)
+        .await
+        .unwrap();
+    assert!(matches!(
+        revoquer_par_l_usager(&db, first.usager, papiers, t1 + 6).await,
+        Err(RevocationError::DejaTerminee)
+    ));
+    let mut tx = db.begin().await.unwrap();
+    let other = repo::put_usager(&mut tx, "autre", &consentement().identite, t1)
+        .await
+        .unwrap();
+    relais_store::commit(tx).await.unwrap();
+    assert!(matches!(
+        revoquer_par_l_usager(&db, other, papiers, t1 + 7).await,
+        Err(RevocationError::Introuvable)
+    ));
+    let all = repo::autorisations_de_l_usager(&db, first.usager)
+        .await
+        .unwrap();
+    let of_first: Vec<_> = all
+        .iter()
+        .filter(|a| a.mandat == first.id)
+        .map(|a| a.autorisation.clone())
+        .collect();
+    assert_eq!(etat(&of_first, t1 + 5), Etat::Revoque);
+    let revoked = journal::list(&db, &filter(JournalAction::AutorisationRevoked), 10)
+        .await
+        .unwrap();
+    assert_eq!(revoked.len(), 2);
+    assert!(
+        revoked
+            .iter()
+            .any(|e| e.content.details.contains("\"raison\":\"usager\""))
     );
     assert!(matches!(
         journal::verify(&db).await.unwrap(),
