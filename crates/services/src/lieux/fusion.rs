@@ -54,8 +54,9 @@ impl Block {
 /// [`VOISINAGE_M`] of a lieu of the other, looks like it (the rules do not find them
 /// different): a place geocoded a few hundred metres off, or given the commune next door
 /// by a postal code several communes share. A group takes its smallest code as its name;
-/// every record of its communes goes there. Groups are made anew from every record at
-/// each merge (a few columns per record), so they also part when those lieux do.
+/// every record of its communes goes there. Groups are made anew at each merge from the
+/// records the database finds near another commune's, so they also part when those lieux
+/// do.
 ///
 /// Returns the block of each grouped commune, and the blocks whose records changed.
 pub async fn regroup(db: &Db) -> Result<(HashMap<String, String>, BTreeSet<String>), StoreError> {
