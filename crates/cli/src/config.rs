@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
+use relais_services::mandats::franceconnect::FranceConnect;
+use relais_services::oidc_client::{OidcClient, OidcConfig};
 use serde::{Deserialize, Serialize};
 
 /// Format of the traces written on standard error.
@@ -212,6 +214,42 @@ pub struct ServeArgs {
         help_heading = "ProConnect"
     )]
     pub proconnect_secret: Option<String>,
+    /// Émetteur FranceConnect, qui identifie les usagers à la création d’un mandat ; sans
+    /// lui, pas de mandats.
+    #[arg(
+        long,
+        env = "RELAIS_FRANCECONNECT_EMETTEUR",
+        value_name = "URL",
+        help_heading = "FranceConnect"
+    )]
+    pub franceconnect_emetteur: Option<String>,
+    /// Identifiant de client donné par FranceConnect à cette instance.
+    #[arg(
+        long,
+        env = "RELAIS_FRANCECONNECT_CLIENT",
+        value_name = "IDENTIFIANT",
+        help_heading = "FranceConnect"
+    )]
+    pub franceconnect_client: Option<String>,
+    /// Secret de client donné par FranceConnect.
+    #[arg(
+        long,
+        env = "RELAIS_FRANCECONNECT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true,
+        help_heading = "FranceConnect"
+    )]
+    pub franceconnect_secret: Option<String>,
+    /// Sel secret (32 caractères au moins) des clés des usagers : Relais ne garde de leur
+    /// identifiant FranceConnect qu’une empreinte salée. Ne jamais le changer.
+    #[arg(
+        long,
+        env = "RELAIS_SEL_USAGERS",
+        value_name = "SECRET",
+        hide_env_values = true,
+        help_heading = "FranceConnect"
+    )]
+    pub sel_usagers: Option<String>,
 }
 
 /// The settings file: every key optional.
@@ -228,6 +266,10 @@ struct FileConfig {
     proconnect_emetteur: Option<String>,
     proconnect_client: Option<String>,
     proconnect_secret: Option<String>,
+    franceconnect_emetteur: Option<String>,
+    franceconnect_client: Option<String>,
+    franceconnect_secret: Option<String>,
+    sel_usagers: Option<String>,
     tentatives_par_ip: Option<i64>,
     rafraichissement_lieux: Option<u64>,
     carte_tuiles: Option<String>,
@@ -257,6 +299,10 @@ pub struct Config {
     pub proconnect_emetteur: Option<String>,
     pub proconnect_client: Option<String>,
     pub proconnect_secret: Option<String>,
+    pub franceconnect_emetteur: Option<String>,
+    pub franceconnect_client: Option<String>,
+    pub franceconnect_secret: Option<String>,
+    pub sel_usagers: Option<String>,
     /// Login attempts from one IP address within the rate-limit window
     /// (`relais_services::comptes::Policy::ip_attempts`).
     pub tentatives_par_ip: i64,
@@ -330,6 +376,13 @@ impl Config {
             proconnect_emetteur: text(&serve.proconnect_emetteur, from_file.proconnect_emetteur),
             proconnect_client: text(&serve.proconnect_client, from_file.proconnect_client),
             proconnect_secret: text(&serve.proconnect_secret, from_file.proconnect_secret),
+            franceconnect_emetteur: text(
+                &serve.franceconnect_emetteur,
+                from_file.franceconnect_emetteur,
+            ),
+            franceconnect_client: text(&serve.franceconnect_client, from_file.franceconnect_client),
+            franceconnect_secret: text(&serve.franceconnect_secret, from_file.franceconnect_secret),
+            sel_usagers: text(&serve.sel_usagers, from_file.sel_usagers),
             tentatives_par_ip: match serve.tentatives_par_ip.or(from_file.tentatives_par_ip) {
                 Some(n) if n < 1 => {
                     return Err(anyhow!(
@@ -400,8 +453,14 @@ impl Config {
         let mut shown = self.clone();
         shown.base = shown.base.as_deref().map(relais_store::redact_url);
         shown.url_smtp = shown.url_smtp.as_deref().map(relais_store::redact_url);
-        if shown.proconnect_secret.is_some() {
-            shown.proconnect_secret = Some("***".to_string());
+        for secret in [
+            &mut shown.proconnect_secret,
+            &mut shown.franceconnect_secret,
+            &mut shown.sel_usagers,
+        ] {
+            if secret.is_some() {
+                *secret = Some("***".to_string());
+            }
         }
         let mut out = String::new();
         match &self.file {
@@ -444,25 +503,49 @@ impl Config {
     }
 
     /// The ProConnect client settings: all three keys, or none (ProConnect off).
-    pub fn proconnect(
-        &self,
-    ) -> anyhow::Result<Option<relais_services::comptes::proconnect::ProConnectConfig>> {
+    pub fn proconnect(&self) -> anyhow::Result<Option<OidcConfig>> {
         match (
             &self.proconnect_emetteur,
             &self.proconnect_client,
             &self.proconnect_secret,
         ) {
             (None, None, None) => Ok(None),
-            (Some(issuer), Some(client_id), Some(client_secret)) => Ok(Some(
-                relais_services::comptes::proconnect::ProConnectConfig {
+            (Some(issuer), Some(client_id), Some(client_secret)) => Ok(Some(OidcConfig {
+                issuer: issuer.clone(),
+                client_id: client_id.clone(),
+                client_secret: client_secret.clone(),
+                redirect_uri: format!("{}/auth/proconnect/callback", self.url_publique),
+            })),
+            _ => Err(anyhow!(
+                "ProConnect à moitié configuré : proconnect_emetteur, proconnect_client et proconnect_secret vont ensemble"
+            )),
+        }
+    }
+
+    /// FranceConnect for the usagers: the three client keys and the salt, or none of them
+    /// (no mandates on this instance).
+    pub fn franceconnect(&self) -> anyhow::Result<Option<FranceConnect>> {
+        match (
+            &self.franceconnect_emetteur,
+            &self.franceconnect_client,
+            &self.franceconnect_secret,
+            &self.sel_usagers,
+        ) {
+            (None, None, None, None) => Ok(None),
+            (Some(issuer), Some(client_id), Some(client_secret), Some(sel)) => {
+                let client = OidcClient::new(OidcConfig {
                     issuer: issuer.clone(),
                     client_id: client_id.clone(),
                     client_secret: client_secret.clone(),
-                    redirect_uri: format!("{}/auth/proconnect/callback", self.url_publique),
-                },
-            )),
+                    redirect_uri: format!("{}/auth/franceconnect/callback", self.url_publique),
+                })
+                .map_err(|e| anyhow!("franceconnect_emetteur : {e}"))?;
+                FranceConnect::new(client, sel.as_bytes().to_vec())
+                    .map(Some)
+                    .map_err(|e| anyhow!("sel_usagers : {e}"))
+            }
             _ => Err(anyhow!(
-                "ProConnect à moitié configuré : proconnect_emetteur, proconnect_client et proconnect_secret vont ensemble"
+                "FranceConnect à moitié configuré : franceconnect_emetteur, franceconnect_client, franceconnect_secret et sel_usagers vont ensemble"
             )),
         }
     }

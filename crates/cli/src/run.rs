@@ -142,12 +142,16 @@ pub async fn serve(base: &BaseArgs, taches: &TachesArgs, args: &ServeArgs) -> an
         Some(pc) => {
             tracing::info!(fournisseur = %pc.issuer, "connexion ProConnect active");
             Some(Arc::new(
-                relais_services::comptes::proconnect::ProConnect::new(pc)
-                    .map_err(|e| anyhow::anyhow!(e))?,
+                relais_services::oidc_client::OidcClient::new(pc)
+                    .map_err(|e| anyhow::anyhow!("proconnect_emetteur : {e}"))?,
             ))
         }
         None => None,
     };
+    let franceconnect = config.franceconnect()?.map(|fc| {
+        tracing::info!(fournisseur = %fc.client.config().issuer, "FranceConnect actif : création de mandats");
+        Arc::new(fc)
+    });
     let app = relais_web::router(relais_web::AppState {
         db: db.clone(),
         policy: config.policy(),
@@ -161,6 +165,7 @@ pub async fn serve(base: &BaseArgs, taches: &TachesArgs, args: &ServeArgs) -> an
             access_log: config.traces_requetes.into(),
         },
         proconnect,
+        franceconnect,
     });
     crate::release_free_memory();
     tracing::info!(

@@ -61,6 +61,10 @@ id_type!(
     AutorisationId
 );
 id_type!(
+    /// A mandate being made, until it is signed (`mandat_brouillons.id`).
+    BrouillonId
+);
+id_type!(
     /// A structure's request to have aidants habilitated (`habilitation_requests.id`).
     HabilitationRequestId
 );

@@ -301,6 +301,36 @@ impl Attestation<'_> {
     }
 }
 
+/// The text of the mandate the usager reads before consenting and that both copies print,
+/// version 1. Its SHA-256 (`modele`) enters each mandate's `empreinte`: a new wording is a
+/// new version, never an edit of this one.
+pub const TEXTE_MANDAT: &str = "\
+Par ce mandat, l’usager (le mandant) autorise la structure (le mandataire) à réaliser en son \
+nom, par l’intermédiaire de ses aidants habilités, les démarches administratives en ligne des \
+familles listées ci-dessous, jusqu’à la date de fin indiquée (articles 1984 et suivants du Code \
+civil).
+
+L’aidant agit uniquement pour ces démarches, dans l’intérêt de l’usager et avec lui. Il ne lui \
+demande jamais ses mots de passe. Chaque utilisation du mandat est inscrite dans un journal \
+que l’usager peut lire en se connectant à Relais avec FranceConnect.
+
+L’usager peut mettre fin au mandat, ou à une seule famille de démarches, à tout moment : dans \
+son espace Relais, ou en le demandant à la structure. La fin prend effet immédiatement.
+
+Relais garde l’identité transmise par FranceConnect (nom, prénoms, date et lieu de naissance, \
+sexe, adresse électronique) et le journal des utilisations pendant la durée du mandat, puis \
+pendant la durée de conservation publiée sur la page « Données personnelles ». L’usager peut \
+consulter et télécharger ces données dans son espace.
+
+Le mandat est établi en deux exemplaires, un pour l’usager, un pour la structure. Son \
+empreinte, imprimée en texte et en code QR, permet de vérifier qu’un exemplaire est \
+conforme à celui que Relais a enregistré.";
+
+/// SHA-256 (hex) of `TEXTE_MANDAT`: the `modele` of the mandates signed now.
+pub fn modele() -> String {
+    data_encoding::HEXLOWER.encode(&Sha256::digest(TEXTE_MANDAT.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

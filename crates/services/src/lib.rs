@@ -6,6 +6,7 @@ pub mod habilitations;
 pub mod journal;
 pub mod lieux;
 pub mod mandats;
+pub mod oidc_client;
 pub mod periodic;
 pub mod signalements;
 pub mod territoires;

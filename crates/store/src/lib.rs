@@ -13,6 +13,7 @@ pub mod journal;
 pub mod lieux;
 pub mod mandats;
 mod migrations;
+pub mod oidc_client;
 pub mod roles;
 pub mod signalements;
 pub mod territoires;

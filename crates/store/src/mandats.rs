@@ -1,6 +1,6 @@
 //! Usagers, their mandates and each mandate's authorizations (one per démarche family).
 
-use relais_domain::ids::{AutorisationId, MandatId, PersonId, StructureId, UsagerId};
+use relais_domain::ids::{AutorisationId, BrouillonId, MandatId, PersonId, StructureId, UsagerId};
 use relais_domain::mandats::{Autorisation, Demarche, Duree};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -221,4 +221,188 @@ pub async fn revoquer(tx: &mut Tx, ids: &[AutorisationId], now: i64) -> Result<u
         .rows_affected();
     }
     Ok(n)
+}
+
+/// A mandate being made: what the aidant chose, then who FranceConnect identified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Brouillon {
+    pub id: BrouillonId,
+    pub structure: StructureId,
+    pub aidant: PersonId,
+    pub demarches: Vec<Demarche>,
+    pub duree: Duree,
+    /// The salted hash of the usager's `sub` and their identity, once FranceConnect answered.
+    pub usager: Option<(String, Identite)>,
+    pub created_at: i64,
+}
+
+pub async fn create_brouillon(
+    db: &Db,
+    structure: StructureId,
+    aidant: PersonId,
+    demarches: &[Demarche],
+    duree: Duree,
+    now: i64,
+) -> Result<BrouillonId, StoreError> {
+    let codes: Vec<&str> = demarches.iter().map(|d| d.code()).collect();
+    let row = statement!(
+        "INSERT INTO mandat_brouillons (structure_id, aidant_id, demarches, duree, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        structure.0,
+        aidant.0,
+        codes.join(" "),
+        duree.code(),
+        now
+    )
+    .fetch_one(db.pool())
+    .await?;
+    Ok(BrouillonId(row.get(0)))
+}
+
+pub async fn brouillon(db: &Db, id: BrouillonId) -> Result<Option<Brouillon>, StoreError> {
+    let row = statement!(
+        "SELECT id, structure_id, aidant_id, demarches, duree, sub_hash, given_name, \
+         family_name, birthdate, birthplace, birthcountry, gender, email, created_at \
+         FROM mandat_brouillons WHERE id = $1",
+        id.0
+    )
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let codes: String = r.get(3);
+    let demarches = codes
+        .split_whitespace()
+        .map(|c| {
+            Demarche::parse(c)
+                .ok_or_else(|| StoreError::Corrupt(format!("mandat_brouillons.demarches « {c} »")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let duree: String = r.get(4);
+    let duree = Duree::parse(&duree)
+        .ok_or_else(|| StoreError::Corrupt(format!("mandat_brouillons.duree « {duree} »")))?;
+    let sub_hash: Option<String> = r.get(5);
+    let usager = sub_hash.map(|h| {
+        (
+            h,
+            Identite {
+                given_name: r.get::<Option<String>, _>(6).unwrap_or_default(),
+                family_name: r.get::<Option<String>, _>(7).unwrap_or_default(),
+                birthdate: r.get::<Option<String>, _>(8).unwrap_or_default(),
+                birthplace: r.get(9),
+                birthcountry: r.get(10),
+                gender: r.get(11),
+                email: r.get(12),
+            },
+        )
+    });
+    Ok(Some(Brouillon {
+        id: BrouillonId(r.get(0)),
+        structure: StructureId(r.get(1)),
+        aidant: PersonId(r.get(2)),
+        demarches,
+        duree,
+        usager,
+        created_at: r.get(13),
+    }))
+}
+
+/// Records who FranceConnect identified for the draft.
+pub async fn identifier_brouillon(
+    db: &Db,
+    id: BrouillonId,
+    sub_hash: &str,
+    identite: &Identite,
+) -> Result<(), StoreError> {
+    statement!(
+        "UPDATE mandat_brouillons SET sub_hash = $2, given_name = $3, family_name = $4, \
+         birthdate = $5, birthplace = $6, birthcountry = $7, gender = $8, email = $9 \
+         WHERE id = $1",
+        id.0,
+        sub_hash,
+        &identite.given_name,
+        &identite.family_name,
+        &identite.birthdate,
+        identite.birthplace.as_deref(),
+        identite.birthcountry.as_deref(),
+        identite.gender.as_deref(),
+        identite.email.as_deref()
+    )
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Deletes the draft as it is signed: `false` when it was already gone (signed twice).
+pub async fn supprimer_brouillon(tx: &mut Tx, id: BrouillonId) -> Result<bool, StoreError> {
+    Ok(
+        statement!("DELETE FROM mandat_brouillons WHERE id = $1", id.0)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// Forgets the drafts made before `not_before` and never signed.
+pub async fn purger_brouillons(db: &Db, not_before: i64) -> Result<u64, StoreError> {
+    Ok(statement!(
+        "DELETE FROM mandat_brouillons WHERE created_at < $1",
+        not_before
+    )
+    .execute(db.pool())
+    .await?
+    .rows_affected())
+}
+
+/// A mandate as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MandatStocke {
+    pub id: MandatId,
+    pub structure: StructureId,
+    pub usager: UsagerId,
+    pub aidant: PersonId,
+    pub duree: Duree,
+    pub debut: i64,
+    pub fin: i64,
+    pub empreinte: String,
+}
+
+pub async fn mandat(db: &Db, id: MandatId) -> Result<Option<MandatStocke>, StoreError> {
+    let row = statement!(
+        "SELECT id, structure_id, usager_id, aidant_id, duree, debut, fin, empreinte \
+         FROM mandats WHERE id = $1",
+        id.0
+    )
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let duree: String = r.get(4);
+    Ok(Some(MandatStocke {
+        id: MandatId(r.get(0)),
+        structure: StructureId(r.get(1)),
+        usager: UsagerId(r.get(2)),
+        aidant: PersonId(r.get(3)),
+        duree: Duree::parse(&duree)
+            .ok_or_else(|| StoreError::Corrupt(format!("mandats.duree « {duree} »")))?,
+        debut: r.get(5),
+        fin: r.get(6),
+        empreinte: r.get(7),
+    }))
+}
+
+/// The authorizations of one mandate, in the order they were written.
+pub async fn autorisations_du_mandat(
+    db: &Db,
+    mandat: MandatId,
+) -> Result<Vec<AutorisationStockee>, StoreError> {
+    let sql = format!(
+        "SELECT {AUTORISATION_COLUMNS} FROM autorisations a JOIN mandats m ON m.id = a.mandat_id \
+         WHERE m.id = $1 ORDER BY a.id"
+    );
+    statement!(&sql, mandat.0)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(autorisation_from)
+        .collect()
 }

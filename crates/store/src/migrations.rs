@@ -44,6 +44,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(17, "0017_correspondances"),
     migration!(18, "0018_fusion_blocs"),
     migration!(19, "0019_mandats"),
+    migration!(20, "0020_mandat_brouillons"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

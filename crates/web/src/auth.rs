@@ -235,6 +235,18 @@ impl RequiredRoles for Referents {
     const ROLES: &'static [Role] = &[Role::Referent];
 }
 
+/// Habilitated aidants only.
+pub struct Aidants;
+impl RequiredRoles for Aidants {
+    const ROLES: &'static [Role] = &[Role::Aidant];
+}
+
+/// Any member of the structure, whatever their role.
+pub struct Members;
+impl RequiredRoles for Members {
+    const ROLES: &'static [Role] = Role::ALL;
+}
+
 /// Proof that the actor holds one of `R::ROLES` in the structure of the path's `{id}`.
 pub struct InStructure<R: RequiredRoles> {
     pub access: StructureAccess,

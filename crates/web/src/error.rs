@@ -115,6 +115,16 @@ pub async fn not_found_page(
     )
 }
 
+/// The 404 page for a resource a handler did not find (or may not say exists).
+pub fn gone(ctx: &PageContext) -> Response {
+    error_page(
+        ctx,
+        StatusCode::NOT_FOUND,
+        "Page non trouvée",
+        "Cette page n’existe pas, ou plus.",
+    )
+}
+
 /// The answer to a failure the visitor can do nothing about (the database is down, a row
 /// does not read): logged in full inside the request's span, which names the route;
 /// answered with a bare 500.

@@ -11,6 +11,7 @@ mod error;
 mod habilitations;
 mod journal;
 mod lieux;
+mod mandats;
 mod pages;
 mod security;
 mod signalements;
@@ -59,7 +60,9 @@ pub struct AppState {
     /// The search over lieux, built at start from the store and replaced when they change.
     pub lieux: Arc<relais_services::lieux::recherche::Lieux>,
     /// The ProConnect client; `None`: ProConnect is not configured on this instance.
-    pub proconnect: Option<Arc<relais_services::comptes::proconnect::ProConnect>>,
+    pub proconnect: Option<Arc<relais_services::oidc_client::OidcClient>>,
+    /// FranceConnect for the usagers; `None`: not configured, no mandate can be created.
+    pub franceconnect: Option<Arc<relais_services::mandats::franceconnect::FranceConnect>>,
 }
 
 /// Declares every route once: it builds the router and lists the routes in [`ROUTES`],
@@ -97,6 +100,7 @@ routes! {
     POST "/invitation/{jeton}" => comptes::invitations::accept;
     GET "/auth/proconnect" => comptes::proconnect::start;
     GET "/auth/proconnect/callback" => comptes::proconnect::callback;
+    GET "/auth/franceconnect/callback" => mandats::creation::callback;
     GET "/connexion/activation" => comptes::connexion::enrolment_form;
     POST "/connexion/activation" => comptes::connexion::enrolment;
     POST "/deconnexion" => comptes::connexion::logout;
@@ -115,6 +119,11 @@ routes! {
     POST "/structures/{id}/equipe/{personne}/deverrouillage" => comptes::equipe::unlock;
     GET "/structures/{id}/journal" => journal::structure_journal;
     GET "/admin/journal" => journal::journal;
+    GET "/structures/{id}/mandats/nouveau" => mandats::creation::form;
+    POST "/structures/{id}/mandats/nouveau" => mandats::creation::choose;
+    GET "/structures/{id}/mandats/brouillons/{brouillon}" => mandats::creation::recap;
+    POST "/structures/{id}/mandats/brouillons/{brouillon}" => mandats::creation::sign;
+    GET "/structures/{id}/mandats/{mandat}" => mandats::page;
     GET "/structures/{id}/habilitations" => habilitations::structure::list;
     GET "/structures/{id}/habilitations/nouvelle" => habilitations::structure::new_form;
     POST "/structures/{id}/habilitations/nouvelle" => habilitations::structure::submit;

@@ -168,3 +168,28 @@ pub async fn structure_name(
         Err(e) => Err(crate::error::internal(e)),
     }
 }
+
+/// The QR code as inline SVG paths (no style attribute: the CSP forbids inline styles).
+pub fn qr_svg(data: &str, label: &str) -> String {
+    let Ok(code) = qrcode::QrCode::new(data.as_bytes()) else {
+        return String::new();
+    };
+    let width = code.width();
+    let quiet = 4;
+    let size = width + 2 * quiet;
+    let mut path = String::new();
+    for (i, color) in code.to_colors().iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            path.push_str(&format!(
+                "M{} {}h1v1h-1z",
+                i % width + quiet,
+                i / width + quiet
+            ));
+        }
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" width=\"240\" height=\"240\" role=\"img\" \
+         aria-label=\"{label}\" shape-rendering=\"crispEdges\">\
+         <rect width=\"{size}\" height=\"{size}\" fill=\"#fff\"/><path fill=\"#000\" d=\"{path}\"/></svg>"
+    )
+}

@@ -1,98 +1,27 @@
-//! ProConnect login: Relais as an OpenID Connect client (authorization code with PKCE S256).
+//! ProConnect login: agents log in through the generic OpenID Connect client
+//! (`crate::oidc_client`), then a session opens as the local login does: aidants and
+//! administrators still give their second factor.
 //!
 //! The login under way is kept in the database (keyed by the SHA-256 of `state`), so that any
 //! instance can serve the callback; it is single use and lives 10 minutes. The callback checks
-//! the `iss` parameter (RFC 9207), exchanges the code, verifies the ID token (signature with
-//! the provider's keys, issuer, audience, expiry, issue time, nonce; 60 s of clock leeway at
-//! most), reads userinfo and requires the same subject, then opens a session as the local
-//! login does: aidants and administrators still give their second factor.
-//!
-//! The provider's metadata (discovery document and signing keys) is kept for
-//! `METADATA_LIFETIME`, and fetched again at once when an ID token is signed by a key it does
-//! not hold (the provider rotated its keys). Starting a login is limited per IP address, as
-//! the password login is: each start writes a row.
+//! the `iss` parameter (RFC 9207) before the exchange. Starting a login is limited per IP
+//! address, as the password login is: each start writes a row.
 
-use std::fmt;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use chrono::Utc;
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreIdTokenVerifier,
-    CoreJwsSigningAlgorithm, CoreProviderMetadata,
-};
-use openidconnect::{
-    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    SignatureVerificationError, TokenResponse,
-};
 use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{GlobalRole, Role};
 use relais_domain::ids::PersonId;
 use relais_domain::journal::{JournalAction, NewEntry};
-use relais_store::comptes::proconnect::{self as oidc, PendingLogin};
+use relais_store::comptes::proconnect as oidc;
 use relais_store::comptes::sessions;
 use relais_store::comptes::{self as repo, Person};
+use relais_store::oidc_client::{self as logins, PendingLogin, Provider};
 use relais_store::{Db, StoreError, journal};
 
 use crate::comptes::{Client, Opened, Policy, open_session, sha256_hex};
+use crate::oidc_client::{LOGIN_LIFETIME, OidcClient, OidcError};
 
-/// How long a login sent to the provider may take to come back.
-pub const LOGIN_LIFETIME: Duration = Duration::from_secs(10 * 60);
-/// The most the provider's clock and ours may disagree on `exp` and `iat`.
-pub const CLOCK_LEEWAY: Duration = Duration::from_secs(60);
-/// How long the provider's discovery document and keys are reused before being fetched again.
-pub const METADATA_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// What Relais asks ProConnect for.
 pub const SCOPES: [&str; 5] = ["email", "given_name", "usual_name", "siret", "uid"];
-
-/// Settings of the ProConnect client. The secret is never shown by `Debug`.
-#[derive(Clone)]
-pub struct ProConnectConfig {
-    /// The provider's issuer, e.g. `https://auth.agentconnect.gouv.fr/api/v2`.
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: String,
-    /// `{public_url}/auth/proconnect/callback`, as registered with the provider.
-    pub redirect_uri: String,
-}
-
-impl fmt::Debug for ProConnectConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProConnectConfig")
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"***")
-            .field("redirect_uri", &self.redirect_uri)
-            .finish()
-    }
-}
-
-/// The ProConnect client: settings, an HTTP client that follows no redirect, and the
-/// provider's metadata while it is fresh (shared by the clones).
-#[derive(Debug, Clone)]
-pub struct ProConnect {
-    config: ProConnectConfig,
-    http: openidconnect::reqwest::Client,
-    metadata: Arc<tokio::sync::Mutex<Option<Fetched>>>,
-}
-
-/// The provider's metadata and keys, and when they were fetched.
-#[derive(Debug, Clone)]
-struct Fetched {
-    metadata: CoreProviderMetadata,
-    at: Instant,
-}
-
-type Oidc = CoreClient<
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
->;
 
 /// Why a ProConnect login was refused. The messages are shown to people as they are.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +76,21 @@ pub enum ProConnectError {
     Store(#[from] StoreError),
 }
 
+impl From<OidcError> for ProConnectError {
+    fn from(e: OidcError) -> Self {
+        match e {
+            OidcError::Unavailable => ProConnectError::Unavailable,
+            OidcError::CodeRejected => ProConnectError::CodeRejected,
+            OidcError::InvalidIdToken => ProConnectError::InvalidIdToken,
+            OidcError::SubjectMismatch => ProConnectError::SubjectMismatch,
+        }
+    }
+}
+
+fn ms(d: std::time::Duration) -> i64 {
+    d.as_millis() as i64
+}
+
 /// ProConnect's own claims beside the standard ones: the organisation the agent works for.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct ProConnectClaims {
@@ -173,84 +117,6 @@ pub struct Completed {
     pub next: String,
 }
 
-fn ms(d: Duration) -> i64 {
-    d.as_millis() as i64
-}
-
-impl ProConnect {
-    pub fn new(config: ProConnectConfig) -> Result<ProConnect, String> {
-        IssuerUrl::new(config.issuer.clone())
-            .map_err(|e| format!("proconnect_issuer n’est pas une URL valide : {e}"))?;
-        RedirectUrl::new(config.redirect_uri.clone())
-            .map_err(|e| format!("public_url ne donne pas une URL de retour valide : {e}"))?;
-        let http = openidconnect::reqwest::ClientBuilder::new()
-            // No redirect: a provider must answer itself (SSRF).
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| format!("client HTTP : {e}"))?;
-        Ok(ProConnect {
-            config,
-            http,
-            metadata: Arc::default(),
-        })
-    }
-
-    pub fn config(&self) -> &ProConnectConfig {
-        &self.config
-    }
-
-    /// The client, from the provider's metadata: the cached copy while younger than
-    /// `METADATA_LIFETIME` and not older than `stale` (the copy that did not know a key),
-    /// else a fresh discovery. Also returns when that metadata was fetched.
-    async fn client(&self, stale: Option<Instant>) -> Result<(Oidc, Instant), ProConnectError> {
-        // Held during the discovery, so that concurrent logins wait for one fetch.
-        let mut cached = self.metadata.lock().await;
-        let fetched = match cached.as_ref() {
-            Some(f) if f.at.elapsed() < METADATA_LIFETIME && stale.is_none_or(|s| f.at > s) => {
-                f.clone()
-            }
-            _ => {
-                let fetched = Fetched {
-                    metadata: self.discover().await?,
-                    at: Instant::now(),
-                };
-                *cached = Some(fetched.clone());
-                fetched
-            }
-        };
-        drop(cached);
-        Ok((self.client_from(fetched.metadata)?, fetched.at))
-    }
-
-    /// Discovery: the metadata, then the keys (`jwks_uri`).
-    async fn discover(&self) -> Result<CoreProviderMetadata, ProConnectError> {
-        let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|e| {
-            tracing::error!(error = %e, "proconnect_issuer invalide");
-            ProConnectError::Unavailable
-        })?;
-        CoreProviderMetadata::discover_async(issuer, &self.http)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "découverte ProConnect impossible");
-                ProConnectError::Unavailable
-            })
-    }
-
-    fn client_from(&self, metadata: CoreProviderMetadata) -> Result<Oidc, ProConnectError> {
-        let redirect = RedirectUrl::new(self.config.redirect_uri.clone()).map_err(|e| {
-            tracing::error!(error = %e, "URL de retour ProConnect invalide");
-            ProConnectError::Unavailable
-        })?;
-        Ok(CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(self.config.client_id.clone()),
-            Some(ClientSecret::new(self.config.client_secret.clone())),
-        )
-        .set_redirect_uri(redirect))
-    }
-}
-
 fn ip_bucket(ip: &str) -> String {
     format!("proconnect-ip:{ip}")
 }
@@ -259,7 +125,7 @@ fn ip_bucket(ip: &str) -> String {
 /// `policy.ip_attempts` starts per IP address within `policy.window`.
 pub async fn begin(
     db: &Db,
-    pc: &ProConnect,
+    pc: &OidcClient,
     policy: &Policy,
     client_info: &Client,
     next: &str,
@@ -270,36 +136,28 @@ pub async fn begin(
     if !sessions::admit(db, &bucket, now, window, policy.ip_attempts).await? {
         return Err(ProConnectError::TooManyFromAddress);
     }
-    let (client, _) = pc.client(None).await?;
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = client.authorize_url(
-        CoreAuthenticationFlow::AuthorizationCode,
-        CsrfToken::new_random,
-        Nonce::new_random,
-    );
-    for scope in SCOPES {
-        request = request.add_scope(Scope::new(scope.to_string()));
-    }
-    let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
-    oidc::purge_expired(db, now - ms(LOGIN_LIFETIME)).await?;
-    oidc::create_login(
+    let started = pc.start(&SCOPES, None).await?;
+    logins::purge_expired(db, now - ms(LOGIN_LIFETIME)).await?;
+    logins::create_login(
         db,
         &PendingLogin {
-            state_hash: sha256_hex(state.secret()),
-            nonce: nonce.secret().clone(),
-            pkce_verifier: verifier.secret().clone(),
+            provider: Provider::ProConnect,
+            state_hash: sha256_hex(&started.state),
+            nonce: started.nonce,
+            pkce_verifier: started.pkce_verifier,
             next_path: next.to_string(),
+            brouillon: None,
             created_at: now,
         },
     )
     .await?;
-    Ok(url.to_string())
+    Ok(started.url)
 }
 
 /// Completes a login from the provider's callback.
 pub async fn complete(
     db: &Db,
-    pc: &ProConnect,
+    pc: &OidcClient,
     callback: &Callback,
     client_info: &Client,
 ) -> Result<Completed, ProConnectError> {
@@ -309,13 +167,18 @@ pub async fn complete(
         .filter(|s| !s.is_empty())
         .ok_or(ProConnectError::UnknownState)?;
     let now = relais_domain::calendrier::now_ms();
-    let login = oidc::take_login(db, &sha256_hex(state), now - ms(LOGIN_LIFETIME))
-        .await?
-        .ok_or(ProConnectError::UnknownState)?;
+    let login = logins::take_login(
+        db,
+        Provider::ProConnect,
+        &sha256_hex(state),
+        now - ms(LOGIN_LIFETIME),
+    )
+    .await?
+    .ok_or(ProConnectError::UnknownState)?;
     if callback.error.is_some() {
         return Err(ProConnectError::Denied);
     }
-    if callback.iss.as_deref() != Some(pc.config.issuer.as_str()) {
+    if callback.iss.as_deref() != Some(pc.config().issuer.as_str()) {
         return Err(ProConnectError::WrongIssuer);
     }
     let code = callback
@@ -324,77 +187,17 @@ pub async fn complete(
         .filter(|c| !c.is_empty())
         .ok_or(ProConnectError::Denied)?;
 
-    let (mut client, fetched_at) = pc.client(None).await?;
-    let token = client
-        .exchange_code(AuthorizationCode::new(code.to_string()))
-        .map_err(|e| {
-            tracing::error!(error = %e, "ProConnect sans point d’accès jeton");
-            ProConnectError::Unavailable
-        })?
-        .set_pkce_verifier(PkceCodeVerifier::new(login.pkce_verifier.clone()))
-        .request_async(&pc.http)
-        .await
-        .map_err(|e| match e {
-            RequestTokenError::ServerResponse(r) => {
-                tracing::warn!(error = %r.error(), "code ProConnect refusé");
-                ProConnectError::CodeRejected
-            }
-            e => {
-                tracing::warn!(error = %e, "échange du code ProConnect impossible");
-                ProConnectError::Unavailable
-            }
-        })?;
-
-    let id_token = token.id_token().ok_or(ProConnectError::InvalidIdToken)?;
-    let nonce = Nonce::new(login.nonce.clone());
-    let first = id_token.claims(&id_token_verifier(&client), &nonce);
-    let claims = match first {
-        // A key we do not hold: the provider may have rotated its keys since our copy, so
-        // fetch them again, once. (The token comes from the provider's token endpoint, not
-        // from the browser, so nobody else can make us fetch.)
-        Err(ClaimsVerificationError::SignatureVerification(
-            SignatureVerificationError::NoMatchingKey,
-        )) => {
-            tracing::info!("clé de signature ProConnect inconnue : nouvelle découverte");
-            (client, _) = pc.client(Some(fetched_at)).await?;
-            id_token.claims(&id_token_verifier(&client), &nonce)
-        }
-        other => other,
-    }
-    .map_err(|e| {
-        tracing::warn!(error = %e, "jeton d’identité ProConnect refusé");
-        ProConnectError::InvalidIdToken
-    })?;
-    let sub = claims.subject().clone();
-
-    let userinfo: openidconnect::UserInfoClaims<ProConnectClaims, CoreGenderClaim> = client
-        .user_info(token.access_token().clone(), Some(sub.clone()))
-        .map_err(|e| {
-            tracing::error!(error = %e, "ProConnect sans point d’accès userinfo");
-            ProConnectError::Unavailable
-        })?
-        .request_async(&pc.http)
-        .await
-        .map_err(|e| match e {
-            openidconnect::UserInfoError::ClaimsVerification(e) => {
-                tracing::warn!(error = %e, "userinfo ProConnect refusé");
-                ProConnectError::SubjectMismatch
-            }
-            e => {
-                tracing::warn!(error = %e, "userinfo ProConnect illisible");
-                ProConnectError::Unavailable
-            }
-        })?;
-    if userinfo.subject() != &sub {
-        return Err(ProConnectError::SubjectMismatch);
-    }
+    let verified = pc
+        .finish::<ProConnectClaims>(code, &login.pkce_verifier, &login.nonce)
+        .await?;
+    let (sub, userinfo) = (verified.sub, verified.userinfo);
     let email = userinfo
         .email()
         .map(|e| e.as_str().trim().to_lowercase())
         .filter(|e| !e.is_empty())
         .ok_or(ProConnectError::NoEmail)?;
 
-    let person = find_person(db, sub.as_str(), &email).await?;
+    let person = find_person(db, &sub, &email).await?;
     let refuse = |e: ProConnectError| async {
         journal_failure(db, person.id).await?;
         Err::<Completed, _>(e)
@@ -406,9 +209,9 @@ pub async fn complete(
         return refuse(ProConnectError::Locked).await;
     }
     match person.proconnect_sub.as_deref() {
-        Some(known) if known == sub.as_str() => {}
+        Some(known) if known == sub => {}
         Some(_) => return refuse(ProConnectError::OtherIdentity).await,
-        None => link(db, person.id, sub.as_str()).await?,
+        None => link(db, person.id, &sub).await?,
     }
     // The organisation ProConnect vouches for at this login (a person changes jobs): with
     // it they may claim an imported structure of that SIRET that has no référent.
@@ -514,26 +317,4 @@ async fn needs_second_factor(db: &Db, person: &Person) -> Result<bool, StoreErro
         .iter()
         .any(|g| g.role == GlobalRole::Administrateur);
     Ok(aidant || admin)
-}
-
-/// Checks of the ID token: signature (RS256 or ES256) with the provider's keys, issuer,
-/// audience, nonce, and `exp` and `iat` within `CLOCK_LEEWAY` of our clock.
-fn id_token_verifier(client: &Oidc) -> CoreIdTokenVerifier<'_> {
-    let leeway = chrono::Duration::from_std(CLOCK_LEEWAY).expect("small duration");
-    client
-        .id_token_verifier()
-        .set_allowed_algs([
-            CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-            CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-        ])
-        // `exp` may be passed by the leeway at most.
-        .set_time_fn(move || Utc::now() - leeway)
-        // `iat` may be ahead of our clock by the leeway at most.
-        .set_issue_time_verifier_fn(move |iat| {
-            if iat > Utc::now() + leeway {
-                Err(format!("iat {iat} dans le futur"))
-            } else {
-                Ok(())
-            }
-        })
 }

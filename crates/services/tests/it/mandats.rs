@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use relais_domain::authz::{Actor, Membership};
 use relais_domain::comptes::{Role, StructureKind};
 use relais_domain::journal::{JournalAction, Verification};
-use relais_domain::mandats::{Demande, Demarche, Duree, Etat, etat};
+use relais_domain::mandats::{Demande, Demarche, Duree, Etat, cle_usager, etat};
 use relais_services::mandats::{
     Consentement, MandatError, RevocationError, creer, revoquer_par_l_usager,
 };
@@ -23,7 +23,7 @@ const MODELE: &str = "0000000000000000000000000000000000000000000000000000000000
 
 fn consentement() -> Consentement {
     Consentement {
-        sub: "fc-sub-123".into(),
+        cle: cle_usager(SEL, "fc-sub-123"),
         identite: Identite {
             given_name: "Camille".into(),
             family_name: "Martin".into(),
@@ -65,7 +65,6 @@ async fn an_aidant_creates_mandates_and_a_family_is_replaced(db: Db) {
         &access(mediateur, Role::Mediateur),
         &demande(mediateur, &["social"], "mois"),
         &consentement(),
-        SEL,
         MODELE,
         T0,
     )
@@ -80,7 +79,6 @@ async fn an_aidant_creates_mandates_and_a_family_is_replaced(db: Db) {
         &access(aidant, Role::Aidant),
         &demande(aidant, &["social", "papiers"], "annee"),
         &consentement(),
-        SEL,
         MODELE,
         T0,
     )
@@ -96,7 +94,6 @@ async fn an_aidant_creates_mandates_and_a_family_is_replaced(db: Db) {
         &access(aidant, Role::Aidant),
         &demande(aidant, &["social"], "jour"),
         &consentement(),
-        SEL,
         MODELE,
         t1,
     )

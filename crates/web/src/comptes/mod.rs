@@ -78,7 +78,7 @@ pub(crate) fn capitalize(s: &str) -> String {
 }
 
 /// The session cookie for a new token.
-fn session_cookie(state: &AppState, token: &str) -> axum::http::HeaderValue {
+pub(crate) fn session_cookie(state: &AppState, token: &str) -> axum::http::HeaderValue {
     set_cookie(SESSION_COOKIE, token, None, state.config.hsts)
 }
 

@@ -39,6 +39,7 @@ async fn demo(t: &TestDb, tile_url: Option<&str>) -> Router {
         },
         lieux: Arc::new(Lieux::new(recherche)),
         proconnect: None,
+        franceconnect: None,
     })
 }
 

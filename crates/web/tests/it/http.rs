@@ -38,6 +38,7 @@ async fn app_with(hsts: bool) -> (Router, TestDb) {
             relais_services::lieux::recherche::Recherche::empty(),
         )),
         proconnect: None,
+        franceconnect: None,
     });
     (app, t)
 }

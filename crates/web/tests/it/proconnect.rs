@@ -18,7 +18,7 @@ use relais_domain::journal::JournalAction;
 use relais_domain::territoires::Territoires;
 use relais_search::TerritoryIndex;
 use relais_services::comptes as svc;
-use relais_services::comptes::proconnect::{ProConnect, ProConnectConfig};
+use relais_services::oidc_client::{OidcClient, OidcConfig};
 use relais_store::comptes::sessions;
 use relais_store::journal::{self, JournalFilter};
 use relais_testkit::TestDb;
@@ -126,7 +126,7 @@ async fn harness_on(provider: Provider, policy: svc::Policy) -> Harness {
         StructureKind::Collectivite,
     )
     .await;
-    let pc = ProConnect::new(ProConnectConfig {
+    let pc = OidcClient::new(OidcConfig {
         issuer: provider.issuer.clone(),
         client_id: CLIENT_ID.into(),
         client_secret: CLIENT_SECRET.into(),
@@ -142,6 +142,7 @@ async fn harness_on(provider: Provider, policy: svc::Policy) -> Harness {
             relais_services::lieux::recherche::Recherche::empty(),
         )),
         proconnect: Some(Arc::new(pc)),
+        franceconnect: None,
     });
     let http = reqwest::Client::builder()
         .cookie_store(true)
@@ -633,6 +634,7 @@ async fn without_configuration_there_is_no_proconnect() {
             relais_services::lieux::recherche::Recherche::empty(),
         )),
         proconnect: None,
+        franceconnect: None,
     });
     for uri in [
         "/auth/proconnect",
@@ -677,12 +679,10 @@ async fn starting_logins_is_limited_per_address() {
     )
     .await;
     // Refused before anything is recorded: three logins under way, not four.
-    let pending = relais_store::comptes::proconnect::purge_expired(
-        &h.t.db,
-        relais_domain::calendrier::now_ms() + 1,
-    )
-    .await
-    .unwrap();
+    let pending =
+        relais_store::oidc_client::purge_expired(&h.t.db, relais_domain::calendrier::now_ms() + 1)
+            .await
+            .unwrap();
     assert_eq!(pending, 3);
 }
 

@@ -60,6 +60,7 @@ async fn site(t: &TestDb, policy: Policy, trusted: &[&str]) -> Router {
         },
         lieux: Arc::new(Lieux::new(Recherche::empty())),
         proconnect: None,
+        franceconnect: None,
     })
 }
 
@@ -487,6 +488,7 @@ async fn demo_site(t: &TestDb) -> Router {
         config: WebConfig::default(),
         lieux: Arc::new(Lieux::new(recherche)),
         proconnect: None,
+        franceconnect: None,
     })
 }
 

@@ -1,30 +1,47 @@
 //! Mandates: an habilitated aidant of a structure creates one for an usager whom
 //! FranceConnect identified on the aidant's screen and who consented. What it replaces is
 //! revoked, everything is journaled in the hash chain, in one transaction.
+//!
+//! The flow in the browser: the aidant chooses (a draft, `Brouillon`), FranceConnect
+//! identifies the usager on the aidant's screen (`franceconnect`), the aidant signs with the
+//! usager's consent and their second factor (`signer`).
+
+pub mod franceconnect;
 
 use std::collections::BTreeSet;
 
 use relais_domain::authz::StructureAccess;
 use relais_domain::comptes::Role;
-use relais_domain::ids::{AutorisationId, MandatId, UsagerId};
+use relais_domain::ids::{AutorisationId, BrouillonId, MandatId, UsagerId};
 use relais_domain::journal::{JournalAction, NewEntry};
-use relais_domain::mandats::{Attestation, Demande, Demarche, cle_usager, remplacees};
-use relais_store::mandats::{self as repo, Identite, NouveauMandat};
-use relais_store::{Db, StoreError, journal};
+use relais_domain::mandats::{Attestation, Demande, Demarche, remplacees};
+use relais_store::mandats::{self as repo, Brouillon, Identite, NouveauMandat};
+use relais_store::{Db, StoreError, Tx, journal};
+
+/// How long a draft waits for FranceConnect and the signature.
+pub const BROUILLON_LIFETIME_MS: i64 = 60 * 60 * 1000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MandatError {
     #[error("seul un aidant habilité de la structure peut créer un mandat pour elle")]
     PasAidant,
+    #[error(
+        "ce mandat en préparation est introuvable, déjà signé ou trop ancien (il vaut une heure) : recommencez"
+    )]
+    BrouillonInconnu,
+    #[error("l’usager ne s’est pas encore identifié avec FranceConnect")]
+    NonIdentifie,
+    #[error("l’usager doit avoir lu le mandat et y consentir : cochez la case")]
+    SansConsentement,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// What FranceConnect returned for the usager who consented: their `sub` at FranceConnect
-/// and the identity a mandate shows.
+/// The usager who consented, as FranceConnect identified them: the salted hash of their
+/// `sub` (`domain::mandats::cle_usager`) and the identity a mandate shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consentement {
-    pub sub: String,
+    pub cle: String,
     pub identite: Identite,
 }
 
@@ -49,7 +66,79 @@ pub async fn creer(
     access: &StructureAccess,
     demande: &Demande,
     consentement: &Consentement,
-    sel: &[u8],
+    modele: &str,
+    now: i64,
+) -> Result<MandatCree, MandatError> {
+    let mut tx = db.begin().await?;
+    let cree = creer_en(&mut tx, access, demande, consentement, modele, now).await?;
+    relais_store::commit(tx).await?;
+    Ok(cree)
+}
+
+/// Signs the draft `id`: the usager FranceConnect identified consented (`consent`), the
+/// aidant (`access`'s person, who made the draft) gave their second factor just before. The
+/// draft is deleted in the same transaction, so a second submission creates nothing.
+pub async fn signer(
+    db: &Db,
+    access: &StructureAccess,
+    id: BrouillonId,
+    consent: bool,
+    modele: &str,
+    now: i64,
+) -> Result<MandatCree, MandatError> {
+    let brouillon = brouillon_de(db, access, id, now).await?;
+    let Some((cle, identite)) = brouillon.usager else {
+        return Err(MandatError::NonIdentifie);
+    };
+    if !consent {
+        return Err(MandatError::SansConsentement);
+    }
+    let demande = Demande {
+        structure: brouillon.structure,
+        aidant: brouillon.aidant,
+        demarches: brouillon.demarches.into_iter().collect(),
+        duree: brouillon.duree,
+    };
+    let mut tx = db.begin().await?;
+    if !repo::supprimer_brouillon(&mut tx, id).await? {
+        return Err(MandatError::BrouillonInconnu);
+    }
+    let cree = creer_en(
+        &mut tx,
+        access,
+        &demande,
+        &Consentement { cle, identite },
+        modele,
+        now,
+    )
+    .await?;
+    relais_store::commit(tx).await?;
+    Ok(cree)
+}
+
+/// The draft `id` of `access`'s person in `access`'s structure, still valid at `now`; any
+/// other draft is « unknown ».
+pub async fn brouillon_de(
+    db: &Db,
+    access: &StructureAccess,
+    id: BrouillonId,
+    now: i64,
+) -> Result<Brouillon, MandatError> {
+    repo::brouillon(db, id)
+        .await?
+        .filter(|b| {
+            b.aidant == access.person()
+                && b.structure == access.structure()
+                && b.created_at >= now - BROUILLON_LIFETIME_MS
+        })
+        .ok_or(MandatError::BrouillonInconnu)
+}
+
+async fn creer_en(
+    tx: &mut Tx,
+    access: &StructureAccess,
+    demande: &Demande,
+    consentement: &Consentement,
     modele: &str,
     now: i64,
 ) -> Result<MandatCree, MandatError> {
@@ -60,12 +149,12 @@ pub async fn creer(
         return Err(MandatError::PasAidant);
     }
     let structure = demande.structure;
-    let cle = cle_usager(sel, &consentement.sub);
+    let cle = &consentement.cle;
     let (debut, fin) = (now, demande.duree.fin(now));
     let empreinte = Attestation {
         aidant: demande.aidant,
         structure,
-        usager: &cle,
+        usager: cle,
         demarches: &demande.demarches,
         debut,
         fin,
@@ -73,18 +162,17 @@ pub async fn creer(
     }
     .empreinte();
 
-    let mut tx = db.begin().await?;
-    let usager = repo::put_usager(&mut tx, &cle, &consentement.identite, now).await?;
-    let actives = repo::autorisations_actives(&mut tx, structure, usager, now).await?;
+    let usager = repo::put_usager(tx, cle, &consentement.identite, now).await?;
+    let actives = repo::autorisations_actives(tx, structure, usager, now).await?;
     let pairs: Vec<_> = actives
         .iter()
         .map(|a| (a.id, a.autorisation.clone()))
         .collect();
     let replaced = remplacees(&pairs, &demande.demarches, now);
-    repo::revoquer(&mut tx, &replaced, now).await?;
+    repo::revoquer(tx, &replaced, now).await?;
     let demarches: Vec<Demarche> = demande.demarches.iter().copied().collect();
     let id = repo::create_mandat(
-        &mut tx,
+        tx,
         &NouveauMandat {
             structure,
             usager,
@@ -112,7 +200,7 @@ pub async fn creer(
         .by(demande.aidant, Some(structure))
         .in_structure(structure)
         .with_details(details.to_string());
-        journal::append(&mut tx, &entry).await?;
+        journal::append(tx, &entry).await?;
     }
     let codes: BTreeSet<&str> = demande.demarches.iter().map(|d| d.code()).collect();
     let details = serde_json::json!({
@@ -126,8 +214,7 @@ pub async fn creer(
         .by(demande.aidant, Some(structure))
         .in_structure(structure)
         .with_details(details.to_string());
-    journal::append(&mut tx, &entry).await?;
-    relais_store::commit(tx).await?;
+    journal::append(tx, &entry).await?;
     Ok(MandatCree {
         id,
         usager,
@@ -184,4 +271,49 @@ pub async fn revoquer_par_l_usager(
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(())
+}
+
+/// What the printed mandate shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MandatImprime {
+    pub mandat: repo::MandatStocke,
+    pub structure: relais_store::comptes::Structure,
+    /// The aidant's name, as their account gives it.
+    pub aidant: String,
+    pub usager: Identite,
+    pub demarches: Vec<Demarche>,
+}
+
+/// The mandate `id` of `access`'s structure (any member may print it); another structure's
+/// mandate is « not found ».
+pub async fn imprime(
+    db: &Db,
+    access: &StructureAccess,
+    id: MandatId,
+) -> Result<Option<MandatImprime>, StoreError> {
+    let Some(mandat) = repo::mandat(db, id)
+        .await?
+        .filter(|m| m.structure == access.structure())
+    else {
+        return Ok(None);
+    };
+    let (Some(structure), Some(aidant), Some(usager)) = (
+        relais_store::comptes::structure(db, mandat.structure).await?,
+        relais_store::comptes::person(db, mandat.aidant).await?,
+        repo::usager(db, mandat.usager).await?,
+    ) else {
+        return Err(StoreError::Corrupt(format!("mandat {id} incomplet")));
+    };
+    let demarches = repo::autorisations_du_mandat(db, id)
+        .await?
+        .into_iter()
+        .map(|a| a.autorisation.demarche)
+        .collect();
+    Ok(Some(MandatImprime {
+        aidant: format!("{} {}", aidant.given_name, aidant.family_name),
+        mandat,
+        structure,
+        usager: usager.identite,
+        demarches,
+    }))
 }

@@ -1,0 +1,279 @@
+//! FranceConnect at mandate creation: the aidant's draft is sent to FranceConnect, the usager
+//! logs in on the aidant's screen, and the callback records who they are in the draft (their
+//! `sub` only as a salted hash). The exchange itself is `crate::oidc_client`'s.
+
+use std::fmt;
+
+use relais_domain::authz::StructureAccess;
+use relais_domain::comptes::Role;
+use relais_domain::ids::{BrouillonId, PersonId, StructureId};
+use relais_domain::mandats::{Demande, cle_usager};
+use relais_store::mandats::{self as repo, Identite};
+use relais_store::oidc_client::{self as logins, PendingLogin, Provider};
+use relais_store::{Db, StoreError};
+
+use crate::comptes::sha256_hex;
+use crate::oidc_client::{LOGIN_LIFETIME, OidcClient, OidcError};
+
+/// What Relais asks FranceConnect for: the identity a mandate shows.
+pub const SCOPES: [&str; 7] = [
+    "given_name",
+    "family_name",
+    "birthdate",
+    "birthplace",
+    "birthcountry",
+    "gender",
+    "email",
+];
+/// The authentication level asked for, and those accepted in the ID token.
+pub const ACR: &str = "eidas1";
+const ACCEPTED_ACR: [&str; 3] = ["eidas1", "eidas2", "eidas3"];
+
+/// The FranceConnect client and the salt of the usagers' keys (`cle_usager`): both come
+/// from the configuration. Neither the secret nor the salt is shown by `Debug`.
+#[derive(Clone)]
+pub struct FranceConnect {
+    pub client: OidcClient,
+    sel: Vec<u8>,
+}
+
+impl fmt::Debug for FranceConnect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FranceConnect")
+            .field("client", &self.client)
+            .field("sel", &"***")
+            .finish()
+    }
+}
+
+impl FranceConnect {
+    /// `sel`: at least 32 bytes, kept secret and never changed (a new salt makes every
+    /// usager a stranger).
+    pub fn new(client: OidcClient, sel: Vec<u8>) -> Result<FranceConnect, String> {
+        if sel.len() < 32 {
+            return Err("le sel des usagers doit compter au moins 32 octets".into());
+        }
+        Ok(FranceConnect { client, sel })
+    }
+}
+
+/// Why identifying the usager failed. The messages are shown to the aidant as they are.
+#[derive(Debug, thiserror::Error)]
+pub enum FranceConnectError {
+    #[error("seul un aidant habilité de la structure peut créer un mandat pour elle")]
+    PasAidant,
+    #[error(
+        "Cette connexion FranceConnect est inconnue, a déjà servi ou a expiré (elle vaut 10 minutes). Recommencez la création du mandat."
+    )]
+    UnknownState,
+    #[error(
+        "L’usager n’a pas terminé la connexion avec FranceConnect (elle a peut-être été annulée). Recommencez l’identification."
+    )]
+    Denied,
+    #[error(
+        "La réponse ne vient pas de FranceConnect : par sécurité, l’identification est refusée."
+    )]
+    WrongIssuer,
+    #[error(
+        "FranceConnect est injoignable ou a répondu de façon inattendue. Réessayez dans quelques minutes."
+    )]
+    Unavailable,
+    #[error(
+        "FranceConnect a refusé le code de connexion (il a peut-être déjà servi ou expiré). Recommencez l’identification."
+    )]
+    CodeRejected,
+    #[error(
+        "L’identité transmise par FranceConnect n’a pas pu être vérifiée (signature, émetteur, destinataire, date de validité ou jeton à usage unique incorrects) : par sécurité, l’identification est refusée."
+    )]
+    InvalidIdToken,
+    #[error(
+        "Les informations transmises par FranceConnect ne concernent pas la personne authentifiée : par sécurité, l’identification est refusée."
+    )]
+    SubjectMismatch,
+    #[error(
+        "FranceConnect n’a pas garanti le niveau d’authentification demandé (eIDAS faible au moins) : l’identification est refusée."
+    )]
+    InsufficientLevel,
+    #[error(
+        "FranceConnect n’a pas transmis le nom, le prénom et la date de naissance de l’usager : le mandat ne peut pas être établi."
+    )]
+    MissingIdentity,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<OidcError> for FranceConnectError {
+    fn from(e: OidcError) -> Self {
+        match e {
+            OidcError::Unavailable => FranceConnectError::Unavailable,
+            OidcError::CodeRejected => FranceConnectError::CodeRejected,
+            OidcError::InvalidIdToken => FranceConnectError::InvalidIdToken,
+            OidcError::SubjectMismatch => FranceConnectError::SubjectMismatch,
+        }
+    }
+}
+
+/// FranceConnect's claims beside the standard ones: INSEE codes of the place and country of
+/// birth.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct FranceConnectClaims {
+    #[serde(default)]
+    birthplace: Option<String>,
+    #[serde(default)]
+    birthcountry: Option<String>,
+}
+
+impl openidconnect::AdditionalClaims for FranceConnectClaims {}
+
+/// What FranceConnect sent back to the callback.
+#[derive(Debug, Clone, Default)]
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+}
+
+fn ms(d: std::time::Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+/// The aidant chose: a draft is kept, and the usager is sent to FranceConnect (the URL).
+pub async fn commencer(
+    db: &Db,
+    fc: &FranceConnect,
+    access: &StructureAccess,
+    demande: &Demande,
+    now: i64,
+) -> Result<String, FranceConnectError> {
+    if !access.roles().contains(&Role::Aidant)
+        || access.structure() != demande.structure
+        || access.person() != demande.aidant
+    {
+        return Err(FranceConnectError::PasAidant);
+    }
+    let started = fc.client.start(&SCOPES, Some(ACR)).await?;
+    repo::purger_brouillons(db, now - super::BROUILLON_LIFETIME_MS).await?;
+    logins::purge_expired(db, now - ms(LOGIN_LIFETIME)).await?;
+    let demarches: Vec<_> = demande.demarches.iter().copied().collect();
+    let brouillon = repo::create_brouillon(
+        db,
+        demande.structure,
+        demande.aidant,
+        &demarches,
+        demande.duree,
+        now,
+    )
+    .await?;
+    logins::create_login(
+        db,
+        &PendingLogin {
+            provider: Provider::FranceConnect,
+            state_hash: sha256_hex(&started.state),
+            nonce: started.nonce,
+            pkce_verifier: started.pkce_verifier,
+            next_path: String::new(),
+            brouillon: Some(brouillon.0),
+            created_at: now,
+        },
+    )
+    .await?;
+    Ok(started.url)
+}
+
+/// The draft FranceConnect identified the usager for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identifie {
+    pub structure: StructureId,
+    pub brouillon: BrouillonId,
+}
+
+/// FranceConnect's answer: verifies it and records the usager in the draft of `aidant` (the
+/// person of the session the callback came in; another person's draft is « unknown »).
+pub async fn identifier(
+    db: &Db,
+    fc: &FranceConnect,
+    callback: &Callback,
+    aidant: PersonId,
+    now: i64,
+) -> Result<Identifie, FranceConnectError> {
+    let state = callback
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or(FranceConnectError::UnknownState)?;
+    let login = logins::take_login(
+        db,
+        Provider::FranceConnect,
+        &sha256_hex(state),
+        now - ms(LOGIN_LIFETIME),
+    )
+    .await?
+    .ok_or(FranceConnectError::UnknownState)?;
+    let brouillon = match login.brouillon {
+        Some(id) => repo::brouillon(db, BrouillonId(id)).await?,
+        None => None,
+    }
+    .filter(|b| b.aidant == aidant)
+    .ok_or(FranceConnectError::UnknownState)?;
+    if callback.error.is_some() {
+        return Err(FranceConnectError::Denied);
+    }
+    if callback.iss.as_deref() != Some(fc.client.config().issuer.as_str()) {
+        return Err(FranceConnectError::WrongIssuer);
+    }
+    let code = callback
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or(FranceConnectError::Denied)?;
+    let verified = fc
+        .client
+        .finish::<FranceConnectClaims>(code, &login.pkce_verifier, &login.nonce)
+        .await?;
+    if !verified
+        .acr
+        .as_deref()
+        .is_some_and(|acr| ACCEPTED_ACR.contains(&acr))
+    {
+        return Err(FranceConnectError::InsufficientLevel);
+    }
+    let info = &verified.userinfo;
+    let text = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+    let (Some(given_name), Some(family_name), Some(birthdate)) = (
+        text(
+            info.given_name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str()),
+        ),
+        text(
+            info.family_name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str()),
+        ),
+        text(info.birthdate().map(|b| b.as_str())),
+    ) else {
+        return Err(FranceConnectError::MissingIdentity);
+    };
+    let extra = info.additional_claims();
+    let identite = Identite {
+        given_name,
+        family_name,
+        birthdate,
+        birthplace: text(extra.birthplace.as_deref()),
+        birthcountry: text(extra.birthcountry.as_deref()),
+        gender: text(info.gender().map(|g| g.as_str())),
+        email: text(info.email().map(|e| e.as_str())),
+    };
+    repo::identifier_brouillon(
+        db,
+        brouillon.id,
+        &cle_usager(&fc.sel, &verified.sub),
+        &identite,
+    )
+    .await?;
+    Ok(Identifie {
+        structure: brouillon.structure,
+        brouillon: brouillon.id,
+    })
+}

@@ -1,0 +1,392 @@
+//! Creating a mandate, in four steps on the aidant's screen: the choice of démarches and
+//! duration, FranceConnect for the usager, the signature (the usager's consent and the
+//! aidant's second factor), then the printed mandate. The rules are in
+//! `relais_services::mandats`.
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::authz::StructureAccess;
+use relais_domain::calendrier::{date_fr, now_ms};
+use relais_domain::ids::{BrouillonId, StructureId};
+use relais_domain::mandats::{Demande, DemandeError, Demarche, Duree, modele};
+use relais_services::comptes as comptes_svc;
+use relais_services::mandats::franceconnect::{self as fc, Callback, FranceConnectError};
+use relais_services::mandats::{self as svc, MandatError};
+use relais_store::mandats::Identite;
+use serde::Deserialize;
+
+use super::{DemarcheLine, date_iso_fr, paragraphes};
+use crate::AppState;
+use crate::auth::{Aidants, Authenticated, CsrfForm, InStructure};
+use crate::comptes::session_cookie;
+use crate::error::{error_page, internal, not_found_page};
+use crate::pages::{Page, PageContext, render, structure_name};
+
+fn not_configured(ctx: &PageContext) -> Response {
+    error_page(
+        ctx,
+        StatusCode::NOT_FOUND,
+        "FranceConnect n’est pas disponible ici",
+        "La création de mandats demande que l’usager s’identifie avec FranceConnect, qui n’est pas configuré sur cette instance de Relais.",
+    )
+}
+
+/// One démarche family's checkbox.
+pub struct DemarcheBox {
+    pub code: &'static str,
+    pub line: DemarcheLine,
+    pub checked: bool,
+}
+
+/// One duration's radio button.
+pub struct DureeRadio {
+    pub code: &'static str,
+    pub libelle: &'static str,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "mandat_nouveau.html")]
+pub struct NewMandatPage {
+    pub ctx: PageContext,
+    pub structure_id: StructureId,
+    pub structure: String,
+    pub demarches: Vec<DemarcheBox>,
+    pub durees: Vec<DureeRadio>,
+    pub demarches_error: Option<String>,
+    pub duree_error: Option<String>,
+}
+
+impl NewMandatPage {
+    fn has_error(&self) -> bool {
+        self.demarches_error.is_some() || self.duree_error.is_some()
+    }
+}
+
+async fn new_page(
+    state: &AppState,
+    ctx: PageContext,
+    access: &StructureAccess,
+    chosen: &[&str],
+    duree: Option<&str>,
+    error: Option<DemandeError>,
+) -> Response {
+    let structure = match structure_name(state, access).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (demarches_error, duree_error) = match error {
+        Some(e @ DemandeError::DureeInconnue(_)) => (None, Some(capitalized(&e))),
+        Some(e) => (Some(capitalized(&e)), None),
+        None => (None, None),
+    };
+    render(NewMandatPage {
+        ctx,
+        structure_id: access.structure(),
+        structure,
+        demarches: Demarche::ALL
+            .into_iter()
+            .map(|d| DemarcheBox {
+                code: d.code(),
+                line: d.into(),
+                checked: chosen.contains(&d.code()),
+            })
+            .collect(),
+        durees: Duree::ALL
+            .into_iter()
+            .map(|d| DureeRadio {
+                code: d.code(),
+                libelle: d.libelle(),
+                checked: duree == Some(d.code()),
+            })
+            .collect(),
+        demarches_error,
+        duree_error,
+    })
+}
+
+fn capitalized(e: &impl std::fmt::Display) -> String {
+    format!("{}.", crate::comptes::capitalize(&e.to_string()))
+}
+
+/// The choice: démarche families and duration.
+pub async fn form(Page(state, ctx): Page, guard: InStructure<Aidants>) -> Response {
+    if state.franceconnect.is_none() {
+        return not_configured(&ctx);
+    }
+    new_page(&state, ctx, &guard.access, &[], None, None).await
+}
+
+/// The choice made: a draft is kept and the usager is sent to FranceConnect. The form has
+/// one `demarche` per ticked family (a repeated field, hence pairs) and `duree`.
+pub async fn choose(
+    Page(state, ctx): Page,
+    guard: InStructure<Aidants>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let Some(franceconnect) = &state.franceconnect else {
+        return not_configured(&ctx);
+    };
+    let chosen: Vec<&str> = form
+        .iter()
+        .filter(|(k, _)| k == "demarche")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let duree = form
+        .iter()
+        .find(|(k, _)| k == "duree")
+        .map(|(_, v)| v.as_str());
+    let access = &guard.access;
+    let permises = Demarche::ALL.into_iter().collect();
+    let demande = match Demande::new(
+        access.structure(),
+        access.person(),
+        &chosen,
+        duree.unwrap_or(""),
+        &permises,
+    ) {
+        Ok(d) => d,
+        Err(e) => return new_page(&state, ctx, access, &chosen, duree, Some(e)).await,
+    };
+    match fc::commencer(&state.db, franceconnect, access, &demande, now_ms()).await {
+        Ok(url) => Redirect::to(&url).into_response(),
+        Err(e) => refusal(&ctx, e),
+    }
+}
+
+fn refusal(ctx: &PageContext, e: FranceConnectError) -> Response {
+    let (status, title) = match &e {
+        FranceConnectError::Store(err) => return internal(err),
+        FranceConnectError::Unavailable => (StatusCode::BAD_GATEWAY, "FranceConnect indisponible"),
+        FranceConnectError::PasAidant => (StatusCode::FORBIDDEN, "Accès refusé"),
+        FranceConnectError::UnknownState
+        | FranceConnectError::Denied
+        | FranceConnectError::WrongIssuer
+        | FranceConnectError::CodeRejected => {
+            (StatusCode::BAD_REQUEST, "Identification interrompue")
+        }
+        _ => (StatusCode::FORBIDDEN, "Identification refusée"),
+    };
+    error_page(ctx, status, title, &e.to_string())
+}
+
+#[derive(Deserialize)]
+pub struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+/// FranceConnect's answer, in the aidant's session: the usager is recorded in the draft, and
+/// the aidant goes on to the signature.
+pub async fn callback(
+    Page(state, ctx): Page,
+    auth: Authenticated,
+    Query(q): Query<CallbackParams>,
+) -> Response {
+    let Some(franceconnect) = &state.franceconnect else {
+        return not_configured(&ctx);
+    };
+    let callback = Callback {
+        code: q.code,
+        state: q.state,
+        iss: q.iss,
+        error: q.error,
+    };
+    match fc::identifier(
+        &state.db,
+        franceconnect,
+        &callback,
+        auth.session.person_id,
+        now_ms(),
+    )
+    .await
+    {
+        Ok(done) => Redirect::to(&format!(
+            "/structures/{}/mandats/brouillons/{}",
+            done.structure, done.brouillon
+        ))
+        .into_response(),
+        Err(e) => refusal(&ctx, e),
+    }
+}
+
+/// A draft of the structure in the path, for its aidants:
+/// `/structures/{id}/mandats/brouillons/{brouillon}`. Whose draft it is, the service checks.
+pub struct BrouillonOfStructure {
+    pub access: StructureAccess,
+    pub brouillon: BrouillonId,
+}
+
+impl FromRequestParts<AppState> for BrouillonOfStructure {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let guard = InStructure::<Aidants>::from_request_parts(parts, state).await?;
+        let Ok(Path((_, brouillon))) =
+            Path::<(StructureId, BrouillonId)>::from_request_parts(parts, state).await
+        else {
+            return Err(not_found_page(parts, state).await);
+        };
+        Ok(BrouillonOfStructure {
+            access: guard.access,
+            brouillon,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "mandat_signature.html")]
+pub struct SignaturePage {
+    pub ctx: PageContext,
+    pub structure_id: StructureId,
+    pub brouillon: BrouillonId,
+    pub structure: String,
+    pub usager: Identite,
+    pub naissance: String,
+    pub demarches: Vec<DemarcheLine>,
+    pub duree: &'static str,
+    pub fin: String,
+    pub texte: Vec<&'static str>,
+    pub consent_error: Option<String>,
+    pub code_error: Option<String>,
+    pub consent: bool,
+}
+
+impl SignaturePage {
+    fn has_error(&self) -> bool {
+        self.consent_error.is_some() || self.code_error.is_some()
+    }
+}
+
+async fn signature_page(
+    state: &AppState,
+    ctx: PageContext,
+    guard: &BrouillonOfStructure,
+    consent: bool,
+    consent_error: Option<String>,
+    code_error: Option<String>,
+) -> Response {
+    let now = now_ms();
+    let brouillon = match svc::brouillon_de(&state.db, &guard.access, guard.brouillon, now).await {
+        Ok(b) => b,
+        Err(MandatError::Store(e)) => return internal(e),
+        Err(e) => {
+            return error_page(
+                &ctx,
+                StatusCode::NOT_FOUND,
+                "Mandat introuvable",
+                &capitalized(&e),
+            );
+        }
+    };
+    let Some((_, usager)) = brouillon.usager else {
+        return error_page(
+            &ctx,
+            StatusCode::CONFLICT,
+            "Usager non identifié",
+            &capitalized(&MandatError::NonIdentifie),
+        );
+    };
+    let structure = match structure_name(state, &guard.access).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    render(SignaturePage {
+        ctx,
+        structure_id: guard.access.structure(),
+        brouillon: guard.brouillon,
+        structure,
+        naissance: date_iso_fr(&usager.birthdate),
+        usager,
+        demarches: brouillon
+            .demarches
+            .iter()
+            .copied()
+            .map(DemarcheLine::from)
+            .collect(),
+        duree: brouillon.duree.libelle(),
+        fin: date_fr(brouillon.duree.fin(now)),
+        texte: paragraphes(),
+        consent_error,
+        code_error,
+        consent,
+    })
+}
+
+/// The recap the usager reads, with the consent box and the aidant's code.
+pub async fn recap(Page(state, ctx): Page, guard: BrouillonOfStructure) -> Response {
+    signature_page(&state, ctx, &guard, false, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct SignatureForm {
+    consentement: Option<String>,
+    #[serde(default)]
+    code: String,
+}
+
+/// The signature: the usager's consent, then the aidant's second factor (a new session
+/// token), then the mandate, written with its journal entries in one transaction.
+pub async fn sign(
+    Page(state, ctx): Page,
+    guard: BrouillonOfStructure,
+    auth: Authenticated,
+    CsrfForm(form): CsrfForm<SignatureForm>,
+) -> Response {
+    let consent = form.consentement.is_some();
+    if !consent {
+        let error = capitalized(&MandatError::SansConsentement);
+        return signature_page(&state, ctx, &guard, false, Some(error), None).await;
+    }
+    let token = match comptes_svc::verify_second_factor(
+        &state.db,
+        &state.policy,
+        &auth.session,
+        &form.code,
+    )
+    .await
+    {
+        Ok(token) => token,
+        Err(comptes_svc::SecondFactorError::Store(e)) => return internal(e),
+        Err(e) => {
+            return signature_page(&state, ctx, &guard, true, None, Some(capitalized(&e))).await;
+        }
+    };
+    let cookie = [(header::SET_COOKIE, session_cookie(&state, &token))];
+    let id = guard.access.structure();
+    match svc::signer(
+        &state.db,
+        &guard.access,
+        guard.brouillon,
+        true,
+        &modele(),
+        now_ms(),
+    )
+    .await
+    {
+        Ok(m) => (
+            cookie,
+            Redirect::to(&format!("/structures/{id}/mandats/{}?fait=signe", m.id)),
+        )
+            .into_response(),
+        Err(MandatError::Store(e)) => internal(e),
+        Err(e) => (
+            cookie,
+            error_page(
+                &ctx,
+                StatusCode::CONFLICT,
+                "Mandat non créé",
+                &capitalized(&e),
+            ),
+        )
+            .into_response(),
+    }
+}
