@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Local OpenID Connect provider standing in for ProConnect (and later FranceConnect) in
+// Local OpenID Connect provider standing in for ProConnect or FranceConnect in
 // Relais integration tests. Test-only: in-memory storage, plain HTTP on 127.0.0.1, a login
 // step that completes by itself as the "current test user", and control endpoints under
 // /__test/ that let a test tamper with the id_token. Never expose it beyond the loopback.
@@ -7,7 +7,7 @@
 // Usage:
 //   node provider.mjs --port P --client-id ID --client-secret SECRET \
 //     --redirect-uri URI [--redirect-uri URI2 ...] [--post-logout-redirect-uri URI ...] \
-//     [--claims-in-id-token] [--userinfo-jwt]
+//     [--claims-in-id-token] [--userinfo-jwt] [--profile proconnect|franceconnect]
 //
 // stdout carries exactly one line, {"ready":true,"issuer":"http://127.0.0.1:P"}, once the
 // server listens; every log line goes to stderr. See README.md.
@@ -31,7 +31,7 @@ function usage(msg) {
   console.error(`error: ${msg}
 usage: node provider.mjs --port P --client-id ID --client-secret SECRET --redirect-uri URI
        [--redirect-uri URI2 ...] [--post-logout-redirect-uri URI ...]
-       [--claims-in-id-token] [--userinfo-jwt]`);
+       [--claims-in-id-token] [--userinfo-jwt] [--profile proconnect|franceconnect]`);
   process.exit(2);
 }
 
@@ -46,6 +46,7 @@ try {
       'post-logout-redirect-uri': { type: 'string', multiple: true },
       'claims-in-id-token': { type: 'boolean', default: false },
       'userinfo-jwt': { type: 'boolean', default: false },
+      profile: { type: 'string', default: 'proconnect' },
     },
     strict: true,
   }));
@@ -58,18 +59,41 @@ if (!/^\d+$/.test(args.port ?? '') || port > 65535) usage('--port must be an int
 if (!args['client-id']) usage('--client-id is required');
 if (!args['client-secret']) usage('--client-secret is required');
 if (!args['redirect-uri']?.length) usage('at least one --redirect-uri is required');
+if (!['proconnect', 'franceconnect'].includes(args.profile)) usage('--profile is proconnect or franceconnect');
 
 const HOST = '127.0.0.1';
 
 // --- test state ----------------------------------------------------------------------------
-const DEFAULT_USER = Object.freeze({
-  sub: 'proconnect-agent-1',
-  email: 'agent@exemple.gouv.fr',
-  given_name: 'Camille',
-  usual_name: 'Martin',
-  siret: '13002526500013',
-  uid: '1',
-});
+// The provider played: its test user, scopes and claims.
+const PROFILES = {
+  proconnect: {
+    user: {
+      sub: 'proconnect-agent-1',
+      email: 'agent@exemple.gouv.fr',
+      given_name: 'Camille',
+      usual_name: 'Martin',
+      siret: '13002526500013',
+      uid: '1',
+    },
+    claims: ['email', 'given_name', 'usual_name', 'siret', 'uid'],
+  },
+  // FranceConnect's identité pivot: birthplace and birthcountry are INSEE codes.
+  franceconnect: {
+    user: {
+      sub: 'franceconnect-usager-1',
+      given_name: 'Dominique Marie',
+      family_name: 'Lefèvre',
+      birthdate: '1948-06-21',
+      birthplace: '42218',
+      birthcountry: '99100',
+      gender: 'female',
+      email: 'dominique.lefevre@exemple.fr',
+    },
+    claims: ['given_name', 'family_name', 'birthdate', 'birthplace', 'birthcountry', 'gender', 'email'],
+  },
+};
+const PROFILE = PROFILES[args.profile];
+const DEFAULT_USER = Object.freeze(PROFILE.user);
 
 const MODES = new Set([
   'normal', 'wrong_nonce', 'expired', 'bad_signature', 'wrong_audience', 'wrong_issuer', 'future_iat',
@@ -140,17 +164,13 @@ const configuration = {
   clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
   pkce: { methods: ['S256'], required: () => true },
   responseTypes: ['code'],
-  scopes: ['openid', 'email', 'given_name', 'usual_name', 'siret', 'uid'],
+  scopes: ['openid', ...PROFILE.claims],
   claims: {
     acr: null,
     amr: null,
     auth_time: null,
     openid: ['sub'],
-    email: ['email'],
-    given_name: ['given_name'],
-    usual_name: ['usual_name'],
-    siret: ['siret'],
-    uid: ['uid'],
+    ...Object.fromEntries(PROFILE.claims.map((c) => [c, [c]])),
   },
   // true (default): the id_token carries only the protocol claims (sub, nonce, ...) and the
   // profile claims come from userinfo, as with ProConnect. --claims-in-id-token adds them.

@@ -189,6 +189,14 @@ impl Db {
         Ok(())
     }
 
+    /// The first column of each row of one administrative query, as text (tests and
+    /// tools that check what is stored, e.g. that a raw identifier never is).
+    pub async fn query_admin(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        use sqlx::Row;
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

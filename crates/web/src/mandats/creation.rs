@@ -321,6 +321,15 @@ async fn signature_page(
     })
 }
 
+fn missing(ctx: &PageContext, e: &MandatError) -> Response {
+    error_page(
+        ctx,
+        StatusCode::NOT_FOUND,
+        "Mandat en préparation introuvable",
+        &capitalized(e),
+    )
+}
+
 /// The recap the usager reads, with the consent box and the aidant's code.
 pub async fn recap(Page(state, ctx): Page, guard: BrouillonOfStructure) -> Response {
     signature_page(&state, ctx, &guard, false, None, None).await
@@ -341,8 +350,13 @@ pub async fn sign(
     auth: Authenticated,
     CsrfForm(form): CsrfForm<SignatureForm>,
 ) -> Response {
-    let consent = form.consentement.is_some();
-    if !consent {
+    // A draft already signed or gone: said before a code is spent on it.
+    match svc::brouillon_de(&state.db, &guard.access, guard.brouillon, now_ms()).await {
+        Ok(_) => {}
+        Err(MandatError::Store(e)) => return internal(e),
+        Err(e) => return missing(&ctx, &e),
+    }
+    if form.consentement.is_none() {
         let error = capitalized(&MandatError::SansConsentement);
         return signature_page(&state, ctx, &guard, false, Some(error), None).await;
     }

@@ -59,6 +59,10 @@ enum Access {
     Admin,
     /// Hub coordinators.
     HubCoordinator,
+    /// The structure's habilitated aidants.
+    AidantOf,
+    /// Anyone with a role in the structure.
+    MemberOf,
 }
 
 /// The matrix: every route must be here.
@@ -137,6 +141,12 @@ fn access(method: &str, path: &str) -> Access {
             | "/structures/{id}/equipe/{personne}/deverrouillage",
         ) => Access::ReferentOf,
         ("GET", "/admin/journal") => Access::Admin,
+        (
+            "GET" | "POST",
+            "/structures/{id}/mandats/nouveau" | "/structures/{id}/mandats/brouillons/{brouillon}",
+        ) => Access::AidantOf,
+        ("GET", "/structures/{id}/mandats/{mandat}") => Access::MemberOf,
+        ("GET", "/auth/franceconnect/callback") => Access::LoggedIn,
         (
             "GET",
             "/structures/{id}/habilitations"
@@ -246,9 +256,13 @@ async fn every_route_for_every_role_and_structure() {
                 .replace("{id}", &id.to_string())
                 .replace("{code}", "42218")
                 .replace("{demande}", "1")
+                .replace("{brouillon}", "1")
+                .replace("{mandat}", "1")
                 .replace("{invitation}", "1")
                 .replace("{televersement}", "1")
-                .replace("{personne}", &w.people[1].1.to_string())
+                // Someone outside both structures: a référent's `depart` or `roles` on them
+                // must not change the roles the next routes are checked with.
+                .replace("{personne}", &w.people[0].1.to_string())
                 .replace("{jeton}", "lien-inconnu")
                 .replace("{lieu}", "inconnu")
                 .replace("{version}", "0")
@@ -280,6 +294,12 @@ async fn every_route_for_every_role_and_structure() {
                     }
                     Access::Admin => who == Who::Admin,
                     Access::HubCoordinator => who == Who::Hub,
+                    Access::AidantOf => who == Who::Aidant && id == w.structures[0],
+                    Access::MemberOf => {
+                        (matches!(who, Who::Mediateur | Who::Aidant | Who::Referent)
+                            && id == w.structures[0])
+                            || (who == Who::OtherReferent && id == w.structures[1])
+                    }
                 };
                 let allowed = match rule {
                     // Outside a login under way, its steps send to the login or the account;

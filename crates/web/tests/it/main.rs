@@ -13,5 +13,7 @@ mod http;
 mod journal;
 mod lieux;
 mod lieux_edition;
+mod mandats;
+mod oidc_peer;
 mod proconnect;
 mod securite;

@@ -2,9 +2,8 @@
 //! oidc-provider) started as a child process: the success paths and every refusal.
 
 use relais_domain::ids::{PersonId, StructureId};
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+
+use crate::oidc_peer::{CLIENT_ID, CLIENT_SECRET, Provider};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,72 +25,7 @@ use relais_testkit::fixtures::{grant, structure};
 use relais_web::{AppState, WebConfig, router};
 use tower::ServiceExt;
 
-const CLIENT_ID: &str = "relais-test";
-const CLIENT_SECRET: &str = "un-secret-de-test";
 const REDIRECT_URI: &str = "http://relais.test/auth/proconnect/callback";
-
-/// The provider, killed when dropped.
-struct Provider {
-    child: Child,
-    issuer: String,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn harness_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testsupport/oidc")
-}
-
-impl Provider {
-    fn start(extra: &[&str]) -> Provider {
-        Provider::start_on(0, extra)
-    }
-
-    /// On this port (0: one the system chooses).
-    fn start_on(port: u16, extra: &[&str]) -> Provider {
-        let dir = harness_dir();
-        assert!(
-            dir.join("node_modules/oidc-provider").is_dir(),
-            "the test OpenID Connect provider is not installed: run `cd testsupport/oidc && npm ci` \
-             (scripts/test does it) — {} has no node_modules/oidc-provider",
-            dir.display()
-        );
-        let mut child = Command::new("node")
-            .arg(dir.join("provider.mjs"))
-            .args(["--port", &port.to_string(), "--client-id", CLIENT_ID])
-            .args([
-                "--client-secret",
-                CLIENT_SECRET,
-                "--redirect-uri",
-                REDIRECT_URI,
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node must be installed to run the ProConnect tests");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
-            let _ = child.kill();
-            panic!("the test OpenID Connect provider did not say it was ready within 30 s");
-        };
-        let ready: serde_json::Value = serde_json::from_str(line.trim())
-            .unwrap_or_else(|_| panic!("unexpected first line from the provider: {line:?}"));
-        let issuer = ready["issuer"].as_str().unwrap().to_string();
-        Provider { child, issuer }
-    }
-}
 
 struct Harness {
     provider: Provider,
@@ -106,7 +40,11 @@ async fn harness() -> Harness {
 }
 
 async fn harness_with(provider_args: &[&str]) -> Harness {
-    harness_on(Provider::start(provider_args), svc::Policy::default()).await
+    harness_on(
+        Provider::start(0, REDIRECT_URI, provider_args),
+        svc::Policy::default(),
+    )
+    .await
 }
 
 async fn harness_on(provider: Provider, policy: svc::Policy) -> Harness {
@@ -665,7 +603,7 @@ async fn starting_logins_is_limited_per_address() {
         ip_attempts: 3,
         ..svc::Policy::default()
     };
-    let h = harness_on(Provider::start(&[]), policy).await;
+    let h = harness_on(Provider::start(0, REDIRECT_URI, &[]), policy).await;
     for _ in 0..3 {
         let res = h.get("/auth/proconnect?suite=/compte").await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -714,7 +652,11 @@ async fn new_signing_key_is_fetched_once_unknown() {
         .local_addr()
         .unwrap()
         .port();
-    let mut h = harness_on(Provider::start_on(port, &[]), svc::Policy::default()).await;
+    let mut h = harness_on(
+        Provider::start(port, REDIRECT_URI, &[]),
+        svc::Policy::default(),
+    )
+    .await;
     h.account("mediateur@exemple.fr", Some(Role::Mediateur))
         .await;
     h.user("sub-mediateur", "mediateur@exemple.fr").await;
@@ -723,7 +665,7 @@ async fn new_signing_key_is_fetched_once_unknown() {
     // do not know it, so they are fetched again and the login goes through.
     h.provider.child.kill().unwrap();
     h.provider.child.wait().unwrap();
-    h.provider = Provider::start_on(port, &[]);
+    h.provider = Provider::start(port, REDIRECT_URI, &[]);
     // Let the pooled connections to the old process see it closed.
     tokio::time::sleep(Duration::from_millis(100)).await;
     h.user("sub-mediateur", "mediateur@exemple.fr").await;
