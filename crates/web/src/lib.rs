@@ -123,6 +123,7 @@ routes! {
     POST "/structures/{id}/mandats/nouveau" => mandats::creation::choose;
     GET "/structures/{id}/mandats/brouillons/{brouillon}" => mandats::creation::recap;
     POST "/structures/{id}/mandats/brouillons/{brouillon}" => mandats::creation::sign;
+    GET "/structures/{id}/mandats/brouillons/{brouillon}/franceconnect" => mandats::creation::franceconnect;
     GET "/structures/{id}/mandats/{mandat}" => mandats::page;
     GET "/structures/{id}/habilitations" => habilitations::structure::list;
     GET "/structures/{id}/habilitations/nouvelle" => habilitations::structure::new_form;

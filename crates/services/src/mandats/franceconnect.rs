@@ -1,17 +1,17 @@
-//! FranceConnect at mandate creation: the aidant's draft is sent to FranceConnect, the usager
-//! logs in on the aidant's screen, and the callback records who they are in the draft (their
-//! `sub` only as a salted hash). The exchange itself is `crate::oidc_client`'s.
+//! FranceConnect at mandate creation: for the aidant's draft, the usager logs in with
+//! FranceConnect on the aidant's screen, and the callback records who they are in the draft
+//! (their `sub` only as a salted hash). The exchange itself is `crate::oidc_client`'s.
 
 use std::fmt;
 
 use relais_domain::authz::StructureAccess;
-use relais_domain::comptes::Role;
 use relais_domain::ids::{BrouillonId, PersonId, StructureId};
-use relais_domain::mandats::{Demande, cle_usager};
+use relais_domain::mandats::cle_usager;
 use relais_store::mandats::{self as repo, Identite};
 use relais_store::oidc_client::{self as logins, PendingLogin, Provider};
 use relais_store::{Db, StoreError};
 
+use super::MandatError;
 use crate::comptes::sha256_hex;
 use crate::oidc_client::{LOGIN_LIFETIME, OidcClient, OidcError};
 
@@ -60,8 +60,10 @@ impl FranceConnect {
 /// Why identifying the usager failed. The messages are shown to the aidant as they are.
 #[derive(Debug, thiserror::Error)]
 pub enum FranceConnectError {
-    #[error("seul un aidant habilité de la structure peut créer un mandat pour elle")]
-    PasAidant,
+    #[error(
+        "Ce mandat en préparation est introuvable, déjà signé ou trop ancien (il vaut une heure) : recommencez."
+    )]
+    UnknownDraft,
     #[error(
         "Cette connexion FranceConnect est inconnue, a déjà servi ou a expiré (elle vaut 10 minutes). Recommencez la création du mandat."
     )]
@@ -138,33 +140,23 @@ fn ms(d: std::time::Duration) -> i64 {
     d.as_millis() as i64
 }
 
-/// The aidant chose: a draft is kept, and the usager is sent to FranceConnect (the URL).
+/// The usager identifies themselves for the draft `brouillon` of `access`'s aidant: the
+/// login is kept, and the browser is sent to FranceConnect (the URL).
 pub async fn commencer(
     db: &Db,
     fc: &FranceConnect,
     access: &StructureAccess,
-    demande: &Demande,
+    brouillon: BrouillonId,
     now: i64,
 ) -> Result<String, FranceConnectError> {
-    if !access.roles().contains(&Role::Aidant)
-        || access.structure() != demande.structure
-        || access.person() != demande.aidant
-    {
-        return Err(FranceConnectError::PasAidant);
-    }
+    let brouillon = super::brouillon_de(db, access, brouillon, now)
+        .await
+        .map_err(|e| match e {
+            MandatError::Store(e) => FranceConnectError::Store(e),
+            _ => FranceConnectError::UnknownDraft,
+        })?;
     let started = fc.client.start(&SCOPES, Some(ACR)).await?;
-    repo::purger_brouillons(db, now - super::BROUILLON_LIFETIME_MS).await?;
     logins::purge_expired(db, now - ms(LOGIN_LIFETIME)).await?;
-    let demarches: Vec<_> = demande.demarches.iter().copied().collect();
-    let brouillon = repo::create_brouillon(
-        db,
-        demande.structure,
-        demande.aidant,
-        &demarches,
-        demande.duree,
-        now,
-    )
-    .await?;
     logins::create_login(
         db,
         &PendingLogin {
@@ -173,7 +165,7 @@ pub async fn commencer(
             nonce: started.nonce,
             pkce_verifier: started.pkce_verifier,
             next_path: String::new(),
-            brouillon: Some(brouillon.0),
+            brouillon: Some(brouillon.id.0),
             created_at: now,
         },
     )

@@ -75,6 +75,37 @@ pub async fn creer(
     Ok(cree)
 }
 
+/// The aidant's choice, kept as a draft until the usager is identified and signs. The
+/// aidant is `access`'s person, who must be an habilitated aidant of the structure.
+pub async fn preparer(
+    db: &Db,
+    access: &StructureAccess,
+    demande: &Demande,
+    now: i64,
+) -> Result<BrouillonId, MandatError> {
+    if !aidant_de(access, demande) {
+        return Err(MandatError::PasAidant);
+    }
+    repo::purger_brouillons(db, now - BROUILLON_LIFETIME_MS).await?;
+    let demarches: Vec<Demarche> = demande.demarches.iter().copied().collect();
+    Ok(repo::create_brouillon(
+        db,
+        demande.structure,
+        demande.aidant,
+        &demarches,
+        demande.duree,
+        now,
+    )
+    .await?)
+}
+
+/// Whether `access`'s person is an aidant of the structure and the one who asks.
+fn aidant_de(access: &StructureAccess, demande: &Demande) -> bool {
+    access.roles().contains(&Role::Aidant)
+        && access.structure() == demande.structure
+        && access.person() == demande.aidant
+}
+
 /// Signs the draft `id`: the usager FranceConnect identified consented (`consent`), the
 /// aidant (`access`'s person, who made the draft) gave their second factor just before. The
 /// draft is deleted in the same transaction, so a second submission creates nothing.
@@ -142,10 +173,7 @@ async fn creer_en(
     modele: &str,
     now: i64,
 ) -> Result<MandatCree, MandatError> {
-    if !access.roles().contains(&Role::Aidant)
-        || access.structure() != demande.structure
-        || access.person() != demande.aidant
-    {
+    if !aidant_de(access, demande) {
         return Err(MandatError::PasAidant);
     }
     let structure = demande.structure;

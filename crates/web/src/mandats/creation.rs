@@ -1,5 +1,5 @@
-//! Creating a mandate, in four steps on the aidant's screen: the choice of démarches and
-//! duration, FranceConnect for the usager, the signature (the usager's consent and the
+//! Creating a mandate on the aidant's screen: the choice of démarches and duration (a
+//! draft), FranceConnect for the usager, the signature (the usager's consent and the
 //! aidant's second factor), then the printed mandate. The rules are in
 //! `relais_services::mandats`.
 
@@ -127,9 +127,9 @@ pub async fn choose(
     guard: InStructure<Aidants>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
-    let Some(franceconnect) = &state.franceconnect else {
+    if state.franceconnect.is_none() {
         return not_configured(&ctx);
-    };
+    }
     let chosen: Vec<&str> = form
         .iter()
         .filter(|(k, _)| k == "demarche")
@@ -151,7 +151,37 @@ pub async fn choose(
         Ok(d) => d,
         Err(e) => return new_page(&state, ctx, access, &chosen, duree, Some(e)).await,
     };
-    match fc::commencer(&state.db, franceconnect, access, &demande, now_ms()).await {
+    match svc::preparer(&state.db, access, &demande, now_ms()).await {
+        Ok(brouillon) => Redirect::to(&format!(
+            "/structures/{}/mandats/brouillons/{brouillon}",
+            access.structure()
+        ))
+        .into_response(),
+        Err(MandatError::Store(e)) => internal(e),
+        Err(e) => error_page(
+            &ctx,
+            StatusCode::FORBIDDEN,
+            "Accès refusé",
+            &capitalized(&e),
+        ),
+    }
+}
+
+/// The usager's turn: to FranceConnect, for the draft in the path (a link, not a form: the
+/// CSP lets forms post to this site only).
+pub async fn franceconnect(Page(state, ctx): Page, guard: BrouillonOfStructure) -> Response {
+    let Some(franceconnect) = &state.franceconnect else {
+        return not_configured(&ctx);
+    };
+    match fc::commencer(
+        &state.db,
+        franceconnect,
+        &guard.access,
+        guard.brouillon,
+        now_ms(),
+    )
+    .await
+    {
         Ok(url) => Redirect::to(&url).into_response(),
         Err(e) => refusal(&ctx, e),
     }
@@ -161,7 +191,9 @@ fn refusal(ctx: &PageContext, e: FranceConnectError) -> Response {
     let (status, title) = match &e {
         FranceConnectError::Store(err) => return internal(err),
         FranceConnectError::Unavailable => (StatusCode::BAD_GATEWAY, "FranceConnect indisponible"),
-        FranceConnectError::PasAidant => (StatusCode::FORBIDDEN, "Accès refusé"),
+        FranceConnectError::UnknownDraft => {
+            (StatusCode::NOT_FOUND, "Mandat en préparation introuvable")
+        }
         FranceConnectError::UnknownState
         | FranceConnectError::Denied
         | FranceConnectError::WrongIssuer
@@ -243,6 +275,19 @@ impl FromRequestParts<AppState> for BrouillonOfStructure {
 }
 
 #[derive(Template)]
+#[template(path = "mandat_identification.html")]
+pub struct IdentificationPage {
+    pub ctx: PageContext,
+    pub structure_id: StructureId,
+    pub brouillon: BrouillonId,
+    pub structure: String,
+    pub demarches: Vec<DemarcheLine>,
+    pub duree: &'static str,
+    /// The signature was attempted before FranceConnect.
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
 #[template(path = "mandat_signature.html")]
 pub struct SignaturePage {
     pub ctx: PageContext,
@@ -287,17 +332,25 @@ async fn signature_page(
             );
         }
     };
-    let Some((_, usager)) = brouillon.usager else {
-        return error_page(
-            &ctx,
-            StatusCode::CONFLICT,
-            "Usager non identifié",
-            &capitalized(&MandatError::NonIdentifie),
-        );
-    };
     let structure = match structure_name(state, &guard.access).await {
         Ok(s) => s,
         Err(r) => return r,
+    };
+    let Some((_, usager)) = brouillon.usager else {
+        return render(IdentificationPage {
+            ctx,
+            structure_id: guard.access.structure(),
+            brouillon: guard.brouillon,
+            structure,
+            demarches: brouillon
+                .demarches
+                .iter()
+                .copied()
+                .map(DemarcheLine::from)
+                .collect(),
+            duree: brouillon.duree.libelle(),
+            error: consent_error.or(code_error),
+        });
     };
     render(SignaturePage {
         ctx,
@@ -330,7 +383,8 @@ fn missing(ctx: &PageContext, e: &MandatError) -> Response {
     )
 }
 
-/// The recap the usager reads, with the consent box and the aidant's code.
+/// The draft's page: FranceConnect's button until the usager is identified, then the recap
+/// the usager reads, with the consent box and the aidant's code.
 pub async fn recap(Page(state, ctx): Page, guard: BrouillonOfStructure) -> Response {
     signature_page(&state, ctx, &guard, false, None, None).await
 }
@@ -352,6 +406,10 @@ pub async fn sign(
 ) -> Response {
     // A draft already signed or gone: said before a code is spent on it.
     match svc::brouillon_de(&state.db, &guard.access, guard.brouillon, now_ms()).await {
+        Ok(b) if b.usager.is_none() => {
+            let error = capitalized(&MandatError::NonIdentifie);
+            return signature_page(&state, ctx, &guard, false, Some(error), None).await;
+        }
         Ok(_) => {}
         Err(MandatError::Store(e)) => return internal(e),
         Err(e) => return missing(&ctx, &e),

@@ -144,7 +144,10 @@ fn access(method: &str, path: &str) -> Access {
         (
             "GET" | "POST",
             "/structures/{id}/mandats/nouveau" | "/structures/{id}/mandats/brouillons/{brouillon}",
-        ) => Access::AidantOf,
+        )
+        | ("GET", "/structures/{id}/mandats/brouillons/{brouillon}/franceconnect") => {
+            Access::AidantOf
+        }
         ("GET", "/structures/{id}/mandats/{mandat}") => Access::MemberOf,
         ("GET", "/auth/franceconnect/callback") => Access::LoggedIn,
         (

@@ -136,7 +136,8 @@ impl Harness {
         assert!(res.status().is_success(), "{path}: {}", res.status());
     }
 
-    /// The choice posted, then FranceConnect's hops: the callback's path and query.
+    /// The choice posted, the draft's button, then FranceConnect's hops: the callback's
+    /// path and query.
     async fn identify(&self, cookie: &str) -> String {
         let res = send(
             &self.app,
@@ -150,6 +151,13 @@ impl Harness {
             ]),
         )
         .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let draft = location(&res);
+        assert!(draft.starts_with(&self.path("/brouillons/")), "{draft}");
+        let page = self.get(&draft, cookie).await;
+        let button = format!("{draft}/franceconnect");
+        assert_page(page, StatusCode::OK, &format!("href=\"{button}\"")).await;
+        let res = self.get(&button, cookie).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         let mut url = location(&res);
         assert!(url.starts_with(&self.provider.issuer), "{url}");
