@@ -61,7 +61,9 @@ export function runRelais(dataDir, args, env = {}) {
   });
 }
 
-export async function startServer({ seed, logName = 'server.log', selfPublicUrl = false } = {}) {
+// `env(baseUrl)`, when given, returns more environment for `relais serve`, once its address
+// is known (a test OpenID Connect provider needs it for its redirect URI).
+export async function startServer({ seed, logName = 'server.log', selfPublicUrl = false, env = null } = {}) {
   const bin = relaisBin();
   const dataDir = mkdtempSync(join(tmpdir(), 'relais-e2e-'));
   if (seed) {
@@ -82,7 +84,7 @@ export async function startServer({ seed, logName = 'server.log', selfPublicUrl 
   const child = spawn(bin, serveArgs, {
     cwd: dataDir,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...(env ? await env(baseUrl) : {}) },
   });
   child.stdout.on('data', (d) => { log += d; });
   child.stderr.on('data', (d) => { log += d; });

@@ -21,6 +21,7 @@ pub struct MyStructure {
     pub roles: String,
     pub acting: bool,
     pub referent: bool,
+    pub aidant: bool,
 }
 
 #[derive(Template)]
@@ -46,6 +47,7 @@ pub async fn account(Page(state, ctx): Page, auth: Authenticated) -> Response {
                 s.roles.push_str(", ");
                 s.roles.push_str(m.role.label());
                 s.referent |= m.role == Role::Referent;
+                s.aidant |= m.role == Role::Aidant;
             }
             None => structures.push(MyStructure {
                 id: m.structure_id,
@@ -53,6 +55,7 @@ pub async fn account(Page(state, ctx): Page, auth: Authenticated) -> Response {
                 roles: m.role.label().to_string(),
                 acting: auth.actor.acting_structure == Some(m.structure_id),
                 referent: m.role == Role::Referent,
+                aidant: m.role == Role::Aidant,
             }),
         }
     }
