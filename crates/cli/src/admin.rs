@@ -74,6 +74,21 @@ pub enum AdminCommand {
         #[arg(long, value_name = "RÔLE")]
         role: String,
     },
+    /// Enregistrer un service de démarches en ligne, client de Relais comme fournisseur
+    /// d’identité OpenID Connect. Affiche son identifiant et son secret, une seule fois.
+    EnregistrerService {
+        /// Nom du service, montré aux aidants.
+        #[arg(long, value_name = "NOM")]
+        nom: String,
+        /// Adresse de retour (redirect_uri), comparée à l’identique ; une ou plusieurs.
+        #[arg(long = "adresse-retour", value_name = "URL", required = true)]
+        adresses_retour: Vec<String>,
+        /// Familles de démarches que le service peut demander (papiers, famille, social,
+        /// travail, logement, transports, argent, justice, etranger, loisirs), séparées par
+        /// des virgules.
+        #[arg(long, value_delimiter = ',', required = true, value_name = "CODE,…")]
+        demarches: Vec<String>,
+    },
     /// Lever le verrou d’un compte (après trop de mots de passe ou de codes faux).
     Deverrouiller {
         /// Adresse de courriel du compte.
@@ -92,6 +107,27 @@ pub async fn run(base: &BaseArgs, command: &AdminCommand) -> anyhow::Result<()> 
 
 async fn execute(db: &Db, command: &AdminCommand) -> anyhow::Result<()> {
     match command {
+        AdminCommand::EnregistrerService {
+            nom,
+            adresses_retour,
+            demarches,
+        } => {
+            let codes: Vec<&str> = demarches.iter().map(String::as_str).collect();
+            let done = relais_services::mandats::fournisseur::enregistrer_client(
+                db,
+                None,
+                nom,
+                &adresses_retour.join("\n"),
+                &codes,
+                relais_domain::calendrier::now_ms(),
+            )
+            .await?;
+            println!("client_id={}", done.client_id);
+            println!("client_secret={}", done.secret);
+            eprintln!(
+                "Service « {nom} » enregistré. Le secret n’est affiché qu’une fois : Relais n’en garde qu’une empreinte."
+            );
+        }
         AdminCommand::CreerCompte {
             courriel,
             prenom,

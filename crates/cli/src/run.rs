@@ -152,6 +152,10 @@ pub async fn serve(base: &BaseArgs, taches: &TachesArgs, args: &ServeArgs) -> an
         tracing::info!(fournisseur = %fc.client.config().issuer, "FranceConnect actif : création de mandats");
         Arc::new(fc)
     });
+    // The provider's first signing key, before any démarche asks for a token.
+    relais_services::mandats::fournisseur::tourner_cles(&db, relais_domain::calendrier::now_ms())
+        .await
+        .context("clés de signature OpenID Connect")?;
     let app = relais_web::router(relais_web::AppState {
         db: db.clone(),
         policy: config.policy(),
@@ -222,8 +226,18 @@ pub async fn worker(base: &BaseArgs, taches: &TachesArgs, concurrency: u16) -> a
 fn registry(config: &Config) -> anyhow::Result<Registry> {
     let mailer = Arc::new(config.mailer()?);
     tracing::info!(vers = %mailer.describe(), "envoi des courriels");
-    Ok(
-        Registry::standard().handle(relais_services::courriel::JOB, move |_db, payload| {
+    Ok(Registry::standard()
+        .recurring(
+            "cles_oidc",
+            relais_domain::schedule::Schedule::parse("*/15 * * * *").expect("valid schedule"),
+            |db, _| async move {
+                let now = relais_domain::calendrier::now_ms();
+                let f = relais_services::mandats::fournisseur::tourner_cles(&db, now).await;
+                f.and(relais_services::mandats::fournisseur::purger(&db, now).await)
+                    .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
+            },
+        )
+        .handle(relais_services::courriel::JOB, move |_db, payload| {
             let mailer = mailer.clone();
             async move {
                 mailer
@@ -231,8 +245,7 @@ fn registry(config: &Config) -> anyhow::Result<Registry> {
                     .await
                     .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
             }
-        }),
-    )
+        }))
 }
 
 /// Signs the journal's head now and then, where jobs run, if a key is configured.

@@ -34,6 +34,8 @@ pub enum Denied {
     NotAdmin,
     #[error("cette page est réservée aux coordinateurs de hub")]
     NotHubCoordinator,
+    #[error("cette page est réservée aux aidants habilités")]
+    NotAidant,
 }
 
 /// Proof that the actor holds one of the required roles in `structure`.
@@ -56,6 +58,24 @@ impl StructureAccess {
     /// The actor's roles in the structure (at least one of those required).
     pub fn roles(&self) -> &[Role] {
         &self.roles
+    }
+}
+
+/// Proof that the actor is an habilitated aidant, and of the structures they act for so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AidantAccess {
+    person: PersonId,
+    structures: Vec<StructureId>,
+}
+
+impl AidantAccess {
+    pub fn person(&self) -> PersonId {
+        self.person
+    }
+
+    /// The structures where the actor is an aidant (at least one).
+    pub fn structures(&self) -> &[StructureId] {
+        &self.structures
     }
 }
 
@@ -134,6 +154,24 @@ impl Actor {
 
     /// Access to the hub the actor coordinates; of several, the first by scope (a person
     /// coordinates one hub in practice).
+    /// Access as an aidant: the structures where the actor holds that role.
+    pub fn aidant(&self) -> Result<AidantAccess, Denied> {
+        let mut structures: Vec<StructureId> = self
+            .memberships
+            .iter()
+            .filter(|m| m.role == Role::Aidant)
+            .map(|m| m.structure)
+            .collect();
+        structures.dedup();
+        if structures.is_empty() {
+            return Err(Denied::NotAidant);
+        }
+        Ok(AidantAccess {
+            person: self.person_id,
+            structures,
+        })
+    }
+
     pub fn hub(&self) -> Result<HubAccess, Denied> {
         self.global_roles
             .iter()

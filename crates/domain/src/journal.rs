@@ -48,10 +48,13 @@ pub enum JournalAction {
     StructureClaimed,
     MandatCreated,
     AutorisationRevoked,
+    MandatUsed,
+    CodeReplayRefused,
+    OidcClientRegistered,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 24] = [
+    pub const ALL: [JournalAction; 27] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -76,6 +79,9 @@ impl JournalAction {
         Self::StructureClaimed,
         Self::MandatCreated,
         Self::AutorisationRevoked,
+        Self::MandatUsed,
+        Self::CodeReplayRefused,
+        Self::OidcClientRegistered,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -105,6 +111,9 @@ impl JournalAction {
             Self::StructureClaimed => "structure_revendiquee",
             Self::MandatCreated => "mandat_cree",
             Self::AutorisationRevoked => "autorisation_revoquee",
+            Self::MandatUsed => "mandat_utilise",
+            Self::CodeReplayRefused => "rejeu_code_refuse",
+            Self::OidcClientRegistered => "client_oidc_enregistre",
         }
     }
 
@@ -141,6 +150,9 @@ impl JournalAction {
             }
             Self::MandatCreated => "Mandat créé",
             Self::AutorisationRevoked => "Démarche d’un mandat révoquée",
+            Self::MandatUsed => "Mandat utilisé pour une démarche en ligne",
+            Self::CodeReplayRefused => "Code de connexion rejoué : refusé, et ses jetons révoqués",
+            Self::OidcClientRegistered => "Service de démarches enregistré",
         }
     }
 }

@@ -45,6 +45,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(18, "0018_fusion_blocs"),
     migration!(19, "0019_mandats"),
     migration!(20, "0020_mandat_brouillons"),
+    migration!(21, "0021_fournisseur_oidc"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

@@ -9,7 +9,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_domain::authz::{Actor, AdminAccess, Denied, HubAccess, StructureAccess};
+use relais_domain::authz::{Actor, AdminAccess, AidantAccess, Denied, HubAccess, StructureAccess};
 use relais_domain::comptes::Role;
 use relais_domain::comptes::sessions::{Session, Stage};
 use relais_services::comptes as svc;
@@ -297,6 +297,11 @@ macro_rules! proof_guard {
 proof_guard! {
     /// A hub's coordinator (see [`Actor::hub`]).
     HubCoordinator(HubAccess) = Actor::hub
+}
+
+proof_guard! {
+    /// An habilitated aidant of at least one structure (see [`Actor::aidant`]).
+    Aidant(AidantAccess) = Actor::aidant
 }
 
 proof_guard! {

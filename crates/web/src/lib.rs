@@ -101,6 +101,13 @@ routes! {
     GET "/auth/proconnect" => comptes::proconnect::start;
     GET "/auth/proconnect/callback" => comptes::proconnect::callback;
     GET "/auth/franceconnect/callback" => mandats::creation::callback;
+    GET "/oidc/.well-known/openid-configuration" => mandats::fournisseur::discovery;
+    GET "/oidc/jwks" => mandats::fournisseur::jwks;
+    GET "/oidc/authorize" => mandats::fournisseur::authorize;
+    POST "/oidc/authorize" => mandats::fournisseur::choose;
+    POST "/oidc/token" => mandats::fournisseur::token;
+    GET "/oidc/userinfo" => mandats::fournisseur::userinfo;
+    POST "/oidc/userinfo" => mandats::fournisseur::userinfo;
     GET "/connexion/activation" => comptes::connexion::enrolment_form;
     POST "/connexion/activation" => comptes::connexion::enrolment;
     POST "/deconnexion" => comptes::connexion::logout;

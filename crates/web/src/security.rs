@@ -24,6 +24,12 @@ fn random_hex(bytes: usize) -> String {
         .collect()
 }
 
+/// Set on a response to a form whose answer sends the browser to another site (the
+/// démarche's address, after `/oidc/authorize`): the CSP's `form-action` allows that address
+/// for this response only.
+#[derive(Clone, Debug)]
+pub struct FormTarget(pub String);
+
 /// The widget of lieux: the one page other sites may show in a frame.
 const FRAMEABLE: &str = "/lieux/widget";
 
@@ -35,6 +41,17 @@ pub fn tile_source(template: &str) -> Option<String> {
     let plain = host
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-.:*".contains(&b));
+    ((scheme == "https" || scheme == "http") && !host.is_empty() && plain)
+        .then(|| format!("{scheme}://{host}"))
+}
+
+/// The CSP source of an http(s) address: its scheme, host and port, if plain.
+fn form_source(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let plain = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
     ((scheme == "https" || scheme == "http") && !host.is_empty() && plain)
         .then(|| format!("{scheme}://{host}"))
 }
@@ -59,6 +76,12 @@ pub async fn headers(
             crate::error::internal_error(&ctx)
         }
     };
+    let form_target = res
+        .extensions()
+        .get::<FormTarget>()
+        .and_then(|t| form_source(&t.0))
+        .map(|s| format!(" {s}"))
+        .unwrap_or_default();
     let h = res.headers_mut();
     let ancestors = if frameable { "*" } else { "'none'" };
     let tiles = if tiles.is_empty() {
@@ -69,7 +92,7 @@ pub async fn headers(
     let csp = format!(
         "default-src 'self'; script-src 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:{tiles}; \
          font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; \
-         form-action 'self'; frame-ancestors {ancestors}"
+         form-action 'self'{form_target}; frame-ancestors {ancestors}"
     );
     h.insert(
         header::CONTENT_SECURITY_POLICY,

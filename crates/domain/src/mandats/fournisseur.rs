@@ -10,6 +10,98 @@ use super::Demarche;
 
 /// How long an authorization code is valid.
 pub const CODE_VALIDITE_MS: i64 = 60_000;
+/// How long an access token (and the ID token issued with it) is valid: short, since
+/// `/userinfo` re-checks the authorization at every call anyway.
+pub const JETON_VALIDITE_MS: i64 = 5 * 60_000;
+/// A new signing key is published this long before it signs (clients refresh their copy of
+/// the keys); a retired key stays published this long after it stopped signing.
+pub const PUBLICATION_CLE_MS: i64 = 60 * 60_000;
+/// A signing key signs for this long before the next one takes over.
+pub const ROTATION_CLE_MS: i64 = 30 * 24 * 60 * 60_000;
+
+/// The identity scopes a démarche may ask, beside `openid` and one démarche family: those
+/// of FranceConnect, so that a démarche already a FranceConnect client reads the same claims.
+pub const SCOPES_IDENTITE: [&str; 7] = [
+    "given_name",
+    "family_name",
+    "birthdate",
+    "birthplace",
+    "birthcountry",
+    "gender",
+    "email",
+];
+
+/// The `sub` a démarche receives for an usager: the same at each use by that démarche, a
+/// different one for each démarche (pairwise, so that two services cannot join their
+/// records on it), and revealing nothing of FranceConnect's.
+pub fn sub_pour(client_id: &str, usager_cle: &str) -> String {
+    let text = format!("relais-sub-v1\n{client_id}\n{usager_cle}");
+    data_encoding::HEXLOWER.encode(&Sha256::digest(text.as_bytes()))
+}
+
+/// Why a démarche service cannot be registered as given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("le nom du service est vide")]
+    SansNom,
+    #[error("indiquez au moins une adresse de retour (redirect_uri)")]
+    SansRedirection,
+    #[error(
+        "adresse de retour « {0} » : une adresse https complète est attendue, sans fragment (http seulement sur 127.0.0.1 ou localhost)"
+    )]
+    Redirection(String),
+    #[error("choisissez au moins une famille de démarches")]
+    SansDemarche,
+    #[error("démarche « {0} » inconnue")]
+    DemarcheInconnue(String),
+}
+
+/// The redirect URIs of a new client, one per line: absolute, `https` (or `http` on the
+/// loopback, for tests and local services), no fragment.
+pub fn redirections(text: &str) -> Result<Vec<String>, ClientError> {
+    let mut uris = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let host_ok = |rest: &str| {
+            let host = rest.split(['/', '?']).next().unwrap_or("");
+            !host.is_empty() && !host.contains('@') && !host.contains(' ')
+        };
+        let ok = !line.contains('#')
+            && match line.split_once("://") {
+                Some(("https", rest)) => host_ok(rest),
+                Some(("http", rest)) => {
+                    let host = rest.split(['/', '?']).next().unwrap_or("");
+                    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+                    host_ok(rest) && (name == "127.0.0.1" || name == "localhost")
+                }
+                _ => false,
+            };
+        if !ok {
+            return Err(ClientError::Redirection(line.to_string()));
+        }
+        if !uris.iter().any(|u| u == line) {
+            uris.push(line.to_string());
+        }
+    }
+    if uris.is_empty() {
+        return Err(ClientError::SansRedirection);
+    }
+    Ok(uris)
+}
+
+/// The démarche families a client may ask, from their codes.
+pub fn demarches_du_client(codes: &[&str]) -> Result<BTreeSet<Demarche>, ClientError> {
+    let mut set = BTreeSet::new();
+    for code in codes {
+        set.insert(
+            Demarche::parse(code.trim())
+                .ok_or_else(|| ClientError::DemarcheInconnue(code.to_string()))?,
+        );
+    }
+    if set.is_empty() {
+        return Err(ClientError::SansDemarche);
+    }
+    Ok(set)
+}
 
 /// Why a request of the flow is refused; the provider answers with the OAuth error code
 /// ([`Refus::code_oauth`]) and journals the reason.
@@ -148,6 +240,35 @@ pub fn code_valide(emis: i64, now: i64) -> Result<(), Refus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirect_uris_are_absolute_https_or_loopback() {
+        assert_eq!(
+            redirections(
+                "https://a.example/retour\n\n http://127.0.0.1:8080/cb \nhttps://a.example/retour"
+            )
+            .unwrap(),
+            ["https://a.example/retour", "http://127.0.0.1:8080/cb"]
+        );
+        for bad in [
+            "http://a.example/retour",
+            "https://a.example/retour#x",
+            "/retour",
+            "javascript:alert(1)",
+            "https://",
+            "https://u@a.example/",
+        ] {
+            assert!(redirections(bad).is_err(), "{bad}");
+        }
+        assert_eq!(redirections(" \n"), Err(ClientError::SansRedirection));
+    }
+
+    #[test]
+    fn the_sub_is_pairwise_and_stable() {
+        assert_eq!(sub_pour("a", "cle"), sub_pour("a", "cle"));
+        assert_ne!(sub_pour("a", "cle"), sub_pour("b", "cle"));
+        assert_ne!(sub_pour("a", "cle"), sub_pour("a", "autre"));
+    }
 
     #[test]
     fn pkce_follows_rfc_7636_appendix_b() {

@@ -1,4 +1,7 @@
-//! Usagers, their mandates and each mandate's authorizations (one per démarche family).
+//! Usagers, their mandates and each mandate's authorizations (one per démarche family);
+//! Relais as OpenID Connect provider in `fournisseur`.
+
+pub mod fournisseur;
 
 use relais_domain::ids::{AutorisationId, BrouillonId, MandatId, PersonId, StructureId, UsagerId};
 use relais_domain::mandats::{Autorisation, Demarche, Duree};
@@ -136,7 +139,7 @@ pub struct AutorisationStockee {
 const AUTORISATION_COLUMNS: &str = "a.id, a.mandat_id, m.structure_id, m.usager_id, a.demarche, \
      a.fin, a.revoquee_le";
 
-fn autorisation_from(r: &AnyRow) -> Result<AutorisationStockee, StoreError> {
+pub(crate) fn autorisation_from(r: &AnyRow) -> Result<AutorisationStockee, StoreError> {
     let code: String = r.get(4);
     let demarche = Demarche::parse(&code)
         .ok_or_else(|| StoreError::Corrupt(format!("autorisations.demarche « {code} »")))?;

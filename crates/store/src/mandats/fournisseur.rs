@@ -1,0 +1,395 @@
+//! Relais as an OpenID Connect provider: the démarche services (clients), the signing keys,
+//! the authorization codes (single use) and the access tokens, each secret by its SHA-256.
+
+use relais_domain::ids::{AutorisationId, PersonId, StructureId};
+use relais_domain::mandats::Demarche;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{AutorisationStockee, Identite};
+use crate::db::duplicate_as;
+use crate::{Db, StoreError, Tx};
+
+/// A démarche service allowed to ask Relais who an aidant acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub client_id: String,
+    pub nom: String,
+    pub secret_hash: String,
+    pub redirect_uris: Vec<String>,
+    pub demarches: Vec<Demarche>,
+    pub created_at: i64,
+    pub desactive_le: Option<i64>,
+}
+
+fn demarches_from(codes: &str, column: &str) -> Result<Vec<Demarche>, StoreError> {
+    codes
+        .split_whitespace()
+        .map(|c| Demarche::parse(c).ok_or_else(|| StoreError::Corrupt(format!("{column} « {c} »"))))
+        .collect()
+}
+
+fn codes(demarches: &[Demarche]) -> String {
+    demarches
+        .iter()
+        .map(|d| d.code())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const CLIENT_COLUMNS: &str =
+    "client_id, nom, secret_hash, redirect_uris, demarches, created_at, desactive_le";
+
+fn client_from(r: &AnyRow) -> Result<Client, StoreError> {
+    let uris: String = r.get(3);
+    let demarches: String = r.get(4);
+    Ok(Client {
+        client_id: r.get(0),
+        nom: r.get(1),
+        secret_hash: r.get(2),
+        redirect_uris: uris.lines().map(String::from).collect(),
+        demarches: demarches_from(&demarches, "clients_oidc.demarches")?,
+        created_at: r.get(5),
+        desactive_le: r.get(6),
+    })
+}
+
+pub async fn create_client(tx: &mut Tx, c: &Client) -> Result<(), StoreError> {
+    statement!(
+        "INSERT INTO clients_oidc (client_id, nom, secret_hash, redirect_uris, demarches, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        &c.client_id,
+        &c.nom,
+        &c.secret_hash,
+        c.redirect_uris.join("\n"),
+        codes(&c.demarches),
+        c.created_at
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(duplicate_as("client_id"))?;
+    Ok(())
+}
+
+pub async fn client(db: &Db, client_id: &str) -> Result<Option<Client>, StoreError> {
+    let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients_oidc WHERE client_id = $1");
+    statement!(&sql, client_id)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(client_from)
+        .transpose()
+}
+
+pub async fn clients(db: &Db) -> Result<Vec<Client>, StoreError> {
+    let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients_oidc ORDER BY nom, client_id");
+    statement!(&sql)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(client_from)
+        .collect()
+}
+
+/// A signing key of ID tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cle {
+    pub kid: String,
+    /// PKCS#8, PEM.
+    pub pem: String,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+/// Every key, oldest first.
+pub async fn cles(db: &Db) -> Result<Vec<Cle>, StoreError> {
+    Ok(statement!(
+        "SELECT kid, pem, created_at, retired_at FROM cles_oidc ORDER BY created_at, kid"
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| Cle {
+        kid: r.get(0),
+        pem: r.get(1),
+        created_at: r.get(2),
+        retired_at: r.get(3),
+    })
+    .collect())
+}
+
+pub async fn create_cle(db: &Db, cle: &Cle) -> Result<(), StoreError> {
+    statement!(
+        "INSERT INTO cles_oidc (kid, pem, created_at) VALUES ($1, $2, $3)",
+        &cle.kid,
+        &cle.pem,
+        cle.created_at
+    )
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Retires the keys `kids` (they stop signing; still published until deleted).
+pub async fn retire_cles(db: &Db, kids: &[String], now: i64) -> Result<(), StoreError> {
+    for kid in kids {
+        statement!(
+            "UPDATE cles_oidc SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL",
+            kid,
+            now
+        )
+        .execute(db.pool())
+        .await?;
+    }
+    Ok(())
+}
+
+/// Deletes the keys retired before `before`: no token they signed is still valid.
+pub async fn delete_retired_cles(db: &Db, before: i64) -> Result<u64, StoreError> {
+    Ok(
+        statement!("DELETE FROM cles_oidc WHERE retired_at < $1", before)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// An authorization code as issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Code {
+    pub code_hash: String,
+    pub client_id: String,
+    pub autorisation: AutorisationId,
+    pub aidant: PersonId,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub nonce: String,
+    pub scope: String,
+    pub created_at: i64,
+}
+
+pub async fn create_code(tx: &mut Tx, c: &Code) -> Result<(), StoreError> {
+    statement!(
+        "INSERT INTO codes_oidc (code_hash, client_id, autorisation_id, aidant_id, redirect_uri, \
+         code_challenge, nonce, scope, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &c.code_hash,
+        &c.client_id,
+        c.autorisation.0,
+        c.aidant.0,
+        &c.redirect_uri,
+        &c.code_challenge,
+        &c.nonce,
+        &c.scope,
+        c.created_at
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// What presenting a code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prise {
+    /// First use: the code is now spent.
+    Premiere(Code),
+    /// The code was already used: a replay.
+    Rejeu(Code),
+    Inconnu,
+}
+
+const CODE_COLUMNS: &str = "code_hash, client_id, autorisation_id, aidant_id, redirect_uri, \
+     code_challenge, nonce, scope, created_at";
+
+fn code_from(r: &AnyRow) -> Code {
+    Code {
+        code_hash: r.get(0),
+        client_id: r.get(1),
+        autorisation: AutorisationId(r.get(2)),
+        aidant: PersonId(r.get(3)),
+        redirect_uri: r.get(4),
+        code_challenge: r.get(5),
+        nonce: r.get(6),
+        scope: r.get(7),
+        created_at: r.get(8),
+    }
+}
+
+/// Spends the code of this hash: one statement marks it used, so that of two concurrent
+/// presentations one only is the first.
+pub async fn take_code(tx: &mut Tx, code_hash: &str, now: i64) -> Result<Prise, StoreError> {
+    let sql = format!(
+        "UPDATE codes_oidc SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
+         RETURNING {CODE_COLUMNS}"
+    );
+    if let Some(r) = statement!(&sql, code_hash, now)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok(Prise::Premiere(code_from(&r)));
+    }
+    let sql = format!("SELECT {CODE_COLUMNS} FROM codes_oidc WHERE code_hash = $1");
+    Ok(statement!(&sql, code_hash)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map_or(Prise::Inconnu, |r| Prise::Rejeu(code_from(&r))))
+}
+
+/// Forgets the codes issued before `before` (spent or expired: a replay that late is refused
+/// as unknown).
+pub async fn purge_codes(db: &Db, before: i64) -> Result<u64, StoreError> {
+    Ok(
+        statement!("DELETE FROM codes_oidc WHERE created_at < $1", before)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// An access token as issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jeton {
+    pub token_hash: String,
+    pub code_hash: String,
+    pub client_id: String,
+    pub autorisation: AutorisationId,
+    pub aidant: PersonId,
+    pub scope: String,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+pub async fn create_jeton(tx: &mut Tx, j: &Jeton) -> Result<(), StoreError> {
+    statement!(
+        "INSERT INTO jetons_oidc (token_hash, code_hash, client_id, autorisation_id, aidant_id, \
+         scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &j.token_hash,
+        &j.code_hash,
+        &j.client_id,
+        j.autorisation.0,
+        j.aidant.0,
+        &j.scope,
+        j.expires_at
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn jeton(db: &Db, token_hash: &str) -> Result<Option<Jeton>, StoreError> {
+    Ok(statement!(
+        "SELECT token_hash, code_hash, client_id, autorisation_id, aidant_id, scope, \
+         expires_at, revoked_at FROM jetons_oidc WHERE token_hash = $1",
+        token_hash
+    )
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| Jeton {
+        token_hash: r.get(0),
+        code_hash: r.get(1),
+        client_id: r.get(2),
+        autorisation: AutorisationId(r.get(3)),
+        aidant: PersonId(r.get(4)),
+        scope: r.get(5),
+        expires_at: r.get(6),
+        revoked_at: r.get(7),
+    }))
+}
+
+/// Revokes the tokens issued from the code of this hash (it was replayed); how many.
+pub async fn revoke_jetons_of_code(
+    tx: &mut Tx,
+    code_hash: &str,
+    now: i64,
+) -> Result<u64, StoreError> {
+    Ok(statement!(
+        "UPDATE jetons_oidc SET revoked_at = $2 WHERE code_hash = $1 AND revoked_at IS NULL",
+        code_hash,
+        now
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
+/// Forgets the tokens expired before `before`.
+pub async fn purge_jetons(db: &Db, before: i64) -> Result<u64, StoreError> {
+    Ok(
+        statement!("DELETE FROM jetons_oidc WHERE expires_at < $1", before)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// An authorization an aidant may use, with what the page and the claims show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutorisationUtilisable {
+    pub autorisation: AutorisationStockee,
+    pub usager: Identite,
+    /// The salted hash of the usager's FranceConnect `sub`.
+    pub usager_cle: String,
+    pub structure_nom: String,
+    pub structure_siret: String,
+}
+
+const UTILISABLE: &str = "SELECT a.id, a.mandat_id, m.structure_id, m.usager_id, a.demarche, \
+     a.fin, a.revoquee_le, u.given_name, u.family_name, u.birthdate, u.birthplace, \
+     u.birthcountry, u.gender, u.email, u.sub_hash, s.nom, s.siret \
+     FROM autorisations a JOIN mandats m ON m.id = a.mandat_id \
+     JOIN usagers u ON u.id = m.usager_id JOIN structures s ON s.id = m.structure_id";
+
+fn utilisable_from(r: &AnyRow) -> Result<AutorisationUtilisable, StoreError> {
+    Ok(AutorisationUtilisable {
+        autorisation: super::autorisation_from(r)?,
+        usager: Identite {
+            given_name: r.get(7),
+            family_name: r.get(8),
+            birthdate: r.get(9),
+            birthplace: r.get(10),
+            birthcountry: r.get(11),
+            gender: r.get(12),
+            email: r.get(13),
+        },
+        usager_cle: r.get(14),
+        structure_nom: r.get(15),
+        structure_siret: r.get(16),
+    })
+}
+
+/// The authorizations for `demarche` active at `now` in the mandates of `structures`
+/// (those where the aidant is one), by usager's name.
+pub async fn utilisables(
+    db: &Db,
+    structures: &[StructureId],
+    demarche: Demarche,
+    now: i64,
+) -> Result<Vec<AutorisationUtilisable>, StoreError> {
+    let mut found = Vec::new();
+    let sql = format!(
+        "{UTILISABLE} WHERE m.structure_id = $1 AND a.demarche = $2 AND a.revoquee_le IS NULL \
+         AND a.fin > $3 ORDER BY u.family_name, u.given_name, a.id"
+    );
+    for s in structures {
+        for r in statement!(&sql, s.0, demarche.code(), now)
+            .fetch_all(db.pool())
+            .await?
+        {
+            found.push(utilisable_from(&r)?);
+        }
+    }
+    Ok(found)
+}
+
+/// One authorization with what the claims show, whatever its state.
+pub async fn utilisable(
+    db: &Db,
+    id: AutorisationId,
+) -> Result<Option<AutorisationUtilisable>, StoreError> {
+    let sql = format!("{UTILISABLE} WHERE a.id = $1");
+    statement!(&sql, id.0)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(utilisable_from)
+        .transpose()
+}
