@@ -63,6 +63,8 @@ enum Access {
     AidantOf,
     /// Anyone with a role in the structure.
     MemberOf,
+    /// An aidant of any structure.
+    AnyAidant,
 }
 
 /// The matrix: every route must be here.
@@ -150,6 +152,10 @@ fn access(method: &str, path: &str) -> Access {
         }
         ("GET", "/structures/{id}/mandats/{mandat}") => Access::MemberOf,
         ("GET", "/auth/franceconnect/callback") => Access::LoggedIn,
+        ("GET", "/oidc/.well-known/openid-configuration" | "/oidc/jwks")
+        | ("POST", "/oidc/token")
+        | ("GET" | "POST", "/oidc/userinfo") => Access::Public,
+        ("GET" | "POST", "/oidc/authorize") => Access::AnyAidant,
         (
             "GET",
             "/structures/{id}/habilitations"
@@ -298,6 +304,7 @@ async fn every_route_for_every_role_and_structure() {
                     Access::Admin => who == Who::Admin,
                     Access::HubCoordinator => who == Who::Hub,
                     Access::AidantOf => who == Who::Aidant && id == w.structures[0],
+                    Access::AnyAidant => who == Who::Aidant,
                     Access::MemberOf => {
                         (matches!(who, Who::Mediateur | Who::Aidant | Who::Referent)
                             && id == w.structures[0])

@@ -5,6 +5,7 @@ mod carte;
 #[allow(dead_code)]
 mod common;
 mod comptes;
+mod demarches;
 mod equipe;
 mod export;
 mod fusion;
