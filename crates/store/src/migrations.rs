@@ -46,6 +46,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(19, "0019_mandats"),
     migration!(20, "0020_mandat_brouillons"),
     migration!(21, "0021_fournisseur_oidc"),
+    migration!(22, "0022_espace_usager"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

@@ -101,6 +101,14 @@ routes! {
     GET "/auth/proconnect" => comptes::proconnect::start;
     GET "/auth/proconnect/callback" => comptes::proconnect::callback;
     GET "/auth/franceconnect/callback" => mandats::creation::callback;
+    GET "/usager" => mandats::espace::space;
+    GET "/usager/connexion" => mandats::espace::login;
+    POST "/usager/deconnexion" => mandats::espace::logout;
+    GET "/usager/autorisations/{autorisation}/fin" => mandats::espace::end_demarche_form;
+    POST "/usager/autorisations/{autorisation}/fin" => mandats::espace::end_demarche;
+    GET "/usager/mandats/{mandat}/fin" => mandats::espace::end_mandate_form;
+    POST "/usager/mandats/{mandat}/fin" => mandats::espace::end_mandate;
+    GET "/usager/donnees.json" => mandats::espace::data;
     GET "/oidc/.well-known/openid-configuration" => mandats::fournisseur::discovery;
     GET "/oidc/jwks" => mandats::fournisseur::jwks;
     GET "/oidc/authorize" => mandats::fournisseur::authorize;

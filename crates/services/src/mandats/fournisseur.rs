@@ -397,6 +397,14 @@ pub async fn autoriser(
         },
     )
     .await?;
+    relais_store::mandats::espace::record_use(
+        &mut tx,
+        autorisation,
+        access.person(),
+        &demande.client.client_id,
+        now,
+    )
+    .await?;
     let a = &chosen.autorisation;
     let details = serde_json::json!({
         "mandat": a.mandat,

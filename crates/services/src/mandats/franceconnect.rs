@@ -1,13 +1,14 @@
-//! FranceConnect at mandate creation: for the aidant's draft, the usager logs in with
-//! FranceConnect on the aidant's screen, and the callback records who they are in the draft
-//! (their `sub` only as a salted hash). The exchange itself is `crate::oidc_client`'s.
+//! FranceConnect for the usagers: at mandate creation, for the aidant's draft, the usager
+//! logs in on the aidant's screen and the callback records who they are in the draft (their
+//! `sub` only as a salted hash); alone, the usager logs in to their space. The exchange
+//! itself is `crate::oidc_client`'s.
 
 use std::fmt;
 
 use relais_domain::authz::StructureAccess;
-use relais_domain::ids::{BrouillonId, PersonId, StructureId};
+use relais_domain::ids::{BrouillonId, PersonId, StructureId, UsagerId};
 use relais_domain::mandats::cle_usager;
-use relais_store::mandats::{self as repo, Identite};
+use relais_store::mandats::{self as repo, Identite, espace};
 use relais_store::oidc_client::{self as logins, PendingLogin, Provider};
 use relais_store::{Db, StoreError};
 
@@ -100,6 +101,10 @@ pub enum FranceConnectError {
         "FranceConnect n’a pas transmis le nom, le prénom et la date de naissance de l’usager : le mandat ne peut pas être établi."
     )]
     MissingIdentity,
+    #[error(
+        "Aucun mandat n’a été établi à votre nom avec Relais : votre espace est vide. Si une structure vous a aidé, demandez-lui de vérifier le mandat."
+    )]
+    NoMandate,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -173,22 +178,52 @@ pub async fn commencer(
     Ok(started.url)
 }
 
-/// The draft FranceConnect identified the usager for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Identifie {
-    pub structure: StructureId,
-    pub brouillon: BrouillonId,
+/// Where FranceConnect's answer led.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retour {
+    /// The usager was identified for the aidant's draft.
+    Brouillon {
+        structure: StructureId,
+        brouillon: BrouillonId,
+    },
+    /// The usager logged in to their space.
+    Espace { usager: UsagerId },
 }
 
-/// FranceConnect's answer: verifies it and records the usager in the draft of `aidant` (the
-/// person of the session the callback came in; another person's draft is « unknown »).
-pub async fn identifier(
+/// The usager logs in to their space: the browser is sent to FranceConnect (the URL).
+pub async fn commencer_espace(
+    db: &Db,
+    fc: &FranceConnect,
+    now: i64,
+) -> Result<String, FranceConnectError> {
+    let started = fc.client.start(&SCOPES, Some(ACR)).await?;
+    logins::purge_expired(db, now - ms(LOGIN_LIFETIME)).await?;
+    logins::create_login(
+        db,
+        &PendingLogin {
+            provider: Provider::FranceConnect,
+            state_hash: sha256_hex(&started.state),
+            nonce: started.nonce,
+            pkce_verifier: started.pkce_verifier,
+            next_path: "/usager".into(),
+            brouillon: None,
+            created_at: now,
+        },
+    )
+    .await?;
+    Ok(started.url)
+}
+
+/// FranceConnect's answer, verified. For a draft, the person of the session the callback
+/// came in (`aidant`) must be the draft's aidant (else it is « unknown »), and the usager is
+/// recorded in it. For the space, the usager must be known (someone a mandate names).
+pub async fn retour(
     db: &Db,
     fc: &FranceConnect,
     callback: &Callback,
-    aidant: PersonId,
+    aidant: Option<PersonId>,
     now: i64,
-) -> Result<Identifie, FranceConnectError> {
+) -> Result<Retour, FranceConnectError> {
     let state = callback
         .state
         .as_deref()
@@ -203,11 +238,38 @@ pub async fn identifier(
     .await?
     .ok_or(FranceConnectError::UnknownState)?;
     let brouillon = match login.brouillon {
-        Some(id) => repo::brouillon(db, BrouillonId(id)).await?,
+        Some(id) => Some(
+            repo::brouillon(db, BrouillonId(id))
+                .await?
+                .filter(|b| Some(b.aidant) == aidant)
+                .ok_or(FranceConnectError::UnknownState)?,
+        ),
         None => None,
+    };
+    let (cle, identite) = verifier(fc, callback, &login).await?;
+    match brouillon {
+        Some(b) => {
+            repo::identifier_brouillon(db, b.id, &cle, &identite).await?;
+            Ok(Retour::Brouillon {
+                structure: b.structure,
+                brouillon: b.id,
+            })
+        }
+        None => {
+            let usager = espace::usager_by_key(db, &cle)
+                .await?
+                .ok_or(FranceConnectError::NoMandate)?;
+            Ok(Retour::Espace { usager })
+        }
     }
-    .filter(|b| b.aidant == aidant)
-    .ok_or(FranceConnectError::UnknownState)?;
+}
+
+/// The callback's checks and the exchange: the usager's key and identity.
+async fn verifier(
+    fc: &FranceConnect,
+    callback: &Callback,
+    login: &PendingLogin,
+) -> Result<(String, Identite), FranceConnectError> {
     if callback.error.is_some() {
         return Err(FranceConnectError::Denied);
     }
@@ -257,15 +319,5 @@ pub async fn identifier(
         gender: text(info.gender().map(|g| g.as_str())),
         email: text(info.email().map(|e| e.as_str())),
     };
-    repo::identifier_brouillon(
-        db,
-        brouillon.id,
-        &cle_usager(&fc.sel, &verified.sub),
-        &identite,
-    )
-    .await?;
-    Ok(Identifie {
-        structure: brouillon.structure,
-        brouillon: brouillon.id,
-    })
+    Ok((cle_usager(&fc.sel, &verified.sub), identite))
 }

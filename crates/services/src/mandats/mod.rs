@@ -6,6 +6,7 @@
 //! identifies the usager on the aidant's screen (`franceconnect`), the aidant signs with the
 //! usager's consent and their second factor (`signer`).
 
+pub mod espace;
 pub mod fournisseur;
 pub mod franceconnect;
 

@@ -1,6 +1,7 @@
 //! Usagers, their mandates and each mandate's authorizations (one per démarche family);
 //! Relais as OpenID Connect provider in `fournisseur`.
 
+pub mod espace;
 pub mod fournisseur;
 
 use relais_domain::ids::{AutorisationId, BrouillonId, MandatId, PersonId, StructureId, UsagerId};

@@ -13,19 +13,19 @@ use relais_domain::calendrier::{date_fr, now_ms};
 use relais_domain::ids::{BrouillonId, StructureId};
 use relais_domain::mandats::{Demande, DemandeError, Demarche, Duree, modele};
 use relais_services::comptes as comptes_svc;
-use relais_services::mandats::franceconnect::{self as fc, Callback, FranceConnectError};
+use relais_services::mandats::franceconnect::{self as fc, Callback, FranceConnectError, Retour};
 use relais_services::mandats::{self as svc, MandatError};
 use relais_store::mandats::Identite;
 use serde::Deserialize;
 
 use super::{DemarcheLine, date_iso_fr, paragraphes};
 use crate::AppState;
-use crate::auth::{Aidants, Authenticated, CsrfForm, InStructure};
+use crate::auth::{Aidants, Authenticated, CsrfForm, InStructure, MaybeSession};
 use crate::comptes::session_cookie;
 use crate::error::{error_page, internal, not_found_page};
 use crate::pages::{Page, PageContext, render, structure_name};
 
-fn not_configured(ctx: &PageContext) -> Response {
+pub(super) fn not_configured(ctx: &PageContext) -> Response {
     error_page(
         ctx,
         StatusCode::NOT_FOUND,
@@ -187,13 +187,14 @@ pub async fn franceconnect(Page(state, ctx): Page, guard: BrouillonOfStructure) 
     }
 }
 
-fn refusal(ctx: &PageContext, e: FranceConnectError) -> Response {
+pub(super) fn refusal(ctx: &PageContext, e: FranceConnectError) -> Response {
     let (status, title) = match &e {
         FranceConnectError::Store(err) => return internal(err),
         FranceConnectError::Unavailable => (StatusCode::BAD_GATEWAY, "FranceConnect indisponible"),
         FranceConnectError::UnknownDraft => {
             (StatusCode::NOT_FOUND, "Mandat en préparation introuvable")
         }
+        FranceConnectError::NoMandate => (StatusCode::NOT_FOUND, "Aucun mandat à votre nom"),
         FranceConnectError::UnknownState
         | FranceConnectError::Denied
         | FranceConnectError::WrongIssuer
@@ -213,11 +214,11 @@ pub struct CallbackParams {
     error: Option<String>,
 }
 
-/// FranceConnect's answer, in the aidant's session: the usager is recorded in the draft, and
-/// the aidant goes on to the signature.
+/// FranceConnect's answer: for a draft, in its aidant's session, the usager is recorded
+/// and the aidant goes on to the signature; for the usager's space, their session opens.
 pub async fn callback(
     Page(state, ctx): Page,
-    auth: Authenticated,
+    MaybeSession(session): MaybeSession,
     Query(q): Query<CallbackParams>,
 ) -> Response {
     let Some(franceconnect) = &state.franceconnect else {
@@ -229,20 +230,20 @@ pub async fn callback(
         iss: q.iss,
         error: q.error,
     };
-    match fc::identifier(
-        &state.db,
-        franceconnect,
-        &callback,
-        auth.session.person_id,
-        now_ms(),
-    )
-    .await
-    {
-        Ok(done) => Redirect::to(&format!(
-            "/structures/{}/mandats/brouillons/{}",
-            done.structure, done.brouillon
+    // Only a complete professional login can be the draft's aidant.
+    let aidant = session
+        .filter(|s| s.stage == relais_domain::comptes::sessions::Stage::Active)
+        .map(|s| s.person_id);
+    let now = now_ms();
+    match fc::retour(&state.db, franceconnect, &callback, aidant, now).await {
+        Ok(Retour::Brouillon {
+            structure,
+            brouillon,
+        }) => Redirect::to(&format!(
+            "/structures/{structure}/mandats/brouillons/{brouillon}"
         ))
         .into_response(),
+        Ok(Retour::Espace { usager }) => super::espace::opened(&state, usager, now).await,
         Err(e) => refusal(&ctx, e),
     }
 }

@@ -1,6 +1,7 @@
 //! Mandates in the browser: the creation flow (`creation`) and the printed mandate.
 
 pub mod creation;
+pub mod espace;
 pub mod fournisseur;
 
 use askama::Template;

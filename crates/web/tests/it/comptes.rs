@@ -151,7 +151,14 @@ fn access(method: &str, path: &str) -> Access {
             Access::AidantOf
         }
         ("GET", "/structures/{id}/mandats/{mandat}") => Access::MemberOf,
-        ("GET", "/auth/franceconnect/callback") => Access::LoggedIn,
+        ("GET", "/auth/franceconnect/callback") => Access::Public,
+        // The usager's space: its own session (FranceConnect), no professional role.
+        ("GET", "/usager" | "/usager/connexion" | "/usager/donnees.json")
+        | ("POST", "/usager/deconnexion")
+        | (
+            "GET" | "POST",
+            "/usager/autorisations/{autorisation}/fin" | "/usager/mandats/{mandat}/fin",
+        ) => Access::Public,
         ("GET", "/oidc/.well-known/openid-configuration" | "/oidc/jwks")
         | ("POST", "/oidc/token")
         | ("GET" | "POST", "/oidc/userinfo") => Access::Public,
@@ -266,6 +273,7 @@ async fn every_route_for_every_role_and_structure() {
                 .replace("{code}", "42218")
                 .replace("{demande}", "1")
                 .replace("{brouillon}", "1")
+                .replace("{autorisation}", "1")
                 .replace("{mandat}", "1")
                 .replace("{invitation}", "1")
                 .replace("{televersement}", "1")

@@ -427,7 +427,8 @@ async fn every_case(lib: Library) {
         "tampered ID token",
     );
 
-    // The usager revokes « social »: the next userinfo is refused, and no new login.
+    // The usager ends « social » in their space (the two clicks): the démarche's next
+    // userinfo is refused, and the aidant is not offered the usager any more.
     let (_, _, done) = w.login(lib).await;
     let token = done["access_token"].as_str().unwrap().to_string();
     let usager = relais_store::mandats::fournisseur::utilisable(&w.t.db, w.social)
@@ -437,9 +438,29 @@ async fn every_case(lib: Library) {
         .autorisation
         .usager;
     let now = relais_domain::calendrier::now_ms();
-    mandats::revoquer_par_l_usager(&w.t.db, usager, w.social, now)
+    let space = mandats::espace::ouvrir_session(&w.t.db, usager, now)
         .await
         .unwrap();
+    let cookie = format!("relais_csrf={CSRF}; relais_usager={space}");
+    let end = format!("{}/usager/autorisations/{}/fin", w.base, w.social);
+    let question = w
+        .http
+        .get(&end)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(question.status(), 200);
+    let res = w
+        .http
+        .post(&end)
+        .header("cookie", &cookie)
+        .header("origin", &w.base)
+        .form(&[("csrf", CSRF)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/usager?fait=fin");
     refused(&w.userinfo(lib, &token, &sub), lib, "revoked démarche");
     let s = w.start(lib, json!({}));
     assert_eq!(

@@ -319,6 +319,116 @@ async fn an_aidant_creates_a_mandate_with_the_usager_identified_by_franceconnect
 }
 
 #[tokio::test]
+async fn the_usager_reads_their_mandate_ends_a_demarche_and_downloads_their_data() {
+    let h = harness().await;
+    // A mandate first, through the aidant's steps.
+    let callback = h.identify(&h.cookie).await;
+    let recap = location(&h.get(&callback, &h.cookie).await);
+    let res = send(
+        &h.app,
+        "POST",
+        &recap,
+        &h.cookie,
+        &form(&[("consentement", "oui"), ("code", &code(&h.secret, 1))]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    // The usager alone, in another browser: the page to enter, then FranceConnect.
+    let visitor = format!("relais_csrf={CSRF}");
+    let page = h.get("/usager", &visitor).await;
+    assert_page(page, StatusCode::OK, "Entrer avec FranceConnect").await;
+    let res = h.get("/usager/connexion", &visitor).await;
+    let mut url = location(&res);
+    for _ in 0..6 {
+        if url.starts_with(&format!("https://{HOST}")) {
+            break;
+        }
+        let res = h.http.get(&url).send().await.unwrap();
+        url = res.headers()["location"].to_str().unwrap().to_string();
+    }
+    let callback = url
+        .strip_prefix(&format!("https://{HOST}"))
+        .unwrap()
+        .to_string();
+    let res = h.get(&callback, &visitor).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/usager");
+    let token = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|v| v.to_str().unwrap().strip_prefix("relais_usager="))
+        .map(|v| v.split(';').next().unwrap().to_string())
+        .expect("the space's cookie");
+    let cookie = format!("relais_csrf={CSRF}; relais_usager={token}");
+
+    let page = h.get("/usager", &cookie).await;
+    let page = assert_page(page, StatusCode::OK, "Mandat donné à CCAS de Saint-Étienne").await;
+    assert!(page.contains("Social, santé"), "{page}");
+    let end = page
+        .split("href=\"")
+        .filter_map(|p| p.split('"').next())
+        .find(|href| href.starts_with("/usager/autorisations/"))
+        .expect("a link to end a démarche")
+        .to_string();
+
+    // Two clicks: the question, then « Oui, arrêter ».
+    let question = h.get(&end, &cookie).await;
+    assert_page(question, StatusCode::OK, "arrête de faire les démarches").await;
+    let res = send(&h.app, "POST", &end, &cookie, &form(&[])).await;
+    assert_eq!(location(&res), "/usager?fait=fin");
+    let page = h.get("/usager?fait=fin", &cookie).await;
+    assert_page(page, StatusCode::OK, "vous l’avez arrêté le").await;
+    // Once ended, nothing more to end.
+    let again = send(&h.app, "POST", &end, &cookie, &form(&[])).await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+
+    // The data, as a file.
+    let res = h.get("/usager/donnees.json", &cookie).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let data: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
+    assert_eq!(data["identite"]["nom"], "Lefèvre");
+    assert_eq!(data["mandats"].as_array().unwrap().len(), 1);
+    let demarches = data["mandats"][0]["demarches"].as_array().unwrap();
+    let ended: Vec<&str> = demarches
+        .iter()
+        .filter(|d| d["revoquee_le"].is_string())
+        .map(|d| d["demarche"].as_str().unwrap())
+        .collect();
+    assert_eq!(ended.len(), 1, "one of the two démarches ended: {data}");
+    assert!(end.ends_with("/fin") && demarches.len() == 2);
+
+    // Someone FranceConnect knows but no mandate names: said, no session.
+    h.control(
+        "/__test/user",
+        serde_json::json!({"sub": "inconnu", "given_name": "A", "family_name": "B", "birthdate": "1990-01-01"}),
+    )
+    .await;
+    let res = h.get("/usager/connexion", &visitor).await;
+    let mut url = location(&res);
+    for _ in 0..6 {
+        if url.starts_with(&format!("https://{HOST}")) {
+            break;
+        }
+        let res = h.http.get(&url).send().await.unwrap();
+        url = res.headers()["location"].to_str().unwrap().to_string();
+    }
+    let res = h
+        .get(
+            url.strip_prefix(&format!("https://{HOST}")).unwrap(),
+            &visitor,
+        )
+        .await;
+    assert_page(
+        res,
+        StatusCode::NOT_FOUND,
+        "Aucun mandat n’a été établi à votre nom",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn franceconnect_failures_are_refused_and_identify_no_one() {
     let h = harness().await;
     let refused = |res: Response, status, text: &'static str| async move {
