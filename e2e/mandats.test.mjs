@@ -17,7 +17,7 @@ import { createAccount, createStructure, startServer } from './lib/server.mjs';
 import { launchBrowser } from './lib/browser.mjs';
 import { CLIENT_ID, CLIENT_SECRET, startProvider } from './lib/oidc.mjs';
 import { codeAtStep } from './lib/totp.mjs';
-import { checkPage, escape, journey, openSession, pathOf, pressAndLoad, tabTo, typeInto } from './lib/page.mjs';
+import { checkPage, escape, goto, journey, openSession, pathOf, pressAndLoad, tabTo, typeInto } from './lib/page.mjs';
 import { enrol, loginWithPassword } from './lib/login.mjs';
 
 const STRUCTURE = {
@@ -162,5 +162,44 @@ describe('an aidant creates a mandate with the usager, keyboard only', () => {
     }
     assert.equal(await page.locator('article.relais-mandat:visible').count(), 2);
     await page.emulateMedia({ media: 'screen' });
+  });
+});
+
+describe('the usager reads their mandate and ends a démarche, keyboard only', () => {
+  const step = journey();
+  let s;
+
+  before(async () => {
+    s = await openSession(browser, server, { screenshots: 'mandats-usager' });
+  });
+  after(async () => {
+    await s?.context.close();
+  });
+
+  step('« Mes mandats »: the page to enter, then FranceConnect, then the space', async () => {
+    const { page } = s;
+    await goto(s, '/usager');
+    await checkPage(s, 'entree', { title: 'Mes mandats' });
+    await tabTo(page, 'main a[href="/usager/connexion"]', { text: /Entrer avec FranceConnect/ });
+    await pressAndLoad(page);
+    assert.equal(pathOf(page), '/usager');
+    await checkPage(s, 'espace', { title: 'Mes mandats' });
+    const main = await page.locator('main').innerText();
+    assert.match(main, new RegExp(`Mandat donné à ${escape(STRUCTURE.nom)}`));
+    assert.match(main, /Social, santé : jusqu’au/);
+  });
+
+  step('two keys: « Arrêter », then « Oui, arrêter »; the démarche is ended, the other goes on', async () => {
+    const { page } = s;
+    await tabTo(page, 'main a[href^="/usager/autorisations/"]', { text: /Arrêter les démarches « Social, santé »/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'fin', { title: 'Arrêter' });
+    await tabTo(page, 'main button[type="submit"]', { text: /Oui, arrêter/ });
+    await pressAndLoad(page);
+    assert.equal(pathOf(page), '/usager?fait=fin');
+    await checkPage(s, 'espace-apres', { title: 'Mes mandats' });
+    const main = await page.locator('main').innerText();
+    assert.match(main, /Social, santé : vous l’avez arrêté le/);
+    assert.match(main, /Papiers, citoyenneté, élections : jusqu’au/);
   });
 });
