@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod bench_import;
+mod bench_mandats;
 mod config;
 mod export;
 mod fusion;
@@ -165,6 +166,12 @@ enum Command {
     /// Mesure : import et fusion de fichiers synthétiques de lieux venus de plusieurs
     /// sources, avec le pic de mémoire (compiler avec --release).
     BenchImportLieux(bench_import::Args),
+    /// Mesure : allers-retours authorize → token → userinfo du fournisseur OpenID Connect
+    /// par seconde, face à /healthz sur le même serveur (compiler avec --release).
+    BenchOidc(bench_mandats::OidcArgs),
+    /// Mesure : « relais journal verifier » sur un journal de N entrées, face à la seule
+    /// lecture des mêmes lignes (compiler avec --release).
+    BenchJournal(bench_mandats::JournalArgs),
     /// Mesure : le coût d’un hachage de mot de passe (compiler avec --release).
     BenchMotDePasse {
         /// Hachages mesurés.
@@ -263,6 +270,8 @@ fn main() -> ExitCode {
             Command::BenchTerritoires { iterations } => bench::territoires(iterations),
             Command::BenchMotDePasse { iterations } => bench::password(iterations).await,
             Command::BenchImportLieux(args) => bench_import::run(&cli.base, &args).await,
+            Command::BenchOidc(args) => bench_mandats::oidc(&cli.base, &args).await,
+            Command::BenchJournal(args) => bench_mandats::journal(&cli.base, &args).await,
             Command::BenchLieux {
                 tailles,
                 recherches,

@@ -28,6 +28,7 @@ store_tests!(
     checkpoints_are_signed_when_the_head_moves,
     a_whole_chain_rewrite_is_found_at_its_checkpoint,
     forged_or_removed_checkpoints_are_found,
+    a_batch_continues_the_chain,
 );
 
 /// A varied entry: `n` picks the action, actor, structure and subject.
@@ -710,4 +711,23 @@ async fn concurrent_appends_stay_contiguous_on_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_appends_stay_contiguous_on_sqlite() {
     concurrent_appends(TestDb::sqlite().await).await;
+}
+
+/// A batch after single appends, then one more single append: one chain, verified intact,
+/// across the 1,000-row chunks of the batch.
+async fn a_batch_continues_the_chain(db: Db) {
+    append_n(&db, 3).await;
+    let batch: Vec<NewEntry> = (4..=2_503).map(entry).collect();
+    let mut tx = db.begin().await.unwrap();
+    journal::append_batch(&mut tx, &batch).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let last = journal::append(&mut tx, &entry(2_504)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(last.seq, 2_504);
+    assert_eq!(
+        journal::verify(&db).await.unwrap(),
+        Verification::Intact { entries: 2_504 }
+    );
+    assert_eq!(journal::head(&db).await.unwrap(), (2_504, last.hash));
 }
