@@ -51,10 +51,11 @@ pub enum JournalAction {
     MandatUsed,
     CodeReplayRefused,
     OidcClientRegistered,
+    MandatCancelled,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 27] = [
+    pub const ALL: [JournalAction; 28] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -82,6 +83,7 @@ impl JournalAction {
         Self::MandatUsed,
         Self::CodeReplayRefused,
         Self::OidcClientRegistered,
+        Self::MandatCancelled,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -114,6 +116,7 @@ impl JournalAction {
             Self::MandatUsed => "mandat_utilise",
             Self::CodeReplayRefused => "rejeu_code_refuse",
             Self::OidcClientRegistered => "client_oidc_enregistre",
+            Self::MandatCancelled => "mandat_annule",
         }
     }
 
@@ -153,6 +156,7 @@ impl JournalAction {
             Self::MandatUsed => "Mandat utilisé pour une démarche en ligne",
             Self::CodeReplayRefused => "Code de connexion rejoué : refusé, et ses jetons révoqués",
             Self::OidcClientRegistered => "Service de démarches enregistré",
+            Self::MandatCancelled => "Mandat annulé par la structure",
         }
     }
 }

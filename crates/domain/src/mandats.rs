@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::ids::{PersonId, StructureId};
 
+pub mod anomalies;
 pub mod fournisseur;
 
 /// The démarche families a mandate covers, with the codes démarche services know them by

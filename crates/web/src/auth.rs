@@ -241,6 +241,12 @@ impl RequiredRoles for Aidants {
     const ROLES: &'static [Role] = &[Role::Aidant];
 }
 
+/// The structure's aidants and référents: who follows its mandates.
+pub struct MandateTeam;
+impl RequiredRoles for MandateTeam {
+    const ROLES: &'static [Role] = &[Role::Aidant, Role::Referent];
+}
+
 /// Any member of the structure, whatever their role.
 pub struct Members;
 impl RequiredRoles for Members {

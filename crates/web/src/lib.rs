@@ -134,12 +134,15 @@ routes! {
     POST "/structures/{id}/equipe/{personne}/deverrouillage" => comptes::equipe::unlock;
     GET "/structures/{id}/journal" => journal::structure_journal;
     GET "/admin/journal" => journal::journal;
+    GET "/structures/{id}/mandats" => mandats::structure;
+    POST "/structures/{id}/mandats/{mandat}/annulation" => mandats::cancel;
     GET "/structures/{id}/mandats/nouveau" => mandats::creation::form;
     POST "/structures/{id}/mandats/nouveau" => mandats::creation::choose;
     GET "/structures/{id}/mandats/brouillons/{brouillon}" => mandats::creation::recap;
     POST "/structures/{id}/mandats/brouillons/{brouillon}" => mandats::creation::sign;
     GET "/structures/{id}/mandats/brouillons/{brouillon}/franceconnect" => mandats::creation::franceconnect;
     GET "/structures/{id}/mandats/{mandat}" => mandats::page;
+    GET "/structures/{id}/mandats/{mandat}/pdf" => mandats::pdf;
     GET "/structures/{id}/habilitations" => habilitations::structure::list;
     GET "/structures/{id}/habilitations/nouvelle" => habilitations::structure::new_form;
     POST "/structures/{id}/habilitations/nouvelle" => habilitations::structure::submit;

@@ -13,6 +13,9 @@ use super::connexion::new_token;
 use super::mots_de_passe::sha256_hex;
 use super::{Policy, about_person, ms};
 
+/// How often a session's activity (last seen, freshness of the second factor) is written.
+pub const TOUCH_EVERY_MS: i64 = 30_000;
+
 /// The session behind a cookie, if it is still alive; records the activity.
 pub async fn resolve_session(
     db: &Db,
@@ -30,12 +33,17 @@ pub async fn resolve_session(
         sessions::delete(db, &hash).await?;
         return Ok(None);
     }
-    // The second factor stays fresh while the person is active; a pause ends it.
-    if session.fresh_until >= now {
-        session.fresh_until = now + ms(policy.step_up);
+    // Activity is written at most every `TOUCH_EVERY_MS`: a write per request would cost
+    // more than the request. The second factor stays fresh while the person is active; a
+    // pause ends it.
+    // (A tenth of the step-up delay at most: a short one must still see the activity.)
+    if now - session.last_seen_at >= TOUCH_EVERY_MS.min(ms(policy.step_up) / 10) {
+        if session.fresh_until >= now {
+            session.fresh_until = now + ms(policy.step_up);
+        }
+        session.last_seen_at = now;
+        sessions::touch(db, &hash, now, session.fresh_until).await?;
     }
-    session.last_seen_at = now;
-    sessions::touch(db, &hash, now, session.fresh_until).await?;
     Ok(Some(session))
 }
 

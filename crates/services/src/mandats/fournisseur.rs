@@ -29,7 +29,7 @@ use relais_domain::mandats::fournisseur::{
     SCOPES_IDENTITE,
 };
 use relais_store::mandats::fournisseur::{
-    self as repo, AutorisationUtilisable, Cle, Client, Code, Jeton, Prise,
+    self as repo, AutorisationUtilisable, Cle, Client, Code, Contexte, Jeton, Prise,
 };
 use relais_store::{Db, StoreError, journal};
 use serde::Serialize;
@@ -516,35 +516,50 @@ async fn client_authentifie(db: &Db, auth: &ClientAuth) -> Result<Client, TokenE
     Ok(client)
 }
 
-async fn acteur(
-    db: &Db,
-    u: &AutorisationUtilisable,
-    aidant: PersonId,
-) -> Result<Acteur, StoreError> {
-    let person = relais_store::comptes::person(db, aidant)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt(format!("aidant {aidant} absent")))?;
-    Ok(Acteur {
-        aidant: format!("{} {}", person.given_name, person.family_name),
+fn acteur(c: &Contexte) -> Acteur {
+    let u = &c.utilisable;
+    Acteur {
+        aidant: c.aidant_nom.clone(),
         structure_siret: u.structure_siret.clone(),
         structure_nom: u.structure_nom.clone(),
         demarche: u.autorisation.autorisation.demarche.code().to_string(),
-    })
+    }
 }
 
-/// Whether the aidant is still an aidant of the mandate's structure.
-async fn encore_aidant(
+/// The checks of a code just spent: its client, its redirect URI, its age, the PKCE
+/// verifier, then the authorization and the aidant's role, still in force.
+async fn verifier_code(
     db: &Db,
-    u: &AutorisationUtilisable,
-    aidant: PersonId,
-) -> Result<bool, StoreError> {
-    Ok(relais_store::comptes::memberships_of(db, aidant)
+    client: &Client,
+    issued: &Code,
+    form: &TokenForm,
+    now: i64,
+) -> Result<Contexte, TokenError> {
+    if issued.client_id != client.client_id {
+        return Err(TokenError::InvalidGrant(
+            "code émis pour un autre client".into(),
+        ));
+    }
+    if form.redirect_uri.as_deref() != Some(issued.redirect_uri.as_str()) {
+        return Err(TokenError::InvalidGrant(
+            "redirect_uri différent de celui de la demande".into(),
+        ));
+    }
+    regles::code_valide(issued.created_at, now)
+        .and_then(|()| regles::verifier(form.code_verifier.as_deref(), &issued.code_challenge))
+        .map_err(|r| TokenError::InvalidGrant(r.to_string()))?;
+    let contexte = repo::contexte(db, issued.autorisation, issued.aidant)
         .await?
-        .iter()
-        .any(|m| {
-            m.structure_id == u.autorisation.structure
-                && m.role == relais_domain::comptes::Role::Aidant
-        }))
+        .filter(|c| c.utilisable.autorisation.autorisation.active(now))
+        .ok_or_else(|| {
+            TokenError::InvalidGrant("le mandat ne couvre plus cette démarche".into())
+        })?;
+    if !contexte.encore_aidant {
+        return Err(TokenError::InvalidGrant(
+            "l’aidant n’est plus habilité dans cette structure".into(),
+        ));
+    }
+    Ok(contexte)
 }
 
 /// `/oidc/token`: the code exchanged for an access token and an ID token.
@@ -595,36 +610,16 @@ pub async fn jeton(
             ));
         }
     };
-    // The code is spent from here, whatever the checks below say.
-    relais_store::commit(tx).await?;
-    if issued.client_id != client.client_id {
-        return Err(TokenError::InvalidGrant(
-            "code émis pour un autre client".into(),
-        ));
-    }
-    if form.redirect_uri.as_deref() != Some(issued.redirect_uri.as_str()) {
-        return Err(TokenError::InvalidGrant(
-            "redirect_uri différent de celui de la demande".into(),
-        ));
-    }
-    regles::code_valide(issued.created_at, now)
-        .and_then(|()| regles::verifier(form.code_verifier.as_deref(), &issued.code_challenge))
-        .map_err(|r| TokenError::InvalidGrant(r.to_string()))?;
-    let u = repo::utilisable(db, issued.autorisation)
-        .await?
-        .filter(|u| u.autorisation.autorisation.active(now))
-        .ok_or_else(|| {
-            TokenError::InvalidGrant("le mandat ne couvre plus cette démarche".into())
-        })?;
-    if !encore_aidant(db, &u, issued.aidant).await? {
-        return Err(TokenError::InvalidGrant(
-            "l’aidant n’est plus habilité dans cette structure".into(),
-        ));
-    }
-
+    // The code is spent from here, whatever the checks below say: a refusal commits too.
+    let contexte = match verifier_code(db, &client, &issued, form, now).await {
+        Ok(c) => c,
+        Err(e) => {
+            relais_store::commit(tx).await?;
+            return Err(e);
+        }
+    };
     let access_token = random_token();
     let expires_at = now + JETON_VALIDITE_MS;
-    let mut tx = db.begin().await?;
     repo::create_jeton(
         &mut tx,
         &Jeton {
@@ -659,9 +654,9 @@ pub async fn jeton(
         at(now),
         StandardClaims::new(SubjectIdentifier::new(regles::sub_pour(
             &client.client_id,
-            &u.usager_cle,
+            &contexte.utilisable.usager_cle,
         ))),
-        acteur(db, &u, issued.aidant).await?,
+        acteur(&contexte),
     )
     .set_nonce(Some(Nonce::new(issued.nonce.clone())));
     let id_token = RelaisIdToken::new(claims, &key, CoreJwsSigningAlgorithm::EdDsa, None, None)
@@ -698,20 +693,21 @@ pub async fn userinfo(db: &Db, bearer: &str, now: i64) -> Result<serde_json::Val
     if jeton.expires_at <= now {
         return Err(UserinfoError::InvalidToken("jeton expiré"));
     }
-    let u = repo::utilisable(db, jeton.autorisation)
+    let contexte = repo::contexte(db, jeton.autorisation, jeton.aidant)
         .await?
         .ok_or(UserinfoError::InvalidToken("mandat inconnu"))?;
+    let u = &contexte.utilisable;
     if !u.autorisation.autorisation.active(now) {
         return Err(UserinfoError::InvalidToken(
             "le mandat ne couvre plus cette démarche (révoqué ou expiré)",
         ));
     }
-    if !encore_aidant(db, &u, jeton.aidant).await? {
+    if !contexte.encore_aidant {
         return Err(UserinfoError::InvalidToken(
             "l’aidant n’est plus habilité dans cette structure",
         ));
     }
-    let acteur = acteur(db, &u, jeton.aidant).await?;
+    let acteur = acteur(&contexte);
     let mut claims = serde_json::Map::new();
     claims.insert(
         "sub".into(),

@@ -9,6 +9,7 @@
 pub mod espace;
 pub mod fournisseur;
 pub mod franceconnect;
+pub mod pdf;
 
 use std::collections::BTreeSet;
 
@@ -346,4 +347,172 @@ pub async fn imprime(
         usager: usager.identite,
         demarches,
     }))
+}
+
+/// The printed mandate as a PDF: the same two copies as the page, each on its own page.
+pub fn mandat_pdf(m: &MandatImprime) -> Result<Vec<u8>, pdf::PdfError> {
+    use pdf::Bloc;
+    use relais_domain::calendrier::date_fr;
+    let naissance = relais_domain::calendrier::parse_date_iso(&m.usager.birthdate)
+        .map_or_else(|| m.usager.birthdate.clone(), date_fr);
+    let para = |t: String| Bloc::Paragraphe {
+        texte: t,
+        gras: false,
+    };
+    let copy = |exemplaire: &str| {
+        let mut b = vec![
+            Bloc::Titre(format!("Mandat n° {} — {exemplaire}", m.mandat.id)),
+            para(format!(
+                "Usager (mandant) : {} {}, né ou née le {naissance}.",
+                m.usager.family_name, m.usager.given_name
+            )),
+            para(format!(
+                "Structure (mandataire) : {}, SIRET {}{}.",
+                m.structure.nom,
+                m.structure.siret,
+                if m.structure.adresse.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", m.structure.adresse)
+                }
+            )),
+            para(format!("Aidant habilité : {}.", m.aidant)),
+            para(format!(
+                "Durée : {}, du {} au {}.",
+                m.mandat.duree.libelle(),
+                date_fr(m.mandat.debut),
+                date_fr(m.mandat.fin)
+            )),
+            Bloc::Paragraphe {
+                texte: "Démarches :".into(),
+                gras: true,
+            },
+        ];
+        b.extend(
+            m.demarches
+                .iter()
+                .map(|d| Bloc::Element(format!("{} : {}", d.titre(), d.exemples()))),
+        );
+        b.extend(
+            relais_domain::mandats::TEXTE_MANDAT
+                .split("\n\n")
+                .map(|p| para(p.to_string())),
+        );
+        b.push(Bloc::Qr {
+            donnees: m.mandat.empreinte.clone(),
+            alt: "Code QR de l’empreinte du mandat, la même que le texte qui suit".into(),
+        });
+        b.push(para(format!(
+            "Empreinte du mandat (SHA-256) : {}",
+            m.mandat.empreinte
+        )));
+        b.push(para(format!(
+            "Signé en ligne le {} : consentement de l’usager identifié par FranceConnect, code personnel de l’aidant.",
+            date_fr(m.mandat.debut)
+        )));
+        b
+    };
+    pdf::document(
+        &format!("Mandat n° {} — {}", m.mandat.id, m.structure.nom),
+        &[
+            copy("Exemplaire de l’usager"),
+            copy("Exemplaire de la structure"),
+        ],
+    )
+}
+
+/// A structure's mandate, as its team reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MandatDeStructure {
+    pub mandat: repo::MandatStocke,
+    pub usager: Identite,
+    pub etat: relais_domain::mandats::Etat,
+    pub demarches: Vec<Demarche>,
+}
+
+/// What the structure's mandates page shows: its mandates, and the uses of the last 30
+/// days with their anomaly flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VueStructure {
+    pub mandats: Vec<MandatDeStructure>,
+    pub utilisations: Vec<(
+        relais_store::mandats::espace::UtilisationStructure,
+        BTreeSet<relais_domain::mandats::anomalies::Anomalie>,
+    )>,
+}
+
+pub async fn vue_structure(
+    db: &Db,
+    access: &StructureAccess,
+    now: i64,
+) -> Result<VueStructure, StoreError> {
+    use relais_domain::mandats::anomalies::{Usage, anomalies};
+    use relais_store::mandats::espace;
+    let mut mandats = Vec::new();
+    for (mandat, usager) in espace::mandats_de_la_structure(db, access.structure()).await? {
+        let all = repo::autorisations_du_mandat(db, mandat.id).await?;
+        let autorisations: Vec<_> = all.iter().map(|a| a.autorisation.clone()).collect();
+        mandats.push(MandatDeStructure {
+            etat: relais_domain::mandats::etat(&autorisations, now),
+            demarches: autorisations
+                .iter()
+                .filter(|a| a.active(now))
+                .map(|a| a.demarche)
+                .collect(),
+            mandat,
+            usager,
+        });
+    }
+    let uses =
+        espace::utilisations_de_la_structure(db, access.structure(), now - 30 * 86_400_000, 1_000)
+            .await?;
+    let flags = anomalies(
+        &uses
+            .iter()
+            .map(|u| Usage {
+                at: u.at,
+                aidant: u.aidant_id,
+                usager: u.usager_id,
+            })
+            .collect::<Vec<_>>(),
+    );
+    Ok(VueStructure {
+        mandats,
+        utilisations: uses.into_iter().zip(flags).collect(),
+    })
+}
+
+/// The structure ends a mandate (an aidant or a référent of it): every démarche still in
+/// force is revoked, journaled once for the mandate.
+pub async fn annuler(
+    db: &Db,
+    access: &StructureAccess,
+    mandat: MandatId,
+    now: i64,
+) -> Result<usize, RevocationError> {
+    let Some(m) = repo::mandat(db, mandat)
+        .await?
+        .filter(|m| m.structure == access.structure())
+    else {
+        return Err(RevocationError::Introuvable);
+    };
+    let en_cours: Vec<AutorisationId> = repo::autorisations_du_mandat(db, mandat)
+        .await?
+        .into_iter()
+        .filter(|a| a.autorisation.active(now))
+        .map(|a| a.id)
+        .collect();
+    if en_cours.is_empty() {
+        return Err(RevocationError::DejaTerminee);
+    }
+    let mut tx = db.begin().await?;
+    let details = serde_json::json!({"usager": m.usager, "autorisations": en_cours});
+    let entry = NewEntry::new(JournalAction::MandatCancelled, "mandat", mandat.to_string())
+        .by(access.person(), Some(access.structure()))
+        .in_structure(access.structure())
+        .with_details(details.to_string());
+    journal::append(&mut tx, &entry).await?;
+    repo::revoquer(&mut tx, &en_cours, now).await?;
+    relais_store::commit(tx).await?;
+    Ok(en_cours.len())
 }

@@ -139,3 +139,73 @@ pub async fn mandats_de_l_usager(
     }
     Ok(found)
 }
+
+/// One use of a structure's mandate, as its référents read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UtilisationStructure {
+    pub at: i64,
+    pub aidant_id: PersonId,
+    pub aidant: String,
+    pub usager_id: UsagerId,
+    pub usager: String,
+    pub demarche: String,
+    pub service: String,
+}
+
+/// The uses of the structure's mandates since `since`, newest first, `limit` at most.
+pub async fn utilisations_de_la_structure(
+    db: &Db,
+    structure: relais_domain::ids::StructureId,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<UtilisationStructure>, StoreError> {
+    Ok(statement!(
+        "SELECT x.created_at, x.aidant_id, p.given_name || ' ' || p.family_name, u.id, \
+         u.family_name || ' ' || u.given_name, a.demarche, c.nom \
+         FROM utilisations x JOIN autorisations a ON a.id = x.autorisation_id \
+         JOIN mandats m ON m.id = a.mandat_id JOIN persons p ON p.id = x.aidant_id \
+         JOIN usagers u ON u.id = m.usager_id JOIN clients_oidc c ON c.client_id = x.client_id \
+         WHERE m.structure_id = $1 AND x.created_at >= $2 \
+         ORDER BY x.created_at DESC, x.id DESC LIMIT $3",
+        structure.0,
+        since,
+        limit
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| UtilisationStructure {
+        at: r.get(0),
+        aidant_id: PersonId(r.get(1)),
+        aidant: r.get(2),
+        usager_id: UsagerId(r.get(3)),
+        usager: r.get(4),
+        demarche: r.get(5),
+        service: r.get(6),
+    })
+    .collect())
+}
+
+/// The structure's mandates with their usager, newest first.
+pub async fn mandats_de_la_structure(
+    db: &Db,
+    structure: relais_domain::ids::StructureId,
+) -> Result<Vec<(super::MandatStocke, super::Identite)>, StoreError> {
+    let rows = statement!(
+        "SELECT id, usager_id FROM mandats WHERE structure_id = $1 ORDER BY id DESC",
+        structure.0
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut found = Vec::new();
+    for r in rows {
+        let (id, usager) = (relais_domain::ids::MandatId(r.get(0)), UsagerId(r.get(1)));
+        if let (Some(m), Some(u)) = (
+            super::mandat(db, id).await?,
+            super::usager(db, usager).await?,
+        ) {
+            found.push((m, u.identite));
+        }
+    }
+    Ok(found)
+}

@@ -393,3 +393,39 @@ pub async fn utilisable(
         .map(utilisable_from)
         .transpose()
 }
+
+/// An authorization with what a token's claims need, in one query: the usager, the
+/// structure, the aidant's name, and whether they are still an aidant of the structure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contexte {
+    pub utilisable: AutorisationUtilisable,
+    pub aidant_nom: String,
+    pub encore_aidant: bool,
+}
+
+pub async fn contexte(
+    db: &Db,
+    autorisation: AutorisationId,
+    aidant: PersonId,
+) -> Result<Option<Contexte>, StoreError> {
+    let sql = "SELECT a.id, a.mandat_id, m.structure_id, m.usager_id, a.demarche, a.fin, a.revoquee_le, \
+         u.given_name, u.family_name, u.birthdate, u.birthplace, u.birthcountry, u.gender, \
+         u.email, u.sub_hash, s.nom, s.siret, p.given_name || ' ' || p.family_name, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM memberships r WHERE r.person_id = p.id \
+         AND r.structure_id = m.structure_id AND r.role = $3) THEN 1 ELSE 0 END AS BIGINT) \
+         FROM autorisations a JOIN mandats m ON m.id = a.mandat_id \
+         JOIN usagers u ON u.id = m.usager_id JOIN structures s ON s.id = m.structure_id \
+         JOIN persons p ON p.id = $2 WHERE a.id = $1";
+    let role = relais_domain::comptes::Role::Aidant.as_str();
+    statement!(sql, autorisation.0, aidant.0, role)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| {
+            Ok(Contexte {
+                utilisable: utilisable_from(&r)?,
+                aidant_nom: r.get(17),
+                encore_aidant: r.get::<i64, _>(18) == 1,
+            })
+        })
+        .transpose()
+}

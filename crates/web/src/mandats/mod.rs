@@ -7,7 +7,8 @@ pub mod fournisseur;
 use askama::Template;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use relais_domain::authz::StructureAccess;
 use relais_domain::calendrier::date_fr;
 use relais_domain::ids::{MandatId, StructureId};
@@ -15,9 +16,10 @@ use relais_domain::mandats::Demarche;
 use relais_services::mandats::{self as svc, MandatImprime};
 
 use crate::AppState;
-use crate::auth::{InStructure, Members};
+use crate::auth::{CsrfForm, Fresh, InStructure, MandateTeam, Members};
 use crate::error::{gone, internal, not_found_page};
-use crate::pages::{Page, PageContext, qr_svg, render};
+use crate::pages::{Page, PageContext, qr_svg, render, structure_name};
+use axum::response::Redirect;
 
 /// A mandate of the structure in the path, for its members: `/structures/{id}/mandats/{mandat}`.
 pub struct MandatOfStructure {
@@ -122,4 +124,177 @@ pub fn date_iso_fr(iso: &str) -> String {
 /// The mandate's text, one paragraph per item.
 pub fn paragraphes() -> Vec<&'static str> {
     relais_domain::mandats::TEXTE_MANDAT.split("\n\n").collect()
+}
+
+/// The printed mandate as a PDF file.
+pub async fn pdf(Page(state, ctx): Page, guard: MandatOfStructure) -> Response {
+    let m = match svc::imprime(&state.db, &guard.access, guard.mandat).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return gone(&ctx),
+        Err(e) => return internal(e),
+    };
+    // The PDF is drawn on a blocking thread: a few milliseconds of CPU.
+    match tokio::task::spawn_blocking(move || svc::mandat_pdf(&m)).await {
+        Ok(Ok(bytes)) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/pdf"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_str(&format!(
+                        "attachment; filename=\"mandat-{}.pdf\"",
+                        guard.mandat
+                    ))
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) => internal(e),
+        Err(e) => internal(e),
+    }
+}
+
+pub struct MandatLigne {
+    pub id: MandatId,
+    pub usager: String,
+    pub naissance: String,
+    pub demarches: String,
+    pub etat: &'static str,
+    pub fin: String,
+    pub en_cours: bool,
+}
+
+pub struct UtilisationLigne {
+    pub date: String,
+    pub aidant: String,
+    pub usager: String,
+    pub demarche: &'static str,
+    pub service: String,
+    pub anomalies: Vec<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "mandats_structure.html")]
+pub struct StructurePage {
+    pub ctx: PageContext,
+    pub structure_id: StructureId,
+    pub structure: String,
+    pub aidant: bool,
+    pub mandats: Vec<MandatLigne>,
+    pub utilisations: Vec<UtilisationLigne>,
+    pub signalees: usize,
+    pub notice: Option<&'static str>,
+}
+
+/// The structure's mandates and the uses of the last 30 days, anomalies flagged.
+pub async fn structure(
+    Page(state, ctx): Page,
+    guard: InStructure<MandateTeam>,
+    axum::extract::Query(q): axum::extract::Query<Signe>,
+) -> Response {
+    let now = relais_domain::calendrier::now_ms();
+    let nom = match structure_name(&state, &guard.access).await {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let vue = match svc::vue_structure(&state.db, &guard.access, now).await {
+        Ok(v) => v,
+        Err(e) => return internal(e),
+    };
+    let mandats = vue
+        .mandats
+        .into_iter()
+        .map(|m| MandatLigne {
+            id: m.mandat.id,
+            usager: format!("{} {}", m.usager.family_name, m.usager.given_name),
+            naissance: date_iso_fr(&m.usager.birthdate),
+            demarches: m
+                .demarches
+                .iter()
+                .map(|d| d.titre())
+                .collect::<Vec<_>>()
+                .join(" ; "),
+            etat: m.etat.libelle(),
+            fin: date_fr(m.mandat.fin),
+            en_cours: !m.demarches.is_empty(),
+        })
+        .collect();
+    let utilisations: Vec<UtilisationLigne> = vue
+        .utilisations
+        .into_iter()
+        .map(|(u, flags)| UtilisationLigne {
+            date: relais_domain::calendrier::date_heure_fr(u.at),
+            aidant: u.aidant,
+            usager: u.usager,
+            demarche: Demarche::parse(&u.demarche).map_or("Démarche", Demarche::titre),
+            service: u.service,
+            anomalies: flags.iter().map(|a| a.libelle()).collect(),
+        })
+        .collect();
+    render(StructurePage {
+        ctx,
+        structure_id: guard.access.structure(),
+        structure: nom,
+        aidant: guard
+            .access
+            .roles()
+            .contains(&relais_domain::comptes::Role::Aidant),
+        signalees: utilisations
+            .iter()
+            .filter(|u| !u.anomalies.is_empty())
+            .count(),
+        mandats,
+        utilisations,
+        notice: (q.fait.as_deref() == Some("annule"))
+            .then_some("Le mandat est annulé : la structure ne peut plus l’utiliser."),
+    })
+}
+
+/// The structure ends one of its mandates (second factor confirmed recently).
+pub async fn cancel(
+    Page(state, ctx): Page,
+    guard: MandatOfTeam,
+    _fresh: Fresh,
+    CsrfForm(_): CsrfForm<crate::comptes::Empty>,
+) -> Response {
+    let now = relais_domain::calendrier::now_ms();
+    match svc::annuler(&state.db, &guard.access, guard.mandat, now).await {
+        Ok(_) => Redirect::to(&format!(
+            "/structures/{}/mandats?fait=annule",
+            guard.access.structure()
+        ))
+        .into_response(),
+        Err(svc::RevocationError::Store(e)) => internal(e),
+        Err(_) => gone(&ctx),
+    }
+}
+
+/// A mandate of the structure in the path, for its aidants and référents.
+pub struct MandatOfTeam {
+    pub access: StructureAccess,
+    pub mandat: MandatId,
+}
+
+impl FromRequestParts<AppState> for MandatOfTeam {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let guard = InStructure::<MandateTeam>::from_request_parts(parts, state).await?;
+        let Ok(Path((_, mandat))) =
+            Path::<(StructureId, MandatId)>::from_request_parts(parts, state).await
+        else {
+            return Err(not_found_page(parts, state).await);
+        };
+        Ok(MandatOfTeam {
+            access: guard.access,
+            mandat,
+        })
+    }
 }

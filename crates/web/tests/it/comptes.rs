@@ -65,6 +65,8 @@ enum Access {
     MemberOf,
     /// An aidant of any structure.
     AnyAidant,
+    /// The structure's aidants and référents.
+    MandateTeamOf,
 }
 
 /// The matrix: every route must be here.
@@ -150,7 +152,9 @@ fn access(method: &str, path: &str) -> Access {
         | ("GET", "/structures/{id}/mandats/brouillons/{brouillon}/franceconnect") => {
             Access::AidantOf
         }
-        ("GET", "/structures/{id}/mandats/{mandat}") => Access::MemberOf,
+        ("GET", "/structures/{id}/mandats/{mandat}" | "/structures/{id}/mandats/{mandat}/pdf") => {
+            Access::MemberOf
+        }
         ("GET", "/auth/franceconnect/callback") => Access::Public,
         // The usager's space: its own session (FranceConnect), no professional role.
         ("GET", "/usager" | "/usager/connexion" | "/usager/donnees.json")
@@ -159,6 +163,8 @@ fn access(method: &str, path: &str) -> Access {
             "GET" | "POST",
             "/usager/autorisations/{autorisation}/fin" | "/usager/mandats/{mandat}/fin",
         ) => Access::Public,
+        ("GET", "/structures/{id}/mandats")
+        | ("POST", "/structures/{id}/mandats/{mandat}/annulation") => Access::MandateTeamOf,
         ("GET", "/oidc/.well-known/openid-configuration" | "/oidc/jwks")
         | ("POST", "/oidc/token")
         | ("GET" | "POST", "/oidc/userinfo") => Access::Public,
@@ -313,6 +319,10 @@ async fn every_route_for_every_role_and_structure() {
                     Access::HubCoordinator => who == Who::Hub,
                     Access::AidantOf => who == Who::Aidant && id == w.structures[0],
                     Access::AnyAidant => who == Who::Aidant,
+                    Access::MandateTeamOf => {
+                        (matches!(who, Who::Aidant | Who::Referent) && id == w.structures[0])
+                            || (who == Who::OtherReferent && id == w.structures[1])
+                    }
                     Access::MemberOf => {
                         (matches!(who, Who::Mediateur | Who::Aidant | Who::Referent)
                             && id == w.structures[0])

@@ -305,6 +305,55 @@ async fn an_aidant_creates_a_mandate_with_the_usager_identified_by_franceconnect
     let today = relais_domain::calendrier::date_fr(relais_domain::calendrier::now_ms());
     assert!(page.contains(&format!("du {today} au ")), "{page}");
 
+    // The PDF, read by an independent reader (poppler): tagged, French, both copies, the hash.
+    let pdf_path = printed.replace("?fait=signe", "/pdf");
+    let res = h.get(&pdf_path, &cookie).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let bytes = axum::body::to_bytes(res.into_body(), 10 << 20)
+        .await
+        .unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &bytes).unwrap();
+    let run = |tool: &str, args: &[&str]| {
+        let out = std::process::Command::new(tool)
+            .args(args)
+            .arg(file.path())
+            .args(if tool == "pdftotext" {
+                &["-"][..]
+            } else {
+                &[][..]
+            })
+            .output()
+            .unwrap_or_else(|_| {
+                panic!("{tool} (poppler-utils) must be installed: scripts/test does it")
+            });
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let info = run("pdfinfo", &[]);
+    assert!(info.contains("Tagged:          yes"), "{info}");
+    assert!(info.contains("Pages:           2"), "{info}");
+    assert!(info.contains("Title:           Mandat n° 1"), "{info}");
+    let text = run("pdftotext", &["-layout"]);
+    for part in [
+        "Exemplaire de l’usager",
+        "Exemplaire de la structure",
+        "Lefèvre Dominique Marie",
+        "Social, santé",
+    ] {
+        assert!(
+            text.contains(part),
+            "{part:?} not in the PDF's text:\n{text}"
+        );
+    }
+    assert_eq!(text.matches(&empreinte).count(), 2, "{text}");
+
     // The draft is gone: a second signature creates nothing.
     let res = send(
         &h.app,
