@@ -29,7 +29,7 @@ use relais_domain::mandats::fournisseur::{
     SCOPES_IDENTITE,
 };
 use relais_store::mandats::fournisseur::{
-    self as repo, AutorisationUtilisable, Cle, Client, Code, Contexte, Jeton, Prise,
+    self as repo, AutorisationUtilisable, Cle, Client, Code, Contexte, Jeton,
 };
 use relais_store::{Db, StoreError, journal};
 use serde::Serialize;
@@ -562,6 +562,40 @@ async fn verifier_code(
     Ok(contexte)
 }
 
+/// A code presented again: the tokens issued from it are revoked and the replay is
+/// journaled (in the structure of the mandate, whose référents watch it).
+async fn replay(
+    db: &Db,
+    client: &Client,
+    issued: &Code,
+    now: i64,
+) -> Result<TokenError, StoreError> {
+    let structure = repo::utilisable(db, issued.autorisation)
+        .await?
+        .map(|u| u.autorisation.structure);
+    let mut tx = db.begin().await?;
+    let revoked = repo::revoke_jetons_of_code(&mut tx, &issued.code_hash, now).await?;
+    let details = serde_json::json!({
+        "client": client.client_id,
+        "client_du_code": issued.client_id,
+        "jetons_revoques": revoked,
+    });
+    let mut entry = NewEntry::new(
+        JournalAction::CodeReplayRefused,
+        "autorisation",
+        issued.autorisation.to_string(),
+    )
+    .with_details(details.to_string());
+    if let Some(s) = structure {
+        entry = entry.in_structure(s);
+    }
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(TokenError::InvalidGrant(
+        "code déjà utilisé : les jetons émis avec lui sont révoqués".into(),
+    ))
+}
+
 /// `/oidc/token`: the code exchanged for an access token and an ID token.
 pub async fn jeton(
     db: &Db,
@@ -580,46 +614,31 @@ pub async fn jeton(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| TokenError::InvalidRequest("code absent".into()))?;
     let code_hash = sha256_hex(code);
-    let mut tx = db.begin().await?;
-    let issued = match repo::take_code(&mut tx, &code_hash, now).await? {
-        Prise::Premiere(c) => c,
-        Prise::Inconnu => return Err(TokenError::InvalidGrant("code inconnu".into())),
-        Prise::Rejeu(c) => {
-            let revoked = repo::revoke_jetons_of_code(&mut tx, &code_hash, now).await?;
-            let details = serde_json::json!({
-                "client": client.client_id,
-                "client_du_code": c.client_id,
-                "jetons_revoques": revoked,
-            });
-            let structure = repo::utilisable(db, c.autorisation)
-                .await?
-                .map(|u| u.autorisation.structure);
-            let mut entry = NewEntry::new(
-                JournalAction::CodeReplayRefused,
-                "autorisation",
-                c.autorisation.to_string(),
-            )
-            .with_details(details.to_string());
-            if let Some(s) = structure {
-                entry = entry.in_structure(s);
-            }
-            journal::append(&mut tx, &entry).await?;
-            relais_store::commit(tx).await?;
-            return Err(TokenError::InvalidGrant(
-                "code déjà utilisé : les jetons émis avec lui sont révoqués".into(),
-            ));
-        }
+    // Reads first, writes after in one short transaction: on SQLite a transaction holds
+    // the one writer's lock, and a read waiting for another pooled connection meanwhile
+    // could wait for ever once every connection is such a transaction.
+    let Some((issued, used)) = repo::code(db, &code_hash).await? else {
+        return Err(TokenError::InvalidGrant("code inconnu".into()));
     };
-    // The code is spent from here, whatever the checks below say: a refusal commits too.
-    let contexte = match verifier_code(db, &client, &issued, form, now).await {
+    if used.is_some() {
+        return Err(replay(db, &client, &issued, now).await?);
+    }
+    let checked = verifier_code(db, &client, &issued, form, now).await;
+    let access_token = random_token();
+    let expires_at = now + JETON_VALIDITE_MS;
+    let mut tx = db.begin().await?;
+    if !repo::spend_code(&mut tx, &code_hash, now).await? {
+        drop(tx);
+        return Err(replay(db, &client, &issued, now).await?);
+    }
+    // The code is spent from here, whatever the checks said: a refusal commits too.
+    let contexte = match checked {
         Ok(c) => c,
         Err(e) => {
             relais_store::commit(tx).await?;
             return Err(e);
         }
     };
-    let access_token = random_token();
-    let expires_at = now + JETON_VALIDITE_MS;
     repo::create_jeton(
         &mut tx,
         &Jeton {

@@ -187,51 +187,47 @@ pub async fn create_code(tx: &mut Tx, c: &Code) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// What presenting a code found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Prise {
-    /// First use: the code is now spent.
-    Premiere(Code),
-    /// The code was already used: a replay.
-    Rejeu(Code),
-    Inconnu,
-}
-
 const CODE_COLUMNS: &str = "code_hash, client_id, autorisation_id, aidant_id, redirect_uri, \
-     code_challenge, nonce, scope, created_at";
+     code_challenge, nonce, scope, created_at, used_at";
 
-fn code_from(r: &AnyRow) -> Code {
-    Code {
-        code_hash: r.get(0),
-        client_id: r.get(1),
-        autorisation: AutorisationId(r.get(2)),
-        aidant: PersonId(r.get(3)),
-        redirect_uri: r.get(4),
-        code_challenge: r.get(5),
-        nonce: r.get(6),
-        scope: r.get(7),
-        created_at: r.get(8),
-    }
+fn code_from(r: &AnyRow) -> (Code, Option<i64>) {
+    (
+        Code {
+            code_hash: r.get(0),
+            client_id: r.get(1),
+            autorisation: AutorisationId(r.get(2)),
+            aidant: PersonId(r.get(3)),
+            redirect_uri: r.get(4),
+            code_challenge: r.get(5),
+            nonce: r.get(6),
+            scope: r.get(7),
+            created_at: r.get(8),
+        },
+        r.get(9),
+    )
 }
 
-/// Spends the code of this hash: one statement marks it used, so that of two concurrent
-/// presentations one only is the first.
-pub async fn take_code(tx: &mut Tx, code_hash: &str, now: i64) -> Result<Prise, StoreError> {
-    let sql = format!(
-        "UPDATE codes_oidc SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL \
-         RETURNING {CODE_COLUMNS}"
-    );
-    if let Some(r) = statement!(&sql, code_hash, now)
-        .fetch_optional(&mut **tx)
-        .await?
-    {
-        return Ok(Prise::Premiere(code_from(&r)));
-    }
+/// The code of this hash, and when it was used (`None`: not yet).
+pub async fn code(db: &Db, code_hash: &str) -> Result<Option<(Code, Option<i64>)>, StoreError> {
     let sql = format!("SELECT {CODE_COLUMNS} FROM codes_oidc WHERE code_hash = $1");
     Ok(statement!(&sql, code_hash)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(db.pool())
         .await?
-        .map_or(Prise::Inconnu, |r| Prise::Rejeu(code_from(&r))))
+        .map(|r| code_from(&r)))
+}
+
+/// Spends the code of this hash: `false` when it was already spent. One statement, so
+/// that of two concurrent presentations one only spends it.
+pub async fn spend_code(tx: &mut Tx, code_hash: &str, now: i64) -> Result<bool, StoreError> {
+    Ok(statement!(
+        "UPDATE codes_oidc SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL",
+        code_hash,
+        now
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// Forgets the codes issued before `before` (spent or expired: a replay that late is refused

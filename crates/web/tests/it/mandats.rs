@@ -365,6 +365,36 @@ async fn an_aidant_creates_a_mandate_with_the_usager_identified_by_franceconnect
     .await;
     assert_page(res, StatusCode::NOT_FOUND, "déjà signé").await;
     assert_eq!(journal::list(&h.t.db, &filter, 10).await.unwrap().len(), 1);
+
+    // The structure's page lists it; the aidant cancels it (second factor fresh), journaled.
+    let page = h.get(&h.path(""), &cookie).await;
+    let page = assert_page(page, StatusCode::OK, "Lefèvre Dominique Marie").await;
+    assert!(page.contains("en cours"), "{page}");
+    let mandat = printed
+        .trim_end_matches("?fait=signe")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let cancel = h.path(&format!("/{mandat}/annulation"));
+    let res = send(&h.app, "POST", &cancel, &cookie, &form(&[])).await;
+    assert_eq!(location(&res), h.path("?fait=annule"));
+    let page = h.get(&h.path("?fait=annule"), &cookie).await;
+    assert_page(page, StatusCode::OK, "Le mandat est annulé").await;
+    let cancelled = JournalFilter {
+        action: Some(JournalAction::MandatCancelled),
+        ..JournalFilter::default()
+    };
+    assert_eq!(
+        journal::list(&h.t.db, &cancelled, 10).await.unwrap().len(),
+        1
+    );
+    let again = send(&h.app, "POST", &cancel, &cookie, &form(&[])).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::NOT_FOUND,
+        "nothing left to cancel"
+    );
 }
 
 #[tokio::test]
