@@ -52,10 +52,12 @@ pub enum JournalAction {
     CodeReplayRefused,
     OidcClientRegistered,
     MandatCancelled,
+    MandatRenewed,
+    MandatExpired,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 28] = [
+    pub const ALL: [JournalAction; 30] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -84,6 +86,8 @@ impl JournalAction {
         Self::CodeReplayRefused,
         Self::OidcClientRegistered,
         Self::MandatCancelled,
+        Self::MandatRenewed,
+        Self::MandatExpired,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -117,6 +121,8 @@ impl JournalAction {
             Self::CodeReplayRefused => "rejeu_code_refuse",
             Self::OidcClientRegistered => "client_oidc_enregistre",
             Self::MandatCancelled => "mandat_annule",
+            Self::MandatRenewed => "mandat_renouvele",
+            Self::MandatExpired => "mandat_expire",
         }
     }
 
@@ -157,6 +163,8 @@ impl JournalAction {
             Self::CodeReplayRefused => "Code de connexion rejoué : refusé, et ses jetons révoqués",
             Self::OidcClientRegistered => "Service de démarches enregistré",
             Self::MandatCancelled => "Mandat annulé par la structure",
+            Self::MandatRenewed => "Mandat renouvelé",
+            Self::MandatExpired => "Mandat arrivé à sa fin",
         }
     }
 }

@@ -47,6 +47,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(20, "0020_mandat_brouillons"),
     migration!(21, "0021_fournisseur_oidc"),
     migration!(22, "0022_espace_usager"),
+    migration!(23, "0023_mandats_cycle"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

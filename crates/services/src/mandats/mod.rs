@@ -146,8 +146,63 @@ pub async fn signer(
         now,
     )
     .await?;
+    if let Some(ancien) = brouillon.renouvelle {
+        let details = serde_json::json!({"ancien": ancien, "nouveau": cree.id});
+        let entry = NewEntry::new(JournalAction::MandatRenewed, "mandat", ancien.to_string())
+            .by(access.person(), Some(access.structure()))
+            .in_structure(access.structure())
+            .with_details(details.to_string());
+        journal::append(&mut tx, &entry).await?;
+    }
     relais_store::commit(tx).await?;
     Ok(cree)
+}
+
+/// A renewal of the structure's mandate `mandat`: a draft for the same usager, already
+/// identified (FranceConnect is not asked again), with the démarches and duration chosen;
+/// the usager consents and the aidant signs as for a new mandate.
+pub async fn preparer_renouvellement(
+    db: &Db,
+    access: &StructureAccess,
+    mandat: MandatId,
+    demande: &Demande,
+    now: i64,
+) -> Result<BrouillonId, MandatError> {
+    let Some(m) = repo::mandat(db, mandat)
+        .await?
+        .filter(|m| m.structure == access.structure())
+    else {
+        return Err(MandatError::BrouillonInconnu);
+    };
+    let (Some(cle), Some(usager)) = (
+        repo::cle_de_l_usager(db, m.usager).await?,
+        repo::usager(db, m.usager).await?,
+    ) else {
+        return Err(StoreError::Corrupt(format!("usager du mandat {mandat} absent")).into());
+    };
+    let id = preparer(db, access, demande, now).await?;
+    repo::identifier_brouillon(db, id, &cle, &usager.identite).await?;
+    repo::set_renouvelle(db, id, mandat).await?;
+    Ok(id)
+}
+
+/// Journals, once, the end of every mandate whose last démarche ended (a daily job).
+pub async fn journaliser_fins(db: &Db, now: i64) -> Result<usize, StoreError> {
+    let mut n = 0;
+    for (mandat, structure, usager, fin) in repo::fins_a_journaliser(db, now).await? {
+        let mut tx = db.begin().await?;
+        let details = serde_json::json!({"usager": usager, "fin": fin});
+        let entry = NewEntry::new(JournalAction::MandatExpired, "mandat", mandat.to_string())
+            .in_structure(structure)
+            .with_details(details.to_string());
+        // The head first (SQLite: the transaction begins with a write), then the mark.
+        journal::append(&mut tx, &entry).await?;
+        if repo::marquer_expiration(&mut tx, mandat, now).await? {
+            relais_store::commit(tx).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// The draft `id` of `access`'s person in `access`'s structure, still valid at `now`; any

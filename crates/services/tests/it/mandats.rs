@@ -15,7 +15,10 @@ use relais_store::journal::{self, JournalFilter};
 use relais_store::mandats::{self as repo, Identite};
 use relais_testkit::{fixtures, store_tests};
 
-store_tests!(an_aidant_creates_mandates_and_a_family_is_replaced);
+store_tests!(
+    an_aidant_creates_mandates_and_a_family_is_replaced,
+    a_mandate_is_renewed_without_franceconnect_and_its_end_journaled_once
+);
 
 const T0: i64 = 1_780_000_000_000;
 const SEL: &[u8] = b"un sel de test de trente-deux octets !!";
@@ -186,6 +189,108 @@ async fn an_aidant_creates_mandates_and_a_family_is_replaced(db: Db) {
             .iter()
             .any(|e| e.content.details.contains("\"raison\":\"usager\""))
     );
+    assert!(matches!(
+        journal::verify(&db).await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
+
+async fn a_mandate_is_renewed_without_franceconnect_and_its_end_journaled_once(db: Db) {
+    relais_testkit::seed_commune(&db).await;
+    let structure =
+        fixtures::structure(&db, "13002526500013", "CCAS", StructureKind::Collectivite).await;
+    let aidant = fixtures::person(&db, "aidant@exemple.fr", "Alex", "Aidant").await;
+    fixtures::grant(&db, aidant, structure, Role::Aidant).await;
+    let access = Actor {
+        person_id: aidant,
+        memberships: vec![Membership {
+            structure,
+            role: Role::Aidant,
+        }],
+        global_roles: Vec::new(),
+        acting_structure: Some(structure),
+    }
+    .structure(structure, &[Role::Aidant])
+    .unwrap();
+    let toutes: BTreeSet<Demarche> = Demarche::ALL.into_iter().collect();
+    let demande =
+        |codes: &[&str], duree| Demande::new(structure, aidant, codes, duree, &toutes).unwrap();
+    let first = creer(
+        &db,
+        &access,
+        &demande(&["social"], "jour"),
+        &consentement(),
+        MODELE,
+        T0,
+    )
+    .await
+    .unwrap();
+
+    // The renewal: a draft already identified, signed like a new mandate.
+    let t1 = T0 + 3_600_000;
+    let draft = relais_services::mandats::preparer_renouvellement(
+        &db,
+        &access,
+        first.id,
+        &demande(&["social", "logement"], "mois"),
+        t1,
+    )
+    .await
+    .unwrap();
+    let renewed = relais_services::mandats::signer(&db, &access, draft, true, MODELE, t1)
+        .await
+        .unwrap();
+    assert_eq!(
+        renewed.usager, first.usager,
+        "the same usager, without FranceConnect"
+    );
+    assert_eq!(
+        renewed.remplacees.len(),
+        1,
+        "« social » of the first mandate replaced"
+    );
+    let filter = |action| JournalFilter {
+        structure: Some(structure),
+        action: Some(action),
+        ..JournalFilter::default()
+    };
+    let entries = journal::list(&db, &filter(JournalAction::MandatRenewed), 10)
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].content.subject_id, first.id.to_string());
+
+    // The daily job: nothing has ended yet; after the first mandate's day, it has (once).
+    assert_eq!(
+        relais_services::mandats::journaliser_fins(&db, t1)
+            .await
+            .unwrap(),
+        0
+    );
+    let t2 = T0 + 2 * 86_400_000;
+    assert_eq!(
+        relais_services::mandats::journaliser_fins(&db, t2)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        relais_services::mandats::journaliser_fins(&db, t2)
+            .await
+            .unwrap(),
+        0
+    );
+    let t3 = renewed.fin + 1;
+    assert_eq!(
+        relais_services::mandats::journaliser_fins(&db, t3)
+            .await
+            .unwrap(),
+        1
+    );
+    let ended = journal::list(&db, &filter(JournalAction::MandatExpired), 10)
+        .await
+        .unwrap();
+    assert_eq!(ended.len(), 2);
     assert!(matches!(
         journal::verify(&db).await.unwrap(),
         Verification::Intact { .. }

@@ -235,8 +235,11 @@ pub struct Brouillon {
     pub aidant: PersonId,
     pub demarches: Vec<Demarche>,
     pub duree: Duree,
-    /// The salted hash of the usager's `sub` and their identity, once FranceConnect answered.
+    /// The salted hash of the usager's `sub` and their identity, once FranceConnect answered
+    /// (or from the start, for a renewal).
     pub usager: Option<(String, Identite)>,
+    /// The mandate a renewal renews.
+    pub renouvelle: Option<MandatId>,
     pub created_at: i64,
 }
 
@@ -266,7 +269,7 @@ pub async fn create_brouillon(
 pub async fn brouillon(db: &Db, id: BrouillonId) -> Result<Option<Brouillon>, StoreError> {
     let row = statement!(
         "SELECT id, structure_id, aidant_id, demarches, duree, sub_hash, given_name, \
-         family_name, birthdate, birthplace, birthcountry, gender, email, created_at \
+         family_name, birthdate, birthplace, birthcountry, gender, email, created_at, renouvelle \
          FROM mandat_brouillons WHERE id = $1",
         id.0
     )
@@ -307,7 +310,77 @@ pub async fn brouillon(db: &Db, id: BrouillonId) -> Result<Option<Brouillon>, St
         duree,
         usager,
         created_at: r.get(13),
+        renouvelle: r.get::<Option<i64>, _>(14).map(MandatId),
     }))
+}
+
+/// Marks the draft as the renewal of `mandat`.
+pub async fn set_renouvelle(db: &Db, id: BrouillonId, mandat: MandatId) -> Result<(), StoreError> {
+    statement!(
+        "UPDATE mandat_brouillons SET renouvelle = $2 WHERE id = $1",
+        id.0,
+        mandat.0
+    )
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The salted key of a mandate's usager.
+pub async fn cle_de_l_usager(db: &Db, usager: UsagerId) -> Result<Option<String>, StoreError> {
+    Ok(
+        statement!("SELECT sub_hash FROM usagers WHERE id = $1", usager.0)
+            .fetch_optional(db.pool())
+            .await?
+            .map(|r| r.get(0)),
+    )
+}
+
+/// Mandates whose every démarche ended before `now` (expired or revoked) and whose end was
+/// not journaled yet: (mandate, structure, usager, the last end).
+pub async fn fins_a_journaliser(
+    db: &Db,
+    now: i64,
+) -> Result<Vec<(MandatId, StructureId, UsagerId, i64)>, StoreError> {
+    Ok(statement!(
+        "SELECT m.id, m.structure_id, m.usager_id, MAX(a.fin) FROM mandats m \
+         JOIN autorisations a ON a.mandat_id = m.id \
+         WHERE m.expiration_journalisee_le IS NULL AND m.fin <= $1 \
+         GROUP BY m.id, m.structure_id, m.usager_id \
+         HAVING SUM(CASE WHEN a.revoquee_le IS NULL AND a.fin > $1 THEN 1 ELSE 0 END) = 0 \
+         ORDER BY m.id",
+        now
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        (
+            MandatId(r.get(0)),
+            StructureId(r.get(1)),
+            UsagerId(r.get(2)),
+            r.get(3),
+        )
+    })
+    .collect())
+}
+
+/// Records that the mandate's end was journaled.
+pub async fn marquer_expiration(
+    tx: &mut Tx,
+    mandat: MandatId,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(statement!(
+        "UPDATE mandats SET expiration_journalisee_le = $2 \
+         WHERE id = $1 AND expiration_journalisee_le IS NULL",
+        mandat.0,
+        now
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 /// Records who FranceConnect identified for the draft.

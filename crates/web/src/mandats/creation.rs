@@ -10,7 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::authz::StructureAccess;
 use relais_domain::calendrier::{date_fr, now_ms};
-use relais_domain::ids::{BrouillonId, StructureId};
+use relais_domain::ids::{BrouillonId, MandatId, StructureId};
 use relais_domain::mandats::{Demande, DemandeError, Demarche, Duree, modele};
 use relais_services::comptes as comptes_svc;
 use relais_services::mandats::franceconnect::{self as fc, Callback, FranceConnectError, Retour};
@@ -58,6 +58,8 @@ pub struct NewMandatPage {
     pub durees: Vec<DureeRadio>,
     pub demarches_error: Option<String>,
     pub duree_error: Option<String>,
+    /// The mandate renewed, for a renewal (the usager is known: no FranceConnect step).
+    pub renouvelle: Option<MandatId>,
 }
 
 impl NewMandatPage {
@@ -73,6 +75,7 @@ async fn new_page(
     chosen: &[&str],
     duree: Option<&str>,
     error: Option<DemandeError>,
+    renouvelle: Option<MandatId>,
 ) -> Response {
     let structure = match structure_name(state, access).await {
         Ok(s) => s,
@@ -105,6 +108,7 @@ async fn new_page(
             .collect(),
         demarches_error,
         duree_error,
+        renouvelle,
     })
 }
 
@@ -117,7 +121,7 @@ pub async fn form(Page(state, ctx): Page, guard: InStructure<Aidants>) -> Respon
     if state.franceconnect.is_none() {
         return not_configured(&ctx);
     }
-    new_page(&state, ctx, &guard.access, &[], None, None).await
+    new_page(&state, ctx, &guard.access, &[], None, None, None).await
 }
 
 /// The choice made: a draft is kept and the usager is sent to FranceConnect. The form has
@@ -149,7 +153,7 @@ pub async fn choose(
         &permises,
     ) {
         Ok(d) => d,
-        Err(e) => return new_page(&state, ctx, access, &chosen, duree, Some(e)).await,
+        Err(e) => return new_page(&state, ctx, access, &chosen, duree, Some(e), None).await,
     };
     match svc::preparer(&state.db, access, &demande, now_ms()).await {
         Ok(brouillon) => Redirect::to(&format!(
@@ -461,5 +465,96 @@ pub async fn sign(
             ),
         )
             .into_response(),
+    }
+}
+
+/// A renewal's choice: the démarches and the duration, the mandate's in force ticked.
+pub async fn renewal_form(Page(state, ctx): Page, guard: super::MandatOf<Aidants>) -> Response {
+    let now = now_ms();
+    let chosen: Vec<&str> = match demarches_en_cours(&state, &guard, now).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    new_page(
+        &state,
+        ctx,
+        &guard.access,
+        &chosen,
+        Some("annee"),
+        None,
+        Some(guard.mandat),
+    )
+    .await
+}
+
+/// The démarches of the mandate still in force (all of them if none is).
+async fn demarches_en_cours(
+    state: &AppState,
+    guard: &super::MandatOf<Aidants>,
+    now: i64,
+) -> Result<Vec<&'static str>, Response> {
+    let vue = svc::vue_structure(&state.db, &guard.access, now)
+        .await
+        .map_err(internal)?;
+    let m = vue
+        .mandats
+        .into_iter()
+        .find(|m| m.mandat.id == guard.mandat)
+        .ok_or_else(|| crate::error::ApiError::NotFound.into_response())?;
+    Ok(m.demarches.iter().map(|d| d.code()).collect())
+}
+
+/// The renewal chosen: a draft for the same usager, then the signature.
+pub async fn renew(
+    Page(state, ctx): Page,
+    guard: super::MandatOf<Aidants>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let chosen: Vec<&str> = form
+        .iter()
+        .filter(|(k, _)| k == "demarche")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let duree = form
+        .iter()
+        .find(|(k, _)| k == "duree")
+        .map(|(_, v)| v.as_str());
+    let access = &guard.access;
+    let permises = Demarche::ALL.into_iter().collect();
+    let demande = match Demande::new(
+        access.structure(),
+        access.person(),
+        &chosen,
+        duree.unwrap_or(""),
+        &permises,
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            return new_page(
+                &state,
+                ctx,
+                access,
+                &chosen,
+                duree,
+                Some(e),
+                Some(guard.mandat),
+            )
+            .await;
+        }
+    };
+    match svc::preparer_renouvellement(&state.db, access, guard.mandat, &demande, now_ms()).await {
+        Ok(brouillon) => Redirect::to(&format!(
+            "/structures/{}/mandats/brouillons/{brouillon}",
+            access.structure()
+        ))
+        .into_response(),
+        Err(MandatError::Store(e)) => internal(e),
+        Err(MandatError::PasAidant) => error_page(
+            &ctx,
+            StatusCode::FORBIDDEN,
+            "Accès refusé",
+            "Seul un aidant habilité de la structure peut renouveler un mandat.",
+        ),
+        Err(e) => missing(&ctx, &e),
     }
 }

@@ -16,36 +16,10 @@ use relais_domain::mandats::Demarche;
 use relais_services::mandats::{self as svc, MandatImprime};
 
 use crate::AppState;
-use crate::auth::{CsrfForm, Fresh, InStructure, MandateTeam, Members};
+use crate::auth::{CsrfForm, Fresh, InStructure, MandateTeam, Members, RequiredRoles};
 use crate::error::{gone, internal, not_found_page};
 use crate::pages::{Page, PageContext, qr_svg, render, structure_name};
 use axum::response::Redirect;
-
-/// A mandate of the structure in the path, for its members: `/structures/{id}/mandats/{mandat}`.
-pub struct MandatOfStructure {
-    pub access: StructureAccess,
-    pub mandat: MandatId,
-}
-
-impl FromRequestParts<AppState> for MandatOfStructure {
-    type Rejection = Response;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let guard = InStructure::<Members>::from_request_parts(parts, state).await?;
-        let Ok(Path((_, mandat))) =
-            Path::<(StructureId, MandatId)>::from_request_parts(parts, state).await
-        else {
-            return Err(not_found_page(parts, state).await);
-        };
-        Ok(MandatOfStructure {
-            access: guard.access,
-            mandat,
-        })
-    }
-}
 
 /// One démarche family as the mandate lists it.
 pub struct DemarcheLine {
@@ -87,7 +61,7 @@ pub struct Signe {
 /// the print stylesheet drops the site's frame.
 pub async fn page(
     Page(state, ctx): Page,
-    guard: MandatOfStructure,
+    guard: MandatOf<Members>,
     axum::extract::Query(q): axum::extract::Query<Signe>,
 ) -> Response {
     match svc::imprime(&state.db, &guard.access, guard.mandat).await {
@@ -127,7 +101,7 @@ pub fn paragraphes() -> Vec<&'static str> {
 }
 
 /// The printed mandate as a PDF file.
-pub async fn pdf(Page(state, ctx): Page, guard: MandatOfStructure) -> Response {
+pub async fn pdf(Page(state, ctx): Page, guard: MandatOf<Members>) -> Response {
     let m = match svc::imprime(&state.db, &guard.access, guard.mandat).await {
         Ok(Some(m)) => m,
         Ok(None) => return gone(&ctx),
@@ -257,7 +231,7 @@ pub async fn structure(
 /// The structure ends one of its mandates (second factor confirmed recently).
 pub async fn cancel(
     Page(state, ctx): Page,
-    guard: MandatOfTeam,
+    guard: MandatOf<MandateTeam>,
     _fresh: Fresh,
     CsrfForm(_): CsrfForm<crate::comptes::Empty>,
 ) -> Response {
@@ -273,28 +247,31 @@ pub async fn cancel(
     }
 }
 
-/// A mandate of the structure in the path, for its aidants and référents.
-pub struct MandatOfTeam {
+/// A mandate of the structure in the path, for the holders of `R`'s roles there:
+/// `/structures/{id}/mandats/{mandat}/…`.
+pub struct MandatOf<R: RequiredRoles> {
     pub access: StructureAccess,
     pub mandat: MandatId,
+    _roles: std::marker::PhantomData<R>,
 }
 
-impl FromRequestParts<AppState> for MandatOfTeam {
+impl<R: RequiredRoles> FromRequestParts<AppState> for MandatOf<R> {
     type Rejection = Response;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let guard = InStructure::<MandateTeam>::from_request_parts(parts, state).await?;
+        let guard = InStructure::<R>::from_request_parts(parts, state).await?;
         let Ok(Path((_, mandat))) =
             Path::<(StructureId, MandatId)>::from_request_parts(parts, state).await
         else {
             return Err(not_found_page(parts, state).await);
         };
-        Ok(MandatOfTeam {
+        Ok(MandatOf {
             access: guard.access,
             mandat,
+            _roles: std::marker::PhantomData,
         })
     }
 }

@@ -165,6 +165,7 @@ fn access(method: &str, path: &str) -> Access {
         ) => Access::Public,
         ("GET", "/structures/{id}/mandats")
         | ("POST", "/structures/{id}/mandats/{mandat}/annulation") => Access::MandateTeamOf,
+        ("GET" | "POST", "/structures/{id}/mandats/{mandat}/renouvellement") => Access::AidantOf,
         ("GET", "/oidc/.well-known/openid-configuration" | "/oidc/jwks")
         | ("POST", "/oidc/token")
         | ("GET" | "POST", "/oidc/userinfo") => Access::Public,

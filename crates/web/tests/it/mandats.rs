@@ -366,6 +366,38 @@ async fn an_aidant_creates_a_mandate_with_the_usager_identified_by_franceconnect
     assert_page(res, StatusCode::NOT_FOUND, "déjà signé").await;
     assert_eq!(journal::list(&h.t.db, &filter, 10).await.unwrap().len(), 1);
 
+    // A renewal: the same usager, no FranceConnect step: straight to the signature.
+    let mandat = printed
+        .trim_end_matches("?fait=signe")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let renew = h.path(&format!("/{mandat}/renouvellement"));
+    let page = h.get(&renew, &cookie).await;
+    let page = assert_page(
+        page,
+        StatusCode::OK,
+        &format!("Renouveler le mandat n° {mandat}"),
+    )
+    .await;
+    assert!(
+        page.contains("value=\"social\" checked"),
+        "the démarches in force are ticked"
+    );
+    let res = send(
+        &h.app,
+        "POST",
+        &renew,
+        &cookie,
+        &form(&[("demarche", "social"), ("duree", "annee")]),
+    )
+    .await;
+    let draft = location(&res);
+    assert!(draft.starts_with(&h.path("/brouillons/")), "{draft}");
+    let page = h.get(&draft, &cookie).await;
+    assert_page(page, StatusCode::OK, "Lire et signer le mandat").await;
+
     // The structure's page lists it; the aidant cancels it (second factor fresh), journaled.
     let page = h.get(&h.path(""), &cookie).await;
     let page = assert_page(page, StatusCode::OK, "Lefèvre Dominique Marie").await;
