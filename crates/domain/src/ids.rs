@@ -65,6 +65,10 @@ id_type!(
     BrouillonId
 );
 id_type!(
+    /// A mandate's move to another structure, proposed then decided (`mandat_transferts.id`).
+    TransfertId
+);
+id_type!(
     /// A structure's request to have aidants habilitated (`habilitation_requests.id`).
     HabilitationRequestId
 );

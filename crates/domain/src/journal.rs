@@ -54,10 +54,13 @@ pub enum JournalAction {
     MandatCancelled,
     MandatRenewed,
     MandatExpired,
+    TransferProposed,
+    MandatTransferred,
+    TransferRefused,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 30] = [
+    pub const ALL: [JournalAction; 33] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -88,6 +91,9 @@ impl JournalAction {
         Self::MandatCancelled,
         Self::MandatRenewed,
         Self::MandatExpired,
+        Self::TransferProposed,
+        Self::MandatTransferred,
+        Self::TransferRefused,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -123,6 +129,9 @@ impl JournalAction {
             Self::MandatCancelled => "mandat_annule",
             Self::MandatRenewed => "mandat_renouvele",
             Self::MandatExpired => "mandat_expire",
+            Self::TransferProposed => "transfert_propose",
+            Self::MandatTransferred => "mandat_transfere",
+            Self::TransferRefused => "transfert_refuse",
         }
     }
 
@@ -165,6 +174,9 @@ impl JournalAction {
             Self::MandatCancelled => "Mandat annulé par la structure",
             Self::MandatRenewed => "Mandat renouvelé",
             Self::MandatExpired => "Mandat arrivé à sa fin",
+            Self::TransferProposed => "Transfert d’un mandat proposé",
+            Self::MandatTransferred => "Mandat transféré",
+            Self::TransferRefused => "Transfert d’un mandat refusé",
         }
     }
 }

@@ -48,6 +48,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(21, "0021_fournisseur_oidc"),
     migration!(22, "0022_espace_usager"),
     migration!(23, "0023_mandats_cycle"),
+    migration!(24, "0024_transferts"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

@@ -136,6 +136,8 @@ routes! {
     GET "/admin/journal" => journal::journal;
     GET "/structures/{id}/mandats" => mandats::structure;
     POST "/structures/{id}/mandats/{mandat}/annulation" => mandats::cancel;
+    POST "/structures/{id}/mandats/{mandat}/transfert" => mandats::transfer;
+    POST "/structures/{id}/transferts/{transfert}/decision" => mandats::decide_transfer;
     GET "/structures/{id}/mandats/{mandat}/renouvellement" => mandats::creation::renewal_form;
     POST "/structures/{id}/mandats/{mandat}/renouvellement" => mandats::creation::renew;
     GET "/structures/{id}/mandats/nouveau" => mandats::creation::form;

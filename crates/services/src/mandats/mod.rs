@@ -10,6 +10,7 @@ pub mod espace;
 pub mod fournisseur;
 pub mod franceconnect;
 pub mod pdf;
+pub mod transferts;
 
 use std::collections::BTreeSet;
 

@@ -17,7 +17,8 @@ use relais_testkit::{fixtures, store_tests};
 
 store_tests!(
     an_aidant_creates_mandates_and_a_family_is_replaced,
-    a_mandate_is_renewed_without_franceconnect_and_its_end_journaled_once
+    a_mandate_is_renewed_without_franceconnect_and_its_end_journaled_once,
+    a_mandate_moves_when_both_referents_agree
 );
 
 const T0: i64 = 1_780_000_000_000;
@@ -295,4 +296,152 @@ async fn a_mandate_is_renewed_without_franceconnect_and_its_end_journaled_once(d
         journal::verify(&db).await.unwrap(),
         Verification::Intact { .. }
     ));
+}
+
+async fn a_mandate_moves_when_both_referents_agree(db: Db) {
+    use relais_services::mandats::transferts::{self, TransfertError};
+    relais_testkit::seed_commune(&db).await;
+    let a = fixtures::structure(&db, "13002526500013", "CCAS", StructureKind::Collectivite).await;
+    let b = fixtures::structure(&db, "21420218600018", "Mairie", StructureKind::Collectivite).await;
+    let aidant = fixtures::person(&db, "aidant@exemple.fr", "Alex", "Aidant").await;
+    let ref_a = fixtures::person(&db, "ref-a@exemple.fr", "Réf", "A").await;
+    let ref_b = fixtures::person(&db, "ref-b@exemple.fr", "Réf", "B").await;
+    fixtures::grant(&db, aidant, a, Role::Aidant).await;
+    fixtures::grant(&db, ref_a, a, Role::Referent).await;
+    fixtures::grant(&db, ref_b, b, Role::Referent).await;
+    let access = |person, structure, role| {
+        Actor {
+            person_id: person,
+            memberships: vec![Membership { structure, role }],
+            global_roles: Vec::new(),
+            acting_structure: Some(structure),
+        }
+        .structure(structure, &[role])
+        .unwrap()
+    };
+    let toutes: BTreeSet<Demarche> = Demarche::ALL.into_iter().collect();
+    let demande = Demande::new(a, aidant, &["social"], "annee", &toutes).unwrap();
+    let m = creer(
+        &db,
+        &access(aidant, a, Role::Aidant),
+        &demande,
+        &consentement(),
+        MODELE,
+        T0,
+    )
+    .await
+    .unwrap();
+
+    // Only a référent proposes, to a structure that exists and is another one.
+    let refused = transferts::proposer(
+        &db,
+        &access(aidant, a, Role::Aidant),
+        m.id,
+        "21420218600018",
+        None,
+        T0,
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(TransfertError::PasReferent)),
+        "{refused:?}"
+    );
+    let refused = transferts::proposer(
+        &db,
+        &access(ref_a, a, Role::Referent),
+        m.id,
+        "13002526500013",
+        None,
+        T0,
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(TransfertError::MemeStructure)),
+        "{refused:?}"
+    );
+    let refused = transferts::proposer(
+        &db,
+        &access(ref_a, a, Role::Referent),
+        m.id,
+        "99999999999999",
+        None,
+        T0,
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(TransfertError::StructureInconnue(_))),
+        "{refused:?}"
+    );
+    let t = transferts::proposer(
+        &db,
+        &access(ref_a, a, Role::Referent),
+        m.id,
+        "214 202 186 00018",
+        None,
+        T0,
+    )
+    .await
+    .unwrap();
+    let again = transferts::proposer(
+        &db,
+        &access(ref_a, a, Role::Referent),
+        m.id,
+        "21420218600018",
+        None,
+        T0,
+    )
+    .await;
+    assert!(
+        matches!(again, Err(TransfertError::DejaPropose)),
+        "{again:?}"
+    );
+
+    // Structure A's référent cannot accept for B; B's accepts: the mandate moves, once.
+    let wrong = transferts::decider(&db, &access(ref_a, a, Role::Referent), t, true, T0).await;
+    assert!(
+        matches!(wrong, Err(TransfertError::TransfertInconnu)),
+        "{wrong:?}"
+    );
+    transferts::decider(&db, &access(ref_b, b, Role::Referent), t, true, T0)
+        .await
+        .unwrap();
+    assert_eq!(repo::mandat(&db, m.id).await.unwrap().unwrap().structure, b);
+    let twice = transferts::decider(&db, &access(ref_b, b, Role::Referent), t, true, T0).await;
+    assert!(
+        matches!(twice, Err(TransfertError::TransfertInconnu)),
+        "{twice:?}"
+    );
+    for s in [a, b] {
+        let filter = |action| JournalFilter {
+            structure: Some(s),
+            action: Some(action),
+            ..JournalFilter::default()
+        };
+        for action in [
+            JournalAction::TransferProposed,
+            JournalAction::MandatTransferred,
+        ] {
+            assert_eq!(
+                journal::list(&db, &filter(action), 10).await.unwrap().len(),
+                1,
+                "{action:?} in {s}"
+            );
+        }
+    }
+
+    // Back to A: proposed by B, refused by A; it stays at B.
+    let back = transferts::proposer(
+        &db,
+        &access(ref_b, b, Role::Referent),
+        m.id,
+        "13002526500013",
+        None,
+        T0,
+    )
+    .await
+    .unwrap();
+    transferts::decider(&db, &access(ref_a, a, Role::Referent), back, false, T0)
+        .await
+        .unwrap();
+    assert_eq!(repo::mandat(&db, m.id).await.unwrap().unwrap().structure, b);
 }

@@ -3,6 +3,7 @@
 
 pub mod espace;
 pub mod fournisseur;
+pub mod transferts;
 
 use relais_domain::ids::{AutorisationId, BrouillonId, MandatId, PersonId, StructureId, UsagerId};
 use relais_domain::mandats::{Autorisation, Demarche, Duree};

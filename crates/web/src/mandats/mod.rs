@@ -16,7 +16,7 @@ use relais_domain::mandats::Demarche;
 use relais_services::mandats::{self as svc, MandatImprime};
 
 use crate::AppState;
-use crate::auth::{CsrfForm, Fresh, InStructure, MandateTeam, Members, RequiredRoles};
+use crate::auth::{CsrfForm, Fresh, InStructure, MandateTeam, Members, Referents, RequiredRoles};
 use crate::error::{gone, internal, not_found_page};
 use crate::pages::{Page, PageContext, qr_svg, render, structure_name};
 use axum::response::Redirect;
@@ -162,6 +162,18 @@ pub struct StructurePage {
     pub utilisations: Vec<UtilisationLigne>,
     pub signalees: usize,
     pub notice: Option<&'static str>,
+    pub referent: bool,
+    /// Transfers proposed to this structure, to accept or refuse.
+    pub a_decider: Vec<TransfertLigne>,
+    /// Transfers this structure proposed, waiting for the other's answer.
+    pub proposes: Vec<TransfertLigne>,
+}
+
+pub struct TransfertLigne {
+    pub id: relais_domain::ids::TransfertId,
+    pub mandat: MandatId,
+    pub autre: String,
+    pub le: String,
 }
 
 /// The structure's mandates and the uses of the last 30 days, anomalies flagged.
@@ -209,7 +221,32 @@ pub async fn structure(
             anomalies: flags.iter().map(|a| a.libelle()).collect(),
         })
         .collect();
+    let pending = match svc::transferts::en_attente(&state.db, &guard.access).await {
+        Ok(p) => p,
+        Err(e) => return internal(e),
+    };
+    let here = guard.access.structure();
+    let ligne = |t: &svc::transferts::Transfert, autre: &str| TransfertLigne {
+        id: t.id,
+        mandat: t.mandat,
+        autre: autre.to_string(),
+        le: date_fr(t.propose_le),
+    };
     render(StructurePage {
+        referent: guard
+            .access
+            .roles()
+            .contains(&relais_domain::comptes::Role::Referent),
+        a_decider: pending
+            .iter()
+            .filter(|t| t.vers == here)
+            .map(|t| ligne(t, &t.de_nom))
+            .collect(),
+        proposes: pending
+            .iter()
+            .filter(|t| t.de == here)
+            .map(|t| ligne(t, &t.vers_nom))
+            .collect(),
         ctx,
         structure_id: guard.access.structure(),
         structure: nom,
@@ -273,5 +310,78 @@ impl<R: RequiredRoles> FromRequestParts<AppState> for MandatOf<R> {
             mandat,
             _roles: std::marker::PhantomData,
         })
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct TransferForm {
+    siret: String,
+    #[serde(default)]
+    numero: String,
+}
+
+fn transfer_refused(ctx: &PageContext, e: svc::transferts::TransfertError) -> Response {
+    match e {
+        svc::transferts::TransfertError::Store(e) => internal(e),
+        e => crate::error::error_page(
+            ctx,
+            axum::http::StatusCode::BAD_REQUEST,
+            "Transfert impossible",
+            &format!("{}.", crate::comptes::capitalize(&e.to_string())),
+        ),
+    }
+}
+
+/// A référent proposes to move the mandate to another structure (by its SIRET).
+pub async fn transfer(
+    Page(state, ctx): Page,
+    guard: MandatOf<Referents>,
+    _fresh: Fresh,
+    CsrfForm(form): CsrfForm<TransferForm>,
+) -> Response {
+    let numero = form.numero.trim().parse::<i64>().ok();
+    let now = relais_domain::calendrier::now_ms();
+    match svc::transferts::proposer(
+        &state.db,
+        &guard.access,
+        guard.mandat,
+        &form.siret,
+        numero,
+        now,
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!(
+            "/structures/{}/mandats?fait=transfert",
+            guard.access.structure()
+        ))
+        .into_response(),
+        Err(e) => transfer_refused(&ctx, e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct DecisionForm {
+    decision: String,
+}
+
+/// A référent of the structure a transfer goes to accepts or refuses it.
+pub async fn decide_transfer(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    Path((_, transfert)): Path<(StructureId, relais_domain::ids::TransfertId)>,
+    _fresh: Fresh,
+    CsrfForm(form): CsrfForm<DecisionForm>,
+) -> Response {
+    let accepter = form.decision == "accepter";
+    let now = relais_domain::calendrier::now_ms();
+    match svc::transferts::decider(&state.db, &guard.access, transfert, accepter, now).await {
+        Ok(_) => Redirect::to(&format!(
+            "/structures/{}/mandats?fait={}",
+            guard.access.structure(),
+            if accepter { "accepte" } else { "refuse" }
+        ))
+        .into_response(),
+        Err(e) => transfer_refused(&ctx, e),
     }
 }

@@ -166,6 +166,11 @@ fn access(method: &str, path: &str) -> Access {
         ("GET", "/structures/{id}/mandats")
         | ("POST", "/structures/{id}/mandats/{mandat}/annulation") => Access::MandateTeamOf,
         ("GET" | "POST", "/structures/{id}/mandats/{mandat}/renouvellement") => Access::AidantOf,
+        (
+            "POST",
+            "/structures/{id}/mandats/{mandat}/transfert"
+            | "/structures/{id}/transferts/{transfert}/decision",
+        ) => Access::ReferentOf,
         ("GET", "/oidc/.well-known/openid-configuration" | "/oidc/jwks")
         | ("POST", "/oidc/token")
         | ("GET" | "POST", "/oidc/userinfo") => Access::Public,
@@ -281,6 +286,7 @@ async fn every_route_for_every_role_and_structure() {
                 .replace("{demande}", "1")
                 .replace("{brouillon}", "1")
                 .replace("{autorisation}", "1")
+                .replace("{transfert}", "1")
                 .replace("{mandat}", "1")
                 .replace("{invitation}", "1")
                 .replace("{televersement}", "1")
