@@ -134,6 +134,8 @@ routes! {
     POST "/structures/{id}/equipe/{personne}/deverrouillage" => comptes::equipe::unlock;
     GET "/structures/{id}/journal" => journal::structure_journal;
     GET "/admin/journal" => journal::journal;
+    GET "/admin/services" => mandats::services::list;
+    POST "/admin/services" => mandats::services::register;
     GET "/structures/{id}/mandats" => mandats::structure;
     POST "/structures/{id}/mandats/{mandat}/annulation" => mandats::cancel;
     POST "/structures/{id}/mandats/{mandat}/transfert" => mandats::transfer;

@@ -230,6 +230,14 @@ pub async fn enregistrer_client(
     Ok(ClientEnregistre { client_id, secret })
 }
 
+/// The registered démarche services, for a national administrator.
+pub async fn clients(
+    db: &Db,
+    _admin: &relais_domain::authz::AdminAccess,
+) -> Result<Vec<Client>, StoreError> {
+    repo::clients(db).await
+}
+
 // --- /authorize --------------------------------------------------------------------------
 
 /// The parameters of `/oidc/authorize`, as sent.

@@ -3,6 +3,7 @@
 pub mod creation;
 pub mod espace;
 pub mod fournisseur;
+pub mod services;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, Path};

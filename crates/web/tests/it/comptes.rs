@@ -144,7 +144,7 @@ fn access(method: &str, path: &str) -> Access {
             | "/structures/{id}/equipe/{personne}/depart"
             | "/structures/{id}/equipe/{personne}/deverrouillage",
         ) => Access::ReferentOf,
-        ("GET", "/admin/journal") => Access::Admin,
+        ("GET", "/admin/journal") | ("GET" | "POST", "/admin/services") => Access::Admin,
         (
             "GET" | "POST",
             "/structures/{id}/mandats/nouveau" | "/structures/{id}/mandats/brouillons/{brouillon}",

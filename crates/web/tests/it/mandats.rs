@@ -631,3 +631,71 @@ async fn without_franceconnect_no_mandate_can_be_started() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_administrator_registers_a_demarche_service_and_sees_its_secret_once() {
+    let t = TestDb::sqlite().await;
+    let app = crate::common::app(&t).await;
+    let admin = person(&t.db, "admin@exemple.fr", "Ada", "Admin").await;
+    svc::grant_global_role(
+        &t.db,
+        admin,
+        relais_domain::comptes::GlobalRole::Administrateur,
+        "",
+        None,
+    )
+    .await
+    .unwrap();
+    let cookie = cookie_of(&t.db, admin, Stage::Active, true).await;
+    // A bad address: said, what was typed kept.
+    let res = send(
+        &app,
+        "POST",
+        "/admin/services",
+        &cookie,
+        &form(&[
+            ("nom", "Impôts"),
+            ("redirections", "http://impots.example/retour"),
+            ("demarche", "argent"),
+        ]),
+    )
+    .await;
+    let page = assert_page(
+        res,
+        StatusCode::OK,
+        "une adresse https complète est attendue",
+    )
+    .await;
+    assert!(page.contains("value=\"argent\" checked"));
+    let res = send(
+        &app,
+        "POST",
+        "/admin/services",
+        &cookie,
+        &form(&[
+            ("nom", "Impôts"),
+            ("redirections", "https://impots.example/retour"),
+            ("demarche", "argent"),
+        ]),
+    )
+    .await;
+    let page = assert_page(res, StatusCode::OK, "Service enregistré").await;
+    let secret = page
+        .split("Secret (client_secret) : <code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .unwrap()
+        .to_string();
+    let clients = relais_store::mandats::fournisseur::clients(&t.db)
+        .await
+        .unwrap();
+    assert_eq!(clients.len(), 1);
+    assert_eq!(
+        clients[0].secret_hash,
+        svc::sha256_hex(&secret),
+        "only its hash is kept"
+    );
+    let list = send(&app, "GET", "/admin/services", &cookie, "").await;
+    let list = assert_page(list, StatusCode::OK, "https://impots.example/retour").await;
+    assert!(!list.contains(&secret), "the secret is shown once");
+}
