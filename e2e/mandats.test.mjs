@@ -38,6 +38,7 @@ const AIDANT = {
 let server;
 let franceconnect;
 let browser;
+let demarche; // { client_id } of a démarche service registered in the seed
 
 before(async () => {
   server = await startServer({
@@ -47,6 +48,9 @@ before(async () => {
       await createAccount(relais, AIDANT);
       await createStructure(relais, STRUCTURE);
       await relais(['admin', 'attribuer-role', '--courriel', AIDANT.email, '--siret', STRUCTURE.siret, '--role', AIDANT.role]);
+      const { stdout } = await relais(['admin', 'enregistrer-service', '--nom', 'Démarche d’essai',
+        '--adresse-retour', 'https://demarche.example/retour', '--demarches', 'social,papiers']);
+      demarche = Object.fromEntries(stdout.trim().split('\n').map((l) => l.split('=')));
     },
     async env(baseUrl) {
       franceconnect = await startProvider({ redirectUri: `${baseUrl}/auth/franceconnect/callback`, profile: 'franceconnect' });
@@ -162,6 +166,43 @@ describe('an aidant creates a mandate with the usager, keyboard only', () => {
     }
     assert.equal(await page.locator('article.relais-mandat:visible').count(), 2);
     await page.emulateMedia({ media: 'screen' });
+  });
+
+  step('the structure’s mandates page lists it, with renewal and cancellation', async () => {
+    const { page } = s;
+    const structurePath = pathOf(page).replace(/\/\d+\?fait=signe$/, '');
+    await goto(s, structurePath);
+    await checkPage(s, 'structure', { title: title('Mandats') });
+    const main = await page.locator('main').innerText();
+    assert.match(main, /Lefèvre Dominique Marie/);
+    assert.equal(await page.locator('main a[href$="/renouvellement"]').count(), 1);
+  });
+
+  step('a démarche asks Relais: the aidant picks the usager with the keyboard', async () => {
+    const { page } = s;
+    const params = new URLSearchParams({
+      client_id: demarche.client_id,
+      redirect_uri: 'https://demarche.example/retour',
+      response_type: 'code',
+      scope: 'openid social given_name family_name',
+      state: 'etat-e2e',
+      nonce: 'nonce-e2e',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    });
+    await goto(s, `/oidc/authorize?${params}`);
+    await checkPage(s, 'oidc-choix', { title: 'Pour qui faites-vous cette démarche ?' });
+    assert.match(await page.locator('main').innerText(), /Démarche d’essai/);
+    await tabTo(page, 'main input[type="radio"][name="autorisation"]');
+    await page.keyboard.press('Space');
+    await tabTo(page, 'main button[type="submit"]', { text: /Continuer la démarche/ });
+    const sent = page.waitForRequest((r) => r.url().startsWith('https://demarche.example/retour'));
+    await page.route('https://demarche.example/**', (route) => route.fulfill({ status: 200, body: 'démarche' }));
+    await page.keyboard.press('Enter');
+    const url = new URL((await sent).url());
+    assert.equal(url.searchParams.get('state'), 'etat-e2e');
+    assert.match(url.searchParams.get('code'), /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(url.searchParams.get('iss'), server.url('/oidc'));
   });
 });
 

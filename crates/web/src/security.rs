@@ -24,9 +24,9 @@ fn random_hex(bytes: usize) -> String {
         .collect()
 }
 
-/// Set on a response to a form whose answer sends the browser to another site (the
-/// démarche's address, after `/oidc/authorize`): the CSP's `form-action` allows that address
-/// for this response only.
+/// Set on a page holding a form whose answer sends the browser to another site (the
+/// démarche's address, from `/oidc/authorize`): the page's CSP `form-action` allows that
+/// address too (browsers check it against the redirect that follows the form).
 #[derive(Clone, Debug)]
 pub struct FormTarget(pub String);
 

@@ -131,14 +131,19 @@ async fn authorize_page(
             fin: date_fr(u.autorisation.autorisation.fin),
         })
         .collect();
-    render(AuthorizePage {
+    let mut res = render(AuthorizePage {
         ctx,
         service: demande.client.nom.clone(),
         demarche: demande.demarche.titre(),
         choix,
         params: hidden(demande),
         error,
-    })
+    });
+    // The form's answer sends the browser to the démarche: the CSP of the page holding the
+    // form is the one browsers apply to where it may go, redirects included.
+    res.extensions_mut()
+        .insert(FormTarget(demande.redirect_uri.clone()));
+    res
 }
 
 /// The démarche sent the aidant here: the request checked, then the usagers they may act
