@@ -255,22 +255,21 @@ pub async fn verify_with(
     .collect::<Vec<_>>();
     let audit = checkpoint::audit(&stored, external, trusted);
     let valid = audit.valid;
-    let sql = format!("SELECT {COLUMNS} FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2");
     let mut check = ChainCheck::new().with_checkpoints(audit);
     let mut after = i64::MIN;
     'pages: loop {
-        let rows = statement!(&sql, after, PAGE).fetch_all(&mut *tx).await?;
-        for row in &rows {
-            let going = match read_entry(row) {
-                Ok(entry) => check.push(&entry),
-                Err(action) => check.push_unknown_action(row.get("seq"), &action),
+        let page = read_page(&mut tx, db.backend(), after).await?;
+        for read in &page {
+            let going = match read {
+                Read::Entry(entry) => check.push(entry),
+                Read::UnknownAction(seq, action) => check.push_unknown_action(*seq, action),
             };
             if !going {
                 break 'pages;
             }
-            after = row.get("seq");
+            after = read.seq();
         }
-        if (rows.len() as i64) < PAGE {
+        if (page.len() as i64) < PAGE {
             break;
         }
     }
@@ -279,23 +278,106 @@ pub async fn verify_with(
     Ok((verdict, valid))
 }
 
-/// Reads every entry's row as [`verify`] does (same pages, one snapshot) without checking
+/// Reads every entry as [`verify`] does (same pages, one snapshot) without checking
 /// anything: the floor a verification cannot go under, for its benchmark. Returns the
-/// number of rows.
+/// number of entries.
 pub async fn read_all_rows(db: &Db) -> Result<usize, StoreError> {
     let mut tx = db.begin().await?;
-    let sql = format!("SELECT {COLUMNS} FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2");
     let (mut after, mut n) = (i64::MIN, 0);
     loop {
-        let rows = statement!(&sql, after, PAGE).fetch_all(&mut *tx).await?;
-        n += rows.len();
-        match rows.last() {
-            Some(last) if rows.len() as i64 == PAGE => after = last.get("seq"),
+        let page = read_page(&mut tx, db.backend(), after).await?;
+        n += page.len();
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE => after = last.seq(),
             _ => break,
         }
     }
     tx.rollback().await?;
     Ok(n)
+}
+
+/// An entry as read back, or the number and action of one whose action this version does
+/// not know.
+enum Read {
+    Entry(Entry),
+    UnknownAction(i64, String),
+}
+
+impl Read {
+    fn seq(&self) -> i64 {
+        match self {
+            Read::Entry(e) => e.seq,
+            Read::UnknownAction(seq, _) => *seq,
+        }
+    }
+}
+
+/// The columns of a journal row, in `COLUMNS` order.
+type Raw = (
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+/// The next `PAGE` entries after `after`, in number order. On SQLite, the page comes as one
+/// JSON array that SQLite builds (`json_group_array`): its driver hands rows one at a time
+/// from a worker thread, about 8 µs each, and one value for the page costs a fraction of
+/// that (docs/BENCHMARKS.md). JSON keeps every text and integer exactly.
+async fn read_page(tx: &mut Tx, backend: Backend, after: i64) -> Result<Vec<Read>, StoreError> {
+    if backend == Backend::Postgres {
+        let sql = format!("SELECT {COLUMNS} FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2");
+        return Ok(statement!(&sql, after, PAGE)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| match read_entry(row) {
+                Ok(entry) => Read::Entry(entry),
+                Err(action) => Read::UnknownAction(row.get("seq"), action),
+            })
+            .collect());
+    }
+    let sql = format!(
+        "SELECT json_group_array(json_array({COLUMNS})) FROM \
+         (SELECT {COLUMNS} FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2)"
+    );
+    let text: String = statement!(&sql, after, PAGE)
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0);
+    let mut raws: Vec<Raw> = serde_json::from_str(&text).map_err(|e| {
+        StoreError::Corrupt(format!("page du journal après l’entrée {after} : {e}"))
+    })?;
+    // An aggregate's order is not promised: the numbers give it back.
+    raws.sort_by_key(|r| r.0);
+    Ok(raws
+        .into_iter()
+        .map(|r| match JournalAction::parse(&r.2) {
+            Some(action) => Read::Entry(Entry {
+                seq: r.0,
+                at: r.1,
+                content: NewEntry {
+                    action,
+                    actor: r.3.map(PersonId),
+                    actor_structure: r.4.map(StructureId),
+                    structure: r.5.map(StructureId),
+                    subject_kind: r.6,
+                    subject_id: r.7,
+                    details: r.8,
+                },
+                prev_hash: r.9,
+                hash: r.10,
+            }),
+            None => Read::UnknownAction(r.0, r.2),
+        })
+        .collect())
 }
 
 const CHECKPOINT_COLUMNS: &str = "seq, at, hash, public_key, signature";

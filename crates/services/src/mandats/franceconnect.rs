@@ -160,6 +160,17 @@ pub async fn commencer(
             MandatError::Store(e) => FranceConnectError::Store(e),
             _ => FranceConnectError::UnknownDraft,
         })?;
+    envoyer(db, fc, Some(brouillon.id), now).await
+}
+
+/// A login sent to FranceConnect, for a draft or (`None`) for the usager's space: kept
+/// until the callback; the URL to send the browser to.
+async fn envoyer(
+    db: &Db,
+    fc: &FranceConnect,
+    brouillon: Option<BrouillonId>,
+    now: i64,
+) -> Result<String, FranceConnectError> {
     let started = fc.client.start(&SCOPES, Some(ACR)).await?;
     logins::purge_expired(db, now - ms(LOGIN_LIFETIME)).await?;
     logins::create_login(
@@ -169,8 +180,8 @@ pub async fn commencer(
             state_hash: sha256_hex(&started.state),
             nonce: started.nonce,
             pkce_verifier: started.pkce_verifier,
-            next_path: String::new(),
-            brouillon: Some(brouillon.id.0),
+            next_path: if brouillon.is_some() { "" } else { "/usager" }.to_string(),
+            brouillon: brouillon.map(|b| b.0),
             created_at: now,
         },
     )
@@ -196,22 +207,7 @@ pub async fn commencer_espace(
     fc: &FranceConnect,
     now: i64,
 ) -> Result<String, FranceConnectError> {
-    let started = fc.client.start(&SCOPES, Some(ACR)).await?;
-    logins::purge_expired(db, now - ms(LOGIN_LIFETIME)).await?;
-    logins::create_login(
-        db,
-        &PendingLogin {
-            provider: Provider::FranceConnect,
-            state_hash: sha256_hex(&started.state),
-            nonce: started.nonce,
-            pkce_verifier: started.pkce_verifier,
-            next_path: "/usager".into(),
-            brouillon: None,
-            created_at: now,
-        },
-    )
-    .await?;
-    Ok(started.url)
+    envoyer(db, fc, None, now).await
 }
 
 /// FranceConnect's answer, verified. For a draft, the person of the session the callback

@@ -116,25 +116,10 @@ fn capitalized(e: &impl std::fmt::Display) -> String {
     format!("{}.", crate::comptes::capitalize(&e.to_string()))
 }
 
-/// The choice: démarche families and duration.
-pub async fn form(Page(state, ctx): Page, guard: InStructure<Aidants>) -> Response {
-    if state.franceconnect.is_none() {
-        return not_configured(&ctx);
-    }
-    new_page(&state, ctx, &guard.access, &[], None, None, None).await
-}
-
-/// The choice made: a draft is kept and the usager is sent to FranceConnect. The form has
-/// one `demarche` per ticked family (a repeated field, hence pairs) and `duree`.
-pub async fn choose(
-    Page(state, ctx): Page,
-    guard: InStructure<Aidants>,
-    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
-) -> Response {
-    if state.franceconnect.is_none() {
-        return not_configured(&ctx);
-    }
-    let chosen: Vec<&str> = form
+/// The form's choice: one `demarche` per ticked family (a repeated field, hence pairs) and
+/// `duree`.
+fn choix(form: &[(String, String)]) -> (Vec<&str>, Option<&str>) {
+    let chosen = form
         .iter()
         .filter(|(k, _)| k == "demarche")
         .map(|(_, v)| v.as_str())
@@ -143,15 +128,45 @@ pub async fn choose(
         .iter()
         .find(|(k, _)| k == "duree")
         .map(|(_, v)| v.as_str());
-    let access = &guard.access;
+    (chosen, duree)
+}
+
+/// The aidant's request from the form's choice (every family allowed).
+fn demande(
+    access: &StructureAccess,
+    chosen: &[&str],
+    duree: Option<&str>,
+) -> Result<Demande, DemandeError> {
     let permises = Demarche::ALL.into_iter().collect();
-    let demande = match Demande::new(
+    Demande::new(
         access.structure(),
         access.person(),
-        &chosen,
+        chosen,
         duree.unwrap_or(""),
         &permises,
-    ) {
+    )
+}
+
+/// The choice: démarche families and duration.
+pub async fn form(Page(state, ctx): Page, guard: InStructure<Aidants>) -> Response {
+    if state.franceconnect.is_none() {
+        return not_configured(&ctx);
+    }
+    new_page(&state, ctx, &guard.access, &[], None, None, None).await
+}
+
+/// The choice made: a draft is kept, then the usager's step.
+pub async fn choose(
+    Page(state, ctx): Page,
+    guard: InStructure<Aidants>,
+    CsrfForm(form): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    if state.franceconnect.is_none() {
+        return not_configured(&ctx);
+    }
+    let access = &guard.access;
+    let (chosen, duree) = choix(&form);
+    let demande = match demande(access, &chosen, duree) {
         Ok(d) => d,
         Err(e) => return new_page(&state, ctx, access, &chosen, duree, Some(e), None).await,
     };
@@ -510,24 +525,9 @@ pub async fn renew(
     guard: super::MandatOf<Aidants>,
     CsrfForm(form): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
-    let chosen: Vec<&str> = form
-        .iter()
-        .filter(|(k, _)| k == "demarche")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let duree = form
-        .iter()
-        .find(|(k, _)| k == "duree")
-        .map(|(_, v)| v.as_str());
     let access = &guard.access;
-    let permises = Demarche::ALL.into_iter().collect();
-    let demande = match Demande::new(
-        access.structure(),
-        access.person(),
-        &chosen,
-        duree.unwrap_or(""),
-        &permises,
-    ) {
+    let (chosen, duree) = choix(&form);
+    let demande = match demande(access, &chosen, duree) {
         Ok(d) => d,
         Err(e) => {
             return new_page(
