@@ -159,6 +159,30 @@ pub async fn signer(
     Ok(cree)
 }
 
+/// The démarches of the structure's mandate `mandat` still in force at `now` (`None`: no
+/// such mandate in the structure), to start its renewal from.
+pub async fn demarches_en_cours(
+    db: &Db,
+    access: &StructureAccess,
+    mandat: MandatId,
+    now: i64,
+) -> Result<Option<Vec<Demarche>>, StoreError> {
+    if repo::mandat(db, mandat)
+        .await?
+        .is_none_or(|m| m.structure != access.structure())
+    {
+        return Ok(None);
+    }
+    Ok(Some(
+        repo::autorisations_du_mandat(db, mandat)
+            .await?
+            .into_iter()
+            .filter(|a| a.autorisation.active(now))
+            .map(|a| a.autorisation.demarche)
+            .collect(),
+    ))
+}
+
 /// A renewal of the structure's mandate `mandat`: a draft for the same usager, already
 /// identified (FranceConnect is not asked again), with the démarches and duration chosen;
 /// the usager consents and the aidant signs as for a new mandate.

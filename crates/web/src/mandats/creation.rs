@@ -486,10 +486,12 @@ pub async fn sign(
 /// A renewal's choice: the démarches and the duration, the mandate's in force ticked.
 pub async fn renewal_form(Page(state, ctx): Page, guard: super::MandatOf<Aidants>) -> Response {
     let now = now_ms();
-    let chosen: Vec<&str> = match demarches_en_cours(&state, &guard, now).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let chosen: Vec<&str> =
+        match svc::demarches_en_cours(&state.db, &guard.access, guard.mandat, now).await {
+            Ok(Some(en_cours)) => en_cours.iter().map(|d| d.code()).collect(),
+            Ok(None) => return crate::error::gone(&ctx),
+            Err(e) => return internal(e),
+        };
     new_page(
         &state,
         ctx,
@@ -500,23 +502,6 @@ pub async fn renewal_form(Page(state, ctx): Page, guard: super::MandatOf<Aidants
         Some(guard.mandat),
     )
     .await
-}
-
-/// The démarches of the mandate still in force (all of them if none is).
-async fn demarches_en_cours(
-    state: &AppState,
-    guard: &super::MandatOf<Aidants>,
-    now: i64,
-) -> Result<Vec<&'static str>, Response> {
-    let vue = svc::vue_structure(&state.db, &guard.access, now)
-        .await
-        .map_err(internal)?;
-    let m = vue
-        .mandats
-        .into_iter()
-        .find(|m| m.mandat.id == guard.mandat)
-        .ok_or_else(|| crate::error::ApiError::NotFound.into_response())?;
-    Ok(m.demarches.iter().map(|d| d.code()).collect())
 }
 
 /// The renewal chosen: a draft for the same usager, then the signature.

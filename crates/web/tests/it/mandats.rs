@@ -159,7 +159,7 @@ impl Harness {
         assert_page(page, StatusCode::OK, &format!("href=\"{button}\"")).await;
         let res = self.get(&button, cookie).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
-        let mut url = location(&res);
+        let url = location(&res);
         assert!(url.starts_with(&self.provider.issuer), "{url}");
         for part in [
             "code_challenge_method=S256",
@@ -169,6 +169,11 @@ impl Harness {
         ] {
             assert!(url.contains(part), "{part} not in {url}");
         }
+        self.back_to_relais(url).await
+    }
+
+    /// FranceConnect's hops from `url` until it sends back to Relais: that path and query.
+    async fn back_to_relais(&self, mut url: String) -> String {
         for _ in 0..6 {
             if let Some(rest) = url.strip_prefix(&format!("https://{HOST}")) {
                 return rest.to_string();
@@ -450,18 +455,7 @@ async fn the_usager_reads_their_mandate_ends_a_demarche_and_downloads_their_data
     let page = h.get("/usager", &visitor).await;
     assert_page(page, StatusCode::OK, "Entrer avec FranceConnect").await;
     let res = h.get("/usager/connexion", &visitor).await;
-    let mut url = location(&res);
-    for _ in 0..6 {
-        if url.starts_with(&format!("https://{HOST}")) {
-            break;
-        }
-        let res = h.http.get(&url).send().await.unwrap();
-        url = res.headers()["location"].to_str().unwrap().to_string();
-    }
-    let callback = url
-        .strip_prefix(&format!("https://{HOST}"))
-        .unwrap()
-        .to_string();
+    let callback = h.back_to_relais(location(&res)).await;
     let res = h.get(&callback, &visitor).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&res), "/usager");
@@ -517,20 +511,8 @@ async fn the_usager_reads_their_mandate_ends_a_demarche_and_downloads_their_data
     )
     .await;
     let res = h.get("/usager/connexion", &visitor).await;
-    let mut url = location(&res);
-    for _ in 0..6 {
-        if url.starts_with(&format!("https://{HOST}")) {
-            break;
-        }
-        let res = h.http.get(&url).send().await.unwrap();
-        url = res.headers()["location"].to_str().unwrap().to_string();
-    }
-    let res = h
-        .get(
-            url.strip_prefix(&format!("https://{HOST}")).unwrap(),
-            &visitor,
-        )
-        .await;
+    let callback = h.back_to_relais(location(&res)).await;
+    let res = h.get(&callback, &visitor).await;
     assert_page(
         res,
         StatusCode::NOT_FOUND,
