@@ -237,6 +237,21 @@ fn registry(config: &Config) -> anyhow::Result<Registry> {
                     .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
             },
         )
+        .recurring(
+            "mandats",
+            relais_domain::schedule::Schedule::parse("30 3 * * *").expect("valid schedule"),
+            |db, _| async move {
+                let now = relais_domain::calendrier::now_ms();
+                let ended = relais_services::mandats::journaliser_fins(&db, now).await;
+                let erased = match ended {
+                    Ok(_) => relais_services::mandats::purger(&db, now).await,
+                    Err(e) => Err(e),
+                };
+                erased
+                    .map(|_| ())
+                    .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
+            },
+        )
         .handle(relais_services::courriel::JOB, move |_db, payload| {
             let mailer = mailer.clone();
             async move {

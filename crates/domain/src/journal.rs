@@ -17,6 +17,10 @@ use std::fmt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+/// The youngest an entry may be when its details are blanked at the end of their
+/// retention: five years (1,825 days). The database enforces it too (migration 0026).
+pub const PURGE_FLOOR_MS: i64 = 1_825 * 24 * 60 * 60 * 1000;
+
 /// The `prev_hash` of the first entry: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -57,10 +61,11 @@ pub enum JournalAction {
     TransferProposed,
     MandatTransferred,
     TransferRefused,
+    MandatPurged,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 33] = [
+    pub const ALL: [JournalAction; 34] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -94,6 +99,7 @@ impl JournalAction {
         Self::TransferProposed,
         Self::MandatTransferred,
         Self::TransferRefused,
+        Self::MandatPurged,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -132,6 +138,7 @@ impl JournalAction {
             Self::TransferProposed => "transfert_propose",
             Self::MandatTransferred => "mandat_transfere",
             Self::TransferRefused => "transfert_refuse",
+            Self::MandatPurged => "mandat_purge",
         }
     }
 
@@ -177,6 +184,7 @@ impl JournalAction {
             Self::TransferProposed => "Transfert d’un mandat proposé",
             Self::MandatTransferred => "Mandat transféré",
             Self::TransferRefused => "Transfert d’un mandat refusé",
+            Self::MandatPurged => "Mandat effacé au terme de sa conservation",
         }
     }
 }
@@ -267,6 +275,11 @@ pub struct Entry {
     pub prev_hash: String,
     /// Lowercase hex SHA-256 of this entry (see [`entry_hash`]).
     pub hash: String,
+    /// When its details were blanked at the end of their retention (`None`: never). Its
+    /// hash can no longer be recomputed: it is taken as stored, and the chain still checks
+    /// that it follows the entry before and that the entry after follows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purged_at: Option<i64>,
 }
 
 impl Entry {
@@ -279,6 +292,7 @@ impl Entry {
             content,
             prev_hash: prev_hash.to_string(),
             hash,
+            purged_at: None,
         }
     }
 
@@ -499,7 +513,7 @@ impl ChainCheck {
         }
         if entry.prev_hash != self.prev_hash {
             self.broken = Some((entry.seq, BreakKind::PrevHashMismatch));
-        } else if entry.computed_hash() != entry.hash {
+        } else if entry.purged_at.is_none() && entry.computed_hash() != entry.hash {
             self.broken = Some((entry.seq, BreakKind::HashMismatch));
         } else if let Some(signed) = self.expected.get(&entry.seq) {
             if *signed != entry.hash {

@@ -13,6 +13,13 @@ use crate::ids::{PersonId, StructureId};
 pub mod anomalies;
 pub mod fournisseur;
 
+/// How long a mandate is kept once it ended (every démarche expired, or revoked first):
+/// its démarches, their uses, the usager's identity while no other mandate of theirs is
+/// kept, and the details of the journal's entries about it. Six years (2,192 days), as
+/// « Données personnelles » publishes; the database refuses to blank a journal entry
+/// younger than five (migration 0026).
+pub const CONSERVATION_MS: i64 = 2_192 * 24 * 60 * 60 * 1000;
+
 /// The démarche families a mandate covers, with the codes démarche services know them by
 /// (the national aidants' service's codes, kept for them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

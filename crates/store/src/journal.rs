@@ -3,7 +3,7 @@
 //!
 //! The database refuses UPDATE and DELETE on `journal` (triggers, migration 0003).
 //! `journal_head` holds the number and hash of the last entry: each append starts by
-//! moving it, which queues concurrent appenders (a row lock on PostgreSQL, the write lock
+//! moving its number (its hash follows the inserted entry by trigger), which queues concurrent appenders (a row lock on PostgreSQL, the write lock
 //! on SQLite) until the appending transaction ends, so numbers stay contiguous and a
 //! rolled-back transaction leaves neither entry nor gap.
 //!
@@ -20,6 +20,10 @@ use crate::{Backend, Db, StoreError, Tx};
 
 const COLUMNS: &str = "seq, at, action, actor, actor_structure, structure, subject_kind, \
                        subject_id, details, prev_hash, hash";
+
+/// The columns read back: those written, and when the details were blanked.
+const READ_COLUMNS: &str = "seq, at, action, actor, actor_structure, structure, subject_kind, \
+                            subject_id, details, prev_hash, hash, purge_le";
 
 /// Entries read at once by [`verify`].
 const PAGE: i64 = 1_000;
@@ -56,12 +60,7 @@ pub async fn append(tx: &mut Tx, entry: &NewEntry) -> Result<Entry, StoreError> 
     )
     .execute(&mut **tx)
     .await?;
-    statement!(
-        "UPDATE journal_head SET hash = $1 WHERE id = 1",
-        sealed.hash.as_str()
-    )
-    .execute(&mut **tx)
-    .await?;
+    // The head's hash follows by trigger (migration 0025).
     Ok(sealed)
 }
 
@@ -131,13 +130,36 @@ pub async fn append_batch(tx: &mut Tx, entries: &[NewEntry]) -> Result<(), Store
         }
         q.execute(&mut **tx).await?;
     }
-    statement!(
-        "UPDATE journal_head SET hash = $1 WHERE id = 1",
-        prev.as_str()
-    )
-    .execute(&mut **tx)
-    .await?;
+    // The head's hash follows the last entry by trigger (migration 0025).
     Ok(())
+}
+
+/// Blanks the details of the entries about `subject_kind` `subject_id` written before
+/// `avant`, marking them purged at `le`; returns their numbers. The database refuses it for
+/// an entry younger than five years at `le`, and any other change (migration 0026); the
+/// chain still links through them. On PostgreSQL through `journal_purger`, which runs as
+/// the schema's owner: the runtime role may not update the journal.
+pub async fn purger(
+    tx: &mut Tx,
+    backend: Backend,
+    subject_kind: &str,
+    subject_id: &str,
+    le: i64,
+    avant: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let sql = match backend {
+        Backend::Postgres => "SELECT journal_purger($1, $2, $3, $4)",
+        Backend::Sqlite => {
+            "UPDATE journal SET details = '', purge_le = $3 WHERE subject_kind = $1 \
+             AND subject_id = $2 AND purge_le IS NULL AND at < $4 RETURNING seq"
+        }
+    };
+    Ok(statement!(sql, subject_kind, subject_id, le, avant)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| r.get::<i64, _>(0))
+        .collect())
 }
 
 /// Which entries to list; every criterion given must hold.
@@ -188,7 +210,7 @@ pub async fn list(db: &Db, filter: &JournalFilter, limit: u32) -> Result<Vec<Ent
         format!("WHERE {}", clauses.join(" AND "))
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM journal {filter_sql} ORDER BY seq DESC LIMIT ${}",
+        "SELECT {READ_COLUMNS} FROM journal {filter_sql} ORDER BY seq DESC LIMIT ${}",
         params.len() + 1
     );
     let mut query = sqlx::query(&sql);
@@ -325,6 +347,7 @@ type Raw = (
     String,
     String,
     String,
+    Option<i64>,
 );
 
 /// The next `PAGE` entries after `after`, in number order. On SQLite, the page comes as one
@@ -333,7 +356,8 @@ type Raw = (
 /// that (docs/BENCHMARKS.md). JSON keeps every text and integer exactly.
 async fn read_page(tx: &mut Tx, backend: Backend, after: i64) -> Result<Vec<Read>, StoreError> {
     if backend == Backend::Postgres {
-        let sql = format!("SELECT {COLUMNS} FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let sql =
+            format!("SELECT {READ_COLUMNS} FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2");
         return Ok(statement!(&sql, after, PAGE)
             .fetch_all(&mut **tx)
             .await?
@@ -345,8 +369,8 @@ async fn read_page(tx: &mut Tx, backend: Backend, after: i64) -> Result<Vec<Read
             .collect());
     }
     let sql = format!(
-        "SELECT json_group_array(json_array({COLUMNS})) FROM \
-         (SELECT {COLUMNS} FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2)"
+        "SELECT json_group_array(json_array({READ_COLUMNS})) FROM \
+         (SELECT {READ_COLUMNS} FROM journal WHERE seq > $1 ORDER BY seq LIMIT $2)"
     );
     let text: String = statement!(&sql, after, PAGE)
         .fetch_one(&mut **tx)
@@ -374,6 +398,7 @@ async fn read_page(tx: &mut Tx, backend: Backend, after: i64) -> Result<Vec<Read
                 },
                 prev_hash: r.9,
                 hash: r.10,
+                purged_at: r.11,
             }),
             None => Read::UnknownAction(r.0, r.2),
         })
@@ -463,5 +488,6 @@ fn read_entry(r: &AnyRow) -> Result<Entry, String> {
         },
         prev_hash: r.get("prev_hash"),
         hash: r.get("hash"),
+        purged_at: r.get("purge_le"),
     })
 }

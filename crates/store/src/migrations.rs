@@ -49,6 +49,8 @@ const MIGRATIONS: &[Migration] = &[
     migration!(22, "0022_espace_usager"),
     migration!(23, "0023_mandats_cycle"),
     migration!(24, "0024_transferts"),
+    migration!(25, "0025_journal_head_follows"),
+    migration!(26, "0026_conservation"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

@@ -12,7 +12,8 @@ pub async fn drop_journal_triggers(db: &Db) {
             "DROP TRIGGER journal_append_only_update; DROP TRIGGER journal_append_only_delete;"
         }
         Backend::Postgres => {
-            "DROP TRIGGER journal_append_only_row ON journal; \
+            "DROP TRIGGER journal_append_only_update ON journal; \
+             DROP TRIGGER journal_append_only_delete ON journal; \
              DROP TRIGGER journal_append_only_truncate ON journal;"
         }
     })

@@ -191,16 +191,35 @@ pub struct Authenticated {
 }
 
 guard!(Authenticated, |parts, state| {
-    match MaybeSession::from_request_parts(parts, state).await?.0 {
-        Some(session) if session.stage == Stage::Active => {
-            let actor = svc::actor(&state.db, &session)
-                .await
-                .map_err(|e| internal(format_args!("rôles illisibles : {e}")))?;
-            Ok(Authenticated { session, actor })
-        }
+    let session = MaybeSession::from_request_parts(parts, state).await?.0;
+    match (session, caller(parts, state).await?) {
+        (Some(session), Some(caller)) => Ok(Authenticated {
+            session,
+            actor: caller.actor,
+        }),
         _ => Err(to_login(parts)),
     }
 });
+
+/// The person behind the request's complete session, read once per request whatever the
+/// number of extractors asking (the guard and the page's header).
+pub async fn caller(parts: &mut Parts, state: &AppState) -> Result<Option<svc::Caller>, Response> {
+    if let Some(found) = parts.extensions.get::<ResolvedCaller>() {
+        return Ok(found.0.clone());
+    }
+    let found =
+        match MaybeSession::from_request_parts(parts, state).await?.0 {
+            Some(session) if session.stage == Stage::Active => svc::caller(&state.db, &session)
+                .await
+                .map_err(|e| internal(format_args!("rôles illisibles : {e}")))?,
+            _ => None,
+        };
+    parts.extensions.insert(ResolvedCaller(found.clone()));
+    Ok(found)
+}
+
+#[derive(Clone)]
+struct ResolvedCaller(Option<svc::Caller>);
 
 /// The proof `check` makes from the logged-in actor's roles. A visitor is sent to log in;
 /// a person without the right gets the 403 « Accès refusé » page saying why.

@@ -205,8 +205,14 @@ pub fn router(state: AppState) -> Router {
         .tile_url
         .as_deref()
         .and_then(security::tile_source);
+    let fournisseur = Arc::new(relais_services::mandats::fournisseur::Fournisseur::new(
+        &state.config.public_url,
+    ));
     harden_with(
-        routes().fallback(error::not_found).with_state(state),
+        routes()
+            .layer(axum::Extension(fournisseur))
+            .fallback(error::not_found)
+            .with_state(state),
         hsts,
         tiles,
         access_log,

@@ -8,10 +8,9 @@ use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::AppState;
-use crate::auth::{CsrfToken, MaybeSession};
+use crate::auth::CsrfToken;
 use crate::security::CspNonce;
 use relais_domain::authz::StructureAccess;
-use relais_domain::comptes::sessions::Stage;
 
 /// What the base layout needs on every page.
 #[derive(Clone, Debug)]
@@ -99,20 +98,11 @@ impl PageContext {
 
 /// The logged-in person shown in the header, if the request has a complete session.
 async fn account_badge(parts: &mut Parts, state: &AppState) -> Option<AccountBadge> {
-    let session = MaybeSession::from_request_parts(parts, state)
+    crate::auth::caller(parts, state)
         .await
-        .ok()?
-        .0?;
-    if session.stage != Stage::Active {
-        return None;
-    }
-    match relais_services::comptes::header_badge(&state.db, &session).await {
-        Ok(found) => found,
-        Err(e) => {
-            tracing::warn!(error = %e, "en-tête sans le nom de la personne");
-            None
-        }
-    }
+        .ok()
+        .flatten()
+        .map(|c| c.badge)
 }
 
 /// Pages with no data of their own: a template and its handler each.

@@ -23,7 +23,7 @@ pub use second_facteur::{
     Enrolled, SecondFactorError, begin_enrolment, confirm_enrolment, verify_second_factor,
 };
 pub use sessions::{
-    HeaderBadge, act_as, actor, header_badge, is_fresh, logout, logout_everywhere, resolve_session,
+    Caller, HeaderBadge, act_as, caller, is_fresh, logout, logout_everywhere, resolve_session,
 };
 pub use structures::{Structure, StructureError, create_structure, structure};
 

@@ -90,27 +90,6 @@ fn acting_structure(session: &Session, memberships: &[repo::Membership]) -> Opti
     chosen.or(only)
 }
 
-/// The person behind a complete session, with their live roles.
-pub async fn actor(db: &Db, session: &Session) -> Result<Actor, StoreError> {
-    let memberships = repo::memberships_of(db, session.person_id).await?;
-    let global_roles = repo::global_roles_of(db, session.person_id).await?;
-    Ok(Actor {
-        person_id: session.person_id,
-        memberships: memberships
-            .iter()
-            .map(|m| Membership {
-                structure: m.structure_id,
-                role: m.role,
-            })
-            .collect(),
-        global_roles: global_roles
-            .into_iter()
-            .map(|g| (g.role, g.scope))
-            .collect(),
-        acting_structure: acting_structure(session, &memberships),
-    })
-}
-
 /// Who is logged in, as the page header names them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderBadge {
@@ -119,18 +98,44 @@ pub struct HeaderBadge {
     pub structure: Option<String>,
 }
 
-/// Who is logged in, for the page header: their name and the structure they act as.
-pub async fn header_badge(db: &Db, session: &Session) -> Result<Option<HeaderBadge>, StoreError> {
-    let Some(person) = repo::person(db, session.person_id).await? else {
+/// The person behind a complete session: their live roles, and how the header names them.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub badge: HeaderBadge,
+}
+
+/// The [`Caller`] behind a session, read in one statement; `None` if the person is gone.
+pub async fn caller(db: &Db, session: &Session) -> Result<Option<Caller>, StoreError> {
+    let Some(found) = repo::caller(db, session.person_id).await? else {
         return Ok(None);
     };
-    let memberships = repo::memberships_of(db, person.id).await?;
-    let structure = acting_structure(session, &memberships)
-        .and_then(|s| memberships.iter().find(|m| m.structure_id == s))
+    let acting = acting_structure(session, &found.memberships);
+    let structure = acting
+        .and_then(|s| found.memberships.iter().find(|m| m.structure_id == s))
         .map(|m| m.structure_nom.clone());
-    Ok(Some(HeaderBadge {
-        name: format!("{} {}", person.given_name, person.family_name),
-        structure,
+    Ok(Some(Caller {
+        actor: Actor {
+            person_id: session.person_id,
+            memberships: found
+                .memberships
+                .iter()
+                .map(|m| Membership {
+                    structure: m.structure_id,
+                    role: m.role,
+                })
+                .collect(),
+            global_roles: found
+                .global_roles
+                .into_iter()
+                .map(|g| (g.role, g.scope))
+                .collect(),
+            acting_structure: acting,
+        },
+        badge: HeaderBadge {
+            name: format!("{} {}", found.given_name, found.family_name),
+            structure,
+        },
     }))
 }
 

@@ -10,6 +10,9 @@
 //! exact `redirect_uri`, client secrets kept as SHA-256, per-client démarche families. The
 //! checks that need no database are in `relais_domain::mandats::fournisseur`.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
 use chrono::{TimeZone, Utc};
 use openidconnect::core::{
     CoreEdDsaPrivateSigningKey, CoreGenderClaim, CoreJsonWebKeySet,
@@ -36,17 +39,65 @@ use serde::Serialize;
 
 use crate::comptes::sha256_hex;
 
-/// The provider's settings: its issuer, `{public_url}/oidc`.
-#[derive(Debug, Clone)]
+/// How long a client or the signing keys read from the store are used before reading them
+/// again. Clients are never edited, only registered; a key signs an hour after it is made
+/// and stays published an hour after it is retired: a minute-old copy is always right.
+const MEMOIRE_MS: i64 = 60_000;
+
+/// The provider: its issuer, `{public_url}/oidc`, and the clients and signing keys it read
+/// last (every request of a login needs the client, every `/token` the keys: kept a minute
+/// rather than read each time).
+#[derive(Debug)]
 pub struct Fournisseur {
     pub issuer: String,
+    clients: Mutex<HashMap<String, (i64, Client)>>,
+    cles: Mutex<Option<(i64, Vec<Cle>)>>,
 }
 
 impl Fournisseur {
     pub fn new(public_url: &str) -> Fournisseur {
         Fournisseur {
             issuer: format!("{}/oidc", public_url.trim_end_matches('/')),
+            clients: Mutex::default(),
+            cles: Mutex::default(),
         }
+    }
+
+    /// The active client `client_id`, from memory if read less than a minute ago.
+    async fn client(
+        &self,
+        db: &Db,
+        client_id: &str,
+        now: i64,
+    ) -> Result<Option<Client>, StoreError> {
+        let known = lock(&self.clients)
+            .get(client_id)
+            .filter(|(at, _)| now - at < MEMOIRE_MS)
+            .map(|(_, c)| c.clone());
+        if let Some(c) = known {
+            return Ok(Some(c));
+        }
+        let found = repo::client(db, client_id)
+            .await?
+            .filter(|c| c.desactive_le.is_none());
+        let mut clients = lock(&self.clients);
+        match &found {
+            Some(c) => clients.insert(client_id.to_string(), (now, c.clone())),
+            None => clients.remove(client_id),
+        };
+        Ok(found)
+    }
+
+    /// The signing keys, from memory if read less than a minute ago.
+    async fn cles(&self, db: &Db, now: i64) -> Result<Vec<Cle>, StoreError> {
+        if let Some((at, cles)) = lock(&self.cles).as_ref()
+            && now - at < MEMOIRE_MS
+        {
+            return Ok(cles.clone());
+        }
+        let cles = repo::cles(db).await?;
+        *lock(&self.cles) = Some((now, cles.clone()));
+        Ok(cles)
     }
 
     /// The discovery document (`/oidc/.well-known/openid-configuration`).
@@ -76,6 +127,12 @@ impl Fournisseur {
             "authorization_response_iss_parameter_supported": true,
         })
     }
+}
+
+/// A lock on a cache: a thread that panicked while holding it left nothing half written
+/// (each is replaced whole), so its content is still good.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn random_token() -> String {
@@ -298,17 +355,19 @@ impl Fournisseur {
 
 /// Checks a request of `/authorize`: the client and its exact redirect URI first (else
 /// nothing is sent back), then the rest (sent back as an OAuth error).
-pub async fn verifier_demande(db: &Db, p: &AuthorizeParams) -> Result<Demande, AuthorizeError> {
+pub async fn verifier_demande(
+    db: &Db,
+    f: &Fournisseur,
+    p: &AuthorizeParams,
+    now: i64,
+) -> Result<Demande, AuthorizeError> {
     let unknown = || {
         AuthorizeError::Affiche(
         "Ce service de démarches n’est pas enregistré auprès de Relais, ou son adresse de retour ne correspond pas : par sécurité, Relais ne lui répond pas.".to_string(),
     )
     };
     let client_id = p.client_id.as_deref().ok_or_else(unknown)?;
-    let client = repo::client(db, client_id)
-        .await?
-        .filter(|c| c.desactive_le.is_none())
-        .ok_or_else(unknown)?;
+    let client = f.client(db, client_id, now).await?.ok_or_else(unknown)?;
     let redirect_uri = p.redirect_uri.clone().ok_or_else(unknown)?;
     regles::redirection(&redirect_uri, &client.redirect_uris).map_err(|_| unknown())?;
     let renvoi = |refus: Refus| AuthorizeError::Renvoi {
@@ -507,14 +566,19 @@ type RelaisIdToken =
     IdToken<Acteur, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
 
 /// Checks that `auth` is a registered, active client with its secret (compared as hashes).
-async fn client_authentifie(db: &Db, auth: &ClientAuth) -> Result<Client, TokenError> {
+async fn client_authentifie(
+    db: &Db,
+    f: &Fournisseur,
+    auth: &ClientAuth,
+    now: i64,
+) -> Result<Client, TokenError> {
     let (Some(id), Some(secret)) = (auth.client_id.as_deref(), auth.client_secret.as_deref())
     else {
         return Err(TokenError::InvalidClient);
     };
-    let client = repo::client(db, id)
+    let client = f
+        .client(db, id, now)
         .await?
-        .filter(|c| c.desactive_le.is_none())
         .ok_or(TokenError::InvalidClient)?;
     // Hashes are compared, not secrets: the time a comparison takes can at most reveal the
     // hash, from which no one can find a 256-bit secret.
@@ -536,10 +600,10 @@ fn acteur(c: &Contexte) -> Acteur {
 
 /// The checks of a code just spent: its client, its redirect URI, its age, the PKCE
 /// verifier, then the authorization and the aidant's role, still in force.
-async fn verifier_code(
-    db: &Db,
+fn verifier_code(
     client: &Client,
     issued: &Code,
+    contexte: Option<Contexte>,
     form: &TokenForm,
     now: i64,
 ) -> Result<Contexte, TokenError> {
@@ -556,8 +620,7 @@ async fn verifier_code(
     regles::code_valide(issued.created_at, now)
         .and_then(|()| regles::verifier(form.code_verifier.as_deref(), &issued.code_challenge))
         .map_err(|r| TokenError::InvalidGrant(r.to_string()))?;
-    let contexte = repo::contexte(db, issued.autorisation, issued.aidant)
-        .await?
+    let contexte = contexte
         .filter(|c| c.utilisable.autorisation.autorisation.active(now))
         .ok_or_else(|| {
             TokenError::InvalidGrant("le mandat ne couvre plus cette démarche".into())
@@ -612,7 +675,7 @@ pub async fn jeton(
     form: &TokenForm,
     now: i64,
 ) -> Result<TokenReponse, TokenError> {
-    let client = client_authentifie(db, auth).await?;
+    let client = client_authentifie(db, f, auth, now).await?;
     if form.grant_type.as_deref() != Some("authorization_code") {
         return Err(TokenError::UnsupportedGrantType);
     }
@@ -625,13 +688,13 @@ pub async fn jeton(
     // Reads first, writes after in one short transaction: on SQLite a transaction holds
     // the one writer's lock, and a read waiting for another pooled connection meanwhile
     // could wait for ever once every connection is such a transaction.
-    let Some((issued, used)) = repo::code(db, &code_hash).await? else {
+    let Some((issued, used, contexte)) = repo::code(db, &code_hash).await? else {
         return Err(TokenError::InvalidGrant("code inconnu".into()));
     };
     if used.is_some() {
         return Err(replay(db, &client, &issued, now).await?);
     }
-    let checked = verifier_code(db, &client, &issued, form, now).await;
+    let checked = verifier_code(&client, &issued, contexte, form, now);
     let access_token = random_token();
     let expires_at = now + JETON_VALIDITE_MS;
     let mut tx = db.begin().await?;
@@ -663,7 +726,7 @@ pub async fn jeton(
     .await?;
     relais_store::commit(tx).await?;
 
-    let cles = repo::cles(db).await?;
+    let cles = f.cles(db, now).await?;
     let cle = signataire(&cles, now)
         .ok_or_else(|| StoreError::Corrupt("aucune clé de signature OIDC".into()))?;
     let key = signing_key(cle)?;
@@ -711,7 +774,7 @@ pub enum UserinfoError {
 /// `/oidc/userinfo`: the usager's identity (the scopes granted) and who acts, after checking
 /// again that the token, the authorization and the aidant's role still hold.
 pub async fn userinfo(db: &Db, bearer: &str, now: i64) -> Result<serde_json::Value, UserinfoError> {
-    let jeton = repo::jeton(db, &sha256_hex(bearer))
+    let (jeton, contexte) = repo::jeton(db, &sha256_hex(bearer))
         .await?
         .ok_or(UserinfoError::InvalidToken("jeton inconnu"))?;
     if jeton.revoked_at.is_some() {
@@ -720,9 +783,7 @@ pub async fn userinfo(db: &Db, bearer: &str, now: i64) -> Result<serde_json::Val
     if jeton.expires_at <= now {
         return Err(UserinfoError::InvalidToken("jeton expiré"));
     }
-    let contexte = repo::contexte(db, jeton.autorisation, jeton.aidant)
-        .await?
-        .ok_or(UserinfoError::InvalidToken("mandat inconnu"))?;
+    let contexte = contexte.ok_or(UserinfoError::InvalidToken("mandat inconnu"))?;
     let u = &contexte.utilisable;
     if !u.autorisation.autorisation.active(now) {
         return Err(UserinfoError::InvalidToken(

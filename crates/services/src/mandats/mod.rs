@@ -17,9 +17,9 @@ use std::collections::BTreeSet;
 use relais_domain::authz::StructureAccess;
 use relais_domain::comptes::Role;
 use relais_domain::ids::{AutorisationId, BrouillonId, MandatId, UsagerId};
-use relais_domain::journal::{JournalAction, NewEntry};
-use relais_domain::mandats::{Attestation, Demande, Demarche, remplacees};
-use relais_store::mandats::{self as repo, Brouillon, Identite, NouveauMandat};
+use relais_domain::journal::{JournalAction, NewEntry, PURGE_FLOOR_MS};
+use relais_domain::mandats::{Attestation, CONSERVATION_MS, Demande, Demarche, remplacees};
+use relais_store::mandats::{self as repo, Brouillon, Identite, NouveauMandat, conservation};
 use relais_store::{Db, StoreError, Tx, journal};
 
 /// How long a draft waits for FranceConnect and the signature.
@@ -228,6 +228,45 @@ pub async fn journaliser_fins(db: &Db, now: i64) -> Result<usize, StoreError> {
         }
     }
     Ok(n)
+}
+
+/// Erases the mandates that ended more than [`CONSERVATION_MS`] before `now` (a daily
+/// job), each in one transaction: the erasure journaled, the details of the journal's
+/// entries about the mandate and its démarches blanked (the chain still links through
+/// them), its rows deleted, and the usager with them when nothing else of theirs is kept.
+/// Returns how many mandates were erased.
+pub async fn purger(db: &Db, now: i64) -> Result<usize, StoreError> {
+    let avant = now - CONSERVATION_MS;
+    let mut n = 0;
+    loop {
+        let finis = conservation::finis_avant(db, avant, 100).await?;
+        if finis.is_empty() {
+            return Ok(n);
+        }
+        for f in finis {
+            let mut tx = db.begin().await?;
+            // A write first (SQLite: the transaction holds the write lock from there), and
+            // before the erasure's own entry, which is not blanked.
+            // Every entry about the mandate was written before it ended, six years ago; one
+            // written far later (under the floor the database enforces) is left whole.
+            let floor = now - PURGE_FLOOR_MS;
+            let (b, id) = (db.backend(), f.mandat.to_string());
+            let mut blanked = journal::purger(&mut tx, b, "mandat", &id, now, floor).await?;
+            for a in conservation::autorisations(&mut tx, f.mandat).await? {
+                let id = a.to_string();
+                blanked.extend(journal::purger(&mut tx, b, "autorisation", &id, now, floor).await?);
+            }
+            let details =
+                serde_json::json!({ "fini_avant": avant, "entrees_effacees": blanked.len() });
+            let entry = NewEntry::new(JournalAction::MandatPurged, "mandat", f.mandat.to_string())
+                .in_structure(f.structure)
+                .with_details(details.to_string());
+            journal::append(&mut tx, &entry).await?;
+            conservation::supprimer(&mut tx, &f).await?;
+            relais_store::commit(tx).await?;
+            n += 1;
+        }
+    }
 }
 
 /// The draft `id` of `access`'s person in `access`'s structure, still valid at `now`; any

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use relais_domain::authz::{Actor, Membership};
 use relais_domain::comptes::{Role, StructureKind};
 use relais_domain::journal::{JournalAction, Verification};
-use relais_domain::mandats::{Demande, Demarche, Duree, Etat, cle_usager, etat};
+use relais_domain::mandats::{CONSERVATION_MS, Demande, Demarche, Duree, Etat, cle_usager, etat};
 use relais_services::mandats::{
     Consentement, MandatError, RevocationError, creer, revoquer_par_l_usager,
 };
@@ -292,6 +292,81 @@ async fn a_mandate_is_renewed_without_franceconnect_and_its_end_journaled_once(d
         .await
         .unwrap();
     assert_eq!(ended.len(), 2);
+    assert!(matches!(
+        journal::verify(&db).await.unwrap(),
+        Verification::Intact { .. }
+    ));
+
+    // Retention. The database refuses to blank an entry younger than five years.
+    let mut tx = db.begin().await.unwrap();
+    let now = relais_domain::calendrier::now_ms();
+    let refused = journal::purger(
+        &mut tx,
+        db.backend(),
+        "mandat",
+        &first.id.to_string(),
+        now,
+        now + 1,
+    )
+    .await;
+    assert!(refused.is_err(), "a recent entry blanked: {refused:?}");
+    drop(tx);
+    let about = |kind: &'static str, id: String| JournalFilter {
+        subject: Some((kind.to_string(), id)),
+        ..JournalFilter::default()
+    };
+    let social_of_first = repo::autorisations_du_mandat(&db, first.id).await.unwrap()[0].id;
+    // Six years after the first mandate ended (its démarche replaced at t1), it goes; the
+    // renewed one, ended later, and the usager it still holds, stay.
+    let purge = |at| relais_services::mandats::purger(&db, at);
+    assert_eq!(purge(t1 + CONSERVATION_MS - 1).await.unwrap(), 0);
+    assert_eq!(purge(t1 + CONSERVATION_MS + 1).await.unwrap(), 1);
+    assert!(repo::mandat(&db, first.id).await.unwrap().is_none());
+    assert!(repo::mandat(&db, renewed.id).await.unwrap().is_some());
+    assert!(repo::usager(&db, first.usager).await.unwrap().is_some());
+    let blanked: Vec<_> = journal::list(&db, &about("mandat", first.id.to_string()), 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .chain(
+            journal::list(&db, &about("autorisation", social_of_first.to_string()), 20)
+                .await
+                .unwrap(),
+        )
+        .collect();
+    let actions: BTreeSet<&str> = blanked.iter().map(|e| e.content.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        BTreeSet::from([
+            "mandat_cree",
+            "mandat_renouvele",
+            "mandat_expire",
+            "autorisation_revoquee",
+            "mandat_purge"
+        ]),
+    );
+    for e in &blanked {
+        if e.content.action == JournalAction::MandatPurged {
+            assert!(e.purged_at.is_none() && e.content.details.contains("entrees_effacees"));
+        } else {
+            assert_eq!(
+                (e.content.details.as_str(), e.purged_at),
+                ("", Some(t1 + CONSERVATION_MS + 1))
+            );
+        }
+    }
+    assert!(
+        matches!(
+            journal::verify(&db).await.unwrap(),
+            Verification::Intact { .. }
+        ),
+        "the chain links through the blanked entries"
+    );
+    // Once the renewed mandate is as old, the usager goes with it.
+    let later = renewed.fin + CONSERVATION_MS + 1;
+    assert_eq!(purge(later).await.unwrap(), 1);
+    assert!(repo::usager(&db, first.usager).await.unwrap().is_none());
+    assert_eq!(purge(later).await.unwrap(), 0);
     assert!(matches!(
         journal::verify(&db).await.unwrap(),
         Verification::Intact { .. }

@@ -505,6 +505,59 @@ pub async fn global_roles_of(db: &Db, person: PersonId) -> Result<Vec<GlobalGran
     Ok(rows.into_iter().flatten().collect())
 }
 
+/// What every logged-in request needs to know of the person: their name, live memberships
+/// (as [`memberships_of`]) and global roles (as [`global_roles_of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub given_name: String,
+    pub family_name: String,
+    pub memberships: Vec<Membership>,
+    pub global_roles: Vec<GlobalGrant>,
+}
+
+/// The [`Caller`] of `person`, in one statement (read at every logged-in request);
+/// `None` if the person does not exist.
+pub async fn caller(db: &Db, person: PersonId) -> Result<Option<Caller>, StoreError> {
+    let rows = statement!(
+        "SELECT 'p', given_name, family_name, NULL FROM persons WHERE id = $1 \
+         UNION ALL SELECT 'm', s.nom, m.role, m.structure_id FROM memberships m \
+         JOIN structures s ON s.id = m.structure_id \
+         WHERE m.person_id = $1 AND m.revoked_at IS NULL AND s.deactivated_at IS NULL \
+         UNION ALL SELECT 'r', role, scope, NULL FROM global_roles \
+         WHERE person_id = $1 AND revoked_at IS NULL ORDER BY 1, 2, 3",
+        person.0
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut found: Option<Caller> = None;
+    let (mut memberships, mut global_roles) = (Vec::new(), Vec::new());
+    for r in &rows {
+        let (b, c): (String, String) = (r.get(1), r.get(2));
+        match r.get::<&str, _>(0) {
+            "p" => {
+                found = Some(Caller {
+                    given_name: b,
+                    family_name: c,
+                    memberships: Vec::new(),
+                    global_roles: Vec::new(),
+                });
+            }
+            "m" => memberships.extend(Role::parse(&c).map(|role| Membership {
+                structure_id: StructureId(r.get(3)),
+                structure_nom: b,
+                role,
+            })),
+            _ => global_roles
+                .extend(GlobalRole::parse(&b).map(|role| GlobalGrant { role, scope: c })),
+        }
+    }
+    Ok(found.map(|p| Caller {
+        memberships,
+        global_roles,
+        ..p
+    }))
+}
+
 /// Everyone who holds or held a role in the structure, with their live roles there.
 pub async fn team(db: &Db, structure: StructureId) -> Result<Vec<TeamMember>, StoreError> {
     let rows = statement!(

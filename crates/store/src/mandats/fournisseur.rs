@@ -1,6 +1,7 @@
 //! Relais as an OpenID Connect provider: the démarche services (clients), the signing keys,
 //! the authorization codes (single use) and the access tokens, each secret by its SHA-256.
 
+use relais_domain::comptes::Role;
 use relais_domain::ids::{AutorisationId, PersonId, StructureId};
 use relais_domain::mandats::Demarche;
 use sqlx::Row;
@@ -187,33 +188,45 @@ pub async fn create_code(tx: &mut Tx, c: &Code) -> Result<(), StoreError> {
     Ok(())
 }
 
-const CODE_COLUMNS: &str = "code_hash, client_id, autorisation_id, aidant_id, redirect_uri, \
-     code_challenge, nonce, scope, created_at, used_at";
+const CODE_COLUMNS: &str = "c.code_hash, c.client_id, c.autorisation_id, c.aidant_id, \
+     c.redirect_uri, c.code_challenge, c.nonce, c.scope, c.created_at, c.used_at";
 
-fn code_from(r: &AnyRow) -> (Code, Option<i64>) {
+/// A code read from column `at` on.
+fn code_from(r: &AnyRow, at: usize) -> (Code, Option<i64>) {
     (
         Code {
-            code_hash: r.get(0),
-            client_id: r.get(1),
-            autorisation: AutorisationId(r.get(2)),
-            aidant: PersonId(r.get(3)),
-            redirect_uri: r.get(4),
-            code_challenge: r.get(5),
-            nonce: r.get(6),
-            scope: r.get(7),
-            created_at: r.get(8),
+            code_hash: r.get(at),
+            client_id: r.get(at + 1),
+            autorisation: AutorisationId(r.get(at + 2)),
+            aidant: PersonId(r.get(at + 3)),
+            redirect_uri: r.get(at + 4),
+            code_challenge: r.get(at + 5),
+            nonce: r.get(at + 6),
+            scope: r.get(at + 7),
+            created_at: r.get(at + 8),
         },
-        r.get(9),
+        r.get(at + 9),
     )
 }
 
-/// The code of this hash, and when it was used (`None`: not yet).
-pub async fn code(db: &Db, code_hash: &str) -> Result<Option<(Code, Option<i64>)>, StoreError> {
-    let sql = format!("SELECT {CODE_COLUMNS} FROM codes_oidc WHERE code_hash = $1");
-    Ok(statement!(&sql, code_hash)
+/// The code of this hash, when it was used (`None`: not yet), and the context of its
+/// authorization and aidant (`None`: gone), in one query.
+pub async fn code(
+    db: &Db,
+    code_hash: &str,
+) -> Result<Option<(Code, Option<i64>, Option<Contexte>)>, StoreError> {
+    let sql = format!(
+        "SELECT {CONTEXTE_COLUMNS}, {CODE_COLUMNS} FROM codes_oidc c {CONTEXTE_JOINS} \
+         WHERE c.code_hash = $1"
+    );
+    statement!(&sql, code_hash, Role::Aidant.as_str())
         .fetch_optional(db.pool())
         .await?
-        .map(|r| code_from(&r)))
+        .map(|r| {
+            let (code, used) = code_from(&r, CONTEXTE_WIDTH);
+            Ok((code, used, contexte_from(&r)?))
+        })
+        .transpose()
 }
 
 /// Spends the code of this hash: `false` when it was already spent. One statement, so
@@ -271,24 +284,35 @@ pub async fn create_jeton(tx: &mut Tx, j: &Jeton) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub async fn jeton(db: &Db, token_hash: &str) -> Result<Option<Jeton>, StoreError> {
-    Ok(statement!(
-        "SELECT token_hash, code_hash, client_id, autorisation_id, aidant_id, scope, \
-         expires_at, revoked_at FROM jetons_oidc WHERE token_hash = $1",
-        token_hash
-    )
-    .fetch_optional(db.pool())
-    .await?
-    .map(|r| Jeton {
-        token_hash: r.get(0),
-        code_hash: r.get(1),
-        client_id: r.get(2),
-        autorisation: AutorisationId(r.get(3)),
-        aidant: PersonId(r.get(4)),
-        scope: r.get(5),
-        expires_at: r.get(6),
-        revoked_at: r.get(7),
-    }))
+/// The token of this hash and the context of its authorization and aidant (`None`: gone),
+/// in one query.
+pub async fn jeton(
+    db: &Db,
+    token_hash: &str,
+) -> Result<Option<(Jeton, Option<Contexte>)>, StoreError> {
+    let sql = format!(
+        "SELECT {CONTEXTE_COLUMNS}, c.token_hash, c.code_hash, c.client_id, c.autorisation_id, \
+         c.aidant_id, c.scope, c.expires_at, c.revoked_at FROM jetons_oidc c {CONTEXTE_JOINS} \
+         WHERE c.token_hash = $1"
+    );
+    statement!(&sql, token_hash, Role::Aidant.as_str())
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| {
+            let at = CONTEXTE_WIDTH;
+            let jeton = Jeton {
+                token_hash: r.get(at),
+                code_hash: r.get(at + 1),
+                client_id: r.get(at + 2),
+                autorisation: AutorisationId(r.get(at + 3)),
+                aidant: PersonId(r.get(at + 4)),
+                scope: r.get(at + 5),
+                expires_at: r.get(at + 6),
+                revoked_at: r.get(at + 7),
+            };
+            Ok((jeton, contexte_from(&r)?))
+        })
+        .transpose()
 }
 
 /// Revokes the tokens issued from the code of this hash (it was replayed); how many.
@@ -399,29 +423,30 @@ pub struct Contexte {
     pub encore_aidant: bool,
 }
 
-pub async fn contexte(
-    db: &Db,
-    autorisation: AutorisationId,
-    aidant: PersonId,
-) -> Result<Option<Contexte>, StoreError> {
-    let sql = "SELECT a.id, a.mandat_id, m.structure_id, m.usager_id, a.demarche, a.fin, a.revoquee_le, \
-         u.given_name, u.family_name, u.birthdate, u.birthplace, u.birthcountry, u.gender, \
-         u.email, u.sub_hash, s.nom, s.siret, p.given_name || ' ' || p.family_name, \
-         CAST(CASE WHEN EXISTS (SELECT 1 FROM memberships r WHERE r.person_id = p.id \
-         AND r.structure_id = m.structure_id AND r.role = $3) THEN 1 ELSE 0 END AS BIGINT) \
-         FROM autorisations a JOIN mandats m ON m.id = a.mandat_id \
-         JOIN usagers u ON u.id = m.usager_id JOIN structures s ON s.id = m.structure_id \
-         JOIN persons p ON p.id = $2 WHERE a.id = $1";
-    let role = relais_domain::comptes::Role::Aidant.as_str();
-    statement!(sql, autorisation.0, aidant.0, role)
-        .fetch_optional(db.pool())
-        .await?
-        .map(|r| {
-            Ok(Contexte {
-                utilisable: utilisable_from(&r)?,
-                aidant_nom: r.get(17),
-                encore_aidant: r.get::<i64, _>(18) == 1,
-            })
-        })
-        .transpose()
+/// The columns of a [`Contexte`], first in a query on a code or a token `c` (its
+/// `autorisation_id` and `aidant_id`) joined by [`CONTEXTE_JOINS`], `$2` being the aidant
+/// role.
+const CONTEXTE_COLUMNS: &str = "a.id, a.mandat_id, m.structure_id, m.usager_id, a.demarche, \
+     a.fin, a.revoquee_le, u.given_name, u.family_name, u.birthdate, u.birthplace, \
+     u.birthcountry, u.gender, u.email, u.sub_hash, s.nom, s.siret, \
+     p.given_name || ' ' || p.family_name, \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM memberships r WHERE r.person_id = p.id \
+     AND r.structure_id = m.structure_id AND r.role = $2 AND r.revoked_at IS NULL) \
+     THEN 1 ELSE 0 END AS BIGINT)";
+
+const CONTEXTE_WIDTH: usize = 19;
+
+const CONTEXTE_JOINS: &str = "LEFT JOIN autorisations a ON a.id = c.autorisation_id \
+     LEFT JOIN mandats m ON m.id = a.mandat_id LEFT JOIN usagers u ON u.id = m.usager_id \
+     LEFT JOIN structures s ON s.id = m.structure_id LEFT JOIN persons p ON p.id = c.aidant_id";
+
+fn contexte_from(r: &AnyRow) -> Result<Option<Contexte>, StoreError> {
+    if r.get::<Option<i64>, _>(0).is_none() || r.get::<Option<String>, _>(17).is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Contexte {
+        utilisable: utilisable_from(r)?,
+        aidant_nom: r.get(17),
+        encore_aidant: r.get::<i64, _>(18) == 1,
+    }))
 }

@@ -1,6 +1,7 @@
 //! Usagers, their mandates and each mandate's authorizations (one per démarche family);
 //! Relais as OpenID Connect provider in `fournisseur`.
 
+pub mod conservation;
 pub mod espace;
 pub mod fournisseur;
 pub mod transferts;

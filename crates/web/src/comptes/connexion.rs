@@ -250,8 +250,8 @@ pub async fn enrolment(
         Ok(enrolled) => {
             // The page was started before the login completed: name the person now.
             let mut ctx = ctx;
-            if let Ok(Some(badge)) = svc::header_badge(&state.db, &session).await {
-                ctx.account = Some(badge);
+            if let Ok(Some(caller)) = svc::caller(&state.db, &session).await {
+                ctx.account = Some(caller.badge);
             }
             let page = render(RecoveryCodesPage {
                 ctx,

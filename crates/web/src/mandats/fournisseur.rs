@@ -3,10 +3,12 @@
 //! `relais_services::mandats::fournisseur`.
 
 use askama::Template;
-use axum::Json;
+use std::sync::Arc;
+
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Json};
 use relais_domain::calendrier::{date_fr, now_ms};
 use relais_domain::ids::AutorisationId;
 use relais_services::mandats::fournisseur::{
@@ -21,9 +23,8 @@ use crate::error::{error_page, internal};
 use crate::pages::{Page, PageContext, render};
 use crate::security::FormTarget;
 
-fn fournisseur(state: &AppState) -> Fournisseur {
-    Fournisseur::new(&state.config.public_url)
-}
+/// The provider, shared by every request (it keeps the clients and keys it read).
+pub type Shared = Extension<Arc<Fournisseur>>;
 
 /// A JSON answer nobody may cache (tokens, claims).
 fn no_store(status: StatusCode, body: serde_json::Value) -> Response {
@@ -38,8 +39,8 @@ fn no_store(status: StatusCode, body: serde_json::Value) -> Response {
         .into_response()
 }
 
-pub async fn discovery(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    Json(fournisseur(&state).discovery()).into_response()
+pub async fn discovery(Extension(f): Shared) -> Response {
+    Json(f.discovery()).into_response()
 }
 
 pub async fn jwks(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
@@ -82,7 +83,7 @@ fn hidden(d: &Demande) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn refusal(state: &AppState, ctx: &PageContext, e: AuthorizeError) -> Response {
+fn refusal(f: &Fournisseur, ctx: &PageContext, e: AuthorizeError) -> Response {
     match e {
         AuthorizeError::Store(e) => internal(e),
         AuthorizeError::Affiche(message) => error_page(
@@ -104,7 +105,7 @@ fn refusal(state: &AppState, ctx: &PageContext, e: AuthorizeError) -> Response {
             if let Some(s) = s.as_deref() {
                 pairs.push(("state", s));
             }
-            Redirect::to(&fournisseur(state).renvoi(&redirect_uri, &pairs)).into_response()
+            Redirect::to(&f.renvoi(&redirect_uri, &pairs)).into_response()
         }
     }
 }
@@ -150,12 +151,13 @@ async fn authorize_page(
 /// for in it.
 pub async fn authorize(
     Page(state, ctx): Page,
+    Extension(f): Shared,
     aidant: Aidant,
     Query(p): Query<AuthorizeParams>,
 ) -> Response {
-    match svc::verifier_demande(&state.db, &p).await {
+    match svc::verifier_demande(&state.db, &f, &p, now_ms()).await {
         Ok(demande) => authorize_page(&state, ctx, &aidant, &demande, None).await,
-        Err(e) => refusal(&state, &ctx, e),
+        Err(e) => refusal(&f, &ctx, e),
     }
 }
 
@@ -170,12 +172,13 @@ pub struct ChoiceForm {
 /// The aidant chose the usager: a code, and back to the démarche.
 pub async fn choose(
     Page(state, ctx): Page,
+    Extension(f): Shared,
     aidant: Aidant,
     CsrfForm(form): CsrfForm<ChoiceForm>,
 ) -> Response {
-    let demande = match svc::verifier_demande(&state.db, &form.params).await {
+    let demande = match svc::verifier_demande(&state.db, &f, &form.params, now_ms()).await {
         Ok(d) => d,
-        Err(e) => return refusal(&state, &ctx, e),
+        Err(e) => return refusal(&f, &ctx, e),
     };
     let Some(autorisation) = form
         .autorisation
@@ -185,7 +188,6 @@ pub async fn choose(
         let error = "Choisissez la personne pour qui vous faites cette démarche.".to_string();
         return authorize_page(&state, ctx, &aidant, &demande, Some(error)).await;
     };
-    let f = fournisseur(&state);
     match svc::autoriser(
         &state.db,
         &f,
@@ -206,7 +208,7 @@ pub async fn choose(
         Err(AuthorizeError::Affiche(message)) => {
             authorize_page(&state, ctx, &aidant, &demande, Some(message)).await
         }
-        Err(e) => refusal(&state, &ctx, e),
+        Err(e) => refusal(&f, &ctx, e),
     }
 }
 
@@ -243,6 +245,7 @@ fn client_auth(headers: &HeaderMap, form: &TokenForm) -> ClientAuth {
 
 pub async fn token(
     axum::extract::State(state): axum::extract::State<AppState>,
+    Extension(f): Shared,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -253,7 +256,7 @@ pub async fn token(
         );
     };
     let auth = client_auth(&headers, &form);
-    match svc::jeton(&state.db, &fournisseur(&state), &auth, &form, now_ms()).await {
+    match svc::jeton(&state.db, &f, &auth, &form, now_ms()).await {
         Ok(answer) => no_store(
             StatusCode::OK,
             serde_json::to_value(answer).unwrap_or_default(),
