@@ -16,6 +16,7 @@ use relais_store::mandats::{self as repo, Identite};
 use relais_testkit::{fixtures, store_tests};
 
 store_tests!(
+    a_code_presented_eight_times_at_once_gives_one_token_then_revoked,
     an_aidant_creates_mandates_and_a_family_is_replaced,
     a_mandate_is_renewed_without_franceconnect_and_its_end_journaled_once,
     a_mandate_moves_when_both_referents_agree
@@ -519,4 +520,115 @@ async fn a_mandate_moves_when_both_referents_agree(db: Db) {
         .await
         .unwrap();
     assert_eq!(repo::mandat(&db, m.id).await.unwrap().unwrap().structure, b);
+}
+
+/// Eight presentations of one code at once, as a client retrying in parallel or an
+/// attacker racing it would make them: one gets a token, the others are replays, refused,
+/// and they revoke that token.
+async fn a_code_presented_eight_times_at_once_gives_one_token_then_revoked(db: Db) {
+    use relais_services::mandats::fournisseur::{
+        self as f, AuthorizeParams, ClientAuth, TokenForm, UserinfoError,
+    };
+    relais_testkit::seed_commune(&db).await;
+    let structure =
+        fixtures::structure(&db, "13002526500013", "CCAS", StructureKind::Collectivite).await;
+    let aidant = fixtures::person(&db, "aidant@exemple.fr", "Alex", "Aidant").await;
+    fixtures::grant(&db, aidant, structure, Role::Aidant).await;
+    let actor = Actor {
+        person_id: aidant,
+        memberships: vec![Membership {
+            structure,
+            role: Role::Aidant,
+        }],
+        global_roles: Vec::new(),
+        acting_structure: Some(structure),
+    };
+    let toutes: BTreeSet<Demarche> = Demarche::ALL.into_iter().collect();
+    let now = relais_domain::calendrier::now_ms();
+    let demande = Demande::new(structure, aidant, &["social"], "mois", &toutes).unwrap();
+    let access = actor.structure(structure, &[Role::Aidant]).unwrap();
+    let m = creer(&db, &access, &demande, &consentement(), MODELE, now)
+        .await
+        .unwrap();
+    let autorisation = repo::autorisations_du_mandat(&db, m.id).await.unwrap()[0].id;
+    f::tourner_cles(&db, now).await.unwrap();
+    let redirect = "https://demarche.exemple.fr/retour";
+    let client = f::enregistrer_client(&db, None, "Démarche", redirect, &["social"], now)
+        .await
+        .unwrap();
+    let fournisseur = f::Fournisseur::new("https://relais.exemple.fr");
+    let verifier = "un-verificateur-pkce-de-quarante-trois-caracteres-au-moins";
+    let challenge = {
+        use sha2::Digest;
+        data_encoding::BASE64URL_NOPAD.encode(&sha2::Sha256::digest(verifier.as_bytes()))
+    };
+    let params = AuthorizeParams {
+        client_id: Some(client.client_id.clone()),
+        redirect_uri: Some(redirect.into()),
+        response_type: Some("code".into()),
+        scope: Some("openid social".into()),
+        state: Some("etat".into()),
+        nonce: Some("nonce".into()),
+        code_challenge: Some(challenge),
+        code_challenge_method: Some("S256".into()),
+    };
+    let asked = f::verifier_demande(&db, &fournisseur, &params, now)
+        .await
+        .unwrap();
+    let aidant_access = actor.aidant().unwrap();
+    let url = f::autoriser(&db, &fournisseur, &aidant_access, &asked, autorisation, now)
+        .await
+        .unwrap();
+    let code = url
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .unwrap()
+        .to_string();
+    let auth = ClientAuth {
+        client_id: Some(client.client_id.clone()),
+        client_secret: Some(client.secret.clone()),
+    };
+    let form = TokenForm {
+        grant_type: Some("authorization_code".into()),
+        code: Some(code),
+        redirect_uri: Some(redirect.into()),
+        code_verifier: Some(verifier.into()),
+        client_id: None,
+        client_secret: None,
+    };
+    let fournisseur = std::sync::Arc::new(fournisseur);
+    let tries: Vec<_> = (0..8)
+        .map(|_| {
+            let (db, f, auth, form) = (db.clone(), fournisseur.clone(), auth.clone(), form.clone());
+            tokio::spawn(async move { f::jeton(&db, &f, &auth, &form, now).await })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    let mut replays = 0;
+    for t in tries {
+        match t.await.unwrap() {
+            Ok(answer) => tokens.push(answer.access_token),
+            Err(f::TokenError::InvalidGrant(why)) => {
+                assert!(why.contains("déjà utilisé"), "{why}");
+                replays += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((tokens.len(), replays), (1, 7));
+    assert!(matches!(
+        f::userinfo(&db, &tokens[0], now).await,
+        Err(UserinfoError::InvalidToken("jeton révoqué"))
+    ));
+    let refusals = journal::list(
+        &db,
+        &JournalFilter {
+            action: Some(JournalAction::CodeReplayRefused),
+            ..JournalFilter::default()
+        },
+        20,
+    )
+    .await
+    .unwrap();
+    assert_eq!(refusals.len(), 7);
 }
