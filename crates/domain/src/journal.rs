@@ -687,6 +687,31 @@ mod tests {
     }
 
     #[test]
+    fn a_blanked_entry_still_links_the_chain() {
+        let mut c = chain(4);
+        c[1].content.details = String::new();
+        assert_eq!(
+            check(&c, head(&c)),
+            Verification::Broken {
+                seq: 2,
+                reason: BreakKind::HashMismatch
+            },
+            "blanked without being marked: altered"
+        );
+        c[1].purged_at = Some(9_000);
+        assert_eq!(check(&c, head(&c)), Verification::Intact { entries: 4 });
+        // Marked purged, its stored hash changed: the next entry no longer follows it.
+        c[1].hash = "0".repeat(64);
+        assert_eq!(
+            check(&c, head(&c)),
+            Verification::Broken {
+                seq: 3,
+                reason: BreakKind::PrevHashMismatch
+            }
+        );
+    }
+
+    #[test]
     fn an_intact_chain_verifies() {
         assert_eq!(check(&[], head(&[])), Verification::Intact { entries: 0 });
         let c = chain(5);

@@ -3,9 +3,10 @@
 //!
 //! The database refuses UPDATE and DELETE on `journal` (triggers, migration 0003).
 //! `journal_head` holds the number and hash of the last entry: each append starts by
-//! moving its number (its hash follows the inserted entry by trigger), which queues concurrent appenders (a row lock on PostgreSQL, the write lock
-//! on SQLite) until the appending transaction ends, so numbers stay contiguous and a
-//! rolled-back transaction leaves neither entry nor gap.
+//! moving its number (its hash follows the inserted entry by trigger), which queues
+//! concurrent appenders (a row lock on PostgreSQL, the write lock on SQLite) until the
+//! appending transaction ends, so numbers stay contiguous and a rolled-back transaction
+//! leaves neither entry nor gap.
 //!
 //! `journal_checkpoints` (migration 0013, append-only too) holds the signed heads.
 

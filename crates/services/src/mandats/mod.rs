@@ -245,10 +245,10 @@ pub async fn purger(db: &Db, now: i64) -> Result<usize, StoreError> {
         }
         for f in finis {
             let mut tx = db.begin().await?;
-            // A write first (SQLite: the transaction holds the write lock from there), and
-            // before the erasure's own entry, which is not blanked.
-            // Every entry about the mandate was written before it ended, six years ago; one
-            // written far later (under the floor the database enforces) is left whole.
+            // Blanked first: a write (SQLite: the transaction holds the write lock from
+            // there), and before the erasure's own entry. Every entry about the mandate
+            // was written before it ended, six years ago; one written far later, under the
+            // floor the database enforces, is left whole.
             let floor = now - PURGE_FLOOR_MS;
             let (b, id) = (db.backend(), f.mandat.to_string());
             let mut blanked = journal::purger(&mut tx, b, "mandat", &id, now, floor).await?;
