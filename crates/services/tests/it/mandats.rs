@@ -16,7 +16,7 @@ use relais_store::mandats::{self as repo, Identite};
 use relais_testkit::{fixtures, store_tests};
 
 store_tests!(
-    a_code_presented_eight_times_at_once_gives_one_token_then_revoked,
+    a_code_raced_gives_one_token_and_a_removed_aidant_is_refused,
     an_aidant_creates_mandates_and_a_family_is_replaced,
     a_mandate_is_renewed_without_franceconnect_and_its_end_journaled_once,
     a_mandate_moves_when_both_referents_agree
@@ -524,8 +524,9 @@ async fn a_mandate_moves_when_both_referents_agree(db: Db) {
 
 /// Eight presentations of one code at once, as a client retrying in parallel or an
 /// attacker racing it would make them: one gets a token, the others are replays, refused,
-/// and they revoke that token.
-async fn a_code_presented_eight_times_at_once_gives_one_token_then_revoked(db: Db) {
+/// and they revoke that token. Then a new login, and the aidant's role removed: the next
+/// `/userinfo` is refused.
+async fn a_code_raced_gives_one_token_and_a_removed_aidant_is_refused(db: Db) {
     use relais_services::mandats::fournisseur::{
         self as f, AuthorizeParams, ClientAuth, TokenForm, UserinfoError,
     };
@@ -631,4 +632,36 @@ async fn a_code_presented_eight_times_at_once_gives_one_token_then_revoked(db: D
     .await
     .unwrap();
     assert_eq!(refusals.len(), 7);
+
+    let url = f::autoriser(&db, &fournisseur, &aidant_access, &asked, autorisation, now)
+        .await
+        .unwrap();
+    let code = url.split(['?', '&']).find_map(|p| p.strip_prefix("code="));
+    let form = TokenForm {
+        code: code.map(str::to_string),
+        ..form
+    };
+    let token = f::jeton(&db, &fournisseur, &auth, &form, now)
+        .await
+        .unwrap()
+        .access_token;
+    assert!(f::userinfo(&db, &token, now).await.is_ok());
+    let mut tx = db.begin().await.unwrap();
+    let removed = relais_store::comptes::RoleChange {
+        person: aidant,
+        structure,
+        role: Role::Aidant,
+        by: None,
+        at: now,
+    };
+    assert!(
+        relais_store::comptes::revoke_role(&mut tx, &removed)
+            .await
+            .unwrap()
+    );
+    relais_store::commit(tx).await.unwrap();
+    assert!(matches!(
+        f::userinfo(&db, &token, now).await,
+        Err(UserinfoError::InvalidToken(why)) if why.contains("plus habilité")
+    ));
 }
