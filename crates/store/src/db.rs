@@ -129,7 +129,12 @@ impl Db {
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        // No ping before lending a connection (sqlx's default): it doubled the round trips
+        // to PostgreSQL of every statement. A connection found broken fails its statement
+        // once and leaves the pool.
+        let options = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false);
         let options = match backend {
             Backend::Sqlite => options.max_connections(8).after_connect(move |conn, _| {
                 let pragmas = format!(

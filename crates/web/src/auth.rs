@@ -144,13 +144,18 @@ guard!(MaybeSession, |parts, state| {
     if let Some(found) = parts.extensions.get::<ResolvedSession>() {
         return Ok(MaybeSession(found.0.clone()));
     }
-    let session = match cookie(&parts.headers, SESSION_COOKIE) {
-        None => None,
-        Some(token) => svc::resolve_session(&state.db, &state.policy, &token)
+    let (session, caller) = match cookie(&parts.headers, SESSION_COOKIE) {
+        None => (None, None),
+        Some(token) => match svc::resolve(&state.db, &state.policy, &token)
             .await
-            .map_err(|e| internal(format_args!("session illisible : {e}")))?,
+            .map_err(|e| internal(format_args!("session illisible : {e}")))?
+        {
+            Some((session, caller)) => (Some(session), caller),
+            None => (None, None),
+        },
     };
     parts.extensions.insert(ResolvedSession(session.clone()));
+    parts.extensions.insert(ResolvedCaller(caller));
     Ok(MaybeSession(session))
 });
 
@@ -201,21 +206,14 @@ guard!(Authenticated, |parts, state| {
     }
 });
 
-/// The person behind the request's complete session, read once per request whatever the
-/// number of extractors asking (the guard and the page's header).
+/// The person behind the request's complete session, read with the session once per
+/// request whatever the number of extractors asking (the guard and the page's header).
 pub async fn caller(parts: &mut Parts, state: &AppState) -> Result<Option<svc::Caller>, Response> {
-    if let Some(found) = parts.extensions.get::<ResolvedCaller>() {
-        return Ok(found.0.clone());
-    }
-    let found =
-        match MaybeSession::from_request_parts(parts, state).await?.0 {
-            Some(session) if session.stage == Stage::Active => svc::caller(&state.db, &session)
-                .await
-                .map_err(|e| internal(format_args!("rôles illisibles : {e}")))?,
-            _ => None,
-        };
-    parts.extensions.insert(ResolvedCaller(found.clone()));
-    Ok(found)
+    MaybeSession::from_request_parts(parts, state).await?;
+    Ok(parts
+        .extensions
+        .get::<ResolvedCaller>()
+        .and_then(|found| found.0.clone()))
 }
 
 #[derive(Clone)]

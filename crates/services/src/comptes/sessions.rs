@@ -2,7 +2,7 @@
 //! structure a session acts as, and the actor behind it.
 
 use relais_domain::authz::{Actor, Membership};
-use relais_domain::comptes::sessions::Session;
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::ids::StructureId;
 use relais_domain::journal::JournalAction;
 use relais_store::comptes as repo;
@@ -16,15 +16,16 @@ use super::{Policy, about_person, ms};
 /// How often a session's activity (last seen, freshness of the second factor) is written.
 pub const TOUCH_EVERY_MS: i64 = 30_000;
 
-/// The session behind a cookie, if it is still alive; records the activity.
-pub async fn resolve_session(
+/// The session behind a cookie, if it is still alive, and the [`Caller`] behind it once the
+/// login is complete (both read in one statement); records the activity.
+pub async fn resolve(
     db: &Db,
     policy: &Policy,
     token: &str,
-) -> Result<Option<Session>, StoreError> {
+) -> Result<Option<(Session, Option<Caller>)>, StoreError> {
     let now = relais_domain::calendrier::now_ms();
     let hash = sha256_hex(token);
-    let Some(mut session) = sessions::find(db, &hash).await? else {
+    let Some((mut session, found)) = repo::caller(db, &hash).await? else {
         return Ok(None);
     };
     if session.last_seen_at < now - ms(policy.idle)
@@ -44,7 +45,19 @@ pub async fn resolve_session(
         session.last_seen_at = now;
         sessions::touch(db, &hash, now, session.fresh_until).await?;
     }
-    Ok(Some(session))
+    let caller = (session.stage == Stage::Active).then(|| caller_of(&session, found));
+    Ok(Some((session, caller)))
+}
+
+/// [`resolve`], the session only.
+pub async fn resolve_session(
+    db: &Db,
+    policy: &Policy,
+    token: &str,
+) -> Result<Option<Session>, StoreError> {
+    Ok(resolve(db, policy, token)
+        .await?
+        .map(|(session, _)| session))
 }
 
 /// Whether a sensitive action may go ahead without asking the second factor again.
@@ -105,16 +118,19 @@ pub struct Caller {
     pub badge: HeaderBadge,
 }
 
-/// The [`Caller`] behind a session, read in one statement; `None` if the person is gone.
+/// The [`Caller`] behind a session, read in one statement; `None` if the session is gone.
 pub async fn caller(db: &Db, session: &Session) -> Result<Option<Caller>, StoreError> {
-    let Some(found) = repo::caller(db, session.person_id).await? else {
-        return Ok(None);
-    };
+    Ok(repo::caller(db, &session.token_hash)
+        .await?
+        .map(|(_, found)| caller_of(session, found)))
+}
+
+fn caller_of(session: &Session, found: repo::Caller) -> Caller {
     let acting = acting_structure(session, &found.memberships);
     let structure = acting
         .and_then(|s| found.memberships.iter().find(|m| m.structure_id == s))
         .map(|m| m.structure_nom.clone());
-    Ok(Some(Caller {
+    Caller {
         actor: Actor {
             person_id: session.person_id,
             memberships: found
@@ -136,7 +152,7 @@ pub async fn caller(db: &Db, session: &Session) -> Result<Option<Caller>, StoreE
             name: format!("{} {}", found.given_name, found.family_name),
             structure,
         },
-    }))
+    }
 }
 
 /// Chooses the structure the person acts as (shown in the header). A change of privileges:

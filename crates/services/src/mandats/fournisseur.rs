@@ -598,7 +598,7 @@ fn acteur(c: &Contexte) -> Acteur {
     }
 }
 
-/// The checks of a code just spent: its client, its redirect URI, its age, the PKCE
+/// The checks of a presented code: its client, its redirect URI, its age, the PKCE
 /// verifier, then the authorization and the aidant's role, still in force.
 fn verifier_code(
     client: &Client,
@@ -685,9 +685,9 @@ pub async fn jeton(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| TokenError::InvalidRequest("code absent".into()))?;
     let code_hash = sha256_hex(code);
-    // Reads first, writes after in one short transaction: on SQLite a transaction holds
-    // the one writer's lock, and a read waiting for another pooled connection meanwhile
-    // could wait for ever once every connection is such a transaction.
+    // Reads first, writes after: on SQLite a transaction holds the one writer's lock, and a
+    // read waiting for another pooled connection meanwhile could wait for ever once every
+    // connection is such a transaction.
     let Some((issued, used, contexte)) = repo::code(db, &code_hash).await? else {
         return Err(TokenError::InvalidGrant("code inconnu".into()));
     };
@@ -697,34 +697,28 @@ pub async fn jeton(
     let checked = verifier_code(&client, &issued, contexte, form, now);
     let access_token = random_token();
     let expires_at = now + JETON_VALIDITE_MS;
-    let mut tx = db.begin().await?;
-    if !repo::spend_code(&mut tx, &code_hash, now).await? {
-        drop(tx);
+    // The code is spent whatever the checks said; a token comes with it only if they
+    // passed.
+    let spent = match &checked {
+        Ok(_) => {
+            let jeton = Jeton {
+                token_hash: sha256_hex(&access_token),
+                code_hash,
+                client_id: client.client_id.clone(),
+                autorisation: issued.autorisation,
+                aidant: issued.aidant,
+                scope: issued.scope.clone(),
+                expires_at,
+                revoked_at: None,
+            };
+            repo::spend_code_for(db, &jeton, now).await?
+        }
+        Err(_) => repo::spend_code(db, &code_hash, now).await?,
+    };
+    if !spent {
         return Err(replay(db, &client, &issued, now).await?);
     }
-    // The code is spent from here, whatever the checks said: a refusal commits too.
-    let contexte = match checked {
-        Ok(c) => c,
-        Err(e) => {
-            relais_store::commit(tx).await?;
-            return Err(e);
-        }
-    };
-    repo::create_jeton(
-        &mut tx,
-        &Jeton {
-            token_hash: sha256_hex(&access_token),
-            code_hash,
-            client_id: client.client_id.clone(),
-            autorisation: issued.autorisation,
-            aidant: issued.aidant,
-            scope: issued.scope.clone(),
-            expires_at,
-            revoked_at: None,
-        },
-    )
-    .await?;
-    relais_store::commit(tx).await?;
+    let contexte = checked?;
 
     let cles = f.cles(db, now).await?;
     let cle = signataire(&cles, now)

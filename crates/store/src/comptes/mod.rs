@@ -7,6 +7,7 @@ pub mod registre;
 pub mod sessions;
 
 use relais_domain::comptes::registre::StructureLabel;
+use relais_domain::comptes::sessions::{Session, Stage};
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_domain::ids::{PersonId, StructureId};
 use sqlx::Row;
@@ -515,35 +516,57 @@ pub struct Caller {
     pub global_roles: Vec<GlobalGrant>,
 }
 
-/// The [`Caller`] of `person`, in one statement (read at every logged-in request);
-/// `None` if the person does not exist.
-pub async fn caller(db: &Db, person: PersonId) -> Result<Option<Caller>, StoreError> {
+/// The session of this token hash and the [`Caller`] behind it, in one statement (read at
+/// every request bearing a session cookie); `None` if there is no such session.
+pub async fn caller(db: &Db, token_hash: &str) -> Result<Option<(Session, Caller)>, StoreError> {
+    // One row for the session and its person, then one per live membership and global
+    // role: the columns the three kinds have in common.
     let rows = statement!(
-        "SELECT 'p', given_name, family_name, NULL FROM persons WHERE id = $1 \
-         UNION ALL SELECT 'm', s.nom, m.role, m.structure_id FROM memberships m \
-         JOIN structures s ON s.id = m.structure_id \
-         WHERE m.person_id = $1 AND m.revoked_at IS NULL AND s.deactivated_at IS NULL \
-         UNION ALL SELECT 'r', role, scope, NULL FROM global_roles \
-         WHERE person_id = $1 AND revoked_at IS NULL ORDER BY 1, 2, 3",
-        person.0
+        "SELECT 'p', p.given_name, p.family_name, s.stage, s.ip, s.user_agent, s.person_id, \
+         s.acting_structure, s.created_at, s.last_seen_at, s.fresh_until \
+         FROM sessions s JOIN persons p ON p.id = s.person_id WHERE s.token_hash = $1 \
+         UNION ALL SELECT 'm', st.nom, m.role, NULL, NULL, NULL, m.structure_id, NULL, NULL, \
+         NULL, NULL FROM sessions s JOIN memberships m ON m.person_id = s.person_id \
+         JOIN structures st ON st.id = m.structure_id WHERE s.token_hash = $1 \
+         AND m.revoked_at IS NULL AND st.deactivated_at IS NULL \
+         UNION ALL SELECT 'r', g.role, g.scope, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+         FROM sessions s JOIN global_roles g ON g.person_id = s.person_id \
+         WHERE s.token_hash = $1 AND g.revoked_at IS NULL ORDER BY 1, 2, 3",
+        token_hash
     )
     .fetch_all(db.pool())
     .await?;
-    let mut found: Option<Caller> = None;
+    let mut found: Option<(Session, Caller)> = None;
     let (mut memberships, mut global_roles) = (Vec::new(), Vec::new());
     for r in &rows {
         let (b, c): (String, String) = (r.get(1), r.get(2));
         match r.get::<&str, _>(0) {
             "p" => {
-                found = Some(Caller {
+                // A stage this version does not know: no session.
+                let Some(stage) = Stage::parse(r.get::<&str, _>(3)) else {
+                    return Ok(None);
+                };
+                let session = Session {
+                    token_hash: token_hash.to_string(),
+                    person_id: PersonId(r.get(6)),
+                    stage,
+                    acting_structure: r.get::<Option<i64>, _>(7).map(StructureId),
+                    created_at: r.get(8),
+                    last_seen_at: r.get(9),
+                    fresh_until: r.get(10),
+                    ip: r.get(4),
+                    user_agent: r.get(5),
+                };
+                let caller = Caller {
                     given_name: b,
                     family_name: c,
                     memberships: Vec::new(),
                     global_roles: Vec::new(),
-                });
+                };
+                found = Some((session, caller));
             }
             "m" => memberships.extend(Role::parse(&c).map(|role| Membership {
-                structure_id: StructureId(r.get(3)),
+                structure_id: StructureId(r.get(6)),
                 structure_nom: b,
                 role,
             })),
@@ -551,10 +574,15 @@ pub async fn caller(db: &Db, person: PersonId) -> Result<Option<Caller>, StoreEr
                 .extend(GlobalRole::parse(&b).map(|role| GlobalGrant { role, scope: c })),
         }
     }
-    Ok(found.map(|p| Caller {
-        memberships,
-        global_roles,
-        ..p
+    Ok(found.map(|(session, p)| {
+        (
+            session,
+            Caller {
+                memberships,
+                global_roles,
+                ..p
+            },
+        )
     }))
 }
 

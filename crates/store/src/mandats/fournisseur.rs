@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 
 use super::{AutorisationStockee, Identite};
 use crate::db::duplicate_as;
-use crate::{Db, StoreError, Tx};
+use crate::{Backend, Db, StoreError, Tx};
 
 /// A démarche service allowed to ask Relais who an aidant acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,16 +231,69 @@ pub async fn code(
 
 /// Spends the code of this hash: `false` when it was already spent. One statement, so
 /// that of two concurrent presentations one only spends it.
-pub async fn spend_code(tx: &mut Tx, code_hash: &str, now: i64) -> Result<bool, StoreError> {
+pub async fn spend_code(db: &Db, code_hash: &str, now: i64) -> Result<bool, StoreError> {
     Ok(statement!(
         "UPDATE codes_oidc SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL",
         code_hash,
         now
     )
-    .execute(&mut **tx)
+    .execute(db.pool())
     .await?
     .rows_affected()
         == 1)
+}
+
+/// Spends the code of `j.code_hash` and issues the token `j` with it, atomically; `false`
+/// (nothing issued) if the code was already spent. PostgreSQL does both in one statement
+/// (the token is the hot path of `/token`); SQLite, which has no writing `WITH`, in one
+/// transaction.
+pub async fn spend_code_for(db: &Db, j: &Jeton, now: i64) -> Result<bool, StoreError> {
+    if db.backend() == Backend::Postgres {
+        let issued = statement!(
+            "WITH spent AS (UPDATE codes_oidc SET used_at = $2 \
+             WHERE code_hash = $1 AND used_at IS NULL RETURNING code_hash) \
+             INSERT INTO jetons_oidc (token_hash, code_hash, client_id, autorisation_id, \
+             aidant_id, scope, expires_at) SELECT $3, code_hash, $4, $5, $6, $7, $8 FROM spent",
+            &j.code_hash,
+            now,
+            &j.token_hash,
+            &j.client_id,
+            j.autorisation.0,
+            j.aidant.0,
+            &j.scope,
+            j.expires_at
+        )
+        .execute(db.pool())
+        .await?;
+        return Ok(issued.rows_affected() == 1);
+    }
+    let mut tx = db.begin().await?;
+    let spent = statement!(
+        "UPDATE codes_oidc SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL",
+        &j.code_hash,
+        now
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if spent {
+        statement!(
+            "INSERT INTO jetons_oidc (token_hash, code_hash, client_id, autorisation_id, \
+             aidant_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &j.token_hash,
+            &j.code_hash,
+            &j.client_id,
+            j.autorisation.0,
+            j.aidant.0,
+            &j.scope,
+            j.expires_at
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(spent)
 }
 
 /// Forgets the codes issued before `before` (spent or expired: a replay that late is refused
@@ -265,23 +318,6 @@ pub struct Jeton {
     pub scope: String,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
-}
-
-pub async fn create_jeton(tx: &mut Tx, j: &Jeton) -> Result<(), StoreError> {
-    statement!(
-        "INSERT INTO jetons_oidc (token_hash, code_hash, client_id, autorisation_id, aidant_id, \
-         scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &j.token_hash,
-        &j.code_hash,
-        &j.client_id,
-        j.autorisation.0,
-        j.aidant.0,
-        &j.scope,
-        j.expires_at
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// The token of this hash and the context of its authorization and aidant (`None`: gone),

@@ -105,6 +105,38 @@ async fn structures_people_and_roles(db: Db) {
     let team = comptes::team(&db, a).await.unwrap();
     assert_eq!(team.len(), 1);
     assert_eq!(team[0].roles, [Role::Aidant, Role::Referent]);
+    // A session and the person behind it, in one read: live roles only.
+    let opened = Session {
+        stage: Stage::Active,
+        acting_structure: Some(b),
+        ..session("camille", camille, 3)
+    };
+    sessions::create(&db, &opened).await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    comptes::revoke_role(&mut tx, &change(camille, a, Role::Referent, 4))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (found, caller) = comptes::caller(&db, "camille").await.unwrap().unwrap();
+    assert_eq!(found, opened);
+    assert_eq!(
+        (caller.given_name.as_str(), caller.family_name.as_str()),
+        ("Camille", "Martin")
+    );
+    let live: Vec<(StructureId, Role, &str)> = caller
+        .memberships
+        .iter()
+        .map(|m| (m.structure_id, m.role, m.structure_nom.as_str()))
+        .collect();
+    assert_eq!(
+        live,
+        [
+            (a, Role::Aidant, "Médiathèque 13002526500013"),
+            (b, Role::Mediateur, "Médiathèque 21420218600018")
+        ]
+    );
+    assert_eq!(caller.global_roles, global);
+    assert_eq!(comptes::caller(&db, "inconnu").await.unwrap(), None);
     assert_eq!(
         comptes::structure(&db, a).await.unwrap().unwrap().siret,
         "13002526500013"
