@@ -2,11 +2,13 @@
 //! entries by scope, and verify the hash chain.
 //!
 //! The database refuses UPDATE and DELETE on `journal` (triggers, migration 0003).
-//! `journal_head` holds the number and hash of the last entry: each append starts by
-//! moving its number (its hash follows the inserted entry by trigger), which queues
-//! concurrent appenders (a row lock on PostgreSQL, the write lock on SQLite) until the
-//! appending transaction ends, so numbers stay contiguous and a rolled-back transaction
-//! leaves neither entry nor gap.
+//! `journal_head` holds the number and hash of the last entry: each append moves its
+//! number (its hash follows the inserted entry by trigger), which queues concurrent
+//! appenders (a row lock on PostgreSQL, the write lock on SQLite) until the appending
+//! transaction ends, so numbers stay contiguous and a rolled-back transaction leaves
+//! neither entry nor gap. On PostgreSQL the INSERT itself moves the head and seals the
+//! entry (migration 0027), so the lock is taken as late as possible; Relais checks the
+//! hash it returns.
 //!
 //! `journal_checkpoints` (migration 0013, append-only too) holds the signed heads.
 
@@ -17,6 +19,7 @@ use relais_domain::journal::{ChainCheck, Entry, JournalAction, NewEntry, Verific
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::db::AnyQuery;
 use crate::{Backend, Db, StoreError, Tx};
 
 const COLUMNS: &str = "seq, at, action, actor, actor_structure, structure, subject_kind, \
@@ -37,12 +40,19 @@ const PAGE: i64 = 1_000;
 /// transaction with a write: a deferred transaction that read first cannot always
 /// upgrade to writing while another appender commits.
 pub async fn append(tx: &mut Tx, entry: &NewEntry) -> Result<Entry, StoreError> {
+    let at = now_ms();
+    if tx.backend_name() != "SQLite" {
+        let row = bind_sealed(statement!(&insert_sealed(1)), at, entry)
+            .fetch_one(&mut **tx)
+            .await?;
+        return sealed_from(&row, entry, at);
+    }
     let head =
         sqlx::query("UPDATE journal_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
             .fetch_one(&mut **tx)
             .await?;
     let (seq, prev_hash): (i64, String) = (head.get(0), head.get(1));
-    let sealed = Entry::seal(entry.clone(), seq, now_ms(), &prev_hash);
+    let sealed = Entry::seal(entry.clone(), seq, at, &prev_hash);
     statement!(
         &format!(
             "INSERT INTO journal ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
@@ -62,6 +72,44 @@ pub async fn append(tx: &mut Tx, entry: &NewEntry) -> Result<Entry, StoreError> 
     .execute(&mut **tx)
     .await?;
     // The head's hash follows by trigger (migration 0025).
+    Ok(sealed)
+}
+
+/// PostgreSQL: the INSERT of an entry the database seals (migration 0027), its values
+/// from `$first` on (see [`bind_sealed`]), returning what [`sealed_from`] reads. For a
+/// write that journals itself in the same statement.
+pub(crate) fn insert_sealed(first: usize) -> String {
+    let p: Vec<String> = (first..first + 8).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO journal (at, action, actor, actor_structure, structure, subject_kind, \
+         subject_id, details) VALUES ({}) RETURNING seq, prev_hash, hash",
+        p.join(", ")
+    )
+}
+
+/// Binds the values of [`insert_sealed`].
+pub(crate) fn bind_sealed<'q>(q: AnyQuery<'q>, at: i64, entry: &'q NewEntry) -> AnyQuery<'q> {
+    q.bind(at)
+        .bind(entry.action.as_str())
+        .bind(entry.actor.map(i64::from))
+        .bind(entry.actor_structure.map(i64::from))
+        .bind(entry.structure.map(i64::from))
+        .bind(entry.subject_kind.as_str())
+        .bind(entry.subject_id.as_str())
+        .bind(entry.details.as_str())
+}
+
+/// The entry PostgreSQL sealed, from the row [`insert_sealed`] returned; its hash is
+/// checked against Relais's own, so that the SQL and `entry_hash` cannot drift apart
+/// unnoticed.
+pub(crate) fn sealed_from(row: &AnyRow, entry: &NewEntry, at: i64) -> Result<Entry, StoreError> {
+    let (seq, prev_hash, hash): (i64, String, String) = (row.get(0), row.get(1), row.get(2));
+    let sealed = Entry::seal(entry.clone(), seq, at, &prev_hash);
+    if sealed.hash != hash {
+        return Err(StoreError::Corrupt(format!(
+            "entrée {seq} du journal scellée par PostgreSQL avec un autre hash que celui de Relais"
+        )));
+    }
     Ok(sealed)
 }
 

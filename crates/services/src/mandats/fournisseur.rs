@@ -448,30 +448,6 @@ pub async fn autoriser(
             )
         })?;
     let code = random_token();
-    let mut tx = db.begin().await?;
-    repo::create_code(
-        &mut tx,
-        &Code {
-            code_hash: sha256_hex(&code),
-            client_id: demande.client.client_id.clone(),
-            autorisation,
-            aidant: access.person(),
-            redirect_uri: demande.redirect_uri.clone(),
-            code_challenge: demande.code_challenge.clone(),
-            nonce: demande.nonce.clone(),
-            scope: demande.scope.clone(),
-            created_at: now,
-        },
-    )
-    .await?;
-    relais_store::mandats::espace::record_use(
-        &mut tx,
-        autorisation,
-        access.person(),
-        &demande.client.client_id,
-        now,
-    )
-    .await?;
     let a = &chosen.autorisation;
     let details = serde_json::json!({
         "mandat": a.mandat,
@@ -484,8 +460,22 @@ pub async fn autoriser(
         .by(access.person(), Some(a.structure))
         .in_structure(a.structure)
         .with_details(details.to_string());
-    journal::append(&mut tx, &entry).await?;
-    relais_store::commit(tx).await?;
+    repo::issue_code(
+        db,
+        &Code {
+            code_hash: sha256_hex(&code),
+            client_id: demande.client.client_id.clone(),
+            autorisation,
+            aidant: access.person(),
+            redirect_uri: demande.redirect_uri.clone(),
+            code_challenge: demande.code_challenge.clone(),
+            nonce: demande.nonce.clone(),
+            scope: demande.scope.clone(),
+            created_at: now,
+        },
+        &entry,
+    )
+    .await?;
     Ok(f.renvoi(
         &demande.redirect_uri,
         &[("code", &code), ("state", &demande.state)],

@@ -60,7 +60,7 @@ pub async fn usager_by_key(db: &Db, sub_hash: &str) -> Result<Option<UsagerId>, 
     )
 }
 
-pub async fn record_use(
+pub(crate) async fn record_use(
     tx: &mut Tx,
     autorisation: AutorisationId,
     aidant: PersonId,

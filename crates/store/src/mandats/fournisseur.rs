@@ -1,15 +1,17 @@
 //! Relais as an OpenID Connect provider: the démarche services (clients), the signing keys,
 //! the authorization codes (single use) and the access tokens, each secret by its SHA-256.
 
+use relais_domain::calendrier::now_ms;
 use relais_domain::comptes::Role;
 use relais_domain::ids::{AutorisationId, PersonId, StructureId};
+use relais_domain::journal::{Entry, NewEntry};
 use relais_domain::mandats::Demarche;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{AutorisationStockee, Identite};
 use crate::db::duplicate_as;
-use crate::{Backend, Db, StoreError, Tx};
+use crate::{Backend, Db, StoreError, Tx, journal};
 
 /// A démarche service allowed to ask Relais who an aidant acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +188,52 @@ pub async fn create_code(tx: &mut Tx, c: &Code) -> Result<(), StoreError> {
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Issues the code `c`, records the use of its authorization by the aidant and journals
+/// `entry`, atomically. On PostgreSQL in one statement, sealed by the database: the
+/// journal's head is locked for that statement only, however busy Relais is.
+pub async fn issue_code(db: &Db, c: &Code, entry: &NewEntry) -> Result<Entry, StoreError> {
+    let at = now_ms();
+    if db.backend() == Backend::Postgres {
+        let sql = format!(
+            "WITH code AS (INSERT INTO codes_oidc (code_hash, client_id, autorisation_id, \
+             aidant_id, redirect_uri, code_challenge, nonce, scope, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)), \
+             utilisation AS (INSERT INTO utilisations (autorisation_id, aidant_id, client_id, \
+             created_at) VALUES ($3, $4, $2, $9)) {}",
+            journal::insert_sealed(10)
+        );
+        let q = statement!(
+            &sql,
+            &c.code_hash,
+            &c.client_id,
+            c.autorisation.0,
+            c.aidant.0,
+            &c.redirect_uri,
+            &c.code_challenge,
+            &c.nonce,
+            &c.scope,
+            c.created_at
+        );
+        let row = journal::bind_sealed(q, at, entry)
+            .fetch_one(db.pool())
+            .await?;
+        return journal::sealed_from(&row, entry, at);
+    }
+    let mut tx = db.begin().await?;
+    create_code(&mut tx, c).await?;
+    super::espace::record_use(
+        &mut tx,
+        c.autorisation,
+        c.aidant,
+        &c.client_id,
+        c.created_at,
+    )
+    .await?;
+    let sealed = journal::append(&mut tx, entry).await?;
+    tx.commit().await?;
+    Ok(sealed)
 }
 
 const CODE_COLUMNS: &str = "c.code_hash, c.client_id, c.autorisation_id, c.aidant_id, \
