@@ -125,7 +125,7 @@ pub async fn caller(db: &Db, session: &Session) -> Result<Option<Caller>, StoreE
         .map(|(_, found)| caller_of(session, found)))
 }
 
-fn caller_of(session: &Session, found: repo::Caller) -> Caller {
+fn caller_of(session: &Session, found: repo::CallerRow) -> Caller {
     let acting = acting_structure(session, &found.memberships);
     let structure = acting
         .and_then(|s| found.memberships.iter().find(|m| m.structure_id == s))

@@ -24,7 +24,7 @@ use openidconnect::{
 };
 use rand::Rng;
 use relais_domain::authz::AidantAccess;
-use relais_domain::ids::{AutorisationId, PersonId};
+use relais_domain::ids::{AutorisationId, PersonId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::mandats::Demarche;
 use relais_domain::mandats::fournisseur::{
@@ -624,16 +624,14 @@ fn verifier_code(
 }
 
 /// A code presented again: the tokens issued from it are revoked and the replay is
-/// journaled (in the structure of the mandate, whose référents watch it).
+/// journaled in `structure`, the mandate's, whose référents watch it.
 async fn replay(
     db: &Db,
     client: &Client,
     issued: &Code,
+    structure: Option<StructureId>,
     now: i64,
 ) -> Result<TokenError, StoreError> {
-    let structure = repo::utilisable(db, issued.autorisation)
-        .await?
-        .map(|u| u.autorisation.structure);
     let mut tx = db.begin().await?;
     let revoked = repo::revoke_jetons_of_code(&mut tx, &issued.code_hash, now).await?;
     let details = serde_json::json!({
@@ -681,8 +679,11 @@ pub async fn jeton(
     let Some((issued, used, contexte)) = repo::code(db, &code_hash).await? else {
         return Err(TokenError::InvalidGrant("code inconnu".into()));
     };
+    let structure = contexte
+        .as_ref()
+        .map(|c| c.utilisable.autorisation.structure);
     if used.is_some() {
-        return Err(replay(db, &client, &issued, now).await?);
+        return Err(replay(db, &client, &issued, structure, now).await?);
     }
     let checked = verifier_code(&client, &issued, contexte, form, now);
     let access_token = random_token();
@@ -706,7 +707,7 @@ pub async fn jeton(
         Err(_) => repo::spend_code(db, &code_hash, now).await?,
     };
     if !spent {
-        return Err(replay(db, &client, &issued, now).await?);
+        return Err(replay(db, &client, &issued, structure, now).await?);
     }
     let contexte = checked?;
 

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use relais_domain::authz::{Actor, Membership};
 use relais_domain::comptes::{Role, StructureKind};
+use relais_domain::ids::{PersonId, StructureId};
 use relais_domain::journal::{JournalAction, Verification};
 use relais_domain::mandats::{CONSERVATION_MS, Demande, Demarche, Duree, Etat, cle_usager, etat};
 use relais_services::mandats::{
@@ -41,25 +42,40 @@ fn consentement() -> Consentement {
     }
 }
 
-async fn an_aidant_creates_mandates_and_a_family_is_replaced(db: Db) {
-    relais_testkit::seed_commune(&db).await;
+/// The actor `person`, holding `role` in `structure` only.
+fn actor(person: PersonId, structure: StructureId, role: Role) -> Actor {
+    Actor {
+        person_id: person,
+        memberships: vec![Membership { structure, role }],
+        global_roles: Vec::new(),
+        acting_structure: Some(structure),
+    }
+}
+
+fn toutes() -> BTreeSet<Demarche> {
+    Demarche::ALL.into_iter().collect()
+}
+
+/// A CCAS and its aidant, Alex.
+async fn ccas_and_aidant(db: &Db) -> (StructureId, PersonId) {
+    relais_testkit::seed_commune(db).await;
     let structure =
-        fixtures::structure(&db, "13002526500013", "CCAS", StructureKind::Collectivite).await;
-    let aidant = fixtures::person(&db, "aidant@exemple.fr", "Alex", "Aidant").await;
+        fixtures::structure(db, "13002526500013", "CCAS", StructureKind::Collectivite).await;
+    let aidant = fixtures::person(db, "aidant@exemple.fr", "Alex", "Aidant").await;
+    fixtures::grant(db, aidant, structure, Role::Aidant).await;
+    (structure, aidant)
+}
+
+async fn an_aidant_creates_mandates_and_a_family_is_replaced(db: Db) {
+    let (structure, aidant) = ccas_and_aidant(&db).await;
     let mediateur = fixtures::person(&db, "med@exemple.fr", "Sam", "Médiateur").await;
-    fixtures::grant(&db, aidant, structure, Role::Aidant).await;
     fixtures::grant(&db, mediateur, structure, Role::Mediateur).await;
     let access = |person, role| {
-        Actor {
-            person_id: person,
-            memberships: vec![Membership { structure, role }],
-            global_roles: Vec::new(),
-            acting_structure: Some(structure),
-        }
-        .structure(structure, &[Role::Aidant, Role::Mediateur])
-        .unwrap()
+        actor(person, structure, role)
+            .structure(structure, &[Role::Aidant, Role::Mediateur])
+            .unwrap()
     };
-    let toutes: BTreeSet<Demarche> = Demarche::ALL.into_iter().collect();
+    let toutes = toutes();
     let demande = |person, codes: &[&str], duree| {
         Demande::new(structure, person, codes, duree, &toutes).unwrap()
     };
@@ -198,23 +214,11 @@ async fn an_aidant_creates_mandates_and_a_family_is_replaced(db: Db) {
 }
 
 async fn a_mandate_is_renewed_without_franceconnect_and_its_end_journaled_once(db: Db) {
-    relais_testkit::seed_commune(&db).await;
-    let structure =
-        fixtures::structure(&db, "13002526500013", "CCAS", StructureKind::Collectivite).await;
-    let aidant = fixtures::person(&db, "aidant@exemple.fr", "Alex", "Aidant").await;
-    fixtures::grant(&db, aidant, structure, Role::Aidant).await;
-    let access = Actor {
-        person_id: aidant,
-        memberships: vec![Membership {
-            structure,
-            role: Role::Aidant,
-        }],
-        global_roles: Vec::new(),
-        acting_structure: Some(structure),
-    }
-    .structure(structure, &[Role::Aidant])
-    .unwrap();
-    let toutes: BTreeSet<Demarche> = Demarche::ALL.into_iter().collect();
+    let (structure, aidant) = ccas_and_aidant(&db).await;
+    let access = actor(aidant, structure, Role::Aidant)
+        .structure(structure, &[Role::Aidant])
+        .unwrap();
+    let toutes = toutes();
     let demande =
         |codes: &[&str], duree| Demande::new(structure, aidant, codes, duree, &toutes).unwrap();
     let first = creer(
@@ -386,17 +390,11 @@ async fn a_mandate_moves_when_both_referents_agree(db: Db) {
     fixtures::grant(&db, ref_a, a, Role::Referent).await;
     fixtures::grant(&db, ref_b, b, Role::Referent).await;
     let access = |person, structure, role| {
-        Actor {
-            person_id: person,
-            memberships: vec![Membership { structure, role }],
-            global_roles: Vec::new(),
-            acting_structure: Some(structure),
-        }
-        .structure(structure, &[role])
-        .unwrap()
+        actor(person, structure, role)
+            .structure(structure, &[role])
+            .unwrap()
     };
-    let toutes: BTreeSet<Demarche> = Demarche::ALL.into_iter().collect();
-    let demande = Demande::new(a, aidant, &["social"], "annee", &toutes).unwrap();
+    let demande = Demande::new(a, aidant, &["social"], "annee", &toutes()).unwrap();
     let m = creer(
         &db,
         &access(aidant, a, Role::Aidant),
@@ -530,23 +528,10 @@ async fn a_code_raced_gives_one_token_and_a_removed_aidant_is_refused(db: Db) {
     use relais_services::mandats::fournisseur::{
         self as f, AuthorizeParams, ClientAuth, TokenForm, UserinfoError,
     };
-    relais_testkit::seed_commune(&db).await;
-    let structure =
-        fixtures::structure(&db, "13002526500013", "CCAS", StructureKind::Collectivite).await;
-    let aidant = fixtures::person(&db, "aidant@exemple.fr", "Alex", "Aidant").await;
-    fixtures::grant(&db, aidant, structure, Role::Aidant).await;
-    let actor = Actor {
-        person_id: aidant,
-        memberships: vec![Membership {
-            structure,
-            role: Role::Aidant,
-        }],
-        global_roles: Vec::new(),
-        acting_structure: Some(structure),
-    };
-    let toutes: BTreeSet<Demarche> = Demarche::ALL.into_iter().collect();
+    let (structure, aidant) = ccas_and_aidant(&db).await;
+    let actor = actor(aidant, structure, Role::Aidant);
     let now = relais_domain::calendrier::now_ms();
-    let demande = Demande::new(structure, aidant, &["social"], "mois", &toutes).unwrap();
+    let demande = Demande::new(structure, aidant, &["social"], "mois", &toutes()).unwrap();
     let access = actor.structure(structure, &[Role::Aidant]).unwrap();
     let m = creer(&db, &access, &demande, &consentement(), MODELE, now)
         .await

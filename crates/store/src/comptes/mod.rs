@@ -509,16 +509,16 @@ pub async fn global_roles_of(db: &Db, person: PersonId) -> Result<Vec<GlobalGran
 /// What every logged-in request needs to know of the person: their name, live memberships
 /// (as [`memberships_of`]) and global roles (as [`global_roles_of`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
+pub struct CallerRow {
     pub given_name: String,
     pub family_name: String,
     pub memberships: Vec<Membership>,
     pub global_roles: Vec<GlobalGrant>,
 }
 
-/// The session of this token hash and the [`Caller`] behind it, in one statement (read at
+/// The session of this token hash and the [`CallerRow`] behind it, in one statement (read at
 /// every request bearing a session cookie); `None` if there is no such session.
-pub async fn caller(db: &Db, token_hash: &str) -> Result<Option<(Session, Caller)>, StoreError> {
+pub async fn caller(db: &Db, token_hash: &str) -> Result<Option<(Session, CallerRow)>, StoreError> {
     // One row for the session and its person, then one per live membership and global
     // role: the columns the three kinds have in common.
     let rows = statement!(
@@ -536,7 +536,7 @@ pub async fn caller(db: &Db, token_hash: &str) -> Result<Option<(Session, Caller
     )
     .fetch_all(db.pool())
     .await?;
-    let mut found: Option<(Session, Caller)> = None;
+    let mut found: Option<(Session, CallerRow)> = None;
     let (mut memberships, mut global_roles) = (Vec::new(), Vec::new());
     for r in &rows {
         let (b, c): (String, String) = (r.get(1), r.get(2));
@@ -557,7 +557,7 @@ pub async fn caller(db: &Db, token_hash: &str) -> Result<Option<(Session, Caller
                     ip: r.get(4),
                     user_agent: r.get(5),
                 };
-                let caller = Caller {
+                let caller = CallerRow {
                     given_name: b,
                     family_name: c,
                     memberships: Vec::new(),
@@ -577,7 +577,7 @@ pub async fn caller(db: &Db, token_hash: &str) -> Result<Option<(Session, Caller
     Ok(found.map(|(session, p)| {
         (
             session,
-            Caller {
+            CallerRow {
                 memberships,
                 global_roles,
                 ..p
