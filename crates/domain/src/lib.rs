@@ -1,5 +1,6 @@
 //! Pure types and rules of Relais: no I/O, no database, no HTTP.
 
+pub mod activites;
 pub mod authz;
 pub mod calendrier;
 pub mod comptes;
