@@ -1,5 +1,6 @@
 //! Activités: the accompaniments mediators report (« comptes rendus d'activité »), their
 //! national vocabularies and the import of the previous version's reports.
 
+pub mod rapport;
 pub mod v1;
 pub mod vocabulaires;

@@ -88,6 +88,14 @@ id_type!(
     /// A producer of lieux files (`lieu_sources.id`).
     SourceId
 );
+id_type!(
+    /// One accompaniment or workshop a mediator reported (`activites.id`).
+    ActiviteId
+);
+id_type!(
+    /// A person a structure helps, followed by name or anonymous (`beneficiaires.id`).
+    BeneficiaireId
+);
 
 /// A lieu's public identifier: 16 hexadecimal characters, stable across merges (an absorbed
 /// id stays an alias), so it appears in URLs, exports and the widget.
