@@ -2,5 +2,6 @@
 //! national vocabularies and the import of the previous version's reports.
 
 pub mod rapport;
+pub mod statistiques;
 pub mod v1;
 pub mod vocabulaires;
