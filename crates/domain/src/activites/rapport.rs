@@ -190,7 +190,7 @@ impl RapportError {
 }
 
 /// An INSEE commune code: five characters, digits or Corsica's 2A/2B.
-fn code_commune(code: &str) -> bool {
+pub(crate) fn code_commune(code: &str) -> bool {
     let b = code.as_bytes();
     b.len() == 5
         && (b[..2].iter().all(u8::is_ascii_digit) || b[..2] == *b"2A" || b[..2] == *b"2B")

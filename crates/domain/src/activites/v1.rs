@@ -6,9 +6,15 @@
 //! (ages 18–35 and 60+), the count is split by a fixed share, rounded half up, so that the
 //! same file always imports to the same figures.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use super::rapport::{Anonymes, PREMIER_JOUR_MS, code_commune};
 use super::vocabulaires::{
     StatutSocial, StructureDeRedirection, Thematique, TrancheAge, TypeActivite, TypeLieu,
 };
+use crate::calendrier::parse_date_iso;
 use crate::comptes::vocabulary;
 use crate::text::search_key;
 
@@ -105,7 +111,8 @@ impl ThemeV1 {
 }
 
 /// A version 1 report's participants by age.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
 pub struct AgesV1 {
     pub moins12ans: u32,
     pub de12a18ans: u32,
@@ -204,6 +211,200 @@ pub fn organisme_vers_v2(nom: &str) -> StructureDeRedirection {
     }
 }
 
+/// A version 1 report's participants by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StatutsV1 {
+    pub etudiant: u32,
+    pub sans_emploi: u32,
+    pub en_emploi: u32,
+    pub retraite: u32,
+    pub heterogene: u32,
+}
+
+/// A version 1 duration: a category (text) or minutes (number or text).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum DureeV1 {
+    Minutes(u32),
+    Texte(String),
+}
+
+/// One version 1 report as its export holds it (one JSON object per line); fields this
+/// import does not use are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CraV1 {
+    /// The report's identifier in version 1: importing the same file twice adds nothing.
+    pub id: String,
+    /// The conseiller's e-mail address, to find their account.
+    pub conseiller: String,
+    pub cra: ContenuV1,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContenuV1 {
+    pub canal: String,
+    pub activite: String,
+    pub nb_participants: u32,
+    #[serde(default)]
+    pub nb_participants_recurrents: u32,
+    #[serde(default)]
+    pub age: AgesV1,
+    #[serde(default)]
+    pub statut: StatutsV1,
+    pub themes: Vec<String>,
+    pub duree: DureeV1,
+    /// Organisations the participants were sent to, each with a count.
+    #[serde(default)]
+    pub organismes: Vec<BTreeMap<String, u32>>,
+    /// ISO 8601 date, or date and time.
+    pub date_accompagnement: String,
+    pub code_commune: String,
+}
+
+/// A version 1 report in version 2's terms: anonymous participants counted by category.
+/// Its thématiques may be empty (« autre » alone has no version 2 equivalent: nothing is
+/// invented).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportV1 {
+    pub id: String,
+    pub conseiller: String,
+    pub type_activite: TypeActivite,
+    pub date: i64,
+    pub duree: u32,
+    pub type_lieu: TypeLieu,
+    pub commune: String,
+    pub thematiques: BTreeSet<Thematique>,
+    pub anonymes: Anonymes,
+    /// Where most participants were sent, if anywhere.
+    pub orientation: Option<StructureDeRedirection>,
+}
+
+/// Why one line of a version 1 file cannot be imported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ErreurV1 {
+    #[error("ligne {ligne} : ce n’est pas un compte rendu lisible ({raison}).")]
+    Illisible { ligne: usize, raison: String },
+    #[error("ligne {ligne}, champ « {champ} » : {raison}.")]
+    Champ {
+        ligne: usize,
+        champ: &'static str,
+        raison: String,
+    },
+}
+
+/// Reads line `ligne` (numbered from 1) of a version 1 file.
+pub fn lire_ligne(ligne: usize, texte: &str) -> Result<ImportV1, ErreurV1> {
+    let cra: CraV1 = serde_json::from_str(texte).map_err(|e| ErreurV1::Illisible {
+        ligne,
+        raison: e.to_string(),
+    })?;
+    let champ = |champ: &'static str, raison: String| ErreurV1::Champ {
+        ligne,
+        champ,
+        raison,
+    };
+    let c = &cra.cra;
+    let type_lieu = Canal::parse(&c.canal)
+        .ok_or_else(|| champ("canal", format!("valeur inconnue « {} »", c.canal)))?
+        .vers_v2();
+    let type_activite = ActiviteV1::parse(&c.activite)
+        .ok_or_else(|| champ("activite", format!("valeur inconnue « {} »", c.activite)))?
+        .vers_v2();
+    if !(1..=100).contains(&c.nb_participants) {
+        return Err(champ(
+            "nbParticipants",
+            format!("{} n’est pas entre 1 et 100", c.nb_participants),
+        ));
+    }
+    if c.nb_participants_recurrents > c.nb_participants {
+        return Err(champ(
+            "nbParticipantsRecurrents",
+            "plus que de participants".into(),
+        ));
+    }
+    if c.age.total() > c.nb_participants {
+        return Err(champ("age", "plus de personnes que de participants".into()));
+    }
+    let s = &c.statut;
+    let statuts = [
+        (StatutV1::Etudiant, s.etudiant),
+        (StatutV1::SansEmploi, s.sans_emploi),
+        (StatutV1::EnEmploi, s.en_emploi),
+        (StatutV1::Retraite, s.retraite),
+        (StatutV1::Heterogene, s.heterogene),
+    ];
+    if statuts.iter().map(|(_, n)| n).sum::<u32>() > c.nb_participants {
+        return Err(champ(
+            "statut",
+            "plus de personnes que de participants".into(),
+        ));
+    }
+    if c.themes.is_empty() {
+        return Err(champ("themes", "aucun thème".into()));
+    }
+    let mut thematiques = BTreeSet::new();
+    for t in &c.themes {
+        let theme =
+            ThemeV1::parse(t).ok_or_else(|| champ("themes", format!("thème inconnu « {t} »")))?;
+        thematiques.extend(theme.vers_v2());
+    }
+    let duree = match &c.duree {
+        DureeV1::Minutes(m) => Some(*m).filter(|m| *m > 0),
+        DureeV1::Texte(t) => duree_v1(t),
+    }
+    .ok_or_else(|| champ("duree", "ni une catégorie ni un nombre de minutes".into()))?;
+    let date = c
+        .date_accompagnement
+        .get(..10)
+        .and_then(parse_date_iso)
+        .filter(|d| *d >= PREMIER_JOUR_MS)
+        .ok_or_else(|| {
+            champ(
+                "dateAccompagnement",
+                format!(
+                    "« {} » n’est pas une date depuis le 1er janvier 2020",
+                    c.date_accompagnement
+                ),
+            )
+        })?;
+    if !code_commune(&c.code_commune) {
+        return Err(champ(
+            "codeCommune",
+            format!("« {} » n’est pas un code INSEE de commune", c.code_commune),
+        ));
+    }
+    let mut sent: BTreeMap<StructureDeRedirection, u32> = BTreeMap::new();
+    for (nom, n) in c.organismes.iter().flatten() {
+        *sent.entry(organisme_vers_v2(nom)).or_insert(0) += n;
+    }
+    let orientation = sent
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .max_by_key(|(_, n)| **n)
+        .map(|(s, _)| *s);
+    Ok(ImportV1 {
+        type_activite,
+        date,
+        duree,
+        type_lieu,
+        commune: c.code_commune.clone(),
+        thematiques,
+        anonymes: Anonymes {
+            total: c.nb_participants,
+            deja_accompagnes: c.nb_participants_recurrents,
+            genres: BTreeMap::new(),
+            tranches: c.age.vers_v2().into_iter().collect(),
+            statuts: statuts.iter().map(|(s, n)| (s.vers_v2(), *n)).collect(),
+        },
+        orientation,
+        id: cra.id,
+        conseiller: cra.conseiller,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +471,68 @@ mod tests {
         ] {
             assert_eq!(organisme_vers_v2(nom), attendu, "{nom}");
         }
+    }
+
+    const LIGNE: &str = r#"{"id":"5f1a","conseiller":"conseiller@exemple.fr","cra":{"canal":"rattachement","activite":"collectif","nbParticipants":6,"nbParticipantsRecurrents":2,"age":{"de18a35ans":4,"plus60ans":2},"statut":{"sansEmploi":3,"retraite":2},"themes":["courriel","demarche en ligne","autre"],"duree":"30-60","organismes":[{"CAF":2},{"Mission locale":1}],"dateAccompagnement":"2022-03-01T00:00:00.000Z","codeCommune":"42218","inconnu":true}}"#;
+
+    #[test]
+    fn a_line_becomes_a_version_2_report() {
+        let r = lire_ligne(1, LIGNE).unwrap();
+        assert_eq!(
+            (r.type_activite, r.type_lieu, r.duree, r.commune.as_str()),
+            (TypeActivite::Collectif, TypeLieu::LieuActivite, 45, "42218")
+        );
+        assert_eq!(r.date, crate::activites::rapport::jour(2022, 3, 1));
+        assert_eq!(
+            r.thematiques,
+            BTreeSet::from([
+                Thematique::Email,
+                Thematique::AideAuxDemarchesAdministratives
+            ])
+        );
+        assert_eq!((r.anonymes.total, r.anonymes.deja_accompagnes), (6, 2));
+        assert_eq!(r.anonymes.tranches[&TrancheAge::DixHuitVingtQuatre], 1);
+        assert_eq!(r.anonymes.tranches[&TrancheAge::VingtCinqTrenteNeuf], 3);
+        assert_eq!(r.anonymes.statuts[&StatutSocial::SansEmploi], 3);
+        assert_eq!(
+            r.orientation,
+            Some(StructureDeRedirection::OperateurOuOrganismeEnCharge)
+        );
+    }
+
+    #[test]
+    fn a_bad_line_names_its_number_and_field() {
+        let bad = |from: &str, to: &str| {
+            lire_ligne(7, &LIGNE.replace(from, to))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            bad(r#""canal":"rattachement""#, r#""canal":"bureau""#),
+            "ligne 7, champ « canal » : valeur inconnue « bureau »."
+        );
+        assert_eq!(
+            bad(r#""nbParticipants":6"#, r#""nbParticipants":0"#),
+            "ligne 7, champ « nbParticipants » : 0 n’est pas entre 1 et 100."
+        );
+        assert_eq!(
+            bad("\"courriel\"", "\"jardinage\""),
+            "ligne 7, champ « themes » : thème inconnu « jardinage »."
+        );
+        assert_eq!(
+            bad("2022-03-01T00:00:00.000Z", "2019-12-31"),
+            "ligne 7, champ « dateAccompagnement » : « 2019-12-31 » n’est pas une date depuis le 1er janvier 2020."
+        );
+        assert_eq!(
+            bad(r#""plus60ans":2"#, r#""plus60ans":9"#),
+            "ligne 7, champ « age » : plus de personnes que de participants."
+        );
+        assert!(
+            lire_ligne(3, "{pas du json")
+                .unwrap_err()
+                .to_string()
+                .starts_with("ligne 3 : ce n’est pas un compte rendu lisible")
+        );
     }
 
     proptest! {
