@@ -406,65 +406,30 @@ async fn a_mandate_moves_when_both_referents_agree(db: Db) {
     .await
     .unwrap();
 
+    let proposer = |person, role, siret: &'static str| {
+        let db = db.clone();
+        async move { transferts::proposer(&db, &access(person, a, role), m.id, siret, None, T0).await }
+    };
     // Only a référent proposes, to a structure that exists and is another one.
-    let refused = transferts::proposer(
-        &db,
-        &access(aidant, a, Role::Aidant),
-        m.id,
-        "21420218600018",
-        None,
-        T0,
-    )
-    .await;
+    let refused = proposer(aidant, Role::Aidant, "21420218600018").await;
     assert!(
         matches!(refused, Err(TransfertError::PasReferent)),
         "{refused:?}"
     );
-    let refused = transferts::proposer(
-        &db,
-        &access(ref_a, a, Role::Referent),
-        m.id,
-        "13002526500013",
-        None,
-        T0,
-    )
-    .await;
+    let refused = proposer(ref_a, Role::Referent, "13002526500013").await;
     assert!(
         matches!(refused, Err(TransfertError::MemeStructure)),
         "{refused:?}"
     );
-    let refused = transferts::proposer(
-        &db,
-        &access(ref_a, a, Role::Referent),
-        m.id,
-        "99999999999999",
-        None,
-        T0,
-    )
-    .await;
+    let refused = proposer(ref_a, Role::Referent, "99999999999999").await;
     assert!(
         matches!(refused, Err(TransfertError::StructureInconnue(_))),
         "{refused:?}"
     );
-    let t = transferts::proposer(
-        &db,
-        &access(ref_a, a, Role::Referent),
-        m.id,
-        "214 202 186 00018",
-        None,
-        T0,
-    )
-    .await
-    .unwrap();
-    let again = transferts::proposer(
-        &db,
-        &access(ref_a, a, Role::Referent),
-        m.id,
-        "21420218600018",
-        None,
-        T0,
-    )
-    .await;
+    let t = proposer(ref_a, Role::Referent, "214 202 186 00018")
+        .await
+        .unwrap();
+    let again = proposer(ref_a, Role::Referent, "21420218600018").await;
     assert!(
         matches!(again, Err(TransfertError::DejaPropose)),
         "{again:?}"
