@@ -23,8 +23,7 @@ pub use second_facteur::{
     Enrolled, SecondFactorError, begin_enrolment, confirm_enrolment, verify_second_factor,
 };
 pub use sessions::{
-    Caller, HeaderBadge, act_as, caller, is_fresh, logout, logout_everywhere, resolve,
-    resolve_session,
+    Caller, HeaderBadge, act_as, is_fresh, logout, logout_everywhere, resolve, resolve_session,
 };
 pub use structures::{Structure, StructureError, create_structure, structure};
 

@@ -118,13 +118,6 @@ pub struct Caller {
     pub badge: HeaderBadge,
 }
 
-/// The [`Caller`] behind a session, read in one statement; `None` if the session is gone.
-pub async fn caller(db: &Db, session: &Session) -> Result<Option<Caller>, StoreError> {
-    Ok(repo::caller(db, &session.token_hash)
-        .await?
-        .map(|(_, found)| caller_of(session, found)))
-}
-
 fn caller_of(session: &Session, found: repo::CallerRow) -> Caller {
     let acting = acting_structure(session, &found.memberships);
     let structure = acting

@@ -250,7 +250,10 @@ pub async fn enrolment(
         Ok(enrolled) => {
             // The page was started before the login completed: name the person now.
             let mut ctx = ctx;
-            if let Ok(Some(caller)) = svc::caller(&state.db, &session).await {
+            // The promoted session has a new token: look the person up by it.
+            if let Ok(Some((_, Some(caller)))) =
+                svc::resolve(&state.db, &state.policy, &enrolled.token).await
+            {
                 ctx.account = Some(caller.badge);
             }
             let page = render(RecoveryCodesPage {
