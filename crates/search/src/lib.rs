@@ -1,5 +1,6 @@
 //! In-memory indexes rebuilt from the store.
 
+pub mod activites;
 pub mod lieux;
 pub mod territoires;
 

@@ -52,6 +52,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(25, "0025_journal_head_follows"),
     migration!(26, "0026_conservation"),
     migration!(27, "0027_journal_sealed_by_postgres"),
+    migration!(28, "0028_activites"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

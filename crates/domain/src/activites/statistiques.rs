@@ -9,21 +9,27 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::vocabulaires::{
-    Genre, StatutSocial, Thematique, TrancheAge, TrancheDuree, TypeActivite, TypeLieu,
+    Genre, Materiel, StatutSocial, Thematique, TrancheAge, TrancheDuree, TypeActivite, TypeLieu,
 };
 use crate::calendrier::civil_from_days;
-use crate::ids::{ActiviteId, BeneficiaireId};
+use crate::ids::{ActiviteId, BeneficiaireId, LieuId, PersonId, StructureId};
 
 /// One person in one activity, with what the statistics read of both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Participation {
     pub activite: ActiviteId,
+    pub mediateur: PersonId,
+    pub structure: StructureId,
     /// Midnight UTC of the activity's day.
     pub date: i64,
     pub type_activite: TypeActivite,
     pub duree: u32,
     pub type_lieu: TypeLieu,
+    pub lieu: Option<LieuId>,
+    /// Where the activity took place (INSEE code).
+    pub commune: String,
     pub thematiques: BTreeSet<Thematique>,
+    pub materiel: BTreeSet<Materiel>,
     /// `None`: an anonymous participant.
     pub beneficiaire: Option<BeneficiaireId>,
     /// Their first accompaniment (for an anonymous one: not « déjà accompagné »).
@@ -31,10 +37,54 @@ pub struct Participation {
     pub genre: Genre,
     pub tranche: TrancheAge,
     pub statut: StatutSocial,
+    /// Where the beneficiary lives (INSEE code), if known.
+    pub commune_beneficiaire: Option<String>,
+}
+
+/// Which participations a figure counts. An empty set does not filter; a participation
+/// passes when it matches every filter given (one value of each set, any of the thématiques).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filtres {
+    /// First and last day (midnight UTC), both included.
+    pub du: Option<i64>,
+    pub au: Option<i64>,
+    pub types: BTreeSet<TypeActivite>,
+    pub mediateurs: BTreeSet<PersonId>,
+    pub structures: BTreeSet<StructureId>,
+    pub lieux: BTreeSet<LieuId>,
+    /// The communes of the territories asked (INSEE codes): where the activity took place.
+    pub communes: BTreeSet<String>,
+    pub thematiques: BTreeSet<Thematique>,
+}
+
+impl Filtres {
+    pub fn garde(&self, p: &Participation) -> bool {
+        let any = |set_empty: bool, hit: bool| set_empty || hit;
+        self.du.is_none_or(|d| p.date >= d)
+            && self.au.is_none_or(|d| p.date <= d)
+            && any(self.types.is_empty(), self.types.contains(&p.type_activite))
+            && any(
+                self.mediateurs.is_empty(),
+                self.mediateurs.contains(&p.mediateur),
+            )
+            && any(
+                self.structures.is_empty(),
+                self.structures.contains(&p.structure),
+            )
+            && any(
+                self.lieux.is_empty(),
+                p.lieu.as_ref().is_some_and(|l| self.lieux.contains(l)),
+            )
+            && any(self.communes.is_empty(), self.communes.contains(&p.commune))
+            && any(
+                self.thematiques.is_empty(),
+                !self.thematiques.is_disjoint(&p.thematiques),
+            )
+    }
 }
 
 /// The headline figures.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Totaux {
     pub activites: u64,
     pub activites_individuelles: u64,
@@ -46,6 +96,51 @@ pub struct Totaux {
     pub beneficiaires_anonymes: u64,
     /// Participations that were a first accompaniment.
     pub nouveaux: u64,
+}
+
+/// Every figure of a dashboard: the totals, the monthly series and the distributions (in
+/// participations). Zeros are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Figures {
+    pub totaux: Totaux,
+    pub par_mois: BTreeMap<(i64, u32), u64>,
+    pub par_type: BTreeMap<TypeActivite, u64>,
+    pub par_duree: BTreeMap<TrancheDuree, u64>,
+    pub par_type_lieu: BTreeMap<TypeLieu, u64>,
+    /// One participation counts under each of its thématiques, and each of its matériels.
+    pub par_thematique: BTreeMap<Thematique, u64>,
+    pub par_materiel: BTreeMap<Materiel, u64>,
+    pub par_genre: BTreeMap<Genre, u64>,
+    pub par_tranche: BTreeMap<TrancheAge, u64>,
+    pub par_statut: BTreeMap<StatutSocial, u64>,
+    /// Followed beneficiaries' communes (anonymous ones and unknown communes left out).
+    pub par_commune_beneficiaire: BTreeMap<String, u64>,
+}
+
+/// The figures of the participations `filtres` keeps, one by one.
+pub fn figures(participations: &[Participation], filtres: &Filtres) -> Figures {
+    let kept: Vec<Participation> = participations
+        .iter()
+        .filter(|p| filtres.garde(p))
+        .cloned()
+        .collect();
+    Figures {
+        totaux: totaux(&kept),
+        par_mois: par_mois(&kept),
+        par_type: repartition(&kept, |p| [p.type_activite]),
+        par_duree: repartition(&kept, |p| [TrancheDuree::de(p.duree)]),
+        par_type_lieu: repartition(&kept, |p| [p.type_lieu]),
+        par_thematique: repartition(&kept, |p| p.thematiques.clone()),
+        par_materiel: repartition(&kept, |p| p.materiel.clone()),
+        par_genre: repartition(&kept, |p| [p.genre]),
+        par_tranche: repartition(&kept, |p| [p.tranche]),
+        par_statut: repartition(&kept, |p| [p.statut]),
+        par_commune_beneficiaire: repartition(&kept, |p| {
+            p.beneficiaire
+                .and(p.commune_beneficiaire.clone())
+                .into_iter()
+        }),
+    }
 }
 
 pub fn totaux(participations: &[Participation]) -> Totaux {
@@ -82,11 +177,7 @@ pub fn mois(date: i64) -> (i64, u32) {
 
 /// Participations per month.
 pub fn par_mois(participations: &[Participation]) -> BTreeMap<(i64, u32), u64> {
-    let mut series = BTreeMap::new();
-    for p in participations {
-        *series.entry(mois(p.date)).or_insert(0) += 1;
-    }
-    series
+    repartition(participations, |p| [mois(p.date)])
 }
 
 /// Participations by a value of each: `key` gives one value, or several (thématiques).
@@ -103,14 +194,19 @@ pub fn repartition<K: Ord, I: IntoIterator<Item = K>>(
     counts
 }
 
-/// Participations by duration bucket.
-pub fn par_duree(participations: &[Participation]) -> BTreeMap<TrancheDuree, u64> {
-    repartition(participations, |p| [TrancheDuree::de(p.duree)])
-}
-
-/// Participations by thématique: one participation counts under each of its thématiques.
-pub fn par_thematique(participations: &[Participation]) -> BTreeMap<Thematique, u64> {
-    repartition(participations, |p| p.thematiques.clone())
+/// Which participation of each followed beneficiary is their first accompaniment: the one
+/// of their earliest activity (by day, then by activity); `(activite, beneficiaire)` pairs.
+pub fn premiers(
+    participations: impl IntoIterator<Item = (ActiviteId, i64, BeneficiaireId)>,
+) -> BTreeSet<(ActiviteId, BeneficiaireId)> {
+    let mut first: BTreeMap<BeneficiaireId, (i64, ActiviteId)> = BTreeMap::new();
+    for (activite, date, b) in participations {
+        let e = first.entry(b).or_insert((date, activite));
+        if (date, activite) < *e {
+            *e = (date, activite);
+        }
+    }
+    first.into_iter().map(|(b, (_, a))| (a, b)).collect()
 }
 
 /// Counts under this are not published: one person could be recognised.
@@ -150,16 +246,22 @@ mod tests {
     fn participation(activite: i64, beneficiaire: Option<i64>, date: i64) -> Participation {
         Participation {
             activite: ActiviteId(activite),
+            mediateur: PersonId(1),
+            structure: StructureId(1),
             date,
             type_activite: TypeActivite::Individuel,
             duree: 30,
             type_lieu: TypeLieu::LieuActivite,
+            lieu: None,
+            commune: "42218".into(),
             thematiques: BTreeSet::from([Thematique::Email]),
+            materiel: BTreeSet::new(),
             beneficiaire: beneficiaire.map(BeneficiaireId),
             premier: false,
             genre: Genre::NonCommunique,
             tranche: TrancheAge::NonCommunique,
             statut: StatutSocial::NonCommunique,
+            commune_beneficiaire: None,
         }
     }
 
@@ -205,7 +307,8 @@ mod tests {
             thematiques: BTreeSet::from([Thematique::Email, Thematique::Sante]),
             ..participation(1, None, 0)
         };
-        let counts = par_thematique(&[both, participation(2, None, 0)]);
+        let counts =
+            figures(&[both, participation(2, None, 0)], &Filtres::default()).par_thematique;
         assert_eq!(
             counts,
             BTreeMap::from([(Thematique::Email, 2), (Thematique::Sante, 1)])
