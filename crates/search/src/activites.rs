@@ -167,6 +167,12 @@ impl ActivitesIndex {
         self.version
     }
 
+    /// Records that every write up to `version` was read (versions of rolled-back writes
+    /// have no row).
+    pub fn avancer(&mut self, version: i64) {
+        self.version = self.version.max(version);
+    }
+
     /// Activities and participations held.
     pub fn taille(&self) -> (usize, usize) {
         let vivantes = self.ids.len() - self.mortes;

@@ -1,5 +1,6 @@
 //! Use cases of Relais: each reads or changes state through the store.
 
+pub mod activites;
 pub mod comptes;
 pub mod courriel;
 pub mod habilitations;

@@ -305,3 +305,31 @@ mod tests {
         );
     }
 }
+
+/// Inserts `rows` with multi-row INSERTs, as many rows per statement as the bound values
+/// allow (SQLite takes 32,766 at most).
+pub(crate) async fn insert_rows<'a, T>(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &'a [T],
+    bind: impl for<'q> Fn(AnyQuery<'q>, &'a T) -> AnyQuery<'q>,
+) -> Result<(), StoreError> {
+    let batch = (32_000 / columns.len()).clamp(1, 1_000);
+    for chunk in rows.chunks(batch) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", marks(conn, i * columns.len() + 1, columns.len())))
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            columns.join(", "),
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            q = bind(q, row);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

@@ -6,6 +6,7 @@
 #[macro_use]
 mod db;
 
+pub mod activites;
 pub mod comptes;
 pub mod habilitations;
 pub mod jobs;

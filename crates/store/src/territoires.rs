@@ -4,16 +4,14 @@ use relais_domain::calendrier::now_ms;
 use relais_domain::territoires::{
     CodeInsee, CodePostal, Commune, CommuneKind, Departement, Epci, Point, Region, Territoires,
 };
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 
-use crate::db::marks;
-use crate::{AnyQuery, Db, StoreError};
+use crate::db::insert_rows;
+use crate::{Db, StoreError};
 
 const DATASET: &str = "territoires";
 /// Rows per multi-row INSERT: well under both backends' limit on bound parameters.
-const BATCH: usize = 300;
-
 /// The version of the territories currently loaded, if any.
 pub async fn loaded_version(db: &Db) -> Result<Option<String>, StoreError> {
     Ok(statement!(
@@ -115,32 +113,6 @@ const COMMUNE_COLUMNS: &[&str] = &[
     "lat",
     "lon",
 ];
-
-/// Inserts `rows` with multi-row INSERTs of [`BATCH`] rows.
-async fn insert_rows<'a, T>(
-    conn: &mut AnyConnection,
-    table: &str,
-    columns: &[&str],
-    rows: &'a [T],
-    bind: impl for<'q> Fn(AnyQuery<'q>, &'a T) -> AnyQuery<'q>,
-) -> Result<(), StoreError> {
-    for chunk in rows.chunks(BATCH) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", marks(conn, i * columns.len() + 1, columns.len())))
-            .collect();
-        let sql = format!(
-            "INSERT INTO {table} ({}) VALUES {}",
-            columns.join(", "),
-            rows.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for row in chunk {
-            q = bind(q, row);
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
 
 pub async fn commune_exists(db: &Db, code: &str) -> Result<bool, StoreError> {
     Ok(statement!("SELECT 1 FROM communes WHERE code = $1", code)

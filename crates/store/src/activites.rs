@@ -1,0 +1,446 @@
+//! Activities, their participations and the « premier accompagnement » the store derives.
+//!
+//! Every write takes the next version from `activites_versions` first: that one row orders
+//! the writers, so the statistics index reading `version > n` never misses a write that
+//! commits late. A write that changes which participation is a beneficiary's first gives
+//! the other activity it touched a new version too: the index then reads it again.
+
+use std::collections::BTreeSet;
+
+use relais_domain::activites::rapport::Rapport;
+use relais_domain::activites::statistiques::Participation;
+use relais_domain::activites::vocabulaires::{
+    Genre, Materiel, StatutSocial, Thematique, TrancheAge, TypeActivite, TypeLieu,
+};
+use relais_domain::ids::{ActiviteId, BeneficiaireId, LieuId, PersonId, StructureId};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::db::insert_rows;
+use crate::{Db, StoreError, Tx};
+
+/// One person of an activity as it is written: a followed beneficiary with the figures of
+/// their file, or an anonymous one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub beneficiaire: Option<BeneficiaireId>,
+    /// An anonymous participant already accompanied before (followed ones: derived).
+    pub deja_accompagne: bool,
+    pub genre: Genre,
+    pub tranche: TrancheAge,
+    pub statut: StatutSocial,
+    pub commune: Option<String>,
+}
+
+/// An activity to write: the checked report and its participants.
+#[derive(Debug, Clone)]
+pub struct NouvelleActivite {
+    /// Chosen by the device that made the entry: the same key is written once.
+    pub cle: String,
+    pub mediateur: PersonId,
+    pub structure: StructureId,
+    pub rapport: Rapport,
+    /// The anonymous counts as entered (JSON), to reopen the form.
+    pub anonymes_json: String,
+    pub participants: Vec<Participant>,
+}
+
+/// What [`enregistrer`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enregistrement {
+    Nouvelle(ActiviteId),
+    /// The key was already written (an entry sent twice): nothing more was.
+    DejaRecue {
+        id: ActiviteId,
+        mediateur: PersonId,
+    },
+}
+
+fn words<T: Copy>(values: impl IntoIterator<Item = T>, wire: impl Fn(T) -> &'static str) -> String {
+    values.into_iter().map(wire).collect::<Vec<_>>().join(" ")
+}
+
+async fn next_version(tx: &mut Tx) -> Result<i64, StoreError> {
+    Ok(
+        statement!("UPDATE activites_versions SET derniere = derniere + 1 RETURNING derniere")
+            .fetch_one(&mut **tx)
+            .await?
+            .get(0),
+    )
+}
+
+/// Writes a new activity, unless its key already was.
+pub async fn enregistrer(
+    db: &Db,
+    a: &NouvelleActivite,
+    now: i64,
+) -> Result<Enregistrement, StoreError> {
+    let mut tx = db.begin().await?;
+    let version = next_version(&mut tx).await?;
+    // After the version: a second copy of the entry waits for the first to commit, then
+    // finds it.
+    if let Some(row) = statement!(
+        "SELECT id, mediateur_id FROM activites WHERE cle = $1",
+        &a.cle
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    {
+        return Ok(Enregistrement::DejaRecue {
+            id: ActiviteId(row.get(0)),
+            mediateur: PersonId(row.get(1)),
+        });
+    }
+    let r = &a.rapport;
+    let id: i64 = statement!(
+        "INSERT INTO activites (cle, mediateur_id, structure_id, type_activite, date, duree, \
+         type_lieu, lieu_id, commune, thematiques, demarches, materiel, autonomie, niveau, \
+         orientation, precisions_demarche, titre_atelier, anonymes, created_at, updated_at, \
+         version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $16, $17, $18, $19, $19, $20) RETURNING id",
+        &a.cle,
+        a.mediateur.0,
+        a.structure.0,
+        r.type_activite.as_str(),
+        r.date,
+        i64::from(r.duree),
+        r.type_lieu.as_str(),
+        r.lieu.as_ref().map(LieuId::as_str),
+        &r.commune,
+        words(r.thematiques.iter().copied(), Thematique::as_str),
+        words(r.demarches.iter().copied(), |d| d.as_str()),
+        words(r.materiel.iter().copied(), Materiel::as_str),
+        r.autonomie.map(|v| v.as_str()),
+        r.niveau.map(|v| v.as_str()),
+        r.orientation.map(|v| v.as_str()),
+        &r.precisions_demarche,
+        &r.titre_atelier,
+        &a.anonymes_json,
+        now,
+        version
+    )
+    .fetch_one(&mut *tx)
+    .await?
+    .get(0);
+    let id = ActiviteId(id);
+    write_details(&mut tx, id, a).await?;
+    let suivis = a.participants.iter().filter_map(|p| p.beneficiaire);
+    renumber_first(&mut tx, suivis.collect(), id).await?;
+    crate::commit(tx).await?;
+    Ok(Enregistrement::Nouvelle(id))
+}
+
+async fn write_details(
+    tx: &mut Tx,
+    id: ActiviteId,
+    a: &NouvelleActivite,
+) -> Result<(), StoreError> {
+    let thematiques: Vec<Thematique> = a.rapport.thematiques.iter().copied().collect();
+    insert_rows(
+        &mut **tx,
+        "activite_thematiques",
+        &["activite_id", "thematique"],
+        &thematiques,
+        |q, t| q.bind(id.0).bind(t.as_str()),
+    )
+    .await?;
+    insert_rows(
+        &mut **tx,
+        "participations",
+        &[
+            "activite_id",
+            "beneficiaire_id",
+            "premier",
+            "genre",
+            "tranche_age",
+            "statut",
+            "commune",
+        ],
+        &a.participants,
+        |q, p| {
+            let premier = p.beneficiaire.is_none() && !p.deja_accompagne;
+            q.bind(id.0)
+                .bind(p.beneficiaire.map(|b| b.0))
+                .bind(i64::from(premier))
+                .bind(p.genre.as_str())
+                .bind(p.tranche.as_str())
+                .bind(p.statut.as_str())
+                .bind(p.commune.clone())
+        },
+    )
+    .await
+}
+
+/// Sets `premier` on each of `suivis`' participations (their earliest live activity's), and
+/// gives a new version to the activities other than `written` whose flag changed.
+async fn renumber_first(
+    tx: &mut Tx,
+    suivis: BTreeSet<BeneficiaireId>,
+    written: ActiviteId,
+) -> Result<(), StoreError> {
+    let mut touched = BTreeSet::new();
+    for b in suivis {
+        let rows = statement!(
+            "SELECT p.id, p.activite_id, p.premier FROM participations p \
+             JOIN activites a ON a.id = p.activite_id \
+             WHERE p.beneficiaire_id = $1 AND a.supprimee_le IS NULL \
+             ORDER BY a.date, a.id, p.id",
+            b.0
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        for (i, row) in rows.iter().enumerate() {
+            let (id, activite, premier): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+            let wanted = i64::from(i == 0);
+            if premier != wanted {
+                statement!(
+                    "UPDATE participations SET premier = $1 WHERE id = $2",
+                    wanted,
+                    id
+                )
+                .execute(&mut **tx)
+                .await?;
+                if activite != written.0 {
+                    touched.insert(activite);
+                }
+            }
+        }
+    }
+    for activite in touched {
+        let version = next_version(tx).await?;
+        statement!(
+            "UPDATE activites SET version = $1 WHERE id = $2",
+            version,
+            activite
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn beneficiaires_of(
+    tx: &mut Tx,
+    id: ActiviteId,
+) -> Result<BTreeSet<BeneficiaireId>, StoreError> {
+    Ok(statement!(
+        "SELECT beneficiaire_id FROM participations \
+         WHERE activite_id = $1 AND beneficiaire_id IS NOT NULL",
+        id.0
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| BeneficiaireId(r.get(0)))
+    .collect())
+}
+
+/// Replaces activity `id` of `a.mediateur` (not deleted) by `a`; `false` if there is none.
+pub async fn modifier(
+    db: &Db,
+    id: ActiviteId,
+    a: &NouvelleActivite,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let version = next_version(&mut tx).await?;
+    let r = &a.rapport;
+    let changed = statement!(
+        "UPDATE activites SET type_activite = $1, date = $2, duree = $3, type_lieu = $4, \
+         lieu_id = $5, commune = $6, thematiques = $7, demarches = $8, materiel = $9, \
+         autonomie = $10, niveau = $11, orientation = $12, precisions_demarche = $13, \
+         titre_atelier = $14, anonymes = $15, updated_at = $16, version = $17 \
+         WHERE id = $18 AND mediateur_id = $19 AND supprimee_le IS NULL",
+        r.type_activite.as_str(),
+        r.date,
+        i64::from(r.duree),
+        r.type_lieu.as_str(),
+        r.lieu.as_ref().map(LieuId::as_str),
+        &r.commune,
+        words(r.thematiques.iter().copied(), Thematique::as_str),
+        words(r.demarches.iter().copied(), |d| d.as_str()),
+        words(r.materiel.iter().copied(), Materiel::as_str),
+        r.autonomie.map(|v| v.as_str()),
+        r.niveau.map(|v| v.as_str()),
+        r.orientation.map(|v| v.as_str()),
+        &r.precisions_demarche,
+        &r.titre_atelier,
+        &a.anonymes_json,
+        now,
+        version,
+        id.0,
+        a.mediateur.0
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(false);
+    }
+    let mut suivis = beneficiaires_of(&mut tx, id).await?;
+    for table in ["activite_thematiques", "participations"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE activite_id = $1"))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+    }
+    write_details(&mut tx, id, a).await?;
+    suivis.extend(a.participants.iter().filter_map(|p| p.beneficiaire));
+    renumber_first(&mut tx, suivis, id).await?;
+    crate::commit(tx).await?;
+    Ok(true)
+}
+
+/// Deletes (softly) activity `id` of `mediateur`; `false` if there is none.
+pub async fn supprimer(
+    db: &Db,
+    id: ActiviteId,
+    mediateur: PersonId,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let version = next_version(&mut tx).await?;
+    let changed = statement!(
+        "UPDATE activites SET supprimee_le = $1, version = $2 \
+         WHERE id = $3 AND mediateur_id = $4 AND supprimee_le IS NULL",
+        now,
+        version,
+        id.0,
+        mediateur.0
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Ok(false);
+    }
+    let suivis = beneficiaires_of(&mut tx, id).await?;
+    renumber_first(&mut tx, suivis, id).await?;
+    crate::commit(tx).await?;
+    Ok(true)
+}
+
+/// The last version written.
+pub async fn derniere_version(db: &Db) -> Result<i64, StoreError> {
+    Ok(statement!("SELECT derniere FROM activites_versions")
+        .fetch_one(db.pool())
+        .await?
+        .get(0))
+}
+
+/// An activity as the statistics read it: its participations, none if it was deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ecriture {
+    pub version: i64,
+    pub activite: ActiviteId,
+    pub participations: Vec<Participation>,
+}
+
+fn parse<T>(value: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, StoreError> {
+    parse(value)
+        .ok_or_else(|| StoreError::Corrupt(format!("valeur d’activité inconnue « {value} »")))
+}
+
+fn parse_set<T: Ord>(
+    values: &str,
+    one: impl Fn(&str) -> Option<T>,
+) -> Result<BTreeSet<T>, StoreError> {
+    values.split_whitespace().map(|v| parse(v, &one)).collect()
+}
+
+fn participation(r: &AnyRow) -> Result<Participation, StoreError> {
+    let text = |i: usize| -> String { r.get(i) };
+    Ok(Participation {
+        activite: ActiviteId(r.get(1)),
+        mediateur: PersonId(r.get(2)),
+        structure: StructureId(r.get(3)),
+        date: r.get(4),
+        type_activite: parse(&text(5), TypeActivite::parse)?,
+        duree: u32::try_from(r.get::<i64, _>(6)).unwrap_or(0),
+        type_lieu: parse(&text(7), TypeLieu::parse)?,
+        lieu: r.get::<Option<String>, _>(8).map(LieuId),
+        commune: text(9),
+        thematiques: parse_set(&text(10), Thematique::parse)?,
+        materiel: parse_set(&text(11), Materiel::parse)?,
+        beneficiaire: r.get::<Option<i64>, _>(13).map(BeneficiaireId),
+        premier: r.get::<i64, _>(14) == 1,
+        genre: parse(&text(15), Genre::parse)?,
+        tranche: parse(&text(16), TrancheAge::parse)?,
+        statut: parse(&text(17), StatutSocial::parse)?,
+        commune_beneficiaire: r.get(18),
+    })
+}
+
+/// The activities written at versions `apres + 1 ..= jusqu_a`, in version order, each with
+/// its participations as they are now; one statement, so one consistent state.
+pub async fn ecritures(db: &Db, apres: i64, jusqu_a: i64) -> Result<Vec<Ecriture>, StoreError> {
+    let rows = statement!(
+        "SELECT a.version, a.id, a.mediateur_id, a.structure_id, a.date, a.type_activite, \
+         a.duree, a.type_lieu, a.lieu_id, a.commune, a.thematiques, a.materiel, \
+         a.supprimee_le, p.beneficiaire_id, p.premier, p.genre, p.tranche_age, p.statut, \
+         p.commune \
+         FROM activites a JOIN participations p ON p.activite_id = a.id \
+         WHERE a.version > $1 AND a.version <= $2 ORDER BY a.version, p.id",
+        apres,
+        jusqu_a
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut out: Vec<Ecriture> = Vec::new();
+    for r in &rows {
+        let version: i64 = r.get(0);
+        if out.last().is_none_or(|e| e.version != version) {
+            out.push(Ecriture {
+                version,
+                activite: ActiviteId(r.get(1)),
+                participations: Vec::new(),
+            });
+        }
+        let deleted = r.get::<Option<i64>, _>(12).is_some();
+        if !deleted && let Some(last) = out.last_mut() {
+            last.participations.push(participation(r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A followed beneficiary's file, as a structure records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NouveauBeneficiaire {
+    pub structure: StructureId,
+    pub prenom: String,
+    pub nom: String,
+    pub commune: Option<String>,
+    pub genre: Genre,
+    pub tranche: TrancheAge,
+    pub statut: StatutSocial,
+    pub consentement_le: i64,
+    pub cree_par: PersonId,
+}
+
+pub async fn creer_beneficiaire(
+    db: &Db,
+    b: &NouveauBeneficiaire,
+    now: i64,
+) -> Result<BeneficiaireId, StoreError> {
+    Ok(BeneficiaireId(
+        statement!(
+            "INSERT INTO beneficiaires (structure_id, prenom, nom, commune, genre, tranche_age, \
+             statut, consentement_le, cree_par, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            b.structure.0,
+            &b.prenom,
+            &b.nom,
+            b.commune.as_deref(),
+            b.genre.as_str(),
+            b.tranche.as_str(),
+            b.statut.as_str(),
+            b.consentement_le,
+            b.cree_par.0,
+            now
+        )
+        .fetch_one(db.pool())
+        .await?
+        .get(0),
+    ))
+}
