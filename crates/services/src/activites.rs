@@ -27,7 +27,7 @@ impl Statistiques {
     fn version(&self) -> i64 {
         self.index
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .version()
     }
 
@@ -44,7 +44,10 @@ impl Statistiques {
             let jusqu_a = (apres + FENETRE).min(derniere);
             let ecritures = repo::ecritures(db, apres, jusqu_a).await?;
             lues += ecritures.len();
-            let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+            let mut index = self
+                .index
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             for e in ecritures {
                 index.appliquer(e.version, e.activite, &e.participations);
             }
@@ -60,7 +63,7 @@ impl Statistiques {
         Ok(self
             .index
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .figures(filtres))
     }
 
@@ -68,7 +71,7 @@ impl Statistiques {
     pub fn taille(&self) -> (usize, usize) {
         self.index
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .taille()
     }
 }

@@ -108,11 +108,17 @@ pub async fn enregistrer(
         r.lieu.as_ref().map(LieuId::as_str),
         &r.commune,
         words(r.thematiques.iter().copied(), Thematique::as_str),
-        words(r.demarches.iter().copied(), |d| d.as_str()),
+        words(
+            r.demarches.iter().copied(),
+            relais_domain::activites::vocabulaires::ThematiqueDemarche::as_str
+        ),
         words(r.materiel.iter().copied(), Materiel::as_str),
-        r.autonomie.map(|v| v.as_str()),
-        r.niveau.map(|v| v.as_str()),
-        r.orientation.map(|v| v.as_str()),
+        r.autonomie
+            .map(relais_domain::activites::vocabulaires::Autonomie::as_str),
+        r.niveau
+            .map(relais_domain::activites::vocabulaires::NiveauAtelier::as_str),
+        r.orientation
+            .map(relais_domain::activites::vocabulaires::StructureDeRedirection::as_str),
         &r.precisions_demarche,
         &r.titre_atelier,
         &a.anonymes_json,
@@ -137,7 +143,7 @@ async fn write_details(
 ) -> Result<(), StoreError> {
     let thematiques: Vec<Thematique> = a.rapport.thematiques.iter().copied().collect();
     insert_rows(
-        &mut **tx,
+        tx,
         "activite_thematiques",
         &["activite_id", "thematique"],
         &thematiques,
@@ -145,7 +151,7 @@ async fn write_details(
     )
     .await?;
     insert_rows(
-        &mut **tx,
+        tx,
         "participations",
         &[
             "activite_id",
@@ -258,11 +264,17 @@ pub async fn modifier(
         r.lieu.as_ref().map(LieuId::as_str),
         &r.commune,
         words(r.thematiques.iter().copied(), Thematique::as_str),
-        words(r.demarches.iter().copied(), |d| d.as_str()),
+        words(
+            r.demarches.iter().copied(),
+            relais_domain::activites::vocabulaires::ThematiqueDemarche::as_str
+        ),
         words(r.materiel.iter().copied(), Materiel::as_str),
-        r.autonomie.map(|v| v.as_str()),
-        r.niveau.map(|v| v.as_str()),
-        r.orientation.map(|v| v.as_str()),
+        r.autonomie
+            .map(relais_domain::activites::vocabulaires::Autonomie::as_str),
+        r.niveau
+            .map(relais_domain::activites::vocabulaires::NiveauAtelier::as_str),
+        r.orientation
+            .map(relais_domain::activites::vocabulaires::StructureDeRedirection::as_str),
         &r.precisions_demarche,
         &r.titre_atelier,
         &a.anonymes_json,

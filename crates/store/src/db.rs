@@ -285,27 +285,6 @@ fn ensure_writable_dir(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://relais:s3cret@db.example:5432/relais"),
-            "postgres://relais:***@db.example:5432/relais"
-        );
-        assert_eq!(
-            redact_url("postgres://postgres@127.0.0.1/test"),
-            "postgres://postgres@127.0.0.1/test"
-        );
-        assert_eq!(
-            redact_url("sqlite://relais-data/relais.db"),
-            "sqlite://relais-data/relais.db"
-        );
-    }
-}
-
 /// Inserts `rows` with multi-row INSERTs, as many rows per statement as the bound values
 /// allow (SQLite takes 32,766 at most).
 pub(crate) async fn insert_rows<'a, T>(
@@ -332,4 +311,25 @@ pub(crate) async fn insert_rows<'a, T>(
         q.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://relais:s3cret@db.example:5432/relais"),
+            "postgres://relais:***@db.example:5432/relais"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(
+            redact_url("sqlite://relais-data/relais.db"),
+            "sqlite://relais-data/relais.db"
+        );
+    }
 }
