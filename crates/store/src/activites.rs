@@ -5,12 +5,12 @@
 //! commits late. A write that changes which participation is a beneficiary's first gives
 //! the other activity it touched a new version too: the index then reads it again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use relais_domain::activites::rapport::Rapport;
-use relais_domain::activites::statistiques::Participation;
+use relais_domain::activites::statistiques::{Figures, Filtres, Participation, Totaux, mois};
 use relais_domain::activites::vocabulaires::{
-    Genre, Materiel, StatutSocial, Thematique, TrancheAge, TypeActivite, TypeLieu,
+    Genre, Materiel, StatutSocial, Thematique, TrancheAge, TrancheDuree, TypeActivite, TypeLieu,
 };
 use relais_domain::ids::{ActiviteId, BeneficiaireId, LieuId, PersonId, StructureId};
 use sqlx::Row;
@@ -18,6 +18,8 @@ use sqlx::any::AnyRow;
 
 use crate::db::insert_rows;
 use crate::{Db, StoreError, Tx};
+
+pub mod masse;
 
 /// One person of an activity as it is written: a followed beneficiary with the figures of
 /// their file, or an anonymous one.
@@ -455,4 +457,206 @@ pub async fn creer_beneficiaire(
         .await?
         .get(0),
     ))
+}
+
+/// The `WHERE` of [`figures_par_group_by`] over `activites a`, with its values in order.
+fn where_clause(f: &Filtres) -> (String, Vec<Valeur>) {
+    let mut sql = vec!["a.supprimee_le IS NULL".to_string()];
+    let mut values: Vec<Valeur> = Vec::new();
+    let mark = |values: &mut Vec<Valeur>, v: Valeur| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    if let Some(d) = f.du {
+        sql.push(format!("a.date >= {}", mark(&mut values, Valeur::Int(d))));
+    }
+    if let Some(d) = f.au {
+        sql.push(format!("a.date <= {}", mark(&mut values, Valeur::Int(d))));
+    }
+    let mut one_of = |sql: &mut Vec<String>, column: &str, list: Vec<Valeur>| {
+        if !list.is_empty() {
+            let marks: Vec<String> = list.into_iter().map(|v| mark(&mut values, v)).collect();
+            sql.push(format!("{column} IN ({})", marks.join(", ")));
+        }
+    };
+    let texts = |it: Vec<&str>| {
+        it.into_iter()
+            .map(|s| Valeur::Text(s.to_string()))
+            .collect()
+    };
+    one_of(
+        &mut sql,
+        "a.type_activite",
+        texts(f.types.iter().map(|t| t.as_str()).collect()),
+    );
+    one_of(
+        &mut sql,
+        "a.mediateur_id",
+        f.mediateurs.iter().map(|m| Valeur::Int(m.0)).collect(),
+    );
+    one_of(
+        &mut sql,
+        "a.structure_id",
+        f.structures.iter().map(|s| Valeur::Int(s.0)).collect(),
+    );
+    one_of(
+        &mut sql,
+        "a.lieu_id",
+        texts(f.lieux.iter().map(LieuId::as_str).collect()),
+    );
+    one_of(
+        &mut sql,
+        "a.commune",
+        texts(f.communes.iter().map(String::as_str).collect()),
+    );
+    if !f.thematiques.is_empty() {
+        let mut inner = Vec::new();
+        one_of(
+            &mut inner,
+            "t.thematique",
+            texts(f.thematiques.iter().map(|t| t.as_str()).collect()),
+        );
+        sql.push(format!(
+            "EXISTS (SELECT 1 FROM activite_thematiques t WHERE t.activite_id = a.id AND {})",
+            inner[0]
+        ));
+    }
+    (sql.join(" AND "), values)
+}
+
+enum Valeur {
+    Int(i64),
+    Text(String),
+}
+
+async fn grouped(db: &Db, sql: &str, values: &[Valeur]) -> Result<Vec<AnyRow>, StoreError> {
+    let mut q = sqlx::query(sql);
+    for v in values {
+        q = match v {
+            Valeur::Int(i) => q.bind(*i),
+            Valeur::Text(s) => q.bind(s.clone()),
+        };
+    }
+    Ok(q.fetch_all(db.pool()).await?)
+}
+
+/// Counts `(value, n)` rows into a distribution of vocabulary values.
+fn counted<K: Ord>(
+    rows: &[AnyRow],
+    key: impl Fn(&AnyRow) -> Result<K, StoreError>,
+) -> Result<BTreeMap<K, u64>, StoreError> {
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let n: i64 = r.get(1);
+        *out.entry(key(r)?).or_insert(0) += n as u64;
+    }
+    Ok(out)
+}
+
+/// The same figures as the index, by plain `GROUP BY`s over the participations: the
+/// reference the benchmark compares with (one scan per distribution).
+pub async fn figures_par_group_by(db: &Db, f: &Filtres) -> Result<Figures, StoreError> {
+    let (filter, values) = where_clause(f);
+    let from =
+        format!("FROM participations p JOIN activites a ON a.id = p.activite_id WHERE {filter}");
+    let by = |column: &str| format!("SELECT {column}, COUNT(*) {from} GROUP BY {column}");
+    let text = |r: &AnyRow| -> String { r.get(0) };
+    let totals = grouped(
+        db,
+        &format!(
+            "SELECT COUNT(DISTINCT a.id), \
+             COUNT(DISTINCT CASE WHEN a.type_activite = 'individuel' THEN a.id END), \
+             COUNT(*), COUNT(DISTINCT p.beneficiaire_id), \
+             CAST(COALESCE(SUM(CASE WHEN p.beneficiaire_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(p.premier), 0) AS BIGINT) {from}"
+        ),
+        &values,
+    )
+    .await?;
+    let t = &totals[0];
+    let count = |i: usize| t.get::<i64, _>(i) as u64;
+    let totaux = Totaux {
+        activites: count(0),
+        activites_individuelles: count(1),
+        activites_collectives: count(0) - count(1),
+        participations: count(2),
+        beneficiaires: count(3) + count(4),
+        beneficiaires_suivis: count(3),
+        beneficiaires_anonymes: count(4),
+        nouveaux: count(5),
+    };
+    let mut par_mois = BTreeMap::new();
+    for (day, n) in counted(&grouped(db, &by("a.date"), &values).await?, |r| {
+        Ok(r.get::<i64, _>(0))
+    })? {
+        *par_mois.entry(mois(day)).or_insert(0) += n;
+    }
+    let mut par_duree = BTreeMap::new();
+    for (minutes, n) in counted(&grouped(db, &by("a.duree"), &values).await?, |r| {
+        Ok(r.get::<i64, _>(0))
+    })? {
+        *par_duree
+            .entry(TrancheDuree::de(u32::try_from(minutes).unwrap_or(u32::MAX)))
+            .or_insert(0) += n;
+    }
+    let thematiques = grouped(
+        db,
+        &format!(
+            "SELECT th.thematique, COUNT(*) FROM participations p \
+             JOIN activites a ON a.id = p.activite_id \
+             JOIN activite_thematiques th ON th.activite_id = a.id \
+             WHERE {filter} GROUP BY th.thematique"
+        ),
+        &values,
+    )
+    .await?;
+    // The matériels are words of one column: one sum per value, in one scan.
+    let sums: Vec<String> = Materiel::ALL
+        .iter()
+        .map(|m| {
+            format!(
+                "CAST(COALESCE(SUM(CASE WHEN ' ' || a.materiel || ' ' LIKE '% {} %' THEN 1 ELSE 0 END), 0) AS BIGINT)",
+                m.as_str()
+            )
+        })
+        .collect();
+    let materiel = grouped(db, &format!("SELECT {} {from}", sums.join(", ")), &values).await?;
+    let par_materiel = Materiel::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (*m, materiel[0].get::<i64, _>(i) as u64))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let communes = grouped(
+        db,
+        &format!(
+            "SELECT p.commune, COUNT(*) {from} AND p.beneficiaire_id IS NOT NULL \
+             AND p.commune IS NOT NULL GROUP BY p.commune"
+        ),
+        &values,
+    )
+    .await?;
+    Ok(Figures {
+        totaux,
+        par_mois,
+        par_type: counted(&grouped(db, &by("a.type_activite"), &values).await?, |r| {
+            parse(&text(r), TypeActivite::parse)
+        })?,
+        par_duree,
+        par_type_lieu: counted(&grouped(db, &by("a.type_lieu"), &values).await?, |r| {
+            parse(&text(r), TypeLieu::parse)
+        })?,
+        par_thematique: counted(&thematiques, |r| parse(&text(r), Thematique::parse))?,
+        par_materiel,
+        par_genre: counted(&grouped(db, &by("p.genre"), &values).await?, |r| {
+            parse(&text(r), Genre::parse)
+        })?,
+        par_tranche: counted(&grouped(db, &by("p.tranche_age"), &values).await?, |r| {
+            parse(&text(r), TrancheAge::parse)
+        })?,
+        par_statut: counted(&grouped(db, &by("p.statut"), &values).await?, |r| {
+            parse(&text(r), StatutSocial::parse)
+        })?,
+        par_commune_beneficiaire: counted(&communes, |r| Ok(text(r)))?,
+    })
 }

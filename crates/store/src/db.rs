@@ -294,13 +294,41 @@ pub(crate) async fn insert_rows<'a, T>(
     rows: &'a [T],
     bind: impl for<'q> Fn(AnyQuery<'q>, &'a T) -> AnyQuery<'q>,
 ) -> Result<(), StoreError> {
+    insert_rows_as(conn, table, columns, rows, bind, "").await
+}
+
+/// The same with the rows' ids given (bulk loads): PostgreSQL must be told to take them
+/// over its identity column.
+pub(crate) async fn insert_rows_with_ids<'a, T>(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &'a [T],
+    bind: impl for<'q> Fn(AnyQuery<'q>, &'a T) -> AnyQuery<'q>,
+) -> Result<(), StoreError> {
+    let clause = if conn.backend_name() == "SQLite" {
+        ""
+    } else {
+        " OVERRIDING SYSTEM VALUE"
+    };
+    insert_rows_as(conn, table, columns, rows, bind, clause).await
+}
+
+async fn insert_rows_as<'a, T>(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &'a [T],
+    bind: impl for<'q> Fn(AnyQuery<'q>, &'a T) -> AnyQuery<'q>,
+    clause: &str,
+) -> Result<(), StoreError> {
     let batch = (32_000 / columns.len()).clamp(1, 1_000);
     for chunk in rows.chunks(batch) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| format!("({})", marks(conn, i * columns.len() + 1, columns.len())))
             .collect();
         let sql = format!(
-            "INSERT INTO {table} ({}) VALUES {}",
+            "INSERT INTO {table} ({}){clause} VALUES {}",
             columns.join(", "),
             rows.join(", ")
         );

@@ -316,10 +316,17 @@ async fn statistics_equal_the_raw_rows(db: Db) {
         );
         for _ in 0..10 {
             let f = filtres(&mut alea, &monde);
+            let want = figures(&expected, &f);
             assert_eq!(
                 stats.figures(&db, &f).await.unwrap(),
-                figures(&expected, &f),
+                want,
                 "seed {seed}, {f:?}"
+            );
+            // The benchmark's reference, plain GROUP BYs in the database, agrees too.
+            assert_eq!(
+                repo::figures_par_group_by(&db, &f).await.unwrap(),
+                want,
+                "GROUP BY, seed {seed}, {f:?}"
             );
         }
         assert_eq!(stats.taille(), (live.len(), expected.len()));
