@@ -14,7 +14,7 @@ use relais_domain::ids::LieuId;
 pub async fn personnes(db: &Db, ids: &[i64], now: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     insert_rows_with_ids(
-        &mut *tx,
+        &mut tx,
         "persons",
         &["id", "email", "given_name", "family_name", "created_at"],
         ids,
@@ -34,7 +34,7 @@ pub async fn personnes(db: &Db, ids: &[i64], now: i64) -> Result<(), StoreError>
 pub async fn structures(db: &Db, rows: &[(i64, String)], now: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     insert_rows_with_ids(
-        &mut *tx,
+        &mut tx,
         "structures",
         &[
             "id",
@@ -64,7 +64,7 @@ pub async fn structures(db: &Db, rows: &[(i64, String)], now: i64) -> Result<(),
 pub async fn lieux(db: &Db, rows: &[(LieuId, String)], now: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     crate::db::insert_rows(
-        &mut *tx,
+        &mut tx,
         "lieux",
         &[
             "id",
@@ -98,7 +98,7 @@ pub async fn beneficiaires(
 ) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     insert_rows_with_ids(
-        &mut *tx,
+        &mut tx,
         "beneficiaires",
         &[
             "id",
@@ -143,7 +143,7 @@ pub struct Ligne {
 pub async fn activites(db: &Db, lignes: &[Ligne], now: i64) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     insert_rows_with_ids(
-        &mut *tx,
+        &mut tx,
         "activites",
         &[
             "id",
@@ -196,7 +196,7 @@ pub async fn activites(db: &Db, lignes: &[Ligne], now: i64) -> Result<(), StoreE
         .flat_map(|l| l.activite.rapport.thematiques.iter().map(|t| (l.id, *t)))
         .collect();
     crate::db::insert_rows(
-        &mut *tx,
+        &mut tx,
         "activite_thematiques",
         &["activite_id", "thematique"],
         &thematiques,
@@ -214,7 +214,7 @@ pub async fn activites(db: &Db, lignes: &[Ligne], now: i64) -> Result<(), StoreE
         })
         .collect();
     crate::db::insert_rows(
-        &mut *tx,
+        &mut tx,
         "participations",
         &[
             "activite_id",
