@@ -51,7 +51,7 @@ pub struct JournalArgs {
 
 /// The database: PostgreSQL at `base`, else SQLite in `dossier` or a temporary folder
 /// (returned, to remove).
-async fn open(
+pub(crate) async fn open(
     base: &crate::config::BaseArgs,
     dossier: Option<&PathBuf>,
     name: &str,
@@ -74,7 +74,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn percentile(v: &mut [f64], p: f64) -> f64 {
+pub(crate) fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_activites;
 mod bench_import;
 mod bench_mandats;
 mod config;
@@ -172,6 +173,9 @@ enum Command {
     /// Mesure : « relais journal verifier » sur un journal de N entrées, face à la seule
     /// lecture des mêmes lignes (compiler avec --release).
     BenchJournal(bench_mandats::JournalArgs),
+    /// Mesure : chaque tableau de bord des activités sur N participations synthétiques,
+    /// par l’index en mémoire et par GROUP BY dans la base (compiler avec --release).
+    BenchActivites(bench_activites::Args),
     /// Mesure : le coût d’un hachage de mot de passe (compiler avec --release).
     BenchMotDePasse {
         /// Hachages mesurés.
@@ -272,6 +276,7 @@ fn main() -> ExitCode {
             Command::BenchImportLieux(args) => bench_import::run(&cli.base, &args).await,
             Command::BenchOidc(args) => bench_mandats::oidc(&cli.base, &args).await,
             Command::BenchJournal(args) => bench_mandats::journal(&cli.base, &args).await,
+            Command::BenchActivites(args) => bench_activites::run(&cli.base, &args).await,
             Command::BenchLieux {
                 tailles,
                 recherches,
