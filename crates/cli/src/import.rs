@@ -78,6 +78,11 @@ pub enum ImportCommand {
         #[arg(long, conflicts_with = "correspondance")]
         proposer_correspondance: bool,
     },
+    /// Importer les comptes rendus d’activité de la version 1 (conseillers numériques,
+    /// JSON Lines : un compte rendu par ligne), passés en version 2 par la correspondance
+    /// documentée (docs/DATA.md). Chaque conseiller est retrouvé par son adresse
+    /// électronique parmi les médiateurs. Importer de nouveau le même fichier ne change rien.
+    ActivitesV1 { fichier: PathBuf },
 }
 
 /// Prints a proposed mapping for each file (nothing is imported).
@@ -141,7 +146,37 @@ pub async fn run(base: &BaseArgs, command: &ImportCommand) -> anyhow::Result<()>
             };
             import_structures(base, fichier, source.as_deref(), labels, &correspondance).await
         }
+        ImportCommand::ActivitesV1 { fichier } => import_activites_v1(base, fichier).await,
     }
+}
+
+async fn import_activites_v1(base: &BaseArgs, path: &Path) -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path).with_context(|| path.display().to_string())?;
+    let lines = std::io::BufReader::new(file)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| l.map(|l| (i + 1, l)))
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("{} : fichier illisible (UTF-8 attendu)", path.display()))?;
+    let (db, _) = open(base).await?;
+    let result = relais_services::activites::importer_v1(&db, lines).await;
+    db.close().await;
+    let bilan = result.with_context(|| path.display().to_string())?;
+    println!(
+        "{} : {} compte(s) rendu(s) importé(s), {} déjà importé(s), {} rejeté(s)",
+        path.display(),
+        bilan.importees,
+        bilan.deja,
+        bilan.erreurs.len()
+    );
+    for e in bilan.erreurs.iter().take(SHOWN) {
+        println!("  {e}");
+    }
+    if bilan.erreurs.len() > SHOWN {
+        println!("  … et {} autre(s)", bilan.erreurs.len() - SHOWN);
+    }
+    Ok(())
 }
 
 async fn import_lieux(

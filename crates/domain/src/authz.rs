@@ -36,6 +36,8 @@ pub enum Denied {
     NotHubCoordinator,
     #[error("cette page est réservée aux aidants habilités")]
     NotAidant,
+    #[error("cette page est réservée aux médiateurs numériques de la structure")]
+    NotMediateur,
 }
 
 /// Proof that the actor holds one of the required roles in `structure`.
@@ -76,6 +78,24 @@ impl AidantAccess {
     /// The structures where the actor is an aidant (at least one).
     pub fn structures(&self) -> &[StructureId] {
         &self.structures
+    }
+}
+
+/// Proof that the actor is a mediator of a structure: they report their activities there
+/// and follow its beneficiaries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediateurAccess {
+    person: PersonId,
+    structure: StructureId,
+}
+
+impl MediateurAccess {
+    pub fn person(&self) -> PersonId {
+        self.person
+    }
+
+    pub fn structure(&self) -> StructureId {
+        self.structure
     }
 }
 
@@ -152,8 +172,6 @@ impl Actor {
         }
     }
 
-    /// Access to the hub the actor coordinates; of several, the first by scope (a person
-    /// coordinates one hub in practice).
     /// Access as an aidant: the structures where the actor holds that role.
     pub fn aidant(&self) -> Result<AidantAccess, Denied> {
         let mut structures: Vec<StructureId> = self
@@ -172,6 +190,8 @@ impl Actor {
         })
     }
 
+    /// Access to the hub the actor coordinates; of several, the first by scope (a person
+    /// coordinates one hub in practice).
     pub fn hub(&self) -> Result<HubAccess, Denied> {
         self.global_roles
             .iter()
@@ -183,6 +203,18 @@ impl Actor {
                 scope: scope.clone(),
             })
             .ok_or(Denied::NotHubCoordinator)
+    }
+
+    /// Access as a mediator of `structure`.
+    pub fn mediateur(&self, structure: StructureId) -> Result<MediateurAccess, Denied> {
+        if self.roles_in(structure).contains(&Role::Mediateur) {
+            Ok(MediateurAccess {
+                person: self.person_id,
+                structure,
+            })
+        } else {
+            Err(Denied::NotMediateur)
+        }
     }
 
     /// Whether `structure` may be chosen as the one the person acts as.
@@ -227,6 +259,18 @@ mod tests {
             Err(Denied::NotMember)
         );
         assert!(a.may_act_as(StructureId(2)) && !a.may_act_as(StructureId(3)));
+    }
+
+    #[test]
+    fn mediateur_access_needs_the_role_in_that_structure() {
+        let a = actor();
+        let access = a.mediateur(StructureId(2)).unwrap();
+        assert_eq!(
+            (access.person(), access.structure()),
+            (PersonId(7), StructureId(2))
+        );
+        assert_eq!(a.mediateur(StructureId(1)), Err(Denied::NotMediateur));
+        assert_eq!(a.mediateur(StructureId(3)), Err(Denied::NotMediateur));
     }
 
     #[test]

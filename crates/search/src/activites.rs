@@ -173,6 +173,48 @@ impl ActivitesIndex {
         self.version = self.version.max(version);
     }
 
+    /// The bytes the index holds on the heap (vectors by capacity, maps by entries and
+    /// their overhead), give or take the allocator's rounding.
+    pub fn octets(&self) -> usize {
+        fn v<T>(x: &Vec<T>) -> usize {
+            x.capacity() * size_of::<T>()
+        }
+        fn postings(p: &Postings) -> usize {
+            v(p) + p.iter().map(v).sum::<usize>()
+        }
+        fn map<K, V>(m: &HashMap<K, V>) -> usize {
+            // hashbrown: one control byte per bucket, buckets ≥ 8/7 of the entries.
+            m.capacity() * (size_of::<(K, V)>() + 1) * 8 / 7
+        }
+        let interned = |n: usize, value: usize| n * (value + 4 + 1) * 8 / 7 + n * value;
+        map(&self.slot_of)
+            + interned(self.mediateurs.len(), 8)
+            + interned(self.structures.len(), 8)
+            + interned(self.lieux.len(), 24 + 16)
+            + interned(self.communes.len(), 24 + 5)
+            + interned(self.beneficiaires.len(), 8)
+            + v(&self.ids)
+            + v(&self.vivante)
+            + v(&self.jour)
+            + v(&self.mois)
+            + v(&self.mediateur)
+            + v(&self.structure)
+            + v(&self.lieu)
+            + v(&self.commune)
+            + v(&self.type_activite)
+            + v(&self.type_lieu)
+            + v(&self.tranche_duree)
+            + v(&self.thematiques)
+            + v(&self.materiel)
+            + v(&self.debut)
+            + v(&self.personne)
+            + v(&self.beneficiaire)
+            + v(&self.commune_beneficiaire)
+            + postings(&self.par_mediateur)
+            + postings(&self.par_structure)
+            + postings(&self.par_commune)
+    }
+
     /// Activities and participations held.
     pub fn taille(&self) -> (usize, usize) {
         let vivantes = self.ids.len() - self.mortes;

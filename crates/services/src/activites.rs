@@ -1,12 +1,203 @@
-//! Activités: the statistics every dashboard reads, from the in-memory index kept level
-//! with the store.
+//! Activités: a mediator's reports and followed beneficiaries, and the statistics every
+//! dashboard reads, from the in-memory index kept level with the store.
 
 use std::sync::RwLock;
 
+use relais_domain::activites::rapport::{Rapport, RapportError};
 use relais_domain::activites::statistiques::{Figures, Filtres};
+use relais_domain::activites::vocabulaires::{Genre, StatutSocial, TrancheAge, TypeLieu};
+use relais_domain::authz::MediateurAccess;
+use relais_domain::ids::{ActiviteId, BeneficiaireId};
 use relais_search::activites::ActivitesIndex;
-use relais_store::activites as repo;
+use relais_store::activites::{self as repo, Enregistrement, NouvelleActivite, Participant};
 use relais_store::{Db, StoreError};
+
+/// Why a report was not written; each message names its form field.
+#[derive(Debug, thiserror::Error)]
+pub enum SaisieError {
+    /// The report's own errors, all of them.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))]
+    Rapport(Vec<RapportError>),
+    #[error("Lieu : ce lieu n’est pas l’un de ceux de votre structure.")]
+    LieuInconnu,
+    #[error("Commune : ce code n’est pas celui d’une commune.")]
+    CommuneInconnue,
+    #[error("Participants : une personne suivie n’est pas dans le fichier de votre structure.")]
+    BeneficiaireInconnu,
+    #[error("Cette saisie a déjà été envoyée par une autre personne.")]
+    CleDejaPrise,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SaisieError {
+    /// The form field each error belongs to (none: the whole form).
+    pub fn champs(&self) -> Vec<(&'static str, String)> {
+        match self {
+            SaisieError::Rapport(errors) => {
+                errors.iter().map(|e| (e.champ(), e.to_string())).collect()
+            }
+            SaisieError::LieuInconnu => vec![("lieu", self.to_string())],
+            SaisieError::CommuneInconnue => vec![("commune", self.to_string())],
+            SaisieError::BeneficiaireInconnu => vec![("participants", self.to_string())],
+            SaisieError::CleDejaPrise | SaisieError::Store(_) => Vec::new(),
+        }
+    }
+}
+
+/// What [`enregistrer`] did: the activity, and whether this call wrote it (`false`: the
+/// same entry had already arrived, from the offline queue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enregistree {
+    pub id: ActiviteId,
+    pub nouvelle: bool,
+}
+
+/// Writes the report `cle` of the mediator `access`: checked whole, its lieu one of the
+/// structure's (whose commune it takes), its followed participants from the structure's
+/// file. Sending the same `cle` again writes nothing more.
+pub async fn enregistrer(
+    db: &Db,
+    access: &MediateurAccess,
+    cle: &str,
+    mut rapport: Rapport,
+) -> Result<Enregistree, SaisieError> {
+    let now = relais_domain::calendrier::now_ms();
+    if rapport.type_lieu == TypeLieu::LieuActivite
+        && let Some(lieu) = &rapport.lieu
+    {
+        let lieux = relais_store::lieux::structure_lieux(db, access.structure()).await?;
+        let found = lieux
+            .iter()
+            .find(|l| &l.id == lieu)
+            .ok_or(SaisieError::LieuInconnu)?;
+        rapport.commune = found.location.code_insee.clone().unwrap_or_default();
+    }
+    let errors = rapport.verifier(now - now.rem_euclid(86_400_000));
+    if !errors.is_empty() {
+        return Err(SaisieError::Rapport(errors));
+    }
+    if !relais_store::territoires::commune_exists(db, &rapport.commune).await? {
+        return Err(SaisieError::CommuneInconnue);
+    }
+    let mut participants = repo::suivis_de(db, access.structure(), &rapport.suivis).await?;
+    if participants.len() != rapport.suivis.len() {
+        return Err(SaisieError::BeneficiaireInconnu);
+    }
+    participants.extend(
+        rapport
+            .anonymes
+            .personnes()
+            .into_iter()
+            .map(|p| Participant {
+                beneficiaire: None,
+                deja_accompagne: p.deja_accompagne,
+                genre: p.genre,
+                tranche: p.tranche,
+                statut: p.statut,
+                commune: None,
+            }),
+    );
+    let a = &rapport.anonymes;
+    let counts = |m: Vec<(&'static str, u32)>| -> serde_json::Value {
+        m.into_iter()
+            .map(|(k, n)| (k.to_string(), serde_json::Value::from(n)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let anonymes_json = serde_json::json!({
+        "total": a.total,
+        "deja_accompagnes": a.deja_accompagnes,
+        "genres": counts(a.genres.iter().map(|(k, n)| (k.as_str(), *n)).collect()),
+        "tranches": counts(a.tranches.iter().map(|(k, n)| (k.as_str(), *n)).collect()),
+        "statuts": counts(a.statuts.iter().map(|(k, n)| (k.as_str(), *n)).collect()),
+    })
+    .to_string();
+    let nouvelle = NouvelleActivite {
+        cle: cle.to_string(),
+        mediateur: access.person(),
+        structure: access.structure(),
+        rapport,
+        anonymes_json,
+        participants,
+    };
+    match repo::enregistrer(db, &nouvelle, now).await? {
+        Enregistrement::Nouvelle(id) => Ok(Enregistree { id, nouvelle: true }),
+        Enregistrement::DejaRecue { id, mediateur } if mediateur == access.person() => {
+            Ok(Enregistree {
+                id,
+                nouvelle: false,
+            })
+        }
+        Enregistrement::DejaRecue { .. } => Err(SaisieError::CleDejaPrise),
+    }
+}
+
+/// A followed beneficiary's file as a mediator fills it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fiche {
+    pub prenom: String,
+    pub nom: String,
+    pub commune: Option<String>,
+    pub genre: Genre,
+    pub tranche: TrancheAge,
+    pub statut: StatutSocial,
+    /// The person agreed to be followed (the date is recorded).
+    pub consentement: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FicheError {
+    #[error("Consentement : la personne doit accepter d’être suivie pour avoir une fiche.")]
+    SansConsentement,
+    #[error("Nom : indiquez le prénom et le nom (100 caractères au plus chacun).")]
+    Nom,
+    #[error("Commune : ce code n’est pas celui d’une commune.")]
+    CommuneInconnue,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Opens a followed beneficiary's file in the mediator's structure, with their consent.
+pub async fn creer_beneficiaire(
+    db: &Db,
+    access: &MediateurAccess,
+    fiche: &Fiche,
+) -> Result<BeneficiaireId, FicheError> {
+    if !fiche.consentement {
+        return Err(FicheError::SansConsentement);
+    }
+    let (prenom, nom) = (fiche.prenom.trim(), fiche.nom.trim());
+    if prenom.is_empty()
+        || nom.is_empty()
+        || prenom.chars().count() > 100
+        || nom.chars().count() > 100
+    {
+        return Err(FicheError::Nom);
+    }
+    if let Some(c) = &fiche.commune
+        && !relais_store::territoires::commune_exists(db, c).await?
+    {
+        return Err(FicheError::CommuneInconnue);
+    }
+    let now = relais_domain::calendrier::now_ms();
+    Ok(repo::creer_beneficiaire(
+        db,
+        &repo::NouveauBeneficiaire {
+            structure: access.structure(),
+            prenom: prenom.to_string(),
+            nom: nom.to_string(),
+            commune: fiche.commune.clone(),
+            genre: fiche.genre,
+            tranche: fiche.tranche,
+            statut: fiche.statut,
+            consentement_le: now,
+            cree_par: access.person(),
+        },
+        now,
+    )
+    .await?)
+}
 
 /// Versions read per statement when catching up (a first load reads them all).
 const FENETRE: i64 = 50_000;
@@ -67,6 +258,14 @@ impl Statistiques {
             .figures(filtres))
     }
 
+    /// The bytes the index holds.
+    pub fn octets(&self) -> usize {
+        self.index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .octets()
+    }
+
     /// Activities and participations held.
     pub fn taille(&self) -> (usize, usize) {
         self.index
@@ -74,4 +273,177 @@ impl Statistiques {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .taille()
     }
+}
+
+/// What [`importer_v1`] did with a file.
+#[derive(Debug, Default)]
+pub struct ImportV1Bilan {
+    pub importees: usize,
+    /// Already imported (same version 1 identifier): left as they were.
+    pub deja: usize,
+    /// One French sentence per refused line, naming the line and the field.
+    pub erreurs: Vec<String>,
+}
+
+/// Imports a version 1 file (JSON Lines, `relais import activites-v1`): each line becomes an
+/// activity of the conseiller's account (found by e-mail, a mediator of a structure), its
+/// participants anonymous and counted by category through the V1 → V2 mapping. A session
+/// « in the structure » is placed at the structure's lieu in that commune if it has one,
+/// else « autre lieu ». Only the thématique rule is relaxed: version 1's « autre » alone
+/// has no version 2 equivalent, and nothing is invented. Importing again adds nothing.
+pub async fn importer_v1(
+    db: &Db,
+    lignes: impl IntoIterator<Item = (usize, String)>,
+) -> Result<ImportV1Bilan, StoreError> {
+    use relais_domain::activites::v1::lire_ligne;
+    use relais_domain::activites::vocabulaires::VocabulaireError;
+
+    let now = relais_domain::calendrier::now_ms();
+    let today = now - now.rem_euclid(86_400_000);
+    let mut bilan = ImportV1Bilan::default();
+    let mut comptes: std::collections::HashMap<String, Option<MediateurV1>> =
+        std::collections::HashMap::new();
+    for (n, texte) in lignes {
+        if texte.trim().is_empty() {
+            continue;
+        }
+        let v1 = match lire_ligne(n, &texte) {
+            Ok(v1) => v1,
+            Err(e) => {
+                bilan.erreurs.push(e.to_string());
+                continue;
+            }
+        };
+        let email = v1.conseiller.trim().to_lowercase();
+        if !comptes.contains_key(&email) {
+            let found = mediateur_v1(db, &email).await?;
+            comptes.insert(email.clone(), found);
+        }
+        let Some(m) = &comptes[&email] else {
+            bilan.erreurs.push(format!(
+                "ligne {n}, champ « conseiller » : aucun médiateur numérique n’a le compte « {email} »."
+            ));
+            continue;
+        };
+        if !relais_store::territoires::commune_exists(db, &v1.commune).await? {
+            bilan.erreurs.push(format!(
+                "ligne {n}, champ « codeCommune » : « {} » n’est pas une commune connue.",
+                v1.commune
+            ));
+            continue;
+        }
+        let lieu = if v1.type_lieu == TypeLieu::LieuActivite {
+            m.lieux
+                .iter()
+                .find(|(_, c)| *c == v1.commune)
+                .map(|(l, _)| l.clone())
+        } else {
+            None
+        };
+        let rapport = Rapport {
+            type_activite: v1.type_activite,
+            date: v1.date,
+            duree: v1.duree,
+            type_lieu: if v1.type_lieu == TypeLieu::LieuActivite && lieu.is_none() {
+                TypeLieu::Autre
+            } else {
+                v1.type_lieu
+            },
+            lieu,
+            commune: v1.commune.clone(),
+            thematiques: v1.thematiques,
+            demarches: std::collections::BTreeSet::new(),
+            materiel: std::collections::BTreeSet::new(),
+            autonomie: None,
+            niveau: None,
+            orientation: v1.orientation,
+            precisions_demarche: String::new(),
+            titre_atelier: String::new(),
+            suivis: std::collections::BTreeSet::new(),
+            anonymes: v1.anonymes,
+        };
+        // Version 1 also counted several people in a « ponctuel » session: kept as it was.
+        let errors: Vec<RapportError> = rapport
+            .verifier(today)
+            .into_iter()
+            .filter(|e| {
+                !matches!(
+                    e,
+                    RapportError::Thematiques(VocabulaireError::AucuneThematique)
+                        | RapportError::PlusieursEnIndividuel
+                )
+            })
+            .collect();
+        if let Some(e) = errors.first() {
+            bilan
+                .erreurs
+                .push(format!("ligne {n}, champ « {} » : {e}", e.champ()));
+            continue;
+        }
+        let participants = rapport
+            .anonymes
+            .personnes()
+            .into_iter()
+            .map(|p| Participant {
+                beneficiaire: None,
+                deja_accompagne: p.deja_accompagne,
+                genre: p.genre,
+                tranche: p.tranche,
+                statut: p.statut,
+                commune: None,
+            })
+            .collect();
+        let nouvelle = NouvelleActivite {
+            cle: format!("v1-{}", v1.id),
+            mediateur: m.access.person(),
+            structure: m.access.structure(),
+            rapport,
+            anonymes_json: "{}".into(),
+            participants,
+        };
+        match repo::enregistrer(db, &nouvelle, now).await? {
+            Enregistrement::Nouvelle(_) => bilan.importees += 1,
+            Enregistrement::DejaRecue { .. } => bilan.deja += 1,
+        }
+    }
+    Ok(bilan)
+}
+
+/// A version 1 conseiller in Relais: their mediator access and its structure's lieux
+/// with their commune.
+struct MediateurV1 {
+    access: MediateurAccess,
+    lieux: Vec<(relais_domain::ids::LieuId, String)>,
+}
+
+async fn mediateur_v1(db: &Db, email: &str) -> Result<Option<MediateurV1>, StoreError> {
+    use relais_domain::authz::{Actor, Membership};
+    let Some(person) = relais_store::comptes::person_by_email(db, email).await? else {
+        return Ok(None);
+    };
+    let memberships = relais_store::comptes::memberships_of(db, person.id).await?;
+    let actor = Actor {
+        person_id: person.id,
+        memberships: memberships
+            .iter()
+            .map(|m| Membership {
+                structure: m.structure_id,
+                role: m.role,
+            })
+            .collect(),
+        global_roles: Vec::new(),
+        acting_structure: None,
+    };
+    let Some(access) = memberships
+        .iter()
+        .find_map(|m| actor.mediateur(m.structure_id).ok())
+    else {
+        return Ok(None);
+    };
+    let lieux = relais_store::lieux::structure_lieux(db, access.structure())
+        .await?
+        .into_iter()
+        .filter_map(|l| Some((l.id, l.location.code_insee?)))
+        .collect();
+    Ok(Some(MediateurV1 { access, lieux }))
 }

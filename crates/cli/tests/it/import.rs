@@ -174,3 +174,94 @@ fn a_register_of_structures_is_imported_and_its_units_told_apart() {
     assert!(ok, "{err}");
     assert!(out.contains("de CMS de Crest"), "{out}");
 }
+
+/// `relais import activites-v1` on the example file the project ships: each report
+/// becomes an activity of the conseiller's account, again adds nothing, and a broken line
+/// is named with its field while the others are kept.
+#[test]
+fn version_1_reports_are_imported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| run(relais_in(dir.path()).args(args));
+    let mut account = relais_in(dir.path());
+    account
+        .args([
+            "admin",
+            "creer-compte",
+            "--courriel",
+            "conseiller@exemple.fr",
+            "--prenom",
+            "Camille",
+            "--nom",
+            "Martin",
+        ])
+        .env("RELAIS_NOUVEAU_MOT_DE_PASSE", "une longue phrase de passe");
+    let (ok, _, err) = common::run(&mut account);
+    assert!(ok, "{err}");
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/activites/cra-v1-exemple.jsonl"
+    );
+    let (ok, out, _) = run(&["import", "activites-v1", file]);
+    assert!(
+        ok && out.contains("0 compte(s) rendu(s) importé(s), 0 déjà importé(s), 5 rejeté(s)"),
+        "{out}"
+    );
+    assert!(out.contains("ligne 1, champ « conseiller » : aucun médiateur numérique n’a le compte « conseiller@exemple.fr »."), "{out}");
+
+    let (ok, _, err) = run(&[
+        "admin",
+        "creer-structure",
+        "--siret",
+        "13002526500013",
+        "--nom",
+        "Médiathèque",
+        "--commune",
+        "42218",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&[
+        "admin",
+        "attribuer-role",
+        "--courriel",
+        "conseiller@exemple.fr",
+        "--siret",
+        "13002526500013",
+        "--role",
+        "mediateur",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&["import", "activites-v1", file]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("5 compte(s) rendu(s) importé(s), 0 déjà importé(s), 0 rejeté(s)"),
+        "{out}"
+    );
+    let (ok, out, _) = run(&["import", "activites-v1", file]);
+    assert!(
+        ok && out.contains("0 compte(s) rendu(s) importé(s), 5 déjà importé(s), 0 rejeté(s)"),
+        "{out}"
+    );
+
+    let broken = dir.path().join("cra.jsonl");
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| l.replace("\"id\":\"v1-", "\"id\":\"b-"))
+        .collect();
+    lines[1] = lines[1].replace("\"smartphone\"", "\"jardinage\"");
+    lines[3] = lines[3].replace("\"42218\"", "\"99999\"");
+    std::fs::write(&broken, lines.join("\n")).unwrap();
+    let (ok, out, _) = run(&["import", "activites-v1", broken.to_str().unwrap()]);
+    assert!(
+        ok && out.contains("3 compte(s) rendu(s) importé(s), 0 déjà importé(s), 2 rejeté(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ligne 2, champ « themes » : thème inconnu « jardinage »."),
+        "{out}"
+    );
+    assert!(
+        out.contains("ligne 4, champ « codeCommune » : « 99999 » n’est pas une commune connue."),
+        "{out}"
+    );
+}

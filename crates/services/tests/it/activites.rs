@@ -350,4 +350,195 @@ async fn statistics_equal_the_raw_rows(db: Db) {
     );
 }
 
-relais_testkit::store_tests!(statistics_equal_the_raw_rows);
+fn rapport_a_domicile(suivis: BTreeSet<BeneficiaireId>) -> Rapport {
+    Rapport {
+        type_activite: TypeActivite::Individuel,
+        date: jour(2026, 3, 2),
+        duree: 30,
+        type_lieu: TypeLieu::Domicile,
+        lieu: None,
+        commune: "42218".into(),
+        thematiques: BTreeSet::from([Thematique::Email]),
+        demarches: BTreeSet::new(),
+        materiel: BTreeSet::from([Materiel::Telephone]),
+        autonomie: None,
+        niveau: None,
+        orientation: None,
+        precisions_demarche: String::new(),
+        titre_atelier: String::new(),
+        anonymes: Anonymes {
+            total: u32::from(suivis.is_empty()),
+            ..Anonymes::default()
+        },
+        suivis,
+    }
+}
+
+async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
+    use relais_domain::authz::{Actor, Denied, Membership};
+    use relais_domain::comptes::Role;
+    use relais_services::activites::{self as svc, Fiche, FicheError, SaisieError};
+
+    relais_testkit::seed_commune(&db).await;
+    let s1 = fixtures::structure(
+        &db,
+        "13002526500013",
+        "Médiathèque",
+        StructureKind::Collectivite,
+    )
+    .await;
+    let s2 = fixtures::structure(
+        &db,
+        "35600000049837",
+        "Bureau de poste",
+        StructureKind::Entreprise,
+    )
+    .await;
+    let actor = |person: PersonId, structure: StructureId, role: Role| Actor {
+        person_id: person,
+        memberships: vec![Membership { structure, role }],
+        global_roles: vec![],
+        acting_structure: Some(structure),
+    };
+    let camille = fixtures::person(&db, "camille@exemple.fr", "Camille", "Martin").await;
+    let dominique = fixtures::person(&db, "dominique@exemple.fr", "Dominique", "Petit").await;
+    assert_eq!(
+        actor(camille, s1, Role::Referent).mediateur(s1),
+        Err(Denied::NotMediateur)
+    );
+    let ici = actor(camille, s1, Role::Mediateur).mediateur(s1).unwrap();
+    let ailleurs = actor(dominique, s2, Role::Mediateur).mediateur(s2).unwrap();
+
+    let fiche = Fiche {
+        prenom: "Jeanne".into(),
+        nom: "Roux".into(),
+        commune: Some("42218".into()),
+        genre: Genre::Feminin,
+        tranche: TrancheAge::SoixanteDixPlus,
+        statut: StatutSocial::Retraite,
+        consentement: false,
+    };
+    assert!(matches!(
+        svc::creer_beneficiaire(&db, &ici, &fiche).await,
+        Err(FicheError::SansConsentement)
+    ));
+    let fiche = Fiche {
+        consentement: true,
+        ..fiche
+    };
+    assert!(matches!(
+        svc::creer_beneficiaire(
+            &db,
+            &ici,
+            &Fiche {
+                commune: Some("99999".into()),
+                ..fiche.clone()
+            }
+        )
+        .await,
+        Err(FicheError::CommuneInconnue)
+    ));
+    let jeanne = svc::creer_beneficiaire(&db, &ici, &fiche).await.unwrap();
+    let autre = svc::creer_beneficiaire(&db, &ailleurs, &fiche)
+        .await
+        .unwrap();
+
+    let first = svc::enregistrer(
+        &db,
+        &ici,
+        "cle-1",
+        rapport_a_domicile(BTreeSet::from([jeanne])),
+    )
+    .await
+    .unwrap();
+    assert!(first.nouvelle);
+    let again = svc::enregistrer(
+        &db,
+        &ici,
+        "cle-1",
+        rapport_a_domicile(BTreeSet::from([jeanne])),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (again.id, again.nouvelle),
+        (first.id, false),
+        "an entry sent twice is written once"
+    );
+    assert!(matches!(
+        svc::enregistrer(&db, &ailleurs, "cle-1", rapport_a_domicile(BTreeSet::new())).await,
+        Err(SaisieError::CleDejaPrise)
+    ));
+    assert!(matches!(
+        svc::enregistrer(
+            &db,
+            &ici,
+            "cle-2",
+            rapport_a_domicile(BTreeSet::from([autre]))
+        )
+        .await,
+        Err(SaisieError::BeneficiaireInconnu)
+    ));
+    let at_a_lieu = Rapport {
+        type_lieu: TypeLieu::LieuActivite,
+        lieu: Some(relais_domain::ids::LieuId("0123456789abcdef".into())),
+        ..rapport_a_domicile(BTreeSet::new())
+    };
+    assert!(matches!(
+        svc::enregistrer(&db, &ici, "cle-3", at_a_lieu).await,
+        Err(SaisieError::LieuInconnu)
+    ));
+    let nowhere = Rapport {
+        commune: "99999".into(),
+        ..rapport_a_domicile(BTreeSet::new())
+    };
+    assert!(matches!(
+        svc::enregistrer(&db, &ici, "cle-4", nowhere).await,
+        Err(SaisieError::CommuneInconnue)
+    ));
+    let wrong = Rapport {
+        duree: 0,
+        thematiques: BTreeSet::new(),
+        ..rapport_a_domicile(BTreeSet::new())
+    };
+    let err = svc::enregistrer(&db, &ici, "cle-5", wrong)
+        .await
+        .unwrap_err();
+    let fields: Vec<&str> = err.champs().iter().map(|(f, _)| *f).collect();
+    assert_eq!(fields, ["duree", "thematiques"]);
+    assert!(
+        err.champs()[1].1.starts_with("Thématiques : "),
+        "{:?}",
+        err.champs()
+    );
+
+    let stats = Statistiques::new();
+    let mine = Filtres {
+        mediateurs: BTreeSet::from([camille]),
+        ..Filtres::default()
+    };
+    let t = stats.figures(&db, &mine).await.unwrap().totaux;
+    assert_eq!(
+        (
+            t.activites,
+            t.participations,
+            t.beneficiaires_suivis,
+            t.nouveaux
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(
+        stats
+            .figures(&db, &Filtres::default())
+            .await
+            .unwrap()
+            .totaux
+            .activites,
+        1
+    );
+}
+
+relais_testkit::store_tests!(
+    statistics_equal_the_raw_rows,
+    a_mediator_reports_once_and_errors_name_their_field
+);
