@@ -394,6 +394,7 @@ async fn oidc_on(db: &Db, args: &OidcArgs) -> anyhow::Result<()> {
         },
         proconnect: None,
         franceconnect: None,
+        activites: Default::default(),
     });
     let server = tokio::spawn(async move {
         axum::serve(

@@ -156,6 +156,18 @@ pub async fn serve(base: &BaseArgs, taches: &TachesArgs, args: &ServeArgs) -> an
     relais_services::mandats::fournisseur::tourner_cles(&db, relais_domain::calendrier::now_ms())
         .await
         .context("clés de signature OpenID Connect")?;
+    // The statistics index loads in the background: a dashboard asked meanwhile waits
+    // for it.
+    let activites = Arc::new(relais_services::activites::Statistiques::new());
+    {
+        let (activites, db) = (activites.clone(), db.clone());
+        tokio::spawn(async move {
+            match activites.rattraper(&db).await {
+                Ok(n) => tracing::info!(activites = n, "statistiques des activités chargées"),
+                Err(e) => tracing::error!(erreur = %e, "statistiques des activités"),
+            }
+        });
+    }
     let app = relais_web::router(relais_web::AppState {
         db: db.clone(),
         policy: config.policy(),
@@ -170,6 +182,7 @@ pub async fn serve(base: &BaseArgs, taches: &TachesArgs, args: &ServeArgs) -> an
         },
         proconnect,
         franceconnect,
+        activites,
     });
     crate::release_free_memory();
     tracing::info!(

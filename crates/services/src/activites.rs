@@ -45,6 +45,13 @@ impl SaisieError {
     }
 }
 
+/// A key for a new entry, given to the form (or made by the device): sending the entry
+/// again with it writes nothing more.
+pub fn nouvelle_cle() -> String {
+    use rand::Rng;
+    data_encoding::BASE64URL_NOPAD.encode(&rand::rng().random::<[u8; 16]>())
+}
+
 /// What [`enregistrer`] did: the activity, and whether this call wrote it (`false`: the
 /// same entry had already arrived, from the offline queue).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +138,55 @@ pub async fn enregistrer(
         }
         Enregistrement::DejaRecue { .. } => Err(SaisieError::CleDejaPrise),
     }
+}
+
+/// The mediator's latest activities in their structure.
+pub async fn mes_activites(
+    db: &Db,
+    access: &MediateurAccess,
+) -> Result<Vec<repo::ActiviteListee>, StoreError> {
+    repo::du_mediateur(db, access.person(), access.structure(), 100).await
+}
+
+/// Deletes one of the mediator's activities (kept in the base, out of every figure);
+/// `false` if they have no such activity.
+pub async fn supprimer(
+    db: &Db,
+    access: &MediateurAccess,
+    id: ActiviteId,
+) -> Result<bool, StoreError> {
+    repo::supprimer(db, id, access.person(), relais_domain::calendrier::now_ms()).await
+}
+
+/// What the entry form offers: the structure's lieux (id, name), its commune (where an
+/// activity outside its lieux most often is) and its followed beneficiaries (id, name).
+pub struct Choix {
+    pub lieux: Vec<(relais_domain::ids::LieuId, String)>,
+    pub commune: String,
+    pub beneficiaires: Vec<(BeneficiaireId, String)>,
+}
+
+pub async fn choix(db: &Db, access: &MediateurAccess) -> Result<Choix, StoreError> {
+    let lieux = relais_store::lieux::structure_lieux(db, access.structure())
+        .await?
+        .into_iter()
+        .map(|l| {
+            let nom = serde_json::from_str::<serde_json::Value>(&l.data)
+                .ok()
+                .and_then(|d| d.get("nom").and_then(|n| n.as_str()).map(str::to_string))
+                .unwrap_or_else(|| l.id.to_string());
+            (l.id, nom)
+        })
+        .collect();
+    let commune = relais_store::comptes::structure(db, access.structure())
+        .await?
+        .map(|s| s.commune)
+        .unwrap_or_default();
+    Ok(Choix {
+        lieux,
+        commune,
+        beneficiaires: repo::beneficiaires(db, access.structure()).await?,
+    })
 }
 
 /// A followed beneficiary's file as a mediator fills it in.

@@ -537,6 +537,76 @@ pub async fn suivis_de(
     Ok(out)
 }
 
+/// One line of a mediator's list of activities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiviteListee {
+    pub id: ActiviteId,
+    pub date: i64,
+    pub type_activite: TypeActivite,
+    pub duree: u32,
+    pub type_lieu: TypeLieu,
+    pub commune: String,
+    pub thematiques: BTreeSet<Thematique>,
+    pub participants: i64,
+}
+
+/// The live activities `mediateur` reported in `structure`, latest day first, at most
+/// `limit`.
+pub async fn du_mediateur(
+    db: &Db,
+    mediateur: PersonId,
+    structure: StructureId,
+    limit: i64,
+) -> Result<Vec<ActiviteListee>, StoreError> {
+    let rows = statement!(
+        "SELECT a.id, a.date, a.type_activite, a.duree, a.type_lieu, a.commune, a.thematiques, \
+         (SELECT COUNT(*) FROM participations p WHERE p.activite_id = a.id) \
+         FROM activites a WHERE a.mediateur_id = $1 AND a.structure_id = $2 \
+         AND a.supprimee_le IS NULL ORDER BY a.date DESC, a.id DESC LIMIT $3",
+        mediateur.0,
+        structure.0,
+        limit
+    )
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ActiviteListee {
+                id: ActiviteId(r.get(0)),
+                date: r.get(1),
+                type_activite: parse(&r.get::<String, _>(2), TypeActivite::parse)?,
+                duree: u32::try_from(r.get::<i64, _>(3)).unwrap_or(0),
+                type_lieu: parse(&r.get::<String, _>(4), TypeLieu::parse)?,
+                commune: r.get(5),
+                thematiques: parse_set(&r.get::<String, _>(6), Thematique::parse)?,
+                participants: r.get(7),
+            })
+        })
+        .collect()
+}
+
+/// The followed beneficiaries of `structure`'s file (not erased, not merged), by name.
+pub async fn beneficiaires(
+    db: &Db,
+    structure: StructureId,
+) -> Result<Vec<(BeneficiaireId, String)>, StoreError> {
+    Ok(statement!(
+        "SELECT id, prenom, nom FROM beneficiaires WHERE structure_id = $1 \
+         AND supprime_le IS NULL AND fusionne_dans IS NULL ORDER BY nom, prenom, id",
+        structure.0
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        (
+            BeneficiaireId(r.get(0)),
+            format!("{} {}", r.get::<String, _>(1), r.get::<String, _>(2)),
+        )
+    })
+    .collect())
+}
+
 /// The `WHERE` of [`figures_par_group_by`] over `activites a`, with its values in order.
 fn where_clause(f: &Filtres) -> (String, Vec<Valeur>) {
     let mut sql = vec!["a.supprimee_le IS NULL".to_string()];

@@ -9,7 +9,9 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use relais_domain::authz::{Actor, AdminAccess, AidantAccess, Denied, HubAccess, StructureAccess};
+use relais_domain::authz::{
+    Actor, AdminAccess, AidantAccess, Denied, HubAccess, MediateurAccess, StructureAccess,
+};
 use relais_domain::comptes::Role;
 use relais_domain::comptes::sessions::{Session, Stage};
 use relais_services::comptes as svc;
@@ -301,6 +303,26 @@ impl<R: RequiredRoles> FromRequestParts<AppState> for InStructure<R> {
         }
     }
 }
+
+/// Proof that the actor is a mediator of the structure of the path's `{id}`.
+pub struct MediateurDe {
+    pub access: MediateurAccess,
+}
+
+guard!(MediateurDe, |parts, state| {
+    let id = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .ok()
+        .and_then(|Path(params)| params.get("id")?.parse::<StructureId>().ok());
+    let access = authorize(parts, state, |actor| {
+        id.map(|id| actor.mediateur(id)).transpose()
+    })
+    .await?;
+    match access {
+        Some(access) => Ok(MediateurDe { access }),
+        None => Err(crate::error::not_found_page(parts, state).await),
+    }
+});
 
 /// A guard holding the proof one `Actor` method makes, with nothing from the path.
 macro_rules! proof_guard {

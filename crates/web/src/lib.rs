@@ -2,6 +2,7 @@
 //! assets. Handlers are thin: extract, ask the store or an index, render.
 
 mod access_log;
+mod activites;
 mod api;
 mod assets;
 mod auth;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub proconnect: Option<Arc<relais_services::oidc_client::OidcClient>>,
     /// FranceConnect for the usagers; `None`: not configured, no mandate can be created.
     pub franceconnect: Option<Arc<relais_services::mandats::franceconnect::FranceConnect>>,
+    /// The statistics of the activities, kept level with the store at each read.
+    pub activites: Arc<relais_services::activites::Statistiques>,
 }
 
 /// Declares every route once: it builds the router and lists the routes in [`ROUTES`],
@@ -149,6 +152,10 @@ routes! {
     GET "/structures/{id}/mandats/brouillons/{brouillon}/franceconnect" => mandats::creation::franceconnect;
     GET "/structures/{id}/mandats/{mandat}" => mandats::page;
     GET "/structures/{id}/mandats/{mandat}/pdf" => mandats::pdf;
+    GET "/structures/{id}/activites" => activites::list;
+    GET "/structures/{id}/activites/nouvelle" => activites::new_form;
+    POST "/structures/{id}/activites/nouvelle" => activites::create;
+    POST "/structures/{id}/activites/{activite}/suppression" => activites::delete;
     GET "/structures/{id}/habilitations" => habilitations::structure::list;
     GET "/structures/{id}/habilitations/nouvelle" => habilitations::structure::new_form;
     POST "/structures/{id}/habilitations/nouvelle" => habilitations::structure::submit;

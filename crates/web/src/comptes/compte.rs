@@ -22,6 +22,7 @@ pub struct MyStructure {
     pub acting: bool,
     pub referent: bool,
     pub aidant: bool,
+    pub mediateur: bool,
 }
 
 #[derive(Template)]
@@ -48,6 +49,7 @@ pub async fn account(Page(state, ctx): Page, auth: Authenticated) -> Response {
                 s.roles.push_str(m.role.label());
                 s.referent |= m.role == Role::Referent;
                 s.aidant |= m.role == Role::Aidant;
+                s.mediateur |= m.role == Role::Mediateur;
             }
             None => structures.push(MyStructure {
                 id: m.structure_id,
@@ -56,6 +58,7 @@ pub async fn account(Page(state, ctx): Page, auth: Authenticated) -> Response {
                 acting: auth.actor.acting_structure == Some(m.structure_id),
                 referent: m.role == Role::Referent,
                 aidant: m.role == Role::Aidant,
+                mediateur: m.role == Role::Mediateur,
             }),
         }
     }

@@ -40,6 +40,7 @@ async fn demo(t: &TestDb, tile_url: Option<&str>) -> Router {
         lieux: Arc::new(Lieux::new(recherche)),
         proconnect: None,
         franceconnect: None,
+        activites: Default::default(),
     })
 }
 

@@ -43,6 +43,7 @@ pub async fn app_with(t: &TestDb, lieux: Recherche) -> Router {
         lieux: Arc::new(Lieux::new(lieux)),
         proconnect: None,
         franceconnect: None,
+        activites: Default::default(),
     })
 }
 

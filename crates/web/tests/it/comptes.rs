@@ -67,6 +67,8 @@ enum Access {
     AnyAidant,
     /// The structure's aidants and référents.
     MandateTeamOf,
+    /// The structure's mediators.
+    MediateurOf,
 }
 
 /// The matrix: every route must be here.
@@ -191,6 +193,9 @@ fn access(method: &str, path: &str) -> Access {
         ) => Access::ReferentOf,
         ("GET", "/admin/habilitations" | "/admin/habilitations/{demande}")
         | ("POST", "/admin/habilitations/{demande}/decision") => Access::Admin,
+        ("GET" | "POST", "/structures/{id}/activites/nouvelle")
+        | ("GET", "/structures/{id}/activites")
+        | ("POST", "/structures/{id}/activites/{activite}/suppression") => Access::MediateurOf,
         _ => panic!("route {method} {path} is missing from the authorization matrix"),
     }
 }
@@ -288,6 +293,7 @@ async fn every_route_for_every_role_and_structure() {
                 .replace("{autorisation}", "1")
                 .replace("{transfert}", "1")
                 .replace("{mandat}", "1")
+                .replace("{activite}", "1")
                 .replace("{invitation}", "1")
                 .replace("{televersement}", "1")
                 // Someone outside both structures: a référent's `depart` or `roles` on them
@@ -326,6 +332,7 @@ async fn every_route_for_every_role_and_structure() {
                     Access::HubCoordinator => who == Who::Hub,
                     Access::AidantOf => who == Who::Aidant && id == w.structures[0],
                     Access::AnyAidant => who == Who::Aidant,
+                    Access::MediateurOf => who == Who::Mediateur && id == w.structures[0],
                     Access::MandateTeamOf => {
                         (matches!(who, Who::Aidant | Who::Referent) && id == w.structures[0])
                             || (who == Who::OtherReferent && id == w.structures[1])

@@ -144,6 +144,7 @@ async fn world() -> World {
         lieux: Arc::new(Lieux::new(Recherche::empty())),
         proconnect: None,
         franceconnect: None,
+        activites: Default::default(),
     });
     tokio::spawn(async move {
         axum::serve(

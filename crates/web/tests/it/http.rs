@@ -39,6 +39,7 @@ async fn app_with(hsts: bool) -> (Router, TestDb) {
         )),
         proconnect: None,
         franceconnect: None,
+        activites: Default::default(),
     });
     (app, t)
 }

@@ -1,6 +1,7 @@
 //! The integration tests of relais-web, in one binary:
 //! linking the workspace once rather than once per file is what keeps the build fast.
 
+mod activites;
 mod carte;
 #[allow(dead_code)]
 mod common;

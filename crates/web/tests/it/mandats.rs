@@ -74,6 +74,7 @@ async fn harness() -> Harness {
         lieux: Arc::new(Lieux::new(Recherche::empty())),
         proconnect: None,
         franceconnect: Some(Arc::new(FranceConnect::new(client, SEL.to_vec()).unwrap())),
+        activites: Default::default(),
     });
     let http = reqwest::Client::builder()
         .cookie_store(true)

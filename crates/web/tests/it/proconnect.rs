@@ -81,6 +81,7 @@ async fn harness_on(provider: Provider, policy: svc::Policy) -> Harness {
         )),
         proconnect: Some(Arc::new(pc)),
         franceconnect: None,
+        activites: Default::default(),
     });
     let http = reqwest::Client::builder()
         .cookie_store(true)
@@ -573,6 +574,7 @@ async fn without_configuration_there_is_no_proconnect() {
         )),
         proconnect: None,
         franceconnect: None,
+        activites: Default::default(),
     });
     for uri in [
         "/auth/proconnect",

@@ -61,6 +61,7 @@ async fn site(t: &TestDb, policy: Policy, trusted: &[&str]) -> Router {
         lieux: Arc::new(Lieux::new(Recherche::empty())),
         proconnect: None,
         franceconnect: None,
+        activites: Default::default(),
     })
 }
 
@@ -489,6 +490,7 @@ async fn demo_site(t: &TestDb) -> Router {
         lieux: Arc::new(Lieux::new(recherche)),
         proconnect: None,
         franceconnect: None,
+        activites: Default::default(),
     })
 }
 

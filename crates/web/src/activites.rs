@@ -1,0 +1,502 @@
+//! A mediator's activities: their list with their own figures, the entry form (works
+//! without JavaScript; sensible defaults so that an individual accompaniment takes a few
+//! choices), and deletion. The rules are in `relais_services::activites`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::activites::rapport::{Anonymes, Rapport};
+use relais_domain::activites::statistiques::Filtres;
+use relais_domain::activites::vocabulaires::{
+    DUREES_PROPOSEES, Genre, Materiel, StatutSocial, Thematique, TrancheAge, TypeActivite, TypeLieu,
+};
+use relais_domain::calendrier::{date_fr, now_ms, paris_civil, parse_date_iso};
+use relais_domain::ids::{ActiviteId, BeneficiaireId, LieuId, StructureId};
+use relais_services::activites::{self as svc, SaisieError};
+use serde::Deserialize;
+
+use crate::auth::{CsrfForm, MediateurDe};
+use crate::comptes::Empty;
+use crate::error::{gone, internal};
+use crate::pages::{Page, PageContext, render};
+
+/// One line of the list.
+pub struct Ligne {
+    pub id: ActiviteId,
+    pub date: String,
+    pub type_activite: &'static str,
+    pub duree: u32,
+    pub lieu: &'static str,
+    pub thematiques: String,
+    pub participants: i64,
+}
+
+#[derive(Template)]
+#[template(path = "activites.html")]
+pub struct ListPage {
+    pub ctx: PageContext,
+    pub structure_id: StructureId,
+    pub lignes: Vec<Ligne>,
+    pub activites: u64,
+    pub participations: u64,
+    pub beneficiaires: u64,
+    pub message: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct Fait {
+    fait: Option<String>,
+}
+
+/// `GET /structures/{id}/activites`
+pub async fn list(
+    Page(state, ctx): Page,
+    MediateurDe { access }: MediateurDe,
+    Query(q): Query<Fait>,
+) -> Response {
+    let lignes = match svc::mes_activites(&state.db, &access).await {
+        Ok(l) => l,
+        Err(e) => return internal(e),
+    };
+    let mine = Filtres {
+        mediateurs: BTreeSet::from([access.person()]),
+        structures: BTreeSet::from([access.structure()]),
+        ..Filtres::default()
+    };
+    let totaux = match state.activites.figures(&state.db, &mine).await {
+        Ok(f) => f.totaux,
+        Err(e) => return internal(e),
+    };
+    render(ListPage {
+        ctx,
+        structure_id: access.structure(),
+        lignes: lignes
+            .into_iter()
+            .map(|a| Ligne {
+                id: a.id,
+                date: date_fr(a.date),
+                type_activite: a.type_activite.label(),
+                duree: a.duree,
+                lieu: a.type_lieu.label(),
+                thematiques: a
+                    .thematiques
+                    .iter()
+                    .map(|t| t.label())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                participants: a.participants,
+            })
+            .collect(),
+        activites: totaux.activites,
+        participations: totaux.participations,
+        beneficiaires: totaux.beneficiaires,
+        message: match q.fait.as_deref() {
+            Some("enregistree") => Some("L’activité est enregistrée."),
+            Some("supprimee") => {
+                Some("L’activité est supprimée : elle ne compte plus dans les statistiques.")
+            }
+            _ => None,
+        },
+    })
+}
+
+/// A choice of a list (radio, checkbox or option), with its state.
+pub struct Choix {
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+fn choices<T: Copy>(
+    all: &[T],
+    value: impl Fn(T) -> &'static str,
+    label: impl Fn(T) -> &'static str,
+    checked: impl Fn(&str) -> bool,
+) -> Vec<Choix> {
+    all.iter()
+        .map(|v| Choix {
+            value: value(*v).to_string(),
+            label: label(*v).to_string(),
+            checked: checked(value(*v)),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "activite_nouvelle.html")]
+pub struct FormPage {
+    pub ctx: PageContext,
+    pub structure_id: StructureId,
+    pub cle: String,
+    pub types: Vec<Choix>,
+    pub date: String,
+    pub durees: Vec<Choix>,
+    pub duree_autre: String,
+    pub types_lieu: Vec<Choix>,
+    pub lieux: Vec<Choix>,
+    pub commune: String,
+    pub thematiques: Vec<Choix>,
+    pub materiel: Vec<Choix>,
+    pub suivis: Vec<Choix>,
+    pub anonymes: String,
+    pub genres: Vec<Choix>,
+    pub tranches: Vec<Choix>,
+    pub statuts: Vec<Choix>,
+    pub deja: bool,
+    pub titre: String,
+    /// (field, message) of each field that is not right.
+    pub erreurs: Vec<(&'static str, String)>,
+}
+
+impl FormPage {
+    /// No error (a field the checks never fault).
+    fn aucune(&self) -> Option<&str> {
+        None
+    }
+
+    fn erreur(&self, field: &str) -> Option<&str> {
+        self.erreurs
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+/// The form as sent: every field by name, repeated ones (checkboxes) in order.
+struct Envoi(BTreeMap<String, Vec<String>>);
+
+impl Envoi {
+    fn new(pairs: Vec<(String, String)>) -> Envoi {
+        let mut fields: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (k, v) in pairs {
+            fields.entry(k).or_default().push(v);
+        }
+        Envoi(fields)
+    }
+
+    fn one(&self, name: &str) -> &str {
+        self.0
+            .get(name)
+            .and_then(|v| v.first())
+            .map_or("", |v| v.trim())
+    }
+
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .get(name)
+            .map(|v| v.iter().map(|s| s.trim()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Today in Paris, as an ISO date.
+fn aujourd_hui() -> String {
+    let (y, m, d, _) = paris_civil(now_ms());
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn form_page(
+    ctx: PageContext,
+    structure_id: StructureId,
+    offert: &svc::Choix,
+    envoi: &Envoi,
+    erreurs: Vec<(&'static str, String)>,
+) -> FormPage {
+    let or = |name: &str, default: &str| -> String {
+        match envoi.one(name) {
+            "" => default.to_string(),
+            v => v.to_string(),
+        }
+    };
+    let type_activite = or("type_activite", "individuel");
+    let duree = or("duree", "30");
+    // The usual lieu: the structure's first, else at home.
+    let default_lieu = offert.lieux.first().map(|(id, _)| id.to_string());
+    let type_lieu = or(
+        "type_lieu",
+        if default_lieu.is_some() {
+            "lieu_activite"
+        } else {
+            "domicile"
+        },
+    );
+    let lieu = or("lieu", default_lieu.as_deref().unwrap_or(""));
+    let thematiques = envoi.all("thematiques");
+    let materiel = envoi.all("materiel");
+    let suivis = envoi.all("suivis");
+    FormPage {
+        ctx,
+        structure_id,
+        cle: match envoi.one("cle") {
+            "" => svc::nouvelle_cle(),
+            c => c.to_string(),
+        },
+        types: choices(
+            TypeActivite::ALL,
+            TypeActivite::as_str,
+            TypeActivite::label,
+            |v| v == type_activite,
+        ),
+        date: or("date", &aujourd_hui()),
+        durees: DUREES_PROPOSEES
+            .iter()
+            .map(|m| Choix {
+                value: m.to_string(),
+                label: if *m < 60 {
+                    format!("{m} min")
+                } else if m % 60 == 0 {
+                    format!("{} h", m / 60)
+                } else {
+                    format!("{} h {}", m / 60, m % 60)
+                },
+                checked: duree == m.to_string(),
+            })
+            .collect(),
+        duree_autre: envoi.one("duree_autre").to_string(),
+        types_lieu: choices(TypeLieu::ALL, TypeLieu::as_str, TypeLieu::label, |v| {
+            v == type_lieu
+        }),
+        lieux: offert
+            .lieux
+            .iter()
+            .map(|(id, nom)| Choix {
+                value: id.to_string(),
+                label: nom.clone(),
+                checked: id.as_str() == lieu,
+            })
+            .collect(),
+        commune: or("commune", &offert.commune),
+        thematiques: choices(
+            Thematique::ALL,
+            Thematique::as_str,
+            Thematique::label,
+            |v| thematiques.contains(&v),
+        ),
+        materiel: choices(Materiel::ALL, Materiel::as_str, Materiel::label, |v| {
+            materiel.contains(&v)
+        }),
+        suivis: offert
+            .beneficiaires
+            .iter()
+            .map(|(id, nom)| Choix {
+                value: id.to_string(),
+                label: nom.clone(),
+                checked: suivis.contains(&id.to_string().as_str()),
+            })
+            .collect(),
+        anonymes: or("anonymes", if suivis.is_empty() { "1" } else { "0" }),
+        genres: choices(Genre::ALL, Genre::as_str, Genre::label, |v| {
+            v == or("genre", "non_communique")
+        }),
+        tranches: choices(
+            TrancheAge::ALL,
+            TrancheAge::as_str,
+            TrancheAge::label,
+            |v| v == or("tranche", "non_communique"),
+        ),
+        statuts: choices(
+            StatutSocial::ALL,
+            StatutSocial::as_str,
+            StatutSocial::label,
+            |v| v == or("statut", "non_communique"),
+        ),
+        deja: envoi.one("deja") == "oui",
+        titre: envoi.one("titre_atelier").to_string(),
+        erreurs,
+    }
+}
+
+/// `GET /structures/{id}/activites/nouvelle`
+pub async fn new_form(Page(state, ctx): Page, MediateurDe { access }: MediateurDe) -> Response {
+    match svc::choix(&state.db, &access).await {
+        Ok(offert) => render(form_page(
+            ctx,
+            access.structure(),
+            &offert,
+            &Envoi::new(Vec::new()),
+            Vec::new(),
+        )),
+        Err(e) => internal(e),
+    }
+}
+
+fn parsed<T: Ord>(values: Vec<&str>, parse: impl Fn(&str) -> Option<T>) -> BTreeSet<T> {
+    values.into_iter().filter_map(parse).collect()
+}
+
+fn one<T>(value: &str, parse: impl Fn(&str) -> Option<T>, default: T) -> T {
+    parse(value).unwrap_or(default)
+}
+
+/// The report the form describes, or the fields it could not read.
+fn rapport(envoi: &Envoi) -> Result<Rapport, Vec<(&'static str, String)>> {
+    let mut erreurs = Vec::new();
+    let mut bad = |field: &'static str, message: &str| erreurs.push((field, message.to_string()));
+    let type_activite = TypeActivite::parse(envoi.one("type_activite"));
+    if type_activite.is_none() {
+        bad(
+            "type_activite",
+            "Type : choisissez un accompagnement individuel ou un atelier collectif.",
+        );
+    }
+    let date = parse_date_iso(envoi.one("date"));
+    if date.is_none() {
+        bad("date", "Date : indiquez le jour, au format jj/mm/aaaa.");
+    }
+    let duree = match envoi.one("duree_autre") {
+        "" => envoi.one("duree").parse::<u32>().ok(),
+        autre => autre.parse::<u32>().ok(),
+    };
+    if duree.is_none() {
+        bad(
+            "duree",
+            "Durée : choisissez une durée, ou indiquez-la en minutes.",
+        );
+    }
+    let type_lieu = TypeLieu::parse(envoi.one("type_lieu"));
+    if type_lieu.is_none() {
+        bad("type_lieu", "Lieu : indiquez où l’activité a eu lieu.");
+    }
+    // Values not in the lists (a forged form) are left out: the report's check says what
+    // is then missing.
+    let thematiques: BTreeSet<Thematique> = parsed(envoi.all("thematiques"), Thematique::parse);
+    let materiel: BTreeSet<Materiel> = parsed(envoi.all("materiel"), Materiel::parse);
+    let suivis: BTreeSet<BeneficiaireId> = envoi
+        .all("suivis")
+        .into_iter()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    let anonymes = match envoi.one("anonymes") {
+        "" => Some(0),
+        n => n.parse::<u32>().ok().filter(|n| *n <= 500),
+    };
+    if anonymes.is_none() {
+        bad(
+            "participants",
+            "Participants anonymes : indiquez un nombre de 0 à 500.",
+        );
+    }
+    let (Some(type_activite), Some(date), Some(duree), Some(type_lieu), Some(total)) =
+        (type_activite, date, duree, type_lieu, anonymes)
+    else {
+        return Err(erreurs);
+    };
+    let individuel = type_activite == TypeActivite::Individuel;
+    let anonymes = if individuel && total == 1 {
+        // The one person of an individual accompaniment, described.
+        let deja = u32::from(envoi.one("deja") == "oui");
+        Anonymes {
+            total,
+            deja_accompagnes: deja,
+            genres: BTreeMap::from([(
+                one(envoi.one("genre"), Genre::parse, Genre::NonCommunique),
+                1,
+            )]),
+            tranches: BTreeMap::from([(
+                one(
+                    envoi.one("tranche"),
+                    TrancheAge::parse,
+                    TrancheAge::NonCommunique,
+                ),
+                1,
+            )]),
+            statuts: BTreeMap::from([(
+                one(
+                    envoi.one("statut"),
+                    StatutSocial::parse,
+                    StatutSocial::NonCommunique,
+                ),
+                1,
+            )]),
+        }
+    } else {
+        Anonymes {
+            total,
+            ..Anonymes::default()
+        }
+    };
+    Ok(Rapport {
+        type_activite,
+        date,
+        duree,
+        type_lieu,
+        lieu: (type_lieu == TypeLieu::LieuActivite)
+            .then(|| envoi.one("lieu"))
+            .filter(|l| !l.is_empty())
+            .map(|l| LieuId(l.to_string())),
+        commune: envoi.one("commune").to_string(),
+        thematiques,
+        demarches: BTreeSet::new(),
+        materiel,
+        autonomie: None,
+        niveau: None,
+        orientation: None,
+        precisions_demarche: String::new(),
+        titre_atelier: if individuel {
+            String::new()
+        } else {
+            envoi.one("titre_atelier").to_string()
+        },
+        suivis,
+        anonymes,
+    })
+}
+
+/// `POST /structures/{id}/activites/nouvelle`
+pub async fn create(
+    Page(state, ctx): Page,
+    MediateurDe { access }: MediateurDe,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let envoi = Envoi::new(pairs);
+    let erreurs = match rapport(&envoi) {
+        Ok(r) => match svc::enregistrer(&state.db, &access, envoi.one("cle"), r).await {
+            Ok(_) => {
+                return Redirect::to(&format!(
+                    "/structures/{}/activites?fait=enregistree",
+                    access.structure()
+                ))
+                .into_response();
+            }
+            Err(SaisieError::Store(e)) => return internal(e),
+            Err(e) => {
+                let fields = e.champs();
+                if fields.is_empty() {
+                    vec![("formulaire", e.to_string())]
+                } else {
+                    fields
+                }
+            }
+        },
+        Err(erreurs) => erreurs,
+    };
+    match svc::choix(&state.db, &access).await {
+        Ok(offert) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(form_page(ctx, access.structure(), &offert, &envoi, erreurs)),
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /structures/{id}/activites/{activite}/suppression`
+pub async fn delete(
+    Page(state, ctx): Page,
+    MediateurDe { access }: MediateurDe,
+    Path((_, activite)): Path<(StructureId, ActiviteId)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> Response {
+    match svc::supprimer(&state.db, &access, activite).await {
+        Ok(true) => Redirect::to(&format!(
+            "/structures/{}/activites?fait=supprimee",
+            access.structure()
+        ))
+        .into_response(),
+        Ok(false) => gone(&ctx),
+        Err(e) => internal(e),
+    }
+}

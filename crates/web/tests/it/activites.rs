@@ -1,0 +1,129 @@
+//! A mediator's activities through the pages: the form with its defaults, an entry sent
+//! twice and written once, errors tied to their field, deletion; on both backends.
+
+use axum::http::StatusCode;
+use relais_domain::comptes::sessions::Stage;
+use relais_domain::comptes::{Role, StructureKind};
+use relais_testkit::TestDb;
+use relais_testkit::fixtures::{grant, structure};
+
+use crate::common::{account, app, body, cookie_of, form, location, send};
+
+async fn a_mediator_enters_an_activity_once(t: &TestDb) {
+    let app = app(t).await;
+    let s = structure(
+        &t.db,
+        "13002526500013",
+        "Médiathèque",
+        StructureKind::Collectivite,
+    )
+    .await;
+    let camille = account(&t.db, "camille@exemple.fr").await;
+    grant(&t.db, camille, s, Role::Mediateur).await;
+    let cookie = cookie_of(&t.db, camille, Stage::Active, false).await;
+    let page = format!("/structures/{s}/activites/nouvelle");
+
+    let res = send(&app, "GET", &page, &cookie, "").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body(res).await;
+    // Defaults: an individual accompaniment of 30 minutes today, at home (no lieu yet).
+    for checked in [
+        r#"id="type_activite-individuel" name="type_activite" value="individuel" checked"#,
+        r#"id="duree-30" name="duree" value="30" checked"#,
+        r#"id="type_lieu-domicile" name="type_lieu" value="domicile" checked"#,
+    ] {
+        assert!(html.contains(checked), "{checked} absent");
+    }
+    let cle = html
+        .split(r#"name="cle" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let date = html
+        .split(r#"name="date" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+
+    // Errors are tied to their field, and what was entered stays.
+    let wrong = form(&[
+        ("cle", &cle),
+        ("type_activite", "individuel"),
+        ("date", &date),
+        ("duree", "30"),
+        ("type_lieu", "domicile"),
+        ("commune", "42218"),
+        ("materiel", "telephone"),
+        ("anonymes", "1"),
+    ]);
+    let res = send(&app, "POST", &page, &cookie, &wrong).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(res).await;
+    assert!(html.contains("<title>Erreur : Nouvelle activité"), "{html}");
+    assert!(
+        html.contains(r#"<p id="thematiques-erreur" class="fr-message fr-message--error">Thématiques : choisissez au moins une thématique.</p>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="materiel-telephone" name="materiel" value="telephone" checked"#));
+
+    let right = format!("{wrong}&thematiques=email&thematiques=sante");
+    for _ in 0..2 {
+        let res = send(&app, "POST", &page, &cookie, &right).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            location(&res),
+            format!("/structures/{s}/activites?fait=enregistree")
+        );
+    }
+    let res = send(
+        &app,
+        "GET",
+        &format!("/structures/{s}/activites?fait=enregistree"),
+        &cookie,
+        "",
+    )
+    .await;
+    let html = body(res).await;
+    assert!(html.contains("L’activité est enregistrée."), "{html}");
+    assert!(
+        html.contains("<li>1 activité(s) enregistrée(s) ;</li>"),
+        "sent twice, written once: {html}"
+    );
+    assert!(html.contains("Courriel, Santé"), "{html}");
+    let id = html
+        .split("/activites/")
+        .filter_map(|rest| rest.split('/').next())
+        .find(|id| id.chars().all(|c| c.is_ascii_digit()) && !id.is_empty())
+        .unwrap()
+        .to_string();
+
+    let res = send(
+        &app,
+        "POST",
+        &format!("/structures/{s}/activites/{id}/suppression"),
+        &cookie,
+        &form(&[]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{s}/activites"),
+            &cookie,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        html.contains("<li>0 activité(s) enregistrée(s) ;</li>"),
+        "{html}"
+    );
+    assert!(html.contains("Aucune activité enregistrée pour le moment."));
+}
+
+relais_testkit::backend_tests!(a_mediator_enters_an_activity_once);
