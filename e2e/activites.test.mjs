@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 
 import { createAccount, createStructure, startServer } from './lib/server.mjs';
 import { launchBrowser } from './lib/browser.mjs';
-import { checkNotice, checkPage, journey, openSession, pathOf, pressAndLoad, tabTo } from './lib/page.mjs';
+import { checkNotice, checkPage, goto, journey, openSession, pathOf, pressAndLoad, tabTo } from './lib/page.mjs';
 import { enrol, loginWithPassword } from './lib/login.mjs';
 
 const STRUCTURE = {
@@ -129,5 +129,37 @@ describe('a mediator reports an accompaniment, keyboard only', () => {
     assert.match(text, /Courriel/);
     assert.ok(interactions <= 6, `${interactions} interactions for an individual accompaniment`);
     assert.equal(interactions, 3, 'open the form, tick a thématique, save');
+  });
+
+  step('without network, an entry is kept on the device, then sent once when the network returns', async () => {
+    const { page, context } = s;
+    await tabTo(page, 'main a[href$="/activites/nouvelle"]', { text: /Nouvelle activité/ });
+    await pressAndLoad(page);
+    await context.setOffline(true);
+    await tabTo(page, '#thematiques-sante');
+    await page.keyboard.press('Space');
+    await tabTo(page, 'button[type="submit"]', { text: /Enregistrer l’activité/ });
+    await page.keyboard.press('Enter');
+    const status = page.locator('#activites-attente');
+    await status.waitFor({ state: 'visible' });
+    assert.match(await status.innerText(), /^Une activité saisie sans réseau est gardée sur cet appareil/);
+    assert.equal(pathOf(page), `${listPath}/nouvelle`, 'no page was left');
+    await checkPage(s, 'hors-ligne', { title: 'Nouvelle activité' });
+    const kept = await page.evaluate(() => JSON.parse(localStorage.getItem('relais.activites.attente')));
+    assert.equal(kept.length, 1);
+
+    await context.setOffline(false);
+    await page.waitForFunction(() => document.getElementById('activites-attente').textContent.includes('a été envoyée'));
+    assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('relais.activites.attente'))), []);
+    // The answer lost and the entry sent again: the server writes it once.
+    const again = await page.evaluate(async ({ action, body }) => {
+      const res = await fetch(action, { method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+      return res.url;
+    }, kept[0]);
+    assert.match(again, /fait=enregistree$/);
+    await goto(s, listPath);
+    const text = await page.locator('main').innerText();
+    assert.match(text, /2 activité\(s\) enregistrée\(s\)/, 'the first entry and the one made offline, once');
+    assert.match(text, /Santé/);
   });
 });

@@ -26,6 +26,8 @@ pub enum SaisieError {
     BeneficiaireInconnu,
     #[error("Cette saisie a déjà été envoyée par une autre personne.")]
     CleDejaPrise,
+    #[error("Ce formulaire n’a pas de clé de saisie valable : rechargez la page.")]
+    CleInvalide,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -40,7 +42,9 @@ impl SaisieError {
             SaisieError::LieuInconnu => vec![("lieu", self.to_string())],
             SaisieError::CommuneInconnue => vec![("commune", self.to_string())],
             SaisieError::BeneficiaireInconnu => vec![("participants", self.to_string())],
-            SaisieError::CleDejaPrise | SaisieError::Store(_) => Vec::new(),
+            SaisieError::CleDejaPrise | SaisieError::CleInvalide | SaisieError::Store(_) => {
+                Vec::new()
+            }
         }
     }
 }
@@ -69,6 +73,13 @@ pub async fn enregistrer(
     cle: &str,
     mut rapport: Rapport,
 ) -> Result<Enregistree, SaisieError> {
+    if !(8..=64).contains(&cle.len())
+        || !cle
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(SaisieError::CleInvalide);
+    }
     let now = relais_domain::calendrier::now_ms();
     if rapport.type_lieu == TypeLieu::LieuActivite
         && let Some(lieu) = &rapport.lieu

@@ -446,7 +446,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
     let first = svc::enregistrer(
         &db,
         &ici,
-        "cle-1",
+        "saisie-0001",
         rapport_a_domicile(BTreeSet::from([jeanne])),
     )
     .await
@@ -455,7 +455,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
     let again = svc::enregistrer(
         &db,
         &ici,
-        "cle-1",
+        "saisie-0001",
         rapport_a_domicile(BTreeSet::from([jeanne])),
     )
     .await
@@ -466,14 +466,20 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
         "an entry sent twice is written once"
     );
     assert!(matches!(
-        svc::enregistrer(&db, &ailleurs, "cle-1", rapport_a_domicile(BTreeSet::new())).await,
+        svc::enregistrer(
+            &db,
+            &ailleurs,
+            "saisie-0001",
+            rapport_a_domicile(BTreeSet::new())
+        )
+        .await,
         Err(SaisieError::CleDejaPrise)
     ));
     assert!(matches!(
         svc::enregistrer(
             &db,
             &ici,
-            "cle-2",
+            "saisie-0002",
             rapport_a_domicile(BTreeSet::from([autre]))
         )
         .await,
@@ -485,7 +491,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
         ..rapport_a_domicile(BTreeSet::new())
     };
     assert!(matches!(
-        svc::enregistrer(&db, &ici, "cle-3", at_a_lieu).await,
+        svc::enregistrer(&db, &ici, "saisie-0003", at_a_lieu).await,
         Err(SaisieError::LieuInconnu)
     ));
     let nowhere = Rapport {
@@ -493,7 +499,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
         ..rapport_a_domicile(BTreeSet::new())
     };
     assert!(matches!(
-        svc::enregistrer(&db, &ici, "cle-4", nowhere).await,
+        svc::enregistrer(&db, &ici, "saisie-0004", nowhere).await,
         Err(SaisieError::CommuneInconnue)
     ));
     let wrong = Rapport {
@@ -501,7 +507,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
         thematiques: BTreeSet::new(),
         ..rapport_a_domicile(BTreeSet::new())
     };
-    let err = svc::enregistrer(&db, &ici, "cle-5", wrong)
+    let err = svc::enregistrer(&db, &ici, "saisie-0005", wrong)
         .await
         .unwrap_err();
     let fields: Vec<&str> = err.champs().iter().map(|(f, _)| *f).collect();
@@ -511,6 +517,13 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
         "{:?}",
         err.champs()
     );
+
+    for bad in ["court", "une clé avec des espaces", &"x".repeat(65)] {
+        assert!(matches!(
+            svc::enregistrer(&db, &ici, bad, rapport_a_domicile(BTreeSet::new())).await,
+            Err(SaisieError::CleInvalide)
+        ));
+    }
 
     let stats = Statistiques::new();
     let mine = Filtres {
