@@ -153,13 +153,31 @@ describe('a mediator reports an accompaniment, keyboard only', () => {
     assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('relais.activites.attente'))), []);
     // The answer lost and the entry sent again: the server writes it once.
     const again = await page.evaluate(async ({ action, body }) => {
-      const res = await fetch(action, { method: 'POST', body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
-      return res.url;
+      const res = await fetch(action, { method: 'POST', body, redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+      return res.type;
     }, kept[0]);
-    assert.match(again, /fait=enregistree$/);
+    assert.equal(again, 'opaqueredirect', 'accepted again (a redirection to the list), written once');
+    // A redirection not followed on purpose (`redirect: 'manual'`) is reported as aborted:
+    // those, and nothing else.
+    const problems = s.problems.splice(0);
+    assert.deepEqual(problems.filter((p) => !/activites\?fait=enregistree \(net::ERR_ABORTED\)$/.test(p)), [], problems.join('\n'));
     await goto(s, listPath);
     const text = await page.locator('main').innerText();
     assert.match(text, /2 activité\(s\) enregistrée\(s\)/, 'the first entry and the one made offline, once');
     assert.match(text, /Santé/);
+  });
+
+  step('the structure’s statistics, then the public ones: every chart has its table', async () => {
+    const { page } = s;
+    await goto(s, listPath.replace(/activites$/, 'statistiques'));
+    await checkPage(s, 'statistiques-structure', { title: 'Statistiques des activités — Médiathèque de Saint-Étienne' });
+    const charts = await page.locator('main svg[role="img"]').count();
+    assert.ok(charts >= 5, `${charts} charts`);
+    assert.equal(await page.locator('main table caption').count(), charts, 'one table per chart');
+    assert.match(await page.locator('main').innerText(), /Activités : 2/);
+
+    await goto(s, '/statistiques?territoire=departement%3A42');
+    await checkPage(s, 'statistiques-publiques', { title: 'Statistiques des activités — Loire (42)' });
+    assert.match(await page.locator('main').innerText(), /Activités : moins de 11/, 'two activities are a secret count');
   });
 });

@@ -152,6 +152,8 @@ routes! {
     GET "/structures/{id}/mandats/brouillons/{brouillon}/franceconnect" => mandats::creation::franceconnect;
     GET "/structures/{id}/mandats/{mandat}" => mandats::page;
     GET "/structures/{id}/mandats/{mandat}/pdf" => mandats::pdf;
+    GET "/statistiques" => activites::statistiques::public;
+    GET "/structures/{id}/statistiques" => activites::statistiques::structure;
     GET "/structures/{id}/activites" => activites::list;
     GET "/structures/{id}/activites/nouvelle" => activites::new_form;
     POST "/structures/{id}/activites/nouvelle" => activites::create;

@@ -53,9 +53,12 @@
       body: entry.body,
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       credentials: 'same-origin',
+      // The server answers a written entry with a redirection to the list: it is not
+      // followed (nothing more to load), its kind is the answer.
+      redirect: 'manual',
     }).then(function (res) {
       var rest = queued().filter(function (e) { return e.cle !== entry.cle; });
-      if (res.redirected && res.url.indexOf('fait=enregistree') !== -1) {
+      if (res.type === 'opaqueredirect') {
         save(rest);
         say('Une activité saisie sans réseau a été envoyée.');
       } else if (res.status === 422) {

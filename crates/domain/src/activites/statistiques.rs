@@ -13,6 +13,7 @@ use super::vocabulaires::{
 };
 use crate::calendrier::civil_from_days;
 use crate::ids::{ActiviteId, BeneficiaireId, LieuId, PersonId, StructureId};
+use crate::territoires::{Commune, Territoires};
 
 /// One person in one activity, with what the statistics read of both.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,6 +210,86 @@ pub fn premiers(
     first.into_iter().map(|(b, (_, a))| (a, b)).collect()
 }
 
+/// The territory of public statistics: the nation, or a région, département, EPCI or
+/// commune (where the activities took place).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Perimetre {
+    France,
+    Region(String),
+    Departement(String),
+    Epci(String),
+    Commune(String),
+}
+
+impl Perimetre {
+    /// `france`, `region:84`, `departement:42`, `epci:244200770` or `commune:42218`.
+    pub fn parse(s: &str) -> Option<Perimetre> {
+        let (kind, code) = s.split_once(':').unwrap_or((s, ""));
+        let code = code.trim().to_string();
+        let valid =
+            !code.is_empty() && code.len() <= 9 && code.chars().all(|c| c.is_ascii_alphanumeric());
+        match kind.trim() {
+            "france" | "" => Some(Perimetre::France),
+            "region" if valid => Some(Perimetre::Region(code)),
+            "departement" if valid => Some(Perimetre::Departement(code)),
+            "epci" if valid => Some(Perimetre::Epci(code)),
+            "commune" if valid => Some(Perimetre::Commune(code)),
+            _ => None,
+        }
+    }
+
+    pub fn code(&self) -> String {
+        match self {
+            Perimetre::France => "france".into(),
+            Perimetre::Region(c) => format!("region:{c}"),
+            Perimetre::Departement(c) => format!("departement:{c}"),
+            Perimetre::Epci(c) => format!("epci:{c}"),
+            Perimetre::Commune(c) => format!("commune:{c}"),
+        }
+    }
+
+    /// Its name, `None` if no such territory.
+    pub fn nom(&self, t: &Territoires) -> Option<String> {
+        match self {
+            Perimetre::France => Some("France entière".into()),
+            Perimetre::Region(c) => t
+                .regions
+                .iter()
+                .find(|r| &r.code == c)
+                .map(|r| format!("Région {}", r.nom)),
+            Perimetre::Departement(c) => t
+                .departements
+                .iter()
+                .find(|d| &d.code == c)
+                .map(|d| format!("{} ({})", d.nom, d.code)),
+            Perimetre::Epci(c) => t.epci.iter().find(|e| &e.code == c).map(|e| e.nom.clone()),
+            Perimetre::Commune(c) => t
+                .communes
+                .iter()
+                .find(|m| m.code.as_str() == c)
+                .map(|m| format!("{} ({})", m.nom, m.departement)),
+        }
+    }
+
+    /// The communes it holds, as a [`Filtres::communes`] (empty for the nation: no filter).
+    pub fn communes(&self, t: &Territoires) -> BTreeSet<String> {
+        let keep = |c: &Commune| match self {
+            Perimetre::France => false,
+            Perimetre::Region(r) => &c.region == r,
+            Perimetre::Departement(d) => &c.departement == d,
+            Perimetre::Epci(e) => c.epci.as_deref() == Some(e.as_str()),
+            Perimetre::Commune(m) => {
+                c.code.as_str() == m || c.commune_parent.as_ref().is_some_and(|p| p.as_str() == m)
+            }
+        };
+        t.communes
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| c.code.as_str().to_string())
+            .collect()
+    }
+}
+
 /// Counts under this are not published: one person could be recognised.
 pub const SEUIL_SECRET: u64 = 11;
 
@@ -313,6 +394,25 @@ mod tests {
             counts,
             BTreeMap::from([(Thematique::Email, 2), (Thematique::Sante, 1)])
         );
+    }
+
+    #[test]
+    fn territories_are_named_by_kind_and_code() {
+        assert_eq!(Perimetre::parse("france"), Some(Perimetre::France));
+        assert_eq!(Perimetre::parse(""), Some(Perimetre::France));
+        assert_eq!(
+            Perimetre::parse("departement:42"),
+            Some(Perimetre::Departement("42".into()))
+        );
+        assert_eq!(Perimetre::parse("region:84").unwrap().code(), "region:84");
+        for bad in [
+            "departement:",
+            "canton:1",
+            "commune:42 218",
+            "epci:1234567890",
+        ] {
+            assert_eq!(Perimetre::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use relais_domain::comptes::{Role, StructureKind};
 use relais_testkit::TestDb;
 use relais_testkit::fixtures::{grant, structure};
 
-use crate::common::{account, app, body, cookie_of, form, location, send};
+use crate::common::{account, app, app_with_territories, body, cookie_of, form, location, send};
 
 async fn a_mediator_enters_an_activity_once(t: &TestDb) {
     let app = app(t).await;
@@ -126,4 +126,118 @@ async fn a_mediator_enters_an_activity_once(t: &TestDb) {
     assert!(html.contains("Aucune activité enregistrée pour le moment."));
 }
 
-relais_testkit::backend_tests!(a_mediator_enters_an_activity_once);
+/// The public page hides counts from 1 to 10, and the one that would give a hidden count
+/// back; a territory narrows it; an unknown one is refused in French.
+async fn public_statistics_keep_small_counts_secret(t: &TestDb) {
+    use relais_domain::activites::rapport::{Anonymes, Rapport, jour};
+    use relais_domain::activites::vocabulaires::{Genre, Thematique, TypeActivite, TypeLieu};
+    use relais_domain::authz::{Actor, Membership};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let app = app_with_territories(t).await;
+    let s = structure(
+        &t.db,
+        "13002526500013",
+        "Médiathèque",
+        StructureKind::Collectivite,
+    )
+    .await;
+    let camille = account(&t.db, "camille@exemple.fr").await;
+    let access = Actor {
+        person_id: camille,
+        memberships: vec![Membership {
+            structure: s,
+            role: Role::Mediateur,
+        }],
+        global_roles: vec![],
+        acting_structure: None,
+    }
+    .mediateur(s)
+    .unwrap();
+    // 14 individual accompaniments: 11 women, 3 men.
+    for i in 0..14u32 {
+        let genre = if i < 11 {
+            Genre::Feminin
+        } else {
+            Genre::Masculin
+        };
+        let rapport = Rapport {
+            type_activite: TypeActivite::Individuel,
+            date: jour(2026, 3, 1 + i),
+            duree: 30,
+            type_lieu: TypeLieu::Domicile,
+            lieu: None,
+            commune: "42218".into(),
+            thematiques: BTreeSet::from([Thematique::Email]),
+            demarches: BTreeSet::new(),
+            materiel: BTreeSet::new(),
+            autonomie: None,
+            niveau: None,
+            orientation: None,
+            precisions_demarche: String::new(),
+            titre_atelier: String::new(),
+            suivis: BTreeSet::new(),
+            anonymes: Anonymes {
+                total: 1,
+                genres: BTreeMap::from([(genre, 1)]),
+                ..Anonymes::default()
+            },
+        };
+        relais_services::activites::enregistrer(&t.db, &access, &format!("saisie-{i:04}"), rapport)
+            .await
+            .unwrap();
+    }
+    let page = |q: &'static str| {
+        let app = app.clone();
+        async move {
+            let res = send(&app, "GET", &format!("/statistiques{q}"), "", "").await;
+            (res.status(), body(res).await)
+        }
+    };
+    let (status, html) = page("").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<li>Activités : 14</li>"), "{html}");
+    // 3 men are secret, and the 11 women too: with the total of 14, they would give the
+    // men back (secondary secrecy).
+    for genre in ["Masculin", "Féminin"] {
+        assert!(
+            html.contains(&format!(
+                "<tr><td>{genre}</td><td>secret (moins de 11 ou déductible)</td></tr>"
+            )),
+            "{html}"
+        );
+    }
+    assert!(
+        html.contains("<tr><td>Courriel</td><td>14</td></tr>"),
+        "{html}"
+    );
+    assert!(html.contains("<li>dont ateliers collectifs : 0</li>"));
+
+    let (status, html) = page("?territoire=departement%3A42&du=2026-03-01&au=2026-03-05").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("Statistiques des activités — Loire (42)"),
+        "{html}"
+    );
+    assert!(html.contains("<li>Activités : moins de 11</li>"), "{html}");
+    let (_, html) = page("?territoire=departement%3A69").await;
+    assert!(html.contains("<li>Activités : 0</li>"), "{html}");
+
+    let (status, html) = page("?territoire=canton%3A1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        html.contains("Territoire inconnu : choisissez-en un dans la liste."),
+        "{html}"
+    );
+    let (status, html) = page("?du=mars").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        html.contains("Date de début : « mars » n’est pas une date au format jj/mm/aaaa."),
+        "{html}"
+    );
+}
+
+relais_testkit::backend_tests!(
+    a_mediator_enters_an_activity_once,
+    public_statistics_keep_small_counts_secret
+);

@@ -31,11 +31,22 @@ pub async fn app(t: &TestDb) -> Router {
 
 /// The same, searching `lieux`.
 pub async fn app_with(t: &TestDb, lieux: Recherche) -> Router {
+    app_over(t, lieux, Territoires::default()).await
+}
+
+/// The same, with the shipped territories in memory (pages that name or list them).
+pub async fn app_with_territories(t: &TestDb) -> Router {
+    static SHIPPED: std::sync::OnceLock<Territoires> = std::sync::OnceLock::new();
+    let shipped = SHIPPED.get_or_init(|| relais_services::territoires::parse_shipped().unwrap());
+    app_over(t, Recherche::empty(), shipped.clone()).await
+}
+
+async fn app_over(t: &TestDb, lieux: Recherche, territoires: Territoires) -> Router {
     relais_testkit::seed_commune(&t.db).await;
     router(AppState {
         db: t.db.clone(),
         policy: Policy::default(),
-        territoires: Arc::new(TerritoryIndex::build(Territoires::default())),
+        territoires: Arc::new(TerritoryIndex::build(territoires)),
         config: WebConfig {
             public_url: format!("https://{HOST}"),
             ..WebConfig::default()

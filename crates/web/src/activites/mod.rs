@@ -2,6 +2,8 @@
 //! without JavaScript; sensible defaults so that an individual accompaniment takes a few
 //! choices), and deletion. The rules are in `relais_services::activites`.
 
+pub mod statistiques;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
