@@ -78,7 +78,7 @@ fn filtres(q: &Demande) -> (Filtres, Option<String>) {
                 None => {
                     erreur = Some(format!(
                         "Date de {label} : « {v} » n’est pas une date au format jj/mm/aaaa."
-                    ))
+                    ));
                 }
             },
         }
