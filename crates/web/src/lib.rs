@@ -153,6 +153,7 @@ routes! {
     GET "/structures/{id}/mandats/{mandat}" => mandats::page;
     GET "/structures/{id}/mandats/{mandat}/pdf" => mandats::pdf;
     GET "/statistiques" => activites::statistiques::public;
+    GET "/api/v1/activites/statistiques" => activites::statistiques::api;
     GET "/structures/{id}/statistiques" => activites::statistiques::structure;
     GET "/structures/{id}/activites" => activites::list;
     GET "/structures/{id}/activites/nouvelle" => activites::new_form;

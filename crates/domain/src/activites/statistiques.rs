@@ -229,7 +229,7 @@ impl Perimetre {
         let valid =
             !code.is_empty() && code.len() <= 9 && code.chars().all(|c| c.is_ascii_alphanumeric());
         match kind.trim() {
-            "france" | "" => Some(Perimetre::France),
+            "france" => Some(Perimetre::France),
             "region" if valid => Some(Perimetre::Region(code)),
             "departement" if valid => Some(Perimetre::Departement(code)),
             "epci" if valid => Some(Perimetre::Epci(code)),
@@ -399,7 +399,7 @@ mod tests {
     #[test]
     fn territories_are_named_by_kind_and_code() {
         assert_eq!(Perimetre::parse("france"), Some(Perimetre::France));
-        assert_eq!(Perimetre::parse(""), Some(Perimetre::France));
+        assert_eq!(Perimetre::parse(""), None);
         assert_eq!(
             Perimetre::parse("departement:42"),
             Some(Perimetre::Departement("42".into()))

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::Query;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use relais_domain::activites::statistiques::{
@@ -14,9 +14,13 @@ use relais_domain::activites::statistiques::{
 use relais_domain::activites::vocabulaires::TypeActivite;
 use relais_domain::calendrier::parse_date_iso;
 use relais_domain::ids::StructureId;
-use serde::Deserialize;
+use relais_domain::territoires::Territoires;
+use serde::{Deserialize, Serialize};
 
+use crate::AppState;
+use crate::api::ApiQuery;
 use crate::auth::{InStructure, Members};
+use crate::error::ApiError;
 use crate::error::internal;
 use crate::pages::{Page, PageContext, render, structure_name};
 
@@ -90,11 +94,24 @@ fn filtres(q: &Demande) -> (Filtres, Option<String>) {
 }
 
 fn shown(n: u64, public: bool) -> String {
-    if public && (1..SEUIL_SECRET).contains(&n) {
-        format!("moins de {SEUIL_SECRET}")
-    } else {
-        n.to_string()
+    match (public, total_publie(n)) {
+        (true, None) => format!("moins de {SEUIL_SECRET}"),
+        _ => n.to_string(),
     }
+}
+
+/// Each count as it may be shown: `None` where public figures keep it secret.
+fn publie<K: Ord + Clone>(counts: &BTreeMap<K, u64>, public: bool) -> BTreeMap<K, Option<u64>> {
+    if public {
+        secret_statistique(counts)
+    } else {
+        counts.iter().map(|(k, n)| (k.clone(), Some(*n))).collect()
+    }
+}
+
+/// A total as it may be published: `None` from 1 to [`SEUIL_SECRET`] − 1.
+fn total_publie(n: u64) -> Option<u64> {
+    (!(1..SEUIL_SECRET).contains(&n)).then_some(n)
 }
 
 fn repartition<K: Ord + Clone>(
@@ -104,11 +121,7 @@ fn repartition<K: Ord + Clone>(
     label: impl Fn(&K) -> String,
     public: bool,
 ) -> Repartition {
-    let published: BTreeMap<K, Option<u64>> = if public {
-        secret_statistique(counts)
-    } else {
-        counts.iter().map(|(k, n)| (k.clone(), Some(*n))).collect()
-    };
+    let published = publie(counts, public);
     let max = published
         .values()
         .flatten()
@@ -239,18 +252,25 @@ fn figures_page(f: &Figures, public: bool) -> (Vec<(&'static str, String)>, Vec<
     (totaux, repartitions)
 }
 
+/// The territory asked, `None` if there is no such territory.
+fn perimetre(q: &Demande, t: &Territoires) -> Option<Perimetre> {
+    match q.territoire.as_deref().map(Perimetre::parse) {
+        None => Some(Perimetre::France),
+        Some(Some(p)) if p.nom(t).is_some() => Some(p),
+        Some(_) => None,
+    }
+}
+
+const TERRITOIRE_INCONNU: &str = "Territoire inconnu : choisissez-en un dans la liste.";
+
 /// `GET /statistiques`: the nation or a territory, small counts secret.
 pub async fn public(Page(state, ctx): Page, Query(q): Query<Demande>) -> Response {
     let t = state.territoires.territoires();
     let (mut f, mut erreur) = filtres(&q);
-    let perimetre = match q.territoire.as_deref().map(Perimetre::parse) {
-        None => Perimetre::France,
-        Some(Some(p)) if p.nom(t).is_some() => p,
-        Some(_) => {
-            erreur = Some("Territoire inconnu : choisissez-en un dans la liste.".into());
-            Perimetre::France
-        }
-    };
+    let perimetre = perimetre(&q, t).unwrap_or_else(|| {
+        erreur = Some(TERRITOIRE_INCONNU.into());
+        Perimetre::France
+    });
     f.communes = perimetre.communes(t);
     let figures = match state.activites.figures(&state.db, &f).await {
         Ok(figures) => figures,
@@ -336,4 +356,107 @@ pub async fn structure(
         }),
     )
         .into_response()
+}
+
+/// One value of a distribution in the API.
+#[derive(Serialize)]
+struct Valeur {
+    valeur: String,
+    libelle: String,
+    /// `null`: secret.
+    participations: Option<u64>,
+}
+
+fn valeurs<K: Ord + Clone>(
+    counts: &BTreeMap<K, u64>,
+    valeur: impl Fn(&K) -> String,
+    libelle: impl Fn(&K) -> String,
+) -> Vec<Valeur> {
+    publie(counts, true)
+        .iter()
+        .map(|(k, n)| Valeur {
+            valeur: valeur(k),
+            libelle: libelle(k),
+            participations: *n,
+        })
+        .collect()
+}
+
+/// `GET /api/v1/activites/statistiques`: the public figures as JSON (secret ones `null`).
+pub async fn api(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<Demande>,
+) -> Result<Response, ApiError> {
+    let t = state.territoires.territoires();
+    let (mut f, erreur) = filtres(&q);
+    // A form sends empty fields; a program that sends one means nothing by it.
+    for (name, value) in [("du", &q.du), ("au", &q.au)] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(ApiError::bad_request(
+                "date_invalide",
+                format!("{name} : une date AAAA-MM-JJ, ou rien."),
+            ));
+        }
+    }
+    if let Some(e) = erreur {
+        return Err(ApiError::bad_request("date_invalide", e));
+    }
+    if q.type_activite
+        .as_deref()
+        .is_some_and(|v| TypeActivite::parse(v).is_none())
+    {
+        return Err(ApiError::bad_request(
+            "type_inconnu",
+            "type : « individuel » ou « collectif ».",
+        ));
+    }
+    let perimetre = match q.territoire.as_deref().map(Perimetre::parse) {
+        None => Perimetre::France,
+        Some(Some(p)) if p.nom(t).is_some() => p,
+        Some(Some(_)) => return Err(ApiError::NotFound),
+        Some(None) => {
+            return Err(ApiError::bad_request(
+                "territoire_invalide",
+                "territoire : france, region:CODE, departement:CODE, epci:SIREN ou commune:CODE_INSEE.",
+            ));
+        }
+    };
+    f.communes = perimetre.communes(t);
+    let fig = state
+        .activites
+        .figures(&state.db, &f)
+        .await
+        .map_err(|_| ApiError::Internal)?;
+    let tot = &fig.totaux;
+    let body = serde_json::json!({
+        "territoire": { "code": perimetre.code(), "nom": perimetre.nom(t) },
+        "du": q.du.as_deref().filter(|v| !v.trim().is_empty()),
+        "au": q.au.as_deref().filter(|v| !v.trim().is_empty()),
+        "type": f.types.first().map(|t| t.as_str()),
+        "seuil_secret": SEUIL_SECRET,
+        "totaux": {
+            "activites": total_publie(tot.activites),
+            "activites_individuelles": total_publie(tot.activites_individuelles),
+            "activites_collectives": total_publie(tot.activites_collectives),
+            "participations": total_publie(tot.participations),
+            "beneficiaires": total_publie(tot.beneficiaires),
+            "nouveaux": total_publie(tot.nouveaux),
+        },
+        "repartitions": {
+            "mois": valeurs(&fig.par_mois, |(y, m)| format!("{y:04}-{m:02}"), |(y, m)| format!("{m:02}/{y:04}")),
+            "type": valeurs(&fig.par_type, |k| k.as_str().into(), |k| k.label().into()),
+            "duree": valeurs(&fig.par_duree, |k| k.as_str().into(), |k| k.label().into()),
+            "lieu": valeurs(&fig.par_type_lieu, |k| k.as_str().into(), |k| k.label().into()),
+            "thematique": valeurs(&fig.par_thematique, |k| k.as_str().into(), |k| k.label().into()),
+            "materiel": valeurs(&fig.par_materiel, |k| k.as_str().into(), |k| k.label().into()),
+            "genre": valeurs(&fig.par_genre, |k| k.as_str().into(), |k| k.label().into()),
+            "age": valeurs(&fig.par_tranche, |k| k.as_str().into(), |k| k.label().into()),
+            "statut": valeurs(&fig.par_statut, |k| k.as_str().into(), |k| k.label().into()),
+        },
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response())
 }

@@ -223,6 +223,37 @@ async fn public_statistics_keep_small_counts_secret(t: &TestDb) {
     let (_, html) = page("?territoire=departement%3A69").await;
     assert!(html.contains("<li>Activités : 0</li>"), "{html}");
 
+    // The same figures as JSON, secret ones null.
+    let res = send(
+        &app,
+        "GET",
+        "/api/v1/activites/statistiques?territoire=departement%3A42",
+        "",
+        "",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
+    assert_eq!(json["territoire"]["nom"], "Loire (42)");
+    assert_eq!(json["totaux"]["activites"], 14);
+    assert_eq!(json["totaux"]["activites_collectives"], 0);
+    let genres = json["repartitions"]["genre"].as_array().unwrap();
+    assert!(
+        genres.iter().all(|g| g["participations"].is_null()),
+        "{genres:?}"
+    );
+    assert_eq!(json["repartitions"]["mois"][0]["valeur"], "2026-03");
+    let res = send(
+        &app,
+        "GET",
+        "/api/v1/activites/statistiques?type=tous",
+        "",
+        "",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(body(res).await.contains("\"code\":\"type_inconnu\""));
+
     let (status, html) = page("?territoire=canton%3A1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(

@@ -193,7 +193,7 @@ fn access(method: &str, path: &str) -> Access {
         ) => Access::ReferentOf,
         ("GET", "/admin/habilitations" | "/admin/habilitations/{demande}")
         | ("POST", "/admin/habilitations/{demande}/decision") => Access::Admin,
-        ("GET", "/statistiques") => Access::Public,
+        ("GET", "/statistiques" | "/api/v1/activites/statistiques") => Access::Public,
         ("GET", "/structures/{id}/statistiques") => Access::MemberOf,
         ("GET" | "POST", "/structures/{id}/activites/nouvelle")
         | ("GET", "/structures/{id}/activites")
