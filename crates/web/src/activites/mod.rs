@@ -148,6 +148,9 @@ pub struct FormPage {
     pub tranches: Vec<Choix>,
     pub statuts: Vec<Choix>,
     pub deja: bool,
+    /// A workshop's counts by category: (legend, fields).
+    pub comptes: Vec<(&'static str, Vec<Compte>)>,
+    pub deja_nombre: String,
     pub titre: String,
     /// (field, message) of each field that is not right.
     pub erreurs: Vec<(&'static str, String)>,
@@ -165,6 +168,35 @@ impl FormPage {
             .find(|(f, _)| *f == field)
             .map(|(_, m)| m.as_str())
     }
+}
+
+/// One count of a workshop's people by category.
+pub struct Compte {
+    pub name: String,
+    pub label: &'static str,
+    pub value: String,
+}
+
+/// A count field per known value of a list (« non communiqué » is what is left).
+fn compte_fields<T: Copy + PartialEq>(
+    envoi: &Envoi,
+    prefix: &str,
+    all: &[T],
+    unknown: T,
+    value: impl Fn(T) -> &'static str,
+    label: impl Fn(T) -> &'static str,
+) -> Vec<Compte> {
+    all.iter()
+        .filter(|v| **v != unknown)
+        .map(|v| {
+            let name = format!("{prefix}_{}", value(*v));
+            Compte {
+                value: envoi.one(&name).to_string(),
+                name,
+                label: label(*v),
+            }
+        })
+        .collect()
 }
 
 /// The form as sent: every field by name, repeated ones (checkboxes) in order.
@@ -306,6 +338,42 @@ fn form_page(
             |v| v == or("statut", "non_communique"),
         ),
         deja: envoi.one("deja") == "oui",
+        comptes: vec![
+            (
+                "Genre",
+                compte_fields(
+                    envoi,
+                    "genre",
+                    Genre::ALL,
+                    Genre::NonCommunique,
+                    Genre::as_str,
+                    Genre::label,
+                ),
+            ),
+            (
+                "Tranche d’âge",
+                compte_fields(
+                    envoi,
+                    "tranche",
+                    TrancheAge::ALL,
+                    TrancheAge::NonCommunique,
+                    TrancheAge::as_str,
+                    TrancheAge::label,
+                ),
+            ),
+            (
+                "Statut",
+                compte_fields(
+                    envoi,
+                    "statut",
+                    StatutSocial::ALL,
+                    StatutSocial::NonCommunique,
+                    StatutSocial::as_str,
+                    StatutSocial::label,
+                ),
+            ),
+        ],
+        deja_nombre: envoi.one("deja_nombre").to_string(),
         titre: envoi.one("titre_atelier").to_string(),
         erreurs,
     }
@@ -327,6 +395,14 @@ pub async fn new_form(Page(state, ctx): Page, MediateurDe { access }: MediateurD
 
 fn parsed<T: Ord>(values: Vec<&str>, parse: impl Fn(&str) -> Option<T>) -> BTreeSet<T> {
     values.into_iter().filter_map(parse).collect()
+}
+
+/// The non-zero counts of each value of a list.
+fn counts<T: Ord + Copy>(all: &[T], count: impl Fn(T) -> u32) -> BTreeMap<T, u32> {
+    all.iter()
+        .map(|v| (*v, count(*v)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }
 
 fn one<T>(value: &str, parse: impl Fn(&str) -> Option<T>, default: T) -> T {
@@ -415,9 +491,18 @@ fn rapport(envoi: &Envoi) -> Result<Rapport, Vec<(&'static str, String)>> {
             )]),
         }
     } else {
+        // A workshop's people without a file, counted by category (blank: none said).
+        let count = |name: String| envoi.one(&name).parse::<u32>().unwrap_or(0);
         Anonymes {
             total,
-            ..Anonymes::default()
+            deja_accompagnes: count("deja_nombre".into()),
+            genres: counts(Genre::ALL, |g| count(format!("genre_{}", g.as_str()))),
+            tranches: counts(TrancheAge::ALL, |t| {
+                count(format!("tranche_{}", t.as_str()))
+            }),
+            statuts: counts(StatutSocial::ALL, |t| {
+                count(format!("statut_{}", t.as_str()))
+            }),
         }
     };
     Ok(Rapport {

@@ -124,6 +124,62 @@ async fn a_mediator_enters_an_activity_once(t: &TestDb) {
         "{html}"
     );
     assert!(html.contains("Aucune activité enregistrée pour le moment."));
+
+    // A workshop of six people without a file, counted by category.
+    let atelier = |cle: &str, femmes: &str| {
+        form(&[
+            ("cle", cle),
+            ("type_activite", "collectif"),
+            ("date", &date),
+            ("duree", "90"),
+            ("type_lieu", "autre"),
+            ("commune", "42218"),
+            ("thematiques", "securite_numerique"),
+            ("anonymes", "6"),
+            ("deja_nombre", "2"),
+            ("genre_feminin", femmes),
+            ("genre_masculin", "1"),
+            ("tranche_soixante_dix_plus", "5"),
+            ("titre_atelier", "Reconnaître un faux message"),
+        ])
+    };
+    let res = send(&app, "POST", &page, &cookie, &atelier("atelier-0001", "7")).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(res).await;
+    assert!(
+        html.contains("Participants anonymes : plus de personnes comptées par genre que de participants anonymes."),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="genre_feminin" value="7""#),
+        "what was typed stays"
+    );
+    let res = send(&app, "POST", &page, &cookie, &atelier("atelier-0001", "4")).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{s}/statistiques"),
+            &cookie,
+            "",
+        )
+        .await,
+    )
+    .await;
+    for row in [
+        "<tr><td>Féminin</td><td>4</td></tr>",
+        "<tr><td>Masculin</td><td>1</td></tr>",
+        "<tr><td>Non communiqué</td><td>1</td></tr>",
+        "<tr><td>70 ans et plus</td><td>5</td></tr>",
+        "<tr><td>Atelier collectif</td><td>6</td></tr>",
+    ] {
+        assert!(html.contains(row), "{row} absent: {html}");
+    }
+    assert!(
+        html.contains("<li>Premiers accompagnements : 4</li>"),
+        "{html}"
+    );
 }
 
 /// The public page hides counts from 1 to 10, and the one that would give a hidden count
