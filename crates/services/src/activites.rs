@@ -71,7 +71,7 @@ pub async fn enregistrer(
     db: &Db,
     access: &MediateurAccess,
     cle: &str,
-    mut rapport: Rapport,
+    rapport: Rapport,
 ) -> Result<Enregistree, SaisieError> {
     if !(8..=64).contains(&cle.len())
         || !cle
@@ -80,6 +80,28 @@ pub async fn enregistrer(
     {
         return Err(SaisieError::CleInvalide);
     }
+    let nouvelle = preparer(db, access, cle, rapport).await?;
+    let now = relais_domain::calendrier::now_ms();
+    match repo::enregistrer(db, &nouvelle, now).await? {
+        Enregistrement::Nouvelle(id) => Ok(Enregistree { id, nouvelle: true }),
+        Enregistrement::DejaRecue { id, mediateur } if mediateur == access.person() => {
+            Ok(Enregistree {
+                id,
+                nouvelle: false,
+            })
+        }
+        Enregistrement::DejaRecue { .. } => Err(SaisieError::CleDejaPrise),
+    }
+}
+
+/// A report checked whole and made ready to write: its lieu one of the structure's (whose
+/// commune it takes), its followed participants from the structure's file.
+async fn preparer(
+    db: &Db,
+    access: &MediateurAccess,
+    cle: &str,
+    mut rapport: Rapport,
+) -> Result<NouvelleActivite, SaisieError> {
     let now = relais_domain::calendrier::now_ms();
     if rapport.type_lieu == TypeLieu::LieuActivite
         && let Some(lieu) = &rapport.lieu
@@ -131,24 +153,68 @@ pub async fn enregistrer(
         "statuts": counts(a.statuts.iter().map(|(k, n)| (k.as_str(), *n)).collect()),
     })
     .to_string();
-    let nouvelle = NouvelleActivite {
+    Ok(NouvelleActivite {
         cle: cle.to_string(),
         mediateur: access.person(),
         structure: access.structure(),
         rapport,
         anonymes_json,
         participants,
+    })
+}
+
+/// One of the mediator's activities as its form shows it, with its key; `None` if they
+/// have no such live activity.
+pub async fn a_modifier(
+    db: &Db,
+    access: &MediateurAccess,
+    id: ActiviteId,
+) -> Result<Option<(String, Rapport)>, StoreError> {
+    let Some((cle, mut rapport, anonymes_json, anonymes_total)) =
+        repo::lire(db, id, access.person()).await?
+    else {
+        return Ok(None);
     };
-    match repo::enregistrer(db, &nouvelle, now).await? {
-        Enregistrement::Nouvelle(id) => Ok(Enregistree { id, nouvelle: true }),
-        Enregistrement::DejaRecue { id, mediateur } if mediateur == access.person() => {
-            Ok(Enregistree {
-                id,
-                nouvelle: false,
-            })
-        }
-        Enregistrement::DejaRecue { .. } => Err(SaisieError::CleDejaPrise),
+    rapport.anonymes = anonymes_lus(&anonymes_json, anonymes_total);
+    Ok(Some((cle, rapport)))
+}
+
+/// The anonymous counts stored with an activity (an import stores none: its count only).
+fn anonymes_lus(json: &str, total: u32) -> relais_domain::activites::rapport::Anonymes {
+    use relais_domain::activites::rapport::Anonymes;
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    fn map<K: Ord>(
+        v: &serde_json::Value,
+        parse: impl Fn(&str) -> Option<K>,
+    ) -> std::collections::BTreeMap<K, u32> {
+        v.as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, n)| Some((parse(k)?, u32::try_from(n.as_u64()?).ok()?)))
+            .collect()
     }
+    Anonymes {
+        total,
+        deja_accompagnes: v["deja_accompagnes"].as_u64().map_or(0, |n| n as u32),
+        genres: map(&v["genres"], Genre::parse),
+        tranches: map(&v["tranches"], TrancheAge::parse),
+        statuts: map(&v["statuts"], StatutSocial::parse),
+    }
+}
+
+/// Replaces one of the mediator's activities by `rapport`, checked as a new one; `false`
+/// if they have no such live activity.
+pub async fn modifier(
+    db: &Db,
+    access: &MediateurAccess,
+    id: ActiviteId,
+    rapport: Rapport,
+) -> Result<bool, SaisieError> {
+    let Some((cle, _)) = a_modifier(db, access, id).await? else {
+        return Ok(false);
+    };
+    let nouvelle = preparer(db, access, &cle, rapport).await?;
+    Ok(repo::modifier(db, id, &nouvelle, relais_domain::calendrier::now_ms()).await?)
 }
 
 /// The mediator's latest activities in their structure.

@@ -7,10 +7,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use relais_domain::activites::rapport::Rapport;
+use relais_domain::activites::rapport::{Anonymes, Rapport};
 use relais_domain::activites::statistiques::{Figures, Filtres, Participation, Totaux, mois};
 use relais_domain::activites::vocabulaires::{
-    Genre, Materiel, StatutSocial, Thematique, TrancheAge, TrancheDuree, TypeActivite, TypeLieu,
+    Autonomie, Genre, Materiel, NiveauAtelier, StatutSocial, StructureDeRedirection, Thematique,
+    ThematiqueDemarche, TrancheAge, TrancheDuree, TypeActivite, TypeLieu,
 };
 use relais_domain::ids::{ActiviteId, BeneficiaireId, LieuId, PersonId, StructureId};
 use sqlx::Row;
@@ -110,17 +111,11 @@ pub async fn enregistrer(
         r.lieu.as_ref().map(LieuId::as_str),
         &r.commune,
         words(r.thematiques.iter().copied(), Thematique::as_str),
-        words(
-            r.demarches.iter().copied(),
-            relais_domain::activites::vocabulaires::ThematiqueDemarche::as_str
-        ),
+        words(r.demarches.iter().copied(), ThematiqueDemarche::as_str),
         words(r.materiel.iter().copied(), Materiel::as_str),
-        r.autonomie
-            .map(relais_domain::activites::vocabulaires::Autonomie::as_str),
-        r.niveau
-            .map(relais_domain::activites::vocabulaires::NiveauAtelier::as_str),
-        r.orientation
-            .map(relais_domain::activites::vocabulaires::StructureDeRedirection::as_str),
+        r.autonomie.map(Autonomie::as_str),
+        r.niveau.map(NiveauAtelier::as_str),
+        r.orientation.map(StructureDeRedirection::as_str),
         &r.precisions_demarche,
         &r.titre_atelier,
         &a.anonymes_json,
@@ -266,17 +261,11 @@ pub async fn modifier(
         r.lieu.as_ref().map(LieuId::as_str),
         &r.commune,
         words(r.thematiques.iter().copied(), Thematique::as_str),
-        words(
-            r.demarches.iter().copied(),
-            relais_domain::activites::vocabulaires::ThematiqueDemarche::as_str
-        ),
+        words(r.demarches.iter().copied(), ThematiqueDemarche::as_str),
         words(r.materiel.iter().copied(), Materiel::as_str),
-        r.autonomie
-            .map(relais_domain::activites::vocabulaires::Autonomie::as_str),
-        r.niveau
-            .map(relais_domain::activites::vocabulaires::NiveauAtelier::as_str),
-        r.orientation
-            .map(relais_domain::activites::vocabulaires::StructureDeRedirection::as_str),
+        r.autonomie.map(Autonomie::as_str),
+        r.niveau.map(NiveauAtelier::as_str),
+        r.orientation.map(StructureDeRedirection::as_str),
         &r.precisions_demarche,
         &r.titre_atelier,
         &a.anonymes_json,
@@ -583,6 +572,66 @@ pub async fn du_mediateur(
             })
         })
         .collect()
+}
+
+/// Live activity `id` of `mediateur` as it was written: its key, its report (the anonymous
+/// counts left empty), the counts as entered (JSON) and how many anonymous people it had.
+pub async fn lire(
+    db: &Db,
+    id: ActiviteId,
+    mediateur: PersonId,
+) -> Result<Option<(String, Rapport, String, u32)>, StoreError> {
+    let Some(r) = statement!(
+        "SELECT cle, type_activite, date, duree, type_lieu, lieu_id, commune, thematiques, \
+         demarches, materiel, autonomie, niveau, orientation, precisions_demarche, \
+         titre_atelier, anonymes, \
+         (SELECT COUNT(*) FROM participations p WHERE p.activite_id = a.id \
+          AND p.beneficiaire_id IS NULL) \
+         FROM activites a WHERE id = $1 AND mediateur_id = $2 AND supprimee_le IS NULL",
+        id.0,
+        mediateur.0
+    )
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let suivis = statement!(
+        "SELECT beneficiaire_id FROM participations \
+         WHERE activite_id = $1 AND beneficiaire_id IS NOT NULL",
+        id.0
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| BeneficiaireId(r.get(0)))
+    .collect();
+    let text = |i: usize| -> String { r.get(i) };
+    let maybe = |i: usize| -> Option<String> { r.get(i) };
+    let rapport = Rapport {
+        type_activite: parse(&text(1), TypeActivite::parse)?,
+        date: r.get(2),
+        duree: u32::try_from(r.get::<i64, _>(3)).unwrap_or(0),
+        type_lieu: parse(&text(4), TypeLieu::parse)?,
+        lieu: maybe(5).map(LieuId),
+        commune: text(6),
+        thematiques: parse_set(&text(7), Thematique::parse)?,
+        demarches: parse_set(&text(8), ThematiqueDemarche::parse)?,
+        materiel: parse_set(&text(9), Materiel::parse)?,
+        autonomie: maybe(10).map(|v| parse(&v, Autonomie::parse)).transpose()?,
+        niveau: maybe(11)
+            .map(|v| parse(&v, NiveauAtelier::parse))
+            .transpose()?,
+        orientation: maybe(12)
+            .map(|v| parse(&v, StructureDeRedirection::parse))
+            .transpose()?,
+        precisions_demarche: text(13),
+        titre_atelier: text(14),
+        suivis,
+        anonymes: Anonymes::default(),
+    };
+    let total = u32::try_from(r.get::<i64, _>(16)).unwrap_or(0);
+    Ok(Some((text(0), rapport, text(15), total)))
 }
 
 /// The followed beneficiaries of `structure`'s file (not erased, not merged), by name.

@@ -158,6 +158,8 @@ routes! {
     GET "/structures/{id}/activites" => activites::list;
     GET "/structures/{id}/activites/nouvelle" => activites::new_form;
     POST "/structures/{id}/activites/nouvelle" => activites::create;
+    GET "/structures/{id}/activites/{activite}/modifier" => activites::edit_form;
+    POST "/structures/{id}/activites/{activite}/modifier" => activites::edit;
     POST "/structures/{id}/activites/{activite}/suppression" => activites::delete;
     GET "/structures/{id}/habilitations" => habilitations::structure::list;
     GET "/structures/{id}/habilitations/nouvelle" => habilitations::structure::new_form;

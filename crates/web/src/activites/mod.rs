@@ -97,6 +97,7 @@ pub async fn list(
         beneficiaires: totaux.beneficiaires,
         message: match q.fait.as_deref() {
             Some("enregistree") => Some("L’activité est enregistrée."),
+            Some("modifiee") => Some("L’activité est modifiée."),
             Some("supprimee") => {
                 Some("L’activité est supprimée : elle ne compte plus dans les statistiques.")
             }
@@ -131,7 +132,10 @@ fn choices<T: Copy>(
 #[template(path = "activite_nouvelle.html")]
 pub struct FormPage {
     pub ctx: PageContext,
-    pub structure_id: StructureId,
+    /// « Nouvelle activité », or the change of one.
+    pub titre_page: String,
+    /// Where the form is sent.
+    pub action: String,
     pub cle: String,
     pub types: Vec<Choix>,
     pub date: String,
@@ -226,6 +230,91 @@ impl Envoi {
     }
 }
 
+/// What the form writes: a new activity of the structure, or one to change.
+pub struct Cible {
+    structure: StructureId,
+    activite: Option<ActiviteId>,
+}
+
+impl Cible {
+    fn action(&self) -> String {
+        match self.activite {
+            None => format!("/structures/{}/activites/nouvelle", self.structure),
+            Some(a) => format!("/structures/{}/activites/{a}/modifier", self.structure),
+        }
+    }
+}
+
+/// A day (midnight UTC) as an ISO date.
+fn iso(day: i64) -> String {
+    let (y, m, d) = relais_domain::calendrier::civil_from_days(day.div_euclid(86_400_000));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A stored report as the form sends it, to show it again.
+fn envoi_de(cle: &str, r: &Rapport) -> Envoi {
+    let mut pairs: Vec<(String, String)> = vec![
+        ("cle".into(), cle.into()),
+        ("type_activite".into(), r.type_activite.as_str().into()),
+        ("date".into(), iso(r.date)),
+        ("type_lieu".into(), r.type_lieu.as_str().into()),
+        ("commune".into(), r.commune.clone()),
+        ("anonymes".into(), r.anonymes.total.to_string()),
+        ("titre_atelier".into(), r.titre_atelier.clone()),
+    ];
+    if DUREES_PROPOSEES.contains(&r.duree) {
+        pairs.push(("duree".into(), r.duree.to_string()));
+    } else {
+        pairs.push(("duree_autre".into(), r.duree.to_string()));
+    }
+    if let Some(l) = &r.lieu {
+        pairs.push(("lieu".into(), l.to_string()));
+    }
+    pairs.extend(
+        r.thematiques
+            .iter()
+            .map(|t| ("thematiques".into(), t.as_str().into())),
+    );
+    pairs.extend(
+        r.materiel
+            .iter()
+            .map(|m| ("materiel".into(), m.as_str().into())),
+    );
+    pairs.extend(r.suivis.iter().map(|b| ("suivis".into(), b.to_string())));
+    let a = &r.anonymes;
+    if r.type_activite == TypeActivite::Individuel && a.total == 1 {
+        let first =
+            |m: Vec<&'static str>| m.first().copied().unwrap_or("non_communique").to_string();
+        pairs.push((
+            "genre".into(),
+            first(a.genres.keys().map(|k| k.as_str()).collect()),
+        ));
+        pairs.push((
+            "tranche".into(),
+            first(a.tranches.keys().map(|k| k.as_str()).collect()),
+        ));
+        pairs.push((
+            "statut".into(),
+            first(a.statuts.keys().map(|k| k.as_str()).collect()),
+        ));
+        if a.deja_accompagnes > 0 {
+            pairs.push(("deja".into(), "oui".into()));
+        }
+    } else {
+        pairs.push(("deja_nombre".into(), a.deja_accompagnes.to_string()));
+        for (k, n) in &a.genres {
+            pairs.push((format!("genre_{}", k.as_str()), n.to_string()));
+        }
+        for (k, n) in &a.tranches {
+            pairs.push((format!("tranche_{}", k.as_str()), n.to_string()));
+        }
+        for (k, n) in &a.statuts {
+            pairs.push((format!("statut_{}", k.as_str()), n.to_string()));
+        }
+    }
+    Envoi::new(pairs)
+}
+
 /// Today in Paris, as an ISO date.
 fn aujourd_hui() -> String {
     let (y, m, d, _) = paris_civil(now_ms());
@@ -234,7 +323,7 @@ fn aujourd_hui() -> String {
 
 fn form_page(
     ctx: PageContext,
-    structure_id: StructureId,
+    cible: &Cible,
     offert: &svc::Choix,
     envoi: &Envoi,
     erreurs: Vec<(&'static str, String)>,
@@ -263,7 +352,11 @@ fn form_page(
     let suivis = envoi.all("suivis");
     FormPage {
         ctx,
-        structure_id,
+        titre_page: match cible.activite {
+            None => "Nouvelle activité".into(),
+            Some(_) => "Modifier une activité".into(),
+        },
+        action: cible.action(),
         cle: match envoi.one("cle") {
             "" => svc::nouvelle_cle(),
             c => c.to_string(),
@@ -384,7 +477,10 @@ pub async fn new_form(Page(state, ctx): Page, MediateurDe { access }: MediateurD
     match svc::choix(&state.db, &access).await {
         Ok(offert) => render(form_page(
             ctx,
-            access.structure(),
+            &Cible {
+                structure: access.structure(),
+                activite: None,
+            },
             &offert,
             &Envoi::new(Vec::new()),
             Vec::new(),
@@ -563,7 +659,91 @@ pub async fn create(
     match svc::choix(&state.db, &access).await {
         Ok(offert) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            render(form_page(ctx, access.structure(), &offert, &envoi, erreurs)),
+            render(form_page(
+                ctx,
+                &Cible {
+                    structure: access.structure(),
+                    activite: None,
+                },
+                &offert,
+                &envoi,
+                erreurs,
+            )),
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /structures/{id}/activites/{activite}/modifier`
+pub async fn edit_form(
+    Page(state, ctx): Page,
+    MediateurDe { access }: MediateurDe,
+    Path((_, activite)): Path<(StructureId, ActiviteId)>,
+) -> Response {
+    let (cle, rapport) = match svc::a_modifier(&state.db, &access, activite).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return gone(&ctx),
+        Err(e) => return internal(e),
+    };
+    match svc::choix(&state.db, &access).await {
+        Ok(offert) => render(form_page(
+            ctx,
+            &Cible {
+                structure: access.structure(),
+                activite: Some(activite),
+            },
+            &offert,
+            &envoi_de(&cle, &rapport),
+            Vec::new(),
+        )),
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /structures/{id}/activites/{activite}/modifier`
+pub async fn edit(
+    Page(state, ctx): Page,
+    MediateurDe { access }: MediateurDe,
+    Path((_, activite)): Path<(StructureId, ActiviteId)>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let envoi = Envoi::new(pairs);
+    let erreurs = match rapport(&envoi) {
+        Ok(r) => match svc::modifier(&state.db, &access, activite, r).await {
+            Ok(true) => {
+                return Redirect::to(&format!(
+                    "/structures/{}/activites?fait=modifiee",
+                    access.structure()
+                ))
+                .into_response();
+            }
+            Ok(false) => return gone(&ctx),
+            Err(SaisieError::Store(e)) => return internal(e),
+            Err(e) => {
+                let fields = e.champs();
+                if fields.is_empty() {
+                    vec![("formulaire", e.to_string())]
+                } else {
+                    fields
+                }
+            }
+        },
+        Err(erreurs) => erreurs,
+    };
+    match svc::choix(&state.db, &access).await {
+        Ok(offert) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(form_page(
+                ctx,
+                &Cible {
+                    structure: access.structure(),
+                    activite: Some(activite),
+                },
+                &offert,
+                &envoi,
+                erreurs,
+            )),
         )
             .into_response(),
         Err(e) => internal(e),

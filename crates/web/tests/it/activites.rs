@@ -99,6 +99,51 @@ async fn a_mediator_enters_an_activity_once(t: &TestDb) {
         .unwrap()
         .to_string();
 
+    // Changed: the form shows what was written, the change is saved under the same key.
+    let edit = format!("/structures/{s}/activites/{id}/modifier");
+    let html = body(send(&app, "GET", &edit, &cookie, "").await).await;
+    assert!(html.contains("<title>Modifier une activité"), "{html}");
+    for checked in [
+        r#"id="thematiques-email" name="thematiques" value="email" checked"#,
+        r#"id="thematiques-sante" name="thematiques" value="sante" checked"#,
+        r#"id="materiel-telephone" name="materiel" value="telephone" checked"#,
+        r#"id="duree-30" name="duree" value="30" checked"#,
+    ] {
+        assert!(html.contains(checked), "{checked} absent");
+    }
+    assert!(html.contains(&format!(r#"name="cle" value="{cle}""#)));
+    let changed = right.replace("duree=30", "duree=45");
+    let res = send(&app, "POST", &edit, &cookie, &changed).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{s}/activites"),
+            &cookie,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        html.contains("<td>45 min</td>")
+            && html.contains("<li>1 activité(s) enregistrée(s) ;</li>"),
+        "{html}"
+    );
+    let other = body(
+        send(
+            &app,
+            "GET",
+            "/structures/999/activites/1/modifier",
+            &cookie,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert!(!other.contains("Modifier une activité"));
+
     let res = send(
         &app,
         "POST",

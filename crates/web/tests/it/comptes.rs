@@ -195,7 +195,11 @@ fn access(method: &str, path: &str) -> Access {
         | ("POST", "/admin/habilitations/{demande}/decision") => Access::Admin,
         ("GET", "/statistiques" | "/api/v1/activites/statistiques") => Access::Public,
         ("GET", "/structures/{id}/statistiques") => Access::MemberOf,
-        ("GET" | "POST", "/structures/{id}/activites/nouvelle")
+        (
+            "GET" | "POST",
+            "/structures/{id}/activites/nouvelle"
+            | "/structures/{id}/activites/{activite}/modifier",
+        )
         | ("GET", "/structures/{id}/activites")
         | ("POST", "/structures/{id}/activites/{activite}/suppression") => Access::MediateurOf,
         _ => panic!("route {method} {path} is missing from the authorization matrix"),
