@@ -33,7 +33,7 @@ pub enum SaisieError {
 }
 
 impl SaisieError {
-    /// The form field each error belongs to (none: the whole form).
+    /// The form field each error belongs to (`formulaire`: the whole form).
     pub fn champs(&self) -> Vec<(&'static str, String)> {
         match self {
             SaisieError::Rapport(errors) => {
@@ -43,7 +43,7 @@ impl SaisieError {
             SaisieError::CommuneInconnue => vec![("commune", self.to_string())],
             SaisieError::BeneficiaireInconnu => vec![("participants", self.to_string())],
             SaisieError::CleDejaPrise | SaisieError::CleInvalide | SaisieError::Store(_) => {
-                Vec::new()
+                vec![("formulaire", self.to_string())]
             }
         }
     }
@@ -94,6 +94,18 @@ pub async fn enregistrer(
     }
 }
 
+/// The participants a report counts without a file, one each.
+fn anonymes(a: &relais_domain::activites::rapport::Anonymes) -> impl Iterator<Item = Participant> {
+    a.personnes().into_iter().map(|p| Participant {
+        beneficiaire: None,
+        deja_accompagne: p.deja_accompagne,
+        genre: p.genre,
+        tranche: p.tranche,
+        statut: p.statut,
+        commune: None,
+    })
+}
+
 /// A report checked whole and made ready to write: its lieu one of the structure's (whose
 /// commune it takes), its followed participants from the structure's file.
 async fn preparer(
@@ -124,20 +136,7 @@ async fn preparer(
     if participants.len() != rapport.suivis.len() {
         return Err(SaisieError::BeneficiaireInconnu);
     }
-    participants.extend(
-        rapport
-            .anonymes
-            .personnes()
-            .into_iter()
-            .map(|p| Participant {
-                beneficiaire: None,
-                deja_accompagne: p.deja_accompagne,
-                genre: p.genre,
-                tranche: p.tranche,
-                statut: p.statut,
-                commune: None,
-            }),
-    );
+    participants.extend(anonymes(&rapport.anonymes));
     let a = &rapport.anonymes;
     let counts = |m: Vec<(&'static str, u32)>| -> serde_json::Value {
         m.into_iter()
@@ -513,19 +512,7 @@ pub async fn importer_v1(
                 .push(format!("ligne {n}, champ « {} » : {e}", e.champ()));
             continue;
         }
-        let participants = rapport
-            .anonymes
-            .personnes()
-            .into_iter()
-            .map(|p| Participant {
-                beneficiaire: None,
-                deja_accompagne: p.deja_accompagne,
-                genre: p.genre,
-                tranche: p.tranche,
-                statut: p.statut,
-                commune: None,
-            })
-            .collect();
+        let participants = anonymes(&rapport.anonymes).collect();
         let nouvelle = NouvelleActivite {
             cle: format!("v1-{}", v1.id),
             mediateur: m.access.person(),

@@ -15,11 +15,13 @@ use relais_domain::activites::statistiques::Filtres;
 use relais_domain::activites::vocabulaires::{
     DUREES_PROPOSEES, Genre, Materiel, StatutSocial, Thematique, TrancheAge, TypeActivite, TypeLieu,
 };
+use relais_domain::authz::MediateurAccess;
 use relais_domain::calendrier::{date_fr, now_ms, paris_civil, parse_date_iso};
 use relais_domain::ids::{ActiviteId, BeneficiaireId, LieuId, StructureId};
 use relais_services::activites::{self as svc, SaisieError};
 use serde::Deserialize;
 
+use crate::AppState;
 use crate::auth::{CsrfForm, MediateurDe};
 use crate::comptes::Empty;
 use crate::error::{gone, internal};
@@ -628,6 +630,25 @@ fn rapport(envoi: &Envoi) -> Result<Rapport, Vec<(&'static str, String)>> {
     })
 }
 
+/// The form sent back with its errors, and what was entered.
+async fn refused(
+    state: &AppState,
+    ctx: PageContext,
+    access: &MediateurAccess,
+    cible: &Cible,
+    envoi: &Envoi,
+    erreurs: Vec<(&'static str, String)>,
+) -> Response {
+    match svc::choix(&state.db, access).await {
+        Ok(offert) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(form_page(ctx, cible, &offert, envoi, erreurs)),
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
 /// `POST /structures/{id}/activites/nouvelle`
 pub async fn create(
     Page(state, ctx): Page,
@@ -645,34 +666,15 @@ pub async fn create(
                 .into_response();
             }
             Err(SaisieError::Store(e)) => return internal(e),
-            Err(e) => {
-                let fields = e.champs();
-                if fields.is_empty() {
-                    vec![("formulaire", e.to_string())]
-                } else {
-                    fields
-                }
-            }
+            Err(e) => e.champs(),
         },
         Err(erreurs) => erreurs,
     };
-    match svc::choix(&state.db, &access).await {
-        Ok(offert) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            render(form_page(
-                ctx,
-                &Cible {
-                    structure: access.structure(),
-                    activite: None,
-                },
-                &offert,
-                &envoi,
-                erreurs,
-            )),
-        )
-            .into_response(),
-        Err(e) => internal(e),
-    }
+    let cible = Cible {
+        structure: access.structure(),
+        activite: None,
+    };
+    refused(&state, ctx, &access, &cible, &envoi, erreurs).await
 }
 
 /// `GET /structures/{id}/activites/{activite}/modifier`
@@ -720,34 +722,15 @@ pub async fn edit(
             }
             Ok(false) => return gone(&ctx),
             Err(SaisieError::Store(e)) => return internal(e),
-            Err(e) => {
-                let fields = e.champs();
-                if fields.is_empty() {
-                    vec![("formulaire", e.to_string())]
-                } else {
-                    fields
-                }
-            }
+            Err(e) => e.champs(),
         },
         Err(erreurs) => erreurs,
     };
-    match svc::choix(&state.db, &access).await {
-        Ok(offert) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            render(form_page(
-                ctx,
-                &Cible {
-                    structure: access.structure(),
-                    activite: Some(activite),
-                },
-                &offert,
-                &envoi,
-                erreurs,
-            )),
-        )
-            .into_response(),
-        Err(e) => internal(e),
-    }
+    let cible = Cible {
+        structure: access.structure(),
+        activite: Some(activite),
+    };
+    refused(&state, ctx, &access, &cible, &envoi, erreurs).await
 }
 
 /// `POST /structures/{id}/activites/{activite}/suppression`
