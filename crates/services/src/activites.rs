@@ -7,10 +7,12 @@ use relais_domain::activites::rapport::{Rapport, RapportError};
 use relais_domain::activites::statistiques::{Figures, Filtres};
 use relais_domain::activites::vocabulaires::{Genre, StatutSocial, TrancheAge, TypeLieu};
 use relais_domain::authz::MediateurAccess;
-use relais_domain::ids::{ActiviteId, BeneficiaireId};
+use relais_domain::ids::{ActiviteId, BeneficiaireId, LieuId, StructureId};
 use relais_search::activites::ActivitesIndex;
 use relais_store::activites::{self as repo, Enregistrement, NouvelleActivite, Participant};
 use relais_store::{Db, StoreError};
+
+pub mod export;
 
 /// Why a report was not written; each message names its form field.
 #[derive(Debug, thiserror::Error)]
@@ -237,13 +239,17 @@ pub async fn supprimer(
 /// What the entry form offers: the structure's lieux (id, name), its commune (where an
 /// activity outside its lieux most often is) and its followed beneficiaries (id, name).
 pub struct Choix {
-    pub lieux: Vec<(relais_domain::ids::LieuId, String)>,
+    pub lieux: Vec<(LieuId, String)>,
     pub commune: String,
     pub beneficiaires: Vec<(BeneficiaireId, String)>,
 }
 
-pub async fn choix(db: &Db, access: &MediateurAccess) -> Result<Choix, StoreError> {
-    let lieux = relais_store::lieux::structure_lieux(db, access.structure())
+/// The lieux of `structure`, with their names.
+async fn noms_des_lieux(
+    db: &Db,
+    structure: StructureId,
+) -> Result<Vec<(LieuId, String)>, StoreError> {
+    Ok(relais_store::lieux::structure_lieux(db, structure)
         .await?
         .into_iter()
         .map(|l| {
@@ -253,7 +259,11 @@ pub async fn choix(db: &Db, access: &MediateurAccess) -> Result<Choix, StoreErro
                 .unwrap_or_else(|| l.id.to_string());
             (l.id, nom)
         })
-        .collect();
+        .collect())
+}
+
+pub async fn choix(db: &Db, access: &MediateurAccess) -> Result<Choix, StoreError> {
+    let lieux = noms_des_lieux(db, access.structure()).await?;
     let commune = relais_store::comptes::structure(db, access.structure())
         .await?
         .map(|s| s.commune)
@@ -533,7 +543,7 @@ pub async fn importer_v1(
 /// with their commune.
 struct MediateurV1 {
     access: MediateurAccess,
-    lieux: Vec<(relais_domain::ids::LieuId, String)>,
+    lieux: Vec<(LieuId, String)>,
 }
 
 async fn mediateur_v1(db: &Db, email: &str) -> Result<Option<MediateurV1>, StoreError> {

@@ -20,6 +20,7 @@ use sqlx::any::AnyRow;
 use crate::db::insert_rows;
 use crate::{Db, StoreError, Tx};
 
+pub mod export;
 pub mod masse;
 
 /// One person of an activity as it is written: a followed beneficiary with the figures of
@@ -726,7 +727,7 @@ enum Valeur {
     Text(String),
 }
 
-async fn grouped(db: &Db, sql: &str, values: &[Valeur]) -> Result<Vec<AnyRow>, StoreError> {
+async fn select(db: &Db, sql: &str, values: &[Valeur]) -> Result<Vec<AnyRow>, StoreError> {
     let mut q = sqlx::query(sql);
     for v in values {
         q = match v {
@@ -758,7 +759,7 @@ pub async fn figures_par_group_by(db: &Db, f: &Filtres) -> Result<Figures, Store
         format!("FROM participations p JOIN activites a ON a.id = p.activite_id WHERE {filter}");
     let by = |column: &str| format!("SELECT {column}, COUNT(*) {from} GROUP BY {column}");
     let text = |r: &AnyRow| -> String { r.get(0) };
-    let totals = grouped(
+    let totals = select(
         db,
         &format!(
             "SELECT COUNT(DISTINCT a.id), \
@@ -783,20 +784,20 @@ pub async fn figures_par_group_by(db: &Db, f: &Filtres) -> Result<Figures, Store
         nouveaux: count(5),
     };
     let mut par_mois = BTreeMap::new();
-    for (day, n) in counted(&grouped(db, &by("a.date"), &values).await?, |r| {
+    for (day, n) in counted(&select(db, &by("a.date"), &values).await?, |r| {
         Ok(r.get::<i64, _>(0))
     })? {
         *par_mois.entry(mois(day)).or_insert(0) += n;
     }
     let mut par_duree = BTreeMap::new();
-    for (minutes, n) in counted(&grouped(db, &by("a.duree"), &values).await?, |r| {
+    for (minutes, n) in counted(&select(db, &by("a.duree"), &values).await?, |r| {
         Ok(r.get::<i64, _>(0))
     })? {
         *par_duree
             .entry(TrancheDuree::de(u32::try_from(minutes).unwrap_or(u32::MAX)))
             .or_insert(0) += n;
     }
-    let thematiques = grouped(
+    let thematiques = select(
         db,
         &format!(
             "SELECT th.thematique, COUNT(*) FROM participations p \
@@ -817,14 +818,14 @@ pub async fn figures_par_group_by(db: &Db, f: &Filtres) -> Result<Figures, Store
             )
         })
         .collect();
-    let materiel = grouped(db, &format!("SELECT {} {from}", sums.join(", ")), &values).await?;
+    let materiel = select(db, &format!("SELECT {} {from}", sums.join(", ")), &values).await?;
     let par_materiel = Materiel::ALL
         .iter()
         .enumerate()
         .map(|(i, m)| (*m, materiel[0].get::<i64, _>(i) as u64))
         .filter(|(_, n)| *n > 0)
         .collect();
-    let communes = grouped(
+    let communes = select(
         db,
         &format!(
             "SELECT p.commune, COUNT(*) {from} AND p.beneficiaire_id IS NOT NULL \
@@ -836,22 +837,22 @@ pub async fn figures_par_group_by(db: &Db, f: &Filtres) -> Result<Figures, Store
     Ok(Figures {
         totaux,
         par_mois,
-        par_type: counted(&grouped(db, &by("a.type_activite"), &values).await?, |r| {
+        par_type: counted(&select(db, &by("a.type_activite"), &values).await?, |r| {
             parse(&text(r), TypeActivite::parse)
         })?,
         par_duree,
-        par_type_lieu: counted(&grouped(db, &by("a.type_lieu"), &values).await?, |r| {
+        par_type_lieu: counted(&select(db, &by("a.type_lieu"), &values).await?, |r| {
             parse(&text(r), TypeLieu::parse)
         })?,
         par_thematique: counted(&thematiques, |r| parse(&text(r), Thematique::parse))?,
         par_materiel,
-        par_genre: counted(&grouped(db, &by("p.genre"), &values).await?, |r| {
+        par_genre: counted(&select(db, &by("p.genre"), &values).await?, |r| {
             parse(&text(r), Genre::parse)
         })?,
-        par_tranche: counted(&grouped(db, &by("p.tranche_age"), &values).await?, |r| {
+        par_tranche: counted(&select(db, &by("p.tranche_age"), &values).await?, |r| {
             parse(&text(r), TrancheAge::parse)
         })?,
-        par_statut: counted(&grouped(db, &by("p.statut"), &values).await?, |r| {
+        par_statut: counted(&select(db, &by("p.statut"), &values).await?, |r| {
             parse(&text(r), StatutSocial::parse)
         })?,
         par_commune_beneficiaire: counted(&communes, |r| Ok(text(r)))?,

@@ -155,6 +155,8 @@ routes! {
     GET "/statistiques" => activites::statistiques::public;
     GET "/api/v1/activites/statistiques" => activites::statistiques::api;
     GET "/structures/{id}/statistiques" => activites::statistiques::structure;
+    GET "/structures/{id}/statistiques/participations.csv" => activites::statistiques::export_csv;
+    GET "/structures/{id}/statistiques/participations.xlsx" => activites::statistiques::export_xlsx;
     GET "/structures/{id}/activites" => activites::list;
     GET "/structures/{id}/activites/nouvelle" => activites::new_form;
     POST "/structures/{id}/activites/nouvelle" => activites::create;

@@ -5,23 +5,25 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
+use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use relais_domain::activites::statistiques::{
     Figures, Filtres, Perimetre, SEUIL_SECRET, secret_statistique,
 };
 use relais_domain::activites::vocabulaires::TypeActivite;
-use relais_domain::calendrier::parse_date_iso;
+use relais_domain::calendrier::{date_fr, date_heure_fr, now_ms, parse_date_iso};
 use relais_domain::ids::StructureId;
 use relais_domain::territoires::Territoires;
+use relais_services::activites::export::{self, Csv, Entete, ExportError, Lignes};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::api::ApiQuery;
 use crate::auth::{InStructure, Members};
 use crate::error::ApiError;
-use crate::error::internal;
+use crate::error::{error_page, internal};
 use crate::pages::{Page, PageContext, render, structure_name};
 
 /// One bar of a chart and one row of its table.
@@ -59,6 +61,8 @@ pub struct StatsPage {
     pub totaux: Vec<(&'static str, String)>,
     pub repartitions: Vec<Repartition>,
     pub erreur: Option<String>,
+    /// The participations behind the figures, as files (label, address with the filters).
+    pub exports: Vec<(&'static str, String)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -310,6 +314,7 @@ pub async fn public(Page(state, ctx): Page, Query(q): Query<Demande>) -> Respons
             totaux,
             repartitions,
             erreur,
+            exports: Vec::new(),
         }),
     )
         .into_response()
@@ -339,6 +344,21 @@ pub async fn structure(
         StatusCode::OK
     };
     let id: StructureId = access.structure();
+    let asked: Vec<(&str, &str)> = [("du", &q.du), ("au", &q.au), ("type", &q.type_activite)]
+        .into_iter()
+        .filter_map(|(name, v)| Some((name, v.as_deref().filter(|v| !v.is_empty())?)))
+        .collect();
+    let requete = serde_urlencoded::to_string(asked).unwrap_or_default();
+    let exports = vec![
+        (
+            "Tableur Excel (XLSX)",
+            format!("/structures/{id}/statistiques/participations.xlsx?{requete}"),
+        ),
+        (
+            "CSV pour Excel (séparateur point-virgule)",
+            format!("/structures/{id}/statistiques/participations.csv?{requete}"),
+        ),
+    ];
     (
         status,
         render(StatsPage {
@@ -353,9 +373,153 @@ pub async fn structure(
             totaux,
             repartitions,
             erreur,
+            exports,
         }),
     )
         .into_response()
+}
+
+/// The filters of a structure's export, as its header sheet states them.
+fn entete(nom: &str, q: &Demande) -> Entete {
+    let jour = |v: &Option<String>, defaut: &str| {
+        v.as_deref()
+            .and_then(parse_date_iso)
+            .map_or_else(|| defaut.to_string(), date_fr)
+    };
+    let type_activite = q
+        .type_activite
+        .as_deref()
+        .and_then(TypeActivite::parse)
+        .map_or("Tous", |t| t.label());
+    Entete {
+        filtres: vec![
+            ("Structure".into(), nom.to_string()),
+            ("Du".into(), jour(&q.du, "le début")),
+            ("Au".into(), jour(&q.au, "aujourd’hui")),
+            ("Type d’activité".into(), type_activite.into()),
+        ],
+        exporte_le: date_heure_fr(now_ms()),
+    }
+}
+
+/// The structure's filters and name for an export, or the page that says what is wrong.
+async fn export_demande(
+    state: &AppState,
+    ctx: &PageContext,
+    guard: &InStructure<Members>,
+    q: &Demande,
+) -> Result<(Filtres, String), Response> {
+    let nom = structure_name(state, &guard.access).await?;
+    let (mut f, erreur) = filtres(q);
+    if let Some(e) = erreur {
+        return Err(error_page(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "Export impossible",
+            &e,
+        ));
+    }
+    f.structures.insert(guard.access.structure());
+    Ok((f, nom))
+}
+
+fn piece_jointe(
+    structure: StructureId,
+    extension: &str,
+    content_type: &str,
+    body: Body,
+) -> Response {
+    let name = format!(
+        "participations-structure-{structure}-{}.{extension}",
+        relais_services::lieux::export::today()
+    );
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /structures/{id}/statistiques/participations.csv`: one row per participation,
+/// `;`-separated with a BOM for Excel, streamed a page at a time.
+pub async fn export_csv(
+    Page(state, ctx): Page,
+    guard: InStructure<Members>,
+    Query(q): Query<Demande>,
+) -> Response {
+    let (f, _) = match export_demande(&state, &ctx, &guard, &q).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let lignes = match Lignes::new(state.db.clone(), f).await {
+        Ok(l) => l,
+        Err(e) => return internal(e),
+    };
+    let mut csv = Csv::new(lignes);
+    // The first page is read before answering: a failing database gives an error page
+    // rather than a truncated file.
+    let first = match csv.next_chunk().await {
+        Ok(chunk) => chunk,
+        Err(e) => return internal(e),
+    };
+    let rest = futures::stream::try_unfold(csv, |mut csv| async move {
+        match csv.next_chunk().await {
+            Ok(Some(chunk)) => Ok(Some((chunk, csv))),
+            Ok(None) => Ok(None),
+            Err(e) => {
+                tracing::error!(error = %e, "export des participations interrompu");
+                Err(e)
+            }
+        }
+    });
+    let body =
+        futures::StreamExt::chain(futures::stream::iter(first.map(Ok::<_, ExportError>)), rest);
+    piece_jointe(
+        guard.access.structure(),
+        "csv",
+        "text/csv; charset=utf-8",
+        Body::from_stream(body),
+    )
+}
+
+/// `GET /structures/{id}/statistiques/participations.xlsx`: a « Filtres » sheet, then one
+/// row per participation; written to a temporary file in constant memory, then sent.
+pub async fn export_xlsx(
+    Page(state, ctx): Page,
+    guard: InStructure<Members>,
+    Query(q): Query<Demande>,
+) -> Response {
+    let (f, nom) = match export_demande(&state, &ctx, &guard, &q).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let file = match Lignes::new(state.db.clone(), f).await {
+        Ok(lignes) => export::xlsx(lignes, entete(&nom, &q)).await,
+        Err(e) => Err(e.into()),
+    };
+    let file = match file {
+        Ok(file) => tokio::fs::File::from_std(file),
+        Err(e) => return internal(e),
+    };
+    let body = futures::stream::try_unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = file.read(&mut buf).await?;
+        buf.truncate(n);
+        Ok::<_, std::io::Error>((n > 0).then_some((buf, file)))
+    });
+    piece_jointe(
+        guard.access.structure(),
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Body::from_stream(body),
+    )
 }
 
 /// One value of a distribution in the API.
@@ -455,7 +619,7 @@ pub async fn api(
         },
     });
     Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        [(header::CONTENT_TYPE, "application/json")],
         body.to_string(),
     )
         .into_response())

@@ -369,7 +369,243 @@ async fn public_statistics_keep_small_counts_secret(t: &TestDb) {
     );
 }
 
+/// A structure's participations as XLSX, read back by openpyxl (a reader Relais did not
+/// write), and as CSV for Excel: BOM, `;`, accents intact, a formula kept as text, the
+/// filters applied.
+async fn exports_are_read_back_by_an_independent_reader(t: &TestDb) {
+    use relais_domain::activites::rapport::{Anonymes, Rapport, jour};
+    use relais_domain::activites::vocabulaires::{Genre, Thematique, TypeActivite, TypeLieu};
+    use relais_domain::authz::{Actor, Membership};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let app = app_with_territories(t).await;
+    let s = structure(
+        &t.db,
+        "13002526500013",
+        "Médiathèque",
+        StructureKind::Collectivite,
+    )
+    .await;
+    let elodie =
+        relais_testkit::fixtures::person(&t.db, "elodie@exemple.fr", "Élodie", "Façon").await;
+    grant(&t.db, elodie, s, Role::Mediateur).await;
+    let access = Actor {
+        person_id: elodie,
+        memberships: vec![Membership {
+            structure: s,
+            role: Role::Mediateur,
+        }],
+        global_roles: vec![],
+        acting_structure: None,
+    }
+    .mediateur(s)
+    .unwrap();
+    let rapport = |type_activite,
+                   jour_du_mois,
+                   duree,
+                   thematiques: &[Thematique],
+                   titre: &str,
+                   genres: &[(Genre, u32)],
+                   total| Rapport {
+        type_activite,
+        date: jour(2026, 3, jour_du_mois),
+        duree,
+        type_lieu: TypeLieu::Domicile,
+        lieu: None,
+        commune: "42218".into(),
+        thematiques: thematiques.iter().copied().collect(),
+        demarches: BTreeSet::new(),
+        materiel: BTreeSet::new(),
+        autonomie: None,
+        niveau: None,
+        orientation: None,
+        precisions_demarche: String::new(),
+        titre_atelier: titre.into(),
+        suivis: BTreeSet::new(),
+        anonymes: Anonymes {
+            total,
+            genres: genres.iter().copied().collect::<BTreeMap<_, _>>(),
+            ..Anonymes::default()
+        },
+    };
+    for (cle, r) in [
+        (
+            "saisie-0001",
+            rapport(
+                TypeActivite::Individuel,
+                2,
+                45,
+                &[Thematique::Email, Thematique::Sante],
+                "",
+                &[(Genre::Feminin, 1)],
+                1,
+            ),
+        ),
+        (
+            "saisie-0002",
+            rapport(
+                TypeActivite::Collectif,
+                5,
+                120,
+                &[Thematique::SecuriteNumerique],
+                "=2+3 arnaques",
+                &[(Genre::Feminin, 2)],
+                3,
+            ),
+        ),
+    ] {
+        relais_services::activites::enregistrer(&t.db, &access, cle, r)
+            .await
+            .unwrap();
+    }
+    let cookie = cookie_of(&t.db, elodie, Stage::Active, false).await;
+
+    // The statistics page offers both files, with its filters.
+    let html = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{s}/statistiques?type=collectif"),
+            &cookie,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        html.contains(&format!("href=\"/structures/{s}/statistiques/participations.xlsx?type=collectif\"")),
+        "{html}"
+    );
+
+    let res = send(
+        &app,
+        "GET",
+        &format!("/structures/{s}/statistiques/participations.xlsx"),
+        &cookie,
+        "",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with(&format!(
+                "attachment; filename=\"participations-structure-{s}-"
+            ))
+    );
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("participations.xlsx");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testsupport/tableurs/lire_xlsx.py"
+        ))
+        .arg(&path)
+        .output()
+        .expect("python3 must be installed (scripts/test installs openpyxl)");
+    assert!(
+        out.status.success(),
+        "openpyxl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        read["feuilles"],
+        serde_json::json!(["Filtres", "Participations"])
+    );
+    let filtres = read["cellules"]["Filtres"].as_array().unwrap();
+    for pair in [
+        serde_json::json!(["Structure", "Médiathèque"]),
+        serde_json::json!(["Type d’activité", "Tous"]),
+        serde_json::json!(["Participations exportées", "4"]),
+    ] {
+        assert!(filtres.contains(&pair), "{pair} absent: {filtres:?}");
+    }
+    let rows = read["cellules"]["Participations"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        5,
+        "a header and one row per participation: {rows:?}"
+    );
+    assert_eq!(rows[0][2], "Date");
+    assert_eq!(rows[0][16], "Médiateur");
+    let column = |i: usize| rows[1..].iter().map(|r| r[i].clone()).collect::<Vec<_>>();
+    assert_eq!(
+        column(2),
+        ["2026-03-02", "2026-03-05", "2026-03-05", "2026-03-05"]
+    );
+    assert_eq!(
+        column(3),
+        [
+            "Accompagnement individuel",
+            "Atelier collectif",
+            "Atelier collectif",
+            "Atelier collectif"
+        ]
+    );
+    assert_eq!(column(4), [45, 120, 120, 120]);
+    assert_eq!(column(8)[0], "Saint-Étienne");
+    assert_eq!(column(9)[0], "Courriel, Santé");
+    assert_eq!(
+        column(15)[1],
+        "=2+3 arnaques",
+        "a title is text, never a formula"
+    );
+    assert_eq!(column(16)[0], "Élodie Façon");
+    assert_eq!(
+        column(19),
+        ["Féminin", "Féminin", "Féminin", "Non communiqué"]
+    );
+
+    // CSV: the BOM, `;`, accents, the formula after an apostrophe, the filter applied.
+    let res = send(
+        &app,
+        "GET",
+        &format!("/structures/{s}/statistiques/participations.csv?type=collectif"),
+        &cookie,
+        "",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(bytes.starts_with("\u{feff}Participation;Activité;Date;".as_bytes()));
+    let text = std::str::from_utf8(&bytes).unwrap();
+    let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[1].contains(";05/03/2026;Atelier collectif;120;À domicile;;42218;Saint-Étienne;Sécurité numérique, prévention;"), "{text}");
+    assert!(lines[1].contains(";'=2+3 arnaques;Élodie Façon;"), "{text}");
+
+    // A date that cannot be read is said, not a file of everything.
+    let res = send(
+        &app,
+        "GET",
+        &format!("/structures/{s}/statistiques/participations.csv?du=hier"),
+        &cookie,
+        "",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        body(res)
+            .await
+            .contains("Date de début : « hier » n’est pas une date")
+    );
+}
+
 relais_testkit::backend_tests!(
     a_mediator_enters_an_activity_once,
-    public_statistics_keep_small_counts_secret
+    public_statistics_keep_small_counts_secret,
+    exports_are_read_back_by_an_independent_reader
 );

@@ -194,7 +194,12 @@ fn access(method: &str, path: &str) -> Access {
         ("GET", "/admin/habilitations" | "/admin/habilitations/{demande}")
         | ("POST", "/admin/habilitations/{demande}/decision") => Access::Admin,
         ("GET", "/statistiques" | "/api/v1/activites/statistiques") => Access::Public,
-        ("GET", "/structures/{id}/statistiques") => Access::MemberOf,
+        (
+            "GET",
+            "/structures/{id}/statistiques"
+            | "/structures/{id}/statistiques/participations.csv"
+            | "/structures/{id}/statistiques/participations.xlsx",
+        ) => Access::MemberOf,
         (
             "GET" | "POST",
             "/structures/{id}/activites/nouvelle"
