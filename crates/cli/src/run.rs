@@ -265,6 +265,19 @@ fn registry(config: &Config) -> anyhow::Result<Registry> {
                     .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
             },
         )
+        .recurring(
+            "beneficiaires",
+            relais_domain::schedule::Schedule::parse("45 3 * * *").expect("valid schedule"),
+            |db, _| async move {
+                let now = relais_domain::calendrier::now_ms();
+                relais_services::activites::beneficiaires::effacer_expirees(&db, now)
+                    .await
+                    .map(|n| {
+                        tracing::info!(n, "fiches de personnes suivies effacées (conservation)")
+                    })
+                    .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
+            },
+        )
         .handle(relais_services::courriel::JOB, move |_db, payload| {
             let mailer = mailer.clone();
             async move {

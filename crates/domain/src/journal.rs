@@ -62,10 +62,12 @@ pub enum JournalAction {
     MandatTransferred,
     TransferRefused,
     MandatPurged,
+    BeneficiaireErased,
+    BeneficiairesMerged,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 34] = [
+    pub const ALL: [JournalAction; 36] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -100,6 +102,8 @@ impl JournalAction {
         Self::MandatTransferred,
         Self::TransferRefused,
         Self::MandatPurged,
+        Self::BeneficiaireErased,
+        Self::BeneficiairesMerged,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -139,6 +143,8 @@ impl JournalAction {
             Self::MandatTransferred => "mandat_transfere",
             Self::TransferRefused => "transfert_refuse",
             Self::MandatPurged => "mandat_purge",
+            Self::BeneficiaireErased => "beneficiaire_efface",
+            Self::BeneficiairesMerged => "beneficiaires_fusionnes",
         }
     }
 
@@ -185,6 +191,8 @@ impl JournalAction {
             Self::MandatTransferred => "Mandat transféré",
             Self::TransferRefused => "Transfert d’un mandat refusé",
             Self::MandatPurged => "Mandat effacé au terme de sa conservation",
+            Self::BeneficiaireErased => "Fiche d’une personne suivie effacée",
+            Self::BeneficiairesMerged => "Deux fiches d’une même personne fusionnées",
         }
     }
 }

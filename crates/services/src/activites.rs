@@ -12,6 +12,7 @@ use relais_search::activites::ActivitesIndex;
 use relais_store::activites::{self as repo, Enregistrement, NouvelleActivite, Participant};
 use relais_store::{Db, StoreError};
 
+pub mod beneficiaires;
 pub mod export;
 
 /// Why a report was not written; each message names its form field.
@@ -134,7 +135,8 @@ async fn preparer(
     if !relais_store::territoires::commune_exists(db, &rapport.commune).await? {
         return Err(SaisieError::CommuneInconnue);
     }
-    let mut participants = repo::suivis_de(db, access.structure(), &rapport.suivis).await?;
+    let mut participants =
+        repo::suivis_de(db, access.structure(), access.person(), &rapport.suivis).await?;
     if participants.len() != rapport.suivis.len() {
         return Err(SaisieError::BeneficiaireInconnu);
     }
@@ -271,74 +273,8 @@ pub async fn choix(db: &Db, access: &MediateurAccess) -> Result<Choix, StoreErro
     Ok(Choix {
         lieux,
         commune,
-        beneficiaires: repo::beneficiaires(db, access.structure()).await?,
+        beneficiaires: repo::beneficiaires(db, access.structure(), access.person()).await?,
     })
-}
-
-/// A followed beneficiary's file as a mediator fills it in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fiche {
-    pub prenom: String,
-    pub nom: String,
-    pub commune: Option<String>,
-    pub genre: Genre,
-    pub tranche: TrancheAge,
-    pub statut: StatutSocial,
-    /// The person agreed to be followed (the date is recorded).
-    pub consentement: bool,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum FicheError {
-    #[error("Consentement : la personne doit accepter d’être suivie pour avoir une fiche.")]
-    SansConsentement,
-    #[error("Nom : indiquez le prénom et le nom (100 caractères au plus chacun).")]
-    Nom,
-    #[error("Commune : ce code n’est pas celui d’une commune.")]
-    CommuneInconnue,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// Opens a followed beneficiary's file in the mediator's structure, with their consent.
-pub async fn creer_beneficiaire(
-    db: &Db,
-    access: &MediateurAccess,
-    fiche: &Fiche,
-) -> Result<BeneficiaireId, FicheError> {
-    if !fiche.consentement {
-        return Err(FicheError::SansConsentement);
-    }
-    let (prenom, nom) = (fiche.prenom.trim(), fiche.nom.trim());
-    if prenom.is_empty()
-        || nom.is_empty()
-        || prenom.chars().count() > 100
-        || nom.chars().count() > 100
-    {
-        return Err(FicheError::Nom);
-    }
-    if let Some(c) = &fiche.commune
-        && !relais_store::territoires::commune_exists(db, c).await?
-    {
-        return Err(FicheError::CommuneInconnue);
-    }
-    let now = relais_domain::calendrier::now_ms();
-    Ok(repo::creer_beneficiaire(
-        db,
-        &repo::NouveauBeneficiaire {
-            structure: access.structure(),
-            prenom: prenom.to_string(),
-            nom: nom.to_string(),
-            commune: fiche.commune.clone(),
-            genre: fiche.genre,
-            tranche: fiche.tranche,
-            statut: fiche.statut,
-            consentement_le: now,
-            cree_par: access.person(),
-        },
-        now,
-    )
-    .await?)
 }
 
 /// Versions read per statement when catching up (a first load reads them all).

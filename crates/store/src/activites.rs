@@ -20,6 +20,7 @@ use sqlx::any::AnyRow;
 use crate::db::insert_rows;
 use crate::{Db, StoreError, Tx};
 
+pub mod beneficiaires;
 pub mod export;
 pub mod masse;
 
@@ -466,6 +467,8 @@ pub struct NouveauBeneficiaire {
     pub statut: StatutSocial,
     pub consentement_le: i64,
     pub cree_par: PersonId,
+    /// The person agreed that the structure's other mediators see their file.
+    pub partage: bool,
 }
 
 pub async fn creer_beneficiaire(
@@ -476,8 +479,8 @@ pub async fn creer_beneficiaire(
     Ok(BeneficiaireId(
         statement!(
             "INSERT INTO beneficiaires (structure_id, prenom, nom, commune, genre, tranche_age, \
-             statut, consentement_le, cree_par, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+             statut, consentement_le, cree_par, created_at, partage) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
             b.structure.0,
             &b.prenom,
             &b.nom,
@@ -487,7 +490,8 @@ pub async fn creer_beneficiaire(
             b.statut.as_str(),
             b.consentement_le,
             b.cree_par.0,
-            now
+            now,
+            i64::from(b.partage)
         )
         .fetch_one(db.pool())
         .await?
@@ -495,11 +499,12 @@ pub async fn creer_beneficiaire(
     ))
 }
 
-/// Of `ids`, the followed beneficiaries in `structure`'s file (not erased, not merged),
-/// with the figures an activity copies.
+/// Of `ids`, the followed beneficiaries in `structure`'s file (not erased, not merged) that
+/// `viewer` may see, with the figures an activity copies.
 pub async fn suivis_de(
     db: &Db,
     structure: StructureId,
+    viewer: PersonId,
     ids: &BTreeSet<BeneficiaireId>,
 ) -> Result<Vec<Participant>, StoreError> {
     let mut out = Vec::new();
@@ -507,9 +512,10 @@ pub async fn suivis_de(
         let row = statement!(
             "SELECT genre, tranche_age, statut, commune FROM beneficiaires \
              WHERE id = $1 AND structure_id = $2 AND supprime_le IS NULL \
-             AND fusionne_dans IS NULL",
+             AND fusionne_dans IS NULL AND (cree_par = $3 OR partage = 1)",
             id.0,
-            structure.0
+            structure.0,
+            viewer.0
         )
         .fetch_optional(db.pool())
         .await?;
@@ -635,15 +641,19 @@ pub async fn lire(
     Ok(Some((text(0), rapport, text(15), total)))
 }
 
-/// The followed beneficiaries of `structure`'s file (not erased, not merged), by name.
+/// The followed beneficiaries of `structure`'s file (not erased, not merged) that `viewer`
+/// may see (`domain::activites::beneficiaires::visible`), by name.
 pub async fn beneficiaires(
     db: &Db,
     structure: StructureId,
+    viewer: PersonId,
 ) -> Result<Vec<(BeneficiaireId, String)>, StoreError> {
     Ok(statement!(
         "SELECT id, prenom, nom FROM beneficiaires WHERE structure_id = $1 \
-         AND supprime_le IS NULL AND fusionne_dans IS NULL ORDER BY nom, prenom, id",
-        structure.0
+         AND supprime_le IS NULL AND fusionne_dans IS NULL AND (cree_par = $2 OR partage = 1) \
+         ORDER BY nom, prenom, id",
+        structure.0,
+        viewer.0
     )
     .fetch_all(db.pool())
     .await?

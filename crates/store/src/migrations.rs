@@ -53,6 +53,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(26, "0026_conservation"),
     migration!(27, "0027_journal_sealed_by_postgres"),
     migration!(28, "0028_activites"),
+    migration!(29, "0029_beneficiaires_partage"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

@@ -158,6 +158,13 @@ routes! {
     GET "/structures/{id}/statistiques/participations.csv" => activites::statistiques::export_csv;
     GET "/structures/{id}/statistiques/participations.xlsx" => activites::statistiques::export_xlsx;
     GET "/structures/{id}/activites" => activites::list;
+    GET "/structures/{id}/beneficiaires" => activites::beneficiaires::list;
+    GET "/structures/{id}/beneficiaires/nouvelle" => activites::beneficiaires::new_form;
+    POST "/structures/{id}/beneficiaires/nouvelle" => activites::beneficiaires::create;
+    GET "/structures/{id}/beneficiaires/{beneficiaire}" => activites::beneficiaires::page;
+    GET "/structures/{id}/beneficiaires/{beneficiaire}/donnees.json" => activites::beneficiaires::data;
+    POST "/structures/{id}/beneficiaires/{beneficiaire}/effacement" => activites::beneficiaires::erase;
+    POST "/structures/{id}/beneficiaires/{beneficiaire}/fusion" => activites::beneficiaires::merge;
     GET "/structures/{id}/activites/nouvelle" => activites::new_form;
     POST "/structures/{id}/activites/nouvelle" => activites::create;
     GET "/structures/{id}/activites/{activite}/modifier" => activites::edit_form;

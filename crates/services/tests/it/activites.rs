@@ -93,6 +93,7 @@ async fn monde(db: &Db) -> Monde {
             statut: p.statut,
             consentement_le: jour(2026, 1, 2),
             cree_par,
+            partage: false,
         };
         let id = repo::creer_beneficiaire(db, &b, 0).await.unwrap();
         beneficiaires.push((
@@ -377,7 +378,8 @@ fn rapport_a_domicile(suivis: BTreeSet<BeneficiaireId>) -> Rapport {
 async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
     use relais_domain::authz::{Actor, Denied, Membership};
     use relais_domain::comptes::Role;
-    use relais_services::activites::{self as svc, Fiche, FicheError, SaisieError};
+    use relais_services::activites::beneficiaires::{self as fichier, FicheError, NouvelleFiche};
+    use relais_services::activites::{self as svc, SaisieError};
 
     relais_testkit::seed_commune(&db).await;
     let s1 = fixtures::structure(
@@ -409,7 +411,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
     let ici = actor(camille, s1, Role::Mediateur).mediateur(s1).unwrap();
     let ailleurs = actor(dominique, s2, Role::Mediateur).mediateur(s2).unwrap();
 
-    let fiche = Fiche {
+    let fiche = NouvelleFiche {
         prenom: "Jeanne".into(),
         nom: "Roux".into(),
         commune: Some("42218".into()),
@@ -417,20 +419,21 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
         tranche: TrancheAge::SoixanteDixPlus,
         statut: StatutSocial::Retraite,
         consentement: false,
+        partage: false,
     };
     assert!(matches!(
-        svc::creer_beneficiaire(&db, &ici, &fiche).await,
+        fichier::creer(&db, &ici, &fiche).await,
         Err(FicheError::SansConsentement)
     ));
-    let fiche = Fiche {
+    let fiche = NouvelleFiche {
         consentement: true,
         ..fiche
     };
     assert!(matches!(
-        svc::creer_beneficiaire(
+        fichier::creer(
             &db,
             &ici,
-            &Fiche {
+            &NouvelleFiche {
                 commune: Some("99999".into()),
                 ..fiche.clone()
             }
@@ -438,10 +441,8 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
         .await,
         Err(FicheError::CommuneInconnue)
     ));
-    let jeanne = svc::creer_beneficiaire(&db, &ici, &fiche).await.unwrap();
-    let autre = svc::creer_beneficiaire(&db, &ailleurs, &fiche)
-        .await
-        .unwrap();
+    let jeanne = fichier::creer(&db, &ici, &fiche).await.unwrap();
+    let autre = fichier::creer(&db, &ailleurs, &fiche).await.unwrap();
 
     let first = svc::enregistrer(
         &db,

@@ -2,6 +2,7 @@
 //! linking the workspace once rather than once per file is what keeps the build fast.
 
 mod activites;
+mod beneficiaires;
 mod comptes;
 mod equipe;
 mod export;

@@ -2,6 +2,7 @@
 //! without JavaScript; sensible defaults so that an individual accompaniment takes a few
 //! choices), and deletion. The rules are in `relais_services::activites`.
 
+pub mod beneficiaires;
 pub mod statistiques;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,7 +53,7 @@ pub struct ListPage {
 
 #[derive(Deserialize)]
 pub struct Fait {
-    fait: Option<String>,
+    pub fait: Option<String>,
 }
 
 /// `GET /structures/{id}/activites`

@@ -473,7 +473,9 @@ async fn exports_are_read_back_by_an_independent_reader(t: &TestDb) {
     )
     .await;
     assert!(
-        html.contains(&format!("href=\"/structures/{s}/statistiques/participations.xlsx?type=collectif\"")),
+        html.contains(&format!(
+            "href=\"/structures/{s}/statistiques/participations.xlsx?type=collectif\""
+        )),
         "{html}"
     );
 

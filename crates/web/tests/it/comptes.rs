@@ -207,6 +207,19 @@ fn access(method: &str, path: &str) -> Access {
         )
         | ("GET", "/structures/{id}/activites")
         | ("POST", "/structures/{id}/activites/{activite}/suppression") => Access::MediateurOf,
+        // Which files a mediator sees among them: `a_mediator_sees_own_and_shared_files`.
+        ("GET" | "POST", "/structures/{id}/beneficiaires/nouvelle")
+        | (
+            "GET",
+            "/structures/{id}/beneficiaires"
+            | "/structures/{id}/beneficiaires/{beneficiaire}"
+            | "/structures/{id}/beneficiaires/{beneficiaire}/donnees.json",
+        )
+        | (
+            "POST",
+            "/structures/{id}/beneficiaires/{beneficiaire}/effacement"
+            | "/structures/{id}/beneficiaires/{beneficiaire}/fusion",
+        ) => Access::MediateurOf,
         _ => panic!("route {method} {path} is missing from the authorization matrix"),
     }
 }
@@ -305,6 +318,7 @@ async fn every_route_for_every_role_and_structure() {
                 .replace("{transfert}", "1")
                 .replace("{mandat}", "1")
                 .replace("{activite}", "1")
+                .replace("{beneficiaire}", "1")
                 .replace("{invitation}", "1")
                 .replace("{televersement}", "1")
                 // Someone outside both structures: a référent's `depart` or `roles` on them
