@@ -135,6 +135,7 @@ fn choices<T: Copy>(
 #[template(path = "activite_nouvelle.html")]
 pub struct FormPage {
     pub ctx: PageContext,
+    pub structure_id: StructureId,
     /// « Nouvelle activité », or the change of one.
     pub titre_page: String,
     /// Where the form is sent.
@@ -355,6 +356,7 @@ fn form_page(
     let suivis = envoi.all("suivis");
     FormPage {
         ctx,
+        structure_id: cible.structure,
         titre_page: match cible.activite {
             None => "Nouvelle activité".into(),
             Some(_) => "Modifier une activité".into(),

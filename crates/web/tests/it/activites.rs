@@ -606,8 +606,176 @@ async fn exports_are_read_back_by_an_independent_reader(t: &TestDb) {
     );
 }
 
+/// The file of followed beneficiaries through the pages: a mediator sees the files they
+/// opened and those shared with the team, never another's private one (404, as for a file
+/// that does not exist); consent is required; duplicates are merged; data and erasure on
+/// request.
+async fn a_mediator_sees_own_and_shared_files(t: &TestDb) {
+    let app = app_with_territories(t).await;
+    let s = structure(
+        &t.db,
+        "13002526500013",
+        "Médiathèque",
+        StructureKind::Collectivite,
+    )
+    .await;
+    let camille = account(&t.db, "camille@exemple.fr").await;
+    let dominique = account(&t.db, "dominique@exemple.fr").await;
+    for p in [camille, dominique] {
+        grant(&t.db, p, s, Role::Mediateur).await;
+    }
+    let moi = cookie_of(&t.db, camille, Stage::Active, false).await;
+    let collegue = cookie_of(&t.db, dominique, Stage::Active, false).await;
+    let base = format!("/structures/{s}/beneficiaires");
+    let nouvelle = format!("{base}/nouvelle");
+    let ouvrir = |cookie: &str, prenom: &str, nom: &str, partage: bool| {
+        let (app, cookie, nouvelle) = (app.clone(), cookie.to_string(), nouvelle.clone());
+        let mut fields = vec![
+            ("prenom", prenom.to_string()),
+            ("nom", nom.to_string()),
+            ("commune", "42218".to_string()),
+            ("tranche", "soixante_dix_plus".to_string()),
+            ("consentement", "oui".to_string()),
+        ];
+        if partage {
+            fields.push(("partage", "oui".into()));
+        }
+        async move {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let res = send(&app, "POST", &nouvelle, &cookie, &form(&pairs)).await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            let to = location(&res);
+            to.trim_end_matches("?fait=creee")
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        }
+    };
+
+    let html = body(send(&app, "GET", &nouvelle, &moi, "").await).await;
+    assert!(
+        html.contains("<title>Nouvelle fiche de personne suivie"),
+        "{html}"
+    );
+    let res = send(
+        &app,
+        "POST",
+        &nouvelle,
+        &moi,
+        &form(&[("prenom", "Jeanne"), ("nom", "Roux")]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(res).await;
+    assert!(
+        html.contains(r#"<p id="consentement-erreur" class="fr-message fr-message--error">Consentement : la personne doit accepter d’être suivie pour avoir une fiche.</p>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="prenom" value="Jeanne""#),
+        "what was typed stays"
+    );
+
+    let roux = ouvrir(&moi, "Jeanne", "Roux", false).await;
+    let dupont = ouvrir(&moi, "Jean-Marie", "Dupont", true).await;
+    let dupond = ouvrir(&collegue, "jean marie", "DUPOND", true).await;
+
+    let html = body(send(&app, "GET", &base, &collegue, "").await).await;
+    assert!(
+        html.contains("Jean-Marie Dupont") && html.contains("jean marie DUPOND"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("Roux"),
+        "a private file is not listed to the team: {html}"
+    );
+    for (method, path) in [
+        ("GET", format!("{base}/{roux}")),
+        ("GET", format!("{base}/{roux}/donnees.json")),
+        ("POST", format!("{base}/{roux}/effacement")),
+        ("POST", format!("{base}/{dupont}/fusion")),
+    ] {
+        let body_sent = if path.ends_with("fusion") {
+            form(&[("autre", &roux)])
+        } else {
+            form(&[("confirmation", "oui")])
+        };
+        let res = send(&app, method, &path, &collegue, &body_sent).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
+    }
+
+    // The list offers the merge; merged, the file holds both.
+    let html = body(send(&app, "GET", &base, &moi, "").await).await;
+    assert!(html.contains("Fiches en double possibles"), "{html}");
+    assert!(
+        html.contains(&format!(
+            "Verser la fiche n° {dupond} dans la fiche n° {dupont}"
+        )),
+        "{html}"
+    );
+    let res = send(
+        &app,
+        "POST",
+        &format!("{base}/{dupont}/fusion"),
+        &moi,
+        &form(&[("autre", &dupond)]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), format!("{base}/{dupont}?fait=fusionnees"));
+    let html = body(send(&app, "GET", &base, &moi, "").await).await;
+    assert!(
+        !html.contains("Fiches en double possibles") && !html.contains("DUPOND"),
+        "{html}"
+    );
+
+    // Data on request, then erasure (confirmed).
+    let res = send(
+        &app,
+        "GET",
+        &format!("{base}/{dupont}/donnees.json"),
+        &moi,
+        "",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
+    assert_eq!(json["fiche"]["prenom"], "Jean-Marie");
+    let res = send(
+        &app,
+        "POST",
+        &format!("{base}/{dupont}/effacement"),
+        &moi,
+        &form(&[]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body(res)
+            .await
+            .contains("Confirmation : cochez la case pour confirmer l’effacement.")
+    );
+    let res = send(
+        &app,
+        "POST",
+        &format!("{base}/{dupont}/effacement"),
+        &moi,
+        &form(&[("confirmation", "oui")]),
+    )
+    .await;
+    assert_eq!(location(&res), format!("{base}?fait=effacee"));
+    let html = body(send(&app, "GET", &format!("{base}?fait=effacee"), &moi, "").await).await;
+    assert!(
+        html.contains("La fiche est effacée") && !html.contains("Dupont"),
+        "{html}"
+    );
+    assert!(html.contains("Jeanne Roux"), "{html}");
+}
+
 relais_testkit::backend_tests!(
     a_mediator_enters_an_activity_once,
     public_statistics_keep_small_counts_secret,
-    exports_are_read_back_by_an_independent_reader
+    exports_are_read_back_by_an_independent_reader,
+    a_mediator_sees_own_and_shared_files
 );
