@@ -176,8 +176,48 @@ describe('a mediator reports an accompaniment, keyboard only', () => {
     assert.equal(await page.locator('main table caption').count(), charts, 'one table per chart');
     assert.match(await page.locator('main').innerText(), /Activités : 2/);
 
+    // The participations as a file for Excel: UTF-8 with its byte order mark.
+    const csv = await page.evaluate(async () => {
+      const href = document.querySelector('main a[href*="participations.csv"]').getAttribute('href');
+      const res = await fetch(href);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      return { status: res.status, bom: [...bytes.slice(0, 3)], text: new TextDecoder().decode(bytes) };
+    });
+    assert.equal(csv.status, 200);
+    assert.deepEqual(csv.bom, [0xef, 0xbb, 0xbf]);
+    assert.match(csv.text, /^\uFEFF?Participation;Activité;Date;/);
+    assert.equal(csv.text.trim().split('\r\n').length, 3, 'a header and two participations');
+
     await goto(s, '/statistiques?territoire=departement%3A42');
     await checkPage(s, 'statistiques-publiques', { title: 'Statistiques des activités — Loire (42)' });
     assert.match(await page.locator('main').innerText(), /Activités : moins de 11/, 'two activities are a secret count');
+  });
+
+  step('a followed beneficiary’s file opened with the keyboard, with consent, then their page', async () => {
+    const { page } = s;
+    await goto(s, listPath.replace(/activites$/, 'beneficiaires'));
+    await checkPage(s, 'personnes-suivies-vide', { title: 'Personnes suivies' });
+    await tabTo(page, 'main a[href$="/beneficiaires/nouvelle"]', { text: /Nouvelle fiche/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'fiche-nouvelle', { title: 'Nouvelle fiche de personne suivie' });
+    await tabTo(page, '#prenom');
+    await page.keyboard.type('Jeanne');
+    await tabTo(page, '#nom');
+    await page.keyboard.type('Roux');
+    await tabTo(page, 'button[type="submit"]', { text: /Ouvrir la fiche/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'fiche-sans-accord', { status: 422, title: 'Erreur : Nouvelle fiche de personne suivie' });
+    await checkGroupError(page, 'accord', /^Consentement : la personne doit accepter d’être suivie pour avoir une fiche\.$/);
+    await tabTo(page, '#consentement');
+    await page.keyboard.press('Space');
+    await tabTo(page, 'button[type="submit"]', { text: /Ouvrir la fiche/ });
+    await pressAndLoad(page);
+    assert.match(pathOf(page), /\/beneficiaires\/\d+\?fait=creee$/);
+    await checkPage(s, 'fiche', { title: 'Jeanne Roux — personne suivie' });
+    await checkNotice(page, /La fiche est ouverte\./);
+    await tabTo(page, 'main a[href$="/beneficiaires"]', { text: /Toutes les personnes suivies/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'personnes-suivies', { title: 'Personnes suivies' });
+    assert.match(await page.locator('main table').innerText(), /Jeanne Roux/);
   });
 });
