@@ -5,7 +5,9 @@ use std::sync::RwLock;
 
 use relais_domain::activites::rapport::{Rapport, RapportError};
 use relais_domain::activites::statistiques::{Figures, Filtres};
-use relais_domain::activites::vocabulaires::{Genre, StatutSocial, TrancheAge, TypeLieu};
+use relais_domain::activites::vocabulaires::{
+    Genre, StatutSocial, Thematique, TrancheAge, TypeLieu, thematiques_proposees,
+};
 use relais_domain::authz::MediateurAccess;
 use relais_domain::ids::{ActiviteId, BeneficiaireId, LieuId, StructureId};
 use relais_search::activites::ActivitesIndex;
@@ -239,12 +241,26 @@ pub async fn supprimer(
 }
 
 /// What the entry form offers: the structure's lieux (id, name), its commune (where an
-/// activity outside its lieux most often is) and its followed beneficiaries (id, name).
+/// activity outside its lieux most often is), the followed beneficiaries the mediator may
+/// see (id, name), the thématiques with the mediator's latest first, and where their latest
+/// activity took place (their usual place).
 pub struct Choix {
     pub lieux: Vec<(LieuId, String)>,
     pub commune: String,
     pub beneficiaires: Vec<(BeneficiaireId, String)>,
+    pub thematiques: Vec<Thematique>,
+    pub habitude: Option<Habitude>,
 }
+
+/// Where a mediator's latest activity took place.
+pub struct Habitude {
+    pub type_lieu: TypeLieu,
+    pub lieu: Option<LieuId>,
+    pub commune: String,
+}
+
+/// The activities whose thématiques come first in the form.
+const RECENTES: i64 = 10;
 
 /// The lieux of `structure`, with their names.
 async fn noms_des_lieux(
@@ -270,10 +286,17 @@ pub async fn choix(db: &Db, access: &MediateurAccess) -> Result<Choix, StoreErro
         .await?
         .map(|s| s.commune)
         .unwrap_or_default();
+    let recentes = repo::du_mediateur(db, access.person(), access.structure(), RECENTES).await?;
     Ok(Choix {
         lieux,
         commune,
         beneficiaires: repo::beneficiaires(db, access.structure(), access.person()).await?,
+        thematiques: thematiques_proposees(recentes.iter().map(|a| &a.thematiques)),
+        habitude: recentes.first().map(|a| Habitude {
+            type_lieu: a.type_lieu,
+            lieu: a.lieu.clone(),
+            commune: a.commune.clone(),
+        }),
     })
 }
 

@@ -541,6 +541,7 @@ pub struct ActiviteListee {
     pub type_activite: TypeActivite,
     pub duree: u32,
     pub type_lieu: TypeLieu,
+    pub lieu: Option<LieuId>,
     pub commune: String,
     pub thematiques: BTreeSet<Thematique>,
     pub participants: i64,
@@ -556,7 +557,7 @@ pub async fn du_mediateur(
 ) -> Result<Vec<ActiviteListee>, StoreError> {
     let rows = statement!(
         "SELECT a.id, a.date, a.type_activite, a.duree, a.type_lieu, a.commune, a.thematiques, \
-         (SELECT COUNT(*) FROM participations p WHERE p.activite_id = a.id) \
+         (SELECT COUNT(*) FROM participations p WHERE p.activite_id = a.id), a.lieu_id \
          FROM activites a WHERE a.mediateur_id = $1 AND a.structure_id = $2 \
          AND a.supprimee_le IS NULL ORDER BY a.date DESC, a.id DESC LIMIT $3",
         mediateur.0,
@@ -573,6 +574,7 @@ pub async fn du_mediateur(
                 type_activite: parse(&r.get::<String, _>(2), TypeActivite::parse)?,
                 duree: u32::try_from(r.get::<i64, _>(3)).unwrap_or(0),
                 type_lieu: parse(&r.get::<String, _>(4), TypeLieu::parse)?,
+                lieu: r.get::<Option<String>, _>(8).map(LieuId),
                 commune: r.get(5),
                 thematiques: parse_set(&r.get::<String, _>(6), Thematique::parse)?,
                 participants: r.get(7),

@@ -163,6 +163,21 @@ vocabulary! {
     }
 }
 
+/// The thématiques in the order the form offers them: those of a mediator's latest
+/// activities first (`recentes`: latest activity first), the most recent use first, then the
+/// others in the national order.
+pub fn thematiques_proposees<'a>(
+    recentes: impl IntoIterator<Item = &'a BTreeSet<Thematique>>,
+) -> Vec<Thematique> {
+    let mut out: Vec<Thematique> = Vec::with_capacity(Thematique::ALL.len());
+    for t in recentes.into_iter().flatten().chain(Thematique::ALL) {
+        if !out.contains(t) {
+            out.push(*t);
+        }
+    }
+    out
+}
+
 /// The durations offered in one tap, in minutes; any other is typed (hours and minutes).
 pub const DUREES_PROPOSEES: [u32; 6] = [15, 30, 45, 60, 90, 120];
 
@@ -352,5 +367,24 @@ mod tests {
         );
         assert!(materiel(BTreeSet::from([Materiel::Aucun])).is_ok());
         assert!(materiel(BTreeSet::from([Materiel::Ordinateur, Materiel::Telephone])).is_ok());
+    }
+
+    #[test]
+    fn the_latest_thematiques_come_first() {
+        let recentes = [
+            BTreeSet::from([Thematique::Sante]),
+            BTreeSet::from([Thematique::Email, Thematique::Sante]),
+        ];
+        let offered = thematiques_proposees(&recentes);
+        assert_eq!(
+            offered[..3],
+            [
+                Thematique::Sante,
+                Thematique::Email,
+                Thematique::DiagnosticNumerique
+            ]
+        );
+        assert_eq!(offered.len(), Thematique::ALL.len());
+        assert_eq!(thematiques_proposees([]), Thematique::ALL);
     }
 }

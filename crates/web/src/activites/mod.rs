@@ -340,17 +340,22 @@ fn form_page(
     };
     let type_activite = or("type_activite", "individuel");
     let duree = or("duree", "30");
-    // The usual lieu: the structure's first, else at home.
-    let default_lieu = offert.lieux.first().map(|(id, _)| id.to_string());
-    let type_lieu = or(
-        "type_lieu",
-        if default_lieu.is_some() {
-            "lieu_activite"
-        } else {
-            "domicile"
+    // The usual place: where the mediator's latest activity was (its lieu if still one of
+    // the structure's), else the structure's first lieu, else at home.
+    let offered = |l: &LieuId| offert.lieux.iter().any(|(id, _)| id == l);
+    let (default_type, default_lieu, default_commune) = match &offert.habitude {
+        Some(h)
+            if h.type_lieu != TypeLieu::LieuActivite || h.lieu.as_ref().is_some_and(offered) =>
+        {
+            (h.type_lieu.as_str(), h.lieu.clone(), h.commune.as_str())
+        }
+        _ => match offert.lieux.first() {
+            Some((id, _)) => ("lieu_activite", Some(id.clone()), offert.commune.as_str()),
+            None => ("domicile", None, offert.commune.as_str()),
         },
-    );
-    let lieu = or("lieu", default_lieu.as_deref().unwrap_or(""));
+    };
+    let type_lieu = or("type_lieu", default_type);
+    let lieu = or("lieu", default_lieu.as_ref().map_or("", LieuId::as_str));
     let thematiques = envoi.all("thematiques");
     let materiel = envoi.all("materiel");
     let suivis = envoi.all("suivis");
@@ -400,9 +405,9 @@ fn form_page(
                 checked: id.as_str() == lieu,
             })
             .collect(),
-        commune: or("commune", &offert.commune),
+        commune: or("commune", default_commune),
         thematiques: choices(
-            Thematique::ALL,
+            &offert.thematiques,
             Thematique::as_str,
             Thematique::label,
             |v| thematiques.contains(&v),

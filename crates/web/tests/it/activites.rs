@@ -201,6 +201,18 @@ async fn a_mediator_enters_an_activity_once(t: &TestDb) {
     );
     let res = send(&app, "POST", &page, &cookie, &atelier("atelier-0001", "4")).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // The next form starts where the mediator last worked, their latest thématiques first.
+    let html = body(send(&app, "GET", &page, &cookie, "").await).await;
+    assert!(html.contains(r#"id="type_lieu-autre" name="type_lieu" value="autre" checked"#));
+    let at = |t: &str| html.find(&format!(r#"id="thematiques-{t}""#)).unwrap();
+    assert!(
+        at("securite_numerique") < at("diagnostic_numerique"),
+        "the latest activity's first"
+    );
+    assert!(
+        at("email") > at("diagnostic_numerique"),
+        "a deleted activity's do not count"
+    );
     let html = body(
         send(
             &app,
