@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::activites::rapport::{Anonymes, Rapport};
 use relais_domain::activites::statistiques::Filtres;
 use relais_domain::activites::vocabulaires::{
-    DUREES_PROPOSEES, Genre, Materiel, StatutSocial, Thematique, TrancheAge, TypeActivite, TypeLieu,
+    Autonomie, DUREES_PROPOSEES, Genre, Materiel, NiveauAtelier, StatutSocial,
+    StructureDeRedirection, Thematique, ThematiqueDemarche, TrancheAge, TypeActivite, TypeLieu,
 };
 use relais_domain::authz::MediateurAccess;
 use relais_domain::calendrier::{date_fr, now_ms, paris_civil, parse_date_iso};
@@ -131,6 +132,22 @@ fn choices<T: Copy>(
         .collect()
 }
 
+/// The choices of an optional list: « Non précisé » (empty) first.
+fn facultatif<T: Copy>(
+    all: &[T],
+    value: impl Fn(T) -> &'static str,
+    label: impl Fn(T) -> &'static str,
+    chosen: &str,
+) -> Vec<Choix> {
+    let mut out = vec![Choix {
+        value: String::new(),
+        label: "Non précisé".into(),
+        checked: chosen.is_empty(),
+    }];
+    out.extend(choices(all, value, label, |v| v == chosen));
+    out
+}
+
 #[derive(Template)]
 #[template(path = "activite_nouvelle.html")]
 pub struct FormPage {
@@ -149,7 +166,12 @@ pub struct FormPage {
     pub lieux: Vec<Choix>,
     pub commune: String,
     pub thematiques: Vec<Choix>,
+    pub demarches: Vec<Choix>,
+    pub precisions_demarche: String,
     pub materiel: Vec<Choix>,
+    pub autonomies: Vec<Choix>,
+    pub niveaux: Vec<Choix>,
+    pub orientations: Vec<Choix>,
     pub suivis: Vec<Choix>,
     pub anonymes: String,
     pub genres: Vec<Choix>,
@@ -265,7 +287,25 @@ fn envoi_de(cle: &str, r: &Rapport) -> Envoi {
         ("commune".into(), r.commune.clone()),
         ("anonymes".into(), r.anonymes.total.to_string()),
         ("titre_atelier".into(), r.titre_atelier.clone()),
+        ("precisions_demarche".into(), r.precisions_demarche.clone()),
     ];
+    for (name, value) in [
+        ("autonomie", r.autonomie.map(Autonomie::as_str)),
+        ("niveau", r.niveau.map(NiveauAtelier::as_str)),
+        (
+            "orientation",
+            r.orientation.map(StructureDeRedirection::as_str),
+        ),
+    ] {
+        if let Some(v) = value {
+            pairs.push((name.into(), v.into()));
+        }
+    }
+    pairs.extend(
+        r.demarches
+            .iter()
+            .map(|d| ("demarches".into(), d.as_str().into())),
+    );
     if DUREES_PROPOSEES.contains(&r.duree) {
         pairs.push(("duree".into(), r.duree.to_string()));
     } else {
@@ -358,6 +398,7 @@ fn form_page(
     let lieu = or("lieu", default_lieu.as_ref().map_or("", LieuId::as_str));
     let thematiques = envoi.all("thematiques");
     let materiel = envoi.all("materiel");
+    let demarches = envoi.all("demarches");
     let suivis = envoi.all("suivis");
     FormPage {
         ctx,
@@ -415,6 +456,31 @@ fn form_page(
         materiel: choices(Materiel::ALL, Materiel::as_str, Materiel::label, |v| {
             materiel.contains(&v)
         }),
+        demarches: choices(
+            ThematiqueDemarche::ALL,
+            ThematiqueDemarche::as_str,
+            ThematiqueDemarche::label,
+            |v| demarches.contains(&v),
+        ),
+        precisions_demarche: envoi.one("precisions_demarche").to_string(),
+        autonomies: facultatif(
+            Autonomie::ALL,
+            Autonomie::as_str,
+            Autonomie::label,
+            envoi.one("autonomie"),
+        ),
+        niveaux: facultatif(
+            NiveauAtelier::ALL,
+            NiveauAtelier::as_str,
+            NiveauAtelier::label,
+            envoi.one("niveau"),
+        ),
+        orientations: facultatif(
+            StructureDeRedirection::ALL,
+            StructureDeRedirection::as_str,
+            StructureDeRedirection::label,
+            envoi.one("orientation"),
+        ),
         suivis: offert
             .beneficiaires
             .iter()
@@ -622,12 +688,17 @@ fn rapport(envoi: &Envoi) -> Result<Rapport, Vec<(&'static str, String)>> {
             .map(|l| LieuId(l.to_string())),
         commune: envoi.one("commune").to_string(),
         thematiques,
-        demarches: BTreeSet::new(),
+        demarches: parsed(envoi.all("demarches"), ThematiqueDemarche::parse),
         materiel,
-        autonomie: None,
-        niveau: None,
-        orientation: None,
-        precisions_demarche: String::new(),
+        // Each list belongs to one type of activity: the other's is not kept.
+        autonomie: individuel
+            .then(|| Autonomie::parse(envoi.one("autonomie")))
+            .flatten(),
+        niveau: (!individuel)
+            .then(|| NiveauAtelier::parse(envoi.one("niveau")))
+            .flatten(),
+        orientation: StructureDeRedirection::parse(envoi.one("orientation")),
+        precisions_demarche: envoi.one("precisions_demarche").trim().to_string(),
         titre_atelier: if individuel {
             String::new()
         } else {

@@ -213,6 +213,7 @@ async fn a_mediator_enters_an_activity_once(t: &TestDb) {
         at("email") > at("diagnostic_numerique"),
         "a deleted activity's do not count"
     );
+
     let html = body(
         send(
             &app,
@@ -237,6 +238,88 @@ async fn a_mediator_enters_an_activity_once(t: &TestDb) {
         html.contains("<li>Premiers accompagnements : 4</li>"),
         "{html}"
     );
+
+    // A démarche: its sub-thématique needs « Aide aux démarches administratives »; the
+    // optional lists are kept and shown again when the activity is changed.
+    let demarche = |cle: &str, thematique: &str| {
+        form(&[
+            ("cle", cle),
+            ("type_activite", "individuel"),
+            ("date", &date),
+            ("duree", "45"),
+            ("type_lieu", "domicile"),
+            ("commune", "42218"),
+            ("thematiques", thematique),
+            ("demarches", "logement"),
+            ("precisions_demarche", "Demande d’aide au logement"),
+            ("autonomie", "partiellement_autonome"),
+            ("niveau", "avance"),
+            ("orientation", "aide_sociale"),
+            ("anonymes", "1"),
+        ])
+    };
+    let res = send(
+        &app,
+        "POST",
+        &page,
+        &cookie,
+        &demarche("demarche-0001", "email"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(res).await;
+    assert!(
+        html.contains(r#"<p id="thematiques-erreur" class="fr-message fr-message--error">"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"id="demarches-logement" name="demarches" value="logement" checked"#));
+    let res = send(
+        &app,
+        "POST",
+        &page,
+        &cookie,
+        &demarche("demarche-0001", "aide_aux_demarches_administratives"),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let list = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{s}/activites"),
+            &cookie,
+            "",
+        )
+        .await,
+    )
+    .await;
+    let id = list
+        .split("/activites/")
+        .filter_map(|rest| rest.split('/').next())
+        .find(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
+        .unwrap()
+        .to_string();
+    let html = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{s}/activites/{id}/modifier"),
+            &cookie,
+            "",
+        )
+        .await,
+    )
+    .await;
+    for shown in [
+        r#"id="demarches-logement" name="demarches" value="logement" checked"#,
+        r#"value="Demande d’aide au logement""#,
+        r#"<option value="partiellement_autonome" selected>"#,
+        r#"<option value="aide_sociale" selected>"#,
+        // A workshop's level is not kept for an individual accompaniment.
+        r#"<option value="" selected>Non précisé</option><option value="debutant">"#,
+    ] {
+        assert!(html.contains(shown), "{shown} absent: {html}");
+    }
 }
 
 /// The public page hides counts from 1 to 10, and the one that would give a hidden count
