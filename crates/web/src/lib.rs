@@ -155,6 +155,7 @@ routes! {
     GET "/statistiques" => activites::statistiques::public;
     GET "/api/v1/activites/statistiques" => activites::statistiques::api;
     GET "/structures/{id}/statistiques" => activites::statistiques::structure;
+    GET "/hub/statistiques" => activites::statistiques::hub;
     GET "/structures/{id}/statistiques/participations.csv" => activites::statistiques::export_csv;
     GET "/structures/{id}/statistiques/participations.xlsx" => activites::statistiques::export_xlsx;
     GET "/structures/{id}/activites" => activites::list;

@@ -271,6 +271,25 @@ impl Perimetre {
         }
     }
 
+    /// The territory a hub coordinator's scope names: `departement:42` and the like, a
+    /// département's or region's code (« 42 », « 84 ») or name (« Loire »), case and
+    /// accents aside. `None` if it names none.
+    pub fn du_hub(scope: &str, t: &Territoires) -> Option<Perimetre> {
+        let scope = scope.trim();
+        if let Some(p) = Perimetre::parse(scope).filter(|p| p.nom(t).is_some()) {
+            return Some(p);
+        }
+        let key = crate::text::search_key(scope);
+        let same = |code: &str, nom: &str| code == scope || crate::text::search_key(nom) == key;
+        if let Some(d) = t.departements.iter().find(|d| same(&d.code, &d.nom)) {
+            return Some(Perimetre::Departement(d.code.clone()));
+        }
+        t.regions
+            .iter()
+            .find(|r| same(&r.code, &r.nom))
+            .map(|r| Perimetre::Region(r.code.clone()))
+    }
+
     /// The communes it holds, as a [`Filtres::communes`] (empty for the nation: no filter).
     pub fn communes(&self, t: &Territoires) -> BTreeSet<String> {
         let keep = |c: &Commune| match self {
@@ -413,6 +432,34 @@ mod tests {
         ] {
             assert_eq!(Perimetre::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_hub_scope_names_its_territory() {
+        use crate::territoires::{Departement, Region};
+        let t = Territoires {
+            regions: vec![Region {
+                code: "84".into(),
+                nom: "Auvergne-Rhône-Alpes".into(),
+            }],
+            departements: vec![Departement {
+                code: "42".into(),
+                nom: "Loire".into(),
+                region: "84".into(),
+            }],
+            ..Territoires::default()
+        };
+        let loire = Some(Perimetre::Departement("42".into()));
+        for scope in ["Loire", "loire ", "42", "departement:42"] {
+            assert_eq!(Perimetre::du_hub(scope, &t), loire, "{scope}");
+        }
+        for scope in ["84", "auvergne rhone alpes"] {
+            assert_eq!(
+                Perimetre::du_hub(scope, &t),
+                Some(Perimetre::Region("84".into()))
+            );
+        }
+        assert_eq!(Perimetre::du_hub("Rhône", &t), None);
     }
 
     #[test]

@@ -12,16 +12,16 @@ use axum::response::{IntoResponse, Response};
 use relais_domain::activites::statistiques::{
     Figures, Filtres, Perimetre, SEUIL_SECRET, secret_statistique,
 };
-use relais_domain::activites::vocabulaires::TypeActivite;
+use relais_domain::activites::vocabulaires::{Thematique, TypeActivite};
 use relais_domain::calendrier::{date_fr, date_heure_fr, now_ms, parse_date_iso};
-use relais_domain::ids::StructureId;
+use relais_domain::ids::{PersonId, StructureId};
 use relais_domain::territoires::Territoires;
 use relais_services::activites::export::{self, Csv, Entete, ExportError, Lignes};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::api::ApiQuery;
-use crate::auth::{InStructure, Members};
+use crate::auth::{HubCoordinator, InStructure, Members};
 use crate::error::ApiError;
 use crate::error::{error_page, internal};
 use crate::pages::{Page, PageContext, render, structure_name};
@@ -57,12 +57,22 @@ pub struct StatsPage {
     pub du: String,
     pub au: String,
     pub type_activite: String,
+    /// (wire value, label, chosen).
+    pub thematiques: Vec<(String, String, bool)>,
+    /// A structure's mediators (id, name, chosen); empty elsewhere.
+    pub mediateurs: Vec<(String, String, bool)>,
     pub public: bool,
     pub totaux: Vec<(&'static str, String)>,
     pub repartitions: Vec<Repartition>,
     pub erreur: Option<String>,
     /// The participations behind the figures, as files (label, address with the filters).
     pub exports: Vec<(&'static str, String)>,
+}
+
+impl StatsPage {
+    fn une_thematique(&self) -> bool {
+        self.thematiques.iter().any(|(_, _, chosen)| *chosen)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -72,6 +82,9 @@ pub struct Demande {
     au: Option<String>,
     #[serde(rename = "type")]
     type_activite: Option<String>,
+    thematique: Option<String>,
+    /// A structure's page only: one of its mediators.
+    mediateur: Option<String>,
 }
 
 /// The period and type asked, into filters; a date that cannot be read is reported.
@@ -94,7 +107,46 @@ fn filtres(q: &Demande) -> (Filtres, Option<String>) {
     if let Some(t) = q.type_activite.as_deref().and_then(TypeActivite::parse) {
         f.types.insert(t);
     }
+    match q.thematique.as_deref().map(str::trim) {
+        None | Some("") => {}
+        Some(v) => match Thematique::parse(v) {
+            Some(t) => {
+                f.thematiques.insert(t);
+            }
+            None => erreur = Some(format!("Thématique : « {v} » n’est pas l’une de la liste.")),
+        },
+    }
     (f, erreur)
+}
+
+/// A structure's filters: those of every page, its own, and the mediator asked.
+fn filtres_structure(q: &Demande, structure: StructureId) -> (Filtres, Option<String>) {
+    let (mut f, mut erreur) = filtres(q);
+    f.structures.insert(structure);
+    match q.mediateur.as_deref().map(str::trim) {
+        None | Some("") => {}
+        Some(v) => match v.parse() {
+            Ok(id) => {
+                f.mediateurs.insert(PersonId(id));
+            }
+            Err(_) => erreur = Some("Médiateur : choisissez-en un dans la liste.".into()),
+        },
+    }
+    (f, erreur)
+}
+
+/// The thématiques a page offers as a filter: (wire value, label, chosen).
+fn thematiques_offertes(q: &Demande) -> Vec<(String, String, bool)> {
+    Thematique::ALL
+        .iter()
+        .map(|t| {
+            (
+                t.as_str().to_string(),
+                t.label().to_string(),
+                q.thematique.as_deref() == Some(t.as_str()),
+            )
+        })
+        .collect()
 }
 
 fn shown(n: u64, public: bool) -> String {
@@ -155,7 +207,11 @@ fn repartition<K: Ord + Clone>(
 }
 
 /// The totals and distributions of `f`, secret where `public` asks.
-fn figures_page(f: &Figures, public: bool) -> (Vec<(&'static str, String)>, Vec<Repartition>) {
+fn figures_page(
+    f: &Figures,
+    public: bool,
+    territoires: &Territoires,
+) -> (Vec<(&'static str, String)>, Vec<Repartition>) {
     let t = &f.totaux;
     let totaux = vec![
         ("Activités", shown(t.activites, public)),
@@ -252,8 +308,42 @@ fn figures_page(f: &Figures, public: bool) -> (Vec<(&'static str, String)>, Vec<
             |k| k.label().to_string(),
             public,
         ),
+        communes(f, public, territoires),
     ];
     (totaux, repartitions)
+}
+
+/// How many of the followed beneficiaries' communes a page shows.
+const COMMUNES_MONTREES: usize = 20;
+
+/// The followed beneficiaries' communes: the most frequent ones, by name, secret counts
+/// left out on public pages (a list of every commune would name too few people).
+fn communes(f: &Figures, public: bool, t: &Territoires) -> Repartition {
+    let mut published: Vec<(String, u64)> = publie(&f.par_commune_beneficiaire, public)
+        .into_iter()
+        .filter_map(|(code, n)| Some((code, n?)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    published.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    published.truncate(COMMUNES_MONTREES);
+    let ordered: BTreeMap<(usize, String), u64> = published
+        .iter()
+        .enumerate()
+        .map(|(i, (code, n))| ((i, code.clone()), *n))
+        .collect();
+    let nom = |code: &str| {
+        t.communes
+            .iter()
+            .find(|c| c.code.as_str() == code)
+            .map_or_else(|| code.to_string(), |c| format!("{} ({code})", c.nom))
+    };
+    repartition(
+        "communes",
+        "Par commune des personnes suivies (les plus nombreuses)",
+        &ordered,
+        |(_, code)| nom(code),
+        false,
+    )
 }
 
 /// The territory asked, `None` if there is no such territory.
@@ -294,7 +384,7 @@ pub async fn public(Page(state, ctx): Page, Query(q): Query<Demande>) -> Respons
         let p = Perimetre::Departement(d.code.clone());
         perimetres.push((p.code(), format!("{} ({})", d.nom, d.code), p == perimetre));
     }
-    let (totaux, repartitions) = figures_page(&figures, true);
+    let (totaux, repartitions) = figures_page(&figures, true, t);
     let status = if erreur.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -310,6 +400,8 @@ pub async fn public(Page(state, ctx): Page, Query(q): Query<Demande>) -> Respons
             du: q.du.clone().unwrap_or_default(),
             au: q.au.clone().unwrap_or_default(),
             type_activite: q.type_activite.clone().unwrap_or_default(),
+            thematiques: thematiques_offertes(&q),
+            mediateurs: Vec::new(),
             public: true,
             totaux,
             repartitions,
@@ -331,23 +423,40 @@ pub async fn structure(
         Ok(n) => n,
         Err(r) => return r,
     };
-    let (mut f, erreur) = filtres(&q);
-    f.structures.insert(access.structure());
+    let (f, erreur) = filtres_structure(&q, access.structure());
     let figures = match state.activites.figures(&state.db, &f).await {
         Ok(figures) => figures,
         Err(e) => return internal(e),
     };
-    let (totaux, repartitions) = figures_page(&figures, false);
+    let equipe = match relais_services::comptes::equipe::team(&state.db, &access).await {
+        Ok(e) => e,
+        Err(e) => return internal(e),
+    };
+    let mediateurs = equipe
+        .iter()
+        .map(|m| {
+            let id = m.person_id.to_string();
+            let chosen = q.mediateur.as_deref() == Some(id.as_str());
+            (id, format!("{} {}", m.given_name, m.family_name), chosen)
+        })
+        .collect();
+    let (totaux, repartitions) = figures_page(&figures, false, state.territoires.territoires());
     let status = if erreur.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
     let id: StructureId = access.structure();
-    let asked: Vec<(&str, &str)> = [("du", &q.du), ("au", &q.au), ("type", &q.type_activite)]
-        .into_iter()
-        .filter_map(|(name, v)| Some((name, v.as_deref().filter(|v| !v.is_empty())?)))
-        .collect();
+    let asked: Vec<(&str, &str)> = [
+        ("du", &q.du),
+        ("au", &q.au),
+        ("type", &q.type_activite),
+        ("thematique", &q.thematique),
+        ("mediateur", &q.mediateur),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| Some((name, v.as_deref().filter(|v| !v.is_empty())?)))
+    .collect();
     let requete = serde_urlencoded::to_string(asked).unwrap_or_default();
     let exports = vec![
         (
@@ -369,11 +478,71 @@ pub async fn structure(
             du: q.du.clone().unwrap_or_default(),
             au: q.au.clone().unwrap_or_default(),
             type_activite: q.type_activite.clone().unwrap_or_default(),
+            thematiques: thematiques_offertes(&q),
+            mediateurs,
             public: false,
             totaux,
             repartitions,
             erreur,
             exports,
+        }),
+    )
+        .into_response()
+}
+
+/// `GET /hub/statistiques`: the activities of the hub's territory, for its coordinator
+/// (who steers the mediators there: no count is secret to them).
+pub async fn hub(
+    Page(state, ctx): Page,
+    hub: HubCoordinator,
+    Query(q): Query<Demande>,
+) -> Response {
+    let t = state.territoires.territoires();
+    let Some(perimetre) = Perimetre::du_hub(hub.access.scope(), t) else {
+        let message = format!(
+            "Le périmètre de votre hub, « {} », ne nomme ni un département ni une région : \
+             demandez à un administrateur de le corriger.",
+            hub.access.scope()
+        );
+        return error_page(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "Territoire du hub inconnu",
+            &message,
+        );
+    };
+    let (mut f, erreur) = filtres(&q);
+    f.communes = perimetre.communes(t);
+    let figures = match state.activites.figures(&state.db, &f).await {
+        Ok(figures) => figures,
+        Err(e) => return internal(e),
+    };
+    let (totaux, repartitions) = figures_page(&figures, false, t);
+    let status = if erreur.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        render(StatsPage {
+            ctx,
+            titre: format!(
+                "Statistiques des activités du hub — {}",
+                perimetre.nom(t).unwrap_or_default()
+            ),
+            action: "/hub/statistiques".into(),
+            perimetres: Vec::new(),
+            du: q.du.clone().unwrap_or_default(),
+            au: q.au.clone().unwrap_or_default(),
+            type_activite: q.type_activite.clone().unwrap_or_default(),
+            thematiques: thematiques_offertes(&q),
+            mediateurs: Vec::new(),
+            public: false,
+            totaux,
+            repartitions,
+            erreur,
+            exports: Vec::new(),
         }),
     )
         .into_response()
@@ -397,6 +566,21 @@ fn entete(nom: &str, q: &Demande) -> Entete {
             ("Du".into(), jour(&q.du, "le début")),
             ("Au".into(), jour(&q.au, "aujourd’hui")),
             ("Type d’activité".into(), type_activite.into()),
+            (
+                "Thématique".into(),
+                q.thematique
+                    .as_deref()
+                    .and_then(Thematique::parse)
+                    .map_or("Toutes", |t| t.label())
+                    .into(),
+            ),
+            (
+                "Médiateur (n°)".into(),
+                q.mediateur
+                    .clone()
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or_else(|| "Tous".into()),
+            ),
         ],
         exporte_le: date_heure_fr(now_ms()),
     }
@@ -410,7 +594,7 @@ async fn export_demande(
     q: &Demande,
 ) -> Result<(Filtres, String), Response> {
     let nom = structure_name(state, &guard.access).await?;
-    let (mut f, erreur) = filtres(q);
+    let (f, erreur) = filtres_structure(q, guard.access.structure());
     if let Some(e) = erreur {
         return Err(error_page(
             ctx,
@@ -419,7 +603,6 @@ async fn export_demande(
             &e,
         ));
     }
-    f.structures.insert(guard.access.structure());
     Ok((f, nom))
 }
 
@@ -562,6 +745,15 @@ pub async fn api(
             ));
         }
     }
+    if q.thematique
+        .as_deref()
+        .is_some_and(|v| Thematique::parse(v).is_none())
+    {
+        return Err(ApiError::bad_request(
+            "thematique_inconnue",
+            "thematique : l’une des valeurs de la liste des thématiques.",
+        ));
+    }
     if let Some(e) = erreur {
         return Err(ApiError::bad_request("date_invalide", e));
     }
@@ -597,6 +789,7 @@ pub async fn api(
         "du": q.du.as_deref().filter(|v| !v.trim().is_empty()),
         "au": q.au.as_deref().filter(|v| !v.trim().is_empty()),
         "type": f.types.first().map(|t| t.as_str()),
+        "thematique": f.thematiques.first().map(|t| t.as_str()),
         "seuil_secret": SEUIL_SECRET,
         "totaux": {
             "activites": total_publie(tot.activites),

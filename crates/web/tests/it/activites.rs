@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{Role, StructureKind};
+use relais_domain::ids::PersonId;
 use relais_testkit::TestDb;
 use relais_testkit::fixtures::{grant, structure};
 
@@ -450,6 +451,49 @@ async fn public_statistics_keep_small_counts_secret(t: &TestDb) {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(body(res).await.contains("\"code\":\"type_inconnu\""));
 
+    // A thématique narrows the figures; one not in the list is said.
+    let (_, html) = page("?thematique=email").await;
+    assert!(html.contains("<li>Activités : 14</li>"), "{html}");
+    let (_, html) = page("?thematique=sante").await;
+    assert!(html.contains("<li>Activités : 0</li>"), "{html}");
+    let (status, html) = page("?thematique=cuisine").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("Thématique : « cuisine » n’est pas l’une de la liste."));
+    let res = send(
+        &app,
+        "GET",
+        "/api/v1/activites/statistiques?thematique=cuisine",
+        "",
+        "",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(body(res).await.contains("\"code\":\"thematique_inconnue\""));
+
+    // The Loire hub's coordinator sees their territory's figures, none secret to them.
+    let hub = account(&t.db, "hub@exemple.fr").await;
+    relais_services::comptes::grant_global_role(
+        &t.db,
+        hub,
+        relais_domain::comptes::GlobalRole::CoordinateurHub,
+        "Loire",
+        None,
+    )
+    .await
+    .unwrap();
+    let cookie = cookie_of(&t.db, hub, Stage::Active, false).await;
+    let res = send(&app, "GET", "/hub/statistiques", &cookie, "").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body(res).await;
+    assert!(
+        html.contains("Statistiques des activités du hub — Loire (42)"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<tr><td>Masculin</td><td>3</td></tr>"),
+        "{html}"
+    );
+
     let (status, html) = page("?territoire=canton%3A1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
@@ -799,6 +843,48 @@ async fn a_mediator_sees_own_and_shared_files(t: &TestDb) {
         let res = send(&app, method, &path, &collegue, &body_sent).await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method} {path}");
     }
+
+    // An accompaniment of Jeanne: her commune in the structure's figures, under her
+    // mediator only.
+    let date = relais_domain::calendrier::paris_civil(relais_domain::calendrier::now_ms());
+    let date = format!("{:04}-{:02}-{:02}", date.0, date.1, date.2);
+    let res = send(
+        &app,
+        "POST",
+        &format!("/structures/{s}/activites/nouvelle"),
+        &moi,
+        &form(&[
+            ("cle", "saisie-jeanne-01"),
+            ("type_activite", "individuel"),
+            ("date", &date),
+            ("duree", "30"),
+            ("type_lieu", "domicile"),
+            ("commune", "42218"),
+            ("thematiques", "email"),
+            ("suivis", &roux),
+            ("anonymes", "0"),
+        ]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let stats = |mediateur: PersonId| {
+        let (app, moi) = (app.clone(), moi.clone());
+        async move {
+            let path = format!("/structures/{s}/statistiques?mediateur={mediateur}");
+            body(send(&app, "GET", &path, &moi, "").await).await
+        }
+    };
+    let html = stats(camille).await;
+    assert!(
+        html.contains("<tr><td>Saint-Étienne (42218)</td><td>1</td></tr>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(r#"<option value="{camille}" selected>"#)),
+        "{html}"
+    );
+    let html = stats(dominique).await;
+    assert!(html.contains("<li>Activités : 0</li>"), "{html}");
 
     // The list offers the merge; merged, the file holds both.
     let html = body(send(&app, "GET", &base, &moi, "").await).await;

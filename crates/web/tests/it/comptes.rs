@@ -194,6 +194,7 @@ fn access(method: &str, path: &str) -> Access {
         ("GET", "/admin/habilitations" | "/admin/habilitations/{demande}")
         | ("POST", "/admin/habilitations/{demande}/decision") => Access::Admin,
         ("GET", "/statistiques" | "/api/v1/activites/statistiques") => Access::Public,
+        ("GET", "/hub/statistiques") => Access::HubCoordinator,
         (
             "GET",
             "/structures/{id}/statistiques"
