@@ -1,7 +1,7 @@
 //! A structure's file of followed beneficiaries on both backends: who sees which file,
 //! duplicates merged with « premier accompagnement » derived again and the statistics
 //! index level with the rows, erasure on request and at the end of conservation, both
-//! journaled without the name.
+//! journaled without the name; and the exports of participations past one page.
 
 use std::collections::BTreeSet;
 
@@ -248,4 +248,86 @@ async fn a_file_is_seen_merged_and_erased_by_the_rules(db: Db) {
     );
 }
 
-relais_testkit::store_tests!(a_file_is_seen_merged_and_erased_by_the_rules);
+/// Exports past one page of the store (2,000 participations): every participation once, in
+/// order, in the CSV and in the XLSX, which openpyxl reads back.
+async fn exports_cross_pages_and_keep_every_row(db: Db) {
+    use relais_services::activites::export::{self, Csv, Entete, Lignes};
+    relais_testkit::seed_commune(&db).await;
+    let s = fixtures::structure(
+        &db,
+        "13002526500013",
+        "Médiathèque",
+        StructureKind::Collectivite,
+    )
+    .await;
+    let camille = fixtures::person(&db, "camille@exemple.fr", "Camille", "Martin").await;
+    let moi = mediateur(camille, s);
+    for i in 0..6u32 {
+        let mut r = rapport(1 + i, &[]);
+        r.type_activite = TypeActivite::Collectif;
+        r.anonymes.total = 500;
+        svc::enregistrer(&db, &moi, &format!("atelier-{i:04}"), r)
+            .await
+            .unwrap();
+    }
+    let filtres = Filtres {
+        structures: BTreeSet::from([s]),
+        ..Filtres::default()
+    };
+    let mut csv = Csv::new(Lignes::new(db.clone(), filtres.clone()).await.unwrap());
+    let mut bytes = Vec::new();
+    let mut chunks = 0;
+    while let Some(chunk) = csv.next_chunk().await.unwrap() {
+        bytes.extend(chunk);
+        chunks += 1;
+    }
+    assert!(chunks >= 2, "{chunks} chunk(s)");
+    let text = String::from_utf8(bytes).unwrap();
+    let ids: Vec<i64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(';').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3_000);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "each once, in order");
+
+    let entete = Entete {
+        filtres: vec![("Structure".into(), "Médiathèque".into())],
+        exporte_le: "aujourd’hui".into(),
+    };
+    let mut file = export::xlsx(Lignes::new(db.clone(), filtres).await.unwrap(), entete)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.xlsx");
+    std::io::copy(&mut file, &mut std::fs::File::create(&path).unwrap()).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testsupport/tableurs/lire_xlsx.py"
+        ))
+        .arg(&path)
+        .output()
+        .expect("python3 must be installed (scripts/test installs openpyxl)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = read["cellules"]["Participations"].as_array().unwrap();
+    assert_eq!(rows.len(), 3_001);
+    let xlsx_ids: Vec<i64> = rows[1..].iter().map(|r| r[0].as_i64().unwrap()).collect();
+    assert_eq!(xlsx_ids, ids);
+    assert!(
+        read["cellules"]["Filtres"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(["Participations exportées", "3000"]))
+    );
+}
+
+relais_testkit::store_tests!(
+    a_file_is_seen_merged_and_erased_by_the_rules,
+    exports_cross_pages_and_keep_every_row
+);
