@@ -30,6 +30,13 @@ const MEDIATEUR = {
   password: 'phrase-de-passe-du-mediateur-7',
 };
 
+const HUB = {
+  email: 'camille.hub@exemple.fr',
+  givenName: 'Camille',
+  familyName: 'Lefort',
+  password: 'phrase-de-passe-du-hub-loire-3',
+};
+
 let server;
 let browser;
 
@@ -40,6 +47,8 @@ before(async () => {
       await createAccount(relais, MEDIATEUR);
       await createStructure(relais, STRUCTURE);
       await relais(['admin', 'attribuer-role', '--courriel', MEDIATEUR.email, '--siret', STRUCTURE.siret, '--role', 'mediateur']);
+      await createAccount(relais, HUB);
+      await relais(['admin', 'coordinateur-hub', '--courriel', HUB.email, '--perimetre', 'Loire']);
     },
   });
   browser = await launchBrowser();
@@ -219,5 +228,20 @@ describe('a mediator reports an accompaniment, keyboard only', () => {
     await pressAndLoad(page);
     await checkPage(s, 'personnes-suivies', { title: 'Personnes suivies' });
     assert.match(await page.locator('main table').innerText(), /Jeanne Roux/);
+  });
+
+  step('the Loire hub’s coordinator sees their territory’s figures, none secret to them', async () => {
+    const h = await openSession(browser, server, { screenshots: 'activites-hub' });
+    try {
+      await loginWithPassword(h, HUB);
+      await enrol(h);
+      h.problems.splice(0);
+      await tabTo(h.page, 'main a[href="/hub/statistiques"]', { text: /statistiques des activités du hub/ });
+      await pressAndLoad(h.page);
+      await checkPage(h, 'statistiques-hub', { title: 'Statistiques des activités du hub — Loire (42)' });
+      assert.match(await h.page.locator('main').innerText(), /Activités : 2/);
+    } finally {
+      await h.context.close();
+    }
   });
 });

@@ -3,6 +3,7 @@
 
 use anyhow::{Context, anyhow};
 use clap::Subcommand;
+use relais_domain::activites::statistiques::Perimetre;
 use relais_domain::comptes::{GlobalRole, Role, StructureKind};
 use relais_services::comptes as svc;
 use relais_store::Db;
@@ -73,6 +74,17 @@ pub enum AdminCommand {
         /// Rôle : mediateur, aidant, prescripteur ou referent.
         #[arg(long, value_name = "RÔLE")]
         role: String,
+    },
+    /// Faire d’une personne la coordinatrice d’un hub territorial : elle importe les lieux
+    /// du hub et voit les statistiques des activités de son territoire.
+    CoordinateurHub {
+        /// Adresse de courriel du compte.
+        #[arg(long, value_name = "ADRESSE")]
+        courriel: String,
+        /// Territoire du hub : un département ou une région, par son code ou son nom
+        /// (« 42 », « Loire », « 84 »).
+        #[arg(long, value_name = "TERRITOIRE")]
+        perimetre: String,
     },
     /// Enregistrer un service de démarches en ligne, client de Relais comme fournisseur
     /// d’identité OpenID Connect. Affiche son identifiant et son secret, une seule fois.
@@ -161,6 +173,29 @@ async fn execute(db: &Db, command: &AdminCommand) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow!("type de structure « {type_} » inconnu"))?;
             let id = svc::create_structure(db, siret, nom, kind, adresse, commune, None).await?;
             println!("Structure n° {id} créée : {nom}.");
+        }
+        AdminCommand::CoordinateurHub {
+            courriel,
+            perimetre,
+        } => {
+            let person = repo::person_by_email(db, &courriel.trim().to_lowercase())
+                .await?
+                .ok_or_else(|| anyhow!("aucun compte pour {courriel}"))?;
+            let territoires = relais_store::territoires::load_all(db).await?;
+            let territoire = Perimetre::du_hub(perimetre, &territoires)
+                .and_then(|p| p.nom(&territoires))
+                .ok_or_else(|| {
+                    anyhow!("« {perimetre} » n’est ni un département ni une région (code ou nom)")
+                })?;
+            svc::grant_global_role(
+                db,
+                person.id,
+                GlobalRole::CoordinateurHub,
+                perimetre.trim(),
+                None,
+            )
+            .await?;
+            println!("{courriel} coordonne désormais le hub : {territoire}.");
         }
         AdminCommand::AttribuerRole {
             courriel,
