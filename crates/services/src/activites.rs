@@ -262,8 +262,8 @@ pub struct Habitude {
 /// The activities whose thématiques come first in the form.
 const RECENTES: i64 = 10;
 
-/// The lieux of `structure`, with their names.
-async fn noms_des_lieux(
+/// The lieux of `structure`, with their names (public data).
+pub async fn noms_des_lieux(
     db: &Db,
     structure: StructureId,
 ) -> Result<Vec<(LieuId, String)>, StoreError> {

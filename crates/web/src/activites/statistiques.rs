@@ -14,7 +14,7 @@ use relais_domain::activites::statistiques::{
 };
 use relais_domain::activites::vocabulaires::{Thematique, TypeActivite};
 use relais_domain::calendrier::{date_fr, date_heure_fr, now_ms, parse_date_iso};
-use relais_domain::ids::{PersonId, StructureId};
+use relais_domain::ids::{LieuId, PersonId, StructureId};
 use relais_domain::territoires::Territoires;
 use relais_services::activites::export::{self, Csv, Entete, ExportError, Lignes};
 use serde::{Deserialize, Serialize};
@@ -61,6 +61,8 @@ pub struct StatsPage {
     pub thematiques: Vec<(String, String, bool)>,
     /// A structure's mediators (id, name, chosen); empty elsewhere.
     pub mediateurs: Vec<(String, String, bool)>,
+    /// A structure's lieux (id, name, chosen); empty elsewhere.
+    pub lieux: Vec<(String, String, bool)>,
     pub public: bool,
     pub totaux: Vec<(&'static str, String)>,
     pub repartitions: Vec<Repartition>,
@@ -83,8 +85,9 @@ pub struct Demande {
     #[serde(rename = "type")]
     type_activite: Option<String>,
     thematique: Option<String>,
-    /// A structure's page only: one of its mediators.
+    /// A structure's page only: one of its mediators, one of its lieux.
     mediateur: Option<String>,
+    lieu: Option<String>,
 }
 
 /// The period and type asked, into filters; a date that cannot be read is reported.
@@ -131,6 +134,9 @@ fn filtres_structure(q: &Demande, structure: StructureId) -> (Filtres, Option<St
             }
             Err(_) => erreur = Some("Médiateur : choisissez-en un dans la liste.".into()),
         },
+    }
+    if let Some(l) = q.lieu.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        f.lieux.insert(LieuId(l.to_string()));
     }
     (f, erreur)
 }
@@ -402,6 +408,7 @@ pub async fn public(Page(state, ctx): Page, Query(q): Query<Demande>) -> Respons
             type_activite: q.type_activite.clone().unwrap_or_default(),
             thematiques: thematiques_offertes(&q),
             mediateurs: Vec::new(),
+            lieux: Vec::new(),
             public: true,
             totaux,
             repartitions,
@@ -440,6 +447,18 @@ pub async fn structure(
             (id, format!("{} {}", m.given_name, m.family_name), chosen)
         })
         .collect();
+    let lieux = match relais_services::activites::noms_des_lieux(&state.db, access.structure())
+        .await
+    {
+        Ok(l) => l
+            .into_iter()
+            .map(|(id, nom)| {
+                let chosen = q.lieu.as_deref() == Some(id.as_str());
+                (id.to_string(), nom, chosen)
+            })
+            .collect(),
+        Err(e) => return internal(e),
+    };
     let (totaux, repartitions) = figures_page(&figures, false, state.territoires.territoires());
     let status = if erreur.is_some() {
         StatusCode::BAD_REQUEST
@@ -453,6 +472,7 @@ pub async fn structure(
         ("type", &q.type_activite),
         ("thematique", &q.thematique),
         ("mediateur", &q.mediateur),
+        ("lieu", &q.lieu),
     ]
     .into_iter()
     .filter_map(|(name, v)| Some((name, v.as_deref().filter(|v| !v.is_empty())?)))
@@ -480,6 +500,7 @@ pub async fn structure(
             type_activite: q.type_activite.clone().unwrap_or_default(),
             thematiques: thematiques_offertes(&q),
             mediateurs,
+            lieux,
             public: false,
             totaux,
             repartitions,
@@ -538,6 +559,7 @@ pub async fn hub(
             type_activite: q.type_activite.clone().unwrap_or_default(),
             thematiques: thematiques_offertes(&q),
             mediateurs: Vec::new(),
+            lieux: Vec::new(),
             public: false,
             totaux,
             repartitions,
