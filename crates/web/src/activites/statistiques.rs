@@ -447,18 +447,17 @@ pub async fn structure(
             (id, format!("{} {}", m.given_name, m.family_name), chosen)
         })
         .collect();
-    let lieux = match relais_services::activites::noms_des_lieux(&state.db, access.structure())
-        .await
-    {
-        Ok(l) => l
-            .into_iter()
-            .map(|(id, nom)| {
-                let chosen = q.lieu.as_deref() == Some(id.as_str());
-                (id.to_string(), nom, chosen)
-            })
-            .collect(),
-        Err(e) => return internal(e),
-    };
+    let lieux =
+        match relais_services::activites::noms_des_lieux(&state.db, access.structure()).await {
+            Ok(l) => l
+                .into_iter()
+                .map(|(id, nom)| {
+                    let chosen = q.lieu.as_deref() == Some(id.as_str());
+                    (id.to_string(), nom, chosen)
+                })
+                .collect(),
+            Err(e) => return internal(e),
+        };
     let (totaux, repartitions) = figures_page(&figures, false, state.territoires.territoires());
     let status = if erreur.is_some() {
         StatusCode::BAD_REQUEST

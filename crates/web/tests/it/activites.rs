@@ -887,7 +887,10 @@ async fn a_mediator_sees_own_and_shared_files(t: &TestDb) {
     assert!(html.contains("<li>Activités : 0</li>"), "{html}");
     let path = format!("/structures/{s}/statistiques?lieu=0123456789abcdef");
     let html = body(send(&app, "GET", &path, &moi, "").await).await;
-    assert!(html.contains("<li>Activités : 0</li>"), "at home, not in that lieu: {html}");
+    assert!(
+        html.contains("<li>Activités : 0</li>"),
+        "at home, not in that lieu: {html}"
+    );
 
     // The list offers the merge; merged, the file holds both.
     let html = body(send(&app, "GET", &base, &moi, "").await).await;
