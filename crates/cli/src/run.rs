@@ -273,7 +273,7 @@ fn registry(config: &Config) -> anyhow::Result<Registry> {
                 relais_services::activites::beneficiaires::effacer_expirees(&db, now)
                     .await
                     .map(|n| {
-                        tracing::info!(n, "fiches de personnes suivies effacées (conservation)")
+                        tracing::info!(n, "fiches de personnes suivies effacées (conservation)");
                     })
                     .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
             },

@@ -81,9 +81,9 @@ pub fn doublons(candidats: &[Candidat]) -> Vec<Vec<BeneficiaireId>> {
         }
     }
     let mut groups: BTreeMap<usize, Vec<BeneficiaireId>> = BTreeMap::new();
-    for i in 0..candidats.len() {
+    for (i, c) in candidats.iter().enumerate() {
         let r = root(&mut parent, i);
-        groups.entry(r).or_default().push(candidats[i].id);
+        groups.entry(r).or_default().push(c.id);
     }
     let mut out: Vec<Vec<BeneficiaireId>> = groups
         .into_values()

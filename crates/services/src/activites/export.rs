@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::io::{Seek, SeekFrom};
 
 use relais_domain::activites::statistiques::Filtres;
+use relais_domain::activites::vocabulaires::{Autonomie, NiveauAtelier, StructureDeRedirection};
 use relais_domain::calendrier::civil_from_days;
 use relais_domain::ids::LieuId;
 use relais_store::activites::export::{LigneExport, page};
@@ -95,9 +96,9 @@ fn cellules(l: &LigneExport, lieux: &HashMap<LieuId, String>) -> [Cellule; 24] {
         Texte(labels(&l.thematiques, |t| t.label())),
         Texte(labels(&l.demarches, |t| t.label())),
         Texte(labels(&l.materiel, |t| t.label())),
-        text(l.autonomie.map(|v| v.label())),
-        text(l.niveau.map(|v| v.label())),
-        text(l.orientation.map(|v| v.label())),
+        text(l.autonomie.map(Autonomie::label)),
+        text(l.niveau.map(NiveauAtelier::label)),
+        text(l.orientation.map(StructureDeRedirection::label)),
         Texte(l.titre_atelier.clone()),
         Texte(l.mediateur.clone()),
         l.beneficiaire.map_or(Texte(String::new()), |b| Nombre(b.0)),
@@ -203,7 +204,9 @@ impl Csv {
             None => {}
         }
         w.flush()?;
-        Ok(Some(w.into_inner().map_err(|e| e.into_error())?))
+        Ok(Some(
+            w.into_inner().map_err(csv::IntoInnerError::into_error)?,
+        ))
     }
 }
 
