@@ -77,11 +77,34 @@ fn prepare_an_instance_and_refuse_bad_input() {
         "{out}{err}"
     );
 
+    // A hub's coordinator: their territory must be a département or a région.
+    let hub = |perimetre: &str| {
+        run(relais_in(data).args([
+            "admin",
+            "coordinateur-hub",
+            "--courriel",
+            "admin@exemple.fr",
+            "--perimetre",
+            perimetre,
+        ]))
+    };
+    let (ok, _, err) = hub("Atlantide");
+    assert_refused(
+        ok,
+        &err,
+        &["« Atlantide » n’est ni un département ni une région"],
+    );
+    let (ok, out, err) = hub("loire");
+    assert!(
+        ok && out.contains("coordonne désormais le hub : Loire (42)"),
+        "{out}{err}"
+    );
+
     // Every change is in the journal, and the chain holds.
     let (ok, out, err) = run(relais_in(data).args(["journal", "verifier"]));
     assert!(ok, "{err}");
     assert!(
-        out.contains("Journal intègre : 4 entrées vérifiées."),
+        out.contains("Journal intègre : 5 entrées vérifiées."),
         "{out}"
     );
 }
