@@ -210,7 +210,7 @@ impl Csv {
     }
 }
 
-/// The header sheet: what was exported, by whom asked, when.
+/// The header sheet: what was exported, and when.
 pub struct Entete {
     /// (label, value) pairs: the structure, the period, the type…
     pub filtres: Vec<(String, String)>,
