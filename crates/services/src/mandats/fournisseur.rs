@@ -32,7 +32,7 @@ use relais_domain::mandats::fournisseur::{
     SCOPES_IDENTITE,
 };
 use relais_store::mandats::fournisseur::{
-    self as repo, AutorisationUtilisable, Cle, Client, Code, Contexte, Jeton,
+    self as repo, AutorisationUtilisable, Cle, Client, Code, Contexte,
 };
 use relais_store::{Db, StoreError, journal};
 use serde::Serialize;
@@ -673,43 +673,31 @@ pub async fn jeton(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| TokenError::InvalidRequest("code absent".into()))?;
     let code_hash = sha256_hex(code);
-    // Reads first, writes after: on SQLite a transaction holds the one writer's lock, and a
-    // read waiting for another pooled connection meanwhile could wait for ever once every
-    // connection is such a transaction.
-    let Some((issued, used, contexte)) = repo::code(db, &code_hash).await? else {
-        return Err(TokenError::InvalidGrant("code inconnu".into()));
-    };
-    let structure = contexte
-        .as_ref()
-        .map(|c| c.utilisable.autorisation.structure);
-    if used.is_some() {
-        return Err(replay(db, &client, &issued, structure, now).await?);
-    }
-    let checked = verifier_code(&client, &issued, contexte, form, now);
     let access_token = random_token();
+    let token_hash = sha256_hex(&access_token);
     let expires_at = now + JETON_VALIDITE_MS;
-    // The code is spent whatever the checks said; a token comes with it only if they
-    // passed.
-    let spent = match &checked {
-        Ok(_) => {
-            let jeton = Jeton {
-                token_hash: sha256_hex(&access_token),
-                code_hash,
-                client_id: client.client_id.clone(),
-                autorisation: issued.autorisation,
-                aidant: issued.aidant,
-                scope: issued.scope.clone(),
-                expires_at,
-                revoked_at: None,
-            };
-            repo::spend_code_for(db, &jeton, now).await?
-        }
-        Err(_) => repo::spend_code(db, &code_hash, now).await?,
+    // The code is spent, and a token issued with it, before the checks: one statement on
+    // the path every démarche takes. A code failing them stays spent and its token is
+    // revoked at once (no one ever saw it).
+    let exchanged = repo::exchange_code(db, &code_hash, &token_hash, expires_at, now).await?;
+    let Some((issued, contexte)) = exchanged else {
+        return Err(match repo::code(db, &code_hash).await? {
+            Some((issued, Some(_), contexte)) => {
+                let structure = contexte.map(|c| c.utilisable.autorisation.structure);
+                replay(db, &client, &issued, structure, now).await?
+            }
+            _ => TokenError::InvalidGrant("code inconnu".into()),
+        });
     };
-    if !spent {
-        return Err(replay(db, &client, &issued, structure, now).await?);
-    }
-    let contexte = checked?;
+    let contexte = match verifier_code(&client, &issued, contexte, form, now) {
+        Ok(contexte) => contexte,
+        Err(refus) => {
+            let mut tx = db.begin().await?;
+            repo::revoke_jetons_of_code(&mut tx, &code_hash, now).await?;
+            relais_store::commit(tx).await?;
+            return Err(refus);
+        }
+    };
 
     let cles = f.cles(db, now).await?;
     let cle = signataire(&cles, now)

@@ -277,48 +277,45 @@ pub async fn code(
         .transpose()
 }
 
-/// Spends the code of this hash: `false` when it was already spent. One statement, so
-/// that of two concurrent presentations one only spends it.
-pub async fn spend_code(db: &Db, code_hash: &str, now: i64) -> Result<bool, StoreError> {
-    Ok(statement!(
-        "UPDATE codes_oidc SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL",
-        code_hash,
-        now
-    )
-    .execute(db.pool())
-    .await?
-    .rows_affected()
-        == 1)
-}
-
-/// Spends the code of `j.code_hash` and issues the token `j` with it, atomically; `false`
-/// (nothing issued) if the code was already spent. PostgreSQL does both in one statement
-/// (the token is the hot path of `/token`); SQLite, which has no writing `WITH`, in one
-/// transaction.
-pub async fn spend_code_for(db: &Db, j: &Jeton, now: i64) -> Result<bool, StoreError> {
+/// Spends the code of this hash and issues with it the token `token_hash` (for the code's
+/// client, authorization, aidant and scope, valid until `expires_at`), atomically; returns
+/// the code with its context (as [`code`]), or `None`, nothing issued, when no unspent code
+/// has this hash. Of two concurrent presentations one only spends it. PostgreSQL does it
+/// in one statement (the hot path of `/token`); SQLite, which has no writing `WITH`, in one
+/// transaction, then reads.
+pub async fn exchange_code(
+    db: &Db,
+    code_hash: &str,
+    token_hash: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<Option<(Code, Option<Contexte>)>, StoreError> {
     if db.backend() == Backend::Postgres {
-        let issued = statement!(
-            "WITH spent AS (UPDATE codes_oidc SET used_at = $2 \
-             WHERE code_hash = $1 AND used_at IS NULL RETURNING code_hash) \
-             INSERT INTO jetons_oidc (token_hash, code_hash, client_id, autorisation_id, \
-             aidant_id, scope, expires_at) SELECT $3, code_hash, $4, $5, $6, $7, $8 FROM spent",
-            &j.code_hash,
+        let sql = format!(
+            "WITH c AS (UPDATE codes_oidc SET used_at = $3 \
+             WHERE code_hash = $1 AND used_at IS NULL RETURNING *), \
+             issued AS (INSERT INTO jetons_oidc (token_hash, code_hash, client_id, \
+             autorisation_id, aidant_id, scope, expires_at) SELECT $4, code_hash, client_id, \
+             autorisation_id, aidant_id, scope, $5 FROM c) \
+             SELECT {CONTEXTE_COLUMNS}, {CODE_COLUMNS} FROM c {CONTEXTE_JOINS}"
+        );
+        return statement!(
+            &sql,
+            code_hash,
+            Role::Aidant.as_str(),
             now,
-            &j.token_hash,
-            &j.client_id,
-            j.autorisation.0,
-            j.aidant.0,
-            &j.scope,
-            j.expires_at
+            token_hash,
+            expires_at
         )
-        .execute(db.pool())
-        .await?;
-        return Ok(issued.rows_affected() == 1);
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| Ok((code_from(&r, CONTEXTE_WIDTH).0, contexte_from(&r)?)))
+        .transpose();
     }
     let mut tx = db.begin().await?;
     let spent = statement!(
         "UPDATE codes_oidc SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL",
-        &j.code_hash,
+        code_hash,
         now
     )
     .execute(&mut *tx)
@@ -328,20 +325,22 @@ pub async fn spend_code_for(db: &Db, j: &Jeton, now: i64) -> Result<bool, StoreE
     if spent {
         statement!(
             "INSERT INTO jetons_oidc (token_hash, code_hash, client_id, autorisation_id, \
-             aidant_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &j.token_hash,
-            &j.code_hash,
-            &j.client_id,
-            j.autorisation.0,
-            j.aidant.0,
-            &j.scope,
-            j.expires_at
+             aidant_id, scope, expires_at) SELECT $2, code_hash, client_id, autorisation_id, \
+             aidant_id, scope, $3 FROM codes_oidc WHERE code_hash = $1",
+            code_hash,
+            token_hash,
+            expires_at
         )
         .execute(&mut *tx)
         .await?;
     }
     tx.commit().await?;
-    Ok(spent)
+    if !spent {
+        return Ok(None);
+    }
+    Ok(code(db, code_hash)
+        .await?
+        .map(|(issued, _, contexte)| (issued, contexte)))
 }
 
 /// Forgets the codes issued before `before` (spent or expired: a replay that late is refused
