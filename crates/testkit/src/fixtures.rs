@@ -1,8 +1,13 @@
 //! What the tests of several crates set up alike: structures, accounts and their roles,
 //! through the same use cases as the product.
 
+use std::collections::BTreeSet;
+
+use relais_domain::activites::rapport::{Anonymes, Rapport, jour};
+use relais_domain::activites::vocabulaires::{Materiel, Thematique, TypeActivite, TypeLieu};
+use relais_domain::authz::{Actor, MediateurAccess, Membership};
 use relais_domain::comptes::{Role, StructureKind};
-use relais_domain::ids::{PersonId, StructureId};
+use relais_domain::ids::{BeneficiaireId, PersonId, StructureId};
 use relais_services::comptes as svc;
 use relais_store::Db;
 
@@ -32,4 +37,46 @@ pub async fn grant(db: &Db, person: PersonId, structure: StructureId, role: Role
     svc::grant_role(db, person, structure, role, None)
         .await
         .unwrap();
+}
+
+/// The proof that `person` is a mediator of `structure`, as the guard would give it.
+pub fn mediateur(person: PersonId, structure: StructureId) -> MediateurAccess {
+    Actor {
+        person_id: person,
+        memberships: vec![Membership {
+            structure,
+            role: Role::Mediateur,
+        }],
+        global_roles: vec![],
+        acting_structure: Some(structure),
+    }
+    .mediateur(structure)
+    .unwrap()
+}
+
+/// An individual accompaniment of 30 minutes at home in Saint-Étienne, on 2 March 2026,
+/// about e-mail on a phone, for the followed `suivis` (one anonymous person without them).
+/// Tests change the fields they are about: `Rapport { duree: 60, ..rapport(…) }`.
+pub fn rapport(suivis: BTreeSet<BeneficiaireId>) -> Rapport {
+    Rapport {
+        type_activite: TypeActivite::Individuel,
+        date: jour(2026, 3, 2),
+        duree: 30,
+        type_lieu: TypeLieu::Domicile,
+        lieu: None,
+        commune: "42218".into(),
+        thematiques: BTreeSet::from([Thematique::Email]),
+        demarches: BTreeSet::new(),
+        materiel: BTreeSet::from([Materiel::Telephone]),
+        autonomie: None,
+        niveau: None,
+        orientation: None,
+        precisions_demarche: String::new(),
+        titre_atelier: String::new(),
+        anonymes: Anonymes {
+            total: u32::from(suivis.is_empty()),
+            ..Anonymes::default()
+        },
+        suivis,
+    }
 }

@@ -351,30 +351,6 @@ async fn statistics_equal_the_raw_rows(db: Db) {
     );
 }
 
-fn rapport_a_domicile(suivis: BTreeSet<BeneficiaireId>) -> Rapport {
-    Rapport {
-        type_activite: TypeActivite::Individuel,
-        date: jour(2026, 3, 2),
-        duree: 30,
-        type_lieu: TypeLieu::Domicile,
-        lieu: None,
-        commune: "42218".into(),
-        thematiques: BTreeSet::from([Thematique::Email]),
-        demarches: BTreeSet::new(),
-        materiel: BTreeSet::from([Materiel::Telephone]),
-        autonomie: None,
-        niveau: None,
-        orientation: None,
-        precisions_demarche: String::new(),
-        titre_atelier: String::new(),
-        anonymes: Anonymes {
-            total: u32::from(suivis.is_empty()),
-            ..Anonymes::default()
-        },
-        suivis,
-    }
-}
-
 async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
     use relais_domain::authz::{Actor, Denied, Membership};
     use relais_domain::comptes::Role;
@@ -448,7 +424,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
         &db,
         &ici,
         "saisie-0001",
-        rapport_a_domicile(BTreeSet::from([jeanne])),
+        fixtures::rapport(BTreeSet::from([jeanne])),
     )
     .await
     .unwrap();
@@ -457,7 +433,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
         &db,
         &ici,
         "saisie-0001",
-        rapport_a_domicile(BTreeSet::from([jeanne])),
+        fixtures::rapport(BTreeSet::from([jeanne])),
     )
     .await
     .unwrap();
@@ -471,7 +447,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
             &db,
             &ailleurs,
             "saisie-0001",
-            rapport_a_domicile(BTreeSet::new())
+            fixtures::rapport(BTreeSet::new())
         )
         .await,
         Err(SaisieError::CleDejaPrise)
@@ -481,7 +457,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
             &db,
             &ici,
             "saisie-0002",
-            rapport_a_domicile(BTreeSet::from([autre]))
+            fixtures::rapport(BTreeSet::from([autre]))
         )
         .await,
         Err(SaisieError::BeneficiaireInconnu)
@@ -489,7 +465,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
     let at_a_lieu = Rapport {
         type_lieu: TypeLieu::LieuActivite,
         lieu: Some(relais_domain::ids::LieuId("0123456789abcdef".into())),
-        ..rapport_a_domicile(BTreeSet::new())
+        ..fixtures::rapport(BTreeSet::new())
     };
     assert!(matches!(
         svc::enregistrer(&db, &ici, "saisie-0003", at_a_lieu).await,
@@ -497,7 +473,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
     ));
     let nowhere = Rapport {
         commune: "99999".into(),
-        ..rapport_a_domicile(BTreeSet::new())
+        ..fixtures::rapport(BTreeSet::new())
     };
     assert!(matches!(
         svc::enregistrer(&db, &ici, "saisie-0004", nowhere).await,
@@ -506,7 +482,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
     let wrong = Rapport {
         duree: 0,
         thematiques: BTreeSet::new(),
-        ..rapport_a_domicile(BTreeSet::new())
+        ..fixtures::rapport(BTreeSet::new())
     };
     let err = svc::enregistrer(&db, &ici, "saisie-0005", wrong)
         .await
@@ -521,7 +497,7 @@ async fn a_mediator_reports_once_and_errors_name_their_field(db: Db) {
 
     for bad in ["court", "une clé avec des espaces", &"x".repeat(65)] {
         assert!(matches!(
-            svc::enregistrer(&db, &ici, bad, rapport_a_domicile(BTreeSet::new())).await,
+            svc::enregistrer(&db, &ici, bad, fixtures::rapport(BTreeSet::new())).await,
             Err(SaisieError::CleInvalide)
         ));
     }

@@ -6,35 +6,18 @@
 use std::collections::BTreeSet;
 
 use relais_domain::activites::beneficiaires::CONSERVATION_MS;
-use relais_domain::activites::rapport::{Anonymes, Rapport, jour};
+use relais_domain::activites::rapport::{Rapport, jour};
 use relais_domain::activites::statistiques::Filtres;
-use relais_domain::activites::vocabulaires::{
-    Genre, StatutSocial, Thematique, TrancheAge, TypeActivite, TypeLieu,
-};
-use relais_domain::authz::{Actor, MediateurAccess, Membership};
+use relais_domain::activites::vocabulaires::{Genre, StatutSocial, TrancheAge, TypeActivite};
 use relais_domain::calendrier::now_ms;
-use relais_domain::comptes::{Role, StructureKind};
-use relais_domain::ids::{BeneficiaireId, PersonId, StructureId};
+use relais_domain::comptes::StructureKind;
+use relais_domain::ids::BeneficiaireId;
 use relais_domain::journal::JournalAction;
 use relais_services::activites::beneficiaires::{self as fichier, FicheError, NouvelleFiche};
 use relais_services::activites::{self as svc, SaisieError, Statistiques};
 use relais_store::Db;
 use relais_store::activites as repo;
 use relais_testkit::fixtures;
-
-fn mediateur(person: PersonId, structure: StructureId) -> MediateurAccess {
-    Actor {
-        person_id: person,
-        memberships: vec![Membership {
-            structure,
-            role: Role::Mediateur,
-        }],
-        global_roles: vec![],
-        acting_structure: Some(structure),
-    }
-    .mediateur(structure)
-    .unwrap()
-}
 
 fn fiche(prenom: &str, nom: &str, partage: bool) -> NouvelleFiche {
     NouvelleFiche {
@@ -49,24 +32,11 @@ fn fiche(prenom: &str, nom: &str, partage: bool) -> NouvelleFiche {
     }
 }
 
+/// A followed person's accompaniment on day `jour_du_mois` of March 2026.
 fn rapport(jour_du_mois: u32, suivis: &[BeneficiaireId]) -> Rapport {
     Rapport {
-        type_activite: TypeActivite::Individuel,
         date: jour(2026, 3, jour_du_mois),
-        duree: 30,
-        type_lieu: TypeLieu::Domicile,
-        lieu: None,
-        commune: "42218".into(),
-        thematiques: BTreeSet::from([Thematique::Email]),
-        demarches: BTreeSet::new(),
-        materiel: BTreeSet::new(),
-        autonomie: None,
-        niveau: None,
-        orientation: None,
-        precisions_demarche: String::new(),
-        titre_atelier: String::new(),
-        suivis: suivis.iter().copied().collect(),
-        anonymes: Anonymes::default(),
+        ..fixtures::rapport(suivis.iter().copied().collect())
     }
 }
 
@@ -83,8 +53,11 @@ async fn a_file_is_seen_merged_and_erased_by_the_rules(db: Db) {
         fixtures::structure(&db, "35600000049837", "Poste", StructureKind::Entreprise).await;
     let camille = fixtures::person(&db, "camille@exemple.fr", "Camille", "Martin").await;
     let dominique = fixtures::person(&db, "dominique@exemple.fr", "Dominique", "Petit").await;
-    let (moi, collegue) = (mediateur(camille, s), mediateur(dominique, s));
-    let ailleurs = mediateur(dominique, other);
+    let (moi, collegue) = (
+        fixtures::mediateur(camille, s),
+        fixtures::mediateur(dominique, s),
+    );
+    let ailleurs = fixtures::mediateur(dominique, other);
 
     let privee = fichier::creer(&db, &moi, &fiche("Jeanne", "Roux", false))
         .await
@@ -261,7 +234,7 @@ async fn exports_cross_pages_and_keep_every_row(db: Db) {
     )
     .await;
     let camille = fixtures::person(&db, "camille@exemple.fr", "Camille", "Martin").await;
-    let moi = mediateur(camille, s);
+    let moi = fixtures::mediateur(camille, s);
     for i in 0..6u32 {
         let mut r = rapport(1 + i, &[]);
         r.type_activite = TypeActivite::Collectif;

@@ -72,6 +72,46 @@ pub struct StatsPage {
 }
 
 impl StatsPage {
+    /// The page of `figures` for the request `q`, without the filters and files only some
+    /// pages have (their handlers add them).
+    fn new(
+        ctx: PageContext,
+        q: &Demande,
+        titre: String,
+        action: String,
+        (totaux, repartitions): (Vec<(&'static str, String)>, Vec<Repartition>),
+        public: bool,
+        erreur: Option<String>,
+    ) -> StatsPage {
+        StatsPage {
+            ctx,
+            titre,
+            action,
+            perimetres: Vec::new(),
+            du: q.du.clone().unwrap_or_default(),
+            au: q.au.clone().unwrap_or_default(),
+            type_activite: q.type_activite.clone().unwrap_or_default(),
+            thematiques: thematiques_offertes(q),
+            mediateurs: Vec::new(),
+            lieux: Vec::new(),
+            public,
+            totaux,
+            repartitions,
+            erreur,
+            exports: Vec::new(),
+        }
+    }
+
+    /// Rendered: a 400 when a filter could not be read.
+    fn reponse(self) -> Response {
+        let status = if self.erreur.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        (status, render(self)).into_response()
+    }
+
     fn une_thematique(&self) -> bool {
         self.thematiques.iter().any(|(_, _, chosen)| *chosen)
     }
@@ -390,33 +430,17 @@ pub async fn public(Page(state, ctx): Page, Query(q): Query<Demande>) -> Respons
         let p = Perimetre::Departement(d.code.clone());
         perimetres.push((p.code(), format!("{} ({})", d.nom, d.code), p == perimetre));
     }
-    let (totaux, repartitions) = figures_page(&figures, true, t);
-    let status = if erreur.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    (
-        status,
-        render(StatsPage {
-            ctx,
-            titre: format!("Statistiques des activités — {nom}"),
-            action: "/statistiques".into(),
-            perimetres,
-            du: q.du.clone().unwrap_or_default(),
-            au: q.au.clone().unwrap_or_default(),
-            type_activite: q.type_activite.clone().unwrap_or_default(),
-            thematiques: thematiques_offertes(&q),
-            mediateurs: Vec::new(),
-            lieux: Vec::new(),
-            public: true,
-            totaux,
-            repartitions,
-            erreur,
-            exports: Vec::new(),
-        }),
-    )
-        .into_response()
+    let mut page = StatsPage::new(
+        ctx,
+        &q,
+        format!("Statistiques des activités — {nom}"),
+        "/statistiques".into(),
+        figures_page(&figures, true, t),
+        true,
+        erreur,
+    );
+    page.perimetres = perimetres;
+    page.reponse()
 }
 
 /// `GET /structures/{id}/statistiques`: the structure's activities, for its members.
@@ -458,12 +482,6 @@ pub async fn structure(
                 .collect(),
             Err(e) => return internal(e),
         };
-    let (totaux, repartitions) = figures_page(&figures, false, state.territoires.territoires());
-    let status = if erreur.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
     let id: StructureId = access.structure();
     let asked: Vec<(&str, &str)> = [
         ("du", &q.du),
@@ -487,27 +505,19 @@ pub async fn structure(
             format!("/structures/{id}/statistiques/participations.csv?{requete}"),
         ),
     ];
-    (
-        status,
-        render(StatsPage {
-            ctx,
-            titre: format!("Statistiques des activités — {nom}"),
-            action: format!("/structures/{id}/statistiques"),
-            perimetres: Vec::new(),
-            du: q.du.clone().unwrap_or_default(),
-            au: q.au.clone().unwrap_or_default(),
-            type_activite: q.type_activite.clone().unwrap_or_default(),
-            thematiques: thematiques_offertes(&q),
-            mediateurs,
-            lieux,
-            public: false,
-            totaux,
-            repartitions,
-            erreur,
-            exports,
-        }),
-    )
-        .into_response()
+    let mut page = StatsPage::new(
+        ctx,
+        &q,
+        format!("Statistiques des activités — {nom}"),
+        format!("/structures/{id}/statistiques"),
+        figures_page(&figures, false, state.territoires.territoires()),
+        false,
+        erreur,
+    );
+    page.mediateurs = mediateurs;
+    page.lieux = lieux;
+    page.exports = exports;
+    page.reponse()
 }
 
 /// `GET /hub/statistiques`: the activities of the hub's territory, for its coordinator
@@ -537,36 +547,19 @@ pub async fn hub(
         Ok(figures) => figures,
         Err(e) => return internal(e),
     };
-    let (totaux, repartitions) = figures_page(&figures, false, t);
-    let status = if erreur.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    (
-        status,
-        render(StatsPage {
-            ctx,
-            titre: format!(
-                "Statistiques des activités du hub — {}",
-                perimetre.nom(t).unwrap_or_default()
-            ),
-            action: "/hub/statistiques".into(),
-            perimetres: Vec::new(),
-            du: q.du.clone().unwrap_or_default(),
-            au: q.au.clone().unwrap_or_default(),
-            type_activite: q.type_activite.clone().unwrap_or_default(),
-            thematiques: thematiques_offertes(&q),
-            mediateurs: Vec::new(),
-            lieux: Vec::new(),
-            public: false,
-            totaux,
-            repartitions,
-            erreur,
-            exports: Vec::new(),
-        }),
+    StatsPage::new(
+        ctx,
+        &q,
+        format!(
+            "Statistiques des activités du hub — {}",
+            perimetre.nom(t).unwrap_or_default()
+        ),
+        "/hub/statistiques".into(),
+        figures_page(&figures, false, t),
+        false,
+        erreur,
     )
-        .into_response()
+    .reponse()
 }
 
 /// The filters of a structure's export, as its header sheet states them.
@@ -607,24 +600,9 @@ fn entete(nom: &str, q: &Demande) -> Entete {
     }
 }
 
-/// The structure's filters and name for an export, or the page that says what is wrong.
-async fn export_demande(
-    state: &AppState,
-    ctx: &PageContext,
-    guard: &InStructure<Members>,
-    q: &Demande,
-) -> Result<(Filtres, String), Response> {
-    let nom = structure_name(state, &guard.access).await?;
-    let (f, erreur) = filtres_structure(q, guard.access.structure());
-    if let Some(e) = erreur {
-        return Err(error_page(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "Export impossible",
-            &e,
-        ));
-    }
-    Ok((f, nom))
+/// The page of an export whose filters could not be read.
+fn export_impossible(ctx: &PageContext, erreur: &str) -> Response {
+    error_page(ctx, StatusCode::BAD_REQUEST, "Export impossible", erreur)
 }
 
 fn piece_jointe(
@@ -657,9 +635,9 @@ pub async fn export_csv(
     guard: InStructure<Members>,
     Query(q): Query<Demande>,
 ) -> Response {
-    let (f, _) = match export_demande(&state, &ctx, &guard, &q).await {
-        Ok(v) => v,
-        Err(r) => return r,
+    let f = match filtres_structure(&q, guard.access.structure()) {
+        (f, None) => f,
+        (_, Some(erreur)) => return export_impossible(&ctx, &erreur),
     };
     let lignes = match Lignes::new(state.db.clone(), f).await {
         Ok(l) => l,
@@ -699,8 +677,12 @@ pub async fn export_xlsx(
     guard: InStructure<Members>,
     Query(q): Query<Demande>,
 ) -> Response {
-    let (f, nom) = match export_demande(&state, &ctx, &guard, &q).await {
-        Ok(v) => v,
+    let f = match filtres_structure(&q, guard.access.structure()) {
+        (f, None) => f,
+        (_, Some(erreur)) => return export_impossible(&ctx, &erreur),
+    };
+    let nom = match structure_name(&state, &guard.access).await {
+        Ok(n) => n,
         Err(r) => return r,
     };
     let file = match Lignes::new(state.db.clone(), f).await {

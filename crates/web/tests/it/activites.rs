@@ -327,8 +327,8 @@ async fn a_mediator_enters_an_activity_once(t: &TestDb) {
 /// back; a territory narrows it; an unknown one is refused in French.
 async fn public_statistics_keep_small_counts_secret(t: &TestDb) {
     use relais_domain::activites::rapport::{Anonymes, Rapport, jour};
-    use relais_domain::activites::vocabulaires::{Genre, Thematique, TypeActivite, TypeLieu};
-    use relais_domain::authz::{Actor, Membership};
+    use relais_domain::activites::vocabulaires::Genre;
+
     use std::collections::{BTreeMap, BTreeSet};
 
     let app = app_with_territories(t).await;
@@ -340,17 +340,7 @@ async fn public_statistics_keep_small_counts_secret(t: &TestDb) {
     )
     .await;
     let camille = account(&t.db, "camille@exemple.fr").await;
-    let access = Actor {
-        person_id: camille,
-        memberships: vec![Membership {
-            structure: s,
-            role: Role::Mediateur,
-        }],
-        global_roles: vec![],
-        acting_structure: None,
-    }
-    .mediateur(s)
-    .unwrap();
+    let access = relais_testkit::fixtures::mediateur(camille, s);
     // 14 individual accompaniments: 11 women, 3 men.
     for i in 0..14u32 {
         let genre = if i < 11 {
@@ -359,26 +349,13 @@ async fn public_statistics_keep_small_counts_secret(t: &TestDb) {
             Genre::Masculin
         };
         let rapport = Rapport {
-            type_activite: TypeActivite::Individuel,
             date: jour(2026, 3, 1 + i),
-            duree: 30,
-            type_lieu: TypeLieu::Domicile,
-            lieu: None,
-            commune: "42218".into(),
-            thematiques: BTreeSet::from([Thematique::Email]),
-            demarches: BTreeSet::new(),
-            materiel: BTreeSet::new(),
-            autonomie: None,
-            niveau: None,
-            orientation: None,
-            precisions_demarche: String::new(),
-            titre_atelier: String::new(),
-            suivis: BTreeSet::new(),
             anonymes: Anonymes {
                 total: 1,
                 genres: BTreeMap::from([(genre, 1)]),
                 ..Anonymes::default()
             },
+            ..relais_testkit::fixtures::rapport(BTreeSet::new())
         };
         relais_services::activites::enregistrer(&t.db, &access, &format!("saisie-{i:04}"), rapport)
             .await
@@ -513,8 +490,8 @@ async fn public_statistics_keep_small_counts_secret(t: &TestDb) {
 /// filters applied.
 async fn exports_are_read_back_by_an_independent_reader(t: &TestDb) {
     use relais_domain::activites::rapport::{Anonymes, Rapport, jour};
-    use relais_domain::activites::vocabulaires::{Genre, Thematique, TypeActivite, TypeLieu};
-    use relais_domain::authz::{Actor, Membership};
+    use relais_domain::activites::vocabulaires::{Genre, Thematique, TypeActivite};
+
     use std::collections::{BTreeMap, BTreeSet};
 
     let app = app_with_territories(t).await;
@@ -528,17 +505,7 @@ async fn exports_are_read_back_by_an_independent_reader(t: &TestDb) {
     let elodie =
         relais_testkit::fixtures::person(&t.db, "elodie@exemple.fr", "Élodie", "Façon").await;
     grant(&t.db, elodie, s, Role::Mediateur).await;
-    let access = Actor {
-        person_id: elodie,
-        memberships: vec![Membership {
-            structure: s,
-            role: Role::Mediateur,
-        }],
-        global_roles: vec![],
-        acting_structure: None,
-    }
-    .mediateur(s)
-    .unwrap();
+    let access = relais_testkit::fixtures::mediateur(elodie, s);
     let rapport = |type_activite,
                    jour_du_mois,
                    duree,
@@ -549,23 +516,14 @@ async fn exports_are_read_back_by_an_independent_reader(t: &TestDb) {
         type_activite,
         date: jour(2026, 3, jour_du_mois),
         duree,
-        type_lieu: TypeLieu::Domicile,
-        lieu: None,
-        commune: "42218".into(),
         thematiques: thematiques.iter().copied().collect(),
-        demarches: BTreeSet::new(),
-        materiel: BTreeSet::new(),
-        autonomie: None,
-        niveau: None,
-        orientation: None,
-        precisions_demarche: String::new(),
         titre_atelier: titre.into(),
-        suivis: BTreeSet::new(),
         anonymes: Anonymes {
             total,
             genres: genres.iter().copied().collect::<BTreeMap<_, _>>(),
             ..Anonymes::default()
         },
+        ..relais_testkit::fixtures::rapport(BTreeSet::new())
     };
     for (cle, r) in [
         (
