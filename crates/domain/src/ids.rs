@@ -96,6 +96,23 @@ id_type!(
     /// A person a structure helps, followed by name or anonymous (`beneficiaires.id`).
     BeneficiaireId
 );
+id_type!(
+    /// A Pass numérique programme: its funders, territory, value and validity
+    /// (`programmes_pass.id`).
+    ProgrammeId
+);
+id_type!(
+    /// A booklet of 5 or 10 passes (`carnets.id`).
+    CarnetId
+);
+id_type!(
+    /// One pass, a voucher of the programme's value (`pass.id`).
+    PassId
+);
+id_type!(
+    /// A structure's application to accept a programme's passes (`qualifications_pass.id`).
+    QualificationId
+);
 
 /// A lieu's public identifier: 16 hexadecimal characters, stable across merges (an absorbed
 /// id stays an alias), so it appears in URLs, exports and the widget.

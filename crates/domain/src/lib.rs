@@ -10,6 +10,7 @@ pub mod ids;
 pub mod journal;
 pub mod lieux;
 pub mod mandats;
+pub mod pass;
 pub mod schedule;
 pub mod territoires;
 pub mod text;
