@@ -64,10 +64,15 @@ pub enum JournalAction {
     MandatPurged,
     BeneficiaireErased,
     BeneficiairesMerged,
+    ProgrammePassCreated,
+    QualificationRequested,
+    QualificationDecided,
+    CarnetsIssued,
+    CarnetHandedOut,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 36] = [
+    pub const ALL: [JournalAction; 41] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -104,6 +109,11 @@ impl JournalAction {
         Self::MandatPurged,
         Self::BeneficiaireErased,
         Self::BeneficiairesMerged,
+        Self::ProgrammePassCreated,
+        Self::QualificationRequested,
+        Self::QualificationDecided,
+        Self::CarnetsIssued,
+        Self::CarnetHandedOut,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -145,6 +155,11 @@ impl JournalAction {
             Self::MandatPurged => "mandat_purge",
             Self::BeneficiaireErased => "beneficiaire_efface",
             Self::BeneficiairesMerged => "beneficiaires_fusionnes",
+            Self::ProgrammePassCreated => "programme_pass_cree",
+            Self::QualificationRequested => "qualification_pass_demandee",
+            Self::QualificationDecided => "qualification_pass_decidee",
+            Self::CarnetsIssued => "carnets_emis",
+            Self::CarnetHandedOut => "carnet_remis",
         }
     }
 
@@ -193,6 +208,11 @@ impl JournalAction {
             Self::MandatPurged => "Mandat effacé au terme de sa conservation",
             Self::BeneficiaireErased => "Fiche d’une personne suivie effacée",
             Self::BeneficiairesMerged => "Deux fiches d’une même personne fusionnées",
+            Self::ProgrammePassCreated => "Programme de pass numériques créé",
+            Self::QualificationRequested => "Qualification pour un programme de pass demandée",
+            Self::QualificationDecided => "Décision sur une qualification pour des pass",
+            Self::CarnetsIssued => "Carnets de pass émis",
+            Self::CarnetHandedOut => "Carnet de pass remis à une personne",
         }
     }
 }

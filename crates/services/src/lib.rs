@@ -8,6 +8,7 @@ pub mod journal;
 pub mod lieux;
 pub mod mandats;
 pub mod oidc_client;
+pub mod pass;
 pub mod periodic;
 pub mod signalements;
 pub mod territoires;

@@ -15,6 +15,7 @@ pub mod lieux;
 pub mod mandats;
 mod migrations;
 pub mod oidc_client;
+pub mod pass;
 pub mod roles;
 pub mod signalements;
 pub mod territoires;

@@ -54,6 +54,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(27, "0027_journal_sealed_by_postgres"),
     migration!(28, "0028_activites"),
     migration!(29, "0029_beneficiaires_partage"),
+    migration!(30, "0030_pass"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

@@ -12,7 +12,7 @@ use sqlx::Row;
 use crate::{Backend, Db, StoreError};
 
 /// Tables whose rows are never changed nor removed: the runtime role reads and adds.
-pub const APPEND_ONLY_TABLES: &[&str] = &["journal", "journal_checkpoints"];
+pub const APPEND_ONLY_TABLES: &[&str] = &["journal", "journal_checkpoints", "utilisations_pass"];
 
 /// Tables the runtime role reads and updates but never adds to nor empties: the journal's
 /// head moves with each append (journal.rs).

@@ -8,6 +8,7 @@ use iban::{Iban, IbanLike};
 
 use super::reglement::PARTS_TOTAL;
 use crate::comptes::{Siret, vocabulary};
+use crate::territoires::Commune;
 
 vocabulary! {
     /// What a pass pays for in a lieu.
@@ -147,6 +148,29 @@ impl ProgrammeError {
     }
 }
 
+/// Whether `commune` is in a territory made of `territoires` (an arrondissement counts as
+/// its commune).
+pub fn couvre(territoires: &[(NiveauTerritoire, String)], commune: &Commune) -> bool {
+    territoires.iter().any(|(niveau, code)| match niveau {
+        NiveauTerritoire::Commune => {
+            commune.code.as_str() == code
+                || commune
+                    .commune_parent
+                    .as_ref()
+                    .is_some_and(|p| p.as_str() == code)
+        }
+        NiveauTerritoire::Epci => commune.epci.as_deref() == Some(code.as_str()),
+        NiveauTerritoire::Departement => commune.departement == *code,
+    })
+}
+
+/// Why an IBAN is refused.
+pub const IBAN_INVALIDE: &str =
+    "cet IBAN n’est pas valide (sa clé ou sa longueur ne correspondent pas)";
+
+/// Why a BIC is refused.
+pub const BIC_INVALIDE: &str = "un BIC compte 8 ou 11 caractères (par exemple CEPAFRPP751)";
+
 /// A share typed in percent (`50`, `33,33`, `12.5`) in ten-thousandths.
 pub fn part(typed: &str) -> Option<u32> {
     let t = typed.trim().trim_end_matches('%').trim().replace(',', ".");
@@ -165,8 +189,20 @@ pub fn part(typed: &str) -> Option<u32> {
     (1..=PARTS_TOTAL).contains(&p).then_some(p)
 }
 
+/// An IBAN as typed (spaces, any case), in its electronic form if its length, key and
+/// its country's format hold.
+pub fn iban(typed: &str) -> Option<String> {
+    typed
+        .split_whitespace()
+        .collect::<String>()
+        .to_uppercase()
+        .parse::<Iban>()
+        .ok()
+        .map(|i| i.electronic_str().to_string())
+}
+
 /// A BIC: 8 or 11 letters and digits, the bank (4 letters), the country (2 letters).
-fn bic(typed: &str) -> Option<String> {
+pub fn bic(typed: &str) -> Option<String> {
     let b: String = typed.split_whitespace().collect::<String>().to_uppercase();
     let ok = (b.len() == 8 || b.len() == 11)
         && b.bytes().all(|c| c.is_ascii_alphanumeric())
@@ -192,19 +228,10 @@ fn financeur(rang: usize, f: &FinanceurSaisi) -> Result<Financeur, Vec<Programme
     if part.is_none() {
         erreurs.push(erreur("part", "sa part est un pourcentage de 0,01 à 100"));
     }
-    let iban = f
-        .iban
-        .split_whitespace()
-        .collect::<String>()
-        .to_uppercase()
-        .parse::<Iban>()
-        .map_err(|_| {
-            erreurs.push(erreur(
-                "iban",
-                "cet IBAN n’est pas valide (sa clé ou sa longueur ne correspondent pas)",
-            ));
-        })
-        .ok();
+    let iban = iban(&f.iban);
+    if iban.is_none() {
+        erreurs.push(erreur("iban", IBAN_INVALIDE));
+    }
     let bic = bic(&f.bic);
     if bic.is_none() {
         erreurs.push(erreur(
@@ -217,7 +244,7 @@ fn financeur(rang: usize, f: &FinanceurSaisi) -> Result<Financeur, Vec<Programme
             nom,
             siret,
             part,
-            iban: iban.electronic_str().to_string(),
+            iban,
             bic,
         }),
         _ => Err(erreurs),

@@ -13,6 +13,7 @@ mod lieux;
 mod lieux_edition;
 mod mandats;
 mod mapping;
+mod pass;
 mod recherche;
 mod registre;
 mod territoires;

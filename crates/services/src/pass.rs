@@ -1,0 +1,482 @@
+//! Pass numérique: a structure's référents run programmes (settings, qualified structures,
+//! booklets issued); prescripteurs hand booklets to people; mediators of qualified
+//! structures check and use passes. Every decision and every booklet issued or handed out
+//! is journaled; every pass used is a row of the ledger (`utilisations_pass`, append-only),
+//! written once whatever the retries.
+
+use rand::Rng;
+use relais_domain::authz::{MediateurAccess, StructureAccess};
+use relais_domain::comptes::Role;
+use relais_domain::ids::{LieuId, ProgrammeId, QualificationId, StructureId};
+use relais_domain::journal::{JournalAction, NewEntry};
+use relais_domain::pass::code::{CodePass, ENTROPY_BYTES};
+use relais_domain::pass::programme::{
+    self as regles, BIC_INVALIDE, IBAN_INVALIDE, ProgrammeError, ProgrammeSaisi, ServicePass,
+};
+use relais_domain::pass::utilisation::{DejaUtilise, EtatPass, Refus, decider};
+use relais_domain::territoires::Territoires;
+use relais_store::pass::{self as repo, Carnet, NouvelleUtilisation, PassVu, Programme, Remise};
+use relais_store::{Db, StoreError, journal};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error("le programme comporte des erreurs")]
+    Programme(Vec<ProgrammeError>),
+    #[error("seuls les référents de la structure qui porte ce programme peuvent le gérer")]
+    PasLePorteur,
+    #[error("seuls les référents d’une structure peuvent la qualifier")]
+    PasReferent,
+    #[error("{0} introuvable")]
+    Introuvable(&'static str),
+    #[error("votre structure a déjà demandé sa qualification pour ce programme")]
+    DejaDemandee,
+    #[error("cette demande a déjà été décidée")]
+    DejaDecidee,
+    #[error("indiquez le motif du refus")]
+    MotifManquant,
+    #[error("{champ} : {raison}")]
+    Champ { champ: &'static str, raison: String },
+    #[error(
+        "le budget du programme ne permet pas d’émettre ces carnets ({reste} pass encore possibles)"
+    )]
+    Budget { reste: i64 },
+    #[error("ce carnet n’a pas été confié à votre structure")]
+    CarnetAilleurs,
+    #[error("ce carnet a déjà été remis")]
+    DejaRemis,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The programme of `id` if `access` is a référent of the structure that runs it.
+pub async fn programme_gere(
+    db: &Db,
+    access: &StructureAccess,
+    id: ProgrammeId,
+) -> Result<Programme, PassError> {
+    let p = repo::programme(db, id)
+        .await?
+        .ok_or(PassError::Introuvable("programme"))?;
+    if p.structure != access.structure() || !access.roles().contains(&Role::Referent) {
+        return Err(PassError::PasLePorteur);
+    }
+    Ok(p)
+}
+
+/// Creates a programme run by the référent's structure; journaled.
+pub async fn creer_programme(
+    db: &Db,
+    access: &StructureAccess,
+    saisi: &ProgrammeSaisi,
+    now: i64,
+) -> Result<ProgrammeId, PassError> {
+    if !access.roles().contains(&Role::Referent) {
+        return Err(PassError::PasReferent);
+    }
+    let reglages = saisi
+        .verifier(relais_domain::calendrier::paris_days(now))
+        .map_err(PassError::Programme)?;
+    let mut tx = db.begin().await?;
+    let id = repo::create_programme(&mut tx, access.structure(), &reglages, access.person(), now)
+        .await?;
+    let details = serde_json::json!({
+        "nom": reglages.nom,
+        "budget_centimes": reglages.budget_centimes,
+        "valeur_centimes": reglages.valeur_centimes,
+        "financeurs": reglages.financeurs.iter().map(|f| serde_json::json!({
+            "nom": f.nom, "siret": f.siret.as_str(), "part": f.part,
+        })).collect::<Vec<_>>(),
+    });
+    let entry = NewEntry::new(
+        JournalAction::ProgrammePassCreated,
+        "programme_pass",
+        id.to_string(),
+    )
+    .by(access.person(), Some(access.structure()))
+    .in_structure(access.structure())
+    .with_details(details.to_string());
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(id)
+}
+
+/// A structure's application, as its référent types it.
+#[derive(Debug, Clone, Default)]
+pub struct DemandeQualification {
+    pub titulaire: String,
+    pub iban: String,
+    pub bic: String,
+    pub services: Vec<ServicePass>,
+}
+
+/// The référent's structure applies to accept `programme`'s passes; journaled for the
+/// programme's owner.
+pub async fn demander_qualification(
+    db: &Db,
+    access: &StructureAccess,
+    programme: ProgrammeId,
+    d: &DemandeQualification,
+    now: i64,
+) -> Result<QualificationId, PassError> {
+    if !access.roles().contains(&Role::Referent) {
+        return Err(PassError::PasReferent);
+    }
+    let p = repo::programme(db, programme)
+        .await?
+        .ok_or(PassError::Introuvable("programme"))?;
+    let champ = |champ, raison: &str| PassError::Champ {
+        champ,
+        raison: raison.to_string(),
+    };
+    let titulaire = d.titulaire.trim();
+    if titulaire.is_empty() {
+        return Err(champ("titulaire", "indiquez le titulaire du compte"));
+    }
+    let iban = regles::iban(&d.iban).ok_or_else(|| champ("iban", IBAN_INVALIDE))?;
+    let bic = regles::bic(&d.bic).ok_or_else(|| champ("bic", BIC_INVALIDE))?;
+    if d.services.is_empty() || d.services.iter().any(|s| !p.reglages.services.contains(s)) {
+        return Err(champ(
+            "services",
+            "choisissez des services parmi ceux que le programme paie",
+        ));
+    }
+    let mut tx = db.begin().await?;
+    let id = match repo::create_qualification(
+        &mut tx,
+        programme,
+        access.structure(),
+        titulaire,
+        &iban,
+        &bic,
+        &d.services,
+        access.person(),
+        now,
+    )
+    .await
+    {
+        Err(StoreError::Duplicate(_)) => return Err(PassError::DejaDemandee),
+        other => other?,
+    };
+    let entry = NewEntry::new(
+        JournalAction::QualificationRequested,
+        "qualification_pass",
+        id.to_string(),
+    )
+    .by(access.person(), Some(access.structure()))
+    .in_structure(p.structure)
+    .with_details(serde_json::json!({ "programme": programme.0 }).to_string());
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(id)
+}
+
+/// The programme's owner accepts or refuses an application (a refusal says why);
+/// journaled.
+pub async fn decider_qualification(
+    db: &Db,
+    access: &StructureAccess,
+    id: QualificationId,
+    accepter: bool,
+    motif: &str,
+    now: i64,
+) -> Result<(), PassError> {
+    let q = repo::qualification(db, id)
+        .await?
+        .ok_or(PassError::Introuvable("demande de qualification"))?;
+    programme_gere(db, access, q.programme).await?;
+    let motif = motif.trim();
+    if !accepter && motif.is_empty() {
+        return Err(PassError::MotifManquant);
+    }
+    let statut = if accepter {
+        repo::ACCEPTEE
+    } else {
+        repo::REFUSEE
+    };
+    let mut tx = db.begin().await?;
+    if !repo::decide_qualification(&mut tx, id, statut, motif, access.person(), now).await? {
+        return Err(PassError::DejaDecidee);
+    }
+    let entry = NewEntry::new(
+        JournalAction::QualificationDecided,
+        "qualification_pass",
+        id.to_string(),
+    )
+    .by(access.person(), Some(access.structure()))
+    .in_structure(access.structure())
+    .with_details(
+        serde_json::json!({ "structure": q.structure.0, "decision": statut, "motif": motif })
+            .to_string(),
+    );
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(())
+}
+
+/// Issues `nombre` booklets of `programme` within its budget, given to `prescripteurs` to
+/// hand out; journaled with the amount they commit. Their numbers.
+pub async fn emettre(
+    db: &Db,
+    access: &StructureAccess,
+    programme: ProgrammeId,
+    nombre: usize,
+    prescripteurs: Option<StructureId>,
+    now: i64,
+) -> Result<Vec<i64>, PassError> {
+    let p = programme_gere(db, access, programme).await?;
+    let r = &p.reglages;
+    let taille = usize::try_from(r.taille_carnet).unwrap_or(10);
+    let deja = repo::passes_issued(db, programme).await?;
+    let reste = r.budget_centimes / r.valeur_centimes - deja;
+    let demandes = (nombre * taille) as i64;
+    if nombre == 0 || demandes > reste {
+        return Err(PassError::Budget {
+            reste: reste.max(0),
+        });
+    }
+    let mut rng = rand::rng();
+    let carnets: Vec<Vec<String>> = (0..nombre)
+        .map(|_| {
+            (0..taille)
+                .map(|_| CodePass::from_entropy(rng.random::<[u8; ENTROPY_BYTES]>()).compact())
+                .collect()
+        })
+        .collect();
+    let mut tx = db.begin().await?;
+    let numeros = repo::issue_carnets(
+        &mut tx,
+        programme,
+        prescripteurs,
+        &carnets,
+        r.valeur_centimes,
+        now,
+    )
+    .await?;
+    let details = serde_json::json!({
+        "carnets": nombre,
+        "pass": demandes,
+        "montant_centimes": demandes * r.valeur_centimes,
+        "premier": numeros.first(),
+        "dernier": numeros.last(),
+        "confies_a": prescripteurs.map(|s| s.0),
+    });
+    let entry = NewEntry::new(
+        JournalAction::CarnetsIssued,
+        "programme_pass",
+        programme.to_string(),
+    )
+    .by(access.person(), Some(access.structure()))
+    .in_structure(access.structure())
+    .with_details(details.to_string());
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(numeros)
+}
+
+/// What a prescripteur records when handing a booklet (nothing that names the person).
+#[derive(Debug, Clone, Default)]
+pub struct RemiseSaisie {
+    pub tranche_age: String,
+    pub commune: String,
+    pub situation: String,
+    pub orientation: Vec<LieuId>,
+}
+
+/// A prescripteur hands booklet `numero` of `programme`, given to their structure, to a
+/// person; journaled.
+pub async fn remettre(
+    db: &Db,
+    access: &StructureAccess,
+    programme: ProgrammeId,
+    numero: i64,
+    saisie: &RemiseSaisie,
+    now: i64,
+) -> Result<Carnet, PassError> {
+    if !access.roles().contains(&Role::Prescripteur) {
+        return Err(PassError::CarnetAilleurs);
+    }
+    let carnet = repo::carnet(db, programme, numero)
+        .await?
+        .ok_or(PassError::Introuvable("carnet"))?;
+    if carnet.structure != Some(access.structure()) {
+        return Err(PassError::CarnetAilleurs);
+    }
+    let mut tx = db.begin().await?;
+    let remise = Remise {
+        carnet: carnet.id,
+        prescripteur: access.person(),
+        structure: access.structure(),
+        tranche_age: saisie.tranche_age.clone(),
+        commune: saisie.commune.clone(),
+        situation: saisie.situation.clone(),
+        orientation: saisie.orientation.clone(),
+        remis_le: now,
+    };
+    if !repo::hand_out(&mut tx, &remise).await? {
+        return Err(PassError::DejaRemis);
+    }
+    let entry = NewEntry::new(
+        JournalAction::CarnetHandedOut,
+        "carnet",
+        carnet.id.to_string(),
+    )
+    .by(access.person(), Some(access.structure()))
+    .in_structure(access.structure())
+    .with_details(serde_json::json!({ "programme": programme.0, "numero": numero }).to_string());
+    journal::append(&mut tx, &entry).await?;
+    relais_store::commit(tx).await?;
+    Ok(Carnet {
+        remis_le: Some(now),
+        ..carnet
+    })
+}
+
+// --- use ---------------------------------------------------------------------------------
+
+/// Why a pass was not used: a refusal to show at the counter, or a failure of Relais.
+#[derive(Debug, thiserror::Error)]
+pub enum UtilisationError {
+    #[error("{0}")]
+    Refus(Refus),
+    #[error(
+        "cette clé d’utilisation a déjà servi pour un autre pass : l’appareil doit en tirer une nouvelle"
+    )]
+    CleReutilisee,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<Refus> for UtilisationError {
+    fn from(r: Refus) -> Self {
+        UtilisationError::Refus(r)
+    }
+}
+
+/// A pass that may be used here, as the mediator checks it before accepting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassValable {
+    pub code: CodePass,
+    pub programme: String,
+    pub valeur_centimes: i64,
+}
+
+fn valable(code: CodePass, vu: PassVu) -> PassValable {
+    PassValable {
+        code,
+        programme: vu.programme_nom,
+        valeur_centimes: vu.valeur_centimes,
+    }
+}
+
+/// The pass of a typed code as `access`'s structure sees it at `lieu`, and whether it may
+/// be used there today. A typo is told apart from an unknown code, with the code meant
+/// when one issued pass is a typo away.
+async fn lire(
+    db: &Db,
+    access: &MediateurAccess,
+    territoires: &Territoires,
+    typed: &str,
+    lieu: Option<&LieuId>,
+    now: i64,
+) -> Result<(CodePass, PassVu, Result<(), Refus>), UtilisationError> {
+    let code = match CodePass::parse(typed) {
+        Ok(code) => code,
+        Err(relais_domain::pass::code::CodeError::Cle) => {
+            let voisins: Vec<String> = CodePass::voisins(typed)
+                .iter()
+                .map(CodePass::compact)
+                .collect();
+            let existants = repo::existing_codes(db, &voisins).await?;
+            let suggestion = match existants.as_slice() {
+                [one] => CodePass::parse(one).ok(),
+                _ => None,
+            };
+            return Err(Refus::FauteDeFrappe { suggestion }.into());
+        }
+        Err(_) => return Err(Refus::Inconnu.into()),
+    };
+    let vu = repo::pass_vu(db, &code.compact(), access.structure(), lieu)
+        .await?
+        .ok_or(Refus::Inconnu)?;
+    let commune = vu
+        .commune
+        .as_deref()
+        .and_then(|c| territoires.communes.iter().find(|x| x.code.as_str() == c));
+    let etat = EtatPass {
+        dernier_jour: vu.dernier_jour,
+        grace_jours: vu.grace_jours,
+        utilise: vu.usage.as_ref().map(|u| DejaUtilise {
+            le: u.utilise_le,
+            ou: u.ou.clone(),
+        }),
+        structure_qualifiee: vu.qualifiee,
+        dans_le_territoire: commune.is_some_and(|c| regles::couvre(&vu.territoires, c)),
+    };
+    let decision = decider(&etat, relais_domain::calendrier::paris_days(now));
+    Ok((code, vu, decision))
+}
+
+/// Checks a typed code before accepting the pass: nothing is recorded.
+pub async fn verifier(
+    db: &Db,
+    access: &MediateurAccess,
+    territoires: &Territoires,
+    typed: &str,
+    lieu: Option<&LieuId>,
+    now: i64,
+) -> Result<PassValable, UtilisationError> {
+    let (code, vu, decision) = lire(db, access, territoires, typed, lieu, now).await?;
+    decision?;
+    Ok(valable(code, vu))
+}
+
+/// A use as the mediator's device sends it; `cle` is chosen by the device, once per use,
+/// so that a retry (a lost answer, an offline queue) finds the first answer.
+#[derive(Debug, Clone)]
+pub struct DemandeUtilisation {
+    pub code: String,
+    pub cle: String,
+    pub lieu: Option<LieuId>,
+    pub service: ServicePass,
+    /// When the pass was taken (Unix ms), on the device.
+    pub utilise_le: i64,
+}
+
+/// Uses a pass, exactly once: the first attempt records it; a retry with the same key
+/// gets the same answer; any other attempt is refused, saying when and where it was used.
+pub async fn utiliser(
+    db: &Db,
+    access: &MediateurAccess,
+    territoires: &Territoires,
+    d: &DemandeUtilisation,
+    now: i64,
+) -> Result<PassValable, UtilisationError> {
+    let (code, vu, decision) = lire(db, access, territoires, &d.code, d.lieu.as_ref(), now).await?;
+    if vu.usage.as_ref().is_some_and(|u| u.cle == d.cle) {
+        return Ok(valable(code, vu));
+    }
+    decision?;
+    let u = NouvelleUtilisation {
+        pass: vu.id,
+        cle: d.cle.clone(),
+        structure: access.structure(),
+        lieu: d.lieu.clone(),
+        mediateur: access.person(),
+        service: d.service,
+        utilise_le: d.utilise_le.min(now),
+    };
+    if repo::redeem(db, &u, now).await? {
+        return Ok(valable(code, vu));
+    }
+    // Another attempt won between the reading and the writing, or the key served already.
+    let (code, vu, _) = lire(db, access, territoires, &d.code, d.lieu.as_ref(), now).await?;
+    match &vu.usage {
+        Some(u) if u.cle == d.cle => Ok(valable(code, vu)),
+        Some(u) => Err(Refus::DejaUtilise(DejaUtilise {
+            le: u.utilise_le,
+            ou: u.ou.clone(),
+        })
+        .into()),
+        None => Err(UtilisationError::CleReutilisee),
+    }
+}

@@ -1,0 +1,354 @@
+//! Pass numérique on both backends: a programme from its settings to a pass used once,
+//! every refusal a counter may meet, and concurrent attempts on the same passes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use relais_domain::authz::{Actor, Membership, StructureAccess};
+use relais_domain::comptes::{Role, StructureKind};
+use relais_domain::ids::{PersonId, ProgrammeId, StructureId};
+use relais_domain::journal::JournalAction;
+use relais_domain::pass::code::CodePass;
+use relais_domain::pass::programme::{
+    FinanceurSaisi, NiveauTerritoire, ProgrammeSaisi, Public, ServicePass,
+};
+use relais_domain::pass::utilisation::Refus;
+use relais_services::pass::{
+    self as svc, DemandeQualification, DemandeUtilisation, PassError, RemiseSaisie,
+    UtilisationError,
+};
+use relais_store::Db;
+use relais_testkit::fixtures;
+
+const NOW: i64 = 1_796_000_000_000; // 30 novembre 2026
+
+fn access(person: PersonId, structure: StructureId, role: Role) -> StructureAccess {
+    Actor {
+        person_id: person,
+        memberships: vec![Membership { structure, role }],
+        global_roles: vec![],
+        acting_structure: Some(structure),
+    }
+    .structure(structure, &[role])
+    .unwrap()
+}
+
+fn saisi() -> ProgrammeSaisi {
+    ProgrammeSaisi {
+        nom: "Pass numérique Loire".into(),
+        financeurs: vec![
+            FinanceurSaisi {
+                nom: "Département de la Loire".into(),
+                siret: "21420218600018".into(),
+                part: "60".into(),
+                iban: "FR76 3000 6000 0112 3456 7890 189".into(),
+                bic: "AGRIFRPP".into(),
+            },
+            FinanceurSaisi {
+                nom: "État".into(),
+                siret: "13002526500013".into(),
+                part: "40".into(),
+                iban: "FR7630001007941234567890185".into(),
+                bic: "BDFEFRPPCCT".into(),
+            },
+        ],
+        valeur_centimes: 1000,
+        taille_carnet: 5,
+        budget_centimes: 20_000, // 20 passes, four booklets
+        achat_minimum_centimes: 0,
+        dernier_jour: relais_domain::calendrier::paris_days(NOW) + 30,
+        grace_jours: 10,
+        territoires: vec![(NiveauTerritoire::Departement, "42".into())],
+        publics: BTreeSet::from([Public::ToutPublic]),
+        services: BTreeSet::from([ServicePass::AtelierCollectif]),
+    }
+}
+
+/// A programme of the département, a qualified médiathèque and a CCAS that hands out
+/// booklets: (programme, its owner, the médiathèque's mediator, the CCAS's prescripteur,
+/// the médiathèque's id).
+async fn setup(
+    db: &Db,
+) -> (
+    ProgrammeId,
+    StructureAccess,
+    relais_domain::authz::MediateurAccess,
+    StructureAccess,
+    StructureId,
+) {
+    relais_testkit::seed_commune(db).await;
+    let departement = fixtures::structure(
+        db,
+        "21420218600018",
+        "Département de la Loire",
+        StructureKind::Collectivite,
+    )
+    .await;
+    let mediatheque = fixtures::structure(
+        db,
+        "13002526500013",
+        "Médiathèque",
+        StructureKind::Collectivite,
+    )
+    .await;
+    let ccas =
+        fixtures::structure(db, "35600000049837", "CCAS", StructureKind::Administration).await;
+    let alice = fixtures::person(db, "alice@exemple.fr", "Alice", "Porteuse").await;
+    let bruno = fixtures::person(db, "bruno@exemple.fr", "Bruno", "Référent").await;
+    let camille = fixtures::person(db, "camille@exemple.fr", "Camille", "Médiatrice").await;
+    let dana = fixtures::person(db, "dana@exemple.fr", "Dana", "Prescriptrice").await;
+    let porteur = access(alice, departement, Role::Referent);
+    let programme = svc::creer_programme(db, &porteur, &saisi(), NOW)
+        .await
+        .unwrap();
+    let referent = access(bruno, mediatheque, Role::Referent);
+    let demande = DemandeQualification {
+        titulaire: "Médiathèque de Saint-Étienne".into(),
+        iban: "FR7630006000011234567890189".into(),
+        bic: "AGRIFRPP".into(),
+        services: vec![ServicePass::AtelierCollectif],
+    };
+    let q = svc::demander_qualification(db, &referent, programme, &demande, NOW)
+        .await
+        .unwrap();
+    assert!(matches!(
+        svc::demander_qualification(db, &referent, programme, &demande, NOW).await,
+        Err(PassError::DejaDemandee)
+    ));
+    // Only the owner decides; a refusal needs its reason.
+    assert!(matches!(
+        svc::decider_qualification(db, &referent, q, true, "", NOW).await,
+        Err(PassError::PasLePorteur)
+    ));
+    assert!(matches!(
+        svc::decider_qualification(db, &porteur, q, false, " ", NOW).await,
+        Err(PassError::MotifManquant)
+    ));
+    svc::decider_qualification(db, &porteur, q, true, "", NOW)
+        .await
+        .unwrap();
+    assert!(matches!(
+        svc::decider_qualification(db, &porteur, q, false, "trop tard", NOW).await,
+        Err(PassError::DejaDecidee)
+    ));
+    let mediateur = fixtures::mediateur(camille, mediatheque);
+    let prescripteur = access(dana, ccas, Role::Prescripteur);
+    (programme, porteur, mediateur, prescripteur, mediatheque)
+}
+
+fn demande(code: &str, cle: &str) -> DemandeUtilisation {
+    DemandeUtilisation {
+        code: code.into(),
+        cle: cle.into(),
+        lieu: None,
+        service: ServicePass::AtelierCollectif,
+        utilise_le: NOW,
+    }
+}
+
+fn refus<T: std::fmt::Debug>(r: Result<T, UtilisationError>) -> Refus {
+    match r {
+        Err(UtilisationError::Refus(refus)) => refus,
+        other => panic!("refus attendu : {other:?}"),
+    }
+}
+
+async fn a_programme_runs_from_its_settings_to_a_pass_used_once(db: Db) {
+    let (programme, porteur, mediateur, prescripteur, _) = setup(&db).await;
+    let territoires = crate::index().territoires();
+
+    // Within the budget only: 20 passes, booklets of 5.
+    assert!(matches!(
+        svc::emettre(
+            &db,
+            &porteur,
+            programme,
+            5,
+            Some(prescripteur.structure()),
+            NOW
+        )
+        .await,
+        Err(PassError::Budget { reste: 20 })
+    ));
+    let numeros = svc::emettre(
+        &db,
+        &porteur,
+        programme,
+        2,
+        Some(prescripteur.structure()),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(numeros, vec![1, 2]);
+    let remise = RemiseSaisie {
+        tranche_age: "60-69".into(),
+        commune: "42218".into(),
+        situation: "retraite".into(),
+        orientation: vec![],
+    };
+    let carnet = svc::remettre(&db, &prescripteur, programme, 1, &remise, NOW)
+        .await
+        .unwrap();
+    assert_eq!(carnet.codes.len(), 5);
+    assert!(matches!(
+        svc::remettre(&db, &prescripteur, programme, 1, &remise, NOW).await,
+        Err(PassError::DejaRemis)
+    ));
+    // A prescripteur elsewhere may not hand this structure's booklets.
+    let autre = access(
+        prescripteur.person(),
+        StructureId(999_999),
+        Role::Prescripteur,
+    );
+    assert!(matches!(
+        svc::remettre(&db, &autre, programme, 2, &remise, NOW).await,
+        Err(PassError::CarnetAilleurs)
+    ));
+
+    let code = CodePass::parse(&carnet.codes[0]).unwrap();
+    let shown = code.to_string().to_lowercase();
+    let valable = svc::verifier(&db, &mediateur, territoires, &shown, None, NOW)
+        .await
+        .unwrap();
+    assert_eq!(valable.valeur_centimes, 1000);
+    assert_eq!(valable.programme, "Pass numérique Loire");
+    svc::utiliser(&db, &mediateur, territoires, &demande(&shown, "cle-1"), NOW)
+        .await
+        .unwrap();
+    // The same attempt again (a lost answer): the same answer, nothing written twice.
+    svc::utiliser(
+        &db,
+        &mediateur,
+        territoires,
+        &demande(&shown, "cle-1"),
+        NOW + 5_000,
+    )
+    .await
+    .unwrap();
+    let again =
+        refus(svc::utiliser(&db, &mediateur, territoires, &demande(&shown, "cle-2"), NOW).await);
+    assert_eq!(again.code(), "deja_utilise");
+    assert!(again.to_string().contains("Médiathèque"), "{again}");
+
+    // A typo: refused, with the code meant.
+    let mut typo: Vec<char> = code.compact().chars().collect();
+    typo.swap(3, 4);
+    if typo[3] == typo[4] {
+        typo[3] = if typo[3] == 'A' { 'B' } else { 'A' };
+    }
+    let typo: String = typo.into_iter().collect();
+    match refus(svc::verifier(&db, &mediateur, territoires, &typo, None, NOW).await) {
+        Refus::FauteDeFrappe { suggestion } => assert_eq!(suggestion, Some(code)),
+        other => panic!("{other:?}"),
+    }
+    // A valid code no programme issued.
+    let inconnu = CodePass::from_entropy([9; 9]).to_string();
+    assert_eq!(
+        refus(svc::verifier(&db, &mediateur, territoires, &inconnu, None, NOW).await),
+        Refus::Inconnu
+    );
+    // Past the last day and its tolerance.
+    let second = &carnet.codes[1];
+    let tard = NOW + 41 * 86_400_000;
+    assert_eq!(
+        refus(svc::verifier(&db, &mediateur, territoires, second, None, tard).await).code(),
+        "expire"
+    );
+    // A structure that did not apply.
+    let ailleurs = fixtures::mediateur(mediateur.person(), prescripteur.structure());
+    assert_eq!(
+        refus(svc::verifier(&db, &ailleurs, territoires, second, None, NOW).await),
+        Refus::NonQualifie
+    );
+
+    // The ledger refuses to change or forget a use, on both backends.
+    for sql in [
+        "UPDATE utilisations_pass SET service = 'parcours'",
+        "DELETE FROM utilisations_pass",
+    ] {
+        assert!(db.execute_admin(sql).await.is_err(), "{sql}");
+    }
+    let actions: Vec<JournalAction> = relais_store::journal::list(&db, &Default::default(), 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.content.action)
+        .collect();
+    for action in [
+        JournalAction::ProgrammePassCreated,
+        JournalAction::QualificationRequested,
+        JournalAction::QualificationDecided,
+        JournalAction::CarnetsIssued,
+        JournalAction::CarnetHandedOut,
+    ] {
+        assert!(actions.contains(&action), "{action:?} dans {actions:?}");
+    }
+}
+
+/// 16 tasks try every pass of a booklet, each with its own keys: each pass is used once,
+/// and every other attempt is told it was used already.
+async fn concurrent_attempts_use_each_pass_once(db: Db) {
+    let (programme, porteur, mediateur, prescripteur, _) = setup(&db).await;
+    svc::emettre(
+        &db,
+        &porteur,
+        programme,
+        4,
+        Some(prescripteur.structure()),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let mut codes = Vec::new();
+    for numero in 1..=4 {
+        let c = relais_store::pass::carnet(&db, programme, numero)
+            .await
+            .unwrap()
+            .unwrap();
+        codes.extend(c.codes);
+    }
+    let codes = Arc::new(codes);
+    let mediateur = Arc::new(mediateur);
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let (db, codes, mediateur) = (db.clone(), codes.clone(), mediateur.clone());
+        tasks.push(tokio::spawn(async move {
+            let territoires = crate::index().territoires();
+            let mut results = Vec::new();
+            for (i, code) in codes.iter().enumerate() {
+                let r = svc::utiliser(
+                    &db,
+                    &mediateur,
+                    territoires,
+                    &demande(code, &format!("t{t}-{i}")),
+                    NOW,
+                )
+                .await;
+                results.push((code.clone(), r.map(|_| ()).map_err(|e| e.to_string())));
+            }
+            results
+        }));
+    }
+    let mut won: BTreeMap<String, usize> = BTreeMap::new();
+    let mut refused = 0;
+    for task in tasks {
+        for (code, r) in task.await.unwrap() {
+            match r {
+                Ok(()) => *won.entry(code).or_default() += 1,
+                Err(e) => {
+                    assert!(e.starts_with("ce pass a déjà été utilisé le"), "{e}");
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(won.len(), codes.len());
+    assert!(won.values().all(|&n| n == 1), "{won:?}");
+    assert_eq!(refused, 15 * codes.len());
+}
+
+relais_testkit::store_tests!(
+    a_programme_runs_from_its_settings_to_a_pass_used_once,
+    concurrent_attempts_use_each_pass_once,
+);

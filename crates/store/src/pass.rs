@@ -1,0 +1,620 @@
+//! Pass numérique: programmes with their funders and territory, qualifications, booklets
+//! and passes, their distribution, and the ledger of passes used.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::db::duplicate_as;
+use crate::{Backend, Db, StoreError, Tx};
+use relais_domain::comptes::Siret;
+use relais_domain::ids::{
+    CarnetId, LieuId, PassId, PersonId, ProgrammeId, QualificationId, StructureId,
+};
+use relais_domain::pass::programme::{Financeur, NiveauTerritoire, Public, Reglages, ServicePass};
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} inconnu « {value} »"))
+}
+
+fn codes<T: Copy>(values: impl IntoIterator<Item = T>, wire: impl Fn(T) -> &'static str) -> String {
+    values.into_iter().map(wire).collect::<Vec<_>>().join(" ")
+}
+
+/// A programme with its funders and territory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Programme {
+    pub id: ProgrammeId,
+    /// The structure that runs it.
+    pub structure: StructureId,
+    pub reglages: Reglages,
+    pub created_at: i64,
+}
+
+/// Writes a programme, its funders and its territory.
+pub async fn create_programme(
+    tx: &mut Tx,
+    structure: StructureId,
+    r: &Reglages,
+    by: PersonId,
+    now: i64,
+) -> Result<ProgrammeId, StoreError> {
+    let id: i64 = statement!(
+        "INSERT INTO programmes_pass (structure_id, nom, valeur_centimes, taille_carnet, \
+         budget_centimes, achat_minimum_centimes, dernier_jour, grace_jours, publics, services, \
+         cree_par, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         RETURNING id",
+        structure.0,
+        &r.nom,
+        r.valeur_centimes,
+        r.taille_carnet,
+        r.budget_centimes,
+        r.achat_minimum_centimes,
+        r.dernier_jour,
+        r.grace_jours,
+        codes(r.publics.iter().copied(), Public::as_str),
+        codes(r.services.iter().copied(), ServicePass::as_str),
+        by.0,
+        now
+    )
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0);
+    for (rang, f) in r.financeurs.iter().enumerate() {
+        statement!(
+            "INSERT INTO programme_financeurs (programme_id, rang, nom, siret, part, iban, bic) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            id,
+            rang as i64,
+            &f.nom,
+            f.siret.as_str(),
+            i64::from(f.part),
+            &f.iban,
+            &f.bic
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    for (niveau, code) in &r.territoires {
+        statement!(
+            "INSERT INTO programme_territoires (programme_id, niveau, code) VALUES ($1, $2, $3)",
+            id,
+            niveau.as_str(),
+            code
+        )
+        .execute(&mut **tx)
+        .await
+        .map_err(duplicate_as("territoire"))?;
+    }
+    Ok(ProgrammeId(id))
+}
+
+/// The programme `id`, with its funders in their order and its territory.
+pub async fn programme(db: &Db, id: ProgrammeId) -> Result<Option<Programme>, StoreError> {
+    let Some(r) = statement!(
+        "SELECT structure_id, nom, valeur_centimes, taille_carnet, budget_centimes, \
+         achat_minimum_centimes, dernier_jour, grace_jours, publics, services, created_at \
+         FROM programmes_pass WHERE id = $1",
+        id.0
+    )
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let mut financeurs = Vec::new();
+    for f in statement!(
+        "SELECT nom, siret, part, iban, bic FROM programme_financeurs WHERE programme_id = $1 \
+         ORDER BY rang",
+        id.0
+    )
+    .fetch_all(db.pool())
+    .await?
+    {
+        let siret: String = f.get(1);
+        financeurs.push(Financeur {
+            nom: f.get(0),
+            siret: Siret::parse(&siret).map_err(|_| corrupt("SIRET", &siret))?,
+            part: u32::try_from(f.get::<i64, _>(2)).map_err(|_| corrupt("part", "négative"))?,
+            iban: f.get(3),
+            bic: f.get(4),
+        });
+    }
+    let territoires = territoires(db, id).await?;
+    let publics = r
+        .get::<String, _>(8)
+        .split_whitespace()
+        .map(|p| Public::parse(p).ok_or_else(|| corrupt("public", p)))
+        .collect::<Result<_, _>>()?;
+    let services = r
+        .get::<String, _>(9)
+        .split_whitespace()
+        .map(|s| ServicePass::parse(s).ok_or_else(|| corrupt("service", s)))
+        .collect::<Result<_, _>>()?;
+    Ok(Some(Programme {
+        id,
+        structure: StructureId(r.get(0)),
+        reglages: Reglages {
+            nom: r.get(1),
+            financeurs,
+            valeur_centimes: r.get(2),
+            taille_carnet: r.get(3),
+            budget_centimes: r.get(4),
+            achat_minimum_centimes: r.get(5),
+            dernier_jour: r.get(6),
+            grace_jours: r.get(7),
+            territoires,
+            publics,
+            services,
+        },
+        created_at: r.get(10),
+    }))
+}
+
+/// The territory of programme `id`.
+pub async fn territoires(
+    db: &Db,
+    id: ProgrammeId,
+) -> Result<Vec<(NiveauTerritoire, String)>, StoreError> {
+    statement!(
+        "SELECT niveau, code FROM programme_territoires WHERE programme_id = $1 \
+         ORDER BY niveau, code",
+        id.0
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|t| {
+        let niveau: String = t.get(0);
+        Ok((
+            NiveauTerritoire::parse(&niveau).ok_or_else(|| corrupt("niveau", &niveau))?,
+            t.get(1),
+        ))
+    })
+    .collect()
+}
+
+/// The programmes a structure runs: (id, name), newest first.
+pub async fn programmes_of(
+    db: &Db,
+    structure: StructureId,
+) -> Result<Vec<(ProgrammeId, String)>, StoreError> {
+    Ok(statement!(
+        "SELECT id, nom FROM programmes_pass WHERE structure_id = $1 ORDER BY id DESC",
+        structure.0
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| (ProgrammeId(r.get(0)), r.get(1)))
+    .collect())
+}
+
+// --- qualifications ----------------------------------------------------------------------
+
+/// The stages of a qualification.
+pub const DEMANDEE: &str = "demandee";
+pub const ACCEPTEE: &str = "acceptee";
+pub const REFUSEE: &str = "refusee";
+
+/// A structure's application to a programme, as its owner decides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Qualification {
+    pub id: QualificationId,
+    pub programme: ProgrammeId,
+    pub structure: StructureId,
+    pub structure_nom: String,
+    pub structure_siret: String,
+    pub titulaire: String,
+    pub iban: String,
+    pub bic: String,
+    pub services: String,
+    /// [`DEMANDEE`], [`ACCEPTEE`] or [`REFUSEE`].
+    pub statut: String,
+    pub demandee_le: i64,
+    pub motif: String,
+}
+
+/// The application of `structure` to `programme`: `Duplicate("qualification")` if it
+/// applied already.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_qualification(
+    tx: &mut Tx,
+    programme: ProgrammeId,
+    structure: StructureId,
+    titulaire: &str,
+    iban: &str,
+    bic: &str,
+    services: &[ServicePass],
+    by: PersonId,
+    now: i64,
+) -> Result<QualificationId, StoreError> {
+    let id: i64 = statement!(
+        "INSERT INTO qualifications_pass (programme_id, structure_id, titulaire, iban, bic, \
+         services, statut, demandee_par, demandee_le, motif) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '') RETURNING id",
+        programme.0,
+        structure.0,
+        titulaire,
+        iban,
+        bic,
+        codes(services.iter().copied(), ServicePass::as_str),
+        DEMANDEE,
+        by.0,
+        now
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(duplicate_as("qualification"))?
+    .get(0);
+    Ok(QualificationId(id))
+}
+
+/// Decides an application still waiting: `false` if it was decided already.
+pub async fn decide_qualification(
+    tx: &mut Tx,
+    id: QualificationId,
+    statut: &str,
+    motif: &str,
+    by: PersonId,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(statement!(
+        "UPDATE qualifications_pass SET statut = $2, motif = $3, decidee_par = $4, \
+         decidee_le = $5 WHERE id = $1 AND statut = $6",
+        id.0,
+        statut,
+        motif,
+        by.0,
+        now,
+        DEMANDEE
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+const QUALIFICATION: &str = "SELECT q.id, q.programme_id, q.structure_id, s.nom, s.siret, \
+     q.titulaire, q.iban, q.bic, q.services, q.statut, q.demandee_le, q.motif \
+     FROM qualifications_pass q JOIN structures s ON s.id = q.structure_id";
+
+fn qualification_from(r: &AnyRow) -> Qualification {
+    Qualification {
+        id: QualificationId(r.get(0)),
+        programme: ProgrammeId(r.get(1)),
+        structure: StructureId(r.get(2)),
+        structure_nom: r.get(3),
+        structure_siret: r.get(4),
+        titulaire: r.get(5),
+        iban: r.get(6),
+        bic: r.get(7),
+        services: r.get(8),
+        statut: r.get(9),
+        demandee_le: r.get(10),
+        motif: r.get(11),
+    }
+}
+
+pub async fn qualification(
+    db: &Db,
+    id: QualificationId,
+) -> Result<Option<Qualification>, StoreError> {
+    let sql = format!("{QUALIFICATION} WHERE q.id = $1");
+    Ok(statement!(&sql, id.0)
+        .fetch_optional(db.pool())
+        .await?
+        .as_ref()
+        .map(qualification_from))
+}
+
+/// The applications to `programme`, waiting ones first.
+pub async fn qualifications_of(
+    db: &Db,
+    programme: ProgrammeId,
+) -> Result<Vec<Qualification>, StoreError> {
+    let sql = format!(
+        "{QUALIFICATION} WHERE q.programme_id = $1 \
+         ORDER BY CASE WHEN q.statut = 'demandee' THEN 0 ELSE 1 END, q.id"
+    );
+    Ok(statement!(&sql, programme.0)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(qualification_from)
+        .collect())
+}
+
+// --- booklets and passes ---------------------------------------------------------------
+
+/// Writes booklets numbered after the programme's last one, each with its passes' codes
+/// (`carnets[i]`: the codes of booklet i), given to `structure` to hand out. Their numbers.
+pub async fn issue_carnets(
+    tx: &mut Tx,
+    programme: ProgrammeId,
+    structure: Option<StructureId>,
+    carnets: &[Vec<String>],
+    valeur_centimes: i64,
+    now: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let last: i64 = statement!(
+        "SELECT COALESCE(MAX(numero), 0) FROM carnets WHERE programme_id = $1",
+        programme.0
+    )
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0);
+    let mut numeros = Vec::with_capacity(carnets.len());
+    for (i, codes) in carnets.iter().enumerate() {
+        let numero = last + 1 + i as i64;
+        let carnet: i64 = statement!(
+            "INSERT INTO carnets (programme_id, numero, structure_id, emis_le) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+            programme.0,
+            numero,
+            structure.map(|s| s.0),
+            now
+        )
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0);
+        for code in codes {
+            statement!(
+                "INSERT INTO pass (carnet_id, programme_id, code, valeur_centimes) \
+                 VALUES ($1, $2, $3, $4)",
+                carnet,
+                programme.0,
+                code,
+                valeur_centimes
+            )
+            .execute(&mut **tx)
+            .await
+            .map_err(duplicate_as("code"))?;
+        }
+        numeros.push(numero);
+    }
+    Ok(numeros)
+}
+
+/// A booklet: its passes' codes in order, whom it was given to hand out, and whether it
+/// was handed to a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carnet {
+    pub id: CarnetId,
+    pub programme: ProgrammeId,
+    pub numero: i64,
+    pub structure: Option<StructureId>,
+    pub codes: Vec<String>,
+    pub remis_le: Option<i64>,
+}
+
+/// Booklet `numero` of `programme`.
+pub async fn carnet(
+    db: &Db,
+    programme: ProgrammeId,
+    numero: i64,
+) -> Result<Option<Carnet>, StoreError> {
+    let Some(r) = statement!(
+        "SELECT c.id, c.structure_id, r.remis_le FROM carnets c \
+         LEFT JOIN remises_pass r ON r.carnet_id = c.id \
+         WHERE c.programme_id = $1 AND c.numero = $2",
+        programme.0,
+        numero
+    )
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let id: i64 = r.get(0);
+    let codes = statement!("SELECT code FROM pass WHERE carnet_id = $1 ORDER BY id", id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|c| c.get(0))
+        .collect();
+    Ok(Some(Carnet {
+        id: CarnetId(id),
+        programme,
+        numero,
+        structure: r.get::<Option<i64>, _>(1).map(StructureId),
+        codes,
+        remis_le: r.get(2),
+    }))
+}
+
+/// A booklet handed to a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remise {
+    pub carnet: CarnetId,
+    pub prescripteur: PersonId,
+    pub structure: StructureId,
+    pub tranche_age: String,
+    pub commune: String,
+    pub situation: String,
+    pub orientation: Vec<LieuId>,
+    pub remis_le: i64,
+}
+
+/// Records the handing of a booklet: `false` if it was handed already.
+pub async fn hand_out(tx: &mut Tx, r: &Remise) -> Result<bool, StoreError> {
+    let orientation = r
+        .orientation
+        .iter()
+        .map(LieuId::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(statement!(
+        "INSERT INTO remises_pass (carnet_id, prescripteur_id, structure_id, tranche_age, \
+         commune, situation, orientation, remis_le) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT DO NOTHING",
+        r.carnet.0,
+        r.prescripteur.0,
+        r.structure.0,
+        &r.tranche_age,
+        &r.commune,
+        &r.situation,
+        orientation,
+        r.remis_le
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+// --- use ---------------------------------------------------------------------------------
+
+/// A pass as a structure presenting it sees it, read in one statement: its programme's
+/// validity and territory, whether the structure is qualified, and its use if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassVu {
+    pub id: PassId,
+    pub programme: ProgrammeId,
+    pub programme_nom: String,
+    pub valeur_centimes: i64,
+    pub dernier_jour: i64,
+    pub grace_jours: i64,
+    pub territoires: Vec<(NiveauTerritoire, String)>,
+    pub qualifiee: bool,
+    /// Where it is presented: the lieu's commune, else the structure's (INSEE code).
+    pub commune: Option<String>,
+    pub usage: Option<Usage>,
+}
+
+/// A use of a pass, as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    pub cle: String,
+    pub structure: StructureId,
+    /// The structure's name.
+    pub ou: String,
+    pub lieu: Option<LieuId>,
+    pub service: String,
+    pub utilise_le: i64,
+}
+
+/// The pass of `code` seen from `structure`, presented at `lieu` if named.
+pub async fn pass_vu(
+    db: &Db,
+    code: &str,
+    structure: StructureId,
+    lieu: Option<&LieuId>,
+) -> Result<Option<PassVu>, StoreError> {
+    let aggregate = match db.backend() {
+        Backend::Postgres => "string_agg(t.niveau || ':' || t.code, ' ')",
+        Backend::Sqlite => "group_concat(t.niveau || ':' || t.code, ' ')",
+    };
+    let sql = format!(
+        "SELECT p.id, p.programme_id, g.nom, p.valeur_centimes, g.dernier_jour, g.grace_jours, \
+         (SELECT {aggregate} FROM programme_territoires t WHERE t.programme_id = p.programme_id), \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM qualifications_pass q \
+           WHERE q.programme_id = p.programme_id AND q.structure_id = $2 AND q.statut = $3) \
+           THEN 1 ELSE 0 END AS BIGINT), \
+         u.cle, u.structure_id, s.nom, u.lieu_id, u.service, u.utilise_le, \
+         COALESCE((SELECT code_insee FROM lieux WHERE id = $4), \
+           (SELECT commune FROM structures WHERE id = $2)) \
+         FROM pass p JOIN programmes_pass g ON g.id = p.programme_id \
+         LEFT JOIN utilisations_pass u ON u.pass_id = p.id \
+         LEFT JOIN structures s ON s.id = u.structure_id \
+         WHERE p.code = $1"
+    );
+    let Some(r) = statement!(&sql, code, structure.0, ACCEPTEE, lieu.map(LieuId::as_str))
+        .fetch_optional(db.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let territoires = r
+        .get::<Option<String>, _>(6)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|t| {
+            let (niveau, code) = t.split_once(':').unwrap_or((t, ""));
+            Ok((
+                NiveauTerritoire::parse(niveau).ok_or_else(|| corrupt("niveau", niveau))?,
+                code.to_string(),
+            ))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let usage = r.get::<Option<String>, _>(8).map(|cle| Usage {
+        cle,
+        structure: StructureId(r.get(9)),
+        ou: r.get(10),
+        lieu: r.get::<Option<String>, _>(11).map(LieuId),
+        service: r.get(12),
+        utilise_le: r.get(13),
+    });
+    Ok(Some(PassVu {
+        id: PassId(r.get(0)),
+        programme: ProgrammeId(r.get(1)),
+        programme_nom: r.get(2),
+        valeur_centimes: r.get(3),
+        dernier_jour: r.get(4),
+        grace_jours: r.get(5),
+        territoires,
+        qualifiee: r.get::<i64, _>(7) == 1,
+        commune: r.get(14),
+        usage,
+    }))
+}
+
+/// How many passes `programme` has issued.
+pub async fn passes_issued(db: &Db, programme: ProgrammeId) -> Result<i64, StoreError> {
+    Ok(statement!(
+        "SELECT COUNT(*) FROM pass WHERE programme_id = $1",
+        programme.0
+    )
+    .fetch_one(db.pool())
+    .await?
+    .get(0))
+}
+
+/// Which of `codes` exist (a typo's candidates).
+pub async fn existing_codes(db: &Db, codes: &[String]) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    // A few dozen candidates at most: one statement each keeps the SQL plain.
+    for code in codes {
+        if statement!("SELECT 1 FROM pass WHERE code = $1", code)
+            .fetch_optional(db.pool())
+            .await?
+            .is_some()
+        {
+            found.push(code.clone());
+        }
+    }
+    Ok(found)
+}
+
+/// A use to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NouvelleUtilisation {
+    pub pass: PassId,
+    pub cle: String,
+    pub structure: StructureId,
+    pub lieu: Option<LieuId>,
+    pub mediateur: PersonId,
+    pub service: ServicePass,
+    pub utilise_le: i64,
+}
+
+/// Records a use: `true` if this call recorded it, `false` if the pass was used already or
+/// the key recorded another use. One statement: of concurrent attempts, one only wins.
+pub async fn redeem(db: &Db, u: &NouvelleUtilisation, now: i64) -> Result<bool, StoreError> {
+    Ok(statement!(
+        "INSERT INTO utilisations_pass (pass_id, cle, structure_id, lieu_id, mediateur_id, \
+         service, utilise_le, enregistre_le) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT DO NOTHING",
+        u.pass.0,
+        &u.cle,
+        u.structure.0,
+        u.lieu.as_ref().map(LieuId::as_str),
+        u.mediateur.0,
+        u.service.as_str(),
+        u.utilise_le,
+        now
+    )
+    .execute(db.pool())
+    .await?
+    .rows_affected()
+        == 1)
+}
