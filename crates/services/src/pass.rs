@@ -234,14 +234,17 @@ pub async fn emettre(
             reste: reste.max(0),
         });
     }
-    let mut rng = rand::rng();
-    let carnets: Vec<Vec<String>> = (0..nombre)
-        .map(|_| {
-            (0..taille)
-                .map(|_| CodePass::from_entropy(rng.random::<[u8; ENTROPY_BYTES]>()).compact())
-                .collect()
-        })
-        .collect();
+    // The thread's generator is not `Send`: drawn and dropped before any await.
+    let carnets: Vec<Vec<String>> = {
+        let mut rng = rand::rng();
+        (0..nombre)
+            .map(|_| {
+                (0..taille)
+                    .map(|_| CodePass::from_entropy(rng.random::<[u8; ENTROPY_BYTES]>()).compact())
+                    .collect()
+            })
+            .collect()
+    };
     let mut tx = db.begin().await?;
     let numeros = repo::issue_carnets(
         &mut tx,
@@ -338,6 +341,8 @@ pub async fn remettre(
 pub enum UtilisationError {
     #[error("{0}")]
     Refus(Refus),
+    #[error("ce programme ne paie pas ce service : choisissez-en un de la liste")]
+    ServiceHorsProgramme,
     #[error(
         "cette clé d’utilisation a déjà servi pour un autre pass : l’appareil doit en tirer une nouvelle"
     )]
@@ -358,6 +363,8 @@ pub struct PassValable {
     pub code: CodePass,
     pub programme: String,
     pub valeur_centimes: i64,
+    /// What it may pay for.
+    pub services: Vec<ServicePass>,
 }
 
 fn valable(code: CodePass, vu: PassVu) -> PassValable {
@@ -365,6 +372,7 @@ fn valable(code: CodePass, vu: PassVu) -> PassValable {
         code,
         programme: vu.programme_nom,
         valeur_centimes: vu.valeur_centimes,
+        services: vu.services,
     }
 }
 
@@ -456,6 +464,9 @@ pub async fn utiliser(
         return Ok(valable(code, vu));
     }
     decision?;
+    if !vu.services.contains(&d.service) {
+        return Err(UtilisationError::ServiceHorsProgramme);
+    }
     let u = NouvelleUtilisation {
         pass: vu.id,
         cle: d.cle.clone(),

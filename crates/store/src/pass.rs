@@ -475,6 +475,8 @@ pub struct PassVu {
     pub dernier_jour: i64,
     pub grace_jours: i64,
     pub territoires: Vec<(NiveauTerritoire, String)>,
+    /// What the programme's passes pay for.
+    pub services: Vec<ServicePass>,
     pub qualifiee: bool,
     /// Where it is presented: the lieu's commune, else the structure's (INSEE code).
     pub commune: Option<String>,
@@ -512,7 +514,7 @@ pub async fn pass_vu(
            THEN 1 ELSE 0 END AS BIGINT), \
          u.cle, u.structure_id, s.nom, u.lieu_id, u.service, u.utilise_le, \
          COALESCE((SELECT code_insee FROM lieux WHERE id = $4), \
-           (SELECT commune FROM structures WHERE id = $2)) \
+           (SELECT commune FROM structures WHERE id = $2)), g.services \
          FROM pass p JOIN programmes_pass g ON g.id = p.programme_id \
          LEFT JOIN utilisations_pass u ON u.pass_id = p.id \
          LEFT JOIN structures s ON s.id = u.structure_id \
@@ -552,6 +554,11 @@ pub async fn pass_vu(
         dernier_jour: r.get(4),
         grace_jours: r.get(5),
         territoires,
+        services: r
+            .get::<String, _>(15)
+            .split_whitespace()
+            .map(|s| ServicePass::parse(s).ok_or_else(|| corrupt("service", s)))
+            .collect::<Result<_, _>>()?,
         qualifiee: r.get::<i64, _>(7) == 1,
         commune: r.get(14),
         usage,
@@ -617,4 +624,54 @@ pub async fn redeem(db: &Db, u: &NouvelleUtilisation, now: i64) -> Result<bool, 
     .await?
     .rows_affected()
         == 1)
+}
+
+/// Every programme, with the name of the structure that runs it: (id, name, runner).
+pub async fn all_programmes(db: &Db) -> Result<Vec<(ProgrammeId, String, String)>, StoreError> {
+    Ok(statement!(
+        "SELECT g.id, g.nom, s.nom FROM programmes_pass g \
+         JOIN structures s ON s.id = g.structure_id ORDER BY g.nom, g.id"
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| (ProgrammeId(r.get(0)), r.get(1), r.get(2)))
+    .collect())
+}
+
+/// A structure's applications: (programme's name, status, reason of a refusal).
+pub async fn qualifications_of_structure(
+    db: &Db,
+    structure: StructureId,
+) -> Result<Vec<(ProgrammeId, String, String, String)>, StoreError> {
+    Ok(statement!(
+        "SELECT g.id, g.nom, q.statut, q.motif FROM qualifications_pass q \
+         JOIN programmes_pass g ON g.id = q.programme_id WHERE q.structure_id = $1 \
+         ORDER BY q.id",
+        structure.0
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| (ProgrammeId(r.get(0)), r.get(1), r.get(2), r.get(3)))
+    .collect())
+}
+
+/// A programme's booklets: (number, name of the structure handing it out, handed on).
+pub async fn carnets_of(
+    db: &Db,
+    programme: ProgrammeId,
+) -> Result<Vec<(i64, Option<String>, Option<i64>)>, StoreError> {
+    Ok(statement!(
+        "SELECT c.numero, s.nom, r.remis_le FROM carnets c \
+         LEFT JOIN structures s ON s.id = c.structure_id \
+         LEFT JOIN remises_pass r ON r.carnet_id = c.id \
+         WHERE c.programme_id = $1 ORDER BY c.numero",
+        programme.0
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect())
 }

@@ -117,7 +117,7 @@ pub struct Choix {
     pub checked: bool,
 }
 
-fn choices<T: Copy>(
+pub(crate) fn choices<T: Copy>(
     all: &[T],
     value: impl Fn(T) -> &'static str,
     label: impl Fn(T) -> &'static str,

@@ -221,6 +221,15 @@ fn access(method: &str, path: &str) -> Access {
             "/structures/{id}/beneficiaires/{beneficiaire}/effacement"
             | "/structures/{id}/beneficiaires/{beneficiaire}/fusion",
         ) => Access::MediateurOf,
+        ("GET", "/structures/{id}/pass" | "/structures/{id}/pass/programmes/{programme}")
+        | ("GET" | "POST", "/structures/{id}/pass/programmes/nouveau")
+        | (
+            "POST",
+            "/structures/{id}/pass/qualification"
+            | "/structures/{id}/pass/programmes/{programme}/qualifications/{qualification}"
+            | "/structures/{id}/pass/programmes/{programme}/carnets",
+        ) => Access::ReferentOf,
+        ("GET" | "POST", "/structures/{id}/pass/utilisation") => Access::MediateurOf,
         _ => panic!("route {method} {path} is missing from the authorization matrix"),
     }
 }
@@ -320,6 +329,8 @@ async fn every_route_for_every_role_and_structure() {
                 .replace("{mandat}", "1")
                 .replace("{activite}", "1")
                 .replace("{beneficiaire}", "1")
+                .replace("{programme}", "1")
+                .replace("{qualification}", "1")
                 .replace("{invitation}", "1")
                 .replace("{televersement}", "1")
                 // Someone outside both structures: a référent's `depart` or `roles` on them

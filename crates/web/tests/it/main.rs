@@ -17,5 +17,6 @@ mod lieux;
 mod lieux_edition;
 mod mandats;
 mod oidc_peer;
+mod pass;
 mod proconnect;
 mod securite;

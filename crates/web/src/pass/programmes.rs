@@ -1,0 +1,686 @@
+//! The référents' pages: the programmes their structure runs and its applications to
+//! others' (`/structures/{id}/pass`), a new programme, and a programme's page where its
+//! owner decides applications and issues booklets.
+
+use std::collections::BTreeSet;
+
+use askama::Template;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::calendrier::{date_fr, now_ms, parse_date_iso};
+use relais_domain::ids::{ProgrammeId, QualificationId, StructureId};
+use relais_domain::pass::programme::{
+    FinanceurSaisi, NiveauTerritoire, ProgrammeSaisi, Public, ServicePass,
+};
+use relais_domain::pass::reglement::euros;
+use relais_services::pass::{self as svc, DemandeQualification, PassError};
+use relais_store::pass as repo;
+use serde::Deserialize;
+
+use crate::activites::{Choix, choices};
+use crate::auth::{CsrfForm, InStructure, Referents};
+use crate::error::{gone, internal};
+use crate::pages::{Page, PageContext, render};
+
+/// One of the structure's applications, as its page lists it.
+pub struct Candidature {
+    pub programme: String,
+    pub statut: &'static str,
+    pub motif: String,
+}
+
+#[derive(Template)]
+#[template(path = "pass.html")]
+pub struct HubPage {
+    pub ctx: PageContext,
+    pub structure_id: StructureId,
+    pub programmes: Vec<(ProgrammeId, String)>,
+    pub candidatures: Vec<Candidature>,
+    /// The programmes it may apply to: (id, « name (runner) »).
+    pub ouverts: Vec<Choix>,
+    pub services: Vec<Choix>,
+    pub message: Option<String>,
+    pub erreur: Option<String>,
+}
+
+impl HubPage {
+    /// Errors of the application are said above the form.
+    fn aucune(&self) -> Option<&str> {
+        None
+    }
+}
+
+fn statut(s: &str) -> &'static str {
+    match s {
+        repo::ACCEPTEE => "qualifiée",
+        repo::REFUSEE => "refusée",
+        _ => "en attente de décision",
+    }
+}
+
+async fn hub_page(
+    state: &crate::AppState,
+    ctx: PageContext,
+    structure: StructureId,
+    message: Option<String>,
+    erreur: Option<String>,
+) -> Response {
+    let loaded = async {
+        let programmes = repo::programmes_of(&state.db, structure).await?;
+        let candidatures = repo::qualifications_of_structure(&state.db, structure).await?;
+        let tous = repo::all_programmes(&state.db).await?;
+        Ok::<_, relais_store::StoreError>((programmes, candidatures, tous))
+    }
+    .await;
+    let (programmes, candidatures, tous) = match loaded {
+        Ok(v) => v,
+        Err(e) => return internal(e),
+    };
+    let ouverts = tous
+        .into_iter()
+        .filter(|(id, _, _)| !candidatures.iter().any(|(p, ..)| p == id))
+        .map(|(id, nom, porteur)| Choix {
+            value: id.to_string(),
+            label: format!("{nom} ({porteur})"),
+            checked: false,
+        })
+        .collect();
+    let status = if erreur.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        render(HubPage {
+            ctx,
+            structure_id: structure,
+            programmes,
+            candidatures: candidatures
+                .into_iter()
+                .map(|(_, programme, s, motif)| Candidature {
+                    programme,
+                    statut: statut(&s),
+                    motif,
+                })
+                .collect(),
+            ouverts,
+            services: choices(
+                ServicePass::ALL,
+                ServicePass::as_str,
+                ServicePass::label,
+                |_| false,
+            ),
+            message,
+            erreur,
+        }),
+    )
+        .into_response()
+}
+
+/// `GET /structures/{id}/pass`
+pub async fn hub(Page(state, ctx): Page, guard: InStructure<Referents>) -> Response {
+    hub_page(&state, ctx, guard.access.structure(), None, None).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct Candidater {
+    #[serde(default)]
+    programme: String,
+    #[serde(default)]
+    titulaire: String,
+    #[serde(default)]
+    iban: String,
+    #[serde(default)]
+    bic: String,
+    /// Repeated: one per service ticked (`services=a&services=b`).
+    #[serde(default)]
+    services: Vec<String>,
+}
+
+/// `POST /structures/{id}/pass/qualification`: the structure applies to a programme.
+pub async fn apply(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let f: Candidater = super::formulaire(pairs, &["services"]);
+    let access = guard.access;
+    let Ok(programme) = f.programme.parse::<ProgrammeId>() else {
+        let e = "Choisissez un programme dans la liste.".to_string();
+        return hub_page(&state, ctx, access.structure(), None, Some(e)).await;
+    };
+    let demande = DemandeQualification {
+        titulaire: f.titulaire,
+        iban: f.iban,
+        bic: f.bic,
+        services: f
+            .services
+            .iter()
+            .filter_map(|s| ServicePass::parse(s))
+            .collect(),
+    };
+    match svc::demander_qualification(&state.db, &access, programme, &demande, now_ms()).await {
+        Ok(_) => {
+            let m = "Votre demande est envoyée à la structure qui porte le programme.".to_string();
+            hub_page(&state, ctx, access.structure(), Some(m), None).await
+        }
+        Err(PassError::Store(e)) => internal(e),
+        Err(e) => {
+            let e = format!("La demande n’est pas envoyée : {e}.");
+            hub_page(&state, ctx, access.structure(), None, Some(e)).await
+        }
+    }
+}
+
+// --- a new programme -------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "pass_programme_nouveau.html")]
+pub struct NewPage {
+    pub ctx: PageContext,
+    pub structure_id: StructureId,
+    pub f: Saisie,
+    pub publics: Vec<Choix>,
+    pub services: Vec<Choix>,
+    pub tailles: Vec<Choix>,
+    /// (field, message) of every error.
+    pub erreurs: Vec<(String, String)>,
+}
+
+impl NewPage {
+    fn erreur(&self, champ: &str) -> Option<&str> {
+        self.erreurs
+            .iter()
+            .find(|(c, _)| c == champ)
+            .map(|(_, e)| e.as_str())
+    }
+}
+
+/// The form as typed: two funders' lines at most here.
+#[derive(Deserialize, Default, Clone)]
+pub struct Saisie {
+    #[serde(default)]
+    pub nom: String,
+    #[serde(default)]
+    pub financeur1_nom: String,
+    #[serde(default)]
+    pub financeur1_siret: String,
+    #[serde(default)]
+    pub financeur1_part: String,
+    #[serde(default)]
+    pub financeur1_iban: String,
+    #[serde(default)]
+    pub financeur1_bic: String,
+    #[serde(default)]
+    pub financeur2_nom: String,
+    #[serde(default)]
+    pub financeur2_siret: String,
+    #[serde(default)]
+    pub financeur2_part: String,
+    #[serde(default)]
+    pub financeur2_iban: String,
+    #[serde(default)]
+    pub financeur2_bic: String,
+    #[serde(default)]
+    pub valeur: String,
+    #[serde(default)]
+    pub taille_carnet: String,
+    #[serde(default)]
+    pub budget: String,
+    #[serde(default)]
+    pub dernier_jour: String,
+    #[serde(default)]
+    pub grace: String,
+    #[serde(default)]
+    pub territoires: String,
+    #[serde(default)]
+    pub publics: Vec<String>,
+    #[serde(default)]
+    pub services: Vec<String>,
+}
+
+fn new_page(
+    ctx: PageContext,
+    structure_id: StructureId,
+    f: Saisie,
+    erreurs: Vec<(String, String)>,
+) -> NewPage {
+    let publics = choices(Public::ALL, Public::as_str, Public::label, |v| {
+        f.publics.iter().any(|p| p == v)
+    });
+    let services = choices(
+        ServicePass::ALL,
+        ServicePass::as_str,
+        ServicePass::label,
+        |v| f.services.iter().any(|s| s == v),
+    );
+    let tailles = ["5", "10"]
+        .iter()
+        .map(|t| Choix {
+            value: (*t).into(),
+            label: format!("{t} pass"),
+            checked: f.taille_carnet == *t || (f.taille_carnet.is_empty() && *t == "10"),
+        })
+        .collect();
+    NewPage {
+        ctx,
+        structure_id,
+        f,
+        publics,
+        services,
+        tailles,
+        erreurs,
+    }
+}
+
+/// `GET /structures/{id}/pass/programmes/nouveau`
+pub async fn new_form(Page(_, ctx): Page, guard: InStructure<Referents>) -> Response {
+    let f = Saisie {
+        valeur: "10".into(),
+        grace: "31".into(),
+        financeur1_part: "100".into(),
+        ..Saisie::default()
+    };
+    render(new_page(ctx, guard.access.structure(), f, Vec::new()))
+}
+
+/// Euros typed (`10`, `12,50`) in cents.
+fn centimes(typed: &str) -> Option<i64> {
+    let t = typed
+        .trim()
+        .trim_end_matches('€')
+        .trim()
+        .replace(',', ".")
+        .replace(' ', "");
+    let (units, decimals) = t.split_once('.').unwrap_or((&t, ""));
+    if units.is_empty() || decimals.len() > 2 {
+        return None;
+    }
+    let units: i64 = units.parse().ok()?;
+    let decimals: i64 = if decimals.is_empty() {
+        0
+    } else {
+        format!("{decimals:0<2}").parse().ok()?
+    };
+    units.checked_mul(100)?.checked_add(decimals)
+}
+
+/// A territory typed as codes: a département (2 or 3 characters), a commune (5), an EPCI
+/// (its 9-digit SIREN).
+fn territoire(code: &str) -> Option<(NiveauTerritoire, String)> {
+    let c = code.trim().to_uppercase();
+    let niveau = match c.len() {
+        2 | 3 => NiveauTerritoire::Departement,
+        5 => NiveauTerritoire::Commune,
+        9 if c.bytes().all(|b| b.is_ascii_digit()) => NiveauTerritoire::Epci,
+        _ => return None,
+    };
+    Some((niveau, c))
+}
+
+/// `POST /structures/{id}/pass/programmes/nouveau`
+pub async fn create(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
+) -> Response {
+    let f: Saisie = super::formulaire(pairs, &["publics", "services"]);
+    let access = guard.access;
+    let mut erreurs: Vec<(String, String)> = Vec::new();
+    let mut nombre = |champ: &str, typed: &str, message: &str| {
+        centimes(typed).unwrap_or_else(|| {
+            erreurs.push((champ.into(), message.into()));
+            0
+        })
+    };
+    let valeur = nombre("valeur", &f.valeur, "indiquez la valeur d’un pass en euros");
+    let budget = nombre("budget", &f.budget, "indiquez le budget en euros");
+    let dernier_jour = parse_date_iso(&f.dernier_jour).map(|ms| ms.div_euclid(86_400_000));
+    if dernier_jour.is_none() {
+        erreurs.push((
+            "dernier_jour".into(),
+            "indiquez une date au format jj/mm/aaaa".into(),
+        ));
+    }
+    let grace = f.grace.trim().parse::<i64>().unwrap_or(-1);
+    let mut territoires = Vec::new();
+    for code in f
+        .territoires
+        .split([',', ' ', ';'])
+        .filter(|c| !c.trim().is_empty())
+    {
+        match territoire(code) {
+            Some(t) => territoires.push(t),
+            None => erreurs.push((
+                "territoires".into(),
+                format!("« {code} » n’est ni un département, ni une commune, ni un EPCI"),
+            )),
+        }
+    }
+    let financeurs: Vec<FinanceurSaisi> = [
+        (
+            &f.financeur1_nom,
+            &f.financeur1_siret,
+            &f.financeur1_part,
+            &f.financeur1_iban,
+            &f.financeur1_bic,
+        ),
+        (
+            &f.financeur2_nom,
+            &f.financeur2_siret,
+            &f.financeur2_part,
+            &f.financeur2_iban,
+            &f.financeur2_bic,
+        ),
+    ]
+    .into_iter()
+    .filter(|(n, s, _, i, _)| !(n.trim().is_empty() && s.trim().is_empty() && i.trim().is_empty()))
+    .map(|(nom, siret, part, iban, bic)| FinanceurSaisi {
+        nom: nom.clone(),
+        siret: siret.clone(),
+        part: part.clone(),
+        iban: iban.clone(),
+        bic: bic.clone(),
+    })
+    .collect();
+    let saisi = ProgrammeSaisi {
+        nom: f.nom.clone(),
+        financeurs,
+        valeur_centimes: valeur,
+        taille_carnet: f.taille_carnet.parse().unwrap_or(0),
+        budget_centimes: budget,
+        achat_minimum_centimes: 0,
+        dernier_jour: dernier_jour.unwrap_or(i64::MAX / 2),
+        grace_jours: grace,
+        territoires,
+        publics: f
+            .publics
+            .iter()
+            .filter_map(|p| Public::parse(p))
+            .collect::<BTreeSet<_>>(),
+        services: f
+            .services
+            .iter()
+            .filter_map(|s| ServicePass::parse(s))
+            .collect::<BTreeSet<_>>(),
+    };
+    if erreurs.is_empty() {
+        match svc::creer_programme(&state.db, &access, &saisi, now_ms()).await {
+            Ok(id) => {
+                return Redirect::to(&format!(
+                    "/structures/{}/pass/programmes/{id}",
+                    access.structure()
+                ))
+                .into_response();
+            }
+            Err(PassError::Programme(e)) => {
+                erreurs.extend(e.iter().map(|e| (e.champ(), e.to_string())));
+            }
+            Err(PassError::Store(e)) => return internal(e),
+            Err(e) => erreurs.push(("formulaire".into(), e.to_string())),
+        }
+    }
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        render(new_page(ctx, access.structure(), f, erreurs)),
+    )
+        .into_response()
+}
+
+// --- a programme's page ----------------------------------------------------------------
+
+/// An application as the owner sees it.
+pub struct Demande {
+    pub id: QualificationId,
+    pub structure: String,
+    pub siret: String,
+    pub services: String,
+    pub statut: &'static str,
+    pub en_attente: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pass_programme.html")]
+pub struct ProgrammePage {
+    pub ctx: PageContext,
+    pub structure_id: StructureId,
+    pub id: ProgrammeId,
+    pub nom: String,
+    pub details: Vec<(&'static str, String)>,
+    pub financeurs: Vec<(String, String)>,
+    pub demandes: Vec<Demande>,
+    /// (number, handed out by, handed on).
+    pub carnets: Vec<(i64, String, String)>,
+    pub message: Option<String>,
+    pub erreur: Option<String>,
+}
+
+async fn programme_page(
+    state: &crate::AppState,
+    ctx: PageContext,
+    access: &relais_domain::authz::StructureAccess,
+    id: ProgrammeId,
+    message: Option<String>,
+    erreur: Option<String>,
+) -> Response {
+    let p = match svc::programme_gere(&state.db, access, id).await {
+        Ok(p) => p,
+        Err(PassError::Store(e)) => return internal(e),
+        Err(_) => return gone(&ctx),
+    };
+    let loaded = async {
+        Ok::<_, relais_store::StoreError>((
+            repo::qualifications_of(&state.db, id).await?,
+            repo::carnets_of(&state.db, id).await?,
+        ))
+    }
+    .await;
+    let (qualifications, carnets) = match loaded {
+        Ok(v) => v,
+        Err(e) => return internal(e),
+    };
+    let r = &p.reglages;
+    let jour = |d: i64| date_fr(d * 86_400_000);
+    let details = vec![
+        ("Valeur d’un pass", euros(r.valeur_centimes)),
+        ("Carnets de", format!("{} pass", r.taille_carnet)),
+        ("Budget", euros(r.budget_centimes)),
+        ("Valable jusqu’au", jour(r.dernier_jour)),
+        (
+            "Tolérance après cette date",
+            format!("{} jours", r.grace_jours),
+        ),
+        (
+            "Territoire",
+            r.territoires
+                .iter()
+                .map(|(n, c)| format!("{} {c}", n.label()))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
+            "Services payés",
+            r.services
+                .iter()
+                .map(|s| s.label())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    ];
+    let financeurs = r
+        .financeurs
+        .iter()
+        .map(|f| {
+            (
+                f.nom.clone(),
+                format!("{},{:02} %", f.part / 100, f.part % 100),
+            )
+        })
+        .collect();
+    let demandes = qualifications
+        .into_iter()
+        .map(|q| Demande {
+            id: q.id,
+            structure: q.structure_nom,
+            siret: q.structure_siret,
+            services: q
+                .services
+                .split_whitespace()
+                .filter_map(ServicePass::parse)
+                .map(ServicePass::label)
+                .collect::<Vec<_>>()
+                .join(", "),
+            statut: statut(&q.statut),
+            en_attente: q.statut == repo::DEMANDEE,
+        })
+        .collect();
+    let carnets = carnets
+        .into_iter()
+        .map(|(n, s, remis)| {
+            (
+                n,
+                s.unwrap_or_else(|| "—".into()),
+                remis.map_or_else(|| "pas encore".into(), date_fr),
+            )
+        })
+        .collect();
+    let status = if erreur.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (
+        status,
+        render(ProgrammePage {
+            ctx,
+            structure_id: access.structure(),
+            id,
+            nom: r.nom.clone(),
+            details,
+            financeurs,
+            demandes,
+            carnets,
+            message,
+            erreur,
+        }),
+    )
+        .into_response()
+}
+
+/// `GET /structures/{id}/pass/programmes/{programme}`
+pub async fn page(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    Path((_, programme)): Path<(StructureId, ProgrammeId)>,
+) -> Response {
+    programme_page(&state, ctx, &guard.access, programme, None, None).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct Decision {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    motif: String,
+}
+
+/// `POST /structures/{id}/pass/programmes/{programme}/qualifications/{qualification}`
+pub async fn decide(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    Path((_, programme, qualification)): Path<(StructureId, ProgrammeId, QualificationId)>,
+    CsrfForm(d): CsrfForm<Decision>,
+) -> Response {
+    let access = guard.access;
+    let accepter = d.decision == "accepter";
+    match svc::decider_qualification(
+        &state.db,
+        &access,
+        qualification,
+        accepter,
+        &d.motif,
+        now_ms(),
+    )
+    .await
+    {
+        Ok(()) => {
+            let m = if accepter {
+                "La structure est qualifiée : ses médiateurs peuvent accepter les pass du programme."
+            } else {
+                "La demande est refusée ; la structure voit le motif."
+            };
+            programme_page(&state, ctx, &access, programme, Some(m.into()), None).await
+        }
+        Err(PassError::Store(e)) => internal(e),
+        Err(PassError::Introuvable(_) | PassError::PasLePorteur) => gone(&ctx),
+        Err(e) => {
+            programme_page(&state, ctx, &access, programme, None, Some(format!("{e}."))).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct Emission {
+    #[serde(default)]
+    nombre: String,
+    #[serde(default)]
+    siret: String,
+}
+
+/// `POST /structures/{id}/pass/programmes/{programme}/carnets`: booklets issued, given to
+/// the structure of a SIRET to hand out.
+pub async fn issue(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    Path((_, programme)): Path<(StructureId, ProgrammeId)>,
+    CsrfForm(e): CsrfForm<Emission>,
+) -> Response {
+    let access = guard.access;
+    let refuse = |m: &str| Some(format!("Aucun carnet émis : {m}."));
+    let Some(nombre) = e
+        .nombre
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=1000).contains(n))
+    else {
+        let m = refuse("indiquez un nombre de carnets de 1 à 1 000");
+        return programme_page(&state, ctx, &access, programme, None, m).await;
+    };
+    let siret: String = e.siret.split_whitespace().collect();
+    let prescripteurs = match relais_store::comptes::structures_by_siret(&state.db, &siret).await {
+        Ok(found) => found.first().map(|s| s.id),
+        Err(err) => return internal(err),
+    };
+    let Some(prescripteurs) = prescripteurs else {
+        let m = refuse("aucune structure de Relais n’a ce SIRET");
+        return programme_page(&state, ctx, &access, programme, None, m).await;
+    };
+    match svc::emettre(
+        &state.db,
+        &access,
+        programme,
+        nombre,
+        Some(prescripteurs),
+        now_ms(),
+    )
+    .await
+    {
+        Ok(numeros) => {
+            let m = format!(
+                "{nombre} carnet(s) émis, nos {} à {}.",
+                numeros.first().unwrap_or(&0),
+                numeros.last().unwrap_or(&0)
+            );
+            programme_page(&state, ctx, &access, programme, Some(m), None).await
+        }
+        Err(PassError::Store(err)) => internal(err),
+        Err(PassError::Introuvable(_) | PassError::PasLePorteur) => gone(&ctx),
+        Err(err) => {
+            let m = refuse(&err.to_string());
+            programme_page(&state, ctx, &access, programme, None, m).await
+        }
+    }
+}

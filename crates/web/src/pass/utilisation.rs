@@ -1,0 +1,206 @@
+//! The counter, for a qualified structure's mediators, on a phone as on a desk: type the
+//! code, see whether the pass may be used *before* accepting it, choose the service, accept.
+//! Works without JavaScript; the key of a use is drawn when the pass is checked, so that
+//! pressing « Accepter » twice records it once.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rand::Rng;
+use relais_domain::calendrier::now_ms;
+use relais_domain::ids::LieuId;
+use relais_domain::pass::programme::ServicePass;
+use relais_domain::pass::reglement::euros;
+use relais_domain::pass::utilisation::Refus;
+use relais_services::pass::{self as svc, DemandeUtilisation, PassValable, UtilisationError};
+use serde::Deserialize;
+
+use crate::activites::{Choix, choices};
+use crate::auth::{CsrfForm, MediateurDe};
+use crate::error::internal;
+use crate::pages::{Page, PageContext, render};
+
+/// What the counter shows after a step.
+pub enum Etat {
+    /// Nothing typed yet, or a pass just accepted (its summary).
+    Saisie { accepte: Option<String> },
+    /// The pass may be used: its summary, the services to choose from, the use's key.
+    Valable {
+        resume: String,
+        services: Vec<Choix>,
+        cle: String,
+    },
+}
+
+#[derive(Template)]
+#[template(path = "pass_utilisation.html")]
+pub struct CounterPage {
+    pub ctx: PageContext,
+    pub structure_id: relais_domain::ids::StructureId,
+    pub code: String,
+    pub lieux: Vec<Choix>,
+    pub etat: Etat,
+    pub erreur: Option<String>,
+    /// A code one typo away that exists: offered to check instead.
+    pub suggestion: Option<String>,
+}
+
+impl CounterPage {
+    /// No error on the services' radios: a service outside the list is refused with the code.
+    fn aucune(&self) -> Option<&str> {
+        None
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct Envoi {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    lieu: String,
+    /// `verifier` or `accepter`.
+    #[serde(default)]
+    etape: String,
+    #[serde(default)]
+    cle: String,
+    #[serde(default)]
+    service: String,
+}
+
+fn resume(p: &PassValable) -> String {
+    format!(
+        "Pass {} de {} — {}",
+        p.code,
+        euros(p.valeur_centimes),
+        p.programme
+    )
+}
+
+async fn page(
+    state: &crate::AppState,
+    ctx: PageContext,
+    structure_id: relais_domain::ids::StructureId,
+    envoi: &Envoi,
+    etat: Etat,
+    erreur: Option<(String, Option<String>)>,
+) -> Response {
+    let lieux = match relais_services::activites::noms_des_lieux(&state.db, structure_id).await {
+        Ok(l) => l,
+        Err(e) => return internal(e),
+    };
+    let mut choix = vec![Choix {
+        value: String::new(),
+        label: "Les locaux de la structure".into(),
+        checked: envoi.lieu.is_empty(),
+    }];
+    choix.extend(lieux.into_iter().map(|(id, nom)| Choix {
+        checked: envoi.lieu == id.as_str(),
+        value: id.0,
+        label: nom,
+    }));
+    let status = if erreur.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let (erreur, suggestion) = erreur.map_or((None, None), |(e, s)| (Some(e), s));
+    (
+        status,
+        render(CounterPage {
+            ctx,
+            structure_id,
+            code: envoi.code.clone(),
+            lieux: choix,
+            etat,
+            erreur,
+            suggestion,
+        }),
+    )
+        .into_response()
+}
+
+/// `GET /structures/{id}/pass/utilisation`
+pub async fn form(Page(state, ctx): Page, MediateurDe { access }: MediateurDe) -> Response {
+    page(
+        &state,
+        ctx,
+        access.structure(),
+        &Envoi::default(),
+        Etat::Saisie { accepte: None },
+        None,
+    )
+    .await
+}
+
+/// `POST /structures/{id}/pass/utilisation`: check the code typed, or accept the pass
+/// checked.
+pub async fn submit(
+    Page(state, ctx): Page,
+    MediateurDe { access }: MediateurDe,
+    CsrfForm(envoi): CsrfForm<Envoi>,
+) -> Response {
+    let territoires = state.territoires.territoires();
+    let lieu = (!envoi.lieu.is_empty()).then(|| LieuId(envoi.lieu.clone()));
+    let now = now_ms();
+    let s = access.structure();
+    let result = if envoi.etape == "accepter" {
+        let demande = DemandeUtilisation {
+            code: envoi.code.clone(),
+            cle: envoi.cle.clone(),
+            lieu,
+            service: ServicePass::parse(&envoi.service).unwrap_or(ServicePass::AtelierCollectif),
+            utilise_le: now,
+        };
+        svc::utiliser(&state.db, &access, territoires, &demande, now)
+            .await
+            .map(|p| Etat::Saisie {
+                accepte: Some(resume(&p)),
+            })
+    } else {
+        svc::verifier(
+            &state.db,
+            &access,
+            territoires,
+            &envoi.code,
+            lieu.as_ref(),
+            now,
+        )
+        .await
+        .map(|p| Etat::Valable {
+            resume: resume(&p),
+            services: choices(&p.services, ServicePass::as_str, ServicePass::label, |v| {
+                p.services.len() == 1 || v == envoi.service
+            }),
+            cle: data_encoding::BASE64URL_NOPAD.encode(&rand::rng().random::<[u8; 16]>()),
+        })
+    };
+    match result {
+        Ok(etat @ Etat::Saisie { .. }) => {
+            let vide = Envoi {
+                lieu: envoi.lieu.clone(),
+                ..Envoi::default()
+            };
+            page(&state, ctx, s, &vide, etat, None).await
+        }
+        Ok(etat) => page(&state, ctx, s, &envoi, etat, None).await,
+        Err(UtilisationError::Store(e)) => internal(e),
+        Err(e) => {
+            let suggestion = match &e {
+                UtilisationError::Refus(Refus::FauteDeFrappe {
+                    suggestion: Some(code),
+                }) => Some(code.to_string()),
+                _ => None,
+            };
+            let erreur = Some((e.to_string(), suggestion));
+            page(
+                &state,
+                ctx,
+                s,
+                &envoi,
+                Etat::Saisie { accepte: None },
+                erreur,
+            )
+            .await
+        }
+    }
+}

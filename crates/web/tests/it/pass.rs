@@ -1,0 +1,168 @@
+//! Pass numérique through the pages, on both backends: a référent creates a programme
+//! (errors on their fields), qualifies their structure and issues booklets; a mediator
+//! checks a pass, accepts it once however often the button is pressed, and is told when
+//! it was used.
+
+use axum::http::StatusCode;
+use relais_domain::comptes::sessions::Stage;
+use relais_domain::comptes::{Role, StructureKind};
+use relais_domain::ids::ProgrammeId;
+use relais_testkit::TestDb;
+use relais_testkit::fixtures::{grant, structure};
+
+use crate::common::{account, app_with_territories, body, cookie_of, form, location, send};
+
+/// The value of the hidden field `name` in `html`.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{name} : {html}"))
+        + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_string()
+}
+
+async fn a_programme_is_created_and_its_passes_accepted_once(t: &TestDb) {
+    let app = app_with_territories(t).await;
+    let s = structure(
+        &t.db,
+        "21420218600018",
+        "Département de la Loire",
+        StructureKind::Collectivite,
+    )
+    .await;
+    let alice = account(&t.db, "alice@exemple.fr").await;
+    grant(&t.db, alice, s, Role::Referent).await;
+    let camille = account(&t.db, "camille@exemple.fr").await;
+    grant(&t.db, camille, s, Role::Mediateur).await;
+    let referent = cookie_of(&t.db, alice, Stage::Active, false).await;
+    let mediateur = cookie_of(&t.db, camille, Stage::Active, false).await;
+
+    let res = send(&app, "GET", &format!("/structures/{s}/pass"), &referent, "").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let new = format!("/structures/{s}/pass/programmes/nouveau");
+    let mut fields = vec![
+        ("nom", "Pass numérique Loire"),
+        ("financeur1_nom", "Département de la Loire"),
+        ("financeur1_siret", "21420218600018"),
+        ("financeur1_part", "60"),
+        ("financeur1_iban", "FR76 3000 6000 0112 3456 7890 188"),
+        ("financeur1_bic", "AGRIFRPP"),
+        ("financeur2_nom", "État"),
+        ("financeur2_siret", "13002526500013"),
+        ("financeur2_part", "40"),
+        ("financeur2_iban", "FR7630001007941234567890185"),
+        ("financeur2_bic", "BDFEFRPPCCT"),
+        ("valeur", "10"),
+        ("taille_carnet", "5"),
+        ("budget", "1 000"),
+        ("dernier_jour", "2099-12-31"),
+        ("grace", "31"),
+        ("territoires", "42"),
+        ("publics", "tout_public"),
+        ("services", "atelier_collectif"),
+        ("services", "aide_demarches"),
+    ];
+    // A wrong IBAN key: refused on its field, the rest kept.
+    let res = send(&app, "POST", &new, &referent, &form(&fields)).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(res).await;
+    assert!(html.contains("id=\"financeur1_iban-erreur\""), "{html}");
+    assert!(html.contains("value=\"Pass numérique Loire\""), "{html}");
+    assert!(html.contains("value=\"aide_demarches\" checked"), "{html}");
+    fields[4].1 = "FR76 3000 6000 0112 3456 7890 189";
+    let res = send(&app, "POST", &new, &referent, &form(&fields)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", body(res).await);
+    let page = location(&res);
+    let programme: ProgrammeId = page.rsplit('/').next().unwrap().parse().unwrap();
+
+    // The structure applies to its own programme, is qualified, issues two booklets.
+    let apply = form(&[
+        ("programme", &programme.to_string()),
+        ("titulaire", "Département de la Loire"),
+        ("iban", "FR7630006000011234567890189"),
+        ("bic", "AGRIFRPP"),
+        ("services", "atelier_collectif"),
+    ]);
+    let res = send(
+        &app,
+        "POST",
+        &format!("/structures/{s}/pass/qualification"),
+        &referent,
+        &apply,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", body(res).await);
+    let q = relais_store::pass::qualifications_of(&t.db, programme)
+        .await
+        .unwrap()[0]
+        .id;
+    let decide = format!("{page}/qualifications/{q}");
+    let res = send(
+        &app,
+        "POST",
+        &decide,
+        &referent,
+        &form(&[("decision", "accepter")]),
+    )
+    .await;
+    assert!(body(res).await.contains("La structure est qualifiée"));
+    let res = send(
+        &app,
+        "POST",
+        &format!("{page}/carnets"),
+        &referent,
+        &form(&[("nombre", "2"), ("siret", "214 202 186 00018")]),
+    )
+    .await;
+    let html = body(res).await;
+    assert!(html.contains("2 carnet(s) émis, nos 1 à 2."), "{html}");
+    let codes = relais_store::pass::carnet(&t.db, programme, 1)
+        .await
+        .unwrap()
+        .unwrap()
+        .codes;
+
+    // The counter: check, then accept twice with the same key, then once more.
+    let counter = format!("/structures/{s}/pass/utilisation");
+    assert_eq!(
+        send(&app, "GET", &counter, &mediateur, "").await.status(),
+        StatusCode::OK
+    );
+    let check = form(&[("etape", "verifier"), ("code", &codes[0].to_lowercase())]);
+    let html = body(send(&app, "POST", &counter, &mediateur, &check).await).await;
+    assert!(html.contains("Ce pass est valable ici"), "{html}");
+    assert!(html.contains("10,00 €"), "{html}");
+    let accept = form(&[
+        ("etape", "accepter"),
+        ("code", &hidden(&html, "code")),
+        ("cle", &hidden(&html, "cle")),
+        ("service", "atelier_collectif"),
+    ]);
+    for _ in 0..2 {
+        let html = body(send(&app, "POST", &counter, &mediateur, &accept).await).await;
+        assert!(html.contains("Pass accepté"), "{html}");
+    }
+    let res = send(&app, "POST", &counter, &mediateur, &check).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body(res).await;
+    assert!(html.contains("ce pass a déjà été utilisé le"), "{html}");
+    assert!(html.contains("aria-describedby=\"code-erreur\""), "{html}");
+    // A typo is told apart, with the pass meant offered.
+    let mut typo: Vec<char> = codes[1].chars().collect();
+    typo[0] = if typo[0] == 'A' { 'B' } else { 'A' };
+    let typo: String = typo.into_iter().collect();
+    let res = send(
+        &app,
+        "POST",
+        &counter,
+        &mediateur,
+        &form(&[("etape", "verifier"), ("code", &typo)]),
+    )
+    .await;
+    let html = body(res).await;
+    assert!(html.contains("faute de frappe"), "{html}");
+    assert!(html.contains("Vérifier plutôt le pass"), "{html}");
+}
+
+relais_testkit::backend_tests!(a_programme_is_created_and_its_passes_accepted_once);
