@@ -174,6 +174,7 @@ routes! {
     GET "/structures/{id}/pass/programmes/{programme}" => pass::programmes::page;
     POST "/structures/{id}/pass/programmes/{programme}/qualifications/{qualification}" => pass::programmes::decide;
     POST "/structures/{id}/pass/programmes/{programme}/carnets" => pass::programmes::issue;
+    GET "/structures/{id}/pass/programmes/{programme}/carnets/{numero}" => pass::programmes::carnet;
     GET "/structures/{id}/pass/utilisation" => pass::utilisation::form;
     POST "/structures/{id}/pass/utilisation" => pass::utilisation::submit;
     GET "/structures/{id}/activites/nouvelle" => activites::new_form;

@@ -684,3 +684,53 @@ pub async fn issue(
         }
     }
 }
+
+#[derive(Template)]
+#[template(path = "pass_carnet.html")]
+pub struct CarnetPage {
+    pub ctx: PageContext,
+    pub structure_id: StructureId,
+    pub programme_id: ProgrammeId,
+    pub programme: String,
+    pub numero: i64,
+    pub valeur: String,
+    pub valable_jusqu_au: String,
+    pub codes: Vec<String>,
+}
+
+/// `GET /structures/{id}/pass/programmes/{programme}/carnets/{numero}`: a booklet's
+/// passes, to print.
+pub async fn carnet(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    Path((_, programme, numero)): Path<(StructureId, ProgrammeId, i64)>,
+) -> Response {
+    let p = match svc::programme_gere(&state.db, &guard.access, programme).await {
+        Ok(p) => p,
+        Err(PassError::Store(e)) => return internal(e),
+        Err(_) => return gone(&ctx),
+    };
+    let carnet = match repo::carnet(&state.db, programme, numero).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return gone(&ctx),
+        Err(e) => return internal(e),
+    };
+    let r = &p.reglages;
+    render(CarnetPage {
+        ctx,
+        structure_id: guard.access.structure(),
+        programme_id: programme,
+        programme: r.nom.clone(),
+        numero,
+        valeur: euros(r.valeur_centimes),
+        valable_jusqu_au: date_fr(r.dernier_jour * 86_400_000),
+        codes: carnet
+            .codes
+            .iter()
+            .map(|c| {
+                relais_domain::pass::code::CodePass::parse(c)
+                    .map_or_else(|_| c.clone(), |c| c.to_string())
+            })
+            .collect(),
+    })
+}

@@ -221,7 +221,12 @@ fn access(method: &str, path: &str) -> Access {
             "/structures/{id}/beneficiaires/{beneficiaire}/effacement"
             | "/structures/{id}/beneficiaires/{beneficiaire}/fusion",
         ) => Access::MediateurOf,
-        ("GET", "/structures/{id}/pass" | "/structures/{id}/pass/programmes/{programme}")
+        (
+            "GET",
+            "/structures/{id}/pass"
+            | "/structures/{id}/pass/programmes/{programme}"
+            | "/structures/{id}/pass/programmes/{programme}/carnets/{numero}",
+        )
         | ("GET" | "POST", "/structures/{id}/pass/programmes/nouveau")
         | (
             "POST",
@@ -331,6 +336,7 @@ async fn every_route_for_every_role_and_structure() {
                 .replace("{beneficiaire}", "1")
                 .replace("{programme}", "1")
                 .replace("{qualification}", "1")
+                .replace("{numero}", "1")
                 .replace("{invitation}", "1")
                 .replace("{televersement}", "1")
                 // Someone outside both structures: a référent's `depart` or `roles` on them

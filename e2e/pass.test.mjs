@@ -1,0 +1,177 @@
+// Pass numérique in a real browser (Debian's Chromium): a référent creates a programme,
+// qualifies their structure and issues a booklet; then, as a mediator at the counter on a
+// 320 px wide phone and with the keyboard alone, checks a pass before accepting it,
+// accepts it, and is told when it was used when it comes back.
+//
+// Every page reached passes axe-core (WCAG 2.1 A/AA) with zero violations at 1280 and
+// 320 px, has no CSP violation, no console error, and gets a screenshot in
+// e2e/screenshots/pass-*.png.
+
+import { after, before, describe } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { createAccount, createStructure, startServer } from './lib/server.mjs';
+import { launchBrowser } from './lib/browser.mjs';
+import { checkNotice, checkPage, goto, journey, openSession, pathOf, pressAndLoad, tabTo, typeInto } from './lib/page.mjs';
+import { enrol, loginWithPassword } from './lib/login.mjs';
+
+const STRUCTURE = {
+  siret: '21420218600018',
+  nom: 'Département de la Loire',
+  kind: 'collectivite',
+  adresse: '2 rue Charles de Gaulle, 42000 Saint-Étienne',
+  commune: '42218',
+};
+// Référent (runs the programme) and mediator (at the counter) of the same structure.
+const AGENT = {
+  email: 'lou.martin@exemple.fr',
+  givenName: 'Lou',
+  familyName: 'Martin',
+  password: 'phrase-de-passe-du-departement-9',
+};
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer({
+    logName: 'server-pass.log',
+    async seed(relais) {
+      await createAccount(relais, AGENT);
+      await createStructure(relais, STRUCTURE);
+      for (const role of ['referent', 'mediateur']) {
+        await relais(['admin', 'attribuer-role', '--courriel', AGENT.email, '--siret', STRUCTURE.siret, '--role', role]);
+      }
+    },
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('a programme, a booklet, and a pass accepted at the counter', () => {
+  const step = journey();
+  let s;
+  let hubPath;
+  let programmePath;
+  let code;
+
+  before(async () => {
+    s = await openSession(browser, server, { screenshots: 'pass' });
+  });
+  after(async () => {
+    await s?.context.close();
+  });
+
+  step('the référent goes from /compte to the Pass numérique page', async () => {
+    const { page } = s;
+    await loginWithPassword(s, AGENT);
+    await enrol(s);
+    s.problems.splice(0);
+    await tabTo(page, 'main a[href$="/pass"]', { text: /^Pass numérique de Département de la Loire$/ });
+    await pressAndLoad(page);
+    hubPath = pathOf(page);
+    assert.match(hubPath, /^\/structures\/\d+\/pass$/);
+    await checkPage(s, 'accueil', { title: 'Pass numérique' });
+  });
+
+  step('a programme is created; a wrong IBAN is refused on its field first', async () => {
+    const { page } = s;
+    await tabTo(page, 'main a[href$="/pass/programmes/nouveau"]', { text: /Créer un programme/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'programme-nouveau', { title: 'Nouveau programme de pass numériques' });
+    await typeInto(page, '#nom', 'Pass numérique Loire');
+    await typeInto(page, '#financeur1_nom', 'Département de la Loire');
+    await typeInto(page, '#financeur1_siret', '21420218600018');
+    await typeInto(page, '#financeur1_part', '100');
+    await typeInto(page, '#financeur1_iban', 'FR76 3000 6000 0112 3456 7890 188');
+    await typeInto(page, '#financeur1_bic', 'AGRIFRPP');
+    await typeInto(page, '#budget', '1000');
+    await page.fill('#dernier_jour', '2099-12-31');
+    await typeInto(page, '#territoires', '42');
+    await tabTo(page, '#publics-tout_public');
+    await page.keyboard.press('Space');
+    await tabTo(page, '#services-atelier_collectif');
+    await page.keyboard.press('Space');
+    await tabTo(page, 'button[type="submit"]', { text: /Créer le programme/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'programme-erreur', { status: 422, title: 'Erreur : Nouveau programme de pass numériques' });
+    const describedBy = await page.getAttribute('#financeur1_iban', 'aria-describedby');
+    assert.match(await page.locator(`#${describedBy}`).innerText(), /IBAN n’est pas valide/);
+    assert.equal(await page.inputValue('#nom'), 'Pass numérique Loire', 'the rest is kept');
+    assert.ok(await page.isChecked('#services-atelier_collectif'), 'the boxes too');
+
+    await typeInto(page, '#financeur1_iban', 'FR76 3000 6000 0112 3456 7890 189');
+    await tabTo(page, 'button[type="submit"]', { text: /Créer le programme/ });
+    await pressAndLoad(page);
+    programmePath = pathOf(page);
+    assert.match(programmePath, /^\/structures\/\d+\/pass\/programmes\/\d+$/);
+    await checkPage(s, 'programme', { title: 'Pass numérique Loire' });
+  });
+
+  step('the structure applies, is qualified, and issues a booklet', async () => {
+    const { page } = s;
+    await goto(s, hubPath);
+    await typeInto(page, '#titulaire', 'Département de la Loire');
+    await typeInto(page, '#iban', 'FR7630006000011234567890189');
+    await typeInto(page, '#bic', 'AGRIFRPP');
+    await tabTo(page, '#services-atelier_collectif');
+    await page.keyboard.press('Space');
+    await tabTo(page, 'button[type="submit"]', { text: /Demander la qualification/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'demande', { title: 'Pass numérique' });
+    await checkNotice(page, /Votre demande est envoyée/);
+
+    await goto(s, programmePath);
+    await tabTo(page, 'button[value="accepter"]', { text: /Qualifier Département de la Loire/ });
+    await pressAndLoad(page);
+    await checkNotice(page, /La structure est qualifiée/);
+    await typeInto(page, '#nombre', '1');
+    await typeInto(page, '#siret', STRUCTURE.siret);
+    await tabTo(page, 'button[type="submit"]', { text: /Émettre les carnets/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'carnets', { title: 'Pass numérique Loire' });
+    await checkNotice(page, /1 carnet\(s\) émis, nos 1 à 1\./);
+    await tabTo(page, 'main a[href$="/carnets/1"]', { text: /Carnet n° 1/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'carnet', { title: 'Carnet n° 1 — Pass numérique Loire' });
+    code = (await page.locator('main tbody tr:first-child td:nth-child(2)').innerText()).trim();
+    assert.match(code, /^[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+  });
+
+  step('at the counter, 320 px wide, keyboard only: checked, then accepted', async () => {
+    const { page } = s;
+    await page.setViewportSize({ width: 320, height: 640 });
+    await goto(s, '/compte');
+    await tabTo(page, 'main a[href$="/pass/utilisation"]', { text: /Accepter un pass à Département de la Loire/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'guichet', { title: 'Accepter un pass numérique' });
+    await typeInto(page, '#code', code.toLowerCase().replaceAll('-', ' '));
+    await tabTo(page, 'button[type="submit"]', { text: /Vérifier le pass/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'guichet-valable', { title: 'Accepter un pass numérique' });
+    assert.match(await page.locator('main').innerText(), /Ce pass est valable ici/);
+    assert.match(await page.locator('main').innerText(), /10,00 €/);
+    assert.ok(await page.isChecked('#service-atelier_collectif'), 'the one service is chosen');
+    await tabTo(page, 'button[type="submit"]', { text: /Accepter le pass/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'guichet-accepte', { title: 'Accepter un pass numérique' });
+    await checkNotice(page, /Pass accepté/);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 320, `no sideways scroll (${width} px)`);
+  });
+
+  step('the same pass again: refused, saying when and where it was used', async () => {
+    const { page } = s;
+    await typeInto(page, '#code', code);
+    await tabTo(page, 'button[type="submit"]', { text: /Vérifier le pass/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'guichet-deja-utilise', { status: 422, title: 'Erreur : Accepter un pass numérique' });
+    const describedBy = await page.getAttribute('#code', 'aria-describedby');
+    assert.match(await page.locator(`#${describedBy}`).innerText(), /^ce pass a déjà été utilisé le \d\d\/\d\d\/\d{4} à \d+ h \d\d \(Département de la Loire\)$/);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+});
