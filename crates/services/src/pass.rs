@@ -13,10 +13,13 @@ use relais_domain::pass::code::{CodePass, ENTROPY_BYTES};
 use relais_domain::pass::programme::{
     self as regles, BIC_INVALIDE, IBAN_INVALIDE, ProgrammeError, ProgrammeSaisi, ServicePass,
 };
-use relais_domain::pass::utilisation::{DejaUtilise, EtatPass, Refus, decider};
+use relais_domain::pass::utilisation::{
+    DejaUtilise, ESSAIS_PAR_PERSONNE, ESSAIS_PAR_STRUCTURE, EtatPass, FENETRE_ESSAIS_MS, Refus,
+    decider,
+};
 use relais_domain::territoires::Territoires;
 use relais_store::pass::{self as repo, Carnet, NouvelleUtilisation, PassVu, Programme, Remise};
-use relais_store::{Db, StoreError, journal};
+use relais_store::{Db, StoreError, journal, sessions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PassError {
@@ -341,6 +344,10 @@ pub async fn remettre(
 pub enum UtilisationError {
     #[error("{0}")]
     Refus(Refus),
+    #[error(
+        "trop de codes inconnus ont été tapés : réessayez dans un quart d’heure, ou demandez le carnet à la personne pour vérifier le code"
+    )]
+    TropDEssais,
     #[error("ce programme ne paie pas ce service : choisissez-en un de la liste")]
     ServiceHorsProgramme,
     #[error(
@@ -387,6 +394,22 @@ async fn lire(
     lieu: Option<&LieuId>,
     now: i64,
 ) -> Result<(CodePass, PassVu, Result<(), Refus>), UtilisationError> {
+    // Guessing is bounded: past their limit, a person or a structure is told nothing of
+    // any code, valid or not, until the window ends.
+    let personne = format!("pass-personne:{}", access.person());
+    let structure = format!("pass-structure:{}", access.structure());
+    let buckets = [personne.as_str(), structure.as_str()];
+    let [par_personne, par_structure] =
+        sessions::hits_of(db, &buckets, now, FENETRE_ESSAIS_MS).await?;
+    if par_personne >= ESSAIS_PAR_PERSONNE || par_structure >= ESSAIS_PAR_STRUCTURE {
+        return Err(UtilisationError::TropDEssais);
+    }
+    let echec = |refus: Refus| async {
+        for bucket in buckets {
+            sessions::hit(db, bucket, now, FENETRE_ESSAIS_MS).await?;
+        }
+        Ok::<_, UtilisationError>(UtilisationError::Refus(refus))
+    };
     let code = match CodePass::parse(typed) {
         Ok(code) => code,
         Err(relais_domain::pass::code::CodeError::Cle) => {
@@ -399,13 +422,13 @@ async fn lire(
                 [one] => CodePass::parse(one).ok(),
                 _ => None,
             };
-            return Err(Refus::FauteDeFrappe { suggestion }.into());
+            return Err(echec(Refus::FauteDeFrappe { suggestion }).await?);
         }
-        Err(_) => return Err(Refus::Inconnu.into()),
+        Err(_) => return Err(echec(Refus::Inconnu).await?),
     };
-    let vu = repo::pass_vu(db, &code.compact(), access.structure(), lieu)
-        .await?
-        .ok_or(Refus::Inconnu)?;
+    let Some(vu) = repo::pass_vu(db, &code.compact(), access.structure(), lieu).await? else {
+        return Err(echec(Refus::Inconnu).await?);
+    };
     let commune = vu
         .commune
         .as_deref()

@@ -4,6 +4,16 @@
 use super::code::CodePass;
 use crate::calendrier::{civil_from_days, date_heure_fr};
 
+/// Codes that match no pass (unknown or mistyped) a person may type in
+/// [`FENETRE_ESSAIS_MS`]: enough for real typos, far too few to guess 70-bit codes.
+pub const ESSAIS_PAR_PERSONNE: i64 = 10;
+
+/// The same, for all the mediators of a structure together.
+pub const ESSAIS_PAR_STRUCTURE: i64 = 30;
+
+/// The window of those counts: 15 minutes.
+pub const FENETRE_ESSAIS_MS: i64 = 15 * 60 * 1000;
+
 /// A pass as the ledger knows it, seen from the lieu that presents it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EtatPass {

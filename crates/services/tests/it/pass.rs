@@ -348,7 +348,73 @@ async fn concurrent_attempts_use_each_pass_once(db: Db) {
     assert_eq!(refused, 15 * codes.len());
 }
 
+/// Unknown codes are counted per person (10) and per structure (30) over 15 minutes: past
+/// either, even a genuine code gets no answer until the window ends.
+async fn guessing_codes_is_bounded(db: Db) {
+    let (programme, porteur, mediateur, prescripteur, mediatheque) = setup(&db).await;
+    let territoires = crate::index().territoires();
+    svc::emettre(
+        &db,
+        &porteur,
+        programme,
+        1,
+        Some(prescripteur.structure()),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let genuine = relais_store::pass::carnet(&db, programme, 1)
+        .await
+        .unwrap()
+        .unwrap()
+        .codes[0]
+        .clone();
+    let guess = |i: u8| CodePass::from_entropy([i; 9]).to_string();
+    for i in 0..10 {
+        assert_eq!(
+            refus(svc::verifier(&db, &mediateur, territoires, &guess(i), None, NOW).await),
+            Refus::Inconnu
+        );
+    }
+    assert!(matches!(
+        svc::verifier(&db, &mediateur, territoires, &genuine, None, NOW).await,
+        Err(UtilisationError::TropDEssais)
+    ));
+    // Colleagues may still work, until the structure's count is reached: 10 each.
+    let mut collegues = Vec::new();
+    for (i, email) in ["eve@exemple.fr", "fred@exemple.fr", "gael@exemple.fr"]
+        .iter()
+        .enumerate()
+    {
+        let p = fixtures::person(&db, email, "Collègue", &i.to_string()).await;
+        collegues.push(fixtures::mediateur(p, mediatheque));
+    }
+    svc::verifier(&db, &collegues[0], territoires, &genuine, None, NOW)
+        .await
+        .unwrap();
+    for (c, collegue) in collegues[..2].iter().enumerate() {
+        for i in 0..10 {
+            let g = guess(10 + 10 * c as u8 + i);
+            let r = svc::verifier(&db, collegue, territoires, &g, None, NOW).await;
+            assert!(
+                matches!(r, Err(UtilisationError::Refus(Refus::Inconnu))),
+                "{c} {i}: {r:?}"
+            );
+        }
+    }
+    assert!(matches!(
+        svc::verifier(&db, &collegues[2], territoires, &genuine, None, NOW).await,
+        Err(UtilisationError::TropDEssais)
+    ));
+    // A quarter of an hour later, the window has passed.
+    let later = NOW + 16 * 60 * 1000;
+    svc::verifier(&db, &mediateur, territoires, &genuine, None, later)
+        .await
+        .unwrap();
+}
+
 relais_testkit::store_tests!(
     a_programme_runs_from_its_settings_to_a_pass_used_once,
     concurrent_attempts_use_each_pass_once,
+    guessing_codes_is_bounded,
 );
