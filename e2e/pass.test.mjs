@@ -1,5 +1,6 @@
 // Pass numérique in a real browser (Debian's Chromium): a référent creates a programme,
-// qualifies their structure and issues a booklet; then, as a mediator at the counter on a
+// qualifies their structure and issues a booklet; as a prescripteur hands it to a person;
+// then, as a mediator at the counter on a
 // 320 px wide phone and with the keyboard alone, checks a pass before accepting it,
 // accepts it, and is told when it was used when it comes back.
 //
@@ -22,7 +23,8 @@ const STRUCTURE = {
   adresse: '2 rue Charles de Gaulle, 42000 Saint-Étienne',
   commune: '42218',
 };
-// Référent (runs the programme) and mediator (at the counter) of the same structure.
+// Référent (runs the programme), prescripteur (hands booklets) and mediator (at the
+// counter) of the same structure.
 const AGENT = {
   email: 'lou.martin@exemple.fr',
   givenName: 'Lou',
@@ -39,7 +41,7 @@ before(async () => {
     async seed(relais) {
       await createAccount(relais, AGENT);
       await createStructure(relais, STRUCTURE);
-      for (const role of ['referent', 'mediateur']) {
+      for (const role of ['referent', 'mediateur', 'prescripteur']) {
         await relais(['admin', 'attribuer-role', '--courriel', AGENT.email, '--siret', STRUCTURE.siret, '--role', role]);
       }
     },
@@ -140,6 +142,19 @@ describe('a programme, a booklet, and a pass accepted at the counter', () => {
     await checkPage(s, 'carnet', { title: 'Carnet n° 1 — Pass numérique Loire' });
     code = (await page.locator('main tbody tr:first-child td:nth-child(2)').innerText()).trim();
     assert.match(code, /^[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+  });
+
+  step('the prescripteur hands the booklet to a person', async () => {
+    const { page } = s;
+    await goto(s, '/compte');
+    await tabTo(page, 'main a[href$="/pass/remise"]', { text: /Remettre un carnet de pass à Département de la Loire/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'remise', { title: 'Remettre un carnet de pass numériques' });
+    await typeInto(page, '#numero', '1');
+    await tabTo(page, 'button[type="submit"]', { text: /Remettre le carnet/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'remise-faite', { title: 'Remettre un carnet de pass numériques' });
+    await checkNotice(page, /Carnet n° 1 remis : 10 pass/);
   });
 
   step('at the counter, 320 px wide, keyboard only: checked, then accepted', async () => {

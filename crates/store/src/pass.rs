@@ -675,3 +675,23 @@ pub async fn carnets_of(
     .map(|r| (r.get(0), r.get(1), r.get(2)))
     .collect())
 }
+
+/// The programmes that gave booklets to `structure` to hand out: (id, name, booklets not
+/// handed yet).
+pub async fn programmes_entrusted(
+    db: &Db,
+    structure: StructureId,
+) -> Result<Vec<(ProgrammeId, String, i64)>, StoreError> {
+    Ok(statement!(
+        "SELECT g.id, g.nom, CAST(SUM(CASE WHEN r.carnet_id IS NULL THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM carnets c JOIN programmes_pass g ON g.id = c.programme_id \
+         LEFT JOIN remises_pass r ON r.carnet_id = c.id WHERE c.structure_id = $1 \
+         GROUP BY g.id, g.nom ORDER BY g.nom, g.id",
+        structure.0
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| (ProgrammeId(r.get(0)), r.get(1), r.get(2)))
+    .collect())
+}

@@ -266,6 +266,12 @@ impl RequiredRoles for MandateTeam {
     const ROLES: &'static [Role] = &[Role::Aidant, Role::Referent];
 }
 
+/// Prescripteurs only: they hand out pass booklets.
+pub struct Prescripteurs;
+impl RequiredRoles for Prescripteurs {
+    const ROLES: &'static [Role] = &[Role::Prescripteur];
+}
+
 /// Any member of the structure, whatever their role.
 pub struct Members;
 impl RequiredRoles for Members {

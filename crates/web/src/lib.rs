@@ -175,6 +175,8 @@ routes! {
     POST "/structures/{id}/pass/programmes/{programme}/qualifications/{qualification}" => pass::programmes::decide;
     POST "/structures/{id}/pass/programmes/{programme}/carnets" => pass::programmes::issue;
     GET "/structures/{id}/pass/programmes/{programme}/carnets/{numero}" => pass::programmes::carnet;
+    GET "/structures/{id}/pass/remise" => pass::remise::form;
+    POST "/structures/{id}/pass/remise" => pass::remise::submit;
     GET "/structures/{id}/pass/utilisation" => pass::utilisation::form;
     POST "/structures/{id}/pass/utilisation" => pass::utilisation::submit;
     GET "/structures/{id}/activites/nouvelle" => activites::new_form;

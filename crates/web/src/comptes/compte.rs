@@ -23,6 +23,7 @@ pub struct MyStructure {
     pub referent: bool,
     pub aidant: bool,
     pub mediateur: bool,
+    pub prescripteur: bool,
 }
 
 #[derive(Template)]
@@ -50,6 +51,7 @@ pub async fn account(Page(state, ctx): Page, auth: Authenticated) -> Response {
                 s.referent |= m.role == Role::Referent;
                 s.aidant |= m.role == Role::Aidant;
                 s.mediateur |= m.role == Role::Mediateur;
+                s.prescripteur |= m.role == Role::Prescripteur;
             }
             None => structures.push(MyStructure {
                 id: m.structure_id,
@@ -59,6 +61,7 @@ pub async fn account(Page(state, ctx): Page, auth: Authenticated) -> Response {
                 referent: m.role == Role::Referent,
                 aidant: m.role == Role::Aidant,
                 mediateur: m.role == Role::Mediateur,
+                prescripteur: m.role == Role::Prescripteur,
             }),
         }
     }

@@ -1,8 +1,10 @@
 //! Pass numérique: the counter where a mediator checks and accepts a pass
-//! ([`utilisation`]), and the référents' page of programmes ([`programmes`]). The rules are
+//! ([`utilisation`]), the référents' page of programmes ([`programmes`]), and the
+//! prescripteurs' handing of a booklet to a person ([`remise`]). The rules are
 //! in `relais_services::pass`.
 
 pub mod programmes;
+pub mod remise;
 pub mod utilisation;
 
 /// A form whose `lists` fields may repeat (checkboxes), read from its pairs: the others

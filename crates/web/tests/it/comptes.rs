@@ -25,6 +25,8 @@ enum Who {
     Pending,
     Mediateur,
     Aidant,
+    /// Hands out pass booklets in the first structure.
+    Prescripteur,
     /// Référent of the first structure.
     Referent,
     /// Référent of the other structure.
@@ -34,11 +36,12 @@ enum Who {
     Hub,
 }
 
-const EVERYONE: [Who; 8] = [
+const EVERYONE: [Who; 9] = [
     Who::Anonymous,
     Who::Pending,
     Who::Mediateur,
     Who::Aidant,
+    Who::Prescripteur,
     Who::Referent,
     Who::OtherReferent,
     Who::Admin,
@@ -69,6 +72,8 @@ enum Access {
     MandateTeamOf,
     /// The structure's mediators.
     MediateurOf,
+    /// The structure's prescripteurs.
+    PrescripteurOf,
 }
 
 /// The matrix: every route must be here.
@@ -235,6 +240,7 @@ fn access(method: &str, path: &str) -> Access {
             | "/structures/{id}/pass/programmes/{programme}/carnets",
         ) => Access::ReferentOf,
         ("GET" | "POST", "/structures/{id}/pass/utilisation") => Access::MediateurOf,
+        ("GET" | "POST", "/structures/{id}/pass/remise") => Access::PrescripteurOf,
         _ => panic!("route {method} {path} is missing from the authorization matrix"),
     }
 }
@@ -257,6 +263,11 @@ async fn world(db: &Db) -> World {
             Some((a, Role::Mediateur)),
         ),
         (Who::Aidant, "aidant@exemple.fr", Some((a, Role::Aidant))),
+        (
+            Who::Prescripteur,
+            "prescripteur@exemple.fr",
+            Some((a, Role::Prescripteur)),
+        ),
         (
             Who::Referent,
             "referent@exemple.fr",
@@ -369,20 +380,26 @@ async fn every_route_for_every_role_and_structure() {
                             || (who == Who::OtherReferent && id == w.structures[1])
                     }
                     Access::MemberOfFormStructure => {
-                        matches!(who, Who::Mediateur | Who::Aidant | Who::Referent)
+                        matches!(
+                            who,
+                            Who::Mediateur | Who::Aidant | Who::Prescripteur | Who::Referent
+                        )
                     }
                     Access::Admin => who == Who::Admin,
                     Access::HubCoordinator => who == Who::Hub,
                     Access::AidantOf => who == Who::Aidant && id == w.structures[0],
                     Access::AnyAidant => who == Who::Aidant,
                     Access::MediateurOf => who == Who::Mediateur && id == w.structures[0],
+                    Access::PrescripteurOf => who == Who::Prescripteur && id == w.structures[0],
                     Access::MandateTeamOf => {
                         (matches!(who, Who::Aidant | Who::Referent) && id == w.structures[0])
                             || (who == Who::OtherReferent && id == w.structures[1])
                     }
                     Access::MemberOf => {
-                        (matches!(who, Who::Mediateur | Who::Aidant | Who::Referent)
-                            && id == w.structures[0])
+                        (matches!(
+                            who,
+                            Who::Mediateur | Who::Aidant | Who::Prescripteur | Who::Referent
+                        ) && id == w.structures[0])
                             || (who == Who::OtherReferent && id == w.structures[1])
                     }
                 };

@@ -117,6 +117,26 @@ async fn a_programme_is_created_and_its_passes_accepted_once(t: &TestDb) {
     .await;
     let html = body(res).await;
     assert!(html.contains("2 carnet(s) émis, nos 1 à 2."), "{html}");
+    // A prescripteur of the structure hands booklet 2 to a person, once.
+    let dana = account(&t.db, "dana@exemple.fr").await;
+    grant(&t.db, dana, s, Role::Prescripteur).await;
+    let prescripteur = cookie_of(&t.db, dana, Stage::Active, false).await;
+    let remise = format!("/structures/{s}/pass/remise");
+    let html = body(send(&app, "GET", &remise, &prescripteur, "").await).await;
+    assert!(html.contains("Pass numérique Loire (2 carnet(s) à remettre)"), "{html}");
+    let hand = form(&[
+        ("programme", &programme.to_string()),
+        ("numero", "2"),
+        ("tranche", "soixante_dix_plus"),
+        ("situation", "retraite"),
+        ("commune", "42218"),
+    ]);
+    let html = body(send(&app, "POST", &remise, &prescripteur, &hand).await).await;
+    assert!(html.contains("Carnet n° 2 remis : 5 pass"), "{html}");
+    let res = send(&app, "POST", &remise, &prescripteur, &hand).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body(res).await.contains("ce carnet a déjà été remis"));
+
     let codes = relais_store::pass::carnet(&t.db, programme, 1)
         .await
         .unwrap()
