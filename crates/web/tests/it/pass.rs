@@ -123,7 +123,10 @@ async fn a_programme_is_created_and_its_passes_accepted_once(t: &TestDb) {
     let prescripteur = cookie_of(&t.db, dana, Stage::Active, false).await;
     let remise = format!("/structures/{s}/pass/remise");
     let html = body(send(&app, "GET", &remise, &prescripteur, "").await).await;
-    assert!(html.contains("Pass numérique Loire (2 carnet(s) à remettre)"), "{html}");
+    assert!(
+        html.contains("Pass numérique Loire (2 carnet(s) à remettre)"),
+        "{html}"
+    );
     let hand = form(&[
         ("programme", &programme.to_string()),
         ("numero", "2"),
