@@ -13,6 +13,7 @@ use relais_domain::pass::code::{CodePass, ENTROPY_BYTES};
 use relais_domain::pass::programme::{
     self as regles, BIC_INVALIDE, IBAN_INVALIDE, ProgrammeError, ProgrammeSaisi, ServicePass,
 };
+use relais_domain::pass::reglement::{Releve, Utilisation, releves};
 use relais_domain::pass::utilisation::{
     DejaUtilise, ESSAIS_PAR_PERSONNE, ESSAIS_PAR_STRUCTURE, EtatPass, FENETRE_ESSAIS_MS, Refus,
     decider,
@@ -513,4 +514,31 @@ pub async fn utiliser(
         .into()),
         None => Err(UtilisationError::CleReutilisee),
     }
+}
+
+// --- statements --------------------------------------------------------------------------
+
+/// The statements of month `mois` ((year, 1–12), Paris) for every structure and programme,
+/// computed from the ledger: what each funder owes each structure, to the cent.
+pub async fn releves_du_mois(db: &Db, mois: (i64, u32)) -> Result<Vec<Releve>, StoreError> {
+    let (y, m) = mois;
+    let debut = relais_domain::calendrier::days_from_civil(y, m, 1) * 86_400_000;
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    let fin = relais_domain::calendrier::days_from_civil(ny, nm, 1) * 86_400_000;
+    // A day either side for Paris' offset, then the month each use falls in, in Paris.
+    let utilisations: Vec<Utilisation> =
+        repo::uses_between(db, debut - 86_400_000, fin + 86_400_000)
+            .await?
+            .into_iter()
+            .filter_map(|(structure, programme, le, valeur_centimes)| {
+                let (py, pm, _, _) = relais_domain::calendrier::paris_civil(le);
+                ((py, pm) == mois).then_some(Utilisation {
+                    structure,
+                    programme,
+                    mois,
+                    valeur_centimes,
+                })
+            })
+            .collect();
+    Ok(releves(&utilisations, &repo::shares(db).await?))
 }

@@ -1,6 +1,8 @@
 //! Pass numérique: programmes with their funders and territory, qualifications, booklets
 //! and passes, their distribution, and the ledger of passes used.
 
+use std::collections::BTreeMap;
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -694,4 +696,47 @@ pub async fn programmes_entrusted(
     .iter()
     .map(|r| (ProgrammeId(r.get(0)), r.get(1), r.get(2)))
     .collect())
+}
+
+/// The passes used between `debut` and `fin` (Unix ms, `fin` excluded), by when they were
+/// taken: (structure, programme, when, value).
+pub async fn uses_between(
+    db: &Db,
+    debut: i64,
+    fin: i64,
+) -> Result<Vec<(StructureId, ProgrammeId, i64, i64)>, StoreError> {
+    Ok(statement!(
+        "SELECT u.structure_id, p.programme_id, u.utilise_le, p.valeur_centimes \
+         FROM utilisations_pass u JOIN pass p ON p.id = u.pass_id \
+         WHERE u.utilise_le >= $1 AND u.utilise_le < $2 ORDER BY u.pass_id",
+        debut,
+        fin
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        (
+            StructureId(r.get(0)),
+            ProgrammeId(r.get(1)),
+            r.get(2),
+            r.get(3),
+        )
+    })
+    .collect())
+}
+
+/// Every programme's funders' shares, in their order.
+pub async fn shares(db: &Db) -> Result<BTreeMap<ProgrammeId, Vec<u32>>, StoreError> {
+    let mut shares: BTreeMap<ProgrammeId, Vec<u32>> = BTreeMap::new();
+    for r in statement!(
+        "SELECT programme_id, part FROM programme_financeurs ORDER BY programme_id, rang"
+    )
+    .fetch_all(db.pool())
+    .await?
+    {
+        let part = u32::try_from(r.get::<i64, _>(1)).map_err(|_| corrupt("part", "négative"))?;
+        shares.entry(ProgrammeId(r.get(0))).or_default().push(part);
+    }
+    Ok(shares)
 }

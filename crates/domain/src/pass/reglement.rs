@@ -1,6 +1,10 @@
 //! Money, to the cent: amounts are integer cents (`i64`), never floating point, and a sum
 //! split between funders by their shares gives back the sum exactly.
 
+use std::collections::BTreeMap;
+
+use crate::ids::{ProgrammeId, StructureId};
+
 /// A share in ten-thousandths (basis points): 5,000 is 50 %.
 pub const PARTS_TOTAL: u32 = 10_000;
 
@@ -28,6 +32,53 @@ pub fn repartir(total: i64, parts: &[u32]) -> Vec<i64> {
         amounts[i] += 1;
     }
     amounts
+}
+
+/// A pass used, as a monthly statement counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Utilisation {
+    pub structure: StructureId,
+    pub programme: ProgrammeId,
+    /// The month it was used in (Paris): (year, 1–12).
+    pub mois: (i64, u32),
+    pub valeur_centimes: i64,
+}
+
+/// What a programme's funders owe a structure for the passes it took in a month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Releve {
+    pub structure: StructureId,
+    pub programme: ProgrammeId,
+    pub mois: (i64, u32),
+    pub pass: i64,
+    pub total_centimes: i64,
+    /// Each funder's part of the total, in the programme's order of funders: split once per
+    /// statement, so a cent is rounded once per statement, never once per pass.
+    pub par_financeur: Vec<i64>,
+}
+
+/// The monthly statements of `utilisations`, by structure, programme and month; `parts`:
+/// each programme's funders' shares (ten-thousandths, in their order).
+pub fn releves(
+    utilisations: &[Utilisation],
+    parts: &BTreeMap<ProgrammeId, Vec<u32>>,
+) -> Vec<Releve> {
+    let mut sums: BTreeMap<(StructureId, ProgrammeId, (i64, u32)), (i64, i64)> = BTreeMap::new();
+    for u in utilisations {
+        let e = sums.entry((u.structure, u.programme, u.mois)).or_default();
+        e.0 += 1;
+        e.1 += u.valeur_centimes;
+    }
+    sums.into_iter()
+        .map(|((structure, programme, mois), (pass, total))| Releve {
+            structure,
+            programme,
+            mois,
+            pass,
+            total_centimes: total,
+            par_financeur: repartir(total, parts.get(&programme).map_or(&[][..], Vec::as_slice)),
+        })
+        .collect()
 }
 
 /// Cents as French people write euros: `1 234,50 €`.
@@ -81,7 +132,68 @@ mod tests {
         })
     }
 
+    /// Random histories: passes of three programmes (one to three funders each) used by
+    /// four structures over six months.
+    fn histoire() -> impl Strategy<Value = (Vec<Utilisation>, BTreeMap<ProgrammeId, Vec<u32>>)> {
+        let programmes = prop::collection::vec(
+            parts().prop_filter("un financeur au moins", |p| !p.is_empty()),
+            3,
+        );
+        let usages = prop::collection::vec(
+            (
+                0i64..4,
+                0i64..3,
+                1u32..7,
+                prop::sample::select(vec![500i64, 1000, 1250]),
+            ),
+            0..400,
+        );
+        (programmes, usages).prop_map(|(programmes, usages)| {
+            let parts = programmes
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| (ProgrammeId(i as i64), p))
+                .collect();
+            let utilisations = usages
+                .into_iter()
+                .map(|(s, p, m, v)| Utilisation {
+                    structure: StructureId(s),
+                    programme: ProgrammeId(p),
+                    mois: (2027, m),
+                    valeur_centimes: v,
+                })
+                .collect();
+            (utilisations, parts)
+        })
+    }
+
     proptest! {
+        /// For any history: every pass is in one statement; the statements add up to the
+        /// passes' value to the cent; each statement's funders' parts add up to it; over
+        /// all statements, each funder pays its share to within a cent per statement.
+        #[test]
+        fn statements_reconcile_to_the_cent((utilisations, parts) in histoire()) {
+            let releves = releves(&utilisations, &parts);
+            prop_assert_eq!(releves.iter().map(|r| r.pass).sum::<i64>(), utilisations.len() as i64);
+            prop_assert_eq!(
+                releves.iter().map(|r| r.total_centimes).sum::<i64>(),
+                utilisations.iter().map(|u| u.valeur_centimes).sum::<i64>()
+            );
+            for r in &releves {
+                prop_assert_eq!(r.par_financeur.iter().sum::<i64>(), r.total_centimes);
+            }
+            for (programme, shares) in &parts {
+                let ours: Vec<&Releve> = releves.iter().filter(|r| r.programme == *programme).collect();
+                let value: i64 = ours.iter().map(|r| r.total_centimes).sum();
+                for (i, share) in shares.iter().enumerate() {
+                    let paid: i64 = ours.iter().map(|r| r.par_financeur[i]).sum();
+                    let exact = i128::from(value) * i128::from(*share);
+                    let diff = (i128::from(paid) * i128::from(PARTS_TOTAL) - exact).abs();
+                    prop_assert!(diff < i128::from(PARTS_TOTAL) * (ours.len() as i128).max(1));
+                }
+            }
+        }
+
         #[test]
         fn a_split_adds_up_to_the_cent_and_stays_within_a_cent(
             total in 0i64..10_000_000_000,

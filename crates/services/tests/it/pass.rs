@@ -346,6 +346,25 @@ async fn concurrent_attempts_use_each_pass_once(db: Db) {
     assert_eq!(won.len(), codes.len());
     assert!(won.values().all(|&n| n == 1), "{won:?}");
     assert_eq!(refused, 15 * codes.len());
+
+    // The month's statement, from the ledger: 20 passes of 10 €, 60 % and 40 %.
+    let (y, m, _, _) = relais_domain::calendrier::paris_civil(NOW);
+    let releves = svc::releves_du_mois(&db, (y, m)).await.unwrap();
+    assert_eq!(releves.len(), 1, "{releves:?}");
+    let r = &releves[0];
+    assert_eq!(
+        (r.structure, r.programme),
+        (mediateur.structure(), programme)
+    );
+    assert_eq!((r.pass, r.total_centimes), (20, 20_000));
+    assert_eq!(r.par_financeur, vec![12_000, 8_000]);
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    assert!(
+        svc::releves_du_mois(&db, (ny, nm))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Unknown codes are counted per person (10) and per structure (30) over 15 minutes: past
