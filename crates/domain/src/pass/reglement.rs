@@ -63,7 +63,9 @@ pub fn releves(
     utilisations: &[Utilisation],
     parts: &BTreeMap<ProgrammeId, Vec<u32>>,
 ) -> Vec<Releve> {
-    let mut sums: BTreeMap<(StructureId, ProgrammeId, (i64, u32)), (i64, i64)> = BTreeMap::new();
+    // (structure, programme, month) → (passes, cents).
+    type Cle = (StructureId, ProgrammeId, (i64, u32));
+    let mut sums: BTreeMap<Cle, (i64, i64)> = BTreeMap::new();
     for u in utilisations {
         let e = sums.entry((u.structure, u.programme, u.mois)).or_default();
         e.0 += 1;
