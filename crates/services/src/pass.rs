@@ -52,6 +52,20 @@ pub enum PassError {
     Store(#[from] StoreError),
 }
 
+/// An entry by `access`'s person, in their structure's journal.
+fn entree(
+    access: &StructureAccess,
+    action: JournalAction,
+    kind: &str,
+    id: impl ToString,
+    details: &serde_json::Value,
+) -> NewEntry {
+    NewEntry::new(action, kind, id.to_string())
+        .by(access.person(), Some(access.structure()))
+        .in_structure(access.structure())
+        .with_details(details.to_string())
+}
+
 /// The programme of `id` if `access` is a référent of the structure that runs it.
 pub async fn programme_gere(
     db: &Db,
@@ -91,14 +105,13 @@ pub async fn creer_programme(
             "nom": f.nom, "siret": f.siret.as_str(), "part": f.part,
         })).collect::<Vec<_>>(),
     });
-    let entry = NewEntry::new(
+    let entry = entree(
+        access,
         JournalAction::ProgrammePassCreated,
         "programme_pass",
-        id.to_string(),
-    )
-    .by(access.person(), Some(access.structure()))
-    .in_structure(access.structure())
-    .with_details(details.to_string());
+        id,
+        &details,
+    );
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(id)
@@ -201,16 +214,12 @@ pub async fn decider_qualification(
     if !repo::decide_qualification(&mut tx, id, statut, motif, access.person(), now).await? {
         return Err(PassError::DejaDecidee);
     }
-    let entry = NewEntry::new(
+    let entry = entree(
+        access,
         JournalAction::QualificationDecided,
         "qualification_pass",
-        id.to_string(),
-    )
-    .by(access.person(), Some(access.structure()))
-    .in_structure(access.structure())
-    .with_details(
-        serde_json::json!({ "structure": q.structure.0, "decision": statut, "motif": motif })
-            .to_string(),
+        id,
+        &serde_json::json!({ "structure": q.structure.0, "decision": statut, "motif": motif }),
     );
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
@@ -267,14 +276,13 @@ pub async fn emettre(
         "dernier": numeros.last(),
         "confies_a": prescripteurs.map(|s| s.0),
     });
-    let entry = NewEntry::new(
+    let entry = entree(
+        access,
         JournalAction::CarnetsIssued,
         "programme_pass",
-        programme.to_string(),
-    )
-    .by(access.person(), Some(access.structure()))
-    .in_structure(access.structure())
-    .with_details(details.to_string());
+        programme,
+        &details,
+    );
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(numeros)
@@ -322,14 +330,13 @@ pub async fn remettre(
     if !repo::hand_out(&mut tx, &remise).await? {
         return Err(PassError::DejaRemis);
     }
-    let entry = NewEntry::new(
+    let entry = entree(
+        access,
         JournalAction::CarnetHandedOut,
         "carnet",
-        carnet.id.to_string(),
-    )
-    .by(access.person(), Some(access.structure()))
-    .in_structure(access.structure())
-    .with_details(serde_json::json!({ "programme": programme.0, "numero": numero }).to_string());
+        carnet.id,
+        &serde_json::json!({ "programme": programme.0, "numero": numero }),
+    );
     journal::append(&mut tx, &entry).await?;
     relais_store::commit(tx).await?;
     Ok(Carnet {

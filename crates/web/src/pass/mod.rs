@@ -28,3 +28,14 @@ pub(crate) fn formulaire<T: serde::de::DeserializeOwned + Default>(
     }
     serde_json::from_value(serde_json::Value::Object(map)).unwrap_or_default()
 }
+
+/// A page answered 422 when it reports an error (the form sent is shown again), else 200.
+pub(crate) fn reponse(erreur: bool, page: impl askama::Template) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = if erreur {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    (status, crate::pages::render(page)).into_response()
+}

@@ -86,14 +86,9 @@ async fn hub_page(
             checked: false,
         })
         .collect();
-    let status = if erreur.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    (
-        status,
-        render(HubPage {
+    super::reponse(
+        erreur.is_some(),
+        HubPage {
             ctx,
             structure_id: structure,
             programmes,
@@ -114,9 +109,8 @@ async fn hub_page(
             ),
             message,
             erreur,
-        }),
+        },
     )
-        .into_response()
 }
 
 /// `GET /structures/{id}/pass`
@@ -546,14 +540,9 @@ async fn programme_page(
             )
         })
         .collect();
-    let status = if erreur.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    (
-        status,
-        render(ProgrammePage {
+    super::reponse(
+        erreur.is_some(),
+        ProgrammePage {
             ctx,
             structure_id: access.structure(),
             id,
@@ -564,9 +553,8 @@ async fn programme_page(
             carnets,
             message,
             erreur,
-        }),
+        },
     )
-        .into_response()
 }
 
 /// `GET /structures/{id}/pass/programmes/{programme}`

@@ -3,8 +3,7 @@
 //! that names them.
 
 use askama::Template;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use relais_domain::activites::vocabulaires::{StatutSocial, TrancheAge};
 use relais_domain::calendrier::now_ms;
 use relais_domain::ids::{ProgrammeId, StructureId};
@@ -14,7 +13,7 @@ use serde::Deserialize;
 use crate::activites::{Choix, choices};
 use crate::auth::{CsrfForm, InStructure, Prescripteurs};
 use crate::error::internal;
-use crate::pages::{Page, PageContext, render};
+use crate::pages::{Page, PageContext};
 
 #[derive(Template)]
 #[template(path = "pass_remise.html")]
@@ -71,14 +70,9 @@ async fn page(
             label: format!("{nom} ({reste} carnet(s) à remettre)"),
         })
         .collect();
-    let status = if erreur.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    (
-        status,
-        render(RemisePage {
+    super::reponse(
+        erreur.is_some(),
+        RemisePage {
             ctx,
             structure_id: structure,
             programmes,
@@ -104,9 +98,8 @@ async fn page(
             ),
             message,
             erreur,
-        }),
+        },
     )
-        .into_response()
 }
 
 /// `GET /structures/{id}/pass/remise`

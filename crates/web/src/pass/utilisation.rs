@@ -4,8 +4,7 @@
 //! pressing « Accepter » twice records it once.
 
 use askama::Template;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use rand::Rng;
 use relais_domain::calendrier::now_ms;
 use relais_domain::ids::LieuId;
@@ -18,7 +17,7 @@ use serde::Deserialize;
 use crate::activites::{Choix, choices};
 use crate::auth::{CsrfForm, MediateurDe};
 use crate::error::internal;
-use crate::pages::{Page, PageContext, render};
+use crate::pages::{Page, PageContext};
 
 /// What the counter shows after a step.
 pub enum Etat {
@@ -98,15 +97,10 @@ async fn page(
         value: id.0,
         label: nom,
     }));
-    let status = if erreur.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     let (erreur, suggestion) = erreur.map_or((None, None), |(e, s)| (Some(e), s));
-    (
-        status,
-        render(CounterPage {
+    super::reponse(
+        erreur.is_some(),
+        CounterPage {
             ctx,
             structure_id,
             code: envoi.code.clone(),
@@ -114,9 +108,8 @@ async fn page(
             etat,
             erreur,
             suggestion,
-        }),
+        },
     )
-        .into_response()
 }
 
 /// `GET /structures/{id}/pass/utilisation`
