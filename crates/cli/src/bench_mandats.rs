@@ -323,6 +323,59 @@ async fn round_trip(
     Ok(())
 }
 
+/// Relais on `db`, on a free loopback port, as `relais serve` runs it (no access log):
+/// its address and its task.
+pub(crate) async fn serve(db: &Db) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let index =
+        relais_search::TerritoryIndex::build(relais_store::territoires::load_all(db).await?);
+    let app = relais_web::router(relais_web::AppState {
+        db: db.clone(),
+        policy: comptes_svc::Policy::default(),
+        territoires: Arc::new(index),
+        lieux: Arc::new(relais_services::lieux::recherche::Lieux::new(
+            relais_services::lieux::recherche::Recherche::empty(),
+        )),
+        config: relais_web::WebConfig {
+            public_url: base.clone(),
+            access_log: relais_web::AccessLog::Off,
+            ..relais_web::WebConfig::default()
+        },
+        proconnect: None,
+        franceconnect: None,
+        activites: Default::default(),
+    });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    Ok((base, server))
+}
+
+/// `/healthz` from `clients` tasks for `d`, as [`load`] measures.
+pub(crate) async fn healthz(
+    http: &reqwest::Client,
+    base: &str,
+    clients: usize,
+    d: Duration,
+) -> (f64, f64, f64, u64) {
+    let (h, url) = (http.clone(), format!("{base}/healthz"));
+    load(clients, d, move |_, _| {
+        let (h, url) = (h.clone(), url.clone());
+        async move {
+            let r = h.get(url).send().await?;
+            anyhow::ensure!(r.status() == 200, "healthz : {}", r.status());
+            let _ = r.bytes().await?;
+            Ok(())
+        }
+    })
+    .await
+}
+
 /// Runs `work` from `clients` tasks for `d`: completed runs per second, p50 and p99 (ms),
 /// errors.
 async fn load<F, Fut>(clients: usize, d: Duration, work: F) -> (f64, f64, f64, u64)
@@ -376,33 +429,7 @@ async fn oidc_on(db: &Db, args: &OidcArgs) -> anyhow::Result<()> {
         aidants.len(),
         t.elapsed().as_secs_f64()
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let index =
-        relais_search::TerritoryIndex::build(relais_store::territoires::load_all(db).await?);
-    let app = relais_web::router(relais_web::AppState {
-        db: db.clone(),
-        policy: comptes_svc::Policy::default(),
-        territoires: Arc::new(index),
-        lieux: Arc::new(relais_services::lieux::recherche::Lieux::new(
-            relais_services::lieux::recherche::Recherche::empty(),
-        )),
-        config: relais_web::WebConfig {
-            public_url: base.clone(),
-            access_log: relais_web::AccessLog::Off,
-            ..relais_web::WebConfig::default()
-        },
-        proconnect: None,
-        franceconnect: None,
-        activites: Default::default(),
-    });
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-    });
+    let (base, server) = serve(db).await?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(args.clients * 2)
@@ -410,17 +437,7 @@ async fn oidc_on(db: &Db, args: &OidcArgs) -> anyhow::Result<()> {
     let d = Duration::from_secs(args.secondes.max(1));
     let aidants = Arc::new(aidants);
 
-    let (h, hurl) = (http.clone(), base.clone());
-    let healthz = load(args.clients, d, move |_, _| {
-        let (h, url) = (h.clone(), format!("{hurl}/healthz"));
-        async move {
-            let r = h.get(url).send().await?;
-            anyhow::ensure!(r.status() == 200, "healthz : {}", r.status());
-            let _ = r.bytes().await?;
-            Ok(())
-        }
-    })
-    .await;
+    let healthz = healthz(&http, &base, args.clients, d).await;
     let (h, burl) = (http.clone(), base.clone());
     let oidc = load(args.clients, d, move |c, n| {
         let (h, b, a, id, s) = (

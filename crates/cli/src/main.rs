@@ -5,6 +5,7 @@ mod bench;
 mod bench_activites;
 mod bench_import;
 mod bench_mandats;
+mod bench_pass;
 mod config;
 mod export;
 mod fusion;
@@ -176,6 +177,10 @@ enum Command {
     /// Mesure : chaque tableau de bord des activités sur N participations synthétiques,
     /// par l’index en mémoire et par GROUP BY dans la base (compiler avec --release).
     BenchActivites(bench_activites::Args),
+    /// Mesure : N tentatives d’utilisation de pass par l’API des appareils, face à /healthz
+    /// sur le même serveur, puis chaque pass vérifié utilisé une fois et une seule
+    /// (compiler avec --release).
+    BenchPass(bench_pass::Args),
     /// Mesure : le coût d’un hachage de mot de passe (compiler avec --release).
     BenchMotDePasse {
         /// Hachages mesurés.
@@ -277,6 +282,7 @@ fn main() -> ExitCode {
             Command::BenchOidc(args) => bench_mandats::oidc(&cli.base, &args).await,
             Command::BenchJournal(args) => bench_mandats::journal(&cli.base, &args).await,
             Command::BenchActivites(args) => bench_activites::run(&cli.base, &args).await,
+            Command::BenchPass(args) => bench_pass::run(&cli.base, &args).await,
             Command::BenchLieux {
                 tailles,
                 recherches,

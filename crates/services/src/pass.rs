@@ -18,7 +18,7 @@ use relais_domain::pass::utilisation::{
     DejaUtilise, ESSAIS_PAR_PERSONNE, ESSAIS_PAR_STRUCTURE, EtatPass, FENETRE_ESSAIS_MS, Refus,
     decider,
 };
-use relais_domain::territoires::Territoires;
+use relais_search::TerritoryIndex;
 use relais_store::pass::{self as repo, Carnet, NouvelleUtilisation, PassVu, Programme, Remise};
 use relais_store::{Db, StoreError, journal, sessions};
 
@@ -362,6 +362,8 @@ pub enum UtilisationError {
         "cette clé d’utilisation a déjà servi pour un autre pass : l’appareil doit en tirer une nouvelle"
     )]
     CleReutilisee,
+    #[error("ce lieu n’est pas l’un de ceux de votre structure : choisissez-en un de la liste")]
+    LieuAilleurs,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -397,7 +399,7 @@ fn valable(code: CodePass, vu: PassVu) -> PassValable {
 async fn lire(
     db: &Db,
     access: &MediateurAccess,
-    territoires: &Territoires,
+    territoires: &TerritoryIndex,
     typed: &str,
     lieu: Option<&LieuId>,
     now: i64,
@@ -437,10 +439,10 @@ async fn lire(
     let Some(vu) = repo::pass_vu(db, &code.compact(), access.structure(), lieu).await? else {
         return Err(echec(Refus::Inconnu).await?);
     };
-    let commune = vu
-        .commune
-        .as_deref()
-        .and_then(|c| territoires.communes.iter().find(|x| x.code.as_str() == c));
+    if vu.lieu_ailleurs {
+        return Err(UtilisationError::LieuAilleurs);
+    }
+    let commune = vu.commune.as_deref().and_then(|c| territoires.commune(c));
     let etat = EtatPass {
         dernier_jour: vu.dernier_jour,
         grace_jours: vu.grace_jours,
@@ -459,7 +461,7 @@ async fn lire(
 pub async fn verifier(
     db: &Db,
     access: &MediateurAccess,
-    territoires: &Territoires,
+    territoires: &TerritoryIndex,
     typed: &str,
     lieu: Option<&LieuId>,
     now: i64,
@@ -468,6 +470,9 @@ pub async fn verifier(
     decision?;
     Ok(valable(code, vu))
 }
+
+/// How long a device's queue may hold a use: older dates are taken as that old.
+pub const FILE_ATTENTE_MAX_MS: i64 = 30 * 86_400_000;
 
 /// A use as the mediator's device sends it; `cle` is chosen by the device, once per use,
 /// so that a retry (a lost answer, an offline queue) finds the first answer.
@@ -486,7 +491,7 @@ pub struct DemandeUtilisation {
 pub async fn utiliser(
     db: &Db,
     access: &MediateurAccess,
-    territoires: &Territoires,
+    territoires: &TerritoryIndex,
     d: &DemandeUtilisation,
     now: i64,
 ) -> Result<PassValable, UtilisationError> {
@@ -505,13 +510,16 @@ pub async fn utiliser(
         lieu: d.lieu.clone(),
         mediateur: access.person(),
         service: d.service,
-        utilise_le: d.utilise_le.min(now),
+        // A device's queue may hold a use a few days; no further back than that.
+        utilise_le: d.utilise_le.clamp(now - FILE_ATTENTE_MAX_MS, now),
     };
     if repo::redeem(db, &u, now).await? {
         return Ok(valable(code, vu));
     }
     // Another attempt won between the reading and the writing, or the key served already.
-    let (code, vu, _) = lire(db, access, territoires, &d.code, d.lieu.as_ref(), now).await?;
+    let vu = repo::pass_vu(db, &code.compact(), access.structure(), d.lieu.as_ref())
+        .await?
+        .ok_or(Refus::Inconnu)?;
     match &vu.usage {
         Some(u) if u.cle == d.cle => Ok(valable(code, vu)),
         Some(u) => Err(Refus::DejaUtilise(DejaUtilise {

@@ -345,34 +345,44 @@ pub async fn issue_carnets(
     .fetch_one(&mut **tx)
     .await?
     .get(0);
-    let mut numeros = Vec::with_capacity(carnets.len());
-    for (i, codes) in carnets.iter().enumerate() {
-        let numero = last + 1 + i as i64;
-        let carnet: i64 = statement!(
-            "INSERT INTO carnets (programme_id, numero, structure_id, emis_le) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
-            programme.0,
-            numero,
-            structure.map(|s| s.0),
-            now
-        )
-        .fetch_one(&mut **tx)
-        .await?
-        .get(0);
-        for code in codes {
-            statement!(
-                "INSERT INTO pass (carnet_id, programme_id, code, valeur_centimes) \
-                 VALUES ($1, $2, $3, $4)",
-                carnet,
-                programme.0,
-                code,
-                valeur_centimes
-            )
-            .execute(&mut **tx)
-            .await
-            .map_err(duplicate_as("code"))?;
+    let numeros: Vec<i64> = (0..carnets.len() as i64).map(|i| last + 1 + i).collect();
+    // Many rows a statement: 1,000 booklets of 10 are 12 statements, not 11,000.
+    let mut ids = std::collections::HashMap::with_capacity(carnets.len());
+    for chunk in numeros.chunks(1_000) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, ${}, $2, $3)", i + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO carnets (programme_id, numero, structure_id, emis_le) VALUES {} \
+             RETURNING id, numero",
+            rows.join(", ")
+        );
+        let mut q = statement!(&sql, programme.0, structure.map(|s| s.0), now);
+        for numero in chunk {
+            q = q.bind(*numero);
         }
-        numeros.push(numero);
+        for r in q.fetch_all(&mut **tx).await? {
+            ids.insert(r.get::<i64, _>(1), r.get::<i64, _>(0));
+        }
+    }
+    let passes: Vec<(i64, &String)> = numeros
+        .iter()
+        .zip(carnets)
+        .flat_map(|(numero, codes)| codes.iter().map(|c| (ids[numero], c)))
+        .collect();
+    for chunk in passes.chunks(1_000) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, $1, ${}, $2)", 2 * i + 3, 2 * i + 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO pass (carnet_id, programme_id, code, valeur_centimes) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = statement!(&sql, programme.0, valeur_centimes);
+        for (carnet, code) in chunk {
+            q = q.bind(*carnet).bind(*code);
+        }
+        q.execute(&mut **tx).await.map_err(duplicate_as("code"))?;
     }
     Ok(numeros)
 }
@@ -482,6 +492,8 @@ pub struct PassVu {
     pub qualifiee: bool,
     /// Where it is presented: the lieu's commune, else the structure's (INSEE code).
     pub commune: Option<String>,
+    /// The lieu named is not one of the structure's.
+    pub lieu_ailleurs: bool,
     pub usage: Option<Usage>,
 }
 
@@ -516,7 +528,9 @@ pub async fn pass_vu(
            THEN 1 ELSE 0 END AS BIGINT), \
          u.cle, u.structure_id, s.nom, u.lieu_id, u.service, u.utilise_le, \
          COALESCE((SELECT code_insee FROM lieux WHERE id = $4), \
-           (SELECT commune FROM structures WHERE id = $2)), g.services \
+           (SELECT commune FROM structures WHERE id = $2)), g.services, \
+         CAST(CASE WHEN $4 IS NULL OR EXISTS (SELECT 1 FROM structure_lieux sl \
+           WHERE sl.lieu_id = $4 AND sl.structure_id = $2) THEN 0 ELSE 1 END AS BIGINT) \
          FROM pass p JOIN programmes_pass g ON g.id = p.programme_id \
          LEFT JOIN utilisations_pass u ON u.pass_id = p.id \
          LEFT JOIN structures s ON s.id = u.structure_id \
@@ -563,6 +577,7 @@ pub async fn pass_vu(
             .collect::<Result<_, _>>()?,
         qualifiee: r.get::<i64, _>(7) == 1,
         commune: r.get(14),
+        lieu_ailleurs: r.get::<i64, _>(16) == 1,
         usage,
     }))
 }
@@ -580,18 +595,23 @@ pub async fn passes_issued(db: &Db, programme: ProgrammeId) -> Result<i64, Store
 
 /// Which of `codes` exist (a typo's candidates).
 pub async fn existing_codes(db: &Db, codes: &[String]) -> Result<Vec<String>, StoreError> {
-    let mut found = Vec::new();
-    // A few dozen candidates at most: one statement each keeps the SQL plain.
-    for code in codes {
-        if statement!("SELECT 1 FROM pass WHERE code = $1", code)
-            .fetch_optional(db.pool())
-            .await?
-            .is_some()
-        {
-            found.push(code.clone());
-        }
+    if codes.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(found)
+    let marks: Vec<String> = (1..=codes.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT code FROM pass WHERE code IN ({}) ORDER BY code",
+        marks.join(", ")
+    );
+    let mut q = statement!(&sql);
+    for code in codes {
+        q = q.bind(code);
+    }
+    Ok(q.fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 /// A use to record.

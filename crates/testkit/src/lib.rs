@@ -10,6 +10,7 @@ use relais_store::Db;
 
 pub mod fixtures;
 pub mod hostile;
+pub mod pass;
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 

@@ -89,6 +89,44 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
     }
 }
 
+/// A JSON body sent by a signed-in person's device: its `x-csrf-token` header matches the
+/// visitor's cookie, as a form's field would (see [`csrf_verified`]). Anything else is
+/// refused with a problem before the handler runs.
+pub struct CsrfJson<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = req
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|t| t.to_str().ok());
+        if !csrf_verified(req.headers(), token) {
+            return Err(crate::error::problem(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "Demande non vérifiée",
+                "L’en-tête x-csrf-token doit reprendre le cookie relais_csrf de cette session.",
+                serde_json::Map::new(),
+            ));
+        }
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(CsrfJson(value)),
+            Err(e) => Err(crate::error::problem(
+                e.status(),
+                "json_invalide",
+                "Requête illisible",
+                &format!(
+                    "Le corps JSON est incomplet ou mal formé : {}",
+                    e.body_text()
+                ),
+                serde_json::Map::new(),
+            )),
+        }
+    }
+}
+
 /// Whether a form may be trusted: its `Origin`, when sent, is this site, and its `csrf`
 /// field (`token`) matches the visitor's cookie, compared in constant time. [`CsrfForm`]
 /// checks url-encoded forms with it; a multipart form's handler calls it itself.
@@ -167,6 +205,15 @@ struct ResolvedSession(Option<Session>);
 
 /// Where a visitor who must log in is sent, coming back here afterwards.
 fn to_login(parts: &Parts) -> Response {
+    if parts.uri.path().starts_with("/api/") {
+        return crate::error::problem(
+            StatusCode::UNAUTHORIZED,
+            "non_connecte",
+            "Connexion requise",
+            "Connectez-vous à Relais sur cet appareil, puis renvoyez la demande.",
+            serde_json::Map::new(),
+        );
+    }
     let path = parts
         .uri
         .path_and_query()

@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use serde::Serialize;
 
 use crate::pages::{ErrorPage, PageContext};
 
@@ -22,16 +21,6 @@ pub enum ApiError {
         detail: String,
     },
     Internal,
-}
-
-#[derive(Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    title: &'a str,
-    status: u16,
-    code: &'a str,
-    detail: &'a str,
 }
 
 impl ApiError {
@@ -71,21 +60,34 @@ impl IntoResponse for ApiError {
                 "Une erreur inattendue est survenue. Elle a été consignée ; réessayez plus tard.",
             ),
         };
-        let body = serde_json::to_vec(&Problem {
-            kind: "about:blank",
-            title,
-            status: status.as_u16(),
-            code,
-            detail,
-        })
-        .unwrap_or_default();
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body,
-        )
-            .into_response()
+        problem(status, code, title, detail, serde_json::Map::new())
     }
+}
+
+/// An `application/problem+json` answer; `extra` adds members (what a client may act on).
+pub fn problem(
+    status: StatusCode,
+    code: &str,
+    title: &str,
+    detail: &str,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Response {
+    let mut body = serde_json::json!({
+        "type": "about:blank",
+        "title": title,
+        "status": status.as_u16(),
+        "code": code,
+        "detail": detail,
+    });
+    if let Some(members) = body.as_object_mut() {
+        members.extend(extra);
+    }
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Unknown route: a problem for the API, the DSFR 404 page for people.
@@ -146,7 +148,17 @@ pub fn internal_error(ctx: &PageContext) -> Response {
     )
 }
 
+/// The error page, or for the API the same words as a problem.
 pub fn error_page(ctx: &PageContext, status: StatusCode, title: &str, message: &str) -> Response {
+    if ctx.path.starts_with("/api/") {
+        let code = match status {
+            StatusCode::UNAUTHORIZED => "non_connecte",
+            StatusCode::FORBIDDEN => "interdit",
+            StatusCode::NOT_FOUND => "introuvable",
+            _ => "erreur",
+        };
+        return problem(status, code, title, message, serde_json::Map::new());
+    }
     let page = ErrorPage {
         ctx: ctx.clone(),
         status: status.as_u16(),

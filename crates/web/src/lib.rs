@@ -179,6 +179,8 @@ routes! {
     POST "/structures/{id}/pass/remise" => pass::remise::submit;
     GET "/structures/{id}/pass/utilisation" => pass::utilisation::form;
     POST "/structures/{id}/pass/utilisation" => pass::utilisation::submit;
+    POST "/api/v1/structures/{id}/pass/verifications" => pass::appareil::verifier;
+    POST "/api/v1/structures/{id}/pass/utilisations" => pass::appareil::utiliser;
     GET "/structures/{id}/activites/nouvelle" => activites::new_form;
     POST "/structures/{id}/activites/nouvelle" => activites::create;
     GET "/structures/{id}/activites/{activite}/modifier" => activites::edit_form;

@@ -119,6 +119,15 @@ impl Server {
         Server { child, addr }
     }
 
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn kill(mut self) {
+        Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// Sends SIGTERM (if still running) and returns (exit success, stderr).
     pub fn terminate(mut self) -> (bool, String) {
         if self.child.try_wait().unwrap().is_none() {

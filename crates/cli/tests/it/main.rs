@@ -8,5 +8,6 @@ mod cli;
 mod common;
 mod import;
 mod journal;
+mod pass;
 mod proconnect_config;
 mod roles;

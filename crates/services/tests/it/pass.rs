@@ -1,139 +1,48 @@
 //! Pass numérique on both backends: a programme from its settings to a pass used once,
 //! every refusal a counter may meet, and concurrent attempts on the same passes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use relais_domain::authz::{Actor, Membership, StructureAccess};
-use relais_domain::comptes::{Role, StructureKind};
-use relais_domain::ids::{PersonId, ProgrammeId, StructureId};
+use relais_domain::comptes::Role;
+use relais_domain::ids::{LieuId, StructureId};
 use relais_domain::journal::JournalAction;
 use relais_domain::pass::code::CodePass;
-use relais_domain::pass::programme::{
-    FinanceurSaisi, NiveauTerritoire, ProgrammeSaisi, Public, ServicePass,
-};
+use relais_domain::pass::programme::ServicePass;
 use relais_domain::pass::utilisation::Refus;
 use relais_services::pass::{
-    self as svc, DemandeQualification, DemandeUtilisation, PassError, RemiseSaisie,
-    UtilisationError,
+    self as svc, DemandeUtilisation, PassError, RemiseSaisie, UtilisationError,
 };
 use relais_store::Db;
 use relais_testkit::fixtures;
+use relais_testkit::pass::{self, Circuit};
 
 const NOW: i64 = 1_796_000_000_000; // 30 novembre 2026
 
-fn access(person: PersonId, structure: StructureId, role: Role) -> StructureAccess {
-    Actor {
-        person_id: person,
-        memberships: vec![Membership { structure, role }],
-        global_roles: vec![],
-        acting_structure: Some(structure),
-    }
-    .structure(structure, &[role])
-    .unwrap()
-}
-
-fn saisi() -> ProgrammeSaisi {
-    ProgrammeSaisi {
-        nom: "Pass numérique Loire".into(),
-        financeurs: vec![
-            FinanceurSaisi {
-                nom: "Département de la Loire".into(),
-                siret: "21420218600018".into(),
-                part: "60".into(),
-                iban: "FR76 3000 6000 0112 3456 7890 189".into(),
-                bic: "AGRIFRPP".into(),
-            },
-            FinanceurSaisi {
-                nom: "État".into(),
-                siret: "13002526500013".into(),
-                part: "40".into(),
-                iban: "FR7630001007941234567890185".into(),
-                bic: "BDFEFRPPCCT".into(),
-            },
-        ],
-        valeur_centimes: 1000,
-        taille_carnet: 5,
-        budget_centimes: 20_000, // 20 passes, four booklets
-        achat_minimum_centimes: 0,
-        dernier_jour: relais_domain::calendrier::paris_days(NOW) + 30,
-        grace_jours: 10,
-        territoires: vec![(NiveauTerritoire::Departement, "42".into())],
-        publics: BTreeSet::from([Public::ToutPublic]),
-        services: BTreeSet::from([ServicePass::AtelierCollectif]),
-    }
-}
-
-/// A programme of the département, a qualified médiathèque and a CCAS that hands out
-/// booklets: (programme, its owner, the médiathèque's mediator, the CCAS's prescripteur,
-/// the médiathèque's id).
-async fn setup(
-    db: &Db,
-) -> (
-    ProgrammeId,
-    StructureAccess,
-    relais_domain::authz::MediateurAccess,
-    StructureAccess,
-    StructureId,
-) {
+/// The circuit of [`relais_testkit::pass`], the médiathèque qualified, after checking who
+/// may decide and that a refusal says why.
+async fn setup(db: &Db) -> Circuit {
     relais_testkit::seed_commune(db).await;
-    let departement = fixtures::structure(
-        db,
-        "21420218600018",
-        "Département de la Loire",
-        StructureKind::Collectivite,
-    )
-    .await;
-    let mediatheque = fixtures::structure(
-        db,
-        "13002526500013",
-        "Médiathèque",
-        StructureKind::Collectivite,
-    )
-    .await;
-    let ccas =
-        fixtures::structure(db, "35600000049837", "CCAS", StructureKind::Administration).await;
-    let alice = fixtures::person(db, "alice@exemple.fr", "Alice", "Porteuse").await;
-    let bruno = fixtures::person(db, "bruno@exemple.fr", "Bruno", "Référent").await;
-    let camille = fixtures::person(db, "camille@exemple.fr", "Camille", "Médiatrice").await;
-    let dana = fixtures::person(db, "dana@exemple.fr", "Dana", "Prescriptrice").await;
-    let porteur = access(alice, departement, Role::Referent);
-    let programme = svc::creer_programme(db, &porteur, &saisi(), NOW)
-        .await
-        .unwrap();
-    let referent = access(bruno, mediatheque, Role::Referent);
-    let demande = DemandeQualification {
-        titulaire: "Médiathèque de Saint-Étienne".into(),
-        iban: "FR7630006000011234567890189".into(),
-        bic: "AGRIFRPP".into(),
-        services: vec![ServicePass::AtelierCollectif],
-    };
-    let q = svc::demander_qualification(db, &referent, programme, &demande, NOW)
-        .await
-        .unwrap();
+    let c = pass::circuit(db, NOW, 20_000).await; // 20 passes, four booklets
     assert!(matches!(
-        svc::demander_qualification(db, &referent, programme, &demande, NOW).await,
+        svc::demander_qualification(db, &c.referent, c.programme, &pass::demande(), NOW).await,
         Err(PassError::DejaDemandee)
     ));
     // Only the owner decides; a refusal needs its reason.
     assert!(matches!(
-        svc::decider_qualification(db, &referent, q, true, "", NOW).await,
+        svc::decider_qualification(db, &c.referent, c.qualification, true, "", NOW).await,
         Err(PassError::PasLePorteur)
     ));
     assert!(matches!(
-        svc::decider_qualification(db, &porteur, q, false, " ", NOW).await,
+        svc::decider_qualification(db, &c.porteur, c.qualification, false, " ", NOW).await,
         Err(PassError::MotifManquant)
     ));
-    svc::decider_qualification(db, &porteur, q, true, "", NOW)
-        .await
-        .unwrap();
+    c.qualifier(db, NOW).await;
     assert!(matches!(
-        svc::decider_qualification(db, &porteur, q, false, "trop tard", NOW).await,
+        svc::decider_qualification(db, &c.porteur, c.qualification, false, "trop tard", NOW).await,
         Err(PassError::DejaDecidee)
     ));
-    let mediateur = fixtures::mediateur(camille, mediatheque);
-    let prescripteur = access(dana, ccas, Role::Prescripteur);
-    (programme, porteur, mediateur, prescripteur, mediatheque)
+    c
 }
 
 fn demande(code: &str, cle: &str) -> DemandeUtilisation {
@@ -154,8 +63,14 @@ fn refus<T: std::fmt::Debug>(r: Result<T, UtilisationError>) -> Refus {
 }
 
 async fn a_programme_runs_from_its_settings_to_a_pass_used_once(db: Db) {
-    let (programme, porteur, mediateur, prescripteur, _) = setup(&db).await;
-    let territoires = crate::index().territoires();
+    let c = setup(&db).await;
+    let (programme, porteur, mediateur, prescripteur) = (
+        c.programme,
+        c.porteur.clone(),
+        c.mediateur.clone(),
+        c.prescripteur.clone(),
+    );
+    let territoires = crate::index();
 
     // Within the budget only: 20 passes, booklets of 5.
     assert!(matches!(
@@ -196,7 +111,7 @@ async fn a_programme_runs_from_its_settings_to_a_pass_used_once(db: Db) {
         Err(PassError::DejaRemis)
     ));
     // A prescripteur elsewhere may not hand this structure's booklets.
-    let autre = access(
+    let autre = pass::access(
         prescripteur.person(),
         StructureId(999_999),
         Role::Prescripteur,
@@ -261,6 +176,12 @@ async fn a_programme_runs_from_its_settings_to_a_pass_used_once(db: Db) {
         refus(svc::verifier(&db, &ailleurs, territoires, second, None, NOW).await),
         Refus::NonQualifie
     );
+    // A lieu that is not one of the structure's.
+    let lieu = LieuId("lieu-d-une-autre-structure".into());
+    assert!(matches!(
+        svc::verifier(&db, &mediateur, territoires, second, Some(&lieu), NOW).await,
+        Err(UtilisationError::LieuAilleurs)
+    ));
 
     // The ledger refuses to change or forget a use, on both backends.
     for sql in [
@@ -289,32 +210,15 @@ async fn a_programme_runs_from_its_settings_to_a_pass_used_once(db: Db) {
 /// 16 tasks try every pass of a booklet, each with its own keys: each pass is used once,
 /// and every other attempt is told it was used already.
 async fn concurrent_attempts_use_each_pass_once(db: Db) {
-    let (programme, porteur, mediateur, prescripteur, _) = setup(&db).await;
-    svc::emettre(
-        &db,
-        &porteur,
-        programme,
-        4,
-        Some(prescripteur.structure()),
-        NOW,
-    )
-    .await
-    .unwrap();
-    let mut codes = Vec::new();
-    for numero in 1..=4 {
-        let c = relais_store::pass::carnet(&db, programme, numero)
-            .await
-            .unwrap()
-            .unwrap();
-        codes.extend(c.codes);
-    }
-    let codes = Arc::new(codes);
+    let c = setup(&db).await;
+    let (programme, mediateur) = (c.programme, c.mediateur.clone());
+    let codes = Arc::new(c.emettre(&db, 4, NOW).await);
     let mediateur = Arc::new(mediateur);
     let mut tasks = Vec::new();
     for t in 0..16 {
         let (db, codes, mediateur) = (db.clone(), codes.clone(), mediateur.clone());
         tasks.push(tokio::spawn(async move {
-            let territoires = crate::index().territoires();
+            let territoires = crate::index();
             let mut results = Vec::new();
             for (i, code) in codes.iter().enumerate() {
                 let r = svc::utiliser(
@@ -370,24 +274,10 @@ async fn concurrent_attempts_use_each_pass_once(db: Db) {
 /// Unknown codes are counted per person (10) and per structure (30) over 15 minutes: past
 /// either, even a genuine code gets no answer until the window ends.
 async fn guessing_codes_is_bounded(db: Db) {
-    let (programme, porteur, mediateur, prescripteur, mediatheque) = setup(&db).await;
-    let territoires = crate::index().territoires();
-    svc::emettre(
-        &db,
-        &porteur,
-        programme,
-        1,
-        Some(prescripteur.structure()),
-        NOW,
-    )
-    .await
-    .unwrap();
-    let genuine = relais_store::pass::carnet(&db, programme, 1)
-        .await
-        .unwrap()
-        .unwrap()
-        .codes[0]
-        .clone();
+    let c = setup(&db).await;
+    let (mediateur, mediatheque) = (&c.mediateur, c.mediateur.structure());
+    let territoires = crate::index();
+    let genuine = c.emettre(&db, 1, NOW).await[0].clone();
     let guess = |i: u8| CodePass::from_entropy([i; 9]).to_string();
     for i in 0..10 {
         assert_eq!(

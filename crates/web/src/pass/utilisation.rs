@@ -132,7 +132,7 @@ pub async fn submit(
     MediateurDe { access }: MediateurDe,
     CsrfForm(envoi): CsrfForm<Envoi>,
 ) -> Response {
-    let territoires = state.territoires.territoires();
+    let territoires = &*state.territoires;
     let lieu = (!envoi.lieu.is_empty()).then(|| LieuId(envoi.lieu.clone()));
     let now = now_ms();
     let s = access.structure();

@@ -78,6 +78,21 @@ pub async fn send(app: &Router, method: &str, path: &str, cookie: &str, form: &s
         .unwrap()
 }
 
+/// A JSON request as a signed-in device sends it: the CSRF token in its header.
+pub async fn send_json(app: &Router, path: &str, cookie: &str, json: &str) -> Response {
+    let req = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::COOKIE, cookie)
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-csrf-token", CSRF);
+    app.clone()
+        .oneshot(req.body(Body::from(json.to_string())).unwrap())
+        .await
+        .unwrap()
+}
+
 /// A form's body with the CSRF token.
 pub fn form(fields: &[(&str, &str)]) -> String {
     let mut all = vec![("csrf", CSRF)];

@@ -239,7 +239,12 @@ fn access(method: &str, path: &str) -> Access {
             | "/structures/{id}/pass/programmes/{programme}/qualifications/{qualification}"
             | "/structures/{id}/pass/programmes/{programme}/carnets",
         ) => Access::ReferentOf,
-        ("GET" | "POST", "/structures/{id}/pass/utilisation") => Access::MediateurOf,
+        ("GET" | "POST", "/structures/{id}/pass/utilisation")
+        | (
+            "POST",
+            "/api/v1/structures/{id}/pass/verifications"
+            | "/api/v1/structures/{id}/pass/utilisations",
+        ) => Access::MediateurOf,
         ("GET" | "POST", "/structures/{id}/pass/remise") => Access::PrescripteurOf,
         _ => panic!("route {method} {path} is missing from the authorization matrix"),
     }
@@ -316,9 +321,12 @@ async fn cookie_for(db: &Db, world: &World, who: Who) -> String {
     cookie_of(db, *id, stage, true).await
 }
 
-/// Whether the response let the visitor in (anything but a bounce to the login or a 403).
-fn let_in(res: &Response) -> bool {
-    res.status() != StatusCode::FORBIDDEN && !location(res).starts_with("/connexion")
+/// Whether the response let the visitor in (anything but a bounce to the login, a 403,
+/// or the API's 401).
+fn let_in(res: &Response, path: &str) -> bool {
+    res.status() != StatusCode::FORBIDDEN
+        && !(path.starts_with("/api/") && res.status() == StatusCode::UNAUTHORIZED)
+        && !location(res).starts_with("/connexion")
 }
 
 #[tokio::test]
@@ -370,7 +378,11 @@ async fn every_route_for_every_role_and_structure() {
             for who in EVERYONE {
                 let cookie = cookie_for(&t.db, &w, who).await;
                 let form = format!("csrf={CSRF}&structure={}", w.structures[0]);
-                let res = send(&app, method, &path, &cookie, &form).await;
+                let res = if *method == "POST" && path.starts_with("/api/") {
+                    send_json(&app, &path, &cookie, r#"{"code":"ABCD"}"#).await
+                } else {
+                    send(&app, method, &path, &cookie, &form).await
+                };
                 let expected = match rule {
                     Access::Public => true,
                     Access::PendingLogin => who == Who::Pending,
@@ -413,7 +425,7 @@ async fn every_route_for_every_role_and_structure() {
                             && to != "/connexion"
                             && !to.starts_with("/connexion?")
                     }
-                    _ => let_in(&res),
+                    _ => let_in(&res, &path),
                 };
                 assert_eq!(
                     allowed,
@@ -426,8 +438,11 @@ async fn every_route_for_every_role_and_structure() {
                     && matches!(who, Who::Anonymous | Who::Pending)
                     && rule != Access::PendingLogin
                 {
+                    // Sent to log in; the API answers 401 instead.
                     assert!(
-                        location(&res).starts_with("/connexion?suite="),
+                        location(&res).starts_with("/connexion?suite=")
+                            || (path.starts_with("/api/")
+                                && res.status() == StatusCode::UNAUTHORIZED),
                         "{method} {path} as {who:?}"
                     );
                 }
@@ -576,10 +591,11 @@ async fn login_enrolment_and_refusals_over_http() {
     let session = set_cookie_value(&res, "relais_session").unwrap();
     let cookie = format!("relais_csrf={csrf}; relais_session={session}");
     assert!(let_in(
-        &send(&app, "GET", "/connexion/activation", &cookie, "").await
+        &send(&app, "GET", "/connexion/activation", &cookie, "").await,
+        "/connexion/activation"
     ));
     assert!(
-        !let_in(&send(&app, "GET", "/compte", &cookie, "").await),
+        !let_in(&send(&app, "GET", "/compte", &cookie, "").await, "/compte"),
         "not logged in before the second factor"
     );
 
@@ -626,7 +642,7 @@ async fn login_enrolment_and_refusals_over_http() {
     let html = body(res).await;
     assert_eq!(html.matches("<li><code>").count(), 10, "ten recovery codes");
     assert!(
-        !let_in(&send(&app, "GET", "/compte", &cookie, "").await),
+        !let_in(&send(&app, "GET", "/compte", &cookie, "").await, "/compte"),
         "the cookie from before the second factor opens nothing"
     );
     let cookie = format!("relais_csrf={csrf}; relais_session={renewed}");
@@ -644,7 +660,7 @@ async fn login_enrolment_and_refusals_over_http() {
     .await;
     assert_eq!(location(&res), "/");
     assert!(
-        !let_in(&send(&app, "GET", "/compte", &cookie, "").await),
+        !let_in(&send(&app, "GET", "/compte", &cookie, "").await, "/compte"),
         "the old cookie no longer opens anything"
     );
 }

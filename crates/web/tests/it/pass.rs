@@ -7,10 +7,13 @@ use axum::http::StatusCode;
 use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{Role, StructureKind};
 use relais_domain::ids::ProgrammeId;
+use relais_domain::pass::code::CodePass;
 use relais_testkit::TestDb;
 use relais_testkit::fixtures::{grant, structure};
 
-use crate::common::{account, app_with_territories, body, cookie_of, form, location, send};
+use crate::common::{
+    account, app_with_territories, body, cookie_of, form, location, send, send_json,
+};
 
 /// The value of the hidden field `name` in `html`.
 fn hidden(html: &str, name: &str) -> String {
@@ -186,6 +189,81 @@ async fn a_programme_is_created_and_its_passes_accepted_once(t: &TestDb) {
     let html = body(res).await;
     assert!(html.contains("faute de frappe"), "{html}");
     assert!(html.contains("Vérifier plutôt le pass"), "{html}");
+
+    // The devices' API: the same rules, as problems with a stable code.
+    let api = format!("/api/v1/structures/{s}/pass");
+    let utiliser = format!("{api}/utilisations");
+    let json = |code: &str, cle: &str| {
+        serde_json::json!({ "code": code, "cle": cle, "service": "atelier_collectif" }).to_string()
+    };
+    let problem = |res: axum::response::Response| async move {
+        let status = res.status();
+        let v: serde_json::Value = serde_json::from_str(&body(res).await).unwrap();
+        (status, v)
+    };
+    let use_2 = json(&codes[2], "cle-de-l-appareil-0001");
+    // No CSRF header, no session: refused before anything is read.
+    let (status, v) = problem(send(&app, "POST", &utiliser, &mediateur, &use_2).await).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("csrf"))
+    );
+    let anonymous = format!("relais_csrf={}", crate::common::CSRF);
+    let (status, v) = problem(send_json(&app, &utiliser, &anonymous, &use_2).await).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("non_connecte"))
+    );
+    let res = send_json(
+        &app,
+        &format!("{api}/verifications"),
+        &mediateur,
+        &serde_json::json!({ "code": codes[2] }).to_string(),
+    )
+    .await;
+    let (status, v) = problem(res).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["valeur_centimes"], 1000);
+    // Used once; the same use sent again (a queue replayed) gets the same answer.
+    for _ in 0..2 {
+        let (status, v) = problem(send_json(&app, &utiliser, &mediateur, &use_2).await).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+    }
+    let other = json(&codes[2], "cle-de-l-appareil-0002");
+    let (status, v) = problem(send_json(&app, &utiliser, &mediateur, &other).await).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "deja_utilise");
+    assert!(v["utilise_le"].is_i64() && v["ou"].is_string(), "{v}");
+    let (status, v) =
+        problem(send_json(&app, &utiliser, &mediateur, &json(&codes[3], "courte")).await).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("cle"))
+    );
+    let (status, v) = problem(
+        send_json(
+            &app,
+            &utiliser,
+            &mediateur,
+            &json(&typo, "cle-de-l-appareil-0003"),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(
+        (v["code"].as_str(), v["suggestion"].as_str()),
+        (
+            Some("faute_de_frappe"),
+            Some(CodePass::parse(&codes[1]).unwrap().to_string().as_str())
+        )
+    );
+    let (status, v) = problem(send_json(&app, &utiliser, &mediateur, "{\"code\": 3}").await).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("json_invalide")),
+        "{v}"
+    );
 }
 
 relais_testkit::backend_tests!(a_programme_is_created_and_its_passes_accepted_once);
