@@ -69,10 +69,11 @@ pub enum JournalAction {
     QualificationDecided,
     CarnetsIssued,
     CarnetHandedOut,
+    TransfersPrepared,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 41] = [
+    pub const ALL: [JournalAction; 42] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -114,6 +115,7 @@ impl JournalAction {
         Self::QualificationDecided,
         Self::CarnetsIssued,
         Self::CarnetHandedOut,
+        Self::TransfersPrepared,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -160,6 +162,7 @@ impl JournalAction {
             Self::QualificationDecided => "qualification_pass_decidee",
             Self::CarnetsIssued => "carnets_emis",
             Self::CarnetHandedOut => "carnet_remis",
+            Self::TransfersPrepared => "virements_pass_prepares",
         }
     }
 
@@ -213,6 +216,7 @@ impl JournalAction {
             Self::QualificationDecided => "Décision sur une qualification pour des pass",
             Self::CarnetsIssued => "Carnets de pass émis",
             Self::CarnetHandedOut => "Carnet de pass remis à une personne",
+            Self::TransfersPrepared => "Ordre de virement des pass d’un financeur préparé",
         }
     }
 }

@@ -174,6 +174,7 @@ routes! {
     GET "/structures/{id}/pass/programmes/{programme}" => pass::programmes::page;
     POST "/structures/{id}/pass/programmes/{programme}/qualifications/{qualification}" => pass::programmes::decide;
     POST "/structures/{id}/pass/programmes/{programme}/carnets" => pass::programmes::issue;
+    POST "/structures/{id}/pass/programmes/{programme}/virements" => pass::programmes::transfers;
     GET "/structures/{id}/pass/programmes/{programme}/carnets/{numero}" => pass::programmes::carnet;
     GET "/structures/{id}/pass/remise" => pass::remise::form;
     POST "/structures/{id}/pass/remise" => pass::remise::submit;

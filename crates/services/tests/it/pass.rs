@@ -269,6 +269,52 @@ async fn concurrent_attempts_use_each_pass_once(db: Db) {
             .unwrap()
             .is_empty()
     );
+
+    // Each funder's transfer file, judged by sepaxml's ISO 20022 schema and schwifty.
+    for (financeur, montant) in [(0, "120.00"), (1, "80.00")] {
+        let v = svc::virements::virements(&db, &c.porteur, programme, financeur, (y, m), NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            (v.virements, v.total_centimes),
+            (1, r.par_financeur[financeur])
+        );
+        let read = pain001(&v.xml);
+        assert_eq!(read["schema"], "pain.001.001.09");
+        assert_eq!(read["total"], montant);
+        let virement = &read["virements"][0];
+        assert_eq!(virement["iban"], "FR7630006000011234567890189");
+        assert_eq!(virement["nom"], "Mediatheque de Saint-Etienne");
+    }
+    assert!(matches!(
+        svc::virements::virements(&db, &c.porteur, programme, 2, (y, m), NOW).await,
+        Err(PassError::Introuvable("financeur"))
+    ));
+    assert!(matches!(
+        svc::virements::virements(&db, &c.referent, programme, 0, (y, m), NOW).await,
+        Err(PassError::PasLePorteur)
+    ));
+}
+
+/// A pain.001 file as `testsupport/sepa/verifier_pain001.py` reads it, once valid.
+fn pain001(xml: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("virements.xml");
+    std::fs::write(&path, xml).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testsupport/sepa/verifier_pain001.py"
+        ))
+        .arg(&path)
+        .output()
+        .expect("python3 must be installed (scripts/test installs sepaxml and schwifty)");
+    assert!(
+        out.status.success(),
+        "{}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Unknown codes are counted per person (10) and per structure (30) over 15 minutes: past

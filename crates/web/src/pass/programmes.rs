@@ -444,6 +444,8 @@ pub struct ProgrammePage {
     pub nom: String,
     pub details: Vec<(&'static str, String)>,
     pub financeurs: Vec<(String, String)>,
+    /// The month the transfers form offers: the last one (AAAA-MM).
+    pub mois_precedent: String,
     pub demandes: Vec<Demande>,
     /// (number, handed out by, handed on).
     pub carnets: Vec<(i64, String, String)>,
@@ -549,6 +551,11 @@ async fn programme_page(
             nom: r.nom.clone(),
             details,
             financeurs,
+            mois_precedent: {
+                let (y, m, _, _) = relais_domain::calendrier::paris_civil(now_ms());
+                let (y, m) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
+                format!("{y}-{m:02}")
+            },
             demandes,
             carnets,
             message,
@@ -668,6 +675,66 @@ pub async fn issue(
         Err(PassError::Introuvable(_) | PassError::PasLePorteur) => gone(&ctx),
         Err(err) => {
             let m = refuse(&err.to_string());
+            programme_page(&state, ctx, &access, programme, None, m).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct DemandeVirements {
+    #[serde(default)]
+    mois: String,
+    #[serde(default)]
+    financeur: String,
+}
+
+/// `POST /structures/{id}/pass/programmes/{programme}/virements`: a funder's transfer file
+/// (pain.001) for a month, to send to its bank; journaled.
+pub async fn transfers(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    Path((_, programme)): Path<(StructureId, ProgrammeId)>,
+    CsrfForm(d): CsrfForm<DemandeVirements>,
+) -> Response {
+    let access = guard.access;
+    let mois = d
+        .mois
+        .trim()
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i64>().ok()?, m.parse::<u32>().ok()?)))
+        .filter(|(y, m)| (2000..=2100).contains(y) && (1..=12).contains(m));
+    let Some(mois) = mois else {
+        let m = Some("Aucun virement préparé : indiquez un mois (AAAA-MM).".to_string());
+        return programme_page(&state, ctx, &access, programme, None, m).await;
+    };
+    let financeur = d.financeur.parse::<usize>().unwrap_or(usize::MAX);
+    match svc::virements::virements(&state.db, &access, programme, financeur, mois, now_ms()).await
+    {
+        Ok(v) if v.virements == 0 => {
+            let m = Some(format!(
+                "Aucun pass de ce programme n’a été utilisé en {:02}/{} : aucun virement à préparer.",
+                mois.1, mois.0
+            ));
+            programme_page(&state, ctx, &access, programme, m, None).await
+        }
+        Ok(v) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "application/xml; charset=utf-8".to_string(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", v.nom_fichier),
+                ),
+            ],
+            v.xml,
+        )
+            .into_response(),
+        Err(PassError::Store(err)) => internal(err),
+        Err(PassError::PasLePorteur) => gone(&ctx),
+        Err(err) => {
+            let m = Some(format!("Aucun virement préparé : {err}."));
             programme_page(&state, ctx, &access, programme, None, m).await
         }
     }

@@ -237,7 +237,8 @@ fn access(method: &str, path: &str) -> Access {
             "POST",
             "/structures/{id}/pass/qualification"
             | "/structures/{id}/pass/programmes/{programme}/qualifications/{qualification}"
-            | "/structures/{id}/pass/programmes/{programme}/carnets",
+            | "/structures/{id}/pass/programmes/{programme}/carnets"
+            | "/structures/{id}/pass/programmes/{programme}/virements",
         ) => Access::ReferentOf,
         ("GET" | "POST", "/structures/{id}/pass/utilisation")
         | (

@@ -264,6 +264,38 @@ async fn a_programme_is_created_and_its_passes_accepted_once(t: &TestDb) {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("json_invalide")),
         "{v}"
     );
+
+    // The month's transfer file of the first funder: its 60 % of the two passes used.
+    let (y, m, _, _) = relais_domain::calendrier::paris_civil(relais_domain::calendrier::now_ms());
+    let virements = format!("{page}/virements");
+    let mois = format!("{y}-{m:02}");
+    let res = send(
+        &app,
+        "POST",
+        &virements,
+        &referent,
+        &form(&[("mois", &mois), ("financeur", "0")]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(".xml")
+    );
+    let xml = body(res).await;
+    assert!(xml.contains("<CtrlSum>12.00</CtrlSum>"), "{xml}");
+    let res = send(
+        &app,
+        "POST",
+        &virements,
+        &referent,
+        &form(&[("mois", "mars"), ("financeur", "0")]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body(res).await.contains("indiquez un mois"));
 }
 
 relais_testkit::backend_tests!(a_programme_is_created_and_its_passes_accepted_once);

@@ -4,6 +4,8 @@
 //! is journaled; every pass used is a row of the ledger (`utilisations_pass`, append-only),
 //! written once whatever the retries.
 
+pub mod virements;
+
 use rand::Rng;
 use relais_domain::authz::{MediateurAccess, StructureAccess};
 use relais_domain::comptes::Role;
