@@ -2,9 +2,10 @@
 //! prescripteurs, redeemed exactly once in qualified lieux, and reimbursed to them.
 //! The rules: a programme's settings ([`programme`]), a pass's code and signed token
 //! ([`code`], [`jeton`]), whether a pass may be used ([`utilisation`]), and money split to
-//! the cent ([`reglement`]).
+//! the cent ([`reglement`]), and what became of the passes ([`entonnoir`]).
 
 pub mod code;
+pub mod entonnoir;
 pub mod jeton;
 pub mod programme;
 pub mod reglement;

@@ -12,6 +12,7 @@ use relais_domain::comptes::Siret;
 use relais_domain::ids::{
     CarnetId, LieuId, PassId, PersonId, ProgrammeId, QualificationId, StructureId,
 };
+use relais_domain::pass::entonnoir::SuiviPass;
 use relais_domain::pass::programme::{Financeur, NiveauTerritoire, Public, Reglages, ServicePass};
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -591,6 +592,26 @@ pub async fn passes_issued(db: &Db, programme: ProgrammeId) -> Result<i64, Store
     .fetch_one(db.pool())
     .await?
     .get(0))
+}
+
+/// Every pass of `programme`: its booklet, when that was handed out, when it was used.
+pub async fn suivi(db: &Db, programme: ProgrammeId) -> Result<Vec<SuiviPass>, StoreError> {
+    Ok(statement!(
+        "SELECT p.carnet_id, r.remis_le, u.utilise_le FROM pass p \
+         LEFT JOIN remises_pass r ON r.carnet_id = p.carnet_id \
+         LEFT JOIN utilisations_pass u ON u.pass_id = p.id \
+         WHERE p.programme_id = $1",
+        programme.0
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| SuiviPass {
+        carnet: r.get(0),
+        remis_le: r.get(1),
+        utilise_le: r.get(2),
+    })
+    .collect())
 }
 
 /// Which of `codes` exist (a typo's candidates).

@@ -12,6 +12,7 @@ use relais_domain::comptes::Role;
 use relais_domain::ids::{LieuId, ProgrammeId, QualificationId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::pass::code::{CodePass, ENTROPY_BYTES};
+use relais_domain::pass::entonnoir::{self, Entonnoir};
 use relais_domain::pass::programme::{
     self as regles, BIC_INVALIDE, IBAN_INVALIDE, ProgrammeError, ProgrammeSaisi, ServicePass,
 };
@@ -531,6 +532,25 @@ pub async fn utiliser(
         .into()),
         None => Err(UtilisationError::CleReutilisee),
     }
+}
+
+// --- figures -----------------------------------------------------------------------------
+
+/// What became of `programme`'s passes today, for its owner's référents.
+pub async fn entonnoir(
+    db: &Db,
+    access: &StructureAccess,
+    programme: ProgrammeId,
+    now: i64,
+) -> Result<Entonnoir, PassError> {
+    let p = programme_gere(db, access, programme).await?;
+    let fin = p.reglages.dernier_jour + p.reglages.grace_jours;
+    let passes = repo::suivi(db, programme).await?;
+    Ok(entonnoir::entonnoir(
+        &passes,
+        fin,
+        relais_domain::calendrier::paris_days(now),
+    ))
 }
 
 // --- statements --------------------------------------------------------------------------

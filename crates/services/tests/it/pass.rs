@@ -368,7 +368,135 @@ async fn guessing_codes_is_bounded(db: Db) {
         .unwrap();
 }
 
+/// Random histories of issues, hand-outs and uses, through the services and the database:
+/// the funnel read back counts each pass once, in the state the history left it.
+async fn the_funnel_counts_every_pass_once(db: Db) {
+    const JOUR: i64 = 86_400_000;
+    let c = setup(&db).await;
+    // A programme of its own, with room for the histories.
+    let programme = svc::creer_programme(&db, &c.porteur, &pass::programme(NOW, 1_000_000), NOW)
+        .await
+        .unwrap();
+    let q = svc::demander_qualification(&db, &c.referent, programme, &pass::demande(), NOW)
+        .await
+        .unwrap();
+    svc::decider_qualification(&db, &c.porteur, q, true, "", NOW)
+        .await
+        .unwrap();
+    let mut alea = 0x2545_f491_4f6c_dd1du64;
+    let mut tirer = |n: u64| {
+        alea ^= alea << 13;
+        alea ^= alea >> 7;
+        alea ^= alea << 17;
+        alea % n
+    };
+    let remise = RemiseSaisie {
+        tranche_age: "60-69".into(),
+        commune: "42218".into(),
+        situation: "retraite".into(),
+        orientation: vec![],
+    };
+    // What the history did, pass by pass: (booklet, handed out on, used on).
+    let mut modele: Vec<(i64, Option<i64>, Option<i64>)> = Vec::new();
+    let mut codes: Vec<String> = Vec::new();
+    let mut utilisations = 0;
+    for tour in 0..6 {
+        let jour = NOW + tour * 4 * JOUR;
+        let carnets = svc::emettre(
+            &db,
+            &c.porteur,
+            programme,
+            1 + tirer(3) as usize,
+            Some(c.prescripteur.structure()),
+            jour,
+        )
+        .await
+        .unwrap();
+        for numero in carnets {
+            let carnet = relais_store::pass::carnet(&db, programme, numero)
+                .await
+                .unwrap()
+                .unwrap();
+            for code in carnet.codes {
+                modele.push((numero, None, None));
+                codes.push(code);
+            }
+        }
+        // Hand out some booklets not handed out yet.
+        let mut numeros: Vec<i64> = modele
+            .iter()
+            .filter(|m| m.1.is_none())
+            .map(|m| m.0)
+            .collect();
+        numeros.dedup();
+        for numero in numeros {
+            if tirer(2) == 0 {
+                svc::remettre(&db, &c.prescripteur, programme, numero, &remise, jour)
+                    .await
+                    .unwrap();
+                for m in modele.iter_mut().filter(|m| m.0 == numero) {
+                    m.1 = Some(jour);
+                }
+            }
+        }
+        // Use some passes, some of them twice (the second refused).
+        for essai in 0..8 {
+            let i = tirer(codes.len() as u64) as usize;
+            let quand = jour + JOUR;
+            let r = svc::utiliser(
+                &db,
+                &c.mediateur,
+                crate::index(),
+                &DemandeUtilisation {
+                    utilise_le: quand,
+                    ..demande(&codes[i], &format!("h{tour}-{essai}-{i}"))
+                },
+                quand,
+            )
+            .await;
+            match (r, modele[i].2) {
+                (Ok(_), None) => {
+                    modele[i].2 = Some(quand);
+                    utilisations += 1;
+                }
+                (Err(UtilisationError::Refus(Refus::DejaUtilise(_))), Some(_)) => {}
+                (r, deja) => panic!("{r:?} (déjà utilisé : {deja:?})"),
+            }
+        }
+    }
+    let attendu = |jour: i64| {
+        let passes: Vec<_> = modele
+            .iter()
+            .map(
+                |&(carnet, remis_le, utilise_le)| relais_domain::pass::entonnoir::SuiviPass {
+                    carnet,
+                    remis_le,
+                    utilise_le,
+                },
+            )
+            .collect();
+        let reglages = pass::programme(NOW, 1_000_000);
+        relais_domain::pass::entonnoir::entonnoir(
+            &passes,
+            reglages.dernier_jour + reglages.grace_jours,
+            relais_domain::calendrier::paris_days(jour),
+        )
+    };
+    for jour in [NOW + 25 * JOUR, NOW + 45 * JOUR] {
+        let e = svc::entonnoir(&db, &c.porteur, programme, jour)
+            .await
+            .unwrap();
+        assert_eq!(e, attendu(jour));
+        assert_eq!(e.emis as usize, codes.len());
+        assert_eq!(e.utilises, utilisations);
+        let s = e.etats;
+        assert_eq!(s.en_stock + s.en_attente + s.utilises + s.expires, e.emis);
+    }
+    assert!(utilisations > 0 && modele.iter().any(|m| m.1.is_some()));
+}
+
 relais_testkit::store_tests!(
+    the_funnel_counts_every_pass_once,
     a_programme_runs_from_its_settings_to_a_pass_used_once,
     concurrent_attempts_use_each_pass_once,
     guessing_codes_is_bounded,

@@ -444,6 +444,9 @@ pub struct ProgrammePage {
     pub nom: String,
     pub details: Vec<(&'static str, String)>,
     pub financeurs: Vec<(String, String)>,
+    /// The funnel: (stage, passes, share of those issued).
+    pub entonnoir: Vec<(&'static str, u64, String)>,
+    pub delai: Option<String>,
     /// The month the transfers form offers: the last one (AAAA-MM).
     pub mois_precedent: String,
     pub demandes: Vec<Demande>,
@@ -467,13 +470,14 @@ async fn programme_page(
         Err(_) => return gone(&ctx),
     };
     let loaded = async {
-        Ok::<_, relais_store::StoreError>((
+        Ok::<_, PassError>((
             repo::qualifications_of(&state.db, id).await?,
             repo::carnets_of(&state.db, id).await?,
+            svc::entonnoir(&state.db, access, id, now_ms()).await?,
         ))
     }
     .await;
-    let (qualifications, carnets) = match loaded {
+    let (qualifications, carnets, e) = match loaded {
         Ok(v) => v,
         Err(e) => return internal(e),
     };
@@ -551,6 +555,24 @@ async fn programme_page(
             nom: r.nom.clone(),
             details,
             financeurs,
+            entonnoir: [
+                ("Émis", e.emis),
+                ("Remis à une personne", e.distribues),
+                ("Dans un carnet entamé", e.entames),
+                ("Utilisés", e.utilises),
+                ("Expirés sans usage", e.expires),
+            ]
+            .into_iter()
+            .map(|(etape, n)| {
+                let part = if e.emis == 0 {
+                    "—".to_string()
+                } else {
+                    format!("{} %", (n * 100 + e.emis / 2) / e.emis)
+                };
+                (etape, n, part)
+            })
+            .collect(),
+            delai: e.delai_median_jours.map(|d| format!("{d} jour(s)")),
             mois_precedent: {
                 let (y, m, _, _) = relais_domain::calendrier::paris_civil(now_ms());
                 let (y, m) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
