@@ -228,8 +228,11 @@ async fn run_on(db: &Db, args: &Args) -> anyhow::Result<()> {
                 if n >= total || Instant::now() >= end {
                     break;
                 }
-                // Spread over the passes like a hash of n: every pass is tried, in no order.
-                let i = (n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20) as usize % codes.len();
+                // A pass drawn at random (splitmix64 of n): every pass tried, in no order.
+                let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                let i = ((z ^ (z >> 31)) % codes.len() as u64) as usize;
                 let body = serde_json::json!({
                     "code": codes[i],
                     "cle": format!("banc-{n:016}"),

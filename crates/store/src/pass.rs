@@ -517,12 +517,33 @@ pub async fn pass_vu(
     structure: StructureId,
     lieu: Option<&LieuId>,
 ) -> Result<Option<PassVu>, StoreError> {
+    Ok(lecture(db, code, structure, lieu, ["", ""], i64::MAX)
+        .await?
+        .1)
+}
+
+/// [`pass_vu`], and in the same statement the hits of two rate-limit `buckets` in windows
+/// started after `depuis` (as [`crate::sessions::hits_of`] counts them): one round trip
+/// for each code typed at a counter.
+pub async fn lecture(
+    db: &Db,
+    code: &str,
+    structure: StructureId,
+    lieu: Option<&LieuId>,
+    buckets: [&str; 2],
+    depuis: i64,
+) -> Result<([i64; 2], Option<PassVu>), StoreError> {
     let aggregate = match db.backend() {
         Backend::Postgres => "string_agg(t.niveau || ':' || t.code, ' ')",
         Backend::Sqlite => "group_concat(t.niveau || ':' || t.code, ' ')",
     };
     let sql = format!(
-        "SELECT p.id, p.programme_id, g.nom, p.valeur_centimes, g.dernier_jour, g.grace_jours, \
+        "SELECT \
+         (SELECT CAST(COALESCE(MAX(hits), 0) AS BIGINT) FROM rate_limits \
+           WHERE bucket = $5 AND window_start > $7), \
+         (SELECT CAST(COALESCE(MAX(hits), 0) AS BIGINT) FROM rate_limits \
+           WHERE bucket = $6 AND window_start > $7), \
+         p.id, p.programme_id, g.nom, p.valeur_centimes, g.dernier_jour, g.grace_jours, \
          (SELECT {aggregate} FROM programme_territoires t WHERE t.programme_id = p.programme_id), \
          CAST(CASE WHEN EXISTS (SELECT 1 FROM qualifications_pass q \
            WHERE q.programme_id = p.programme_id AND q.structure_id = $2 AND q.statut = $3) \
@@ -532,19 +553,29 @@ pub async fn pass_vu(
            (SELECT commune FROM structures WHERE id = $2)), g.services, \
          CAST(CASE WHEN $4 IS NULL OR EXISTS (SELECT 1 FROM structure_lieux sl \
            WHERE sl.lieu_id = $4 AND sl.structure_id = $2) THEN 0 ELSE 1 END AS BIGINT) \
-         FROM pass p JOIN programmes_pass g ON g.id = p.programme_id \
+         FROM (SELECT 1 AS un) un LEFT JOIN pass p ON p.code = $1 \
+         LEFT JOIN programmes_pass g ON g.id = p.programme_id \
          LEFT JOIN utilisations_pass u ON u.pass_id = p.id \
-         LEFT JOIN structures s ON s.id = u.structure_id \
-         WHERE p.code = $1"
+         LEFT JOIN structures s ON s.id = u.structure_id"
     );
-    let Some(r) = statement!(&sql, code, structure.0, ACCEPTEE, lieu.map(LieuId::as_str))
-        .fetch_optional(db.pool())
-        .await?
-    else {
-        return Ok(None);
-    };
+    let r = statement!(
+        &sql,
+        code,
+        structure.0,
+        ACCEPTEE,
+        lieu.map(LieuId::as_str),
+        buckets[0],
+        buckets[1],
+        depuis
+    )
+    .fetch_one(db.pool())
+    .await?;
+    let essais = [r.get(0), r.get(1)];
+    if r.get::<Option<i64>, _>(2).is_none() {
+        return Ok((essais, None));
+    }
     let territoires = r
-        .get::<Option<String>, _>(6)
+        .get::<Option<String>, _>(8)
         .unwrap_or_default()
         .split_whitespace()
         .map(|t| {
@@ -555,32 +586,35 @@ pub async fn pass_vu(
             ))
         })
         .collect::<Result<_, StoreError>>()?;
-    let usage = r.get::<Option<String>, _>(8).map(|cle| Usage {
+    let usage = r.get::<Option<String>, _>(10).map(|cle| Usage {
         cle,
-        structure: StructureId(r.get(9)),
-        ou: r.get(10),
-        lieu: r.get::<Option<String>, _>(11).map(LieuId),
-        service: r.get(12),
-        utilise_le: r.get(13),
+        structure: StructureId(r.get(11)),
+        ou: r.get(12),
+        lieu: r.get::<Option<String>, _>(13).map(LieuId),
+        service: r.get(14),
+        utilise_le: r.get(15),
     });
-    Ok(Some(PassVu {
-        id: PassId(r.get(0)),
-        programme: ProgrammeId(r.get(1)),
-        programme_nom: r.get(2),
-        valeur_centimes: r.get(3),
-        dernier_jour: r.get(4),
-        grace_jours: r.get(5),
-        territoires,
-        services: r
-            .get::<String, _>(15)
-            .split_whitespace()
-            .map(|s| ServicePass::parse(s).ok_or_else(|| corrupt("service", s)))
-            .collect::<Result<_, _>>()?,
-        qualifiee: r.get::<i64, _>(7) == 1,
-        commune: r.get(14),
-        lieu_ailleurs: r.get::<i64, _>(16) == 1,
-        usage,
-    }))
+    Ok((
+        essais,
+        Some(PassVu {
+            id: PassId(r.get(2)),
+            programme: ProgrammeId(r.get(3)),
+            programme_nom: r.get(4),
+            valeur_centimes: r.get(5),
+            dernier_jour: r.get(6),
+            grace_jours: r.get(7),
+            territoires,
+            services: r
+                .get::<String, _>(17)
+                .split_whitespace()
+                .map(|s| ServicePass::parse(s).ok_or_else(|| corrupt("service", s)))
+                .collect::<Result<_, _>>()?,
+            qualifiee: r.get::<i64, _>(9) == 1,
+            commune: r.get(16),
+            lieu_ailleurs: r.get::<i64, _>(18) == 1,
+            usage,
+        }),
+    ))
 }
 
 /// How many passes `programme` has issued.

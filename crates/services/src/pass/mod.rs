@@ -412,11 +412,9 @@ async fn lire(
     let personne = format!("pass-personne:{}", access.person());
     let structure = format!("pass-structure:{}", access.structure());
     let buckets = [personne.as_str(), structure.as_str()];
-    let [par_personne, par_structure] =
-        sessions::hits_of(db, &buckets, now, FENETRE_ESSAIS_MS).await?;
-    if par_personne >= ESSAIS_PAR_PERSONNE || par_structure >= ESSAIS_PAR_STRUCTURE {
-        return Err(UtilisationError::TropDEssais);
-    }
+    let trop = |[par_personne, par_structure]: [i64; 2]| {
+        par_personne >= ESSAIS_PAR_PERSONNE || par_structure >= ESSAIS_PAR_STRUCTURE
+    };
     let echec = |refus: Refus| async {
         for bucket in buckets {
             sessions::hit(db, bucket, now, FENETRE_ESSAIS_MS).await?;
@@ -425,21 +423,42 @@ async fn lire(
     };
     let code = match CodePass::parse(typed) {
         Ok(code) => code,
-        Err(relais_domain::pass::code::CodeError::Cle) => {
-            let voisins: Vec<String> = CodePass::voisins(typed)
-                .iter()
-                .map(CodePass::compact)
-                .collect();
-            let existants = repo::existing_codes(db, &voisins).await?;
-            let suggestion = match existants.as_slice() {
-                [one] => CodePass::parse(one).ok(),
-                _ => None,
+        Err(e) => {
+            if trop(sessions::hits_of(db, &buckets, now, FENETRE_ESSAIS_MS).await?) {
+                return Err(UtilisationError::TropDEssais);
+            }
+            let refus = match e {
+                relais_domain::pass::code::CodeError::Cle => {
+                    let voisins: Vec<String> = CodePass::voisins(typed)
+                        .iter()
+                        .map(CodePass::compact)
+                        .collect();
+                    let existants = repo::existing_codes(db, &voisins).await?;
+                    let suggestion = match existants.as_slice() {
+                        [one] => CodePass::parse(one).ok(),
+                        _ => None,
+                    };
+                    Refus::FauteDeFrappe { suggestion }
+                }
+                _ => Refus::Inconnu,
             };
-            return Err(echec(Refus::FauteDeFrappe { suggestion }).await?);
+            return Err(echec(refus).await?);
         }
-        Err(_) => return Err(echec(Refus::Inconnu).await?),
     };
-    let Some(vu) = repo::pass_vu(db, &code.compact(), access.structure(), lieu).await? else {
+    // The pass and the counts of unknown codes, in one statement.
+    let (essais, vu) = repo::lecture(
+        db,
+        &code.compact(),
+        access.structure(),
+        lieu,
+        buckets,
+        now - FENETRE_ESSAIS_MS,
+    )
+    .await?;
+    if trop(essais) {
+        return Err(UtilisationError::TropDEssais);
+    }
+    let Some(vu) = vu else {
         return Err(echec(Refus::Inconnu).await?);
     };
     if vu.lieu_ailleurs {
