@@ -327,12 +327,12 @@ async fn guessing_codes_is_bounded(db: Db) {
     let guess = |i: u8| CodePass::from_entropy([i; 9]).to_string();
     for i in 0..10 {
         assert_eq!(
-            refus(svc::verifier(&db, &mediateur, territoires, &guess(i), None, NOW).await),
+            refus(svc::verifier(&db, mediateur, territoires, &guess(i), None, NOW).await),
             Refus::Inconnu
         );
     }
     assert!(matches!(
-        svc::verifier(&db, &mediateur, territoires, &genuine, None, NOW).await,
+        svc::verifier(&db, mediateur, territoires, &genuine, None, NOW).await,
         Err(UtilisationError::TropDEssais)
     ));
     // Colleagues may still work, until the structure's count is reached: 10 each.
@@ -363,7 +363,7 @@ async fn guessing_codes_is_bounded(db: Db) {
     ));
     // A quarter of an hour later, the window has passed.
     let later = NOW + 16 * 60 * 1000;
-    svc::verifier(&db, &mediateur, territoires, &genuine, None, later)
+    svc::verifier(&db, mediateur, territoires, &genuine, None, later)
         .await
         .unwrap();
 }

@@ -564,11 +564,9 @@ async fn programme_page(
             ]
             .into_iter()
             .map(|(etape, n)| {
-                let part = if e.emis == 0 {
-                    "—".to_string()
-                } else {
-                    format!("{} %", (n * 100 + e.emis / 2) / e.emis)
-                };
+                let part = (n * 100 + e.emis / 2)
+                    .checked_div(e.emis)
+                    .map_or_else(|| "—".to_string(), |p| format!("{p} %"));
                 (etape, n, part)
             })
             .collect(),
