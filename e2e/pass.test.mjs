@@ -189,4 +189,17 @@ describe('a programme, a booklet, and a pass accepted at the counter', () => {
     assert.match(await page.locator(`#${describedBy}`).innerText(), /^ce pass a déjà été utilisé le \d\d\/\d\d\/\d{4} à \d+ h \d\d \(Département de la Loire\)$/);
     await page.setViewportSize({ width: 1280, height: 900 });
   });
+
+  step('the structure’s statements: the month’s pass, and its PDF', async () => {
+    const { page } = s;
+    await goto(s, '/compte');
+    await tabTo(page, 'main a[href$="/pass/releves"]', { text: /Relevés des pass de Département de la Loire/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'releves', { title: 'Relevés des pass acceptés' });
+    const table = await page.locator('main table').innerText();
+    assert.match(table, /Pass numérique Loire\s+1\s+10,00 €/);
+    const pdf = page.locator('main table a').first();
+    const response = await page.request.get(new URL(await pdf.getAttribute('href'), page.url()).href);
+    assert.equal(response.headers()['content-type'], 'application/pdf');
+  });
 });

@@ -9,6 +9,7 @@ pub mod lieux;
 pub mod mandats;
 pub mod oidc_client;
 pub mod pass;
+pub mod pdf;
 pub mod periodic;
 pub mod signalements;
 pub mod territoires;

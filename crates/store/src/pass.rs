@@ -774,18 +774,21 @@ pub async fn programmes_entrusted(
 }
 
 /// The passes used between `debut` and `fin` (Unix ms, `fin` excluded), by when they were
-/// taken: (structure, programme, when, value).
+/// taken, of `structure` or of all: (structure, programme, when, value).
 pub async fn uses_between(
     db: &Db,
     debut: i64,
     fin: i64,
+    structure: Option<StructureId>,
 ) -> Result<Vec<(StructureId, ProgrammeId, i64, i64)>, StoreError> {
     Ok(statement!(
         "SELECT u.structure_id, p.programme_id, u.utilise_le, p.valeur_centimes \
          FROM utilisations_pass u JOIN pass p ON p.id = u.pass_id \
-         WHERE u.utilise_le >= $1 AND u.utilise_le < $2 ORDER BY u.pass_id",
+         WHERE u.utilise_le >= $1 AND u.utilise_le < $2 \
+         AND ($3 IS NULL OR u.structure_id = $3) ORDER BY u.pass_id",
         debut,
-        fin
+        fin,
+        structure.map(|s| s.0)
     )
     .fetch_all(db.pool())
     .await?

@@ -179,6 +179,9 @@ routes! {
     GET "/structures/{id}/pass/remise" => pass::remise::form;
     POST "/structures/{id}/pass/remise" => pass::remise::submit;
     GET "/structures/{id}/pass/utilisation" => pass::utilisation::form;
+    GET "/structures/{id}/pass/releves" => pass::releves::page;
+    GET "/structures/{id}/pass/releves.csv" => pass::releves::csv;
+    GET "/structures/{id}/pass/releves/{programme}/{mois}" => pass::releves::pdf;
     POST "/structures/{id}/pass/utilisation" => pass::utilisation::submit;
     POST "/api/v1/structures/{id}/pass/verifications" => pass::appareil::verifier;
     POST "/api/v1/structures/{id}/pass/utilisations" => pass::appareil::utiliser;

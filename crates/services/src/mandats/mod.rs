@@ -9,7 +9,7 @@
 pub mod espace;
 pub mod fournisseur;
 pub mod franceconnect;
-pub mod pdf;
+use crate::pdf;
 pub mod transferts;
 
 use std::collections::BTreeSet;

@@ -582,19 +582,94 @@ pub async fn releves_du_mois(db: &Db, mois: (i64, u32)) -> Result<Vec<Releve>, S
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     let fin = relais_domain::calendrier::days_from_civil(ny, nm, 1) * 86_400_000;
     // A day either side for Paris' offset, then the month each use falls in, in Paris.
-    let utilisations: Vec<Utilisation> =
-        repo::uses_between(db, debut - 86_400_000, fin + 86_400_000)
-            .await?
-            .into_iter()
-            .filter_map(|(structure, programme, le, valeur_centimes)| {
-                let (py, pm, _, _) = relais_domain::calendrier::paris_civil(le);
-                ((py, pm) == mois).then_some(Utilisation {
-                    structure,
-                    programme,
-                    mois,
-                    valeur_centimes,
-                })
-            })
-            .collect();
+    let uses = repo::uses_between(db, debut - 86_400_000, fin + 86_400_000, None).await?;
+    let utilisations: Vec<Utilisation> = par_mois(uses)
+        .into_iter()
+        .filter(|u| u.mois == mois)
+        .collect();
     Ok(releves(&utilisations, &repo::shares(db).await?))
+}
+
+/// Uses read from the ledger, each in its month in Paris.
+fn par_mois(uses: Vec<(StructureId, ProgrammeId, i64, i64)>) -> Vec<Utilisation> {
+    uses.into_iter()
+        .map(|(structure, programme, le, valeur_centimes)| {
+            let (y, m, _, _) = relais_domain::calendrier::paris_civil(le);
+            Utilisation {
+                structure,
+                programme,
+                mois: (y, m),
+                valeur_centimes,
+            }
+        })
+        .collect()
+}
+
+/// A statement as its structure reads it: the programme and its funders named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleveLu {
+    pub releve: Releve,
+    pub programme: String,
+    /// The funders' names, in the order of `releve.par_financeur`.
+    pub financeurs: Vec<String>,
+}
+
+/// Every monthly statement of `access`'s structure, the latest month first.
+pub async fn releves_de(db: &Db, access: &StructureAccess) -> Result<Vec<ReleveLu>, StoreError> {
+    let uses = repo::uses_between(db, i64::MIN, i64::MAX, Some(access.structure())).await?;
+    let mut lus = Vec::new();
+    let mut programmes: std::collections::BTreeMap<ProgrammeId, Programme> = Default::default();
+    for releve in releves(&par_mois(uses), &repo::shares(db).await?) {
+        if !programmes.contains_key(&releve.programme) {
+            let Some(p) = repo::programme(db, releve.programme).await? else {
+                continue;
+            };
+            programmes.insert(releve.programme, p);
+        }
+        let p = &programmes[&releve.programme];
+        lus.push(ReleveLu {
+            programme: p.reglages.nom.clone(),
+            financeurs: p
+                .reglages
+                .financeurs
+                .iter()
+                .map(|f| f.nom.clone())
+                .collect(),
+            releve,
+        });
+    }
+    lus.sort_by(|a, b| b.releve.mois.cmp(&a.releve.mois));
+    Ok(lus)
+}
+
+/// A statement as a PDF its structure keeps or sends to its accountant.
+pub fn releve_pdf(structure: &str, r: &ReleveLu) -> Result<Vec<u8>, crate::pdf::PdfError> {
+    use crate::pdf::Bloc;
+    use relais_domain::pass::reglement::euros;
+    let (y, m) = r.releve.mois;
+    let paragraphe = |texte: String| Bloc::Paragraphe { texte, gras: false };
+    let mut blocs = vec![
+        Bloc::Titre(format!("Relevé de pass numériques — {m:02}/{y}")),
+        paragraphe(format!("Structure : {structure}")),
+        paragraphe(format!("Programme : {}", r.programme)),
+        Bloc::Paragraphe {
+            texte: format!(
+                "{} pass acceptés, pour {}",
+                r.releve.pass,
+                euros(r.releve.total_centimes)
+            ),
+            gras: true,
+        },
+        paragraphe("Ce que verse chaque financeur :".into()),
+    ];
+    blocs.extend(
+        r.financeurs
+            .iter()
+            .zip(&r.releve.par_financeur)
+            .map(|(nom, part)| Bloc::Element(format!("{nom} : {}", euros(*part)))),
+    );
+    blocs.push(paragraphe(
+        "Établi par Relais à partir du registre des pass utilisés, au centime près.".into(),
+    ));
+    crate::pdf::document(&format!("Relevé de pass numériques {m:02}/{y}"), &[blocs])
 }

@@ -1,10 +1,12 @@
 //! Pass numérique: the counter where a mediator checks and accepts a pass
 //! ([`utilisation`]), the référents' page of programmes ([`programmes`]), and the
 //! prescripteurs' handing of a booklet to a person ([`remise`]), and the counter's JSON
-//! API for devices ([`appareil`]). The rules are in `relais_services::pass`.
+//! API for devices ([`appareil`]), and a structure's monthly statements ([`releves`]).
+//! The rules are in `relais_services::pass`.
 
 pub mod appareil;
 pub mod programmes;
+pub mod releves;
 pub mod remise;
 pub mod utilisation;
 

@@ -247,6 +247,12 @@ fn access(method: &str, path: &str) -> Access {
             | "/api/v1/structures/{id}/pass/utilisations",
         ) => Access::MediateurOf,
         ("GET" | "POST", "/structures/{id}/pass/remise") => Access::PrescripteurOf,
+        (
+            "GET",
+            "/structures/{id}/pass/releves"
+            | "/structures/{id}/pass/releves.csv"
+            | "/structures/{id}/pass/releves/{programme}/{mois}",
+        ) => Access::MemberOf,
         _ => panic!("route {method} {path} is missing from the authorization matrix"),
     }
 }
@@ -357,6 +363,7 @@ async fn every_route_for_every_role_and_structure() {
                 .replace("{programme}", "1")
                 .replace("{qualification}", "1")
                 .replace("{numero}", "1")
+                .replace("{mois}", "2026-11")
                 .replace("{invitation}", "1")
                 .replace("{televersement}", "1")
                 // Someone outside both structures: a référent's `depart` or `roles` on them

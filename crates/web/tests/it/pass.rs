@@ -296,6 +296,44 @@ async fn a_programme_is_created_and_its_passes_accepted_once(t: &TestDb) {
     .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body(res).await.contains("indiquez un mois"));
+
+    // The structure's statements: the page, the CSV, the month's PDF.
+    let releves = format!("/structures/{s}/pass/releves");
+    let html = body(send(&app, "GET", &releves, &mediateur, "").await).await;
+    assert!(
+        html.contains("Relevés mensuels") && html.contains("20,00"),
+        "{html}"
+    );
+    let csv = body(send(&app, "GET", &format!("{releves}.csv"), &mediateur, "").await).await;
+    assert!(
+        csv.contains(&format!(
+            "{mois},\"Pass numérique Loire\",2,20.00,\"État\",8.00"
+        )),
+        "{csv}"
+    );
+    let res = send(
+        &app,
+        "GET",
+        &format!("{releves}/{programme}/{mois}"),
+        &mediateur,
+        "",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let pdf = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    let res = send(
+        &app,
+        "GET",
+        &format!("{releves}/{programme}/1999-01"),
+        &mediateur,
+        "",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
 relais_testkit::backend_tests!(a_programme_is_created_and_its_passes_accepted_once);

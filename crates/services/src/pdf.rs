@@ -1,6 +1,6 @@
-//! The printed mandate as a PDF (krilla): A4, French, the font of the State's design system
-//! embedded, tagged for screen readers (PDF/UA-1, checked by krilla when the file is
-//! written), one copy per page with the mandate's hash as text and as a QR code.
+//! Printed documents as PDF (krilla): the mandate, the pass statements. A4, French, the
+//! font of the State's design system embedded, tagged for screen readers (PDF/UA-1,
+//! checked by krilla when the file is written), each copy from a new page.
 //!
 //! krilla draws lines, not paragraphs: this module breaks the text into lines, measuring
 //! words with the same shaper (rustybuzz), and starts a new page when one is full.
@@ -23,8 +23,8 @@ use krilla::tagging::{
 };
 use krilla::text::{Font, TextDirection};
 
-const REGULAR: &[u8] = include_bytes!("../../../../data/polices/Marianne-Regular.ttf");
-const BOLD: &[u8] = include_bytes!("../../../../data/polices/Marianne-Bold.ttf");
+const REGULAR: &[u8] = include_bytes!("../../../data/polices/Marianne-Regular.ttf");
+const BOLD: &[u8] = include_bytes!("../../../data/polices/Marianne-Bold.ttf");
 
 const PAGE_W: f32 = 595.0;
 const PAGE_H: f32 = 842.0;
