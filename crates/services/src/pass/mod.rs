@@ -620,11 +620,11 @@ pub async fn releves_de(db: &Db, access: &StructureAccess) -> Result<Vec<ReleveL
     let mut lus = Vec::new();
     let mut programmes: std::collections::BTreeMap<ProgrammeId, Programme> = Default::default();
     for releve in releves(&par_mois(uses), &repo::shares(db).await?) {
-        if !programmes.contains_key(&releve.programme) {
+        if let std::collections::btree_map::Entry::Vacant(e) = programmes.entry(releve.programme) {
             let Some(p) = repo::programme(db, releve.programme).await? else {
                 continue;
             };
-            programmes.insert(releve.programme, p);
+            e.insert(p);
         }
         let p = &programmes[&releve.programme];
         lus.push(ReleveLu {
