@@ -638,7 +638,7 @@ pub async fn releves_de(db: &Db, access: &StructureAccess) -> Result<Vec<ReleveL
             releve,
         });
     }
-    lus.sort_by(|a, b| b.releve.mois.cmp(&a.releve.mois));
+    lus.sort_by_key(|l| std::cmp::Reverse(l.releve.mois));
     Ok(lus)
 }
 
