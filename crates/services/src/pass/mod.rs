@@ -51,6 +51,8 @@ pub enum PassError {
     CarnetAilleurs,
     #[error("ce carnet a déjà été remis")]
     DejaRemis,
+    #[error("aucun pass de ce programme n’a été utilisé ce mois-là : aucun virement à préparer")]
+    AucunVirement,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -78,11 +78,14 @@ pub async fn virements(
             )
             .with_bic(bic)
             .with_description(format!(
-                "Pass numerique {} {m:02}/{y} : {} pass",
+                "Pass numérique {} {m:02}/{y} : {} pass",
                 p.reglages.nom, r.pass
             )),
         );
         total += part;
+    }
+    if entries.is_empty() {
+        return Err(PassError::AucunVirement);
     }
     let (ty, tm, td, minute) = relais_domain::calendrier::paris_civil(now);
     let date = |y: i64, m: u32, d: u32| {

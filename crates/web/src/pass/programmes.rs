@@ -730,13 +730,6 @@ pub async fn transfers(
     let financeur = d.financeur.parse::<usize>().unwrap_or(usize::MAX);
     match svc::virements::virements(&state.db, &access, programme, financeur, mois, now_ms()).await
     {
-        Ok(v) if v.virements == 0 => {
-            let m = Some(format!(
-                "Aucun pass de ce programme n’a été utilisé en {:02}/{} : aucun virement à préparer.",
-                mois.1, mois.0
-            ));
-            programme_page(&state, ctx, &access, programme, m, None).await
-        }
         Ok(v) => (
             [
                 (

@@ -296,6 +296,16 @@ async fn a_programme_is_created_and_its_passes_accepted_once(t: &TestDb) {
     .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body(res).await.contains("indiquez un mois"));
+    let res = send(
+        &app,
+        "POST",
+        &virements,
+        &referent,
+        &form(&[("mois", "2020-01"), ("financeur", "0")]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body(res).await.contains("aucun virement à préparer"));
 
     // The structure's statements: the page, the CSV, the month's PDF.
     let releves = format!("/structures/{s}/pass/releves");
