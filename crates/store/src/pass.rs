@@ -818,3 +818,34 @@ pub async fn shares(db: &Db) -> Result<BTreeMap<ProgrammeId, Vec<u32>>, StoreErr
     }
     Ok(shares)
 }
+
+// --- signing keys ------------------------------------------------------------------------
+
+/// Every key that signs the passes' tokens: (number, seed in base64url, made at), oldest
+/// first.
+pub async fn cles(db: &Db) -> Result<Vec<(u32, String, i64)>, StoreError> {
+    statement!("SELECT numero, graine, creee_le FROM cles_pass ORDER BY numero")
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let numero = u32::try_from(r.get::<i64, _>(0)).map_err(|_| corrupt("numero", "clé"))?;
+            Ok((numero, r.get(1), r.get(2)))
+        })
+        .collect()
+}
+
+/// Adds key `numero`: `false` if another process made that number meanwhile.
+pub async fn create_cle(db: &Db, numero: u32, graine: &str, now: i64) -> Result<bool, StoreError> {
+    Ok(statement!(
+        "INSERT INTO cles_pass (numero, graine, creee_le) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+        i64::from(numero),
+        graine,
+        now
+    )
+    .execute(db.pool())
+    .await?
+    .rows_affected()
+        == 1)
+}

@@ -176,6 +176,7 @@ routes! {
     POST "/structures/{id}/pass/programmes/{programme}/carnets" => pass::programmes::issue;
     POST "/structures/{id}/pass/programmes/{programme}/virements" => pass::programmes::transfers;
     GET "/structures/{id}/pass/programmes/{programme}/carnets/{numero}" => pass::programmes::carnet;
+    GET "/structures/{id}/pass/programmes/{programme}/carnets/{numero}/pdf" => pass::programmes::carnet_pdf;
     GET "/structures/{id}/pass/remise" => pass::remise::form;
     POST "/structures/{id}/pass/remise" => pass::remise::submit;
     GET "/structures/{id}/pass/utilisation" => pass::utilisation::form;
@@ -228,6 +229,7 @@ routes! {
     GET "/api/v1/lieux/export.geojson" => api::export::geojson;
     GET "/api/v1/lieux/{lieu}" => lieux::fiche::json;
     GET "/api/v1/journal/checkpoints" => journal::api::checkpoints;
+    GET "/api/v1/pass/cles" => pass::appareil::cles;
     GET "/api" => api::documentation::page;
     GET "/api/v1/openapi.json" => api::lieux::openapi;
     GET "/api/v1/territoires/communes" => api::territoires::search;

@@ -4,6 +4,7 @@
 //! is journaled; every pass used is a row of the ledger (`utilisations_pass`, append-only),
 //! written once whatever the retries.
 
+pub mod carnets;
 pub mod virements;
 
 use rand::Rng;
@@ -53,6 +54,8 @@ pub enum PassError {
     DejaRemis,
     #[error("aucun pass de ce programme n’a été utilisé ce mois-là : aucun virement à préparer")]
     AucunVirement,
+    #[error(transparent)]
+    Pdf(#[from] crate::pdf::PdfError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -495,7 +495,76 @@ async fn the_funnel_counts_every_pass_once(db: Db) {
     assert!(utilisations > 0 && modele.iter().any(|m| m.1.is_some()));
 }
 
+/// Printed booklets: a page a pass, its code as text and a QR code of a token signed by
+/// the newest key; a key signs for a year, then a new one does, both stay published.
+async fn booklets_are_printed_with_tokens_signed_by_a_kept_key(db: Db) {
+    use relais_domain::pass::jeton::{self, CleJetons, ContenuJeton, JetonError};
+    const AN: i64 = 365 * 86_400_000;
+    let c = setup(&db).await;
+    let codes = c.emettre(&db, 1, NOW).await;
+    let pdf = svc::carnets::carnet_pdf(&db, &c.porteur, c.programme, 1, NOW)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("carnet.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let run = |tool: &str, args: &[&str]| {
+        let out = std::process::Command::new(tool)
+            .args(args)
+            .arg(&path)
+            .args(if tool == "pdftotext" {
+                &["-"][..]
+            } else {
+                &[][..]
+            })
+            .output()
+            .unwrap_or_else(|_| panic!("{tool} (poppler-utils) must be installed"));
+        assert!(out.status.success(), "{tool}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let info = run("pdfinfo", &[]);
+    assert!(
+        info.contains("Tagged:          yes") && info.contains("Pages:           5"),
+        "{info}"
+    );
+    let text = run("pdftotext", &["-layout"]);
+    for code in &codes {
+        let shown = CodePass::parse(code).unwrap().to_string();
+        assert!(text.contains(&format!("Code : {shown}")), "{shown}: {text}");
+    }
+    assert!(matches!(
+        svc::carnets::carnet_pdf(&db, &c.referent, c.programme, 1, NOW).await,
+        Err(PassError::PasLePorteur)
+    ));
+
+    // The key kept signs tokens the published keys verify; a year later a new key signs,
+    // and a booklet printed before still verifies.
+    let contenu = ContenuJeton {
+        code: CodePass::parse(&codes[0]).unwrap(),
+        programme: c.programme,
+        valeur_centimes: 1000,
+        dernier_jour: 20_000,
+    };
+    let premiere = svc::carnets::cle_courante(&db, NOW).await.unwrap();
+    assert_eq!(premiere.numero, 1);
+    let ancien = premiere.signer(&contenu);
+    let seconde = svc::carnets::cle_courante(&db, NOW + AN + 1).await.unwrap();
+    assert_eq!(seconde.numero, 2);
+    let cles = svc::carnets::cles_publiques(&db).await.unwrap();
+    assert_eq!(cles.len(), 2);
+    for token in [ancien, seconde.signer(&contenu)] {
+        assert_eq!(jeton::lire(&token, &cles), Ok(contenu));
+    }
+    // A key Relais does not hold, forged with a known number, fails the signature.
+    let faussaire = CleJetons::from_seed(2, &[7; 32]);
+    assert_eq!(
+        jeton::lire(&faussaire.signer(&contenu), &cles),
+        Err(JetonError::Signature)
+    );
+}
+
 relais_testkit::store_tests!(
+    booklets_are_printed_with_tokens_signed_by_a_kept_key,
     the_funnel_counts_every_pass_once,
     a_programme_runs_from_its_settings_to_a_pass_used_once,
     concurrent_attempts_use_each_pass_once,

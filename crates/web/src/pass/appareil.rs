@@ -143,3 +143,17 @@ pub async fn utiliser(
         Err(e) => refus(e),
     }
 }
+
+/// `GET /api/v1/pass/cles`: the public keys a device keeps to check passes offline.
+pub async fn cles(state: axum::extract::State<crate::AppState>) -> Response {
+    match svc::carnets::cles_publiques(&state.db).await {
+        Ok(cles) => Json(serde_json::json!({
+            "cles": cles.iter().map(|c| serde_json::json!({
+                "numero": c.numero,
+                "ed25519": data_encoding::BASE64URL_NOPAD.encode(&c.octets),
+            })).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        Err(e) => internal(e),
+    }
+}

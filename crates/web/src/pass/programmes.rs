@@ -802,3 +802,31 @@ pub async fn carnet(
             .collect(),
     })
 }
+
+/// `GET /structures/{id}/pass/programmes/{programme}/carnets/{numero}/pdf`: the booklet to
+/// print, a pass a page with its signed QR code.
+pub async fn carnet_pdf(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    Path((_, programme, numero)): Path<(StructureId, ProgrammeId, i64)>,
+) -> Response {
+    match svc::carnets::carnet_pdf(&state.db, &guard.access, programme, numero, now_ms()).await {
+        Ok(bytes) => (
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "application/pdf".to_string(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"carnet-{programme}-{numero}.pdf\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(PassError::Store(e)) => internal(e),
+        Err(PassError::Pdf(e)) => internal(e),
+        Err(_) => gone(&ctx),
+    }
+}

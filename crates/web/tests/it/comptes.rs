@@ -198,7 +198,9 @@ fn access(method: &str, path: &str) -> Access {
         ) => Access::ReferentOf,
         ("GET", "/admin/habilitations" | "/admin/habilitations/{demande}")
         | ("POST", "/admin/habilitations/{demande}/decision") => Access::Admin,
-        ("GET", "/statistiques" | "/api/v1/activites/statistiques") => Access::Public,
+        ("GET", "/statistiques" | "/api/v1/activites/statistiques" | "/api/v1/pass/cles") => {
+            Access::Public
+        }
         ("GET", "/hub/statistiques") => Access::HubCoordinator,
         (
             "GET",
@@ -230,7 +232,8 @@ fn access(method: &str, path: &str) -> Access {
             "GET",
             "/structures/{id}/pass"
             | "/structures/{id}/pass/programmes/{programme}"
-            | "/structures/{id}/pass/programmes/{programme}/carnets/{numero}",
+            | "/structures/{id}/pass/programmes/{programme}/carnets/{numero}"
+            | "/structures/{id}/pass/programmes/{programme}/carnets/{numero}/pdf",
         )
         | ("GET" | "POST", "/structures/{id}/pass/programmes/nouveau")
         | (
