@@ -39,6 +39,17 @@ pub enum JetonError {
     Signature,
 }
 
+impl JetonError {
+    /// A stable code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            JetonError::Illisible => "jeton_illisible",
+            JetonError::CleInconnue => "jeton_cle_inconnue",
+            JetonError::Signature => "jeton_falsifie",
+        }
+    }
+}
+
 /// A signing key and its number.
 pub struct CleJetons {
     pub numero: u32,

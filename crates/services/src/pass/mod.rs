@@ -372,6 +372,8 @@ pub enum UtilisationError {
     CleReutilisee,
     #[error("ce lieu n’est pas l’un de ceux de votre structure : choisissez-en un de la liste")]
     LieuAilleurs,
+    #[error("{0}")]
+    Jeton(#[from] relais_domain::pass::jeton::JetonError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -401,8 +403,8 @@ fn valable(code: CodePass, vu: PassVu) -> PassValable {
     }
 }
 
-/// The pass of a typed code as `access`'s structure sees it at `lieu`, and whether it may
-/// be used there today. A typo is told apart from an unknown code, with the code meant
+/// The pass of a typed code (or of a scanned QR code's token) as `access`'s structure
+/// sees it at `lieu`, and whether it may be used there today. A typo is told apart from an unknown code, with the code meant
 /// when one issued pass is a typo away.
 async fn lire(
     db: &Db,
@@ -412,6 +414,17 @@ async fn lire(
     lieu: Option<&LieuId>,
     now: i64,
 ) -> Result<(CodePass, PassVu, Result<(), Refus>), UtilisationError> {
+    // A token is longer than any code: its signature is checked, then its code is read.
+    let from_token;
+    let typed = if typed.trim().len() > 2 * relais_domain::pass::code::LENGTH {
+        let cles = carnets::cles_publiques(db).await?;
+        from_token = relais_domain::pass::jeton::lire(typed, &cles)?
+            .code
+            .compact();
+        from_token.as_str()
+    } else {
+        typed
+    };
     // Guessing is bounded: past their limit, a person or a structure is told nothing of
     // any code, valid or not, until the window ends.
     let personne = format!("pass-personne:{}", access.person());

@@ -527,10 +527,11 @@ async fn booklets_are_printed_with_tokens_signed_by_a_kept_key(db: Db) {
         info.contains("Tagged:          yes") && info.contains("Pages:           5"),
         "{info}"
     );
-    let text = run("pdftotext", &["-layout"]);
+    // Without blanks: a reader may put one inside a code, between two wide letters.
+    let text: String = run("pdftotext", &[]).split_whitespace().collect();
     for code in &codes {
         let shown = CodePass::parse(code).unwrap().to_string();
-        assert!(text.contains(&format!("Code : {shown}")), "{shown}: {text}");
+        assert!(text.contains(&format!("Code:{shown}")), "{shown}: {text}");
     }
     assert!(matches!(
         svc::carnets::carnet_pdf(&db, &c.referent, c.programme, 1, NOW).await,

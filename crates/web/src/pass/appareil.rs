@@ -20,6 +20,7 @@ use crate::error::{internal, problem};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Verification {
+    /// The code typed, or the token its QR code holds.
     code: String,
     #[serde(default)]
     lieu: Option<String>,
@@ -78,6 +79,7 @@ fn refus(e: UtilisationError) -> Response {
         }
         UtilisationError::CleReutilisee => (StatusCode::CONFLICT, "cle_reutilisee"),
         UtilisationError::LieuAilleurs => (StatusCode::UNPROCESSABLE_ENTITY, "lieu_ailleurs"),
+        UtilisationError::Jeton(j) => (StatusCode::UNPROCESSABLE_ENTITY, j.code()),
     };
     problem(status, code, "Pass refusé", &e.to_string(), extra)
 }
