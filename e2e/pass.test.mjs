@@ -10,11 +10,43 @@
 
 import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-import { createAccount, createStructure, startServer } from './lib/server.mjs';
+import { E2E_DIR, createAccount, createStructure, startServer } from './lib/server.mjs';
 import { launchBrowser } from './lib/browser.mjs';
 import { checkNotice, checkPage, goto, journey, openSession, pathOf, pressAndLoad, tabTo, typeInto } from './lib/page.mjs';
 import { enrol, loginWithPassword } from './lib/login.mjs';
+
+// The texts of the QR codes of a PDF, page by page (testsupport/qr: poppler and ZXing).
+function readQrCodes(pdf) {
+  const dir = mkdtempSync(join(tmpdir(), 'relais-qr-'));
+  try {
+    writeFileSync(join(dir, 'carnet.pdf'), pdf);
+    const out = execFileSync('python3', [join(E2E_DIR, '..', 'testsupport', 'qr', 'lire_qr.py'), join(dir, 'carnet.pdf')]);
+    return JSON.parse(out.toString());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// A token re-signed by a key Relais does not hold, under the same key number.
+function forged(token) {
+  const bytes = Buffer.from(token, 'base64url');
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const content = bytes.subarray(0, 36);
+  return Buffer.concat([content, cryptoSign(null, content, privateKey)]).toString('base64url');
+}
+
+// The same token with its value changed from 10 € to 90 €, its signature kept.
+function altered(token) {
+  const bytes = Buffer.from(token, 'base64url');
+  bytes.writeUInt32BE(9000, 1 + 4 + 15 + 8);
+  return bytes.toString('base64url');
+}
 
 const STRUCTURE = {
   siret: '21420218600018',
@@ -60,6 +92,7 @@ describe('a programme, a booklet, and a pass accepted at the counter', () => {
   let hubPath;
   let programmePath;
   let code;
+  let tokens;
 
   before(async () => {
     s = await openSession(browser, server, { screenshots: 'pass' });
@@ -142,6 +175,11 @@ describe('a programme, a booklet, and a pass accepted at the counter', () => {
     await checkPage(s, 'carnet', { title: 'Carnet n° 1 — Pass numérique Loire' });
     code = (await page.locator('main tbody tr:first-child td:nth-child(2)').innerText()).trim();
     assert.match(code, /^[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}$/);
+    // The printed booklet, read as a phone's camera would (ZXing): a signed token a page.
+    const pdf = await page.request.get(server.url(await page.getAttribute('main a[href$="/pdf"]', 'href')));
+    assert.equal(pdf.headers()['content-type'], 'application/pdf');
+    tokens = readQrCodes(await pdf.body()).map((page) => page[0]);
+    assert.equal(tokens.length, 10);
   });
 
   step('the prescripteur hands the booklet to a person', async () => {
@@ -201,5 +239,79 @@ describe('a programme, a booklet, and a pass accepted at the counter', () => {
     const pdf = page.locator('main table a').first();
     const response = await page.request.get(new URL(await pdf.getAttribute('href'), page.url()).href);
     assert.equal(response.headers()['content-type'], 'application/pdf');
+  });
+
+  step('without network, a scanned pass is checked on the device: forged, altered and replayed ones refused', async () => {
+    const { page, context } = s;
+    await goto(s, pathOf(page).replace(/releves$/, 'utilisation'));
+    await page.waitForFunction(() => localStorage.getItem('relais.pass.cles') !== null);
+    await context.setOffline(true);
+    await page.waitForSelector('#pass-reseau:has-text("Pas de réseau")');
+    const check = async (text) => {
+      await typeInto(page, '#code', text);
+      await tabTo(page, 'button[type="submit"]', { text: /Vérifier le pass/ });
+      await page.keyboard.press('Enter');
+    };
+    const refusal = async (pattern) => {
+      await page.waitForSelector('#code-erreur-hors-ligne');
+      assert.match(await page.locator('#code-erreur-hors-ligne').innerText(), pattern);
+      assert.equal(await page.getAttribute('#code', 'aria-describedby'), 'code-erreur-hors-ligne');
+    };
+    await check(code);
+    await refusal(/^Sans réseau, seul le QR code d’un pass peut être vérifié/);
+    await check(forged(tokens[1]));
+    await refusal(/^Ce pass est falsifié/);
+    await check(altered(tokens[1]));
+    await refusal(/^Ce pass est falsifié/);
+    const accept = async (token) => {
+      await check(token);
+      await page.waitForSelector('#pass-hors-ligne-valable:not([hidden])');
+      assert.match(await page.locator('#pass-hors-ligne-resume').innerText(), /^Pass [0-9A-Z-]{17} de 10,00 € — Pass numérique Loire\.$/);
+      assert.ok(await page.isChecked('#hors-ligne-service-atelier_collectif'), 'the one service is chosen');
+      await tabTo(page, 'button[type="submit"]', { text: /Accepter le pass sans réseau/ });
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#pass-hors-ligne-valable[hidden]', { state: 'attached' });
+    };
+    await accept(tokens[1]);
+    await checkPage(s, 'guichet-hors-ligne', { title: 'Accepter un pass numérique' });
+    assert.match(await page.locator('#pass-file-liste').innerText(), /accepté le .* en attente du réseau/);
+    await check(tokens[1]);
+    await refusal(/^Ce pass a déjà été accepté sur cet appareil le /);
+    // Meanwhile, another device with network uses the third pass.
+    const csrf = await page.getAttribute('#pass-hors-ligne', 'data-csrf');
+    const structure = await page.getAttribute('#pass-hors-ligne', 'data-structure');
+    const ailleurs = await page.request.post(server.url(`/api/v1/structures/${structure}/pass/utilisations`), {
+      headers: { 'x-csrf-token': csrf },
+      data: { code: tokens[2], cle: 'autre-appareil-0000000001', service: 'atelier_collectif' },
+    });
+    assert.equal(ailleurs.status(), 200, await ailleurs.text());
+    await accept(tokens[2]);
+    assert.match(await page.locator('#pass-reseau').innerText(), /2 pass acceptés sans réseau attendent d’être enregistrés/);
+  });
+
+  step('the network returns: the queue is sent, the conflict told and shown on the statements', async () => {
+    const { page, context } = s;
+    await context.setOffline(false);
+    await page.waitForFunction(() => document.querySelectorAll('#pass-file-liste li').length === 2
+      && !/en attente/.test(document.getElementById('pass-file-liste').innerText));
+    // The conflict's answer is a 409, which the browser logs: expected here.
+    assert.equal(s.problems.length, 2, s.problems.join('\n'));
+    assert.ok(s.problems.every((p) => p.includes('409')), s.problems.join('\n'));
+    s.problems.splice(0);
+    const told = await page.locator('#pass-file-liste').innerText();
+    assert.match(told, /: enregistré\./);
+    assert.match(told, /: déjà utilisé le .* \(Département de la Loire\)\. Le conflit est signalé/);
+    // Recorded in the ledger: checked online, the second pass is told used.
+    const second = (await page.locator('#pass-file-liste li', { hasText: 'enregistré' }).innerText()).match(/Pass ([0-9A-Z-]{17})/)[1];
+    await typeInto(page, '#code', second);
+    await tabTo(page, 'button[type="submit"]', { text: /Vérifier le pass/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'guichet-synchronise', { status: 422, title: 'Erreur : Accepter un pass numérique' });
+    assert.match(await page.locator('#code-erreur').innerText(), /^ce pass a déjà été utilisé le /);
+    await goto(s, pathOf(page).replace(/utilisation$/, 'releves'));
+    await checkPage(s, 'releves-conflit', { title: 'Relevés des pass acceptés' });
+    const conflicts = await page.locator('main table', { hasText: 'Conflits signalés' }).innerText();
+    assert.match(conflicts, /Pass numérique Loire\s+Département de la Loire, le .*\s+Département de la Loire, le /);
+    assert.match(await page.locator('main table', { hasText: 'Relevés mensuels' }).innerText(), /Pass numérique Loire\s+3\s+30,00 €/);
   });
 });

@@ -70,10 +70,11 @@ pub enum JournalAction {
     CarnetsIssued,
     CarnetHandedOut,
     TransfersPrepared,
+    PassConflict,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 42] = [
+    pub const ALL: [JournalAction; 43] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -116,6 +117,7 @@ impl JournalAction {
         Self::CarnetsIssued,
         Self::CarnetHandedOut,
         Self::TransfersPrepared,
+        Self::PassConflict,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -163,6 +165,7 @@ impl JournalAction {
             Self::CarnetsIssued => "carnets_emis",
             Self::CarnetHandedOut => "carnet_remis",
             Self::TransfersPrepared => "virements_pass_prepares",
+            Self::PassConflict => "conflit_pass_signale",
         }
     }
 
@@ -217,6 +220,7 @@ impl JournalAction {
             Self::CarnetsIssued => "Carnets de pass émis",
             Self::CarnetHandedOut => "Carnet de pass remis à une personne",
             Self::TransfersPrepared => "Ordre de virement des pass d’un financeur préparé",
+            Self::PassConflict => "Pass accepté hors connexion mais déjà utilisé ailleurs",
         }
     }
 }

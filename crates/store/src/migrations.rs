@@ -56,6 +56,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(29, "0029_beneficiaires_partage"),
     migration!(30, "0030_pass"),
     migration!(31, "0031_cles_pass"),
+    migration!(32, "0032_conflits_pass"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

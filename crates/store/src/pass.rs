@@ -19,6 +19,13 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} inconnu « {value} »"))
 }
 
+/// The services of a programme, as written by [`codes`].
+fn services<C: FromIterator<ServicePass>>(raw: &str) -> Result<C, StoreError> {
+    raw.split_whitespace()
+        .map(|s| ServicePass::parse(s).ok_or_else(|| corrupt("service", s)))
+        .collect()
+}
+
 fn codes<T: Copy>(values: impl IntoIterator<Item = T>, wire: impl Fn(T) -> &'static str) -> String {
     values.into_iter().map(wire).collect::<Vec<_>>().join(" ")
 }
@@ -128,11 +135,7 @@ pub async fn programme(db: &Db, id: ProgrammeId) -> Result<Option<Programme>, St
         .split_whitespace()
         .map(|p| Public::parse(p).ok_or_else(|| corrupt("public", p)))
         .collect::<Result<_, _>>()?;
-    let services = r
-        .get::<String, _>(9)
-        .split_whitespace()
-        .map(|s| ServicePass::parse(s).ok_or_else(|| corrupt("service", s)))
-        .collect::<Result<_, _>>()?;
+    let services = services(&r.get::<String, _>(9))?;
     Ok(Some(Programme {
         id,
         structure: StructureId(r.get(0)),
@@ -493,8 +496,6 @@ pub struct PassVu {
     pub qualifiee: bool,
     /// Where it is presented: the lieu's commune, else the structure's (INSEE code).
     pub commune: Option<String>,
-    /// The lieu named is not one of the structure's.
-    pub lieu_ailleurs: bool,
     pub usage: Option<Usage>,
 }
 
@@ -519,12 +520,22 @@ pub async fn pass_vu(
 ) -> Result<Option<PassVu>, StoreError> {
     Ok(lecture(db, code, structure, lieu, ["", ""], i64::MAX)
         .await?
-        .1)
+        .pass)
 }
 
-/// [`pass_vu`], and in the same statement the hits of two rate-limit `buckets` in windows
-/// started after `depuis` (as [`crate::sessions::hits_of`] counts them): one round trip
-/// for each code typed at a counter.
+/// What a counter reads for each code typed, in one round trip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lecture {
+    /// The hits of the two rate-limit buckets asked for.
+    pub essais: [i64; 2],
+    /// The lieu named is not one of the structure's.
+    pub lieu_ailleurs: bool,
+    pub pass: Option<PassVu>,
+}
+
+/// [`pass_vu`], whether the lieu is the structure's, and in the same statement the hits
+/// of two rate-limit `buckets` in windows started after `depuis` (as
+/// [`crate::sessions::hits_of`] counts them).
 pub async fn lecture(
     db: &Db,
     code: &str,
@@ -532,7 +543,7 @@ pub async fn lecture(
     lieu: Option<&LieuId>,
     buckets: [&str; 2],
     depuis: i64,
-) -> Result<([i64; 2], Option<PassVu>), StoreError> {
+) -> Result<Lecture, StoreError> {
     let aggregate = match db.backend() {
         Backend::Postgres => "string_agg(t.niveau || ':' || t.code, ' ')",
         Backend::Sqlite => "group_concat(t.niveau || ':' || t.code, ' ')",
@@ -570,9 +581,13 @@ pub async fn lecture(
     )
     .fetch_one(db.pool())
     .await?;
-    let essais = [r.get(0), r.get(1)];
+    let mut lu = Lecture {
+        essais: [r.get(0), r.get(1)],
+        lieu_ailleurs: r.get::<i64, _>(18) == 1,
+        pass: None,
+    };
     if r.get::<Option<i64>, _>(2).is_none() {
-        return Ok((essais, None));
+        return Ok(lu);
     }
     let territoires = r
         .get::<Option<String>, _>(8)
@@ -594,27 +609,20 @@ pub async fn lecture(
         service: r.get(14),
         utilise_le: r.get(15),
     });
-    Ok((
-        essais,
-        Some(PassVu {
-            id: PassId(r.get(2)),
-            programme: ProgrammeId(r.get(3)),
-            programme_nom: r.get(4),
-            valeur_centimes: r.get(5),
-            dernier_jour: r.get(6),
-            grace_jours: r.get(7),
-            territoires,
-            services: r
-                .get::<String, _>(17)
-                .split_whitespace()
-                .map(|s| ServicePass::parse(s).ok_or_else(|| corrupt("service", s)))
-                .collect::<Result<_, _>>()?,
-            qualifiee: r.get::<i64, _>(9) == 1,
-            commune: r.get(16),
-            lieu_ailleurs: r.get::<i64, _>(18) == 1,
-            usage,
-        }),
-    ))
+    lu.pass = Some(PassVu {
+        id: PassId(r.get(2)),
+        programme: ProgrammeId(r.get(3)),
+        programme_nom: r.get(4),
+        valeur_centimes: r.get(5),
+        dernier_jour: r.get(6),
+        grace_jours: r.get(7),
+        territoires,
+        services: services(&r.get::<String, _>(17))?,
+        qualifiee: r.get::<i64, _>(9) == 1,
+        commune: r.get(16),
+        usage,
+    });
+    Ok(lu)
 }
 
 /// How many passes `programme` has issued.
@@ -703,6 +711,87 @@ pub async fn redeem(db: &Db, u: &NouvelleUtilisation, now: i64) -> Result<bool, 
         == 1)
 }
 
+/// Keeps the conflict of a use accepted offline, refused because the pass was used
+/// elsewhere: `true` if this call kept it, `false` if its key was kept already.
+pub async fn record_conflict(
+    tx: &mut Tx,
+    u: &NouvelleUtilisation,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(statement!(
+        "INSERT INTO conflits_pass (cle, pass_id, structure_id, lieu_id, mediateur_id, \
+         service, utilise_le, signale_le) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT DO NOTHING",
+        &u.cle,
+        u.pass.0,
+        u.structure.0,
+        u.lieu.as_ref().map(LieuId::as_str),
+        u.mediateur.0,
+        u.service.as_str(),
+        u.utilise_le,
+        now
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// A pass accepted offline by one structure and used by another (or the same) in the
+/// ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflit {
+    pub code: String,
+    pub programme: String,
+    /// The structure whose device accepted it offline, its name and lieu's name.
+    pub hors_ligne: (StructureId, String, Option<String>),
+    pub hors_ligne_le: i64,
+    /// The use the ledger holds.
+    pub utilise: (StructureId, String, Option<String>),
+    pub utilise_le: i64,
+    pub signale_le: i64,
+}
+
+/// The conflicts `structure` is party to, on either side, the latest first.
+pub async fn conflicts_of(db: &Db, structure: StructureId) -> Result<Vec<Conflit>, StoreError> {
+    let nom = |alias: &str| format!("(SELECT l.data FROM lieux l WHERE l.id = {alias}.lieu_id)");
+    let sql = format!(
+        "SELECT p.code, g.nom, c.structure_id, sc.nom, {}, c.utilise_le, \
+         u.structure_id, su.nom, {}, u.utilise_le, c.signale_le \
+         FROM conflits_pass c JOIN pass p ON p.id = c.pass_id \
+         JOIN programmes_pass g ON g.id = p.programme_id \
+         JOIN utilisations_pass u ON u.pass_id = c.pass_id \
+         JOIN structures sc ON sc.id = c.structure_id \
+         JOIN structures su ON su.id = u.structure_id \
+         WHERE c.structure_id = $1 OR u.structure_id = $1 \
+         ORDER BY c.signale_le DESC, c.cle",
+        nom("c"),
+        nom("u")
+    );
+    let rows = statement!(&sql, structure.0).fetch_all(db.pool()).await?;
+    let lieu = |data: Option<String>| {
+        data.and_then(|d| {
+            serde_json::from_str::<serde_json::Value>(&d)
+                .ok()?
+                .get("nom")?
+                .as_str()
+                .map(str::to_string)
+        })
+    };
+    Ok(rows
+        .iter()
+        .map(|r| Conflit {
+            code: r.get(0),
+            programme: r.get(1),
+            hors_ligne: (StructureId(r.get(2)), r.get(3), lieu(r.get(4))),
+            hors_ligne_le: r.get(5),
+            utilise: (StructureId(r.get(6)), r.get(7), lieu(r.get(8))),
+            utilise_le: r.get(9),
+            signale_le: r.get(10),
+        })
+        .collect())
+}
+
 /// Every programme, with the name of the structure that runs it: (id, name, runner).
 pub async fn all_programmes(db: &Db) -> Result<Vec<(ProgrammeId, String, String)>, StoreError> {
     Ok(statement!(
@@ -714,6 +803,28 @@ pub async fn all_programmes(db: &Db) -> Result<Vec<(ProgrammeId, String, String)
     .iter()
     .map(|r| (ProgrammeId(r.get(0)), r.get(1), r.get(2)))
     .collect())
+}
+
+/// The programmes whose passes `structure` is qualified to accept, with what they pay for.
+pub async fn programmes_accepted(
+    db: &Db,
+    structure: StructureId,
+) -> Result<Vec<(ProgrammeId, String, Vec<ServicePass>)>, StoreError> {
+    statement!(
+        "SELECT g.id, g.nom, g.services FROM qualifications_pass q \
+         JOIN programmes_pass g ON g.id = q.programme_id \
+         WHERE q.structure_id = $1 AND q.statut = $2 ORDER BY g.id",
+        structure.0,
+        ACCEPTEE
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        let services = services(&r.get::<String, _>(2))?;
+        Ok((ProgrammeId(r.get(0)), r.get(1), services))
+    })
+    .collect()
 }
 
 /// A structure's applications: (programme's name, status, reason of a refusal).

@@ -7,7 +7,7 @@ use relais_domain::activites::rapport::{Anonymes, Rapport, jour};
 use relais_domain::activites::vocabulaires::{Materiel, Thematique, TypeActivite, TypeLieu};
 use relais_domain::authz::{Actor, MediateurAccess, Membership};
 use relais_domain::comptes::{Role, StructureKind};
-use relais_domain::ids::{BeneficiaireId, PersonId, StructureId};
+use relais_domain::ids::{BeneficiaireId, LieuId, PersonId, StructureId};
 use relais_services::comptes as svc;
 use relais_store::Db;
 
@@ -37,6 +37,46 @@ pub async fn grant(db: &Db, person: PersonId, structure: StructureId, role: Role
     svc::grant_role(db, person, structure, role, None)
         .await
         .unwrap();
+}
+
+/// A lieu named `nom` in commune `code_insee`, found to be `structure`'s (as the
+/// register's matching would find it).
+pub async fn lieu_de(db: &Db, structure: StructureId, nom: &str, code_insee: &str) -> LieuId {
+    use relais_domain::comptes::registre::Preuve;
+    use relais_store::lieux::{LieuOrigines, StoredLieu};
+    let id = LieuId(format!("lieu-{}-{}", structure.0, nom.len()));
+    let lieu = StoredLieu {
+        id: id.clone(),
+        data: format!(r#"{{"id":"{}","nom":"{nom}"}}"#, id.as_str()),
+        provenance: "{}".into(),
+        location: relais_domain::lieux::Location {
+            code_insee: Some(code_insee.into()),
+            position: None,
+            approximate: false,
+        },
+        date_maj: "2026-01-01".into(),
+        updated_at: 0,
+    };
+    let mut tx = db.begin().await.unwrap();
+    relais_store::lieux::put_merged_lieux(
+        &mut tx,
+        &[LieuOrigines {
+            lieu,
+            origines: None,
+        }],
+        0,
+    )
+    .await
+    .unwrap();
+    relais_store::comptes::registre::replace_lieux(
+        &mut tx,
+        "aucune",
+        &[(structure, id.clone(), Preuve::NomAdresse)],
+    )
+    .await
+    .unwrap();
+    relais_store::commit(tx).await.unwrap();
+    id
 }
 
 /// The proof that `person` is a mediator of `structure`, as the guard would give it.

@@ -8,8 +8,8 @@ use crate::calendrier::{civil_from_days, date_heure_fr};
 /// [`FENETRE_ESSAIS_MS`]: enough for real typos, far too few to guess 70-bit codes.
 pub const ESSAIS_PAR_PERSONNE: i64 = 10;
 
-/// The same, for all the mediators of a structure together.
-pub const ESSAIS_PAR_STRUCTURE: i64 = 30;
+/// The same, for all the mediators at a lieu together.
+pub const ESSAIS_PAR_LIEU: i64 = 30;
 
 /// The window of those counts: 15 minutes.
 pub const FENETRE_ESSAIS_MS: i64 = 15 * 60 * 1000;

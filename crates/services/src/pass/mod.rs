@@ -7,6 +7,8 @@
 pub mod carnets;
 pub mod virements;
 
+use std::collections::BTreeSet;
+
 use rand::Rng;
 use relais_domain::authz::{MediateurAccess, StructureAccess};
 use relais_domain::comptes::Role;
@@ -19,8 +21,7 @@ use relais_domain::pass::programme::{
 };
 use relais_domain::pass::reglement::{Releve, Utilisation, releves};
 use relais_domain::pass::utilisation::{
-    DejaUtilise, ESSAIS_PAR_PERSONNE, ESSAIS_PAR_STRUCTURE, EtatPass, FENETRE_ESSAIS_MS, Refus,
-    decider,
+    DejaUtilise, ESSAIS_PAR_LIEU, ESSAIS_PAR_PERSONNE, EtatPass, FENETRE_ESSAIS_MS, Refus, decider,
 };
 use relais_search::TerritoryIndex;
 use relais_store::pass::{self as repo, Carnet, NouvelleUtilisation, PassVu, Programme, Remise};
@@ -425,63 +426,59 @@ async fn lire(
     } else {
         typed
     };
-    // Guessing is bounded: past their limit, a person or a structure is told nothing of
-    // any code, valid or not, until the window ends.
+    // Guessing is bounded per account and per lieu (a structure's own premises when none
+    // is named): past either limit, nothing is told of any code, valid or not, until the
+    // window ends. Only the structure's lieux have a count, so none can be invented.
     let personne = format!("pass-personne:{}", access.person());
-    let structure = format!("pass-structure:{}", access.structure());
-    let buckets = [personne.as_str(), structure.as_str()];
-    let trop = |[par_personne, par_structure]: [i64; 2]| {
-        par_personne >= ESSAIS_PAR_PERSONNE || par_structure >= ESSAIS_PAR_STRUCTURE
+    let ici = match lieu {
+        Some(l) => format!("pass-lieu:{l}"),
+        None => format!("pass-locaux:{}", access.structure()),
     };
+    let buckets = [personne.as_str(), ici.as_str()];
     let echec = |refus: Refus| async {
         for bucket in buckets {
             sessions::hit(db, bucket, now, FENETRE_ESSAIS_MS).await?;
         }
         Ok::<_, UtilisationError>(UtilisationError::Refus(refus))
     };
-    let code = match CodePass::parse(typed) {
-        Ok(code) => code,
-        Err(e) => {
-            if trop(sessions::hits_of(db, &buckets, now, FENETRE_ESSAIS_MS).await?) {
-                return Err(UtilisationError::TropDEssais);
-            }
-            let refus = match e {
-                relais_domain::pass::code::CodeError::Cle => {
-                    let voisins: Vec<String> = CodePass::voisins(typed)
-                        .iter()
-                        .map(CodePass::compact)
-                        .collect();
-                    let existants = repo::existing_codes(db, &voisins).await?;
-                    let suggestion = match existants.as_slice() {
-                        [one] => CodePass::parse(one).ok(),
-                        _ => None,
-                    };
-                    Refus::FauteDeFrappe { suggestion }
-                }
-                _ => Refus::Inconnu,
-            };
-            return Err(echec(refus).await?);
-        }
-    };
-    // The pass and the counts of unknown codes, in one statement.
-    let (essais, vu) = repo::lecture(
+    let parsed = CodePass::parse(typed);
+    // The pass (none for a malformed code), the lieu and the counts, in one statement.
+    let compact = parsed.as_ref().map(CodePass::compact).unwrap_or_default();
+    let lu = repo::lecture(
         db,
-        &code.compact(),
+        &compact,
         access.structure(),
         lieu,
         buckets,
         now - FENETRE_ESSAIS_MS,
     )
     .await?;
-    if trop(essais) {
-        return Err(UtilisationError::TropDEssais);
-    }
-    let Some(vu) = vu else {
-        return Err(echec(Refus::Inconnu).await?);
-    };
-    if vu.lieu_ailleurs {
+    if lu.lieu_ailleurs {
         return Err(UtilisationError::LieuAilleurs);
     }
+    let [par_personne, par_lieu] = lu.essais;
+    if par_personne >= ESSAIS_PAR_PERSONNE || par_lieu >= ESSAIS_PAR_LIEU {
+        return Err(UtilisationError::TropDEssais);
+    }
+    let code = match parsed {
+        Ok(code) => code,
+        Err(relais_domain::pass::code::CodeError::Cle) => {
+            let voisins: Vec<String> = CodePass::voisins(typed)
+                .iter()
+                .map(CodePass::compact)
+                .collect();
+            let existants = repo::existing_codes(db, &voisins).await?;
+            let suggestion = match existants.as_slice() {
+                [one] => CodePass::parse(one).ok(),
+                _ => None,
+            };
+            return Err(echec(Refus::FauteDeFrappe { suggestion }).await?);
+        }
+        Err(_) => return Err(echec(Refus::Inconnu).await?),
+    };
+    let Some(vu) = lu.pass else {
+        return Err(echec(Refus::Inconnu).await?);
+    };
     let commune = vu.commune.as_deref().and_then(|c| territoires.commune(c));
     let etat = EtatPass {
         dernier_jour: vu.dernier_jour,
@@ -524,6 +521,9 @@ pub struct DemandeUtilisation {
     pub service: ServicePass,
     /// When the pass was taken (Unix ms), on the device.
     pub utilise_le: i64,
+    /// Taken without network and sent from the device's queue: if the pass was used
+    /// elsewhere meanwhile, the conflict is reported to both structures.
+    pub hors_ligne: bool,
 }
 
 /// Uses a pass, exactly once: the first attempt records it; a retry with the same key
@@ -539,10 +539,6 @@ pub async fn utiliser(
     if vu.usage.as_ref().is_some_and(|u| u.cle == d.cle) {
         return Ok(valable(code, vu));
     }
-    decision?;
-    if !vu.services.contains(&d.service) {
-        return Err(UtilisationError::ServiceHorsProgramme);
-    }
     let u = NouvelleUtilisation {
         pass: vu.id,
         cle: d.cle.clone(),
@@ -553,6 +549,13 @@ pub async fn utiliser(
         // A device's queue may hold a use a few days; no further back than that.
         utilise_le: d.utilise_le.clamp(now - FILE_ATTENTE_MAX_MS, now),
     };
+    if let Err(refus @ Refus::DejaUtilise(_)) = decision {
+        return Err(conflit_si_hors_ligne(db, access, d, &u, &vu, refus, now).await?);
+    }
+    decision?;
+    if !vu.services.contains(&d.service) {
+        return Err(UtilisationError::ServiceHorsProgramme);
+    }
     if repo::redeem(db, &u, now).await? {
         return Ok(valable(code, vu));
     }
@@ -561,14 +564,66 @@ pub async fn utiliser(
         .await?
         .ok_or(Refus::Inconnu)?;
     match &vu.usage {
-        Some(u) if u.cle == d.cle => Ok(valable(code, vu)),
-        Some(u) => Err(Refus::DejaUtilise(DejaUtilise {
-            le: u.utilise_le,
-            ou: u.ou.clone(),
-        })
-        .into()),
+        Some(usage) if usage.cle == d.cle => Ok(valable(code, vu)),
+        Some(usage) => {
+            let refus = Refus::DejaUtilise(DejaUtilise {
+                le: usage.utilise_le,
+                ou: usage.ou.clone(),
+            });
+            Err(conflit_si_hors_ligne(db, access, d, &u, &vu, refus, now).await?)
+        }
         None => Err(UtilisationError::CleReutilisee),
     }
+}
+
+/// The refusal of a pass used elsewhere; when the device had accepted it offline, the
+/// conflict is kept once and journaled in both structures' journals.
+async fn conflit_si_hors_ligne(
+    db: &Db,
+    access: &MediateurAccess,
+    d: &DemandeUtilisation,
+    u: &NouvelleUtilisation,
+    vu: &PassVu,
+    refus: Refus,
+    now: i64,
+) -> Result<UtilisationError, StoreError> {
+    let Some(usage) = vu.usage.as_ref().filter(|_| d.hors_ligne) else {
+        return Ok(refus.into());
+    };
+    let mut tx = db.begin().await?;
+    if repo::record_conflict(&mut tx, u, now).await? {
+        let details = serde_json::json!({
+            "accepte_hors_ligne_par": access.structure().0,
+            "accepte_le": u.utilise_le,
+            "utilise_par": usage.structure.0,
+            "utilise_le": usage.utilise_le,
+        })
+        .to_string();
+        for structure in BTreeSet::from([access.structure(), usage.structure]) {
+            let entry = NewEntry::new(JournalAction::PassConflict, "pass", vu.id.0.to_string())
+                .by(access.person(), Some(access.structure()))
+                .in_structure(structure)
+                .with_details(details.clone());
+            journal::append(&mut tx, &entry).await?;
+        }
+    }
+    relais_store::commit(tx).await?;
+    Ok(refus.into())
+}
+
+/// The programmes whose passes `access`'s structure accepts, with what they pay for: what
+/// its devices keep to accept a pass without network.
+pub async fn programmes_acceptes(
+    db: &Db,
+    access: &MediateurAccess,
+) -> Result<Vec<(ProgrammeId, String, Vec<ServicePass>)>, StoreError> {
+    repo::programmes_accepted(db, access.structure()).await
+}
+
+/// The passes `access`'s structure accepted offline that were used elsewhere, and those
+/// it used that another accepted offline.
+pub async fn conflits(db: &Db, access: &StructureAccess) -> Result<Vec<repo::Conflit>, StoreError> {
+    repo::conflicts_of(db, access.structure()).await
 }
 
 // --- figures -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use relais_domain::authz::MediateurAccess;
 use relais_domain::comptes::Role;
 use relais_domain::ids::{LieuId, StructureId};
 use relais_domain::journal::JournalAction;
@@ -52,6 +53,7 @@ fn demande(code: &str, cle: &str) -> DemandeUtilisation {
         lieu: None,
         service: ServicePass::AtelierCollectif,
         utilise_le: NOW,
+        hors_ligne: false,
     }
 }
 
@@ -317,25 +319,39 @@ fn pain001(xml: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Unknown codes are counted per person (10) and per structure (30) over 15 minutes: past
-/// either, even a genuine code gets no answer until the window ends.
+/// Unknown codes are counted per account (10) and per lieu (30) over 15 minutes: past
+/// either, even a genuine code gets no answer until the window ends; another lieu of the
+/// structure still works, a lieu that is not the structure's is refused before counting.
 async fn guessing_codes_is_bounded(db: Db) {
     let c = setup(&db).await;
     let (mediateur, mediatheque) = (&c.mediateur, c.mediateur.structure());
-    let territoires = crate::index();
     let genuine = c.emettre(&db, 1, NOW).await[0].clone();
     let guess = |i: u8| CodePass::from_entropy([i; 9]).to_string();
+    async fn check(
+        db: &Db,
+        who: &MediateurAccess,
+        code: String,
+        lieu: Option<LieuId>,
+    ) -> Result<svc::PassValable, UtilisationError> {
+        svc::verifier(db, who, crate::index(), &code, lieu.as_ref(), NOW).await
+    }
     for i in 0..10 {
         assert_eq!(
-            refus(svc::verifier(&db, mediateur, territoires, &guess(i), None, NOW).await),
+            refus(check(&db, mediateur, guess(i), None).await),
             Refus::Inconnu
         );
     }
-    assert!(matches!(
-        svc::verifier(&db, mediateur, territoires, &genuine, None, NOW).await,
-        Err(UtilisationError::TropDEssais)
-    ));
-    // Colleagues may still work, until the structure's count is reached: 10 each.
+    // A mistyped code counts too (its suggestion is an oracle otherwise).
+    let mut typo = genuine.clone().into_bytes();
+    typo[0] = if typo[0] == b'7' { b'8' } else { b'7' };
+    let typo = String::from_utf8(typo).unwrap();
+    for code in [genuine.clone(), typo] {
+        assert!(matches!(
+            check(&db, mediateur, code, None).await,
+            Err(UtilisationError::TropDEssais)
+        ));
+    }
+    // Colleagues may still work at the structure's premises, until its count is reached.
     let mut collegues = Vec::new();
     for (i, email) in ["eve@exemple.fr", "fred@exemple.fr", "gael@exemple.fr"]
         .iter()
@@ -344,13 +360,12 @@ async fn guessing_codes_is_bounded(db: Db) {
         let p = fixtures::person(&db, email, "Collègue", &i.to_string()).await;
         collegues.push(fixtures::mediateur(p, mediatheque));
     }
-    svc::verifier(&db, &collegues[0], territoires, &genuine, None, NOW)
+    check(&db, &collegues[0], genuine.clone(), None)
         .await
         .unwrap();
     for (c, collegue) in collegues[..2].iter().enumerate() {
         for i in 0..10 {
-            let g = guess(10 + 10 * c as u8 + i);
-            let r = svc::verifier(&db, collegue, territoires, &g, None, NOW).await;
+            let r = check(&db, collegue, guess(10 + 10 * c as u8 + i), None).await;
             assert!(
                 matches!(r, Err(UtilisationError::Refus(Refus::Inconnu))),
                 "{c} {i}: {r:?}"
@@ -358,12 +373,27 @@ async fn guessing_codes_is_bounded(db: Db) {
         }
     }
     assert!(matches!(
-        svc::verifier(&db, &collegues[2], territoires, &genuine, None, NOW).await,
+        check(&db, &collegues[2], genuine.clone(), None).await,
         Err(UtilisationError::TropDEssais)
     ));
+    // Another lieu of the structure has its own count; one that is not its own has none.
+    let annexe = fixtures::lieu_de(&db, mediatheque, "Annexe du Crêt", "42218").await;
+    check(&db, &collegues[2], genuine.clone(), Some(annexe.clone()))
+        .await
+        .unwrap();
+    for i in 0..5 {
+        let inventee = LieuId(format!("lieu-invente-{i}"));
+        assert!(matches!(
+            check(&db, &collegues[2], guess(40 + i), Some(inventee)).await,
+            Err(UtilisationError::LieuAilleurs)
+        ));
+    }
+    check(&db, &collegues[2], genuine.clone(), Some(annexe))
+        .await
+        .unwrap();
     // A quarter of an hour later, the window has passed.
     let later = NOW + 16 * 60 * 1000;
-    svc::verifier(&db, mediateur, territoires, &genuine, None, later)
+    svc::verifier(&db, mediateur, crate::index(), &genuine, None, later)
         .await
         .unwrap();
 }
@@ -449,6 +479,7 @@ async fn the_funnel_counts_every_pass_once(db: Db) {
                 crate::index(),
                 &DemandeUtilisation {
                     utilise_le: quand,
+                    hors_ligne: false,
                     ..demande(&codes[i], &format!("h{tour}-{essai}-{i}"))
                 },
                 quand,
@@ -533,6 +564,32 @@ async fn booklets_are_printed_with_tokens_signed_by_a_kept_key(db: Db) {
         let shown = CodePass::parse(code).unwrap().to_string();
         assert!(text.contains(&format!("Code:{shown}")), "{shown}: {text}");
     }
+    // What a phone's camera reads (ZXing, on the pages rendered by poppler): on each page,
+    // one QR code, a token signed by a published key, of that page's pass.
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testsupport/qr/lire_qr.py"
+        ))
+        .arg(&path)
+        .output()
+        .expect("python3 must be installed (scripts/test installs zxing-cpp)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pages: Vec<Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    let cles = svc::carnets::cles_publiques(&db).await.unwrap();
+    assert_eq!(pages.len(), codes.len());
+    for (qr, code) in pages.iter().zip(&codes) {
+        let [token] = qr.as_slice() else {
+            panic!("one QR code a page: {qr:?}")
+        };
+        let lu = jeton::lire(token, &cles).unwrap();
+        assert_eq!(lu.code.compact(), CodePass::parse(code).unwrap().compact());
+        assert_eq!((lu.programme, lu.valeur_centimes), (c.programme, 1000));
+    }
     assert!(matches!(
         svc::carnets::carnet_pdf(&db, &c.referent, c.programme, 1, NOW).await,
         Err(PassError::PasLePorteur)
@@ -564,7 +621,83 @@ async fn booklets_are_printed_with_tokens_signed_by_a_kept_key(db: Db) {
     );
 }
 
+/// A pass taken offline by one structure's device while another used it: refused when
+/// the device syncs, kept once as a conflict (replays included) that both structures see
+/// and find in their journals; an online attempt refused alike is no conflict.
+async fn a_pass_taken_offline_and_used_elsewhere_is_a_conflict_for_both(db: Db) {
+    use relais_store::journal::JournalFilter;
+    let c = setup(&db).await;
+    let code = c.emettre(&db, 1, NOW).await[0].clone();
+    let territoires = crate::index();
+    // The département accepts its own programme's passes too.
+    let q = svc::demander_qualification(&db, &c.porteur, c.programme, &pass::demande(), NOW)
+        .await
+        .unwrap();
+    svc::decider_qualification(&db, &c.porteur, q, true, "", NOW)
+        .await
+        .unwrap();
+    let departement = fixtures::mediateur(c.porteur.person(), c.porteur.structure());
+    svc::utiliser(
+        &db,
+        &c.mediateur,
+        territoires,
+        &demande(&code, "cle-en-ligne-0001"),
+        NOW,
+    )
+    .await
+    .unwrap();
+    let hors_ligne = DemandeUtilisation {
+        utilise_le: NOW - 3_600_000,
+        hors_ligne: true,
+        ..demande(&code, "cle-hors-ligne-0001")
+    };
+    for _ in 0..2 {
+        let r = refus(svc::utiliser(&db, &departement, territoires, &hors_ligne, NOW + 1).await);
+        assert!(
+            matches!(r, Refus::DejaUtilise(ref u) if u.le == NOW && u.ou == "Médiathèque"),
+            "{r:?}"
+        );
+    }
+    let en_ligne = demande(&code, "cle-en-ligne-0002");
+    refus(svc::utiliser(&db, &departement, territoires, &en_ligne, NOW + 2).await);
+
+    for access in [&c.porteur, &c.referent] {
+        let conflits = svc::conflits(&db, access).await.unwrap();
+        assert_eq!(conflits.len(), 1, "{conflits:?}");
+        let k = &conflits[0];
+        assert_eq!(k.code, CodePass::parse(&code).unwrap().compact());
+        assert_eq!(
+            (k.hors_ligne.0, k.hors_ligne_le, k.utilise.0, k.utilise_le),
+            (
+                c.porteur.structure(),
+                NOW - 3_600_000,
+                c.referent.structure(),
+                NOW
+            )
+        );
+        let entries = relais_store::journal::list(
+            &db,
+            &JournalFilter {
+                structure: Some(access.structure()),
+                action: Some(JournalAction::PassConflict),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+    }
+    assert!(
+        svc::conflits(&db, &c.prescripteur)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 relais_testkit::store_tests!(
+    a_pass_taken_offline_and_used_elsewhere_is_a_conflict_for_both,
     booklets_are_printed_with_tokens_signed_by_a_kept_key,
     the_funnel_counts_every_pass_once,
     a_programme_runs_from_its_settings_to_a_pass_used_once,

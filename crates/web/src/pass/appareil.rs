@@ -38,6 +38,10 @@ pub struct Utilisation {
     /// When the pass was taken, on the device (Unix ms); now if absent.
     #[serde(default)]
     utilise_le: Option<i64>,
+    /// Taken without network, sent from the device's queue: a pass used elsewhere
+    /// meanwhile is a conflict reported to both structures.
+    #[serde(default)]
+    hors_ligne: bool,
 }
 
 fn valable(p: &PassValable) -> Response {
@@ -139,6 +143,7 @@ pub async fn utiliser(
         lieu: u.lieu.map(LieuId),
         service,
         utilise_le: u.utilise_le.unwrap_or(now),
+        hors_ligne: u.hors_ligne,
     };
     match svc::utiliser(&state.db, &access, &state.territoires, &demande, now).await {
         Ok(p) => valable(&p),

@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use relais_domain::calendrier::date_heure_fr;
 use relais_domain::ids::{ProgrammeId, StructureId};
 use relais_domain::pass::reglement::euros;
 use relais_services::pass::{self as svc, ReleveLu};
@@ -25,12 +26,27 @@ pub struct Ligne {
     pub parts: String,
 }
 
+/// A pass accepted offline and used elsewhere, as the page lists it.
+pub struct ConflitLu {
+    pub code: String,
+    pub programme: String,
+    /// « Structure (lieu), le … » on each side.
+    pub hors_ligne: String,
+    pub utilise: String,
+}
+
 #[derive(Template)]
 #[template(path = "pass_releves.html")]
 pub struct RelevesPage {
     pub ctx: PageContext,
     pub structure_id: StructureId,
     pub lignes: Vec<Ligne>,
+    pub conflits: Vec<ConflitLu>,
+}
+
+fn ou_et_quand((_, structure, lieu): &(StructureId, String, Option<String>), le: i64) -> String {
+    let lieu = lieu.as_ref().map(|l| format!(" ({l})")).unwrap_or_default();
+    format!("{structure}{lieu}, le {}", date_heure_fr(le))
 }
 
 fn parts(r: &ReleveLu) -> Vec<(String, i64)> {
@@ -43,10 +59,23 @@ fn parts(r: &ReleveLu) -> Vec<(String, i64)> {
 
 /// `GET /structures/{id}/pass/releves`
 pub async fn page(Page(state, ctx): Page, guard: InStructure<Members>) -> Response {
-    let releves = match svc::releves_de(&state.db, &guard.access).await {
+    let (releves, conflits) = match tokio::try_join!(
+        svc::releves_de(&state.db, &guard.access),
+        svc::conflits(&state.db, &guard.access)
+    ) {
         Ok(r) => r,
         Err(e) => return internal(e),
     };
+    let conflits = conflits
+        .into_iter()
+        .map(|c| ConflitLu {
+            hors_ligne: ou_et_quand(&c.hors_ligne, c.hors_ligne_le),
+            utilise: ou_et_quand(&c.utilise, c.utilise_le),
+            code: relais_domain::pass::code::CodePass::parse(&c.code)
+                .map_or(c.code, |code| code.to_string()),
+            programme: c.programme,
+        })
+        .collect();
     let lignes = releves
         .iter()
         .map(|r| {
@@ -70,6 +99,7 @@ pub async fn page(Page(state, ctx): Page, guard: InStructure<Members>) -> Respon
         ctx,
         structure_id: guard.access.structure(),
         lignes,
+        conflits,
     })
     .into_response()
 }

@@ -15,6 +15,8 @@ use relais_services::pass::{self as svc, DemandeUtilisation, PassValable, Utilis
 use serde::Deserialize;
 
 use crate::activites::{Choix, choices};
+use relais_domain::authz::MediateurAccess;
+
 use crate::auth::{CsrfForm, MediateurDe};
 use crate::error::internal;
 use crate::pages::{Page, PageContext};
@@ -42,6 +44,9 @@ pub struct CounterPage {
     pub erreur: Option<String>,
     /// A code one typo away that exists: offered to check instead.
     pub suggestion: Option<String>,
+    /// What the page's script keeps to accept passes without network (JSON): the
+    /// programmes the structure accepts and the services each pays for.
+    pub hors_ligne: String,
 }
 
 impl CounterPage {
@@ -78,15 +83,25 @@ fn resume(p: &PassValable) -> String {
 async fn page(
     state: &crate::AppState,
     ctx: PageContext,
-    structure_id: relais_domain::ids::StructureId,
+    access: &MediateurAccess,
     envoi: &Envoi,
     etat: Etat,
     erreur: Option<(String, Option<String>)>,
 ) -> Response {
-    let lieux = match relais_services::activites::noms_des_lieux(&state.db, structure_id).await {
-        Ok(l) => l,
+    let (lieux, programmes) = match tokio::try_join!(
+        relais_services::activites::noms_des_lieux(&state.db, access.structure()),
+        svc::programmes_acceptes(&state.db, access)
+    ) {
+        Ok(r) => r,
         Err(e) => return internal(e),
     };
+    let hors_ligne = serde_json::json!({
+        "programmes": programmes.iter().map(|(id, nom, services)| (id.0.to_string(), serde_json::json!({
+            "nom": nom,
+            "services": services.iter().map(|s| [s.as_str(), s.label()]).collect::<Vec<_>>(),
+        }))).collect::<serde_json::Map<_, _>>(),
+    })
+    .to_string();
     let mut choix = vec![Choix {
         value: String::new(),
         label: "Les locaux de la structure".into(),
@@ -102,12 +117,13 @@ async fn page(
         erreur.is_some(),
         CounterPage {
             ctx,
-            structure_id,
+            structure_id: access.structure(),
             code: envoi.code.clone(),
             lieux: choix,
             etat,
             erreur,
             suggestion,
+            hors_ligne,
         },
     )
 }
@@ -117,7 +133,7 @@ pub async fn form(Page(state, ctx): Page, MediateurDe { access }: MediateurDe) -
     page(
         &state,
         ctx,
-        access.structure(),
+        &access,
         &Envoi::default(),
         Etat::Saisie { accepte: None },
         None,
@@ -135,7 +151,6 @@ pub async fn submit(
     let territoires = &*state.territoires;
     let lieu = (!envoi.lieu.is_empty()).then(|| LieuId(envoi.lieu.clone()));
     let now = now_ms();
-    let s = access.structure();
     let result = if envoi.etape == "accepter" {
         let demande = DemandeUtilisation {
             code: envoi.code.clone(),
@@ -143,6 +158,7 @@ pub async fn submit(
             lieu,
             service: ServicePass::parse(&envoi.service).unwrap_or(ServicePass::AtelierCollectif),
             utilise_le: now,
+            hors_ligne: false,
         };
         svc::utiliser(&state.db, &access, territoires, &demande, now)
             .await
@@ -173,9 +189,9 @@ pub async fn submit(
                 lieu: envoi.lieu.clone(),
                 ..Envoi::default()
             };
-            page(&state, ctx, s, &vide, etat, None).await
+            page(&state, ctx, &access, &vide, etat, None).await
         }
-        Ok(etat) => page(&state, ctx, s, &envoi, etat, None).await,
+        Ok(etat) => page(&state, ctx, &access, &envoi, etat, None).await,
         Err(UtilisationError::Store(e)) => internal(e),
         Err(e) => {
             let suggestion = match &e {
@@ -188,7 +204,7 @@ pub async fn submit(
             page(
                 &state,
                 ctx,
-                s,
+                &access,
                 &envoi,
                 Etat::Saisie { accepte: None },
                 erreur,

@@ -234,6 +234,39 @@ async fn a_programme_is_created_and_its_passes_accepted_once(t: &TestDb) {
     assert_eq!(status, StatusCode::CONFLICT, "{v}");
     assert_eq!(v["code"], "deja_utilise");
     assert!(v["utilise_le"].is_i64() && v["ou"].is_string(), "{v}");
+    // Taken offline meanwhile: the same refusal, and a conflict the statements show.
+    let offline = serde_json::json!({
+        "code": codes[2], "cle": "cle-hors-ligne-0001", "service": "atelier_collectif",
+        "hors_ligne": true,
+    })
+    .to_string();
+    let (status, v) = problem(send_json(&app, &utiliser, &mediateur, &offline).await).await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("deja_utilise"))
+    );
+    let html = body(
+        send(
+            &app,
+            "GET",
+            &format!("/structures/{s}/pass/releves"),
+            &mediateur,
+            "",
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        html.contains("Conflits signalés")
+            && html.contains(&CodePass::parse(&codes[2]).unwrap().to_string()),
+        "{html}"
+    );
+    // The counter keeps what its script needs offline: the programmes and their services.
+    let html = body(send(&app, "GET", &counter, &mediateur, "").await).await;
+    assert!(
+        html.contains("data-programmes=") && html.contains("atelier_collectif"),
+        "{html}"
+    );
     let (status, v) =
         problem(send_json(&app, &utiliser, &mediateur, &json(&codes[3], "courte")).await).await;
     assert_eq!(
