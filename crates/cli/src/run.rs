@@ -278,6 +278,17 @@ fn registry(config: &Config) -> anyhow::Result<Registry> {
                     .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
             },
         )
+        .recurring(
+            "reglement_pass",
+            relais_domain::schedule::Schedule::parse("15 4 * * *").expect("valid schedule"),
+            |db, _| async move {
+                let now = relais_domain::calendrier::now_ms();
+                relais_services::pass::virements::regler(&db, now)
+                    .await
+                    .map(|n| tracing::info!(n, "virements et fins de programmes de pass"))
+                    .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
+            },
+        )
         .handle(relais_services::courriel::JOB, move |_db, payload| {
             let mailer = mailer.clone();
             async move {

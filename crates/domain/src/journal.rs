@@ -71,10 +71,12 @@ pub enum JournalAction {
     CarnetHandedOut,
     TransfersPrepared,
     PassConflict,
+    TransfersPaid,
+    ProgrammeEnded,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 43] = [
+    pub const ALL: [JournalAction; 45] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -118,6 +120,8 @@ impl JournalAction {
         Self::CarnetHandedOut,
         Self::TransfersPrepared,
         Self::PassConflict,
+        Self::TransfersPaid,
+        Self::ProgrammeEnded,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -166,6 +170,8 @@ impl JournalAction {
             Self::CarnetHandedOut => "carnet_remis",
             Self::TransfersPrepared => "virements_pass_prepares",
             Self::PassConflict => "conflit_pass_signale",
+            Self::TransfersPaid => "virements_pass_payes",
+            Self::ProgrammeEnded => "fin_programme_pass",
         }
     }
 
@@ -221,6 +227,10 @@ impl JournalAction {
             Self::CarnetHandedOut => "Carnet de pass remis à une personne",
             Self::TransfersPrepared => "Ordre de virement des pass d’un financeur préparé",
             Self::PassConflict => "Pass accepté hors connexion mais déjà utilisé ailleurs",
+            Self::TransfersPaid => "Paiement des virements des pass d’un financeur confirmé",
+            Self::ProgrammeEnded => {
+                "Fin d’un programme de pass : pass non utilisés rendus aux financeurs"
+            }
         }
     }
 }

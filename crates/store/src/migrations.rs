@@ -57,6 +57,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(30, "0030_pass"),
     migration!(31, "0031_cles_pass"),
     migration!(32, "0032_conflits_pass"),
+    migration!(33, "0033_virements_pass"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

@@ -636,10 +636,15 @@ pub async fn passes_issued(db: &Db, programme: ProgrammeId) -> Result<i64, Store
     .get(0))
 }
 
-/// Every pass of `programme`: its booklet, when that was handed out, when it was used.
-pub async fn suivi(db: &Db, programme: ProgrammeId) -> Result<Vec<SuiviPass>, StoreError> {
+/// Every pass of `programme`: its booklet, when that was handed out, when it was used; and
+/// when its use was recorded (whether it was reimbursed is the services' to tell:
+/// `rembourse` is false here).
+pub async fn suivi(
+    db: &Db,
+    programme: ProgrammeId,
+) -> Result<Vec<(SuiviPass, Option<i64>)>, StoreError> {
     Ok(statement!(
-        "SELECT p.carnet_id, r.remis_le, u.utilise_le FROM pass p \
+        "SELECT p.carnet_id, r.remis_le, u.utilise_le, u.enregistre_le FROM pass p \
          LEFT JOIN remises_pass r ON r.carnet_id = p.carnet_id \
          LEFT JOIN utilisations_pass u ON u.pass_id = p.id \
          WHERE p.programme_id = $1",
@@ -648,10 +653,14 @@ pub async fn suivi(db: &Db, programme: ProgrammeId) -> Result<Vec<SuiviPass>, St
     .fetch_all(db.pool())
     .await?
     .iter()
-    .map(|r| SuiviPass {
-        carnet: r.get(0),
-        remis_le: r.get(1),
-        utilise_le: r.get(2),
+    .map(|r| {
+        let suivi = SuiviPass {
+            carnet: r.get(0),
+            remis_le: r.get(1),
+            utilise_le: r.get(2),
+            rembourse: false,
+        };
+        (suivi, r.get(3))
     })
     .collect())
 }
@@ -884,8 +893,10 @@ pub async fn programmes_entrusted(
     .collect())
 }
 
-/// The passes used between `debut` and `fin` (Unix ms, `fin` excluded), by when they were
-/// taken, of `structure` or of all: (structure, programme, when, value).
+/// The passes used whose use Relais recorded between `debut` and `fin` (Unix ms, `fin`
+/// excluded; a use sent late from a device's queue counts when it arrives, so a month once
+/// over never changes), of `structure` or of all: (structure, programme, when recorded,
+/// value).
 pub async fn uses_between(
     db: &Db,
     debut: i64,
@@ -893,9 +904,9 @@ pub async fn uses_between(
     structure: Option<StructureId>,
 ) -> Result<Vec<(StructureId, ProgrammeId, i64, i64)>, StoreError> {
     Ok(statement!(
-        "SELECT u.structure_id, p.programme_id, u.utilise_le, p.valeur_centimes \
+        "SELECT u.structure_id, p.programme_id, u.enregistre_le, p.valeur_centimes \
          FROM utilisations_pass u JOIN pass p ON p.id = u.pass_id \
-         WHERE u.utilise_le >= $1 AND u.utilise_le < $2 \
+         WHERE u.enregistre_le >= $1 AND u.enregistre_le < $2 \
          AND ($3 IS NULL OR u.structure_id = $3) ORDER BY u.pass_id",
         debut,
         fin,
@@ -959,4 +970,157 @@ pub async fn create_cle(db: &Db, numero: u32, graine: &str, now: i64) -> Result<
     .await?
     .rows_affected()
         == 1)
+}
+
+/// A funder's transfers of a month, as prepared and paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirementsMois {
+    pub programme: ProgrammeId,
+    /// The funder's rank in the programme, from 0.
+    pub financeur: i64,
+    /// `AAAA-MM`.
+    pub mois: String,
+    pub virements: i64,
+    pub total_centimes: i64,
+    pub prepare_le: i64,
+    /// `None`: by the monthly job.
+    pub prepare_par: Option<PersonId>,
+    pub paye_le: Option<i64>,
+}
+
+/// Keeps a month's transfers of a funder as prepared: `true` if this call kept them or
+/// changed their totals (a month not over yet), `false` if they were kept as they are.
+pub async fn record_transfers(tx: &mut Tx, v: &VirementsMois) -> Result<bool, StoreError> {
+    Ok(statement!(
+        "INSERT INTO virements_pass (programme_id, financeur, mois, virements, total_centimes, \
+         prepare_le, prepare_par) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (programme_id, financeur, mois) DO UPDATE SET \
+         virements = excluded.virements, total_centimes = excluded.total_centimes, \
+         prepare_le = excluded.prepare_le, prepare_par = excluded.prepare_par \
+         WHERE virements_pass.paye_le IS NULL AND virements_pass.total_centimes <> excluded.total_centimes",
+        v.programme.0,
+        v.financeur,
+        &v.mois,
+        v.virements,
+        v.total_centimes,
+        v.prepare_le,
+        v.prepare_par.map(|p| p.0)
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Marks a month's transfers of a funder paid: `false` if they were not prepared or were
+/// marked paid already.
+pub async fn mark_paid(
+    tx: &mut Tx,
+    programme: ProgrammeId,
+    financeur: i64,
+    mois: &str,
+    par: PersonId,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(statement!(
+        "UPDATE virements_pass SET paye_le = $4, paye_par = $5 \
+         WHERE programme_id = $1 AND financeur = $2 AND mois = $3 AND paye_le IS NULL",
+        programme.0,
+        financeur,
+        mois,
+        now,
+        par.0
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Every month's transfers of `programme`, the latest month first.
+pub async fn transfers_of(
+    db: &Db,
+    programme: ProgrammeId,
+) -> Result<Vec<VirementsMois>, StoreError> {
+    Ok(statement!(
+        "SELECT financeur, mois, virements, total_centimes, prepare_le, prepare_par, paye_le \
+         FROM virements_pass WHERE programme_id = $1 ORDER BY mois DESC, financeur",
+        programme.0
+    )
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| VirementsMois {
+        programme,
+        financeur: r.get(0),
+        mois: r.get(1),
+        virements: r.get(2),
+        total_centimes: r.get(3),
+        prepare_le: r.get(4),
+        prepare_par: r.get::<Option<i64>, _>(5).map(PersonId),
+        paye_le: r.get(6),
+    })
+    .collect())
+}
+
+/// A programme's end as the daily job found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinProgramme {
+    pub pass_non_utilises: i64,
+    pub montant_centimes: i64,
+    /// Each funder's cents, in their order.
+    pub parts: Vec<i64>,
+    pub constatee_le: i64,
+}
+
+/// Keeps a programme's end: `true` if this call kept it.
+pub async fn record_end(
+    tx: &mut Tx,
+    programme: ProgrammeId,
+    fin: &FinProgramme,
+) -> Result<bool, StoreError> {
+    let parts = fin
+        .parts
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(statement!(
+        "INSERT INTO fins_programme_pass (programme_id, pass_non_utilises, montant_centimes, \
+         parts, constatee_le) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        programme.0,
+        fin.pass_non_utilises,
+        fin.montant_centimes,
+        parts,
+        fin.constatee_le
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// A programme's end, if the daily job found it.
+pub async fn end_of(db: &Db, programme: ProgrammeId) -> Result<Option<FinProgramme>, StoreError> {
+    let Some(r) = statement!(
+        "SELECT pass_non_utilises, montant_centimes, parts, constatee_le \
+         FROM fins_programme_pass WHERE programme_id = $1",
+        programme.0
+    )
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let parts = r
+        .get::<String, _>(2)
+        .split_whitespace()
+        .map(|p| p.parse().map_err(|_| corrupt("part", p)))
+        .collect::<Result<_, _>>()?;
+    Ok(Some(FinProgramme {
+        pass_non_utilises: r.get(0),
+        montant_centimes: r.get(1),
+        parts,
+        constatee_le: r.get(3),
+    }))
 }

@@ -10,6 +10,8 @@ pub struct SuiviPass {
     pub remis_le: Option<i64>,
     /// When it was used (Unix ms).
     pub utilise_le: Option<i64>,
+    /// Used, and its month's transfers paid by every funder.
+    pub rembourse: bool,
 }
 
 /// Where each pass stands: the four counts add up to the passes issued.
@@ -32,6 +34,8 @@ pub struct Entonnoir {
     /// Passes of handed-out booklets of which at least one pass was used.
     pub entames: u64,
     pub utilises: u64,
+    /// Used passes whose month's transfers every funder paid.
+    pub rembourses: u64,
     pub expires: u64,
     pub etats: Etats,
     /// Median days from a booklet handed out to its first pass used.
@@ -60,6 +64,7 @@ pub fn entonnoir(passes: &[SuiviPass], fin: i64, aujourd_hui: i64) -> Entonnoir 
     for p in passes {
         let remis = p.remis_le.is_some();
         e.distribues += u64::from(remis);
+        e.rembourses += u64::from(p.utilise_le.is_some() && p.rembourse);
         e.entames += u64::from(remis && carnets.get(&p.carnet).is_some_and(|c| c.1.is_some()));
         match (p.utilise_le, remis, expire) {
             (Some(_), _, _) => e.etats.utilises += 1,
@@ -94,29 +99,40 @@ mod tests {
                 carnet: 1,
                 remis_le: Some(10 * JOUR),
                 utilise_le: Some(13 * JOUR),
+                rembourse: true,
             },
             SuiviPass {
                 carnet: 1,
                 remis_le: Some(10 * JOUR),
                 utilise_le: None,
+                rembourse: false,
             },
             // Booklet 2, handed out, unused.
             SuiviPass {
                 carnet: 2,
                 remis_le: Some(11 * JOUR),
                 utilise_le: None,
+                rembourse: false,
             },
             // Booklet 3, in stock.
             SuiviPass {
                 carnet: 3,
                 remis_le: None,
                 utilise_le: None,
+                rembourse: false,
             },
         ];
         let e = entonnoir(&passes, 100, 50);
         assert_eq!(
-            (e.emis, e.distribues, e.entames, e.utilises, e.expires),
-            (4, 3, 2, 1, 0)
+            (
+                e.emis,
+                e.distribues,
+                e.entames,
+                e.utilises,
+                e.rembourses,
+                e.expires
+            ),
+            (4, 3, 2, 1, 1, 0)
         );
         assert_eq!(
             e.etats,
@@ -145,23 +161,25 @@ mod tests {
         #[test]
         fn every_pass_counted_once(
             passes in proptest::collection::vec(
-                (0i64..20, proptest::option::of(0i64..30), proptest::option::of(0i64..30)),
+                (0i64..20, proptest::option::of(0i64..30), proptest::option::of(0i64..30), any::<bool>()),
                 0..200,
             ),
             aujourd_hui in 0i64..60,
         ) {
             let passes: Vec<SuiviPass> = passes
                 .into_iter()
-                .map(|(carnet, remis, utilise)| SuiviPass {
+                .map(|(carnet, remis, utilise, rembourse)| SuiviPass {
                     carnet,
                     remis_le: remis.map(|d| d * JOUR),
                     utilise_le: utilise.map(|d| d * JOUR),
+                    rembourse,
                 })
                 .collect();
             let e = entonnoir(&passes, 30, aujourd_hui);
             let s = e.etats;
             prop_assert_eq!(s.en_stock + s.en_attente + s.utilises + s.expires, e.emis);
             prop_assert!(e.emis >= e.distribues && e.distribues >= e.entames);
+            prop_assert!(e.utilises >= e.rembourses);
             prop_assert_eq!(e.utilises, passes.iter().filter(|p| p.utilise_le.is_some()).count() as u64);
         }
     }

@@ -55,6 +55,10 @@ pub enum PassError {
     DejaRemis,
     #[error("aucun pass de ce programme n’a été utilisé ce mois-là : aucun virement à préparer")]
     AucunVirement,
+    #[error("ce mois n’est pas terminé : des pass peuvent encore y être enregistrés")]
+    MoisEnCours,
+    #[error("le paiement de ces virements a déjà été confirmé")]
+    DejaPaye,
     #[error(transparent)]
     Pdf(#[from] crate::pdf::PdfError),
     #[error(transparent)]
@@ -637,7 +641,15 @@ pub async fn entonnoir(
 ) -> Result<Entonnoir, PassError> {
     let p = programme_gere(db, access, programme).await?;
     let fin = p.reglages.dernier_jour + p.reglages.grace_jours;
-    let passes = repo::suivi(db, programme).await?;
+    let payes = virements::mois_payes(db, programme, p.reglages.financeurs.len()).await?;
+    let passes: Vec<_> = repo::suivi(db, programme)
+        .await?
+        .into_iter()
+        .map(|(s, enregistre_le)| entonnoir::SuiviPass {
+            rembourse: enregistre_le.is_some_and(|le| payes.contains(&virements::mois_de(le))),
+            ..s
+        })
+        .collect();
     Ok(entonnoir::entonnoir(
         &passes,
         fin,

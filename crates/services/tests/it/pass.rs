@@ -503,6 +503,8 @@ async fn the_funnel_counts_every_pass_once(db: Db) {
                     carnet,
                     remis_le,
                     utilise_le,
+                    // No transfer was paid in these histories.
+                    rembourse: false,
                 },
             )
             .collect();
@@ -696,7 +698,123 @@ async fn a_pass_taken_offline_and_used_elsewhere_is_a_conflict_for_both(db: Db) 
     );
 }
 
+/// A month's transfers: prepared by the daily job once the month is over (once), their
+/// payment confirmed by the owner funder by funder (not before the month ends, not twice),
+/// the month's passes then reimbursed in the funnel; at the programme's end, the passes
+/// never used go back to the funders, to the cent, once.
+async fn transfers_are_paid_and_unused_passes_go_back_at_the_end(db: Db) {
+    use relais_domain::calendrier::{days_from_civil, paris_civil};
+    use relais_store::journal::JournalFilter;
+    const JOUR: i64 = 86_400_000;
+    let c = setup(&db).await;
+    let codes = c.emettre(&db, 2, NOW).await;
+    let territoires = crate::index();
+    for (i, code) in codes[..3].iter().enumerate() {
+        svc::utiliser(
+            &db,
+            &c.mediateur,
+            territoires,
+            &demande(code, &format!("cle-reglement-{i:04}")),
+            NOW,
+        )
+        .await
+        .unwrap();
+    }
+    let (y, m, _, _) = paris_civil(NOW);
+    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    let mois_suivant = days_from_civil(ny, nm, 1) * JOUR + 12 * 3_600_000;
+    assert!(matches!(
+        svc::virements::payer(&db, &c.porteur, c.programme, 0, (y, m), NOW).await,
+        Err(PassError::MoisEnCours)
+    ));
+    assert!(matches!(
+        svc::virements::payer(&db, &c.porteur, c.programme, 0, (y, m), mois_suivant).await,
+        Err(PassError::Introuvable(_))
+    ));
+    assert_eq!(svc::virements::regler(&db, mois_suivant).await.unwrap(), 2);
+    assert_eq!(
+        svc::virements::regler(&db, mois_suivant + JOUR)
+            .await
+            .unwrap(),
+        0
+    );
+    let (prepares, fin) = svc::virements::suivi_des_reglements(&db, &c.porteur, c.programme)
+        .await
+        .unwrap();
+    assert!(fin.is_none());
+    assert_eq!(
+        prepares
+            .iter()
+            .map(|v| (v.mois.clone(), v.virements, v.total_centimes, v.prepare_par))
+            .collect::<Vec<_>>(),
+        [
+            (format!("{y}-{m:02}"), 1, 1800, None),
+            (format!("{y}-{m:02}"), 1, 1200, None)
+        ],
+        "60 % and 40 % of three passes of 10 €"
+    );
+    let rembourses = || async {
+        svc::entonnoir(&db, &c.porteur, c.programme, mois_suivant)
+            .await
+            .unwrap()
+            .rembourses
+    };
+    svc::virements::payer(&db, &c.porteur, c.programme, 0, (y, m), mois_suivant)
+        .await
+        .unwrap();
+    assert!(matches!(
+        svc::virements::payer(&db, &c.porteur, c.programme, 0, (y, m), mois_suivant).await,
+        Err(PassError::DejaPaye)
+    ));
+    assert!(matches!(
+        svc::virements::payer(&db, &c.referent, c.programme, 1, (y, m), mois_suivant).await,
+        Err(PassError::PasLePorteur)
+    ));
+    assert_eq!(rembourses().await, 0, "one funder has not paid yet");
+    svc::virements::payer(&db, &c.porteur, c.programme, 1, (y, m), mois_suivant)
+        .await
+        .unwrap();
+    assert_eq!(rembourses().await, 3);
+
+    // The end: past the last day and the grace, seven passes never used.
+    let reglages = pass::programme(NOW, 20_000);
+    let apres = (reglages.dernier_jour + reglages.grace_jours + 2) * JOUR;
+    assert_eq!(svc::virements::regler(&db, apres).await.unwrap(), 1);
+    assert_eq!(svc::virements::regler(&db, apres + JOUR).await.unwrap(), 0);
+    let fin = svc::virements::suivi_des_reglements(&db, &c.porteur, c.programme)
+        .await
+        .unwrap()
+        .1
+        .unwrap();
+    assert_eq!(
+        (fin.pass_non_utilises, fin.montant_centimes, fin.parts),
+        (7, 7000, vec![4200, 2800])
+    );
+    let actions = |action| {
+        let db = db.clone();
+        let structure = c.porteur.structure();
+        async move {
+            relais_store::journal::list(
+                &db,
+                &JournalFilter {
+                    structure: Some(structure),
+                    action: Some(action),
+                    ..Default::default()
+                },
+                10,
+            )
+            .await
+            .unwrap()
+            .len()
+        }
+    };
+    assert_eq!(actions(JournalAction::TransfersPrepared).await, 2);
+    assert_eq!(actions(JournalAction::TransfersPaid).await, 2);
+    assert_eq!(actions(JournalAction::ProgrammeEnded).await, 1);
+}
+
 relais_testkit::store_tests!(
+    transfers_are_paid_and_unused_passes_go_back_at_the_end,
     a_pass_taken_offline_and_used_elsewhere_is_a_conflict_for_both,
     booklets_are_printed_with_tokens_signed_by_a_kept_key,
     the_funnel_counts_every_pass_once,

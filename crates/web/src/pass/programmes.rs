@@ -435,6 +435,20 @@ pub struct Demande {
     pub en_attente: bool,
 }
 
+/// A month's transfers of a funder, as the programme's page lists them.
+pub struct VirementLu {
+    /// `AAAA-MM`, and as read: `MM/AAAA`.
+    pub mois: String,
+    pub mois_lu: String,
+    pub financeur: i64,
+    pub financeur_nom: String,
+    pub virements: i64,
+    pub total: String,
+    pub prepare: String,
+    /// `None`: to confirm.
+    pub paye: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "pass_programme.html")]
 pub struct ProgrammePage {
@@ -449,6 +463,9 @@ pub struct ProgrammePage {
     pub delai: Option<String>,
     /// The month the transfers form offers: the last one (AAAA-MM).
     pub mois_precedent: String,
+    pub virements: Vec<VirementLu>,
+    /// The programme's end, once past: what went back to each funder.
+    pub fin: Option<String>,
     pub demandes: Vec<Demande>,
     /// (number, handed out by, handed on).
     pub carnets: Vec<(i64, String, String)>,
@@ -474,10 +491,11 @@ async fn programme_page(
             repo::qualifications_of(&state.db, id).await?,
             repo::carnets_of(&state.db, id).await?,
             svc::entonnoir(&state.db, access, id, now_ms()).await?,
+            svc::virements::suivi_des_reglements(&state.db, access, id).await?,
         ))
     }
     .await;
-    let (qualifications, carnets, e) = match loaded {
+    let (qualifications, carnets, e, (virements, fin)) = match loaded {
         Ok(v) => v,
         Err(e) => return internal(e),
     };
@@ -560,6 +578,7 @@ async fn programme_page(
                 ("Remis à une personne", e.distribues),
                 ("Dans un carnet entamé", e.entames),
                 ("Utilisés", e.utilises),
+                ("Remboursés aux structures", e.rembourses),
                 ("Expirés sans usage", e.expires),
             ]
             .into_iter()
@@ -576,6 +595,44 @@ async fn programme_page(
                 let (y, m) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
                 format!("{y}-{m:02}")
             },
+            virements: virements
+                .into_iter()
+                .map(|v| VirementLu {
+                    mois_lu: v
+                        .mois
+                        .split_once('-')
+                        .map_or_else(|| v.mois.clone(), |(y, m)| format!("{m}/{y}")),
+                    financeur_nom: usize::try_from(v.financeur)
+                        .ok()
+                        .and_then(|f| r.financeurs.get(f))
+                        .map_or_else(String::new, |f| f.nom.clone()),
+                    financeur: v.financeur,
+                    virements: v.virements,
+                    total: euros(v.total_centimes),
+                    prepare: format!(
+                        "le {}{}",
+                        date_fr(v.prepare_le),
+                        if v.prepare_par.is_none() { " par Relais" } else { "" }
+                    ),
+                    paye: v.paye_le.map(date_fr),
+                    mois: v.mois,
+                })
+                .collect(),
+            fin: fin.map(|f| {
+                let rendu = r
+                    .financeurs
+                    .iter()
+                    .zip(&f.parts)
+                    .map(|(fi, c)| format!("{} : {}", fi.nom, euros(*c)))
+                    .collect::<Vec<_>>()
+                    .join(" ; ");
+                format!(
+                    "Programme terminé (constaté le {}) : {} pass jamais utilisés, {} rendus aux financeurs ({rendu}).",
+                    date_fr(f.constatee_le),
+                    f.pass_non_utilises,
+                    euros(f.montant_centimes)
+                )
+            }),
             demandes,
             carnets,
             message,
@@ -708,6 +765,52 @@ pub struct DemandeVirements {
     financeur: String,
 }
 
+impl DemandeVirements {
+    /// The month ((year, 1–12)) and the funder's rank, if the month reads.
+    fn lue(&self) -> Option<((i64, u32), usize)> {
+        let mois = self
+            .mois
+            .trim()
+            .split_once('-')
+            .and_then(|(y, m)| Some((y.parse::<i64>().ok()?, m.parse::<u32>().ok()?)))
+            .filter(|(y, m)| (2000..=2100).contains(y) && (1..=12).contains(m))?;
+        Some((mois, self.financeur.parse::<usize>().unwrap_or(usize::MAX)))
+    }
+}
+
+/// `POST /structures/{id}/pass/programmes/{programme}/virements/paiement`: the owner
+/// confirms that a funder paid a month's transfers; journaled.
+pub async fn transfers_paid(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    Path((_, programme)): Path<(StructureId, ProgrammeId)>,
+    CsrfForm(d): CsrfForm<DemandeVirements>,
+) -> Response {
+    let access = guard.access;
+    let result = match d.lue() {
+        Some((mois, financeur)) => {
+            svc::virements::payer(&state.db, &access, programme, financeur, mois, now_ms())
+                .await
+                .map(|()| {
+                    format!(
+                        "Paiement des virements de {:02}/{} confirmé.",
+                        mois.1, mois.0
+                    )
+                })
+        }
+        None => Err(PassError::Introuvable("ordre de virement préparé")),
+    };
+    match result {
+        Ok(m) => programme_page(&state, ctx, &access, programme, Some(m), None).await,
+        Err(PassError::Store(err)) => internal(err),
+        Err(PassError::PasLePorteur) => gone(&ctx),
+        Err(err) => {
+            let m = Some(format!("Paiement non confirmé : {err}."));
+            programme_page(&state, ctx, &access, programme, None, m).await
+        }
+    }
+}
+
 /// `POST /structures/{id}/pass/programmes/{programme}/virements`: a funder's transfer file
 /// (pain.001) for a month, to send to its bank; journaled.
 pub async fn transfers(
@@ -717,17 +820,10 @@ pub async fn transfers(
     CsrfForm(d): CsrfForm<DemandeVirements>,
 ) -> Response {
     let access = guard.access;
-    let mois = d
-        .mois
-        .trim()
-        .split_once('-')
-        .and_then(|(y, m)| Some((y.parse::<i64>().ok()?, m.parse::<u32>().ok()?)))
-        .filter(|(y, m)| (2000..=2100).contains(y) && (1..=12).contains(m));
-    let Some(mois) = mois else {
+    let Some((mois, financeur)) = d.lue() else {
         let m = Some("Aucun virement préparé : indiquez un mois (AAAA-MM).".to_string());
         return programme_page(&state, ctx, &access, programme, None, m).await;
     };
-    let financeur = d.financeur.parse::<usize>().unwrap_or(usize::MAX);
     match svc::virements::virements(&state.db, &access, programme, financeur, mois, now_ms()).await
     {
         Ok(v) => (

@@ -241,7 +241,8 @@ fn access(method: &str, path: &str) -> Access {
             "/structures/{id}/pass/qualification"
             | "/structures/{id}/pass/programmes/{programme}/qualifications/{qualification}"
             | "/structures/{id}/pass/programmes/{programme}/carnets"
-            | "/structures/{id}/pass/programmes/{programme}/virements",
+            | "/structures/{id}/pass/programmes/{programme}/virements"
+            | "/structures/{id}/pass/programmes/{programme}/virements/paiement",
         ) => Access::ReferentOf,
         ("GET" | "POST", "/structures/{id}/pass/utilisation")
         | (

@@ -319,6 +319,22 @@ async fn a_programme_is_created_and_its_passes_accepted_once(t: &TestDb) {
     );
     let xml = body(res).await;
     assert!(xml.contains("<CtrlSum>12.00</CtrlSum>"), "{xml}");
+    // Kept as prepared, listed to confirm its payment: not before the month is over.
+    let html = body(send(&app, "GET", &page, &referent, "").await).await;
+    assert!(
+        html.contains("Ordres de virement préparés") && html.contains("12,00"),
+        "{html}"
+    );
+    let res = send(
+        &app,
+        "POST",
+        &format!("{virements}/paiement"),
+        &referent,
+        &form(&[("mois", &mois), ("financeur", "0")]),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body(res).await.contains("ce mois n’est pas terminé"));
     let res = send(
         &app,
         "POST",
