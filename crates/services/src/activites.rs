@@ -130,7 +130,8 @@ async fn preparer(
             .ok_or(SaisieError::LieuInconnu)?;
         rapport.commune = found.location.code_insee.clone().unwrap_or_default();
     }
-    let errors = rapport.verifier(now - now.rem_euclid(86_400_000));
+    // Today as a French mediator counts it: the form offers the day in Paris.
+    let errors = rapport.verifier(relais_domain::calendrier::paris_days(now) * 86_400_000);
     if !errors.is_empty() {
         return Err(SaisieError::Rapport(errors));
     }
@@ -400,7 +401,7 @@ pub async fn importer_v1(
     use relais_domain::activites::vocabulaires::VocabulaireError;
 
     let now = relais_domain::calendrier::now_ms();
-    let today = now - now.rem_euclid(86_400_000);
+    let today = relais_domain::calendrier::paris_days(now) * 86_400_000;
     let mut bilan = ImportV1Bilan::default();
     let mut comptes: std::collections::HashMap<String, Option<MediateurV1>> =
         std::collections::HashMap::new();

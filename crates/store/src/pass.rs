@@ -636,15 +636,22 @@ pub async fn passes_issued(db: &Db, programme: ProgrammeId) -> Result<i64, Store
     .get(0))
 }
 
-/// Every pass of `programme`: its booklet, when that was handed out, when it was used; and
-/// when its use was recorded (whether it was reimbursed is the services' to tell:
-/// `rembourse` is false here).
-pub async fn suivi(
-    db: &Db,
-    programme: ProgrammeId,
-) -> Result<Vec<(SuiviPass, Option<i64>)>, StoreError> {
+/// A pass of a programme as its figures need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassSuivi {
+    /// Whether it was reimbursed is the services' to tell: `rembourse` is false here.
+    pub suivi: SuiviPass,
+    /// When its use was recorded.
+    pub enregistre_le: Option<i64>,
+    /// The commune of the person its booklet was handed to, as typed (INSEE code).
+    pub commune: Option<String>,
+}
+
+/// Every pass of `programme`: its booklet, when that was handed out and where the person
+/// lives, when it was used and recorded.
+pub async fn suivi(db: &Db, programme: ProgrammeId) -> Result<Vec<PassSuivi>, StoreError> {
     Ok(statement!(
-        "SELECT p.carnet_id, r.remis_le, u.utilise_le, u.enregistre_le FROM pass p \
+        "SELECT p.carnet_id, r.remis_le, u.utilise_le, u.enregistre_le, r.commune FROM pass p \
          LEFT JOIN remises_pass r ON r.carnet_id = p.carnet_id \
          LEFT JOIN utilisations_pass u ON u.pass_id = p.id \
          WHERE p.programme_id = $1",
@@ -653,14 +660,15 @@ pub async fn suivi(
     .fetch_all(db.pool())
     .await?
     .iter()
-    .map(|r| {
-        let suivi = SuiviPass {
+    .map(|r| PassSuivi {
+        suivi: SuiviPass {
             carnet: r.get(0),
             remis_le: r.get(1),
             utilise_le: r.get(2),
             rembourse: false,
-        };
-        (suivi, r.get(3))
+        },
+        enregistre_le: r.get(3),
+        commune: r.get(4),
     })
     .collect())
 }

@@ -176,6 +176,8 @@ routes! {
     POST "/structures/{id}/pass/programmes/{programme}/carnets" => pass::programmes::issue;
     POST "/structures/{id}/pass/programmes/{programme}/virements" => pass::programmes::transfers;
     POST "/structures/{id}/pass/programmes/{programme}/virements/paiement" => pass::programmes::transfers_paid;
+    GET "/structures/{id}/pass/programmes/{programme}/chiffres.csv" => pass::programmes::figures_csv;
+    GET "/structures/{id}/pass/programmes/{programme}/chiffres.xlsx" => pass::programmes::figures_xlsx;
     GET "/structures/{id}/pass/programmes/{programme}/carnets/{numero}" => pass::programmes::carnet;
     GET "/structures/{id}/pass/programmes/{programme}/carnets/{numero}/pdf" => pass::programmes::carnet_pdf;
     GET "/structures/{id}/pass/remise" => pass::remise::form;

@@ -5,7 +5,10 @@
 //! written once whatever the retries.
 
 pub mod carnets;
+pub mod chiffres;
 pub mod virements;
+
+pub use chiffres::entonnoir;
 
 use std::collections::BTreeSet;
 
@@ -15,7 +18,6 @@ use relais_domain::comptes::Role;
 use relais_domain::ids::{LieuId, ProgrammeId, QualificationId, StructureId};
 use relais_domain::journal::{JournalAction, NewEntry};
 use relais_domain::pass::code::{CodePass, ENTROPY_BYTES};
-use relais_domain::pass::entonnoir::{self, Entonnoir};
 use relais_domain::pass::programme::{
     self as regles, BIC_INVALIDE, IBAN_INVALIDE, ProgrammeError, ProgrammeSaisi, ServicePass,
 };
@@ -630,33 +632,6 @@ pub async fn conflits(db: &Db, access: &StructureAccess) -> Result<Vec<repo::Con
     repo::conflicts_of(db, access.structure()).await
 }
 
-// --- figures -----------------------------------------------------------------------------
-
-/// What became of `programme`'s passes today, for its owner's référents.
-pub async fn entonnoir(
-    db: &Db,
-    access: &StructureAccess,
-    programme: ProgrammeId,
-    now: i64,
-) -> Result<Entonnoir, PassError> {
-    let p = programme_gere(db, access, programme).await?;
-    let fin = p.reglages.dernier_jour + p.reglages.grace_jours;
-    let payes = virements::mois_payes(db, programme, p.reglages.financeurs.len()).await?;
-    let passes: Vec<_> = repo::suivi(db, programme)
-        .await?
-        .into_iter()
-        .map(|(s, enregistre_le)| entonnoir::SuiviPass {
-            rembourse: enregistre_le.is_some_and(|le| payes.contains(&virements::mois_de(le))),
-            ..s
-        })
-        .collect();
-    Ok(entonnoir::entonnoir(
-        &passes,
-        fin,
-        relais_domain::calendrier::paris_days(now),
-    ))
-}
-
 // --- statements --------------------------------------------------------------------------
 
 /// The statements of month `mois` ((year, 1–12), Paris) for every structure and programme,
@@ -676,7 +651,7 @@ pub async fn releves_du_mois(db: &Db, mois: (i64, u32)) -> Result<Vec<Releve>, S
 }
 
 /// Uses read from the ledger, each in its month in Paris.
-fn par_mois(uses: Vec<(StructureId, ProgrammeId, i64, i64)>) -> Vec<Utilisation> {
+pub(crate) fn par_mois(uses: Vec<(StructureId, ProgrammeId, i64, i64)>) -> Vec<Utilisation> {
     uses.into_iter()
         .map(|(structure, programme, le, valeur_centimes)| {
             let (y, m, _, _) = relais_domain::calendrier::paris_civil(le);

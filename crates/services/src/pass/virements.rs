@@ -307,7 +307,7 @@ pub async fn regler(db: &Db, now: i64) -> Result<usize, StoreError> {
             let inutilises = repo::suivi(db, id)
                 .await?
                 .iter()
-                .filter(|(s, _)| s.utilise_le.is_none())
+                .filter(|l| l.suivi.utilise_le.is_none())
                 .count() as i64;
             let montant = inutilises * p.reglages.valeur_centimes;
             let parts: Vec<u32> = p.reglages.financeurs.iter().map(|f| f.part).collect();

@@ -709,6 +709,14 @@ async fn transfers_are_paid_and_unused_passes_go_back_at_the_end(db: Db) {
     let c = setup(&db).await;
     let codes = c.emettre(&db, 2, NOW).await;
     let territoires = crate::index();
+    // The first booklet handed to someone of Saint-Étienne.
+    let remise = RemiseSaisie {
+        commune: "42218".into(),
+        ..Default::default()
+    };
+    svc::remettre(&db, &c.prescripteur, c.programme, 1, &remise, NOW)
+        .await
+        .unwrap();
     for (i, code) in codes[..3].iter().enumerate() {
         svc::utiliser(
             &db,
@@ -775,6 +783,38 @@ async fn transfers_are_paid_and_unused_passes_go_back_at_the_end(db: Db) {
         .await
         .unwrap();
     assert_eq!(rembourses().await, 3);
+    // The figures: by département, what each funder paid, the State's leverage; the
+    // funnel's CSV.
+    let chiffres = svc::chiffres::chiffres(&db, &c.porteur, territoires, c.programme, mois_suivant)
+        .await
+        .unwrap();
+    let par_territoire: Vec<_> = chiffres
+        .par_territoire
+        .iter()
+        .map(|(t, e)| (t.as_str(), e.emis, e.distribues, e.utilises, e.rembourses))
+        .collect();
+    assert_eq!(
+        par_territoire,
+        [
+            ("42 — Loire", 5, 5, 3, 3),
+            (svc::chiffres::PAS_REMIS, 5, 0, 0, 0)
+        ]
+    );
+    assert_eq!(
+        chiffres
+            .financeurs
+            .iter()
+            .map(|f| (f.verse_centimes, f.etat))
+            .collect::<Vec<_>>(),
+        [(1800, false), (1200, true)]
+    );
+    assert_eq!(
+        chiffres.levier_centimes,
+        Some(250),
+        "40 % from the State: 2,50 € per euro"
+    );
+    let csv = svc::chiffres::csv(&chiffres);
+    assert!(csv.starts_with("territoire,emis,remis,carnet_entame,utilises,rembourses,expires,delai_median_jours\r\n\"Ensemble\",10,5,5,3,3,0,0\r\n\"42 — Loire\",5,5,5,3,3,0,0\r\n"), "{csv}");
 
     // The end: past the last day and the grace, seven passes never used.
     let reglages = pass::programme(NOW, 20_000);

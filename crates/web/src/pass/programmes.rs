@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::calendrier::{date_fr, now_ms, parse_date_iso};
 use relais_domain::ids::{ProgrammeId, QualificationId, StructureId};
+use relais_domain::pass::entonnoir::Entonnoir;
 use relais_domain::pass::programme::{
     FinanceurSaisi, NiveauTerritoire, ProgrammeSaisi, Public, ServicePass,
 };
@@ -460,6 +461,12 @@ pub struct ProgrammePage {
     pub financeurs: Vec<(String, String)>,
     /// The funnel: (stage, passes, share of those issued).
     pub entonnoir: Vec<(&'static str, u64, String)>,
+    /// The funnel by département of the people: (territory, passes at each stage).
+    pub par_territoire: Vec<(String, Vec<u64>)>,
+    /// (funder, paid so far, given back at the end).
+    pub financements: Vec<(String, String, String)>,
+    /// What the programme mobilises for each euro of the State.
+    pub levier: Option<String>,
     pub delai: Option<String>,
     /// The month the transfers form offers: the last one (AAAA-MM).
     pub mois_precedent: String,
@@ -471,6 +478,26 @@ pub struct ProgrammePage {
     pub carnets: Vec<(i64, String, String)>,
     pub message: Option<String>,
     pub erreur: Option<String>,
+}
+
+/// The funnel's stages: (stage, passes, share of those issued).
+fn etapes(e: &Entonnoir) -> Vec<(&'static str, u64, String)> {
+    [
+        ("Émis", e.emis),
+        ("Remis à une personne", e.distribues),
+        ("Dans un carnet entamé", e.entames),
+        ("Utilisés", e.utilises),
+        ("Remboursés aux structures", e.rembourses),
+        ("Expirés sans usage", e.expires),
+    ]
+    .into_iter()
+    .map(|(etape, n)| {
+        let part = (n * 100 + e.emis / 2)
+            .checked_div(e.emis)
+            .map_or_else(|| "—".to_string(), |p| format!("{p} %"));
+        (etape, n, part)
+    })
+    .collect()
 }
 
 async fn programme_page(
@@ -490,12 +517,12 @@ async fn programme_page(
         Ok::<_, PassError>((
             repo::qualifications_of(&state.db, id).await?,
             repo::carnets_of(&state.db, id).await?,
-            svc::entonnoir(&state.db, access, id, now_ms()).await?,
+            svc::chiffres::chiffres(&state.db, access, &state.territoires, id, now_ms()).await?,
             svc::virements::suivi_des_reglements(&state.db, access, id).await?,
         ))
     }
     .await;
-    let (qualifications, carnets, e, (virements, fin)) = match loaded {
+    let (qualifications, carnets, chiffres, (virements, fin)) = match loaded {
         Ok(v) => v,
         Err(e) => return internal(e),
     };
@@ -573,23 +600,25 @@ async fn programme_page(
             nom: r.nom.clone(),
             details,
             financeurs,
-            entonnoir: [
-                ("Émis", e.emis),
-                ("Remis à une personne", e.distribues),
-                ("Dans un carnet entamé", e.entames),
-                ("Utilisés", e.utilises),
-                ("Remboursés aux structures", e.rembourses),
-                ("Expirés sans usage", e.expires),
-            ]
-            .into_iter()
-            .map(|(etape, n)| {
-                let part = (n * 100 + e.emis / 2)
-                    .checked_div(e.emis)
-                    .map_or_else(|| "—".to_string(), |p| format!("{p} %"));
-                (etape, n, part)
-            })
-            .collect(),
-            delai: e.delai_median_jours.map(|d| format!("{d} jour(s)")),
+            entonnoir: etapes(&chiffres.entonnoir),
+            par_territoire: chiffres
+                .par_territoire
+                .iter()
+                .map(|(t, e)| (t.clone(), etapes(e).into_iter().map(|(_, n, _)| n).collect()))
+                .collect(),
+            financements: chiffres
+                .financeurs
+                .iter()
+                .map(|f| {
+                    (
+                        f.nom.clone(),
+                        euros(f.verse_centimes),
+                        euros(f.rendu_centimes),
+                    )
+                })
+                .collect(),
+            levier: chiffres.levier_centimes.map(euros),
+            delai: chiffres.entonnoir.delai_median_jours.map(|d| format!("{d} jour(s)")),
             mois_precedent: {
                 let (y, m, _, _) = relais_domain::calendrier::paris_civil(now_ms());
                 let (y, m) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
@@ -925,4 +954,72 @@ pub async fn carnet_pdf(
         Err(PassError::Pdf(e)) => internal(e),
         Err(_) => gone(&ctx),
     }
+}
+
+/// The figures of a programme as a file to download.
+async fn figures(
+    state: &crate::AppState,
+    ctx: &PageContext,
+    access: &relais_domain::authz::StructureAccess,
+    programme: ProgrammeId,
+    xlsx: bool,
+) -> Response {
+    let c =
+        match svc::chiffres::chiffres(&state.db, access, &state.territoires, programme, now_ms())
+            .await
+        {
+            Ok(c) => c,
+            Err(PassError::Store(e)) => return internal(e),
+            Err(_) => return gone(ctx),
+        };
+    let (body, kind, ext) = if xlsx {
+        match svc::chiffres::xlsx(&c) {
+            Ok(b) => (
+                b,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "xlsx",
+            ),
+            Err(e) => return internal(e),
+        }
+    } else {
+        (
+            svc::chiffres::csv(&c).into_bytes(),
+            "text/csv; charset=utf-8",
+            "csv",
+        )
+    };
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, kind.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"pass-P{}-chiffres.{ext}\"",
+                    programme.0
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /structures/{id}/pass/programmes/{programme}/chiffres.csv`: the funnel overall and
+/// by territory.
+pub async fn figures_csv(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    Path((_, programme)): Path<(StructureId, ProgrammeId)>,
+) -> Response {
+    figures(&state, &ctx, &guard.access, programme, false).await
+}
+
+/// `GET /structures/{id}/pass/programmes/{programme}/chiffres.xlsx`: the funnel and the
+/// funders' money.
+pub async fn figures_xlsx(
+    Page(state, ctx): Page,
+    guard: InStructure<Referents>,
+    Path((_, programme)): Path<(StructureId, ProgrammeId)>,
+) -> Response {
+    figures(&state, &ctx, &guard.access, programme, true).await
 }

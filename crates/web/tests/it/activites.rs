@@ -600,23 +600,7 @@ async fn exports_are_read_back_by_an_independent_reader(t: &TestDb) {
     let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("participations.xlsx");
-    std::fs::write(&path, &bytes).unwrap();
-    let out = std::process::Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../testsupport/tableurs/lire_xlsx.py"
-        ))
-        .arg(&path)
-        .output()
-        .expect("python3 must be installed (scripts/test installs openpyxl)");
-    assert!(
-        out.status.success(),
-        "openpyxl: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let read = crate::common::read_xlsx(&bytes);
     assert_eq!(
         read["feuilles"],
         serde_json::json!(["Filtres", "Participations"])

@@ -187,3 +187,25 @@ pub async fn cookie_of(db: &Db, person: PersonId, stage: Stage, fresh: bool) -> 
     .unwrap();
     format!("relais_csrf={CSRF}; relais_session={token}")
 }
+
+/// An XLSX file as openpyxl reads it (`testsupport/tableurs/lire_xlsx.py`): its sheets'
+/// names and cells.
+pub fn read_xlsx(bytes: &[u8]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.xlsx");
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testsupport/tableurs/lire_xlsx.py"
+        ))
+        .arg(&path)
+        .output()
+        .expect("python3 must be installed (scripts/test installs openpyxl)");
+    assert!(
+        out.status.success(),
+        "openpyxl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

@@ -232,6 +232,8 @@ fn access(method: &str, path: &str) -> Access {
             "GET",
             "/structures/{id}/pass"
             | "/structures/{id}/pass/programmes/{programme}"
+            | "/structures/{id}/pass/programmes/{programme}/chiffres.csv"
+            | "/structures/{id}/pass/programmes/{programme}/chiffres.xlsx"
             | "/structures/{id}/pass/programmes/{programme}/carnets/{numero}"
             | "/structures/{id}/pass/programmes/{programme}/carnets/{numero}/pdf",
         )

@@ -356,6 +356,40 @@ async fn a_programme_is_created_and_its_passes_accepted_once(t: &TestDb) {
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body(res).await.contains("aucun virement à préparer"));
 
+    // The programme's figures: the funnel by territory as CSV, with the funders as XLSX
+    // (read back by openpyxl).
+    let csv = body(send(&app, "GET", &format!("{page}/chiffres.csv"), &referent, "").await).await;
+    assert!(csv.starts_with("territoire,emis,remis,"), "{csv}");
+    let res = send(&app, "GET", &format!("{page}/chiffres.xlsx"), &referent, "").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let read = crate::common::read_xlsx(&bytes);
+    assert_eq!(
+        read["feuilles"],
+        serde_json::json!(["Entonnoir", "Financeurs"])
+    );
+    let financeurs = read["cellules"]["Financeurs"].as_array().unwrap();
+    assert_eq!(financeurs[2][0], "État");
+    assert_eq!(financeurs[2][3], "oui");
+    assert_eq!(
+        financeurs[2][4], 8,
+        "40 % of two passes of 10 €: {financeurs:?}"
+    );
+    assert_eq!(
+        send(
+            &app,
+            "GET",
+            &format!("{page}/chiffres.xlsx"),
+            &mediateur,
+            ""
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+
     // The structure's statements: the page, the CSV, the month's PDF.
     let releves = format!("/structures/{s}/pass/releves");
     let html = body(send(&app, "GET", &releves, &mediateur, "").await).await;
