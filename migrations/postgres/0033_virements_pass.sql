@@ -25,3 +25,12 @@ CREATE TABLE fins_programme_pass (
     parts TEXT NOT NULL,
     constatee_le BIGINT NOT NULL
 );
+
+-- The usage alerts sent to a programme's référents before its last day (`jalon`: 30 or
+-- 15 days before), once each.
+CREATE TABLE alertes_pass (
+    programme_id BIGINT NOT NULL REFERENCES programmes_pass (id),
+    jalon BIGINT NOT NULL,
+    envoyee_le BIGINT NOT NULL,
+    PRIMARY KEY (programme_id, jalon)
+);

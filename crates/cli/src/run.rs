@@ -283,9 +283,16 @@ fn registry(config: &Config) -> anyhow::Result<Registry> {
             relais_domain::schedule::Schedule::parse("15 4 * * *").expect("valid schedule"),
             |db, _| async move {
                 let now = relais_domain::calendrier::now_ms();
-                relais_services::pass::virements::regler(&db, now)
-                    .await
-                    .map(|n| tracing::info!(n, "virements et fins de programmes de pass"))
+                let regles = relais_services::pass::virements::regler(&db, now).await;
+                let alertes = match regles {
+                    Ok(n) => {
+                        tracing::info!(n, "virements et fins de programmes de pass");
+                        relais_services::pass::chiffres::alerter(&db, now).await
+                    }
+                    Err(e) => Err(e),
+                };
+                alertes
+                    .map(|n| tracing::info!(n, "alertes d’usage des pass envoyées"))
                     .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
             },
         )

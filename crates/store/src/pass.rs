@@ -1132,3 +1132,24 @@ pub async fn end_of(db: &Db, programme: ProgrammeId) -> Result<Option<FinProgram
         constatee_le: r.get(3),
     }))
 }
+
+/// Notes that the alert `jalon` days before `programme`'s last day goes out: `true` if
+/// this call noted it (it was not sent before).
+pub async fn record_alert(
+    tx: &mut Tx,
+    programme: ProgrammeId,
+    jalon: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    Ok(statement!(
+        "INSERT INTO alertes_pass (programme_id, jalon, envoyee_le) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+        programme.0,
+        jalon,
+        now
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1)
+}

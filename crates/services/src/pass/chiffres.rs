@@ -6,11 +6,14 @@ use std::collections::BTreeMap;
 
 use relais_domain::authz::StructureAccess;
 use relais_domain::calendrier::paris_days;
+use relais_domain::comptes::Role;
 use relais_domain::ids::ProgrammeId;
 use relais_domain::pass::entonnoir::{self, Entonnoir, SuiviPass};
 use relais_domain::pass::reglement::{PARTS_TOTAL, euros, releves};
 use relais_search::TerritoryIndex;
-use relais_store::Db;
+use relais_store::{Db, StoreError};
+
+use crate::courriel::Courriel;
 use relais_store::pass::{self as repo, Programme};
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
@@ -52,7 +55,7 @@ pub struct Chiffres {
 
 /// Each pass of `p`, reimbursed once every funder paid its month's transfers, with the
 /// commune of the person it was handed to.
-async fn passes(db: &Db, p: &Programme) -> Result<Vec<(SuiviPass, Option<String>)>, PassError> {
+async fn passes(db: &Db, p: &Programme) -> Result<Vec<(SuiviPass, Option<String>)>, StoreError> {
     let payes = virements::mois_payes(db, p.id, p.reglages.financeurs.len()).await?;
     Ok(repo::suivi(db, p.id)
         .await?
@@ -157,6 +160,90 @@ pub async fn chiffres(
         levier_centimes: (etat > 0).then(|| i64::from(PARTS_TOTAL) * 100 / i64::from(etat)),
         financeurs,
     })
+}
+
+/// Days before a programme's last day when its référents are told how its passes are used.
+pub const JALONS: [i64; 2] = [30, 15];
+
+/// Part of `n` in `sur`, in whole percent (rounded), if `sur` is not zero.
+pub fn pourcent(n: u64, sur: u64) -> Option<u64> {
+    (n * 100 + sur / 2).checked_div(sur)
+}
+
+/// The alert of a programme `jours` days before its last day, with its funnel.
+pub fn alerte(p: &Programme, e: &Entonnoir, jours: i64, to: &str) -> Courriel {
+    let taux = |n, sur| pourcent(n, sur).map_or_else(|| "—".to_string(), |t| format!("{t} %"));
+    let (y, m, d) = relais_domain::calendrier::civil_from_days(p.reglages.dernier_jour);
+    Courriel {
+        to: to.to_string(),
+        subject: format!(
+            "Pass numérique « {} » : fin dans {jours} jours, {} des pass remis utilisés",
+            p.reglages.nom,
+            taux(e.utilises, e.distribues)
+        ),
+        body: format!(
+            "Bonjour,\n\n\
+             Le programme de pass numériques « {nom} » se termine le {d:02}/{m:02}/{y} \
+             (puis {grace} jours de tolérance).\n\n\
+             À ce jour :\n\
+             - {emis} pass émis, dont {remis} remis à des personnes ({taux_remis} des pass émis) ;\n\
+             - {utilises} pass utilisés ({taux_utilises} des pass remis) ;\n\
+             - {rembourses} remboursés aux structures.\n\n\
+             Les pass non utilisés à la fin du programme seront rendus aux financeurs. Pour \
+             qu’ils servent, les prescripteurs peuvent encore remettre les carnets en stock, \
+             et les personnes qui en ont reçu être orientées vers un lieu qualifié.\n\n\
+             Le détail par département est sur la page du programme, dans Relais.\n",
+            nom = p.reglages.nom,
+            grace = p.reglages.grace_jours,
+            emis = e.emis,
+            remis = e.distribues,
+            taux_remis = taux(e.distribues, e.emis),
+            utilises = e.utilises,
+            taux_utilises = taux(e.utilises, e.distribues),
+            rembourses = e.rembourses,
+        ),
+    }
+}
+
+/// The daily job's alerts: every programme 30 and 15 days (or fewer, if the job did not
+/// run that day) before its last day tells its structure's référents how its passes are
+/// used, once per milestone. How many alerts went out.
+pub async fn alerter(db: &Db, now: i64) -> Result<usize, StoreError> {
+    let today = paris_days(now);
+    let mut sent = 0;
+    for (id, _, _) in repo::all_programmes(db).await? {
+        let Some(p) = repo::programme(db, id).await? else {
+            continue;
+        };
+        let reste = p.reglages.dernier_jour - today;
+        // The nearest milestone reached (a programme created 20 days before its end gets
+        // the 30 days' alert, not both).
+        let Some(jalon) = JALONS
+            .iter()
+            .rev()
+            .copied()
+            .find(|&j| (0..=j).contains(&reste))
+        else {
+            continue;
+        };
+        let passes: Vec<SuiviPass> = passes(db, &p).await?.into_iter().map(|(s, _)| s).collect();
+        let e = funnel(&p, &passes, now);
+        let referents: Vec<String> = relais_store::comptes::team(db, p.structure)
+            .await?
+            .into_iter()
+            .filter(|m| m.deactivated_at.is_none() && m.roles.contains(&Role::Referent))
+            .map(|m| m.email)
+            .collect();
+        let mut tx = db.begin().await?;
+        if repo::record_alert(&mut tx, id, jalon, now).await? {
+            for to in &referents {
+                crate::courriel::queue(&mut tx, &alerte(&p, &e, reste, to)).await?;
+            }
+            sent += 1;
+        }
+        relais_store::commit(tx).await?;
+    }
+    Ok(sent)
 }
 
 /// The funnel's columns, in the exports' order.

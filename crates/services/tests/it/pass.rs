@@ -853,7 +853,47 @@ async fn transfers_are_paid_and_unused_passes_go_back_at_the_end(db: Db) {
     assert_eq!(actions(JournalAction::ProgrammeEnded).await, 1);
 }
 
+/// The programme's référents are told how its passes are used 30 and 15 days before its
+/// last day, once each, never after.
+async fn usage_alerts_go_out_30_and_15_days_before_the_end(db: Db) {
+    use relais_services::pass::chiffres::alerter;
+    const JOUR: i64 = 86_400_000;
+    let c = setup(&db).await;
+    c.emettre(&db, 1, NOW).await;
+    // The programme's last day is 30 days after NOW.
+    let envoyees: Vec<usize> = {
+        let mut n = Vec::new();
+        for jour in [0, 0, 10, 15, 16, 31] {
+            n.push(alerter(&db, NOW + jour * JOUR).await.unwrap());
+        }
+        n
+    };
+    assert_eq!(envoyees, [1, 0, 0, 1, 0, 0]);
+    let mut courriels = Vec::new();
+    while let Some(job) =
+        relais_store::jobs::claim(&db, "test", relais_domain::calendrier::now_ms(), 0)
+            .await
+            .unwrap()
+    {
+        let m: relais_services::courriel::Courriel = serde_json::from_str(&job.payload).unwrap();
+        courriels.push((m.to, m.subject, m.body));
+    }
+    assert_eq!(courriels.len(), 2, "{courriels:?}");
+    assert!(courriels.iter().all(|(to, _, _)| to == "alice@exemple.fr"));
+    assert_eq!(
+        courriels[0].1,
+        "Pass numérique « Pass numérique Loire » : fin dans 30 jours, — des pass remis utilisés"
+    );
+    assert!(courriels[1].1.contains("fin dans 15 jours"));
+    assert!(
+        courriels[0].2.contains("- 5 pass émis, dont 0 remis"),
+        "{}",
+        courriels[0].2
+    );
+}
+
 relais_testkit::store_tests!(
+    usage_alerts_go_out_30_and_15_days_before_the_end,
     transfers_are_paid_and_unused_passes_go_back_at_the_end,
     a_pass_taken_offline_and_used_elsewhere_is_a_conflict_for_both,
     booklets_are_printed_with_tokens_signed_by_a_kept_key,

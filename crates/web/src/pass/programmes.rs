@@ -492,8 +492,7 @@ fn etapes(e: &Entonnoir) -> Vec<(&'static str, u64, String)> {
     ]
     .into_iter()
     .map(|(etape, n)| {
-        let part = (n * 100 + e.emis / 2)
-            .checked_div(e.emis)
+        let part = svc::chiffres::pourcent(n, e.emis)
             .map_or_else(|| "—".to_string(), |p| format!("{p} %"));
         (etape, n, part)
     })
