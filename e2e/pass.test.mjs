@@ -189,6 +189,7 @@ describe('a programme, a booklet, and a pass accepted at the counter', () => {
     await pressAndLoad(page);
     await checkPage(s, 'remise', { title: 'Remettre un carnet de pass numériques' });
     await typeInto(page, '#numero', '1');
+    await typeInto(page, '#commune', '42218');
     await tabTo(page, 'button[type="submit"]', { text: /Remettre le carnet/ });
     await pressAndLoad(page);
     await checkPage(s, 'remise-faite', { title: 'Remettre un carnet de pass numériques' });
@@ -215,6 +216,15 @@ describe('a programme, a booklet, and a pass accepted at the counter', () => {
     await checkNotice(page, /Pass accepté/);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 320, `no sideways scroll (${width} px)`);
+  });
+
+  step('the use starts the activity report, a workshop already chosen', async () => {
+    const { page } = s;
+    await tabTo(page, 'main a[href*="/activites/nouvelle"]', { text: /^Compter cet accompagnement dans vos activités$/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'activite-du-pass', { title: 'Nouvelle activité' });
+    assert.ok(await page.isChecked('#type_activite-collectif'), 'a workshop, as the pass paid for');
+    await page.goBack({ waitUntil: 'networkidle' });
   });
 
   step('the same pass again: refused, saying when and where it was used', async () => {
@@ -313,5 +323,15 @@ describe('a programme, a booklet, and a pass accepted at the counter', () => {
     const conflicts = await page.locator('main table', { hasText: 'Conflits signalés' }).innerText();
     assert.match(conflicts, /Pass numérique Loire\s+Département de la Loire, le .*\s+Département de la Loire, le /);
     assert.match(await page.locator('main table', { hasText: 'Relevés mensuels' }).innerText(), /Pass numérique Loire\s+3\s+30,00 €/);
+  });
+
+  step('the programme’s figures: the funnel by département of the people, the exports', async () => {
+    const { page } = s;
+    await goto(s, programmePath);
+    await checkPage(s, 'programme-chiffres', { title: 'Pass numérique Loire' });
+    const byTerritory = await page.locator('main table', { hasText: 'Par département des personnes' }).innerText();
+    assert.match(byTerritory, /42 — Loire\s+10\s+10\s+10\s+3\s+0\s+0/);
+    const xlsx = await page.request.get(server.url(`${programmePath}/chiffres.xlsx`));
+    assert.equal(xlsx.status(), 200);
   });
 });

@@ -20,6 +20,28 @@ vocabulary! {
     }
 }
 
+impl ServicePass {
+    /// What the activity report of a use of this service starts with: its type, if the
+    /// service says it, and a theme, if it says one.
+    pub fn activite(
+        self,
+    ) -> (
+        Option<crate::activites::vocabulaires::TypeActivite>,
+        Option<crate::activites::vocabulaires::Thematique>,
+    ) {
+        use crate::activites::vocabulaires::{Thematique, TypeActivite};
+        match self {
+            ServicePass::AtelierCollectif => (Some(TypeActivite::Collectif), None),
+            ServicePass::AccompagnementIndividuel => (Some(TypeActivite::Individuel), None),
+            ServicePass::AideDemarches => (
+                Some(TypeActivite::Individuel),
+                Some(Thematique::AideAuxDemarchesAdministratives),
+            ),
+            ServicePass::Parcours => (None, None),
+        }
+    }
+}
+
 vocabulary! {
     /// Whom a programme is meant for.
     Public {

@@ -548,8 +548,21 @@ fn form_page(
     }
 }
 
-/// `GET /structures/{id}/activites/nouvelle`
-pub async fn new_form(Page(state, ctx): Page, MediateurDe { access }: MediateurDe) -> Response {
+/// The fields another page may fill in the new activity's form (the counter, after a pass
+/// is accepted).
+const PREREMPLIS: [&str; 4] = ["type_activite", "thematiques", "type_lieu", "lieu"];
+
+/// `GET /structures/{id}/activites/nouvelle`, maybe with some fields filled
+/// ([`PREREMPLIS`]).
+pub async fn new_form(
+    Page(state, ctx): Page,
+    MediateurDe { access }: MediateurDe,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    let remplis = pairs
+        .into_iter()
+        .filter(|(k, _)| PREREMPLIS.contains(&k.as_str()))
+        .collect();
     match svc::choix(&state.db, &access).await {
         Ok(offert) => render(form_page(
             ctx,
@@ -558,7 +571,7 @@ pub async fn new_form(Page(state, ctx): Page, MediateurDe { access }: MediateurD
                 activite: None,
             },
             &offert,
-            &Envoi::new(Vec::new()),
+            &Envoi::new(remplis),
             Vec::new(),
         )),
         Err(e) => internal(e),

@@ -23,8 +23,9 @@ use crate::pages::{Page, PageContext};
 
 /// What the counter shows after a step.
 pub enum Etat {
-    /// Nothing typed yet, or a pass just accepted (its summary).
-    Saisie { accepte: Option<String> },
+    /// Nothing typed yet, or a pass just accepted: its summary, and the address of the
+    /// activity report it starts.
+    Saisie { accepte: Option<(String, String)> },
     /// The pass may be used: its summary, the services to choose from, the use's key.
     Valable {
         resume: String,
@@ -69,6 +70,28 @@ pub struct Envoi {
     cle: String,
     #[serde(default)]
     service: String,
+}
+
+/// The activity form, filled with what the use says: its type and theme from the service,
+/// the lieu, the day.
+fn compte_rendu(access: &MediateurAccess, d: &DemandeUtilisation) -> String {
+    let (type_activite, thematique) = d.service.activite();
+    let mut champs = Vec::new();
+    if let Some(t) = type_activite {
+        champs.push(("type_activite", t.as_str()));
+    }
+    if let Some(t) = thematique {
+        champs.push(("thematiques", t.as_str()));
+    }
+    if let Some(l) = &d.lieu {
+        champs.push(("type_lieu", "lieu_activite"));
+        champs.push(("lieu", l.as_str()));
+    }
+    format!(
+        "/structures/{}/activites/nouvelle?{}",
+        access.structure(),
+        serde_urlencoded::to_string(&champs).unwrap_or_default()
+    )
 }
 
 fn resume(p: &PassValable) -> String {
@@ -163,7 +186,7 @@ pub async fn submit(
         svc::utiliser(&state.db, &access, territoires, &demande, now)
             .await
             .map(|p| Etat::Saisie {
-                accepte: Some(resume(&p)),
+                accepte: Some((resume(&p), compte_rendu(&access, &demande))),
             })
     } else {
         svc::verifier(

@@ -169,6 +169,12 @@ async fn a_programme_is_created_and_its_passes_accepted_once(t: &TestDb) {
         let html = body(send(&app, "POST", &counter, &mediateur, &accept).await).await;
         assert!(html.contains("Pass accepté"), "{html}");
     }
+    // The use starts the activity report: a workshop, the rest to fill.
+    let activite = format!("/structures/{s}/activites/nouvelle?type_activite=collectif");
+    let html = body(send(&app, "POST", &counter, &mediateur, &accept).await).await;
+    assert!(html.contains(&format!("href=\"{activite}\"")), "{html}");
+    let html = body(send(&app, "GET", &activite, &mediateur, "").await).await;
+    assert!(html.contains(r#"value="collectif" checked"#), "{html}");
     let res = send(&app, "POST", &counter, &mediateur, &check).await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = body(res).await;
