@@ -51,6 +51,11 @@ pub enum PassError {
         "le budget du programme ne permet pas d’émettre ces carnets ({reste} pass encore possibles)"
     )]
     Budget { reste: i64 },
+    #[error(
+        "le programme émet au moins {} d’un coup : demandez plus de carnets",
+        relais_domain::pass::reglement::euros(*minimum)
+    )]
+    AchatMinimum { minimum: i64 },
     #[error("ce carnet n’a pas été confié à votre structure")]
     CarnetAilleurs,
     #[error("ce carnet a déjà été remis")]
@@ -260,6 +265,13 @@ pub async fn emettre(
     if nombre == 0 || demandes > reste {
         return Err(PassError::Budget {
             reste: reste.max(0),
+        });
+    }
+    // An order below the programme's minimum purchase is refused, unless it takes all the
+    // budget left.
+    if demandes * r.valeur_centimes < r.achat_minimum_centimes && demandes < reste {
+        return Err(PassError::AchatMinimum {
+            minimum: r.achat_minimum_centimes,
         });
     }
     // The thread's generator is not `Send`: drawn and dropped before any await.

@@ -892,7 +892,33 @@ async fn usage_alerts_go_out_30_and_15_days_before_the_end(db: Db) {
     );
 }
 
+/// Booklets are ordered at the programme's minimum purchase at least, unless the order
+/// takes what is left of the budget.
+async fn orders_respect_the_minimum_purchase(db: Db) {
+    let c = setup(&db).await;
+    let saisi = relais_domain::pass::programme::ProgrammeSaisi {
+        achat_minimum_centimes: 10_000,
+        ..pass::programme(NOW, 15_000)
+    };
+    let programme = svc::creer_programme(&db, &c.porteur, &saisi, NOW)
+        .await
+        .unwrap();
+    let emettre = |n| svc::emettre(&db, &c.porteur, programme, n, None, NOW);
+    let refus = emettre(1).await;
+    assert!(
+        matches!(refus, Err(PassError::AchatMinimum { minimum: 10_000 })),
+        "{refus:?}"
+    );
+    assert_eq!(
+        refus.unwrap_err().to_string(),
+        "le programme émet au moins 100,00 € d’un coup : demandez plus de carnets"
+    );
+    assert_eq!(emettre(2).await.unwrap().len(), 2);
+    assert_eq!(emettre(1).await.unwrap().len(), 1, "the rest of the budget");
+}
+
 relais_testkit::store_tests!(
+    orders_respect_the_minimum_purchase,
     usage_alerts_go_out_30_and_15_days_before_the_end,
     transfers_are_paid_and_unused_passes_go_back_at_the_end,
     a_pass_taken_offline_and_used_elsewhere_is_a_conflict_for_both,

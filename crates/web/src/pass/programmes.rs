@@ -224,6 +224,9 @@ pub struct Saisie {
     pub taille_carnet: String,
     #[serde(default)]
     pub budget: String,
+    /// Euros; empty: none.
+    #[serde(default)]
+    pub achat_minimum: String,
     #[serde(default)]
     pub dernier_jour: String,
     #[serde(default)]
@@ -332,6 +335,14 @@ pub async fn create(
     };
     let valeur = nombre("valeur", &f.valeur, "indiquez la valeur d’un pass en euros");
     let budget = nombre("budget", &f.budget, "indiquez le budget en euros");
+    let achat_minimum = match f.achat_minimum.trim() {
+        "" => 0,
+        typed => nombre(
+            "achat_minimum",
+            typed,
+            "indiquez l’achat minimum en euros, ou laissez vide",
+        ),
+    };
     let dernier_jour = parse_date_iso(&f.dernier_jour).map(|ms| ms.div_euclid(86_400_000));
     if dernier_jour.is_none() {
         erreurs.push((
@@ -386,7 +397,7 @@ pub async fn create(
         valeur_centimes: valeur,
         taille_carnet: f.taille_carnet.parse().unwrap_or(0),
         budget_centimes: budget,
-        achat_minimum_centimes: 0,
+        achat_minimum_centimes: achat_minimum,
         dernier_jour: dernier_jour.unwrap_or(i64::MAX / 2),
         grace_jours: grace,
         territoires,
@@ -531,6 +542,13 @@ async fn programme_page(
         ("Valeur d’un pass", euros(r.valeur_centimes)),
         ("Carnets de", format!("{} pass", r.taille_carnet)),
         ("Budget", euros(r.budget_centimes)),
+        (
+            "Achat minimum",
+            match r.achat_minimum_centimes {
+                0 => "aucun".to_string(),
+                c => euros(c),
+            },
+        ),
         ("Valable jusqu’au", jour(r.dernier_jour)),
         (
             "Tolérance après cette date",
