@@ -479,14 +479,10 @@ fn ms(d: Duration) -> f64 {
 }
 
 pub async fn run(base: &crate::config::BaseArgs, args: &Args) -> anyhow::Result<()> {
-    let (db, temp) =
-        crate::bench_mandats::open(base, args.dossier.as_ref(), "bench-activites").await?;
-    let result = run_on(&db, args).await;
-    db.close().await;
-    if let Some(dir) = temp {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    result
+    crate::bench_mandats::on_db(base, args.dossier.as_ref(), "bench-activites", async |db| {
+        run_on(db, args).await
+    })
+    .await
 }
 
 async fn run_on(db: &Db, args: &Args) -> anyhow::Result<()> {

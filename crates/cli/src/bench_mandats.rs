@@ -49,24 +49,50 @@ pub struct JournalArgs {
     dossier: Option<PathBuf>,
 }
 
-/// The database: PostgreSQL at `base`, else SQLite in `dossier` or a temporary folder
-/// (returned, to remove).
-pub(crate) async fn open(
+/// Runs a benchmark on its database: PostgreSQL at `base`, else SQLite in `dossier` or in a
+/// temporary folder removed afterwards; the database is closed whatever the outcome.
+pub(crate) async fn on_db(
     base: &crate::config::BaseArgs,
     dossier: Option<&PathBuf>,
     name: &str,
-) -> anyhow::Result<(Db, Option<PathBuf>)> {
-    match &base.base {
-        Some(url) => Ok((Db::connect(url).await?, None)),
+    run: impl AsyncFnOnce(&Db) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let (db, temp) = match &base.base {
+        Some(url) => (Db::connect(url).await?, None),
         None => {
             let dir = dossier.cloned().unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("relais-{name}-{}", std::process::id()))
             });
             std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
             let db = Db::open_data_dir(&dir).await?;
-            Ok((db, dossier.is_none().then_some(dir)))
+            (db, dossier.is_none().then_some(dir))
         }
+    };
+    let result = run(&db).await;
+    db.close().await;
+    if let Some(dir) = temp {
+        let _ = std::fs::remove_dir_all(dir);
     }
+    result
+}
+
+/// The CSRF token of the benchmarks' signed-in clients (cookie and form or header).
+pub(crate) const CSRF: &str = "0123456789abcdef0123456789abcdef";
+
+/// The proof that `person` holds `role` in `structure`, as the guard would give it.
+pub(crate) fn access(
+    person: relais_domain::ids::PersonId,
+    structure: relais_domain::ids::StructureId,
+    role: Role,
+) -> anyhow::Result<relais_domain::authz::StructureAccess> {
+    Actor {
+        person_id: person,
+        memberships: vec![Membership { structure, role }],
+        global_roles: Vec::new(),
+        acting_structure: Some(structure),
+    }
+    .structure(structure, &[role])
+    .map_err(|e| anyhow!("{e}"))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -82,13 +108,10 @@ pub(crate) fn percentile(v: &mut [f64], p: f64) -> f64 {
 // --- journal -------------------------------------------------------------------------------
 
 pub async fn journal(base: &crate::config::BaseArgs, args: &JournalArgs) -> anyhow::Result<()> {
-    let (db, temp) = open(base, args.dossier.as_ref(), "bench-journal").await?;
-    let result = journal_on(&db, args).await;
-    db.close().await;
-    if let Some(dir) = temp {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    result
+    on_db(base, args.dossier.as_ref(), "bench-journal", async |db| {
+        journal_on(db, args).await
+    })
+    .await
 }
 
 async fn journal_on(db: &Db, args: &JournalArgs) -> anyhow::Result<()> {
@@ -155,7 +178,6 @@ async fn journal_on(db: &Db, args: &JournalArgs) -> anyhow::Result<()> {
 // --- OpenID Connect ------------------------------------------------------------------------
 
 const REDIRECT: &str = "http://127.0.0.1:9/demarche/retour";
-const CSRF: &str = "0123456789abcdef0123456789abcdef";
 
 /// One aidant of the load: their cookie and the authorization they use.
 struct Aidant {
@@ -164,13 +186,10 @@ struct Aidant {
 }
 
 pub async fn oidc(base: &crate::config::BaseArgs, args: &OidcArgs) -> anyhow::Result<()> {
-    let (db, temp) = open(base, args.dossier.as_ref(), "bench-oidc").await?;
-    let result = oidc_on(&db, args).await;
-    db.close().await;
-    if let Some(dir) = temp {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    result
+    on_db(base, args.dossier.as_ref(), "bench-oidc", async |db| {
+        oidc_on(db, args).await
+    })
+    .await
 }
 
 async fn seed(db: &Db, n: usize) -> anyhow::Result<(Vec<Aidant>, String, String)> {
@@ -202,17 +221,7 @@ async fn seed(db: &Db, n: usize) -> anyhow::Result<(Vec<Aidant>, String, String)
         )
         .await?;
         comptes_svc::grant_role(db, person, s, Role::Aidant, None).await?;
-        let access = Actor {
-            person_id: person,
-            memberships: vec![Membership {
-                structure: s,
-                role: Role::Aidant,
-            }],
-            global_roles: Vec::new(),
-            acting_structure: Some(s),
-        }
-        .structure(s, &[Role::Aidant])
-        .map_err(|e| anyhow!("{e}"))?;
+        let access = access(person, s, Role::Aidant)?;
         let demande = Demande::new(s, person, &["social"], "annee", &all)?;
         let consentement = Consentement {
             cle: cle_usager(

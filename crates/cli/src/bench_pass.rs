@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow};
-use relais_domain::authz::{Actor, Membership};
+use anyhow::Context;
 use relais_domain::comptes::sessions::Stage;
 use relais_domain::comptes::{Role, StructureKind};
 use relais_domain::ids::StructureId;
@@ -22,7 +21,7 @@ use relais_services::comptes as comptes_svc;
 use relais_services::pass::{self as svc, DemandeQualification};
 use relais_store::Db;
 
-use crate::bench_mandats::{healthz, open, percentile, serve};
+use crate::bench_mandats::{CSRF, access, healthz, on_db, percentile, serve};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -47,31 +46,11 @@ pub struct Args {
     dossier: Option<PathBuf>,
 }
 
-const CSRF: &str = "0123456789abcdef0123456789abcdef";
-
 pub async fn run(base: &crate::config::BaseArgs, args: &Args) -> anyhow::Result<()> {
-    let (db, temp) = open(base, args.dossier.as_ref(), "bench-pass").await?;
-    let result = run_on(&db, args).await;
-    db.close().await;
-    if let Some(dir) = temp {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    result
-}
-
-fn access(
-    person: relais_domain::ids::PersonId,
-    structure: StructureId,
-    role: Role,
-) -> anyhow::Result<relais_domain::authz::StructureAccess> {
-    Actor {
-        person_id: person,
-        memberships: vec![Membership { structure, role }],
-        global_roles: Vec::new(),
-        acting_structure: Some(structure),
-    }
-    .structure(structure, &[role])
-    .map_err(|e| anyhow!("{e}"))
+    on_db(base, args.dossier.as_ref(), "bench-pass", async |db| {
+        run_on(db, args).await
+    })
+    .await
 }
 
 /// A national programme of `pass` passes of 10 € in booklets of 10, a qualified
