@@ -563,7 +563,9 @@ pub async fn lecture(
          COALESCE((SELECT code_insee FROM lieux WHERE id = $4), \
            (SELECT commune FROM structures WHERE id = $2)), g.services, \
          CAST(CASE WHEN $4 IS NULL OR EXISTS (SELECT 1 FROM structure_lieux sl \
-           WHERE sl.lieu_id = $4 AND sl.structure_id = $2) THEN 0 ELSE 1 END AS BIGINT) \
+           WHERE sl.lieu_id = $4 AND sl.structure_id = $2) OR EXISTS (SELECT 1 \
+           FROM lieu_records r JOIN lieu_source_owners o ON o.source_id = r.source_id \
+           WHERE r.lieu_id = $4 AND o.structure_id = $2) THEN 0 ELSE 1 END AS BIGINT) \
          FROM (SELECT 1 AS un) un LEFT JOIN pass p ON p.code = $1 \
          LEFT JOIN programmes_pass g ON g.id = p.programme_id \
          LEFT JOIN utilisations_pass u ON u.pass_id = p.id \

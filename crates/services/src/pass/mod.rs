@@ -372,6 +372,66 @@ pub async fn remettre(
     })
 }
 
+/// A lieu where a person may use their passes, as the prescripteur tells them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LieuOriente {
+    pub id: LieuId,
+    pub nom: String,
+    /// « 12 rue …, 42000 Saint-Étienne », as the lieu's record has it.
+    pub adresse: String,
+    /// From the person's commune, when both are placed.
+    pub distance_km: Option<f64>,
+}
+
+/// The lieux of the structures qualified for `programme`, the nearest to the person's
+/// commune (INSEE code) first, those without a position last; `n` at most.
+pub async fn orientation(
+    db: &Db,
+    territoires: &TerritoryIndex,
+    programme: ProgrammeId,
+    commune: &str,
+    n: usize,
+) -> Result<Vec<LieuOriente>, StoreError> {
+    let depuis = territoires.commune(commune).and_then(|c| c.position);
+    let mut lieux: Vec<LieuOriente> = relais_store::lieux::qualified_lieux(db, programme)
+        .await?
+        .into_iter()
+        .map(|l| {
+            let data: serde_json::Value = serde_json::from_str(&l.data).unwrap_or_default();
+            let champ = |k: &str| {
+                data.get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("")
+                    .trim()
+                    .to_string()
+            };
+            let ville = format!("{} {}", champ("code_postal"), champ("commune"));
+            LieuOriente {
+                nom: Some(champ("nom"))
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| l.id.to_string()),
+                adresse: [champ("adresse"), ville.trim().to_string()]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                distance_km: depuis
+                    .zip(l.location.position)
+                    .map(|(a, b)| a.distance_m(b) / 1000.0),
+                id: l.id,
+            }
+        })
+        .collect();
+    lieux.sort_by(|a, b| match (a.distance_km, b.distance_km) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.nom.cmp(&b.nom),
+    });
+    lieux.truncate(n);
+    Ok(lieux)
+}
+
 // --- use ---------------------------------------------------------------------------------
 
 /// Why a pass was not used: a refusal to show at the counter, or a failure of Relais.

@@ -917,7 +917,41 @@ async fn orders_respect_the_minimum_purchase(db: Db) {
     assert_eq!(emettre(1).await.unwrap().len(), 1, "the rest of the budget");
 }
 
+/// A person is oriented to the lieux of the structures qualified for the programme, not to
+/// the others'.
+async fn a_person_is_oriented_to_the_qualified_lieux(db: Db) {
+    let c = setup(&db).await;
+    let mediatheque = c.mediateur.structure();
+    fixtures::lieu_de(&db, mediatheque, "Médiathèque Tarentaize", "42218").await;
+    fixtures::lieu_de(&db, mediatheque, "Annexe", "42218").await;
+    fixtures::lieu_de(&db, c.prescripteur.structure(), "Accueil du CCAS", "42218").await;
+    let lieux = svc::orientation(&db, crate::index(), c.programme, "42218", 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        lieux.iter().map(|l| l.nom.as_str()).collect::<Vec<_>>(),
+        ["Annexe", "Médiathèque Tarentaize"]
+    );
+    // The counter offers them, and accepts a pass at them.
+    let noms = relais_services::activites::noms_des_lieux(&db, mediatheque)
+        .await
+        .unwrap();
+    assert_eq!(noms.len(), 2);
+    let code = c.emettre(&db, 1, NOW).await[0].clone();
+    svc::verifier(
+        &db,
+        &c.mediateur,
+        crate::index(),
+        &code,
+        Some(&lieux[0].id),
+        NOW,
+    )
+    .await
+    .unwrap();
+}
+
 relais_testkit::store_tests!(
+    a_person_is_oriented_to_the_qualified_lieux,
     orders_respect_the_minimum_purchase,
     usage_alerts_go_out_30_and_15_days_before_the_end,
     transfers_are_paid_and_unused_passes_go_back_at_the_end,

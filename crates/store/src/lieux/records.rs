@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use relais_domain::ids::{LieuId, SourceId, StructureId};
+use relais_domain::ids::{LieuId, ProgrammeId, SourceId, StructureId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -98,7 +98,8 @@ pub async fn set_source_owner(
     Ok(())
 }
 
-/// The lieux holding a record of a source that `structure` owns, by id.
+/// The lieux of `structure`, by id: those holding a record of a source it owns, and those
+/// the register found to be its (`structure_lieux`).
 pub async fn structure_lieux(
     db: &Db,
     structure: StructureId,
@@ -106,9 +107,31 @@ pub async fn structure_lieux(
     let sql = format!(
         "SELECT {COLUMNS} FROM lieux WHERE id IN (SELECT r.lieu_id FROM lieu_records r \
          JOIN lieu_source_owners o ON o.source_id = r.source_id WHERE o.structure_id = $1) \
+         OR id IN (SELECT lieu_id FROM structure_lieux WHERE structure_id = $1) \
          ORDER BY id"
     );
     let rows = statement!(&sql, structure.0).fetch_all(db.pool()).await?;
+    Ok(lieux_from(rows))
+}
+
+/// The lieux of the structures qualified to accept `programme`'s passes (as
+/// [`structure_lieux`] finds a structure's).
+pub async fn qualified_lieux(
+    db: &Db,
+    programme: ProgrammeId,
+) -> Result<Vec<StoredLieu>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM lieux WHERE id IN (SELECT r.lieu_id FROM lieu_records r \
+         JOIN lieu_source_owners o ON o.source_id = r.source_id \
+         JOIN qualifications_pass q ON q.structure_id = o.structure_id \
+         WHERE q.programme_id = $1 AND q.statut = $2) \
+         OR id IN (SELECT sl.lieu_id FROM structure_lieux sl \
+         JOIN qualifications_pass q ON q.structure_id = sl.structure_id \
+         WHERE q.programme_id = $1 AND q.statut = $2) ORDER BY id"
+    );
+    let rows = statement!(&sql, programme.0, crate::pass::ACCEPTEE)
+        .fetch_all(db.pool())
+        .await?;
     Ok(lieux_from(rows))
 }
 

@@ -26,6 +26,8 @@ pub struct RemisePage {
     pub tranches: Vec<Choix>,
     pub situations: Vec<Choix>,
     pub message: Option<String>,
+    /// The lieux suggested to the person after a hand-out: « name — address (n km) ».
+    pub orientation: Vec<String>,
     pub erreur: Option<String>,
 }
 
@@ -55,9 +57,10 @@ async fn page(
     ctx: PageContext,
     structure: StructureId,
     e: &Envoi,
-    message: Option<String>,
+    message: Option<(String, Vec<String>)>,
     erreur: Option<String>,
 ) -> Response {
+    let (message, orientation) = message.map_or((None, Vec::new()), |(m, o)| (Some(m), o));
     let confies = match relais_store::pass::programmes_entrusted(&state.db, structure).await {
         Ok(p) => p,
         Err(err) => return internal(err),
@@ -97,6 +100,7 @@ async fn page(
                 },
             ),
             message,
+            orientation,
             erreur,
         },
     )
@@ -145,6 +149,17 @@ pub async fn submit(
             .into(),
         orientation: Vec::new(),
     };
+    // The lieux suggested to the person, kept with the hand-out.
+    let lieux = match svc::orientation(&state.db, &state.territoires, programme, &saisie.commune, 5)
+        .await
+    {
+        Ok(l) => l,
+        Err(err) => return internal(err),
+    };
+    let saisie = RemiseSaisie {
+        orientation: lieux.iter().map(|l| l.id.clone()).collect(),
+        ..saisie
+    };
     match svc::remettre(
         &state.db,
         &guard.access,
@@ -160,7 +175,17 @@ pub async fn submit(
                 "Carnet n° {numero} remis : {} pass, à utiliser dans les lieux qualifiés du programme.",
                 carnet.codes.len()
             );
-            page(&state, ctx, s, &Envoi::default(), Some(m), None).await
+            let lieux = lieux
+                .into_iter()
+                .map(|l| {
+                    let loin = l
+                        .distance_km
+                        .map(|d| format!(" ({d:.0} km)"))
+                        .unwrap_or_default();
+                    format!("{} — {}{loin}", l.nom, l.adresse)
+                })
+                .collect();
+            page(&state, ctx, s, &Envoi::default(), Some((m, lieux)), None).await
         }
         Err(PassError::Store(err)) => internal(err),
         Err(err) => {
