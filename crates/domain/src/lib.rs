@@ -4,6 +4,7 @@ pub mod activites;
 pub mod authz;
 pub mod calendrier;
 pub mod comptes;
+pub mod diagnostic;
 pub mod habilitations;
 pub mod horaires;
 pub mod ids;

@@ -57,6 +57,9 @@ static CONTEXT: LazyLock<Context<MurDeParis>> = LazyLock::new(|| {
         })
 });
 
+/// How far ahead a change of opening is looked for: a year and a month.
+const HORIZON_JOURS: i64 = 400;
+
 /// A change of state is looked for this many times at most: the crate splits time where
 /// rules or comments change, not only where opening does.
 const MAX_STEPS: usize = 1000;
@@ -107,12 +110,19 @@ impl Regles {
         self.rules.is_open(wall_clock(unix_ms))
     }
 
-    /// The first instant after `unix_ms` at which opening changes, if it ever does.
+    /// The first instant after `unix_ms` at which opening changes, if it does within
+    /// [`HORIZON_JOURS`]: the crate's own `next_change` looks as far as year 9999, day by
+    /// day for rules no day matches (fuzzing found one taking seconds).
     pub(super) fn next_change_after(&self, unix_ms: i64) -> Option<i64> {
         let open = self.is_open_at(unix_ms);
         let mut at = wall_clock(unix_ms);
+        let limite = std::cmp::min(at + TimeDelta::days(HORIZON_JOURS), DATE_END);
         for _ in 0..MAX_STEPS {
-            at = self.rules.next_change(at)?;
+            let interval = self.rules.iter_range(at, limite).next()?;
+            if interval.range.end >= limite || interval.range.end <= at {
+                return None;
+            }
+            at = interval.range.end;
             if self.rules.is_open(at) != open {
                 return Some(instant(at, unix_ms));
             }

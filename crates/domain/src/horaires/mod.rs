@@ -304,6 +304,16 @@ impl Horaires {
             }) if let Some(regles) = Regles::parse(input) => {
                 // Valid OSM that the weekly table cannot hold: kept as written, evaluated by
                 // the crate.
+                let mut regles = regles;
+                // The crate's writing must read back the same way (fuzzing found
+                // `1950 mar` written `1950Mar`, which the weekly table misreads as an hour):
+                // else the rules are kept as typed.
+                if !matches!(
+                    lecture::rules(&regles.osm),
+                    Err((_, HorairesErrorKind::Unsupported { .. }))
+                ) {
+                    regles.osm = input.trim().to_string();
+                }
                 let mut horaires = evaluate(&[]);
                 horaires.regles = OnceLock::from(regles);
                 horaires.particulier = true;
@@ -371,7 +381,8 @@ impl Horaires {
     }
 
     /// The first instant after `unix_ms` (Unix milliseconds) at which the lieu opens or
-    /// closes; `None` if that never happens (always open or never open).
+    /// closes; `None` if that does not happen within a year and a month (always open, never
+    /// open, or not before then).
     pub fn next_change_after(&self, unix_ms: i64) -> Option<i64> {
         self.regles()?.next_change_after(unix_ms)
     }

@@ -527,3 +527,14 @@ fn sunset() {
     assert!(h.is_open_at(paris(2026, 12, 21, 16, 0)));
     assert!(!h.is_open_at(paris(2026, 12, 21, 9, 0)));
 }
+
+/// Found by fuzzing: rules the crate reads but writes in a form that does not read back
+/// are kept as typed; and a rule no day matches answers `next_change_after` at once.
+#[test]
+fn fuzzing_findings_stay_fixed() {
+    let h = parse("fr;1950 marSa");
+    assert_eq!(parse(&h.to_osm()).to_osm(), h.to_osm());
+    let start = utc(2026, 3, 29, 0, 30);
+    let never = parse("1950 Mar Sa 10:00-12:00");
+    assert_eq!(never.next_change_after(start), None);
+}
