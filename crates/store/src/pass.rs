@@ -535,7 +535,7 @@ pub struct Lecture {
 
 /// [`pass_vu`], whether the lieu is the structure's, and in the same statement the hits
 /// of two rate-limit `buckets` in windows started after `depuis` (as
-/// [`crate::sessions::hits_of`] counts them).
+/// [`crate::sessions::hits`] counts one).
 pub async fn lecture(
     db: &Db,
     code: &str,

@@ -179,32 +179,6 @@ pub async fn hits(db: &Db, bucket: &str, now: i64, window_ms: i64) -> Result<i64
     .map_or(0, |r| r.get(0)))
 }
 
-/// Hits in the current window of each of `buckets` (0 for one without any), in one
-/// statement.
-pub async fn hits_of(
-    db: &Db,
-    buckets: &[&str; 2],
-    now: i64,
-    window_ms: i64,
-) -> Result<[i64; 2], StoreError> {
-    let rows = statement!(
-        "SELECT bucket, hits FROM rate_limits WHERE bucket IN ($1, $2) AND window_start > $3",
-        buckets[0],
-        buckets[1],
-        now - window_ms
-    )
-    .fetch_all(db.pool())
-    .await?;
-    let mut hits = [0; 2];
-    for r in &rows {
-        let bucket: String = r.get(0);
-        if let Some(i) = buckets.iter().position(|b| *b == bucket) {
-            hits[i] = r.get(1);
-        }
-    }
-    Ok(hits)
-}
-
 /// Whether `bucket` is under `limit` hits in its current window; if so, counts this one.
 /// Refused attempts are not counted.
 pub async fn admit(
