@@ -1,5 +1,7 @@
 //! Embeds every file under `static/` in the binary, with a version derived from their
-//! content: assets are served under `/static/<version>/…` and cached for a year.
+//! content: assets are served under `/static/<version>/…` and cached for a year. The
+//! diagnostic's illustrations and voice (`data/diagnostic/{illustrations,voix}`) are
+//! embedded the same way, under `diagnostic/`.
 //!
 //! Text files (CSS, JS, SVG, …) are also embedded compressed, gzip and brotli, at the
 //! highest levels: compressed once here, they cost nothing per request.
@@ -22,21 +24,28 @@ const COMPRESSIBLE: &[&str] = &[
 ];
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest.join("static");
+    let data = manifest.join("../../data");
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
-    collect(&root, &mut files);
+    for dir in [
+        root.clone(),
+        data.join("diagnostic/illustrations"),
+        data.join("diagnostic/voix"),
+    ] {
+        println!("cargo:rerun-if-changed={}", dir.display());
+        collect(&dir, &mut files);
+    }
     files.sort();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a over names and contents
     let mut table = String::from("pub static FILES: &[Asset] = &[\n");
     for (i, file) in files.iter().enumerate() {
-        let name = file
-            .strip_prefix(&root)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .replace('\\', "/");
+        let name = match file.strip_prefix(&root) {
+            Ok(name) => name.to_path_buf(),
+            Err(_) => file.strip_prefix(&data).unwrap().to_path_buf(),
+        };
+        let name = name.to_str().unwrap().replace('\\', "/");
         let bytes = std::fs::read(file).unwrap();
         for b in name.bytes().chain(bytes.iter().copied()) {
             hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);

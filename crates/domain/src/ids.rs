@@ -113,6 +113,10 @@ id_type!(
     /// A structure's application to accept a programme's passes (`qualifications_pass.id`).
     QualificationId
 );
+id_type!(
+    /// A diagnostic of basic digital skills, taken alone or with an agent (`diagnostics.id`).
+    DiagnosticId
+);
 
 /// A lieu's public identifier: 16 hexadecimal characters, stable across merges (an absorbed
 /// id stays an alias), so it appears in URLs, exports and the widget.

@@ -3,6 +3,7 @@
 pub mod activites;
 pub mod comptes;
 pub mod courriel;
+pub mod diagnostic;
 pub mod habilitations;
 pub mod journal;
 pub mod lieux;

@@ -35,10 +35,6 @@ const PAGE: i64 = 1_000;
 /// Appends `entry` as the next entry, inside `tx`: it is committed, or rolled back, with
 /// the change it records. Holds the journal's head until `tx` ends, so keep the
 /// transaction short once this is called.
-///
-/// On SQLite, call this before the transaction's first read of anything, or begin the
-/// transaction with a write: a deferred transaction that read first cannot always
-/// upgrade to writing while another appender commits.
 pub async fn append(tx: &mut Tx, entry: &NewEntry) -> Result<Entry, StoreError> {
     let at = now_ms();
     if tx.backend_name() != "SQLite" {

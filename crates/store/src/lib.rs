@@ -8,6 +8,7 @@ mod db;
 
 pub mod activites;
 pub mod comptes;
+pub mod diagnostic;
 pub mod habilitations;
 pub mod jobs;
 pub mod journal;

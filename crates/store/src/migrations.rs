@@ -58,6 +58,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(31, "0031_cles_pass"),
     migration!(32, "0032_conflits_pass"),
     migration!(33, "0033_virements_pass"),
+    migration!(34, "0034_diagnostics"),
 ];
 
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators

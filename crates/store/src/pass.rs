@@ -628,14 +628,29 @@ pub async fn lecture(
 }
 
 /// How many passes `programme` has issued.
-pub async fn passes_issued(db: &Db, programme: ProgrammeId) -> Result<i64, StoreError> {
+pub async fn passes_issued(tx: &mut Tx, programme: ProgrammeId) -> Result<i64, StoreError> {
     Ok(statement!(
         "SELECT COUNT(*) FROM pass WHERE programme_id = $1",
         programme.0
     )
-    .fetch_one(db.pool())
+    .fetch_one(&mut **tx)
     .await?
     .get(0))
+}
+
+/// Locks the programme's row until the transaction ends: two orders at once are served
+/// one after the other, each seeing the budget and the numbers the other left. On SQLite
+/// a transaction holds the write lock from its start: nothing to add.
+pub async fn lock_programme(tx: &mut Tx, programme: ProgrammeId) -> Result<(), StoreError> {
+    if tx.backend_name() != "SQLite" {
+        statement!(
+            "SELECT id FROM programmes_pass WHERE id = $1 FOR UPDATE",
+            programme.0
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// A pass of a programme as its figures need it.

@@ -25,7 +25,7 @@ pub async fn loaded_version(db: &Db) -> Result<Option<String>, StoreError> {
 
 /// Replaces every territory in one transaction and records `version`.
 pub async fn replace_all(db: &Db, t: &Territoires, version: &str) -> Result<(), StoreError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin().await?;
     for table in ["communes", "epci", "departements", "regions"] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(&mut *tx)

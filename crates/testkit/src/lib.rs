@@ -8,6 +8,7 @@
 
 use relais_store::Db;
 
+pub mod diagnostic;
 pub mod fixtures;
 pub mod hostile;
 pub mod pass;

@@ -23,6 +23,14 @@ pub fn prefix() -> String {
     format!("/static/{}", embedded::VERSION)
 }
 
+/// An embedded file's content, by its name under `/static/<version>/`.
+pub fn bytes(name: &str) -> Option<&'static [u8]> {
+    embedded::FILES
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.bytes)
+}
+
 pub async fn serve(Path((version, path)): Path<(String, String)>, headers: HeaderMap) -> Response {
     let Some(asset) = embedded::FILES.iter().find(|a| a.name == path) else {
         return crate::error::ApiError::NotFound.into_response();
@@ -91,6 +99,7 @@ fn content_type(path: &str) -> &'static str {
         "css" => "text/css; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
         "svg" => "image/svg+xml",
+        "mp3" => "audio/mpeg",
         "png" => "image/png",
         "ico" => "image/x-icon",
         "woff2" => "font/woff2",

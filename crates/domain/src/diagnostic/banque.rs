@@ -293,7 +293,28 @@ pub fn lire<'a>(
     }
 }
 
-/// The reviewed questions as the adaptive test sees them, in the same order.
+/// The questions people are asked (the reviewed ones) and the test's view of them, index
+/// for index.
+#[derive(Debug, Clone)]
+pub struct Banque {
+    pub questions: Vec<Question>,
+    pub items: Vec<Item>,
+}
+
+impl Banque {
+    pub fn new(questions: Vec<Question>) -> Banque {
+        let questions: Vec<Question> = questions.into_iter().filter(|q| q.relue).collect();
+        let items = items(&questions);
+        Banque { questions, items }
+    }
+
+    /// The index of question `id`.
+    pub fn index(&self, id: &str) -> Option<usize> {
+        self.questions.iter().position(|q| q.id == id)
+    }
+}
+
+/// The questions as the adaptive test sees them, in the same order.
 pub fn items(questions: &[Question]) -> Vec<Item> {
     questions
         .iter()

@@ -259,7 +259,9 @@ pub async fn emettre(
     let p = programme_gere(db, access, programme).await?;
     let r = &p.reglages;
     let taille = usize::try_from(r.taille_carnet).unwrap_or(10);
-    let deja = repo::passes_issued(db, programme).await?;
+    let mut tx = db.begin().await?;
+    repo::lock_programme(&mut tx, programme).await?;
+    let deja = repo::passes_issued(&mut tx, programme).await?;
     let reste = r.budget_centimes / r.valeur_centimes - deja;
     let demandes = (nombre * taille) as i64;
     if nombre == 0 || demandes > reste {
@@ -285,7 +287,6 @@ pub async fn emettre(
             })
             .collect()
     };
-    let mut tx = db.begin().await?;
     let numeros = repo::issue_carnets(
         &mut tx,
         programme,

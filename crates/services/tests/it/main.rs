@@ -4,6 +4,7 @@
 mod activites;
 mod beneficiaires;
 mod comptes;
+mod diagnostic;
 mod equipe;
 mod export;
 mod fusion;

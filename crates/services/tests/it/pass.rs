@@ -960,5 +960,35 @@ relais_testkit::store_tests!(
     the_funnel_counts_every_pass_once,
     a_programme_runs_from_its_settings_to_a_pass_used_once,
     concurrent_attempts_use_each_pass_once,
+    concurrent_orders_get_their_own_numbers,
     guessing_codes_is_bounded,
 );
+
+/// Eight orders of three booklets at once, on a budget of twenty: six are served, each
+/// with its own numbers, and two are refused for the budget, never over it. (Each order
+/// reads the budget used and the last number, then writes after it: on PostgreSQL two
+/// orders took the same numbers; on SQLite one was refused « database is locked ».)
+async fn concurrent_orders_get_their_own_numbers(db: Db) {
+    relais_testkit::seed_commune(&db).await;
+    let c = pass::circuit(&db, NOW, 100_000).await; // 20 booklets of 5 passes of 10 €
+    let porteur = Arc::new(c.porteur.clone());
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (db, porteur) = (db.clone(), porteur.clone());
+            tokio::spawn(
+                async move { svc::emettre(&db, &porteur, c.programme, 3, None, NOW).await },
+            )
+        })
+        .collect();
+    let (mut numeros, mut refus) = (Vec::new(), 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(n) => numeros.extend(n),
+            Err(PassError::Budget { reste: 10 }) => refus += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    numeros.sort_unstable();
+    assert_eq!(numeros, (1..=18).collect::<Vec<i64>>());
+    assert_eq!(refus, 2);
+}

@@ -657,16 +657,17 @@ pub async fn live_role_count(
 }
 
 /// Locks the structure's row until the transaction ends, so that two people checking its
-/// roles at once (two claims) are served one after the other. On SQLite a transaction that
-/// writes is alone already; a write makes it take the lock now rather than at its first
-/// write, after its reads.
+/// roles at once (two claims) are served one after the other. On SQLite a transaction
+/// holds the database's write lock from its start ([`crate::Db::begin`]): nothing to add.
 pub async fn lock_structure(tx: &mut Tx, structure: StructureId) -> Result<(), StoreError> {
-    let sql = if tx.backend_name() == "SQLite" {
-        "UPDATE structures SET id = id WHERE id = $1"
-    } else {
-        "SELECT id FROM structures WHERE id = $1 FOR UPDATE"
-    };
-    statement!(sql, structure.0).execute(&mut **tx).await?;
+    if tx.backend_name() != "SQLite" {
+        statement!(
+            "SELECT id FROM structures WHERE id = $1 FOR UPDATE",
+            structure.0
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 

@@ -115,6 +115,9 @@ fn access(method: &str, path: &str) -> Access {
         ) => Access::Public,
         ("GET" | "POST", "/lieux/{lieu}/signalement") => Access::Public,
         ("GET", "/admin/lieux/signalements") => Access::Admin,
+        // A diagnostic is taken without an account; one is reached by its key only.
+        ("GET" | "POST", "/diagnostic" | "/diagnostic/{cle}") => Access::Public,
+        ("GET", "/diagnostic/{cle}/fiche") => Access::Public,
         ("GET" | "POST", "/admin/structures/import") => Access::Admin,
         (
             "GET" | "POST",
@@ -376,6 +379,7 @@ async fn every_route_for_every_role_and_structure() {
                 // must not change the roles the next routes are checked with.
                 .replace("{personne}", &w.people[0].1.to_string())
                 .replace("{jeton}", "lien-inconnu")
+                .replace("{cle}", "cle-inconnue")
                 .replace("{lieu}", "inconnu")
                 .replace("{version}", "0")
                 .replace("{*path}", "relais.css");

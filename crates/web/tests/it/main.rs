@@ -7,6 +7,7 @@ mod carte;
 mod common;
 mod comptes;
 mod demarches;
+mod diagnostic;
 mod equipe;
 mod export;
 mod fusion;

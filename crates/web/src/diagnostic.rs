@@ -1,0 +1,352 @@
+//! The diagnostic's pages: the start, one question per page (server-rendered, each text
+//! with its recording to read it aloud), the result in words with where to learn, and the
+//! result sheet to print or send.
+
+use std::sync::OnceLock;
+
+use askama::Template;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use relais_domain::calendrier::{date_fr, now_ms};
+use relais_domain::diagnostic::banque::{self, Banque, Question};
+use relais_domain::diagnostic::referentiel::{Domaine, Niveau};
+use relais_domain::diagnostic::resultat::{Resultat, ResultatDomaine};
+use relais_domain::lieux::vocabulaires::Service;
+use relais_services::diagnostic::{self as svc, Choix, DiagnosticError, Etape, Vue};
+
+use crate::auth::CsrfForm;
+use crate::comptes::ClientInfo;
+use crate::error::{error_page, internal};
+use crate::pages::{Page, PageContext, render};
+
+/// The bank compiled in, with its illustrations; it passes its lint (a test says so).
+pub fn banque() -> &'static Banque {
+    static BANQUE: OnceLock<Banque> = OnceLock::new();
+    BANQUE.get_or_init(|| {
+        let toml = include_str!("../../../data/diagnostic/questions.toml");
+        let svg = |name: &str| {
+            crate::assets::bytes(&format!("diagnostic/illustrations/{name}"))
+                .and_then(|b| std::str::from_utf8(b).ok())
+        };
+        match banque::lire(toml, svg) {
+            Ok(questions) => Banque::new(questions),
+            Err(erreurs) => panic!("banque de questions invalide : {erreurs:?}"),
+        }
+    })
+}
+
+/// The sentences of the pages that are read aloud, besides the bank's texts: each has its
+/// recording (`scripts/voix`, from `data/diagnostic/phrases.txt`).
+pub fn phrases() -> Vec<String> {
+    let mut p = vec![NE_SAIT_PAS.to_string(), CONSIGNE.to_string()];
+    for d in Domaine::ALL {
+        for acquis in [true, false] {
+            p.push(
+                ResultatDomaine {
+                    domaine: *d,
+                    niveau: Niveau(0),
+                    acquis,
+                }
+                .phrase(),
+            );
+        }
+    }
+    for n in 0..=Niveau::MAX {
+        p.push(phrase_niveau(Niveau(n)));
+    }
+    p
+}
+
+const NE_SAIT_PAS: &str = "Je ne sais pas";
+const CONSIGNE: &str = "Ce diagnostic compte de dix à vingt questions. Prenez votre temps. \
+                        Si vous ne savez pas, choisissez « Je ne sais pas ».";
+
+fn phrase_niveau(n: Niveau) -> String {
+    format!("Votre niveau : {}.", n.label())
+}
+
+/// The recording of `texte`, named after its SHA-256 (see `scripts/voix`).
+pub fn voix(assets: &str, texte: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(texte.as_bytes());
+    format!(
+        "{assets}/diagnostic/voix/{}.mp3",
+        &data_encoding::HEXLOWER.encode(&h)[..16]
+    )
+}
+
+#[derive(Template)]
+#[template(path = "diagnostic.html")]
+pub struct AccueilPage {
+    pub ctx: PageContext,
+    pub consigne: &'static str,
+    pub refus: Option<String>,
+}
+
+impl AccueilPage {
+    fn voix(&self, texte: &str) -> String {
+        voix(&self.ctx.assets, texte)
+    }
+}
+
+/// `GET /diagnostic`
+pub async fn accueil(Page(_, ctx): Page) -> Response {
+    render(AccueilPage {
+        ctx,
+        consigne: CONSIGNE,
+        refus: None,
+    })
+}
+
+#[derive(serde::Deserialize)]
+pub struct Debut {}
+
+/// `POST /diagnostic`: starts a diagnostic alone.
+pub async fn commencer(
+    Page(state, ctx): Page,
+    ClientInfo(client): ClientInfo,
+    CsrfForm(_): CsrfForm<Debut>,
+) -> Response {
+    match svc::commencer(&state.db, &client, None, now_ms()).await {
+        Ok(cle) => Redirect::to(&format!("/diagnostic/{cle}")).into_response(),
+        Err(e @ DiagnosticError::TropNombreux) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            render(AccueilPage {
+                ctx,
+                consigne: CONSIGNE,
+                refus: Some(crate::comptes::capitalize(&e.to_string()) + "."),
+            }),
+        )
+            .into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "diagnostic_question.html")]
+pub struct QuestionPage {
+    pub ctx: PageContext,
+    pub cle: String,
+    pub rang: usize,
+    pub q: &'static Question,
+    pub ne_sait_pas: &'static str,
+    pub erreur: Option<String>,
+}
+
+impl QuestionPage {
+    fn voix(&self, texte: &str) -> String {
+        voix(&self.ctx.assets, texte)
+    }
+}
+
+/// A domain's line of the result, with the lieux service that teaches it.
+pub struct LigneResultat {
+    pub phrase: String,
+    pub service: Service,
+}
+
+/// A question of the test as the result recalls it.
+pub struct Rappel {
+    pub q: &'static Question,
+    /// The answer chosen, `None` for « je ne sais pas ».
+    pub choisie: Option<&'static str>,
+    pub juste: bool,
+}
+
+#[derive(Template)]
+#[template(path = "diagnostic_resultat.html")]
+pub struct ResultatPage {
+    pub ctx: PageContext,
+    pub cle: String,
+    pub date: String,
+    pub niveau: String,
+    pub pix: &'static str,
+    pub acquis: Vec<LigneResultat>,
+    pub a_travailler: Vec<LigneResultat>,
+    pub rappels: Vec<Rappel>,
+    /// The sheet to print or send rather than the page.
+    pub fiche: bool,
+}
+
+impl ResultatPage {
+    fn voix(&self, texte: &str) -> String {
+        voix(&self.ctx.assets, texte)
+    }
+
+    /// The lieux search for what is to work on (or for everything, when nothing is).
+    fn recherche_lieux(&self) -> String {
+        let mut services: Vec<Service> = self.a_travailler.iter().map(|l| l.service).collect();
+        services.dedup();
+        match services.first() {
+            Some(s) => format!("/lieux?services={}", crate::auth::urlencode(s.as_str())),
+            None => "/lieux".to_string(),
+        }
+    }
+
+    fn courriel(&self) -> String {
+        format!(
+            "mailto:?subject={}&body={}",
+            crate::auth::urlencode("Mon diagnostic numérique"),
+            crate::auth::urlencode(&format!(
+                "Mon résultat au diagnostic numérique de Relais : /diagnostic/{}/fiche",
+                self.cle
+            ))
+        )
+    }
+}
+
+/// The lieux service that teaches a domain.
+fn service(d: Domaine) -> Service {
+    match d {
+        Domaine::Appareil | Domaine::Information | Domaine::Communication => {
+            Service::MaitriseOutils
+        }
+        Domaine::Demarches => Service::AideDemarches,
+        Domaine::Securite => Service::UtilisationSecurisee,
+    }
+}
+
+fn lignes<'a>(it: impl Iterator<Item = &'a ResultatDomaine>) -> Vec<LigneResultat> {
+    it.map(|d| LigneResultat {
+        phrase: d.phrase(),
+        service: service(d.domaine),
+    })
+    .collect()
+}
+
+fn resultat_page(ctx: PageContext, v: &Vue, r: &Resultat, fiche: bool) -> ResultatPage {
+    let b = banque();
+    let rappels = v
+        .reponses
+        .iter()
+        .filter_map(|rep| {
+            let q = &b.questions[b.index(&rep.question)?];
+            Some(Rappel {
+                q,
+                choisie: rep
+                    .choix
+                    .and_then(|i| q.reponses.get(i as usize))
+                    .map(String::as_str),
+                juste: rep.reponse == "juste",
+            })
+        })
+        .collect();
+    ResultatPage {
+        ctx,
+        cle: v.diagnostic.cle.clone(),
+        date: date_fr(v.diagnostic.fini_le.unwrap_or(v.diagnostic.commence_le)),
+        niveau: phrase_niveau(r.niveau),
+        pix: r.niveau.pix(),
+        acquis: lignes(r.acquis()),
+        a_travailler: lignes(r.a_travailler()),
+        rappels,
+        fiche,
+    }
+}
+
+fn inconnu(ctx: &PageContext) -> Response {
+    error_page(
+        ctx,
+        StatusCode::NOT_FOUND,
+        "Diagnostic introuvable",
+        "Ce diagnostic n’existe pas : vérifiez l’adresse, ou commencez un nouveau diagnostic.",
+    )
+}
+
+fn page(ctx: PageContext, v: Vue, erreur: Option<String>) -> Response {
+    match &v.etape {
+        Etape::Question { rang, question } => {
+            let page = QuestionPage {
+                ctx,
+                cle: v.diagnostic.cle.clone(),
+                rang: *rang,
+                q: &banque().questions[*question],
+                ne_sait_pas: NE_SAIT_PAS,
+                erreur: erreur.clone(),
+            };
+            match erreur {
+                Some(_) => (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response(),
+                None => render(page),
+            }
+        }
+        Etape::Fini(r) => render(resultat_page(ctx, &v, r, false)),
+    }
+}
+
+/// `GET /diagnostic/{cle}`: the question to answer, or the result.
+pub async fn question(Page(state, ctx): Page, Path(cle): Path<String>) -> Response {
+    match svc::voir(&state.db, banque(), &cle, now_ms()).await {
+        Ok(v) => page(ctx, v, None),
+        Err(DiagnosticError::Inconnu) => inconnu(&ctx),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct Envoi {
+    rang: usize,
+    question: String,
+    #[serde(default)]
+    choix: String,
+}
+
+/// `POST /diagnostic/{cle}`: an answer; then the next question, or the result.
+pub async fn repondre(
+    Page(state, ctx): Page,
+    Path(cle): Path<String>,
+    CsrfForm(envoi): CsrfForm<Envoi>,
+) -> Response {
+    let choix = match envoi.choix.as_str() {
+        "nsp" => Some(Choix::NeSaitPas),
+        c => c.parse().ok().map(Choix::Reponse),
+    };
+    let Some(choix) = choix else {
+        return match svc::voir(&state.db, banque(), &cle, now_ms()).await {
+            Ok(v) => page(
+                ctx,
+                v,
+                Some("Choisissez une réponse, ou « Je ne sais pas ».".into()),
+            ),
+            Err(DiagnosticError::Inconnu) => inconnu(&ctx),
+            Err(e) => internal(e),
+        };
+    };
+    let r = svc::repondre(
+        &state.db,
+        banque(),
+        &cle,
+        envoi.rang,
+        &envoi.question,
+        choix,
+        now_ms(),
+    )
+    .await;
+    match r {
+        Ok(_) => Redirect::to(&format!("/diagnostic/{cle}")).into_response(),
+        Err(DiagnosticError::Inconnu) => inconnu(&ctx),
+        Err(DiagnosticError::ChoixInconnu) => match svc::voir(&state.db, banque(), &cle, now_ms())
+            .await
+        {
+            Ok(v) => page(
+                ctx,
+                v,
+                Some("Cette réponse ne fait pas partie de la question : choisissez-en une.".into()),
+            ),
+            Err(e) => internal(e),
+        },
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /diagnostic/{cle}/fiche`: the result sheet, to print or send.
+pub async fn fiche(Page(state, ctx): Page, Path(cle): Path<String>) -> Response {
+    match svc::voir(&state.db, banque(), &cle, now_ms()).await {
+        Ok(v) => match &v.etape {
+            Etape::Fini(r) => render(resultat_page(ctx, &v, r, true)),
+            Etape::Question { .. } => Redirect::to(&format!("/diagnostic/{cle}")).into_response(),
+        },
+        Err(DiagnosticError::Inconnu) => inconnu(&ctx),
+        Err(e) => internal(e),
+    }
+}
