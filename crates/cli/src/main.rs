@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod bench_activites;
+mod bench_diagnostic;
 mod bench_import;
 mod bench_mandats;
 mod bench_pass;
@@ -181,6 +182,10 @@ enum Command {
     /// sur le même serveur, puis chaque pass vérifié utilisé une fois et une seule
     /// (compiler avec --release).
     BenchPass(bench_pass::Args),
+    /// Mesure : le diagnostic adaptatif passé par des répondants simulés d’abilité connue,
+    /// face à une forme fixe de même longueur, dans la même exécution (compiler avec
+    /// --release).
+    BenchDiagnostic(bench_diagnostic::Args),
     /// Mesure : le coût d’un hachage de mot de passe (compiler avec --release).
     BenchMotDePasse {
         /// Hachages mesurés.
@@ -283,6 +288,7 @@ fn main() -> ExitCode {
             Command::BenchJournal(args) => bench_mandats::journal(&cli.base, &args).await,
             Command::BenchActivites(args) => bench_activites::run(&cli.base, &args).await,
             Command::BenchPass(args) => bench_pass::run(&cli.base, &args).await,
+            Command::BenchDiagnostic(args) => bench_diagnostic::run(&args),
             Command::BenchLieux {
                 tailles,
                 recherches,
