@@ -38,3 +38,7 @@ CREATE TABLE reponses_diagnostic (
 );
 
 CREATE INDEX reponses_diagnostic_question ON reponses_diagnostic (question);
+
+-- A booklet handed from a diagnostic's result screen: the person's path joins the
+-- diagnostic, the passes and their uses.
+ALTER TABLE remises_pass ADD COLUMN diagnostic_id BIGINT REFERENCES diagnostics (id);

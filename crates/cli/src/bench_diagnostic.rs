@@ -61,7 +61,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     );
     // Per true level: where each kind of person lands.
     println!(
-        "| niveau vrai | répondants | adaptatif : à un niveau près | forme fixe : à un niveau près |"
+        "| niveau vrai | répondants | adaptatif : à un niveau près, niveau exact | forme fixe : à un niveau près, niveau exact |"
     );
     println!("|---|---|---|---|");
     for n in 0..=Niveau::MAX {
@@ -73,12 +73,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         let a = simuler(items, REGLES, &dans, &mut Alea(args.graine + 2));
         let f = simuler_forme_fixe(items, REGLES, &forme, &dans, &mut Alea(args.graine + 2));
         println!(
-            "| {} ({}) | {} | {:.1} % | {:.1} % |",
+            "| {} ({}) | {} | {:.1} %, {:.1} % | {:.1} %, {:.1} % |",
             n,
             Niveau(n).label(),
             dans.len(),
             100.0 * a.a_un_niveau_pres,
-            100.0 * f.a_un_niveau_pres
+            100.0 * a.niveau_exact,
+            100.0 * f.a_un_niveau_pres,
+            100.0 * f.niveau_exact
         );
     }
     // One page of the test: the estimate from the answers so far, then the next question.

@@ -73,10 +73,11 @@ pub enum JournalAction {
     PassConflict,
     TransfersPaid,
     ProgrammeEnded,
+    DiagnosticJoined,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 45] = [
+    pub const ALL: [JournalAction; 46] = [
         Self::LoginSucceeded,
         Self::LoginFailed,
         Self::SecondFactorFailed,
@@ -122,6 +123,7 @@ impl JournalAction {
         Self::PassConflict,
         Self::TransfersPaid,
         Self::ProgrammeEnded,
+        Self::DiagnosticJoined,
     ];
 
     /// The stable value stored in the database and covered by the hash.
@@ -172,6 +174,7 @@ impl JournalAction {
             Self::PassConflict => "conflit_pass_signale",
             Self::TransfersPaid => "virements_pass_payes",
             Self::ProgrammeEnded => "fin_programme_pass",
+            Self::DiagnosticJoined => "diagnostic_rattache",
         }
     }
 
@@ -231,6 +234,7 @@ impl JournalAction {
             Self::ProgrammeEnded => {
                 "Fin d’un programme de pass : pass non utilisés rendus aux financeurs"
             }
+            Self::DiagnosticJoined => "Diagnostic numérique joint à la fiche d’une personne suivie",
         }
     }
 }

@@ -3,12 +3,17 @@
 
 use std::time::Duration;
 
-use relais_domain::authz::StructureAccess;
+use std::collections::BTreeMap;
+
+use relais_domain::authz::{MediateurAccess, StructureAccess};
 use relais_domain::diagnostic::adaptatif::{Passation, REGLES, Reponse};
 use relais_domain::diagnostic::banque::Banque;
-use relais_domain::diagnostic::resultat::{Resultat, tirage};
-use relais_store::diagnostic::{self as repo, Contexte, Diagnostic, ReponseGardee};
-use relais_store::{Db, StoreError, sessions};
+use relais_domain::diagnostic::resultat::{Progres, Resultat, tirage};
+use relais_domain::ids::BeneficiaireId;
+use relais_domain::journal::{JournalAction, NewEntry};
+use relais_search::TerritoryIndex;
+use relais_store::diagnostic::{self as repo, Contexte, Diagnostic, RemiseSuivie, ReponseGardee};
+use relais_store::{Db, StoreError, journal, sessions};
 
 use crate::comptes::Client;
 
@@ -25,6 +30,13 @@ pub enum DiagnosticError {
     TropNombreux,
     #[error("cette réponse ne fait pas partie de la question")]
     ChoixInconnu,
+    #[error("cette personne n’est pas dans les fiches que vous pouvez voir")]
+    BeneficiaireInconnu,
+    #[error(
+        "la personne doit accepter que son résultat rejoigne sa fiche : cochez la case, ou \
+         commencez sans choisir de fiche"
+    )]
+    ConsentementManquant,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -62,35 +74,80 @@ fn nouvelle_cle() -> String {
         .to_ascii_lowercase()
 }
 
-/// Starts a diagnostic: alone (`agent` is `None`, limited per address) or with an agent
-/// of a structure. Its key.
-pub async fn commencer(
+/// Starts a diagnostic alone, from the public site: 30 an hour per address. Its key.
+pub async fn commencer(db: &Db, client: &Client, now: i64) -> Result<String, DiagnosticError> {
+    let bucket = format!("diagnostic-ip:{}", client.ip);
+    let fenetre = FENETRE.as_millis() as i64;
+    if !sessions::admit(db, &bucket, now, fenetre, PAR_ADRESSE).await? {
+        return Err(DiagnosticError::TropNombreux);
+    }
+    creer(db, Contexte::default(), None, now).await
+}
+
+/// Whom a diagnostic taken with a mediator is for: a person of their file who agreed that
+/// the result joins it.
+#[derive(Debug, Clone, Copy)]
+pub struct Pour<'a> {
+    pub mediateur: &'a MediateurAccess,
+    pub beneficiaire: BeneficiaireId,
+    pub consentement: bool,
+}
+
+/// Starts a diagnostic with an agent of a structure, for a followed person or not. Its key.
+pub async fn commencer_avec(
     db: &Db,
-    client: &Client,
-    agent: Option<&StructureAccess>,
+    access: &StructureAccess,
+    pour: Option<Pour<'_>>,
     now: i64,
 ) -> Result<String, DiagnosticError> {
-    let contexte = match agent {
-        Some(a) => Contexte {
-            structure: Some(a.structure()),
-            agent: Some(a.person()),
-            beneficiaire: None,
-        },
-        None => {
-            let bucket = format!("diagnostic-ip:{}", client.ip);
-            let fenetre = FENETRE.as_millis() as i64;
-            if !sessions::admit(db, &bucket, now, fenetre, PAR_ADRESSE).await? {
-                return Err(DiagnosticError::TropNombreux);
-            }
-            Contexte::default()
-        }
+    let mut contexte = Contexte {
+        structure: Some(access.structure()),
+        agent: Some(access.person()),
+        beneficiaire: None,
     };
+    let mut entree = None;
+    if let Some(pour) = pour {
+        let fiche = crate::activites::beneficiaires::fiche(db, pour.mediateur, pour.beneficiaire)
+            .await
+            .map_err(|_| DiagnosticError::BeneficiaireInconnu)?;
+        if fiche.structure != access.structure() {
+            return Err(DiagnosticError::BeneficiaireInconnu);
+        }
+        if !pour.consentement {
+            return Err(DiagnosticError::ConsentementManquant);
+        }
+        contexte.beneficiaire = Some(fiche.id);
+        entree = Some(
+            NewEntry::new(
+                JournalAction::DiagnosticJoined,
+                "beneficiaire",
+                fiche.id.to_string(),
+            )
+            .by(access.person(), Some(access.structure()))
+            .in_structure(access.structure()),
+        );
+    }
+    creer(db, contexte, entree, now).await
+}
+
+async fn creer(
+    db: &Db,
+    contexte: Contexte,
+    entree: Option<NewEntry>,
+    now: i64,
+) -> Result<String, DiagnosticError> {
     let cle = nouvelle_cle();
     let graine = {
         use rand::Rng;
         rand::rng().random::<i64>()
     };
-    repo::create(db, &cle, graine, contexte, now).await?;
+    let mut tx = db.begin().await?;
+    let id = repo::create(&mut tx, &cle, graine, contexte, now).await?;
+    if let Some(e) = entree {
+        let details = serde_json::json!({ "diagnostic": id.0 }).to_string();
+        journal::append(&mut tx, &e.with_details(details)).await?;
+    }
+    relais_store::commit(tx).await?;
     Ok(cle)
 }
 
@@ -193,4 +250,105 @@ pub async fn repondre(
     repo::answer(db, v.diagnostic.id, &gardee, now).await?;
     let reponses = repo::reponses(db, v.diagnostic.id).await?;
     vue(db, banque, v.diagnostic, reponses, now).await
+}
+
+/// The latest diagnostics the agent took in their structure, newest first.
+pub async fn mes_diagnostics(
+    db: &Db,
+    access: &StructureAccess,
+) -> Result<Vec<Diagnostic>, StoreError> {
+    repo::of_agent(db, access.structure(), access.person(), 50).await
+}
+
+/// A followed person's diagnostics, the booklets handed from them, and what they gained
+/// from the first to the last.
+#[derive(Debug, Clone)]
+pub struct Parcours {
+    pub diagnostics: Vec<Diagnostic>,
+    pub remises: Vec<RemiseSuivie>,
+    pub progres: Option<Progres>,
+}
+
+/// The path of the person of file `beneficiaire`, which the mediator may see.
+pub async fn parcours(
+    db: &Db,
+    access: &MediateurAccess,
+    beneficiaire: BeneficiaireId,
+) -> Result<Parcours, DiagnosticError> {
+    crate::activites::beneficiaires::fiche(db, access, beneficiaire)
+        .await
+        .map_err(|_| DiagnosticError::BeneficiaireInconnu)?;
+    let diagnostics = repo::of_beneficiaire(db, beneficiaire).await?;
+    let ids: Vec<_> = diagnostics.iter().map(|d| d.id).collect();
+    let remises = repo::remises_of(db, &ids).await?;
+    let resultats: Vec<&Resultat> = diagnostics
+        .iter()
+        .filter_map(|d| d.resultat.as_ref())
+        .collect();
+    let progres = match resultats.as_slice() {
+        [premier, .., dernier] => Some(dernier.progres_depuis(premier)),
+        _ => None,
+    };
+    Ok(Parcours {
+        diagnostics,
+        remises,
+        progres,
+    })
+}
+
+/// Among a territory's followed people who took two diagnostics or more, how many
+/// progressed from their first to their last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgresTerritoire {
+    /// « 42 — Loire », or « Commune non renseignée ».
+    pub territoire: String,
+    pub personnes: usize,
+    pub progresse: usize,
+}
+
+/// The progress of the people the structure follows, per département where they live.
+pub async fn progres(
+    db: &Db,
+    access: &StructureAccess,
+    territoires: &TerritoryIndex,
+) -> Result<Vec<ProgresTerritoire>, StoreError> {
+    let mut par_personne: BTreeMap<BeneficiaireId, Vec<repo::DiagnosticSuivi>> = BTreeMap::new();
+    for d in repo::of_structure_files(db, access.structure()).await? {
+        par_personne.entry(d.beneficiaire).or_default().push(d);
+    }
+    let mut par_territoire: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for suivis in par_personne.values() {
+        let ([premier, ..], Some(dernier)) = (suivis.as_slice(), suivis.last()) else {
+            continue;
+        };
+        if suivis.len() < 2 {
+            continue;
+        }
+        let territoire = dernier
+            .commune
+            .as_deref()
+            .and_then(|c| territoires.chain(c))
+            .and_then(|chain| chain.departement)
+            .map_or_else(
+                || "Commune non renseignée".to_string(),
+                |d| format!("{} — {}", d.code, d.nom),
+            );
+        let compte = par_territoire.entry(territoire).or_default();
+        compte.0 += 1;
+        if dernier
+            .resultat
+            .progres_depuis(&premier.resultat)
+            .progresse()
+        {
+            compte.1 += 1;
+        }
+    }
+    Ok(par_territoire
+        .into_iter()
+        .map(|(territoire, (personnes, progresse))| ProgresTerritoire {
+            territoire,
+            personnes,
+            progresse,
+        })
+        .collect())
 }

@@ -5,7 +5,7 @@ use relais_domain::diagnostic::resultat::{Resultat, ResultatDomaine};
 use relais_domain::ids::{BeneficiaireId, DiagnosticId, PersonId, StructureId};
 use sqlx::Row;
 
-use crate::{Db, StoreError};
+use crate::{Db, StoreError, Tx};
 
 /// Who takes a new diagnostic: alone (all `None`) or with an agent of a structure, for a
 /// beneficiary it follows or not.
@@ -40,7 +40,7 @@ pub struct ReponseGardee {
 }
 
 pub async fn create(
-    db: &Db,
+    tx: &mut Tx,
     cle: &str,
     graine: i64,
     c: Contexte,
@@ -56,7 +56,7 @@ pub async fn create(
         c.beneficiaire.map(|b| b.0),
         now
     )
-    .fetch_one(db.pool())
+    .fetch_one(&mut **tx)
     .await?;
     Ok(DiagnosticId(row.get(0)))
 }
@@ -195,6 +195,123 @@ pub async fn finish(
     .execute(db.pool())
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The latest diagnostics an agent took in a structure, newest first, at most `limit`.
+pub async fn of_agent(
+    db: &Db,
+    structure: StructureId,
+    agent: PersonId,
+    limit: i64,
+) -> Result<Vec<Diagnostic>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM diagnostics WHERE structure_id = $1 AND agent_id = $2 \
+         ORDER BY commence_le DESC, id DESC LIMIT $3"
+    );
+    let rows = statement!(&sql, structure.0, agent.0, limit)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.iter().map(diagnostic).collect())
+}
+
+/// A followed beneficiary's finished diagnostics (those of files merged into theirs too),
+/// oldest first.
+pub async fn of_beneficiaire(
+    db: &Db,
+    beneficiaire: BeneficiaireId,
+) -> Result<Vec<Diagnostic>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM diagnostics WHERE fini_le IS NOT NULL AND (beneficiaire_id = $1 \
+         OR beneficiaire_id IN (SELECT id FROM beneficiaires WHERE fusionne_dans = $1)) \
+         ORDER BY fini_le, id"
+    );
+    let rows = statement!(&sql, beneficiaire.0)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows.iter().map(diagnostic).collect())
+}
+
+/// A booklet handed from a diagnostic's result screen, and what became of its passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemiseSuivie {
+    pub diagnostic: DiagnosticId,
+    pub programme: String,
+    pub numero: i64,
+    pub remis_le: i64,
+    pub pass: i64,
+    pub utilises: i64,
+}
+
+/// The booklets handed from the diagnostics `ids`, in the order they were handed.
+pub async fn remises_of(db: &Db, ids: &[DiagnosticId]) -> Result<Vec<RemiseSuivie>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT r.diagnostic_id, p.nom, c.numero, r.remis_le, \
+         (SELECT COUNT(*) FROM pass WHERE carnet_id = c.id), \
+         (SELECT COUNT(*) FROM pass JOIN utilisations_pass u ON u.pass_id = pass.id \
+          WHERE pass.carnet_id = c.id) \
+         FROM remises_pass r JOIN carnets c ON c.id = r.carnet_id \
+         JOIN programmes_pass p ON p.id = c.programme_id \
+         WHERE r.diagnostic_id IN ({}) ORDER BY r.remis_le, c.numero",
+        marks.join(", ")
+    );
+    let mut q = statement!(&sql);
+    for id in ids {
+        q = q.bind(id.0);
+    }
+    Ok(q.fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| RemiseSuivie {
+            diagnostic: DiagnosticId(r.get(0)),
+            programme: r.get(1),
+            numero: r.get(2),
+            remis_le: r.get(3),
+            pass: r.get(4),
+            utilises: r.get(5),
+        })
+        .collect())
+}
+
+/// A finished diagnostic of a followed beneficiary, for the statistics of progress: whose,
+/// where they live (INSEE code, if they said), and its result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagnosticSuivi {
+    pub beneficiaire: BeneficiaireId,
+    pub commune: Option<String>,
+    pub fini_le: i64,
+    pub resultat: Resultat,
+}
+
+/// The finished diagnostics of the beneficiaries a structure follows (a merged file counted
+/// as the one kept), oldest first.
+pub async fn of_structure_files(
+    db: &Db,
+    structure: StructureId,
+) -> Result<Vec<DiagnosticSuivi>, StoreError> {
+    let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("d.{c}")).collect();
+    let sql = format!(
+        "SELECT {}, COALESCE(b.fusionne_dans, b.id), b.commune FROM diagnostics d \
+         JOIN beneficiaires b ON b.id = d.beneficiaire_id \
+         WHERE b.structure_id = $1 AND d.fini_le IS NOT NULL ORDER BY d.fini_le, d.id",
+        columns.join(", ")
+    );
+    let rows = statement!(&sql, structure.0).fetch_all(db.pool()).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let d = diagnostic(r);
+            Some(DiagnosticSuivi {
+                beneficiaire: BeneficiaireId(r.get(12)),
+                commune: r.get(13),
+                fini_le: d.fini_le?,
+                resultat: d.resultat?,
+            })
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::db::duplicate_as;
 use crate::{Backend, Db, StoreError, Tx};
 use relais_domain::comptes::Siret;
 use relais_domain::ids::{
-    CarnetId, LieuId, PassId, PersonId, ProgrammeId, QualificationId, StructureId,
+    CarnetId, DiagnosticId, LieuId, PassId, PersonId, ProgrammeId, QualificationId, StructureId,
 };
 use relais_domain::pass::entonnoir::SuiviPass;
 use relais_domain::pass::programme::{Financeur, NiveauTerritoire, Public, Reglages, ServicePass};
@@ -448,6 +448,8 @@ pub struct Remise {
     pub commune: String,
     pub situation: String,
     pub orientation: Vec<LieuId>,
+    /// The diagnostic whose result screen it was handed from.
+    pub diagnostic: Option<DiagnosticId>,
     pub remis_le: i64,
 }
 
@@ -461,8 +463,8 @@ pub async fn hand_out(tx: &mut Tx, r: &Remise) -> Result<bool, StoreError> {
         .join(" ");
     Ok(statement!(
         "INSERT INTO remises_pass (carnet_id, prescripteur_id, structure_id, tranche_age, \
-         commune, situation, orientation, remis_le) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT DO NOTHING",
+         commune, situation, orientation, remis_le, diagnostic_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
         r.carnet.0,
         r.prescripteur.0,
         r.structure.0,
@@ -470,7 +472,8 @@ pub async fn hand_out(tx: &mut Tx, r: &Remise) -> Result<bool, StoreError> {
         &r.commune,
         &r.situation,
         orientation,
-        r.remis_le
+        r.remis_le,
+        r.diagnostic.map(|d| d.0)
     )
     .execute(&mut **tx)
     .await?

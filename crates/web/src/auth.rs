@@ -319,6 +319,12 @@ impl RequiredRoles for Prescripteurs {
     const ROLES: &'static [Role] = &[Role::Prescripteur];
 }
 
+/// Who takes a diagnostic with a person: mediators, aidants and prescripteurs.
+pub struct Orienteurs;
+impl RequiredRoles for Orienteurs {
+    const ROLES: &'static [Role] = &[Role::Mediateur, Role::Aidant, Role::Prescripteur];
+}
+
 /// Any member of the structure, whatever their role.
 pub struct Members;
 impl RequiredRoles for Members {

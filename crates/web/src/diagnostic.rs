@@ -7,15 +7,21 @@ use std::sync::OnceLock;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::calendrier::{date_fr, now_ms};
 use relais_domain::diagnostic::banque::{self, Banque, Question};
 use relais_domain::diagnostic::referentiel::{Domaine, Niveau};
 use relais_domain::diagnostic::resultat::{Resultat, ResultatDomaine};
+use relais_domain::ids::{BeneficiaireId, StructureId};
 use relais_domain::lieux::vocabulaires::Service;
-use relais_services::diagnostic::{self as svc, Choix, DiagnosticError, Etape, Vue};
+use relais_services::diagnostic::{
+    self as svc, Choix, DiagnosticError, Etape, Pour, ProgresTerritoire, Vue,
+};
+use relais_store::diagnostic::Diagnostic;
 
-use crate::auth::CsrfForm;
+use crate::AppState;
+use crate::auth::{Authenticated, CsrfForm, InStructure, Orienteurs, RequiredRoles};
 use crate::comptes::ClientInfo;
 use crate::error::{error_page, internal};
 use crate::pages::{Page, PageContext, render};
@@ -108,7 +114,7 @@ pub async fn commencer(
     ClientInfo(client): ClientInfo,
     CsrfForm(_): CsrfForm<Debut>,
 ) -> Response {
-    match svc::commencer(&state.db, &client, None, now_ms()).await {
+    match svc::commencer(&state.db, &client, now_ms()).await {
         Ok(cle) => Redirect::to(&format!("/diagnostic/{cle}")).into_response(),
         Err(e @ DiagnosticError::TropNombreux) => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -167,6 +173,20 @@ pub struct ResultatPage {
     pub rappels: Vec<Rappel>,
     /// The sheet to print or send rather than the page.
     pub fiche: bool,
+    /// What the agent who took it with the person may do from here.
+    pub agent: Option<ActionsAgent>,
+}
+
+/// What the agent who took a diagnostic with the person may do from its result.
+pub struct ActionsAgent {
+    pub structure_id: StructureId,
+    /// The activity form, filled for a diagnostic (mediators).
+    pub activite: Option<String>,
+    /// The person's file, when the result joined it (mediators).
+    pub fiche: Option<String>,
+    /// The programmes whose booklets the structure hands out, with some left
+    /// (prescripteurs): a booklet is handed from the result.
+    pub programmes: Vec<crate::activites::Choix>,
 }
 
 impl ResultatPage {
@@ -215,7 +235,13 @@ fn lignes<'a>(it: impl Iterator<Item = &'a ResultatDomaine>) -> Vec<LigneResulta
     .collect()
 }
 
-fn resultat_page(ctx: PageContext, v: &Vue, r: &Resultat, fiche: bool) -> ResultatPage {
+fn resultat_page(
+    ctx: PageContext,
+    v: &Vue,
+    r: &Resultat,
+    fiche: bool,
+    agent: Option<ActionsAgent>,
+) -> ResultatPage {
     let b = banque();
     let rappels = v
         .reponses
@@ -242,7 +268,54 @@ fn resultat_page(ctx: PageContext, v: &Vue, r: &Resultat, fiche: bool) -> Result
         a_travailler: lignes(r.a_travailler()),
         rappels,
         fiche,
+        agent,
     }
+}
+
+/// The actions of the viewer on the result of `d`, if they are an agent of the structure it
+/// was taken with.
+async fn actions_agent(
+    state: &AppState,
+    parts: &mut Parts,
+    d: &Diagnostic,
+) -> Option<ActionsAgent> {
+    let structure = d.contexte.structure?;
+    let caller = crate::auth::caller(parts, state).await.ok()??;
+    let access = caller.actor.structure(structure, Orienteurs::ROLES).ok()?;
+    let mediateur = caller.actor.mediateur(structure).is_ok();
+    let suivi = d.contexte.beneficiaire.filter(|_| mediateur);
+    let programmes = if access
+        .roles()
+        .contains(&relais_domain::comptes::Role::Prescripteur)
+    {
+        relais_services::pass::a_remettre(&state.db, structure)
+            .await
+            .ok()?
+            .into_iter()
+            .filter(|(_, _, reste)| *reste > 0)
+            .map(|(id, nom, reste)| crate::activites::Choix {
+                value: id.to_string(),
+                label: format!("{nom} ({reste} carnet(s) à remettre)"),
+                checked: false,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Some(ActionsAgent {
+        structure_id: structure,
+        activite: mediateur.then(|| {
+            let mut url = format!(
+                "/structures/{structure}/activites/nouvelle?type_activite=individuel&thematiques=diagnostic_numerique"
+            );
+            if let Some(b) = suivi {
+                url.push_str(&format!("&suivis={b}"));
+            }
+            url
+        }),
+        fiche: suivi.map(|b| format!("/structures/{structure}/beneficiaires/{b}")),
+        programmes,
+    })
 }
 
 fn inconnu(ctx: &PageContext) -> Response {
@@ -254,7 +327,7 @@ fn inconnu(ctx: &PageContext) -> Response {
     )
 }
 
-fn page(ctx: PageContext, v: Vue, erreur: Option<String>) -> Response {
+fn page(ctx: PageContext, v: Vue, erreur: Option<String>, agent: Option<ActionsAgent>) -> Response {
     match &v.etape {
         Etape::Question { rang, question } => {
             let page = QuestionPage {
@@ -270,14 +343,24 @@ fn page(ctx: PageContext, v: Vue, erreur: Option<String>) -> Response {
                 None => render(page),
             }
         }
-        Etape::Fini(r) => render(resultat_page(ctx, &v, r, false)),
+        Etape::Fini(r) => render(resultat_page(ctx, &v, r, false, agent)),
     }
 }
 
 /// `GET /diagnostic/{cle}`: the question to answer, or the result.
-pub async fn question(Page(state, ctx): Page, Path(cle): Path<String>) -> Response {
+pub async fn question(
+    Page(state, ctx): Page,
+    Path(cle): Path<String>,
+    mut parts: Parts,
+) -> Response {
     match svc::voir(&state.db, banque(), &cle, now_ms()).await {
-        Ok(v) => page(ctx, v, None),
+        Ok(v) => {
+            let agent = match v.etape {
+                Etape::Fini(_) => actions_agent(&state, &mut parts, &v.diagnostic).await,
+                Etape::Question { .. } => None,
+            };
+            page(ctx, v, None, agent)
+        }
         Err(DiagnosticError::Inconnu) => inconnu(&ctx),
         Err(e) => internal(e),
     }
@@ -307,6 +390,7 @@ pub async fn repondre(
                 ctx,
                 v,
                 Some("Choisissez une réponse, ou « Je ne sais pas ».".into()),
+                None,
             ),
             Err(DiagnosticError::Inconnu) => inconnu(&ctx),
             Err(e) => internal(e),
@@ -332,6 +416,7 @@ pub async fn repondre(
                 ctx,
                 v,
                 Some("Cette réponse ne fait pas partie de la question : choisissez-en une.".into()),
+                None,
             ),
             Err(e) => internal(e),
         },
@@ -343,10 +428,172 @@ pub async fn repondre(
 pub async fn fiche(Page(state, ctx): Page, Path(cle): Path<String>) -> Response {
     match svc::voir(&state.db, banque(), &cle, now_ms()).await {
         Ok(v) => match &v.etape {
-            Etape::Fini(r) => render(resultat_page(ctx, &v, r, true)),
+            Etape::Fini(r) => render(resultat_page(ctx, &v, r, true, None)),
             Etape::Question { .. } => Redirect::to(&format!("/diagnostic/{cle}")).into_response(),
         },
         Err(DiagnosticError::Inconnu) => inconnu(&ctx),
         Err(e) => internal(e),
     }
+}
+
+// --- with an agent ------------------------------------------------------------------------
+
+/// One of the agent's diagnostics, as their list shows it.
+pub struct LigneDiagnostic {
+    pub date: String,
+    pub cle: String,
+    /// The person's name, when it joined a file the agent may see.
+    pub personne: Option<String>,
+    /// « Votre niveau : … », or « En cours ».
+    pub etat: String,
+}
+
+#[derive(Template)]
+#[template(path = "diagnostics_structure.html")]
+pub struct StructurePage {
+    pub ctx: PageContext,
+    pub structure_id: StructureId,
+    pub nom: String,
+    /// The files the agent may join a result to (mediators): id and name.
+    pub fiches: Vec<crate::activites::Choix>,
+    pub consentement: bool,
+    pub erreur: Option<String>,
+    pub diagnostics: Vec<LigneDiagnostic>,
+    pub progres: Vec<ProgresTerritoire>,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct DebutAvec {
+    #[serde(default)]
+    beneficiaire: String,
+    #[serde(default)]
+    consentement: String,
+}
+
+async fn structure_page(
+    state: &AppState,
+    ctx: PageContext,
+    access: &relais_domain::authz::StructureAccess,
+    actor: &relais_domain::authz::Actor,
+    envoi: &DebutAvec,
+    erreur: Option<String>,
+) -> Response {
+    let nom = match crate::pages::structure_name(state, access).await {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let fiches = match actor.mediateur(access.structure()) {
+        Ok(m) => match relais_services::activites::beneficiaires::fichier(&state.db, &m).await {
+            Ok((fiches, _)) => fiches,
+            Err(e) => return internal(e),
+        },
+        Err(_) => Vec::new(),
+    };
+    let (diagnostics, progres) = match (
+        svc::mes_diagnostics(&state.db, access).await,
+        svc::progres(&state.db, access, &state.territoires).await,
+    ) {
+        (Ok(d), Ok(p)) => (d, p),
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+    };
+    let nom_de = |b: BeneficiaireId| {
+        fiches
+            .iter()
+            .find(|f| f.id == b)
+            .map(|f| format!("{} {}", f.prenom, f.nom))
+    };
+    let diagnostics = diagnostics
+        .iter()
+        .map(|d| LigneDiagnostic {
+            date: date_fr(d.commence_le),
+            cle: d.cle.clone(),
+            personne: d.contexte.beneficiaire.and_then(nom_de),
+            etat: d
+                .resultat
+                .as_ref()
+                .map_or_else(|| "En cours".to_string(), |r| phrase_niveau(r.niveau)),
+        })
+        .collect();
+    let fiches = fiches
+        .iter()
+        .map(|f| crate::activites::Choix {
+            value: f.id.to_string(),
+            label: format!("{} {}", f.prenom, f.nom),
+            checked: envoi.beneficiaire == f.id.to_string(),
+        })
+        .collect();
+    let page = StructurePage {
+        ctx,
+        structure_id: access.structure(),
+        nom,
+        fiches,
+        consentement: envoi.consentement == "oui",
+        erreur: erreur.clone(),
+        diagnostics,
+        progres,
+    };
+    match erreur {
+        Some(_) => (StatusCode::UNPROCESSABLE_ENTITY, render(page)).into_response(),
+        None => render(page),
+    }
+}
+
+/// `GET /structures/{id}/diagnostics`: start a diagnostic with a person; the agent's
+/// latest; the progress of the people the structure follows.
+pub async fn structure(
+    Page(state, ctx): Page,
+    guard: InStructure<Orienteurs>,
+    auth: Authenticated,
+) -> Response {
+    structure_page(
+        &state,
+        ctx,
+        &guard.access,
+        &auth.actor,
+        &DebutAvec::default(),
+        None,
+    )
+    .await
+}
+
+/// `POST /structures/{id}/diagnostics`: starts one with the person, joined to their file if
+/// one is chosen and they agree.
+pub async fn commencer_avec(
+    Page(state, ctx): Page,
+    guard: InStructure<Orienteurs>,
+    auth: Authenticated,
+    CsrfForm(envoi): CsrfForm<DebutAvec>,
+) -> Response {
+    let access = &guard.access;
+    let mediateur = auth.actor.mediateur(access.structure()).ok();
+    let pour = match (envoi.beneficiaire.trim(), &mediateur) {
+        ("", _) => None,
+        (b, Some(m)) => match b.parse::<BeneficiaireId>() {
+            Ok(beneficiaire) => Some(Pour {
+                mediateur: m,
+                beneficiaire,
+                consentement: envoi.consentement == "oui",
+            }),
+            Err(_) => {
+                let e = capitalized(&DiagnosticError::BeneficiaireInconnu);
+                return structure_page(&state, ctx, access, &auth.actor, &envoi, Some(e)).await;
+            }
+        },
+        (_, None) => {
+            let e = capitalized(&DiagnosticError::BeneficiaireInconnu);
+            return structure_page(&state, ctx, access, &auth.actor, &envoi, Some(e)).await;
+        }
+    };
+    match svc::commencer_avec(&state.db, access, pour, now_ms()).await {
+        Ok(cle) => Redirect::to(&format!("/diagnostic/{cle}")).into_response(),
+        Err(DiagnosticError::Store(e)) => internal(e),
+        Err(e) => {
+            let e = capitalized(&e);
+            structure_page(&state, ctx, access, &auth.actor, &envoi, Some(e)).await
+        }
+    }
+}
+
+fn capitalized(e: &impl std::fmt::Display) -> String {
+    crate::comptes::capitalize(&e.to_string()) + "."
 }

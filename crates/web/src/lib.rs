@@ -219,6 +219,8 @@ routes! {
     GET "/diagnostic/{cle}" => diagnostic::question;
     POST "/diagnostic/{cle}" => diagnostic::repondre;
     GET "/diagnostic/{cle}/fiche" => diagnostic::fiche;
+    GET "/structures/{id}/diagnostics" => diagnostic::structure;
+    POST "/structures/{id}/diagnostics" => diagnostic::commencer_avec;
     GET "/structures/{id}/lieux" => lieux::gestion::list;
     GET "/structures/{id}/lieux/import" => lieux::gestion::import_form;
     POST "/structures/{id}/lieux/import" => lieux::gestion::import;

@@ -173,6 +173,17 @@ pub async fn donnees(
             "thematiques": e.thematiques.iter().map(|t| t.label()).collect::<Vec<_>>(),
             "mediateur": e.mediateur,
         })).collect::<Vec<_>>(),
+        "diagnostics": relais_store::diagnostic::of_beneficiaire(db, id).await?
+            .iter()
+            .filter_map(|d| {
+                let r = d.resultat.as_ref()?;
+                Some(serde_json::json!({
+                    "date": jour(d.fini_le?),
+                    "niveau": r.niveau.label(),
+                    "domaines": r.domaines.iter().map(relais_domain::diagnostic::resultat::ResultatDomaine::phrase).collect::<Vec<_>>(),
+                }))
+            })
+            .collect::<Vec<_>>(),
     }))
 }
 

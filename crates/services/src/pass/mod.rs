@@ -323,6 +323,17 @@ pub struct RemiseSaisie {
     pub commune: String,
     pub situation: String,
     pub orientation: Vec<LieuId>,
+    /// The key of the diagnostic whose result screen the booklet is handed from: one
+    /// taken with the prescripteur's structure.
+    pub diagnostic: Option<String>,
+}
+
+/// The programmes whose booklets `structure` was given to hand out, with how many are left.
+pub async fn a_remettre(
+    db: &Db,
+    structure: StructureId,
+) -> Result<Vec<(ProgrammeId, String, i64)>, StoreError> {
+    repo::programmes_entrusted(db, structure).await
 }
 
 /// A prescripteur hands booklet `numero` of `programme`, given to their structure, to a
@@ -344,6 +355,16 @@ pub async fn remettre(
     if carnet.structure != Some(access.structure()) {
         return Err(PassError::CarnetAilleurs);
     }
+    let diagnostic = match saisie.diagnostic.as_deref() {
+        None => None,
+        Some(cle) => Some(
+            relais_store::diagnostic::by_cle(db, cle)
+                .await?
+                .filter(|d| d.contexte.structure == Some(access.structure()))
+                .ok_or(PassError::Introuvable("diagnostic"))?
+                .id,
+        ),
+    };
     let mut tx = db.begin().await?;
     let remise = Remise {
         carnet: carnet.id,
@@ -353,6 +374,7 @@ pub async fn remettre(
         commune: saisie.commune.clone(),
         situation: saisie.situation.clone(),
         orientation: saisie.orientation.clone(),
+        diagnostic,
         remis_le: now,
     };
     if !repo::hand_out(&mut tx, &remise).await? {

@@ -1,18 +1,26 @@
 //! The diagnostic on both backends: taken alone to its result, resumed where it stood, the
-//! same form sent twice counted once, a result kept as given; with an agent, joined to
-//! their structure; starts from one address bounded.
+//! same form sent twice counted once, a result kept as given; with an agent, joined to a
+//! followed person's file with their consent, a booklet handed from it, the progress
+//! between two; starts from one address bounded.
 
-use relais_domain::comptes::{Role, StructureKind};
+use relais_domain::activites::vocabulaires::{Genre, StatutSocial, TrancheAge};
+use relais_domain::comptes::Role;
 use relais_domain::diagnostic::resultat::Resultat;
+use relais_domain::journal::JournalAction;
+use relais_domain::pass::programme::ServicePass;
+use relais_services::activites::beneficiaires::{self, NouvelleFiche};
 use relais_services::comptes::Client;
-use relais_services::diagnostic::{self as svc, Choix, DiagnosticError, Etape};
+use relais_services::diagnostic::{
+    self as svc, Choix, DiagnosticError, Etape, Pour, ProgresTerritoire,
+};
+use relais_services::pass::{self, DemandeUtilisation, PassError, RemiseSaisie};
 use relais_store::Db;
 use relais_testkit::{fixtures, store_tests};
 
 store_tests!(
     a_diagnostic_taken_alone_ends_with_a_kept_result,
     a_form_sent_twice_or_late_changes_nothing,
-    a_diagnostic_with_an_agent_belongs_to_their_structure,
+    a_diagnostic_with_an_agent_joins_the_path_of_the_person,
     starts_from_one_address_are_bounded,
 );
 
@@ -50,10 +58,10 @@ async fn passer(db: &Db, cle: &str, niveau: u8) -> Resultat {
 
 async fn a_diagnostic_taken_alone_ends_with_a_kept_result(db: Db) {
     let banque = relais_testkit::diagnostic::banque();
-    let faible = svc::commencer(&db, &client("192.0.2.1"), None, NOW)
+    let faible = svc::commencer(&db, &client("192.0.2.1"), NOW)
         .await
         .unwrap();
-    let fort = svc::commencer(&db, &client("192.0.2.1"), None, NOW)
+    let fort = svc::commencer(&db, &client("192.0.2.1"), NOW)
         .await
         .unwrap();
     assert_ne!(faible, fort);
@@ -88,7 +96,7 @@ async fn a_diagnostic_taken_alone_ends_with_a_kept_result(db: Db) {
 
 async fn a_form_sent_twice_or_late_changes_nothing(db: Db) {
     let banque = relais_testkit::diagnostic::banque();
-    let cle = svc::commencer(&db, &client("192.0.2.2"), None, NOW)
+    let cle = svc::commencer(&db, &client("192.0.2.2"), NOW)
         .await
         .unwrap();
     let premiere = svc::voir(&db, &banque, &cle, NOW).await.unwrap();
@@ -126,41 +134,174 @@ async fn a_form_sent_twice_or_late_changes_nothing(db: Db) {
     }
 }
 
-async fn a_diagnostic_with_an_agent_belongs_to_their_structure(db: Db) {
+/// Dana, prescripteur and mediator of the CCAS, takes two diagnostics with Émile, whose
+/// file she opened: the first joins it only once he agrees; a booklet is handed from its
+/// result and a pass of it used; the second shows his progress, on his path and in the
+/// structure's figures.
+async fn a_diagnostic_with_an_agent_joins_the_path_of_the_person(db: Db) {
     relais_testkit::seed_commune(&db).await;
-    let ccas =
-        fixtures::structure(&db, "35600000049837", "CCAS", StructureKind::Administration).await;
-    let dana = fixtures::person(&db, "dana@exemple.fr", "Dana", "Prescriptrice").await;
-    fixtures::grant(&db, dana, ccas, Role::Prescripteur).await;
+    let c = relais_testkit::pass::circuit(&db, NOW, 100_000).await;
+    c.qualifier(&db, NOW).await;
+    let ccas = c.prescripteur.structure();
+    let dana = c.prescripteur.person();
+    fixtures::grant(&db, dana, ccas, Role::Mediateur).await;
     let agent = relais_testkit::pass::access(dana, ccas, Role::Prescripteur);
+    let mediatrice = fixtures::mediateur(dana, ccas);
+    let emile = beneficiaires::creer(&db, &mediatrice, &fiche("Émile", "Zola"))
+        .await
+        .unwrap();
+    // Another mediator's file, not shared, cannot be joined.
+    let autre = fixtures::person(&db, "eve@exemple.fr", "Ève", "Autre").await;
+    fixtures::grant(&db, autre, ccas, Role::Mediateur).await;
+    let cachee = beneficiaires::creer(
+        &db,
+        &fixtures::mediateur(autre, ccas),
+        &NouvelleFiche {
+            partage: false,
+            ..fiche("Fanny", "Cachée")
+        },
+    )
+    .await
+    .unwrap();
+    let pour = |beneficiaire, consentement| Pour {
+        mediateur: &mediatrice,
+        beneficiaire,
+        consentement,
+    };
+    assert!(matches!(
+        svc::commencer_avec(&db, &agent, Some(pour(emile, false)), NOW).await,
+        Err(DiagnosticError::ConsentementManquant)
+    ));
+    assert!(matches!(
+        svc::commencer_avec(&db, &agent, Some(pour(cachee, true)), NOW).await,
+        Err(DiagnosticError::BeneficiaireInconnu)
+    ));
     // An agent is not bounded by the address: a CCAS takes many diagnostics a day.
-    for _ in 0..40 {
-        svc::commencer(&db, &client("192.0.2.3"), Some(&agent), NOW)
-            .await
-            .unwrap();
+    for _ in 0..31 {
+        svc::commencer_avec(&db, &agent, None, NOW).await.unwrap();
     }
-    let cle = svc::commencer(&db, &client("192.0.2.3"), Some(&agent), NOW)
+    let premier = svc::commencer_avec(&db, &agent, Some(pour(emile, true)), NOW)
         .await
         .unwrap();
-    let v = svc::voir(&db, &relais_testkit::diagnostic::banque(), &cle, NOW)
-        .await
-        .unwrap();
+    let banque = relais_testkit::diagnostic::banque();
+    let v = svc::voir(&db, &banque, &premier, NOW).await.unwrap();
     assert_eq!(v.diagnostic.contexte.structure, Some(ccas));
     assert_eq!(v.diagnostic.contexte.agent, Some(dana));
+    assert_eq!(v.diagnostic.contexte.beneficiaire, Some(emile));
+    let avant = passer(&db, &premier, 0).await;
+    assert_eq!(svc::mes_diagnostics(&db, &agent).await.unwrap().len(), 32);
+
+    // A booklet handed from the result screen, one of its passes used.
+    let codes = c.emettre(&db, 1, NOW).await;
+    let saisie = |diagnostic: &str| RemiseSaisie {
+        commune: "42218".into(),
+        diagnostic: Some(diagnostic.into()),
+        ..RemiseSaisie::default()
+    };
+    assert!(matches!(
+        pass::remettre(
+            &db,
+            &c.prescripteur,
+            c.programme,
+            1,
+            &saisie("inconnue"),
+            NOW
+        )
+        .await,
+        Err(PassError::Introuvable("diagnostic"))
+    ));
+    pass::remettre(&db, &c.prescripteur, c.programme, 1, &saisie(&premier), NOW)
+        .await
+        .unwrap();
+    pass::utiliser(
+        &db,
+        &c.mediateur,
+        crate::index(),
+        &DemandeUtilisation {
+            code: codes[0].clone(),
+            cle: "emile-1".into(),
+            lieu: None,
+            service: ServicePass::AtelierCollectif,
+            utilise_le: NOW,
+            hors_ligne: false,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+
+    let p = svc::parcours(&db, &mediatrice, emile).await.unwrap();
+    assert_eq!(p.diagnostics.len(), 1);
+    assert_eq!(p.progres, None, "one diagnostic: no progress to tell yet");
+    assert_eq!(
+        (p.remises.len(), p.remises[0].pass, p.remises[0].utilises),
+        (1, 5, 1)
+    );
+
+    let second = svc::commencer_avec(&db, &agent, Some(pour(emile, true)), NOW + 1)
+        .await
+        .unwrap();
+    let apres = passer(&db, &second, 3).await;
+    let p = svc::parcours(&db, &mediatrice, emile).await.unwrap();
+    assert_eq!(p.diagnostics.len(), 2);
+    let progres = p.progres.unwrap();
+    assert!(progres.progresse());
+    assert_eq!(progres, apres.progres_depuis(&avant));
+    assert!(matches!(
+        svc::parcours(&db, &mediatrice, cachee).await,
+        Err(DiagnosticError::BeneficiaireInconnu)
+    ));
+    assert_eq!(
+        svc::progres(&db, &agent, crate::index()).await.unwrap(),
+        vec![ProgresTerritoire {
+            territoire: "42 — Loire".into(),
+            personnes: 1,
+            progresse: 1,
+        }]
+    );
+    // Joining a result to a file is journaled in the structure's journal.
+    let journal = relais_store::journal::list(
+        &db,
+        &relais_store::journal::JournalFilter {
+            structure: Some(ccas),
+            ..Default::default()
+        },
+        100,
+    )
+    .await
+    .unwrap();
+    let joints = journal
+        .iter()
+        .filter(|e| e.content.action == JournalAction::DiagnosticJoined)
+        .count();
+    assert_eq!(joints, 2);
+}
+
+fn fiche(prenom: &str, nom: &str) -> NouvelleFiche {
+    NouvelleFiche {
+        prenom: prenom.into(),
+        nom: nom.into(),
+        commune: Some("42218".into()),
+        genre: Genre::Masculin,
+        tranche: TrancheAge::SoixanteDixPlus,
+        statut: StatutSocial::Retraite,
+        consentement: true,
+        partage: true,
+    }
 }
 
 async fn starts_from_one_address_are_bounded(db: Db) {
     for _ in 0..30 {
-        svc::commencer(&db, &client("192.0.2.4"), None, NOW)
+        svc::commencer(&db, &client("192.0.2.4"), NOW)
             .await
             .unwrap();
     }
     assert!(matches!(
-        svc::commencer(&db, &client("192.0.2.4"), None, NOW).await,
+        svc::commencer(&db, &client("192.0.2.4"), NOW).await,
         Err(DiagnosticError::TropNombreux)
     ));
     // Another address is not.
-    svc::commencer(&db, &client("192.0.2.5"), None, NOW)
+    svc::commencer(&db, &client("192.0.2.5"), NOW)
         .await
         .unwrap();
 }

@@ -102,7 +102,7 @@ async fn a_programme_runs_from_its_settings_to_a_pass_used_once(db: Db) {
         tranche_age: "60-69".into(),
         commune: "42218".into(),
         situation: "retraite".into(),
-        orientation: vec![],
+        ..RemiseSaisie::default()
     };
     let carnet = svc::remettre(&db, &prescripteur, programme, 1, &remise, NOW)
         .await
@@ -424,7 +424,7 @@ async fn the_funnel_counts_every_pass_once(db: Db) {
         tranche_age: "60-69".into(),
         commune: "42218".into(),
         situation: "retraite".into(),
-        orientation: vec![],
+        ..RemiseSaisie::default()
     };
     // What the history did, pass by pass: (booklet, handed out on, used on).
     let mut modele: Vec<(i64, Option<i64>, Option<i64>)> = Vec::new();

@@ -236,8 +236,33 @@ pub struct FichePage {
     pub nom: String,
     pub details: Vec<(&'static str, String)>,
     pub etapes: Vec<Etape>,
+    /// Their diagnostics, oldest first: (date, level, key).
+    pub diagnostics: Vec<(String, String, String)>,
+    /// What they gained from their first diagnostic to their last, in words.
+    pub progres: Option<String>,
+    /// The booklets handed from their diagnostics and what became of their passes.
+    pub remises: Vec<String>,
     pub message: Option<&'static str>,
     pub erreur: Option<&'static str>,
+}
+
+/// A person's progress between two diagnostics, in words.
+fn progres(p: &relais_domain::diagnostic::resultat::Progres) -> String {
+    let mut phrases = Vec::new();
+    match p.niveaux {
+        0 => {}
+        n if n > 0 => phrases.push(format!("{n} niveau(x) gagné(s)")),
+        n => phrases.push(format!("{} niveau(x) perdu(s)", -n)),
+    }
+    if !p.acquis.is_empty() {
+        let domaines: Vec<&str> = p.acquis.iter().map(|d| d.label()).collect();
+        phrases.push(format!("désormais acquis : {}", domaines.join(", ")));
+    }
+    if phrases.is_empty() {
+        "Pas de progrès mesuré du premier diagnostic au dernier.".to_string()
+    } else {
+        crate::comptes::capitalize(&phrases.join(" ; ")) + "."
+    }
 }
 
 async fn fiche_page(
@@ -251,6 +276,11 @@ async fn fiche_page(
     let (f, etapes) = match svc::parcours(&state.db, access, id).await {
         Ok(v) => v,
         Err(FicheError::Store(e)) => return internal(e),
+        Err(_) => return gone(&ctx),
+    };
+    let diagnostic = match relais_services::diagnostic::parcours(&state.db, access, id).await {
+        Ok(d) => d,
+        Err(relais_services::diagnostic::DiagnosticError::Store(e)) => return internal(e),
         Err(_) => return gone(&ctx),
     };
     let details = vec![
@@ -293,6 +323,33 @@ async fn fiche_page(
             id,
             nom: nom(&f),
             details,
+            diagnostics: diagnostic
+                .diagnostics
+                .iter()
+                .filter_map(|d| {
+                    let r = d.resultat.as_ref()?;
+                    Some((
+                        date_fr(d.fini_le?),
+                        format!("{} ({})", r.niveau.label(), r.niveau.pix()),
+                        d.cle.clone(),
+                    ))
+                })
+                .collect(),
+            progres: diagnostic.progres.as_ref().map(progres),
+            remises: diagnostic
+                .remises
+                .iter()
+                .map(|r| {
+                    format!(
+                        "Carnet n° {} du programme « {} », remis le {} : {} pass utilisé(s) sur {}",
+                        r.numero,
+                        r.programme,
+                        date_fr(r.remis_le),
+                        r.utilises,
+                        r.pass
+                    )
+                })
+                .collect(),
             etapes: etapes
                 .iter()
                 .map(|e| Etape {

@@ -550,7 +550,13 @@ fn form_page(
 
 /// The fields another page may fill in the new activity's form (the counter, after a pass
 /// is accepted).
-const PREREMPLIS: [&str; 4] = ["type_activite", "thematiques", "type_lieu", "lieu"];
+const PREREMPLIS: [&str; 5] = [
+    "type_activite",
+    "thematiques",
+    "type_lieu",
+    "lieu",
+    "suivis",
+];
 
 /// `GET /structures/{id}/activites/nouvelle`, maybe with some fields filled
 /// ([`PREREMPLIS`]).

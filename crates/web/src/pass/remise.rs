@@ -29,6 +29,8 @@ pub struct RemisePage {
     /// The lieux suggested to the person after a hand-out: « name — address (n km) ».
     pub orientation: Vec<String>,
     pub erreur: Option<String>,
+    /// The key of the diagnostic it is handed from, kept when the form is shown again.
+    pub diagnostic: String,
 }
 
 impl RemisePage {
@@ -50,6 +52,9 @@ pub struct Envoi {
     tranche: String,
     #[serde(default)]
     situation: String,
+    /// The key of the diagnostic whose result screen the booklet is handed from.
+    #[serde(default)]
+    diagnostic: String,
 }
 
 async fn page(
@@ -61,7 +66,7 @@ async fn page(
     erreur: Option<String>,
 ) -> Response {
     let (message, orientation) = message.map_or((None, Vec::new()), |(m, o)| (Some(m), o));
-    let confies = match relais_store::pass::programmes_entrusted(&state.db, structure).await {
+    let confies = match svc::a_remettre(&state.db, structure).await {
         Ok(p) => p,
         Err(err) => return internal(err),
     };
@@ -102,6 +107,7 @@ async fn page(
             message,
             orientation,
             erreur,
+            diagnostic: e.diagnostic.clone(),
         },
     )
 }
@@ -148,6 +154,7 @@ pub async fn submit(
             .as_str()
             .into(),
         orientation: Vec::new(),
+        diagnostic: Some(e.diagnostic.trim().to_string()).filter(|d| !d.is_empty()),
     };
     // The lieux suggested to the person, kept with the hand-out.
     let lieux = match svc::orientation(&state.db, &state.territoires, programme, &saisie.commune, 5)

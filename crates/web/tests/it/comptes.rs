@@ -74,6 +74,8 @@ enum Access {
     MediateurOf,
     /// The structure's prescripteurs.
     PrescripteurOf,
+    /// The structure's mediators, aidants and prescripteurs: who take diagnostics.
+    OrienteurOf,
 }
 
 /// The matrix: every route must be here.
@@ -118,6 +120,7 @@ fn access(method: &str, path: &str) -> Access {
         // A diagnostic is taken without an account; one is reached by its key only.
         ("GET" | "POST", "/diagnostic" | "/diagnostic/{cle}") => Access::Public,
         ("GET", "/diagnostic/{cle}/fiche") => Access::Public,
+        ("GET" | "POST", "/structures/{id}/diagnostics") => Access::OrienteurOf,
         ("GET" | "POST", "/admin/structures/import") => Access::Admin,
         (
             "GET" | "POST",
@@ -421,6 +424,10 @@ async fn every_route_for_every_role_and_structure() {
                     Access::AnyAidant => who == Who::Aidant,
                     Access::MediateurOf => who == Who::Mediateur && id == w.structures[0],
                     Access::PrescripteurOf => who == Who::Prescripteur && id == w.structures[0],
+                    Access::OrienteurOf => {
+                        matches!(who, Who::Mediateur | Who::Aidant | Who::Prescripteur)
+                            && id == w.structures[0]
+                    }
                     Access::MandateTeamOf => {
                         (matches!(who, Who::Aidant | Who::Referent) && id == w.structures[0])
                             || (who == Who::OtherReferent && id == w.structures[1])
