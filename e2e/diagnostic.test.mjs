@@ -158,6 +158,16 @@ describe('a diagnostic alone, with the keyboard alone', () => {
     // Where to learn: the lieux search, filtered on the service that teaches what is to work on.
     const lieux = decodeURIComponent(await page.getAttribute('main a.fr-btn >> nth=0', 'href'));
     assert.match(lieux, /^\/lieux(\?services=(Maîtrise des outils numériques du quotidien|Aide aux démarches administratives|Utilisation sécurisée du numérique))?$/);
+    // Near the person's commune: the lieux that teach it, free ones first.
+    await typeInto(page, '#commune', 'zzzz');
+    await tabTo(page, 'button[type="submit"]', { text: /Voir les lieux proches/ });
+    await pressAndLoad(page);
+    assert.match(await page.locator('#commune-erreur').innerText(), /Aucune commune ne répond à « zzzz »/);
+    await typeInto(page, '#commune', '42000');
+    await tabTo(page, 'button[type="submit"]', { text: /Voir les lieux proches/ });
+    await pressAndLoad(page);
+    await checkPage(s, 'resultat-lieux', { title: 'Votre résultat — Diagnostic numérique' });
+    assert.match(await page.locator('#lieux').innerText(), /Saint-Étienne/);
     await tabTo(page, 'main a[href$="/fiche"]', { text: /Voir la fiche à imprimer/ });
     await pressAndLoad(page);
     await checkPage(s, 'fiche', { title: 'Fiche de résultat — Diagnostic numérique' });

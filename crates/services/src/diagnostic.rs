@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 use relais_domain::authz::{MediateurAccess, StructureAccess};
 use relais_domain::diagnostic::adaptatif::{Passation, REGLES, Reponse};
 use relais_domain::diagnostic::banque::Banque;
+use relais_domain::diagnostic::referentiel::Domaine;
 use relais_domain::diagnostic::resultat::{Progres, Resultat, tirage};
-use relais_domain::ids::BeneficiaireId;
+use relais_domain::ids::{BeneficiaireId, LieuId};
 use relais_domain::journal::{JournalAction, NewEntry};
+use relais_domain::lieux::vocabulaires::{Frais, Service};
 use relais_search::TerritoryIndex;
 use relais_store::diagnostic::{self as repo, Contexte, Diagnostic, RemiseSuivie, ReponseGardee};
 use relais_store::{Db, StoreError, journal, sessions};
@@ -351,4 +353,80 @@ pub async fn progres(
             progresse,
         })
         .collect())
+}
+
+/// The lieux service that teaches a domain.
+pub fn service(d: Domaine) -> Service {
+    match d {
+        Domaine::Appareil | Domaine::Information | Domaine::Communication => {
+            Service::MaitriseOutils
+        }
+        Domaine::Demarches => Service::AideDemarches,
+        Domaine::Securite => Service::UtilisationSecurisee,
+    }
+}
+
+/// What a result suggests to learn: the services that teach the domains to work on, or
+/// everyday tools when every domain is known.
+pub fn services_a_suivre(r: &Resultat) -> Vec<Service> {
+    let mut services: Vec<Service> = r.a_travailler().map(|d| service(d.domaine)).collect();
+    services.dedup();
+    if services.is_empty() {
+        services.push(Service::MaitriseOutils);
+    }
+    services
+}
+
+/// A lieu where a person may learn what their result suggests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LieuPropose {
+    pub id: LieuId,
+    pub nom: String,
+    pub adresse: String,
+    pub distance_km: f64,
+    pub gratuit: bool,
+}
+
+/// Up to `n` lieux near the commune `commune` (INSEE or postal code, or its name) that
+/// teach the first service `r` suggests: the free ones first, then the others, nearest
+/// first in each. `None` when no commune with a position answers to `commune`.
+pub fn orientation(
+    lieux: &crate::lieux::recherche::Lieux,
+    territoires: &TerritoryIndex,
+    r: &Resultat,
+    commune: &str,
+    n: usize,
+) -> Option<(String, Vec<LieuPropose>)> {
+    let commune = territoires.search(commune, 1).into_iter().next()?.commune;
+    let point = commune.position?;
+    let service = services_a_suivre(r)[0];
+    let recherche = lieux.get();
+    let filtre = |frais: Vec<Frais>| relais_search::lieux::Filter {
+        services: vec![service],
+        frais,
+        ..Default::default()
+    };
+    let gratuits = recherche
+        .index
+        .nearest(point, n, &filtre(vec![Frais::Gratuit]));
+    let tous = recherche.index.nearest(point, n, &filtre(Vec::new()));
+    let mut vus = std::collections::BTreeSet::new();
+    let proposes = gratuits
+        .iter()
+        .map(|&(i, d)| (i, d, true))
+        .chain(tous.iter().map(|&(i, d)| (i, d, false)))
+        .filter(|(i, _, _)| vus.insert(*i))
+        .take(n)
+        .map(|(i, d, gratuit)| {
+            let s = &recherche.summaries[i];
+            LieuPropose {
+                id: recherche.index.lieu(i).id.clone(),
+                nom: s.nom.clone(),
+                adresse: format!("{}, {} {}", s.adresse, s.code_postal, s.commune),
+                distance_km: d / 1_000.0,
+                gratuit,
+            }
+        })
+        .collect();
+    Some((commune.nom.clone(), proposes))
 }

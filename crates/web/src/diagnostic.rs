@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use askama::Template;
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,7 +14,6 @@ use relais_domain::diagnostic::banque::{self, Banque, Question};
 use relais_domain::diagnostic::referentiel::{Domaine, Niveau};
 use relais_domain::diagnostic::resultat::{Resultat, ResultatDomaine};
 use relais_domain::ids::{BeneficiaireId, StructureId};
-use relais_domain::lieux::vocabulaires::Service;
 use relais_services::diagnostic::{
     self as svc, Choix, DiagnosticError, Etape, Pour, ProgresTerritoire, Vue,
 };
@@ -146,12 +145,6 @@ impl QuestionPage {
     }
 }
 
-/// A domain's line of the result, with the lieux service that teaches it.
-pub struct LigneResultat {
-    pub phrase: String,
-    pub service: Service,
-}
-
 /// A question of the test as the result recalls it.
 pub struct Rappel {
     pub q: &'static Question,
@@ -168,8 +161,14 @@ pub struct ResultatPage {
     pub date: String,
     pub niveau: String,
     pub pix: &'static str,
-    pub acquis: Vec<LigneResultat>,
-    pub a_travailler: Vec<LigneResultat>,
+    pub acquis: Vec<String>,
+    pub a_travailler: Vec<String>,
+    /// The lieux search for the first service the result suggests.
+    pub recherche_lieux: String,
+    /// The commune typed to find lieux near it, and what was found: its name and the
+    /// lieux, free ones first (`None`: no such commune).
+    pub commune: String,
+    pub orientation: Option<Option<(String, Vec<svc::LieuPropose>)>>,
     pub rappels: Vec<Rappel>,
     /// The sheet to print or send rather than the page.
     pub fiche: bool,
@@ -194,16 +193,6 @@ impl ResultatPage {
         voix(&self.ctx.assets, texte)
     }
 
-    /// The lieux search for what is to work on (or for everything, when nothing is).
-    fn recherche_lieux(&self) -> String {
-        let mut services: Vec<Service> = self.a_travailler.iter().map(|l| l.service).collect();
-        services.dedup();
-        match services.first() {
-            Some(s) => format!("/lieux?services={}", crate::auth::urlencode(s.as_str())),
-            None => "/lieux".to_string(),
-        }
-    }
-
     fn courriel(&self) -> String {
         format!(
             "mailto:?subject={}&body={}",
@@ -216,31 +205,25 @@ impl ResultatPage {
     }
 }
 
-/// The lieux service that teaches a domain.
-fn service(d: Domaine) -> Service {
-    match d {
-        Domaine::Appareil | Domaine::Information | Domaine::Communication => {
-            Service::MaitriseOutils
-        }
-        Domaine::Demarches => Service::AideDemarches,
-        Domaine::Securite => Service::UtilisationSecurisee,
-    }
+fn lignes<'a>(it: impl Iterator<Item = &'a ResultatDomaine>) -> Vec<String> {
+    it.map(ResultatDomaine::phrase).collect()
 }
 
-fn lignes<'a>(it: impl Iterator<Item = &'a ResultatDomaine>) -> Vec<LigneResultat> {
-    it.map(|d| LigneResultat {
-        phrase: d.phrase(),
-        service: service(d.domaine),
-    })
-    .collect()
+/// Where the person lives, typed on the result to find lieux near it.
+#[derive(serde::Deserialize, Default)]
+pub struct Ou {
+    #[serde(default)]
+    commune: String,
 }
 
 fn resultat_page(
+    state: &AppState,
     ctx: PageContext,
     v: &Vue,
     r: &Resultat,
     fiche: bool,
     agent: Option<ActionsAgent>,
+    ou: &Ou,
 ) -> ResultatPage {
     let b = banque();
     let rappels = v
@@ -266,6 +249,13 @@ fn resultat_page(
         pix: r.niveau.pix(),
         acquis: lignes(r.acquis()),
         a_travailler: lignes(r.a_travailler()),
+        recherche_lieux: format!(
+            "/lieux?services={}",
+            crate::auth::urlencode(svc::services_a_suivre(r)[0].as_str())
+        ),
+        commune: ou.commune.trim().chars().take(60).collect(),
+        orientation: (!ou.commune.trim().is_empty())
+            .then(|| svc::orientation(&state.lieux, &state.territoires, r, ou.commune.trim(), 5)),
         rappels,
         fiche,
         agent,
@@ -327,7 +317,14 @@ fn inconnu(ctx: &PageContext) -> Response {
     )
 }
 
-fn page(ctx: PageContext, v: Vue, erreur: Option<String>, agent: Option<ActionsAgent>) -> Response {
+fn page(
+    state: &AppState,
+    ctx: PageContext,
+    v: Vue,
+    erreur: Option<String>,
+    agent: Option<ActionsAgent>,
+    ou: &Ou,
+) -> Response {
     match &v.etape {
         Etape::Question { rang, question } => {
             let page = QuestionPage {
@@ -343,7 +340,7 @@ fn page(ctx: PageContext, v: Vue, erreur: Option<String>, agent: Option<ActionsA
                 None => render(page),
             }
         }
-        Etape::Fini(r) => render(resultat_page(ctx, &v, r, false, agent)),
+        Etape::Fini(r) => render(resultat_page(state, ctx, &v, r, false, agent, ou)),
     }
 }
 
@@ -351,6 +348,7 @@ fn page(ctx: PageContext, v: Vue, erreur: Option<String>, agent: Option<ActionsA
 pub async fn question(
     Page(state, ctx): Page,
     Path(cle): Path<String>,
+    Query(ou): Query<Ou>,
     mut parts: Parts,
 ) -> Response {
     match svc::voir(&state.db, banque(), &cle, now_ms()).await {
@@ -359,7 +357,7 @@ pub async fn question(
                 Etape::Fini(_) => actions_agent(&state, &mut parts, &v.diagnostic).await,
                 Etape::Question { .. } => None,
             };
-            page(ctx, v, None, agent)
+            page(&state, ctx, v, None, agent, &ou)
         }
         Err(DiagnosticError::Inconnu) => inconnu(&ctx),
         Err(e) => internal(e),
@@ -387,10 +385,12 @@ pub async fn repondre(
     let Some(choix) = choix else {
         return match svc::voir(&state.db, banque(), &cle, now_ms()).await {
             Ok(v) => page(
+                &state,
                 ctx,
                 v,
                 Some("Choisissez une réponse, ou « Je ne sais pas ».".into()),
                 None,
+                &Ou::default(),
             ),
             Err(DiagnosticError::Inconnu) => inconnu(&ctx),
             Err(e) => internal(e),
@@ -413,10 +413,12 @@ pub async fn repondre(
             .await
         {
             Ok(v) => page(
+                &state,
                 ctx,
                 v,
                 Some("Cette réponse ne fait pas partie de la question : choisissez-en une.".into()),
                 None,
+                &Ou::default(),
             ),
             Err(e) => internal(e),
         },
@@ -425,10 +427,14 @@ pub async fn repondre(
 }
 
 /// `GET /diagnostic/{cle}/fiche`: the result sheet, to print or send.
-pub async fn fiche(Page(state, ctx): Page, Path(cle): Path<String>) -> Response {
+pub async fn fiche(
+    Page(state, ctx): Page,
+    Path(cle): Path<String>,
+    Query(ou): Query<Ou>,
+) -> Response {
     match svc::voir(&state.db, banque(), &cle, now_ms()).await {
         Ok(v) => match &v.etape {
-            Etape::Fini(r) => render(resultat_page(ctx, &v, r, true, None)),
+            Etape::Fini(r) => render(resultat_page(&state, ctx, &v, r, true, None, &ou)),
             Etape::Question { .. } => Redirect::to(&format!("/diagnostic/{cle}")).into_response(),
         },
         Err(DiagnosticError::Inconnu) => inconnu(&ctx),

@@ -22,6 +22,7 @@ store_tests!(
     a_form_sent_twice_or_late_changes_nothing,
     a_diagnostic_with_an_agent_joins_the_path_of_the_person,
     starts_from_one_address_are_bounded,
+    the_result_points_to_the_nearest_lieux_free_ones_first,
 );
 
 const NOW: i64 = 1_796_000_000_000;
@@ -304,4 +305,64 @@ async fn starts_from_one_address_are_bounded(db: Db) {
     svc::commencer(&db, &client("192.0.2.5"), NOW)
         .await
         .unwrap();
+}
+
+/// Near Saint-Étienne: a paying lieu nearest, a free one farther, both teaching everyday
+/// tools, and a free one nearest that only helps with démarches.
+const LIEUX: &str = "id,nom,commune,code_postal,adresse,date_maj,latitude,longitude,services,frais_a_charge\n\
+    payant,Atelier payant,Saint-Étienne,42000,1 rue A,2026-06-01,45.4400,4.3900,Maîtrise des outils numériques du quotidien,Payant\n\
+    gratuit,Médiathèque gratuite,Saint-Étienne,42000,2 rue B,2026-06-01,45.4700,4.4200,Maîtrise des outils numériques du quotidien,Gratuit\n\
+    demarches,France services,Saint-Étienne,42000,3 rue C,2026-06-01,45.4401,4.3901,Aide aux démarches administratives,Gratuit\n";
+
+async fn the_result_points_to_the_nearest_lieux_free_ones_first(db: Db) {
+    use relais_domain::diagnostic::referentiel::{Domaine, Niveau};
+    use relais_domain::diagnostic::resultat::ResultatDomaine;
+    use relais_services::lieux::import::import_bytes;
+    use relais_services::lieux::recherche::Lieux;
+
+    let report = import_bytes(
+        &db,
+        crate::index(),
+        "essai",
+        LIEUX.as_bytes(),
+        &mut |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.kept(), 3, "{report:?}");
+    let lieux = Lieux::load(&db, crate::index()).await.unwrap();
+    let resultat = |acquis: fn(Domaine) -> bool| Resultat {
+        theta_milli: 0,
+        erreur_milli: 500,
+        niveau: Niveau(2),
+        domaines: Domaine::ALL
+            .iter()
+            .map(|&domaine| ResultatDomaine {
+                domaine,
+                niveau: Niveau(2),
+                acquis: acquis(domaine),
+            })
+            .collect(),
+    };
+    // To work on: using a device first, so everyday tools.
+    let r = resultat(|_| false);
+    let (commune, proposes) = svc::orientation(&lieux, crate::index(), &r, "42000", 5).unwrap();
+    assert_eq!(commune, "Saint-Étienne");
+    let noms: Vec<(&str, bool)> = proposes
+        .iter()
+        .map(|l| (l.nom.as_str(), l.gratuit))
+        .collect();
+    assert_eq!(
+        noms,
+        [("Médiathèque gratuite", true), ("Atelier payant", false)]
+    );
+    assert!(proposes[0].distance_km > proposes[1].distance_km);
+    // Only démarches to work on: the France services.
+    let r = resultat(|d| d != Domaine::Demarches);
+    let (_, proposes) = svc::orientation(&lieux, crate::index(), &r, "Saint-Étienne", 5).unwrap();
+    assert_eq!(
+        proposes.iter().map(|l| l.nom.as_str()).collect::<Vec<_>>(),
+        ["France services"]
+    );
+    assert!(svc::orientation(&lieux, crate::index(), &r, "zzzz", 5).is_none());
 }

@@ -118,7 +118,7 @@ async fn a_diagnostic_goes_from_its_start_to_its_sheet_through_forms() {
     assert!(vues >= 10);
     let fiche = body(send(&app, "GET", &format!("{adresse}/fiche"), &cookie, "").await).await;
     assert!(fiche.contains("Fiche de résultat"));
-    assert!(fiche.contains("Trouver un lieu près de chez moi"));
+    assert!(fiche.contains("Voir les lieux proches"));
     assert!(fiche.contains("href=\"/lieux"));
     let res = send(&app, "GET", "/diagnostic/inconnue", &cookie, "").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
