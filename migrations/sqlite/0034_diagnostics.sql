@@ -42,3 +42,23 @@ CREATE INDEX reponses_diagnostic_question ON reponses_diagnostic (question);
 -- A booklet handed from a diagnostic's result screen: the person's path joins the
 -- diagnostic, the passes and their uses.
 ALTER TABLE remises_pass ADD COLUMN diagnostic_id BIGINT REFERENCES diagnostics (id);
+
+-- The item parameters re-estimated from the answers (domain::diagnostic::calibration),
+-- one row per run and per item it could estimate; the latest run's are served, over the
+-- bank's own. A result already given keeps the parameters it was computed with.
+CREATE TABLE estimations_diagnostic (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    estime_le BIGINT NOT NULL,
+    -- Finished diagnostics the run read.
+    diagnostics BIGINT NOT NULL
+);
+
+CREATE TABLE parametres_diagnostic (
+    estimation_id BIGINT NOT NULL REFERENCES estimations_diagnostic (id),
+    question TEXT NOT NULL,
+    -- a and b in thousandths.
+    discrimination_milli BIGINT NOT NULL,
+    difficulte_milli BIGINT NOT NULL,
+    reponses BIGINT NOT NULL,
+    PRIMARY KEY (estimation_id, question)
+);

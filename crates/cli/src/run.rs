@@ -296,6 +296,26 @@ fn registry(config: &Config) -> anyhow::Result<Registry> {
                     .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
             },
         )
+        .recurring(
+            "parametres_diagnostic",
+            relais_domain::schedule::Schedule::parse("30 4 * * *").expect("valid schedule"),
+            |db, _| async move {
+                let now = relais_domain::calendrier::now_ms();
+                let banques = relais_web::diagnostic::banques();
+                relais_services::diagnostic::reestimer(
+                    &db,
+                    banques,
+                    relais_services::diagnostic::SEUILS,
+                    now,
+                )
+                .await
+                .map(|n| match n {
+                    Some(n) => tracing::info!(n, "paramètres du diagnostic réestimés"),
+                    None => tracing::info!("diagnostic : pas de nouvelles réponses à réestimer"),
+                })
+                .map_err(|e| relais_jobs::JobError::Failed(e.to_string()))
+            },
+        )
         .handle(relais_services::courriel::JOB, move |_db, payload| {
             let mailer = mailer.clone();
             async move {

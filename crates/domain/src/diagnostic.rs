@@ -5,6 +5,7 @@
 
 pub mod adaptatif;
 pub mod banque;
+pub mod calibration;
 pub mod irt;
 pub mod referentiel;
 pub mod resultat;

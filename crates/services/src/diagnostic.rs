@@ -4,10 +4,12 @@
 use std::time::Duration;
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use relais_domain::authz::{MediateurAccess, StructureAccess};
 use relais_domain::diagnostic::adaptatif::{Passation, REGLES, Reponse};
 use relais_domain::diagnostic::banque::Banque;
+use relais_domain::diagnostic::calibration::{self, Reglage};
 use relais_domain::diagnostic::referentiel::Domaine;
 use relais_domain::diagnostic::resultat::{Progres, Resultat, tirage};
 use relais_domain::ids::{BeneficiaireId, LieuId};
@@ -54,9 +56,10 @@ pub enum Etape {
     Fini(Resultat),
 }
 
-/// A diagnostic, its answers and where it stands.
+/// A diagnostic, its answers and where it stands, with the bank it is taken on.
 #[derive(Debug, Clone)]
 pub struct Vue {
+    pub banque: Arc<Banque>,
     pub diagnostic: Diagnostic,
     pub reponses: Vec<ReponseGardee>,
     pub etape: Etape,
@@ -170,8 +173,15 @@ fn passation(banque: &Banque, reponses: &[ReponseGardee]) -> Passation {
     Passation::reprise(&banque.items, REGLES, &donnees)
 }
 
-/// Diagnostic `cle` and where it stands. A test that is over gets its result kept, once.
-pub async fn voir(db: &Db, banque: &Banque, cle: &str, now: i64) -> Result<Vue, DiagnosticError> {
+/// Diagnostic `cle` and where it stands, on the bank served now. A test that is over gets
+/// its result kept, once.
+pub async fn voir(
+    db: &Db,
+    banques: &BanqueServie,
+    cle: &str,
+    now: i64,
+) -> Result<Vue, DiagnosticError> {
+    let banque = banques.actuelle(db).await?;
     let diagnostic = repo::by_cle(db, cle)
         .await?
         .ok_or(DiagnosticError::Inconnu)?;
@@ -181,19 +191,20 @@ pub async fn voir(db: &Db, banque: &Banque, cle: &str, now: i64) -> Result<Vue, 
 
 async fn vue(
     db: &Db,
-    banque: &Banque,
+    banque: Arc<Banque>,
     mut diagnostic: Diagnostic,
     reponses: Vec<ReponseGardee>,
     now: i64,
 ) -> Result<Vue, DiagnosticError> {
     if let Some(resultat) = diagnostic.resultat.clone() {
         return Ok(Vue {
+            banque,
             diagnostic,
             reponses,
             etape: Etape::Fini(resultat),
         });
     }
-    let p = passation(banque, &reponses);
+    let p = passation(&banque, &reponses);
     let rang = reponses.len();
     let etape = match p.prochaine(&banque.items, tirage(diagnostic.graine, rang)) {
         Some(question) => Etape::Question { rang, question },
@@ -208,6 +219,7 @@ async fn vue(
         }
     };
     Ok(Vue {
+        banque,
         diagnostic,
         reponses,
         etape,
@@ -218,14 +230,14 @@ async fn vue(
 /// twice, or from an older page, changes nothing and shows where the test stands.
 pub async fn repondre(
     db: &Db,
-    banque: &Banque,
+    banques: &BanqueServie,
     cle: &str,
     rang: usize,
     question: &str,
     choix: Choix,
     now: i64,
 ) -> Result<Vue, DiagnosticError> {
-    let v = voir(db, banque, cle, now).await?;
+    let v = voir(db, banques, cle, now).await?;
     let Etape::Question {
         rang: attendu,
         question: index,
@@ -233,7 +245,7 @@ pub async fn repondre(
     else {
         return Ok(v);
     };
-    let q = &banque.questions[index];
+    let q = &v.banque.questions[index];
     if rang != attendu || q.id != question {
         return Ok(v);
     }
@@ -251,7 +263,7 @@ pub async fn repondre(
     };
     repo::answer(db, v.diagnostic.id, &gardee, now).await?;
     let reponses = repo::reponses(db, v.diagnostic.id).await?;
-    vue(db, banque, v.diagnostic, reponses, now).await
+    vue(db, v.banque, v.diagnostic, reponses, now).await
 }
 
 /// The latest diagnostics the agent took in their structure, newest first.
@@ -429,4 +441,116 @@ pub fn orientation(
         })
         .collect();
     Some((commune.nom.clone(), proposes))
+}
+
+// --- the parameters re-estimated ----------------------------------------------------------
+
+/// When the parameters are re-estimated: finished diagnostics needed, and answers an item
+/// needs to be re-estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seuils {
+    pub diagnostics: usize,
+    pub reponses: usize,
+}
+
+/// Relais' thresholds: enough answers for an item's two parameters to be estimated within
+/// about 0.2 logit.
+pub const SEUILS: Seuils = Seuils {
+    diagnostics: 500,
+    reponses: 200,
+};
+
+/// The bank served: the one compiled in, with the parameters of the latest re-estimation
+/// over it; reloaded when a new run is kept (one small read a page to know).
+pub struct BanqueServie {
+    base: Banque,
+    courante: RwLock<(Option<i64>, Arc<Banque>)>,
+}
+
+impl BanqueServie {
+    pub fn new(base: Banque) -> BanqueServie {
+        let courante = RwLock::new((None, Arc::new(base.clone())));
+        BanqueServie { base, courante }
+    }
+
+    /// The bank compiled in.
+    pub fn base(&self) -> &Banque {
+        &self.base
+    }
+
+    pub async fn actuelle(&self, db: &Db) -> Result<Arc<Banque>, StoreError> {
+        let id = repo::latest_estimation_id(db).await?;
+        {
+            let c = self
+                .courante
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if c.0 == id {
+                return Ok(c.1.clone());
+            }
+        }
+        let estimes: Vec<(String, relais_domain::diagnostic::irt::Parametres)> =
+            match repo::latest_estimation(db).await? {
+                Some(e) => e.estimes.into_iter().map(|(q, p, _)| (q, p)).collect(),
+                None => Vec::new(),
+            };
+        let banque = Arc::new(self.base.avec(&estimes));
+        *self
+            .courante
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = (id, banque.clone());
+        Ok(banque)
+    }
+}
+
+/// Re-estimates the parameters from the answers of the finished diagnostics (a daily job),
+/// once there are `seuils.diagnostics` and more than at the last run, starting from those
+/// served; keeps the run. How many items it re-estimated (`None`: not run).
+pub async fn reestimer(
+    db: &Db,
+    banque: &BanqueServie,
+    seuils: Seuils,
+    now: i64,
+) -> Result<Option<usize>, StoreError> {
+    let diagnostics = repo::finished_answers(db).await?;
+    let deja = repo::latest_estimation(db)
+        .await?
+        .map_or(0, |e| e.diagnostics);
+    if diagnostics.len() < seuils.diagnostics || diagnostics.len() as i64 <= deja {
+        return Ok(None);
+    }
+    let servie = banque.actuelle(db).await?;
+    let personnes: Vec<Vec<(usize, bool)>> = diagnostics
+        .iter()
+        .map(|d| {
+            d.iter()
+                .filter_map(|(q, juste)| Some((servie.index(q)?, *juste)))
+                .collect()
+        })
+        .collect();
+    let depart: Vec<_> = servie.items.iter().map(|i| i.parametres).collect();
+    let estimes = calibration::reestimer(
+        &depart,
+        &personnes,
+        Reglage {
+            ecart_a_priori: REGLES.ecart_a_priori,
+            minimum: seuils.reponses,
+            tours: 20,
+        },
+    );
+    let mut reponses = vec![0i64; depart.len()];
+    for p in &personnes {
+        for &(i, _) in p {
+            reponses[i] += 1;
+        }
+    }
+    let gardes: Vec<repo::Estime> = estimes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((servie.questions[i].id.clone(), (*e)?, reponses[i])))
+        .collect();
+    let mut tx = db.begin().await?;
+    repo::save_estimation(&mut tx, diagnostics.len() as i64, &gardes, now).await?;
+    relais_store::commit(tx).await?;
+    Ok(Some(gardes.len()))
 }

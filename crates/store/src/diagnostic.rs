@@ -1,5 +1,6 @@
 //! Diagnostics: the test under way (its key, its draw, its answers) and its result.
 
+use relais_domain::diagnostic::irt::Parametres;
 use relais_domain::diagnostic::referentiel::{Domaine, Niveau};
 use relais_domain::diagnostic::resultat::{Resultat, ResultatDomaine};
 use relais_domain::ids::{BeneficiaireId, DiagnosticId, PersonId, StructureId};
@@ -159,6 +160,19 @@ pub async fn answer(
     r: &ReponseGardee,
     now: i64,
 ) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let done = answer_in(&mut tx, id, r, now).await?;
+    crate::commit(tx).await?;
+    Ok(done)
+}
+
+/// [`answer`] inside a transaction.
+pub async fn answer_in(
+    tx: &mut Tx,
+    id: DiagnosticId,
+    r: &ReponseGardee,
+    now: i64,
+) -> Result<bool, StoreError> {
     let done = statement!(
         "INSERT INTO reponses_diagnostic (diagnostic_id, rang, question, choix, reponse, \
          repondu_le) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -170,7 +184,7 @@ pub async fn answer(
         &r.reponse,
         now
     )
-    .execute(db.pool())
+    .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -178,6 +192,19 @@ pub async fn answer(
 /// Keeps the result of a finished diagnostic, once: a result given is never changed.
 pub async fn finish(
     db: &Db,
+    id: DiagnosticId,
+    resultat: &Resultat,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let done = finish_in(&mut tx, id, resultat, now).await?;
+    crate::commit(tx).await?;
+    Ok(done)
+}
+
+/// [`finish`] inside a transaction.
+pub async fn finish_in(
+    tx: &mut Tx,
     id: DiagnosticId,
     resultat: &Resultat,
     now: i64,
@@ -192,7 +219,7 @@ pub async fn finish(
         i64::from(resultat.niveau.0),
         ecrire_domaines(&resultat.domaines)
     )
-    .execute(db.pool())
+    .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -312,6 +339,119 @@ pub async fn of_structure_files(
             })
         })
         .collect())
+}
+
+/// The answers of every finished diagnostic, diagnostic by diagnostic: (question, scored
+/// right). For the re-estimation of the parameters.
+pub async fn finished_answers(db: &Db) -> Result<Vec<Vec<(String, bool)>>, StoreError> {
+    let rows = statement!(
+        "SELECT r.diagnostic_id, r.question, r.reponse FROM reponses_diagnostic r \
+         JOIN diagnostics d ON d.id = r.diagnostic_id WHERE d.fini_le IS NOT NULL \
+         ORDER BY r.diagnostic_id, r.rang"
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let mut out: Vec<Vec<(String, bool)>> = Vec::new();
+    let mut courant = None;
+    for r in &rows {
+        let id: i64 = r.get(0);
+        if courant != Some(id) {
+            out.push(Vec::new());
+            courant = Some(id);
+        }
+        if let Some(last) = out.last_mut() {
+            last.push((r.get(1), r.get::<String, _>(2) == "juste"));
+        }
+    }
+    Ok(out)
+}
+
+/// An item's re-estimated parameters: (question, a, b, answers it was estimated from).
+pub type Estime = (String, Parametres, i64);
+
+/// Keeps a run of the re-estimation; its id.
+pub async fn save_estimation(
+    tx: &mut Tx,
+    diagnostics: i64,
+    estimes: &[Estime],
+    now: i64,
+) -> Result<i64, StoreError> {
+    let id: i64 = statement!(
+        "INSERT INTO estimations_diagnostic (estime_le, diagnostics) VALUES ($1, $2) \
+         RETURNING id",
+        now,
+        diagnostics
+    )
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0);
+    for (question, p, reponses) in estimes {
+        statement!(
+            "INSERT INTO parametres_diagnostic (estimation_id, question, \
+             discrimination_milli, difficulte_milli, reponses) VALUES ($1, $2, $3, $4, $5)",
+            id,
+            question,
+            (p.a * 1_000.0).round() as i64,
+            (p.b * 1_000.0).round() as i64,
+            *reponses
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// A kept run of the re-estimation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimation {
+    pub id: i64,
+    /// Finished diagnostics it read.
+    pub diagnostics: i64,
+    pub estimes: Vec<Estime>,
+}
+
+/// The latest run, if any was kept.
+pub async fn latest_estimation(db: &Db) -> Result<Option<Estimation>, StoreError> {
+    let Some(id) = latest_estimation_id(db).await? else {
+        return Ok(None);
+    };
+    let diagnostics: i64 = statement!(
+        "SELECT diagnostics FROM estimations_diagnostic WHERE id = $1",
+        id
+    )
+    .fetch_one(db.pool())
+    .await?
+    .get(0);
+    let rows = statement!(
+        "SELECT question, discrimination_milli, difficulte_milli, reponses \
+         FROM parametres_diagnostic WHERE estimation_id = $1 ORDER BY question",
+        id
+    )
+    .fetch_all(db.pool())
+    .await?;
+    let estimes = rows
+        .iter()
+        .map(|r| {
+            let p = Parametres {
+                a: r.get::<i64, _>(1) as f64 / 1_000.0,
+                b: r.get::<i64, _>(2) as f64 / 1_000.0,
+            };
+            (r.get(0), p, r.get(3))
+        })
+        .collect();
+    Ok(Some(Estimation {
+        id,
+        diagnostics,
+        estimes,
+    }))
+}
+
+/// The latest run's id: what a server checks to know whether its bank is current.
+pub async fn latest_estimation_id(db: &Db) -> Result<Option<i64>, StoreError> {
+    Ok(statement!("SELECT MAX(id) FROM estimations_diagnostic")
+        .fetch_one(db.pool())
+        .await?
+        .get(0))
 }
 
 #[cfg(test)]

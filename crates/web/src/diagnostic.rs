@@ -15,7 +15,7 @@ use relais_domain::diagnostic::referentiel::{Domaine, Niveau};
 use relais_domain::diagnostic::resultat::{Resultat, ResultatDomaine};
 use relais_domain::ids::{BeneficiaireId, StructureId};
 use relais_services::diagnostic::{
-    self as svc, Choix, DiagnosticError, Etape, Pour, ProgresTerritoire, Vue,
+    self as svc, BanqueServie, Choix, DiagnosticError, Etape, Pour, ProgresTerritoire, Vue,
 };
 use relais_store::diagnostic::Diagnostic;
 
@@ -25,20 +25,26 @@ use crate::comptes::ClientInfo;
 use crate::error::{error_page, internal};
 use crate::pages::{Page, PageContext, render};
 
-/// The bank compiled in, with its illustrations; it passes its lint (a test says so).
-pub fn banque() -> &'static Banque {
-    static BANQUE: OnceLock<Banque> = OnceLock::new();
-    BANQUE.get_or_init(|| {
+/// The bank served: the one compiled in, with its illustrations (it passes its lint, a test
+/// says so), and the parameters of the latest re-estimation over it.
+pub fn banques() -> &'static BanqueServie {
+    static BANQUES: OnceLock<BanqueServie> = OnceLock::new();
+    BANQUES.get_or_init(|| {
         let toml = include_str!("../../../data/diagnostic/questions.toml");
         let svg = |name: &str| {
             crate::assets::bytes(&format!("diagnostic/illustrations/{name}"))
                 .and_then(|b| std::str::from_utf8(b).ok())
         };
         match banque::lire(toml, svg) {
-            Ok(questions) => Banque::new(questions),
+            Ok(questions) => BanqueServie::new(Banque::new(questions)),
             Err(erreurs) => panic!("banque de questions invalide : {erreurs:?}"),
         }
     })
+}
+
+/// The bank compiled in.
+pub fn banque() -> &'static Banque {
+    banques().base()
 }
 
 /// The sentences of the pages that are read aloud, besides the bank's texts: each has its
@@ -134,7 +140,7 @@ pub struct QuestionPage {
     pub ctx: PageContext,
     pub cle: String,
     pub rang: usize,
-    pub q: &'static Question,
+    pub q: Question,
     pub ne_sait_pas: &'static str,
     pub erreur: Option<String>,
 }
@@ -147,9 +153,9 @@ impl QuestionPage {
 
 /// A question of the test as the result recalls it.
 pub struct Rappel {
-    pub q: &'static Question,
+    pub q: Question,
     /// The answer chosen, `None` for « je ne sais pas ».
-    pub choisie: Option<&'static str>,
+    pub choisie: Option<String>,
     pub juste: bool,
 }
 
@@ -225,18 +231,15 @@ fn resultat_page(
     agent: Option<ActionsAgent>,
     ou: &Ou,
 ) -> ResultatPage {
-    let b = banque();
+    let b = &v.banque;
     let rappels = v
         .reponses
         .iter()
         .filter_map(|rep| {
             let q = &b.questions[b.index(&rep.question)?];
             Some(Rappel {
-                q,
-                choisie: rep
-                    .choix
-                    .and_then(|i| q.reponses.get(i as usize))
-                    .map(String::as_str),
+                q: q.clone(),
+                choisie: rep.choix.and_then(|i| q.reponses.get(i as usize)).cloned(),
                 juste: rep.reponse == "juste",
             })
         })
@@ -331,7 +334,7 @@ fn page(
                 ctx,
                 cle: v.diagnostic.cle.clone(),
                 rang: *rang,
-                q: &banque().questions[*question],
+                q: v.banque.questions[*question].clone(),
                 ne_sait_pas: NE_SAIT_PAS,
                 erreur: erreur.clone(),
             };
@@ -351,7 +354,7 @@ pub async fn question(
     Query(ou): Query<Ou>,
     mut parts: Parts,
 ) -> Response {
-    match svc::voir(&state.db, banque(), &cle, now_ms()).await {
+    match svc::voir(&state.db, banques(), &cle, now_ms()).await {
         Ok(v) => {
             let agent = match v.etape {
                 Etape::Fini(_) => actions_agent(&state, &mut parts, &v.diagnostic).await,
@@ -383,7 +386,7 @@ pub async fn repondre(
         c => c.parse().ok().map(Choix::Reponse),
     };
     let Some(choix) = choix else {
-        return match svc::voir(&state.db, banque(), &cle, now_ms()).await {
+        return match svc::voir(&state.db, banques(), &cle, now_ms()).await {
             Ok(v) => page(
                 &state,
                 ctx,
@@ -398,7 +401,7 @@ pub async fn repondre(
     };
     let r = svc::repondre(
         &state.db,
-        banque(),
+        banques(),
         &cle,
         envoi.rang,
         &envoi.question,
@@ -409,7 +412,7 @@ pub async fn repondre(
     match r {
         Ok(_) => Redirect::to(&format!("/diagnostic/{cle}")).into_response(),
         Err(DiagnosticError::Inconnu) => inconnu(&ctx),
-        Err(DiagnosticError::ChoixInconnu) => match svc::voir(&state.db, banque(), &cle, now_ms())
+        Err(DiagnosticError::ChoixInconnu) => match svc::voir(&state.db, banques(), &cle, now_ms())
             .await
         {
             Ok(v) => page(
@@ -432,7 +435,7 @@ pub async fn fiche(
     Path(cle): Path<String>,
     Query(ou): Query<Ou>,
 ) -> Response {
-    match svc::voir(&state.db, banque(), &cle, now_ms()).await {
+    match svc::voir(&state.db, banques(), &cle, now_ms()).await {
         Ok(v) => match &v.etape {
             Etape::Fini(r) => render(resultat_page(&state, ctx, &v, r, true, None, &ou)),
             Etape::Question { .. } => Redirect::to(&format!("/diagnostic/{cle}")).into_response(),

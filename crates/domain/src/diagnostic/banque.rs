@@ -312,6 +312,17 @@ impl Banque {
     pub fn index(&self, id: &str) -> Option<usize> {
         self.questions.iter().position(|q| q.id == id)
     }
+
+    /// The same bank with the parameters `estimes` gives (by question id) over its own.
+    pub fn avec(&self, estimes: &[(String, Parametres)]) -> Banque {
+        let mut questions = self.questions.clone();
+        for (id, p) in estimes {
+            if let Some(q) = questions.iter_mut().find(|q| &q.id == id) {
+                q.parametres = *p;
+            }
+        }
+        Banque::new(questions)
+    }
 }
 
 /// The questions as the adaptive test sees them, in the same order.

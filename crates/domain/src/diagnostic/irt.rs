@@ -27,11 +27,11 @@ impl Parametres {
 }
 
 /// The grid of abilities the posterior is computed on: −6 to 6 by 0.1.
-const POINTS: usize = 121;
+pub(crate) const POINTS: usize = 121;
 const DEBUT: f64 = -6.0;
 const PAS: f64 = 0.1;
 
-fn point(i: usize) -> f64 {
+pub(crate) fn point(i: usize) -> f64 {
     DEBUT + PAS * i as f64
 }
 
@@ -68,6 +68,14 @@ impl Posterieure {
             let p = item.p(point(i)).clamp(1e-12, 1.0 - 1e-12);
             *l += if juste { p.ln() } else { (1.0 - p).ln() };
         }
+    }
+
+    /// The posterior's weight at each point of the grid, summing to 1.
+    pub fn poids(&self) -> Vec<f64> {
+        let max = self.log.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let w: Vec<f64> = self.log.iter().map(|l| (l - max).exp()).collect();
+        let somme: f64 = w.iter().sum();
+        w.into_iter().map(|x| x / somme).collect()
     }
 
     /// The posterior mean and standard deviation.

@@ -11,7 +11,7 @@ use relais_domain::pass::programme::ServicePass;
 use relais_services::activites::beneficiaires::{self, NouvelleFiche};
 use relais_services::comptes::Client;
 use relais_services::diagnostic::{
-    self as svc, Choix, DiagnosticError, Etape, Pour, ProgresTerritoire,
+    self as svc, BanqueServie, Choix, DiagnosticError, Etape, Pour, ProgresTerritoire,
 };
 use relais_services::pass::{self, DemandeUtilisation, PassError, RemiseSaisie};
 use relais_store::Db;
@@ -23,6 +23,7 @@ store_tests!(
     a_diagnostic_with_an_agent_joins_the_path_of_the_person,
     starts_from_one_address_are_bounded,
     the_result_points_to_the_nearest_lieux_free_ones_first,
+    parameters_are_reestimated_from_answers_and_results_kept,
 );
 
 const NOW: i64 = 1_796_000_000_000;
@@ -37,9 +38,10 @@ fn client(ip: &str) -> Client {
 /// Answers rightly each question whose level is at most `niveau`, « je ne sais pas » to
 /// the others, until the end: the result.
 async fn passer(db: &Db, cle: &str, niveau: u8) -> Resultat {
-    let banque = relais_testkit::diagnostic::banque();
+    let banques = BanqueServie::new(relais_testkit::diagnostic::banque());
+    let banque = banques.base();
     for _ in 0..=20 {
-        let v = svc::voir(db, &banque, cle, NOW).await.unwrap();
+        let v = svc::voir(db, &banques, cle, NOW).await.unwrap();
         let (rang, question) = match v.etape {
             Etape::Question { rang, question } => (rang, question),
             Etape::Fini(r) => return r,
@@ -50,7 +52,7 @@ async fn passer(db: &Db, cle: &str, niveau: u8) -> Resultat {
         } else {
             Choix::NeSaitPas
         };
-        svc::repondre(db, &banque, cle, rang, &q.id, choix, NOW)
+        svc::repondre(db, &banques, cle, rang, &q.id, choix, NOW)
             .await
             .unwrap();
     }
@@ -58,7 +60,8 @@ async fn passer(db: &Db, cle: &str, niveau: u8) -> Resultat {
 }
 
 async fn a_diagnostic_taken_alone_ends_with_a_kept_result(db: Db) {
-    let banque = relais_testkit::diagnostic::banque();
+    let banques = BanqueServie::new(relais_testkit::diagnostic::banque());
+    let banque = banques.base();
     let faible = svc::commencer(&db, &client("192.0.2.1"), NOW)
         .await
         .unwrap();
@@ -73,7 +76,7 @@ async fn a_diagnostic_taken_alone_ends_with_a_kept_result(db: Db) {
     assert!(r_faible.a_travailler().count() == 5);
     assert!(r_fort.acquis().count() >= 4, "{r_fort:?}");
     // The answers are kept, 10 to 20 of them, each scored.
-    let v = svc::voir(&db, &banque, &fort, NOW + 1).await.unwrap();
+    let v = svc::voir(&db, &banques, &fort, NOW + 1).await.unwrap();
     assert!(
         (10..=20).contains(&v.reponses.len()),
         "{}",
@@ -86,35 +89,38 @@ async fn a_diagnostic_taken_alone_ends_with_a_kept_result(db: Db) {
     for q in &mut autre.questions {
         q.parametres.b += 2.0;
     }
-    let autre = relais_domain::diagnostic::banque::Banque::new(autre.questions);
+    let autre = BanqueServie::new(relais_domain::diagnostic::banque::Banque::new(
+        autre.questions,
+    ));
     let v = svc::voir(&db, &autre, &fort, NOW + 2).await.unwrap();
     assert_eq!(v.etape, Etape::Fini(r_fort));
     assert!(matches!(
-        svc::voir(&db, &banque, "inconnue", NOW).await,
+        svc::voir(&db, &banques, "inconnue", NOW).await,
         Err(DiagnosticError::Inconnu)
     ));
 }
 
 async fn a_form_sent_twice_or_late_changes_nothing(db: Db) {
-    let banque = relais_testkit::diagnostic::banque();
+    let banques = BanqueServie::new(relais_testkit::diagnostic::banque());
+    let banque = banques.base();
     let cle = svc::commencer(&db, &client("192.0.2.2"), NOW)
         .await
         .unwrap();
-    let premiere = svc::voir(&db, &banque, &cle, NOW).await.unwrap();
+    let premiere = svc::voir(&db, &banques, &cle, NOW).await.unwrap();
     // A reload shows the same question.
-    let encore = svc::voir(&db, &banque, &cle, NOW).await.unwrap();
+    let encore = svc::voir(&db, &banques, &cle, NOW).await.unwrap();
     assert_eq!(premiere.etape, encore.etape);
     let Etape::Question { rang, question } = premiere.etape else {
         panic!()
     };
     let q = &banque.questions[question];
     assert!(matches!(
-        svc::repondre(&db, &banque, &cle, rang, &q.id, Choix::Reponse(9), NOW).await,
+        svc::repondre(&db, &banques, &cle, rang, &q.id, Choix::Reponse(9), NOW).await,
         Err(DiagnosticError::ChoixInconnu)
     ));
     let apres = svc::repondre(
         &db,
-        &banque,
+        &banques,
         &cle,
         rang,
         &q.id,
@@ -126,7 +132,7 @@ async fn a_form_sent_twice_or_late_changes_nothing(db: Db) {
     assert_eq!(apres.reponses.len(), 1);
     // The same form again (a double click, the back button): nothing more is kept.
     for choix in [Choix::Reponse(q.bonne), Choix::NeSaitPas] {
-        let v = svc::repondre(&db, &banque, &cle, rang, &q.id, choix, NOW)
+        let v = svc::repondre(&db, &banques, &cle, rang, &q.id, choix, NOW)
             .await
             .unwrap();
         assert_eq!(v.reponses.len(), 1);
@@ -184,8 +190,8 @@ async fn a_diagnostic_with_an_agent_joins_the_path_of_the_person(db: Db) {
     let premier = svc::commencer_avec(&db, &agent, Some(pour(emile, true)), NOW)
         .await
         .unwrap();
-    let banque = relais_testkit::diagnostic::banque();
-    let v = svc::voir(&db, &banque, &premier, NOW).await.unwrap();
+    let banques = BanqueServie::new(relais_testkit::diagnostic::banque());
+    let v = svc::voir(&db, &banques, &premier, NOW).await.unwrap();
     assert_eq!(v.diagnostic.contexte.structure, Some(ccas));
     assert_eq!(v.diagnostic.contexte.agent, Some(dana));
     assert_eq!(v.diagnostic.contexte.beneficiaire, Some(emile));
@@ -365,4 +371,98 @@ async fn the_result_points_to_the_nearest_lieux_free_ones_first(db: Db) {
         ["France services"]
     );
     assert!(svc::orientation(&lieux, crate::index(), &r, "zzzz", 5).is_none());
+}
+
+/// 520 finished diagnostics (simulated people answering as the model says, kept through the
+/// store; items asked 60 times are enough here): the daily job re-estimates the items asked enough, the served bank takes them,
+/// a result already given is unchanged, and the job waits for new diagnostics to run again.
+async fn parameters_are_reestimated_from_answers_and_results_kept(db: Db) {
+    use relais_domain::diagnostic::adaptatif::{Alea, Passation, REGLES, Reponse, abilites};
+    use relais_domain::diagnostic::resultat::tirage;
+    use relais_store::diagnostic::{self as repo, Contexte, ReponseGardee};
+
+    let banques = BanqueServie::new(relais_testkit::diagnostic::banque());
+    let premier = svc::commencer(&db, &client("192.0.2.9"), NOW)
+        .await
+        .unwrap();
+    let donne = passer(&db, &premier, 2).await;
+    // Relais' thresholds but for the answers an item needs: 520 people are too few for 200.
+    let seuils = svc::Seuils {
+        reponses: 60,
+        ..svc::SEUILS
+    };
+    assert_eq!(
+        svc::reestimer(&db, &banques, seuils, NOW).await.unwrap(),
+        None,
+        "too few yet"
+    );
+    let b = banques.base();
+    let mut alea = Alea(5);
+    let mut tx = db.begin().await.unwrap();
+    for (k, theta) in abilites(520, &mut alea).into_iter().enumerate() {
+        let id = repo::create(
+            &mut tx,
+            &format!("sim-{k}"),
+            k as i64,
+            Contexte::default(),
+            NOW,
+        )
+        .await
+        .unwrap();
+        let mut p = Passation::new(REGLES);
+        while let Some(i) = p.prochaine(&b.items, tirage(k as i64, p.reponses.len())) {
+            let juste = alea.uniforme() < b.items[i].parametres.p(theta);
+            let rang = p.reponses.len() as i64;
+            p.repondre(
+                &b.items,
+                i,
+                if juste {
+                    Reponse::Juste
+                } else {
+                    Reponse::Fausse
+                },
+            );
+            let r = ReponseGardee {
+                rang,
+                question: b.questions[i].id.clone(),
+                choix: None,
+                reponse: if juste { "juste" } else { "fausse" }.into(),
+            };
+            repo::answer_in(&mut tx, id, &r, NOW).await.unwrap();
+        }
+        let resultat = Resultat::de(&p, &b.items);
+        repo::finish_in(&mut tx, id, &resultat, NOW).await.unwrap();
+    }
+    relais_store::commit(tx).await.unwrap();
+    let n = svc::reestimer(&db, &banques, seuils, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(n >= 10, "{n} items re-estimated");
+    let servie = banques.actuelle(&db).await.unwrap();
+    let changes = servie
+        .items
+        .iter()
+        .zip(&b.items)
+        .filter(|(s, o)| s.parametres != o.parametres)
+        .count();
+    assert_eq!(changes, n, "the served bank takes the new parameters");
+    // Within bounds the bank's lint accepts.
+    assert!(
+        servie
+            .items
+            .iter()
+            .all(|i| (0.3..=3.0).contains(&i.parametres.a))
+    );
+    let v = svc::voir(&db, &banques, &premier, NOW).await.unwrap();
+    assert_eq!(
+        v.etape,
+        Etape::Fini(donne),
+        "a result given is kept as given"
+    );
+    assert_eq!(
+        svc::reestimer(&db, &banques, seuils, NOW).await.unwrap(),
+        None,
+        "nothing new"
+    );
 }
