@@ -266,7 +266,7 @@ async fn run_on(db: &Db, args: &Args) -> anyhow::Result<()> {
     server.abort();
     let envoyees = latences.len() as u64;
     let utilises: u64 = par_pass.iter().map(|&n| u64::from(n)).sum();
-    let ledger = relais_store::pass::uses_between(db, i64::MIN, i64::MAX, None)
+    let ledger = relais_store::pass::uses_between(db, i64::MIN, i64::MAX, None, None)
         .await?
         .len() as u64;
     let rate = envoyees as f64 / duree;

@@ -10,11 +10,10 @@ use relais_domain::authz::{MediateurAccess, StructureAccess};
 use relais_domain::diagnostic::adaptatif::{Passation, REGLES, Reponse};
 use relais_domain::diagnostic::banque::Banque;
 use relais_domain::diagnostic::calibration::{self, Reglage};
-use relais_domain::diagnostic::referentiel::Domaine;
 use relais_domain::diagnostic::resultat::{Progres, Resultat, tirage};
 use relais_domain::ids::{BeneficiaireId, LieuId};
 use relais_domain::journal::{JournalAction, NewEntry};
-use relais_domain::lieux::vocabulaires::{Frais, Service};
+use relais_domain::lieux::vocabulaires::Frais;
 use relais_search::TerritoryIndex;
 use relais_store::diagnostic::{self as repo, Contexte, Diagnostic, RemiseSuivie, ReponseGardee};
 use relais_store::{Db, StoreError, journal, sessions};
@@ -161,14 +160,7 @@ async fn creer(
 fn passation(banque: &Banque, reponses: &[ReponseGardee]) -> Passation {
     let donnees: Vec<(usize, Reponse)> = reponses
         .iter()
-        .filter_map(|r| {
-            let reponse = match r.reponse.as_str() {
-                "juste" => Reponse::Juste,
-                "fausse" => Reponse::Fausse,
-                _ => Reponse::NeSaitPas,
-            };
-            Some((banque.index(&r.question)?, reponse))
-        })
+        .filter_map(|r| Some((banque.index(&r.question)?, r.reponse)))
         .collect();
     Passation::reprise(&banque.items, REGLES, &donnees)
 }
@@ -250,16 +242,16 @@ pub async fn repondre(
         return Ok(v);
     }
     let (choix, reponse) = match choix {
-        Choix::NeSaitPas => (None, "ne_sait_pas"),
+        Choix::NeSaitPas => (None, Reponse::NeSaitPas),
         Choix::Reponse(i) if i >= q.reponses.len() => return Err(DiagnosticError::ChoixInconnu),
-        Choix::Reponse(i) if i == q.bonne => (Some(i as i64), "juste"),
-        Choix::Reponse(i) => (Some(i as i64), "fausse"),
+        Choix::Reponse(i) if i == q.bonne => (Some(i as i64), Reponse::Juste),
+        Choix::Reponse(i) => (Some(i as i64), Reponse::Fausse),
     };
     let gardee = ReponseGardee {
         rang: rang as i64,
         question: q.id.clone(),
         choix,
-        reponse: reponse.into(),
+        reponse,
     };
     repo::answer(db, v.diagnostic.id, &gardee, now).await?;
     let reponses = repo::reponses(db, v.diagnostic.id).await?;
@@ -326,18 +318,38 @@ pub async fn progres(
     access: &StructureAccess,
     territoires: &TerritoryIndex,
 ) -> Result<Vec<ProgresTerritoire>, StoreError> {
+    let suivis = repo::of_files(db, Some(access.structure())).await?;
+    Ok(par_departement(suivis, territoires))
+}
+
+/// The progress of the people every structure follows who live in `communes` (INSEE codes;
+/// empty: everywhere), per département: the territorial statistics.
+pub async fn progres_territoire(
+    db: &Db,
+    territoires: &TerritoryIndex,
+    communes: &std::collections::BTreeSet<String>,
+) -> Result<Vec<ProgresTerritoire>, StoreError> {
+    let suivis = repo::of_files(db, None)
+        .await?
+        .into_iter()
+        .filter(|d| communes.is_empty() || d.commune.as_ref().is_some_and(|c| communes.contains(c)))
+        .collect();
+    Ok(par_departement(suivis, territoires))
+}
+
+fn par_departement(
+    suivis: Vec<repo::DiagnosticSuivi>,
+    territoires: &TerritoryIndex,
+) -> Vec<ProgresTerritoire> {
     let mut par_personne: BTreeMap<BeneficiaireId, Vec<repo::DiagnosticSuivi>> = BTreeMap::new();
-    for d in repo::of_structure_files(db, access.structure()).await? {
+    for d in suivis {
         par_personne.entry(d.beneficiaire).or_default().push(d);
     }
     let mut par_territoire: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for suivis in par_personne.values() {
-        let ([premier, ..], Some(dernier)) = (suivis.as_slice(), suivis.last()) else {
+        let [premier, .., dernier] = suivis.as_slice() else {
             continue;
         };
-        if suivis.len() < 2 {
-            continue;
-        }
         let territoire = dernier
             .commune
             .as_deref()
@@ -357,36 +369,14 @@ pub async fn progres(
             compte.1 += 1;
         }
     }
-    Ok(par_territoire
+    par_territoire
         .into_iter()
         .map(|(territoire, (personnes, progresse))| ProgresTerritoire {
             territoire,
             personnes,
             progresse,
         })
-        .collect())
-}
-
-/// The lieux service that teaches a domain.
-pub fn service(d: Domaine) -> Service {
-    match d {
-        Domaine::Appareil | Domaine::Information | Domaine::Communication => {
-            Service::MaitriseOutils
-        }
-        Domaine::Demarches => Service::AideDemarches,
-        Domaine::Securite => Service::UtilisationSecurisee,
-    }
-}
-
-/// What a result suggests to learn: the services that teach the domains to work on, or
-/// everyday tools when every domain is known.
-pub fn services_a_suivre(r: &Resultat) -> Vec<Service> {
-    let mut services: Vec<Service> = r.a_travailler().map(|d| service(d.domaine)).collect();
-    services.dedup();
-    if services.is_empty() {
-        services.push(Service::MaitriseOutils);
-    }
-    services
+        .collect()
 }
 
 /// A lieu where a person may learn what their result suggests.
@@ -411,7 +401,7 @@ pub fn orientation(
 ) -> Option<(String, Vec<LieuPropose>)> {
     let commune = territoires.search(commune, 1).into_iter().next()?.commune;
     let point = commune.position?;
-    let service = services_a_suivre(r)[0];
+    let service = r.services_a_suivre()[0];
     let recherche = lieux.get();
     let filtre = |frais: Vec<Frais>| relais_search::lieux::Filter {
         services: vec![service],

@@ -1,5 +1,6 @@
 //! Diagnostics: the test under way (its key, its draw, its answers) and its result.
 
+use relais_domain::diagnostic::adaptatif::Reponse;
 use relais_domain::diagnostic::irt::Parametres;
 use relais_domain::diagnostic::referentiel::{Domaine, Niveau};
 use relais_domain::diagnostic::resultat::{Resultat, ResultatDomaine};
@@ -36,8 +37,13 @@ pub struct ReponseGardee {
     pub question: String,
     /// The index of the answer chosen; `None` for « je ne sais pas ».
     pub choix: Option<i64>,
-    /// How it scored: `juste`, `fausse` or `ne_sait_pas`.
-    pub reponse: String,
+    /// How it scored.
+    pub reponse: Reponse,
+}
+
+/// A stored score; only Relais writes them.
+fn reponse(s: &str) -> Reponse {
+    Reponse::parse(s).unwrap_or(Reponse::NeSaitPas)
 }
 
 pub async fn create(
@@ -147,7 +153,7 @@ pub async fn reponses(db: &Db, id: DiagnosticId) -> Result<Vec<ReponseGardee>, S
             rang: r.get(0),
             question: r.get(1),
             choix: r.get(2),
-            reponse: r.get(3),
+            reponse: reponse(r.get(3)),
         })
         .collect())
 }
@@ -181,7 +187,7 @@ pub async fn answer_in(
         r.rang,
         &r.question,
         r.choix,
-        &r.reponse,
+        r.reponse.as_str(),
         now
     )
     .execute(&mut **tx)
@@ -313,20 +319,23 @@ pub struct DiagnosticSuivi {
     pub resultat: Resultat,
 }
 
-/// The finished diagnostics of the beneficiaries a structure follows (a merged file counted
-/// as the one kept), oldest first.
-pub async fn of_structure_files(
+/// The finished diagnostics of the beneficiaries a structure follows, or every structure
+/// (a merged file counted as the one kept), oldest first.
+pub async fn of_files(
     db: &Db,
-    structure: StructureId,
+    structure: Option<StructureId>,
 ) -> Result<Vec<DiagnosticSuivi>, StoreError> {
     let columns: Vec<String> = COLUMNS.split(", ").map(|c| format!("d.{c}")).collect();
     let sql = format!(
         "SELECT {}, COALESCE(b.fusionne_dans, b.id), b.commune FROM diagnostics d \
          JOIN beneficiaires b ON b.id = d.beneficiaire_id \
-         WHERE b.structure_id = $1 AND d.fini_le IS NOT NULL ORDER BY d.fini_le, d.id",
+         WHERE ($1 IS NULL OR b.structure_id = $1) AND d.fini_le IS NOT NULL \
+         ORDER BY d.fini_le, d.id",
         columns.join(", ")
     );
-    let rows = statement!(&sql, structure.0).fetch_all(db.pool()).await?;
+    let rows = statement!(&sql, structure.map(|s| s.0))
+        .fetch_all(db.pool())
+        .await?;
     Ok(rows
         .iter()
         .filter_map(|r| {
@@ -360,7 +369,7 @@ pub async fn finished_answers(db: &Db) -> Result<Vec<Vec<(String, bool)>>, Store
             courant = Some(id);
         }
         if let Some(last) = out.last_mut() {
-            last.push((r.get(1), r.get::<String, _>(2) == "juste"));
+            last.push((r.get(1), reponse(r.get(2)).juste()));
         }
     }
     Ok(out)

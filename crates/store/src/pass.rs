@@ -930,15 +930,18 @@ pub async fn uses_between(
     debut: i64,
     fin: i64,
     structure: Option<StructureId>,
+    programme: Option<ProgrammeId>,
 ) -> Result<Vec<(StructureId, ProgrammeId, i64, i64)>, StoreError> {
     Ok(statement!(
         "SELECT u.structure_id, p.programme_id, u.enregistre_le, p.valeur_centimes \
          FROM utilisations_pass u JOIN pass p ON p.id = u.pass_id \
          WHERE u.enregistre_le >= $1 AND u.enregistre_le < $2 \
-         AND ($3 IS NULL OR u.structure_id = $3) ORDER BY u.pass_id",
+         AND ($3 IS NULL OR u.structure_id = $3) AND ($4 IS NULL OR p.programme_id = $4) \
+         ORDER BY u.pass_id",
         debut,
         fin,
-        structure.map(|s| s.0)
+        structure.map(|s| s.0),
+        programme.map(|p| p.0)
     )
     .fetch_all(db.pool())
     .await?
@@ -952,6 +955,18 @@ pub async fn uses_between(
         )
     })
     .collect())
+}
+
+/// How many passes of `programme` were never used.
+pub async fn unused_count(db: &Db, programme: ProgrammeId) -> Result<i64, StoreError> {
+    Ok(statement!(
+        "SELECT COUNT(*) FROM pass p WHERE p.programme_id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM utilisations_pass u WHERE u.pass_id = p.id)",
+        programme.0
+    )
+    .fetch_one(db.pool())
+    .await?
+    .get(0))
 }
 
 /// Every programme's funders' shares, in their order.

@@ -22,6 +22,7 @@ use relais_store::diagnostic::Diagnostic;
 use crate::AppState;
 use crate::auth::{Authenticated, CsrfForm, InStructure, Orienteurs, RequiredRoles};
 use crate::comptes::ClientInfo;
+use crate::comptes::capitalized;
 use crate::error::{error_page, internal};
 use crate::pages::{Page, PageContext, render};
 
@@ -126,7 +127,7 @@ pub async fn commencer(
             render(AccueilPage {
                 ctx,
                 consigne: CONSIGNE,
-                refus: Some(crate::comptes::capitalize(&e.to_string()) + "."),
+                refus: Some(capitalized(&e)),
             }),
         )
             .into_response(),
@@ -240,7 +241,7 @@ fn resultat_page(
             Some(Rappel {
                 q: q.clone(),
                 choisie: rep.choix.and_then(|i| q.reponses.get(i as usize)).cloned(),
-                juste: rep.reponse == "juste",
+                juste: rep.reponse.juste(),
             })
         })
         .collect();
@@ -254,7 +255,7 @@ fn resultat_page(
         a_travailler: lignes(r.a_travailler()),
         recherche_lieux: format!(
             "/lieux?services={}",
-            crate::auth::urlencode(svc::services_a_suivre(r)[0].as_str())
+            crate::auth::urlencode(r.services_a_suivre()[0].as_str())
         ),
         commune: ou.commune.trim().chars().take(60).collect(),
         orientation: (!ou.commune.trim().is_empty())
@@ -601,8 +602,4 @@ pub async fn commencer_avec(
             structure_page(&state, ctx, access, &auth.actor, &envoi, Some(e)).await
         }
     }
-}
-
-fn capitalized(e: &impl std::fmt::Display) -> String {
-    crate::comptes::capitalize(&e.to_string()) + "."
 }

@@ -139,6 +139,37 @@ pub struct ErrorPage {
     pub message: String,
 }
 
+/// How a file is given: saved by the browser, or shown in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Telecharger,
+    Afficher,
+}
+
+/// A file: its type, its name and how the browser takes it.
+pub fn fichier(
+    content_type: &str,
+    disposition: Disposition,
+    nom: &str,
+    body: impl Into<axum::body::Body>,
+) -> Response {
+    let disposition = match disposition {
+        Disposition::Telecharger => "attachment",
+        Disposition::Afficher => "inline",
+    };
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("{disposition}; filename=\"{nom}\""),
+            ),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
 pub fn render(page: impl Template) -> Response {
     match page.render() {
         Ok(html) => Html(html).into_response(),

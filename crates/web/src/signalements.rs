@@ -100,7 +100,7 @@ pub async fn report(
             StatusCode::UNPROCESSABLE_ENTITY
         }
         Err(e @ SignalementError::TooMany) => {
-            page.refus = Some(crate::comptes::capitalize(&e.to_string()) + ".");
+            page.refus = Some(crate::comptes::capitalized(&e));
             StatusCode::TOO_MANY_REQUESTS
         }
         Err(SignalementError::Store(e)) => return internal(e),

@@ -167,7 +167,7 @@ async fn kill_9_during_a_burst(serve: impl Fn() -> Server, open: impl AsyncFn() 
     assert!(ok, "{err}");
     // The ledger holds each of them once, with the key its device drew.
     let db = open().await;
-    let ledger = relais_store::pass::uses_between(&db, i64::MIN, i64::MAX, None)
+    let ledger = relais_store::pass::uses_between(&db, i64::MIN, i64::MAX, None, None)
         .await
         .unwrap();
     assert_eq!(ledger.len(), used);

@@ -27,6 +27,21 @@ impl Reponse {
     pub fn juste(self) -> bool {
         self == Reponse::Juste
     }
+
+    /// The stable value stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reponse::Juste => "juste",
+            Reponse::Fausse => "fausse",
+            Reponse::NeSaitPas => "ne_sait_pas",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Reponse> {
+        [Reponse::Juste, Reponse::Fausse, Reponse::NeSaitPas]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
 }
 
 /// The test's rules.

@@ -2,6 +2,7 @@
 //! CRCN and DigComp, and five levels of ability mapped on Pix's first levels.
 
 use crate::comptes::vocabulary;
+use crate::lieux::vocabulaires::Service;
 
 vocabulary! {
     /// A domain of basic digital skills.
@@ -29,6 +30,17 @@ impl Domaine {
             Domaine::Securite => {
                 "4.1 Sécuriser l’environnement numérique ; 4.2 Protéger les données personnelles et la vie privée"
             }
+        }
+    }
+
+    /// The service of the lieux (national schema) that teaches it.
+    pub fn service(self) -> Service {
+        match self {
+            Domaine::Appareil | Domaine::Information | Domaine::Communication => {
+                Service::MaitriseOutils
+            }
+            Domaine::Demarches => Service::AideDemarches,
+            Domaine::Securite => Service::UtilisationSecurisee,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use super::adaptatif::{Item, Passation, acquis};
 use super::referentiel::{Domaine, Niveau};
+use crate::lieux::vocabulaires::Service;
 
 /// One domain's result.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,6 +62,17 @@ impl Resultat {
 
     pub fn a_travailler(&self) -> impl Iterator<Item = &ResultatDomaine> {
         self.domaines.iter().filter(|d| !d.acquis)
+    }
+
+    /// The lieux services that teach what is to work on, or everyday tools when every
+    /// domain is known.
+    pub fn services_a_suivre(&self) -> Vec<Service> {
+        let mut services: Vec<Service> = self.a_travailler().map(|d| d.domaine.service()).collect();
+        services.dedup();
+        if services.is_empty() {
+            services.push(Service::MaitriseOutils);
+        }
+        services
     }
 
     /// What changed since an earlier result: each domain's levels gained (or lost).

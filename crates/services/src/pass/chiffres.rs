@@ -119,12 +119,9 @@ pub async fn chiffres(
         groupes.entry(cle).or_default().push(*s);
     }
     // What each funder paid: its part of every statement of the programme so far.
-    let uses = repo::uses_between(db, i64::MIN, i64::MAX, None).await?;
+    let uses = repo::uses_between(db, i64::MIN, i64::MAX, None, Some(p.id)).await?;
     let parts = BTreeMap::from([(p.id, p.reglages.financeurs.iter().map(|f| f.part).collect())]);
-    let utilisations: Vec<_> = par_mois(uses)
-        .into_iter()
-        .filter(|u| u.programme == p.id)
-        .collect();
+    let utilisations = par_mois(uses);
     let mut verse = vec![0i64; p.reglages.financeurs.len()];
     for r in releves(&utilisations, &parts) {
         for (v, part) in verse.iter_mut().zip(&r.par_financeur) {
@@ -226,16 +223,18 @@ pub async fn alerter(db: &Db, now: i64) -> Result<usize, StoreError> {
         else {
             continue;
         };
-        let passes: Vec<SuiviPass> = passes(db, &p).await?.into_iter().map(|(s, _)| s).collect();
-        let e = funnel(&p, &passes, now);
-        let referents: Vec<String> = relais_store::comptes::team(db, p.structure)
-            .await?
-            .into_iter()
-            .filter(|m| m.deactivated_at.is_none() && m.roles.contains(&Role::Referent))
-            .map(|m| m.email)
-            .collect();
         let mut tx = db.begin().await?;
+        // The figures and the team are read only for an alert not sent yet.
         if repo::record_alert(&mut tx, id, jalon, now).await? {
+            let passes: Vec<SuiviPass> =
+                passes(db, &p).await?.into_iter().map(|(s, _)| s).collect();
+            let e = funnel(&p, &passes, now);
+            let referents: Vec<String> = relais_store::comptes::team(db, p.structure)
+                .await?
+                .into_iter()
+                .filter(|m| m.deactivated_at.is_none() && m.roles.contains(&Role::Referent))
+                .map(|m| m.email)
+                .collect();
             for to in &referents {
                 crate::courriel::queue(&mut tx, &alerte(&p, &e, reste, to)).await?;
             }

@@ -737,7 +737,7 @@ pub async fn releves_du_mois(db: &Db, mois: (i64, u32)) -> Result<Vec<Releve>, S
     let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     let fin = relais_domain::calendrier::days_from_civil(ny, nm, 1) * 86_400_000;
     // A day either side for Paris' offset, then the month each use falls in, in Paris.
-    let uses = repo::uses_between(db, debut - 86_400_000, fin + 86_400_000, None).await?;
+    let uses = repo::uses_between(db, debut - 86_400_000, fin + 86_400_000, None, None).await?;
     let utilisations: Vec<Utilisation> = par_mois(uses)
         .into_iter()
         .filter(|u| u.mois == mois)
@@ -771,7 +771,7 @@ pub struct ReleveLu {
 
 /// Every monthly statement of `access`'s structure, the latest month first.
 pub async fn releves_de(db: &Db, access: &StructureAccess) -> Result<Vec<ReleveLu>, StoreError> {
-    let uses = repo::uses_between(db, i64::MIN, i64::MAX, Some(access.structure())).await?;
+    let uses = repo::uses_between(db, i64::MIN, i64::MAX, Some(access.structure()), None).await?;
     let mut lus = Vec::new();
     let mut programmes: std::collections::BTreeMap<ProgrammeId, Programme> = Default::default();
     for releve in releves(&par_mois(uses), &repo::shares(db).await?) {

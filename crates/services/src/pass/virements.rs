@@ -292,23 +292,13 @@ pub async fn regler(db: &Db, now: i64) -> Result<usize, StoreError> {
                 "virements": virements,
                 "total_centimes": total,
             });
-            let entry = NewEntry::new(
-                JournalAction::TransfersPrepared,
-                "programme_pass",
-                id.0.to_string(),
-            )
-            .in_structure(p.structure)
-            .with_details(details.to_string());
+            let entry = par_relais(JournalAction::TransfersPrepared, id, p.structure, &details);
             journal::append(&mut tx, &entry).await?;
             kept += 1;
         }
         let fin = p.reglages.dernier_jour + p.reglages.grace_jours;
         if paris_days(now) > fin && repo::end_of(db, id).await?.is_none() {
-            let inutilises = repo::suivi(db, id)
-                .await?
-                .iter()
-                .filter(|l| l.suivi.utilise_le.is_none())
-                .count() as i64;
+            let inutilises = repo::unused_count(db, id).await?;
             let montant = inutilises * p.reglages.valeur_centimes;
             let parts: Vec<u32> = p.reglages.financeurs.iter().map(|f| f.part).collect();
             let end = FinProgramme {
@@ -325,13 +315,7 @@ pub async fn regler(db: &Db, now: i64) -> Result<usize, StoreError> {
                         .map(|(f, c)| serde_json::json!({ "financeur": f.nom, "centimes": c }))
                         .collect::<Vec<_>>(),
                 });
-                let entry = NewEntry::new(
-                    JournalAction::ProgrammeEnded,
-                    "programme_pass",
-                    id.0.to_string(),
-                )
-                .in_structure(p.structure)
-                .with_details(details.to_string());
+                let entry = par_relais(JournalAction::ProgrammeEnded, id, p.structure, &details);
                 journal::append(&mut tx, &entry).await?;
                 kept += 1;
             }
@@ -339,6 +323,18 @@ pub async fn regler(db: &Db, now: i64) -> Result<usize, StoreError> {
         relais_store::commit(tx).await?;
     }
     Ok(kept)
+}
+
+/// An entry Relais itself writes about a programme, in its structure's journal.
+fn par_relais(
+    action: JournalAction,
+    programme: ProgrammeId,
+    structure: StructureId,
+    details: &serde_json::Value,
+) -> NewEntry {
+    NewEntry::new(action, "programme_pass", programme.0.to_string())
+        .in_structure(structure)
+        .with_details(details.to_string())
 }
 
 /// The months of `programme` whose transfers every funder paid (`AAAA-MM`).

@@ -5,6 +5,7 @@
 
 use relais_domain::activites::vocabulaires::{Genre, StatutSocial, TrancheAge};
 use relais_domain::comptes::Role;
+use relais_domain::diagnostic::adaptatif::Reponse;
 use relais_domain::diagnostic::resultat::Resultat;
 use relais_domain::journal::JournalAction;
 use relais_domain::pass::programme::ServicePass;
@@ -82,7 +83,7 @@ async fn a_diagnostic_taken_alone_ends_with_a_kept_result(db: Db) {
         "{}",
         v.reponses.len()
     );
-    assert!(v.reponses.iter().all(|r| r.reponse == "juste"));
+    assert!(v.reponses.iter().all(|r| r.reponse == Reponse::Juste));
     assert_eq!(v.diagnostic.fini_le, Some(NOW));
     // A result given is kept as it was, whatever the bank's parameters become.
     let mut autre = banque.clone();
@@ -136,7 +137,7 @@ async fn a_form_sent_twice_or_late_changes_nothing(db: Db) {
             .await
             .unwrap();
         assert_eq!(v.reponses.len(), 1);
-        assert_eq!(v.reponses[0].reponse, "juste");
+        assert_eq!(v.reponses[0].reponse, Reponse::Juste);
         assert_eq!(v.etape, apres.etape);
     }
 }
@@ -266,6 +267,21 @@ async fn a_diagnostic_with_an_agent_joins_the_path_of_the_person(db: Db) {
             progresse: 1,
         }]
     );
+    // The territorial statistics count them where they live, across structures.
+    let loire = std::collections::BTreeSet::from(["42218".to_string()]);
+    let ailleurs = std::collections::BTreeSet::from(["69123".to_string()]);
+    assert_eq!(
+        svc::progres_territoire(&db, crate::index(), &loire)
+            .await
+            .unwrap(),
+        svc::progres(&db, &agent, crate::index()).await.unwrap()
+    );
+    assert!(
+        svc::progres_territoire(&db, crate::index(), &ailleurs)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Joining a result to a file is journaled in the structure's journal.
     let journal = relais_store::journal::list(
         &db,
@@ -377,7 +393,7 @@ async fn the_result_points_to_the_nearest_lieux_free_ones_first(db: Db) {
 /// store; items asked 60 times are enough here): the daily job re-estimates the items asked enough, the served bank takes them,
 /// a result already given is unchanged, and the job waits for new diagnostics to run again.
 async fn parameters_are_reestimated_from_answers_and_results_kept(db: Db) {
-    use relais_domain::diagnostic::adaptatif::{Alea, Passation, REGLES, Reponse, abilites};
+    use relais_domain::diagnostic::adaptatif::{Alea, Passation, REGLES, abilites};
     use relais_domain::diagnostic::resultat::tirage;
     use relais_store::diagnostic::{self as repo, Contexte, ReponseGardee};
 
@@ -426,7 +442,11 @@ async fn parameters_are_reestimated_from_answers_and_results_kept(db: Db) {
                 rang,
                 question: b.questions[i].id.clone(),
                 choix: None,
-                reponse: if juste { "juste" } else { "fausse" }.into(),
+                reponse: if juste {
+                    Reponse::Juste
+                } else {
+                    Reponse::Fausse
+                },
             };
             repo::answer_in(&mut tx, id, &r, NOW).await.unwrap();
         }

@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use relais_domain::activites::vocabulaires::{Genre, StatutSocial, TrancheAge};
 use relais_domain::calendrier::date_fr;
@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::{Choix, Fait, choices};
 use crate::auth::{CsrfForm, MediateurDe};
 use crate::error::{gone, internal};
-use crate::pages::{Page, PageContext, render};
+use crate::pages::{Disposition, Page, PageContext, fichier, render};
 
 /// One file as the list shows it.
 pub struct Ligne {
@@ -400,17 +400,12 @@ pub async fn data(
     Path((_, id)): Path<(StructureId, BeneficiaireId)>,
 ) -> Response {
     match svc::donnees(&state.db, &access, id).await {
-        Ok(json) => (
-            [
-                (header::CONTENT_TYPE, "application/json".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"donnees-personne-suivie-{id}.json\""),
-                ),
-            ],
+        Ok(json) => fichier(
+            "application/json",
+            Disposition::Telecharger,
+            &format!("donnees-personne-suivie-{id}.json"),
             serde_json::to_string_pretty(&json).unwrap_or_default(),
-        )
-            .into_response(),
+        ),
         Err(FicheError::Store(e)) => internal(e),
         Err(_) => gone(&ctx),
     }

@@ -24,7 +24,7 @@ use crate::api::ApiQuery;
 use crate::auth::{HubCoordinator, InStructure, Members};
 use crate::error::ApiError;
 use crate::error::{error_page, internal};
-use crate::pages::{Page, PageContext, render, structure_name};
+use crate::pages::{Disposition, Page, PageContext, fichier, render, structure_name};
 
 /// One bar of a chart and one row of its table.
 pub struct Barre {
@@ -69,6 +69,9 @@ pub struct StatsPage {
     pub erreur: Option<String>,
     /// The participations behind the figures, as files (label, address with the filters).
     pub exports: Vec<(&'static str, String)>,
+    /// Followed people with two diagnostics or more, and those who progressed, per
+    /// département: (territory, people, progressed), as shown.
+    pub progres: Vec<(String, String, String)>,
 }
 
 impl StatsPage {
@@ -98,6 +101,7 @@ impl StatsPage {
             totaux,
             repartitions,
             erreur,
+            progres: Vec::new(),
             exports: Vec::new(),
         }
     }
@@ -193,6 +197,27 @@ fn thematiques_offertes(q: &Demande) -> Vec<(String, String, bool)> {
             )
         })
         .collect()
+}
+
+/// The progress of the people followed in `communes`, as a page shows it.
+async fn progres(
+    state: &AppState,
+    communes: &std::collections::BTreeSet<String>,
+    public: bool,
+) -> Result<Vec<(String, String, String)>, relais_store::StoreError> {
+    Ok(
+        relais_services::diagnostic::progres_territoire(&state.db, &state.territoires, communes)
+            .await?
+            .into_iter()
+            .map(|p| {
+                (
+                    p.territoire,
+                    shown(p.personnes as u64, public),
+                    shown(p.progresse as u64, public),
+                )
+            })
+            .collect(),
+    )
 }
 
 fn shown(n: u64, public: bool) -> String {
@@ -440,6 +465,10 @@ pub async fn public(Page(state, ctx): Page, Query(q): Query<Demande>) -> Respons
         erreur,
     );
     page.perimetres = perimetres;
+    page.progres = match progres(&state, &f.communes, true).await {
+        Ok(p) => p,
+        Err(e) => return internal(e),
+    };
     page.reponse()
 }
 
@@ -547,7 +576,11 @@ pub async fn hub(
         Ok(figures) => figures,
         Err(e) => return internal(e),
     };
-    StatsPage::new(
+    let progres = match progres(&state, &f.communes, false).await {
+        Ok(p) => p,
+        Err(e) => return internal(e),
+    };
+    let mut page = StatsPage::new(
         ctx,
         &q,
         format!(
@@ -558,8 +591,9 @@ pub async fn hub(
         figures_page(&figures, false, t),
         false,
         erreur,
-    )
-    .reponse()
+    );
+    page.progres = progres;
+    page.reponse()
 }
 
 /// The filters of a structure's export, as its header sheet states them.
@@ -615,17 +649,7 @@ fn piece_jointe(
         "participations-structure-{structure}-{}.{extension}",
         relais_services::lieux::export::today()
     );
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
+    fichier(content_type, Disposition::Telecharger, &name, body)
 }
 
 /// `GET /structures/{id}/statistiques/participations.csv`: one row per participation,

@@ -3,8 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use relais_services::lieux::export::{self, Export, Format};
 
 use crate::AppState;
@@ -49,15 +48,10 @@ async fn stream(state: AppState, format: Format) -> Result<Response, Response> {
         export::today(),
         format.extension()
     );
-    Ok((
-        [
-            (header::CONTENT_TYPE, format.content_type().to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
+    Ok(crate::pages::fichier(
+        format.content_type(),
+        crate::pages::Disposition::Telecharger,
+        &name,
         Body::from_stream(body),
-    )
-        .into_response())
+    ))
 }

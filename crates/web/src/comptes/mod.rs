@@ -77,6 +77,11 @@ pub(crate) fn capitalize(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// An error as a sentence: capitalized, with its full stop.
+pub(crate) fn capitalized(e: &impl std::fmt::Display) -> String {
+    format!("{}.", capitalize(&e.to_string()))
+}
+
 /// The session cookie for a new token.
 pub(crate) fn session_cookie(state: &AppState, token: &str) -> axum::http::HeaderValue {
     set_cookie(SESSION_COOKIE, token, None, state.config.hsts)

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use super::{DemarcheLine, date_iso_fr, paragraphes};
 use crate::AppState;
 use crate::auth::{Aidants, Authenticated, CsrfForm, InStructure, MaybeSession};
+use crate::comptes::capitalized;
 use crate::comptes::session_cookie;
 use crate::error::{error_page, internal, not_found_page};
 use crate::pages::{Page, PageContext, render, structure_name};
@@ -110,10 +111,6 @@ async fn new_page(
         duree_error,
         renouvelle,
     })
-}
-
-fn capitalized(e: &impl std::fmt::Display) -> String {
-    format!("{}.", crate::comptes::capitalize(&e.to_string()))
 }
 
 /// The form's choice: one `demarche` per ticked family (a repeated field, hence pairs) and

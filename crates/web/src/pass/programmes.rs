@@ -22,7 +22,7 @@ use serde::Deserialize;
 use crate::activites::{Choix, choices};
 use crate::auth::{CsrfForm, InStructure, Referents};
 use crate::error::{gone, internal};
-use crate::pages::{Page, PageContext, render};
+use crate::pages::{Disposition, Page, PageContext, fichier, render};
 
 /// One of the structure's applications, as its page lists it.
 pub struct Candidature {
@@ -872,20 +872,12 @@ pub async fn transfers(
     };
     match svc::virements::virements(&state.db, &access, programme, financeur, mois, now_ms()).await
     {
-        Ok(v) => (
-            [
-                (
-                    axum::http::header::CONTENT_TYPE,
-                    "application/xml; charset=utf-8".to_string(),
-                ),
-                (
-                    axum::http::header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{}\"", v.nom_fichier),
-                ),
-            ],
+        Ok(v) => fichier(
+            "application/xml; charset=utf-8",
+            Disposition::Telecharger,
+            &v.nom_fichier,
             v.xml,
-        )
-            .into_response(),
+        ),
         Err(PassError::Store(err)) => internal(err),
         Err(PassError::PasLePorteur) => gone(&ctx),
         Err(err) => {
@@ -953,20 +945,12 @@ pub async fn carnet_pdf(
     Path((_, programme, numero)): Path<(StructureId, ProgrammeId, i64)>,
 ) -> Response {
     match svc::carnets::carnet_pdf(&state.db, &guard.access, programme, numero, now_ms()).await {
-        Ok(bytes) => (
-            [
-                (
-                    axum::http::header::CONTENT_TYPE,
-                    "application/pdf".to_string(),
-                ),
-                (
-                    axum::http::header::CONTENT_DISPOSITION,
-                    format!("inline; filename=\"carnet-{programme}-{numero}.pdf\""),
-                ),
-            ],
+        Ok(bytes) => fichier(
+            "application/pdf",
+            Disposition::Afficher,
+            &format!("carnet-{programme}-{numero}.pdf"),
             bytes,
-        )
-            .into_response(),
+        ),
         Err(PassError::Store(e)) => internal(e),
         Err(PassError::Pdf(e)) => internal(e),
         Err(_) => gone(&ctx),
@@ -1005,20 +989,12 @@ async fn figures(
             "csv",
         )
     };
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, kind.to_string()),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"pass-P{}-chiffres.{ext}\"",
-                    programme.0
-                ),
-            ),
-        ],
+    fichier(
+        kind,
+        Disposition::Telecharger,
+        &format!("pass-P{}-chiffres.{ext}", programme.0),
         body,
     )
-        .into_response()
 }
 
 /// `GET /structures/{id}/pass/programmes/{programme}/chiffres.csv`: the funnel overall and

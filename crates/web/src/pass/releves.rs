@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::Path;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use relais_domain::calendrier::date_heure_fr;
 use relais_domain::ids::{ProgrammeId, StructureId};
@@ -12,7 +11,7 @@ use relais_services::pass::{self as svc, ReleveLu};
 
 use crate::auth::{InStructure, Members};
 use crate::error::{gone, internal};
-use crate::pages::{Page, PageContext, render};
+use crate::pages::{Disposition, Page, PageContext, fichier, render};
 
 /// A statement as the page lists it.
 pub struct Ligne {
@@ -130,20 +129,12 @@ pub async fn csv(Page(state, _): Page, guard: InStructure<Members>) -> Response 
             ));
         }
     }
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"releves-pass-{}.csv\"",
-                    guard.access.structure()
-                ),
-            ),
-        ],
+    fichier(
+        "text/csv; charset=utf-8",
+        Disposition::Telecharger,
+        &format!("releves-pass-{}.csv", guard.access.structure()),
         out,
     )
-        .into_response()
 }
 
 /// `GET /structures/{id}/pass/releves/{programme}/{mois}`: a statement as a PDF.
@@ -171,17 +162,12 @@ pub async fn pdf(
     };
     let nom = structure.map(|s| s.nom).unwrap_or_default();
     match svc::releve_pdf(&nom, r) {
-        Ok(bytes) => (
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("inline; filename=\"releve-pass-{mois}.pdf\""),
-                ),
-            ],
+        Ok(bytes) => fichier(
+            "application/pdf",
+            Disposition::Afficher,
+            &format!("releve-pass-{mois}.pdf"),
             bytes,
-        )
-            .into_response(),
+        ),
         Err(e) => internal(e),
     }
 }
