@@ -325,9 +325,9 @@ describe('the whole path: a diagnostic with an agent, a pass, an accompaniment, 
 
   step('from the result screen, the agent hands a booklet', async () => {
     const { page } = s;
-    await tabTo(page, '#numero');
-    await page.keyboard.type('1');
-    await typeInto(page, '#commune', '42218');
+    // The person's commune comes from their file.
+    assert.equal(await page.inputValue('#remise-commune'), '42218');
+    await typeInto(page, '#remise-numero', '1');
     await tabTo(page, 'button[type="submit"]', { text: /Remettre le carnet/ });
     await pressAndLoad(page);
     await checkPage(s, 'remise', { title: 'Remettre un carnet de pass numériques' });

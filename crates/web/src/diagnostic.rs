@@ -188,8 +188,10 @@ pub struct ActionsAgent {
     pub structure_id: StructureId,
     /// The activity form, filled for a diagnostic (mediators).
     pub activite: Option<String>,
-    /// The person's file, when the result joined it (mediators).
+    /// The person's file, when the result joined it (mediators who may see it).
     pub fiche: Option<String>,
+    /// Their commune, as their file has it: the hand-out's, unless changed.
+    pub commune: String,
     /// The programmes whose booklets the structure hands out, with some left
     /// (prescripteurs): a booklet is handed from the result.
     pub programmes: Vec<crate::activites::Choix>,
@@ -276,8 +278,15 @@ async fn actions_agent(
     let structure = d.contexte.structure?;
     let caller = crate::auth::caller(parts, state).await.ok()??;
     let access = caller.actor.structure(structure, Orienteurs::ROLES).ok()?;
-    let mediateur = caller.actor.mediateur(structure).is_ok();
-    let suivi = d.contexte.beneficiaire.filter(|_| mediateur);
+    let mediateur = caller.actor.mediateur(structure).ok();
+    // The person's file, if the viewer may see it: its link, and their commune for the
+    // booklet's hand-out.
+    let fiche = match (&mediateur, d.contexte.beneficiaire) {
+        (Some(m), Some(b)) => relais_services::activites::beneficiaires::fiche(&state.db, m, b)
+            .await
+            .ok(),
+        _ => None,
+    };
     let programmes = if access
         .roles()
         .contains(&relais_domain::comptes::Role::Prescripteur)
@@ -298,16 +307,20 @@ async fn actions_agent(
     };
     Some(ActionsAgent {
         structure_id: structure,
-        activite: mediateur.then(|| {
+        activite: mediateur.is_some().then(|| {
             let mut url = format!(
                 "/structures/{structure}/activites/nouvelle?type_activite=individuel&thematiques=diagnostic_numerique"
             );
-            if let Some(b) = suivi {
-                url.push_str(&format!("&suivis={b}"));
+            if let Some(f) = &fiche {
+                url.push_str(&format!("&suivis={}", f.id));
             }
             url
         }),
-        fiche: suivi.map(|b| format!("/structures/{structure}/beneficiaires/{b}")),
+        commune: fiche
+            .as_ref()
+            .and_then(|f| f.commune.clone())
+            .unwrap_or_default(),
+        fiche: fiche.map(|f| format!("/structures/{structure}/beneficiaires/{}", f.id)),
         programmes,
     })
 }

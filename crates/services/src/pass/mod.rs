@@ -355,6 +355,16 @@ pub async fn remettre(
     if carnet.structure != Some(access.structure()) {
         return Err(PassError::CarnetAilleurs);
     }
+    // The commune may go unsaid; said, it must be one.
+    let commune = saisie.commune.trim();
+    if !commune.is_empty() && !relais_store::territoires::commune_exists(db, commune).await? {
+        return Err(PassError::Champ {
+            champ: "commune",
+            raison: format!(
+                "« {commune} » n’est le code INSEE d’aucune commune (5 caractères, par exemple 42218)"
+            ),
+        });
+    }
     let diagnostic = match saisie.diagnostic.as_deref() {
         None => None,
         Some(cle) => Some(

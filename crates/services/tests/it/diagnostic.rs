@@ -218,6 +218,17 @@ async fn a_diagnostic_with_an_agent_joins_the_path_of_the_person(db: Db) {
         .await,
         Err(PassError::Introuvable("diagnostic"))
     ));
+    let ailleurs = RemiseSaisie {
+        commune: "99999".into(),
+        ..saisie(&premier)
+    };
+    assert!(matches!(
+        pass::remettre(&db, &c.prescripteur, c.programme, 1, &ailleurs, NOW).await,
+        Err(PassError::Champ {
+            champ: "commune",
+            ..
+        })
+    ));
     pass::remettre(&db, &c.prescripteur, c.programme, 1, &saisie(&premier), NOW)
         .await
         .unwrap();
