@@ -400,18 +400,8 @@ pub async fn repondre(
         c => c.parse().ok().map(Choix::Reponse),
     };
     let Some(choix) = choix else {
-        return match svc::voir(&state.db, banques(), &cle, now_ms()).await {
-            Ok(v) => page(
-                &state,
-                ctx,
-                v,
-                Some("Choisissez une réponse, ou « Je ne sais pas ».".into()),
-                None,
-                &Ou::default(),
-            ),
-            Err(DiagnosticError::Inconnu) => inconnu(&ctx),
-            Err(e) => internal(e),
-        };
+        let m = "Choisissez une réponse, ou « Je ne sais pas ».";
+        return question_en_erreur(&state, ctx, &cle, m).await;
     };
     let r = svc::repondre(
         &state.db,
@@ -426,19 +416,19 @@ pub async fn repondre(
     match r {
         Ok(_) => Redirect::to(&format!("/diagnostic/{cle}")).into_response(),
         Err(DiagnosticError::Inconnu) => inconnu(&ctx),
-        Err(DiagnosticError::ChoixInconnu) => match svc::voir(&state.db, banques(), &cle, now_ms())
-            .await
-        {
-            Ok(v) => page(
-                &state,
-                ctx,
-                v,
-                Some("Cette réponse ne fait pas partie de la question : choisissez-en une.".into()),
-                None,
-                &Ou::default(),
-            ),
-            Err(e) => internal(e),
-        },
+        Err(DiagnosticError::ChoixInconnu) => {
+            let m = "Cette réponse ne fait pas partie de la question : choisissez-en une.";
+            question_en_erreur(&state, ctx, &cle, m).await
+        }
+        Err(e) => internal(e),
+    }
+}
+
+/// The question to answer again, with what was wrong in the form sent.
+async fn question_en_erreur(state: &AppState, ctx: PageContext, cle: &str, m: &str) -> Response {
+    match svc::voir(&state.db, banques(), cle, now_ms()).await {
+        Ok(v) => page(state, ctx, v, Some(m.into()), None, &Ou::default()),
+        Err(DiagnosticError::Inconnu) => inconnu(&ctx),
         Err(e) => internal(e),
     }
 }
